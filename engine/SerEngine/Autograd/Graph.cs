@@ -1,0 +1,164 @@
+using SerEngine.Backends;
+
+namespace SerEngine.Autograd;
+
+/// <summary>
+/// The dynamic tape: ops call <see cref="Record"/> after computing their output, and
+/// <see cref="Backward(IReadOnlyList{Tensor}, IReadOnlyList{Tensor}?, bool)"/> walks the recorded
+/// nodes in reverse topological order, accumulating gradients (a tensor used twice receives the
+/// sum of both contributions) and adding them into the leaves' <see cref="Tensor.Grad"/>.
+/// </summary>
+public static class Graph
+{
+    [ThreadStatic] private static int _noGradDepth;
+
+    /// <summary>True unless inside <see cref="NoGrad"/>.</summary>
+    public static bool IsGradEnabled => _noGradDepth == 0;
+
+    /// <summary>Turns gradient tracking off until the returned handle is disposed.</summary>
+    public static IDisposable NoGrad()
+    {
+        _noGradDepth++;
+        return new NoGradHandle();
+    }
+
+    /// <summary>
+    /// Attaches a node to <paramref name="output"/> when tracking is on and any input requires
+    /// gradients; returns <paramref name="output"/>. <paramref name="backward"/> receives dOutput and
+    /// returns one gradient per input (same shapes as the inputs, or null).
+    /// </summary>
+    internal static Tensor Record(string op, Tensor output, Tensor[] inputs, Func<Tensor, Tensor?[]> backward)
+    {
+        if (!IsGradEnabled) return output;
+        bool any = false;
+        foreach (var t in inputs) any |= t.RequiresGrad;
+        if (!any) return output;
+        output.Node = new GradNode(op, inputs, backward);
+        output.RequiresGradInternal();
+        return output;
+    }
+
+    /// <summary>
+    /// Back-propagates from several outputs at once, seeding output i with <paramref name="seeds"/>[i]
+    /// (ones for a one-element output when seeds is null). Frees the graph unless
+    /// <paramref name="retainGraph"/>.
+    /// </summary>
+    public static void Backward(IReadOnlyList<Tensor> outputs, IReadOnlyList<Tensor>? seeds = null, bool retainGraph = false)
+    {
+        if (seeds is not null && seeds.Count != outputs.Count)
+            throw new ArgumentException($"{outputs.Count} outputs but {seeds.Count} seeds");
+        var grads = new Dictionary<Tensor, Tensor>(ReferenceEqualityComparer.Instance);
+        using var noGrad = NoGrad();
+        for (int i = 0; i < outputs.Count; i++)
+        {
+            var o = outputs[i];
+            if (!o.RequiresGrad) throw new InvalidOperationException($"output {i} {o.Shape} does not require grad: nothing to back-propagate");
+            Tensor seed;
+            if (seeds is null)
+            {
+                if (o.Size != 1) throw new InvalidOperationException($"Backward() without a seed needs a one-element output, got {o.Shape}");
+                seed = Tensor.Ones(o.Shape, o.Backend);
+            }
+            else
+            {
+                seed = seeds[i];
+                if (seed.Shape != o.Shape) throw new ArgumentException($"seed {i} has shape {seed.Shape} but its output has shape {o.Shape}");
+            }
+            Accumulate(grads, o, seed);
+        }
+
+        foreach (var t in TopologicalOrder(outputs))
+        {
+            if (!grads.Remove(t, out var g)) continue;
+            var node = t.Node;
+            if (node is null)
+            {
+                AccumulateLeaf(t, g);
+                continue;
+            }
+            if (node.Freed) throw new InvalidOperationException($"the graph through '{node.Op}' was already freed by an earlier Backward(); pass retainGraph: true to back-propagate twice");
+            var dInputs = node.BackwardFn!(g);
+            if (dInputs.Length != node.Inputs.Length)
+                throw new InvalidOperationException($"backward of '{node.Op}' returned {dInputs.Length} gradients for {node.Inputs.Length} inputs");
+            for (int i = 0; i < dInputs.Length; i++)
+            {
+                var input = node.Inputs[i];
+                var d = dInputs[i];
+                if (d is null || !input.RequiresGrad) continue;
+                if (d.Shape != input.Shape)
+                    throw new InvalidOperationException($"backward of '{node.Op}' gave input {i} a gradient of shape {d.Shape}, expected {input.Shape}");
+                Accumulate(grads, input, d);
+            }
+            if (!retainGraph) node.Free();
+        }
+    }
+
+    private static void Accumulate(Dictionary<Tensor, Tensor> grads, Tensor t, Tensor g)
+    {
+        if (grads.TryGetValue(t, out var existing))
+        {
+            var sum = Tensor.Empty(t.Shape, DType.Float32, t.Backend);
+            t.Backend.Binary(BinaryOp.Add, existing.Storage, existing.Shape, g.Storage, g.Shape, sum.Storage, sum.Shape);
+            grads[t] = sum;
+        }
+        else
+        {
+            grads[t] = g;
+        }
+    }
+
+    private static void AccumulateLeaf(Tensor leaf, Tensor g)
+    {
+        if (leaf.Grad is null)
+        {
+            using (TensorScope.Suspend()) leaf.Grad = g.Clone();
+        }
+        else
+        {
+            var acc = leaf.Grad;
+            leaf.Backend.Binary(BinaryOp.Add, acc.Storage, acc.Shape, g.Storage, g.Shape, acc.Storage, acc.Shape);
+        }
+    }
+
+    /// <summary>Tensors reachable from the outputs, each after every tensor that consumes it.</summary>
+    private static List<Tensor> TopologicalOrder(IReadOnlyList<Tensor> outputs)
+    {
+        var order = new List<Tensor>();
+        var visited = new HashSet<Tensor>(ReferenceEqualityComparer.Instance);
+        var stack = new Stack<(Tensor T, int Next)>();
+        foreach (var root in outputs)
+        {
+            if (!visited.Add(root)) continue;
+            stack.Push((root, 0));
+            while (stack.Count > 0)
+            {
+                var (t, next) = stack.Pop();
+                var inputs = t.Node?.Inputs ?? [];
+                if (next < inputs.Length)
+                {
+                    stack.Push((t, next + 1));
+                    var child = inputs[next];
+                    if (child.RequiresGrad && visited.Add(child)) stack.Push((child, 0));
+                }
+                else
+                {
+                    order.Add(t);
+                }
+            }
+        }
+        order.Reverse();
+        return order;
+    }
+
+    private sealed class NoGradHandle : IDisposable
+    {
+        private bool _done;
+
+        public void Dispose()
+        {
+            if (_done) return;
+            _done = true;
+            _noGradDepth--;
+        }
+    }
+}

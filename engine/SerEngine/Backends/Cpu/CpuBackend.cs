@@ -1,0 +1,15 @@
+namespace SerEngine.Backends.Cpu;
+
+/// <summary>
+/// The default backend: the reference primitives, with the hot ones (GEMM, conv2d) replaced by
+/// blocked, SIMD and multi-threaded versions in <c>CpuFast.&lt;Op&gt;.cs</c>, each checked against
+/// <see cref="CpuReferenceBackend"/>.
+/// </summary>
+public partial class CpuBackend : CpuReferenceBackend
+{
+    /// <inheritdoc/>
+    public override string Name => "cpu";
+
+    /// <inheritdoc/>
+    public override string DeviceName => $"{Environment.ProcessorCount}-thread host CPU, SIMD {(System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated ? "512" : System.Runtime.Intrinsics.Vector256.IsHardwareAccelerated ? "256" : "128")}-bit";
+}
