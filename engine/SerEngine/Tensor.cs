@@ -190,6 +190,30 @@ public sealed partial class Tensor : IDisposable
         return t;
     }
 
+    /// <summary>
+    /// Moves the data to <paramref name="backend"/> in place, keeping this object's identity (so
+    /// modules and optimizers holding it see the move). Leaves only; the old buffer is released.
+    /// </summary>
+    internal void MoveTo(Backend backend)
+    {
+        if (ReferenceEquals(backend, Backend)) return;
+        if (Node is not null) throw new InvalidOperationException("only leaf tensors can be moved between backends");
+        var old = Storage;
+        var fresh = backend.Allocate(Size, DType);
+        if (DType == DType.Float32) { var a = new float[Size]; old.Backend.Read(old, a); backend.Write(fresh, a); }
+        else { var a = new int[Size]; old.Backend.Read(old, a); backend.Write(fresh, a); }
+        _storage = fresh;
+        old.Dispose();
+        if (Grad is not null) { Grad.Dispose(); Grad = null; }
+    }
+
+    /// <summary>Overwrites the values in place from the host (shape must match; no graph).</summary>
+    public void CopyFrom(ReadOnlySpan<float> values)
+    {
+        if (values.Length != Size) throw new ArgumentException($"{values.Length} values for a tensor of shape {Shape}");
+        Backend.Write(Storage, values);
+    }
+
     /// <summary>Removes this tensor from its scope so it outlives it (parameters, results to keep).</summary>
     public Tensor KeepAlive()
     {

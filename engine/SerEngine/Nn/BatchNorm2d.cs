@@ -1,0 +1,42 @@
+using SerEngine.Backends;
+
+namespace SerEngine.Nn;
+
+/// <summary>
+/// Batch normalisation per channel of [N, C, H, W]. Parameters <c>weight</c>, <c>bias</c>;
+/// buffers <c>running_mean</c>, <c>running_var</c> (PyTorch's names and defaults).
+/// </summary>
+public sealed class BatchNorm2d : Layer
+{
+    /// <summary>Creates the layer: weight 1, bias 0, running mean 0, running variance 1.</summary>
+    public BatchNorm2d(int channels, float eps = 1e-5f, float momentum = 0.1f, Backend? backend = null)
+    {
+        Eps = eps;
+        Momentum = momentum;
+        Weight = RegisterParameter("weight", Tensor.Ones(new Shape(channels), backend));
+        Bias = RegisterParameter("bias", Tensor.Zeros(new Shape(channels), backend));
+        RunningMean = RegisterBuffer("running_mean", Tensor.Zeros(new Shape(channels), backend));
+        RunningVar = RegisterBuffer("running_var", Tensor.Ones(new Shape(channels), backend));
+    }
+
+    /// <summary>Variance epsilon.</summary>
+    public float Eps { get; }
+
+    /// <summary>Running-statistics momentum.</summary>
+    public float Momentum { get; }
+
+    /// <summary>[C]</summary>
+    public Tensor Weight { get; }
+
+    /// <summary>[C]</summary>
+    public Tensor Bias { get; }
+
+    /// <summary>[C] running mean.</summary>
+    public Tensor RunningMean { get; }
+
+    /// <summary>[C] running (unbiased) variance.</summary>
+    public Tensor RunningVar { get; }
+
+    /// <inheritdoc/>
+    public override Tensor Forward(Tensor x) => Ops.BatchNorm2d(x, Weight, Bias, RunningMean, RunningVar, Training, Momentum, Eps);
+}
