@@ -1,3 +1,5 @@
+using SerEngine.Autograd;
+
 namespace SerEngine;
 
 /// <summary>How a per-example loss is reduced.</summary>
@@ -11,10 +13,62 @@ public enum Reduction
     None,
 }
 
-// TODO(stub): cross-entropy.
+// Cross-entropy, fused with its softmax. Legend: N examples, C classes.
+// Forward: one primitive gives loss [N] = −log softmax(logits)[label] and keeps probs [N, C];
+// Mean/Sum reduce loss to a scalar [] (Mean divides by N).
+// Backward: dLoss [N] = dy (None), dy broadcast (Sum) or dy/N (Mean);
+// dLogits = dLoss · (probs − onehot(label)).
 public static partial class Ops
 {
-    /// <summary>Cross-entropy of logits [N, C] against Int32 labels [N].</summary>
-    public static Tensor CrossEntropy(Tensor logits, Tensor labels, Reduction reduction = Reduction.Mean) =>
-        throw new NotImplementedException("cross_entropy");
+    /// <summary>
+    /// Cross-entropy of logits [N, C] against Int32 class labels [N] (0..C−1; anything else throws
+    /// <see cref="ArgumentException"/>). Returns a scalar for <see cref="Reduction.Mean"/> and
+    /// <see cref="Reduction.Sum"/>, a [N] tensor for <see cref="Reduction.None"/>.
+    /// </summary>
+    public static Tensor CrossEntropy(Tensor logits, Tensor labels, Reduction reduction = Reduction.Mean)
+    {
+        const string op = "cross_entropy";
+        var be = SameBackend(op, logits, labels);
+        RequireFloat(op, logits, "logits");
+        if (labels.DType != DType.Int32) throw new ArgumentException($"{op}: labels must be Int32 class indices, got {labels.DType} {labels.Shape}");
+        if (logits.Rank != 2) throw new ArgumentException($"{op}: logits must be [N, C], got {logits.Shape}");
+        int n = logits.Shape[0], c = logits.Shape[1];
+        if (labels.Rank != 1 || labels.Shape[0] != n)
+            throw new ArgumentException($"{op}: labels must be [N] = [{n}] for logits {logits.Shape}, got {labels.Shape}");
+        if (c == 0 && n > 0) throw new ArgumentException($"{op}: logits {logits.Shape} have no classes");
+        // checked here on the host for every backend (a GPU kernel must never index with a bad label)
+        var labelValues = labels.ToInt32Array();
+        for (int i = 0; i < n; i++)
+            if ((uint)labelValues[i] >= (uint)c)
+                throw new ArgumentException($"{op}: label {labelValues[i]} at index {i} is outside 0..{c - 1} ({c} classes)", nameof(labels));
+
+        var loss = NewLike(be, new Shape(n));     // [N]
+        var probs = NewLike(be, logits.Shape);    // [N, C]
+        be.CrossEntropyForward(logits.Storage, labels.Storage, loss.Storage, probs.Storage, n, c);
+        Tensor y = loss;
+        if (reduction != Reduction.None)
+        {
+            y = NewLike(be, Shape.Scalar);       // []
+            be.SumTo(loss.Storage, new Shape(n), y.Storage, new Shape(1));
+            if (reduction == Reduction.Mean) be.Unary(Backends.UnaryOp.Scale, y.Storage, y.Storage, 1, 1f / n);
+            loss.Dispose();
+        }
+        var result = Graph.Record(op, y, [logits], dy =>
+        {
+            var b = dy.Backend;
+            var dLoss = dy;                       // [N]
+            if (reduction != Reduction.None)
+            {
+                dLoss = NewLike(b, new Shape(n));
+                b.BroadcastTo(dy.Storage, new Shape(1), dLoss.Storage, new Shape(n));
+                if (reduction == Reduction.Mean) b.Unary(Backends.UnaryOp.Scale, dLoss.Storage, dLoss.Storage, n, 1f / n);
+            }
+            var dLogits = NewLike(b, logits.Shape); // [N, C]
+            b.CrossEntropyBackward(probs.Storage, labels.Storage, dLoss.Storage, dLogits.Storage, n, c);
+            if (!ReferenceEquals(dLoss, dy)) dLoss.Dispose();
+            return [dLogits];
+        });
+        if (result.Node is null) probs.Dispose(); // not recorded: the softmax is not needed
+        return result;
+    }
 }
