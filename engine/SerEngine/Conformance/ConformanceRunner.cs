@@ -32,7 +32,8 @@ public static class ConformanceRunner
     /// <summary>
     /// Runs every <c>*.safetensors</c> in <paramref name="directory"/> that passes
     /// <paramref name="filter"/>, sorted by file name, printing one line per file and the summary to
-    /// <paramref name="output"/> (when given).
+    /// <paramref name="output"/> (when given). A file that cannot be read is a FAIL whatever the kind
+    /// filter says, since its kind is unknown.
     /// </summary>
     /// <exception cref="DirectoryNotFoundException">The directory does not exist.</exception>
     public static ConformanceResult Run(string directory, Backend backend, ConformanceFilter? filter = null, TextWriter? output = null)

@@ -31,7 +31,7 @@ public sealed class HelpCommand : ICommand
     /// <summary>Writes the list of commands.</summary>
     public static void WriteOverview(TextWriter w)
     {
-        w.WriteLine("ser: SerEngine, a from-scratch deep-learning engine for speech-emotion recognition");
+        w.WriteLine("ser - SerEngine, a from-scratch deep-learning engine for speech-emotion recognition");
         w.WriteLine();
         w.WriteLine("usage: ser COMMAND [ARGS] [OPTIONS]");
         w.WriteLine();
