@@ -1,13 +1,80 @@
+using SerEngine.Cli.Commands;
+using SerEngine.Conformance;
+
 namespace SerEngine.Cli;
 
-// TODO(stub): command dispatch.
-/// <summary>The <c>ser</c> commands, callable in-process (tests use this).</summary>
+/// <summary>
+/// The <c>ser</c> commands, callable in-process (tests use this). <c>ser COMMAND ...</c> picks a
+/// command from <see cref="Commands"/> and hands it the rest of the arguments, parsed against its
+/// options. Every error is one line <c>ser: MESSAGE</c> on stderr: usage mistakes exit with 2,
+/// failures with 1; no stack trace reaches the user.
+/// </summary>
 public static class CliApp
 {
+    /// <summary>Every command, in the order help lists them. A new command is one file in Commands/ and one line here.</summary>
+    public static IReadOnlyList<ICommand> Commands { get; } =
+    [
+        new ConformanceCommand(),
+        new DevicesCommand(),
+        new HelpCommand(),
+    ];
+
     /// <summary>Runs <paramref name="args"/>, writing to the given streams; returns the exit code.</summary>
     public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
     {
-        stderr.WriteLine("ser: no commands yet");
-        return 2;
+        try
+        {
+            return Dispatch(args, stdout, stderr);
+        }
+        catch (UsageException ex)
+        {
+            stderr.WriteLine($"ser: {OneLine(ex.Message)}");
+            return 2;
+        }
+#pragma warning disable CA1031 // the top of the program: every failure becomes one line and exit 1
+        catch (Exception ex)
+#pragma warning restore CA1031
+        {
+            stderr.WriteLine($"ser: {OneLine(ex.Message)}");
+            return 1;
+        }
+    }
+
+    /// <summary>
+    /// Registers the conformance fixture handlers of every assembly the CLI knows: the single place
+    /// where the models' and the audio front end's handlers are added. Safe to call repeatedly.
+    /// </summary>
+    public static void RegisterHandlers()
+    {
+        FixtureHandlers.Register(FixtureHandlers.Engine);
+        // Models and Audio register theirs here, e.g. FixtureHandlers.Register(ModelFixtureHandlers.All);
+    }
+
+    /// <summary>The command called <paramref name="name"/>, or a usage error listing the known ones.</summary>
+    public static ICommand FindCommand(string name) =>
+        Commands.FirstOrDefault(c => c.Name == name)
+        ?? throw new UsageException($"unknown command '{name}' (commands: {string.Join(", ", Commands.Select(c => c.Name))}; see 'ser help')");
+
+    /// <summary>A message on one line.</summary>
+    public static string OneLine(string message) => message.ReplaceLineEndings(" ").Trim();
+
+    private static int Dispatch(string[] args, TextWriter stdout, TextWriter stderr)
+    {
+        if (args.Length == 0) throw new UsageException("no command given (see 'ser help')");
+        var first = args[0];
+        if (first is "--help" or "-h")
+        {
+            HelpCommand.WriteOverview(stdout);
+            return 0;
+        }
+        if (first.StartsWith('-')) throw new UsageException($"unknown option '{first}' (commands come first; see 'ser help')");
+        var command = FindCommand(first);
+        var rest = args[1..];
+        if (rest.Any(a => a is "--help" or "-h"))
+        {
+            HelpCommand.WriteCommand(command, stdout);
+            return 0;
+        }
+        return command.Run(ParsedArgs.Parse(command.Name, rest, command.Options), stdout, stderr);
     }
 }
