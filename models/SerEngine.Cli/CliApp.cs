@@ -47,7 +47,7 @@ public static class CliApp
     public static void RegisterHandlers()
     {
         FixtureHandlers.Register(FixtureHandlers.Engine);
-        // Models and Audio register theirs here, e.g. FixtureHandlers.Register(ModelFixtureHandlers.All);
+        FixtureHandlers.Register(Models.Conformance.ModelFixtureHandlers.All);
     }
 
     /// <summary>The command called <paramref name="name"/>, or a usage error listing the known ones.</summary>
