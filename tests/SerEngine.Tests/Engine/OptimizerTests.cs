@@ -21,7 +21,7 @@ public class OptimizerTests
 
     private static void RunAdamFixture(string name, Backend be)
     {
-        var f = MiniSafeTensors.Load(name);
+        var f = FixtureFile.Load(name);
         var ps = f.Params;
         float lr = ps.GetProperty("lr").GetSingle();
         var betas = ps.GetProperty("betas").EnumerateArray().Select(e => e.GetSingle()).ToArray();

@@ -171,7 +171,7 @@ public class SoftmaxLossTests
     public void BiasedSoftmaxMatchesPyTorchFixture(string backendName)
     {
         var be = BackendRegistry.Get(backendName);
-        var f = MiniSafeTensors.Load("softmax_scaled_biased_masked");
+        var f = FixtureFile.Load("softmax_scaled_biased_masked");
         float scale = f.Params.GetProperty("scale").GetSingle();
         var scores = f.Tensor("in.scores", be);
         var bias = f.Tensor("in.bias", be);
@@ -229,7 +229,7 @@ public class SoftmaxLossTests
     public void CrossEntropyMatchesPyTorchFixture(string backendName)
     {
         var be = BackendRegistry.Get(backendName);
-        var f = MiniSafeTensors.Load("cross_entropy");
+        var f = FixtureFile.Load("cross_entropy");
         Assert.Equal("mean", f.Params.GetProperty("reduction").GetString());
         var logits = f.Tensor("in.logits", be);
         logits.RequiresGrad = true;
