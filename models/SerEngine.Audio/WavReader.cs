@@ -52,12 +52,13 @@ public static class WavReader
             copy.Position = 0;
             return Read(copy, source);
         }
+        long start = stream.Position;
         var info = ReadHeader(stream, source);
-        var (samples, clipped) = Decode(stream, info);
+        var (samples, clipped) = Decode(stream, start, info);
         return new WavAudio(info, samples, clipped);
     }
 
-    /// <summary>Parses the RIFF header and chunk list; leaves the stream anywhere.</summary>
+    /// <summary>Parses the RIFF header and chunk list (offsets relative to the stream's position); leaves the stream anywhere.</summary>
     private static WavInfo ReadHeader(Stream stream, string source)
     {
         long start = stream.Position;
@@ -204,7 +205,7 @@ public static class WavReader
     };
 
     /// <summary>Decodes the data chunk into mono floats (channel average computed in double).</summary>
-    private static (float[] Samples, long Clipped) Decode(Stream stream, WavInfo info)
+    private static (float[] Samples, long Clipped) Decode(Stream stream, long start, WavInfo info)
     {
         int channels = info.Channels, bytes = info.BitsPerSample / 8, block = info.BlockAlign;
         long frames = info.FrameCount;
@@ -212,7 +213,7 @@ public static class WavReader
         long clipped = 0;
         int framesPerChunk = Math.Max(1, (1 << 16) / block);
         var buf = new byte[framesPerChunk * block];
-        stream.Position = info.DataOffset;
+        stream.Position = start + info.DataOffset;
         double invChannels = 1.0 / channels;
         bool isFloat = info.Encoding is WavSampleEncoding.Float32 or WavSampleEncoding.Float64;
         for (long f0 = 0; f0 < frames; f0 += framesPerChunk)
