@@ -1,0 +1,151 @@
+namespace SerEngine.Audio;
+
+/// <summary>Decibels, DCT and MFCC as torchaudio computes them, in double.</summary>
+public static class Cepstrum
+{
+    /// <summary>
+    /// torchaudio.functional.amplitude_to_DB for a 2-D input:
+    /// <c>multiplier·log10(max(x, amin)) − multiplier·log10(max(amin, reference))</c>, then, when
+    /// <paramref name="topDb"/> is set, floored at (maximum over the whole matrix − top_db).
+    /// Use multiplier 10 for power, 20 for magnitude.
+    /// </summary>
+    public static DoubleMatrix AmplitudeToDb(DoubleMatrix x, double multiplier = 10.0, double amin = 1e-10,
+        double reference = 1.0, double? topDb = null)
+    {
+        if (!(amin > 0)) throw new ArgumentException($"amin must be > 0, got {amin}");
+        if (topDb is { } t && !(t >= 0)) throw new ArgumentException($"top_db must be >= 0, got {t}");
+        double offset = multiplier * Math.Log10(Math.Max(amin, reference));
+        var v = new double[x.Values.Length];
+        double max = double.NegativeInfinity;
+        for (int i = 0; i < v.Length; i++)
+        {
+            v[i] = multiplier * Math.Log10(Math.Max(x.Values[i], amin)) - offset;
+            max = Math.Max(max, v[i]);
+        }
+        if (topDb is { } top && v.Length > 0)
+        {
+            double floor = max - top;
+            for (int i = 0; i < v.Length; i++) v[i] = Math.Max(v[i], floor);
+        }
+        return new DoubleMatrix(v, x.Rows, x.Columns);
+    }
+
+    /// <summary>
+    /// torchaudio.functional.create_dct(n_mfcc, n_mels, norm): DCT-II basis
+    /// <c>cos(π/n_mels·(n + ½)·k)</c> as <c>[n_mels, n_mfcc]</c>; orthonormal scaling (row k = 0 by
+    /// 1/√2, all by √(2/n_mels)) when <paramref name="ortho"/>, else times 2.
+    /// </summary>
+    public static DoubleMatrix CreateDct(int nMfcc, int nMels, bool ortho = true)
+    {
+        if (nMfcc < 1 || nMels < 1) throw new ArgumentException($"need n_mfcc >= 1 and n_mels >= 1, got {nMfcc}, {nMels}");
+        var d = new double[nMels * nMfcc]; // [n_mels, n_mfcc]
+        double scale = ortho ? Math.Sqrt(2.0 / nMels) : 2.0;
+        for (int n = 0; n < nMels; n++)
+        {
+            for (int k = 0; k < nMfcc; k++)
+            {
+                double c = Math.Cos(Math.PI / nMels * (n + 0.5) * k) * scale;
+                d[n * nMfcc + k] = ortho && k == 0 ? c / Math.Sqrt(2.0) : c;
+            }
+        }
+        return new DoubleMatrix(d, nMels, nMfcc);
+    }
+
+    /// <summary><c>out[k, t] = Σ_m dct[m, k]·x[m, t]</c>: <c>[n_mels, n_mfcc]</c>, <c>[n_mels, frames]</c> → <c>[n_mfcc, frames]</c>.</summary>
+    public static DoubleMatrix ApplyDct(DoubleMatrix dct, DoubleMatrix x)
+    {
+        if (dct.Rows != x.Rows) throw new ArgumentException($"DCT [{dct.Rows}, {dct.Columns}] does not fit {x.Rows} mel bands");
+        int nM = dct.Rows, nK = dct.Columns, nT = x.Columns;
+        var o = new double[(long)nK * nT]; // [n_mfcc, frames]
+        for (int k = 0; k < nK; k++)
+        {
+            var row = o.AsSpan(k * nT, nT);
+            for (int m = 0; m < nM; m++)
+            {
+                double w = dct.Values[m * nK + k];
+                var src = x.Values.AsSpan(m * nT, nT);
+                for (int t = 0; t < nT; t++) row[t] += w * src[t];
+            }
+        }
+        return new DoubleMatrix(o, nK, nT);
+    }
+
+    /// <summary>
+    /// torchaudio.transforms.MelSpectrogram: |STFT|^power → mel filterbank, <c>[n_mels, frames]</c>.
+    /// </summary>
+    public static DoubleMatrix MelSpectrogram(ReadOnlySpan<float> samples, StftSettings stft, MelSettings mel)
+    {
+        var spec = Stft.Compute(samples, stft);
+        return MelFilterbank.Apply(MelFilterbank.Create(stft.FreqBins, mel), spec);
+    }
+
+    /// <summary>
+    /// torchaudio.transforms.MFCC: the mel spectrogram (its power from <paramref name="stft"/>), then
+    /// with <paramref name="logMels"/> false amplitude_to_DB(power, amin 1e-10, ref 1, top_db),
+    /// else log(mel + 1e-6); then the DCT-II (orthonormal unless <paramref name="orthoDct"/> is
+    /// false) keeping <paramref name="nMfcc"/> coefficients: <c>[n_mfcc, frames]</c>.
+    /// </summary>
+    public static DoubleMatrix Mfcc(ReadOnlySpan<float> samples, StftSettings stft, MelSettings mel, int nMfcc,
+        double? topDb = 80.0, bool logMels = false, bool orthoDct = true)
+    {
+        if (nMfcc > mel.NMels) throw new ArgumentException($"n_mfcc ({nMfcc}) cannot exceed n_mels ({mel.NMels})");
+        var melSpec = MelSpectrogram(samples, stft, mel);
+        DoubleMatrix logMel;
+        if (logMels)
+        {
+            var v = melSpec.Values.Select(x => Math.Log(x + 1e-6)).ToArray();
+            logMel = new DoubleMatrix(v, melSpec.Rows, melSpec.Columns);
+        }
+        else
+        {
+            logMel = AmplitudeToDb(melSpec, 10.0, 1e-10, 1.0, topDb);
+        }
+        return ApplyDct(CreateDct(nMfcc, mel.NMels, orthoDct), logMel);
+    }
+
+    /// <summary>
+    /// torchaudio.functional.compute_deltas along frames: with n = (win_length − 1)/2,
+    /// <c>d[t] = Σ_{k=−n..n} k·x[t + k] / (n(n+1)(2n+1)/3)</c>, edges replicated.
+    /// </summary>
+    public static DoubleMatrix Deltas(DoubleMatrix x, int winLength = 5)
+    {
+        if (winLength < 3) throw new ArgumentException($"win_length must be >= 3, got {winLength}");
+        int n = (winLength - 1) / 2, nT = x.Columns;
+        double denom = n * (n + 1) * (2.0 * n + 1) / 3.0;
+        var o = new double[x.Values.Length]; // [rows, frames]
+        for (int r = 0; r < x.Rows; r++)
+        {
+            var row = x.Values.AsSpan(r * nT, nT);
+            for (int t = 0; t < nT; t++)
+            {
+                double s = 0;
+                for (int k = -n; k <= n; k++) s += k * row[Math.Clamp(t + k, 0, nT - 1)];
+                o[r * nT + t] = s / denom;
+            }
+        }
+        return new DoubleMatrix(o, x.Rows, x.Columns);
+    }
+
+    /// <summary>
+    /// Per-utterance mean and variance normalisation: <c>(x − mean) / max(std, eps)</c> with the
+    /// population standard deviation, over each row's frames (<paramref name="perRow"/>) or over the
+    /// whole matrix.
+    /// </summary>
+    public static DoubleMatrix MeanVarianceNormalize(DoubleMatrix x, bool perRow = true, double eps = 1e-5)
+    {
+        var o = new double[x.Values.Length];
+        int groups = perRow ? x.Rows : 1, len = perRow ? x.Columns : x.Values.Length;
+        for (int g = 0; g < groups && len > 0; g++)
+        {
+            var src = x.Values.AsSpan(g * len, len);
+            double mean = 0;
+            foreach (double v in src) mean += v;
+            mean /= len;
+            double var = 0;
+            foreach (double v in src) var += (v - mean) * (v - mean);
+            double inv = 1.0 / Math.Max(Math.Sqrt(var / len), eps);
+            for (int i = 0; i < len; i++) o[g * len + i] = (src[i] - mean) * inv;
+        }
+        return new DoubleMatrix(o, x.Rows, x.Columns);
+    }
+}

@@ -1,0 +1,99 @@
+using SerEngine.Backends;
+using SerEngine.Conformance;
+using SerEngine.IO;
+using static SerEngine.Audio.Conformance.AudioFixtureParams;
+
+namespace SerEngine.Audio.Conformance;
+
+/// <summary>
+/// The conformance handlers of the audio front end (fixtures of kind <c>audio</c>). They run on
+/// the CPU in double precision whatever backend is passed: the front end is the oracle.
+/// </summary>
+public static class AudioFixtureHandlers
+{
+    /// <summary>Handlers for <c>mel_fbanks</c>, <c>mel_spectrogram</c>, <c>spectrogram</c> and <c>mfcc</c>.</summary>
+    public static IEnumerable<IFixtureHandler> All { get; } =
+        [new MelFbanksHandler(), new MelSpectrogramHandler(), new SpectrogramHandler(), new MfccHandler()];
+}
+
+/// <summary>
+/// <c>mel_fbanks</c>: torchaudio.functional.melscale_fbanks(n_freqs, f_min, f_max, n_mels,
+/// sample_rate, norm, mel_scale) → <c>out.fbanks [n_freqs, n_mels]</c>.
+/// </summary>
+public sealed class MelFbanksHandler : IFixtureHandler
+{
+    /// <inheritdoc/>
+    public string Op => "mel_fbanks";
+
+    /// <inheritdoc/>
+    public IReadOnlyDictionary<string, HostTensor> Run(Fixture fixture, Backend backend)
+    {
+        var mel = Mel(fixture);
+        int nFreqs = Int(fixture, "n_freqs", 201);
+        var fb = MelFilterbank.Create(nFreqs, mel);
+        return new Dictionary<string, HostTensor> { ["out.fbanks"] = Stack([fb], []) };
+    }
+}
+
+/// <summary>
+/// <c>mel_spectrogram</c>: torchaudio.transforms.MelSpectrogram(params) of <c>in.wave</c> →
+/// <c>out.mel [..., n_mels, frames]</c>.
+/// </summary>
+public sealed class MelSpectrogramHandler : IFixtureHandler
+{
+    /// <inheritdoc/>
+    public string Op => "mel_spectrogram";
+
+    /// <inheritdoc/>
+    public IReadOnlyDictionary<string, HostTensor> Run(Fixture fixture, Backend backend)
+    {
+        var stft = Stft(fixture);
+        var mel = Mel(fixture);
+        var (rows, leading) = Wave(fixture);
+        var outs = rows.Select(w => Cepstrum.MelSpectrogram(w, stft, mel)).ToList();
+        return new Dictionary<string, HostTensor> { ["out.mel"] = Stack(outs, leading) };
+    }
+}
+
+/// <summary>
+/// <c>spectrogram</c>: torchaudio.transforms.Spectrogram(params) of <c>in.wave</c> →
+/// <c>out.spec [..., n_fft/2 + 1, frames]</c>.
+/// </summary>
+public sealed class SpectrogramHandler : IFixtureHandler
+{
+    /// <inheritdoc/>
+    public string Op => "spectrogram";
+
+    /// <inheritdoc/>
+    public IReadOnlyDictionary<string, HostTensor> Run(Fixture fixture, Backend backend)
+    {
+        var stft = Stft(fixture);
+        var (rows, leading) = Wave(fixture);
+        var outs = rows.Select(w => SerEngine.Audio.Stft.Compute(w, stft)).ToList();
+        return new Dictionary<string, HostTensor> { ["out.spec"] = Stack(outs, leading) };
+    }
+}
+
+/// <summary>
+/// <c>mfcc</c>: torchaudio.transforms.MFCC(sample_rate, n_mfcc, dct_type 2, norm ortho, log_mels,
+/// melkwargs from params) of <c>in.wave</c> → <c>out.mfcc [..., n_mfcc, frames]</c>; top_db from
+/// params (80 by default).
+/// </summary>
+public sealed class MfccHandler : IFixtureHandler
+{
+    /// <inheritdoc/>
+    public string Op => "mfcc";
+
+    /// <inheritdoc/>
+    public IReadOnlyDictionary<string, HostTensor> Run(Fixture fixture, Backend backend)
+    {
+        var stft = Stft(fixture);
+        var mel = Mel(fixture);
+        int nMfcc = Int(fixture, "n_mfcc", 40);
+        double? topDb = TopDb(fixture);
+        bool logMels = Bool(fixture, "log_mels", false), ortho = OrthoDct(fixture);
+        var (rows, leading) = Wave(fixture);
+        var outs = rows.Select(w => Cepstrum.Mfcc(w, stft, mel, nMfcc, topDb, logMels, ortho)).ToList();
+        return new Dictionary<string, HostTensor> { ["out.mfcc"] = Stack(outs, leading) };
+    }
+}

@@ -1,0 +1,153 @@
+namespace SerEngine.Audio;
+
+/// <summary>How <see cref="Stft"/> pads the signal when centring frames (torch.stft's pad_mode).</summary>
+public enum PadMode
+{
+    /// <summary>Mirror without repeating the edge sample: x[2], x[1] | x[0], x[1], ... (needs n_fft/2 &lt; length).</summary>
+    Reflect,
+    /// <summary>Zeros.</summary>
+    Constant,
+    /// <summary>Repeat the edge sample.</summary>
+    Replicate,
+}
+
+/// <summary>
+/// Short-time Fourier transform settings, named as torchaudio.transforms.Spectrogram's arguments.
+/// Defaults are torchaudio's (n_fft 400, win_length n_fft, hop win_length/2, periodic Hann, centred
+/// with reflect padding, power 2).
+/// </summary>
+public sealed record StftSettings
+{
+    /// <summary>DFT size; the output has n_fft/2 + 1 frequency bins.</summary>
+    public int NFft { get; init; } = 400;
+
+    /// <summary>Window length (≤ n_fft; the window is zero-padded centred inside n_fft). Null: n_fft.</summary>
+    public int? WinLength { get; init; }
+
+    /// <summary>Samples between frame starts. Null: win_length / 2.</summary>
+    public int? HopLength { get; init; }
+
+    /// <summary>Window shape.</summary>
+    public WindowKind Window { get; init; } = WindowKind.Hann;
+
+    /// <summary>Periodic (true, torch's default) or symmetric window.</summary>
+    public bool PeriodicWindow { get; init; } = true;
+
+    /// <summary>Pad n_fft/2 samples on both sides so frame t is centred on sample t·hop.</summary>
+    public bool Center { get; init; } = true;
+
+    /// <summary>Padding used when <see cref="Center"/> is true.</summary>
+    public PadMode PadMode { get; init; } = PadMode.Reflect;
+
+    /// <summary>Exponent of the magnitude: 1 magnitude, 2 power (computed as re² + im²).</summary>
+    public double Power { get; init; } = 2.0;
+
+    /// <summary>Zeros added on both sides before anything else (torchaudio's <c>pad</c>).</summary>
+    public int Pad { get; init; }
+
+    /// <summary>Effective window length.</summary>
+    public int WinLengthOrDefault => WinLength ?? NFft;
+
+    /// <summary>Effective hop length.</summary>
+    public int HopLengthOrDefault => HopLength ?? Math.Max(1, WinLengthOrDefault / 2);
+
+    /// <summary>Frequency bins, n_fft/2 + 1.</summary>
+    public int FreqBins => NFft / 2 + 1;
+
+    /// <summary>Frames produced for a signal of <paramref name="samples"/> samples: 1 + ⌊(padded − n_fft) / hop⌋.</summary>
+    public int FrameCount(int samples)
+    {
+        long padded = samples + 2L * Pad + (Center ? 2L * (NFft / 2) : 0);
+        return padded < NFft ? 0 : (int)(1 + (padded - NFft) / HopLengthOrDefault);
+    }
+
+    /// <summary>Throws <see cref="ArgumentException"/> naming the first bad setting.</summary>
+    public void Validate()
+    {
+        if (NFft < 1) throw new ArgumentException($"n_fft must be >= 1, got {NFft}");
+        if (WinLengthOrDefault < 1 || WinLengthOrDefault > NFft)
+            throw new ArgumentException($"win_length must be in 1..n_fft ({NFft}), got {WinLengthOrDefault}");
+        if (HopLengthOrDefault < 1) throw new ArgumentException($"hop_length must be >= 1, got {HopLengthOrDefault}");
+        if (!(Power > 0) || double.IsInfinity(Power)) throw new ArgumentException($"power must be a positive number, got {Power}");
+        if (Pad < 0) throw new ArgumentException($"pad must be >= 0, got {Pad}");
+    }
+}
+
+/// <summary>
+/// The STFT as torch.stft (onesided, normalized=false) followed by |X|^power, as
+/// torchaudio.transforms.Spectrogram computes it, in double precision.
+/// </summary>
+public static class Stft
+{
+    /// <summary>
+    /// The window of length n_fft: the <c>win_length</c> window placed at offset
+    /// ⌊(n_fft − win_length)/2⌋, zeros elsewhere (as torch.stft pads it).
+    /// </summary>
+    public static double[] PaddedWindow(StftSettings s)
+    {
+        s.Validate();
+        int win = s.WinLengthOrDefault;
+        var w = Windows.Create(s.Window, win, s.PeriodicWindow);
+        var full = new double[s.NFft]; // [n_fft]
+        w.CopyTo(full, (s.NFft - win) / 2);
+        return full;
+    }
+
+    /// <summary>
+    /// |STFT|^power of <paramref name="samples"/>: <c>[n_fft/2 + 1, frames]</c>. Throws
+    /// <see cref="ArgumentException"/> when the signal is too short for one frame or for reflect padding.
+    /// </summary>
+    public static DoubleMatrix Compute(ReadOnlySpan<float> samples, StftSettings s)
+    {
+        s.Validate();
+        int nFft = s.NFft, hop = s.HopLengthOrDefault, bins = s.FreqBins;
+        var x = PadSignal(samples, s); // [padded]
+        if (x.Length < nFft)
+            throw new ArgumentException($"signal of {samples.Length} samples is shorter than n_fft = {nFft} (center = {s.Center}): no frame fits");
+        int frames = 1 + (x.Length - nFft) / hop;
+        var window = PaddedWindow(s);
+        var plan = FftPlan.Get(nFft);
+        var outv = new double[(long)bins * frames]; // [bins, frames]
+        var frame = new double[nFft]; // [n_fft]
+        var re = new double[bins];
+        var im = new double[bins];
+        bool square = s.Power == 2.0, magnitude = s.Power == 1.0;
+        for (int t = 0; t < frames; t++)
+        {
+            int start = t * hop;
+            for (int i = 0; i < nFft; i++) frame[i] = x[start + i] * window[i];
+            plan.RealForward(frame, re, im);
+            for (int f = 0; f < bins; f++)
+            {
+                double p = re[f] * re[f] + im[f] * im[f];
+                outv[(long)f * frames + t] = square ? p : magnitude ? Math.Sqrt(p) : Math.Pow(Math.Sqrt(p), s.Power);
+            }
+        }
+        return new DoubleMatrix(outv, bins, frames);
+    }
+
+    /// <summary>Applies <c>Pad</c> zeros, then the centring pad of n_fft/2 on each side.</summary>
+    private static double[] PadSignal(ReadOnlySpan<float> samples, StftSettings s)
+    {
+        int n0 = samples.Length + 2 * s.Pad;
+        var x0 = new double[n0];
+        for (int i = 0; i < samples.Length; i++) x0[s.Pad + i] = samples[i];
+        if (!s.Center) return x0;
+        int p = s.NFft / 2;
+        if (n0 == 0) throw new ArgumentException("cannot centre frames on an empty signal");
+        if (s.PadMode == PadMode.Reflect && p >= n0)
+            throw new ArgumentException($"reflect padding of {p} samples needs a signal longer than {p}, got {n0} samples");
+        var x = new double[n0 + 2 * p]; // [padded]
+        x0.CopyTo(x, p);
+        for (int i = 1; i <= p; i++)
+        {
+            (x[p - i], x[p + n0 - 1 + i]) = s.PadMode switch
+            {
+                PadMode.Reflect => (x0[i], x0[n0 - 1 - i]),
+                PadMode.Replicate => (x0[0], x0[n0 - 1]),
+                _ => (0.0, 0.0),
+            };
+        }
+        return x;
+    }
+}

@@ -1,0 +1,267 @@
+using System.Buffers.Binary;
+using System.Text;
+
+namespace SerEngine.Audio;
+
+/// <summary>
+/// Reads RIFF/WAVE files: PCM 8-bit unsigned, 16/24/32-bit signed, IEEE float 32/64-bit, also in
+/// WAVE_FORMAT_EXTENSIBLE form, any channel count (mixed to mono by averaging). Unknown chunks are
+/// skipped, odd-sized chunks carry their pad byte. Anything else is refused with an
+/// <see cref="AudioFormatException"/> naming the file, the byte offset, and expected versus found;
+/// sizes in the header are checked against the stream length before anything is allocated.
+/// </summary>
+public static class WavReader
+{
+    /// <summary>The largest float below 1; PCM full scale maps to [-1, this].</summary>
+    public const float MaxBelowOne = 0.99999994f;
+
+    // bytes 26..39 of a KSDATAFORMAT_SUBTYPE_* GUID: {XXXXXXXX-0000-0010-8000-00AA00389B71}
+    private static readonly byte[] GuidTail = [0x00, 0x00, 0x00, 0x00, 0x10, 0x00, 0x80, 0x00, 0x00, 0xAA, 0x00, 0x38, 0x9B, 0x71];
+
+    /// <summary>Reads only the header of a file (no samples are decoded).</summary>
+    public static WavInfo ReadInfo(string path)
+    {
+        using var fs = File.OpenRead(path);
+        return ReadHeader(fs, path);
+    }
+
+    /// <summary>Reads and decodes a file.</summary>
+    public static WavAudio Read(string path)
+    {
+        using var fs = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16);
+        return Read(fs, path);
+    }
+
+    /// <summary>Decodes the bytes of a WAV file; <paramref name="source"/> names them in errors.</summary>
+    public static WavAudio Parse(byte[] data, string source)
+    {
+        using var ms = new MemoryStream(data, writable: false);
+        return Read(ms, source);
+    }
+
+    /// <summary>
+    /// Decodes a WAV stream from its current position (which must be the RIFF header). A stream
+    /// that cannot seek is first copied to memory.
+    /// </summary>
+    public static WavAudio Read(Stream stream, string source)
+    {
+        if (!stream.CanSeek)
+        {
+            using var copy = new MemoryStream();
+            stream.CopyTo(copy);
+            copy.Position = 0;
+            return Read(copy, source);
+        }
+        long start = stream.Position;
+        var info = ReadHeader(stream, source);
+        var (samples, clipped) = Decode(stream, start, info);
+        return new WavAudio(info, samples, clipped);
+    }
+
+    /// <summary>Parses the RIFF header and chunk list (offsets relative to the stream's position); leaves the stream anywhere.</summary>
+    private static WavInfo ReadHeader(Stream stream, string source)
+    {
+        long start = stream.Position;
+        long length = stream.Length - start;
+        AudioFormatException Err(long offset, string problem) => new(source, offset, problem);
+
+        Span<byte> head = stackalloc byte[12];
+        if (length < 12) throw Err(0, $"expected a 12-byte RIFF/WAVE header, found {length} bytes (truncated file)");
+        stream.ReadExactly(head);
+        string riff = FourCc(head[..4]);
+        if (riff == "RIFX") throw Err(0, "expected 'RIFF', found 'RIFX' (big-endian WAV is not supported)");
+        if (riff == "RF64") throw Err(0, "expected 'RIFF', found 'RF64' (RF64 is not supported)");
+        if (riff != "RIFF") throw Err(0, $"expected 'RIFF', found {Quote(riff)}: not a WAV file");
+        long riffEnd = 8 + (long)BinaryPrimitives.ReadUInt32LittleEndian(head[4..]);
+        string wave = FourCc(head[8..12]);
+        if (wave != "WAVE") throw Err(8, $"expected 'WAVE', found {Quote(wave)}: a RIFF file but not WAV");
+        if (riffEnd > length)
+            throw Err(4, $"RIFF size says the file has {riffEnd} bytes, found {length} (truncated file)");
+
+        Span<byte> fmt = stackalloc byte[40];
+        int fmtSize = -1;
+        long fmtOffset = -1, dataOffset = -1, dataSize = 0;
+        var seen = new List<string>();
+        long pos = 12;
+        Span<byte> ch = stackalloc byte[8];
+        while (pos < riffEnd)
+        {
+            if (riffEnd - pos < 8)
+                throw Err(pos, $"expected an 8-byte chunk header, found {riffEnd - pos} bytes (truncated file)");
+            stream.Position = start + pos;
+            stream.ReadExactly(ch);
+            string id = FourCc(ch[..4]);
+            long size = BinaryPrimitives.ReadUInt32LittleEndian(ch[4..]);
+            long body = pos + 8;
+            if (size > riffEnd - body)
+                throw Err(pos + 4, $"chunk {Quote(id)} claims {size} bytes, only {riffEnd - body} remain (truncated file)");
+            seen.Add(Quote(id));
+            if (id == "fmt " && fmtSize < 0)
+            {
+                if (size < 16) throw Err(pos + 4, $"'fmt ' chunk has {size} bytes, expected at least 16");
+                fmtSize = (int)Math.Min(size, 40);
+                fmtOffset = body;
+                stream.ReadExactly(fmt[..fmtSize]);
+            }
+            else if (id == "data" && dataOffset < 0)
+            {
+                dataOffset = body;
+                dataSize = size;
+            }
+            pos = body + size + (size & 1); // a missing pad byte after the last chunk ends the loop
+        }
+        string chunks = seen.Count == 0 ? "none" : string.Join(", ", seen);
+        if (fmtSize < 0) throw Err(Math.Min(pos, riffEnd), $"no 'fmt ' chunk, expected one (chunks found: {chunks})");
+        if (dataOffset < 0) throw Err(Math.Min(pos, riffEnd), $"no 'data' chunk, expected one (chunks found: {chunks})");
+
+        var f = ParseFmt(fmt[..fmtSize], fmtOffset, Err);
+        int blockAlign = f.Channels * (f.Bits / 8);
+        if (dataSize == 0) throw Err(dataOffset - 4, "data chunk is empty, expected at least one sample frame");
+        if (dataSize % blockAlign != 0)
+            throw Err(dataOffset - 4, $"data chunk has {dataSize} bytes, expected a multiple of the block align {blockAlign} (partial frame)");
+        long frames = dataSize / blockAlign;
+        if (frames > Array.MaxLength)
+            throw Err(dataOffset - 4, $"data chunk holds {frames} frames, at most {Array.MaxLength} are supported");
+        return new WavInfo(source, f.Rate, f.Channels, f.Encoding, f.Bits, f.ValidBits, f.Extensible, frames, dataOffset);
+    }
+
+    private readonly record struct Fmt(int Channels, int Rate, WavSampleEncoding Encoding, int Bits, int ValidBits, bool Extensible);
+
+    private static Fmt ParseFmt(ReadOnlySpan<byte> b, long at, Func<long, string, AudioFormatException> err)
+    {
+        int tag = BinaryPrimitives.ReadUInt16LittleEndian(b);
+        int channels = BinaryPrimitives.ReadUInt16LittleEndian(b[2..]);
+        uint rate = BinaryPrimitives.ReadUInt32LittleEndian(b[4..]);
+        int blockAlign = BinaryPrimitives.ReadUInt16LittleEndian(b[12..]);
+        int bits = BinaryPrimitives.ReadUInt16LittleEndian(b[14..]);
+        int validBits = bits;
+        bool extensible = tag == 0xFFFE;
+        if (extensible)
+        {
+            if (b.Length < 40)
+                throw err(at, $"WAVE_FORMAT_EXTENSIBLE 'fmt ' chunk has {b.Length} bytes, expected 40");
+            int cb = BinaryPrimitives.ReadUInt16LittleEndian(b[16..]);
+            if (cb < 22) throw err(at + 16, $"WAVE_FORMAT_EXTENSIBLE extension size {cb}, expected 22");
+            validBits = BinaryPrimitives.ReadUInt16LittleEndian(b[18..]);
+            if (validBits == 0) validBits = bits;
+            if (validBits > bits) throw err(at + 18, $"valid bits per sample {validBits}, expected at most the container's {bits}");
+            if (!b[26..40].SequenceEqual(GuidTail))
+                throw err(at + 24, $"sub-format GUID {new Guid(b[24..40])}, expected a PCM or IEEE float KSDATAFORMAT_SUBTYPE GUID");
+            tag = BinaryPrimitives.ReadUInt16LittleEndian(b[24..]);
+        }
+        if (tag != 1 && tag != 3)
+            throw err(extensible ? at + 24 : at,
+                $"unsupported encoding 0x{tag:X4} ({EncodingName(tag)}), expected PCM (0x0001) or IEEE float (0x0003)");
+        if (channels == 0) throw err(at + 2, "channel count 0, expected at least 1");
+        if (rate == 0 || rate > int.MaxValue) throw err(at + 4, $"sample rate {rate}, expected 1..{int.MaxValue}");
+        WavSampleEncoding enc;
+        if (tag == 1)
+        {
+            enc = bits switch
+            {
+                8 => WavSampleEncoding.PcmUnsigned8,
+                16 => WavSampleEncoding.PcmSigned16,
+                24 => WavSampleEncoding.PcmSigned24,
+                32 => WavSampleEncoding.PcmSigned32,
+                _ => throw err(at + 14, $"PCM with {bits} bits per sample, expected 8, 16, 24 or 32"),
+            };
+        }
+        else
+        {
+            enc = bits switch
+            {
+                32 => WavSampleEncoding.Float32,
+                64 => WavSampleEncoding.Float64,
+                _ => throw err(at + 14, $"IEEE float with {bits} bits per sample, expected 32 or 64"),
+            };
+        }
+        int expectedAlign = channels * (bits / 8);
+        if (blockAlign != expectedAlign)
+            throw err(at + 12, $"block align {blockAlign}, expected {channels} channels x {bits / 8} bytes = {expectedAlign}");
+        return new Fmt(channels, (int)rate, enc, bits, validBits, extensible);
+    }
+
+    /// <summary>The name of a WAVE format tag, for error messages.</summary>
+    public static string EncodingName(int tag) => tag switch
+    {
+        0x0000 => "unknown",
+        0x0001 => "PCM",
+        0x0002 => "Microsoft ADPCM",
+        0x0003 => "IEEE float",
+        0x0006 => "A-law",
+        0x0007 => "mu-law",
+        0x0010 => "OKI ADPCM",
+        0x0011 => "IMA ADPCM",
+        0x0022 => "DSP Group TrueSpeech",
+        0x0031 => "GSM 6.10",
+        0x0040 => "G.721 ADPCM",
+        0x0050 => "MPEG",
+        0x0055 => "MPEG Layer 3",
+        0x0092 => "Dolby AC-3 SPDIF",
+        0x0160 or 0x0161 or 0x0162 or 0x0163 => "Windows Media Audio",
+        0x1610 => "AAC",
+        0xF1AC => "FLAC",
+        _ => "not a known WAV encoding",
+    };
+
+    /// <summary>Decodes the data chunk into mono floats (channel average computed in double).</summary>
+    private static (float[] Samples, long Clipped) Decode(Stream stream, long start, WavInfo info)
+    {
+        int channels = info.Channels, bytes = info.BitsPerSample / 8, block = info.BlockAlign;
+        long frames = info.FrameCount;
+        var mono = new float[frames]; // [frames]
+        long clipped = 0;
+        int framesPerChunk = Math.Max(1, (1 << 16) / block);
+        var buf = new byte[framesPerChunk * block];
+        stream.Position = start + info.DataOffset;
+        double invChannels = 1.0 / channels;
+        bool isFloat = info.Encoding is WavSampleEncoding.Float32 or WavSampleEncoding.Float64;
+        for (long f0 = 0; f0 < frames; f0 += framesPerChunk)
+        {
+            int n = (int)Math.Min(framesPerChunk, frames - f0);
+            var span = buf.AsSpan(0, n * block);
+            stream.ReadExactly(span);
+            for (int i = 0; i < n; i++)
+            {
+                double sum = 0;
+                for (int c = 0; c < channels; c++)
+                {
+                    var s = span.Slice(i * block + c * bytes, bytes);
+                    double v = info.Encoding switch
+                    {
+                        WavSampleEncoding.PcmUnsigned8 => (s[0] - 128) / 128.0,
+                        WavSampleEncoding.PcmSigned16 => BinaryPrimitives.ReadInt16LittleEndian(s) / 32768.0,
+                        WavSampleEncoding.PcmSigned24 => ((s[0] << 8 | s[1] << 16 | s[2] << 24) >> 8) / 8388608.0,
+                        WavSampleEncoding.PcmSigned32 => BinaryPrimitives.ReadInt32LittleEndian(s) / 2147483648.0,
+                        WavSampleEncoding.Float32 => BinaryPrimitives.ReadSingleLittleEndian(s),
+                        _ => BinaryPrimitives.ReadDoubleLittleEndian(s),
+                    };
+                    if (isFloat && !double.IsFinite(v))
+                    {
+                        long off = info.DataOffset + (f0 + i) * block + c * bytes;
+                        throw new AudioFormatException(info.Source, off, $"sample of frame {f0 + i}, channel {c} is {v}, expected a finite value");
+                    }
+                    sum += v;
+                }
+                double m = sum * invChannels;
+                if (m >= 1.0 || m < -1.0)
+                {
+                    if (isFloat) clipped++;
+                    m = Math.Clamp(m, -1.0, 1.0);
+                }
+                float x = (float)m;
+                mono[f0 + i] = x >= 1f ? MaxBelowOne : x;
+            }
+        }
+        return (mono, clipped);
+    }
+
+    private static string Quote(string fourCc) => fourCc.Length == 4 ? "'" + fourCc + "'" : fourCc;
+
+    private static string FourCc(ReadOnlySpan<byte> b)
+    {
+        foreach (byte c in b)
+            if (c < 0x20 || c > 0x7E) return "0x" + Convert.ToHexString(b);
+        return Encoding.ASCII.GetString(b);
+    }
+}
