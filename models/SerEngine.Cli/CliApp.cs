@@ -48,6 +48,7 @@ public static class CliApp
     {
         FixtureHandlers.Register(FixtureHandlers.Engine);
         FixtureHandlers.Register(Models.Conformance.ModelFixtureHandlers.All);
+        FixtureHandlers.Register(Audio.Conformance.AudioFixtureHandlers.All);
     }
 
     /// <summary>The command called <paramref name="name"/>, or a usage error listing the known ones.</summary>

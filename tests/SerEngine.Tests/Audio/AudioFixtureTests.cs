@@ -1,5 +1,3 @@
-using System.Buffers.Binary;
-using System.Text;
 using System.Text.Json;
 using SerEngine.Audio.Conformance;
 using SerEngine.Backends;
@@ -10,64 +8,15 @@ using Xunit.Abstractions;
 namespace SerEngine.Tests.Audio;
 
 /// <summary>
-/// The audio fixtures of shared/fixtures through <see cref="AudioFixtureHandlers"/>, with a tiny
-/// private safetensors parser (the engine's reader is written elsewhere).
+/// The audio fixtures of shared/fixtures through <see cref="AudioFixtureHandlers"/>.
 /// </summary>
 public class AudioFixtureTests(ITestOutputHelper output)
 {
-    /// <summary>shared/fixtures: $SERENGINE_FIXTURES, else the nearest shared/fixtures above the test binaries, else /work/shared/fixtures.</summary>
-    internal static string FixtureDir()
-    {
-        if (Environment.GetEnvironmentVariable("SERENGINE_FIXTURES") is { Length: > 0 } env) return env;
-        for (var d = new DirectoryInfo(AppContext.BaseDirectory); d is not null; d = d.Parent)
-        {
-            string p = Path.Combine(d.FullName, "shared", "fixtures");
-            if (Directory.Exists(p)) return p;
-        }
-        return "/work/shared/fixtures";
-    }
+    /// <summary>shared/fixtures beside the repository.</summary>
+    internal static string FixtureDir() => SharedFixtures.Directory;
 
-    /// <summary>Parses a safetensors file (F32 and I64 only) into a fixture.</summary>
-    internal static Fixture LoadFixture(string path)
-    {
-        var bytes = File.ReadAllBytes(path);
-        long headerLen = BinaryPrimitives.ReadInt64LittleEndian(bytes);
-        using var doc = JsonDocument.Parse(Encoding.UTF8.GetString(bytes, 8, (int)headerLen));
-        var tensors = new Dictionary<string, HostTensor>();
-        var meta = new Dictionary<string, string>();
-        int dataStart = 8 + (int)headerLen;
-        foreach (var prop in doc.RootElement.EnumerateObject())
-        {
-            if (prop.Name == "__metadata__")
-            {
-                foreach (var m in prop.Value.EnumerateObject()) meta[m.Name] = m.Value.GetString()!;
-                continue;
-            }
-            string dtype = prop.Value.GetProperty("dtype").GetString()!;
-            var shape = new Shape(prop.Value.GetProperty("shape").EnumerateArray().Select(e => e.GetInt32()).ToArray());
-            var offs = prop.Value.GetProperty("data_offsets").EnumerateArray().Select(e => e.GetInt64()).ToArray();
-            int at = dataStart + (int)offs[0];
-            Assert.Equal(shape.Size * (dtype == "I64" ? 8 : 4), offs[1] - offs[0]);
-            tensors[prop.Name] = dtype switch
-            {
-                "F32" => new HostTensor(shape, Enumerable.Range(0, shape.Size).Select(i => BinaryPrimitives.ReadSingleLittleEndian(bytes.AsSpan(at + 4 * i))).ToArray()),
-                "I64" => new HostTensor(shape, Enumerable.Range(0, shape.Size).Select(i => checked((int)BinaryPrimitives.ReadInt64LittleEndian(bytes.AsSpan(at + 8 * i)))).ToArray()),
-                _ => throw new InvalidDataException($"{path}: dtype {dtype} not handled by the test parser"),
-            };
-        }
-        string? p = meta.GetValueOrDefault("params");
-        return new Fixture
-        {
-            Name = Path.GetFileNameWithoutExtension(path),
-            Path = path,
-            Kind = meta.GetValueOrDefault("kind") ?? "",
-            Op = meta.GetValueOrDefault("op") ?? "",
-            Params = JsonDocument.Parse(p ?? "{}").RootElement.Clone(),
-            Rtol = double.Parse(meta.GetValueOrDefault("rtol") ?? "0", System.Globalization.CultureInfo.InvariantCulture),
-            Atol = double.Parse(meta.GetValueOrDefault("atol") ?? "0", System.Globalization.CultureInfo.InvariantCulture),
-            Tensors = tensors,
-        };
-    }
+    /// <summary>Reads a fixture with the engine's loader.</summary>
+    internal static Fixture LoadFixture(string path) => FixtureLoader.Load(path);
 
     /// <summary>‖a − e‖₂ / (rtol‖e‖₂ + atol√n): passes when ≤ 1.</summary>
     internal static double Score(float[] actual, float[] expected, double rtol, double atol)
