@@ -23,16 +23,16 @@ public class ConformanceTests(ITestOutputHelper output)
 
     [Theory]
     [MemberData(nameof(Backends))]
-    public void EveryOpAndModuleFixturePasses(string backendName)
+    public void EveryFixturePasses(string backendName)
     {
         CliApp.RegisterHandlers();
         var log = new StringWriter();
         var result = ConformanceRunner.Run(SharedFixtures.Directory, BackendRegistry.Get(backendName),
-            new ConformanceFilter { Kinds = ["op", "module"] }, log);
+            new ConformanceFilter { Kinds = ["op", "module", "audio"] }, log);
         output.WriteLine(log.ToString());
 
         var expectedNames = SharedFixtures.Files.Select(FixtureLoader.Load)
-            .Where(f => f.Kind is "op" or "module").Select(f => f.Name).ToList();
+            .Where(f => f.Kind is "op" or "module" or "audio").Select(f => f.Name).ToList();
         Assert.True(expectedNames.Count >= 20, $"only {expectedNames.Count} op/module fixtures found");
         Assert.Equal(expectedNames, result.Files.Select(f => f.Name));
         Assert.Contains(result.Files, f => f.Name == "attention_pool");
