@@ -27,13 +27,12 @@ typedef unsigned short ushort;
 typedef unsigned int uint;
 typedef unsigned long long ulong;
 
-INLINE int serengine_dim3_get(dim3 d, int n) { return n == 0 ? (int)d.x : n == 1 ? (int)d.y : (int)d.z; }
-INLINE int serengine_uint3_get(uint3 d, int n) { return n == 0 ? (int)d.x : n == 1 ? (int)d.y : (int)d.z; }
-
-#define LID(n) serengine_uint3_get(threadIdx, (n))
-#define GROUP(n) serengine_uint3_get(blockIdx, (n))
-#define LSIZE(n) serengine_dim3_get(blockDim, (n))
-#define NGROUPS(n) serengine_dim3_get(gridDim, (n))
+// Index n is a literal 0, 1 or 2 in practice, so the selection folds away at compile time.
+#define SERENGINE_XYZ(v, n) ((n) == 0 ? (int)(v).x : (n) == 1 ? (int)(v).y : (int)(v).z)
+#define LID(n) SERENGINE_XYZ(threadIdx, n)
+#define GROUP(n) SERENGINE_XYZ(blockIdx, n)
+#define LSIZE(n) SERENGINE_XYZ(blockDim, n)
+#define NGROUPS(n) SERENGINE_XYZ(gridDim, n)
 #define GID(n) (GROUP(n) * LSIZE(n) + LID(n))
 #define GSIZE(n) (NGROUPS(n) * LSIZE(n))
 

@@ -59,8 +59,8 @@ public sealed class KernelSource
 
     /// <summary>
     /// Loads <paramref name="fileName"/> and the dialect's prelude. <paramref name="kernelDirectory"/>
-    /// (default: <c>$SERENGINE_KERNEL_DIR</c>) is searched first; files not found there come from
-    /// the embedded copies.
+    /// (default: <c>$SERENGINE_KERNEL_DIR</c>; <c>""</c> for the embedded copies only) is searched
+    /// first; files not found there come from the embedded copies.
     /// </summary>
     /// <exception cref="FileNotFoundException">Neither the folder nor the assembly has the file.</exception>
     public static KernelSource Load(string fileName, KernelDialect dialect, string? kernelDirectory = null)

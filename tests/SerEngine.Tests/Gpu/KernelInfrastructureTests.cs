@@ -13,13 +13,13 @@ public class KernelInfrastructureTests
         Assert.Contains("prelude_opencl.h", files);
         Assert.Contains("prelude_cuda.h", files);
 
-        var cl = KernelSource.Load("memory.cl", KernelDialect.OpenCl);
+        var cl = KernelSource.Load("memory.cl", KernelDialect.OpenCl, kernelDirectory: ""); // "" = embedded only, whatever $SERENGINE_KERNEL_DIR says
         Assert.Equal("embedded", cl.Origin);
         Assert.StartsWith("#line 1 \"prelude_opencl.h\"\n", cl.Text, StringComparison.Ordinal);
         Assert.Contains("#define KERNEL __kernel", cl.Prelude, StringComparison.Ordinal);
         Assert.EndsWith("#line 1 \"memory.cl\"\n" + cl.Body, cl.Text, StringComparison.Ordinal);
         Assert.Contains("KERNEL void copy_blocks(", cl.Body, StringComparison.Ordinal);
-        var cu = KernelSource.Load("memory.cl", KernelDialect.Cuda);
+        var cu = KernelSource.Load("memory.cl", KernelDialect.Cuda, kernelDirectory: "");
         Assert.Equal(cl.Body, cu.Body);
         Assert.Contains("#define LOCAL __shared__", cu.Prelude, StringComparison.Ordinal);
     }

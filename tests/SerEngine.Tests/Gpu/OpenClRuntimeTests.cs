@@ -21,7 +21,9 @@ public class OpenClRuntimeTests(ITestOutputHelper output)
             Assert.True(d.ComputeUnits > 0 && d.MaxWorkGroupSize > 0 && d.GlobalMemoryBytes > 0, d.ToString());
         }
         Assert.Contains(devices, d => d.Name == be.Device.Name);
-        Assert.Contains(be.Device.Name, GpuBackends.ListDevices(), StringComparison.Ordinal);
+        var listing = GpuBackends.ListDevices();
+        output.WriteLine(listing);
+        Assert.Contains(be.Device.Name, listing, StringComparison.Ordinal);
         Assert.Equal("opencl", be.Name);
     }
 

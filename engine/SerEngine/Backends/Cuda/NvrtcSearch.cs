@@ -6,7 +6,8 @@ namespace SerEngine.Backends.Cuda;
 /// <c>libnvrtc.so</c>), the CUDA toolkit folders (<c>/usr/local/cuda*/lib64</c>,
 /// <c>/usr/local/cuda*/targets/x86_64-linux/lib</c>), and the NVIDIA Python wheels
 /// (<c>*/site-packages/nvidia/cuda_nvrtc/lib</c>, <c>*/site-packages/nvidia/cu13/lib</c>, also
-/// <c>dist-packages</c>) under the usual Python prefixes, <c>$VIRTUAL_ENV</c> and <c>$CONDA_PREFIX</c>.
+/// <c>dist-packages</c>) under the usual Python prefixes, <c>$VIRTUAL_ENV</c>, <c>$CONDA_PREFIX</c> and
+/// every environment whose <c>bin/python3</c> is on <c>PATH</c>.
 /// </summary>
 public static class NvrtcSearch
 {
@@ -25,13 +26,17 @@ public static class NvrtcSearch
         if (!string.IsNullOrEmpty(home)) prefixes.Add(Path.Combine(home, ".local/lib/python3*"));
         foreach (var env in new[] { "VIRTUAL_ENV", "CONDA_PREFIX" })
             if (Environment.GetEnvironmentVariable(env) is { Length: > 0 } root) prefixes.Add(Path.Combine(root, "lib/python3*"));
+        // a venv or conda env whose bin/ is on PATH without being activated
+        foreach (var bin in (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':', StringSplitOptions.RemoveEmptyEntries))
+            if (File.Exists(Path.Combine(bin, "python3")) && Path.GetDirectoryName(Path.TrimEndingDirectorySeparator(bin)) is { Length: > 1 } envRoot)
+                prefixes.Add(Path.Combine(envRoot, "lib/python3*"));
         foreach (var prefix in prefixes)
             foreach (var packages in new[] { "site-packages", "dist-packages" })
             {
                 list.Add($"{prefix}/{packages}/nvidia/cuda_nvrtc/lib");
                 list.Add($"{prefix}/{packages}/nvidia/cu13/lib");
             }
-        return list;
+        return [.. list.Distinct(StringComparer.Ordinal)];
     }
 
     /// <summary>
