@@ -81,7 +81,7 @@ public sealed unsafe class CuDevice
             list.Add(new CuDevice
             {
                 Index = dev,
-                Name = OpenCl.ClDevice.Utf8(new ReadOnlySpan<byte>(name, 256)),
+                Name = NativeText.Utf8(new ReadOnlySpan<byte>(name, 256)),
                 ComputeCapabilityMajor = Attribute(dev, CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR),
                 ComputeCapabilityMinor = Attribute(dev, CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR),
                 MultiprocessorCount = Attribute(dev, CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT),

@@ -35,7 +35,7 @@ public sealed class CuException : Exception
     /// <summary>Throws a <see cref="CuException"/> unless <paramref name="result"/> is <c>CUDA_SUCCESS</c>.</summary>
     public static void Check(int result, [CallerArgumentExpression(nameof(result))] string call = "")
     {
-        if (result != CuNative.CUDA_SUCCESS) throw new CuException(result, OpenCl.ClException.FunctionName(call));
+        if (result != CuNative.CUDA_SUCCESS) throw new CuException(result, NativeText.FunctionName(call));
     }
 
     /// <summary>The driver's name for a <c>CUresult</c> (via <c>cuGetErrorName</c>), or <c>CUDA_ERROR(n)</c> without a driver.</summary>

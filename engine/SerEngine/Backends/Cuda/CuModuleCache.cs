@@ -124,7 +124,7 @@ public sealed unsafe class CuModuleCache : IDisposable
         var opts = SplitOptions(options).Prepend($"--gpu-arch={arch}").ToList();
         var (image, error, log) = nvrtc.Compile(source.Text, source.FileName, opts, cubin: false);
         if (image is null) throw new KernelCompileException(source.FileName, "NVRTC", error, arch, string.Join(' ', opts), log);
-        return OpenCl.ClDevice.Utf8(image);
+        return NativeText.Utf8(image);
     }
 
     private static string[] SplitOptions(string options) =>
@@ -202,7 +202,7 @@ public sealed unsafe class CuModuleCache : IDisposable
             err = cuModuleLoadDataEx(&m, img, 2, opts, values);
         }
         module = m;
-        log = err == CUDA_SUCCESS ? "" : $"{CuException.Name(err)} {OpenCl.ClDevice.Utf8(logBuf)}".Trim();
+        log = err == CUDA_SUCCESS ? "" : $"{CuException.Name(err)} {NativeText.Utf8(logBuf)}".Trim();
         return err == CUDA_SUCCESS;
     }
 

@@ -150,7 +150,7 @@ public sealed unsafe class NvrtcNative
         if (nvrtcGetProgramLogSize(prog, &size) != 0 || size <= 1) return "";
         var buf = new byte[(int)size];
         fixed (byte* b = buf) if (nvrtcGetProgramLog(prog, b) != 0) return "";
-        return OpenCl.ClDevice.Utf8(buf);
+        return NativeText.Utf8(buf);
     }
 
     private void Check(int result, string call)

@@ -1,4 +1,3 @@
-using System.Text;
 using static SerEngine.Backends.OpenCl.ClNative;
 
 namespace SerEngine.Backends.OpenCl;
@@ -173,7 +172,7 @@ public sealed unsafe class ClDevice
         if (clGetPlatformInfo(platform, param, 0, null, &size) != CL_SUCCESS || size == 0) return "";
         var buf = new byte[(int)size];
         fixed (byte* b = buf) ClException.Check(clGetPlatformInfo(platform, param, size, b, null));
-        return Utf8(buf);
+        return NativeText.Utf8(buf);
     }
 
     internal static string DeviceString(nint device, uint param)
@@ -182,7 +181,7 @@ public sealed unsafe class ClDevice
         if (clGetDeviceInfo(device, param, 0, null, &size) != CL_SUCCESS || size == 0) return "";
         var buf = new byte[(int)size];
         fixed (byte* b = buf) ClException.Check(clGetDeviceInfo(device, param, size, b, null));
-        return Utf8(buf);
+        return NativeText.Utf8(buf);
     }
 
     private static T DeviceScalar<T>(nint device, uint param) where T : unmanaged
@@ -190,13 +189,5 @@ public sealed unsafe class ClDevice
         T value = default;
         ClException.Check(clGetDeviceInfo(device, param, (nuint)sizeof(T), &value, null));
         return value;
-    }
-
-    /// <summary>A NUL-terminated byte string as text (trailing NULs and spaces dropped).</summary>
-    internal static string Utf8(ReadOnlySpan<byte> bytes)
-    {
-        int end = bytes.IndexOf((byte)0);
-        if (end >= 0) bytes = bytes[..end];
-        return Encoding.UTF8.GetString(bytes).Trim();
     }
 }

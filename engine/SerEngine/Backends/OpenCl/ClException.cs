@@ -34,16 +34,7 @@ public sealed class ClException : Exception
     /// <summary>Throws a <see cref="ClException"/> unless <paramref name="error"/> is <c>CL_SUCCESS</c>.</summary>
     public static void Check(int error, [CallerArgumentExpression(nameof(error))] string call = "")
     {
-        if (error != ClNative.CL_SUCCESS) throw new ClException(error, FunctionName(call));
-    }
-
-    /// <summary>The function name of a call expression: <c>ClNative.clFinish(q)</c> → <c>clFinish</c>.</summary>
-    internal static string FunctionName(string call)
-    {
-        int paren = call.IndexOf('(', StringComparison.Ordinal);
-        var head = paren < 0 ? call : call[..paren];
-        int dot = head.LastIndexOf('.');
-        return dot < 0 ? head.Trim() : head[(dot + 1)..].Trim();
+        if (error != ClNative.CL_SUCCESS) throw new ClException(error, NativeText.FunctionName(call));
     }
 
     /// <summary>The name of an OpenCL error code (cl.h), or <c>CL_UNKNOWN_ERROR(n)</c>.</summary>

@@ -213,7 +213,7 @@ public sealed unsafe class ClProgramCache : IDisposable
         var buf = new byte[(int)size];
         fixed (byte* b = buf)
             if (clGetProgramBuildInfo(program, _device.DeviceId, CL_PROGRAM_BUILD_LOG, size, b, null) != CL_SUCCESS) return "";
-        return ClDevice.Utf8(buf);
+        return NativeText.Utf8(buf);
     }
 
     private static byte[]? ProgramBinary(nint program)
