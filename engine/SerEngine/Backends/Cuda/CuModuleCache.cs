@@ -1,0 +1,220 @@
+using static SerEngine.Backends.Cuda.CuNative;
+
+namespace SerEngine.Backends.Cuda;
+
+/// <summary>A loaded CUDA module (one kernel file with one set of options) and its functions.</summary>
+public sealed class CuModule : IDisposable
+{
+    private readonly Lock _gate = new();
+    private readonly Dictionary<string, nint> _functions = new(StringComparer.Ordinal);
+    private nint _handle;
+
+    internal CuModule(nint handle, string fileName, string options, string imageKind, bool fromDiskCache)
+    {
+        _handle = handle;
+        FileName = fileName;
+        Options = options;
+        ImageKind = imageKind;
+        FromDiskCache = fromDiskCache;
+    }
+
+    /// <summary>Kernel file the module was compiled from.</summary>
+    public string FileName { get; }
+
+    /// <summary>NVRTC options used, the architecture included.</summary>
+    public string Options { get; }
+
+    /// <summary><c>cubin</c> (native code) or <c>ptx</c> (JIT-compiled by the driver).</summary>
+    public string ImageKind { get; }
+
+    /// <summary>True when the image came from the disk cache rather than NVRTC.</summary>
+    public bool FromDiskCache { get; }
+
+    /// <summary>The <c>CUfunction</c> called <paramref name="name"/> (looked up once).</summary>
+    internal unsafe nint Function(string name)
+    {
+        lock (_gate)
+        {
+            ObjectDisposedException.ThrowIf(_handle == 0, this);
+            if (_functions.TryGetValue(name, out var f)) return f;
+            int err = cuModuleGetFunction(&f, _handle, name);
+            if (err != CUDA_SUCCESS) throw new CuException(err, "cuModuleGetFunction", $"kernel '{name}' in {FileName}");
+            _functions[name] = f;
+            return f;
+        }
+    }
+
+    /// <summary>Unloads the module (its context must be current).</summary>
+    public void Dispose()
+    {
+        lock (_gate)
+        {
+            if (_handle != 0) CuException.Check(cuModuleUnload(_handle));
+            _handle = 0;
+            _functions.Clear();
+        }
+    }
+}
+
+/// <summary>
+/// Compiles kernel files with NVRTC for one device, once per process, and keeps the images in a
+/// <see cref="KernelDiskCache"/> keyed by SHA-256 of the full source, the options, the device name
+/// and architecture, the driver version and the NVRTC version. CUBIN for the device's
+/// <c>sm_XY</c> is tried first; PTX for <c>compute_XY</c> (JIT-compiled by the driver) is the
+/// fallback when NVRTC does not know the architecture or the driver rejects the CUBIN.
+/// </summary>
+public sealed unsafe class CuModuleCache : IDisposable
+{
+    private readonly Lock _gate = new();
+    private readonly CudaBackend _backend;
+    private readonly string? _kernelDirectory;
+    private readonly Dictionary<(string File, string Options), CuModule> _byFile = [];
+    private readonly Dictionary<string, CuModule> _byKey = new(StringComparer.Ordinal);
+    private int _builds, _diskLoads;
+
+    /// <summary>A module cache for <paramref name="backend"/>'s device and context.</summary>
+    /// <param name="backend">Backend whose device the modules are compiled for.</param>
+    /// <param name="diskCache">Image cache on disk; null disables it.</param>
+    /// <param name="kernelDirectory">Folder to load kernel files from (default: <c>$SERENGINE_KERNEL_DIR</c>, then the embedded copies).</param>
+    public CuModuleCache(CudaBackend backend, KernelDiskCache? diskCache, string? kernelDirectory = null)
+    {
+        _backend = backend;
+        DiskCache = diskCache;
+        _kernelDirectory = kernelDirectory;
+    }
+
+    /// <summary>The on-disk image cache (null when disabled).</summary>
+    public KernelDiskCache? DiskCache { get; }
+
+    /// <summary>Modules compiled by NVRTC through this cache.</summary>
+    public int Builds => Volatile.Read(ref _builds);
+
+    /// <summary>Modules loaded from a cached image.</summary>
+    public int DiskLoads => Volatile.Read(ref _diskLoads);
+
+    /// <summary>The module for kernel file <paramref name="fileName"/> compiled with <paramref name="options"/> (e.g. <c>-DTILE=16</c>).</summary>
+    public CuModule Get(string fileName, string options = "")
+    {
+        lock (_gate)
+        {
+            if (_byFile.TryGetValue((fileName, options), out var m)) return m;
+            m = GetLocked(KernelSource.Load(fileName, KernelDialect.Cuda, _kernelDirectory), options);
+            _byFile[(fileName, options)] = m;
+            return m;
+        }
+    }
+
+    /// <summary>The module for an already loaded source (e.g. <see cref="KernelSource.FromText"/>).</summary>
+    public CuModule Get(KernelSource source, string options = "")
+    {
+        if (source.Dialect != KernelDialect.Cuda)
+            throw new ArgumentException($"{source.FileName}: expected the Cuda dialect, got {source.Dialect}", nameof(source));
+        lock (_gate) return GetLocked(source, options);
+    }
+
+    /// <summary>
+    /// Compiles <paramref name="source"/> to PTX for <paramref name="arch"/> (a <c>compute_XY</c>
+    /// name) without any device or driver: NVRTC alone. For checking kernels on machines without a GPU.
+    /// </summary>
+    /// <exception cref="KernelCompileException">NVRTC is missing or the source does not compile (message has the file name and the log).</exception>
+    public static string CompileToPtx(KernelSource source, string arch = "compute_75", string options = "")
+    {
+        var nvrtc = NvrtcNative.Instance ?? throw new KernelCompileException(
+            $"{source.FileName}: cannot compile CUDA kernels, NVRTC was not found.\n{NvrtcNative.SearchReport}");
+        var opts = SplitOptions(options).Prepend($"--gpu-arch={arch}").ToList();
+        var (image, error, log) = nvrtc.Compile(source.Text, source.FileName, opts, cubin: false);
+        if (image is null) throw new KernelCompileException(source.FileName, "NVRTC", error, arch, string.Join(' ', opts), log);
+        return NativeText.Utf8(image);
+    }
+
+    private static string[] SplitOptions(string options) =>
+        options.Split([' ', '\t', '\n'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+
+    private CuModule GetLocked(KernelSource source, string options)
+    {
+        var nvrtc = NvrtcNative.Instance ?? throw new KernelCompileException(
+            $"{source.FileName}: cannot compile CUDA kernels, NVRTC was not found (set {NvrtcSearch.EnvironmentVariable} to libnvrtc.so's path).\n{NvrtcNative.SearchReport}");
+        var device = _backend.Device;
+        var baseOptions = SplitOptions(options).ToList();
+        string Key(string kind, string arch) => KernelDiskCache.Key("cuda", kind, source.Text, string.Join(' ', baseOptions), arch,
+            device.Name, device.DriverVersion.ToString(System.Globalization.CultureInfo.InvariantCulture), nvrtc.Version.ToString());
+        string memoKey = Key("any", device.Arch);
+        if (_byKey.TryGetValue(memoKey, out var cached)) return cached;
+
+        _backend.MakeCurrent();
+        var failures = new List<string>();
+        CuModule? module = null;
+        foreach (var (kind, arch) in new[] { ("cubin", device.Arch), ("ptx", device.VirtualArch) })
+        {
+            var key = Key(kind, arch);
+            var opts = baseOptions.Prepend($"--gpu-arch={arch}").ToList();
+            var optionText = string.Join(' ', opts);
+            if (DiskCache?.TryRead(key, kind) is { } stored)
+            {
+                if (TryLoad(stored, out var h, out var jitLog))
+                {
+                    _diskLoads++;
+                    module = new CuModule(h, source.FileName, optionText, kind, fromDiskCache: true);
+                    break;
+                }
+                failures.Add($"cached {kind} rejected: {jitLog}");
+                DiskCache.Delete(key, kind);
+            }
+            var (image, error, log) = nvrtc.Compile(source.Text, source.FileName, opts, cubin: kind == "cubin");
+            if (image is null)
+            {
+                // A source error fails both ways: report it now. An unknown architecture or no CUBIN support: try PTX.
+                if (error == "NVRTC_ERROR_COMPILATION")
+                    throw new KernelCompileException(source.FileName, "NVRTC", error, $"{device.Name} ({arch})", optionText, log);
+                failures.Add($"NVRTC {kind} for {arch}: {error} {log}".Trim());
+                continue;
+            }
+            _builds++;
+            if (TryLoad(image, out var handle, out var loadLog))
+            {
+                DiskCache?.Write(key, kind, image);
+                module = new CuModule(handle, source.FileName, optionText, kind, fromDiskCache: false);
+                break;
+            }
+            failures.Add($"cuModuleLoadDataEx({kind} for {arch}): {loadLog}");
+        }
+        if (module is null)
+            throw new KernelCompileException(source.FileName, "NVRTC + cuModuleLoadDataEx", "CUBIN and PTX both failed",
+                $"{device.Name} ({device.Arch})", string.Join(' ', baseOptions), string.Join('\n', failures));
+        _byKey[memoKey] = module;
+        return module;
+    }
+
+    /// <summary>Loads a CUBIN or PTX image into the current context; on failure returns the driver's error and JIT log.</summary>
+    private static bool TryLoad(byte[] image, out nint module, out string log)
+    {
+        const int LogSize = 16 * 1024;
+        var logBuf = new byte[LogSize];
+        int* opts = stackalloc int[2] { CU_JIT_ERROR_LOG_BUFFER, CU_JIT_ERROR_LOG_BUFFER_SIZE_BYTES };
+        void** values = stackalloc void*[2];
+        nint m = 0;
+        int err;
+        fixed (byte* l = logBuf)
+        fixed (byte* img = image)
+        {
+            values[0] = l;
+            values[1] = (void*)(nint)LogSize;
+            err = cuModuleLoadDataEx(&m, img, 2, opts, values);
+        }
+        module = m;
+        log = err == CUDA_SUCCESS ? "" : $"{CuException.Name(err)} {NativeText.Utf8(logBuf)}".Trim();
+        return err == CUDA_SUCCESS;
+    }
+
+    /// <summary>Unloads every module loaded by this cache.</summary>
+    public void Dispose()
+    {
+        lock (_gate)
+        {
+            if (_byKey.Count > 0) _backend.MakeCurrent();
+            foreach (var m in _byKey.Values) m.Dispose();
+            _byKey.Clear();
+            _byFile.Clear();
+        }
+    }
+}

@@ -1,0 +1,51 @@
+// prelude_cuda.h — maps the SerEngine kernel dialect onto CUDA C++ (compiled by NVRTC).
+//
+// The same kernel files (*.cl) that the OpenCL driver compiles with prelude_opencl.h are compiled
+// by NVRTC with this prelude in front of them; see prelude_opencl.h for the dialect summary.
+// NVRTC compiles C++, so kernels are `extern "C"` to keep their names unmangled for
+// cuModuleGetFunction. Nothing here includes a header: NVRTC provides the CUDA built-ins itself.
+
+#ifndef SERENGINE_PRELUDE
+#define SERENGINE_PRELUDE
+
+#define CUDA 1
+
+#define KERNEL extern "C" __global__
+#define GLOBAL
+#define LOCAL __shared__
+#define LOCAL_PTR
+#define CONSTANT __constant__
+#define RESTRICT __restrict__
+#define INLINE static __device__ __forceinline__
+
+#define BARRIER __syncthreads()
+#define BARRIER_GLOBAL __syncthreads()
+
+// OpenCL C scalar type names used by the dialect.
+typedef unsigned char uchar;
+typedef unsigned short ushort;
+typedef unsigned int uint;
+typedef unsigned long long ulong;
+
+// Index n is a literal 0, 1 or 2 in practice, so the selection folds away at compile time.
+#define SERENGINE_XYZ(v, n) ((n) == 0 ? (int)(v).x : (n) == 1 ? (int)(v).y : (int)(v).z)
+#define LID(n) SERENGINE_XYZ(threadIdx, n)
+#define GROUP(n) SERENGINE_XYZ(blockIdx, n)
+#define LSIZE(n) SERENGINE_XYZ(blockDim, n)
+#define NGROUPS(n) SERENGINE_XYZ(gridDim, n)
+#define GID(n) (GROUP(n) * LSIZE(n) + LID(n))
+#define GSIZE(n) (NGROUPS(n) * LSIZE(n))
+
+// OpenCL built-ins that CUDA spells differently.
+#define as_float(x) __int_as_float(x)
+#define as_int(x) __float_as_int(x)
+#define as_uint(x) ((uint)__float_as_uint(x))
+#define mad(a, b, c) fmaf((a), (b), (c))
+
+// Float atomic add: the hardware instruction (OpenCL builds use a compare-and-swap loop instead);
+// same contract: adds v to *p and returns the old value.
+INLINE float atomic_add_f32(volatile GLOBAL float* p, float v) { return atomicAdd((float*)p, v); }
+INLINE float atomic_add_f32_local(volatile LOCAL_PTR float* p, float v) { return atomicAdd((float*)p, v); }
+INLINE int atomic_add_i32(volatile GLOBAL int* p, int v) { return atomicAdd((int*)p, v); }
+
+#endif // SERENGINE_PRELUDE

@@ -1,0 +1,80 @@
+// prelude_opencl.h — maps the SerEngine kernel dialect onto OpenCL C 1.2.
+//
+// Every kernel file (*.cl) is written once in the dialect and compiled twice: by the OpenCL driver
+// with this prelude in front of it, and by NVRTC with prelude_cuda.h in front of it. The engine
+// prepends the prelude itself (KernelSource), followed by `#line 1 "<file>"` so that build logs
+// point at the kernel file's own line numbers. Tile sizes and variants arrive as -D options.
+//
+// Dialect summary (see docs/DESIGN.md, "Kernel dialect"):
+//   KERNEL void name(...)      a kernel entry point
+//   GLOBAL float* p            pointer to device memory (kernel arguments, helpers)
+//   LOCAL float tile[N]        work-group shared memory, declared in the kernel body
+//   LOCAL_PTR float* p         pointer to shared memory as a helper-function parameter
+//   CONSTANT                   read-only, program-scope tables
+//   BARRIER                    work-group barrier over local memory
+//   BARRIER_GLOBAL             work-group barrier that also orders global memory
+//   GID(n) LID(n) GROUP(n) LSIZE(n) NGROUPS(n) GSIZE(n)   work-item indices, as int
+//   RESTRICT, INLINE           restrict qualifier, inlined helper function
+//   atomic_add_f32(p, v)       float atomic add on global memory (compare-and-swap loop)
+//   atomic_add_f32_local(p, v) the same on local memory
+//   atomic_add_i32(p, v)       int atomic add on global memory, returns the old value
+// CUDA-only code (warp shuffles) goes behind `#ifdef CUDA`; OPENCL is defined here.
+
+#ifndef SERENGINE_PRELUDE
+#define SERENGINE_PRELUDE
+
+#define OPENCL 1
+
+#define KERNEL __kernel
+#define GLOBAL __global
+#define LOCAL __local
+#define LOCAL_PTR __local
+#define CONSTANT __constant
+#define RESTRICT restrict
+#define INLINE static inline
+
+#define BARRIER barrier(CLK_LOCAL_MEM_FENCE)
+#define BARRIER_GLOBAL barrier(CLK_LOCAL_MEM_FENCE | CLK_GLOBAL_MEM_FENCE)
+
+#define GID(n) ((int)get_global_id(n))
+#define LID(n) ((int)get_local_id(n))
+#define GROUP(n) ((int)get_group_id(n))
+#define LSIZE(n) ((int)get_local_size(n))
+#define NGROUPS(n) ((int)get_num_groups(n))
+#define GSIZE(n) ((int)get_global_size(n))
+
+// Float atomic add as a compare-and-swap loop on the value's bits (OpenCL 1.2 has no float atomics).
+INLINE float atomic_add_f32(volatile GLOBAL float* p, float v)
+{
+    union { unsigned int u; float f; } expected, desired;
+    unsigned int current = *(volatile GLOBAL unsigned int*)p;
+    do
+    {
+        expected.u = current;
+        desired.f = expected.f + v;
+        current = atomic_cmpxchg((volatile GLOBAL unsigned int*)p, expected.u, desired.u);
+    } while (current != expected.u);
+    return expected.f;
+}
+
+// The same compare-and-swap loop on work-group local memory.
+INLINE float atomic_add_f32_local(volatile LOCAL_PTR float* p, float v)
+{
+    union { unsigned int u; float f; } expected, desired;
+    unsigned int current = *(volatile LOCAL_PTR unsigned int*)p;
+    do
+    {
+        expected.u = current;
+        desired.f = expected.f + v;
+        current = atomic_cmpxchg((volatile LOCAL_PTR unsigned int*)p, expected.u, desired.u);
+    } while (current != expected.u);
+    return expected.f;
+}
+
+// Integer atomic add on global memory; returns the old value.
+INLINE int atomic_add_i32(volatile GLOBAL int* p, int v)
+{
+    return atomic_add(p, v);
+}
+
+#endif // SERENGINE_PRELUDE

@@ -1,0 +1,50 @@
+using SerEngine.Backends;
+using SerEngine.Backends.Cuda;
+using SerEngine.Backends.OpenCl;
+using Xunit.Abstractions;
+
+namespace SerEngine.Tests.Gpu;
+
+/// <summary>
+/// One OpenCL backend shared by every GPU test class, so each kernel file is built once per test
+/// run (and its binary reused from the disk cache on the next run). Missing device: the test
+/// returns early with a message, except under CI=true, where it fails.
+/// </summary>
+internal static class GpuTestDevices
+{
+    private static readonly Lazy<(OpenClBackend? Backend, string Reason)> SharedOpenCl = new(() =>
+    {
+        try { return (new OpenClBackend(), ""); }
+        catch (BackendUnavailableException e) { return (null, e.Message); }
+    });
+
+    private static readonly Lazy<(CudaBackend? Backend, string Reason)> SharedCuda = new(() =>
+    {
+        if (!CuNative.TryLoad(out var reason)) return (null, reason);
+        return (new CudaBackend(), ""); // a driver without a usable device fails the test: that is a broken GPU machine
+    });
+
+    public static bool IsCi => string.Equals(Environment.GetEnvironmentVariable("CI"), "true", StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>The shared OpenCL backend, or null (after saying why) when this machine has no OpenCL device.</summary>
+    public static OpenClBackend? OpenCl(ITestOutputHelper output)
+    {
+        var (backend, reason) = SharedOpenCl.Value;
+        if (backend is not null) return backend;
+        if (IsCi) Assert.Fail($"CI=true requires an OpenCL device (install pocl-opencl-icd): {reason}");
+        output.WriteLine($"SKIPPED (returned early): {reason}");
+        return null;
+    }
+
+    /// <summary>
+    /// The shared CUDA backend, or null (after saying "no CUDA driver") only when libcuda.so.1
+    /// cannot be loaded; with a driver present, any failure to open the device fails the test.
+    /// </summary>
+    public static CudaBackend? Cuda(ITestOutputHelper output)
+    {
+        var (backend, reason) = SharedCuda.Value;
+        if (backend is not null) return backend;
+        output.WriteLine($"SKIPPED (returned early): no CUDA driver: {reason}");
+        return null;
+    }
+}
