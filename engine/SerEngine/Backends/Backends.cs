@@ -17,6 +17,9 @@ public static class BackendRegistry
 
     private static Backend? _default;
 
+    // GPU backends only register factories here; nothing native is loaded until Get() asks.
+    static BackendRegistry() => GpuBackends.Register();
+
     /// <summary>The backend new tensors go to when none is named (<c>cpu</c> unless changed).</summary>
     public static Backend Default
     {

@@ -38,6 +38,8 @@ public sealed class DevicesCommand : ICommand
             }
             stdout.WriteLine($"{name.PadRight(width)}  {line}");
         }
+        stdout.WriteLine();
+        stdout.Write(GpuBackends.ListDevices());
         return 0;
     }
 }
