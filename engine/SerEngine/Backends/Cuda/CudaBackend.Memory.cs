@@ -120,7 +120,7 @@ public sealed unsafe partial class CudaBackend
         }
         // src, dst: count blocks of [blockLength] at their strides
         Launch1D("memory.cl", "copy_blocks", total,
-            CuArg.Buffer(s), srcOffset, srcStride, CuArg.Buffer(d), dstOffset, dstStride, blockLength, count);
+            src, srcOffset, srcStride, dst, dstOffset, dstStride, blockLength, count);
     }
 
     private static void CopyDevice(ulong src, long srcOffset, ulong dst, long dstOffset, long count) =>

@@ -1,3 +1,4 @@
+using SerEngine.Backends.Gpu;
 using static SerEngine.Backends.Cuda.CuNative;
 
 namespace SerEngine.Backends.Cuda;
@@ -9,7 +10,7 @@ namespace SerEngine.Backends.Cuda;
 /// <c>CudaBackend.Pending.cs</c>) — this backend never falls back to the CPU. On a machine without
 /// the NVIDIA driver, creating it throws <see cref="BackendUnavailableException"/> ("no CUDA device: ...").
 /// </summary>
-public sealed unsafe partial class CudaBackend : Backend, IDisposable
+public sealed unsafe partial class CudaBackend : GpuBackend, IDisposable
 {
     /// <summary>Threads per block of the 1-D launches.</summary>
     internal const int BlockSize = 256;
@@ -92,13 +93,36 @@ public sealed unsafe partial class CudaBackend : Backend, IDisposable
         throw new ArgumentException($"buffer belongs to backend '{s.Backend.Name}' ({s.Backend.DeviceName}), not to cuda ({Device.Name}); move the tensor first");
     }
 
-    /// <summary>Launches <paramref name="kernel"/> from <paramref name="file"/> over <paramref name="n"/> threads in blocks of <see cref="BlockSize"/>.</summary>
-    internal void Launch1D(string file, string kernel, long n, params ReadOnlySpan<CuArg> args)
+    /// <inheritdoc/>
+    public override int GroupSize => BlockSize;
+
+    /// <inheritdoc/>
+    protected internal override void Launch(string file, string kernel, string options,
+        ReadOnlySpan<long> global, ReadOnlySpan<int> local, ReadOnlySpan<KernelArg> args)
     {
-        if (n <= 0) return;
-        long blocks = (n + BlockSize - 1) / BlockSize;
-        if (blocks > int.MaxValue) throw new ArgumentOutOfRangeException(nameof(n), $"{kernel}: {n} threads need {blocks} blocks");
-        Launch(Modules.Get(file), kernel, ((uint)blocks, 1, 1), (BlockSize, 1, 1), args);
+        if (local.Length != global.Length || global.Length is < 1 or > 3)
+            throw new ArgumentException($"{file}:{kernel}: global size has {global.Length} dims, local size {local.Length}");
+        Span<uint> grid = [1, 1, 1];
+        Span<uint> block = [1, 1, 1];
+        for (int i = 0; i < global.Length; i++)
+        {
+            if (global[i] <= 0) return;
+            long blocks = (global[i] + local[i] - 1) / local[i];
+            if (blocks > int.MaxValue) throw new ArgumentOutOfRangeException(nameof(global), $"{kernel}: {global[i]} threads need {blocks} blocks");
+            grid[i] = (uint)blocks;
+            block[i] = (uint)local[i];
+        }
+        var cuArgs = new CuArg[args.Length];
+        for (int i = 0; i < args.Length; i++)
+        {
+            cuArgs[i] = args[i].Kind switch
+            {
+                KernelArgKind.Buffer => CuArg.Buffer(Ptr(args[i].Buffer!)),
+                KernelArgKind.Int => CuArg.Int(args[i].Int),
+                _ => CuArg.Float(args[i].Float),
+            };
+        }
+        Launch(Modules.Get(file, options), kernel, (grid[0], grid[1], grid[2]), (block[0], block[1], block[2]), cuArgs);
     }
 
     /// <summary>Launches one kernel on the default stream with the given grid and block (no dynamic shared memory).</summary>

@@ -77,7 +77,7 @@ public sealed unsafe partial class OpenClBackend
     {
         GpuMemoryChecks.Fill(y, n);
         // y [n]
-        Launch1D("memory.cl", "fill", n, ClArg.Buffer(Mem(y)), n, value);
+        Launch1D("memory.cl", "fill", n, y, n, value);
     }
 
     /// <inheritdoc/>
@@ -111,7 +111,7 @@ public sealed unsafe partial class OpenClBackend
         }
         // src, dst: count blocks of [blockLength] at their strides
         Launch1D("memory.cl", "copy_blocks", total,
-            ClArg.Buffer(s), srcOffset, srcStride, ClArg.Buffer(d), dstOffset, dstStride, blockLength, count);
+            src, srcOffset, srcStride, dst, dstOffset, dstStride, blockLength, count);
     }
 
     private void CopyBuffer(nint src, long srcOffset, nint dst, long dstOffset, long count) =>

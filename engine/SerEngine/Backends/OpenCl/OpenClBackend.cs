@@ -1,3 +1,4 @@
+using SerEngine.Backends.Gpu;
 using static SerEngine.Backends.OpenCl.ClNative;
 
 namespace SerEngine.Backends.OpenCl;
@@ -9,7 +10,7 @@ namespace SerEngine.Backends.OpenCl;
 /// <c>OpenClBackend.Memory.cs</c>; primitives without a kernel yet throw (see
 /// <c>OpenClBackend.Pending.cs</c>) — this backend never falls back to the CPU.
 /// </summary>
-public sealed unsafe partial class OpenClBackend : Backend, IDisposable
+public sealed unsafe partial class OpenClBackend : GpuBackend, IDisposable
 {
     private readonly Lock _launchGate = new();
     private readonly int _groupSize;
@@ -87,17 +88,33 @@ public sealed unsafe partial class OpenClBackend : Backend, IDisposable
         throw new ArgumentException($"buffer belongs to backend '{s.Backend.Name}' ({s.Backend.DeviceName}), not to opencl ({Device.Name}); move the tensor first");
     }
 
-    /// <summary>
-    /// Launches <paramref name="kernel"/> from <paramref name="file"/> over a 1-D range of
-    /// <paramref name="n"/> work-items, rounded up to the work-group size (kernels bounds-check).
-    /// </summary>
-    internal void Launch1D(string file, string kernel, long n, params ReadOnlySpan<ClArg> args)
+    /// <inheritdoc/>
+    public override int GroupSize => _groupSize;
+
+    /// <inheritdoc/>
+    protected internal override void Launch(string file, string kernel, string options,
+        ReadOnlySpan<long> global, ReadOnlySpan<int> local, ReadOnlySpan<KernelArg> args)
     {
-        if (n <= 0) return;
-        long global = (n + _groupSize - 1) / _groupSize * _groupSize;
-        Span<nuint> g = [(nuint)global];
-        Span<nuint> l = [(nuint)_groupSize];
-        Launch(Programs.Get(file), kernel, g, l, args);
+        if (local.Length != global.Length) throw new ArgumentException($"{file}:{kernel}: global size has {global.Length} dims, local size {local.Length}");
+        Span<nuint> g = stackalloc nuint[global.Length];
+        Span<nuint> l = stackalloc nuint[local.Length];
+        for (int i = 0; i < global.Length; i++)
+        {
+            if (global[i] <= 0) return;
+            l[i] = (nuint)local[i];
+            g[i] = (nuint)RoundUp(global[i], local[i]);
+        }
+        var clArgs = new ClArg[args.Length];
+        for (int i = 0; i < args.Length; i++)
+        {
+            clArgs[i] = args[i].Kind switch
+            {
+                KernelArgKind.Buffer => ClArg.Buffer(Mem(args[i].Buffer!)),
+                KernelArgKind.Int => ClArg.Int(args[i].Int),
+                _ => ClArg.Float(args[i].Float),
+            };
+        }
+        Launch(Programs.Get(file, options), kernel, g, l, clArgs);
     }
 
     /// <summary>Sets the arguments and enqueues one NDRange launch (local size empty: the driver chooses).</summary>

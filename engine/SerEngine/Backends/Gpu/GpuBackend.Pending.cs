@@ -1,11 +1,11 @@
-namespace SerEngine.Backends.Cuda;
+namespace SerEngine.Backends.Gpu;
 
-// Primitives that have no CUDA kernel yet. Each throws NotSupportedException naming the op, so a
-// model that reaches one fails loudly instead of silently running on the CPU. Later work replaces
-// these one op at a time with CudaBackend.<Op>.cs files (launch code) and the same kernels/<op>.cl.
-public sealed partial class CudaBackend
+// Primitives that have no kernel yet. Each throws NotSupportedException naming the op and the
+// backend, so a model that reaches one fails loudly instead of silently running on the CPU. Later
+// work replaces these one op at a time with GpuBackend.<Op>.cs (launch code) and kernels/<op>.cl.
+public abstract partial class GpuBackend
 {
-    private static NotSupportedException Pending(string op) => new($"{op} has no kernel on the cuda backend yet");
+    private NotSupportedException Pending(string op) => new($"{op} has no kernel on the {Name} backend yet");
 
     /// <inheritdoc/>
     public override void Binary(BinaryOp op, Storage a, Shape aShape, Storage b, Shape bShape, Storage y, Shape yShape) => throw Pending(nameof(Binary));
