@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 
 namespace SerEngine.Backends.Cpu;
 
@@ -32,6 +33,7 @@ internal unsafe interface IGemmPackB
 /// <summary>A plain row-major A: [m, k], or [k, m] when transposed; batch items <c>Stride</c> floats apart.</summary>
 internal readonly unsafe struct PlainA(float* data, long stride, bool trans, int m, int k) : IGemmPackA
 {
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Pack(float* dst, int item, int i0, int mc, int p0, int kc)
     {
         float* a = data + item * stride;
@@ -75,6 +77,7 @@ internal readonly unsafe struct PlainA(float* data, long stride, bool trans, int
 /// <summary>A plain row-major B: [k, n], or [n, k] when transposed; batch items <c>Stride</c> floats apart.</summary>
 internal readonly unsafe struct PlainB(float* data, long stride, bool trans, int k, int n) : IGemmPackB
 {
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Pack(float* dst, int item, int p0, int kc, int j0, int nc, int nr)
     {
         float* b = data + item * stride;
@@ -105,7 +108,7 @@ internal readonly unsafe struct PlainB(float* data, long stride, bool trans, int
                 {
                     float* src = b + (long)(p0 + p) * n + j0 + jr;
                     float* d = dst + p * nr;
-                    Unsafe.CopyBlockUnaligned(d, src, (uint)(cols * sizeof(float)));
+                    CpuBackend.CopyFloats(d, src, cols);
                     for (int j = cols; j < nr; j++) d[j] = 0f;
                 }
             }
@@ -136,13 +139,19 @@ public partial class CpuBackend
     [ThreadStatic] private static float[]? _packA;
     [ThreadStatic] private static float[]? _packB;
 
-    /// <summary>This thread's pinned packing buffers (allocated once per thread).</summary>
+    /// <summary>This thread's pinned packing buffers (allocated once per thread), aligned to 64 bytes.</summary>
     private static unsafe (IntPtr A, IntPtr B) PackBuffers()
     {
-        _packA ??= GC.AllocateUninitializedArray<float>(GemmMC * GemmKC, pinned: true);
-        _packB ??= GC.AllocateUninitializedArray<float>(GemmKC * GemmNC, pinned: true);
-        return ((IntPtr)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(_packA)),
-                (IntPtr)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(_packB)));
+        _packA ??= GC.AllocateUninitializedArray<float>(GemmMC * GemmKC + 16, pinned: true);
+        _packB ??= GC.AllocateUninitializedArray<float>(GemmKC * GemmNC + 16, pinned: true);
+        return (Align64(_packA), Align64(_packB));
+    }
+
+    /// <summary>The first 64-byte-aligned address inside a pinned array (so no vector load of a panel splits a cache line).</summary>
+    private static unsafe IntPtr Align64(float[] pinned)
+    {
+        nint p = (nint)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(pinned));
+        return (p + 63) & ~(nint)63;
     }
 
     /// <inheritdoc/>
@@ -289,13 +298,25 @@ public partial class CpuBackend
     /// <summary>An A source seen at a fixed item (used to run the items of a shared C one by one).</summary>
     private readonly unsafe struct ShiftA(PlainA inner, int item) : IGemmPackA
     {
-        public void Pack(float* dst, int _, int i0, int mc, int p0, int kc) => inner.Pack(dst, item, i0, mc, p0, kc);
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public void Pack(float* dst, int _, int i0, int mc, int p0, int kc) => inner.Pack(dst, item, i0, mc, p0, kc);
     }
 
     /// <summary>A B source seen at a fixed item.</summary>
     private readonly unsafe struct ShiftB(PlainB inner, int item) : IGemmPackB
     {
-        public void Pack(float* dst, int _, int p0, int kc, int j0, int nc, int nr) => inner.Pack(dst, item, p0, kc, j0, nc, nr);
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public void Pack(float* dst, int _, int p0, int kc, int j0, int nc, int nr) => inner.Pack(dst, item, p0, kc, j0, nc, nr);
+    }
+
+    /// <summary>dst[0..count) = src[0..count) for the short runs of packing (inline vector moves, no memmove call).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static unsafe void CopyFloats(float* dst, float* src, int count)
+    {
+        int t = 0;
+        if (Vector256.IsHardwareAccelerated)
+            for (; t + 8 <= count; t += 8) Vector256.Store(Vector256.Load(src + t), dst + t);
+        for (; t < count; t++) dst[t] = src[t];
     }
 
     internal static int CeilDiv(int a, int b) => (a + b - 1) / b;

@@ -19,7 +19,9 @@ internal enum GemmKernelKind
 // (kc steps of MR values, [kc][MR]) and a packed B micro-panel ([kc][NR]):
 //   acc[MR, NR] = Σ_p a[p, :]ᵀ · b[p, :]   (an outer product per step, all in registers)
 //   C[0..rows, 0..cols] = alpha·acc + beta·C   (beta = 0: C is not read, so NaN there is ignored)
-// A full tile is stored straight to C; an edge tile goes through a small stack buffer.
+// The kernel leaves the tile in a small aligned buffer; a store step then writes the rows and
+// columns that exist. The hot methods are compiled fully optimised at once (AggressiveOptimization):
+// they need no profile data, and the first calls of a process should not run unoptimised code.
 public partial class CpuBackend
 {
     /// <summary>Rows of the micro-tile (every kernel).</summary>
@@ -38,10 +40,13 @@ public partial class CpuBackend
     /// Runs the micro-kernel over one packed block: every MR×NR tile of an mc×nc block of C whose
     /// packed A block holds ⌈mc/MR⌉ micro-panels and packed B block ⌈nc/NR⌉ micro-panels.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe void GemmMacroKernel(GemmKernelKind kind, int mc, int nc, int kc,
         float* packedA, float* packedB, float* c, int ldc, float alpha, float beta)
     {
         int nr = GemmNR(kind);
+        float* tile = stackalloc float[GemmMR * 32 + 16];
+        tile = (float*)(((nint)tile + 63) & ~(nint)63); // [MR, NR], 64-byte aligned
         for (int jr = 0; jr < nc; jr += nr)
         {
             int cols = Math.Min(nr, nc - jr);
@@ -53,10 +58,12 @@ public partial class CpuBackend
                 float* ct = c + (long)ir * ldc + jr;
                 switch (kind)
                 {
-                    case GemmKernelKind.Vector512: Kernel6x32(kc, ap, bp, ct, ldc, rows, cols, alpha, beta); break;
-                    case GemmKernelKind.Vector256: Kernel6x16(kc, ap, bp, ct, ldc, rows, cols, alpha, beta); break;
-                    default: KernelScalar(kc, ap, bp, ct, ldc, rows, cols, alpha, beta); break;
+                    case GemmKernelKind.Vector512: Kernel6x32(kc, ap, bp, tile); break;
+                    case GemmKernelKind.Vector256: Kernel6x16(kc, ap, bp, tile); break;
+                    default: KernelScalar(kc, ap, bp, tile); break;
                 }
+                if (rows == GemmMR && cols == nr) StoreTile(tile, nr, ct, ldc, alpha, beta);
+                else StoreEdge(tile, nr, ct, ldc, rows, cols, alpha, beta);
             }
         }
     }
@@ -69,8 +76,14 @@ public partial class CpuBackend
     private static Vector512<float> Fmadd(Vector512<float> a, Vector512<float> b, Vector512<float> c) =>
         Avx512F.IsSupported ? Avx512F.FusedMultiplyAdd(a, b, c) : a * b + c;
 
-    /// <summary>6×16 tile with Vector256: rows r = 0..5 keep two accumulators each (columns 0–7, 8–15).</summary>
-    private static unsafe void Kernel6x16(int kc, float* a, float* b, float* c, int ldc, int rows, int cols, float alpha, float beta)
+    /// <summary>
+    /// 6×16 tile with Vector256: rows r = 0..5 keep two accumulators each (columns 0–7, 8–15); the
+    /// result goes to <paramref name="tile"/> [6, 16]. Nothing else happens here, so the JIT keeps all
+    /// twelve accumulators in registers with or without profile data (with a call and a branchy store
+    /// after the loop, and no profile data, it spilled them on every step: a third of the speed).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static unsafe void Kernel6x16(int kc, float* a, float* b, float* tile)
     {
         Vector256<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
         Vector256<float> c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
@@ -93,46 +106,14 @@ public partial class CpuBackend
             a += GemmMR;
             b += 16;
         }
-        if (rows == GemmMR && cols == 16)
-        {
-            var va = Vector256.Create(alpha);
-            if (beta == 0f)
-            {
-                (c00 * va).Store(c); (c01 * va).Store(c + 8); c += ldc;
-                (c10 * va).Store(c); (c11 * va).Store(c + 8); c += ldc;
-                (c20 * va).Store(c); (c21 * va).Store(c + 8); c += ldc;
-                (c30 * va).Store(c); (c31 * va).Store(c + 8); c += ldc;
-                (c40 * va).Store(c); (c41 * va).Store(c + 8); c += ldc;
-                (c50 * va).Store(c); (c51 * va).Store(c + 8);
-            }
-            else
-            {
-                var vb = Vector256.Create(beta);
-                StoreRow(c, c00, c01, va, vb); c += ldc;
-                StoreRow(c, c10, c11, va, vb); c += ldc;
-                StoreRow(c, c20, c21, va, vb); c += ldc;
-                StoreRow(c, c30, c31, va, vb); c += ldc;
-                StoreRow(c, c40, c41, va, vb); c += ldc;
-                StoreRow(c, c50, c51, va, vb);
-            }
-            return;
-        }
-        float* t = stackalloc float[GemmMR * 16];
-        c00.Store(t); c01.Store(t + 8); c10.Store(t + 16); c11.Store(t + 24);
-        c20.Store(t + 32); c21.Store(t + 40); c30.Store(t + 48); c31.Store(t + 56);
-        c40.Store(t + 64); c41.Store(t + 72); c50.Store(t + 80); c51.Store(t + 88);
-        StoreEdge(t, 16, c, ldc, rows, cols, alpha, beta);
+        c00.Store(tile); c01.Store(tile + 8); c10.Store(tile + 16); c11.Store(tile + 24);
+        c20.Store(tile + 32); c21.Store(tile + 40); c30.Store(tile + 48); c31.Store(tile + 56);
+        c40.Store(tile + 64); c41.Store(tile + 72); c50.Store(tile + 80); c51.Store(tile + 88);
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static unsafe void StoreRow(float* c, Vector256<float> lo, Vector256<float> hi, Vector256<float> va, Vector256<float> vb)
-    {
-        Fmadd(vb, Vector256.Load(c), lo * va).Store(c);
-        Fmadd(vb, Vector256.Load(c + 8), hi * va).Store(c + 8);
-    }
-
-    /// <summary>6×32 tile with Vector512: rows r = 0..5 keep two accumulators each (columns 0–15, 16–31).</summary>
-    private static unsafe void Kernel6x32(int kc, float* a, float* b, float* c, int ldc, int rows, int cols, float alpha, float beta)
+    /// <summary>6×32 tile with Vector512: rows r = 0..5 keep two accumulators each (columns 0–15, 16–31); result to tile [6, 32].</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static unsafe void Kernel6x32(int kc, float* a, float* b, float* tile)
     {
         Vector512<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
         Vector512<float> c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
@@ -155,47 +136,47 @@ public partial class CpuBackend
             a += GemmMR;
             b += 32;
         }
-        float* t = stackalloc float[GemmMR * 32];
-        c00.Store(t); c01.Store(t + 16); c10.Store(t + 32); c11.Store(t + 48);
-        c20.Store(t + 64); c21.Store(t + 80); c30.Store(t + 96); c31.Store(t + 112);
-        c40.Store(t + 128); c41.Store(t + 144); c50.Store(t + 160); c51.Store(t + 176);
-        if (rows == GemmMR && cols == 32)
-        {
-            var va = Vector512.Create(alpha);
-            var vb = Vector512.Create(beta);
-            for (int r = 0; r < GemmMR; r++, c += ldc)
-            {
-                var lo = Vector512.Load(t + r * 32) * va;
-                var hi = Vector512.Load(t + r * 32 + 16) * va;
-                if (beta != 0f)
-                {
-                    lo = Fmadd(vb, Vector512.Load(c), lo);
-                    hi = Fmadd(vb, Vector512.Load(c + 16), hi);
-                }
-                lo.Store(c);
-                hi.Store(c + 16);
-            }
-            return;
-        }
-        StoreEdge(t, 32, c, ldc, rows, cols, alpha, beta);
+        c00.Store(tile); c01.Store(tile + 16); c10.Store(tile + 32); c11.Store(tile + 48);
+        c20.Store(tile + 64); c21.Store(tile + 80); c30.Store(tile + 96); c31.Store(tile + 112);
+        c40.Store(tile + 128); c41.Store(tile + 144); c50.Store(tile + 160); c51.Store(tile + 176);
     }
 
-    /// <summary>The same tile as plain loops (NR = 16), for CPUs without 256-bit SIMD.</summary>
-    private static unsafe void KernelScalar(int kc, float* a, float* b, float* c, int ldc, int rows, int cols, float alpha, float beta)
+    /// <summary>The same tile as plain loops (NR = 16), for CPUs without 256-bit SIMD; result to tile [6, 16].</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static unsafe void KernelScalar(int kc, float* a, float* b, float* tile)
     {
-        float* t = stackalloc float[GemmMR * 16];
-        new Span<float>(t, GemmMR * 16).Clear();
+        new Span<float>(tile, GemmMR * 16).Clear();
         for (int p = 0; p < kc; p++, a += GemmMR, b += 16)
             for (int r = 0; r < GemmMR; r++)
             {
                 float av = a[r];
-                float* tr = t + r * 16;
+                float* tr = tile + r * 16;
                 for (int j = 0; j < 16; j++) tr[j] += av * b[j];
             }
-        StoreEdge(t, 16, c, ldc, rows, cols, alpha, beta);
+    }
+
+    /// <summary>A full MR×NR tile: C = alpha·tile + beta·C (beta = 0: C is not read), vectorised.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static unsafe void StoreTile(float* tile, int nr, float* c, int ldc, float alpha, float beta)
+    {
+        if (!Vector256.IsHardwareAccelerated)
+        {
+            StoreEdge(tile, nr, c, ldc, GemmMR, nr, alpha, beta);
+            return;
+        }
+        var va = Vector256.Create(alpha);
+        var vb = Vector256.Create(beta);
+        for (int r = 0; r < GemmMR; r++, c += ldc, tile += nr)
+            for (int j = 0; j < nr; j += 8)
+            {
+                var v = Vector256.Load(tile + j) * va;
+                if (beta != 0f) v = Fmadd(vb, Vector256.Load(c + j), v);
+                v.Store(c + j);
+            }
     }
 
     /// <summary>C[0..rows, 0..cols] = alpha·tile + beta·C from a row-major tile of width <paramref name="nr"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe void StoreEdge(float* tile, int nr, float* c, int ldc, int rows, int cols, float alpha, float beta)
     {
         for (int r = 0; r < rows; r++)
