@@ -12,20 +12,17 @@ namespace SerEngine.Backends.Cpu;
 //   backward-input   dcol  [CRS, OHW] = wᵀ [CRS, K] · dy[n] [K, OHW], then col2im: dx[n] = Σ dcol
 //                    scattered back to the input pixels (a few images at a time, col2im per channel).
 // One-channel convolutions with stride 1 along W (conv1a 10×2, conv1b 2×8 of FocusCalibrationNet)
-// have CRS of 16–20, too shallow for the GEMM's packing to pay; they run as direct row-by-row
-// multiply-adds (vectorised along W) instead.
+// have CRS of 16–20, too shallow for the GEMM's packing to pay: their forward and backward-weight
+// passes run as register-blocked direct loops instead (CpuFast.Conv2dDirect.cs).
 public partial class CpuBackend
 {
-    /// <summary>The direct one-channel path is used when C·R·S is at most this.</summary>
-    internal const int Conv2dDirectMaxTaps = 32;
-
     /// <inheritdoc/>
     public override unsafe void Conv2dForward(Storage x, Storage w, Storage? bias, Storage y, in Conv2dGeometry g)
     {
         float[] xv = F(x), wv = F(w), yv = F(y);        // [N, C, H, W], [K, CRS], [N, K, OHW]
         float[]? bv = bias is null ? null : F(bias);    // [K]
         int ohw = g.OutH * g.OutW, crs = g.C * g.R * g.S;
-        if (g.C == 1 && g.StrideW == 1 && crs <= Conv2dDirectMaxTaps)
+        if (Conv2dUsesDirect(g))
         {
             Conv2dForwardDirect(xv, wv, bv, yv, g);
             return;
@@ -46,6 +43,11 @@ public partial class CpuBackend
     {
         float[] xv = F(x), dyv = F(dy), dwv = F(dw); // [N, C, H, W], [N, K, OHW], [K, CRS]
         int ohw = g.OutH * g.OutW, crs = g.C * g.R * g.S;
+        if (Conv2dUsesDirect(g))
+        {
+            Conv2dBackwardWeightDirect(xv, dyv, dwv, g);
+            return;
+        }
         fixed (float* px = xv, pdy = dyv, pdw = dwv)
         {
             var a = new Conv2dOutputRows(pdy, g.K, ohw);
@@ -111,38 +113,5 @@ public partial class CpuBackend
                     }
                 }
             }
-    }
-
-    /// <summary>
-    /// One-channel conv with stride 1 along W: every output row is Σ over (r, s) of w[k, r, s] times
-    /// a shifted input row, one vectorised multiply-add per tap (parallel over images and channels).
-    /// </summary>
-    private void Conv2dForwardDirect(float[] x, float[] w, float[]? bias, float[] y, Conv2dGeometry g)
-    {
-        int outH = g.OutH, outW = g.OutW;
-        Parallel.For(0, g.N * g.K, new ParallelOptions { MaxDegreeOfParallelism = g.N * g.K * outH * outW >= 1 << 14 ? Threads : 1 }, nk =>
-        {
-            int n = nk / g.K, k = nk % g.K;
-            var img = x.AsSpan(n * g.H * g.W, g.H * g.W);                 // [H, W] (C = 1)
-            var taps = w.AsSpan(k * g.R * g.S, g.R * g.S);                 // [R, S]
-            var outPlane = y.AsSpan((n * g.K + k) * outH * outW, outH * outW); // [OutH, OutW]
-            outPlane.Fill(bias is null ? 0f : bias[k]);
-            for (int s = 0; s < g.S; s++)
-            {
-                int dw = s * g.DilationW - g.PadLeft; // iw = ow + dw
-                int owStart = Math.Max(0, -dw), owEnd = Math.Min(outW, g.W - dw);
-                if (owStart >= owEnd) continue;
-                for (int oh = 0; oh < outH; oh++)
-                {
-                    var dst = outPlane.Slice(oh * outW + owStart, owEnd - owStart);
-                    for (int r = 0; r < g.R; r++)
-                    {
-                        int ih = oh * g.StrideH - g.PadTop + r * g.DilationH;
-                        if ((uint)ih >= (uint)g.H) continue;
-                        TensorPrimitives.MultiplyAdd(img.Slice(ih * g.W + owStart + dw, dst.Length), taps[r * g.S + s], dst, dst);
-                    }
-                }
-            }
-        });
     }
 }
