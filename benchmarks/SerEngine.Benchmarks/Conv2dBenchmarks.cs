@@ -1,0 +1,80 @@
+using BenchmarkDotNet.Attributes;
+using SerEngine.Backends;
+
+namespace SerEngine.Benchmarks;
+
+/// <summary>One conv2d case: a geometry on a named backend; every pass does 2·MACs flops.</summary>
+/// <param name="Name">Short label (which layer it is).</param>
+/// <param name="Backend">Registry name (<c>cpu-reference</c> or <c>cpu</c>).</param>
+/// <param name="Geometry">x [N, C, H, W], w [K, C, R, S], stride, padding, dilation.</param>
+public sealed record Conv2dCase(string Name, string Backend, Conv2dGeometry Geometry) : IFlopCount
+{
+    /// <inheritdoc/>
+    public double Flops => 2.0 * Geometry.Macs;
+
+    /// <inheritdoc/>
+    public override string ToString() => $"{(Backend == "cpu-reference" ? "ref" : Backend)} {Name}"; // short: the table cuts long values
+}
+
+/// <summary>
+/// conv2d forward, backward-input and backward-weight on the CPU backends, at the shapes that matter:
+/// the <c>conv2d.*.16x64x24x36.k5x192</c> bench case, the first layers of both models, and a mid-size
+/// 3×3 layer (the reference runs only a small case).
+/// Run: <c>dotnet run -c Release --project benchmarks/SerEngine.Benchmarks -- --filter '*Conv2dBenchmarks*'</c>.
+/// </summary>
+[Config(typeof(GflopsConfig))]
+public class Conv2dBenchmarks
+{
+    private Backend _backend = null!;
+    private Storage _x = null!, _w = null!, _y = null!, _dx = null!, _dw = null!;
+
+    private static Conv2dGeometry Same(int n, int c, int h, int w, int k, int r) =>
+        new(n, c, h, w, k, r, r, 1, 1, r / 2, r / 2, r / 2, r / 2, 1, 1);
+
+    /// <summary>
+    /// The cases (name = kernel, output channels K, batch): ref/cpu 3x3-k32-b2 = x [2, 16, 26, 62];
+    /// 5x5-k192-b16 = x [16, 64, 24, 36] padding 2 (the bench case); 3x3-k32-b32 = x [32, 16, 26, 62]
+    /// (FocusCalibrationNet conv2); 11x11s4-k64-b16 = x [16, 1, 200, 300] stride 4 padding 2
+    /// (AttentionFcn features.0); 10x2-k8-b32 and 2x8-k8-b32 = x [32, 1, 26, 63] (conv1a, conv1b).
+    /// </summary>
+    public static IEnumerable<Conv2dCase> Cases =>
+    [
+        new("3x3-k32-b2", "cpu-reference", Same(2, 16, 26, 62, 32, 3)),
+        new("3x3-k32-b2", "cpu", Same(2, 16, 26, 62, 32, 3)),
+        new("5x5-k192-b16", "cpu", Same(16, 64, 24, 36, 192, 5)),
+        new("3x3-k32-b32", "cpu", Same(32, 16, 26, 62, 32, 3)),
+        new("11x11s4-k64-b16", "cpu", new(16, 1, 200, 300, 64, 11, 11, 4, 4, 2, 2, 2, 2, 1, 1)),
+        new("10x2-k8-b32", "cpu", new(32, 1, 26, 63, 8, 10, 2, 1, 1, 4, 4, 0, 0, 1, 1)),
+        new("2x8-k8-b32", "cpu", new(32, 1, 26, 63, 8, 2, 8, 1, 1, 0, 0, 3, 3, 1, 1)),
+    ];
+
+    /// <summary>The case being measured.</summary>
+    [ParamsSource(nameof(Cases))]
+    public Conv2dCase Case { get; set; } = null!;
+
+    /// <summary>Allocates random x and w, and the outputs.</summary>
+    [GlobalSetup]
+    public void Setup()
+    {
+        _backend = BackendRegistry.Get(Case.Backend);
+        var g = Case.Geometry;
+        var rng = new Generator(1);
+        _x = Tensor.RandomNormal(new Shape(g.N, g.C, g.H, g.W), rng, backend: _backend).KeepAlive().Storage;
+        _w = Tensor.RandomNormal(new Shape(g.K, g.C, g.R, g.S), rng, backend: _backend).KeepAlive().Storage;
+        _y = Tensor.RandomNormal(new Shape(g.N, g.K, g.OutH, g.OutW), rng, backend: _backend).KeepAlive().Storage;
+        _dx = Tensor.Zeros(new Shape(g.N, g.C, g.H, g.W), _backend).KeepAlive().Storage;
+        _dw = Tensor.Zeros(new Shape(g.K, g.C, g.R, g.S), _backend).KeepAlive().Storage;
+    }
+
+    /// <summary>y = conv(x, w).</summary>
+    [Benchmark]
+    public void Forward() => _backend.Conv2dForward(_x, _w, null, _y, Case.Geometry);
+
+    /// <summary>dx from dy (here y) and w.</summary>
+    [Benchmark]
+    public void BackwardInput() => _backend.Conv2dBackwardInput(_y, _w, _dx, Case.Geometry);
+
+    /// <summary>dw from x and dy (here y).</summary>
+    [Benchmark]
+    public void BackwardWeight() => _backend.Conv2dBackwardWeight(_x, _y, _dw, Case.Geometry);
+}

@@ -1,0 +1,117 @@
+using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
+
+namespace SerEngine.Backends.Cpu;
+
+// Fast conv2d on the GEMM driver of CpuFast.Gemm.cs, as implicit GEMMs: the im2col matrix
+// col [C·R·S, OutH·OutW] of an image (col[(c, r, s), (oh, ow)] = x[c, oh·sh − pt + r·dh, ow·sw − pl + s·dw],
+// zero outside the image) is never formed; the packing routines below read x through it.
+// Legend: x [N, C, H, W], w [K, C, R, S] = [K, CRS], y and dy [N, K, OutH, OutW] = [N, K, OHW].
+//   forward          y[n]  [K, OHW]   = w [K, CRS] · col(x[n]) [CRS, OHW]        (+ bias; items = images)
+//   backward-weight  dw    [K, CRS]   = Σ_n dy[n] [K, OHW] · col(x[n])ᵀ [OHW, CRS] (one GEMM, k = N·OHW)
+//   backward-input   dcol  [CRS, OHW] = wᵀ [CRS, K] · dy[n] [K, OHW], then col2im: dx[n] = Σ dcol
+//                    scattered back to the input pixels (a few images at a time, col2im per channel).
+// One-channel convolutions with stride 1 along W (conv1a 10×2, conv1b 2×8 of FocusCalibrationNet)
+// have CRS of 16–20, too shallow for the GEMM's packing to pay: their forward and backward-weight
+// passes run as register-blocked direct loops instead (CpuFast.Conv2dDirect.cs).
+public partial class CpuBackend
+{
+    /// <inheritdoc/>
+    public override unsafe void Conv2dForward(Storage x, Storage w, Storage? bias, Storage y, in Conv2dGeometry g)
+    {
+        float[] xv = F(x), wv = F(w), yv = F(y);        // [N, C, H, W], [K, CRS], [N, K, OHW]
+        float[]? bv = bias is null ? null : F(bias);    // [K]
+        int ohw = g.OutH * g.OutW, crs = g.C * g.R * g.S;
+        if (Conv2dUsesDirect(g))
+        {
+            Conv2dForwardDirect(xv, wv, bv, yv, g);
+            return;
+        }
+        if (bv is not null)
+            for (int n = 0; n < g.N; n++)
+                for (int k = 0; k < g.K; k++) yv.AsSpan((n * g.K + k) * ohw, ohw).Fill(bv[k]);
+        fixed (float* px = xv, pw = wv, py = yv)
+        {
+            var a = new PlainA(pw, 0, false, g.K, crs);
+            var b = new Conv2dColumns(px, g);
+            GemmRun(a, b, g.N, g.K, ohw, crs, 1f, bv is null ? 0f : 1f, py, (long)g.K * ohw, Threads);
+        }
+    }
+
+    /// <inheritdoc/>
+    public override unsafe void Conv2dBackwardWeight(Storage x, Storage dy, Storage dw, in Conv2dGeometry g)
+    {
+        float[] xv = F(x), dyv = F(dy), dwv = F(dw); // [N, C, H, W], [N, K, OHW], [K, CRS]
+        int ohw = g.OutH * g.OutW, crs = g.C * g.R * g.S;
+        if (Conv2dUsesDirect(g))
+        {
+            Conv2dBackwardWeightDirect(xv, dyv, dwv, g);
+            return;
+        }
+        fixed (float* px = xv, pdy = dyv, pdw = dwv)
+        {
+            var a = new Conv2dOutputRows(pdy, g.K, ohw);
+            var b = new Conv2dColumnsTransposed(px, g);
+            GemmRun(a, b, 1, g.K, crs, g.N * ohw, 1f, 0f, pdw, 0, Threads);
+        }
+    }
+
+    /// <inheritdoc/>
+    public override unsafe void Conv2dBackwardInput(Storage dy, Storage w, Storage dx, in Conv2dGeometry g)
+    {
+        float[] dyv = F(dy), wv = F(w), dxv = F(dx); // [N, K, OHW], [K, CRS], [N, C, H, W]
+        int ohw = g.OutH * g.OutW, crs = g.C * g.R * g.S;
+        // images per group: enough to share among the threads, with dcol capped at ~16 M floats
+        long perImage = (long)crs * ohw;
+        int group = (int)Math.Clamp((1L << 24) / Math.Max(perImage, 1), 1, Math.Max(1, Math.Min(g.N, 2 * Threads)));
+        var dcol = GC.AllocateUninitializedArray<float>((int)(group * perImage)); // [group, CRS, OHW]
+        var geo = g;
+        fixed (float* pdy = dyv, pw = wv, pcol = dcol)
+        {
+            var a = new PlainA(pw, 0, true, crs, g.K);
+            for (int n0 = 0; n0 < g.N; n0 += group)
+            {
+                int count = Math.Min(group, g.N - n0);
+                var b = new PlainB(pdy + (long)n0 * g.K * ohw, (long)g.K * ohw, false, g.K, ohw);
+                GemmRun(a, b, count, crs, ohw, g.K, 1f, 0f, pcol, perImage, Threads);
+                int first = n0;
+                Parallel.For(0, count * g.C, new ParallelOptions { MaxDegreeOfParallelism = Threads },
+                    plane => Col2Im(dcol, (plane / geo.C) * perImage, dxv, first + plane / geo.C, plane % geo.C, geo));
+            }
+        }
+    }
+
+    /// <summary>dx[n, c] = the dcol rows (c, r, s) of one image added back onto the pixels they were read from.</summary>
+    private static void Col2Im(float[] dcol, long colOffset, float[] dx, int n, int c, in Conv2dGeometry g)
+    {
+        int outH = g.OutH, outW = g.OutW, hw = g.H * g.W;
+        var plane = dx.AsSpan((n * g.C + c) * hw, hw); // [H, W]
+        plane.Clear();
+        for (int r = 0; r < g.R; r++)
+            for (int s = 0; s < g.S; s++)
+            {
+                long row = colOffset + ((long)(c * g.R + r) * g.S + s) * outH * outW; // dcol[(c, r, s), :]
+                int shift = s * g.DilationW - g.PadLeft;
+                // output columns whose input column iw = ow·sw + shift lies inside 0..W−1
+                int owStart = shift >= 0 ? 0 : (-shift + g.StrideW - 1) / g.StrideW;
+                int owEnd = Math.Min(outW, g.W - 1 - shift < 0 ? 0 : (g.W - 1 - shift) / g.StrideW + 1);
+                if (owStart >= owEnd) continue;
+                for (int oh = 0; oh < outH; oh++)
+                {
+                    int ih = oh * g.StrideH - g.PadTop + r * g.DilationH;
+                    if ((uint)ih >= (uint)g.H) continue;
+                    var src = dcol.AsSpan((int)(row + oh * outW + owStart), owEnd - owStart);
+                    int iw0 = owStart * g.StrideW + shift;
+                    if (g.StrideW == 1)
+                    {
+                        var dst = plane.Slice(ih * g.W + iw0, src.Length);
+                        TensorPrimitives.Add(dst, src, dst);
+                    }
+                    else
+                    {
+                        for (int i = 0; i < src.Length; i++) plane[ih * g.W + iw0 + i * g.StrideW] += src[i];
+                    }
+                }
+            }
+    }
+}

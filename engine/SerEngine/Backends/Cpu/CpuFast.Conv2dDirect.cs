@@ -1,0 +1,179 @@
+using System.Buffers;
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+
+namespace SerEngine.Backends.Cpu;
+
+// Direct conv2d for one input channel with stride 1 along W (FocusCalibrationNet's conv1a 10×2 and
+// conv1b 2×8 on a [N, 1, 26, 63] MFCC map). With C·R·S of 16–20 a GEMM would be too shallow
+// (its packing and tile stores would cost more than the multiply-adds), so these run as register-
+// blocked loops over a zero-padded copy of the image:
+//   P [Hp, Wp] = x[n, 0] with padTop/padLeft zeros before and padBottom/padRight (+ 8 slack) after,
+//   so the window of output (oh, ow) starts at P[oh·sh, ow] and no load needs a bounds check.
+// Legend: taps t = (r, s) with offset off[t] = r·dh·Wp + s·dw into P; y, dy [N, K, OutH, OutW].
+//   forward          y[n, k, oh, ow..ow+8] = bias[k] + Σ_t w[k, t] · P[oh·sh + ..., ow + ...] (4 channels at once)
+//   backward-weight  dw[k, t] = Σ_{n, oh, ow} dy[n, k, oh, ow] · P_n[oh·sh·Wp + ow + off[t]] (8 taps at once)
+// Backward-input keeps the GEMM + col2im path (a first layer's input rarely needs a gradient).
+public partial class CpuBackend
+{
+    /// <summary>True when conv2d runs the direct one-channel loops.</summary>
+    internal static bool Conv2dUsesDirect(in Conv2dGeometry g) =>
+        g.C == 1 && g.StrideW == 1 && g.R * g.S <= 32 && Vector256.IsHardwareAccelerated;
+
+    /// <summary>Width of the padded image: W + padLeft + padRight + 8 (a vector of slack).</summary>
+    private static int PaddedWidth(in Conv2dGeometry g) => g.W + g.PadLeft + g.PadRight + 8;
+
+    /// <summary>Tap offsets into the padded image: off[r·S + s] = r·dh·Wp + s·dw.</summary>
+    private static int[] TapOffsets(in Conv2dGeometry g, int count)
+    {
+        int wp = PaddedWidth(g);
+        var off = new int[count]; // taps past R·S (padding of a group) read offset 0 and are dropped
+        for (int r = 0; r < g.R; r++)
+            for (int s = 0; s < g.S; s++) off[r * g.S + s] = r * g.DilationH * wp + s * g.DilationW;
+        return off;
+    }
+
+    /// <summary>Writes the zero-padded copy P [Hp, Wp] of image plane x[n, 0].</summary>
+    private static unsafe void PadImage(float* plane, float* p, in Conv2dGeometry g)
+    {
+        int wp = PaddedWidth(g), hp = g.H + g.PadTop + g.PadBottom;
+        new Span<float>(p, hp * wp).Clear();
+        for (int h = 0; h < g.H; h++) CopyFloats(p + (long)(h + g.PadTop) * wp + g.PadLeft, plane + (long)h * g.W, g.W);
+    }
+
+    private unsafe void Conv2dForwardDirect(float[] x, float[] w, float[]? bias, float[] y, Conv2dGeometry g)
+    {
+        int taps = g.R * g.S, kBlocks = CeilDiv(g.K, 4), outH = g.OutH, outW = g.OutW, owr = RoundUp(outW, 8);
+        // weights by 4-channel block and tap: wt[(kb·taps + t)·4 + i] = w[4·kb + i, t] (0 past K)
+        var wt = new float[kBlocks * taps * 4];
+        for (int k = 0; k < g.K; k++)
+            for (int t = 0; t < taps; t++) wt[((k / 4) * taps + t) * 4 + k % 4] = w[k * taps + t];
+        var off = TapOffsets(g, taps);
+        int wp = PaddedWidth(g), padded = (g.H + g.PadTop + g.PadBottom) * wp;
+        long work = (long)g.N * g.K * outH * outW * taps;
+        Parallel.For(0, g.N, new ParallelOptions { MaxDegreeOfParallelism = work >= 1 << 16 ? Threads : 1 }, n =>
+        {
+            var buffer = ArrayPool<float>.Shared.Rent(padded + 4 * owr);
+            fixed (float* px = x, pw = wt, py = y, pb = buffer)
+            fixed (int* poff = off)
+            {
+                float* rows = pb + padded; // [4, OWr]: one output row of each channel of the block
+                PadImage(px + (long)n * g.H * g.W, pb, g);
+                for (int kb = 0; kb < kBlocks; kb++)
+                {
+                    int kCount = Math.Min(4, g.K - 4 * kb);
+                    for (int oh = 0; oh < outH; oh++)
+                    {
+                        DirectRows4(pb + (long)oh * g.StrideH * wp, pw + kb * taps * 4, poff, taps, owr, rows);
+                        for (int i = 0; i < kCount; i++)
+                        {
+                            int k = 4 * kb + i;
+                            float b = bias is null ? 0f : bias[k];
+                            float* dst = py + (((long)n * g.K + k) * outH + oh) * outW;
+                            for (int j = 0; j < outW; j++) dst[j] = rows[i * owr + j] + b;
+                        }
+                    }
+                }
+            }
+            ArrayPool<float>.Shared.Return(buffer);
+        });
+    }
+
+    /// <summary>
+    /// One output row of four channels: rows[i, ow] = Σ_t wb[t·4 + i] · row[ow + off[t]] for ow &lt; owr
+    /// (a multiple of 8). No calls inside, so the four accumulators stay in registers.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static unsafe void DirectRows4(float* row, float* wb, int* off, int taps, int owr, float* rows)
+    {
+        for (int ow = 0; ow < owr; ow += 8)
+        {
+            Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default;
+            float* at = row + ow;
+            float* wk = wb;
+            for (int t = 0; t < taps; t++, wk += 4)
+            {
+                var v = Vector256.Load(at + off[t]);
+                a0 = Fmadd(Vector256.Create(wk[0]), v, a0);
+                a1 = Fmadd(Vector256.Create(wk[1]), v, a1);
+                a2 = Fmadd(Vector256.Create(wk[2]), v, a2);
+                a3 = Fmadd(Vector256.Create(wk[3]), v, a3);
+            }
+            a0.Store(rows + ow);
+            a1.Store(rows + owr + ow);
+            a2.Store(rows + 2 * owr + ow);
+            a3.Store(rows + 3 * owr + ow);
+        }
+    }
+
+    private unsafe void Conv2dBackwardWeightDirect(float[] x, float[] dy, float[] dw, Conv2dGeometry g)
+    {
+        int taps = g.R * g.S, groups = CeilDiv(taps, 8), outH = g.OutH, outW = g.OutW, owr = RoundUp(outW, 8);
+        var off = TapOffsets(g, groups * 8);
+        int wp = PaddedWidth(g), padded = (g.H + g.PadTop + g.PadBottom) * wp;
+        long work = (long)g.N * g.K * outH * outW * taps;
+        int chunks = work >= 1 << 16 ? Math.Min(g.N, Threads) : 1;
+        var partial = new float[chunks * g.K * groups * 8]; // [chunk, K, taps rounded up to 8]
+        Parallel.For(0, chunks, new ParallelOptions { MaxDegreeOfParallelism = chunks }, chunk =>
+        {
+            int dyPadded = g.K * outH * owr;
+            var buffer = ArrayPool<float>.Shared.Rent(padded + dyPadded);
+            fixed (float* px = x, pdy = dy, pp = partial, pb = buffer)
+            fixed (int* poff = off)
+            {
+                float* dyPad = pb + padded; // [K, OutH, OWr]: dy[n] with each row zero-padded to a multiple of 8
+                new Span<float>(dyPad, dyPadded).Clear();
+                for (int n = chunk; n < g.N; n += chunks)
+                {
+                    PadImage(px + (long)n * g.H * g.W, pb, g);
+                    for (int row = 0; row < g.K * outH; row++)
+                        CopyFloats(dyPad + (long)row * owr, pdy + ((long)n * g.K * outH + row) * outW, outW);
+                    for (int k = 0; k < g.K; k++)
+                        for (int q = 0; q < groups; q++)
+                            DirectTaps8(dyPad + (long)k * outH * owr, pb, poff + q * 8, outH, owr, g.StrideH * wp,
+                                pp + ((long)chunk * g.K + k) * groups * 8 + q * 8);
+                }
+            }
+            ArrayPool<float>.Shared.Return(buffer);
+        });
+        for (int k = 0; k < g.K; k++)
+            for (int t = 0; t < taps; t++)
+            {
+                float s = 0f;
+                for (int chunk = 0; chunk < chunks; chunk++) s += partial[((long)chunk * g.K + k) * groups * 8 + t];
+                dw[k * taps + t] = s;
+            }
+    }
+
+    /// <summary>
+    /// sums[j] += Σ_{oh, ow} dyPad[oh, ow] · image[oh·rowStep + ow + off[j]] for eight taps j (dyPad rows
+    /// are owr wide, zero past OutW). No calls inside, so the eight accumulators stay in registers.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static unsafe void DirectTaps8(float* dyPad, float* image, int* off, int outH, int owr, int rowStep, float* sums)
+    {
+        Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default;
+        Vector256<float> a4 = default, a5 = default, a6 = default, a7 = default;
+        int o0 = off[0], o1 = off[1], o2 = off[2], o3 = off[3], o4 = off[4], o5 = off[5], o6 = off[6], o7 = off[7];
+        for (int oh = 0; oh < outH; oh++)
+        {
+            float* d = dyPad + (long)oh * owr;
+            float* row = image + (long)oh * rowStep;
+            for (int ow = 0; ow < owr; ow += 8)
+            {
+                var v = Vector256.Load(d + ow);
+                float* at = row + ow;
+                a0 = Fmadd(v, Vector256.Load(at + o0), a0);
+                a1 = Fmadd(v, Vector256.Load(at + o1), a1);
+                a2 = Fmadd(v, Vector256.Load(at + o2), a2);
+                a3 = Fmadd(v, Vector256.Load(at + o3), a3);
+                a4 = Fmadd(v, Vector256.Load(at + o4), a4);
+                a5 = Fmadd(v, Vector256.Load(at + o5), a5);
+                a6 = Fmadd(v, Vector256.Load(at + o6), a6);
+                a7 = Fmadd(v, Vector256.Load(at + o7), a7);
+            }
+        }
+        sums[0] += Vector256.Sum(a0); sums[1] += Vector256.Sum(a1); sums[2] += Vector256.Sum(a2); sums[3] += Vector256.Sum(a3);
+        sums[4] += Vector256.Sum(a4); sums[5] += Vector256.Sum(a5); sums[6] += Vector256.Sum(a6); sums[7] += Vector256.Sum(a7);
+    }
+}

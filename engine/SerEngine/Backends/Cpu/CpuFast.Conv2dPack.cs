@@ -1,0 +1,178 @@
+using System.Runtime.CompilerServices;
+
+namespace SerEngine.Backends.Cpu;
+
+// Packing routines that read conv2d operands as GEMM matrices without forming them (implicit im2col).
+// Legend: x [N, C, H, W], dy [N, K, OutH, OutW]; col(x[n]) [(c, r, s), (oh, ow)] with
+//   col[(c, r, s), (oh, ow)] = x[n, c, ih, iw], ih = oh·sh − pt + r·dh, iw = ow·sw − pl + s·dw (0 outside).
+// Both column packers walk runs of consecutive ow inside one output row ("segments"): along such a
+// run the input row is fixed and iw moves by sw, so each run is a zero head, a strided (or, for
+// sw = 1, contiguous) copy, and a zero tail, with the bounds worked out once per run.
+
+/// <summary>Helpers shared by the conv2d packers.</summary>
+internal static unsafe class Conv2dPack
+{
+    /// <summary>
+    /// The output columns [lo, hi) whose input column ow·sw + shift lies inside 0..W−1 (lo = hi when none).
+    /// </summary>
+    public static (int Lo, int Hi) ValidColumns(int shift, in Conv2dGeometry g)
+    {
+        int lo = shift >= 0 ? 0 : (-shift + g.StrideW - 1) / g.StrideW;
+        int hi = g.W - 1 - shift < 0 ? 0 : Math.Min(g.OutW, (g.W - 1 - shift) / g.StrideW + 1);
+        return (Math.Min(lo, hi), hi);
+    }
+
+    /// <summary>dst[t·step] = row[(ow + t)·sw + shift] for t in [0, len), zero where the column is outside [lo, hi).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void CopyRun(float* dst, long step, float* row, int ow, int len, int lo, int hi, int sw, int shift)
+    {
+        int a = Math.Clamp(lo - ow, 0, len), b = Math.Clamp(hi - ow, a, len);
+        int t = 0;
+        for (; t < a; t++) dst[t * step] = 0f;
+        float* src = row + (long)ow * sw + shift;
+        if (step == 1 && sw == 1)
+        {
+            CpuBackend.CopyFloats(dst + a, src + a, b - a);
+            t = b;
+        }
+        else
+        {
+            for (; t < b; t++) dst[t * step] = src[(long)t * sw];
+        }
+        for (; t < len; t++) dst[t * step] = 0f;
+    }
+
+    /// <summary>dst[t·step] = 0 for t in [0, len).</summary>
+    public static void Zero(float* dst, long step, int len)
+    {
+        for (int t = 0; t < len; t++) dst[t * step] = 0f;
+    }
+}
+
+/// <summary>
+/// The implicit im2col matrix of image <c>item</c> as a GEMM B operand: rows (c, r, s), columns (oh, ow).
+/// </summary>
+internal readonly unsafe struct Conv2dColumns(float* x, Conv2dGeometry g) : IGemmPackB
+{
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public void Pack(float* dst, int item, int p0, int kc, int j0, int nc, int nr)
+    {
+        float* img = x + (long)item * g.C * g.H * g.W; // [C, H, W]
+        int outW = g.OutW, rs = g.R * g.S;
+        // segments of a panel: columns [segAt, segAt + segLen) are output row segOh, columns segOw..
+        int* segAt = stackalloc int[nr + 1], segLen = stackalloc int[nr + 1], segOh = stackalloc int[nr + 1], segOw = stackalloc int[nr + 1];
+        for (int jr = 0; jr < nc; jr += nr, dst += kc * nr)
+        {
+            int cols = Math.Min(nr, nc - jr), segs = 0;
+            for (int jj = 0; jj < cols;)
+            {
+                int j = j0 + jr + jj, ow = j % outW;
+                int len = Math.Min(cols - jj, outW - ow);
+                segAt[segs] = jj; segLen[segs] = len; segOh[segs] = j / outW; segOw[segs] = ow;
+                segs++;
+                jj += len;
+            }
+            int c = p0 / rs, r = p0 % rs / g.S, s = p0 % g.S;
+            for (int p = 0; p < kc; p++)
+            {
+                float* d = dst + p * nr;
+                float* plane = img + (long)c * g.H * g.W;
+                int shift = s * g.DilationW - g.PadLeft;
+                var (lo, hi) = Conv2dPack.ValidColumns(shift, g);
+                for (int q = 0; q < segs; q++)
+                {
+                    int ih = segOh[q] * g.StrideH - g.PadTop + r * g.DilationH;
+                    if ((uint)ih >= (uint)g.H) Conv2dPack.Zero(d + segAt[q], 1, segLen[q]);
+                    else Conv2dPack.CopyRun(d + segAt[q], 1, plane + (long)ih * g.W, segOw[q], segLen[q], lo, hi, g.StrideW, shift);
+                }
+                for (int jj = cols; jj < nr; jj++) d[jj] = 0f;
+                if (++s == g.S) { s = 0; if (++r == g.R) { r = 0; c++; } }
+            }
+        }
+    }
+}
+
+/// <summary>
+/// The im2col matrices of all images, transposed and stacked, as a GEMM B operand:
+/// rows (n, oh, ow), columns (c, r, s).
+/// </summary>
+internal readonly unsafe struct Conv2dColumnsTransposed(float* x, Conv2dGeometry g) : IGemmPackB
+{
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public void Pack(float* dst, int item, int p0, int kc, int j0, int nc, int nr)
+    {
+        int outW = g.OutW, ohw = g.OutH * outW, rs = g.R * g.S;
+        long plane = (long)g.H * g.W, image = g.C * plane;
+        // segments of the rows p0..p0+kc: rows [segAt, segAt + segLen) are image segN, output row segOh, columns segOw..
+        int maxSegs = kc / Math.Max(outW, 1) + 2;
+        int* segAt = stackalloc int[maxSegs], segLen = stackalloc int[maxSegs], segN = stackalloc int[maxSegs], segOh = stackalloc int[maxSegs], segOw = stackalloc int[maxSegs];
+        int segs = 0;
+        for (int pp = 0; pp < kc;)
+        {
+            int p = p0 + pp, ow = p % outW;
+            int len = Math.Min(kc - pp, outW - ow);
+            segAt[segs] = pp; segLen[segs] = len; segN[segs] = p / ohw; segOh[segs] = p % ohw / outW; segOw[segs] = ow;
+            segs++;
+            pp += len;
+        }
+        for (int jr = 0; jr < nc; jr += nr, dst += kc * nr)
+        {
+            int cols = Math.Min(nr, nc - jr);
+            for (int jj = 0; jj < nr; jj++)
+            {
+                float* d = dst + jj; // column jj of the panel: stride nr
+                if (jj >= cols)
+                {
+                    Conv2dPack.Zero(d, nr, kc);
+                    continue;
+                }
+                int j = j0 + jr + jj;
+                int c = j / rs, r = j % rs / g.S, s = j % g.S;
+                int shift = s * g.DilationW - g.PadLeft;
+                var (lo, hi) = Conv2dPack.ValidColumns(shift, g);
+                for (int q = 0; q < segs; q++)
+                {
+                    int ih = segOh[q] * g.StrideH - g.PadTop + r * g.DilationH;
+                    float* dq = d + (long)segAt[q] * nr;
+                    if ((uint)ih >= (uint)g.H) Conv2dPack.Zero(dq, nr, segLen[q]);
+                    else Conv2dPack.CopyRun(dq, nr, x + segN[q] * image + c * plane + (long)ih * g.W, segOw[q], segLen[q], lo, hi, g.StrideW, shift);
+                }
+            }
+        }
+    }
+}
+
+/// <summary>dy of all images as a GEMM A operand: rows k, columns (n, oh, ow), i.e. [K, N·OHW] read from [N, K, OHW].</summary>
+internal readonly unsafe struct Conv2dOutputRows(float* dy, int k, int ohw) : IGemmPackA
+{
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public void Pack(float* dst, int item, int i0, int mc, int p0, int kc)
+    {
+        const int mr = CpuBackend.GemmMR;
+        for (int ir = 0; ir < mc; ir += mr, dst += kc * mr)
+        {
+            int rows = Math.Min(mr, mc - ir);
+            for (int r = 0; r < mr; r++)
+            {
+                float* d = dst + r;
+                if (r >= rows)
+                {
+                    Conv2dPack.Zero(d, mr, kc);
+                    continue;
+                }
+                int row = i0 + ir + r;
+                // walk the columns image by image: each image contributes a contiguous run of dy[n, row, :]
+                int p = 0, n = p0 / ohw, at = p0 % ohw;
+                while (p < kc)
+                {
+                    int len = Math.Min(kc - p, ohw - at);
+                    float* src = dy + ((long)n * k + row) * ohw + at;
+                    for (int q = 0; q < len; q++) d[(p + q) * mr] = src[q];
+                    p += len;
+                    n++;
+                    at = 0;
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,325 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+
+namespace SerEngine.Backends.Cpu;
+
+// Fast GEMM: C[m, n] = alpha · A[m, k] · B[k, n] + beta · C, the GotoBLAS/BLIS scheme.
+//   for each task (batch item × column block × row block × k split), on its own thread:
+//     for pc over k in steps of KC:   pack B[pc.., j0..] into NR-column micro-panels ([kc][NR], ~L2/L3)
+//       for ic over rows in steps of MC: pack A[ic.., pc..] into MR-row micro-panels ([kc][MR], ~L2)
+//         for every MR×NR tile: the register-blocked micro-kernel (CpuFast.GemmKernel.cs)
+// Packing reads the operands through a source (IGemmPackA / IGemmPackB), so the same driver
+// multiplies plain matrices (either transposed), and the implicit im2col matrices of conv2d
+// without ever forming them (CpuFast.Conv2d.cs). Packing zero-pads the edges, so the micro-kernel
+// always runs full tiles and only the store is clipped.
+// Threads: tasks are independent (each packs what it needs), planned so that there are a few per
+// thread; a split along k sums its partial products at the end.
+
+/// <summary>Packs rows i0..i0+mc, columns p0..p0+kc of a GEMM A operand into MR-row micro-panels.</summary>
+internal unsafe interface IGemmPackA
+{
+    /// <summary>dst gets ⌈mc/MR⌉ micro-panels of [kc][MR] floats (rows past mc are zeros).</summary>
+    void Pack(float* dst, int item, int i0, int mc, int p0, int kc);
+}
+
+/// <summary>Packs rows p0..p0+kc, columns j0..j0+nc of a GEMM B operand into NR-column micro-panels.</summary>
+internal unsafe interface IGemmPackB
+{
+    /// <summary>dst gets ⌈nc/nr⌉ micro-panels of [kc][nr] floats (columns past nc are zeros).</summary>
+    void Pack(float* dst, int item, int p0, int kc, int j0, int nc, int nr);
+}
+
+/// <summary>A plain row-major A: [m, k], or [k, m] when transposed; batch items <c>Stride</c> floats apart.</summary>
+internal readonly unsafe struct PlainA(float* data, long stride, bool trans, int m, int k) : IGemmPackA
+{
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public void Pack(float* dst, int item, int i0, int mc, int p0, int kc)
+    {
+        float* a = data + item * stride;
+        const int mr = CpuBackend.GemmMR;
+        for (int ir = 0; ir < mc; ir += mr, dst += kc * mr)
+        {
+            int rows = Math.Min(mr, mc - ir);
+            if (trans)
+            {
+                // A[i, p] = a[p·m + i]: each step p reads `rows` consecutive floats
+                for (int p = 0; p < kc; p++)
+                {
+                    float* src = a + (long)(p0 + p) * m + i0 + ir;
+                    float* d = dst + p * mr;
+                    int r = 0;
+                    for (; r < rows; r++) d[r] = src[r];
+                    for (; r < mr; r++) d[r] = 0f;
+                }
+            }
+            else
+            {
+                // A[i, p] = a[i·k + p]: each row is read contiguously and written with stride MR
+                for (int r = 0; r < mr; r++)
+                {
+                    float* d = dst + r;
+                    if (r < rows)
+                    {
+                        float* src = a + (long)(i0 + ir + r) * k + p0;
+                        for (int p = 0; p < kc; p++) d[p * mr] = src[p];
+                    }
+                    else
+                    {
+                        for (int p = 0; p < kc; p++) d[p * mr] = 0f;
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// <summary>A plain row-major B: [k, n], or [n, k] when transposed; batch items <c>Stride</c> floats apart.</summary>
+internal readonly unsafe struct PlainB(float* data, long stride, bool trans, int k, int n) : IGemmPackB
+{
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public void Pack(float* dst, int item, int p0, int kc, int j0, int nc, int nr)
+    {
+        float* b = data + item * stride;
+        for (int jr = 0; jr < nc; jr += nr, dst += kc * nr)
+        {
+            int cols = Math.Min(nr, nc - jr);
+            if (trans)
+            {
+                // B[p, j] = b[j·k + p]: each column j is a contiguous run of b
+                for (int jj = 0; jj < nr; jj++)
+                {
+                    float* d = dst + jj;
+                    if (jj < cols)
+                    {
+                        float* src = b + (long)(j0 + jr + jj) * k + p0;
+                        for (int p = 0; p < kc; p++) d[p * nr] = src[p];
+                    }
+                    else
+                    {
+                        for (int p = 0; p < kc; p++) d[p * nr] = 0f;
+                    }
+                }
+            }
+            else
+            {
+                // B[p, j] = b[p·n + j]: each step p copies `cols` consecutive floats
+                for (int p = 0; p < kc; p++)
+                {
+                    float* src = b + (long)(p0 + p) * n + j0 + jr;
+                    float* d = dst + p * nr;
+                    CpuBackend.CopyFloats(d, src, cols);
+                    for (int j = cols; j < nr; j++) d[j] = 0f;
+                }
+            }
+        }
+    }
+}
+
+public partial class CpuBackend
+{
+    /// <summary>Depth of a packed block (the k step): a micro-panel of B, KC·NR floats, stays in L1.</summary>
+    internal const int GemmKC = 256;
+
+    /// <summary>Rows of a packed A block (MC·KC floats, kept in L2); a multiple of MR.</summary>
+    internal const int GemmMC = 96;
+
+    /// <summary>Largest column block of a task (a packed B block of KC·NC floats); a multiple of every NR.</summary>
+    internal const int GemmNC = 2048;
+
+    /// <summary>Below this many multiply-adds a GEMM runs on the calling thread only.</summary>
+    internal const long GemmParallelMacs = 1L << 17;
+
+    /// <summary>The micro-kernel this instance uses (tests pin one to check each against the reference).</summary>
+    internal GemmKernelKind GemmKernel { get; init; } = BestGemmKernel;
+
+    /// <summary>Worker threads for GEMM and conv2d (defaults to the processor count).</summary>
+    internal int Threads { get; init; } = Environment.ProcessorCount;
+
+    [ThreadStatic] private static float[]? _packA;
+    [ThreadStatic] private static float[]? _packB;
+
+    /// <summary>This thread's pinned packing buffers (allocated once per thread), aligned to 64 bytes.</summary>
+    private static unsafe (IntPtr A, IntPtr B) PackBuffers()
+    {
+        _packA ??= GC.AllocateUninitializedArray<float>(GemmMC * GemmKC + 16, pinned: true);
+        _packB ??= GC.AllocateUninitializedArray<float>(GemmKC * GemmNC + 16, pinned: true);
+        return (Align64(_packA), Align64(_packB));
+    }
+
+    /// <summary>The first 64-byte-aligned address inside a pinned array (so no vector load of a panel splits a cache line).</summary>
+    private static unsafe IntPtr Align64(float[] pinned)
+    {
+        nint p = (nint)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(pinned));
+        return (p + 63) & ~(nint)63;
+    }
+
+    /// <inheritdoc/>
+    public override unsafe void Gemm(bool transA, bool transB, int batch, int m, int n, int k,
+        float alpha, Storage a, int strideA, Storage b, int strideB, float beta, Storage c, int strideC)
+    {
+        if (batch <= 0 || m <= 0 || n <= 0) return;
+        fixed (float* pa = F(a), pb = F(b), pc = F(c))
+        {
+            var srcA = new PlainA(pa, strideA, transA, m, k);
+            var srcB = new PlainB(pb, strideB, transB, k, n);
+            if (strideC == 0 && batch > 1)
+            {
+                // every item writes the same C: run them one after another, as the reference does
+                for (int i = 0; i < batch; i++)
+                    GemmRun(new ShiftA(srcA, i), new ShiftB(srcB, i), 1, m, n, k, alpha, beta, pc, 0, Threads);
+                return;
+            }
+            GemmRun(srcA, srcB, batch, m, n, k, alpha, beta, pc, strideC, Threads);
+        }
+    }
+
+    /// <summary>
+    /// The driver: C_item [m, n] (row-major, items <paramref name="strideC"/> floats apart) =
+    /// alpha · A_item · B_item + beta · C_item for every item, on up to <paramref name="threads"/> threads.
+    /// </summary>
+    internal unsafe void GemmRun<TA, TB>(TA a, TB b, int batch, int m, int n, int k,
+        float alpha, float beta, float* c, long strideC, int threads)
+        where TA : struct, IGemmPackA where TB : struct, IGemmPackB
+    {
+        if (batch <= 0 || m <= 0 || n <= 0) return;
+        if (k <= 0)
+        {
+            for (int i = 0; i < batch; i++)
+                for (long e = 0; e < (long)m * n; e++)
+                {
+                    float* ce = c + i * strideC + e;
+                    *ce = beta == 0f ? 0f : beta * *ce;
+                }
+            return;
+        }
+        var job = new GemmJob<TA, TB>(a, b, GemmKernel, batch, m, n, k, alpha, beta, c, strideC);
+        long macs = (long)batch * m * n * k;
+        if (threads <= 1 || macs < GemmParallelMacs)
+        {
+            job.Plan(1);
+            for (int t = 0; t < job.Tasks; t++) job.Run(t);
+            return;
+        }
+        job.Plan(threads);
+        float[]? partial = job.KSplits > 1 ? GC.AllocateUninitializedArray<float>((job.KSplits - 1) * m * n) : null;
+        fixed (float* pp = partial)
+        {
+            job.Partial = pp;
+            Parallel.For(0, job.Tasks, new ParallelOptions { MaxDegreeOfParallelism = threads }, job.Run);
+            if (partial is not null)
+            {
+                // C += Σ partial products of the later k splits (each already scaled by alpha)
+                long mn = (long)m * n;
+                for (int s = 1; s < job.KSplits; s++)
+                    System.Numerics.Tensors.TensorPrimitives.Add(new ReadOnlySpan<float>(c, (int)mn),
+                        new ReadOnlySpan<float>(pp + (s - 1) * mn, (int)mn), new Span<float>(c, (int)mn));
+            }
+        }
+    }
+
+    /// <summary>One GEMM call cut into independent tasks: (item, column block, row block, k split).</summary>
+    private sealed unsafe class GemmJob<TA, TB>(TA a, TB b, GemmKernelKind kind, int batch, int m, int n, int k,
+        float alpha, float beta, float* c, long strideC)
+        where TA : struct, IGemmPackA where TB : struct, IGemmPackB
+    {
+        private int _colBlocks, _rowBlocks, _colsPerTask, _rowsPerTask, _depthPerSplit;
+
+        public int Tasks => batch * _colBlocks * _rowBlocks * KSplits;
+
+        public int KSplits { get; private set; } = 1;
+
+        /// <summary>[KSplits − 1][m, n] partial products of the later k splits (batch 1 only).</summary>
+        public float* Partial { get; set; }
+
+        /// <summary>Cuts the work into a few tasks per thread, preferring cuts that repeat no packing.</summary>
+        public void Plan(int threads)
+        {
+            int nr = GemmNR(kind);
+            _colBlocks = CeilDiv(n, GemmNC);
+            _rowBlocks = 1;
+            if (threads > 1)
+            {
+                int want = 4 * threads;
+                // more column blocks (each repeats the packing of its A rows: cheap while blocks are wide)
+                int maxCols = Math.Max(1, CeilDiv(n, 4 * nr));
+                if (batch * _colBlocks < want) _colBlocks = Math.Max(_colBlocks, Math.Min(maxCols, CeilDiv(want, batch)));
+                // then row blocks (each repeats the packing of its B columns)
+                int maxRows = Math.Max(1, CeilDiv(m, 8 * GemmMR));
+                if (batch * _colBlocks < want) _rowBlocks = Math.Min(maxRows, CeilDiv(want, batch * _colBlocks));
+                // then split k (partial products summed at the end) when the output is too small to share
+                long partialFloats = (long)m * n;
+                if (batch == 1 && _colBlocks * _rowBlocks < 2 * threads && k >= 2 * GemmKC && partialFloats <= (1 << 22))
+                    KSplits = Math.Min(CeilDiv(k, GemmKC), CeilDiv(2 * threads, _colBlocks * _rowBlocks));
+            }
+            _colsPerTask = RoundUp(CeilDiv(n, _colBlocks), nr);
+            _colBlocks = CeilDiv(n, _colsPerTask);
+            _rowsPerTask = RoundUp(CeilDiv(m, _rowBlocks), GemmMR);
+            _rowBlocks = CeilDiv(m, _rowsPerTask);
+            _depthPerSplit = RoundUp(CeilDiv(k, KSplits), GemmKC);
+            KSplits = CeilDiv(k, _depthPerSplit);
+        }
+
+        public void Run(int task)
+        {
+            int ks = task % KSplits;
+            task /= KSplits;
+            int rb = task % _rowBlocks;
+            task /= _rowBlocks;
+            int cb = task % _colBlocks;
+            int item = task / _colBlocks;
+
+            int j0 = cb * _colsPerTask, nc = Math.Min(_colsPerTask, n - j0);
+            int i0 = rb * _rowsPerTask, mRows = Math.Min(_rowsPerTask, m - i0);
+            int p0 = ks * _depthPerSplit, pEnd = Math.Min(k, p0 + _depthPerSplit);
+            float* cItem = ks == 0 ? c + item * strideC : Partial + (ks - 1) * (long)m * n;
+            float betaFirst = ks == 0 ? beta : 0f;
+            var (bufA, bufB) = PackBuffers();
+            float* pa = (float*)bufA, pb = (float*)bufB;
+            for (int jc = j0; jc < j0 + nc; jc += GemmNC)
+            {
+                int ncBlock = Math.Min(GemmNC, j0 + nc - jc);
+                for (int pc = p0; pc < pEnd; pc += GemmKC)
+                {
+                    int kc = Math.Min(GemmKC, pEnd - pc);
+                    b.Pack(pb, item, pc, kc, jc, ncBlock, GemmNR(kind));
+                    float bt = pc == p0 ? betaFirst : 1f;
+                    for (int ic = i0; ic < i0 + mRows; ic += GemmMC)
+                    {
+                        int mc = Math.Min(GemmMC, i0 + mRows - ic);
+                        a.Pack(pa, item, ic, mc, pc, kc);
+                        GemmMacroKernel(kind, mc, ncBlock, kc, pa, pb, cItem + (long)ic * n + jc, n, alpha, bt);
+                    }
+                }
+            }
+        }
+    }
+
+    /// <summary>An A source seen at a fixed item (used to run the items of a shared C one by one).</summary>
+    private readonly unsafe struct ShiftA(PlainA inner, int item) : IGemmPackA
+    {
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public void Pack(float* dst, int _, int i0, int mc, int p0, int kc) => inner.Pack(dst, item, i0, mc, p0, kc);
+    }
+
+    /// <summary>A B source seen at a fixed item.</summary>
+    private readonly unsafe struct ShiftB(PlainB inner, int item) : IGemmPackB
+    {
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public void Pack(float* dst, int _, int p0, int kc, int j0, int nc, int nr) => inner.Pack(dst, item, p0, kc, j0, nc, nr);
+    }
+
+    /// <summary>dst[0..count) = src[0..count) for the short runs of packing (inline vector moves, no memmove call).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static unsafe void CopyFloats(float* dst, float* src, int count)
+    {
+        int t = 0;
+        if (Vector256.IsHardwareAccelerated)
+            for (; t + 8 <= count; t += 8) Vector256.Store(Vector256.Load(src + t), dst + t);
+        for (; t < count; t++) dst[t] = src[t];
+    }
+
+    internal static int CeilDiv(int a, int b) => (a + b - 1) / b;
+
+    internal static int RoundUp(int a, int b) => CeilDiv(a, b) * b;
+}
