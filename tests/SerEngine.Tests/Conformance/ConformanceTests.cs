@@ -9,15 +9,10 @@ namespace SerEngine.Tests.Conformance;
 public class ConformanceTests(ITestOutputHelper output)
 {
     /// <summary>
-    /// Fixtures that may still fail in the op/module run. Only whole-model fixtures (model_*) and
+    /// Fixtures that may still fail (none now). Only whole-model fixtures (model_*) and
     /// audio fixtures may be listed here; every op and every attention module must pass.
     /// </summary>
-    private static readonly HashSet<string> NotExpectedToPassYet =
-    [
-        "model_attention_fcn",
-        "model_focus_calibration_net_focus_calib",
-        "model_focus_calibration_net_nofocus_nocalib",
-    ];
+    private static readonly HashSet<string> NotExpectedToPassYet = [];
 
     public static TheoryData<string> Backends => new() { "cpu-reference", "cpu" };
 

@@ -4,6 +4,7 @@ using SerEngine.Optim;
 
 namespace SerEngine.Tests.Nn;
 
+[Collection(ProcessWideCollection.Name)]
 public class MemoryTests
 {
     private sealed class TinyNet : Layer
