@@ -15,6 +15,8 @@ public static class CliApp
     public static IReadOnlyList<ICommand> Commands { get; } =
     [
         new ConformanceCommand(),
+        new InfoCommand(),
+        new FeaturesCommand(),
         new DevicesCommand(),
         new HelpCommand(),
     ];
