@@ -13,13 +13,20 @@ namespace SerEngine.Backends.Cpu;
 internal static unsafe class Conv2dPack
 {
     /// <summary>
-    /// The output columns [lo, hi) whose input column ow·sw + shift lies inside 0..W−1 (lo = hi when none).
+    /// For every kernel column s: the output columns [lo[s], hi[s]) whose input column
+    /// ow·sw − padLeft + s·dw lies inside 0..W−1 (lo = hi when none).
     /// </summary>
-    public static (int Lo, int Hi) ValidColumns(int shift, in Conv2dGeometry g)
+    public static void ValidColumns(in Conv2dGeometry g, int* lo, int* hi)
     {
-        int lo = shift >= 0 ? 0 : (-shift + g.StrideW - 1) / g.StrideW;
-        int hi = g.W - 1 - shift < 0 ? 0 : Math.Min(g.OutW, (g.W - 1 - shift) / g.StrideW + 1);
-        return (Math.Min(lo, hi), hi);
+        int outW = g.OutW;
+        for (int s = 0; s < g.S; s++)
+        {
+            int shift = s * g.DilationW - g.PadLeft;
+            int l = shift >= 0 ? 0 : (-shift + g.StrideW - 1) / g.StrideW;
+            int h = g.W - 1 - shift < 0 ? 0 : Math.Min(outW, (g.W - 1 - shift) / g.StrideW + 1);
+            lo[s] = Math.Min(l, h);
+            hi[s] = h;
+        }
     }
 
     /// <summary>dst[t·step] = row[(ow + t)·sw + shift] for t in [0, len), zero where the column is outside [lo, hi).</summary>
@@ -57,8 +64,11 @@ internal readonly unsafe struct Conv2dColumns(float* x, Conv2dGeometry g) : IGem
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Pack(float* dst, int item, int p0, int kc, int j0, int nc, int nr)
     {
-        float* img = x + (long)item * g.C * g.H * g.W; // [C, H, W]
-        int outW = g.OutW, rs = g.R * g.S;
+        int h = g.H, w = g.W, S = g.S, outW = g.OutW, rs = g.R * S, sh = g.StrideH, sw = g.StrideW;
+        int padTop = g.PadTop, padLeft = g.PadLeft, dilH = g.DilationH, dilW = g.DilationW;
+        float* img = x + (long)item * g.C * h * w; // [C, H, W]
+        int* lo = stackalloc int[S], hi = stackalloc int[S];
+        Conv2dPack.ValidColumns(g, lo, hi);
         // segments of a panel: columns [segAt, segAt + segLen) are output row segOh, columns segOw..
         int* segAt = stackalloc int[nr + 1], segLen = stackalloc int[nr + 1], segOh = stackalloc int[nr + 1], segOw = stackalloc int[nr + 1];
         for (int jr = 0; jr < nc; jr += nr, dst += kc * nr)
@@ -72,21 +82,29 @@ internal readonly unsafe struct Conv2dColumns(float* x, Conv2dGeometry g) : IGem
                 segs++;
                 jj += len;
             }
-            int c = p0 / rs, r = p0 % rs / g.S, s = p0 % g.S;
+            // the common case: a full panel inside one output row, read with stride 1
+            bool single = segs == 1 && cols == nr && sw == 1;
+            int ow0 = segOw[0], oh0 = segOh[0];
+            int c = p0 / rs, r = p0 % rs / S, s = p0 % S;
             for (int p = 0; p < kc; p++)
             {
                 float* d = dst + p * nr;
-                float* plane = img + (long)c * g.H * g.W;
-                int shift = s * g.DilationW - g.PadLeft;
-                var (lo, hi) = Conv2dPack.ValidColumns(shift, g);
+                float* plane = img + (long)c * h * w;
+                int shift = s * dilW - padLeft, rowOffset = r * dilH - padTop;
+                if (single && ow0 >= lo[s] && ow0 + nr <= hi[s] && (uint)(oh0 * sh + rowOffset) < (uint)h)
+                {
+                    CpuBackend.CopyFloats(d, plane + (long)(oh0 * sh + rowOffset) * w + ow0 + shift, nr);
+                    if (++s == S) { s = 0; if (++r == g.R) { r = 0; c++; } }
+                    continue;
+                }
                 for (int q = 0; q < segs; q++)
                 {
-                    int ih = segOh[q] * g.StrideH - g.PadTop + r * g.DilationH;
-                    if ((uint)ih >= (uint)g.H) Conv2dPack.Zero(d + segAt[q], 1, segLen[q]);
-                    else Conv2dPack.CopyRun(d + segAt[q], 1, plane + (long)ih * g.W, segOw[q], segLen[q], lo, hi, g.StrideW, shift);
+                    int ih = segOh[q] * sh + rowOffset;
+                    if ((uint)ih >= (uint)h) Conv2dPack.Zero(d + segAt[q], 1, segLen[q]);
+                    else Conv2dPack.CopyRun(d + segAt[q], 1, plane + (long)ih * w, segOw[q], segLen[q], lo[s], hi[s], sw, shift);
                 }
                 for (int jj = cols; jj < nr; jj++) d[jj] = 0f;
-                if (++s == g.S) { s = 0; if (++r == g.R) { r = 0; c++; } }
+                if (++s == S) { s = 0; if (++r == g.R) { r = 0; c++; } }
             }
         }
     }
@@ -101,17 +119,21 @@ internal readonly unsafe struct Conv2dColumnsTransposed(float* x, Conv2dGeometry
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Pack(float* dst, int item, int p0, int kc, int j0, int nc, int nr)
     {
-        int outW = g.OutW, ohw = g.OutH * outW, rs = g.R * g.S;
-        long plane = (long)g.H * g.W, image = g.C * plane;
+        int h = g.H, w = g.W, S = g.S, outW = g.OutW, ohw = g.OutH * outW, rs = g.R * S, sh = g.StrideH, sw = g.StrideW;
+        int padTop = g.PadTop, padLeft = g.PadLeft, dilH = g.DilationH, dilW = g.DilationW;
+        long plane = (long)h * w, image = g.C * plane;
+        int* lo = stackalloc int[S], hi = stackalloc int[S];
+        Conv2dPack.ValidColumns(g, lo, hi);
         // segments of the rows p0..p0+kc: rows [segAt, segAt + segLen) are image segN, output row segOh, columns segOw..
         int maxSegs = kc / Math.Max(outW, 1) + 2;
-        int* segAt = stackalloc int[maxSegs], segLen = stackalloc int[maxSegs], segN = stackalloc int[maxSegs], segOh = stackalloc int[maxSegs], segOw = stackalloc int[maxSegs];
+        int* segAt = stackalloc int[maxSegs], segLen = stackalloc int[maxSegs], segRow = stackalloc int[maxSegs], segOw = stackalloc int[maxSegs];
+        long* segImage = stackalloc long[maxSegs];
         int segs = 0;
         for (int pp = 0; pp < kc;)
         {
             int p = p0 + pp, ow = p % outW;
             int len = Math.Min(kc - pp, outW - ow);
-            segAt[segs] = pp; segLen[segs] = len; segN[segs] = p / ohw; segOh[segs] = p % ohw / outW; segOw[segs] = ow;
+            segAt[segs] = pp; segLen[segs] = len; segImage[segs] = p / ohw * image; segRow[segs] = p % ohw / outW * sh - padTop; segOw[segs] = ow;
             segs++;
             pp += len;
         }
@@ -127,15 +149,15 @@ internal readonly unsafe struct Conv2dColumnsTransposed(float* x, Conv2dGeometry
                     continue;
                 }
                 int j = j0 + jr + jj;
-                int c = j / rs, r = j % rs / g.S, s = j % g.S;
-                int shift = s * g.DilationW - g.PadLeft;
-                var (lo, hi) = Conv2dPack.ValidColumns(shift, g);
+                int c = j / rs, r = j % rs / S, s = j % S;
+                int shift = s * dilW - padLeft, dh = r * dilH, l = lo[s], u = hi[s];
+                float* xc = x + c * plane;
                 for (int q = 0; q < segs; q++)
                 {
-                    int ih = segOh[q] * g.StrideH - g.PadTop + r * g.DilationH;
+                    int ih = segRow[q] + dh;
                     float* dq = d + (long)segAt[q] * nr;
-                    if ((uint)ih >= (uint)g.H) Conv2dPack.Zero(dq, nr, segLen[q]);
-                    else Conv2dPack.CopyRun(dq, nr, x + segN[q] * image + c * plane + (long)ih * g.W, segOw[q], segLen[q], lo, hi, g.StrideW, shift);
+                    if ((uint)ih >= (uint)h) Conv2dPack.Zero(dq, nr, segLen[q]);
+                    else Conv2dPack.CopyRun(dq, nr, xc + segImage[q] + (long)ih * w, segOw[q], segLen[q], l, u, sw, shift);
                 }
             }
         }
