@@ -250,7 +250,8 @@ public partial class CpuBackend
                 // then split k (partial products summed at the end) when the output is too small to share
                 long partialFloats = (long)m * n;
                 if (batch == 1 && _colBlocks * _rowBlocks < 2 * threads && k >= 2 * GemmKC && partialFloats <= (1 << 22))
-                    KSplits = Math.Min(CeilDiv(k, GemmKC), CeilDiv(2 * threads, _colBlocks * _rowBlocks));
+                    KSplits = (int)Math.Min(Math.Min(CeilDiv(k, GemmKC), CeilDiv(2 * threads, _colBlocks * _rowBlocks)),
+                        1 + (1L << 24) / partialFloats); // partial products: at most 64 MB
             }
             _colsPerTask = RoundUp(CeilDiv(n, _colBlocks), nr);
             _colBlocks = CeilDiv(n, _colsPerTask);
