@@ -9,10 +9,10 @@ namespace SerEngine.Backends.Cpu;
 // Legend: x [N, C, H, W], w [K, C, R, S] = [K, CRS], y and dy [N, K, OutH, OutW] = [N, K, OHW].
 //   forward          y[n]  [K, OHW]   = w [K, CRS] · col(x[n]) [CRS, OHW]        (+ bias; items = images)
 //   backward-weight  dw    [K, CRS]   = Σ_n dy[n] [K, OHW] · col(x[n])ᵀ [OHW, CRS] (one GEMM, k = N·OHW)
-//   backward-input   stride 1 and C ≥ 8: the forward conv of dy with w transposed and flipped (implicit GEMM,
-//                    dx[n] [C, HW] = w' [C, KRS] · col(dy[n]) [KRS, HW]); other strides:
-//                    dcol [CRS, OHW] = wᵀ [CRS, K] · dy[n] [K, OHW], then col2im: dx[n] = Σ dcol
+//   backward-input   dcol  [CRS, OHW] = wᵀ [CRS, K] · dy[n] [K, OHW], then col2im: dx[n] = Σ dcol
 //                    scattered back to the input pixels (a few images at a time, col2im per channel).
+//                    (Measured: for stride 1 this beats the implicit GEMM of dy with the flipped
+//                    weights, whose packing of K·R·S rows per pixel is shared by only C rows.)
 // One-channel convolutions with stride 1 along W (conv1a 10×2, conv1b 2×8 of FocusCalibrationNet)
 // have CRS of 16–20, too shallow for the GEMM's packing to pay: their forward and backward-weight
 // passes run as register-blocked direct loops instead (CpuFast.Conv2dDirect.cs).
@@ -63,13 +63,6 @@ public partial class CpuBackend
     {
         float[] dyv = F(dy), wv = F(w), dxv = F(dx); // [N, K, OHW], [K, CRS], [N, C, H, W]
         int ohw = g.OutH * g.OutW, crs = g.C * g.R * g.S;
-        // the implicit form packs K·R·S rows per pixel and shares them among C rows of w': it pays
-        // when C is not tiny next to K (with one input channel its GEMM would have a single row)
-        if (g.StrideH == 1 && g.StrideW == 1 && g.C >= 8 && g.K <= 8 * g.C)
-        {
-            Conv2dBackwardInputImplicit(dyv, wv, dxv, g);
-            return;
-        }
         // images per group: enough to share among the threads, with dcol capped at ~16 M floats
         long perImage = (long)crs * ohw;
         int group = (int)Math.Clamp((1L << 24) / Math.Max(perImage, 1), 1, Math.Max(1, Math.Min(g.N, 2 * Threads)));
@@ -87,32 +80,6 @@ public partial class CpuBackend
                 Parallel.For(0, count * g.C, new ParallelOptions { MaxDegreeOfParallelism = count * perImage >= 1 << 16 ? Threads : 1 },
                     plane => Col2Im(dcol, (plane / geo.C) * perImage, dxv, first + plane / geo.C, plane % geo.C, geo));
             }
-        }
-    }
-
-    /// <summary>
-    /// Stride 1: dx is the forward convolution of dy (K channels, OutH×OutW) with the weights
-    /// transposed and flipped, w'[c, k, r', s'] = w[k, c, R−1−r', S−1−s'], padded by
-    /// (R−1)·dh − padTop above and (R−1)·dh − padBottom below (likewise along W; negative = cropped):
-    /// dx[n, c, h, w] = Σ_{k, r, s} w[k, c, r, s] · dy[n, k, h + padTop − r·dh, w + padLeft − s·dw].
-    /// One implicit GEMM per image, dx[n] [C, HW] = w' [C, KRS] · col(dy[n]) [KRS, HW]: no dcol buffer,
-    /// no scatter.
-    /// </summary>
-    private unsafe void Conv2dBackwardInputImplicit(float[] dy, float[] w, float[] dx, in Conv2dGeometry g)
-    {
-        int rs = g.R * g.S, krs = g.K * rs;
-        var flipped = new float[g.C * krs]; // [C, K, R, S]
-        for (int k = 0; k < g.K; k++)
-            for (int c = 0; c < g.C; c++)
-                for (int t = 0; t < rs; t++) flipped[(c * g.K + k) * rs + (rs - 1 - t)] = w[(k * g.C + c) * rs + t];
-        int extentH = (g.R - 1) * g.DilationH, extentW = (g.S - 1) * g.DilationW;
-        var t2 = new Conv2dGeometry(g.N, g.K, g.OutH, g.OutW, g.C, g.R, g.S, 1, 1,
-            extentH - g.PadTop, extentH - g.PadBottom, extentW - g.PadLeft, extentW - g.PadRight, g.DilationH, g.DilationW);
-        fixed (float* pdy = dy, pw = flipped, pdx = dx)
-        {
-            var a = new PlainA(pw, 0, false, g.C, krs);
-            var b = new Conv2dColumns(pdy, t2);
-            GemmRun(a, b, g.N, g.C, g.H * g.W, krs, 1f, 0f, pdx, (long)g.C * g.H * g.W, Threads);
         }
     }
 

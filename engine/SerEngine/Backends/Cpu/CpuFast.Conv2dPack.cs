@@ -1,4 +1,6 @@
 using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace SerEngine.Backends.Cpu;
 
@@ -7,7 +9,9 @@ namespace SerEngine.Backends.Cpu;
 //   col[(c, r, s), (oh, ow)] = x[n, c, ih, iw], ih = oh·sh − pt + r·dh, iw = ow·sw − pl + s·dw (0 outside).
 // Both column packers walk runs of consecutive ow inside one output row ("segments"): along such a
 // run the input row is fixed and iw moves by sw, so each run is a zero head, a strided (or, for
-// sw = 1, contiguous) copy, and a zero tail, with the bounds worked out once per run.
+// sw = 1, contiguous) copy, and a zero tail, with the bounds worked out once per run. The
+// transposed packer (rows are pixels, columns are taps) moves 8 taps × 8 pixels at a time through
+// an in-register transpose wherever all eight taps read inside the image.
 
 /// <summary>Helpers shared by the conv2d packers.</summary>
 internal static unsafe class Conv2dPack
@@ -47,6 +51,31 @@ internal static unsafe class Conv2dPack
             for (; t < b; t++) dst[t * step] = src[(long)t * sw];
         }
         for (; t < len; t++) dst[t * step] = 0f;
+    }
+
+    /// <summary>
+    /// dst[t·step + i] = rows[i][at + t] for i, t in 0..7: eight runs of eight floats, transposed in
+    /// registers (unpack, shuffle, lane permute) so the packed panel is written a row at a time.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Transpose8x8(float** rows, int at, float* dst, long step)
+    {
+        var r0 = Vector256.Load(rows[0] + at); var r1 = Vector256.Load(rows[1] + at);
+        var r2 = Vector256.Load(rows[2] + at); var r3 = Vector256.Load(rows[3] + at);
+        var r4 = Vector256.Load(rows[4] + at); var r5 = Vector256.Load(rows[5] + at);
+        var r6 = Vector256.Load(rows[6] + at); var r7 = Vector256.Load(rows[7] + at);
+        Vector256<float> t0 = Avx.UnpackLow(r0, r1), t1 = Avx.UnpackHigh(r0, r1), t2 = Avx.UnpackLow(r2, r3), t3 = Avx.UnpackHigh(r2, r3);
+        Vector256<float> t4 = Avx.UnpackLow(r4, r5), t5 = Avx.UnpackHigh(r4, r5), t6 = Avx.UnpackLow(r6, r7), t7 = Avx.UnpackHigh(r6, r7);
+        Vector256<float> u0 = Avx.Shuffle(t0, t2, 0x44), u1 = Avx.Shuffle(t0, t2, 0xEE), u2 = Avx.Shuffle(t1, t3, 0x44), u3 = Avx.Shuffle(t1, t3, 0xEE);
+        Vector256<float> u4 = Avx.Shuffle(t4, t6, 0x44), u5 = Avx.Shuffle(t4, t6, 0xEE), u6 = Avx.Shuffle(t5, t7, 0x44), u7 = Avx.Shuffle(t5, t7, 0xEE);
+        Avx.Permute2x128(u0, u4, 0x20).Store(dst);
+        Avx.Permute2x128(u1, u5, 0x20).Store(dst + step);
+        Avx.Permute2x128(u2, u6, 0x20).Store(dst + 2 * step);
+        Avx.Permute2x128(u3, u7, 0x20).Store(dst + 3 * step);
+        Avx.Permute2x128(u0, u4, 0x31).Store(dst + 4 * step);
+        Avx.Permute2x128(u1, u5, 0x31).Store(dst + 5 * step);
+        Avx.Permute2x128(u2, u6, 0x31).Store(dst + 6 * step);
+        Avx.Permute2x128(u3, u7, 0x31).Store(dst + 7 * step);
     }
 
     /// <summary>dst[t·step] = 0 for t in [0, len).</summary>
@@ -137,27 +166,63 @@ internal readonly unsafe struct Conv2dColumnsTransposed(float* x, Conv2dGeometry
             segs++;
             pp += len;
         }
+        // per column of a group of 8: input plane of its channel, row offset r·dh, column shift and valid range
+        long* colPlane = stackalloc long[8];
+        int* colDh = stackalloc int[8], colShift = stackalloc int[8], colLo = stackalloc int[8], colHi = stackalloc int[8];
+        float** rowAt = stackalloc float*[8];
         for (int jr = 0; jr < nc; jr += nr, dst += kc * nr)
         {
             int cols = Math.Min(nr, nc - jr);
-            for (int jj = 0; jj < nr; jj++)
+            for (int jg = 0; jg < nr; jg += 8)
             {
-                float* d = dst + jj; // column jj of the panel: stride nr
-                if (jj >= cols)
+                int width = Math.Clamp(cols - jg, 0, 8); // real columns in this group
+                for (int i = 0; i < 8; i++)
                 {
-                    Conv2dPack.Zero(d, nr, kc);
-                    continue;
+                    int j = j0 + jr + jg + i, s = j % S;
+                    colPlane[i] = j / rs * plane;
+                    colDh[i] = j % rs / S * dilH;
+                    colShift[i] = s * dilW - padLeft;
+                    colLo[i] = lo[s];
+                    colHi[i] = hi[s];
                 }
-                int j = j0 + jr + jj;
-                int c = j / rs, r = j % rs / S, s = j % S;
-                int shift = s * dilW - padLeft, dh = r * dilH, l = lo[s], u = hi[s];
-                float* xc = x + c * plane;
                 for (int q = 0; q < segs; q++)
                 {
-                    int ih = segRow[q] + dh;
-                    float* dq = d + (long)segAt[q] * nr;
-                    if ((uint)ih >= (uint)h) Conv2dPack.Zero(dq, nr, segLen[q]);
-                    else Conv2dPack.CopyRun(dq, nr, xc + segImage[q] + (long)ih * w, segOw[q], segLen[q], l, u, sw, shift);
+                    float* dq = dst + (long)segAt[q] * nr + jg; // [segLen][nr] from column jg
+                    int len = segLen[q], ow = segOw[q];
+                    // the run [tLo, tHi) that every column of the group reads in bounds, 8 at a time
+                    bool rowsIn = width == 8 && sw == 1 && Avx.IsSupported;
+                    int maxLo = 0, minHi = int.MaxValue;
+                    for (int i = 0; i < width; i++)
+                    {
+                        int ih = segRow[q] + colDh[i];
+                        rowsIn &= (uint)ih < (uint)h;
+                        rowAt[i] = x + segImage[q] + colPlane[i] + (long)ih * w + colShift[i]; // input row, shifted: [ow] is col[.., (oh, ow)]
+                        maxLo = Math.Max(maxLo, colLo[i]);
+                        minHi = Math.Min(minHi, colHi[i]);
+                    }
+                    int tLo = rowsIn ? Math.Clamp(maxLo - ow, 0, len) : len, tHi = tLo;
+                    if (rowsIn)
+                        while (tHi + 8 <= len && ow + tHi + 8 <= minHi) tHi += 8;
+                    for (int i = 0; i < 8; i++)
+                    {
+                        float* d = dq + i;
+                        if (i >= width)
+                        {
+                            Conv2dPack.Zero(d, nr, len);
+                            continue;
+                        }
+                        int ih = segRow[q] + colDh[i];
+                        float* row = rowAt[i] - colShift[i];
+                        if ((uint)ih >= (uint)h)
+                        {
+                            Conv2dPack.Zero(d, nr, len);
+                            continue;
+                        }
+                        Conv2dPack.CopyRun(d, nr, row, ow, tLo, colLo[i], colHi[i], sw, colShift[i]);
+                        Conv2dPack.CopyRun(d + (long)tHi * nr, nr, row, ow + tHi, len - tHi, colLo[i], colHi[i], sw, colShift[i]);
+                    }
+                    for (int t = tLo; t < tHi; t += 8)
+                        Conv2dPack.Transpose8x8(rowAt, ow + t, dq + (long)t * nr, nr);
                 }
             }
         }
