@@ -78,6 +78,9 @@ public class CpuFastAgreementTests
         new(2, 5, 12, 10, 7, 5, 5, 1, 1, 2, 2, 2, 2, 1, 1),
         new(8, 2, 30, 30, 4, 3, 3, 1, 1, 0, 0, 0, 0, 1, 1),    // backward-weight splits its long k (N·OHW)
         new(1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1),      // all size 1
+        new(2, 9, 11, 10, 4, 3, 2, 1, 1, 2, 0, 1, 3, 2, 3),    // stride 1 with dilation and asymmetric padding
+        new(1, 8, 5, 6, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1),      // padding wider than the kernel (a cropped adjoint)
+        new(1, 10, 6, 5, 3, 2, 3, 1, 1, 3, 0, 0, 4, 1, 1),     // padding past the kernel on one side only
     ];
 
     [Theory]

@@ -1,5 +1,4 @@
 using System.Numerics.Tensors;
-using System.Runtime.CompilerServices;
 
 namespace SerEngine.Backends.Cpu;
 
@@ -11,6 +10,8 @@ namespace SerEngine.Backends.Cpu;
 //   backward-weight  dw    [K, CRS]   = Σ_n dy[n] [K, OHW] · col(x[n])ᵀ [OHW, CRS] (one GEMM, k = N·OHW)
 //   backward-input   dcol  [CRS, OHW] = wᵀ [CRS, K] · dy[n] [K, OHW], then col2im: dx[n] = Σ dcol
 //                    scattered back to the input pixels (a few images at a time, col2im per channel).
+//                    (Measured: for stride 1 this beats the implicit GEMM of dy with the flipped
+//                    weights, whose packing of K·R·S rows per pixel is shared by only C rows.)
 // One-channel convolutions with stride 1 along W (conv1a 10×2, conv1b 2×8 of FocusCalibrationNet)
 // have CRS of 16–20, too shallow for the GEMM's packing to pay: their forward and backward-weight
 // passes run as register-blocked direct loops instead (CpuFast.Conv2dDirect.cs).
@@ -75,7 +76,7 @@ public partial class CpuBackend
                 var b = new PlainB(pdy + (long)n0 * g.K * ohw, (long)g.K * ohw, false, g.K, ohw);
                 GemmRun(a, b, count, crs, ohw, g.K, 1f, 0f, pcol, perImage, Threads);
                 int first = n0;
-                Parallel.For(0, count * g.C, new ParallelOptions { MaxDegreeOfParallelism = Threads },
+                Parallel.For(0, count * g.C, new ParallelOptions { MaxDegreeOfParallelism = count * perImage >= 1 << 16 ? Threads : 1 },
                     plane => Col2Im(dcol, (plane / geo.C) * perImage, dxv, first + plane / geo.C, plane % geo.C, geo));
             }
         }

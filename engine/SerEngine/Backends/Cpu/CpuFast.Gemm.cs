@@ -1,6 +1,7 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace SerEngine.Backends.Cpu;
 
@@ -81,23 +82,34 @@ internal readonly unsafe struct PlainB(float* data, long stride, bool trans, int
     public void Pack(float* dst, int item, int p0, int kc, int j0, int nc, int nr)
     {
         float* b = data + item * stride;
+        float** rows = stackalloc float*[8];
         for (int jr = 0; jr < nc; jr += nr, dst += kc * nr)
         {
             int cols = Math.Min(nr, nc - jr);
             if (trans)
             {
-                // B[p, j] = b[j·k + p]: each column j is a contiguous run of b
-                for (int jj = 0; jj < nr; jj++)
+                // B[p, j] = b[j·k + p]: each column j is a contiguous run of b; eight full columns
+                // go 8 × 8 at a time through an in-register transpose
+                for (int jg = 0; jg < nr; jg += 8)
                 {
-                    float* d = dst + jj;
-                    if (jj < cols)
+                    int p = 0;
+                    if (jg + 8 <= cols && Avx.IsSupported)
                     {
-                        float* src = b + (long)(j0 + jr + jj) * k + p0;
-                        for (int p = 0; p < kc; p++) d[p * nr] = src[p];
+                        for (int i = 0; i < 8; i++) rows[i] = b + (long)(j0 + jr + jg + i) * k + p0;
+                        for (; p + 8 <= kc; p += 8) Conv2dPack.Transpose8x8(rows, p, dst + p * nr + jg, nr);
                     }
-                    else
+                    for (int jj = jg; jj < jg + 8; jj++)
                     {
-                        for (int p = 0; p < kc; p++) d[p * nr] = 0f;
+                        float* d = dst + jj;
+                        if (jj < cols)
+                        {
+                            float* src = b + (long)(j0 + jr + jj) * k + p0;
+                            for (int q = p; q < kc; q++) d[q * nr] = src[q];
+                        }
+                        else
+                        {
+                            for (int q = p; q < kc; q++) d[q * nr] = 0f;
+                        }
                     }
                 }
             }
@@ -250,7 +262,8 @@ public partial class CpuBackend
                 // then split k (partial products summed at the end) when the output is too small to share
                 long partialFloats = (long)m * n;
                 if (batch == 1 && _colBlocks * _rowBlocks < 2 * threads && k >= 2 * GemmKC && partialFloats <= (1 << 22))
-                    KSplits = Math.Min(CeilDiv(k, GemmKC), CeilDiv(2 * threads, _colBlocks * _rowBlocks));
+                    KSplits = (int)Math.Min(Math.Min(CeilDiv(k, GemmKC), CeilDiv(2 * threads, _colBlocks * _rowBlocks)),
+                        1 + (1L << 24) / partialFloats); // partial products: at most 64 MB
             }
             _colsPerTask = RoundUp(CeilDiv(n, _colBlocks), nr);
             _colBlocks = CeilDiv(n, _colsPerTask);
