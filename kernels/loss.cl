@@ -16,6 +16,14 @@
 
 #define MAX_GROUP 256
 
+// Row loop: work-item LID visits j = LID, LID + LSIZE, ... below n. Every work-item runs the same
+// number of iterations and the bound is checked inside: PoCL 3.1 (LLVM 15) miscompiles the plain
+// `for (j = lid; j < n; j += size)` as a kernel's last loop after a barrier (work-items with
+// lid ≥ n stored once past the row), and a uniform trip count is also what GPUs like.
+#define FOR_GROUP_STRIDE(j, n) \
+    for (int j##Base = 0, j = LID(0); j##Base < (n); j##Base += LSIZE(0), j = j##Base + LID(0)) \
+        if ((j) >= (n)) {} else // (an if-else, so that a following `else` binds to the caller's if)
+
 INLINE float group_max(LOCAL_PTR float* scratch, const float v)
 {
     const int lid = LID(0);
@@ -54,21 +62,21 @@ KERNEL void cross_entropy_forward(GLOBAL const float* logits, // [n, c]
                                   const int n, const int c)
 {
     LOCAL float scratch[MAX_GROUP];
-    const int row = GROUP(0), lid = LID(0), size = LSIZE(0);
+    const int row = GROUP(0);
     if (row >= n) return; // uniform over the group
     const int o = row * c;
     const int label = labels[row];
     const int bad = label < 0 || label >= c;
 
     float m = -INFINITY;
-    for (int j = lid; j < c; j += size) m = fmax(m, logits[o + j]);
+    FOR_GROUP_STRIDE(j, c) m = fmax(m, logits[o + j]);
     m = group_max(scratch, m);
     float s = 0.0f;
-    for (int j = lid; j < c; j += size) s += exp(logits[o + j] - m);
+    FOR_GROUP_STRIDE(j, c) s += exp(logits[o + j] - m);
     s = group_sum(scratch, s);
-    for (int j = lid; j < c; j += size) probs[o + j] = exp(logits[o + j] - m) / s;
+    FOR_GROUP_STRIDE(j, c) probs[o + j] = exp(logits[o + j] - m) / s;
 
-    if (lid == 0)
+    if (LID(0) == 0)
     {
         if (bad) error[0] = 1; // every writer stores the same value
         loss[row] = bad ? NAN : m + log(s) - logits[o + label];

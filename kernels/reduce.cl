@@ -22,6 +22,14 @@
 #define MAX_RANK 8
 #define MAX_GROUP 256
 
+// Row loop: work-item LID visits j = LID, LID + LSIZE, ... below n. Every work-item runs the same
+// number of iterations and the bound is checked inside: PoCL 3.1 (LLVM 15) miscompiles the plain
+// `for (j = lid; j < n; j += size)` as a kernel's last loop after a barrier (work-items with
+// lid ≥ n stored once past the row), and a uniform trip count is also what GPUs like.
+#define FOR_GROUP_STRIDE(j, n) \
+    for (int j##Base = 0, j = LID(0); j##Base < (n); j##Base += LSIZE(0), j = j##Base + LID(0)) \
+        if ((j) >= (n)) {} else // (an if-else, so that a following `else` binds to the caller's if)
+
 // Offset in x of output element j (its kept coordinates) and of reduced element r (its reduced
 // coordinates); the two add up to the flat index of one summand in x.
 INLINE int kept_offset(int j, const int rank, const int* d, const int mask)
@@ -76,15 +84,15 @@ KERNEL void sum_to_group(GLOBAL const float* RESTRICT x, // [d0, ..., d(rank-1)]
                          const int d4, const int d5, const int d6, const int d7)
 {
     LOCAL float partial[MAX_GROUP];
-    const int j = GROUP(0), lid = LID(0), size = LSIZE(0);
+    const int j = GROUP(0), lid = LID(0);
     if (j >= m) return; // uniform over the group
     const int d[MAX_RANK] = { d0, d1, d2, d3, d4, d5, d6, d7 };
     const int base = kept_offset(j, rank, d, reducedMask);
     float s = 0.0f;
-    for (int r = lid; r < count; r += size) s += x[base + reduced_offset(r, rank, d, reducedMask)];
+    FOR_GROUP_STRIDE(r, count) s += x[base + reduced_offset(r, rank, d, reducedMask)];
     partial[lid] = s;
     BARRIER;
-    for (int gap = size / 2; gap > 0; gap >>= 1)
+    for (int gap = LSIZE(0) / 2; gap > 0; gap >>= 1)
     {
         if (lid < gap) partial[lid] += partial[lid + gap];
         BARRIER;
@@ -103,8 +111,12 @@ KERNEL void sum_rows(GLOBAL const float* RESTRICT x, // [rows, cols]
     const int first = chunk * rowsPerChunk;
     const int end = min(rows, first + rowsPerChunk);
     float s = 0.0f;
-    if (col < cols)
-        for (int r = first + ly; r < end; r += ty) s += x[r * cols + col];
+    // rows first + ly, first + ly + TY, ... below end, with the same trip count on every work-item
+    for (int base = first; base < end; base += ty)
+    {
+        const int r = base + ly;
+        if (r < end && col < cols) s += x[r * cols + col];
+    }
     partial[ly * tx + lx] = s;
     BARRIER;
     for (int gap = ty / 2; gap > 0; gap >>= 1)

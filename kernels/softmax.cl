@@ -21,6 +21,14 @@
 
 #define MAX_GROUP 256
 
+// Row loop: work-item LID visits j = LID, LID + LSIZE, ... below n. Every work-item runs the same
+// number of iterations and the bound is checked inside: PoCL 3.1 (LLVM 15) miscompiles the plain
+// `for (j = lid; j < n; j += size)` as a kernel's last loop after a barrier (work-items with
+// lid ≥ n stored once past the row), and a uniform trip count is also what GPUs like.
+#define FOR_GROUP_STRIDE(j, n) \
+    for (int j##Base = 0, j = LID(0); j##Base < (n); j##Base += LSIZE(0), j = j##Base + LID(0)) \
+        if ((j) >= (n)) {} else // (an if-else, so that a following `else` binds to the caller's if)
+
 // Tree reductions over the work-group (LSIZE(0) a power of two); every work-item gets the result.
 INLINE float group_max(LOCAL_PTR float* scratch, const float v)
 {
@@ -57,26 +65,26 @@ KERNEL void softmax_rows(GLOBAL const float* x, // [rows, cols]
                          const int rows, const int cols, const int logSoftmax)
 {
     LOCAL float scratch[MAX_GROUP];
-    const int row = GROUP(0), lid = LID(0), size = LSIZE(0);
+    const int row = GROUP(0);
     if (row >= rows) return; // uniform over the group
     GLOBAL const float* xr = x + row * cols;
     GLOBAL float* yr = y + row * cols;
 
     float m = -INFINITY;
-    for (int j = lid; j < cols; j += size) m = fmax(m, xr[j]);
+    FOR_GROUP_STRIDE(j, cols) m = fmax(m, xr[j]);
     m = group_max(scratch, m);
     float s = 0.0f;
-    for (int j = lid; j < cols; j += size) s += exp(xr[j] - m);
+    FOR_GROUP_STRIDE(j, cols) s += exp(xr[j] - m);
     s = group_sum(scratch, s);
 
     if (logSoftmax)
     {
         const float logSum = log(s);
-        for (int j = lid; j < cols; j += size) yr[j] = xr[j] - m - logSum;
+        FOR_GROUP_STRIDE(j, cols) yr[j] = xr[j] - m - logSum;
     }
     else
     {
-        for (int j = lid; j < cols; j += size) yr[j] = exp(xr[j] - m) / s;
+        FOR_GROUP_STRIDE(j, cols) yr[j] = exp(xr[j] - m) / s;
     }
 }
 
@@ -86,21 +94,21 @@ KERNEL void softmax_rows_backward(GLOBAL const float* y,  // [rows, cols] forwar
                                   const int rows, const int cols, const int logSoftmax)
 {
     LOCAL float scratch[MAX_GROUP];
-    const int row = GROUP(0), lid = LID(0), size = LSIZE(0);
+    const int row = GROUP(0);
     if (row >= rows) return;
     const int o = row * cols;
 
     float dot = 0.0f;
     if (logSoftmax)
-        for (int j = lid; j < cols; j += size) dot += dy[o + j];
+        FOR_GROUP_STRIDE(j, cols) dot += dy[o + j];
     else
-        for (int j = lid; j < cols; j += size) dot += dy[o + j] * y[o + j];
+        FOR_GROUP_STRIDE(j, cols) dot += dy[o + j] * y[o + j];
     dot = group_sum(scratch, dot);
 
     if (logSoftmax)
-        for (int j = lid; j < cols; j += size) dx[o + j] = dy[o + j] - exp(y[o + j]) * dot;
+        FOR_GROUP_STRIDE(j, cols) dx[o + j] = dy[o + j] - exp(y[o + j]) * dot;
     else
-        for (int j = lid; j < cols; j += size) dx[o + j] = y[o + j] * (dy[o + j] - dot);
+        FOR_GROUP_STRIDE(j, cols) dx[o + j] = y[o + j] * (dy[o + j] - dot);
 }
 
 KERNEL void biased_softmax(GLOBAL const float* x,       // [rows, cols]
@@ -112,7 +120,7 @@ KERNEL void biased_softmax(GLOBAL const float* x,       // [rows, cols]
                            const int rows, const int cols, const int rowsPerMask, const float scale)
 {
     LOCAL float scratch[MAX_GROUP];
-    const int row = GROUP(0), lid = LID(0), size = LSIZE(0);
+    const int row = GROUP(0);
     if (row >= rows) return;
     const int o = row * cols;
     const int mo = hasMask ? row / rowsPerMask * cols : 0;
@@ -120,21 +128,19 @@ KERNEL void biased_softmax(GLOBAL const float* x,       // [rows, cols]
 #define BIASED_KEPT(j) (!hasMask || keyMask[mo + (j)] != 0)
 
     float m = -INFINITY;
-    for (int j = lid; j < cols; j += size)
+    FOR_GROUP_STRIDE(j, cols)
         if (BIASED_KEPT(j)) m = fmax(m, BIASED_Z(j));
     m = group_max(scratch, m);
-    if (m == -INFINITY)
-    {
-        // every key masked (or every score −inf): all zeros, never NaN
-        for (int j = lid; j < cols; j += size) y[o + j] = 0.0f;
-        return; // uniform: every work-item saw the same m
-    }
+    // every key masked (or every score −inf): the row is all zeros, never NaN. No early return:
+    // every work-item must reach the barriers in group_sum.
+    const int anyKept = m != -INFINITY;
     float s = 0.0f;
-    for (int j = lid; j < cols; j += size)
-        if (BIASED_KEPT(j)) s += exp(BIASED_Z(j) - m);
+    if (anyKept)
+        FOR_GROUP_STRIDE(j, cols)
+            if (BIASED_KEPT(j)) s += exp(BIASED_Z(j) - m);
     s = group_sum(scratch, s);
-    for (int j = lid; j < cols; j += size)
-        y[o + j] = BIASED_KEPT(j) ? exp(BIASED_Z(j) - m) / s : 0.0f;
+    FOR_GROUP_STRIDE(j, cols)
+        y[o + j] = anyKept && BIASED_KEPT(j) ? exp(BIASED_Z(j) - m) / s : 0.0f;
 #undef BIASED_Z
 #undef BIASED_KEPT
 }
@@ -148,14 +154,14 @@ KERNEL void biased_softmax_backward(GLOBAL const float* y,  // [rows, cols] forw
                                     const int rows, const int cols, const float scale)
 {
     LOCAL float scratch[MAX_GROUP];
-    const int row = GROUP(0), lid = LID(0), size = LSIZE(0);
+    const int row = GROUP(0);
     if (row >= rows) return;
     const int o = row * cols;
 
     float dot = 0.0f;
-    for (int j = lid; j < cols; j += size) dot += dy[o + j] * y[o + j];
+    FOR_GROUP_STRIDE(j, cols) dot += dy[o + j] * y[o + j];
     dot = group_sum(scratch, dot);
-    for (int j = lid; j < cols; j += size)
+    FOR_GROUP_STRIDE(j, cols)
     {
         const float g = y[o + j] * (dy[o + j] - dot);
         if (hasDx) dx[o + j] = scale * g;

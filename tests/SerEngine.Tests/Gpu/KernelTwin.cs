@@ -40,8 +40,14 @@ internal sealed class KernelTwin : IDisposable
         return t;
     }
 
-    /// <summary>An output buffer pre-filled with a sentinel on both sides, so an element the kernel misses shows up.</summary>
-    public static KernelTwin Output(Backend gpu, int length) => Of(gpu, Enumerable.Repeat(777.25f, length).ToArray());
+    /// <summary>Sentinel elements after every output buffer: a kernel that writes past its output changes them.</summary>
+    public const int OutputPadding = 67;
+
+    /// <summary>
+    /// An output buffer of <paramref name="length"/> elements plus <see cref="OutputPadding"/>, pre-filled
+    /// with a sentinel on both sides, so an element the kernel misses, or one it writes out of bounds, shows up.
+    /// </summary>
+    public static KernelTwin Output(Backend gpu, int length) => Of(gpu, Enumerable.Repeat(777.25f, length + OutputPadding).ToArray());
 
     /// <summary>Normal values (times <paramref name="scale"/>, plus <paramref name="offset"/>) from a fixed seed.</summary>
     public static float[] Normal(int n, int seed, float scale = 1f, float offset = 0f)
