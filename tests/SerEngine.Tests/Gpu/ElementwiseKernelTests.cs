@@ -1,4 +1,5 @@
 using SerEngine.Backends;
+using SerEngine.Backends.Cuda;
 using SerEngine.Backends.Gpu;
 using Xunit.Abstractions;
 
@@ -11,6 +12,37 @@ namespace SerEngine.Tests.Gpu;
 /// </summary>
 public class ElementwiseKernelTests(ITestOutputHelper output)
 {
+    /// <summary>Every kernel of these files, by file: each must build as OpenCL C and as CUDA C.</summary>
+    private static readonly (string File, string[] Kernels)[] KernelFiles =
+    [
+        ("elementwise.cl", ["binary_blocked", "binary_strided", "unary", "unary_backward", "dropout_mask"]),
+        ("reduce.cl", ["sum_to_naive", "sum_to_group", "sum_rows"]),
+        ("permute.cl", ["strided_gather"]),
+        ("softmax.cl", ["softmax_rows", "softmax_rows_backward", "biased_softmax", "biased_softmax_backward"]),
+        ("loss.cl", ["cross_entropy_forward", "cross_entropy_backward"]),
+        ("optim.cl", ["adam_step", "sgd_step"]),
+    ];
+
+    [Fact]
+    public void KernelFilesBuildAsOpenClAndCudaC()
+    {
+        foreach (var (file, kernels) in KernelFiles)
+        {
+            var cu = KernelSource.Load(file, KernelDialect.Cuda);
+            foreach (var k in kernels) Assert.Contains($"KERNEL void {k}(", cu.Body, StringComparison.Ordinal);
+            if (NvrtcNative.Instance is null) continue;
+            var ptx = CuModuleCache.CompileToPtx(cu);
+            foreach (var k in kernels) Assert.Contains($".entry {k}(", ptx, StringComparison.Ordinal);
+        }
+        if (NvrtcNative.Instance is null) output.WriteLine($"NVRTC not found: CUDA C not compiled.\n{NvrtcNative.SearchReport}");
+        if (GpuTestDevices.OpenCl(output) is not { } be) return;
+        foreach (var (file, kernels) in KernelFiles)
+        {
+            var program = be.Programs.Get(file);
+            foreach (var k in kernels) Assert.NotEqual(0, program.Kernel(k));
+        }
+    }
+
     // (a, b): same shape, row, column, scalar either side, channel bias, both broadcasting,
     // size-1 dims, rank 0, rank 8 alternating, and sizes spanning several work-groups.
     private static readonly (int[] A, int[] B)[] BroadcastCases =
@@ -29,10 +61,12 @@ public class ElementwiseKernelTests(ITestOutputHelper output)
         ([33, 1, 129], [33, 65, 1]),
     ];
 
-    [Fact]
-    public void BinaryMatchesReferenceForEveryBroadcastPattern()
+    [Theory]
+    [InlineData("opencl")]
+    [InlineData("cuda")]
+    public void BinaryMatchesReferenceForEveryBroadcastPattern(string device)
     {
-        if (GpuTestDevices.OpenCl(output) is not { } be) return;
+        if (KernelTwin.Device(device, output) is not { } be) return;
         int seed = 1;
         foreach (var (ad, bd) in BroadcastCases)
         {
@@ -79,10 +113,12 @@ public class ElementwiseKernelTests(ITestOutputHelper output)
         Assert.False(GpuBackend.TryBlocked([2, 3, 4], [4, 0, 1], out _, out _));
     }
 
-    [Fact]
-    public void UnaryAndBackwardMatchReferenceForEveryOp()
+    [Theory]
+    [InlineData("opencl")]
+    [InlineData("cuda")]
+    public void UnaryAndBackwardMatchReferenceForEveryOp(string device)
     {
-        if (GpuTestDevices.OpenCl(output) is not { } be) return;
+        if (KernelTwin.Device(device, output) is not { } be) return;
         foreach (int n in new[] { 1, 1000, 4099 })
         {
             var xv = KernelTwin.Normal(n, n, scale: 2f);
@@ -111,10 +147,12 @@ public class ElementwiseKernelTests(ITestOutputHelper output)
         z.AssertClose(2e-6, 1e-7, "in-place tanh");
     }
 
-    [Fact]
-    public void DropoutMaskIsTheReferenceMaskBitForBit()
+    [Theory]
+    [InlineData("opencl")]
+    [InlineData("cuda")]
+    public void DropoutMaskIsTheReferenceMaskBitForBit(string device)
     {
-        if (GpuTestDevices.OpenCl(output) is not { } be) return;
+        if (KernelTwin.Device(device, output) is not { } be) return;
         foreach (var (n, p, seed) in new[] { (1, 0.5f, 0UL), (10007, 0.3f, 0x0123456789ABCDEFUL), (4096, 0.9f, 0xFEDCBA9876543210UL) })
         {
             using var mask = KernelTwin.Output(be, n);
@@ -149,10 +187,12 @@ public class ElementwiseKernelTests(ITestOutputHelper output)
         ([5, 3, 5, 3, 5, 2], [1, 3, 1, 3, 1, 2]),
     ];
 
-    [Fact]
-    public void SumToMatchesReferenceForEveryReductionPattern()
+    [Theory]
+    [InlineData("opencl")]
+    [InlineData("cuda")]
+    public void SumToMatchesReferenceForEveryReductionPattern(string device)
     {
-        if (GpuTestDevices.OpenCl(output) is not { } be) return;
+        if (KernelTwin.Device(device, output) is not { } be) return;
         int seed = 100;
         foreach (var (xd, yd) in SumToCases)
         {
@@ -169,10 +209,12 @@ public class ElementwiseKernelTests(ITestOutputHelper output)
         Assert.Contains("[2, 2] must have the rank of [2, 3]", ex.Message, StringComparison.Ordinal);
     }
 
-    [Fact]
-    public void BroadcastToMatchesReference()
+    [Theory]
+    [InlineData("opencl")]
+    [InlineData("cuda")]
+    public void BroadcastToMatchesReference(string device)
     {
-        if (GpuTestDevices.OpenCl(output) is not { } be) return;
+        if (KernelTwin.Device(device, output) is not { } be) return;
         (int[] X, int[] Y)[] cases =
         [
             ([1, 5], [4, 5]), ([3, 1], [3, 7]), ([1], [10]), ([2, 1, 3, 1], [2, 4, 3, 5]),
@@ -190,10 +232,12 @@ public class ElementwiseKernelTests(ITestOutputHelper output)
         }
     }
 
-    [Fact]
-    public void PermuteMatchesReferenceForFloatAndIntBuffers()
+    [Theory]
+    [InlineData("opencl")]
+    [InlineData("cuda")]
+    public void PermuteMatchesReferenceForFloatAndIntBuffers(string device)
     {
-        if (GpuTestDevices.OpenCl(output) is not { } be) return;
+        if (KernelTwin.Device(device, output) is not { } be) return;
         (int[] Dims, int[] Perm)[] cases =
         [
             ([2, 3, 4], [2, 0, 1]), ([5, 7], [1, 0]), ([2, 3, 4, 5], [0, 2, 1, 3]), ([1, 3, 1, 4], [3, 2, 1, 0]),
@@ -219,10 +263,12 @@ public class ElementwiseKernelTests(ITestOutputHelper output)
         Assert.Contains("[1, 1] is not a permutation of the 2 axes of [2, 3]", ex.Message, StringComparison.Ordinal);
     }
 
-    [Fact]
-    public void CompositeGradientIsCheckedOnTheOpenClBackend()
+    [Theory]
+    [InlineData("opencl")]
+    [InlineData("cuda")]
+    public void CompositeGradientIsCheckedOnTheDevice(string device)
     {
-        if (GpuTestDevices.OpenCl(output) is not { } be) return;
+        if (KernelTwin.Device(device, output) is not { } be) return;
         var rng = new Generator(11);
         var a = GradCheck.Param(be, rng, 3, 4);
         var b = GradCheck.Param(be, rng, 4);      // row broadcast
@@ -232,6 +278,6 @@ public class ElementwiseKernelTests(ITestOutputHelper output)
         // strided), Unary/UnaryBackward, SumTo (several patterns) and BroadcastTo
         GradCheck.Check(t => Ops.Sum(Ops.Div(Ops.Mul(Ops.Tanh(Ops.Add(Ops.Mul(t[0], t[1]), t[2])), t[3]), Ops.Sigmoid(t[3])), [1]),
             [a, b, c, d]);
-        Assert.Equal("opencl", a.Grad!.Backend.Name);
+        Assert.Equal(device, a.Grad!.Backend.Name);
     }
 }

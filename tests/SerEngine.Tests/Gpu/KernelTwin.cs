@@ -1,5 +1,6 @@
 using SerEngine.Backends;
 using SerEngine.Backends.Cpu;
+using Xunit.Abstractions;
 
 namespace SerEngine.Tests.Gpu;
 
@@ -10,6 +11,18 @@ namespace SerEngine.Tests.Gpu;
 internal sealed class KernelTwin : IDisposable
 {
     public static readonly CpuReferenceBackend Reference = new();
+
+    /// <summary>
+    /// The shared GPU backend named <paramref name="device"/> (<c>opencl</c> or <c>cuda</c>), or null
+    /// after saying why (see <see cref="GpuTestDevices"/>: no OpenCL device fails under CI=true; no CUDA
+    /// driver returns early).
+    /// </summary>
+    public static Backend? Device(string device, ITestOutputHelper output) => device switch
+    {
+        "opencl" => GpuTestDevices.OpenCl(output),
+        "cuda" => GpuTestDevices.Cuda(output),
+        _ => throw new ArgumentOutOfRangeException(nameof(device), device, "opencl or cuda"),
+    };
 
     private KernelTwin(Backend gpu, DType dtype, int length)
     {

@@ -14,10 +14,12 @@ public class SoftmaxKernelTests(ITestOutputHelper output)
     // several group-lengths per row, many short rows
     private static readonly (int Rows, int Cols)[] Sizes = [(1, 1), (3, 7), (5, 33), (4, 256), (3, 257), (2, 1000), (130, 5)];
 
-    [Fact]
-    public void SoftmaxAndLogSoftmaxMatchReference()
+    [Theory]
+    [InlineData("opencl")]
+    [InlineData("cuda")]
+    public void SoftmaxAndLogSoftmaxMatchReference(string device)
     {
-        if (GpuTestDevices.OpenCl(output) is not { } be) return;
+        if (KernelTwin.Device(device, output) is not { } be) return;
         var cpu = KernelTwin.Reference;
         foreach (bool log in new[] { false, true })
         {
@@ -48,10 +50,12 @@ public class SoftmaxKernelTests(ITestOutputHelper output)
         }
     }
 
-    [Fact]
-    public void BiasedSoftmaxMatchesReferenceWithBiasMaskAndFullyMaskedRows()
+    [Theory]
+    [InlineData("opencl")]
+    [InlineData("cuda")]
+    public void BiasedSoftmaxMatchesReferenceWithBiasMaskAndFullyMaskedRows(string device)
     {
-        if (GpuTestDevices.OpenCl(output) is not { } be) return;
+        if (KernelTwin.Device(device, output) is not { } be) return;
         var cpu = KernelTwin.Reference;
         // (rows, cols, rowsPerMask)
         foreach (var (rows, cols, rowsPerMask) in new[] { (6, 7, 1), (6, 7, 3), (8, 300, 4), (3, 1, 1), (2, 520, 2) })
@@ -109,10 +113,12 @@ public class SoftmaxKernelTests(ITestOutputHelper output)
         }
     }
 
-    [Fact]
-    public void AllMaskedOrMinusInfinityRowsAreZerosNotNaN()
+    [Theory]
+    [InlineData("opencl")]
+    [InlineData("cuda")]
+    public void AllMaskedOrMinusInfinityRowsAreZerosNotNaN(string device)
     {
-        if (GpuTestDevices.OpenCl(output) is not { } be) return;
+        if (KernelTwin.Device(device, output) is not { } be) return;
         const int rows = 2, cols = 300;
         var xv = KernelTwin.Normal(rows * cols, 3);
         for (int j = 0; j < cols; j++) xv[cols + j] = float.NegativeInfinity; // row 1: every score −inf, no mask
@@ -128,10 +134,12 @@ public class SoftmaxKernelTests(ITestOutputHelper output)
         Assert.InRange(yv.Take(cols).Sum(), 0.9999f, 1.0001f);
     }
 
-    [Fact]
-    public void SoftmaxGradientsAreCheckedOnTheOpenClBackend()
+    [Theory]
+    [InlineData("opencl")]
+    [InlineData("cuda")]
+    public void SoftmaxGradientsAreCheckedOnTheDevice(string device)
     {
-        if (GpuTestDevices.OpenCl(output) is not { } be) return;
+        if (KernelTwin.Device(device, output) is not { } be) return;
         var rng = new Generator(21);
         var x = GradCheck.Param(be, rng, 3, 5);
         GradCheck.Check(t => Ops.Softmax(t[0]), [x]);
@@ -142,6 +150,6 @@ public class SoftmaxKernelTests(ITestOutputHelper output)
         var bias = GradCheck.Param(be, rng, 2, 2, 3, 4);
         using var mask = Tensor.FromArray(new[] { 1, 1, 1, 1, 0, 1, 0, 1 }, new Shape(2, 4), be);
         GradCheck.Check(t => Ops.BiasedSoftmax(t[0], t[1], mask, scale: 0.5f), [scores, bias]);
-        Assert.Equal("opencl", scores.Grad!.Backend.Name);
+        Assert.Equal(device, scores.Grad!.Backend.Name);
     }
 }
