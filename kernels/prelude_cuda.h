@@ -42,6 +42,14 @@ typedef unsigned long long ulong;
 #define as_uint(x) ((uint)__float_as_uint(x))
 #define mad(a, b, c) fmaf((a), (b), (c))
 
+// OpenCL C defines INFINITY and NAN as built-in macros; NVRTC has no <math.h>, so spell them by their bits.
+#ifndef INFINITY
+#define INFINITY __int_as_float(0x7f800000)
+#endif
+#ifndef NAN
+#define NAN __int_as_float(0x7fc00000)
+#endif
+
 // Float atomic add: the hardware instruction (OpenCL builds use a compare-and-swap loop instead);
 // same contract: adds v to *p and returns the old value.
 INLINE float atomic_add_f32(volatile GLOBAL float* p, float v) { return atomicAdd((float*)p, v); }

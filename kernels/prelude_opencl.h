@@ -18,6 +18,8 @@
 //   atomic_add_f32(p, v)       float atomic add on global memory (compare-and-swap loop)
 //   atomic_add_f32_local(p, v) the same on local memory
 //   atomic_add_i32(p, v)       int atomic add on global memory, returns the old value
+//   INFINITY, NAN              float constants (OpenCL C built-ins; prelude_cuda.h spells them by their bits)
+//   ulong                      64-bit unsigned integer (OpenCL C built-in; a typedef in prelude_cuda.h)
 // CUDA-only code (warp shuffles) goes behind `#ifdef CUDA`; OPENCL is defined here.
 
 #ifndef SERENGINE_PRELUDE
