@@ -31,9 +31,9 @@ INLINE float batchnorm2d_group_sum(LOCAL_PTR float* red, const float v, const in
 {
     red[t] = v;
     BARRIER;
-    for (int half = BN_GROUP / 2; half > 0; half >>= 1)
+    for (int span = BN_GROUP / 2; span > 0; span >>= 1)
     {
-        if (t < half) red[t] += red[t + half];
+        if (t < span) red[t] += red[t + span];
         BARRIER;
     }
     const float total = red[0];

@@ -13,8 +13,11 @@ public abstract partial class GpuBackend
     /// <summary>The default conv2d variant: the fastest one that is correct on every device tested.</summary>
     public const string DefaultConv2dVariant = "implicit_gemm";
 
-    /// <summary>Largest im2col column buffer, in elements (64 MiB); larger batches are done in chunks of images.</summary>
-    internal const int Conv2dColumnBufferLimit = 16 << 20;
+    /// <summary>
+    /// Largest im2col column buffer, in elements (default 16 Mi = 64 MiB); larger batches are done in
+    /// chunks of images (at least one image per chunk). Tests lower it to exercise the chunking.
+    /// </summary>
+    internal int Conv2dColumnBufferElements { get; set; } = 16 << 20;
 
     private string? _conv2dVariant;
 
@@ -43,7 +46,7 @@ public abstract partial class GpuBackend
         switch (Conv2dVariant)
         {
             case "direct":
-                Launch("conv2d.cl", "conv2d_fwd_direct", GemmRegblockOptions, [p, g.K, g.N], [ConvGroupX, ConvGroupY, 1],
+                Launch("conv2d.cl", "conv2d_fwd_direct", GemmOptions, [p, g.K, g.N], [ConvGroupX, ConvGroupY, 1],
                     [x, w, bias ?? w, bias is null ? 0 : 1, y, .. geo]);
                 return;
             case "implicit_gemm":
@@ -59,16 +62,16 @@ public abstract partial class GpuBackend
         else
         {
             int chunk = Conv2dChunk(g);
-            using var col = Allocate(chunk * crs * p, DType.Float32); // [chunk, CRS, P]
+            using var col = Allocate(checked(chunk * crs * p), DType.Float32); // [chunk, CRS, P]
             for (int n0 = 0; n0 < g.N; n0 += chunk)
             {
                 int nb = Math.Min(chunk, g.N - n0);
-                Launch("conv2d.cl", "conv2d_im2col", GemmRegblockOptions, [p, crs, nb], [ConvGroupX, ConvGroupY, 1], [x, n0, col, .. geo]);
+                Launch("conv2d.cl", "conv2d_im2col", GemmOptions, [p, crs, nb], [ConvGroupX, ConvGroupY, 1], [x, n0, col, .. geo]);
                 GemmCore(false, false, nb, g.K, p, crs, 1f, w, 0, 0, col, 0, crs * p, 0f, y, n0 * g.K * p, g.K * p);
             }
         }
         if (bias is not null)
-            Launch("conv2d.cl", "conv2d_add_bias", GemmRegblockOptions, [p, (long)g.N * g.K], [ConvGroupX, ConvGroupY], [y, bias, g.K, p, g.N * g.K]);
+            Launch("conv2d.cl", "conv2d_add_bias", GemmOptions, [p, (long)g.N * g.K], [ConvGroupX, ConvGroupY], [y, bias, g.K, p, g.N * g.K]);
     }
 
     /// <inheritdoc/>
@@ -81,7 +84,7 @@ public abstract partial class GpuBackend
         switch (Conv2dVariant)
         {
             case "direct":
-                Launch("conv2d.cl", "conv2d_bwd_input_direct", GemmRegblockOptions, [hw, g.C, g.N], [ConvGroupX, ConvGroupY, 1], [dy, w, dx, .. geo]);
+                Launch("conv2d.cl", "conv2d_bwd_input_direct", GemmOptions, [hw, g.C, g.N], [ConvGroupX, ConvGroupY, 1], [dy, w, dx, .. geo]);
                 return;
             case "implicit_gemm":
                 LaunchImplicitGemm("conv2d_bwd_input_implicit_gemm", rows: g.C, cols: (long)g.N * hw, [dy, w, dx, .. geo]);
@@ -94,12 +97,12 @@ public abstract partial class GpuBackend
             return;
         }
         int chunk = Conv2dChunk(g);
-        using var col = Allocate(chunk * crs * p, DType.Float32); // [chunk, CRS, P]
+        using var col = Allocate(checked(chunk * crs * p), DType.Float32); // [chunk, CRS, P]
         for (int n0 = 0; n0 < g.N; n0 += chunk)
         {
             int nb = Math.Min(chunk, g.N - n0);
             GemmCore(true, false, nb, crs, p, g.K, 1f, w, 0, 0, dy, n0 * g.K * p, g.K * p, 0f, col, 0, crs * p);
-            Launch("conv2d.cl", "conv2d_col2im", GemmRegblockOptions, [hw, g.C, nb], [ConvGroupX, ConvGroupY, 1], [col, n0, dx, .. geo]);
+            Launch("conv2d.cl", "conv2d_col2im", GemmOptions, [hw, g.C, nb], [ConvGroupX, ConvGroupY, 1], [col, n0, dx, .. geo]);
         }
     }
 
@@ -113,7 +116,7 @@ public abstract partial class GpuBackend
         switch (Conv2dVariant)
         {
             case "direct":
-                Launch("conv2d.cl", "conv2d_bwd_weight_direct", GemmRegblockOptions, [crs, g.K], [ConvGroupX, ConvGroupY], [x, dy, dw, .. geo]);
+                Launch("conv2d.cl", "conv2d_bwd_weight_direct", GemmOptions, [crs, g.K], [ConvGroupX, ConvGroupY], [x, dy, dw, .. geo]);
                 return;
             case "implicit_gemm":
                 LaunchImplicitGemm("conv2d_bwd_weight_implicit_gemm", rows: g.K, cols: crs, [x, dy, dw, .. geo]);
@@ -132,11 +135,11 @@ public abstract partial class GpuBackend
             return;
         }
         int chunk = Conv2dChunk(g);
-        using var col = Allocate(chunk * crs * p, DType.Float32); // [chunk, CRS, P]
+        using var col = Allocate(checked(chunk * crs * p), DType.Float32); // [chunk, CRS, P]
         for (int n0 = 0; n0 < g.N; n0 += chunk)
         {
             int nb = Math.Min(chunk, g.N - n0);
-            Launch("conv2d.cl", "conv2d_im2col", GemmRegblockOptions, [p, crs, nb], [ConvGroupX, ConvGroupY, 1], [x, n0, col, .. geo]);
+            Launch("conv2d.cl", "conv2d_im2col", GemmOptions, [p, crs, nb], [ConvGroupX, ConvGroupY, 1], [x, n0, col, .. geo]);
             for (int m = 0; m < nb; m++)
                 GemmCore(false, true, 1, g.K, crs, p, 1f, dy, (n0 + m) * g.K * p, 0, col, m * crs * p, 0,
                     n0 + m == 0 ? 0f : 1f, dw, 0, 0);
@@ -148,7 +151,7 @@ public abstract partial class GpuBackend
     {
         const int lx = GemmTileN / GemmWorkN, ly = GemmTileM / GemmWorkM;
         long gx = (cols + GemmTileN - 1) / GemmTileN * lx, gy = (long)(rows + GemmTileM - 1) / GemmTileM * ly;
-        Launch("conv2d.cl", kernel, GemmRegblockOptions, [gx, gy], [lx, ly], args);
+        Launch("conv2d.cl", kernel, GemmOptions, [gx, gy], [lx, ly], args);
     }
 
     /// <summary>The geometry arguments every conv2d kernel takes (conv2d.cl's CONV_GEOMETRY, in order).</summary>
@@ -162,21 +165,28 @@ public abstract partial class GpuBackend
     private static bool IsPointwise(in Conv2dGeometry g) =>
         g.R == 1 && g.S == 1 && g.StrideH == 1 && g.StrideW == 1 && g.PadTop == 0 && g.PadBottom == 0 && g.PadLeft == 0 && g.PadRight == 0;
 
-    /// <summary>Images per im2col chunk: as many as fit <see cref="Conv2dColumnBufferLimit"/>, at least one.</summary>
-    private static int Conv2dChunk(in Conv2dGeometry g)
+    /// <summary>Images per im2col chunk: as many as fit <see cref="Conv2dColumnBufferElements"/>, at least one.</summary>
+    private int Conv2dChunk(in Conv2dGeometry g)
     {
         long perImage = Math.Max(1L, (long)g.C * g.R * g.S * g.OutH * g.OutW);
-        return (int)Math.Clamp(Conv2dColumnBufferLimit / perImage, 1, Math.Max(1, g.N));
+        return (int)Math.Clamp(Conv2dColumnBufferElements / perImage, 1, Math.Max(1, g.N));
     }
 
     /// <summary>Checks the geometry and the sizes of the input-side, weight and output-side buffers.</summary>
     private static void CheckConv2d(string op, in Conv2dGeometry g, Storage input, string inputName, Storage weight, string weightName, Storage output, string outputName)
     {
         if (g.N < 0 || g.C < 0 || g.H < 0 || g.W < 0 || g.K < 0 || g.R < 1 || g.S < 1 || g.StrideH < 1 || g.StrideW < 1 ||
-            g.DilationH < 1 || g.DilationW < 1 || g.PadTop < 0 || g.PadBottom < 0 || g.PadLeft < 0 || g.PadRight < 0 || g.OutH < 1 || g.OutW < 1)
-            throw new ArgumentException($"{op}: invalid geometry {g} (output {g.OutH}×{g.OutW})");
+            g.DilationH < 1 || g.DilationW < 1 || g.PadTop < 0 || g.PadBottom < 0 || g.PadLeft < 0 || g.PadRight < 0)
+            throw new ArgumentException($"{op}: invalid geometry {Describe(g)}");
+        if (g.OutH < 1 || g.OutW < 1)
+            throw new ArgumentException($"{op}: invalid geometry {Describe(g)}: the dilated kernel is larger than the padded input (output {g.OutH}×{g.OutW})");
         CheckBuffer(op, inputName, input, (long)g.N * g.C * g.H * g.W, $"[{g.N}, {g.C}, {g.H}, {g.W}]");
         CheckBuffer(op, weightName, weight, (long)g.K * g.C * g.R * g.S, $"[{g.K}, {g.C}, {g.R}, {g.S}]");
         CheckBuffer(op, outputName, output, (long)g.N * g.K * g.OutH * g.OutW, $"[{g.N}, {g.K}, {g.OutH}, {g.OutW}]");
     }
+
+    /// <summary>The geometry's fields without the derived sizes (which divide by the stride).</summary>
+    private static string Describe(in Conv2dGeometry g) =>
+        $"x [{g.N}, {g.C}, {g.H}, {g.W}], w [{g.K}, {g.C}, {g.R}, {g.S}], stride ({g.StrideH}, {g.StrideW}), " +
+        $"padding (top {g.PadTop}, bottom {g.PadBottom}, left {g.PadLeft}, right {g.PadRight}), dilation ({g.DilationH}, {g.DilationW})";
 }

@@ -34,9 +34,9 @@ public abstract partial class GpuBackend
     private const int GemmTileK = 16;                      // gemm_tiled_regblock TSK
     private const int GemmWorkM = 4, GemmWorkN = 4;        // gemm_tiled_regblock WPTM, WPTN
 
-    private static readonly string GemmTiledOptions = $"-DTS={GemmTile}";
-    private static readonly string GemmRegblockOptions =
-        $"-DTSM={GemmTileM} -DTSN={GemmTileN} -DTSK={GemmTileK} -DWPTM={GemmWorkM} -DWPTN={GemmWorkN}";
+    // One option string for every variant, so gemm.cl is built once per device whatever the choice.
+    private static readonly string GemmOptions =
+        $"-DTS={GemmTile} -DTSM={GemmTileM} -DTSN={GemmTileN} -DTSK={GemmTileK} -DWPTM={GemmWorkM} -DWPTN={GemmWorkN}";
 
     /// <inheritdoc/>
     public override void Gemm(bool transA, bool transB, int batch, int m, int n, int k,
@@ -71,16 +71,16 @@ public abstract partial class GpuBackend
         switch (GemmVariant)
         {
             case "naive":
-                Launch("gemm.cl", "gemm_naive", "", [n, m, batch], [GemmTile, GemmTile, 1], args);
+                Launch("gemm.cl", "gemm_naive", GemmOptions, [n, m, batch], [GemmTile, GemmTile, 1], args);
                 break;
             case "tiled":
-                Launch("gemm.cl", "gemm_tiled", GemmTiledOptions, [n, m, batch], [GemmTile, GemmTile, 1], args);
+                Launch("gemm.cl", "gemm_tiled", GemmOptions, [n, m, batch], [GemmTile, GemmTile, 1], args);
                 break;
             default:
                 // one work-group per TSM×TSN tile of C, each work-item a WPTM×WPTN block
                 const int lx = GemmTileN / GemmWorkN, ly = GemmTileM / GemmWorkM;
                 long gx = (n + GemmTileN - 1) / GemmTileN * lx, gy = (m + GemmTileM - 1) / GemmTileM * ly;
-                Launch("gemm.cl", "gemm_tiled_regblock", GemmRegblockOptions, [gx, gy, batch], [lx, ly, 1], args);
+                Launch("gemm.cl", "gemm_tiled_regblock", GemmOptions, [gx, gy, batch], [lx, ly, 1], args);
                 break;
         }
     }
@@ -101,7 +101,7 @@ public abstract partial class GpuBackend
     private static void CheckBuffer(string op, string name, Storage s, long size, string shape, DType dtype = DType.Float32)
     {
         if (s.DType != dtype)
-            throw new InvalidOperationException($"{op}: {name} must be a {dtype} buffer, found {s.DType}");
+            throw new InvalidOperationException($"{op}: {name} must be {(dtype == DType.Int32 ? "an" : "a")} {dtype} buffer, found {s.DType}");
         if (size > s.Length)
             throw new ArgumentException($"{op}: {name} {shape} needs {size} elements, buffer has {s.Length}");
     }

@@ -31,11 +31,17 @@ public abstract partial class GpuBackend
     private static void CheckPool2d(string op, in Pool2dGeometry g, Storage input, string inputName, Storage output, string outputName, Storage argmax)
     {
         if (g.N < 0 || g.C < 0 || g.H < 1 || g.W < 1 || g.KernelH < 1 || g.KernelW < 1 || g.StrideH < 1 || g.StrideW < 1 ||
-            g.PadH < 0 || g.PadW < 0 || 2 * g.PadH > g.KernelH || 2 * g.PadW > g.KernelW || g.OutH < 1 || g.OutW < 1)
-            throw new ArgumentException($"{op}: invalid geometry {g} (output {g.OutH}×{g.OutW}; padding may be at most half the window)");
+            g.PadH < 0 || g.PadW < 0 || 2 * g.PadH > g.KernelH || 2 * g.PadW > g.KernelW)
+            throw new ArgumentException($"{op}: invalid geometry {Describe(g)} (padding may be at most half the window)");
+        if (g.OutH < 1 || g.OutW < 1)
+            throw new ArgumentException($"{op}: invalid geometry {Describe(g)}: the window is larger than the padded input (output {g.OutH}×{g.OutW})");
         string outShape = $"[{g.N}, {g.C}, {g.OutH}, {g.OutW}]";
         CheckBuffer(op, inputName, input, (long)g.N * g.C * g.H * g.W, $"[{g.N}, {g.C}, {g.H}, {g.W}]");
         CheckBuffer(op, outputName, output, (long)g.N * g.C * g.OutH * g.OutW, outShape);
         CheckBuffer(op, "argmax", argmax, (long)g.N * g.C * g.OutH * g.OutW, outShape, DType.Int32);
     }
+
+    /// <summary>The geometry's fields without the derived sizes (which divide by the stride).</summary>
+    private static string Describe(in Pool2dGeometry g) =>
+        $"x [{g.N}, {g.C}, {g.H}, {g.W}], window {g.KernelH}×{g.KernelW}, stride ({g.StrideH}, {g.StrideW}), padding ({g.PadH}, {g.PadW})";
 }
