@@ -9,32 +9,40 @@
 //   direct          one work-item per output element, loops straight over the input:
 //                   conv2d_fwd_direct (per y), conv2d_bwd_input_direct (per dx, gathers every (k, r, s)
 //                   that reaches it), conv2d_bwd_weight_direct (per dw, sums over N·OH·OW).
-//   im2col_gemm     conv2d_im2col writes the column buffer col [images, C·R·S, P], then gemm.cl does
-//                   y_n = w [K, C·R·S] · col_n; backward-input is dcol_n = wᵀ · dy_n followed by the
-//                   gather conv2d_col2im (no atomics); backward-weight is dw = Σ_n dy_n · col_nᵀ
-//                   (GEMM with beta = 1 across images). conv2d_add_bias adds the bias afterwards.
+//   im2col_gemm     conv2d_im2col writes the column buffer col [images, C·R·S, P] (in chunks of images
+//                   when large), then gemm.cl does y_n = w [K, C·R·S] · col_n; backward-input is
+//                   dcol_n = wᵀ · dy_n followed by the gather conv2d_col2im (no atomics); backward-weight
+//                   is a batched GEMM partial_n = dy_n · col_nᵀ and conv2d_sum_partials adds the images
+//                   in order. conv2d_add_bias adds the bias afterwards. A 1×1, stride-1, unpadded
+//                   conv uses x itself as the column buffer.
 //   implicit_gemm   DEFAULT. The same three GEMMs with the register-blocked tiling of
-//                   gemm_tiled_regblock (-DTSM -DTSN -DTSK -DWPTM -DWPTN), but the operand slabs are
-//                   gathered from x / dy / w on the fly, so no column buffer exists:
-//                     forward          C[k, (n,oh,ow)]  = Σ_(c,r,s) w · x-patch
+//                   gemm_tiled_regblock (the engine passes -DTSM=64 -DTSN=128 -DTSK=16 -DWPTM=8
+//                   -DWPTN=8), but the operand slabs are gathered from x / dy / w on the fly, so no
+//                   column buffer exists:
+//                     forward          C[k, (n,oh,ow)]  = Σ_(c,r,s) w · x-patch      (+ bias)
 //                     backward-input   C[c, (n,h,w)]    = Σ_(k,r,s) w · dy (zero where the stride skips)
-//                     backward-weight  C[k, (c,r,s)]    = Σ_(n,oh,ow) dy · x-patch
+//                     backward-weight  C[k, (c,r,s)]    = Σ_(n,oh,ow) dy · x-patch, the reduction split
+//                                      into chunks (split-K, dim 2) summed by conv2d_sum_partials.
+//                   When under a quarter of the padded tiles' multiply-adds would be useful (few
+//                   channels; a strided backward-input is mostly zeros), the launch code runs the
+//                   direct kernel instead. On PoCL it matches im2col_gemm on large layers, is faster
+//                   on backward-weight, and needs no column buffer.
 // Launch: every kernel bounds-checks (global sizes are rounded up to whole work-groups).
 
 #ifndef TSM
 #define TSM 64
 #endif
 #ifndef TSN
-#define TSN 64
+#define TSN 128
 #endif
 #ifndef TSK
 #define TSK 16
 #endif
 #ifndef WPTM
-#define WPTM 4
+#define WPTM 8
 #endif
 #ifndef WPTN
-#define WPTN 4
+#define WPTN 8
 #endif
 
 #define RTSM (TSM / WPTM)   // work-items along dim 1 of an implicit-GEMM work-group
@@ -336,10 +344,13 @@ KERNEL void conv2d_bwd_input_implicit_gemm(GLOBAL const float* RESTRICT dy, // [
     }
 }
 
-// Rows k < K, columns (c, r, s) < C·R·S, reduction (n, oh, ow) < N·P.
+// Rows k < K, columns (c, r, s) < C·R·S, reduction (n, oh, ow) < N·P split into chunks of qChunk:
+// dim 2 is the chunk z, which writes its partial sum to dw + z·K·C·R·S (split-K: a few rows and
+// columns but a long reduction would otherwise leave all but a handful of work-groups idle).
 KERNEL void conv2d_bwd_weight_implicit_gemm(GLOBAL const float* RESTRICT x,  // [N, C, H, W]
                                             GLOBAL const float* RESTRICT dy, // [N, K, OH, OW]
-                                            GLOBAL float* RESTRICT dw,       // [K, C·R·S]
+                                            GLOBAL float* RESTRICT dw,       // [splits, K, C·R·S]
+                                            const int qChunk,
                                             CONV_GEOMETRY)
 {
     LOCAL float As[TSK][TSM]; // dy slab [(n,oh,ow)][k]
@@ -352,15 +363,16 @@ KERNEL void conv2d_bwd_weight_implicit_gemm(GLOBAL const float* RESTRICT x,  // 
     const int c = j < CRS ? j / RS : 0, rs = j - c * RS, r = rs / S, s = rs - r * S;
     const int hOff = r * dilH - padTop, wOff = s * dilW - padLeft;
 
+    const int qBegin = GROUP(2) * qChunk, qEnd = min(qBegin + qChunk, NP);
     float acc[WPTM * WPTN];
     for (int e = 0; e < WPTM * WPTN; e++) acc[e] = 0.0f;
-    for (int q0 = 0; q0 < NP; q0 += TSK)
+    for (int q0 = qBegin; q0 < qEnd; q0 += TSK)
     {
         for (int e = tid; e < TSM * TSK; e += NT)
         {
             const int qq = e % TSK, k = i0 + e / TSK, q = q0 + qq;
             float v = 0.0f;
-            if (k < K && q < NP)
+            if (k < K && q < qEnd)
             {
                 const int n = q / P, p = q - n * P;
                 v = dy[(n * K + k) * P + p];
@@ -371,7 +383,7 @@ KERNEL void conv2d_bwd_weight_implicit_gemm(GLOBAL const float* RESTRICT x,  // 
         {
             const int q = q0 + qq;
             float v = 0.0f;
-            if (j < CRS && q < NP)
+            if (j < CRS && q < qEnd)
             {
                 const int n = q / P, p = q - n * P, oh = p / OW, ow = p - oh * OW;
                 const int h = oh * strideH + hOff, w = ow * strideW + wOff;
@@ -391,7 +403,20 @@ KERNEL void conv2d_bwd_weight_implicit_gemm(GLOBAL const float* RESTRICT x,  // 
         for (int wn = 0; wn < WPTN; wn++)
         {
             const int jo = j0 + lx + wn * RTSN;
-            if (jo < CRS) dw[k * CRS + jo] = acc[wm * WPTN + wn];
+            if (jo < CRS) dw[(GROUP(2) * K + k) * CRS + jo] = acc[wm * WPTN + wn];
         }
     }
+}
+
+// dw[i] (+)= Σ_z partial[z·length + i]: the split-K and per-image partial sums of backward-weight,
+// added in a fixed order (deterministic). dim 0: i < length.
+KERNEL void conv2d_sum_partials(GLOBAL const float* RESTRICT partial, // [parts, length]
+                                GLOBAL float* RESTRICT dw,            // [length]
+                                const int parts, const int length, const int accumulate)
+{
+    const int i = GID(0);
+    if (i >= length) return;
+    float acc = accumulate ? dw[i] : 0.0f;
+    for (int z = 0; z < parts; z++) acc += partial[z * length + i];
+    dw[i] = acc;
 }

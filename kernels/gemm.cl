@@ -6,9 +6,10 @@
 //                        work-item, work-group TS×TS (-DTS=16).
 //   gemm_tiled_regblock  DEFAULT. A TSM×TSN tile of C per work-group, TSK-deep slabs of op(A) and op(B)
 //                        in local memory, and each work-item accumulates a WPTM×WPTN block of C in
-//                        registers (-DTSM=64 -DTSN=64 -DTSK=16 -DWPTM=4 -DWPTN=4: 16×16 work-items).
-//                        A work-item owns rows ly + w·(TSM/WPTM) and columns lx + w·(TSN/WPTN), so
-//                        neighbouring work-items read neighbouring local-memory words.
+//                        registers (the engine passes -DTSM=64 -DTSN=128 -DTSK=16 -DWPTM=8 -DWPTN=8:
+//                        16×8 work-items). A work-item owns rows ly + w·(TSM/WPTM) and columns
+//                        lx + w·(TSN/WPTN), so neighbouring work-items read neighbouring local words.
+//                        On PoCL (2-core CPU) it runs about 4× faster than the other two.
 //
 // Sizes: op(A) [M, K], op(B) [K, N], C [M, N] row-major; batch item p starts at
 //   A + aOff + p·aBatch, B + bOff + p·bBatch, C + cOff + p·cBatch   (batch stride 0 = shared operand).
@@ -25,16 +26,16 @@
 #define TSM 64
 #endif
 #ifndef TSN
-#define TSN 64
+#define TSN 128
 #endif
 #ifndef TSK
 #define TSK 16
 #endif
 #ifndef WPTM
-#define WPTM 4
+#define WPTM 8
 #endif
 #ifndef WPTN
-#define WPTN 4
+#define WPTN 8
 #endif
 
 #define RTSM (TSM / WPTM) // work-items along dim 1 in gemm_tiled_regblock

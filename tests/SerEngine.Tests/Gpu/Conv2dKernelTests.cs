@@ -147,7 +147,9 @@ public class Conv2dKernelTests(ITestOutputHelper output)
     /// </summary>
     private void RunEveryVariant(OpenClBackend gpu, Action<Conv2dGeometry, ulong, int, Action<Func<double>>> body)
     {
-        var saved = gpu.Conv2dVariant;
+        var (saved, savedShare) = (gpu.Conv2dVariant, gpu.Conv2dImplicitMinUsefulShare);
+        // every variant, plus implicit_gemm with its fallback to the direct kernels switched off
+        string[] variants = [.. GpuBackend.Conv2dVariants, ForcedImplicit];
         try
         {
             for (int i = 0; i < Geometries.Length; i++)
@@ -155,9 +157,10 @@ public class Conv2dKernelTests(ITestOutputHelper output)
                 var (name, g) = Geometries[i];
                 body(g, (ulong)(100 + 10 * i), i, check =>
                 {
-                    foreach (var variant in GpuBackend.Conv2dVariants)
+                    foreach (var variant in variants)
                     {
-                        gpu.Conv2dVariant = variant;
+                        gpu.Conv2dVariant = variant == ForcedImplicit ? "implicit_gemm" : variant;
+                        gpu.Conv2dImplicitMinUsefulShare = variant == ForcedImplicit ? 0 : savedShare;
                         double err;
                         try
                         {
@@ -174,7 +177,9 @@ public class Conv2dKernelTests(ITestOutputHelper output)
         }
         finally
         {
-            gpu.Conv2dVariant = saved;
+            (gpu.Conv2dVariant, gpu.Conv2dImplicitMinUsefulShare) = (saved, savedShare);
         }
     }
+
+    private const string ForcedImplicit = "implicit_gemm!";
 }

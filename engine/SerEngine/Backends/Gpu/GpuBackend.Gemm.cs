@@ -30,9 +30,9 @@ public abstract partial class GpuBackend
 
     // Tile sizes of each variant, passed to the compiler as -D defines (see gemm.cl's header).
     private const int GemmTile = 16;                       // gemm_naive work-group side, gemm_tiled TS
-    private const int GemmTileM = 64, GemmTileN = 64;      // gemm_tiled_regblock TSM, TSN
+    private const int GemmTileM = 64, GemmTileN = 128;     // gemm_tiled_regblock TSM, TSN
     private const int GemmTileK = 16;                      // gemm_tiled_regblock TSK
-    private const int GemmWorkM = 4, GemmWorkN = 4;        // gemm_tiled_regblock WPTM, WPTN
+    private const int GemmWorkM = 8, GemmWorkN = 8;        // gemm_tiled_regblock WPTM, WPTN
 
     // One option string for every variant, so gemm.cl is built once per device whatever the choice.
     private static readonly string GemmOptions =
