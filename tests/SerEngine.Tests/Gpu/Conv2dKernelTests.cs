@@ -27,10 +27,12 @@ public class Conv2dKernelTests(ITestOutputHelper output)
 
     private static double Tolerance(int reduction) => 1e-5 + 1e-6 * reduction;
 
-    [Fact]
-    public void ForwardMatchesTheReference()
+    [Theory]
+    [InlineData("opencl")]
+    [InlineData("cuda")]
+    public void ForwardMatchesTheReference(string device)
     {
-        if (GpuTestDevices.OpenCl(output) is not { } gpu) return;
+        if (KernelTwin.Device(device, output) is not { } gpu) return;
         RunEveryVariant(gpu, (g, seed, i, eachVariant) =>
         {
             using var x = KernelTwin.Of(gpu, _cpu, KernelTwin.RandomNormal(g.N * g.C * g.H * g.W, seed));
@@ -47,10 +49,12 @@ public class Conv2dKernelTests(ITestOutputHelper output)
         });
     }
 
-    [Fact]
-    public void BackwardInputMatchesTheReference()
+    [Theory]
+    [InlineData("opencl")]
+    [InlineData("cuda")]
+    public void BackwardInputMatchesTheReference(string device)
     {
-        if (GpuTestDevices.OpenCl(output) is not { } gpu) return;
+        if (KernelTwin.Device(device, output) is not { } gpu) return;
         RunEveryVariant(gpu, (g, seed, _, eachVariant) =>
         {
             using var dy = KernelTwin.Of(gpu, _cpu, KernelTwin.RandomNormal(g.N * g.K * g.OutH * g.OutW, seed));
@@ -65,10 +69,12 @@ public class Conv2dKernelTests(ITestOutputHelper output)
         });
     }
 
-    [Fact]
-    public void BackwardWeightMatchesTheReference()
+    [Theory]
+    [InlineData("opencl")]
+    [InlineData("cuda")]
+    public void BackwardWeightMatchesTheReference(string device)
     {
-        if (GpuTestDevices.OpenCl(output) is not { } gpu) return;
+        if (KernelTwin.Device(device, output) is not { } gpu) return;
         RunEveryVariant(gpu, (g, seed, _, eachVariant) =>
         {
             using var x = KernelTwin.Of(gpu, _cpu, KernelTwin.RandomNormal(g.N * g.C * g.H * g.W, seed));
@@ -83,10 +89,12 @@ public class Conv2dKernelTests(ITestOutputHelper output)
         });
     }
 
-    [Fact]
-    public void Im2colGemmWorksInChunksOfImages()
+    [Theory]
+    [InlineData("opencl")]
+    [InlineData("cuda")]
+    public void Im2colGemmWorksInChunksOfImages(string device)
     {
-        if (GpuTestDevices.OpenCl(output) is not { } gpu) return;
+        if (KernelTwin.Device(device, output) is not { } gpu) return;
         var g = new Conv2dGeometry(5, 3, 11, 10, 6, 3, 2, 2, 1, 1, 0, 1, 1, 1, 2);
         using var x = KernelTwin.Of(gpu, _cpu, KernelTwin.RandomNormal(g.N * g.C * g.H * g.W, 41));
         using var w = KernelTwin.Of(gpu, _cpu, KernelTwin.RandomNormal(g.K * g.C * g.R * g.S, 42));
@@ -122,10 +130,12 @@ public class Conv2dKernelTests(ITestOutputHelper output)
         }
     }
 
-    [Fact]
-    public void WrongSizesAndUnknownVariantsFailWithTheShapes()
+    [Theory]
+    [InlineData("opencl")]
+    [InlineData("cuda")]
+    public void WrongSizesAndUnknownVariantsFailWithTheShapes(string device)
     {
-        if (GpuTestDevices.OpenCl(output) is not { } gpu) return;
+        if (KernelTwin.Device(device, output) is not { } gpu) return;
         var g = new Conv2dGeometry(2, 3, 8, 8, 4, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1);
         using var x = gpu.Allocate(2 * 3 * 8 * 8, DType.Float32);
         using var w = gpu.Allocate(4 * 3 * 3 * 3, DType.Float32);
@@ -145,7 +155,7 @@ public class Conv2dKernelTests(ITestOutputHelper output)
     /// eachVariant a check (run the GPU primitive, compare, return the largest error), which runs once
     /// per conv2d variant.
     /// </summary>
-    private void RunEveryVariant(OpenClBackend gpu, Action<Conv2dGeometry, ulong, int, Action<Func<double>>> body)
+    private void RunEveryVariant(GpuBackend gpu, Action<Conv2dGeometry, ulong, int, Action<Func<double>>> body)
     {
         var (saved, savedShare) = (gpu.Conv2dVariant, gpu.Conv2dImplicitMinUsefulShare);
         // every variant, plus implicit_gemm with its fallback to the direct kernels switched off

@@ -1,5 +1,6 @@
 using SerEngine.Backends;
 using SerEngine.Backends.Cpu;
+using SerEngine.Backends.Cuda;
 using SerEngine.Backends.Gpu;
 using SerEngine.Backends.OpenCl;
 using Xunit.Abstractions;
@@ -18,10 +19,12 @@ public class GemmKernelTests(ITestOutputHelper output)
         (1, 1, 1, 1), (1, 7, 17, 33), (2, 65, 33, 17), (1, 129, 65, 7), (3, 33, 129, 65), (1, 1, 129, 17), (2, 5, 3, 0),
     ];
 
-    [Fact]
-    public void EveryVariantMatchesTheReferenceForAllTransposes()
+    [Theory]
+    [InlineData("opencl")]
+    [InlineData("cuda")]
+    public void EveryVariantMatchesTheReferenceForAllTransposes(string device)
     {
-        if (GpuTestDevices.OpenCl(output) is not { } gpu) return;
+        if (KernelTwin.Device(device, output) is not { } gpu) return;
         var saved = gpu.GemmVariant;
         try
         {
@@ -57,10 +60,12 @@ public class GemmKernelTests(ITestOutputHelper output)
         }
     }
 
-    [Fact]
-    public void BatchStrideZeroSharesAnOperandAndCStrideLeavesGapsAlone()
+    [Theory]
+    [InlineData("opencl")]
+    [InlineData("cuda")]
+    public void BatchStrideZeroSharesAnOperandAndCStrideLeavesGapsAlone(string device)
     {
-        if (GpuTestDevices.OpenCl(output) is not { } gpu) return;
+        if (KernelTwin.Device(device, output) is not { } gpu) return;
         var saved = gpu.GemmVariant;
         try
         {
@@ -91,10 +96,12 @@ public class GemmKernelTests(ITestOutputHelper output)
         }
     }
 
-    [Fact]
-    public void BetaZeroIgnoresNaNInCAndBetaOneAccumulates()
+    [Theory]
+    [InlineData("opencl")]
+    [InlineData("cuda")]
+    public void BetaZeroIgnoresNaNInCAndBetaOneAccumulates(string device)
     {
-        if (GpuTestDevices.OpenCl(output) is not { } gpu) return;
+        if (KernelTwin.Device(device, output) is not { } gpu) return;
         var saved = gpu.GemmVariant;
         try
         {
@@ -125,10 +132,12 @@ public class GemmKernelTests(ITestOutputHelper output)
         }
     }
 
-    [Fact]
-    public void WrongSizesAndUnknownVariantsFailWithTheShapes()
+    [Theory]
+    [InlineData("opencl")]
+    [InlineData("cuda")]
+    public void WrongSizesAndUnknownVariantsFailWithTheShapes(string device)
     {
-        if (GpuTestDevices.OpenCl(output) is not { } gpu) return;
+        if (KernelTwin.Device(device, output) is not { } gpu) return;
         using var a = gpu.Allocate(12, DType.Float32);
         using var b = gpu.Allocate(12, DType.Float32);
         using var c = gpu.Allocate(8, DType.Float32);
@@ -178,6 +187,43 @@ public class GemmVariantEnvironmentTests(ITestOutputHelper output)
         {
             Environment.SetEnvironmentVariable(GpuBackend.GemmVariantEnvironmentVariable, savedGemm);
             Environment.SetEnvironmentVariable(GpuBackend.Conv2dVariantEnvironmentVariable, savedConv);
+        }
+    }
+}
+
+/// <summary>The kernel files of gemm, conv2d, maxpool2d and batchnorm2d as CUDA C (NVRTC, no device needed).</summary>
+public class KernelCudaCompileTests(ITestOutputHelper output)
+{
+    [Fact]
+    public void KernelFilesCompileToPtxWithTheEngineOptions()
+    {
+        (string File, string Options, string[] Kernels)[] files =
+        [
+            ("gemm.cl", GpuBackend.GemmOptions, ["gemm_naive", "gemm_tiled", "gemm_tiled_regblock"]),
+            ("conv2d.cl", GpuBackend.ConvOptions,
+            [
+                "conv2d_fwd_direct", "conv2d_bwd_input_direct", "conv2d_bwd_weight_direct", "conv2d_im2col", "conv2d_col2im",
+                "conv2d_add_bias", "conv2d_fwd_implicit_gemm", "conv2d_bwd_input_implicit_gemm", "conv2d_bwd_weight_implicit_gemm",
+                "conv2d_sum_partials",
+            ]),
+            ("maxpool2d.cl", "", ["maxpool2d_fwd", "maxpool2d_bwd"]),
+            ("batchnorm2d.cl", "-DBN_GROUP=256",
+                ["batchnorm2d_stats", "batchnorm2d_eval_stats", "batchnorm2d_apply", "batchnorm2d_bwd_reduce", "batchnorm2d_bwd_dx"]),
+        ];
+        foreach (var (file, _, kernels) in files)
+        {
+            var src = KernelSource.Load(file, KernelDialect.Cuda, kernelDirectory: "");
+            foreach (var k in kernels) Assert.Contains($"KERNEL void {k}(", src.Body, StringComparison.Ordinal);
+        }
+        if (NvrtcNative.Instance is null)
+        {
+            output.WriteLine($"SKIPPED (returned early): NVRTC not found, PTX not compiled.\n{NvrtcNative.SearchReport}");
+            return;
+        }
+        foreach (var (file, options, kernels) in files)
+        {
+            var ptx = CuModuleCache.CompileToPtx(KernelSource.Load(file, KernelDialect.Cuda, kernelDirectory: ""), options: options);
+            foreach (var k in kernels) Assert.Contains($".entry {k}(", ptx, StringComparison.Ordinal);
         }
     }
 }

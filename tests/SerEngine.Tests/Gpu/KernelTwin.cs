@@ -1,4 +1,6 @@
 using SerEngine.Backends;
+using SerEngine.Backends.Gpu;
+using Xunit.Abstractions;
 
 namespace SerEngine.Tests.Gpu;
 
@@ -13,6 +15,17 @@ internal sealed class KernelTwin : IDisposable
         Gpu = gpu;
         Cpu = cpu;
     }
+
+    /// <summary>
+    /// The shared GPU backend a kernel test runs on: <c>opencl</c> (PoCL here; required under CI=true)
+    /// or <c>cuda</c> (only where a CUDA driver is present); null, after saying why, when absent.
+    /// </summary>
+    public static GpuBackend? Device(string device, ITestOutputHelper output) => device switch
+    {
+        "opencl" => GpuTestDevices.OpenCl(output),
+        "cuda" => GpuTestDevices.Cuda(output),
+        _ => throw new ArgumentException($"unknown device kind '{device}'", nameof(device)),
+    };
 
     /// <summary>The GPU buffer.</summary>
     public Storage Gpu { get; }

@@ -20,10 +20,12 @@ public class PoolNormKernelTests(ITestOutputHelper output)
         new(2, 16, 33, 65, 3, 3, 2, 2, 1, 1), // several work-groups per dimension
     ];
 
-    [Fact]
-    public void MaxPoolForwardAndBackwardMatchTheReference()
+    [Theory]
+    [InlineData("opencl")]
+    [InlineData("cuda")]
+    public void MaxPoolForwardAndBackwardMatchTheReference(string device)
     {
-        if (GpuTestDevices.OpenCl(output) is not { } gpu) return;
+        if (KernelTwin.Device(device, output) is not { } gpu) return;
         for (int i = 0; i < Pools.Length; i++)
         {
             var g = Pools[i];
@@ -45,10 +47,12 @@ public class PoolNormKernelTests(ITestOutputHelper output)
         }
     }
 
-    [Fact]
-    public void MaxPoolTiesKeepTheFirstPositionAndPaddingNeverWins()
+    [Theory]
+    [InlineData("opencl")]
+    [InlineData("cuda")]
+    public void MaxPoolTiesKeepTheFirstPositionAndPaddingNeverWins(string device)
     {
-        if (GpuTestDevices.OpenCl(output) is not { } gpu) return;
+        if (KernelTwin.Device(device, output) is not { } gpu) return;
         // one 3×3 plane of −5 (below the padding's implicit 0), window 3, stride 1, padding 1
         var g = new Pool2dGeometry(1, 1, 3, 3, 3, 3, 1, 1, 1, 1);
         using var x = gpu.Allocate(9, DType.Float32);
@@ -78,10 +82,12 @@ public class PoolNormKernelTests(ITestOutputHelper output)
     // work-group size, a channel count above one group.
     private static readonly (int N, int C, int HW)[] Norms = [(4, 5, 1), (1, 2, 7), (2, 3, 600), (3, 70, 33)];
 
-    [Fact]
-    public void BatchNormForwardMatchesTheReferenceInTrainingAndEval()
+    [Theory]
+    [InlineData("opencl")]
+    [InlineData("cuda")]
+    public void BatchNormForwardMatchesTheReferenceInTrainingAndEval(string device)
     {
-        if (GpuTestDevices.OpenCl(output) is not { } gpu) return;
+        if (KernelTwin.Device(device, output) is not { } gpu) return;
         for (int i = 0; i < Norms.Length; i++)
         {
             var (n, c, hw) = Norms[i];
@@ -121,10 +127,12 @@ public class PoolNormKernelTests(ITestOutputHelper output)
         }
     }
 
-    [Fact]
-    public void BatchNormBackwardMatchesTheReferenceInTrainingAndEval()
+    [Theory]
+    [InlineData("opencl")]
+    [InlineData("cuda")]
+    public void BatchNormBackwardMatchesTheReferenceInTrainingAndEval(string device)
     {
-        if (GpuTestDevices.OpenCl(output) is not { } gpu) return;
+        if (KernelTwin.Device(device, output) is not { } gpu) return;
         for (int i = 0; i < Norms.Length; i++)
         {
             var (n, c, hw) = Norms[i];
@@ -174,10 +182,12 @@ public class PoolNormKernelTests(ITestOutputHelper output)
         }
     }
 
-    [Fact]
-    public void WrongSizesFailWithTheShapes()
+    [Theory]
+    [InlineData("opencl")]
+    [InlineData("cuda")]
+    public void WrongSizesFailWithTheShapes(string device)
     {
-        if (GpuTestDevices.OpenCl(output) is not { } gpu) return;
+        if (KernelTwin.Device(device, output) is not { } gpu) return;
         using var x = gpu.Allocate(2 * 3 * 5, DType.Float32);
         using var small = gpu.Allocate(2, DType.Float32);
         using var c3 = gpu.Allocate(3, DType.Float32);

@@ -9,7 +9,7 @@ public abstract partial class GpuBackend
     /// <summary>Work-items of one per-channel reduction: the largest power of two ≤ min(256, GroupSize).</summary>
     private int NormReduceGroup => 1 << (31 - int.LeadingZeroCount(Math.Clamp(GroupSize, 1, 256)));
 
-    private string NormOptions => $"-DBN_GROUP={NormReduceGroup}";
+    internal string NormOptions => $"-DBN_GROUP={NormReduceGroup}";
 
     /// <inheritdoc/>
     public override void BatchNorm2dForward(Storage x, Storage? weight, Storage? bias, Storage y,

@@ -39,7 +39,7 @@ public abstract partial class GpuBackend
     // Implicit-GEMM tiles (conv2d.cl's TSM, TSN, TSK, WPTM, WPTN), tuned apart from gemm.cl's: rows
     // are channels, columns pixels (or C·R·S); 16×8 work-items each accumulate an 8×8 block.
     private const int ConvTileM = 64, ConvTileN = 128, ConvTileK = 16, ConvWorkM = 8, ConvWorkN = 8;
-    private static readonly string ConvOptions =
+    internal static readonly string ConvOptions =
         $"-DTSM={ConvTileM} -DTSN={ConvTileN} -DTSK={ConvTileK} -DWPTM={ConvWorkM} -DWPTN={ConvWorkN}";
 
     /// <summary>Backward-weight splits its reduction until about this many work-groups run (split-K).</summary>

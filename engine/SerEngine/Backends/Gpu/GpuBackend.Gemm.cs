@@ -35,7 +35,7 @@ public abstract partial class GpuBackend
     private const int GemmWorkM = 8, GemmWorkN = 8;        // gemm_tiled_regblock WPTM, WPTN
 
     // One option string for every variant, so gemm.cl is built once per device whatever the choice.
-    private static readonly string GemmOptions =
+    internal static readonly string GemmOptions =
         $"-DTS={GemmTile} -DTSM={GemmTileM} -DTSN={GemmTileN} -DTSK={GemmTileK} -DWPTM={GemmWorkM} -DWPTN={GemmWorkN}";
 
     /// <inheritdoc/>
