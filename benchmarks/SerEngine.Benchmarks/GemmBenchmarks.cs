@@ -15,10 +15,11 @@ public interface IFlopCount
 }
 
 /// <summary>
-/// GFLOP/s from the mean time of each case: the case's <see cref="IFlopCount"/> parameter divided by
-/// the mean in nanoseconds.
+/// GFLOP/s from the mean time of each case: the case's flops (by default its <see cref="IFlopCount"/>
+/// parameter; or a function of the case) divided by the mean in nanoseconds.
 /// </summary>
-public sealed class GflopsColumn : IColumn
+/// <param name="flops">Flops of one invocation of a case; null = read the IFlopCount parameter.</param>
+public sealed class GflopsColumn(Func<BenchmarkCase, double>? flops = null) : IColumn
 {
     /// <inheritdoc/>
     public string Id => nameof(GflopsColumn);
@@ -52,9 +53,10 @@ public sealed class GflopsColumn : IColumn
     {
         double? meanNs = summary[benchmarkCase]?.ResultStatistics?.Mean;
         if (meanNs is null or <= 0) return "-";
+        double? count = flops?.Invoke(benchmarkCase);
         foreach (var p in benchmarkCase.Parameters.Items)
-            if (p.Value is IFlopCount f) return (f.Flops / meanNs.Value).ToString("F1", System.Globalization.CultureInfo.InvariantCulture);
-        return "-";
+            if (count is null && p.Value is IFlopCount f) count = f.Flops;
+        return count is null ? "-" : (count.Value / meanNs.Value).ToString("F1", System.Globalization.CultureInfo.InvariantCulture);
     }
 
     /// <inheritdoc/>

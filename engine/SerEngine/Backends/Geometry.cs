@@ -12,10 +12,10 @@ public readonly record struct Conv2dGeometry(
     int DilationH, int DilationW)
 {
     /// <summary>Output height: floor((H + padTop + padBottom − dilH·(R−1) − 1) / strideH) + 1.</summary>
-    public int OutH => (H + PadTop + PadBottom - DilationH * (R - 1) - 1) / StrideH + 1;
+    public int OutH => StrideH <= 0 ? 0 : (H + PadTop + PadBottom - DilationH * (R - 1) - 1) / StrideH + 1;
 
     /// <summary>Output width: floor((W + padLeft + padRight − dilW·(S−1) − 1) / strideW) + 1.</summary>
-    public int OutW => (W + PadLeft + PadRight - DilationW * (S - 1) - 1) / StrideW + 1;
+    public int OutW => StrideW <= 0 ? 0 : (W + PadLeft + PadRight - DilationW * (S - 1) - 1) / StrideW + 1;
 
     /// <summary>Multiply-adds of the forward pass.</summary>
     public long Macs => (long)N * K * OutH * OutW * C * R * S;
@@ -32,10 +32,10 @@ public readonly record struct Pool2dGeometry(
     int PadH, int PadW)
 {
     /// <summary>Output height: floor((H + 2·padH − kH) / strideH) + 1.</summary>
-    public int OutH => (H + 2 * PadH - KernelH) / StrideH + 1;
+    public int OutH => StrideH <= 0 ? 0 : (H + 2 * PadH - KernelH) / StrideH + 1;
 
     /// <summary>Output width: floor((W + 2·padW − kW) / strideW) + 1.</summary>
-    public int OutW => (W + 2 * PadW - KernelW) / StrideW + 1;
+    public int OutW => StrideW <= 0 ? 0 : (W + 2 * PadW - KernelW) / StrideW + 1;
 }
 
 /// <summary>Settings of one Adam/AdamW update, exactly as torch.optim defines them.</summary>
