@@ -2,6 +2,7 @@ using SerEngine.Backends;
 using SerEngine.Cli;
 using SerEngine.Conformance;
 using SerEngine.IO;
+using SerEngine.Tests.Gpu;
 using Xunit.Abstractions;
 
 namespace SerEngine.Tests.Conformance;
@@ -16,13 +17,22 @@ public class ConformanceTests(ITestOutputHelper output)
 
     public static TheoryData<string> Backends => new() { "cpu-reference", "cpu" };
 
+    public static TheoryData<string> AllBackends => new() { "cpu-reference", "cpu", "opencl", "cuda" };
+
     [Theory]
-    [MemberData(nameof(Backends))]
+    [MemberData(nameof(AllBackends))]
     public void EveryFixturePasses(string backendName)
     {
+        var backend = backendName switch
+        {
+            "opencl" => GpuTestDevices.OpenCl(output), // a missing device fails under CI=true
+            "cuda" => GpuTestDevices.Cuda(output),     // returns early only where there is no CUDA driver
+            _ => BackendRegistry.Get(backendName),
+        };
+        if (backend is null) return;
         CliApp.RegisterHandlers();
         var log = new StringWriter();
-        var result = ConformanceRunner.Run(SharedFixtures.Directory, BackendRegistry.Get(backendName),
+        var result = ConformanceRunner.Run(SharedFixtures.Directory, backend,
             new ConformanceFilter { Kinds = ["op", "module", "audio"] }, log);
         output.WriteLine(log.ToString());
 
