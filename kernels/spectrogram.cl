@@ -57,13 +57,27 @@
 
 #define MAX_GROUP 256
 
+// Single-precision maths by name under CUDA (no overload resolution to double); OpenCL C's
+// built-ins are already overloaded on float.
+#ifdef CUDA
+#define SPEC_SQRT(v) sqrtf(v)
+#define SPEC_POW(a, b) powf((a), (b))
+#define SPEC_LOG10(v) log10f(v)
+#define SPEC_FMAX(a, b) fmaxf((a), (b))
+#else
+#define SPEC_SQRT(v) sqrt(v)
+#define SPEC_POW(a, b) pow((a), (b))
+#define SPEC_LOG10(v) log10(v)
+#define SPEC_FMAX(a, b) fmax((a), (b))
+#endif
+
 // |X|^power from the real and imaginary parts.
 INLINE float spectrogram_power(const float re, const float im, const float power)
 {
     const float p = re * re + im * im;
     if (power == 2.0f) return p;
-    if (power == 1.0f) return sqrt(p);
-    return pow(sqrt(p), power);
+    if (power == 1.0f) return SPEC_SQRT(p);
+    return SPEC_POW(SPEC_SQRT(p), power);
 }
 
 KERNEL void spectrogram_naive(GLOBAL const float* RESTRICT signal,  // [(T − 1)·hop + N]
@@ -168,7 +182,7 @@ INLINE float db_group_max(LOCAL_PTR float* scratch, const float v)
     BARRIER;
     for (int gap = LSIZE(0) / 2; gap > 0; gap >>= 1)
     {
-        if (lid < gap) scratch[lid] = fmax(scratch[lid], scratch[lid + gap]);
+        if (lid < gap) scratch[lid] = SPEC_FMAX(scratch[lid], scratch[lid + gap]);
         BARRIER;
     }
     const float r = scratch[0];
@@ -189,9 +203,9 @@ KERNEL void amplitude_to_db(GLOBAL const float* x,     // [n]
         const int i = base + GID(0);
         if (i < n)
         {
-            const float v = multiplier * log10(fmax(x[i], amin)) - offset;
+            const float v = multiplier * SPEC_LOG10(SPEC_FMAX(x[i], amin)) - offset;
             y[i] = v;
-            m = fmax(m, v);
+            m = SPEC_FMAX(m, v);
         }
     }
     m = db_group_max(scratch, m);
@@ -204,11 +218,11 @@ KERNEL void amplitude_to_db_floor(GLOBAL float* y,                 // [n]
 {
     LOCAL float scratch[MAX_GROUP];
     float m = -INFINITY;
-    for (int g = LID(0); g < groups; g += LSIZE(0)) m = fmax(m, partialMax[g]);
+    for (int g = LID(0); g < groups; g += LSIZE(0)) m = SPEC_FMAX(m, partialMax[g]);
     const float floorDb = db_group_max(scratch, m) - topDb;
     for (int base = 0; base < n; base += GSIZE(0))
     {
         const int i = base + GID(0);
-        if (i < n) y[i] = fmax(y[i], floorDb);
+        if (i < n) y[i] = SPEC_FMAX(y[i], floorDb);
     }
 }
