@@ -127,7 +127,7 @@ public static class Stft
     }
 
     /// <summary>Applies <c>Pad</c> zeros, then the centring pad of n_fft/2 on each side.</summary>
-    private static double[] PadSignal(ReadOnlySpan<float> samples, StftSettings s)
+    internal static double[] PadSignal(ReadOnlySpan<float> samples, StftSettings s)
     {
         int n0 = samples.Length + 2 * s.Pad;
         var x0 = new double[n0];

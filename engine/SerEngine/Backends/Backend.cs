@@ -171,6 +171,31 @@ public abstract class Backend
     /// <summary>dLogits[i, j] = dLoss[i] · (probs[i, j] − [j = label_i]).</summary>
     public abstract void CrossEntropyBackward(Storage probs, Storage labels, Storage dLoss, Storage dLogits, int n, int c);
 
+    // ---- audio front end ----------------------------------------------------------------------
+
+    /// <summary>
+    /// Power spectrogram of one real signal (torch.stft, onesided, not normalised, then |X|^power):
+    /// y [nFreq, frames] with
+    /// <c>y[k, t] = |Σ_{n &lt; nFft} signal[t·hop + n]·window[n]·e^{−2πi·k·n/nFft}|^power</c>.
+    /// <paramref name="signal"/> is already padded (centring is the caller's) and holds at least
+    /// (frames − 1)·hop + nFft samples; <paramref name="window"/> [nFft] is the full-length window
+    /// (a shorter window zero-padded and centred inside nFft, as torch does). nFreq ≤ nFft/2 + 1
+    /// (fewer keeps only the lowest bins). power 2 gives re² + im², power 1 √(re² + im²), any other
+    /// positive power (√(re² + im²))^power. Throws on nFft &lt; 1, hop &lt; 1, nFreq &gt; nFft/2 + 1,
+    /// power ≤ 0 or a signal too short for the frames.
+    /// </summary>
+    public abstract void SpectrogramForward(Storage signal, Storage window, Storage y, int nFft, int hop, int frames, int nFreq, float power);
+
+    /// <summary>
+    /// torchaudio.functional.amplitude_to_DB(x, multiplier, amin, db_multiplier, top_db) for one
+    /// matrix of n elements: <c>y = multiplier·log10(max(x, amin)) − multiplier·dbMultiplier</c>
+    /// (torchaudio's db_multiplier is log10(max(amin, ref)): 0 for ref = 1); then, when
+    /// <paramref name="topDb"/> ≥ 0, <c>y = max(y, max over all n of y − topDb)</c>. A negative or
+    /// NaN topDb means no floor (torchaudio's top_db = None). Multiplier 10 for power, 20 for
+    /// magnitude. y may alias x. Throws unless amin &gt; 0.
+    /// </summary>
+    public abstract void AmplitudeToDb(Storage x, Storage y, int n, float multiplier, float amin, float dbMultiplier, float topDb);
+
     // ---- optimizers ---------------------------------------------------------------------------
 
     /// <summary>One Adam or AdamW update of n parameters in place (m, v: moment buffers).</summary>

@@ -1,4 +1,5 @@
 using SerEngine.Backends;
+using SerEngine.Backends.Cpu;
 using SerEngine.Conformance;
 using SerEngine.IO;
 using static SerEngine.Audio.Conformance.AudioFixtureParams;
@@ -6,14 +7,33 @@ using static SerEngine.Audio.Conformance.AudioFixtureParams;
 namespace SerEngine.Audio.Conformance;
 
 /// <summary>
-/// The conformance handlers of the audio front end (fixtures of kind <c>audio</c>). They run on
-/// the CPU in double precision whatever backend is passed: the front end is the oracle.
+/// The conformance handlers of the audio front end (fixtures of kind <c>audio</c>). On the two CPU
+/// backends (<c>cpu-reference</c>, <c>cpu</c>) they run the double-precision DSP, the oracle; on
+/// every other backend (<c>opencl</c>, <c>cuda</c>) <c>spectrogram</c>, <c>mel_spectrogram</c> and
+/// <c>mfcc</c> run that backend's kernels through <see cref="DeviceFeatures"/>. <c>mel_fbanks</c>
+/// is the filter matrix itself, a host computation on every backend.
 /// </summary>
 public static class AudioFixtureHandlers
 {
     /// <summary>Handlers for <c>mel_fbanks</c>, <c>mel_spectrogram</c>, <c>spectrogram</c> and <c>mfcc</c>.</summary>
     public static IEnumerable<IFixtureHandler> All { get; } =
         [new MelFbanksHandler(), new MelSpectrogramHandler(), new SpectrogramHandler(), new MfccHandler()];
+
+    /// <summary>True for the CPU backends, where the handlers keep the double-precision DSP.</summary>
+    public static bool UsesHostDsp(Backend backend) => backend is CpuReferenceBackend;
+
+    /// <summary>Runs <paramref name="device"/> per wave row and stacks the results (read back to the host) under the leading dims.</summary>
+    internal static HostTensor StackDevice(float[][] rows, int[] leading, Func<float[], Tensor> device)
+    {
+        var outs = new List<DoubleMatrix>(rows.Length);
+        foreach (var w in rows)
+        {
+            using var t = device(w); // [R, C]
+            var v = t.ToArray();
+            outs.Add(new DoubleMatrix(Array.ConvertAll(v, x => (double)x), t.Shape[0], t.Shape[1]));
+        }
+        return Stack(outs, leading);
+    }
 }
 
 /// <summary>
@@ -50,8 +70,10 @@ public sealed class MelSpectrogramHandler : IFixtureHandler
         var stft = Stft(fixture);
         var mel = Mel(fixture);
         var (rows, leading) = Wave(fixture);
-        var outs = rows.Select(w => Cepstrum.MelSpectrogram(w, stft, mel)).ToList();
-        return new Dictionary<string, HostTensor> { ["out.mel"] = Stack(outs, leading) };
+        var result = AudioFixtureHandlers.UsesHostDsp(backend)
+            ? Stack(rows.Select(w => Cepstrum.MelSpectrogram(w, stft, mel)).ToList(), leading)
+            : AudioFixtureHandlers.StackDevice(rows, leading, w => DeviceFeatures.MelSpectrogram(backend, w, stft, mel));
+        return new Dictionary<string, HostTensor> { ["out.mel"] = result };
     }
 }
 
@@ -69,8 +91,10 @@ public sealed class SpectrogramHandler : IFixtureHandler
     {
         var stft = Stft(fixture);
         var (rows, leading) = Wave(fixture);
-        var outs = rows.Select(w => SerEngine.Audio.Stft.Compute(w, stft)).ToList();
-        return new Dictionary<string, HostTensor> { ["out.spec"] = Stack(outs, leading) };
+        var result = AudioFixtureHandlers.UsesHostDsp(backend)
+            ? Stack(rows.Select(w => SerEngine.Audio.Stft.Compute(w, stft)).ToList(), leading)
+            : AudioFixtureHandlers.StackDevice(rows, leading, w => DeviceFeatures.Spectrogram(backend, w, stft));
+        return new Dictionary<string, HostTensor> { ["out.spec"] = result };
     }
 }
 
@@ -93,7 +117,9 @@ public sealed class MfccHandler : IFixtureHandler
         double? topDb = TopDb(fixture);
         bool logMels = Bool(fixture, "log_mels", false), ortho = OrthoDct(fixture);
         var (rows, leading) = Wave(fixture);
-        var outs = rows.Select(w => Cepstrum.Mfcc(w, stft, mel, nMfcc, topDb, logMels, ortho)).ToList();
-        return new Dictionary<string, HostTensor> { ["out.mfcc"] = Stack(outs, leading) };
+        var result = AudioFixtureHandlers.UsesHostDsp(backend)
+            ? Stack(rows.Select(w => Cepstrum.Mfcc(w, stft, mel, nMfcc, topDb, logMels, ortho)).ToList(), leading)
+            : AudioFixtureHandlers.StackDevice(rows, leading, w => DeviceFeatures.Mfcc(backend, w, stft, mel, nMfcc, topDb, logMels, ortho));
+        return new Dictionary<string, HostTensor> { ["out.mfcc"] = result };
     }
 }

@@ -1,0 +1,86 @@
+using System.Collections.Concurrent;
+using SerEngine.Backends.Cpu;
+
+namespace SerEngine.Backends.Gpu;
+
+// Spectrogram launch code (kernels/spectrogram.cl). Dimension legend: N = nFft, T = frames,
+// K = nFreq; signal [(T − 1)·hop + N], window [N], y [K, T]. The twiddle table [2, N] (cos, sin of
+// 2πj/N, computed in double and rounded once) is built on the host per N, kept in a small host-side
+// cache and uploaded into a buffer that lives for one call (nothing device-side outlives the call).
+public abstract partial class GpuBackend
+{
+    /// <summary>Environment variable choosing the spectrogram variant (one of <see cref="SpectrogramVariants"/>).</summary>
+    public const string SpectrogramVariantEnvironmentVariable = "SERENGINE_SPECTROGRAM_VARIANT";
+
+    /// <summary>Spectrogram variants of kernels/spectrogram.cl, simplest to fastest.</summary>
+    public static IReadOnlyList<string> SpectrogramVariants { get; } = ["naive", "tiled"];
+
+    /// <summary>The default spectrogram variant: the fastest one that is correct on every device tested.</summary>
+    public const string DefaultSpectrogramVariant = "tiled";
+
+    /// <summary>Largest nFft the kernels take: (k·n) mod nFft is formed in unsigned 32-bit arithmetic.</summary>
+    public const int MaxSpectrogramNFft = 65536;
+
+    private string? _spectrogramVariant;
+
+    /// <summary>
+    /// The kernel used by <see cref="SpectrogramForward"/>: <c>naive</c> or <c>tiled</c>. Starts as
+    /// <c>$SERENGINE_SPECTROGRAM_VARIANT</c>, else <see cref="DefaultSpectrogramVariant"/>.
+    /// </summary>
+    /// <exception cref="ArgumentException">An unknown variant name.</exception>
+    public string SpectrogramVariant
+    {
+        get => _spectrogramVariant ??= VariantFromEnvironment(SpectrogramVariantEnvironmentVariable, SpectrogramVariants, DefaultSpectrogramVariant, "spectrogram");
+        set => _spectrogramVariant = CheckVariant(value, SpectrogramVariants, "spectrogram");
+    }
+
+    // spectrogram_tiled's tiles (SPEC_TK bins × SPEC_TT frames per work-group, SPEC_TN-deep slabs,
+    // SPEC_WK × SPEC_WT outputs per work-item: 16 × 8 work-items).
+    // Tried on PoCL: 32×32 tiles with 4×2 per work-item ran 2-3× slower.
+    private const int SpecTileK = 32, SpecTileT = 64, SpecTileN = 32, SpecWorkK = 4, SpecWorkT = 4;
+    private const int SpecNaiveGroupT = 16, SpecNaiveGroupK = 8;
+
+    // One option string for both variants, so spectrogram.cl is built once per device.
+    internal static readonly string SpectrogramOptions =
+        $"-DSPEC_TK={SpecTileK} -DSPEC_TT={SpecTileT} -DSPEC_TN={SpecTileN} -DSPEC_WK={SpecWorkK} -DSPEC_WT={SpecWorkT}";
+
+    /// <summary>Host twiddle tables [2, N] by N (a handful of sizes in practice).</summary>
+    private static readonly ConcurrentDictionary<int, float[]> TwiddleTables = new();
+
+    /// <inheritdoc/>
+    public override void SpectrogramForward(Storage signal, Storage window, Storage y, int nFft, int hop, int frames, int nFreq, float power)
+    {
+        CpuReferenceBackend.CheckSpectrogramArgs(signal, window, y, nFft, hop, frames, nFreq, power);
+        if (nFft > MaxSpectrogramNFft)
+            throw new ArgumentOutOfRangeException(nameof(nFft), $"SpectrogramForward: nFft = {nFft} exceeds the GPU kernels' limit of {MaxSpectrogramNFft}");
+        if (frames == 0 || nFreq == 0) return;
+        var table = TwiddleTables.GetOrAdd(nFft, Twiddles);
+        using var twiddle = Allocate(table.Length, DType.Float32); // [2, N]
+        Write(twiddle, table);
+        ReadOnlySpan<KernelArg> args = [signal, window, twiddle, y, nFft, hop, frames, nFreq, power];
+        if (SpectrogramVariant == "naive")
+        {
+            Launch(SpectrogramFile, "spectrogram_naive", SpectrogramOptions, [frames, nFreq], [SpecNaiveGroupT, SpecNaiveGroupK], args);
+            return;
+        }
+        // one work-group per SPEC_TK × SPEC_TT tile of y
+        const int lx = SpecTileT / SpecWorkT, ly = SpecTileK / SpecWorkK;
+        long gx = (frames + SpecTileT - 1) / SpecTileT * lx, gy = (nFreq + SpecTileK - 1) / SpecTileK * ly;
+        Launch(SpectrogramFile, "spectrogram_tiled", SpectrogramOptions, [gx, gy], [lx, ly], args);
+    }
+
+    private const string SpectrogramFile = "spectrogram.cl";
+
+    /// <summary>cos(2πj/N) for j &lt; N, then sin(2πj/N), in double rounded to float.</summary>
+    private static float[] Twiddles(int nFft)
+    {
+        var t = new float[2 * nFft]; // [2, N]
+        for (int j = 0; j < nFft; j++)
+        {
+            double theta = 2.0 * Math.PI * j / nFft;
+            t[j] = (float)Math.Cos(theta);
+            t[nFft + j] = (float)Math.Sin(theta);
+        }
+        return t;
+    }
+}

@@ -1,0 +1,230 @@
+// spectrogram.cl — the audio front end on the device: |STFT|^power (Backend.SpectrogramForward)
+// and amplitude to decibels (Backend.AmplitudeToDb). The mel projection and the DCT of the MFCC are
+// plain GEMMs (gemm.cl) with matrices built on the host.
+//
+// Dimension legend: N = nFft (DFT size), hop (samples between frame starts), T = frames, K = nFreq
+// (output bins 0 .. K−1, K ≤ N/2 + 1). signal is the already padded 1-D signal
+// [(T − 1)·hop + N], window [N] the full-length window, twiddle [2, N] the table
+// cos(2πj/N) then sin(2πj/N) for j < N (built in double on the host, rounded to float), y [K, T].
+//   X[k, t] = Σ_n signal[t·hop + n]·window[n]·(cos − i·sin)(2π·((k·n) mod N)/N)
+//   y[k, t] = re² + im² (power 2), √(re² + im²) (power 1), else (√(re² + im²))^power
+// The index (k·n) mod N is exact (unsigned 32-bit: the launch code keeps N ≤ 65536), so every
+// twiddle is the correctly rounded table value however large k·n grows.
+//
+// Spectrogram variants, simplest to fastest (GpuBackend.SpectrogramVariant, $SERENGINE_SPECTROGRAM_VARIANT):
+//   spectrogram_naive   one work-item per (k, t): the windowed frame and the twiddles are read from
+//                       global memory, the index stepped by k mod N per sample.
+//   spectrogram_tiled   DEFAULT. DFT as a GEMM: the frame matrix F[n, t] = signal[t·hop + n]·window[n]
+//                       (a strided view of the signal, window fused in) times the twiddle matrices
+//                       C[k, n], S[k, n]. Each work-group owns a SPEC_TK × SPEC_TT tile of (bins, frames);
+//                       SPEC_TN-deep slabs of F, C and S are staged in local memory, and each work-item
+//                       accumulates SPEC_WK × SPEC_WT (re, im) pairs in registers. Each slab is summed
+//                       on its own before it is added to the running total (blocked summation: float
+//                       round-off grows with N/SPEC_TN + SPEC_TN, not N). Power and magnitude are fused
+//                       into the store. Work-group (SPEC_TT/SPEC_WT) × (SPEC_TK/SPEC_WK); the engine
+//                       passes -DSPEC_TK=32 -DSPEC_TT=64 -DSPEC_TN=32 -DSPEC_WK=4 -DSPEC_WT=4 (16×8
+//                       work-items). On PoCL (2 shared cores) it runs about 3-5× faster than naive
+//                       (Paper B's 2048-point frames), and its blocked sums are 2-5× more accurate.
+// Launch: dim 0 over frames t, dim 1 over bins k; global sizes are rounded up to whole groups, so the
+// kernels bounds-check.
+//
+// Amplitude to dB (one variant, two passes, deterministic: no atomics):
+//   amplitude_to_db        y = multiplier·log10(max(x, amin)) − offset (offset = multiplier·db_multiplier)
+//                          over a grid-stride loop; each work-group writes the maximum of its
+//                          elements to partialMax[group] (at most MAX_GROUP groups).
+//   amplitude_to_db_floor  (only when top_db ≥ 0) every work-group reduces the partial maxima itself,
+//                          then y = max(y, max − top_db) over a grid-stride loop.
+// Work-group sizes are powers of two ≤ MAX_GROUP.
+// CPU twins: CpuReference.Spectrogram.cs, CpuReference.AmplitudeToDb.cs (in double; these kernels
+// accumulate in float, so results agree to float round-off, not bit for bit).
+
+#ifndef SPEC_TK
+#define SPEC_TK 32
+#endif
+#ifndef SPEC_TT
+#define SPEC_TT 32
+#endif
+#ifndef SPEC_TN
+#define SPEC_TN 32
+#endif
+#ifndef SPEC_WK
+#define SPEC_WK 4
+#endif
+#ifndef SPEC_WT
+#define SPEC_WT 2
+#endif
+
+#define SPEC_RK (SPEC_TK / SPEC_WK) // work-items along dim 1 (bins)
+#define SPEC_RT (SPEC_TT / SPEC_WT) // work-items along dim 0 (frames)
+
+#define MAX_GROUP 256
+
+// Single-precision maths by name under CUDA (no overload resolution to double); OpenCL C's
+// built-ins are already overloaded on float.
+#ifdef CUDA
+#define SPEC_SQRT(v) sqrtf(v)
+#define SPEC_POW(a, b) powf((a), (b))
+#define SPEC_LOG10(v) log10f(v)
+#define SPEC_FMAX(a, b) fmaxf((a), (b))
+#else
+#define SPEC_SQRT(v) sqrt(v)
+#define SPEC_POW(a, b) pow((a), (b))
+#define SPEC_LOG10(v) log10(v)
+#define SPEC_FMAX(a, b) fmax((a), (b))
+#endif
+
+// |X|^power from the real and imaginary parts.
+INLINE float spectrogram_power(const float re, const float im, const float power)
+{
+    const float p = re * re + im * im;
+    if (power == 2.0f) return p;
+    if (power == 1.0f) return SPEC_SQRT(p);
+    return SPEC_POW(SPEC_SQRT(p), power);
+}
+
+KERNEL void spectrogram_naive(GLOBAL const float* RESTRICT signal,  // [(T − 1)·hop + N]
+                              GLOBAL const float* RESTRICT window,  // [N]
+                              GLOBAL const float* RESTRICT twiddle, // [2, N]: cos, sin
+                              GLOBAL float* RESTRICT y,             // [K, T]
+                              const int nFft, const int hop, const int frames, const int nFreq, const float power)
+{
+    const int t = GID(0), k = GID(1);
+    if (t >= frames || k >= nFreq) return;
+    GLOBAL const float* frame = signal + t * hop;
+    float re = 0.0f, im = 0.0f;
+    int j = 0; // (k·n) mod N
+    for (int n = 0; n < nFft; n++)
+    {
+        const float f = frame[n] * window[n];
+        re += f * twiddle[j];
+        im -= f * twiddle[nFft + j];
+        j += k;
+        if (j >= nFft) j -= nFft;
+    }
+    y[k * frames + t] = spectrogram_power(re, im, power);
+}
+
+KERNEL void spectrogram_tiled(GLOBAL const float* RESTRICT signal,  // [(T − 1)·hop + N]
+                              GLOBAL const float* RESTRICT window,  // [N]
+                              GLOBAL const float* RESTRICT twiddle, // [2, N]: cos, sin
+                              GLOBAL float* RESTRICT y,             // [K, T]
+                              const int nFft, const int hop, const int frames, const int nFreq, const float power)
+{
+    LOCAL float Fs[SPEC_TN][SPEC_TT + 1]; // windowed samples [n][t] (+1: rows start on different banks)
+    LOCAL float Cs[SPEC_TN][SPEC_TK];     // cos twiddles [n][k]
+    LOCAL float Ss[SPEC_TN][SPEC_TK];     // sin twiddles [n][k]
+    const int lx = LID(0), ly = LID(1), tid = ly * SPEC_RT + lx;
+    const int t0 = GROUP(0) * SPEC_TT, k0 = GROUP(1) * SPEC_TK;
+
+    float re[SPEC_WK][SPEC_WT], im[SPEC_WK][SPEC_WT];
+    for (int wk = 0; wk < SPEC_WK; wk++)
+        for (int wt = 0; wt < SPEC_WT; wt++) re[wk][wt] = im[wk][wt] = 0.0f;
+
+    for (int n0 = 0; n0 < nFft; n0 += SPEC_TN)
+    {
+        // Stage the slab; consecutive work-items read consecutive samples of one frame.
+        for (int e = tid; e < SPEC_TN * SPEC_TT; e += SPEC_RK * SPEC_RT)
+        {
+            const int nn = e % SPEC_TN, tt = e / SPEC_TN;
+            const int n = n0 + nn, t = t0 + tt;
+            Fs[nn][tt] = (n < nFft && t < frames) ? signal[t * hop + n] * window[n] : 0.0f;
+        }
+        for (int e = tid; e < SPEC_TN * SPEC_TK; e += SPEC_RK * SPEC_RT)
+        {
+            const int nn = e % SPEC_TN, kk = e / SPEC_TN;
+            const int n = n0 + nn, k = k0 + kk;
+            const int j = (n < nFft && k < nFreq) ? (int)(((uint)k * (uint)n) % (uint)nFft) : 0;
+            Cs[nn][kk] = twiddle[j];
+            Ss[nn][kk] = twiddle[nFft + j];
+        }
+        BARRIER;
+
+        float sr[SPEC_WK][SPEC_WT], si[SPEC_WK][SPEC_WT]; // this slab's sums
+        for (int wk = 0; wk < SPEC_WK; wk++)
+            for (int wt = 0; wt < SPEC_WT; wt++) sr[wk][wt] = si[wk][wt] = 0.0f;
+        for (int nn = 0; nn < SPEC_TN; nn++)
+        {
+            float f[SPEC_WT];
+            for (int wt = 0; wt < SPEC_WT; wt++) f[wt] = Fs[nn][lx + wt * SPEC_RT];
+            for (int wk = 0; wk < SPEC_WK; wk++)
+            {
+                const float c = Cs[nn][ly + wk * SPEC_RK], s = Ss[nn][ly + wk * SPEC_RK];
+                for (int wt = 0; wt < SPEC_WT; wt++)
+                {
+                    sr[wk][wt] += c * f[wt];
+                    si[wk][wt] -= s * f[wt];
+                }
+            }
+        }
+        for (int wk = 0; wk < SPEC_WK; wk++)
+            for (int wt = 0; wt < SPEC_WT; wt++)
+            {
+                re[wk][wt] += sr[wk][wt];
+                im[wk][wt] += si[wk][wt];
+            }
+        BARRIER;
+    }
+
+    for (int wk = 0; wk < SPEC_WK; wk++)
+    {
+        const int k = k0 + ly + wk * SPEC_RK;
+        for (int wt = 0; wt < SPEC_WT; wt++)
+        {
+            const int t = t0 + lx + wt * SPEC_RT;
+            if (k < nFreq && t < frames) y[k * frames + t] = spectrogram_power(re[wk][wt], im[wk][wt], power);
+        }
+    }
+}
+
+// Tree maximum over the work-group (LSIZE(0) a power of two); every work-item gets the result.
+INLINE float db_group_max(LOCAL_PTR float* scratch, const float v)
+{
+    const int lid = LID(0);
+    scratch[lid] = v;
+    BARRIER;
+    for (int gap = LSIZE(0) / 2; gap > 0; gap >>= 1)
+    {
+        if (lid < gap) scratch[lid] = SPEC_FMAX(scratch[lid], scratch[lid + gap]);
+        BARRIER;
+    }
+    const float r = scratch[0];
+    BARRIER;
+    return r;
+}
+
+KERNEL void amplitude_to_db(GLOBAL const float* x,     // [n]
+                            GLOBAL float* y,           // [n]; may alias x
+                            GLOBAL float* partialMax,  // [NGROUPS(0)]
+                            const int n, const float multiplier, const float amin, const float offset)
+{
+    LOCAL float scratch[MAX_GROUP];
+    float m = -INFINITY;
+    // uniform trip count, bound checked inside (see softmax.cl's FOR_GROUP_STRIDE on PoCL)
+    for (int base = 0; base < n; base += GSIZE(0))
+    {
+        const int i = base + GID(0);
+        if (i < n)
+        {
+            const float v = multiplier * SPEC_LOG10(SPEC_FMAX(x[i], amin)) - offset;
+            y[i] = v;
+            m = SPEC_FMAX(m, v);
+        }
+    }
+    m = db_group_max(scratch, m);
+    if (LID(0) == 0) partialMax[GROUP(0)] = m;
+}
+
+KERNEL void amplitude_to_db_floor(GLOBAL float* y,                 // [n]
+                                  GLOBAL const float* partialMax,  // [groups]
+                                  const int n, const int groups, const float topDb)
+{
+    LOCAL float scratch[MAX_GROUP];
+    float m = -INFINITY;
+    for (int g = LID(0); g < groups; g += LSIZE(0)) m = SPEC_FMAX(m, partialMax[g]);
+    const float floorDb = db_group_max(scratch, m) - topDb;
+    for (int base = 0; base < n; base += GSIZE(0))
+    {
+        const int i = base + GID(0);
+        if (i < n) y[i] = SPEC_FMAX(y[i], floorDb);
+    }
+}
