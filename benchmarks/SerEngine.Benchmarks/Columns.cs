@@ -106,16 +106,24 @@ public sealed class GbsColumn(Func<BenchmarkCase, double>? bytes = null) : Throu
     "Effective bandwidth, 10^9 bytes per second: each input read once and each output written once, from the mean time",
     c => bytes is not null ? bytes(c) : Parameter<IByteCount>(c)?.Bytes(c.Descriptor.WorkloadMethod.Name));
 
-/// <summary>Adds the GFLOP/s column.</summary>
+/// <summary>Adds the GFLOP/s column (and room for case labels of up to 48 characters).</summary>
 public sealed class GflopsConfig : ManualConfig
 {
     /// <summary>The default config plus <see cref="GflopsColumn"/>.</summary>
-    public GflopsConfig() => AddColumn(new GflopsColumn());
+    public GflopsConfig()
+    {
+        AddColumn(new GflopsColumn());
+        WithSummaryStyle(SummaryStyle.Default.WithMaxParameterColumnWidth(48));
+    }
 }
 
-/// <summary>Adds the GB/s column.</summary>
+/// <summary>Adds the GB/s column (and room for case labels of up to 48 characters).</summary>
 public sealed class GbsConfig : ManualConfig
 {
     /// <summary>The default config plus <see cref="GbsColumn"/>.</summary>
-    public GbsConfig() => AddColumn(new GbsColumn());
+    public GbsConfig()
+    {
+        AddColumn(new GbsColumn());
+        WithSummaryStyle(SummaryStyle.Default.WithMaxParameterColumnWidth(48));
+    }
 }

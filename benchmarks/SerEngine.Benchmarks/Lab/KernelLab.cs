@@ -75,7 +75,7 @@ public static class KernelLab
             foreach (var variant in variants)
             {
                 using var selected = device is GpuBackend gpu && variant.Select is not null ? variant.Select(gpu) : null;
-                int failed = 0, timed = 0;
+                int failed = 0, timed = 0, failedTimings = 0;
                 double worst = 0;
                 foreach (var c in variant.Checks)
                 {
@@ -90,7 +90,7 @@ public static class KernelLab
                     {
                         var row = Time(device, op, variant.Name, c, options);
                         if (row.Passed) timed++;
-                        else failed++;
+                        else failedTimings++;
                         Add(row);
                     }
                 }
@@ -98,7 +98,7 @@ public static class KernelLab
                 {
                     Add(new LabRow(op.Name, variant.Name, LabStep.Time, "-", false, null, "validation failed", null, null, op.Unit, 0));
                 }
-                results.Add(new LabVariantResult(op.Name, variant.Name, variant.Checks.Count, failed, worst, timed));
+                results.Add(new LabVariantResult(op.Name, variant.Name, variant.Checks.Count, failed, worst, timed, failedTimings));
             }
         }
         var report = new LabReport(rows, results);

@@ -30,13 +30,14 @@ public sealed record LabRow(string Op, string Variant, LabStep Step, string Case
 /// <param name="Op">Op family.</param>
 /// <param name="Variant">Variant.</param>
 /// <param name="Checks">Validation cases run.</param>
-/// <param name="Failed">Validation cases (or timings) that failed.</param>
+/// <param name="FailedChecks">Validation cases that failed.</param>
 /// <param name="MaxRelError">Largest relative error over its checks.</param>
 /// <param name="Timed">Timing cases measured (0 when a check failed: a failing variant is not timed).</param>
-public sealed record LabVariantResult(string Op, string Variant, int Checks, int Failed, double MaxRelError, int Timed)
+/// <param name="FailedTimings">Timing cases that threw.</param>
+public sealed record LabVariantResult(string Op, string Variant, int Checks, int FailedChecks, double MaxRelError, int Timed, int FailedTimings)
 {
-    /// <summary>Every check passed (and there was at least one).</summary>
-    public bool Passed => Checks > 0 && Failed == 0;
+    /// <summary>Every check passed (and there was at least one), and every timing ran.</summary>
+    public bool Passed => Checks > 0 && FailedChecks == 0 && FailedTimings == 0;
 }
 
 /// <summary>What a lab run found: every row, and one summary per variant.</summary>
@@ -85,7 +86,7 @@ internal sealed class LabTable(TextWriter output, int opWidth, int variantWidth,
         output.Flush();
     }
 
-    public static string FormatError(double e) => double.IsFinite(e) ? e.ToString("0.00e+00", Inv) : e.ToString(Inv);
+    public static string FormatError(double e) => double.IsFinite(e) ? e.ToString("0.00e+00", Inv) : double.IsNaN(e) ? "nan" : "inf";
 
     /// <summary>The closing lines: counts, and each failing variant.</summary>
     public void Summary(LabReport report, TimeSpan elapsed)
@@ -96,7 +97,11 @@ internal sealed class LabTable(TextWriter output, int opWidth, int variantWidth,
             $"{report.Rows.Count(r => r.Step == LabStep.Check)} checks, {report.Rows.Count(r => r.Step == LabStep.Time && r.Milliseconds is not null)} timings, " +
             $"{elapsed.TotalSeconds.ToString("F1", Inv)} s");
         foreach (var v in report.Variants.Where(v => !v.Passed))
-            output.WriteLine($"  FAIL {v.Op}/{v.Variant}: {v.Failed} of {v.Checks} checks failed (max rel err {FormatError(v.MaxRelError)}); not timed");
+        {
+            output.WriteLine(v.FailedChecks > 0 || v.Checks == 0
+                ? $"  FAIL {v.Op}/{v.Variant}: {v.FailedChecks} of {v.Checks} checks failed (max rel err {FormatError(v.MaxRelError)}); not timed"
+                : $"  FAIL {v.Op}/{v.Variant}: validated, but {v.FailedTimings} timing runs failed");
+        }
         output.Flush();
     }
 }
