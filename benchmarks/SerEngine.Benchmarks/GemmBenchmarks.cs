@@ -1,77 +1,7 @@
 using BenchmarkDotNet.Attributes;
-using BenchmarkDotNet.Columns;
-using BenchmarkDotNet.Configs;
-using BenchmarkDotNet.Reports;
-using BenchmarkDotNet.Running;
 using SerEngine.Backends;
 
 namespace SerEngine.Benchmarks;
-
-/// <summary>A benchmark parameter that knows how many floating-point operations one call performs.</summary>
-public interface IFlopCount
-{
-    /// <summary>Floating-point operations of one invocation (2 per multiply-add).</summary>
-    double Flops { get; }
-}
-
-/// <summary>
-/// GFLOP/s from the mean time of each case: the case's flops (by default its <see cref="IFlopCount"/>
-/// parameter; or a function of the case) divided by the mean in nanoseconds.
-/// </summary>
-/// <param name="flops">Flops of one invocation of a case; null = read the IFlopCount parameter.</param>
-public sealed class GflopsColumn(Func<BenchmarkCase, double>? flops = null) : IColumn
-{
-    /// <inheritdoc/>
-    public string Id => nameof(GflopsColumn);
-
-    /// <inheritdoc/>
-    public string ColumnName => "GFLOP/s";
-
-    /// <inheritdoc/>
-    public bool AlwaysShow => true;
-
-    /// <inheritdoc/>
-    public ColumnCategory Category => ColumnCategory.Custom;
-
-    /// <inheritdoc/>
-    public int PriorityInCategory => 0;
-
-    /// <inheritdoc/>
-    public bool IsNumeric => true;
-
-    /// <inheritdoc/>
-    public UnitType UnitType => UnitType.Dimensionless;
-
-    /// <inheritdoc/>
-    public string Legend => "Billions of floating-point operations per second (2 per multiply-add), from the mean time";
-
-    /// <inheritdoc/>
-    public string GetValue(Summary summary, BenchmarkCase benchmarkCase) => GetValue(summary, benchmarkCase, SummaryStyle.Default);
-
-    /// <inheritdoc/>
-    public string GetValue(Summary summary, BenchmarkCase benchmarkCase, SummaryStyle style)
-    {
-        double? meanNs = summary[benchmarkCase]?.ResultStatistics?.Mean;
-        if (meanNs is null or <= 0) return "-";
-        double? count = flops?.Invoke(benchmarkCase);
-        foreach (var p in benchmarkCase.Parameters.Items)
-            if (count is null && p.Value is IFlopCount f) count = f.Flops;
-        return count is null ? "-" : (count.Value / meanNs.Value).ToString("F1", System.Globalization.CultureInfo.InvariantCulture);
-    }
-
-    /// <inheritdoc/>
-    public bool IsAvailable(Summary summary) => true;
-
-    /// <inheritdoc/>
-    public bool IsDefault(Summary summary, BenchmarkCase benchmarkCase) => false;
-}
-
-/// <summary>Adds the GFLOP/s column.</summary>
-public sealed class GflopsConfig : ManualConfig
-{
-    /// <summary>The default config plus <see cref="GflopsColumn"/>.</summary>
-    public GflopsConfig() => AddColumn(new GflopsColumn());
-}
 
 /// <summary>One square SGEMM case: C [n, n] = A [n, n] · B [n, n] on a named backend.</summary>
 /// <param name="Backend">Registry name (<c>cpu-reference</c> or <c>cpu</c>).</param>

@@ -1,10 +1,19 @@
 using BenchmarkDotNet.Running;
+using SerEngine.Benchmarks.Lab;
 
 namespace SerEngine.Benchmarks;
 
-/// <summary>Runs the BenchmarkDotNet suites: <c>dotnet run -c Release --project benchmarks/SerEngine.Benchmarks -- --filter '*'</c>.</summary>
+/// <summary>
+/// Runs the BenchmarkDotNet suites (<c>dotnet run -c Release --project benchmarks/SerEngine.Benchmarks -- --filter '*'</c>)
+/// or, with <c>lab</c> as the first word, the kernel lab (<c>-- lab --backend opencl --quick</c>; see <see cref="KernelLabCommand"/>).
+/// </summary>
 public static class Program
 {
     /// <summary>Entry point.</summary>
-    public static void Main(string[] args) => BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
+    public static int Main(string[] args)
+    {
+        if (args.Length > 0 && args[0] == "lab") return KernelLabCommand.Run(args[1..], Console.Out);
+        BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
+        return 0;
+    }
 }
