@@ -15,6 +15,8 @@ public static class CliApp
     public static IReadOnlyList<ICommand> Commands { get; } =
     [
         new TrainCommand(),
+        new EvalCommand(),
+        new PredictCommand(),
         new CorpusCommand(),
         new ConformanceCommand(),
         new InfoCommand(),

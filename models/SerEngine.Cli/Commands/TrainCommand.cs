@@ -22,7 +22,7 @@ public sealed class TrainCommand : ICommand
     public const int BuiltinFolds = 3;
 
     /// <summary>Built-in corpus defaults: epochs (fcn).</summary>
-    public const int BuiltinFcnEpochs = 15;
+    public const int BuiltinFcnEpochs = 25;
 
     /// <summary>Built-in corpus defaults: epochs (fca).</summary>
     public const int BuiltinFcaEpochs = 12;
@@ -49,7 +49,7 @@ public sealed class TrainCommand : ICommand
         new("--folds", "K", "number of folds (default 5; 3 for the built-in corpus)"),
         new("--fold", "I", "run only fold I (1-based); without it every fold runs and the mean is reported"),
         new("--test-list", "FILE", "use the utterances listed in FILE (ids, file names or paths) as the one test set"),
-        new("--epochs", "N", "epochs per fold (default 50; built-in corpus: 15 for fcn, 12 for fca)"),
+        new("--epochs", "N", "epochs per fold (default 50; built-in corpus: 25 for fcn, 12 for fca)"),
         new("--seed", "S", "seed of every random choice (default 1)"),
         new("--out", "DIR", "output folder (default runs/MODEL): foldI/last.safetensors, foldI/best.safetensors, metrics.json"),
         new("--resume", null, "continue from the output folder's last checkpoints"),
@@ -70,7 +70,7 @@ public sealed class TrainCommand : ICommand
         new("--head-dim", "N", "fca: head size (default 64; built-in corpus 32)"),
         new("--no-focus", null, "fca: switch Focus-Attention off"),
         new("--no-calibration", null, "fca: switch Calibration-Attention off"),
-        new("--pad-short", null, "fcn: zero-pad utterances shorter than the encoder needs (0.66 s) instead of refusing them"),
+        new("--pad-short", null, "fcn: zero-pad utterances shorter than the encoder needs (0.67 s) instead of refusing them"),
         new("--pretrained", "FILE", "fcn: start the encoder from AlexNet weights (safetensors, torchvision names)"),
         new("--cache-features", null, "also keep computed features on disk in the output folder"),
         new("--corpus-speakers", "N", "built-in corpus: speakers (default 6)"),

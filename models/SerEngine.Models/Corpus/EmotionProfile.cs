@@ -36,10 +36,10 @@ public sealed record EmotionProfile(string Name, double PitchShift, double Pitch
     /// <summary>neutral, happy, sad, angry: the four classes of the built-in corpus, in class order.</summary>
     public static IReadOnlyList<EmotionProfile> Standard { get; } =
     [
-        new("neutral", PitchShift: 0.0, PitchRange: 2.5, ContourKind.Declining, Accent: 1.2, Rate: 1.00, LevelDb: 0, Tilt: 0.50, OpenQuotient: 0.60, Jitter: 0.006, Shimmer: 0.04, Aspiration: 0.05),
-        new("happy", PitchShift: 3.5, PitchRange: 6.0, ContourKind.RiseFall, Accent: 2.0, Rate: 1.15, LevelDb: 3, Tilt: 0.35, OpenQuotient: 0.55, Jitter: 0.008, Shimmer: 0.05, Aspiration: 0.05),
-        new("sad", PitchShift: -1.5, PitchRange: 1.2, ContourKind.Flat, Accent: 0.4, Rate: 0.78, LevelDb: -6, Tilt: 0.75, OpenQuotient: 0.80, Jitter: 0.012, Shimmer: 0.07, Aspiration: 0.16),
-        new("angry", PitchShift: 3.0, PitchRange: 4.5, ContourKind.Falling, Accent: 2.8, Rate: 1.25, LevelDb: 6, Tilt: 0.15, OpenQuotient: 0.38, Jitter: 0.014, Shimmer: 0.06, Aspiration: 0.03),
+        new("neutral", PitchShift: 0.0, PitchRange: 2.5, ContourKind.Declining, Accent: 1.2, Rate: 1.00, LevelDb: 0, Tilt: 0.50, OpenQuotient: 0.60, Jitter: 0.005, Shimmer: 0.04, Aspiration: 0.05),
+        new("happy", PitchShift: 3.5, PitchRange: 6.5, ContourKind.RiseFall, Accent: 2.2, Rate: 1.15, LevelDb: 3, Tilt: 0.35, OpenQuotient: 0.55, Jitter: 0.008, Shimmer: 0.05, Aspiration: 0.05),
+        new("sad", PitchShift: -1.5, PitchRange: 1.0, ContourKind.Flat, Accent: 0.3, Rate: 0.72, LevelDb: -6, Tilt: 0.75, OpenQuotient: 0.80, Jitter: 0.018, Shimmer: 0.08, Aspiration: 0.25),
+        new("angry", PitchShift: 3.0, PitchRange: 4.5, ContourKind.Falling, Accent: 3.2, Rate: 1.30, LevelDb: 6, Tilt: 0.15, OpenQuotient: 0.38, Jitter: 0.03, Shimmer: 0.08, Aspiration: 0.03),
     ];
 
     /// <summary>Per-utterance spread of the pitch level, semitones.</summary>

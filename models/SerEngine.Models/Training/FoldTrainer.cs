@@ -126,7 +126,8 @@ public static class FoldTrainer
                 using var scope = TensorScope.Begin();
                 var loss = Ops.CrossEntropy(model.Logits(batch, features), Tensor.FromArray(y, new Shape(count), backend));
                 float value = loss.Item();
-                if (!float.IsFinite(value)) throw Diverged(tag, epoch, s + 1, value, state, lastPath);
+                if (!float.IsFinite(value))
+                    throw Diverged(tag, string.Create(CultureInfo.InvariantCulture, $"the loss became {(float.IsNaN(value) ? "NaN" : "infinite")} in epoch {epoch} at step {s + 1}"), state, lastPath);
                 optimizer.ZeroGrad();
                 loss.Backward();
                 optimizer.Step();
@@ -134,14 +135,17 @@ public static class FoldTrainer
                 log.Progress(string.Create(CultureInfo.InvariantCulture,
                     $"{tag} epoch {epoch}/{options.Epochs} step {s + 1}/{steps} loss {lossSum / (from + count):0.000}"));
             }
-            if (parameters.Any(p => p.ToArray().Any(v => !float.IsFinite(v))))
-                throw Diverged(tag, epoch, steps, float.NaN, state, lastPath);
+            // weights, and outputs on held-out (or a few training) utterances, must still be finite
+            var probe = plan.Validation.Length > 0 ? plan.Validation : plan.Train[..Math.Min(8, plan.Train.Length)];
+            var probeLogits = model.PredictLogits([.. probe.Select(i => features[i])]);
+            if (parameters.Any(p => p.ToArray().Any(v => !float.IsFinite(v))) || probeLogits.Any(r => r.Any(v => !float.IsFinite(v))))
+                throw Diverged(tag, string.Create(CultureInfo.InvariantCulture, $"the weights became NaN or infinite in epoch {epoch}"), state, lastPath);
 
             double valWa = double.NaN, valUa = double.NaN;
             bool best;
             if (plan.Validation.Length > 0)
             {
-                var m = Evaluate(model, data, features, plan.Validation);
+                var m = Metrics(model, data, plan.Validation, probeLogits);
                 (valWa, valUa) = (m.WeightedAccuracy, m.UnweightedAccuracy);
                 best = valUa > state.BestUa;
             }
@@ -178,9 +182,11 @@ public static class FoldTrainer
     }
 
     /// <summary>Utterance-level metrics of <paramref name="model"/> on the utterances <paramref name="indices"/>.</summary>
-    public static ClassificationMetrics Evaluate(SerModel model, Dataset data, IReadOnlyList<FeatureMatrix> features, IReadOnlyList<int> indices)
+    public static ClassificationMetrics Evaluate(SerModel model, Dataset data, IReadOnlyList<FeatureMatrix> features, IReadOnlyList<int> indices) =>
+        Metrics(model, data, indices, model.PredictLogits([.. indices.Select(i => features[i])]));
+
+    private static ClassificationMetrics Metrics(SerModel model, Dataset data, IReadOnlyList<int> indices, float[][] logits)
     {
-        var logits = model.PredictLogits([.. indices.Select(i => features[i])]);
         var truth = indices.Select(i => data.LabelIndex(data.Utterances[i].Label)).ToArray();
         var predicted = logits.Select(SerModel.ArgMax).ToArray();
         return ClassificationMetrics.From(truth, predicted, model.Labels);
@@ -211,13 +217,11 @@ public static class FoldTrainer
         return drawn;
     }
 
-    private static TrainingDivergedException Diverged(string tag, int epoch, int step, float value, TrainingState state, string lastPath)
+    private static TrainingDivergedException Diverged(string tag, string what, TrainingState state, string lastPath)
     {
-        string what = float.IsNaN(value) ? "NaN" : "infinite";
         string kept = state.Epoch > 0 && File.Exists(lastPath)
-            ? $"the last good checkpoint is {lastPath} (epoch {state.Epoch})"
+            ? string.Create(CultureInfo.InvariantCulture, $"the last good checkpoint is {lastPath} (epoch {state.Epoch})")
             : "no checkpoint was written";
-        return new TrainingDivergedException(string.Create(CultureInfo.InvariantCulture,
-            $"{tag}: the loss became {what} in epoch {epoch} at step {step}; training stopped, {kept} (try a lower --lr)"));
+        return new TrainingDivergedException($"{tag}: {what}; training stopped, {kept} (try a lower --lr)");
     }
 }

@@ -82,7 +82,7 @@ public static class Splits
         {
             var u = data.Utterances[i];
             var keys = new List<string> { u.Id, Path.GetFileName(u.Id) };
-            if (u.Path is not null) keys.Add(Path.GetFullPath(u.Path));
+            if (u.Path is not null) keys.AddRange([Path.GetFileName(u.Path), Path.GetFullPath(u.Path)]);
             foreach (var key in keys.Distinct())
             {
                 if (!byKey.TryGetValue(key, out var list)) byKey[key] = list = [];

@@ -48,7 +48,8 @@ public sealed class TextTrainingLog(TextWriter writer, bool interactive) : ITrai
         }
     }
 
-    private void ClearStatus()
+    /// <summary>Erases the status line, if one is shown.</summary>
+    public void ClearStatus()
     {
         if (_statusLength == 0) return;
         writer.Write("\r" + new string(' ', _statusLength) + "\r");
