@@ -51,7 +51,7 @@ public sealed class TrainCommand : ICommand
         new("--test-list", "FILE", "use the utterances listed in FILE (ids, file names or paths) as the one test set"),
         new("--epochs", "N", "epochs per fold (default 50; built-in corpus: 25 for fcn, 12 for fca)"),
         new("--seed", "S", "seed of every random choice (default 1)"),
-        new("--out", "DIR", "output folder (default runs/MODEL): foldI/last.safetensors, foldI/best.safetensors, metrics.json"),
+        new("--out", "DIR", "output folder (default out/MODEL): foldI/last.safetensors, foldI/best.safetensors, metrics.json"),
         new("--resume", null, "continue from the output folder's last checkpoints"),
         ModelCommandOptions.Backend,
         new("--batch", "N", "batch size (default: fcn 16 utterances, fca 32 segments)"),
@@ -163,7 +163,7 @@ public sealed class TrainCommand : ICommand
                 UtterancesPerClass: ModelCommandOptions.Int(args, "--corpus-utterances", 1, 1000) ?? 20,
                 Classes: ModelCommandOptions.Int(args, "--corpus-classes", 2, 4) ?? 4))
             : ModelCommandOptions.LoadData(args, dataPath!);
-        var outDir = args.Value("--out") ?? Path.Combine("runs", model);
+        var outDir = args.Value("--out") ?? Path.Combine("out", model);
         bool resume = args.Flag("--resume");
         if (resume && !Directory.Exists(outDir)) throw new UsageException($"--resume: output folder '{outDir}' does not exist");
 

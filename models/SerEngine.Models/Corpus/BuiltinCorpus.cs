@@ -76,7 +76,7 @@ public static class BuiltinCorpus
                     string key = string.Create(System.Globalization.CultureInfo.InvariantCulture, $"builtin:{seed:x16}:{config.MinSeconds}:{config.MaxSeconds}:{id}");
                     items.Add(new Utterance(id, emotion.Name, speaker.Name, speaker.Name, null, rate => Generate(speaker, emotion, seed, config, rate), key));
                 }
-        return new Dataset("built-in corpus", DatasetFormat.Builtin, "(synthetic)", items, [.. emotions.Select(e => e.Name)]);
+        return new Dataset("built-in synthetic corpus", DatasetFormat.Builtin, "the built-in corpus", items, [.. emotions.Select(e => e.Name)]);
     }
 
     /// <summary>One utterance's audio at <paramref name="rate"/> (synthesised at 16 kHz, resampled otherwise).</summary>

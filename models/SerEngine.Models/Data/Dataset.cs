@@ -44,7 +44,7 @@ public sealed class Dataset
         Skipped = skipped;
     }
 
-    /// <summary>A short name (the corpus, or "built-in corpus").</summary>
+    /// <summary>A short name (the corpus, or "built-in synthetic corpus").</summary>
     public string Name { get; }
 
     /// <summary>The layout it was read as.</summary>
@@ -100,7 +100,8 @@ public sealed class Dataset
         var sb = new StringBuilder();
         var counts = ClassCounts();
         var speakers = Speakers;
-        sb.Append(CultureInfo.InvariantCulture, $"data: {Name} ({FormatName(Format)}) {Root}: {Utterances.Count} utterances, ");
+        sb.Append(Format == DatasetFormat.Builtin ? $"data: {Name}: " : $"data: {Name} ({FormatName(Format)}) at {Root}: ");
+        sb.Append(CultureInfo.InvariantCulture, $"{Utterances.Count} utterances, ");
         sb.Append(CultureInfo.InvariantCulture, $"{Labels.Count} classes (");
         sb.Append(string.Join(", ", Labels.Select((l, i) => $"{l} {counts[i]}")));
         sb.Append(CultureInfo.InvariantCulture, $"), {speakers.Count} speakers ({Abbreviate(speakers)})");

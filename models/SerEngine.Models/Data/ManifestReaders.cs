@@ -26,7 +26,7 @@ public static class ManifestReaders
             items.Add(new Utterance(DatasetReader.RelativeId(dir, file), parts[0], speaker, speaker, file));
         }
         if (items.Count == 0) throw new DatasetException($"no WAV files in {dir}");
-        return new Dataset("folders", DatasetFormat.Folders, dir, items);
+        return new Dataset("label folders", DatasetFormat.Folders, dir, items);
     }
 
     /// <summary>Reads a CSV manifest (header required; quoted fields allowed).</summary>

@@ -48,7 +48,7 @@ public static class Experiment
         var probe = options.CreateModel(data.Labels, new Generator(options.Seed), backend);
         log.Line($"model: {options.Model}: {probe.Description}; backend {backend.Name}");
         log.Line(string.Create(CultureInfo.InvariantCulture,
-            $"training: {(options.AdamW ? "AdamW" : "Adam")} lr {options.EffectiveLearningRate:0.#e+0}{(options.EffectiveLrStep > 0 ? $" ÷10 every {options.EffectiveLrStep} epochs" : "")}, weight decay {options.EffectiveWeightDecay:0.#e+0}, batch {options.BatchSize ?? probe.DefaultBatchSize}, {options.Epochs} epochs, patience {options.Patience}, validation {options.ValidationFraction:0.##} of training{(options.Balanced ? ", class-balanced sampling" : "")}, seed {options.Seed}"));
+            $"training: {(options.AdamW ? "AdamW" : "Adam")} lr {options.EffectiveLearningRate:0.#e+0}{(options.EffectiveLrStep > 0 ? $" ÷10 every {options.EffectiveLrStep} epochs" : "")}, weight decay {(options.EffectiveWeightDecay == 0 ? "0" : options.EffectiveWeightDecay.ToString("0.#e+0", CultureInfo.InvariantCulture))}, batch {options.BatchSize ?? probe.DefaultBatchSize}, {options.Epochs} epochs, patience {options.Patience}, validation {options.ValidationFraction:0.##} of training{(options.Balanced ? ", class-balanced sampling" : "")}, seed {options.Seed}"));
 
         var results = new List<FoldResult>();
         foreach (var plan in plans)

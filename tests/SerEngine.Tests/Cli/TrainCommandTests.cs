@@ -67,7 +67,7 @@ public sealed class TrainCommandTests(TrainedRuns runs) : IClassFixture<TrainedR
         Assert.Equal("", stderr);
         var lines = Lines(stdout);
         Assert.Matches(ResultLine, lines[^1]);
-        Assert.StartsWith("data: built-in corpus", lines[0]);
+        Assert.StartsWith("data: built-in synthetic corpus: 16 utterances", lines[0]);
         Assert.Contains("16 utterances, 2 classes (neutral 8, happy 8), 4 speakers (spk1, spk2, spk3, spk4)", lines[0]);
         Assert.Contains(lines, l => l.StartsWith("fold 1/2: test speakers spk1, spk2;", StringComparison.Ordinal));
         Assert.Contains(lines, l => l.StartsWith("fold 2/2 epoch   1/1  loss ", StringComparison.Ordinal));
@@ -115,7 +115,7 @@ public sealed class TrainCommandTests(TrainedRuns runs) : IClassFixture<TrainedR
         var r = Run("eval", "--checkpoint", Path.Combine(runs.FcaDir, "fold1", "best.safetensors"), "--data", runs.CorpusDir, "--json", json);
         Assert.True(r.Code == 0, r.Err);
         var lines = Lines(r.Out);
-        Assert.StartsWith("data: folders (folders)", lines[0]);
+        Assert.StartsWith($"data: label folders (folders) at {runs.CorpusDir}: ", lines[0]);
         Assert.Contains("16 utterances, 2 classes (happy 8, neutral 8), 4 speakers", lines[0]);
         Assert.Contains(lines, l => l.StartsWith("true \\ predicted", StringComparison.Ordinal));
         Assert.Matches(ResultLine, lines[^1]);
