@@ -14,6 +14,10 @@ public static class CliApp
     /// <summary>Every command, in the order help lists them. A new command is one file in Commands/ and one line here.</summary>
     public static IReadOnlyList<ICommand> Commands { get; } =
     [
+        new TrainCommand(),
+        new EvalCommand(),
+        new PredictCommand(),
+        new CorpusCommand(),
         new ConformanceCommand(),
         new InfoCommand(),
         new FeaturesCommand(),

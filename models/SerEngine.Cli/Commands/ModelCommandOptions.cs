@@ -1,0 +1,62 @@
+using System.Globalization;
+using SerEngine.Backends;
+using SerEngine.Models.Data;
+using SerEngine.Models.Training;
+
+namespace SerEngine.Cli.Commands;
+
+/// <summary>Option parsing shared by <c>train</c>, <c>eval</c> and <c>predict</c>: numbers, the backend, the data set, the log.</summary>
+internal static class ModelCommandOptions
+{
+    /// <summary>The <c>--backend</c> option.</summary>
+    public static OptionSpec Backend { get; } = new("--backend", "NAME", "backend to run on (default: cpu; see 'ser devices')");
+
+    /// <summary>The backend named by <c>--backend</c> (cpu by default); unknown names are usage errors.</summary>
+    public static Backend GetBackend(ParsedArgs args)
+    {
+        var name = args.Value("--backend", "cpu")!;
+        if (!BackendRegistry.Names.Contains(name, StringComparer.OrdinalIgnoreCase))
+            throw new UsageException($"unknown backend '{name}' (known: {string.Join(", ", BackendRegistry.Names)})");
+        return BackendRegistry.Get(name);
+    }
+
+    /// <summary>An integer option within [min, max].</summary>
+    public static int? Int(ParsedArgs args, string name, int min = int.MinValue, int max = int.MaxValue)
+    {
+        var v = args.Value(name);
+        if (v is null) return null;
+        if (!int.TryParse(v, NumberStyles.Integer, CultureInfo.InvariantCulture, out int x) || x < min || x > max)
+            throw new UsageException(max == int.MaxValue
+                ? $"option '{name}' needs a whole number ≥ {min}, got '{v}'"
+                : $"option '{name}' needs a whole number in {min}..{max}, got '{v}'");
+        return x;
+    }
+
+    /// <summary>A non-negative number option.</summary>
+    public static double? Number(ParsedArgs args, string name, double min = 0, double maxExclusive = double.PositiveInfinity)
+    {
+        var v = args.Value(name);
+        if (v is null) return null;
+        if (!double.TryParse(v, NumberStyles.Float, CultureInfo.InvariantCulture, out double x) || !double.IsFinite(x) || x < min || x >= maxExclusive)
+            throw new UsageException(double.IsPositiveInfinity(maxExclusive)
+                ? $"option '{name}' needs a number ≥ {min.ToString(CultureInfo.InvariantCulture)}, got '{v}'"
+                : $"option '{name}' needs a number in [{min.ToString(CultureInfo.InvariantCulture)}, {maxExclusive.ToString(CultureInfo.InvariantCulture)}), got '{v}'");
+        return x;
+    }
+
+    /// <summary>Loads <c>--data</c> with <c>--format</c>.</summary>
+    public static Dataset LoadData(ParsedArgs args, string dataPath)
+    {
+        DatasetFormat format;
+        try { format = Dataset.ParseFormat(args.Value("--format", "auto")!); }
+        catch (ArgumentException ex) { throw new UsageException(ex.Message); }
+        return DatasetReader.Load(dataPath, format);
+    }
+
+    /// <summary>The training log on stdout: a rewritten status line on a terminal, plain lines otherwise.</summary>
+    public static TextTrainingLog Log(TextWriter stdout)
+    {
+        bool interactive = ReferenceEquals(stdout, Console.Out) && !Console.IsOutputRedirected;
+        return new TextTrainingLog(stdout, interactive);
+    }
+}

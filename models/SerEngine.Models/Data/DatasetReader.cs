@@ -1,0 +1,78 @@
+namespace SerEngine.Models.Data;
+
+/// <summary>
+/// Reads a data set from a folder (or a CSV manifest file) in one of the <see cref="DatasetFormat"/>
+/// layouts; <see cref="DatasetFormat.Auto"/> detects it. Every problem is a
+/// <see cref="DatasetException"/> with a one-line message naming the folder or file.
+/// </summary>
+public static class DatasetReader
+{
+    /// <summary>Loads <paramref name="path"/> (a folder, or a .csv manifest) as <paramref name="format"/>.</summary>
+    public static Dataset Load(string path, DatasetFormat format = DatasetFormat.Auto)
+    {
+        if (File.Exists(path))
+        {
+            if (format is DatasetFormat.Auto or DatasetFormat.Csv && path.EndsWith(".csv", StringComparison.OrdinalIgnoreCase))
+                return ManifestReaders.ReadCsv(path);
+            throw new DatasetException($"{path} is a file; --data takes a data folder or a .csv manifest");
+        }
+        if (!Directory.Exists(path)) throw new DatasetException($"data folder '{path}' does not exist");
+        if (format == DatasetFormat.Auto) format = Detect(path);
+        return format switch
+        {
+            DatasetFormat.Ravdess => FileNameCorpora.Read(path, FileNameCorpora.Ravdess),
+            DatasetFormat.CremaD => FileNameCorpora.Read(path, FileNameCorpora.CremaD),
+            DatasetFormat.EmoDb => FileNameCorpora.Read(path, FileNameCorpora.EmoDb),
+            DatasetFormat.Iemocap => IemocapReader.Read(path),
+            DatasetFormat.Folders => ManifestReaders.ReadFolders(path),
+            DatasetFormat.Csv => ManifestReaders.ReadCsv(FindManifest(path) ?? throw new DatasetException($"no .csv manifest at the top of {path}")),
+            _ => throw new DatasetException($"format {format} cannot be read from a folder"),
+        };
+    }
+
+    /// <summary>
+    /// Guesses the layout of <paramref name="dir"/>: IEMOCAP's Session folders; a single .csv
+    /// manifest at the top; file names that all follow RAVDESS, CREMA-D or EmoDB naming; else one
+    /// folder per label.
+    /// </summary>
+    public static DatasetFormat Detect(string dir)
+    {
+        if (IemocapReader.Looks(dir)) return DatasetFormat.Iemocap;
+        if (FindManifest(dir) is not null) return DatasetFormat.Csv;
+        var files = ListWavFiles(dir);
+        if (files.Count == 0) throw new DatasetException($"no WAV files in {dir}");
+        var names = files.Select(f => Path.GetFileNameWithoutExtension(f)).ToList();
+        foreach (var (format, corpus) in new[] { (DatasetFormat.Ravdess, FileNameCorpora.Ravdess), (DatasetFormat.CremaD, FileNameCorpora.CremaD), (DatasetFormat.EmoDb, FileNameCorpora.EmoDb) })
+            if (names.All(corpus.Pattern.IsMatch)) return format;
+        bool topLevelWavs = files.Any(f => string.Equals(Path.GetDirectoryName(Path.GetFullPath(f)), Path.GetFullPath(dir).TrimEnd(Path.DirectorySeparatorChar), StringComparison.Ordinal));
+        if (!topLevelWavs) return DatasetFormat.Folders;
+        throw new DatasetException(
+            $"cannot tell the layout of {dir} ({files.Count} WAV files, e.g. {Path.GetFileName(files[0])}): not RAVDESS, CREMA-D or EmoDB naming, no label folders, no .csv manifest; give --format");
+    }
+
+    /// <summary>Every .wav file under <paramref name="dir"/> (recursive, macOS "._" files left out), sorted by path.</summary>
+    public static List<string> ListWavFiles(string dir)
+    {
+        try
+        {
+            var files = Directory.EnumerateFiles(dir, "*", new EnumerationOptions { RecurseSubdirectories = true, MatchCasing = MatchCasing.CaseInsensitive, IgnoreInaccessible = false })
+                .Where(f => f.EndsWith(".wav", StringComparison.OrdinalIgnoreCase) && !Path.GetFileName(f).StartsWith("._", StringComparison.Ordinal))
+                .ToList();
+            files.Sort(StringComparer.Ordinal);
+            return files;
+        }
+        catch (Exception ex) when (ex is UnauthorizedAccessException or IOException)
+        {
+            throw new DatasetException($"cannot read data folder {dir}: {ex.Message}");
+        }
+    }
+
+    /// <summary>The id of a file: its path relative to the data folder, with forward slashes.</summary>
+    public static string RelativeId(string root, string file) => Path.GetRelativePath(root, file).Replace('\\', '/');
+
+    private static string? FindManifest(string dir)
+    {
+        var csvs = Directory.GetFiles(dir, "*.csv");
+        return csvs.Length == 1 ? csvs[0] : null;
+    }
+}

@@ -1,0 +1,172 @@
+using System.Globalization;
+using System.Text.Json;
+using SerEngine.Backends;
+using SerEngine.IO;
+using SerEngine.Models.Data;
+using SerEngine.Optim;
+
+namespace SerEngine.Models.Training;
+
+/// <summary>A checkpoint the program refuses (not ours, another model, missing tensors, ...): a one-line message naming the file.</summary>
+public sealed class CheckpointException(string message) : Exception(message);
+
+/// <summary>
+/// A model checkpoint as one safetensors file: the network's state dict under its PyTorch names,
+/// optionally the optimizer state under <c>optimizer.state.{i}.{buffer}</c>, and metadata
+/// <c>format</c>, <c>model</c> (fcn|fca), <c>config</c> (JSON), <c>labels</c> (JSON array),
+/// <c>features</c> (front-end JSON), <c>pad_to_samples</c> and, in training checkpoints,
+/// <c>training</c> (<see cref="TrainingState"/> JSON). Written atomically (temp file + rename).
+/// </summary>
+public sealed class Checkpoint
+{
+    /// <summary>The <c>format</c> metadata value.</summary>
+    public const string FormatTag = "serengine-ser-checkpoint-1";
+
+    private const string OptimizerPrefix = "optimizer.";
+
+    private Checkpoint(string path, string kind, string configJson, IReadOnlyList<string> labels, FeatureSpec features,
+        Dictionary<string, HostTensor> weights, Dictionary<string, HostTensor> optimizer, TrainingState? training)
+    {
+        Path = path;
+        Kind = kind;
+        ConfigJson = configJson;
+        Labels = labels;
+        Features = features;
+        Weights = weights;
+        OptimizerState = optimizer;
+        Training = training;
+    }
+
+    /// <summary>The file.</summary>
+    public string Path { get; }
+
+    /// <summary><c>fcn</c> or <c>fca</c>.</summary>
+    public string Kind { get; }
+
+    /// <summary>The model's settings (JSON).</summary>
+    public string ConfigJson { get; }
+
+    /// <summary>Class names.</summary>
+    public IReadOnlyList<string> Labels { get; }
+
+    /// <summary>The front end.</summary>
+    public FeatureSpec Features { get; }
+
+    /// <summary>Network tensors by state-dict name.</summary>
+    public IReadOnlyDictionary<string, HostTensor> Weights { get; }
+
+    /// <summary>Optimizer tensors (<c>state.{i}.{buffer}</c>), empty in weights-only checkpoints.</summary>
+    public IReadOnlyDictionary<string, HostTensor> OptimizerState { get; }
+
+    /// <summary>Training progress (null in weights-only checkpoints).</summary>
+    public TrainingState? Training { get; }
+
+    /// <summary>Writes <paramref name="model"/> (and the optimizer and training state when given) to <paramref name="path"/>.</summary>
+    public static void Save(string path, SerModel model, Optimizer? optimizer = null, TrainingState? training = null)
+    {
+        var tensors = new List<KeyValuePair<string, HostTensor>>();
+        foreach (var (name, t) in model.Network.StateDict()) tensors.Add(new(name, HostTensor.FromTensor(t)));
+        if (optimizer is not null)
+        {
+            using var scope = TensorScope.Begin();
+            foreach (var (name, t) in optimizer.StateDict().OrderBy(kv => kv.Key, StringComparer.Ordinal))
+                tensors.Add(new(OptimizerPrefix + name, HostTensor.FromTensor(t)));
+        }
+        var metadata = new Dictionary<string, string>
+        {
+            ["format"] = FormatTag,
+            ["model"] = model.Kind,
+            ["config"] = model.ConfigJson(),
+            ["labels"] = JsonUtil.Build(w =>
+            {
+                w.WriteStartArray();
+                foreach (var l in model.Labels) w.WriteStringValue(l);
+                w.WriteEndArray();
+            }),
+            ["features"] = FeatureSettingsJson.Serialize(model.Features.Settings),
+            ["pad_to_samples"] = model.Features.PadToSamples.ToString(CultureInfo.InvariantCulture),
+        };
+        if (training is not null) metadata["training"] = training.ToJson();
+        var dir = System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(path));
+        if (dir is not null) Directory.CreateDirectory(dir);
+        SafeTensors.Write(path, tensors, metadata);
+    }
+
+    /// <summary>Reads a checkpoint; throws <see cref="CheckpointException"/> for files that are not SerEngine checkpoints.</summary>
+    public static Checkpoint Load(string path)
+    {
+        if (!File.Exists(path)) throw new CheckpointException($"checkpoint '{path}' does not exist");
+        SafeTensorsFile file;
+        try { file = SafeTensors.Read(path); }
+        catch (SafeTensorsFormatException ex) { throw new CheckpointException($"checkpoint {ex.Message}"); }
+        var md = file.Metadata;
+        if (!md.TryGetValue("format", out var format) || format != FormatTag || !md.TryGetValue("model", out var kind))
+            throw new CheckpointException($"{path} is not a SerEngine model checkpoint (no '{FormatTag}' metadata)");
+        if (kind is not ("fcn" or "fca")) throw new CheckpointException($"{path} is a checkpoint for an unknown model '{kind}' (known: fcn, fca)");
+        try
+        {
+            var labels = new List<string>();
+            using (var doc = JsonDocument.Parse(Need(md, "labels", path)))
+                foreach (var e in doc.RootElement.EnumerateArray()) labels.Add(e.GetString()!);
+            var settings = FeatureSettingsJson.Deserialize(Need(md, "features", path), path);
+            int pad = int.Parse(md.GetValueOrDefault("pad_to_samples", "0"), CultureInfo.InvariantCulture);
+            var weights = new Dictionary<string, HostTensor>(StringComparer.Ordinal);
+            var optimizer = new Dictionary<string, HostTensor>(StringComparer.Ordinal);
+            foreach (var (name, t) in file.Tensors)
+            {
+                if (name.StartsWith(OptimizerPrefix, StringComparison.Ordinal)) optimizer[name[OptimizerPrefix.Length..]] = t;
+                else weights[name] = t;
+            }
+            var training = md.TryGetValue("training", out var tj) ? TrainingState.FromJson(tj) : null;
+            return new Checkpoint(path, kind, Need(md, "config", path), labels, new FeatureSpec(settings, pad), weights, optimizer, training);
+        }
+        catch (Exception ex) when (ex is JsonException or KeyNotFoundException or InvalidOperationException or FormatException)
+        {
+            throw new CheckpointException($"{path}: damaged checkpoint metadata: {ex.Message}");
+        }
+    }
+
+    /// <summary>Builds the network this checkpoint describes on <paramref name="backend"/> and loads its weights.</summary>
+    public SerModel CreateModel(Backend backend, Generator? rng = null)
+    {
+        rng ??= new Generator(0);
+        SerModel model;
+        try
+        {
+            if (Kind == "fcn")
+                model = new FcnModel(FcnModel.ParseConfig(ConfigJson), Labels, Features, rng, backend);
+            else
+            {
+                var (config, segments) = FcaModel.ParseConfig(ConfigJson);
+                model = new FcaModel(config, segments, Labels, Features, rng, backend);
+            }
+        }
+        catch (Exception ex) when (ex is JsonException or KeyNotFoundException or InvalidOperationException or ArgumentException)
+        {
+            throw new CheckpointException($"{Path}: the {Kind} config cannot be used: {ex.Message}");
+        }
+        LoadWeightsInto(model);
+        return model;
+    }
+
+    /// <summary>Copies the weights into <paramref name="model"/>; every tensor must be present with the right shape.</summary>
+    public void LoadWeightsInto(SerModel model)
+    {
+        if (model.Kind != Kind) throw new CheckpointException($"checkpoint {Path} is for {Kind}, not {model.Kind}");
+        try { model.Network.LoadStateDict(Weights, strict: true); }
+        catch (ArgumentException ex) { throw new CheckpointException($"checkpoint {Path}: {ex.Message}"); }
+    }
+
+    /// <summary>Restores the optimizer state saved with the weights.</summary>
+    public void LoadOptimizerInto(Optimizer optimizer)
+    {
+        var state = new Dictionary<string, Tensor>(StringComparer.Ordinal);
+        using var scope = TensorScope.Begin();
+        foreach (var (name, t) in OptimizerState) state[name] = t.ToTensor(optimizer.Parameters.Count > 0 ? optimizer.Parameters[0].Backend : null);
+        try { optimizer.LoadStateDict(state); }
+        catch (ArgumentException ex) { throw new CheckpointException($"checkpoint {Path}: {ex.Message}"); }
+    }
+
+    private static string Need(IReadOnlyDictionary<string, string> md, string key, string path) =>
+        md.TryGetValue(key, out var v) ? v : throw new CheckpointException($"{path}: checkpoint metadata lacks '{key}'");
+}

@@ -1,0 +1,112 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+using SerEngine.Backends;
+using SerEngine.Models.Data;
+
+namespace SerEngine.Models.Training;
+
+/// <summary>The outcome of a training run: each fold's result and the mean over folds.</summary>
+/// <param name="Folds">Per fold.</param>
+/// <param name="MeanWa">Mean test WA over the folds run.</param>
+/// <param name="MeanUa">Mean test UA over the folds run.</param>
+public sealed record ExperimentResult(IReadOnlyList<FoldResult> Folds, double MeanWa, double MeanUa)
+{
+    /// <summary><c>result: WA=0.812 UA=0.800</c>.</summary>
+    public string ResultLine => string.Create(CultureInfo.InvariantCulture, $"result: WA={MeanWa:0.000} UA={MeanUa:0.000}");
+}
+
+/// <summary>
+/// A whole <c>ser train</c> run: features once for the data set (cached), then each fold (or the
+/// one asked for) in its own folder <c>OUT/fold{i}/</c>, then <c>OUT/metrics.json</c> with every
+/// fold's metrics and the mean.
+/// </summary>
+public static class Experiment
+{
+    /// <summary>Trains and tests; <paramref name="resume"/> continues every fold from its last checkpoint.</summary>
+    public static ExperimentResult Run(Dataset data, TrainOptions options, string outDir, bool resume, ITrainingLog log, FeatureCache? cache = null)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(options.Epochs, 1, "epochs");
+        data.RequireTrainable();
+        var backend = BackendRegistry.Get(options.Backend);
+        int k = options.Split == SplitKind.List ? 1 : options.Folds;
+        if (k < 1 || (options.Split != SplitKind.List && k < 2)) throw new ArgumentException($"--folds must be at least 2, got {k}");
+        if (options.Fold is int f && (f < 1 || f > k)) throw new ArgumentException($"--fold {f} is outside 1..{k}");
+        var folds = options.Fold is int one ? [one] : Enumerable.Range(1, k).ToArray();
+        // plan every fold first, so a bad split fails before any work
+        var plans = folds.Select(i => Splits.Plan(data, options, i)).ToList();
+
+        log.Line(data.Describe());
+        var spec = options.FeatureSpecFor();
+        cache ??= options.DiskFeatureCache ? new FeatureCache(outDir) : FeatureCache.Shared;
+        var clock = Stopwatch.StartNew();
+        int before = cache.Computed;
+        var features = cache.GetAll(data.Utterances, spec, (done, total) =>
+            log.Progress(string.Create(CultureInfo.InvariantCulture, $"features: {done}/{total}"), milestone: total >= 2000));
+        log.Line(string.Create(CultureInfo.InvariantCulture,
+            $"features: {FeatureSettingsJson.Describe(spec.Settings)}, {cache.Computed - before} computed, {data.Utterances.Count - (cache.Computed - before)} cached ({clock.Elapsed.TotalSeconds:0.0} s)"));
+        var probe = options.CreateModel(data.Labels, new Generator(options.Seed), backend);
+        log.Line($"model: {options.Model}: {probe.Description}; backend {backend.Name}");
+        log.Line(string.Create(CultureInfo.InvariantCulture,
+            $"training: {(options.AdamW ? "AdamW" : "Adam")} lr {options.EffectiveLearningRate:0.#e+0}{(options.EffectiveLrStep > 0 ? $" ÷10 every {options.EffectiveLrStep} epochs" : "")}, weight decay {(options.EffectiveWeightDecay == 0 ? "0" : options.EffectiveWeightDecay.ToString("0.#e+0", CultureInfo.InvariantCulture))}, batch {options.BatchSize ?? probe.DefaultBatchSize}, {options.Epochs} epochs, patience {options.Patience}, validation {options.ValidationFraction:0.##} of training{(options.Balanced ? ", class-balanced sampling" : "")}, seed {options.Seed}"));
+
+        var results = new List<FoldResult>();
+        foreach (var plan in plans)
+        {
+            log.Line(string.Create(CultureInfo.InvariantCulture,
+                $"fold {plan.Fold}/{plan.Folds}: {plan.Description}; {plan.Train.Length} train / {plan.Validation.Length} validation / {plan.Test.Length} test utterances"));
+            var foldDir = Path.Combine(outDir, $"fold{plan.Fold}");
+            results.Add(FoldTrainer.Run(data, features, plan, options, foldDir, resume, log));
+        }
+        var result = new ExperimentResult(results, results.Average(r => r.Test.WeightedAccuracy), results.Average(r => r.Test.UnweightedAccuracy));
+        if (results.Count > 1)
+            log.Line(string.Create(CultureInfo.InvariantCulture,
+                $"mean over {results.Count} folds: WA={result.MeanWa:0.000} UA={result.MeanUa:0.000} (per fold UA: {string.Join(", ", results.Select(r => r.Test.UnweightedAccuracy.ToString("0.000", CultureInfo.InvariantCulture)))})"));
+        JsonUtil.WriteFileAtomic(Path.Combine(outDir, "metrics.json"), JsonUtil.Build(w => WriteSummary(w, data, options, probe, result), indented: true));
+        return result;
+    }
+
+    private static void WriteSummary(Utf8JsonWriter w, Dataset data, TrainOptions options, SerModel probe, ExperimentResult result)
+    {
+        w.WriteStartObject();
+        w.WriteString("model", options.Model);
+        w.WriteString("description", probe.Description);
+        w.WritePropertyName("config");
+        w.WriteRawValue(probe.ConfigJson());
+        w.WritePropertyName("features");
+        w.WriteRawValue(FeatureSettingsJson.Serialize(probe.Features.Settings));
+        w.WriteStartObject("data");
+        w.WriteString("name", data.Name);
+        w.WriteString("format", Dataset.FormatName(data.Format));
+        w.WriteString("root", data.Root);
+        w.WriteNumber("utterances", data.Utterances.Count);
+        w.WriteStartArray("labels");
+        foreach (var l in data.Labels) w.WriteStringValue(l);
+        w.WriteEndArray();
+        w.WriteNumber("speakers", data.Speakers.Count);
+        w.WriteEndObject();
+        w.WriteStartObject("options");
+        w.WriteString("split", options.Split.ToString().ToLowerInvariant());
+        w.WriteNumber("folds", options.Split == SplitKind.List ? 1 : options.Folds);
+        w.WriteNumber("epochs", options.Epochs);
+        w.WriteString("seed", options.Seed.ToString(CultureInfo.InvariantCulture));
+        w.WriteString("optimizer", options.AdamW ? "adamw" : "adam");
+        w.WriteNumber("lr", options.EffectiveLearningRate);
+        w.WriteNumber("lr_step_epochs", options.EffectiveLrStep);
+        w.WriteNumber("weight_decay", options.EffectiveWeightDecay);
+        w.WriteNumber("batch", options.BatchSize ?? probe.DefaultBatchSize);
+        w.WriteNumber("patience", options.Patience);
+        w.WriteNumber("validation_fraction", options.ValidationFraction);
+        w.WriteBoolean("balanced", options.Balanced);
+        w.WriteString("backend", options.Backend);
+        w.WriteEndObject();
+        w.WriteStartArray("folds");
+        foreach (var r in result.Folds) r.WriteJson(w);
+        w.WriteEndArray();
+        w.WriteStartObject("mean");
+        JsonUtil.WriteNumberOrNull(w, "wa", result.MeanWa);
+        JsonUtil.WriteNumberOrNull(w, "ua", result.MeanUa);
+        w.WriteEndObject();
+        w.WriteEndObject();
+    }
+}

@@ -1,0 +1,139 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using SerEngine.Audio;
+using SerEngine.Backends;
+using SerEngine.Models.Data;
+using SerEngine.Nn;
+
+namespace SerEngine.Models.Training;
+
+/// <summary>
+/// <see cref="AttentionFcn"/> for training: one example per utterance (its whole log spectrogram),
+/// batches zero-padded to the longest with the valid frame counts passed on, so padding gets zero
+/// attention. Evaluation batches utterances of similar length.
+/// </summary>
+public sealed class FcnModel : SerModel
+{
+    private const int EvalBatch = 16;
+
+    /// <summary>Builds the network from <paramref name="config"/> (its class count must match the labels).</summary>
+    public FcnModel(AttentionFcnConfig config, IReadOnlyList<string> labels, FeatureSpec features, Generator rng, Backend backend)
+        : base(labels, features, rng, backend)
+    {
+        if (config.NumClasses != labels.Count) throw new ArgumentException($"config has {config.NumClasses} classes, labels {labels.Count}");
+        if (config.InChannels != 1) throw new ArgumentException($"training feeds one feature channel; config has {config.InChannels} input channels");
+        Net = new AttentionFcn(config, rng, backend);
+    }
+
+    /// <summary>The network.</summary>
+    public AttentionFcn Net { get; }
+
+    /// <inheritdoc/>
+    public override string Kind => "fcn";
+
+    /// <inheritdoc/>
+    public override Module Network => Net;
+
+    /// <inheritdoc/>
+    public override int DefaultBatchSize => 16;
+
+    /// <inheritdoc/>
+    public override string Description => string.Create(CultureInfo.InvariantCulture,
+        $"AttentionFcn widths {string.Join(",", Net.Config.Widths)}, λ {Net.Config.Lambda}, dropout {Net.Config.Dropout}; {Net.ParameterCount:N0} parameters");
+
+    /// <summary>Samples needed for <see cref="AttentionFcn.MinimumLength"/> frames under <paramref name="settings"/>.</summary>
+    public static int MinimumSamples(FeatureSettings settings)
+    {
+        var stft = settings.Stft;
+        int frames = AttentionFcn.MinimumLength;
+        int samples = stft.NFft + (frames - 1) * stft.HopLengthOrDefault - 2 * stft.Pad - (stft.Center ? 2 * (stft.NFft / 2) : 0);
+        return Math.Max(settings.MinSamples, samples);
+    }
+
+    /// <inheritdoc/>
+    public override string ConfigJson()
+    {
+        var c = Net.Config;
+        using var ms = new MemoryStream();
+        using (var w = new Utf8JsonWriter(ms))
+        {
+            w.WriteStartObject();
+            w.WriteNumber("num_classes", c.NumClasses);
+            w.WriteNumber("in_channels", c.InChannels);
+            w.WriteStartArray("widths");
+            foreach (var x in c.Widths) w.WriteNumberValue(x);
+            w.WriteEndArray();
+            w.WriteNumber("lambda", c.Lambda);
+            w.WriteNumber("dropout", c.Dropout);
+            w.WriteEndObject();
+        }
+        return Encoding.UTF8.GetString(ms.ToArray());
+    }
+
+    /// <summary>Reads what <see cref="ConfigJson"/> wrote.</summary>
+    public static AttentionFcnConfig ParseConfig(string json)
+    {
+        using var doc = JsonDocument.Parse(json);
+        var r = doc.RootElement;
+        return new AttentionFcnConfig(r.GetProperty("num_classes").GetInt32(), r.GetProperty("in_channels").GetInt32(),
+            [.. r.GetProperty("widths").EnumerateArray().Select(e => e.GetInt32())], r.GetProperty("lambda").GetSingle(), r.GetProperty("dropout").GetSingle());
+    }
+
+    /// <inheritdoc/>
+    public override void CheckInput(FeatureMatrix f, string name)
+    {
+        int min = AttentionFcn.MinimumLength;
+        if (f.Frames < min)
+        {
+            double need = MinimumSamples(Features.Settings) / (double)Features.Settings.SampleRate;
+            throw new DatasetException(string.Create(CultureInfo.InvariantCulture,
+                $"{name}: {f.Frames} frames is too short for fcn (AttentionFcn needs at least {min} frames = {need:0.###} s); remove it or use --pad-short"));
+        }
+        if (f.Bins < min) throw new DatasetException($"{name}: {f.Bins} feature bins; AttentionFcn needs at least {min}");
+    }
+
+    /// <inheritdoc/>
+    public override IEnumerable<Example> TrainingExamples(int utterance, FeatureMatrix f) => [new Example(utterance, 0)];
+
+    /// <inheritdoc/>
+    public override Tensor Logits(IReadOnlyList<Example> batch, IReadOnlyList<FeatureMatrix> features)
+    {
+        var items = batch.Select(e => features[e.Utterance]).ToList();
+        var (x, valid) = Pad(items);
+        return Net.Forward(x, valid).Logits;
+    }
+
+    /// <inheritdoc/>
+    public override float[][] PredictLogits(IReadOnlyList<FeatureMatrix> utterances) => Evaluate(() =>
+    {
+        var result = new float[utterances.Count][];
+        var order = Enumerable.Range(0, utterances.Count).OrderBy(i => utterances[i].Frames).ThenBy(i => i).ToArray();
+        for (int b = 0; b < order.Length; b += EvalBatch)
+        {
+            using var scope = TensorScope.Begin();
+            var idx = order.Skip(b).Take(EvalBatch).ToArray();
+            var (x, valid) = Pad([.. idx.Select(i => utterances[i])]);
+            var rows = Rows(Net.Forward(x, valid).Logits);
+            for (int j = 0; j < idx.Length; j++) result[idx[j]] = rows[j];
+        }
+        return result;
+    });
+
+    /// <summary>x [B, 1, F, T_max] zero-padded, and the valid frames of each item.</summary>
+    private (Tensor X, int[] Valid) Pad(List<FeatureMatrix> items)
+    {
+        int n = items.Count, f = items[0].Bins, t = items.Max(m => m.Frames);
+        var x = new float[n * f * t]; // [B, 1, F, T_max]
+        var valid = new int[n];
+        for (int i = 0; i < n; i++)
+        {
+            var m = items[i];
+            if (m.Bins != f) throw new ArgumentException($"feature maps of {m.Bins} and {f} bins in one batch");
+            valid[i] = m.Frames;
+            for (int r = 0; r < f; r++)
+                m.Values.AsSpan(r * m.Frames, m.Frames).CopyTo(x.AsSpan((i * f + r) * t, m.Frames));
+        }
+        return (Tensor.FromArray(x, new Shape(n, 1, f, t), Backend), valid);
+    }
+}

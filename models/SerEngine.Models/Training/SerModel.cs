@@ -1,0 +1,111 @@
+using SerEngine.Audio;
+using SerEngine.Backends;
+using SerEngine.Models.Data;
+using SerEngine.Nn;
+
+namespace SerEngine.Models.Training;
+
+/// <summary>One training example: an utterance (index into the feature array) and, for segment models, the first frame of its segment.</summary>
+/// <param name="Utterance">Index of the utterance's features.</param>
+/// <param name="Start">First frame (0 for whole-utterance models).</param>
+public readonly record struct Example(int Utterance, int Start);
+
+/// <summary>
+/// A network together with what training, evaluation and prediction need around it: the label set,
+/// the front end, how an utterance becomes examples and batches, and how utterance-level logits are
+/// formed. <see cref="FcnModel"/> (AttentionFcn, whole padded utterances) and <see cref="FcaModel"/>
+/// (FocusCalibrationNet, 2 s segments) implement it.
+/// </summary>
+public abstract class SerModel
+{
+    /// <summary>Sets the shared parts.</summary>
+    protected SerModel(IReadOnlyList<string> labels, FeatureSpec features, Generator rng, Backend backend)
+    {
+        if (labels.Count < 2) throw new ArgumentException($"a classifier needs at least two labels, got {labels.Count}");
+        Labels = labels;
+        Features = features;
+        Rng = rng;
+        Backend = backend;
+    }
+
+    /// <summary><c>fcn</c> or <c>fca</c>.</summary>
+    public abstract string Kind { get; }
+
+    /// <summary>One line: the architecture and its size.</summary>
+    public abstract string Description { get; }
+
+    /// <summary>The network.</summary>
+    public abstract Module Network { get; }
+
+    /// <summary>Class names in output order.</summary>
+    public IReadOnlyList<string> Labels { get; }
+
+    /// <summary>The front end.</summary>
+    public FeatureSpec Features { get; }
+
+    /// <summary>The generator the network was initialised from; it keeps drawing dropout seeds.</summary>
+    public Generator Rng { get; }
+
+    /// <summary>Where the network's tensors live.</summary>
+    public Backend Backend { get; }
+
+    /// <summary>Batch size of the training protocol (MODELS.md).</summary>
+    public abstract int DefaultBatchSize { get; }
+
+    /// <summary>The settings as JSON (the checkpoint's <c>config</c>).</summary>
+    public abstract string ConfigJson();
+
+    /// <summary>Throws a one-line error naming <paramref name="name"/> when <paramref name="f"/> is too short for the network.</summary>
+    public abstract void CheckInput(FeatureMatrix f, string name);
+
+    /// <summary>The training examples of one utterance.</summary>
+    public abstract IEnumerable<Example> TrainingExamples(int utterance, FeatureMatrix f);
+
+    /// <summary>Logits [B, classes] of a batch of examples (in the network's current mode; records the graph when enabled).</summary>
+    public abstract Tensor Logits(IReadOnlyList<Example> batch, IReadOnlyList<FeatureMatrix> features);
+
+    /// <summary>Utterance-level logits (evaluation mode, no graph): one row of <see cref="Labels"/>.Count values per utterance.</summary>
+    public abstract float[][] PredictLogits(IReadOnlyList<FeatureMatrix> utterances);
+
+    /// <summary>Softmax of each row of <paramref name="logits"/>, in double.</summary>
+    public static float[][] Softmax(float[][] logits) => [.. logits.Select(row =>
+    {
+        double max = row.Max(), sum = row.Sum(v => Math.Exp(v - max));
+        return row.Select(v => (float)(Math.Exp(v - max) / sum)).ToArray();
+    })];
+
+    /// <summary>Index of the largest value (the first on ties).</summary>
+    public static int ArgMax(float[] row)
+    {
+        int best = 0;
+        for (int i = 1; i < row.Length; i++)
+            if (row[i] > row[best]) best = i;
+        return best;
+    }
+
+    /// <summary>Runs <paramref name="body"/> in evaluation mode without recording a graph, then restores the mode.</summary>
+    protected T Evaluate<T>(Func<T> body)
+    {
+        bool training = Network.Training;
+        Network.Eval();
+        try
+        {
+            using var noGrad = Autograd.Graph.NoGrad();
+            return body();
+        }
+        finally
+        {
+            Network.Train(training);
+        }
+    }
+
+    /// <summary>Copies the values of a logits tensor into per-row arrays.</summary>
+    protected static float[][] Rows(Tensor logits)
+    {
+        int n = logits.Shape[0], c = logits.Shape[1];
+        var v = logits.ToArray();
+        var rows = new float[n][];
+        for (int i = 0; i < n; i++) rows[i] = v.AsSpan(i * c, c).ToArray();
+        return rows;
+    }
+}

@@ -1,0 +1,152 @@
+using SerEngine.Audio;
+using SerEngine.Models.Data;
+
+namespace SerEngine.Models.Training;
+
+/// <summary>How <c>ser train</c> splits the data into folds.</summary>
+public enum SplitKind
+{
+    /// <summary>Speaker-independent folds (by fold group: the speaker, or IEMOCAP's session).</summary>
+    Speaker,
+    /// <summary>Folds of randomly shuffled utterances.</summary>
+    Random,
+    /// <summary>One split: the utterances in a given test list are the test set.</summary>
+    List,
+}
+
+/// <summary>
+/// Everything a training run takes. Null members mean "the protocol default of the model"
+/// (MODELS.md, "Training protocol defaults").
+/// </summary>
+public sealed record TrainOptions
+{
+    /// <summary><c>fcn</c> (AttentionFcn) or <c>fca</c> (FocusCalibrationNet).</summary>
+    public string Model { get; init; } = "fcn";
+
+    /// <summary>Epochs to train (per fold).</summary>
+    public int Epochs { get; init; } = 50;
+
+    /// <summary>The one seed every random choice derives from.</summary>
+    public ulong Seed { get; init; } = 1;
+
+    /// <summary>Folds.</summary>
+    public SplitKind Split { get; init; } = SplitKind.Speaker;
+
+    /// <summary>K.</summary>
+    public int Folds { get; init; } = 5;
+
+    /// <summary>Run only this fold (1-based); null runs every fold and reports the mean.</summary>
+    public int? Fold { get; init; }
+
+    /// <summary>Test list file (<see cref="SplitKind.List"/>).</summary>
+    public string? TestList { get; init; }
+
+    /// <summary>Share of the training utterances held out (stratified by class) for validation and early stopping; 0 keeps the last epoch.</summary>
+    public double ValidationFraction { get; init; } = 0.1;
+
+    /// <summary>Stop after this many epochs without a better validation UA (0: never stop early).</summary>
+    public int Patience { get; init; } = 10;
+
+    /// <summary>Batch size (fcn 16 utterances, fca 32 segments).</summary>
+    public int? BatchSize { get; init; }
+
+    /// <summary>Learning rate (fcn 1e-3 from scratch or 1e-4 with pretrained weights; fca 1e-3).</summary>
+    public float? LearningRate { get; init; }
+
+    /// <summary>Weight decay (fcn 0, fca 1e-6).</summary>
+    public float? WeightDecay { get; init; }
+
+    /// <summary>AdamW (decoupled decay) instead of Adam.</summary>
+    public bool AdamW { get; init; }
+
+    /// <summary>Divide the learning rate by 10 every this many epochs (fcn: never, 0; fca: 10).</summary>
+    public int? LrStepEpochs { get; init; }
+
+    /// <summary>Draw each training example by first picking a class uniformly.</summary>
+    public bool Balanced { get; init; }
+
+    /// <summary>Backend name.</summary>
+    public string Backend { get; init; } = "cpu";
+
+    /// <summary>fcn: the five widths (AlexNet's 64, 192, 384, 256, 256 when null).</summary>
+    public int[]? Widths { get; init; }
+
+    /// <summary>fcn: <c>logspec</c> (Paper A) or <c>logmel</c>.</summary>
+    public string FcnFeatures { get; init; } = "logspec";
+
+    /// <summary>fcn: per-utterance normalisation of the features (Paper A: per bin).</summary>
+    public FeatureNormalization FcnNormalization { get; init; } = FeatureNormalization.PerBin;
+
+    /// <summary>Dropout (fcn 0.5, fca 0.1).</summary>
+    public float? Dropout { get; init; }
+
+    /// <summary>fca: heads.</summary>
+    public int Heads { get; init; } = 4;
+
+    /// <summary>fca: head size.</summary>
+    public int HeadDim { get; init; } = 64;
+
+    /// <summary>fca: Focus-Attention on.</summary>
+    public bool Focus { get; init; } = true;
+
+    /// <summary>fca: Calibration-Attention on.</summary>
+    public bool Calibration { get; init; } = true;
+
+    /// <summary>fcn: zero-pad audio shorter than the encoder needs instead of refusing it.</summary>
+    public bool PadShort { get; init; }
+
+    /// <summary>fcn: a safetensors file with <c>features.*</c> weights to start from (e.g. torchvision's AlexNet).</summary>
+    public string? Pretrained { get; init; }
+
+    /// <summary>Keep computed features on disk in the output folder.</summary>
+    public bool DiskFeatureCache { get; init; }
+
+    /// <summary>The model's front end for these options.</summary>
+    public FeatureSpec FeatureSpecFor()
+    {
+        switch (Model)
+        {
+            case "fcn":
+                var settings = FcnFeatures switch
+                {
+                    "logspec" => FeatureSettings.PaperA,
+                    "logmel" => FeatureSettings.PaperALogMel,
+                    _ => throw new ArgumentException($"unknown fcn features '{FcnFeatures}' (known: logspec, logmel)"),
+                };
+                settings = settings with { Normalization = FcnNormalization };
+                return new FeatureSpec(settings, PadShort ? FcnModel.MinimumSamples(settings) : 0);
+            case "fca":
+                return new FeatureSpec(FeatureSettings.PaperB, FcaModel.SegmentSamples(FeatureSettings.PaperB, new SegmentSettings()));
+            default:
+                throw new ArgumentException($"unknown model '{Model}' (known: fcn, fca)");
+        }
+    }
+
+    /// <summary>A fresh model for <paramref name="labels"/>, initialised from <paramref name="rng"/>.</summary>
+    public SerModel CreateModel(IReadOnlyList<string> labels, Generator rng, Backends.Backend backend)
+    {
+        var spec = FeatureSpecFor();
+        return Model switch
+        {
+            "fcn" => new FcnModel(new AttentionFcnConfig(labels.Count, 1, Widths, 0.3f, Dropout ?? 0.5f), labels, spec, rng, backend),
+            _ => new FcaModel(new FocusCalibrationNetConfig(labels.Count, spec.Settings.Bins, Heads, HeadDim, Focus, Calibration, Dropout ?? 0.1f),
+                new SegmentSettings(), labels, spec, rng, backend),
+        };
+    }
+
+    /// <summary>The learning rate in use.</summary>
+    public float EffectiveLearningRate => LearningRate ?? (Model == "fcn" && Pretrained is not null ? 1e-4f : 1e-3f);
+
+    /// <summary>The weight decay in use.</summary>
+    public float EffectiveWeightDecay => WeightDecay ?? (Model == "fca" ? 1e-6f : 0f);
+
+    /// <summary>The step schedule in use (0: constant).</summary>
+    public int EffectiveLrStep => LrStepEpochs ?? (Model == "fca" ? 10 : 0);
+
+    /// <summary>Learning rate of <paramref name="epoch"/> (1-based): ÷10 every <see cref="EffectiveLrStep"/> epochs.</summary>
+    public float LearningRateAt(int epoch)
+    {
+        int step = EffectiveLrStep;
+        return step <= 0 ? EffectiveLearningRate : (float)(EffectiveLearningRate * Math.Pow(0.1, (epoch - 1) / step));
+    }
+}
