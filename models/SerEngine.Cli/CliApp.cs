@@ -18,6 +18,7 @@ public static class CliApp
         new InfoCommand(),
         new FeaturesCommand(),
         new DevicesCommand(),
+        new BenchCommand(),
         new HelpCommand(),
     ];
 
