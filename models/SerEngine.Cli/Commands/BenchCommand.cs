@@ -31,6 +31,7 @@ public sealed class BenchCommand : ICommand
         new("--runs", "N", "fewest timed runs, at least 7 (default 7)"),
         new("--min-seconds", "S", "keep timing (up to 200 runs) while the timed runs total less than S seconds (default 1)"),
         new("--list", null, "print the case names with what each times"),
+        new("--profile", null, "instead of timing, print where a step's time goes: milliseconds per cpu primitive and shape"),
     ];
 
     /// <inheritdoc/>
@@ -58,6 +59,13 @@ public sealed class BenchCommand : ICommand
         if (!double.TryParse(minSecondsText, NumberStyles.Float, CultureInfo.InvariantCulture, out double minSeconds) || minSeconds < 0)
             throw new UsageException($"--min-seconds needs a number ≥ 0, got '{minSecondsText}'");
         var backendName = args.Value("--backend", "cpu")!;
+        using var parallel = Audio.FrontEndThreads.Limit(threads);
+        if (args.Flag("--profile"))
+        {
+            if (backendName != "cpu") throw new UsageException("--profile works on the cpu backend only");
+            foreach (var c in cases) Profile(c, threads, stdout);
+            return 0;
+        }
         Backend backend;
         try
         {
@@ -70,13 +78,38 @@ public sealed class BenchCommand : ICommand
         }
         int reported = backend is CpuBackend cpu ? cpu.ThreadCount : backendName == "cpu-reference" ? 1 : threads;
         var runner = new BenchRunner { MinRuns = runs, MinSeconds = minSeconds };
-        using var parallel = Audio.FrontEndThreads.Limit(threads);
         foreach (var c in cases)
         {
             stdout.WriteLine(runner.Measure(c, backend, reported).ToJson());
             stdout.Flush();
         }
         return 0;
+    }
+
+    /// <summary>Runs a case on the profiling backend: 2 untimed steps, then 5 recorded ones.</summary>
+    private static void Profile(BenchCase c, int threads, TextWriter stdout)
+    {
+        const int steps = 5;
+        var backend = new ProfilingBackend(threads);
+        var previous = BackendRegistry.Default;
+        BackendRegistry.Default = backend;
+        try
+        {
+            var step = c.Prepare(backend);
+            step.Run();
+            step.Run();
+            backend.Reset();
+            long t0 = System.Diagnostics.Stopwatch.GetTimestamp();
+            for (int i = 0; i < steps; i++) step.Run();
+            double ms = System.Diagnostics.Stopwatch.GetElapsedTime(t0).TotalMilliseconds / steps;
+            stdout.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{c.Name}: {ms:0.000} ms per step (profiled)"));
+            backend.Report(stdout, steps);
+            step.Cleanup?.Invoke();
+        }
+        finally
+        {
+            BackendRegistry.Default = previous;
+        }
     }
 
     private static int PositiveInt(ParsedArgs args, string name, int fallback)
