@@ -35,7 +35,7 @@ public partial class CpuBackend
         {
             var a = new PlainA(pw, 0, false, g.K, crs);
             var b = new Conv2dColumns(px, g);
-            GemmRun(a, b, g.N, g.K, ohw, crs, 1f, bv is null ? 0f : 1f, py, (long)g.K * ohw, Threads);
+            GemmRun(a, b, g.N, g.K, ohw, crs, 1f, bv is null ? 0f : 1f, py, (long)g.K * ohw, Threads, aShared: true);
         }
     }
 
@@ -74,7 +74,7 @@ public partial class CpuBackend
             {
                 int count = Math.Min(group, g.N - n0);
                 var b = new PlainB(pdy + (long)n0 * g.K * ohw, (long)g.K * ohw, false, g.K, ohw);
-                GemmRun(a, b, count, crs, ohw, g.K, 1f, 0f, pcol, perImage, Threads);
+                GemmRun(a, b, count, crs, ohw, g.K, 1f, 0f, pcol, perImage, Threads, aShared: true);
                 int first = n0;
                 Parallel.For(0, count * g.C, new ParallelOptions { MaxDegreeOfParallelism = count * perImage >= 1 << 16 ? Threads : 1 },
                     plane => Col2Im(dcol, (plane / geo.C) * perImage, dxv, first + plane / geo.C, plane % geo.C, geo));
