@@ -31,7 +31,7 @@ public sealed class BenchCommand : ICommand
         new("--runs", "N", "fewest timed runs, at least 7 (default 7)"),
         new("--min-seconds", "S", "keep timing (up to 200 runs) while the timed runs total less than S seconds (default 1)"),
         new("--list", null, "print the case names with what each times"),
-        new("--profile", null, "instead of timing, print where a step's time goes: milliseconds per cpu primitive and shape"),
+        new("--profile", null, "instead of timing, print where a step's time goes: milliseconds per cpu primitive and shape (after a longer warm-up)"),
     ];
 
     /// <inheritdoc/>
@@ -86,21 +86,28 @@ public sealed class BenchCommand : ICommand
         return 0;
     }
 
-    /// <summary>Runs a case on the profiling backend: 2 untimed steps, then 5 recorded ones.</summary>
+    /// <summary>
+    /// Runs a case on the profiling backend: untimed steps until the JIT has settled (at least 2, up
+    /// to 50 or 2 s), then recorded ones (at least 5, more up to 1 s).
+    /// </summary>
     private static void Profile(BenchCase c, int threads, TextWriter stdout)
     {
-        const int steps = 5;
         var backend = new ProfilingBackend(threads);
         var previous = BackendRegistry.Default;
         BackendRegistry.Default = backend;
         try
         {
             var step = c.Prepare(backend);
-            step.Run();
-            step.Run();
+            long w0 = System.Diagnostics.Stopwatch.GetTimestamp();
+            for (int i = 0; i < 2 || (i < 50 && System.Diagnostics.Stopwatch.GetElapsedTime(w0).TotalSeconds < 2); i++) step.Run();
             backend.Reset();
             long t0 = System.Diagnostics.Stopwatch.GetTimestamp();
-            for (int i = 0; i < steps; i++) step.Run();
+            int steps = 0;
+            while (steps < 5 || (steps < 200 && System.Diagnostics.Stopwatch.GetElapsedTime(t0).TotalSeconds < 1))
+            {
+                step.Run();
+                steps++;
+            }
             double ms = System.Diagnostics.Stopwatch.GetElapsedTime(t0).TotalMilliseconds / steps;
             stdout.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{c.Name}: {ms:0.000} ms per step (profiled)"));
             backend.Report(stdout, steps);
