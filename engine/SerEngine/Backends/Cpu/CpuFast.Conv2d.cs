@@ -28,6 +28,11 @@ public partial class CpuBackend
             Conv2dForwardDirect(xv, wv, bv, yv, g);
             return;
         }
+        if (Conv2dUsesShifted(g))
+        {
+            Conv2dForwardShifted(xv, wv, bv, yv, g);
+            return;
+        }
         if (bv is not null)
             for (int n = 0; n < g.N; n++)
                 for (int k = 0; k < g.K; k++) yv.AsSpan((n * g.K + k) * ohw, ohw).Fill(bv[k]);
@@ -61,6 +66,11 @@ public partial class CpuBackend
     public override unsafe void Conv2dBackwardInput(Storage dy, Storage w, Storage dx, in Conv2dGeometry g)
     {
         float[] dyv = F(dy), wv = F(w), dxv = F(dx); // [N, K, OHW], [K, CRS], [N, C, H, W]
+        if (Conv2dBackwardInputUsesShifted(g))
+        {
+            Conv2dBackwardInputShifted(dyv, wv, dxv, g);
+            return;
+        }
         int ohw = g.OutH * g.OutW, crs = g.C * g.R * g.S;
         // images per group: enough to share among the threads, with dcol capped at ~16 M floats
         long perImage = (long)crs * ohw;
