@@ -346,6 +346,33 @@ public class CpuFastPrimitiveTests
     }
 
     [Fact]
+    public void ShiftedConvolutionAgreesAcrossTapChunksAndImageGroups()
+    {
+        // 40 channels of 3×3 taps: more than one tap chunk in forward and backward-input; images of
+        // ~30 K floats: backward-weight works through several image groups per thread
+        var g = new Conv2dGeometry(5, 40, 23, 26, 7, 3, 3, 1, 1, 1, 2, 0, 1, 1, 1);
+        var rng = new Generator(42);
+        var x = Random(rng, g.N * g.C * g.H * g.W, 0f);
+        var w = Random(rng, g.K * g.C * g.R * g.S, 0f);
+        var bias = Random(rng, g.K, 0f);
+        var dy = Random(rng, g.N * g.K * g.OutH * g.OutW, 0f);
+        var (y, dx, dw) = (Output(dy.Length), Output(x.Length), Output(w.Length));
+        Ref.Conv2dForward(x, w, bias, y, g);
+        Ref.Conv2dBackwardInput(dy, w, dx, g);
+        Ref.Conv2dBackwardWeight(x, dy, dw, g);
+        foreach (var fast in Fast)
+        {
+            var (yf, dxf, dwf) = (Output(dy.Length), Output(x.Length), Output(w.Length));
+            fast.Conv2dForward(x, w, bias, yf, g);
+            Agree(y, yf, 1e-5, $"shifted forward t{fast.ThreadCount}");
+            fast.Conv2dBackwardInput(dy, w, dxf, g);
+            Agree(dx, dxf, 1e-5, $"shifted backward-input t{fast.ThreadCount}");
+            fast.Conv2dBackwardWeight(x, dy, dwf, g);
+            Agree(dw, dwf, 1e-5, $"shifted backward-weight t{fast.ThreadCount}");
+        }
+    }
+
+    [Fact]
     public void ReleasedBuffersAreReusedAndLiveBytesStayExact()
     {
         var be = new CpuBackend(2);

@@ -54,6 +54,11 @@ public partial class CpuBackend
             Conv2dBackwardWeightDirect(xv, dyv, dwv, g);
             return;
         }
+        if (Conv2dUsesShifted(g))
+        {
+            Conv2dBackwardWeightShifted(xv, dyv, dwv, g);
+            return;
+        }
         fixed (float* px = xv, pdy = dyv, pdw = dwv)
         {
             var a = new Conv2dOutputRows(pdy, g.K, ohw);

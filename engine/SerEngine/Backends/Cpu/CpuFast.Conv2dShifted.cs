@@ -15,6 +15,9 @@ namespace SerEngine.Backends.Cpu;
 //   forward          y[n, k, v] = bias[k] + Σ_t w[k, t] · P_n[v + off[t]]          (A = w [K, C·R·S] in 6-row panels)
 //   backward-input   the same with dy as the image (padding dh·(R−1) − padTop etc.) and the weights
 //                    flipped and transposed (A[c, (k, r', s')] = w[k, c, R−1−r', S−1−s']), giving dx
+//   backward-weight  dw[k, t] = Σ_n Σ_v dyV_n[k, v] · P_n[v + off[t]], dyV = dy laid on the virtual grid
+//                    (zeros in the dropped columns): dot products along v, 3 channels × 4 taps per
+//                    register tile, images shared among threads (each sums into its own partial dw)
 // Compared with im2col packing this reads each input value from cache instead of writing C·R·S
 // copies of it, which is most of the time when the channel counts are small (FocusCalibrationNet).
 // Wasted work: the Wp − OutW dropped columns of each row (3–12 % for these layers).
@@ -76,6 +79,121 @@ public partial class CpuBackend
         ArrayPool<float>.Shared.Return(packed);
     }
 
+    private unsafe void Conv2dBackwardWeightShifted(float[] x, float[] dy, float[] dw, in Conv2dGeometry g)
+    {
+        var s = new ShiftedConv(g.N, g.C, g.H, g.W, g.K, g.R, g.S, g.PadTop, g.PadBottom, g.PadLeft, g.PadRight, g.DilationH, g.DilationW);
+        int hp = s.Hp, wp = s.Wp, hout = s.Hout, wout = s.Wout, taps = s.Taps, img = s.ImageLength, k = g.K, images = g.N;
+        int v = hout * wp, vPad = RoundUp(v, 8), tapBlocks = CeilDiv(taps, 4), kBlocks = CeilDiv(k, 3);
+        var off = new int[tapBlocks * 4]; // taps past the last read offset 0 and are dropped
+        for (int c = 0; c < s.Cin; c++)
+            for (int r = 0; r < s.R; r++)
+                for (int q = 0; q < s.S; q++)
+                    off[(c * s.R + r) * s.S + q] = c * hp * wp + r * s.DilH * wp + q * s.DilW;
+        long macs = (long)g.N * k * taps * vPad;
+        int chunks = macs < GemmParallelMacs ? 1 : Math.Min(g.N, Threads);
+        // images per group: a group's padded images and virtual dy stay within about L2
+        int perImage = img + k * vPad;
+        int group = Math.Clamp(ShiftedL2Floats / perImage, 1, CeilDiv(images, chunks));
+        var partial = new float[chunks * k * taps]; // [chunk][K, taps]
+        ParallelFor(chunks, chunks, chunk =>
+        {
+            var buffer = ArrayPool<float>.Shared.Rent(group * perImage); // [group][ImageLength] images, then [group][K][vPad] dy
+            fixed (float* pb = buffer, pdy = dy, pp = partial, px = x)
+            fixed (int* poff = off)
+            {
+                float* pin = pb, pd = pb + (long)group * img;
+                var sums = stackalloc float[12];
+                float* part = pp + (long)chunk * k * taps;
+                // this chunk's images: chunk, chunk + chunks, ...
+                int mine = CeilDiv(images - chunk, chunks);
+                for (int g0 = 0; g0 < mine; g0 += group)
+                {
+                    int count = Math.Min(group, mine - g0);
+                    for (int i = 0; i < count; i++)
+                    {
+                        int n = chunk + (g0 + i) * chunks;
+                        PadImage(px + (long)n * s.Cin * s.Hin * s.Win, pin + (long)i * img, s);
+                        // dy[n] on the virtual grid: row oh of channel k at [k, oh·Wp ..], zeros past OutW and past V
+                        float* d = pd + (long)i * k * vPad;
+                        new Span<float>(d, k * vPad).Clear();
+                        for (int kk = 0; kk < k; kk++)
+                            for (int oh = 0; oh < hout; oh++)
+                                CopyFloats(d + (long)kk * vPad + oh * wp, pdy + (((long)n * k + kk) * hout + oh) * wout, wout);
+                    }
+                    for (int kb = 0; kb < kBlocks; kb++)
+                    {
+                        int k0 = 3 * kb, rows = Math.Min(3, k - k0);
+                        float* d0 = pd + (long)k0 * vPad;
+                        float* d1 = rows > 1 ? d0 + vPad : d0, d2 = rows > 2 ? d0 + 2 * vPad : d0;
+                        for (int tb = 0; tb < tapBlocks; tb++)
+                        {
+                            int t0 = 4 * tb, cols = Math.Min(4, taps - t0);
+                            KernelWeight3x4(count, vPad / 8, d0, d1, d2, (long)k * vPad, pin, img, poff[t0], poff[t0 + 1], poff[t0 + 2], poff[t0 + 3], sums);
+                            for (int i = 0; i < rows; i++)
+                                for (int j = 0; j < cols; j++) part[(k0 + i) * taps + t0 + j] += sums[i * 4 + j];
+                        }
+                    }
+                }
+            }
+            ArrayPool<float>.Shared.Return(buffer);
+        });
+        for (int i = 0; i < k * taps; i++)
+        {
+            float total = 0f;
+            for (int c = 0; c < chunks; c++) total += partial[c * k * taps + i];
+            dw[i] = total;
+        }
+    }
+
+    /// <summary>Floats of padded images and virtual dy that one backward-weight group may hold (about L2).</summary>
+    private const int ShiftedL2Floats = 96 * 1024;
+
+    /// <summary>Writes image [Cin, Hin, Win] with its zero padding (and zero slack) into dst [ImageLength].</summary>
+    private static unsafe void PadImage(float* src, float* dst, in ShiftedConv s)
+    {
+        int hp = s.Hp, wp = s.Wp;
+        new Span<float>(dst, s.ImageLength).Clear();
+        for (int c = 0; c < s.Cin; c++)
+            for (int h = 0; h < s.Hin; h++)
+                CopyFloats(dst + (long)c * hp * wp + (h + s.PadTop) * wp + s.PadLeft, src + ((long)c * s.Hin + h) * s.Win, s.Win);
+    }
+
+    /// <summary>
+    /// sums[i·4 + j] = Σ over <paramref name="images"/> images (dy rows <paramref name="dStride"/>, images
+    /// <paramref name="pStride"/> floats apart) and <paramref name="steps"/>·8 positions of d_i[v]·p[v + o_j]:
+    /// three dy rows against four taps, twelve accumulators (no calls inside, so they stay in registers).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static unsafe void KernelWeight3x4(int images, int steps, float* d0, float* d1, float* d2, long dStride,
+        float* p, long pStride, int o0, int o1, int o2, int o3, float* sums)
+    {
+        Vector256<float> a00 = default, a01 = default, a02 = default, a03 = default;
+        Vector256<float> a10 = default, a11 = default, a12 = default, a13 = default;
+        Vector256<float> a20 = default, a21 = default, a22 = default, a23 = default;
+        long dSkip = dStride - 8L * steps, pSkip = pStride - 8L * steps;
+        for (int n = 0; n < images; n++, d0 += dSkip, d1 += dSkip, d2 += dSkip, p += pSkip)
+        {
+            for (int i = 0; i < steps; i++)
+            {
+                var y0 = Vector256.Load(d0);
+                var y1 = Vector256.Load(d1);
+                var y2 = Vector256.Load(d2);
+                var b = Vector256.Load(p + o0);
+                a00 = Fmadd(y0, b, a00); a10 = Fmadd(y1, b, a10); a20 = Fmadd(y2, b, a20);
+                b = Vector256.Load(p + o1);
+                a01 = Fmadd(y0, b, a01); a11 = Fmadd(y1, b, a11); a21 = Fmadd(y2, b, a21);
+                b = Vector256.Load(p + o2);
+                a02 = Fmadd(y0, b, a02); a12 = Fmadd(y1, b, a12); a22 = Fmadd(y2, b, a22);
+                b = Vector256.Load(p + o3);
+                a03 = Fmadd(y0, b, a03); a13 = Fmadd(y1, b, a13); a23 = Fmadd(y2, b, a23);
+                d0 += 8; d1 += 8; d2 += 8; p += 8;
+            }
+        }
+        sums[0] = Vector256.Sum(a00); sums[1] = Vector256.Sum(a01); sums[2] = Vector256.Sum(a02); sums[3] = Vector256.Sum(a03);
+        sums[4] = Vector256.Sum(a10); sums[5] = Vector256.Sum(a11); sums[6] = Vector256.Sum(a12); sums[7] = Vector256.Sum(a13);
+        sums[8] = Vector256.Sum(a20); sums[9] = Vector256.Sum(a21); sums[10] = Vector256.Sum(a22); sums[11] = Vector256.Sum(a23);
+    }
+
     /// <summary>Sizes of one shifted-window convolution: input [N, Cin, Hin, Win] → output [N, Cout, Hout, Wout].</summary>
     private readonly record struct ShiftedConv(int N, int Cin, int Hin, int Win, int Cout, int R, int S,
         int PadTop, int PadBottom, int PadLeft, int PadRight, int DilH, int DilW)
@@ -106,38 +224,45 @@ public partial class CpuBackend
         // each image padded once: zeros everywhere, then the input rows copied in
         ParallelFor(s.N, threads, n =>
         {
-            var dst = padded.AsSpan(n * img, img);
-            dst.Clear();
-            for (int c = 0; c < s.Cin; c++)
-                for (int h = 0; h < s.Hin; h++)
-                    input.AsSpan(((n * s.Cin + c) * s.Hin + h) * s.Win, s.Win)
-                        .CopyTo(dst.Slice(c * hp * wp + (h + s.PadTop) * wp + s.PadLeft));
+            fixed (float* src = input, dst = padded) PadImage(src + (long)n * s.Cin * s.Hin * s.Win, dst + (long)n * img, s);
         });
         // tasks: (image, range of v tiles); at least a few per thread
         int perImage = threads == 1 ? 1 : Math.Clamp(CeilDiv(4 * threads, s.N), 1, vTiles);
         int tiles = CeilDiv(vTiles, perImage);
+        // taps in chunks of whole channels, so that the image rows one v tile reads for a chunk
+        // (about R·3 cache lines per channel) stay in L1 while every weight panel passes over them
+        int chunk = Math.Min(taps, Math.Max(1, ShiftedL1Bytes / (s.R * 3 * 64)) * s.R * s.S);
         ParallelFor(s.N * perImage, threads, task =>
         {
             int n = task / perImage, t0 = task % perImage * tiles, t1 = Math.Min(vTiles, t0 + tiles);
-            float* tile = stackalloc float[GemmMR * 16 + 16];
-            tile = (float*)(((nint)tile + 63) & ~(nint)63);
-            fixed (float* pin = padded, pa = packedW, po = output, pb = bias)
+            var tileBuffer = ArrayPool<float>.Shared.Rent(panels * GemmMR * 16 + 16);
+            fixed (float* pin = padded, pa = packedW, po = output, pb = bias, ptb = tileBuffer)
             fixed (int* poff = off)
             {
                 float* image = pin + (long)n * img;
+                float* outImage = po + (long)n * s.Cout * hout * wout;
+                float* tileAll = (float*)(((nint)ptb + 63) & ~(nint)63); // [panels][6, 16]
                 for (int t = t0; t < t1; t++)
                 {
                     int v0 = t * 16;
-                    for (int kp = 0; kp < panels; kp++)
+                    for (int p0 = 0; p0 < taps; p0 += chunk)
                     {
-                        KernelShifted6x16(taps, pa + (long)kp * taps * GemmMR, image + v0, poff, tile);
-                        StoreShifted(tile, po + (long)n * s.Cout * hout * wout, kp * GemmMR, s.Cout, v0, v, wp, wout, hout, pb);
+                        int count = Math.Min(chunk, taps - p0);
+                        for (int kp = 0; kp < panels; kp++)
+                            KernelShifted6x16(count, pa + ((long)kp * taps + p0) * GemmMR, image + v0, poff + p0,
+                                tileAll + kp * GemmMR * 16, accumulate: p0 > 0);
                     }
+                    for (int kp = 0; kp < panels; kp++)
+                        StoreShifted(tileAll + kp * GemmMR * 16, outImage, kp * GemmMR, s.Cout, v0, v, wp, wout, hout, pb);
                 }
             }
+            ArrayPool<float>.Shared.Return(tileBuffer);
         });
         ArrayPool<float>.Shared.Return(padded);
     }
+
+    /// <summary>Bytes of image rows one tap chunk may touch per v tile (half of L1).</summary>
+    private const int ShiftedL1Bytes = 16 * 1024;
 
     /// <summary>body(i) for i in [0, count), on up to <paramref name="threads"/> threads.</summary>
     private static void ParallelFor(int count, int threads, Action<int> body)
@@ -185,13 +310,20 @@ public partial class CpuBackend
 
     /// <summary>
     /// The 6×16 register tile over <paramref name="taps"/> steps: a is the packed weight panel
-    /// [taps][6], tap t's 16 inputs are b[off[t] .. off[t] + 15]; result to tile [6, 16].
+    /// [taps][6], tap t's 16 inputs are b[off[t] .. off[t] + 15]; result to tile [6, 16], or added to
+    /// it when <paramref name="accumulate"/>.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static unsafe void KernelShifted6x16(int taps, float* a, float* b, int* off, float* tile)
+    private static unsafe void KernelShifted6x16(int taps, float* a, float* b, int* off, float* tile, bool accumulate)
     {
         Vector256<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
         Vector256<float> c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
+        if (accumulate)
+        {
+            c00 = Vector256.Load(tile); c01 = Vector256.Load(tile + 8); c10 = Vector256.Load(tile + 16); c11 = Vector256.Load(tile + 24);
+            c20 = Vector256.Load(tile + 32); c21 = Vector256.Load(tile + 40); c30 = Vector256.Load(tile + 48); c31 = Vector256.Load(tile + 56);
+            c40 = Vector256.Load(tile + 64); c41 = Vector256.Load(tile + 72); c50 = Vector256.Load(tile + 80); c51 = Vector256.Load(tile + 88);
+        }
         for (int p = 0; p < taps; p++)
         {
             float* bp = b + off[p];
