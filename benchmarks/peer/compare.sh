@@ -21,6 +21,9 @@ done
 [ -n "$out" ] || out=$(mktemp -d)
 mkdir -p "$out"
 python=/usr/bin/python3
+# methods are compiled fully optimised on first use (no quick tier-0 code), so a case timed over a
+# handful of runs measures steady-state code; see benchmarks/results/README.md
+export DOTNET_TC_QuickJit=0
 dotnet build -c Release "$root/models/SerEngine.Cli" -v q -nologo >/dev/null
 ser=(dotnet "$root/models/SerEngine.Cli/bin/Release/net10.0/ser.dll")
 [ ${#cases[@]} -gt 0 ] || mapfile -t cases < <("${ser[@]}" bench --list | awk '{print $1}')
