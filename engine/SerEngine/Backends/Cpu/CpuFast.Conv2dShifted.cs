@@ -208,7 +208,7 @@ public partial class CpuBackend
         public int ImageLength => Cin * Hp * Wp + 16 + DilW * (S - 1);
     }
 
-    /// <summary>Pads every image, then runs the 6×16 tiles (images × virtual-output ranges shared among threads).</summary>
+    /// <summary>Pads every image, then runs the 6×16 tiles (images × weight-panel ranges shared among threads).</summary>
     private unsafe void Run(ShiftedConv s, float[] input, float[] packedW, float[]? bias, float[] output)
     {
         int hp = s.Hp, wp = s.Wp, hout = s.Hout, wout = s.Wout, taps = s.Taps, img = s.ImageLength;
@@ -226,35 +226,36 @@ public partial class CpuBackend
         {
             fixed (float* src = input, dst = padded) PadImage(src + (long)n * s.Cin * s.Hin * s.Win, dst + (long)n * img, s);
         });
-        // tasks: (image, range of v tiles); at least a few per thread
-        int perImage = threads == 1 ? 1 : Math.Clamp(CeilDiv(4 * threads, s.N), 1, vTiles);
-        int tiles = CeilDiv(vTiles, perImage);
-        // taps in chunks of whole channels, so that the image rows one v tile reads for a chunk
-        // (about R·3 cache lines per channel) stay in L1 while every weight panel passes over them
+        // tasks: (image, range of weight panels), at least a few per thread; within a task the taps
+        // go in chunks of whole channels (outermost), so that a chunk's weight panels (a few hundred KB)
+        // stay in L2 while every v tile passes over them, and the image rows one v tile reads for a
+        // chunk stay in L1 while every panel passes over them; tiles accumulate across chunks
         int chunk = Math.Min(taps, Math.Max(1, ShiftedL1Bytes / (s.R * 3 * 64)) * s.R * s.S);
-        ParallelFor(s.N * perImage, threads, task =>
+        int panelSplits = threads == 1 ? 1 : Math.Clamp(CeilDiv(4 * threads, s.N), 1, panels);
+        int panelsPerTask = CeilDiv(panels, panelSplits);
+        ParallelFor(s.N * panelSplits, threads, task =>
         {
-            int n = task / perImage, t0 = task % perImage * tiles, t1 = Math.Min(vTiles, t0 + tiles);
-            var tileBuffer = ArrayPool<float>.Shared.Rent(panels * GemmMR * 16 + 16);
+            int n = task / panelSplits, kp0 = task % panelSplits * panelsPerTask, kp1 = Math.Min(panels, kp0 + panelsPerTask);
+            if (kp0 >= kp1) return;
+            int mine = kp1 - kp0;
+            var tileBuffer = ArrayPool<float>.Shared.Rent(vTiles * mine * GemmMR * 16 + 16); // [vTiles][mine][6, 16]
             fixed (float* pin = padded, pa = packedW, po = output, pb = bias, ptb = tileBuffer)
             fixed (int* poff = off)
             {
                 float* image = pin + (long)n * img;
                 float* outImage = po + (long)n * s.Cout * hout * wout;
-                float* tileAll = (float*)(((nint)ptb + 63) & ~(nint)63); // [panels][6, 16]
-                for (int t = t0; t < t1; t++)
+                float* tiles = (float*)(((nint)ptb + 63) & ~(nint)63);
+                for (int p0 = 0; p0 < taps; p0 += chunk)
                 {
-                    int v0 = t * 16;
-                    for (int p0 = 0; p0 < taps; p0 += chunk)
-                    {
-                        int count = Math.Min(chunk, taps - p0);
-                        for (int kp = 0; kp < panels; kp++)
-                            KernelShifted6x16(count, pa + ((long)kp * taps + p0) * GemmMR, image + v0, poff + p0,
-                                tileAll + kp * GemmMR * 16, accumulate: p0 > 0);
-                    }
-                    for (int kp = 0; kp < panels; kp++)
-                        StoreShifted(tileAll + kp * GemmMR * 16, outImage, kp * GemmMR, s.Cout, v0, v, wp, wout, hout, pb);
+                    int count = Math.Min(chunk, taps - p0);
+                    for (int t = 0; t < vTiles; t++)
+                        for (int kp = kp0; kp < kp1; kp++)
+                            KernelShifted6x16(count, pa + ((long)kp * taps + p0) * GemmMR, image + t * 16, poff + p0,
+                                tiles + ((long)t * mine + kp - kp0) * GemmMR * 16, accumulate: p0 > 0);
                 }
+                for (int t = 0; t < vTiles; t++)
+                    for (int kp = kp0; kp < kp1; kp++)
+                        StoreShifted(tiles + ((long)t * mine + kp - kp0) * GemmMR * 16, outImage, kp * GemmMR, s.Cout, t * 16, v, wp, wout, hout, pb);
             }
             ArrayPool<float>.Shared.Return(tileBuffer);
         });
