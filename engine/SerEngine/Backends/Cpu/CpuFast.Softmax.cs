@@ -1,10 +1,12 @@
 using System.Buffers;
 using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
 
 namespace SerEngine.Backends.Cpu;
 
 // Fast softmax family: one row at a time, the row kept in L1 between its few vectorised passes,
-// rows shared among threads.
+// rows shared among threads. The exponentials are Exp8 (CpuFast.Exp.cs).
 //   softmax:       y = x − max; y = e^y; y /= Σ y          (reads x once, writes y once)
 //   log-softmax:   y = x − max − ln Σ e^(x − max)         (the exponentials go to a row of scratch)
 //   biased:        y = scale·x + bias, masked keys −∞; then as softmax (e^−∞ = 0 exactly); a row
@@ -37,9 +39,8 @@ public partial class CpuBackend
                 }
                 else
                 {
-                    TensorPrimitives.Subtract(xr, max, yr);
-                    TensorPrimitives.Exp(yr, yr);
-                    TensorPrimitives.Divide(yr, TensorPrimitives.Sum(yr), yr);
+                    xr.CopyTo(yr);
+                    ExpNormalizeRow(yr, max);
                 }
             }
             if (scratch is not null) ArrayPool<float>.Shared.Return(scratch);
@@ -92,27 +93,116 @@ public partial class CpuBackend
         {
             for (int r = s; r < e; r++)
             {
-                ReadOnlySpan<float> xr = xv.AsSpan(r * cols, cols);
                 var yr = yv.AsSpan(r * cols, cols);
-                if (bv is null) TensorPrimitives.Multiply(xr, scale, yr);
-                else TensorPrimitives.MultiplyAdd(xr, scale, bv.AsSpan(r * cols, cols), yr);
-                if (mv is not null)
-                {
-                    var m = mv.AsSpan(r / rowsPerMask * cols, cols);
-                    for (int j = 0; j < cols; j++)
-                        if (m[j] == 0) yr[j] = float.NegativeInfinity;
-                }
-                float max = TensorPrimitives.Max(yr);
+                float max = BiasedRow(xv.AsSpan(r * cols, cols), bv is null ? default : bv.AsSpan(r * cols, cols),
+                    mv is null ? default : mv.AsSpan(r / rowsPerMask * cols, cols), scale, yr);
                 if (float.IsNegativeInfinity(max))
                 {
                     yr.Clear(); // every key masked: all zeros, never NaN
                     continue;
                 }
-                TensorPrimitives.Subtract(yr, max, yr);
-                TensorPrimitives.Exp(yr, yr);
-                TensorPrimitives.Divide(yr, TensorPrimitives.Sum(yr), yr);
+                ExpNormalizeRow(yr, max);
             }
         });
+    }
+
+    /// <summary>With t = y·(dy − dot): dx = scale·t and dBias = t (either may be empty), in one pass.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static unsafe void BiasedRowBackward(ReadOnlySpan<float> y, ReadOnlySpan<float> dy, float dot, float scale, Span<float> dx, Span<float> dBias)
+    {
+        int n = y.Length, j = 0;
+        bool wantDx = !dx.IsEmpty, wantDb = !dBias.IsEmpty;
+        var vd = Vector256.Create(dot);
+        var vs = Vector256.Create(scale);
+        fixed (float* py = y, pg = dy, px = dx, pb = dBias)
+        {
+            if (Vector256.IsHardwareAccelerated)
+                for (; j + 8 <= n; j += 8)
+                {
+                    var t = Vector256.Load(py + j) * (Vector256.Load(pg + j) - vd);
+                    if (wantDb) t.Store(pb + j);
+                    if (wantDx) (vs * t).Store(px + j);
+                }
+            for (; j < n; j++)
+            {
+                float t = py[j] * (pg[j] - dot);
+                if (wantDb) pb[j] = t;
+                if (wantDx) px[j] = scale * t;
+            }
+        }
+    }
+
+    /// <summary>
+    /// y = scale·x + bias (bias empty: none), −∞ where the mask (empty: none) is 0, in one pass;
+    /// returns the row maximum (−∞ when every key is masked).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static unsafe float BiasedRow(ReadOnlySpan<float> x, ReadOnlySpan<float> bias, ReadOnlySpan<int> mask, float scale, Span<float> y)
+    {
+        int n = x.Length, j = 0;
+        bool hasBias = !bias.IsEmpty, hasMask = !mask.IsEmpty;
+        var vmax = Vector256.Create(float.NegativeInfinity);
+        var vs = Vector256.Create(scale);
+        var ninf = Vector256.Create(float.NegativeInfinity);
+        fixed (float* px = x, pb = bias, py = y)
+        fixed (int* pm = mask)
+        {
+            for (; j + 8 <= n; j += 8)
+            {
+                var z = Vector256.Load(px + j) * vs;
+                if (hasBias) z += Vector256.Load(pb + j);
+                if (hasMask) z = Vector256.ConditionalSelect(Vector256.Equals(Vector256.Load(pm + j), Vector256<int>.Zero).AsSingle(), ninf, z);
+                z.Store(py + j);
+                vmax = Vector256.Max(vmax, z);
+            }
+            float max = Vector256.IsHardwareAccelerated ? HorizontalMax(vmax) : float.NegativeInfinity;
+            for (; j < n; j++)
+            {
+                float z = scale * px[j] + (hasBias ? pb[j] : 0f);
+                if (hasMask && pm[j] == 0) z = float.NegativeInfinity;
+                py[j] = z;
+                max = MathF.Max(max, z);
+            }
+            return max;
+        }
+    }
+
+    private static float HorizontalMax(Vector256<float> v)
+    {
+        float m = v[0];
+        for (int i = 1; i < 8; i++) m = MathF.Max(m, v[i]);
+        return m;
+    }
+
+    /// <summary>y = e^(y − max) / Σ e^(y − max) in two passes over the row (−∞ entries become exactly 0).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static unsafe void ExpNormalizeRow(Span<float> y, float max)
+    {
+        int n = y.Length, j = 0;
+        var vm = Vector256.Create(max);
+        var vsum = Vector256<float>.Zero;
+        fixed (float* py = y)
+        {
+            if (Vector256.IsHardwareAccelerated)
+                for (; j + 8 <= n; j += 8)
+                {
+                    var e = Exp8(Vector256.Load(py + j) - vm);
+                    e.Store(py + j);
+                    vsum += e;
+                }
+            float sum = Vector256.Sum(vsum);
+            for (; j < n; j++)
+            {
+                float e = MathF.Exp(py[j] - max);
+                py[j] = e;
+                sum += e;
+            }
+            var inv = Vector256.Create(1f / sum);
+            j = 0;
+            if (Vector256.IsHardwareAccelerated)
+                for (; j + 8 <= n; j += 8) (Vector256.Load(py + j) * inv).Store(py + j);
+            for (; j < n; j++) py[j] *= 1f / sum;
+        }
     }
 
     /// <inheritdoc/>
@@ -127,19 +217,8 @@ public partial class CpuBackend
             for (int r = s; r < e; r++)
             {
                 ReadOnlySpan<float> yr = yv.AsSpan(r * cols, cols), g = gv.AsSpan(r * cols, cols);
-                float dot = TensorPrimitives.Dot(g, yr);
-                if (dbv is not null)
-                {
-                    var db = dbv.AsSpan(r * cols, cols);
-                    SoftmaxRowBackward(yr, g, dot, db);
-                    if (dxv is not null) TensorPrimitives.Multiply(db, scale, dxv.AsSpan(r * cols, cols));
-                }
-                else
-                {
-                    var d = dxv.AsSpan(r * cols, cols);
-                    SoftmaxRowBackward(yr, g, dot, d);
-                    TensorPrimitives.Multiply(d, scale, d);
-                }
+                BiasedRowBackward(yr, g, TensorPrimitives.Dot(g, yr), scale,
+                    dxv is null ? default : dxv.AsSpan(r * cols, cols), dbv is null ? default : dbv.AsSpan(r * cols, cols));
             }
         });
     }
