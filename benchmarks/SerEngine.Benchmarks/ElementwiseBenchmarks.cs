@@ -24,9 +24,9 @@ public class ElementwiseBenchmarks
         from backend in BackendNames
         from c in new (string Name, double Bytes)[]
         {
-            ("add-same-3.7M", 3.0 * Big * 4), ("add-bias-row-480x256", 3.0 * 480 * 256 * 4), ("mul-channel-3.7M", 2.0 * Big * 4),
-            ("relu-3.7M", 2.0 * Big * 4), ("tanh-3.7M", 2.0 * Big * 4), ("relu-bwd-3.7M", 3.0 * Big * 4),
-            ("sumto-channel-3.7M", 1.0 * Big * 4), ("permute-heads-32x15x4x64", 2.0 * 32 * 15 * 256 * 4),
+            ("add 3.7M", 3.0 * Big * 4), ("add row 480x256", 3.0 * 480 * 256 * 4), ("mul chan 3.7M", 2.0 * Big * 4),
+            ("relu 3.7M", 2.0 * Big * 4), ("tanh 3.7M", 2.0 * Big * 4), ("relu bwd 3.7M", 3.0 * Big * 4),
+            ("sumto chan 3.7M", 1.0 * Big * 4), ("permute heads", 2.0 * 32 * 15 * 256 * 4),
         }
         select new BytesCase(c.Name, backend, c.Bytes);
 
@@ -55,14 +55,14 @@ public class ElementwiseBenchmarks
     {
         switch (Case.Name)
         {
-            case "add-same-3.7M": _be.Binary(BinaryOp.Add, _a, Map, _b, Map, _y, Map); break;
-            case "add-bias-row-480x256": _be.Binary(BinaryOp.Add, _a, new Shape(480, 256), _row, new Shape(1, 256), _y, new Shape(480, 256)); break;
-            case "mul-channel-3.7M": _be.Binary(BinaryOp.Mul, _a, Map, _chan, new Shape(1, 64, 1, 1), _y, Map); break;
-            case "relu-3.7M": _be.Unary(UnaryOp.Relu, _a, _y, Big, 0f); break;
-            case "tanh-3.7M": _be.Unary(UnaryOp.Tanh, _a, _y, Big, 0f); break;
-            case "relu-bwd-3.7M": _be.UnaryBackward(UnaryOp.Relu, _a, _a, _b, _y, Big, 0f); break;
-            case "sumto-channel-3.7M": _be.SumTo(_a, Map, _chan, new Shape(1, 64, 1, 1)); break;
-            case "permute-heads-32x15x4x64": _be.Permute(_small, new Shape(32, 15, 4, 64), [0, 2, 1, 3], _y); break;
+            case "add 3.7M": _be.Binary(BinaryOp.Add, _a, Map, _b, Map, _y, Map); break;
+            case "add row 480x256": _be.Binary(BinaryOp.Add, _a, new Shape(480, 256), _row, new Shape(1, 256), _y, new Shape(480, 256)); break;
+            case "mul chan 3.7M": _be.Binary(BinaryOp.Mul, _a, Map, _chan, new Shape(1, 64, 1, 1), _y, Map); break;
+            case "relu 3.7M": _be.Unary(UnaryOp.Relu, _a, _y, Big, 0f); break;
+            case "tanh 3.7M": _be.Unary(UnaryOp.Tanh, _a, _y, Big, 0f); break;
+            case "relu bwd 3.7M": _be.UnaryBackward(UnaryOp.Relu, _a, _a, _b, _y, Big, 0f); break;
+            case "sumto chan 3.7M": _be.SumTo(_a, Map, _chan, new Shape(1, 64, 1, 1)); break;
+            case "permute heads": _be.Permute(_small, new Shape(32, 15, 4, 64), [0, 2, 1, 3], _y); break;
             default: throw new InvalidOperationException(Case.Name);
         }
     }

@@ -26,10 +26,10 @@ public class NormPoolAdamBenchmarks
         from backend in BackendNames
         from c in new (string Name, double Bytes)[]
         {
-            ("batchnorm-fwd-32x32x1550", 2.0 * N * C * HW * 4), ("batchnorm-bwd-32x32x1550", 3.0 * N * C * HW * 4),
-            ("maxpool2-fwd-32x32x25x62", 1.5 * N * C * HW * 4), ("maxpool2-bwd-32x32x25x62", 1.5 * N * C * HW * 4),
-            ("maxpool3s2-fwd-16x64x49x74", (1.0 + 2.0 * 24 * 36 / (49 * 74)) * 16 * 64 * 49 * 74 * 4),
-            ("adam-2.5M", 7.0 * AdamN * 4),
+            ("bn fwd 32x32x1550", 2.0 * N * C * HW * 4), ("bn bwd 32x32x1550", 3.0 * N * C * HW * 4),
+            ("pool2 fwd 32x32", 1.5 * N * C * HW * 4), ("pool2 bwd 32x32", 1.5 * N * C * HW * 4),
+            ("pool3s2 fwd 16x64", (1.0 + 2.0 * 24 * 36 / (49 * 74)) * 16 * 64 * 49 * 74 * 4),
+            ("adam 2.5M", 7.0 * AdamN * 4),
         }
         select new BytesCase(c.Name, backend, c.Bytes);
 
@@ -61,12 +61,12 @@ public class NormPoolAdamBenchmarks
     {
         switch (Case.Name)
         {
-            case "batchnorm-fwd-32x32x1550": _be.BatchNorm2dForward(_x, _c1, _c2, _y, _c3, _c4, null, null, N, C, HW, 1e-5f, 0.1f, true); break;
-            case "batchnorm-bwd-32x32x1550": _be.BatchNorm2dBackward(_dy, _x, _c1, _c3, _c4, _dx, _c2, _c2, N, C, HW, true); break;
-            case "maxpool2-fwd-32x32x25x62": _be.MaxPool2dForward(_x, _y, _arg, Pool2); break;
-            case "maxpool2-bwd-32x32x25x62": _be.MaxPool2dBackward(_dy, _arg, _dx, Pool2); break;
-            case "maxpool3s2-fwd-16x64x49x74": _be.MaxPool2dForward(_big, _bigOut, _bigArg, Pool3); break;
-            case "adam-2.5M": _be.AdamStep(_p, _g, _m, _v, AdamN, new AdamStepParams(1e-4f, 0.9f, 0.999f, 1e-8f, 0f, false, 10)); break;
+            case "bn fwd 32x32x1550": _be.BatchNorm2dForward(_x, _c1, _c2, _y, _c3, _c4, null, null, N, C, HW, 1e-5f, 0.1f, true); break;
+            case "bn bwd 32x32x1550": _be.BatchNorm2dBackward(_dy, _x, _c1, _c3, _c4, _dx, _c2, _c2, N, C, HW, true); break;
+            case "pool2 fwd 32x32": _be.MaxPool2dForward(_x, _y, _arg, Pool2); break;
+            case "pool2 bwd 32x32": _be.MaxPool2dBackward(_dy, _arg, _dx, Pool2); break;
+            case "pool3s2 fwd 16x64": _be.MaxPool2dForward(_big, _bigOut, _bigArg, Pool3); break;
+            case "adam 2.5M": _be.AdamStep(_p, _g, _m, _v, AdamN, new AdamStepParams(1e-4f, 0.9f, 0.999f, 1e-8f, 0f, false, 10)); break;
             default: throw new InvalidOperationException(Case.Name);
         }
     }

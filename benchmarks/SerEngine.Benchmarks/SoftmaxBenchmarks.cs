@@ -14,7 +14,7 @@ namespace SerEngine.Benchmarks;
 public class SoftmaxBenchmarks
 {
     private static readonly string[] BackendNames = ["cpu-reference", "cpu"];
-    private static readonly string[] CaseNames = ["biased-masked-fwd", "biased-masked-bwd", "softmax-fwd"];
+    private static readonly string[] CaseNames = ["masked fwd", "masked bwd", "softmax fwd"];
     private const int Rows = 32 * 4 * 128, Cols = 128;
     private Backend _be = null!;
     private Storage _x = null!, _bias = null!, _y = null!, _dy = null!, _dx = null!, _mask = null!;
@@ -49,9 +49,9 @@ public class SoftmaxBenchmarks
     {
         switch (Case.Name)
         {
-            case "biased-masked-fwd": _be.BiasedSoftmax(_x, _bias, _mask, _y, Rows, Cols, 4 * 128, 0.125f); break;
-            case "biased-masked-bwd": _be.BiasedSoftmaxBackward(_y, _dy, _dx, null, Rows, Cols, 0.125f); break;
-            case "softmax-fwd": _be.Softmax(_x, _dx, Rows, Cols, log: false); break;
+            case "masked fwd": _be.BiasedSoftmax(_x, _bias, _mask, _y, Rows, Cols, 4 * 128, 0.125f); break;
+            case "masked bwd": _be.BiasedSoftmaxBackward(_y, _dy, _dx, null, Rows, Cols, 0.125f); break;
+            case "softmax fwd": _be.Softmax(_x, _dx, Rows, Cols, log: false); break;
             default: throw new InvalidOperationException(Case.Name);
         }
     }
