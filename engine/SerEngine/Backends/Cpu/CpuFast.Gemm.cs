@@ -56,18 +56,26 @@ internal readonly unsafe struct PlainA(float* data, long stride, bool trans, int
             }
             else
             {
-                // A[i, p] = a[i·k + p]: each row is read contiguously and written with stride MR
-                for (int r = 0; r < mr; r++)
+                // A[i, p] = a[i·k + p]: six rows read side by side, each step p writing MR contiguous floats
+                float* s0 = a + (long)(i0 + ir) * k + p0;
+                if (rows == mr)
                 {
-                    float* d = dst + r;
-                    if (r < rows)
+                    float* s1 = s0 + k, s2 = s1 + k, s3 = s2 + k, s4 = s3 + k, s5 = s4 + k;
+                    for (int p = 0; p < kc; p++, dst += mr)
                     {
-                        float* src = a + (long)(i0 + ir + r) * k + p0;
-                        for (int p = 0; p < kc; p++) d[p * mr] = src[p];
+                        dst[0] = s0[p]; dst[1] = s1[p]; dst[2] = s2[p];
+                        dst[3] = s3[p]; dst[4] = s4[p]; dst[5] = s5[p];
                     }
-                    else
+                    dst -= kc * mr;
+                }
+                else
+                {
+                    for (int p = 0; p < kc; p++)
                     {
-                        for (int p = 0; p < kc; p++) d[p * mr] = 0f;
+                        float* d = dst + p * mr;
+                        int r = 0;
+                        for (; r < rows; r++) d[r] = s0[(long)r * k + p];
+                        for (; r < mr; r++) d[r] = 0f;
                     }
                 }
             }
