@@ -128,7 +128,7 @@ public partial class CpuBackend
                         for (int tb = 0; tb < tapBlocks; tb++)
                         {
                             int t0 = 4 * tb, cols = Math.Min(4, taps - t0);
-                            KernelWeight3x4(count, vPad / 8, d0, d1, d2, (long)k * vPad, pin, img, poff[t0], poff[t0 + 1], poff[t0 + 2], poff[t0 + 3], sums);
+                            KernelDot3x4(count, vPad / 8, d0, d1, d2, (long)k * vPad, pin, img, poff[t0], poff[t0 + 1], poff[t0 + 2], poff[t0 + 3], sums);
                             for (int i = 0; i < rows; i++)
                                 for (int j = 0; j < cols; j++) part[(k0 + i) * taps + t0 + j] += sums[i * 4 + j];
                         }
@@ -164,7 +164,7 @@ public partial class CpuBackend
     /// three dy rows against four taps, twelve accumulators (no calls inside, so they stay in registers).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static unsafe void KernelWeight3x4(int images, int steps, float* d0, float* d1, float* d2, long dStride,
+    private static unsafe void KernelDot3x4(int images, int steps, float* d0, float* d1, float* d2, long dStride,
         float* p, long pStride, int o0, int o1, int o2, int o3, float* sums)
     {
         Vector256<float> a00 = default, a01 = default, a02 = default, a03 = default;

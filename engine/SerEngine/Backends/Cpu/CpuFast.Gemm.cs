@@ -181,6 +181,11 @@ public partial class CpuBackend
         if (batch <= 0 || m <= 0 || n <= 0) return;
         fixed (float* pa = F(a), pb = F(b), pc = F(c))
         {
+            if (GemmUsesDots(transA, transB, m, k) && (strideC != 0 || batch == 1))
+            {
+                GemmDots(batch, m, n, k, alpha, pa, strideA, pb, strideB, beta, pc, strideC);
+                return;
+            }
             var srcA = new PlainA(pa, strideA, transA, m, k);
             var srcB = new PlainB(pb, strideB, transB, k, n);
             if (strideC == 0 && batch > 1)
