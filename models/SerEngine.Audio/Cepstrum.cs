@@ -1,3 +1,5 @@
+using System.Numerics.Tensors;
+
 namespace SerEngine.Audio;
 
 /// <summary>Decibels, DCT and MFCC as torchaudio computes them, in double.</summary>
@@ -15,19 +17,43 @@ public static class Cepstrum
         if (!(amin > 0)) throw new ArgumentException($"amin must be > 0, got {amin}");
         if (topDb is { } t && !(t >= 0)) throw new ArgumentException($"top_db must be >= 0, got {t}");
         double offset = multiplier * Math.Log10(Math.Max(amin, reference));
-        var v = new double[x.Values.Length];
-        double max = double.NegativeInfinity;
-        for (int i = 0; i < v.Length; i++)
+        var src = x.Values;
+        var v = new double[src.Length];
+        // chunks in parallel: v = multiplier·log10(max(x, amin)) − offset, and each chunk's maximum
+        int chunks = ParallelChunks(v.Length);
+        var maxima = new double[chunks];
+        ForChunks(v.Length, chunks, (c, start, end) =>
         {
-            v[i] = multiplier * Math.Log10(Math.Max(x.Values[i], amin)) - offset;
-            max = Math.Max(max, v[i]);
-        }
+            var dst = v.AsSpan(start, end - start);
+            TensorPrimitives.Max(src.AsSpan(start, end - start), amin, dst);
+            TensorPrimitives.Log10(dst, dst);
+            TensorPrimitives.Multiply(dst, multiplier, dst);
+            TensorPrimitives.Subtract(dst, offset, dst);
+            maxima[c] = dst.Length > 0 ? TensorPrimitives.Max(dst) : double.NegativeInfinity;
+        });
+        double max = double.NegativeInfinity;
+        foreach (double m in maxima) max = Math.Max(max, m);
         if (topDb is { } top && v.Length > 0)
         {
             double floor = max - top;
-            for (int i = 0; i < v.Length; i++) v[i] = Math.Max(v[i], floor);
+            ForChunks(v.Length, chunks, (_, start, end) => TensorPrimitives.Max(v.AsSpan(start, end - start), floor, v.AsSpan(start, end - start)));
         }
         return new DoubleMatrix(v, x.Rows, x.Columns);
+    }
+
+    /// <summary>How many chunks to cut n elements of cheap per-element work into (1 below 64 K elements).</summary>
+    private static int ParallelChunks(int n) => n < 1 << 16 ? 1 : Math.Min(4 * FrontEndThreads.Max, n >> 14);
+
+    /// <summary>Runs body(chunk, start, end) over [0, n) cut into <paramref name="chunks"/> pieces, in parallel when more than one.</summary>
+    private static void ForChunks(int n, int chunks, Action<int, int, int> body)
+    {
+        if (chunks <= 1)
+        {
+            body(0, 0, n);
+            return;
+        }
+        Parallel.For(0, chunks, new ParallelOptions { MaxDegreeOfParallelism = FrontEndThreads.Max },
+            c => body(c, (int)((long)n * c / chunks), (int)((long)n * (c + 1) / chunks)));
     }
 
     /// <summary>
@@ -57,16 +83,16 @@ public static class Cepstrum
         if (dct.Rows != x.Rows) throw new ArgumentException($"DCT [{dct.Rows}, {dct.Columns}] does not fit {x.Rows} mel bands");
         int nM = dct.Rows, nK = dct.Columns, nT = x.Columns;
         var o = new double[(long)nK * nT]; // [n_mfcc, frames]
-        for (int k = 0; k < nK; k++)
+        // rows of the output are independent: row k = Σ_m dct[m, k]·x[m, :] (vectorised along frames)
+        ForChunks(nK, (long)nK * nM * nT >= 1 << 16 ? Math.Min(nK, FrontEndThreads.Max) : 1, (_, k0, k1) =>
         {
-            var row = o.AsSpan(k * nT, nT);
-            for (int m = 0; m < nM; m++)
+            for (int k = k0; k < k1; k++)
             {
-                double w = dct.Values[m * nK + k];
-                var src = x.Values.AsSpan(m * nT, nT);
-                for (int t = 0; t < nT; t++) row[t] += w * src[t];
+                var row = o.AsSpan(k * nT, nT);
+                for (int m = 0; m < nM; m++)
+                    TensorPrimitives.MultiplyAdd(x.Values.AsSpan(m * nT, nT), dct.Values[m * nK + k], row, row);
             }
-        }
+        });
         return new DoubleMatrix(o, nK, nT);
     }
 
@@ -75,8 +101,21 @@ public static class Cepstrum
     /// </summary>
     public static DoubleMatrix MelSpectrogram(ReadOnlySpan<float> samples, StftSettings stft, MelSettings mel)
     {
-        var spec = Stft.Compute(samples, stft);
-        return MelFilterbank.Apply(MelFilterbank.Create(stft.FreqBins, mel), spec);
+        if (!StftBatch.Supports(stft))
+        {
+            var spec = Stft.Compute(samples, stft);
+            return MelFilterbank.Apply(MelFilterbank.Create(stft.FreqBins, mel), spec);
+        }
+        // the fast path projects each group of frames on the (cached, sparse) filterbank as it is
+        // computed, so the full spectrogram is never stored
+        var fb = MelFilterbank.CreateSparse(stft.FreqBins, mel);
+        double[] outv = [];
+        int count = StftBatch.Run(samples, stft, frames =>
+        {
+            outv = GC.AllocateUninitializedArray<double>(fb.Mels * frames); // [n_mels, frames], every element written
+            return new MelSink(fb, outv, frames);
+        });
+        return new DoubleMatrix(outv, fb.Mels, count);
     }
 
     /// <summary>

@@ -23,7 +23,7 @@ public static class DeviceFeatures
         ArgumentNullException.ThrowIfNull(backend);
         stft.Validate();
         int nFft = stft.NFft, hop = stft.HopLengthOrDefault, bins = stft.FreqBins;
-        var padded = Stft.PadSignal(samples, stft); // [padded]
+        var padded = Stft.PadSignal(samples, stft, static n => new double[n], static v => v); // [padded]
         if (padded.Length < nFft)
             throw new ArgumentException($"signal of {samples.Length} samples is shorter than n_fft = {nFft} (center = {stft.Center}): no frame fits");
         int frames = 1 + (padded.Length - nFft) / hop;

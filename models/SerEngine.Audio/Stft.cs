@@ -101,13 +101,23 @@ public static class Stft
     {
         s.Validate();
         int nFft = s.NFft, hop = s.HopLengthOrDefault, bins = s.FreqBins;
-        var x = PadSignal(samples, s); // [padded]
+        if (StftBatch.Supports(s))
+        {
+            double[] result = [];
+            int count = StftBatch.Run(samples, s, frames =>
+            {
+                result = GC.AllocateUninitializedArray<double>(bins * frames); // [bins, frames], every element written
+                return new SpectrogramSink(result, bins, frames);
+            });
+            return new DoubleMatrix(result, bins, count);
+        }
+        var x = PadSignal(samples, s, static n => new double[n], static v => v); // [padded]
         if (x.Length < nFft)
             throw new ArgumentException($"signal of {samples.Length} samples is shorter than n_fft = {nFft} (center = {s.Center}): no frame fits");
         int frames = 1 + (x.Length - nFft) / hop;
         var window = PaddedWindow(s);
-        var plan = FftPlan.Get(nFft);
         var outv = new double[(long)bins * frames]; // [bins, frames]
+        var plan = FftPlan.Get(nFft);
         var frame = new double[nFft]; // [n_fft]
         var re = new double[bins];
         var im = new double[bins];
@@ -126,26 +136,30 @@ public static class Stft
         return new DoubleMatrix(outv, bins, frames);
     }
 
-    /// <summary>Applies <c>Pad</c> zeros, then the centring pad of n_fft/2 on each side.</summary>
-    internal static double[] PadSignal(ReadOnlySpan<float> samples, StftSettings s)
+    /// <summary>
+    /// The signal as doubles with <c>Pad</c> zeros on both sides, then (when centring) n_fft/2 more
+    /// samples on each side by <see cref="StftSettings.PadMode"/>, built in one array.
+    /// </summary>
+    internal static T[] PadSignal<T>(ReadOnlySpan<float> samples, StftSettings s, Func<int, T[]> allocate, Func<float, T> convert)
+        where T : struct
     {
         int n0 = samples.Length + 2 * s.Pad;
-        var x0 = new double[n0];
-        for (int i = 0; i < samples.Length; i++) x0[s.Pad + i] = samples[i];
-        if (!s.Center) return x0;
-        int p = s.NFft / 2;
-        if (n0 == 0) throw new ArgumentException("cannot centre frames on an empty signal");
-        if (s.PadMode == PadMode.Reflect && p >= n0)
+        int p = s.Center ? s.NFft / 2 : 0;
+        if (s.Center && n0 == 0) throw new ArgumentException("cannot centre frames on an empty signal");
+        if (s.Center && s.PadMode == PadMode.Reflect && p >= n0)
             throw new ArgumentException($"reflect padding of {p} samples needs a signal longer than {p}, got {n0} samples");
-        var x = new double[n0 + 2 * p]; // [padded]
-        x0.CopyTo(x, p);
+        var x = allocate(n0 + 2 * p); // [padded]: p | Pad zeros | samples | Pad zeros | p (zero-filled)
+        int o = p + s.Pad;
+        for (int i = 0; i < samples.Length; i++) x[o + i] = convert(samples[i]);
+        if (!s.Center) return x;
+        // x0[i] = x[p + i] is the zero-padded signal of n0 samples
         for (int i = 1; i <= p; i++)
         {
             (x[p - i], x[p + n0 - 1 + i]) = s.PadMode switch
             {
-                PadMode.Reflect => (x0[i], x0[n0 - 1 - i]),
-                PadMode.Replicate => (x0[0], x0[n0 - 1]),
-                _ => (0.0, 0.0),
+                PadMode.Reflect => (x[p + i], x[p + n0 - 1 - i]),
+                PadMode.Replicate => (x[p], x[p + n0 - 1]),
+                _ => (default, default),
             };
         }
         return x;

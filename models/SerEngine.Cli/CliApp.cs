@@ -22,6 +22,7 @@ public static class CliApp
         new InfoCommand(),
         new FeaturesCommand(),
         new DevicesCommand(),
+        new BenchCommand(),
         new HelpCommand(),
     ];
 

@@ -28,6 +28,11 @@ public partial class CpuBackend
             Conv2dForwardDirect(xv, wv, bv, yv, g);
             return;
         }
+        if (Conv2dUsesShifted(g))
+        {
+            Conv2dForwardShifted(xv, wv, bv, yv, g);
+            return;
+        }
         if (bv is not null)
             for (int n = 0; n < g.N; n++)
                 for (int k = 0; k < g.K; k++) yv.AsSpan((n * g.K + k) * ohw, ohw).Fill(bv[k]);
@@ -35,7 +40,7 @@ public partial class CpuBackend
         {
             var a = new PlainA(pw, 0, false, g.K, crs);
             var b = new Conv2dColumns(px, g);
-            GemmRun(a, b, g.N, g.K, ohw, crs, 1f, bv is null ? 0f : 1f, py, (long)g.K * ohw, Threads);
+            GemmRun(a, b, g.N, g.K, ohw, crs, 1f, bv is null ? 0f : 1f, py, (long)g.K * ohw, Threads, aShared: true);
         }
     }
 
@@ -47,6 +52,11 @@ public partial class CpuBackend
         if (Conv2dUsesDirect(g))
         {
             Conv2dBackwardWeightDirect(xv, dyv, dwv, g);
+            return;
+        }
+        if (Conv2dUsesShifted(g))
+        {
+            Conv2dBackwardWeightShifted(xv, dyv, dwv, g);
             return;
         }
         fixed (float* px = xv, pdy = dyv, pdw = dwv)
@@ -61,6 +71,11 @@ public partial class CpuBackend
     public override unsafe void Conv2dBackwardInput(Storage dy, Storage w, Storage dx, in Conv2dGeometry g)
     {
         float[] dyv = F(dy), wv = F(w), dxv = F(dx); // [N, K, OHW], [K, CRS], [N, C, H, W]
+        if (Conv2dBackwardInputUsesShifted(g))
+        {
+            Conv2dBackwardInputShifted(dyv, wv, dxv, g);
+            return;
+        }
         int ohw = g.OutH * g.OutW, crs = g.C * g.R * g.S;
         // images per group: enough to share among the threads, with dcol capped at ~16 M floats
         long perImage = (long)crs * ohw;
@@ -74,7 +89,7 @@ public partial class CpuBackend
             {
                 int count = Math.Min(group, g.N - n0);
                 var b = new PlainB(pdy + (long)n0 * g.K * ohw, (long)g.K * ohw, false, g.K, ohw);
-                GemmRun(a, b, count, crs, ohw, g.K, 1f, 0f, pcol, perImage, Threads);
+                GemmRun(a, b, count, crs, ohw, g.K, 1f, 0f, pcol, perImage, Threads, aShared: true);
                 int first = n0;
                 Parallel.For(0, count * g.C, new ParallelOptions { MaxDegreeOfParallelism = count * perImage >= 1 << 16 ? Threads : 1 },
                     plane => Col2Im(dcol, (plane / geo.C) * perImage, dxv, first + plane / geo.C, plane % geo.C, geo));

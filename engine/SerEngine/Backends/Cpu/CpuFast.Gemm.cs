@@ -56,18 +56,26 @@ internal readonly unsafe struct PlainA(float* data, long stride, bool trans, int
             }
             else
             {
-                // A[i, p] = a[i·k + p]: each row is read contiguously and written with stride MR
-                for (int r = 0; r < mr; r++)
+                // A[i, p] = a[i·k + p]: six rows read side by side, each step p writing MR contiguous floats
+                float* s0 = a + (long)(i0 + ir) * k + p0;
+                if (rows == mr)
                 {
-                    float* d = dst + r;
-                    if (r < rows)
+                    float* s1 = s0 + k, s2 = s1 + k, s3 = s2 + k, s4 = s3 + k, s5 = s4 + k;
+                    for (int p = 0; p < kc; p++, dst += mr)
                     {
-                        float* src = a + (long)(i0 + ir + r) * k + p0;
-                        for (int p = 0; p < kc; p++) d[p * mr] = src[p];
+                        dst[0] = s0[p]; dst[1] = s1[p]; dst[2] = s2[p];
+                        dst[3] = s3[p]; dst[4] = s4[p]; dst[5] = s5[p];
                     }
-                    else
+                    dst -= kc * mr;
+                }
+                else
+                {
+                    for (int p = 0; p < kc; p++)
                     {
-                        for (int p = 0; p < kc; p++) d[p * mr] = 0f;
+                        float* d = dst + p * mr;
+                        int r = 0;
+                        for (; r < rows; r++) d[r] = s0[(long)r * k + p];
+                        for (; r < mr; r++) d[r] = 0f;
                     }
                 }
             }
@@ -173,6 +181,11 @@ public partial class CpuBackend
         if (batch <= 0 || m <= 0 || n <= 0) return;
         fixed (float* pa = F(a), pb = F(b), pc = F(c))
         {
+            if (GemmUsesDots(transA, transB, m, k) && (strideC != 0 || batch == 1))
+            {
+                GemmDots(batch, m, n, k, alpha, pa, strideA, pb, strideB, beta, pc, strideC);
+                return;
+            }
             var srcA = new PlainA(pa, strideA, transA, m, k);
             var srcB = new PlainB(pb, strideB, transB, k, n);
             if (strideC == 0 && batch > 1)
@@ -182,7 +195,7 @@ public partial class CpuBackend
                     GemmRun(new ShiftA(srcA, i), new ShiftB(srcB, i), 1, m, n, k, alpha, beta, pc, 0, Threads);
                 return;
             }
-            GemmRun(srcA, srcB, batch, m, n, k, alpha, beta, pc, strideC, Threads);
+            GemmRun(srcA, srcB, batch, m, n, k, alpha, beta, pc, strideC, Threads, aShared: strideA == 0);
         }
     }
 
@@ -190,8 +203,13 @@ public partial class CpuBackend
     /// The driver: C_item [m, n] (row-major, items <paramref name="strideC"/> floats apart) =
     /// alpha · A_item · B_item + beta · C_item for every item, on up to <paramref name="threads"/> threads.
     /// </summary>
+    /// <remarks>
+    /// <paramref name="aShared"/> says every item reads the same A (stride 0). A is then packed once,
+    /// up front and in parallel, whenever the tasks would otherwise each pack it again (several items,
+    /// several column blocks): a conv2d's weights are packed once per call instead of once per image.
+    /// </remarks>
     internal unsafe void GemmRun<TA, TB>(TA a, TB b, int batch, int m, int n, int k,
-        float alpha, float beta, float* c, long strideC, int threads)
+        float alpha, float beta, float* c, long strideC, int threads, bool aShared = false)
         where TA : struct, IGemmPackA where TB : struct, IGemmPackB
     {
         if (batch <= 0 || m <= 0 || n <= 0) return;
@@ -207,14 +225,35 @@ public partial class CpuBackend
         }
         var job = new GemmJob<TA, TB>(a, b, GemmKernel, batch, m, n, k, alpha, beta, c, strideC);
         long macs = (long)batch * m * n * k;
-        if (threads <= 1 || macs < GemmParallelMacs)
+        bool parallel = threads > 1 && macs >= GemmParallelMacs;
+        job.Plan(parallel ? threads : 1);
+        float[]? packedA = null;
+        if ((aShared || batch == 1) && job.APackings > 1 && (long)RoundUp(m, GemmMR) * k <= GemmPrepackFloats)
+            packedA = System.Buffers.ArrayPool<float>.Shared.Rent(RoundUp(m, GemmMR) * k);
+        fixed (float* ppa = packedA)
         {
-            job.Plan(1);
-            for (int t = 0; t < job.Tasks; t++) job.Run(t);
-            return;
+            job.PackedA = ppa;
+            if (packedA is not null) job.PackAllOfA(parallel ? threads : 1);
+            if (!parallel)
+            {
+                for (int t = 0; t < job.Tasks; t++) job.Run(t);
+            }
+            else
+            {
+                RunTasks(job, m, n, threads);
+            }
         }
-        job.Plan(threads);
+        if (packedA is not null) System.Buffers.ArrayPool<float>.Shared.Return(packedA);
+    }
+
+    /// <summary>Most floats of A packed up front (64 MB); larger A operands are packed per task.</summary>
+    internal const int GemmPrepackFloats = 1 << 24;
+
+    private static unsafe void RunTasks<TA, TB>(GemmJob<TA, TB> job, int m, int n, int threads)
+        where TA : struct, IGemmPackA where TB : struct, IGemmPackB
+    {
         float[]? partial = job.KSplits > 1 ? GC.AllocateUninitializedArray<float>((job.KSplits - 1) * m * n) : null;
+        float* c = job.C;
         fixed (float* pp = partial)
         {
             job.Partial = pp;
@@ -240,6 +279,36 @@ public partial class CpuBackend
         public int Tasks => batch * _colBlocks * _rowBlocks * KSplits;
 
         public int KSplits { get; private set; } = 1;
+
+        /// <summary>The output (item 0).</summary>
+        public float* C => c;
+
+        /// <summary>
+        /// A packed once for the whole call, or null: slab p (depth p·KC ..) holds every MR-row
+        /// micro-panel of A, [RoundUp(m, MR)][kc], starting at p·KC·RoundUp(m, MR).
+        /// </summary>
+        public float* PackedA { get; set; }
+
+        /// <summary>How many times the planned tasks would pack all of A between them.</summary>
+        public long APackings => (long)batch * _colBlocks * CeilDiv(_colsPerTask, GemmNC);
+
+        /// <summary>Fills <see cref="PackedA"/> (item 0's A), the (slab, row block) pieces shared among threads.</summary>
+        public void PackAllOfA(int threads)
+        {
+            int slabs = CeilDiv(k, GemmKC), rowBlocks = CeilDiv(m, GemmMC), mPad = RoundUp(m, GemmMR);
+            float* packed = PackedA;
+            var src = a;
+            void Piece(int t)
+            {
+                int p = t / rowBlocks, i = t % rowBlocks;
+                int p0 = p * GemmKC, kc = Math.Min(GemmKC, k - p0), i0 = i * GemmMC, mc = Math.Min(GemmMC, m - i0);
+                src.Pack(packed + (long)p0 * mPad + (long)i0 * kc, 0, i0, mc, p0, kc);
+            }
+            if (threads <= 1 || (long)m * k < 1 << 16)
+                for (int t = 0; t < slabs * rowBlocks; t++) Piece(t);
+            else
+                Parallel.For(0, slabs * rowBlocks, new ParallelOptions { MaxDegreeOfParallelism = threads }, Piece);
+        }
 
         /// <summary>[KSplits − 1][m, n] partial products of the later k splits (batch 1 only).</summary>
         public float* Partial { get; set; }
@@ -297,11 +366,14 @@ public partial class CpuBackend
                     int kc = Math.Min(GemmKC, pEnd - pc);
                     b.Pack(pb, item, pc, kc, jc, ncBlock, GemmNR(kind));
                     float bt = pc == p0 ? betaFirst : 1f;
+                    float* slab = PackedA == null ? null : PackedA + (long)pc * RoundUp(m, GemmMR);
                     for (int ic = i0; ic < i0 + mRows; ic += GemmMC)
                     {
                         int mc = Math.Min(GemmMC, i0 + mRows - ic);
-                        a.Pack(pa, item, ic, mc, pc, kc);
-                        GemmMacroKernel(kind, mc, ncBlock, kc, pa, pb, cItem + (long)ic * n + jc, n, alpha, bt);
+                        float* ap = pa;
+                        if (slab != null) ap = slab + (long)ic * kc;
+                        else a.Pack(pa, item, ic, mc, pc, kc);
+                        GemmMacroKernel(kind, mc, ncBlock, kc, ap, pb, cItem + (long)ic * n + jc, n, alpha, bt);
                     }
                 }
             }

@@ -56,6 +56,15 @@ public partial class CpuBackend
                 int rows = Math.Min(GemmMR, mc - ir);
                 float* ap = packedA + (long)ir * kc; // [kc][MR]
                 float* ct = c + (long)ir * ldc + jr;
+                if (Sse.IsSupported)
+                {
+                    // the tile of C is read (beta ≠ 0) or written after the kernel: start fetching its lines now
+                    for (int r = 0; r < rows; r++)
+                    {
+                        Sse.Prefetch0(ct + (long)r * ldc);
+                        Sse.Prefetch0(ct + (long)r * ldc + nr - 1);
+                    }
+                }
                 switch (kind)
                 {
                     case GemmKernelKind.Vector512: Kernel6x32(kc, ap, bp, tile); break;

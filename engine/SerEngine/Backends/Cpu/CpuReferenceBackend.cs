@@ -19,11 +19,15 @@ public partial class CpuReferenceBackend : Backend
     /// <summary>The int array behind a storage of this backend.</summary>
     protected static int[] I(Storage s) => ((CpuStorage)s).I;
 
-    /// <inheritdoc/>
-    protected override Storage AllocateCore(int length, DType dtype) => new CpuStorage(this, dtype, length);
+    /// <summary>Released arrays kept for reuse (so a training step allocates nothing in steady state).</summary>
+    internal CpuBufferPool Pool { get; } = new();
 
     /// <inheritdoc/>
-    protected override void FreeCore(Storage storage) { }
+    protected override Storage AllocateCore(int length, DType dtype) =>
+        new CpuStorage(this, dtype, length, dtype == DType.Float32 ? Pool.RentFloats(length) : Pool.RentInts(length));
+
+    /// <inheritdoc/>
+    protected override void FreeCore(Storage storage) => Pool.Return(((CpuStorage)storage).Data);
 
     /// <inheritdoc/>
     public override void Write(Storage dst, ReadOnlySpan<float> src) => src.CopyTo(F(dst));

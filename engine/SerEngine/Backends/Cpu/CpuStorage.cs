@@ -3,10 +3,12 @@ namespace SerEngine.Backends.Cpu;
 /// <summary>Host memory for the CPU backends: a managed array of floats or ints.</summary>
 public sealed class CpuStorage : Storage
 {
-    internal CpuStorage(Backend backend, DType dtype, int length) : base(backend, dtype, length)
+    /// <summary>Wraps <paramref name="data"/> (a float[] or int[] of exactly <paramref name="length"/> elements, matching <paramref name="dtype"/>).</summary>
+    internal CpuStorage(Backend backend, DType dtype, int length, Array data) : base(backend, dtype, length)
     {
-        if (dtype == DType.Float32) F = new float[length];
-        else I = new int[length];
+        if (data.Length != length) throw new ArgumentException($"a {length}-element storage needs an array of {length}, got {data.Length}");
+        if (dtype == DType.Float32) F = (float[])data;
+        else I = (int[])data;
     }
 
     /// <summary>Float data (Float32 storages).</summary>
@@ -14,4 +16,7 @@ public sealed class CpuStorage : Storage
 
     /// <summary>Int data (Int32 storages).</summary>
     public int[] I { get => field ?? throw new InvalidOperationException($"expected an Int32 buffer, found {DType}"); private set; } = null!;
+
+    /// <summary>The array behind this storage, whichever its type.</summary>
+    internal Array Data => DType == DType.Float32 ? F : I;
 }

@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# Runs every case of shared/docs/BENCH_CASES.md on our cpu backend and on PyTorch, back to back
+# (case by case, ours then torch, so both sides see the same machine load), and prints a markdown
+# table of both medians and their ratio (ours / torch; lower is better) with the issue's goal.
+# Usage: benchmarks/peer/compare.sh [--threads N] [--out DIR] [CASE ...]   (default: every case)
+# The raw JSON lines go to DIR/ours.jsonl and DIR/torch.jsonl (default: a temporary directory).
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+threads=2
+out=""
+cases=()
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --threads) threads=$2; shift 2 ;;
+    --out) out=$2; shift 2 ;;
+    -h|--help) sed -n '2,7p' "$0"; exit 0 ;;
+    *) cases+=("$1"); shift ;;
+  esac
+done
+[ -n "$out" ] || out=$(mktemp -d)
+mkdir -p "$out"
+python=/usr/bin/python3
+# methods are compiled fully optimised on first use (no quick tier-0 code), so a case timed over a
+# handful of runs measures steady-state code; see benchmarks/results/README.md
+export DOTNET_TC_QuickJit=0
+dotnet build -c Release "$root/models/SerEngine.Cli" -v q -nologo >/dev/null
+ser=(dotnet "$root/models/SerEngine.Cli/bin/Release/net10.0/ser.dll")
+[ ${#cases[@]} -gt 0 ] || mapfile -t cases < <("${ser[@]}" bench --list | awk '{print $1}')
+: > "$out/ours.jsonl"
+: > "$out/torch.jsonl"
+echo "load before: $(uptime)" > "$out/load.txt"
+for c in "${cases[@]}"; do
+  "${ser[@]}" bench --case "$c" --threads "$threads" | tee -a "$out/ours.jsonl" >&2
+  "$python" "$here/torch_cases.py" --case "$c" --threads "$threads" | tee -a "$out/torch.jsonl" >&2
+done
+echo "load after: $(uptime)" >> "$out/load.txt"
+"$python" - "$out" <<'PY'
+import json, sys
+d = sys.argv[1]
+goal = {
+    "attention_fcn.train_step.b16.200x300": 1.0, "attention_fcn.infer.b1.200x300": 1.0,
+    "focus_calibration_net.train_step.b32.26x63": 0.5, "focus_calibration_net.infer.b1.26x63": 0.2,
+    "conv2d.fwd_bwd.16x64x24x36.k5x192": 1.0, "conv2d.fwd.16x64x24x36.k5x192": 1.0,
+    "softmax.biased_masked.fwd_bwd.32x4x128x128": 0.5, "mfcc.60s": 0.5, "melspec.60s.400_160_40": 0.5,
+    "spectrogram.60s.800_640_160": 0.5, "sgemm.1024": 1.25,
+}
+def load(name):
+    return {j["case"]: j for j in map(json.loads, open(f"{d}/{name}.jsonl"))}
+ours, torch = load("ours"), load("torch")
+print("| case | ours ms | torch ms | ratio | goal | met |")
+print("| --- | ---: | ---: | ---: | ---: | --- |")
+for c, o in ours.items():
+    t = torch.get(c)
+    if t is None:
+        print(f"| `{c}` | {o['ms']:.3f} | - | - | {goal.get(c, '-')} | - |")
+        continue
+    r = o["ms"] / t["ms"]
+    g = goal.get(c)
+    met = "-" if g is None else ("yes" if r <= g else "no")
+    print(f"| `{c}` | {o['ms']:.3f} | {t['ms']:.3f} | {r:.2f} | {g if g is not None else '-'} | {met} |")
+print()
+print(open(f"{d}/load.txt").read().strip())
+PY

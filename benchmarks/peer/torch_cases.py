@@ -1,0 +1,297 @@
+#!/usr/bin/env python3
+"""PyTorch peer of `ser bench`: times the cases of shared/docs/BENCH_CASES.md the same way.
+
+Each case builds its inputs once, runs twice untimed, then times at least 7 runs (more while the
+timed runs total under --min-seconds, up to 200) and prints the median as one JSON line:
+{"case": NAME, "ms": MEDIAN, "backend": "torch", "threads": N, "min_ms": ..., "runs": ...} plus
+"gflops"/"gbs" where the case has them -- the same fields and rule as models/SerEngine.Cli/Bench.
+
+Usage: /usr/bin/python3 benchmarks/peer/torch_cases.py --case NAME [--case NAME ...] [--threads 2]
+       (--case all runs every case; --list names them)
+The models are written here from shared/docs/MODELS.md (the same layers, names and shapes as the
+engine's AttentionFcn and FocusCalibrationNet).
+"""
+import argparse
+import json
+import math
+import statistics
+import sys
+import time
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+# ---- models (shared/docs/MODELS.md) -------------------------------------------------------------
+
+class AttentionPool(nn.Module):
+    def __init__(self, dim, lam):
+        super().__init__()
+        self.lam = lam
+        self.proj = nn.Linear(dim, dim)
+        self.context = nn.Linear(dim, 1, bias=False)
+
+    def forward(self, a):                                     # a [N, L, D]
+        e = self.context(torch.tanh(self.proj(a))).squeeze(-1)  # [N, L]
+        alpha = torch.softmax(self.lam * e, dim=-1)
+        return torch.bmm(alpha.unsqueeze(1), a).squeeze(1)   # [N, D]
+
+
+class AttentionFcn(nn.Module):
+    def __init__(self, num_classes=4, in_channels=1, widths=(64, 192, 384, 256, 256), lam=0.3, dropout=0.5):
+        super().__init__()
+        w = widths
+        self.features = nn.Sequential(
+            nn.Conv2d(in_channels, w[0], 11, stride=4, padding=2), nn.ReLU(inplace=True), nn.MaxPool2d(3, 2),
+            nn.Conv2d(w[0], w[1], 5, padding=2), nn.ReLU(inplace=True), nn.MaxPool2d(3, 2),
+            nn.Conv2d(w[1], w[2], 3, padding=1), nn.ReLU(inplace=True),
+            nn.Conv2d(w[2], w[3], 3, padding=1), nn.ReLU(inplace=True),
+            nn.Conv2d(w[3], w[4], 3, padding=1), nn.ReLU(inplace=True), nn.MaxPool2d(3, 2))
+        self.attention = AttentionPool(w[4], lam)
+        self.dropout = nn.Dropout(dropout)
+        self.fc = nn.Linear(w[4], num_classes)
+
+    def forward(self, x):
+        h = self.features(x)                                  # [N, C, F', T']
+        a = h.flatten(2).transpose(1, 2)                      # [N, L, C]
+        return self.fc(self.dropout(self.attention(a)))
+
+
+class FocusCalibrationAttention(nn.Module):
+    def __init__(self, d_in, heads=4, head_dim=64, dropout=0.1):
+        super().__init__()
+        hd = heads * head_dim
+        self.h, self.dh = heads, head_dim
+        self.query, self.key, self.value = nn.Linear(d_in, hd), nn.Linear(d_in, hd), nn.Linear(d_in, hd)
+        self.focus_query, self.focus_global = nn.Linear(hd, hd), nn.Linear(hd, hd)
+        std = 1 / math.sqrt(head_dim)
+        self.u_p = nn.Parameter(torch.randn(heads, head_dim) * std)
+        self.u_z = nn.Parameter(torch.randn(heads, head_dim) * std)
+        self.calibration = nn.Linear(hd, heads)
+        self.out = nn.Linear(hd, d_in)
+        self.dropout = nn.Dropout(dropout)
+
+    def split(self, x, n, t):
+        return x.view(n, t, self.h, self.dh).transpose(1, 2)  # [N, H, T, dh]
+
+    def forward(self, x):                                     # x [N, T, d_in]
+        n, t, _ = x.shape
+        q = self.query(x)
+        qh, kh, vh = self.split(q, n, t), self.split(self.key(x), n, t), self.split(self.value(x), n, t)
+        s = qh @ kh.transpose(-1, -2) / math.sqrt(self.dh)   # [N, H, T, T]
+        c = torch.tanh(self.focus_query(q) + self.focus_global(q.mean(1, keepdim=True)))
+        ch = self.split(c, n, t)
+        p = (ch * self.u_p.view(1, self.h, 1, self.dh)).sum(-1)   # [N, H, T]
+        z = (ch * self.u_z.view(1, self.h, 1, self.dh)).sum(-1)
+        centre, width = t * torch.sigmoid(p), t * torch.sigmoid(z)
+        pos = torch.arange(t, dtype=x.dtype).view(1, 1, 1, t)
+        bias = -2 * (pos - centre.unsqueeze(-1)) ** 2 / width.unsqueeze(-1) ** 2
+        a = self.dropout(torch.softmax(s + bias, dim=-1))
+        o = a @ vh                                            # [N, H, T, dh]
+        g = torch.sigmoid(self.calibration(o.mean(2).reshape(n, self.h * self.dh)))  # [N, H]
+        o = o * g.view(n, self.h, 1, 1)
+        return self.out(o.transpose(1, 2).reshape(n, t, self.h * self.dh))
+
+
+class FocusCalibrationNet(nn.Module):
+    def __init__(self, num_classes=4, freq_bins=26, heads=4, head_dim=64, dropout=0.1):
+        super().__init__()
+        self.conv1a, self.bn1a = nn.Conv2d(1, 8, (10, 2), padding=(4, 0)), nn.BatchNorm2d(8)
+        self.conv1b, self.bn1b = nn.Conv2d(1, 8, (2, 8), padding=(0, 3)), nn.BatchNorm2d(8)
+        self.conv2, self.bn2 = nn.Conv2d(16, 32, 3, padding=1), nn.BatchNorm2d(32)
+        self.conv3, self.bn3 = nn.Conv2d(32, 48, 3, padding=1), nn.BatchNorm2d(48)
+        self.conv4, self.bn4 = nn.Conv2d(48, 64, 3, padding=1), nn.BatchNorm2d(64)
+        self.conv5, self.bn5 = nn.Conv2d(64, 80, 3, padding=1), nn.BatchNorm2d(80)
+        d_in = 80 * ((freq_bins - 1) // 2 // 2)
+        self.attn = FocusCalibrationAttention(d_in, heads, head_dim, dropout)
+        self.dropout = nn.Dropout(dropout)
+        self.fc = nn.Linear(d_in, num_classes)
+
+    def forward(self, x):
+        a = F.relu(self.bn1a(self.conv1a(x)))
+        b = F.relu(self.bn1b(self.conv1b(x)))
+        h = torch.cat([a, b], 1)
+        h = F.max_pool2d(F.relu(self.bn2(self.conv2(h))), 2)
+        h = F.max_pool2d(F.relu(self.bn3(self.conv3(h))), 2)
+        h = F.relu(self.bn4(self.conv4(h)))
+        h = F.relu(self.bn5(self.conv5(h)))
+        n, c, f, t = h.shape
+        tokens = h.permute(0, 3, 1, 2).reshape(n, t, c * f)
+        z = F.relu(tokens + self.attn(tokens)).mean(1)
+        return self.fc(self.dropout(z))
+
+
+# ---- cases ---------------------------------------------------------------------------------------
+
+def batch(n, f, t, classes=4):
+    return torch.randn(n, 1, f, t), torch.randint(0, classes, (n,))
+
+
+def train_step_case(model, opt, x, labels):
+    def step():
+        opt.zero_grad()
+        loss = F.cross_entropy(model(x), labels)
+        loss.backward()
+        opt.step()
+        loss.item()
+    return step
+
+
+def infer_case(model, x):
+    model.eval()
+
+    def step():
+        with torch.no_grad():
+            model(x)
+    return step
+
+
+def case_attention_fcn_train():
+    model = AttentionFcn()
+    x, labels = batch(16, 200, 300)
+    return train_step_case(model, torch.optim.Adam(model.parameters(), lr=1e-4), x, labels), {}
+
+
+def case_attention_fcn_infer():
+    x, _ = batch(1, 200, 300)
+    return infer_case(AttentionFcn(), x), {}
+
+
+def case_fcn_train():
+    model = FocusCalibrationNet()
+    x, labels = batch(32, 26, 63)
+    return train_step_case(model, torch.optim.Adam(model.parameters(), lr=1e-3, weight_decay=1e-6), x, labels), {}
+
+
+def case_fcn_infer():
+    x, _ = batch(1, 26, 63)
+    return infer_case(FocusCalibrationNet(), x), {}
+
+
+def conv_case(backward):
+    n, c, h, w, k, r = 16, 64, 24, 36, 192, 5
+    x = torch.randn(n, c, h, w, requires_grad=backward)
+    wt = (torch.randn(k, c, r, r) * 0.05).requires_grad_(backward)
+    flops = 2.0 * n * k * h * w * c * r * r * (3 if backward else 1)
+
+    def step():
+        if backward:
+            x.grad = None
+            wt.grad = None
+            F.conv2d(x, wt, padding=2).sum().backward()
+        else:
+            with torch.no_grad():
+                F.conv2d(x, wt, padding=2)
+    return step, {"flops": flops}
+
+
+def case_softmax():
+    n, h, l, valid = 32, 4, 128, 100
+    s = torch.randn(n, h, l, l, requires_grad=True)
+    bias = torch.randn(n, h, l, l)
+    masked = (torch.arange(l) >= valid).view(1, 1, 1, l).expand(n, h, l, l)
+    ones = torch.ones(n, h, l, l)
+
+    def step():
+        s.grad = None
+        y = torch.softmax((0.125 * s + bias).masked_fill(masked, float("-inf")), dim=-1)
+        y.backward(ones)
+    return step, {"bytes": 6.0 * s.numel() * 4}
+
+
+def audio_case(kind):
+    import torchaudio
+    wave = torch.randn(60 * 16000)
+    if kind == "mfcc":
+        t = torchaudio.transforms.MFCC(sample_rate=16000, n_mfcc=26, dct_type=2, norm="ortho", log_mels=False,
+                                       melkwargs=dict(n_fft=2048, hop_length=512, n_mels=128, mel_scale="slaney",
+                                                      norm="slaney", center=True, pad_mode="constant", power=2.0))
+    elif kind == "melspec":
+        t = torchaudio.transforms.MelSpectrogram(sample_rate=16000, n_fft=400, hop_length=160, n_mels=40,
+                                                 mel_scale="htk", norm=None, center=True, pad_mode="reflect", power=2.0)
+    else:
+        t = torchaudio.transforms.Spectrogram(n_fft=800, win_length=640, hop_length=160,
+                                              window_fn=torch.hamming_window, center=False, power=1.0)
+
+    def step():
+        with torch.no_grad():
+            t(wave)
+    return step, {}
+
+
+def case_sgemm():
+    n = 1024
+    a, b, c = torch.randn(n, n), torch.randn(n, n), torch.empty(n, n)
+
+    def step():
+        torch.mm(a, b, out=c)
+    return step, {"flops": 2.0 * n ** 3}
+
+
+CASES = {
+    "attention_fcn.train_step.b16.200x300": case_attention_fcn_train,
+    "attention_fcn.infer.b1.200x300": case_attention_fcn_infer,
+    "focus_calibration_net.train_step.b32.26x63": case_fcn_train,
+    "focus_calibration_net.infer.b1.26x63": case_fcn_infer,
+    "conv2d.fwd_bwd.16x64x24x36.k5x192": lambda: conv_case(True),
+    "conv2d.fwd.16x64x24x36.k5x192": lambda: conv_case(False),
+    "softmax.biased_masked.fwd_bwd.32x4x128x128": case_softmax,
+    "mfcc.60s": lambda: audio_case("mfcc"),
+    "melspec.60s.400_160_40": lambda: audio_case("melspec"),
+    "spectrogram.60s.800_640_160": lambda: audio_case("spectrogram"),
+    "sgemm.1024": case_sgemm,
+}
+
+
+def measure(name, threads, min_runs, min_seconds, max_runs=200):
+    torch.manual_seed(0)
+    step, rates = CASES[name]()
+    for _ in range(2):
+        step()
+    times = []
+    while len(times) < min_runs or (sum(times) < min_seconds and len(times) < max_runs):
+        t0 = time.perf_counter()
+        step()
+        times.append(time.perf_counter() - t0)
+    median = statistics.median(times)
+    out = {"case": name, "ms": round(median * 1e3, 4), "backend": "torch", "threads": threads,
+           "min_ms": round(min(times) * 1e3, 4), "runs": len(times)}
+    if "flops" in rates:
+        out["gflops"] = round(rates["flops"] / median / 1e9, 2)
+    if "bytes" in rates:
+        out["gbs"] = round(rates["bytes"] / median / 1e9, 2)
+    return out
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--case", action="append", default=[], help="a case name, or 'all' (repeatable)")
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--runs", type=int, default=7, help="fewest timed runs (at least 7)")
+    p.add_argument("--min-seconds", type=float, default=1.0)
+    p.add_argument("--list", action="store_true")
+    a = p.parse_args()
+    if a.list:
+        print("\n".join(CASES))
+        return 0
+    if a.runs < 7:
+        p.error("--runs must be at least 7")
+    names = []
+    for c in a.case:
+        if c == "all":
+            names.extend(CASES)
+        elif c in CASES:
+            names.append(c)
+        else:
+            p.error(f"unknown case '{c}' (known: {', '.join(CASES)})")
+    if not names:
+        p.error("give --case NAME (or --case all)")
+    torch.set_num_threads(a.threads)
+    for name in names:
+        print(json.dumps(measure(name, a.threads, a.runs, a.min_seconds)), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,351 @@
+using System.Buffers;
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+
+namespace SerEngine.Backends.Cpu;
+
+// Conv2d with stride 1 as a "shifted-window" implicit GEMM that packs nothing but the weights.
+// Each image is copied once with its zero padding into P [C, Hp, Wp] (Hp = H + padTop + padBottom,
+// Wp = W + padLeft + padRight, plus a little zero slack). Outputs are computed on a virtual grid of
+// OutH rows × Wp columns (the columns past OutW are computed and dropped): flattening that grid to
+// v = oh·Wp + ow, tap t = (c, r, s) of output v reads P[v + off[t]] with off[t] = c·Hp·Wp + r·dh·Wp + s·dw,
+// so for a tile of 16 consecutive v every tap is one contiguous 16-float load straight from P. The
+// micro-kernel is the GEMM's 6×16 register tile (6 output channels × 16 outputs) with its B operand
+// read through the offset table instead of a packed panel:
+//   forward          y[n, k, v] = bias[k] + Σ_t w[k, t] · P_n[v + off[t]]          (A = w [K, C·R·S] in 6-row panels)
+//   backward-input   the same with dy as the image (padding dh·(R−1) − padTop etc.) and the weights
+//                    flipped and transposed (A[c, (k, r', s')] = w[k, c, R−1−r', S−1−s']), giving dx
+//   backward-weight  dw[k, t] = Σ_n Σ_v dyV_n[k, v] · P_n[v + off[t]], dyV = dy laid on the virtual grid
+//                    (zeros in the dropped columns): dot products along v, 3 channels × 4 taps per
+//                    register tile, images shared among threads (each sums into its own partial dw)
+// Compared with im2col packing this reads each input value from cache instead of writing C·R·S
+// copies of it, which is most of the time when the channel counts are small (FocusCalibrationNet).
+// Wasted work: the Wp − OutW dropped columns of each row (3–12 % for these layers).
+public partial class CpuBackend
+{
+    /// <summary>True when forward runs the shifted-window kernel: stride 1, several input channels, 256-bit SIMD.</summary>
+    internal static bool Conv2dUsesShifted(in Conv2dGeometry g) =>
+        g.StrideH == 1 && g.StrideW == 1 && g.C > 1 && Vector256.IsHardwareAccelerated;
+
+    /// <summary>True when backward-input runs the shifted-window kernel (stride 1, padding at most the dilated kernel extent).</summary>
+    internal static bool Conv2dBackwardInputUsesShifted(in Conv2dGeometry g) =>
+        g.StrideH == 1 && g.StrideW == 1 && Vector256.IsHardwareAccelerated
+        && g.PadTop <= g.DilationH * (g.R - 1) && g.PadBottom <= g.DilationH * (g.R - 1)
+        && g.PadLeft <= g.DilationW * (g.S - 1) && g.PadRight <= g.DilationW * (g.S - 1);
+
+    private unsafe void Conv2dForwardShifted(float[] x, float[] w, float[]? bias, float[] y, in Conv2dGeometry g)
+    {
+        int taps = g.C * g.R * g.S, panels = CeilDiv(g.K, GemmMR);
+        var packed = ArrayPool<float>.Shared.Rent(panels * taps * GemmMR); // [K/6][taps][6]
+        fixed (float* pw = w, pp = packed)
+        {
+            for (int kp = 0; kp < panels; kp++)
+                for (int t = 0; t < taps; t++)
+                    for (int i = 0; i < GemmMR; i++)
+                    {
+                        int k = kp * GemmMR + i;
+                        pp[((long)kp * taps + t) * GemmMR + i] = k < g.K ? pw[(long)k * taps + t] : 0f;
+                    }
+        }
+        var s = new ShiftedConv(g.N, g.C, g.H, g.W, g.K, g.R, g.S, g.PadTop, g.PadBottom, g.PadLeft, g.PadRight, g.DilationH, g.DilationW);
+        Run(s, x, packed, bias, y);
+        ArrayPool<float>.Shared.Return(packed);
+    }
+
+    private unsafe void Conv2dBackwardInputShifted(float[] dy, float[] w, float[] dx, in Conv2dGeometry g)
+    {
+        // dx = conv(dy, w flipped and transposed) with the complementary padding
+        int taps = g.K * g.R * g.S, panels = CeilDiv(g.C, GemmMR), rs = g.R * g.S;
+        var packed = ArrayPool<float>.Shared.Rent(panels * taps * GemmMR); // [C/6][(k, r', s')][6]
+        fixed (float* pw = w, pp = packed)
+        {
+            for (int cp = 0; cp < panels; cp++)
+                for (int k = 0; k < g.K; k++)
+                    for (int r = 0; r < g.R; r++)
+                        for (int s2 = 0; s2 < g.S; s2++)
+                        {
+                            int t = (k * g.R + r) * g.S + s2;
+                            float* d = pp + ((long)cp * taps + t) * GemmMR;
+                            for (int i = 0; i < GemmMR; i++)
+                            {
+                                int c = cp * GemmMR + i;
+                                d[i] = c < g.C ? pw[((long)k * g.C + c) * rs + (g.R - 1 - r) * g.S + (g.S - 1 - s2)] : 0f;
+                            }
+                        }
+        }
+        int eh = g.DilationH * (g.R - 1), ew = g.DilationW * (g.S - 1);
+        var s = new ShiftedConv(g.N, g.K, g.OutH, g.OutW, g.C, g.R, g.S, eh - g.PadTop, eh - g.PadBottom, ew - g.PadLeft, ew - g.PadRight, g.DilationH, g.DilationW);
+        Run(s, dy, packed, null, dx);
+        ArrayPool<float>.Shared.Return(packed);
+    }
+
+    private unsafe void Conv2dBackwardWeightShifted(float[] x, float[] dy, float[] dw, in Conv2dGeometry g)
+    {
+        var s = new ShiftedConv(g.N, g.C, g.H, g.W, g.K, g.R, g.S, g.PadTop, g.PadBottom, g.PadLeft, g.PadRight, g.DilationH, g.DilationW);
+        int hp = s.Hp, wp = s.Wp, hout = s.Hout, wout = s.Wout, taps = s.Taps, img = s.ImageLength, k = g.K, images = g.N;
+        int v = hout * wp, vPad = RoundUp(v, 8), tapBlocks = CeilDiv(taps, 4), kBlocks = CeilDiv(k, 3);
+        var off = new int[tapBlocks * 4]; // taps past the last read offset 0 and are dropped
+        for (int c = 0; c < s.Cin; c++)
+            for (int r = 0; r < s.R; r++)
+                for (int q = 0; q < s.S; q++)
+                    off[(c * s.R + r) * s.S + q] = c * hp * wp + r * s.DilH * wp + q * s.DilW;
+        long macs = (long)g.N * k * taps * vPad;
+        int chunks = macs < GemmParallelMacs ? 1 : Math.Min(g.N, Threads);
+        // images per group: a group's padded images and virtual dy stay within about L2
+        int perImage = img + k * vPad;
+        int group = Math.Clamp(ShiftedL2Floats / perImage, 1, CeilDiv(images, chunks));
+        var partial = new float[chunks * k * taps]; // [chunk][K, taps]
+        ParallelFor(chunks, chunks, chunk =>
+        {
+            var buffer = ArrayPool<float>.Shared.Rent(group * perImage); // [group][ImageLength] images, then [group][K][vPad] dy
+            fixed (float* pb = buffer, pdy = dy, pp = partial, px = x)
+            fixed (int* poff = off)
+            {
+                float* pin = pb, pd = pb + (long)group * img;
+                var sums = stackalloc float[12];
+                float* part = pp + (long)chunk * k * taps;
+                // this chunk's images: chunk, chunk + chunks, ...
+                int mine = CeilDiv(images - chunk, chunks);
+                for (int g0 = 0; g0 < mine; g0 += group)
+                {
+                    int count = Math.Min(group, mine - g0);
+                    for (int i = 0; i < count; i++)
+                    {
+                        int n = chunk + (g0 + i) * chunks;
+                        PadImage(px + (long)n * s.Cin * s.Hin * s.Win, pin + (long)i * img, s);
+                        // dy[n] on the virtual grid: row oh of channel k at [k, oh·Wp ..], zeros past OutW and past V
+                        float* d = pd + (long)i * k * vPad;
+                        new Span<float>(d, k * vPad).Clear();
+                        for (int kk = 0; kk < k; kk++)
+                            for (int oh = 0; oh < hout; oh++)
+                                CopyFloats(d + (long)kk * vPad + oh * wp, pdy + (((long)n * k + kk) * hout + oh) * wout, wout);
+                    }
+                    for (int kb = 0; kb < kBlocks; kb++)
+                    {
+                        int k0 = 3 * kb, rows = Math.Min(3, k - k0);
+                        float* d0 = pd + (long)k0 * vPad;
+                        float* d1 = rows > 1 ? d0 + vPad : d0, d2 = rows > 2 ? d0 + 2 * vPad : d0;
+                        for (int tb = 0; tb < tapBlocks; tb++)
+                        {
+                            int t0 = 4 * tb, cols = Math.Min(4, taps - t0);
+                            KernelDot3x4(count, vPad / 8, d0, d1, d2, (long)k * vPad, pin, img, poff[t0], poff[t0 + 1], poff[t0 + 2], poff[t0 + 3], sums);
+                            for (int i = 0; i < rows; i++)
+                                for (int j = 0; j < cols; j++) part[(k0 + i) * taps + t0 + j] += sums[i * 4 + j];
+                        }
+                    }
+                }
+            }
+            ArrayPool<float>.Shared.Return(buffer);
+        });
+        for (int i = 0; i < k * taps; i++)
+        {
+            float total = 0f;
+            for (int c = 0; c < chunks; c++) total += partial[c * k * taps + i];
+            dw[i] = total;
+        }
+    }
+
+    /// <summary>Floats of padded images and virtual dy that one backward-weight group may hold (about L2).</summary>
+    private const int ShiftedL2Floats = 96 * 1024;
+
+    /// <summary>Writes image [Cin, Hin, Win] with its zero padding (and zero slack) into dst [ImageLength].</summary>
+    private static unsafe void PadImage(float* src, float* dst, in ShiftedConv s)
+    {
+        int hp = s.Hp, wp = s.Wp;
+        new Span<float>(dst, s.ImageLength).Clear();
+        for (int c = 0; c < s.Cin; c++)
+            for (int h = 0; h < s.Hin; h++)
+                CopyFloats(dst + (long)c * hp * wp + (h + s.PadTop) * wp + s.PadLeft, src + ((long)c * s.Hin + h) * s.Win, s.Win);
+    }
+
+    /// <summary>
+    /// sums[i·4 + j] = Σ over <paramref name="images"/> images (dy rows <paramref name="dStride"/>, images
+    /// <paramref name="pStride"/> floats apart) and <paramref name="steps"/>·8 positions of d_i[v]·p[v + o_j]:
+    /// three dy rows against four taps, twelve accumulators (no calls inside, so they stay in registers).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static unsafe void KernelDot3x4(int images, int steps, float* d0, float* d1, float* d2, long dStride,
+        float* p, long pStride, int o0, int o1, int o2, int o3, float* sums)
+    {
+        Vector256<float> a00 = default, a01 = default, a02 = default, a03 = default;
+        Vector256<float> a10 = default, a11 = default, a12 = default, a13 = default;
+        Vector256<float> a20 = default, a21 = default, a22 = default, a23 = default;
+        long dSkip = dStride - 8L * steps, pSkip = pStride - 8L * steps;
+        for (int n = 0; n < images; n++, d0 += dSkip, d1 += dSkip, d2 += dSkip, p += pSkip)
+        {
+            for (int i = 0; i < steps; i++)
+            {
+                var y0 = Vector256.Load(d0);
+                var y1 = Vector256.Load(d1);
+                var y2 = Vector256.Load(d2);
+                var b = Vector256.Load(p + o0);
+                a00 = Fmadd(y0, b, a00); a10 = Fmadd(y1, b, a10); a20 = Fmadd(y2, b, a20);
+                b = Vector256.Load(p + o1);
+                a01 = Fmadd(y0, b, a01); a11 = Fmadd(y1, b, a11); a21 = Fmadd(y2, b, a21);
+                b = Vector256.Load(p + o2);
+                a02 = Fmadd(y0, b, a02); a12 = Fmadd(y1, b, a12); a22 = Fmadd(y2, b, a22);
+                b = Vector256.Load(p + o3);
+                a03 = Fmadd(y0, b, a03); a13 = Fmadd(y1, b, a13); a23 = Fmadd(y2, b, a23);
+                d0 += 8; d1 += 8; d2 += 8; p += 8;
+            }
+        }
+        sums[0] = Vector256.Sum(a00); sums[1] = Vector256.Sum(a01); sums[2] = Vector256.Sum(a02); sums[3] = Vector256.Sum(a03);
+        sums[4] = Vector256.Sum(a10); sums[5] = Vector256.Sum(a11); sums[6] = Vector256.Sum(a12); sums[7] = Vector256.Sum(a13);
+        sums[8] = Vector256.Sum(a20); sums[9] = Vector256.Sum(a21); sums[10] = Vector256.Sum(a22); sums[11] = Vector256.Sum(a23);
+    }
+
+    /// <summary>Sizes of one shifted-window convolution: input [N, Cin, Hin, Win] → output [N, Cout, Hout, Wout].</summary>
+    private readonly record struct ShiftedConv(int N, int Cin, int Hin, int Win, int Cout, int R, int S,
+        int PadTop, int PadBottom, int PadLeft, int PadRight, int DilH, int DilW)
+    {
+        public int Hp => Hin + PadTop + PadBottom;
+        public int Wp => Win + PadLeft + PadRight;
+        public int Hout => Hp - DilH * (R - 1);
+        public int Wout => Wp - DilW * (S - 1);
+        public int Taps => Cin * R * S;
+
+        /// <summary>Floats of one padded image: the planes plus zero slack for the tiles' dropped columns.</summary>
+        public int ImageLength => Cin * Hp * Wp + 16 + DilW * (S - 1);
+    }
+
+    /// <summary>Pads every image, then runs the 6×16 tiles (images × weight-panel ranges shared among threads).</summary>
+    private unsafe void Run(ShiftedConv s, float[] input, float[] packedW, float[]? bias, float[] output)
+    {
+        int hp = s.Hp, wp = s.Wp, hout = s.Hout, wout = s.Wout, taps = s.Taps, img = s.ImageLength;
+        int v = hout * wp, vTiles = CeilDiv(v, 16), panels = CeilDiv(s.Cout, GemmMR);
+        var off = new int[taps];
+        for (int c = 0; c < s.Cin; c++)
+            for (int r = 0; r < s.R; r++)
+                for (int q = 0; q < s.S; q++)
+                    off[(c * s.R + r) * s.S + q] = c * hp * wp + r * s.DilH * wp + q * s.DilW;
+        var padded = ArrayPool<float>.Shared.Rent(s.N * img); // [N][ImageLength]
+        long macs = (long)s.N * panels * GemmMR * vTiles * 16 * taps;
+        int threads = macs < GemmParallelMacs ? 1 : Threads;
+        // each image padded once: zeros everywhere, then the input rows copied in
+        ParallelFor(s.N, threads, n =>
+        {
+            fixed (float* src = input, dst = padded) PadImage(src + (long)n * s.Cin * s.Hin * s.Win, dst + (long)n * img, s);
+        });
+        // tasks: (image, range of weight panels), at least a few per thread; within a task the taps
+        // go in chunks of whole channels (outermost), so that a chunk's weight panels (a few hundred KB)
+        // stay in L2 while every v tile passes over them, and the image rows one v tile reads for a
+        // chunk stay in L1 while every panel passes over them; tiles accumulate across chunks
+        int chunk = Math.Min(taps, Math.Max(1, ShiftedL1Bytes / (s.R * 3 * 64)) * s.R * s.S);
+        int panelSplits = threads == 1 ? 1 : Math.Clamp(CeilDiv(4 * threads, s.N), 1, panels);
+        int panelsPerTask = CeilDiv(panels, panelSplits);
+        ParallelFor(s.N * panelSplits, threads, task =>
+        {
+            int n = task / panelSplits, kp0 = task % panelSplits * panelsPerTask, kp1 = Math.Min(panels, kp0 + panelsPerTask);
+            if (kp0 >= kp1) return;
+            int mine = kp1 - kp0;
+            var tileBuffer = ArrayPool<float>.Shared.Rent(vTiles * mine * GemmMR * 16 + 16); // [vTiles][mine][6, 16]
+            fixed (float* pin = padded, pa = packedW, po = output, pb = bias, ptb = tileBuffer)
+            fixed (int* poff = off)
+            {
+                float* image = pin + (long)n * img;
+                float* outImage = po + (long)n * s.Cout * hout * wout;
+                float* tiles = (float*)(((nint)ptb + 63) & ~(nint)63);
+                for (int p0 = 0; p0 < taps; p0 += chunk)
+                {
+                    int count = Math.Min(chunk, taps - p0);
+                    for (int t = 0; t < vTiles; t++)
+                        for (int kp = kp0; kp < kp1; kp++)
+                            KernelShifted6x16(count, pa + ((long)kp * taps + p0) * GemmMR, image + t * 16, poff + p0,
+                                tiles + ((long)t * mine + kp - kp0) * GemmMR * 16, accumulate: p0 > 0);
+                }
+                for (int t = 0; t < vTiles; t++)
+                    for (int kp = kp0; kp < kp1; kp++)
+                        StoreShifted(tiles + ((long)t * mine + kp - kp0) * GemmMR * 16, outImage, kp * GemmMR, s.Cout, t * 16, v, wp, wout, hout, pb);
+            }
+            ArrayPool<float>.Shared.Return(tileBuffer);
+        });
+        ArrayPool<float>.Shared.Return(padded);
+    }
+
+    /// <summary>Bytes of image rows one tap chunk may touch per v tile (half of L1).</summary>
+    private const int ShiftedL1Bytes = 16 * 1024;
+
+    /// <summary>body(i) for i in [0, count), on up to <paramref name="threads"/> threads.</summary>
+    private static void ParallelFor(int count, int threads, Action<int> body)
+    {
+        if (threads <= 1 || count <= 1)
+            for (int i = 0; i < count; i++) body(i);
+        else
+            Parallel.For(0, count, new ParallelOptions { MaxDegreeOfParallelism = threads }, body);
+    }
+
+    /// <summary>
+    /// Writes tile [6, 16] (channels k0.., virtual outputs v0..v0+15) into out [Cout, Hout, Wout] plus
+    /// bias, dropping rows past Cout and columns whose ow ≥ Wout or v ≥ V.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static unsafe void StoreShifted(float* tile, float* outImage, int k0, int cout, int v0, int v, int wp, int wout, int hout, float* bias)
+    {
+        int rows = Math.Min(GemmMR, cout - k0);
+        int oh = v0 / wp, ow = v0 - oh * wp;
+        long plane = (long)hout * wout;
+        if (ow + 16 <= wout && v0 + 16 <= v)
+        {
+            // the whole tile inside one output row
+            for (int i = 0; i < rows; i++)
+            {
+                var b = Vector256.Create(bias == null ? 0f : bias[k0 + i]);
+                float* dst = outImage + (k0 + i) * plane + (long)oh * wout + ow;
+                (Vector256.Load(tile + i * 16) + b).Store(dst);
+                (Vector256.Load(tile + i * 16 + 8) + b).Store(dst + 8);
+            }
+            return;
+        }
+        for (int j = 0; j < 16 && v0 + j < v; j++)
+        {
+            if (ow < wout)
+                for (int i = 0; i < rows; i++)
+                    outImage[(k0 + i) * plane + (long)oh * wout + ow] = tile[i * 16 + j] + (bias == null ? 0f : bias[k0 + i]);
+            if (++ow == wp)
+            {
+                ow = 0;
+                oh++;
+            }
+        }
+    }
+
+    /// <summary>
+    /// The 6×16 register tile over <paramref name="taps"/> steps: a is the packed weight panel
+    /// [taps][6], tap t's 16 inputs are b[off[t] .. off[t] + 15]; result to tile [6, 16], or added to
+    /// it when <paramref name="accumulate"/>.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static unsafe void KernelShifted6x16(int taps, float* a, float* b, int* off, float* tile, bool accumulate)
+    {
+        Vector256<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
+        Vector256<float> c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
+        if (accumulate)
+        {
+            c00 = Vector256.Load(tile); c01 = Vector256.Load(tile + 8); c10 = Vector256.Load(tile + 16); c11 = Vector256.Load(tile + 24);
+            c20 = Vector256.Load(tile + 32); c21 = Vector256.Load(tile + 40); c30 = Vector256.Load(tile + 48); c31 = Vector256.Load(tile + 56);
+            c40 = Vector256.Load(tile + 64); c41 = Vector256.Load(tile + 72); c50 = Vector256.Load(tile + 80); c51 = Vector256.Load(tile + 88);
+        }
+        for (int p = 0; p < taps; p++)
+        {
+            float* bp = b + off[p];
+            var b0 = Vector256.Load(bp);
+            var b1 = Vector256.Load(bp + 8);
+            var av = Vector256.Create(a[0]);
+            c00 = Fmadd(av, b0, c00); c01 = Fmadd(av, b1, c01);
+            av = Vector256.Create(a[1]);
+            c10 = Fmadd(av, b0, c10); c11 = Fmadd(av, b1, c11);
+            av = Vector256.Create(a[2]);
+            c20 = Fmadd(av, b0, c20); c21 = Fmadd(av, b1, c21);
+            av = Vector256.Create(a[3]);
+            c30 = Fmadd(av, b0, c30); c31 = Fmadd(av, b1, c31);
+            av = Vector256.Create(a[4]);
+            c40 = Fmadd(av, b0, c40); c41 = Fmadd(av, b1, c41);
+            av = Vector256.Create(a[5]);
+            c50 = Fmadd(av, b0, c50); c51 = Fmadd(av, b1, c51);
+            a += GemmMR;
+        }
+        c00.Store(tile); c01.Store(tile + 8); c10.Store(tile + 16); c11.Store(tile + 24);
+        c20.Store(tile + 32); c21.Store(tile + 40); c30.Store(tile + 48); c31.Store(tile + 56);
+        c40.Store(tile + 64); c41.Store(tile + 72); c50.Store(tile + 80); c51.Store(tile + 88);
+    }
+}

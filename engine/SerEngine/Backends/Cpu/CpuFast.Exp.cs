@@ -1,0 +1,36 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+
+namespace SerEngine.Backends.Cpu;
+
+// e^x for eight floats, the Cephes expf scheme: x = n·ln2 + r with n = round(x·log2 e) and |r| ≤ ln2/2
+// (ln2 split in two parts so r is exact), e^r by a degree-6 polynomial, then 2^n put into the
+// exponent bits. Relative error about 1e-7 (a couple of float ulps) for x in [−87.3, 88.7];
+// below −87.3 (and for −∞) the result is exactly 0, above 88.7 it is +∞. NaN gives NaN.
+// The softmax rows use it: their exponents are all ≤ 0 after subtracting the row maximum.
+public partial class CpuBackend
+{
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static Vector256<float> Exp8(Vector256<float> x)
+    {
+        var tooSmall = Vector256.LessThan(x, Vector256.Create(-87.33654f));
+        var tooLarge = Vector256.GreaterThan(x, Vector256.Create(88.72283f));
+        var v = Vector256.Min(Vector256.Max(x, Vector256.Create(-87.33654f)), Vector256.Create(88.72283f));
+        var fx = Vector256.Round(v * Vector256.Create(1.44269504088896341f));
+        v = v - fx * Vector256.Create(0.693359375f) - fx * Vector256.Create(-2.12194440e-4f);
+        var z = v * v;
+        var p = Vector256.Create(1.9875691500e-4f);
+        p = p * v + Vector256.Create(1.3981999507e-3f);
+        p = p * v + Vector256.Create(8.3334519073e-3f);
+        p = p * v + Vector256.Create(4.1665795894e-2f);
+        p = p * v + Vector256.Create(1.6666665459e-1f);
+        p = p * v + Vector256.Create(5.0000001201e-1f);
+        p = p * z + v + Vector256<float>.One;
+        var pow2n = (Vector256.ConvertToInt32(fx) + Vector256.Create(127)) << 23;
+        var r = p * pow2n.AsSingle();
+        r = Vector256.ConditionalSelect(tooSmall, Vector256<float>.Zero, r);
+        r = Vector256.ConditionalSelect(tooLarge, Vector256.Create(float.PositiveInfinity), r);
+        // NaN compares false everywhere, so it passed the clamps as a number: put it back
+        return Vector256.ConditionalSelect(Vector256.Equals(x, x), r, x);
+    }
+}

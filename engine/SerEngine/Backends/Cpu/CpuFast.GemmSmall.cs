@@ -1,0 +1,56 @@
+namespace SerEngine.Backends.Cpu;
+
+// GEMM with few rows and B transposed (a linear layer on a short sequence: C [m, n] = A [m, k] · Wᵀ,
+// W [n, k]): packing W for the blocked driver would cost as much as the product itself (each packed
+// value is used only m times), so these run as dot products straight from the operands. Rows of A
+// and rows of W are both contiguous along k: a register tile of 3 rows × 4 columns keeps twelve
+// 8-wide partial sums (KernelDot3x4, shared with conv2d's backward-weight), the k tail runs scalar.
+public partial class CpuBackend
+{
+    /// <summary>At most this many rows of C take the dot-product path.</summary>
+    internal const int GemmSmallRows = 24;
+
+    /// <summary>True when a GEMM runs as dot products (A plain, B transposed, few rows, k long enough for vectors).</summary>
+    internal static bool GemmUsesDots(bool transA, bool transB, int m, int k) =>
+        !transA && transB && m <= GemmSmallRows && k >= 16 && System.Runtime.Intrinsics.Vector256.IsHardwareAccelerated;
+
+    /// <summary>C_item = alpha·A_item·W_itemᵀ + beta·C_item for every item, by 3×4 tiles of dot products.</summary>
+    private unsafe void GemmDots(int batch, int m, int n, int k, float alpha, float* a, long strideA, float* w, long strideW,
+        float beta, float* c, long strideC)
+    {
+        int rowBlocks = CeilDiv(m, 3), colBlocks = CeilDiv(n, 4), k8 = k / 8 * 8;
+        long tasks = (long)batch * colBlocks;
+        nint pa = (nint)a, pw = (nint)w, pc = (nint)c;
+        ForChunks((int)tasks, (long)batch * m * n * k / 8, (t0, t1) =>
+        {
+            float* sums = stackalloc float[12];
+            for (int t = t0; t < t1; t++)
+            {
+                int item = t / colBlocks, j0 = t % colBlocks * 4, cols = Math.Min(4, n - j0);
+                float* ai = (float*)pa + item * strideA, wi = (float*)pw + item * strideW, ci = (float*)pc + item * strideC;
+                float* w0 = wi + (long)j0 * k;
+                // columns past n read row j0 again (their sums are dropped)
+                int o1 = cols > 1 ? k : 0, o2 = cols > 2 ? 2 * k : 0, o3 = cols > 3 ? 3 * k : 0;
+                for (int rb = 0; rb < rowBlocks; rb++)
+                {
+                    int i0 = 3 * rb, rows = Math.Min(3, m - i0);
+                    float* a0 = ai + (long)i0 * k;
+                    float* a1 = rows > 1 ? a0 + k : a0, a2 = rows > 2 ? a0 + 2 * k : a0;
+                    KernelDot3x4(1, k8 / 8, a0, a1, a2, 0, w0, 0, 0, o1, o2, o3, sums);
+                    for (int i = 0; i < rows; i++)
+                    {
+                        float* ar = a0 + (long)i * k;
+                        for (int j = 0; j < cols; j++)
+                        {
+                            float* wr = w0 + (long)j * k;
+                            float s = sums[i * 4 + j];
+                            for (int q = k8; q < k; q++) s += ar[q] * wr[q];
+                            float* dst = ci + (long)(i0 + i) * n + j0 + j;
+                            *dst = beta == 0f ? alpha * s : alpha * s + beta * *dst;
+                        }
+                    }
+                }
+            }
+        });
+    }
+}

@@ -1,0 +1,112 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+
+namespace SerEngine.Backends.Cpu;
+
+// Fast MaxPool2d: planes (n, c) are independent and shared among threads. Without padding every
+// window lies inside the image (floor mode), so the window loop needs no clamping; with padding the
+// reference's clamped loop runs per plane. The winner rule is the reference's exactly: row-major
+// window order, first maximum wins ties, a NaN wins (`v > best || isnan(v)`). Unpadded pools take
+// eight outputs of a row at once: each window element is gathered for the eight and the winner
+// kept with vector compares and selects (a data-dependent branch per element would mispredict
+// about half the time on real activations).
+// Backward: each plane of dx is cleared, then every dy is added at its argmax.
+public partial class CpuBackend
+{
+    /// <inheritdoc/>
+    public override void MaxPool2dForward(Storage x, Storage y, Storage argmax, in Pool2dGeometry g)
+    {
+        float[] xv = F(x), yv = F(y); // [N, C, H, W], [N, C, OutH, OutW]
+        int[] av = I(argmax);         // [N, C, OutH, OutW]
+        var geo = g;
+        int planes = g.N * g.C;
+        ForChunks(planes, (long)planes * g.OutH * g.OutW * g.KernelH * g.KernelW, (p0, p1) =>
+        {
+            for (int plane = p0; plane < p1; plane++)
+                MaxPoolPlane(xv, yv, av, plane, geo);
+        });
+    }
+
+    private static void MaxPoolPlane(float[] xv, float[] yv, int[] av, int plane, in Pool2dGeometry g)
+    {
+        int outH = g.OutH, outW = g.OutW, w = g.W;
+        int xo = plane * g.H * g.W, yo = plane * outH * outW;
+        var xp = xv.AsSpan(xo, g.H * g.W);
+        var yp = yv.AsSpan(yo, outH * outW);
+        var ap = av.AsSpan(yo, outH * outW);
+        bool inside = g.PadH == 0 && g.PadW == 0;
+        for (int oh = 0; oh < outH; oh++)
+        {
+            int h0 = oh * g.StrideH - g.PadH;
+            int hs = Math.Max(h0, 0), he = Math.Min(h0 + g.KernelH, g.H);
+            int ow = 0;
+            if (inside && Vector256.IsHardwareAccelerated)
+                for (; ow + 8 <= outW; ow += 8)
+                    MaxPool8(xp, hs, he, ow * g.StrideW, g.StrideW, g.KernelW, w, yp.Slice(oh * outW + ow, 8), ap.Slice(oh * outW + ow, 8));
+            for (; ow < outW; ow++)
+            {
+                int w0 = ow * g.StrideW - g.PadW;
+                int ws = inside ? w0 : Math.Max(w0, 0), we = inside ? w0 + g.KernelW : Math.Min(w0 + g.KernelW, w);
+                float best = float.NegativeInfinity;
+                int bestAt = hs * w + ws;
+                for (int ih = hs; ih < he; ih++)
+                {
+                    int rowAt = ih * w;
+                    for (int iw = ws; iw < we; iw++)
+                    {
+                        // branch-free (selects, not jumps): on real data the winner is unpredictable
+                        float v = xp[rowAt + iw];
+                        bool take = v > best | float.IsNaN(v);
+                        best = take ? v : best;
+                        bestAt = take ? rowAt + iw : bestAt;
+                    }
+                }
+                yp[oh * outW + ow] = best;
+                ap[oh * outW + ow] = bestAt;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Eight outputs of one row: windows start at columns w0 + i·sw (i &lt; 8) and span rows [hs, he)
+    /// and kw columns, all inside the plane (row width w).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void MaxPool8(ReadOnlySpan<float> xp, int hs, int he, int w0, int sw, int kw, int w, Span<float> y, Span<int> at)
+    {
+        var lanes = Vector256.Create(0, 1, 2, 3, 4, 5, 6, 7) * sw;
+        var best = Vector256.Create(float.NegativeInfinity);
+        var bestAt = Vector256.Create(hs * w + w0) + lanes;
+        for (int ih = hs; ih < he; ih++)
+            for (int c = 0; c < kw; c++)
+            {
+                int a = ih * w + w0 + c;
+                var v = Vector256.Create(xp[a], xp[a + sw], xp[a + 2 * sw], xp[a + 3 * sw],
+                    xp[a + 4 * sw], xp[a + 5 * sw], xp[a + 6 * sw], xp[a + 7 * sw]);
+                var take = Vector256.GreaterThan(v, best) | ~Vector256.Equals(v, v);
+                best = Vector256.ConditionalSelect(take, v, best);
+                bestAt = Vector256.ConditionalSelect(take.AsInt32(), Vector256.Create(a) + lanes, bestAt);
+            }
+        best.CopyTo(y);
+        bestAt.CopyTo(at);
+    }
+
+    /// <inheritdoc/>
+    public override void MaxPool2dBackward(Storage dy, Storage argmax, Storage dx, in Pool2dGeometry g)
+    {
+        float[] dyv = F(dy), dxv = F(dx); // [N, C, OutH, OutW], [N, C, H, W]
+        int[] av = I(argmax);             // [N, C, OutH, OutW]
+        int outHW = g.OutH * g.OutW, hw = g.H * g.W, planes = g.N * g.C;
+        ForChunks(planes, (long)planes * (hw + outHW), (p0, p1) =>
+        {
+            for (int plane = p0; plane < p1; plane++)
+            {
+                var d = dxv.AsSpan(plane * hw, hw);
+                d.Clear();
+                var g1 = dyv.AsSpan(plane * outHW, outHW);
+                var a = av.AsSpan(plane * outHW, outHW);
+                for (int o = 0; o < outHW; o++) d[a[o]] += g1[o];
+            }
+        });
+    }
+}

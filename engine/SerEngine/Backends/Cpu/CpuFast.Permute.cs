@@ -1,0 +1,79 @@
+namespace SerEngine.Backends.Cpu;
+
+// Fast permute. y [yDims] is written in order; x is read through the permuted strides, collapsed
+// (StridedLoop), so axes that stay together move as one. When the innermost merged axis is still
+// contiguous in x every run is a block copy; otherwise the move is a transpose between x's
+// contiguous axis (A) and y's (B), done in 16×16 tiles so both sides are read and written a cache
+// line at a time. Int32 tensors take the reference path.
+public partial class CpuBackend
+{
+    private const int PermuteTile = 16;
+
+    /// <inheritdoc/>
+    public override void Permute(Storage x, Shape xShape, int[] perm, Storage y)
+    {
+        if (x.DType != DType.Float32)
+        {
+            base.Permute(x, xShape, perm, y);
+            return;
+        }
+        float[] xv = F(x), yv = F(y);
+        int rank = xShape.Rank, size = xShape.Size;
+        if (size == 0) return;
+        var xs = xShape.Strides();
+        var yDims = new int[rank];
+        var xStrides = new int[rank]; // stride in x of each y axis
+        for (int i = 0; i < rank; i++) { yDims[i] = xShape[perm[i]]; xStrides[i] = xs[perm[i]]; }
+        var loop = StridedLoop.Collapse(yDims, StridedLoop.Contiguous(yDims), xStrides);
+        if (loop.InnerStride(1) == 1)
+        {
+            RunRows(loop, size, (l, j0, count) =>
+                new ReadOnlySpan<float>(xv, (int)l.Offset(1) + j0, count).CopyTo(new Span<float>(yv, (int)l.Offset(0) + j0, count)));
+            return;
+        }
+        // a transpose: axis a (contiguous in x) against the inner axis (contiguous in y)
+        int a = -1;
+        for (int i = 0; i < loop.Rank - 1; i++)
+            if (loop.Stride(1, i) == 1) a = i;
+        if (a < 0)
+        {
+            base.Permute(x, xShape, perm, y); // no axis of x left contiguous (cannot happen for a permutation)
+            return;
+        }
+        var outerDims = new List<int>();
+        var outerY = new List<int>();
+        var outerX = new List<int>();
+        for (int i = 0; i < loop.Rank - 1; i++)
+        {
+            if (i == a) continue;
+            outerDims.Add(loop.Dim(i));
+            outerY.Add(loop.Stride(0, i));
+            outerX.Add(loop.Stride(1, i));
+        }
+        var outer = StridedLoop.Outer(outerDims, outerY, outerX);
+        int lenA = loop.Dim(a), lenB = loop.Inner, yStrideA = loop.Stride(0, a), xStrideB = loop.InnerStride(1);
+        int tilesA = CeilDiv(lenA, PermuteTile);
+        long tasks = outer.Rows * tilesA;
+        ForChunks((int)tasks, size, (s, e) =>
+        {
+            var o = outer.Clone();
+            long row = s / tilesA;
+            o.Seek(row);
+            for (int t = s; t < e; t++)
+            {
+                if (t / tilesA != row) { o.Next(); row++; }
+                int a0 = t % tilesA * PermuteTile, a1 = Math.Min(lenA, a0 + PermuteTile);
+                long yo = o.Offset(0), xo = o.Offset(1);
+                for (int b0 = 0; b0 < lenB; b0 += PermuteTile)
+                {
+                    int b1 = Math.Min(lenB, b0 + PermuteTile);
+                    for (int i = a0; i < a1; i++)
+                    {
+                        long yRow = yo + (long)i * yStrideA, xCol = xo + i;
+                        for (int j = b0; j < b1; j++) yv[yRow + j] = xv[xCol + (long)j * xStrideB];
+                    }
+                }
+            }
+        });
+    }
+}

@@ -1,0 +1,102 @@
+using System.Numerics.Tensors;
+
+namespace SerEngine.Backends.Cpu;
+
+// Fast SumTo (the adjoint of broadcasting) and BroadcastTo.
+// SumTo walks x [xShape] with y's broadcast strides (0 along summed axes), collapsed (StridedLoop),
+// with the kept axes outermost so that threads own disjoint outputs:
+//   inner axis summed: y[j] = Σ over the run and the summed outer axes (a vectorised sum per run,
+//                      accumulated in double);
+//   inner axis kept:   y[j..] += x run (vectorised), one run per summed outer index.
+// BroadcastTo walks y with x's broadcast strides: runs are copies (x stride 1) or fills (stride 0).
+public partial class CpuBackend
+{
+    /// <inheritdoc/>
+    public override void SumTo(Storage x, Shape xShape, Storage y, Shape yShape)
+    {
+        float[] xv = F(x), yv = F(y);
+        int size = xShape.Size, outSize = yShape.Size;
+        if (outSize == 0) return;
+        if (size == 0 || xShape == yShape)
+        {
+            if (size == 0) yv.AsSpan(0, outSize).Clear();
+            else xv.AsSpan(0, size).CopyTo(yv);
+            return;
+        }
+        var dims = xShape.ToArray();
+        var loop = StridedLoop.Collapse(dims, StridedLoop.Contiguous(dims), BroadcastStrides(yShape, xShape));
+        // after collapsing: split the outer axes into kept (y stride ≠ 0) and summed ones
+        var (kept, summed) = loop.SplitOuter(1);
+        int inner = kept.Inner;
+        bool innerSummed = kept.InnerStride(1) == 0;
+        long keptRows = kept.Rows, summedRows = summed.Rows;
+        if (innerSummed)
+        {
+            // every kept row is one output element
+            ForChunks((int)keptRows, size, (s, e) =>
+            {
+                var k = kept.Clone();
+                var r = summed.Clone();
+                k.Seek(s);
+                for (long row = s; row < e; row++)
+                {
+                    double acc = 0;
+                    r.Seek(0);
+                    for (long q = 0; q < summedRows; q++)
+                    {
+                        acc += TensorPrimitives.Sum(new ReadOnlySpan<float>(xv, (int)(k.Offset(0) + r.Offset(0)), inner));
+                        if (q + 1 < summedRows) r.Next();
+                    }
+                    yv[k.Offset(1)] = (float)acc;
+                    if (row + 1 < e) k.Next();
+                }
+            });
+            return;
+        }
+        // inner axis kept (y stride 1 along it): rows of y accumulate runs of x; cut kept rows, or the run itself
+        bool cutRows = keptRows > 1;
+        ForChunks(cutRows ? (int)keptRows : inner, size, (s, e) =>
+        {
+            var k = kept.Clone();
+            var r = summed.Clone();
+            long first = cutRows ? s : 0, last = cutRows ? e : 1;
+            int j0 = cutRows ? 0 : s, len = cutRows ? inner : e - s;
+            k.Seek(first);
+            for (long row = first; row < last; row++)
+            {
+                var dst = new Span<float>(yv, (int)k.Offset(1) + j0, len);
+                dst.Clear();
+                r.Seek(0);
+                for (long q = 0; q < summedRows; q++)
+                {
+                    TensorPrimitives.Add(dst, new ReadOnlySpan<float>(xv, (int)(k.Offset(0) + r.Offset(0)) + j0, len), dst);
+                    if (q + 1 < summedRows) r.Next();
+                }
+                if (row + 1 < last) k.Next();
+            }
+        });
+    }
+
+    /// <inheritdoc/>
+    public override void BroadcastTo(Storage x, Shape xShape, Storage y, Shape yShape)
+    {
+        float[] xv = F(x), yv = F(y);
+        int size = yShape.Size;
+        if (size == 0) return;
+        if (xShape == yShape)
+        {
+            xv.AsSpan(0, size).CopyTo(yv);
+            return;
+        }
+        var dims = yShape.ToArray();
+        var loop = StridedLoop.Collapse(dims, StridedLoop.Contiguous(dims), BroadcastStrides(xShape, yShape));
+        RunRows(loop, size, (l, j0, count) =>
+        {
+            var dst = new Span<float>(yv, (int)l.Offset(0) + j0, count);
+            int sx = l.InnerStride(1);
+            if (sx == 0) dst.Fill(xv[l.Offset(1)]);
+            else if (sx == 1) new ReadOnlySpan<float>(xv, (int)l.Offset(1) + j0, count).CopyTo(dst);
+            else for (int i = 0; i < count; i++) dst[i] = xv[l.Offset(1) + (long)(j0 + i) * sx];
+        });
+    }
+}

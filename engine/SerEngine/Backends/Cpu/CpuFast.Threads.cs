@@ -1,0 +1,47 @@
+namespace SerEngine.Backends.Cpu;
+
+// Thread settings of the fast backend and the one helper its primitives share to cut a loop into
+// chunks: small work runs inline on the calling thread (a Parallel.For costs a few microseconds,
+// more than a whole small elementwise op), large work is cut into a few chunks per thread.
+public partial class CpuBackend
+{
+    /// <summary>Below this many elements (or multiply-adds) a memory-bound primitive runs on the calling thread.</summary>
+    internal const int ParallelElements = 1 << 15;
+
+    /// <summary>A fast CPU backend using every processor.</summary>
+    public CpuBackend()
+    {
+    }
+
+    /// <summary>A fast CPU backend that uses at most <paramref name="threads"/> worker threads.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">threads is below 1.</exception>
+    public CpuBackend(int threads)
+    {
+        if (threads < 1) throw new ArgumentOutOfRangeException(nameof(threads), threads, "a CPU backend needs at least one thread");
+        Threads = threads;
+    }
+
+    /// <summary>Worker threads this backend's primitives use at most.</summary>
+    public int ThreadCount => Threads;
+
+    /// <summary>
+    /// Runs <paramref name="body"/>(start, end) over [0, <paramref name="count"/>) cut into chunks: inline
+    /// when <paramref name="work"/> (elements touched) is below <see cref="ParallelElements"/> or one
+    /// thread is configured, else a few chunks per thread.
+    /// </summary>
+    internal void ForChunks(int count, long work, Action<int, int> body)
+    {
+        if (count <= 0) return;
+        int chunks = Threads <= 1 || work < ParallelElements ? 1 : (int)Math.Min(count, Math.Min(4L * Threads, work / (ParallelElements / 2)));
+        if (chunks <= 1)
+        {
+            body(0, count);
+            return;
+        }
+        Parallel.For(0, chunks, new ParallelOptions { MaxDegreeOfParallelism = Threads }, i =>
+        {
+            int start = (int)((long)count * i / chunks), end = (int)((long)count * (i + 1) / chunks);
+            if (start < end) body(start, end);
+        });
+    }
+}

@@ -1,0 +1,215 @@
+using System.Collections.Concurrent;
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+
+namespace SerEngine.Audio;
+
+/// <summary>
+/// Four complex DFTs of one length m at once, in double precision: every value is a
+/// <see cref="Vector256{T}"/> whose four lanes belong to four independent transforms (four STFT
+/// frames), so every butterfly of every stage is a plain vector operation with no shuffles.
+/// Mixed-radix Stockham autosort (radix 4, 2, 3, 5 stages, as <see cref="FftPlan"/>), with each
+/// stage's twiddles precomputed in the order the stage reads them and the radix-3/5 butterflies
+/// written out (not as small DFTs). Lengths must be 2/3/5-smooth (<see cref="Supports"/>).
+/// Plans are cached per length and safe to share between threads (they hold no scratch).
+/// Legend: m complex points; re, im, scratch [m] vectors; X[k] = Σⱼ x[j]·e^(−2πi·jk/m) per lane.
+/// </summary>
+internal sealed class FftBatch4
+{
+    private static readonly ConcurrentDictionary<int, FftBatch4> Cache = new();
+
+    private readonly Stage[] _stages;
+
+    /// <summary>One Stockham stage: radix R after ns points already combined; twiddles [ns][R − 1] (re, im).</summary>
+    private sealed record Stage(int Radix, int Ns, double[] TwRe, double[] TwIm);
+
+    private FftBatch4(int m)
+    {
+        Length = m;
+        var radices = FftPlan.Get(m).Radices;
+        var stages = new List<Stage>();
+        int ns = 1;
+        foreach (int r in radices)
+        {
+            var twRe = new double[ns * (r - 1)];
+            var twIm = new double[ns * (r - 1)];
+            for (int jm = 0; jm < ns; jm++)
+                for (int q = 1; q < r; q++)
+                {
+                    // W^(q·jm·m/(ns·R)) = e^(−2πi·q·jm/(ns·R)), from FftPlan's exact table
+                    long e = (long)q * jm * (m / (ns * r)) % m;
+                    var (s, c) = Math.SinCos(2 * Math.PI * e / m);
+                    twRe[jm * (r - 1) + q - 1] = c;
+                    twIm[jm * (r - 1) + q - 1] = -s;
+                }
+            stages.Add(new Stage(r, ns, twRe, twIm));
+            ns *= r;
+        }
+        _stages = [.. stages];
+    }
+
+    /// <summary>The transform length m.</summary>
+    public int Length { get; }
+
+    /// <summary>True when m ≥ 1 has no prime factor other than 2, 3 and 5.</summary>
+    public static bool Supports(int m) => m >= 1 && !FftPlan.Get(m).UsesBluestein;
+
+    /// <summary>The cached plan for length <paramref name="m"/> (<see cref="Supports"/> must hold).</summary>
+    public static FftBatch4 Get(int m) => Cache.GetOrAdd(m, static k => Supports(k)
+        ? new FftBatch4(k) : throw new ArgumentException($"batched FFT needs a 2/3/5-smooth length, got {k}"));
+
+    /// <summary>
+    /// In-place forward transform of the four lanes of <paramref name="re"/> + i·<paramref name="im"/>
+    /// ([m] each); <paramref name="sRe"/>, <paramref name="sIm"/> are scratch of the same length.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public unsafe void Forward(Vector256<double>* re, Vector256<double>* im, Vector256<double>* sRe, Vector256<double>* sIm)
+    {
+        int m = Length;
+        Vector256<double>* xr = re, xi = im, yr = sRe, yi = sIm;
+        foreach (var st in _stages)
+        {
+            fixed (double* twr = st.TwRe, twi = st.TwIm)
+            {
+                switch (st.Radix)
+                {
+                    case 4: Radix4(m, st.Ns, twr, twi, xr, xi, yr, yi); break;
+                    case 2: Radix2(m, st.Ns, twr, twi, xr, xi, yr, yi); break;
+                    case 3: Radix3(m, st.Ns, twr, twi, xr, xi, yr, yi); break;
+                    default: Radix5(m, st.Ns, twr, twi, xr, xi, yr, yi); break;
+                }
+            }
+            var tr = xr; xr = yr; yr = tr;
+            var ti = xi; xi = yi; yi = ti;
+        }
+        if (xr != re)
+        {
+            for (int i = 0; i < m; i++)
+            {
+                re[i] = xr[i];
+                im[i] = xi[i];
+            }
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Twiddle(ref Vector256<double> r, ref Vector256<double> i, double wr, double wi)
+    {
+        var a = r;
+        var vr = Vector256.Create(wr);
+        var vi = Vector256.Create(wi);
+        r = a * vr - i * vi;
+        i = a * vi + i * vr;
+    }
+
+    // Stage layout (Stockham): for j = blk·ns + jm, inputs x[j + q·m/R], outputs y[blk·ns·R + jm + k·ns].
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static unsafe void Radix2(int m, int ns, double* twr, double* twi, Vector256<double>* xr, Vector256<double>* xi, Vector256<double>* yr, Vector256<double>* yi)
+    {
+        int stride = m / 2;
+        for (int j = 0, blk = 0; j < stride; blk++)
+            for (int jm = 0; jm < ns; jm++, j++)
+            {
+                var r0 = xr[j]; var i0 = xi[j];
+                var r1 = xr[j + stride]; var i1 = xi[j + stride];
+                if (jm != 0) Twiddle(ref r1, ref i1, twr[jm], twi[jm]);
+                int d = blk * ns * 2 + jm;
+                yr[d] = r0 + r1; yi[d] = i0 + i1;
+                yr[d + ns] = r0 - r1; yi[d + ns] = i0 - i1;
+            }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static unsafe void Radix4(int m, int ns, double* twr, double* twi, Vector256<double>* xr, Vector256<double>* xi, Vector256<double>* yr, Vector256<double>* yi)
+    {
+        int stride = m / 4;
+        for (int j = 0, blk = 0; j < stride; blk++)
+            for (int jm = 0; jm < ns; jm++, j++)
+            {
+                var r0 = xr[j]; var i0 = xi[j];
+                var r1 = xr[j + stride]; var i1 = xi[j + stride];
+                var r2 = xr[j + 2 * stride]; var i2 = xi[j + 2 * stride];
+                var r3 = xr[j + 3 * stride]; var i3 = xi[j + 3 * stride];
+                if (jm != 0)
+                {
+                    double* wr = twr + jm * 3, wi = twi + jm * 3;
+                    Twiddle(ref r1, ref i1, wr[0], wi[0]);
+                    Twiddle(ref r2, ref i2, wr[1], wi[1]);
+                    Twiddle(ref r3, ref i3, wr[2], wi[2]);
+                }
+                var s0r = r0 + r2; var s0i = i0 + i2; var d0r = r0 - r2; var d0i = i0 - i2;
+                var s1r = r1 + r3; var s1i = i1 + i3; var d1r = r1 - r3; var d1i = i1 - i3;
+                int d = blk * ns * 4 + jm;
+                yr[d] = s0r + s1r; yi[d] = s0i + s1i;
+                yr[d + 2 * ns] = s0r - s1r; yi[d + 2 * ns] = s0i - s1i;
+                yr[d + ns] = d0r + d1i; yi[d + ns] = d0i - d1r;         // d0 − i·d1
+                yr[d + 3 * ns] = d0r - d1i; yi[d + 3 * ns] = d0i + d1r; // d0 + i·d1
+            }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static unsafe void Radix3(int m, int ns, double* twr, double* twi, Vector256<double>* xr, Vector256<double>* xi, Vector256<double>* yr, Vector256<double>* yi)
+    {
+        int stride = m / 3;
+        var half = Vector256.Create(0.5);
+        var s60 = Vector256.Create(Math.Sqrt(3.0) / 2);
+        for (int j = 0, blk = 0; j < stride; blk++)
+            for (int jm = 0; jm < ns; jm++, j++)
+            {
+                var r0 = xr[j]; var i0 = xi[j];
+                var r1 = xr[j + stride]; var i1 = xi[j + stride];
+                var r2 = xr[j + 2 * stride]; var i2 = xi[j + 2 * stride];
+                if (jm != 0)
+                {
+                    double* wr = twr + jm * 2, wi = twi + jm * 2;
+                    Twiddle(ref r1, ref i1, wr[0], wi[0]);
+                    Twiddle(ref r2, ref i2, wr[1], wi[1]);
+                }
+                var tr = r1 + r2; var ti = i1 + i2;
+                var ar = r0 - half * tr; var ai = i0 - half * ti;     // a = v0 − (v1 + v2)/2
+                var br = s60 * (r1 - r2); var bi = s60 * (i1 - i2);   // b = (√3/2)(v1 − v2)
+                int d = blk * ns * 3 + jm;
+                yr[d] = r0 + tr; yi[d] = i0 + ti;
+                yr[d + ns] = ar + bi; yi[d + ns] = ai - br;           // a − i·b
+                yr[d + 2 * ns] = ar - bi; yi[d + 2 * ns] = ai + br;   // a + i·b
+            }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static unsafe void Radix5(int m, int ns, double* twr, double* twi, Vector256<double>* xr, Vector256<double>* xi, Vector256<double>* yr, Vector256<double>* yi)
+    {
+        int stride = m / 5;
+        var c1 = Vector256.Create(Math.Cos(2 * Math.PI / 5)); var c2 = Vector256.Create(Math.Cos(4 * Math.PI / 5));
+        var s1 = Vector256.Create(Math.Sin(2 * Math.PI / 5)); var s2 = Vector256.Create(Math.Sin(4 * Math.PI / 5));
+        for (int j = 0, blk = 0; j < stride; blk++)
+            for (int jm = 0; jm < ns; jm++, j++)
+            {
+                var r0 = xr[j]; var i0 = xi[j];
+                var r1 = xr[j + stride]; var i1 = xi[j + stride];
+                var r2 = xr[j + 2 * stride]; var i2 = xi[j + 2 * stride];
+                var r3 = xr[j + 3 * stride]; var i3 = xi[j + 3 * stride];
+                var r4 = xr[j + 4 * stride]; var i4 = xi[j + 4 * stride];
+                if (jm != 0)
+                {
+                    double* wr = twr + jm * 4, wi = twi + jm * 4;
+                    Twiddle(ref r1, ref i1, wr[0], wi[0]);
+                    Twiddle(ref r2, ref i2, wr[1], wi[1]);
+                    Twiddle(ref r3, ref i3, wr[2], wi[2]);
+                    Twiddle(ref r4, ref i4, wr[3], wi[3]);
+                }
+                var t1r = r1 + r4; var t1i = i1 + i4; var t2r = r2 + r3; var t2i = i2 + i3;
+                var t3r = r1 - r4; var t3i = i1 - i4; var t4r = r2 - r3; var t4i = i2 - i3;
+                var a1r = r0 + c1 * t1r + c2 * t2r; var a1i = i0 + c1 * t1i + c2 * t2i;
+                var a2r = r0 + c2 * t1r + c1 * t2r; var a2i = i0 + c2 * t1i + c1 * t2i;
+                var b1r = s1 * t3r + s2 * t4r; var b1i = s1 * t3i + s2 * t4i;
+                var b2r = s2 * t3r - s1 * t4r; var b2i = s2 * t3i - s1 * t4i;
+                int d = blk * ns * 5 + jm;
+                yr[d] = r0 + t1r + t2r; yi[d] = i0 + t1i + t2i;
+                yr[d + ns] = a1r + b1i; yi[d + ns] = a1i - b1r;           // a1 − i·b1
+                yr[d + 4 * ns] = a1r - b1i; yi[d + 4 * ns] = a1i + b1r;   // a1 + i·b1
+                yr[d + 2 * ns] = a2r + b2i; yi[d + 2 * ns] = a2i - b2r;   // a2 − i·b2
+                yr[d + 3 * ns] = a2r - b2i; yi[d + 3 * ns] = a2i + b2r;   // a2 + i·b2
+            }
+    }
+}
