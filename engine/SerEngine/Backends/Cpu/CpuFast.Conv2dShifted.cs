@@ -91,9 +91,11 @@ public partial class CpuBackend
                     off[(c * s.R + r) * s.S + q] = c * hp * wp + r * s.DilH * wp + q * s.DilW;
         long macs = (long)g.N * k * taps * vPad;
         int chunks = macs < GemmParallelMacs ? 1 : Math.Min(g.N, Threads);
-        // images per group: a group's padded images and virtual dy stay within about L2
+        // images per group: enough that each kernel call runs ~20 steps per accumulator (its
+        // horizontal sums and stores cost about as much as ten steps), within ~16 MB of buffers;
+        // a call's own operands (3 dy rows, 4 taps of one channel) stay small whatever the group
         int perImage = img + k * vPad;
-        int group = Math.Clamp(ShiftedL2Floats / perImage, 1, CeilDiv(images, chunks));
+        int group = Math.Clamp(Math.Min(CeilDiv(ShiftedStepsPerCall, vPad / 8), ShiftedGroupFloats / perImage), 1, CeilDiv(images, chunks));
         var partial = new float[chunks * k * taps]; // [chunk][K, taps]
         ParallelFor(chunks, chunks, chunk =>
         {
@@ -145,8 +147,11 @@ public partial class CpuBackend
         }
     }
 
-    /// <summary>Floats of padded images and virtual dy that one backward-weight group may hold (about L2).</summary>
-    private const int ShiftedL2Floats = 96 * 1024;
+    /// <summary>Vector steps a backward-weight kernel call should run at least (images are grouped to get there).</summary>
+    private const int ShiftedStepsPerCall = 160;
+
+    /// <summary>Most floats of padded images and virtual dy one backward-weight group may hold (16 MB).</summary>
+    private const int ShiftedGroupFloats = 4 << 20;
 
     /// <summary>Writes image [Cin, Hin, Win] with its zero padding (and zero slack) into dst [ImageLength].</summary>
     private static unsafe void PadImage(float* src, float* dst, in ShiftedConv s)
