@@ -236,7 +236,7 @@ public partial class CpuBackend
         // stay in L2 while every v tile passes over them, and the image rows one v tile reads for a
         // chunk stay in L1 while every panel passes over them; tiles accumulate across chunks
         int chunk = Math.Min(taps, Math.Max(1, ShiftedL1Bytes / (s.R * 3 * 64)) * s.R * s.S);
-        int panelSplits = threads == 1 ? 1 : Math.Clamp(CeilDiv(4 * threads, s.N), 1, panels);
+        int panelSplits = threads == 1 ? 1 : Math.Clamp(CeilDiv(2 * threads, s.N), 1, panels);
         int panelsPerTask = CeilDiv(panels, panelSplits);
         ParallelFor(s.N * panelSplits, threads, task =>
         {
