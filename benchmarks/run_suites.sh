@@ -8,7 +8,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 dir=${1:?usage: run_suites.sh DIR [FILTER ...]}
 shift
 filters=("$@")
-[ ${#filters[@]} -gt 0 ] || filters=('*GemmBenchmarks*' '*Conv2dBenchmarks*' '*ElementwiseBenchmarks*' '*SoftmaxBenchmarks*' '*NormPoolAdamBenchmarks*' '*AudioBenchmarks*')
+[ ${#filters[@]} -gt 0 ] || filters=('*.GemmBenchmarks*' '*.Conv2dBenchmarks*' '*.ElementwiseBenchmarks*' '*.SoftmaxBenchmarks*' '*.NormPoolAdamBenchmarks*' '*.AudioBenchmarks*')
 out="$here/results/$dir"
 mkdir -p "$out"
 work=$(mktemp -d)
