@@ -17,7 +17,8 @@ namespace SerEngine.Backends.Cpu;
 //                    flipped and transposed (A[c, (k, r', s')] = w[k, c, R−1−r', S−1−s']), giving dx
 //   backward-weight  dw[k, t] = Σ_n Σ_v dyV_n[k, v] · P_n[v + off[t]], dyV = dy laid on the virtual grid
 //                    (zeros in the dropped columns): dot products along v, 3 channels × 4 taps per
-//                    register tile, images shared among threads (each sums into its own partial dw)
+//                    register tile, images shared among threads (each sums into its own partial dw);
+//                    only for K ≤ 64 (more output channels: the packed GEMM of CpuFast.Conv2d.cs)
 // Compared with im2col packing this reads each input value from cache instead of writing C·R·S
 // copies of it, which is most of the time when the channel counts are small (FocusCalibrationNet).
 // Wasted work: the Wp − OutW dropped columns of each row (3–12 % for these layers).
@@ -26,6 +27,14 @@ public partial class CpuBackend
     /// <summary>True when forward runs the shifted-window kernel: stride 1, several input channels, 256-bit SIMD.</summary>
     internal static bool Conv2dUsesShifted(in Conv2dGeometry g) =>
         g.StrideH == 1 && g.StrideW == 1 && g.C > 1 && Vector256.IsHardwareAccelerated;
+
+    /// <summary>
+    /// True when backward-weight runs the shifted-window dot products: stride 1 and at most 64 output
+    /// channels. With more, the GEMM with packed operands wins (measured: K = 256 on 11×17 maps, 76
+    /// against 57 GFLOP/s on one thread; K = 32 on 25×62 maps, 44 against 75), since its packing is
+    /// then shared by many output channels while the dot products pay horizontal sums per tile.
+    /// </summary>
+    internal static bool Conv2dBackwardWeightUsesShifted(in Conv2dGeometry g) => Conv2dUsesShifted(g) && g.K <= 64;
 
     /// <summary>True when backward-input runs the shifted-window kernel (stride 1, padding at most the dilated kernel extent).</summary>
     internal static bool Conv2dBackwardInputUsesShifted(in Conv2dGeometry g) =>
