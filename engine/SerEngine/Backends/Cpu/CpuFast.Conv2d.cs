@@ -54,7 +54,7 @@ public partial class CpuBackend
             Conv2dBackwardWeightDirect(xv, dyv, dwv, g);
             return;
         }
-        if (Conv2dUsesShifted(g))
+        if (Conv2dBackwardWeightUsesShifted(g))
         {
             Conv2dBackwardWeightShifted(xv, dyv, dwv, g);
             return;

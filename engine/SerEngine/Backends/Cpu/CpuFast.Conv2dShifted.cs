@@ -17,7 +17,8 @@ namespace SerEngine.Backends.Cpu;
 //                    flipped and transposed (A[c, (k, r', s')] = w[k, c, R−1−r', S−1−s']), giving dx
 //   backward-weight  dw[k, t] = Σ_n Σ_v dyV_n[k, v] · P_n[v + off[t]], dyV = dy laid on the virtual grid
 //                    (zeros in the dropped columns): dot products along v, 3 channels × 4 taps per
-//                    register tile, images shared among threads (each sums into its own partial dw)
+//                    register tile, images shared among threads (each sums into its own partial dw);
+//                    only for K ≤ 64 (more output channels: the packed GEMM of CpuFast.Conv2d.cs)
 // Compared with im2col packing this reads each input value from cache instead of writing C·R·S
 // copies of it, which is most of the time when the channel counts are small (FocusCalibrationNet).
 // Wasted work: the Wp − OutW dropped columns of each row (3–12 % for these layers).
@@ -26,6 +27,14 @@ public partial class CpuBackend
     /// <summary>True when forward runs the shifted-window kernel: stride 1, several input channels, 256-bit SIMD.</summary>
     internal static bool Conv2dUsesShifted(in Conv2dGeometry g) =>
         g.StrideH == 1 && g.StrideW == 1 && g.C > 1 && Vector256.IsHardwareAccelerated;
+
+    /// <summary>
+    /// True when backward-weight runs the shifted-window dot products: stride 1 and at most 64 output
+    /// channels. With more, the GEMM with packed operands wins (measured: K = 256 on 11×17 maps, 76
+    /// against 57 GFLOP/s on one thread; K = 32 on 25×62 maps, 44 against 75), since its packing is
+    /// then shared by many output channels while the dot products pay horizontal sums per tile.
+    /// </summary>
+    internal static bool Conv2dBackwardWeightUsesShifted(in Conv2dGeometry g) => Conv2dUsesShifted(g) && g.K <= 64;
 
     /// <summary>True when backward-input runs the shifted-window kernel (stride 1, padding at most the dilated kernel extent).</summary>
     internal static bool Conv2dBackwardInputUsesShifted(in Conv2dGeometry g) =>
@@ -91,9 +100,11 @@ public partial class CpuBackend
                     off[(c * s.R + r) * s.S + q] = c * hp * wp + r * s.DilH * wp + q * s.DilW;
         long macs = (long)g.N * k * taps * vPad;
         int chunks = macs < GemmParallelMacs ? 1 : Math.Min(g.N, Threads);
-        // images per group: a group's padded images and virtual dy stay within about L2
+        // images per group: enough that each kernel call runs ~20 steps per accumulator (its
+        // horizontal sums and stores cost about as much as ten steps), within ~16 MB of buffers;
+        // a call's own operands (3 dy rows, 4 taps of one channel) stay small whatever the group
         int perImage = img + k * vPad;
-        int group = Math.Clamp(ShiftedL2Floats / perImage, 1, CeilDiv(images, chunks));
+        int group = Math.Clamp(Math.Min(CeilDiv(ShiftedStepsPerCall, vPad / 8), ShiftedGroupFloats / perImage), 1, CeilDiv(images, chunks));
         var partial = new float[chunks * k * taps]; // [chunk][K, taps]
         ParallelFor(chunks, chunks, chunk =>
         {
@@ -145,8 +156,11 @@ public partial class CpuBackend
         }
     }
 
-    /// <summary>Floats of padded images and virtual dy that one backward-weight group may hold (about L2).</summary>
-    private const int ShiftedL2Floats = 96 * 1024;
+    /// <summary>Vector steps a backward-weight kernel call should run at least (images are grouped to get there).</summary>
+    private const int ShiftedStepsPerCall = 160;
+
+    /// <summary>Most floats of padded images and virtual dy one backward-weight group may hold (16 MB).</summary>
+    private const int ShiftedGroupFloats = 4 << 20;
 
     /// <summary>Writes image [Cin, Hin, Win] with its zero padding (and zero slack) into dst [ImageLength].</summary>
     private static unsafe void PadImage(float* src, float* dst, in ShiftedConv s)
@@ -231,7 +245,7 @@ public partial class CpuBackend
         // stay in L2 while every v tile passes over them, and the image rows one v tile reads for a
         // chunk stay in L1 while every panel passes over them; tiles accumulate across chunks
         int chunk = Math.Min(taps, Math.Max(1, ShiftedL1Bytes / (s.R * 3 * 64)) * s.R * s.S);
-        int panelSplits = threads == 1 ? 1 : Math.Clamp(CeilDiv(4 * threads, s.N), 1, panels);
+        int panelSplits = threads == 1 ? 1 : Math.Clamp(CeilDiv(2 * threads, s.N), 1, panels);
         int panelsPerTask = CeilDiv(panels, panelSplits);
         ParallelFor(s.N * panelSplits, threads, task =>
         {

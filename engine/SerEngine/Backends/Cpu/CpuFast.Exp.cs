@@ -8,6 +8,8 @@ namespace SerEngine.Backends.Cpu;
 // exponent bits. Relative error about 1e-7 (a couple of float ulps) for x in [−87.3, 88.7];
 // below −87.3 (and for −∞) the result is exactly 0, above 88.7 it is +∞. NaN gives NaN.
 // The softmax rows use it: their exponents are all ≤ 0 after subtracting the row maximum.
+// Tanh8 and Sigmoid8 build on it: tanh(x) = sign(x)·(1 − 2/(e^(2|x|) + 1)) for |x| ≥ 0.625 and the
+// Cephes odd polynomial x + x³·P(x²) below (no cancellation near 0); sigmoid(x) = 1/(1 + e^(−x)).
 public partial class CpuBackend
 {
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -33,4 +35,24 @@ public partial class CpuBackend
         // NaN compares false everywhere, so it passed the clamps as a number: put it back
         return Vector256.ConditionalSelect(Vector256.Equals(x, x), r, x);
     }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static Vector256<float> Tanh8(Vector256<float> x)
+    {
+        var ax = Vector256.Abs(x);
+        var e = Exp8(ax + ax);
+        var large = Vector256<float>.One - Vector256.Create(2f) / (e + Vector256<float>.One);
+        large = Vector256.ConditionalSelect(Vector256.Create(-0f), x, large); // copy the sign of x
+        var z = x * x;
+        var p = Vector256.Create(-5.70498872745e-3f);
+        p = p * z + Vector256.Create(2.06390887954e-2f);
+        p = p * z + Vector256.Create(-5.37397155531e-2f);
+        p = p * z + Vector256.Create(1.33314422036e-1f);
+        p = p * z + Vector256.Create(-3.33332819422e-1f);
+        var small = p * z * x + x;
+        return Vector256.ConditionalSelect(Vector256.LessThan(ax, Vector256.Create(0.625f)), small, large);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static Vector256<float> Sigmoid8(Vector256<float> x) => Vector256<float>.One / (Vector256<float>.One + Exp8(-x));
 }
