@@ -16,6 +16,7 @@ namespace SerEngine.Tests.Gpu;
 /// the double-precision DSP for Paper A's spectrogram and Paper B's mel spectrogram and MFCC, and
 /// the audio fixtures through the conformance runner on the device.
 /// </summary>
+[Collection(ProcessWideCollection.Name)] // switches the shared backend's kernel variants
 public class AudioKernelTests(ITestOutputHelper output)
 {
     // (nFft, window length inside it, hop, frames, nFreq, power): one frame; odd sizes; one bin past a

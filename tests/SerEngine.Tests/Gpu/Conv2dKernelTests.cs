@@ -7,6 +7,7 @@ using Xunit.Abstractions;
 namespace SerEngine.Tests.Gpu;
 
 /// <summary>kernels/conv2d.cl on OpenCL against the CPU reference: every variant, every direction.</summary>
+[Collection(ProcessWideCollection.Name)] // asserts the shared backend's live bytes
 public class Conv2dKernelTests(ITestOutputHelper output)
 {
     private readonly CpuReferenceBackend _cpu = new();

@@ -5,6 +5,7 @@ using Xunit.Abstractions;
 
 namespace SerEngine.Tests.Gpu;
 
+[Collection(ProcessWideCollection.Name)] // asserts the shared backend's live bytes
 public class CudaRuntimeTests(ITestOutputHelper output)
 {
     [Fact]

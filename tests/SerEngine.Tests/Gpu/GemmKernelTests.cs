@@ -8,6 +8,7 @@ using Xunit.Abstractions;
 namespace SerEngine.Tests.Gpu;
 
 /// <summary>kernels/gemm.cl on OpenCL against the CPU reference: every variant, every transpose.</summary>
+[Collection(ProcessWideCollection.Name)] // switches the shared backend's kernel variants
 public class GemmKernelTests(ITestOutputHelper output)
 {
     private readonly CpuReferenceBackend _cpu = new();

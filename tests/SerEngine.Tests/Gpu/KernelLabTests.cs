@@ -9,6 +9,7 @@ namespace SerEngine.Tests.Gpu;
 /// variant must validate and then be timed; on the CPU a deliberately broken op must be reported FAIL
 /// (wrong values, a missed element, a write past the end) and left untimed. Keeps the lab from rotting.
 /// </summary>
+[Collection(ProcessWideCollection.Name)] // switches the shared backend's kernel variants
 public class KernelLabTests(ITestOutputHelper output)
 {
     [Fact]
