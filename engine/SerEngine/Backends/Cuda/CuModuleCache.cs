@@ -1,3 +1,4 @@
+using SerEngine.Backends.Gpu;
 using static SerEngine.Backends.Cuda.CuNative;
 
 namespace SerEngine.Backends.Cuda;
@@ -63,54 +64,19 @@ public sealed class CuModule : IDisposable
 /// <c>sm_XY</c> is tried first; PTX for <c>compute_XY</c> (JIT-compiled by the driver) is the
 /// fallback when NVRTC does not know the architecture or the driver rejects the CUBIN.
 /// </summary>
-public sealed unsafe class CuModuleCache : IDisposable
+public sealed unsafe class CuModuleCache : CompiledKernelCache<CuModule>
 {
-    private readonly Lock _gate = new();
     private readonly CudaBackend _backend;
-    private readonly string? _kernelDirectory;
-    private readonly Dictionary<(string File, string Options), CuModule> _byFile = [];
-    private readonly Dictionary<string, CuModule> _byKey = new(StringComparer.Ordinal);
-    private int _builds, _diskLoads;
 
     /// <summary>A module cache for <paramref name="backend"/>'s device and context.</summary>
     /// <param name="backend">Backend whose device the modules are compiled for.</param>
     /// <param name="diskCache">Image cache on disk; null disables it.</param>
     /// <param name="kernelDirectory">Folder to load kernel files from (default: <c>$SERENGINE_KERNEL_DIR</c>, then the embedded copies).</param>
     public CuModuleCache(CudaBackend backend, KernelDiskCache? diskCache, string? kernelDirectory = null)
-    {
-        _backend = backend;
-        DiskCache = diskCache;
-        _kernelDirectory = kernelDirectory;
-    }
+        : base(diskCache, kernelDirectory) => _backend = backend;
 
-    /// <summary>The on-disk image cache (null when disabled).</summary>
-    public KernelDiskCache? DiskCache { get; }
-
-    /// <summary>Modules compiled by NVRTC through this cache.</summary>
-    public int Builds => Volatile.Read(ref _builds);
-
-    /// <summary>Modules loaded from a cached image.</summary>
-    public int DiskLoads => Volatile.Read(ref _diskLoads);
-
-    /// <summary>The module for kernel file <paramref name="fileName"/> compiled with <paramref name="options"/> (e.g. <c>-DTILE=16</c>).</summary>
-    public CuModule Get(string fileName, string options = "")
-    {
-        lock (_gate)
-        {
-            if (_byFile.TryGetValue((fileName, options), out var m)) return m;
-            m = GetLocked(KernelSource.Load(fileName, KernelDialect.Cuda, _kernelDirectory), options);
-            _byFile[(fileName, options)] = m;
-            return m;
-        }
-    }
-
-    /// <summary>The module for an already loaded source (e.g. <see cref="KernelSource.FromText"/>).</summary>
-    public CuModule Get(KernelSource source, string options = "")
-    {
-        if (source.Dialect != KernelDialect.Cuda)
-            throw new ArgumentException($"{source.FileName}: expected the Cuda dialect, got {source.Dialect}", nameof(source));
-        lock (_gate) return GetLocked(source, options);
-    }
+    /// <inheritdoc/>
+    protected override KernelDialect Dialect => KernelDialect.Cuda;
 
     /// <summary>
     /// Compiles <paramref name="source"/> to PTX for <paramref name="arch"/> (a <c>compute_XY</c>
@@ -130,30 +96,36 @@ public sealed unsafe class CuModuleCache : IDisposable
     private static string[] SplitOptions(string options) =>
         options.Split([' ', '\t', '\n'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
 
-    private CuModule GetLocked(KernelSource source, string options)
+    private static NvrtcNative Nvrtc(KernelSource source) => NvrtcNative.Instance ?? throw new KernelCompileException(
+        $"{source.FileName}: cannot compile CUDA kernels, NVRTC was not found (set {NvrtcSearch.EnvironmentVariable} to libnvrtc.so's path).\n{NvrtcNative.SearchReport}");
+
+    /// <summary>The disk-cache key of one image kind (<c>cubin</c>, <c>ptx</c>, or <c>any</c> for the in-process memo).</summary>
+    private string Key(KernelSource source, string options, string kind, string arch) =>
+        KernelDiskCache.Key("cuda", kind, source.Text, string.Join(' ', SplitOptions(options)), arch, _backend.Device.Name,
+            _backend.Device.DriverVersion.ToString(System.Globalization.CultureInfo.InvariantCulture), Nvrtc(source).Version.ToString());
+
+    private protected override string MemoKey(KernelSource source, string options) => Key(source, options, "any", _backend.Device.Arch);
+
+    private protected override void BeforeRelease() => _backend.MakeCurrent();
+
+    private protected override CuModule Create(KernelSource source, string options)
     {
-        var nvrtc = NvrtcNative.Instance ?? throw new KernelCompileException(
-            $"{source.FileName}: cannot compile CUDA kernels, NVRTC was not found (set {NvrtcSearch.EnvironmentVariable} to libnvrtc.so's path).\n{NvrtcNative.SearchReport}");
+        var nvrtc = Nvrtc(source);
         var device = _backend.Device;
         var baseOptions = SplitOptions(options).ToList();
-        string Key(string kind, string arch) => KernelDiskCache.Key("cuda", kind, source.Text, string.Join(' ', baseOptions), arch,
-            device.Name, device.DriverVersion.ToString(System.Globalization.CultureInfo.InvariantCulture), nvrtc.Version.ToString());
-        string memoKey = Key("any", device.Arch);
-        if (_byKey.TryGetValue(memoKey, out var cached)) return cached;
-
         _backend.MakeCurrent();
         var failures = new List<string>();
         CuModule? module = null;
         foreach (var (kind, arch) in new[] { ("cubin", device.Arch), ("ptx", device.VirtualArch) })
         {
-            var key = Key(kind, arch);
+            var key = Key(source, options, kind, arch);
             var opts = baseOptions.Prepend($"--gpu-arch={arch}").ToList();
             var optionText = string.Join(' ', opts);
             if (DiskCache?.TryRead(key, kind) is { } stored)
             {
                 if (TryLoad(stored, out var h, out var jitLog))
                 {
-                    _diskLoads++;
+                    CountDiskLoad();
                     module = new CuModule(h, source.FileName, optionText, kind, fromDiskCache: true);
                     break;
                 }
@@ -169,7 +141,7 @@ public sealed unsafe class CuModuleCache : IDisposable
                 failures.Add($"NVRTC {kind} for {arch}: {error} {log}".Trim());
                 continue;
             }
-            _builds++;
+            CountBuild();
             if (TryLoad(image, out var handle, out var loadLog))
             {
                 DiskCache?.Write(key, kind, image);
@@ -181,7 +153,6 @@ public sealed unsafe class CuModuleCache : IDisposable
         if (module is null)
             throw new KernelCompileException(source.FileName, "NVRTC + cuModuleLoadDataEx", "CUBIN and PTX both failed",
                 $"{device.Name} ({device.Arch})", string.Join(' ', baseOptions), string.Join('\n', failures));
-        _byKey[memoKey] = module;
         return module;
     }
 
@@ -204,17 +175,5 @@ public sealed unsafe class CuModuleCache : IDisposable
         module = m;
         log = err == CUDA_SUCCESS ? "" : $"{CuException.Name(err)} {NativeText.Utf8(logBuf)}".Trim();
         return err == CUDA_SUCCESS;
-    }
-
-    /// <summary>Unloads every module loaded by this cache.</summary>
-    public void Dispose()
-    {
-        lock (_gate)
-        {
-            if (_byKey.Count > 0) _backend.MakeCurrent();
-            foreach (var m in _byKey.Values) m.Dispose();
-            _byKey.Clear();
-            _byFile.Clear();
-        }
     }
 }

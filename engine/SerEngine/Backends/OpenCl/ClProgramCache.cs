@@ -1,3 +1,4 @@
+using SerEngine.Backends.Gpu;
 using System.Text;
 using static SerEngine.Backends.OpenCl.ClNative;
 
@@ -66,20 +67,15 @@ public sealed class ClProgram : IDisposable
 /// rejects is deleted and the source is built again. Build failures throw
 /// <see cref="KernelCompileException"/> with the kernel file's name and the full build log.
 /// </summary>
-public sealed unsafe class ClProgramCache : IDisposable
+public sealed unsafe class ClProgramCache : CompiledKernelCache<ClProgram>
 {
     /// <summary>Options added in front of every build.</summary>
     public const string BaseOptions = "-cl-std=CL1.2";
 
     private const string Extension = "clbin";
 
-    private readonly Lock _gate = new();
     private readonly nint _context;
     private readonly ClDevice _device;
-    private readonly string? _kernelDirectory;
-    private readonly Dictionary<(string File, string Options), ClProgram> _byFile = [];
-    private readonly Dictionary<string, ClProgram> _byKey = new(StringComparer.Ordinal);
-    private int _builds, _diskLoads;
 
     /// <summary>A second cache on <paramref name="backend"/>'s context (the backend has its own in <see cref="OpenClBackend.Programs"/>).</summary>
     /// <param name="backend">Backend whose context and device the programs are built for.</param>
@@ -89,41 +85,14 @@ public sealed unsafe class ClProgramCache : IDisposable
         : this(backend.Context, backend.Device, diskCache, kernelDirectory) { }
 
     internal ClProgramCache(nint context, ClDevice device, KernelDiskCache? diskCache, string? kernelDirectory)
+        : base(diskCache, kernelDirectory)
     {
         _context = context;
         _device = device;
-        DiskCache = diskCache;
-        _kernelDirectory = kernelDirectory;
     }
 
-    /// <summary>The on-disk binary cache (null when disabled).</summary>
-    public KernelDiskCache? DiskCache { get; }
-
-    /// <summary>Programs compiled from source by this cache.</summary>
-    public int Builds => Volatile.Read(ref _builds);
-
-    /// <summary>Programs created from a cached binary by this cache.</summary>
-    public int DiskLoads => Volatile.Read(ref _diskLoads);
-
-    /// <summary>The program for kernel file <paramref name="fileName"/> built with <paramref name="options"/> (e.g. <c>-DTILE=16</c>).</summary>
-    public ClProgram Get(string fileName, string options = "")
-    {
-        lock (_gate)
-        {
-            if (_byFile.TryGetValue((fileName, options), out var p)) return p;
-            p = GetLocked(KernelSource.Load(fileName, KernelDialect.OpenCl, _kernelDirectory), options);
-            _byFile[(fileName, options)] = p;
-            return p;
-        }
-    }
-
-    /// <summary>The program for an already loaded source (e.g. <see cref="KernelSource.FromText"/>).</summary>
-    public ClProgram Get(KernelSource source, string options = "")
-    {
-        if (source.Dialect != KernelDialect.OpenCl)
-            throw new ArgumentException($"{source.FileName}: expected the OpenCl dialect, got {source.Dialect}", nameof(source));
-        lock (_gate) return GetLocked(source, options);
-    }
+    /// <inheritdoc/>
+    protected override KernelDialect Dialect => KernelDialect.OpenCl;
 
     /// <summary>The disk-cache key of a source and its options on this device.</summary>
     public string CacheKey(KernelSource source, string options) =>
@@ -133,10 +102,11 @@ public sealed unsafe class ClProgramCache : IDisposable
     private static string FullOptions(string options) =>
         string.IsNullOrWhiteSpace(options) ? BaseOptions : $"{BaseOptions} {options.Trim()}";
 
-    private ClProgram GetLocked(KernelSource source, string options)
+    private protected override string MemoKey(KernelSource source, string options) => CacheKey(source, options);
+
+    private protected override ClProgram Create(KernelSource source, string options)
     {
         var key = CacheKey(source, options);
-        if (_byKey.TryGetValue(key, out var p)) return p;
         var fullOptions = FullOptions(options);
         nint handle = 0;
         bool fromDisk = false;
@@ -145,17 +115,15 @@ public sealed unsafe class ClProgramCache : IDisposable
         {
             handle = TryBuildFromBinary(binary, fullOptions);
             if (handle == 0) DiskCache!.Delete(key, Extension);
-            else { fromDisk = true; _diskLoads++; }
+            else { fromDisk = true; CountDiskLoad(); }
         }
         if (handle == 0)
         {
             handle = BuildFromSource(source, fullOptions);
-            _builds++;
+            CountBuild();
             if (DiskCache is not null && ProgramBinary(handle) is { Length: > 0 } bin) DiskCache.Write(key, Extension, bin);
         }
-        p = new ClProgram(handle, source.FileName, fullOptions, fromDisk);
-        _byKey[key] = p;
-        return p;
+        return new ClProgram(handle, source.FileName, fullOptions, fromDisk);
     }
 
     private nint BuildFromSource(KernelSource source, string fullOptions)
@@ -227,16 +195,5 @@ public sealed unsafe class ClProgramCache : IDisposable
             if (clGetProgramInfo(program, CL_PROGRAM_BINARIES, (nuint)sizeof(nint), &ptr, null) != CL_SUCCESS) return null;
         }
         return bin;
-    }
-
-    /// <summary>Releases every program built by this cache.</summary>
-    public void Dispose()
-    {
-        lock (_gate)
-        {
-            foreach (var p in _byKey.Values) p.Dispose();
-            _byKey.Clear();
-            _byFile.Clear();
-        }
     }
 }
