@@ -51,7 +51,7 @@ public partial class CpuBackend
         var off = TapOffsets(g, taps);
         int wp = PaddedWidth(g), padded = (g.H + g.PadTop + g.PadBottom) * wp;
         long work = (long)g.N * g.K * outH * outW * taps;
-        Parallel.For(0, g.N, new ParallelOptions { MaxDegreeOfParallelism = work >= 1 << 16 ? Threads : 1 }, n =>
+        ParallelFor(g.N, work >= 1 << 16 ? Threads : 1, n =>
         {
             var buffer = ArrayPool<float>.Shared.Rent(padded + 4 * owr);
             fixed (float* px = x, pw = wt, py = y, pb = buffer)
@@ -114,7 +114,7 @@ public partial class CpuBackend
         long work = (long)g.N * g.K * outH * outW * taps;
         int chunks = work >= 1 << 16 ? Math.Min(g.N, Threads) : 1;
         var partial = new float[chunks * g.K * groups * 8]; // [chunk, K, taps rounded up to 8]
-        Parallel.For(0, chunks, new ParallelOptions { MaxDegreeOfParallelism = chunks }, chunk =>
+        ParallelFor(chunks, chunks, chunk =>
         {
             int dyPadded = g.K * outH * owr;
             var buffer = ArrayPool<float>.Shared.Rent(padded + dyPadded);

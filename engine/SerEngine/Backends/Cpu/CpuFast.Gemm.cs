@@ -257,7 +257,7 @@ public partial class CpuBackend
         fixed (float* pp = partial)
         {
             job.Partial = pp;
-            Parallel.For(0, job.Tasks, new ParallelOptions { MaxDegreeOfParallelism = threads }, job.Run);
+            ParallelFor(job.Tasks, threads, job.Run);
             if (partial is not null)
             {
                 // C += Σ partial products of the later k splits (each already scaled by alpha)
@@ -307,7 +307,7 @@ public partial class CpuBackend
             if (threads <= 1 || (long)m * k < 1 << 16)
                 for (int t = 0; t < slabs * rowBlocks; t++) Piece(t);
             else
-                Parallel.For(0, slabs * rowBlocks, new ParallelOptions { MaxDegreeOfParallelism = threads }, Piece);
+                ParallelFor(slabs * rowBlocks, threads, Piece);
         }
 
         /// <summary>[KSplits − 1][m, n] partial products of the later k splits (batch 1 only).</summary>

@@ -1,5 +1,7 @@
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace SerEngine.Backends.Cpu;
 
@@ -9,7 +11,8 @@ namespace SerEngine.Backends.Cpu;
 // window order, first maximum wins ties, a NaN wins (`v > best || isnan(v)`). Unpadded pools take
 // eight outputs of a row at once: each window element is gathered for the eight and the winner
 // kept with vector compares and selects (a data-dependent branch per element would mispredict
-// about half the time on real activations).
+// about half the time on real activations). 2 × 2 windows with stride 2 along W load their
+// elements as vectors and split even from odd columns instead of gathering them.
 // Backward: each plane of dx is cleared, then every dy is added at its argmax.
 public partial class CpuBackend
 {
@@ -40,6 +43,9 @@ public partial class CpuBackend
             int h0 = oh * g.StrideH - g.PadH;
             int hs = Math.Max(h0, 0), he = Math.Min(h0 + g.KernelH, g.H);
             int ow = 0;
+            if (inside && Avx2.IsSupported && g.KernelH == 2 && g.KernelW == 2 && g.StrideW == 2)
+                for (; ow + 8 <= outW; ow += 8)
+                    MaxPool8Window2x2(xp, hs * w + 2 * ow, w, yp.Slice(oh * outW + ow, 8), ap.Slice(oh * outW + ow, 8));
             if (inside && Vector256.IsHardwareAccelerated)
                 for (; ow + 8 <= outW; ow += 8)
                     MaxPool8(xp, hs, he, ow * g.StrideW, g.StrideW, g.KernelW, w, yp.Slice(oh * outW + ow, 8), ap.Slice(oh * outW + ow, 8));
@@ -89,6 +95,41 @@ public partial class CpuBackend
             }
         best.CopyTo(y);
         bestAt.CopyTo(at);
+    }
+
+    /// <summary>
+    /// <see cref="MaxPool8"/> for 2 × 2 windows with stride 2 along W (the common pool): the window
+    /// elements of eight outputs come from two 16-float loads per row, split into even and odd
+    /// columns, instead of eight scalar gathers each. <paramref name="at"/> is the first window's
+    /// top-left index; the rows are <paramref name="w"/> apart.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void MaxPool8Window2x2(ReadOnlySpan<float> xp, int at, int w, Span<float> y, Span<int> index)
+    {
+        _ = xp[at + w + 15]; // the last element read: one bounds check for all four loads
+        ref float r0 = ref Unsafe.Add(ref MemoryMarshal.GetReference(xp), at);
+        ref float r1 = ref Unsafe.Add(ref r0, w);
+        var lanes = Vector256.Create(0, 2, 4, 6, 8, 10, 12, 14) + Vector256.Create(at);
+        var best = Vector256.Create(float.NegativeInfinity);
+        var bestAt = lanes;
+        // row-major window order: (0, 0), (0, 1), (1, 0), (1, 1); a later element wins only if greater or NaN
+        Step(Even(ref r0), lanes, ref best, ref bestAt);
+        Step(Odd(ref r0), lanes + Vector256<int>.One, ref best, ref bestAt);
+        Step(Even(ref r1), lanes + Vector256.Create(w), ref best, ref bestAt);
+        Step(Odd(ref r1), lanes + Vector256.Create(w + 1), ref best, ref bestAt);
+        best.CopyTo(y);
+        bestAt.CopyTo(index);
+
+        static Vector256<float> Even(ref float row) =>
+            Avx2.Permute4x64(Avx.Shuffle(Vector256.LoadUnsafe(ref row), Vector256.LoadUnsafe(ref row, 8), 0x88).AsDouble(), 0xD8).AsSingle();
+        static Vector256<float> Odd(ref float row) =>
+            Avx2.Permute4x64(Avx.Shuffle(Vector256.LoadUnsafe(ref row), Vector256.LoadUnsafe(ref row, 8), 0xDD).AsDouble(), 0xD8).AsSingle();
+        static void Step(Vector256<float> v, Vector256<int> at, ref Vector256<float> best, ref Vector256<int> bestAt)
+        {
+            var take = Vector256.GreaterThan(v, best) | ~Vector256.Equals(v, v);
+            best = Vector256.ConditionalSelect(take, v, best);
+            bestAt = Vector256.ConditionalSelect(take.AsInt32(), at, bestAt);
+        }
     }
 
     /// <inheritdoc/>
