@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace SerEngine.Backends.Cpu;
 
@@ -192,9 +193,21 @@ public partial class CpuBackend
                 d0 += 8; d1 += 8; d2 += 8; p += 8;
             }
         }
-        sums[0] = Vector256.Sum(a00); sums[1] = Vector256.Sum(a01); sums[2] = Vector256.Sum(a02); sums[3] = Vector256.Sum(a03);
-        sums[4] = Vector256.Sum(a10); sums[5] = Vector256.Sum(a11); sums[6] = Vector256.Sum(a12); sums[7] = Vector256.Sum(a13);
-        sums[8] = Vector256.Sum(a20); sums[9] = Vector256.Sum(a21); sums[10] = Vector256.Sum(a22); sums[11] = Vector256.Sum(a23);
+        Sum4(a00, a01, a02, a03).Store(sums);
+        Sum4(a10, a11, a12, a13).Store(sums + 4);
+        Sum4(a20, a21, a22, a23).Store(sums + 8);
+    }
+
+    /// <summary>
+    /// The four horizontal sums of a, b, c, d as one vector: three horizontal adds and one add
+    /// (twelve separate Vector256.Sum calls cost about as much as 20 steps of the loop above).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector128<float> Sum4(Vector256<float> a, Vector256<float> b, Vector256<float> c, Vector256<float> d)
+    {
+        if (!Avx.IsSupported) return Vector128.Create(Vector256.Sum(a), Vector256.Sum(b), Vector256.Sum(c), Vector256.Sum(d));
+        var abcd = Avx.HorizontalAdd(Avx.HorizontalAdd(a, b), Avx.HorizontalAdd(c, d)); // [Σa, Σb, Σc, Σd] per 128-bit half
+        return abcd.GetLower() + abcd.GetUpper();
     }
 
     /// <summary>Sizes of one shifted-window convolution: input [N, Cin, Hin, Win] → output [N, Cout, Hout, Wout].</summary>

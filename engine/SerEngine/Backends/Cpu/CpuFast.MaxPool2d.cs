@@ -43,12 +43,20 @@ public partial class CpuBackend
             int h0 = oh * g.StrideH - g.PadH;
             int hs = Math.Max(h0, 0), he = Math.Min(h0 + g.KernelH, g.H);
             int ow = 0;
-            if (inside && Avx2.IsSupported && g.KernelH == 2 && g.KernelW == 2 && g.StrideW == 2)
-                for (; ow + 8 <= outW; ow += 8)
-                    MaxPool8Window2x2(xp, hs * w + 2 * ow, w, yp.Slice(oh * outW + ow, 8), ap.Slice(oh * outW + ow, 8));
-            if (inside && Vector256.IsHardwareAccelerated)
-                for (; ow + 8 <= outW; ow += 8)
-                    MaxPool8(xp, hs, he, ow * g.StrideW, g.StrideW, g.KernelW, w, yp.Slice(oh * outW + ow, 8), ap.Slice(oh * outW + ow, 8));
+            // the last (outW mod 8) outputs of a row: one more group of eight ending at the row's end,
+            // overlapping the previous group (its outputs are written again with the same values)
+            if (inside && Avx2.IsSupported && g.KernelH == 2 && g.KernelW == 2 && g.StrideW == 2 && outW >= 8)
+                for (; ow < outW; ow += 8)
+                {
+                    int o = Math.Min(ow, outW - 8);
+                    MaxPool8Window2x2(xp, hs * w + 2 * o, w, yp.Slice(oh * outW + o, 8), ap.Slice(oh * outW + o, 8));
+                }
+            if (inside && Vector256.IsHardwareAccelerated && outW >= 8)
+                for (; ow < outW; ow += 8)
+                {
+                    int o = Math.Min(ow, outW - 8);
+                    MaxPool8(xp, hs, he, o * g.StrideW, g.StrideW, g.KernelW, w, yp.Slice(oh * outW + o, 8), ap.Slice(oh * outW + o, 8));
+                }
             for (; ow < outW; ow++)
             {
                 int w0 = ow * g.StrideW - g.PadW;
