@@ -292,6 +292,8 @@ public class CpuFastPrimitiveTests
         new(2, 3, 9, 10, 3, 2, 2, 1, 1, 1),      // padding
         new(1, 2, 7, 7, 3, 3, 3, 3, 1, 0),
         new(2, 3, 9, 37, 2, 2, 1, 2, 0, 0),      // 2 × 2 windows overlapping along H
+        new(1, 2, 5, 17, 3, 3, 2, 2, 0, 0),      // the last row's vector loads would pass the plane's end
+        new(2, 3, 8, 40, 4, 5, 2, 2, 0, 0),      // wider windows, stride 2
     };
 
     [Theory]
