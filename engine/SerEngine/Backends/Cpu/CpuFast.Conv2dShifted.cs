@@ -43,12 +43,31 @@ public partial class CpuBackend
         && g.PadTop <= g.DilationH * (g.R - 1) && g.PadBottom <= g.DilationH * (g.R - 1)
         && g.PadLeft <= g.DilationW * (g.S - 1) && g.PadRight <= g.DilationW * (g.S - 1);
 
-    private void Conv2dForwardShifted(float[] x, float[] w, float[]? bias, float[] y, in Conv2dGeometry g)
+    private unsafe void Conv2dForwardShifted(float[] x, float[] w, float[]? bias, float[] y, in Conv2dGeometry g)
     {
-        // the weights [K, C·R·S] are read in place, six rows at a time (no packing: at batch 1 a
-        // packing pass over the weights cost a quarter of the convolution)
         var s = new ShiftedConv(g.N, g.C, g.H, g.W, g.K, g.R, g.S, g.PadTop, g.PadBottom, g.PadLeft, g.PadRight, g.DilationH, g.DilationW);
-        Run(s, x, w, packedWeights: false, bias, y);
+        if (g.N < 2 * Threads)
+        {
+            // few images: the weights [K, C·R·S] are read in place, six rows at a time (at batch 1 a
+            // packing pass over them cost a quarter of the convolution)
+            Run(s, x, w, packedWeights: false, bias, y);
+            return;
+        }
+        // many images: packed once into 6-row panels [K/6][taps][6] (one stream for the kernel to read)
+        int taps = g.C * g.R * g.S, panels = CeilDiv(g.K, GemmMR);
+        var packed = ArrayPool<float>.Shared.Rent(panels * taps * GemmMR);
+        fixed (float* pw = w, pp = packed)
+        {
+            for (int kp = 0; kp < panels; kp++)
+                for (int i = 0; i < GemmMR; i++)
+                {
+                    float* src = pw + (long)Math.Min(kp * GemmMR + i, g.K - 1) * taps; // rows past K repeat the last (dropped)
+                    float* dst = pp + (long)kp * taps * GemmMR + i;
+                    for (int t = 0; t < taps; t++) dst[t * GemmMR] = src[t];
+                }
+        }
+        Run(s, x, packed, packedWeights: true, bias, y);
+        ArrayPool<float>.Shared.Return(packed);
     }
 
     private unsafe void Conv2dBackwardInputShifted(float[] dy, float[] w, float[] dx, in Conv2dGeometry g)
