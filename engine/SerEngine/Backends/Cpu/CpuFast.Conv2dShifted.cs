@@ -383,12 +383,19 @@ public partial class CpuBackend
             }
             return;
         }
-        for (int j = 0; j < 16 && v0 + j < v; j++)
+        // the tile crosses a row end (or v's end): one run of columns per output row it touches
+        for (int j = 0; j < 16 && v0 + j < v;)
         {
-            if (ow < wout)
-                for (int i = 0; i < rows; i++)
-                    outImage[(k0 + i) * plane + (long)oh * wout + ow] = tile[i * 16 + j] + (bias == null ? 0f : bias[k0 + i]);
-            if (++ow == wp)
+            int len = Math.Min(Math.Min(16 - j, wp - ow), v - v0 - j), valid = Math.Min(len, wout - ow);
+            for (int i = 0; i < rows; i++)
+            {
+                float b = bias == null ? 0f : bias[k0 + i];
+                float* src = tile + i * 16 + j, dst = outImage + (k0 + i) * plane + (long)oh * wout + ow;
+                for (int q = 0; q < valid; q++) dst[q] = src[q] + b;
+            }
+            j += len;
+            ow += len;
+            if (ow == wp)
             {
                 ow = 0;
                 oh++;
