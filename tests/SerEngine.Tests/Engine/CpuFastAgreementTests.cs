@@ -81,7 +81,18 @@ public class CpuFastAgreementTests
         new(2, 9, 11, 10, 4, 3, 2, 1, 1, 2, 0, 1, 3, 2, 3),    // stride 1 with dilation and asymmetric padding
         new(1, 8, 5, 6, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1),      // padding wider than the kernel (a cropped adjoint)
         new(1, 10, 6, 5, 3, 2, 3, 1, 1, 3, 0, 0, 4, 1, 1),     // padding past the kernel on one side only
+        new(1, 8, 5, 7, 50, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1),     // batch 1, few v tiles, 9 weight panels: split by panels
+        new(1, 12, 11, 17, 40, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1),  // batch 1, 11 × 17 maps: split by v tiles
     ];
+
+    [Theory]
+    [InlineData(1, 13, 43, 2, 1, 2)]   // 13 v tiles cut 6/7 would idle a thread; 43 panels cut 22/21
+    [InlineData(1, 99, 6, 2, 1, 2)]
+    [InlineData(1, 3, 9, 2, 1, 2)]
+    [InlineData(1, 100, 1, 2, 2, 1)]   // one panel: only v can be cut
+    [InlineData(3, 40, 40, 2, 1, 2)]   // three images on two threads: six tasks
+    public void ShiftedSplitsKeepTheThreadsEquallyBusy(int images, int vTiles, int panels, int threads, int vSplits, int panelSplits) =>
+        Assert.Equal((vSplits, panelSplits), CpuBackend.ShiftedSplits(images, vTiles, panels, threads));
 
     [Theory]
     [MemberData(nameof(Kernels))]

@@ -291,6 +291,9 @@ public class CpuFastPrimitiveTests
         new(4, 64, 49, 74, 3, 3, 2, 2, 0, 0),    // AttentionFcn
         new(2, 3, 9, 10, 3, 2, 2, 1, 1, 1),      // padding
         new(1, 2, 7, 7, 3, 3, 3, 3, 1, 0),
+        new(2, 3, 9, 37, 2, 2, 1, 2, 0, 0),      // 2 × 2 windows overlapping along H
+        new(1, 2, 5, 17, 3, 3, 2, 2, 0, 0),      // the last row's vector loads would pass the plane's end
+        new(2, 3, 8, 40, 4, 5, 2, 2, 0, 0),      // wider windows, stride 2
     };
 
     [Theory]
@@ -301,6 +304,7 @@ public class CpuFastPrimitiveTests
         var data = RandomArray(rng, g.N * g.C * g.H * g.W, 0f);
         data[3] = float.NaN;
         for (int i = 10; i < 30 && i < data.Length; i++) data[i] = 1f; // ties
+        for (int i = 40; i < 48 && i < data.Length; i++) data[i] = float.NegativeInfinity; // whole windows of −∞
         var x = Store(data);
         int outSize = g.N * g.C * g.OutH * g.OutW;
         var dy = Random(rng, outSize, 0f);

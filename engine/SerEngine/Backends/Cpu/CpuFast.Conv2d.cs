@@ -91,7 +91,7 @@ public partial class CpuBackend
                 var b = new PlainB(pdy + (long)n0 * g.K * ohw, (long)g.K * ohw, false, g.K, ohw);
                 GemmRun(a, b, count, crs, ohw, g.K, 1f, 0f, pcol, perImage, Threads, aShared: true);
                 int first = n0;
-                Parallel.For(0, count * g.C, new ParallelOptions { MaxDegreeOfParallelism = count * perImage >= 1 << 16 ? Threads : 1 },
+                ParallelFor(count * g.C, count * perImage >= 1 << 16 ? Threads : 1,
                     plane => Col2Im(dcol, (plane / geo.C) * perImage, dxv, first + plane / geo.C, plane % geo.C, geo));
             }
         }

@@ -51,27 +51,27 @@ public partial class CpuBackend
         var off = TapOffsets(g, taps);
         int wp = PaddedWidth(g), padded = (g.H + g.PadTop + g.PadBottom) * wp;
         long work = (long)g.N * g.K * outH * outW * taps;
-        Parallel.For(0, g.N, new ParallelOptions { MaxDegreeOfParallelism = work >= 1 << 16 ? Threads : 1 }, n =>
+        // tasks: (image, block of 4 channels), so that one image still uses every thread; each task
+        // pads its own copy of the image (a few thousand floats)
+        ParallelFor(g.N * kBlocks, work >= 1 << 16 ? Threads : 1, task =>
         {
+            int n = task / kBlocks, kb = task % kBlocks;
             var buffer = ArrayPool<float>.Shared.Rent(padded + 4 * owr);
             fixed (float* px = x, pw = wt, py = y, pb = buffer)
             fixed (int* poff = off)
             {
                 float* rows = pb + padded; // [4, OWr]: one output row of each channel of the block
                 PadImage(px + (long)n * g.H * g.W, pb, g);
-                for (int kb = 0; kb < kBlocks; kb++)
+                int kCount = Math.Min(4, g.K - 4 * kb);
+                for (int oh = 0; oh < outH; oh++)
                 {
-                    int kCount = Math.Min(4, g.K - 4 * kb);
-                    for (int oh = 0; oh < outH; oh++)
+                    DirectRows4(pb + (long)oh * g.StrideH * wp, pw + kb * taps * 4, poff, taps, owr, rows);
+                    for (int i = 0; i < kCount; i++)
                     {
-                        DirectRows4(pb + (long)oh * g.StrideH * wp, pw + kb * taps * 4, poff, taps, owr, rows);
-                        for (int i = 0; i < kCount; i++)
-                        {
-                            int k = 4 * kb + i;
-                            float b = bias is null ? 0f : bias[k];
-                            float* dst = py + (((long)n * g.K + k) * outH + oh) * outW;
-                            for (int j = 0; j < outW; j++) dst[j] = rows[i * owr + j] + b;
-                        }
+                        int k = 4 * kb + i;
+                        float b = bias is null ? 0f : bias[k];
+                        float* dst = py + (((long)n * g.K + k) * outH + oh) * outW;
+                        for (int j = 0; j < outW; j++) dst[j] = rows[i * owr + j] + b;
                     }
                 }
             }
@@ -114,7 +114,7 @@ public partial class CpuBackend
         long work = (long)g.N * g.K * outH * outW * taps;
         int chunks = work >= 1 << 16 ? Math.Min(g.N, Threads) : 1;
         var partial = new float[chunks * g.K * groups * 8]; // [chunk, K, taps rounded up to 8]
-        Parallel.For(0, chunks, new ParallelOptions { MaxDegreeOfParallelism = chunks }, chunk =>
+        ParallelFor(chunks, chunks, chunk =>
         {
             int dyPadded = g.K * outH * owr;
             var buffer = ArrayPool<float>.Shared.Rent(padded + dyPadded);

@@ -1,18 +1,19 @@
 using System.Buffers;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace SerEngine.Backends.Cpu;
 
 // Conv2d with stride 1 as a "shifted-window" implicit GEMM that packs nothing but the weights.
 // Each image is copied once with its zero padding into P [C, Hp, Wp] (Hp = H + padTop + padBottom,
-// Wp = W + padLeft + padRight, plus a little zero slack). Outputs are computed on a virtual grid of
+// Wp = W + max(padLeft, padRight): the zeros between two rows pad both, plus a little zero slack). Outputs are computed on a virtual grid of
 // OutH rows × Wp columns (the columns past OutW are computed and dropped): flattening that grid to
 // v = oh·Wp + ow, tap t = (c, r, s) of output v reads P[v + off[t]] with off[t] = c·Hp·Wp + r·dh·Wp + s·dw,
 // so for a tile of 16 consecutive v every tap is one contiguous 16-float load straight from P. The
 // micro-kernel is the GEMM's 6×16 register tile (6 output channels × 16 outputs) with its B operand
 // read through the offset table instead of a packed panel:
-//   forward          y[n, k, v] = bias[k] + Σ_t w[k, t] · P_n[v + off[t]]          (A = w [K, C·R·S] in 6-row panels)
+//   forward          y[n, k, v] = bias[k] + Σ_t w[k, t] · P_n[v + off[t]]          (A = w [K, C·R·S], 6 rows read in place)
 //   backward-input   the same with dy as the image (padding dh·(R−1) − padTop etc.) and the weights
 //                    flipped and transposed (A[c, (k, r', s')] = w[k, c, R−1−r', S−1−s']), giving dx
 //   backward-weight  dw[k, t] = Σ_n Σ_v dyV_n[k, v] · P_n[v + off[t]], dyV = dy laid on the virtual grid
@@ -21,7 +22,7 @@ namespace SerEngine.Backends.Cpu;
 //                    only for K ≤ 64 (more output channels: the packed GEMM of CpuFast.Conv2d.cs)
 // Compared with im2col packing this reads each input value from cache instead of writing C·R·S
 // copies of it, which is most of the time when the channel counts are small (FocusCalibrationNet).
-// Wasted work: the Wp − OutW dropped columns of each row (3–12 % for these layers).
+// Wasted work: the Wp − OutW dropped columns of each row (2–6 % for these layers).
 public partial class CpuBackend
 {
     /// <summary>True when forward runs the shifted-window kernel: stride 1, several input channels, 256-bit SIMD.</summary>
@@ -44,20 +45,28 @@ public partial class CpuBackend
 
     private unsafe void Conv2dForwardShifted(float[] x, float[] w, float[]? bias, float[] y, in Conv2dGeometry g)
     {
+        var s = new ShiftedConv(g.N, g.C, g.H, g.W, g.K, g.R, g.S, g.PadTop, g.PadBottom, g.PadLeft, g.PadRight, g.DilationH, g.DilationW);
+        if (g.N < 2 * Threads)
+        {
+            // few images: the weights [K, C·R·S] are read in place, six rows at a time (at batch 1 a
+            // packing pass over them cost a quarter of the convolution)
+            Run(s, x, w, packedWeights: false, bias, y);
+            return;
+        }
+        // many images: packed once into 6-row panels [K/6][taps][6] (one stream for the kernel to read)
         int taps = g.C * g.R * g.S, panels = CeilDiv(g.K, GemmMR);
-        var packed = ArrayPool<float>.Shared.Rent(panels * taps * GemmMR); // [K/6][taps][6]
+        var packed = ArrayPool<float>.Shared.Rent(panels * taps * GemmMR);
         fixed (float* pw = w, pp = packed)
         {
             for (int kp = 0; kp < panels; kp++)
-                for (int t = 0; t < taps; t++)
-                    for (int i = 0; i < GemmMR; i++)
-                    {
-                        int k = kp * GemmMR + i;
-                        pp[((long)kp * taps + t) * GemmMR + i] = k < g.K ? pw[(long)k * taps + t] : 0f;
-                    }
+                for (int i = 0; i < GemmMR; i++)
+                {
+                    float* src = pw + (long)Math.Min(kp * GemmMR + i, g.K - 1) * taps; // rows past K repeat the last (dropped)
+                    float* dst = pp + (long)kp * taps * GemmMR + i;
+                    for (int t = 0; t < taps; t++) dst[t * GemmMR] = src[t];
+                }
         }
-        var s = new ShiftedConv(g.N, g.C, g.H, g.W, g.K, g.R, g.S, g.PadTop, g.PadBottom, g.PadLeft, g.PadRight, g.DilationH, g.DilationW);
-        Run(s, x, packed, bias, y);
+        Run(s, x, packed, packedWeights: true, bias, y);
         ArrayPool<float>.Shared.Return(packed);
     }
 
@@ -84,7 +93,7 @@ public partial class CpuBackend
         }
         int eh = g.DilationH * (g.R - 1), ew = g.DilationW * (g.S - 1);
         var s = new ShiftedConv(g.N, g.K, g.OutH, g.OutW, g.C, g.R, g.S, eh - g.PadTop, eh - g.PadBottom, ew - g.PadLeft, ew - g.PadRight, g.DilationH, g.DilationW);
-        Run(s, dy, packed, null, dx);
+        Run(s, dy, packed, packedWeights: true, null, dx);
         ArrayPool<float>.Shared.Return(packed);
     }
 
@@ -203,9 +212,21 @@ public partial class CpuBackend
                 d0 += 8; d1 += 8; d2 += 8; p += 8;
             }
         }
-        sums[0] = Vector256.Sum(a00); sums[1] = Vector256.Sum(a01); sums[2] = Vector256.Sum(a02); sums[3] = Vector256.Sum(a03);
-        sums[4] = Vector256.Sum(a10); sums[5] = Vector256.Sum(a11); sums[6] = Vector256.Sum(a12); sums[7] = Vector256.Sum(a13);
-        sums[8] = Vector256.Sum(a20); sums[9] = Vector256.Sum(a21); sums[10] = Vector256.Sum(a22); sums[11] = Vector256.Sum(a23);
+        Sum4(a00, a01, a02, a03).Store(sums);
+        Sum4(a10, a11, a12, a13).Store(sums + 4);
+        Sum4(a20, a21, a22, a23).Store(sums + 8);
+    }
+
+    /// <summary>
+    /// The four horizontal sums of a, b, c, d as one vector: three horizontal adds and one add
+    /// (twelve separate Vector256.Sum calls cost about as much as 20 steps of the loop above).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector128<float> Sum4(Vector256<float> a, Vector256<float> b, Vector256<float> c, Vector256<float> d)
+    {
+        if (!Avx.IsSupported) return Vector128.Create(Vector256.Sum(a), Vector256.Sum(b), Vector256.Sum(c), Vector256.Sum(d));
+        var abcd = Avx.HorizontalAdd(Avx.HorizontalAdd(a, b), Avx.HorizontalAdd(c, d)); // [Σa, Σb, Σc, Σd] per 128-bit half
+        return abcd.GetLower() + abcd.GetUpper();
     }
 
     /// <summary>Sizes of one shifted-window convolution: input [N, Cin, Hin, Win] → output [N, Cout, Hout, Wout].</summary>
@@ -213,17 +234,29 @@ public partial class CpuBackend
         int PadTop, int PadBottom, int PadLeft, int PadRight, int DilH, int DilW)
     {
         public int Hp => Hin + PadTop + PadBottom;
-        public int Wp => Win + PadLeft + PadRight;
+
+        /// <summary>
+        /// Row pitch of the padded planes and width of the virtual output grid: W plus the wider of the
+        /// two side paddings, not their sum. The zeros after a row's data serve as its right padding
+        /// and as the next row's left padding (a tap reaching past the right edge lands in them, as
+        /// does one reaching before the left edge), so fewer dropped columns are computed
+        /// (24 × 36 maps with a 5 × 5 kernel: 38 columns instead of 40).
+        /// </summary>
+        public int Wp => Math.Max(Win + Math.Max(PadLeft, PadRight), Wout);
         public int Hout => Hp - DilH * (R - 1);
-        public int Wout => Wp - DilW * (S - 1);
+        public int Wout => Win + PadLeft + PadRight - DilW * (S - 1);
         public int Taps => Cin * R * S;
 
         /// <summary>Floats of one padded image: the planes plus zero slack for the tiles' dropped columns.</summary>
         public int ImageLength => Cin * Hp * Wp + 16 + DilW * (S - 1);
     }
 
-    /// <summary>Pads every image, then runs the 6×16 tiles (images × weight-panel ranges shared among threads).</summary>
-    private unsafe void Run(ShiftedConv s, float[] input, float[] packedW, float[]? bias, float[] output)
+    /// <summary>
+    /// Pads every image, then runs the 6×16 tiles (images × weight-panel ranges × ranges of v tiles
+    /// shared among threads). The weights are either packed ([Cout/6][taps][6],
+    /// <paramref name="packedWeights"/>) or plain rows [Cout, taps] read six at a time.
+    /// </summary>
+    private unsafe void Run(ShiftedConv s, float[] input, float[] weights, bool packedWeights, float[]? bias, float[] output)
     {
         int hp = s.Hp, wp = s.Wp, hout = s.Hout, wout = s.Wout, taps = s.Taps, img = s.ImageLength;
         int v = hout * wp, vTiles = CeilDiv(v, 16), panels = CeilDiv(s.Cout, GemmMR);
@@ -245,15 +278,19 @@ public partial class CpuBackend
         // stay in L2 while every v tile passes over them, and the image rows one v tile reads for a
         // chunk stay in L1 while every panel passes over them; tiles accumulate across chunks
         int chunk = Math.Min(taps, Math.Max(1, ShiftedL1Bytes / (s.R * 3 * 64)) * s.R * s.S);
-        int panelSplits = threads == 1 ? 1 : Math.Clamp(CeilDiv(2 * threads, s.N), 1, panels);
-        int panelsPerTask = CeilDiv(panels, panelSplits);
-        ParallelFor(s.N * panelSplits, threads, task =>
+        // fewer images than twice the threads: cut each image into blocks of (v tiles × weight
+        // panels), as many as keep the threads equally busy (ShiftedSplits); every task reads the
+        // weights of its panels (they stay in L2) and only its own rows of the image
+        var (vSplits, panelSplits) = threads == 1 || s.N >= 2 * threads ? (1, 1) : ShiftedSplits(s.N, vTiles, panels, threads);
+        ParallelFor(s.N * vSplits * panelSplits, threads, task =>
         {
-            int n = task / panelSplits, kp0 = task % panelSplits * panelsPerTask, kp1 = Math.Min(panels, kp0 + panelsPerTask);
-            if (kp0 >= kp1) return;
-            int mine = kp1 - kp0;
-            var tileBuffer = ArrayPool<float>.Shared.Rent(vTiles * mine * GemmMR * 16 + 16); // [vTiles][mine][6, 16]
-            fixed (float* pin = padded, pa = packedW, po = output, pb = bias, ptb = tileBuffer)
+            int n = task / (vSplits * panelSplits), vs = task / panelSplits % vSplits, ps = task % panelSplits;
+            int t0 = (int)((long)vTiles * vs / vSplits), t1 = (int)((long)vTiles * (vs + 1) / vSplits);
+            int kp0 = (int)((long)panels * ps / panelSplits), kp1 = (int)((long)panels * (ps + 1) / panelSplits);
+            if (t0 >= t1 || kp0 >= kp1) return;
+            int mine = t1 - t0, minePanels = kp1 - kp0;
+            var tileBuffer = ArrayPool<float>.Shared.Rent(mine * minePanels * GemmMR * 16 + 16); // [mine][minePanels][6, 16]
+            fixed (float* pin = padded, pa = weights, po = output, pb = bias, ptb = tileBuffer)
             fixed (int* poff = off)
             {
                 float* image = pin + (long)n * img;
@@ -262,31 +299,67 @@ public partial class CpuBackend
                 for (int p0 = 0; p0 < taps; p0 += chunk)
                 {
                     int count = Math.Min(chunk, taps - p0);
-                    for (int t = 0; t < vTiles; t++)
+                    for (int t = t0; t < t1; t++)
                         for (int kp = kp0; kp < kp1; kp++)
-                            KernelShifted6x16(count, pa + ((long)kp * taps + p0) * GemmMR, image + t * 16, poff + p0,
-                                tiles + ((long)t * mine + kp - kp0) * GemmMR * 16, accumulate: p0 > 0);
+                        {
+                            float* tile = tiles + ((long)(t - t0) * minePanels + kp - kp0) * GemmMR * 16;
+                            if (packedWeights)
+                            {
+                                KernelShifted6x16(count, pa + ((long)kp * taps + p0) * GemmMR, image + t * 16, poff + p0, tile, accumulate: p0 > 0);
+                            }
+                            else
+                            {
+                                // rows past Cout repeat the last row (their results are dropped)
+                                int k0 = kp * GemmMR, last = s.Cout - 1;
+                                float* r0 = pa + (long)k0 * taps + p0;
+                                KernelShiftedRows6x16(count, r0, RowOr(r0, 1, k0, last, taps), RowOr(r0, 2, k0, last, taps),
+                                    RowOr(r0, 3, k0, last, taps), RowOr(r0, 4, k0, last, taps), RowOr(r0, 5, k0, last, taps),
+                                    image + t * 16, poff + p0, tile, accumulate: p0 > 0);
+                            }
+                        }
                 }
-                for (int t = 0; t < vTiles; t++)
+                for (int t = t0; t < t1; t++)
                     for (int kp = kp0; kp < kp1; kp++)
-                        StoreShifted(tiles + ((long)t * mine + kp - kp0) * GemmMR * 16, outImage, kp * GemmMR, s.Cout, t * 16, v, wp, wout, hout, pb);
+                        StoreShifted(tiles + ((long)(t - t0) * minePanels + kp - kp0) * GemmMR * 16, outImage, kp * GemmMR, s.Cout, t * 16, v, wp, wout, hout, pb);
             }
             ArrayPool<float>.Shared.Return(tileBuffer);
         });
         ArrayPool<float>.Shared.Return(padded);
     }
 
+    /// <summary>
+    /// How to cut each of <paramref name="images"/> images into v-tile ranges × panel ranges so that
+    /// the threads finish together: among cuts into a multiple of <paramref name="threads"/> tasks (up
+    /// to four per thread), the one whose busiest thread has the fewest (tile, panel) units, assuming
+    /// each thread takes an equal number of tasks and every task is as big as the biggest; ties go to
+    /// fewer tasks. (11 × 17 maps with a 3 × 3 kernel have 13 v tiles: halves of 6 and 7 leave one
+    /// thread idle 8 % of the time; halving the 43 weight panels instead, 2 %.)
+    /// </summary>
+    internal static (int VSplits, int PanelSplits) ShiftedSplits(int images, int vTiles, int panels, int threads)
+    {
+        (int, int) best = (1, 1);
+        long bestCost = long.MaxValue;
+        for (int tasks = threads; tasks <= 4 * threads; tasks += threads)
+        {
+            if (tasks % images != 0) continue;
+            int perImage = tasks / images;
+            for (int vs = 1; vs <= Math.Min(perImage, vTiles); vs++)
+            {
+                if (perImage % vs != 0 || perImage / vs > panels) continue;
+                int ps = perImage / vs;
+                long cost = (long)(tasks / threads) * CeilDiv(vTiles, vs) * CeilDiv(panels, ps);
+                if (cost < bestCost)
+                {
+                    bestCost = cost;
+                    best = (vs, ps);
+                }
+            }
+        }
+        return best;
+    }
+
     /// <summary>Bytes of image rows one tap chunk may touch per v tile (half of L1).</summary>
     private const int ShiftedL1Bytes = 16 * 1024;
-
-    /// <summary>body(i) for i in [0, count), on up to <paramref name="threads"/> threads.</summary>
-    private static void ParallelFor(int count, int threads, Action<int> body)
-    {
-        if (threads <= 1 || count <= 1)
-            for (int i = 0; i < count; i++) body(i);
-        else
-            Parallel.For(0, count, new ParallelOptions { MaxDegreeOfParallelism = threads }, body);
-    }
 
     /// <summary>
     /// Writes tile [6, 16] (channels k0.., virtual outputs v0..v0+15) into out [Cout, Hout, Wout] plus
@@ -310,12 +383,19 @@ public partial class CpuBackend
             }
             return;
         }
-        for (int j = 0; j < 16 && v0 + j < v; j++)
+        // the tile crosses a row end (or v's end): one run of columns per output row it touches
+        for (int j = 0; j < 16 && v0 + j < v;)
         {
-            if (ow < wout)
-                for (int i = 0; i < rows; i++)
-                    outImage[(k0 + i) * plane + (long)oh * wout + ow] = tile[i * 16 + j] + (bias == null ? 0f : bias[k0 + i]);
-            if (++ow == wp)
+            int len = Math.Min(Math.Min(16 - j, wp - ow), v - v0 - j), valid = Math.Min(len, wout - ow);
+            for (int i = 0; i < rows; i++)
+            {
+                float b = bias == null ? 0f : bias[k0 + i];
+                float* src = tile + i * 16 + j, dst = outImage + (k0 + i) * plane + (long)oh * wout + ow;
+                for (int q = 0; q < valid; q++) dst[q] = src[q] + b;
+            }
+            j += len;
+            ow += len;
+            if (ow == wp)
             {
                 ow = 0;
                 oh++;
@@ -357,6 +437,50 @@ public partial class CpuBackend
             av = Vector256.Create(a[5]);
             c50 = Fmadd(av, b0, c50); c51 = Fmadd(av, b1, c51);
             a += GemmMR;
+        }
+        c00.Store(tile); c01.Store(tile + 8); c10.Store(tile + 16); c11.Store(tile + 24);
+        c20.Store(tile + 32); c21.Store(tile + 40); c30.Store(tile + 48); c31.Store(tile + 56);
+        c40.Store(tile + 64); c41.Store(tile + 72); c50.Store(tile + 80); c51.Store(tile + 88);
+    }
+
+    /// <summary>Row <paramref name="i"/> of a six-row block starting at row k0 (<paramref name="r0"/>), or row <paramref name="last"/> past it.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe float* RowOr(float* r0, int i, int k0, int last, int taps) =>
+        r0 + (long)(Math.Min(k0 + i, last) - k0) * taps;
+
+    /// <summary>
+    /// <see cref="KernelShifted6x16"/> with the weights read from six plain rows (tap p of row i at
+    /// a_i[p]) instead of a packed panel.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static unsafe void KernelShiftedRows6x16(int taps, float* a0, float* a1, float* a2, float* a3, float* a4, float* a5,
+        float* b, int* off, float* tile, bool accumulate)
+    {
+        Vector256<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
+        Vector256<float> c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
+        if (accumulate)
+        {
+            c00 = Vector256.Load(tile); c01 = Vector256.Load(tile + 8); c10 = Vector256.Load(tile + 16); c11 = Vector256.Load(tile + 24);
+            c20 = Vector256.Load(tile + 32); c21 = Vector256.Load(tile + 40); c30 = Vector256.Load(tile + 48); c31 = Vector256.Load(tile + 56);
+            c40 = Vector256.Load(tile + 64); c41 = Vector256.Load(tile + 72); c50 = Vector256.Load(tile + 80); c51 = Vector256.Load(tile + 88);
+        }
+        for (nint p = 0; p < taps; p++)
+        {
+            float* bp = b + off[p];
+            var b0 = Vector256.Load(bp);
+            var b1 = Vector256.Load(bp + 8);
+            var av = Vector256.Create(a0[p]);
+            c00 = Fmadd(av, b0, c00); c01 = Fmadd(av, b1, c01);
+            av = Vector256.Create(a1[p]);
+            c10 = Fmadd(av, b0, c10); c11 = Fmadd(av, b1, c11);
+            av = Vector256.Create(a2[p]);
+            c20 = Fmadd(av, b0, c20); c21 = Fmadd(av, b1, c21);
+            av = Vector256.Create(a3[p]);
+            c30 = Fmadd(av, b0, c30); c31 = Fmadd(av, b1, c31);
+            av = Vector256.Create(a4[p]);
+            c40 = Fmadd(av, b0, c40); c41 = Fmadd(av, b1, c41);
+            av = Vector256.Create(a5[p]);
+            c50 = Fmadd(av, b0, c50); c51 = Fmadd(av, b1, c51);
         }
         c00.Store(tile); c01.Store(tile + 8); c10.Store(tile + 16); c11.Store(tile + 24);
         c20.Store(tile + 32); c21.Store(tile + 40); c30.Store(tile + 48); c31.Store(tile + 56);

@@ -20,7 +20,8 @@ internal enum GemmKernelKind
 //   acc[MR, NR] = Σ_p a[p, :]ᵀ · b[p, :]   (an outer product per step, all in registers)
 //   C[0..rows, 0..cols] = alpha·acc + beta·C   (beta = 0: C is not read, so NaN there is ignored)
 // The kernel leaves the tile in a small aligned buffer; a store step then writes the rows and
-// columns that exist. The hot methods are compiled fully optimised at once (AggressiveOptimization):
+// columns that exist. Full 6×16 tiles with alpha 1 and beta 0 or 1 (nearly all of them) skip the
+// buffer: Kernel6x16Store / Kernel6x16Add write C themselves. The hot methods are compiled fully optimised at once (AggressiveOptimization):
 // they need no profile data, and the first calls of a process should not run unoptimised code.
 public partial class CpuBackend
 {
@@ -63,6 +64,20 @@ public partial class CpuBackend
                     {
                         Sse.Prefetch0(ct + (long)r * ldc);
                         Sse.Prefetch0(ct + (long)r * ldc + nr - 1);
+                    }
+                }
+                if (kind == GemmKernelKind.Vector256 && rows == GemmMR && cols == 16 && alpha == 1f)
+                {
+                    // the common full tile: straight into C (no round trip through the tile buffer)
+                    if (beta == 0f)
+                    {
+                        Kernel6x16Store(kc, ap, bp, ct, ldc);
+                        continue;
+                    }
+                    if (beta == 1f)
+                    {
+                        Kernel6x16Add(kc, ap, bp, ct, ldc);
+                        continue;
                     }
                 }
                 switch (kind)
@@ -118,6 +133,76 @@ public partial class CpuBackend
         c00.Store(tile); c01.Store(tile + 8); c10.Store(tile + 16); c11.Store(tile + 24);
         c20.Store(tile + 32); c21.Store(tile + 40); c30.Store(tile + 48); c31.Store(tile + 56);
         c40.Store(tile + 64); c41.Store(tile + 72); c50.Store(tile + 80); c51.Store(tile + 88);
+    }
+
+    /// <summary>
+    /// <see cref="Kernel6x16"/> writing C = acc directly (alpha 1, beta 0: C is not read), rows
+    /// <paramref name="ldc"/> floats apart. A separate method from <see cref="Kernel6x16Add"/>, so
+    /// that neither has a branch after its loop (see <see cref="Kernel6x16"/> on spills).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static unsafe void Kernel6x16Store(int kc, float* a, float* b, float* c, nint ldc)
+    {
+        Vector256<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
+        Vector256<float> c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
+        for (int p = 0; p < kc; p++)
+        {
+            var b0 = Vector256.Load(b);
+            var b1 = Vector256.Load(b + 8);
+            var av = Vector256.Create(a[0]);
+            c00 = Fmadd(av, b0, c00); c01 = Fmadd(av, b1, c01);
+            av = Vector256.Create(a[1]);
+            c10 = Fmadd(av, b0, c10); c11 = Fmadd(av, b1, c11);
+            av = Vector256.Create(a[2]);
+            c20 = Fmadd(av, b0, c20); c21 = Fmadd(av, b1, c21);
+            av = Vector256.Create(a[3]);
+            c30 = Fmadd(av, b0, c30); c31 = Fmadd(av, b1, c31);
+            av = Vector256.Create(a[4]);
+            c40 = Fmadd(av, b0, c40); c41 = Fmadd(av, b1, c41);
+            av = Vector256.Create(a[5]);
+            c50 = Fmadd(av, b0, c50); c51 = Fmadd(av, b1, c51);
+            a += GemmMR;
+            b += 16;
+        }
+        c00.Store(c); c01.Store(c + 8); c += ldc;
+        c10.Store(c); c11.Store(c + 8); c += ldc;
+        c20.Store(c); c21.Store(c + 8); c += ldc;
+        c30.Store(c); c31.Store(c + 8); c += ldc;
+        c40.Store(c); c41.Store(c + 8); c += ldc;
+        c50.Store(c); c51.Store(c + 8);
+    }
+
+    /// <summary><see cref="Kernel6x16Store"/> for alpha 1, beta 1: C = C + acc (one rounding, as the tile path's FMA with beta 1).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static unsafe void Kernel6x16Add(int kc, float* a, float* b, float* c, nint ldc)
+    {
+        Vector256<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
+        Vector256<float> c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
+        for (int p = 0; p < kc; p++)
+        {
+            var b0 = Vector256.Load(b);
+            var b1 = Vector256.Load(b + 8);
+            var av = Vector256.Create(a[0]);
+            c00 = Fmadd(av, b0, c00); c01 = Fmadd(av, b1, c01);
+            av = Vector256.Create(a[1]);
+            c10 = Fmadd(av, b0, c10); c11 = Fmadd(av, b1, c11);
+            av = Vector256.Create(a[2]);
+            c20 = Fmadd(av, b0, c20); c21 = Fmadd(av, b1, c21);
+            av = Vector256.Create(a[3]);
+            c30 = Fmadd(av, b0, c30); c31 = Fmadd(av, b1, c31);
+            av = Vector256.Create(a[4]);
+            c40 = Fmadd(av, b0, c40); c41 = Fmadd(av, b1, c41);
+            av = Vector256.Create(a[5]);
+            c50 = Fmadd(av, b0, c50); c51 = Fmadd(av, b1, c51);
+            a += GemmMR;
+            b += 16;
+        }
+        (Vector256.Load(c) + c00).Store(c); (Vector256.Load(c + 8) + c01).Store(c + 8); c += ldc;
+        (Vector256.Load(c) + c10).Store(c); (Vector256.Load(c + 8) + c11).Store(c + 8); c += ldc;
+        (Vector256.Load(c) + c20).Store(c); (Vector256.Load(c + 8) + c21).Store(c + 8); c += ldc;
+        (Vector256.Load(c) + c30).Store(c); (Vector256.Load(c + 8) + c31).Store(c + 8); c += ldc;
+        (Vector256.Load(c) + c40).Store(c); (Vector256.Load(c + 8) + c41).Store(c + 8); c += ldc;
+        (Vector256.Load(c) + c50).Store(c); (Vector256.Load(c + 8) + c51).Store(c + 8);
     }
 
     /// <summary>6×32 tile with Vector512: rows r = 0..5 keep two accumulators each (columns 0–15, 16–31); result to tile [6, 32].</summary>

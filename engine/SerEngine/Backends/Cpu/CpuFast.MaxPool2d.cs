@@ -1,5 +1,7 @@
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace SerEngine.Backends.Cpu;
 
@@ -9,7 +11,9 @@ namespace SerEngine.Backends.Cpu;
 // window order, first maximum wins ties, a NaN wins (`v > best || isnan(v)`). Unpadded pools take
 // eight outputs of a row at once: each window element is gathered for the eight and the winner
 // kept with vector compares and selects (a data-dependent branch per element would mispredict
-// about half the time on real activations).
+// about half the time on real activations). With stride 2 along W the window elements are loaded
+// as vectors and split into even and odd columns instead of gathered. The last outputs of a row
+// go as one more group of eight that overlaps the one before.
 // Backward: each plane of dx is cleared, then every dy is added at its argmax.
 public partial class CpuBackend
 {
@@ -40,9 +44,23 @@ public partial class CpuBackend
             int h0 = oh * g.StrideH - g.PadH;
             int hs = Math.Max(h0, 0), he = Math.Min(h0 + g.KernelH, g.H);
             int ow = 0;
-            if (inside && Vector256.IsHardwareAccelerated)
-                for (; ow + 8 <= outW; ow += 8)
-                    MaxPool8(xp, hs, he, ow * g.StrideW, g.StrideW, g.KernelW, w, yp.Slice(oh * outW + ow, 8), ap.Slice(oh * outW + ow, 8));
+            // the last (outW mod 8) outputs of a row: one more group of eight ending at the row's end,
+            // overlapping the previous group (its outputs are written again with the same values)
+            // stride 2 along W: vector loads split into even and odd columns, as long as the last
+            // load of the row's last group stays inside the plane
+            if (inside && Avx2.IsSupported && g.StrideW == 2 && outW >= 8
+                && (he - 1) * w + 2 * (outW - 8) + 2 * ((g.KernelW - 1) / 2) + 15 < xp.Length)
+                for (; ow < outW; ow += 8)
+                {
+                    int o = Math.Min(ow, outW - 8);
+                    MaxPool8Stride2(xp, hs * w + 2 * o, w, he - hs, g.KernelW, yp.Slice(oh * outW + o, 8), ap.Slice(oh * outW + o, 8));
+                }
+            if (inside && Vector256.IsHardwareAccelerated && outW >= 8)
+                for (; ow < outW; ow += 8)
+                {
+                    int o = Math.Min(ow, outW - 8);
+                    MaxPool8(xp, hs, he, o * g.StrideW, g.StrideW, g.KernelW, w, yp.Slice(oh * outW + o, 8), ap.Slice(oh * outW + o, 8));
+                }
             for (; ow < outW; ow++)
             {
                 int w0 = ow * g.StrideW - g.PadW;
@@ -89,6 +107,36 @@ public partial class CpuBackend
             }
         best.CopyTo(y);
         bestAt.CopyTo(at);
+    }
+
+    /// <summary>
+    /// <see cref="MaxPool8"/> for stride 2 along W (AttentionFcn's 3 × 3 and FocusCalibrationNet's
+    /// 2 × 2 pools): window column c of eight outputs is the even (c even) or odd (c odd) half of the
+    /// 16 floats from column 2·⌊c/2⌋ on, split by one shuffle and one permute, instead of eight scalar
+    /// gathers. <paramref name="at"/> is the first window's top-left index; rows are <paramref name="w"/> apart.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void MaxPool8Stride2(ReadOnlySpan<float> xp, int at, int w, int kh, int kw, Span<float> y, Span<int> index)
+    {
+        _ = xp[at + (kh - 1) * w + 2 * ((kw - 1) / 2) + 15]; // the last element loaded: one bounds check for all loads
+        ref float x0 = ref Unsafe.Add(ref MemoryMarshal.GetReference(xp), at);
+        var lanes = Vector256.Create(0, 2, 4, 6, 8, 10, 12, 14) + Vector256.Create(at);
+        var best = Vector256.Create(float.NegativeInfinity);
+        var bestAt = lanes;
+        // row-major window order; a later element wins only if greater or NaN
+        for (int r = 0; r < kh; r++)
+            for (int c = 0; c < kw; c++)
+            {
+                ref float pair = ref Unsafe.Add(ref x0, r * w + (c & ~1));
+                Vector256<float> lo = Vector256.LoadUnsafe(ref pair), hi = Vector256.LoadUnsafe(ref pair, 8);
+                var mixed = (c & 1) == 0 ? Avx.Shuffle(lo, hi, 0x88) : Avx.Shuffle(lo, hi, 0xDD);
+                var v = Avx2.Permute4x64(mixed.AsDouble(), 0xD8).AsSingle();
+                var take = Vector256.GreaterThan(v, best) | ~Vector256.Equals(v, v);
+                best = Vector256.ConditionalSelect(take, v, best);
+                bestAt = Vector256.ConditionalSelect(take.AsInt32(), lanes + Vector256.Create(r * w + c), bestAt);
+            }
+        best.CopyTo(y);
+        bestAt.CopyTo(index);
     }
 
     /// <inheritdoc/>

@@ -1,12 +1,16 @@
 namespace SerEngine.Backends.Cpu;
 
-// Thread settings of the fast backend and the one helper its primitives share to cut a loop into
-// chunks: small work runs inline on the calling thread (a Parallel.For costs a few microseconds,
-// more than a whole small elementwise op), large work is cut into a few chunks per thread.
+// Thread settings of the fast backend and the helpers its primitives share to cut a loop into
+// chunks: small work runs inline on the calling thread (even a call to the backend's own workers,
+// CpuWorkerPool.cs, costs a microsecond or two, more than a whole small elementwise op), large work
+// is cut into a few chunks per thread.
 public partial class CpuBackend
 {
     /// <summary>Below this many elements (or multiply-adds) a memory-bound primitive runs on the calling thread.</summary>
     internal const int ParallelElements = 1 << 15;
+
+    /// <summary>body(i) for i in [0, count), on up to <paramref name="threads"/> threads (the backend's workers).</summary>
+    internal static void ParallelFor(int count, int threads, Action<int> body) => CpuWorkerPool.For(count, threads, body);
 
     /// <summary>A fast CPU backend using every processor.</summary>
     public CpuBackend()
@@ -38,7 +42,7 @@ public partial class CpuBackend
             body(0, count);
             return;
         }
-        Parallel.For(0, chunks, new ParallelOptions { MaxDegreeOfParallelism = Threads }, i =>
+        CpuWorkerPool.For(chunks, Threads, i =>
         {
             int start = (int)((long)count * i / chunks), end = (int)((long)count * (i + 1) / chunks);
             if (start < end) body(start, end);

@@ -1,0 +1,42 @@
+using SerEngine.Backends.Cpu;
+
+namespace SerEngine.Tests.Engine;
+
+/// <summary>The fast backend's worker threads: every item once, errors rethrown, nested and concurrent calls.</summary>
+public class CpuWorkerPoolTests
+{
+    [Fact]
+    public void EveryItemRunsExactlyOnceOverManyCalls()
+    {
+        for (int call = 0; call < 2000; call++)
+        {
+            int count = 1 + call % 37;
+            var hits = new int[count];
+            CpuWorkerPool.For(count, 1 + call % 4, i => Interlocked.Increment(ref hits[i]));
+            Assert.All(hits, h => Assert.Equal(1, h));
+        }
+    }
+
+    [Fact]
+    public void TheFirstErrorIsRethrownAfterEveryItemFinished()
+    {
+        int done = 0;
+        var e = Assert.Throws<InvalidOperationException>(() => CpuWorkerPool.For(64, 2, i =>
+        {
+            if (i == 5) throw new InvalidOperationException("item 5");
+            Interlocked.Increment(ref done);
+        }));
+        Assert.Equal("item 5", e.Message);
+        Assert.Equal(63, done);
+    }
+
+    [Fact]
+    public void NestedAndConcurrentCallsComplete()
+    {
+        long total = 0;
+        Parallel.For(0, 8, caller =>
+            CpuWorkerPool.For(10, 2, i =>
+                CpuWorkerPool.For(10, 2, j => Interlocked.Add(ref total, i * 10 + j))));
+        Assert.Equal(8L * Enumerable.Range(0, 100).Sum(), total);
+    }
+}
