@@ -115,14 +115,19 @@ def pickle_with_storages(obj, protocol=2):
     return buf.getvalue()
 
 
+def zwrite(z, name, data):
+    """Adds an entry with a fixed timestamp, so regenerating gives the same bytes."""
+    z.writestr(zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0)), data, compress_type=z.compression)
+
+
 def write_torch_zip(path, data_pkl, storages, archive="archive", compress=zipfile.ZIP_STORED, extra=()):
     with zipfile.ZipFile(path, "w", compression=compress) as z:
-        z.writestr(f"{archive}/data.pkl", data_pkl)
+        zwrite(z, f"{archive}/data.pkl", data_pkl)
         for key, data in storages.items():
-            z.writestr(f"{archive}/data/{key}", data)
-        z.writestr(f"{archive}/version", "3\n")
+            zwrite(z, f"{archive}/data/{key}", data)
+        zwrite(z, f"{archive}/version", "3\n")
         for name, data in extra:
-            z.writestr(name, data)
+            zwrite(z, name, data)
 
 
 class Evil:
@@ -208,6 +213,12 @@ def hostile():
         w=FakeTensor(FakeStorage(torch.FloatStorage, "0", 4), 0, (2, 2), (2, 1))))
     four = struct.pack("<4f", 1, 2, 3, 4)
     write_torch_zip(out("handmade_ok.pth"), good, {"0": four})
+    # protocol 4 and 5 pickles (FRAME, MEMOIZE, SHORT_BINUNICODE, STACK_GLOBAL), a DataParallel prefix
+    for proto in (4, 5):
+        p = pickle_with_storages(collections.OrderedDict([
+            ("module.w", FakeTensor(FakeStorage(torch.FloatStorage, "0", 4), 0, (2, 2), (1, 2))),
+            ("module.v", FakeTensor(FakeStorage(torch.FloatStorage, "0", 4), 1, (3,), (1,)))]), protocol=proto)
+        write_torch_zip(out(f"handmade_proto{proto}.pth"), p, {"0": four}, archive="m")
     # truncated pickle inside a zip
     write_torch_zip(h("truncated_pickle.pth"), good[: len(good) // 2], {"0": four})
     # truncated zip (first 60 % of a valid one)
@@ -233,8 +244,8 @@ def hostile():
     write_torch_zip(h("storage_key_path.pth"), sneaky, {"0": four})
     # entry names with path tricks
     with zipfile.ZipFile(h("entry_path.pth"), "w") as z:
-        z.writestr("../archive/data.pkl", good)
-        z.writestr("../archive/data/0", four)
+        zwrite(z, "../archive/data.pkl", good)
+        zwrite(z, "../archive/data/0", four)
     # absurd memo index (LONG_BINGET 0x7fffffff) and absurd LONG_BINPUT
     write_torch_zip(h("memo_get.pth"), b"\x80\x02j\xff\xff\xff\x7f.", {})
     write_torch_zip(h("memo_put.pth"), b"\x80\x02Nr\xff\xff\xff\x7f.", {})
@@ -244,7 +255,7 @@ def hostile():
     write_torch_zip(h("long_string.pth"), b"\x80\x02X\xff\xff\xff\x7fabc.", {})
     # zip bomb: data.pkl deflated, 80 MB of zeros
     with zipfile.ZipFile(h("zip_bomb.pth"), "w", compression=zipfile.ZIP_DEFLATED, compresslevel=9) as z:
-        z.writestr("archive/data.pkl", b"\x00" * (80 << 20))
+        zwrite(z, "archive/data.pkl", b"\x00" * (80 << 20))
     # unknown storage type (complex)
     cplx = pickle_with_storages(collections.OrderedDict(
         w=FakeTensor(FakeStorage(torch.ComplexFloatStorage, "0", 2), 0, (2,), (1,))))

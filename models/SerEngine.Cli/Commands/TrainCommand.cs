@@ -71,7 +71,7 @@ public sealed class TrainCommand : ICommand
         new("--no-focus", null, "fca: switch Focus-Attention off"),
         new("--no-calibration", null, "fca: switch Calibration-Attention off"),
         new("--pad-short", null, "fcn: zero-pad utterances shorter than the encoder needs (0.67 s) instead of refusing them"),
-        new("--pretrained", "FILE", "fcn: start the encoder from AlexNet weights (safetensors, torchvision names)"),
+        new("--pretrained", "FILE", "fcn: start the encoder from AlexNet weights (PyTorch .pth/.pt state dict or safetensors, torchvision names)"),
         new("--cache-features", null, "also keep computed features on disk in the output folder"),
         new("--corpus-speakers", "N", "built-in corpus: speakers (default 6)"),
         new("--corpus-utterances", "N", "built-in corpus: utterances per speaker and class (default 20)"),

@@ -242,7 +242,7 @@ internal sealed class PickleMachine
     {
         if (n < 0) throw new PickleRefusal($"{what} length {n} is negative");
         if (n > max) throw new PickleRefusal($"{what} of {n} bytes is longer than the limit of {max}");
-        if (n > _end - _pos) throw new PickleRefusal($"{what} of {n} bytes runs past the end of the pickle ({_end - _pos} bytes left)");
+        if (n > _end - _pos) throw new PickleRefusal($"{what} of {n} bytes runs past the end of the pickle (truncated: {_end - _pos} bytes left)");
         return (int)n;
     }
 
