@@ -4,6 +4,7 @@ using SerEngine.IO.Torch;
 using SerEngine.Models;
 using SerEngine.Models.Training;
 using SerEngine.Optim;
+using SerEngine.Tests.Cli;
 using SerEngine.Tests.IO;
 
 namespace SerEngine.Tests.Models;
@@ -94,6 +95,49 @@ public class PretrainedTests
         var ex = Assert.Throws<CheckpointException>(() => PretrainedWeights.LoadInto(Net(), path));
         Assert.StartsWith($"pretrained weights: {path}: hostile_reduce_object/data.pkl at byte ", ex.Message);
         Assert.EndsWith("global 'posix.system' is not allowed in a checkpoint (only state-dict types)", ex.Message);
+    }
+
+    private static readonly string[] TinyRun =
+        ["train", "--model", "fcn", "--corpus-speakers", "4", "--corpus-utterances", "2", "--corpus-classes", "2", "--folds", "2", "--fold", "1", "--epochs", "1"];
+
+    [Fact]
+    public void TrainCommandFineTunesFromAPthFile()
+    {
+        var outDir = Directory.CreateTempSubdirectory("ser-pretrained").FullName;
+        try
+        {
+            var (code, stdout, stderr) = TrainCommandTests.Run([.. TinyRun, "--widths", "8,16,24,24,16", "--pretrained", TorchTestData.File("alexnet_small.pth"), "--out", outDir]);
+            Assert.True(code == 0, stderr);
+            Assert.Contains("model: fcn: AttentionFcn widths 8,16,24,24,16", stdout);
+            Assert.Contains("training: Adam lr 1e-4", stdout); // the fine-tuning default
+            Assert.Matches(@"result: WA=\d\.\d{3} UA=\d\.\d{3}", stdout);
+        }
+        finally
+        {
+            Directory.Delete(outDir, recursive: true);
+        }
+    }
+
+    [Theory]
+    [InlineData("hostile_reduce_object.pth", "global 'posix.system' is not allowed in a checkpoint (only state-dict types)")]
+    [InlineData("hostile_truncated_zip.pth", "expected a readable zip archive, found a damaged or truncated one")]
+    [InlineData("alexnet_small.pth", "pass --widths 8,16,24,24,16")]
+    public void TrainCommandRefusesBadPretrainedFilesWithOneLine(string file, string fragment)
+    {
+        var outDir = Path.Combine(Path.GetTempPath(), $"ser-pretrained-{Guid.NewGuid():N}");
+        try
+        {
+            var (code, _, stderr) = TrainCommandTests.Run([.. TinyRun, "--pretrained", TorchTestData.File(file), "--out", outDir]);
+            Assert.Equal(1, code);
+            var line = Assert.Single(stderr.ReplaceLineEndings("\n").TrimEnd('\n').Split('\n'));
+            Assert.StartsWith("ser: pretrained", line);
+            Assert.Contains(fragment, line);
+            Assert.DoesNotContain(" at SerEngine.", line);
+        }
+        finally
+        {
+            if (Directory.Exists(outDir)) Directory.Delete(outDir, recursive: true);
+        }
     }
 
     [Fact]
