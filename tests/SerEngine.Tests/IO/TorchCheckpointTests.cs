@@ -194,3 +194,43 @@ public class TorchCheckpointTests
         }
     }
 }
+
+public class TorchCheckpointFuzzTests
+{
+    [Theory]
+    [InlineData("variants.pth", 1)]
+    [InlineData("variants_legacy.pth", 2)]
+    [InlineData("handmade_proto4.pth", 3)]
+    public void MutatedFilesEitherLoadOrFailWithTheFormatException(string file, int seed)
+    {
+        var original = File.ReadAllBytes(TorchTestData.File(file));
+        var rng = new Random(seed);
+        var path = Path.Combine(Path.GetTempPath(), $"ser-torch-fuzz-{Guid.NewGuid():N}.pth");
+        int refused = 0;
+        try
+        {
+            for (int iter = 0; iter < 150; iter++)
+            {
+                var b = (byte[])original.Clone();
+                for (int k = 1 + rng.Next(4); k > 0; k--) b[rng.Next(b.Length)] ^= (byte)(1 << rng.Next(8));
+                if (iter % 10 == 0) b = b[..rng.Next(b.Length)];
+                File.WriteAllBytes(path, b);
+                try
+                {
+                    TorchCheckpoint.Read(path);
+                }
+                catch (TorchCheckpointFormatException ex)
+                {
+                    Assert.StartsWith(path + ": ", ex.Message);
+                    Assert.DoesNotContain('\n', ex.Message);
+                    refused++;
+                }
+            }
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+        Assert.True(refused >= 15, $"only {refused} of 150 mutations were refused"); // at least the truncations
+    }
+}

@@ -92,8 +92,8 @@ internal sealed class PickleMachine
                 if (proto is < 2 or > 5) throw new PickleRefusal($"pickle protocol {proto} is not supported (2 to 5)");
                 break;
             case 0x95: // FRAME: a length hint, the opcodes follow inline
-                long frame = (long)ReadU64();
-                if (frame > _end - _pos) throw new PickleRefusal($"FRAME of {frame} bytes runs past the end of the pickle ({_end - _pos} left)");
+                ulong frame = ReadU64();
+                if (frame > (ulong)(_end - _pos)) throw new PickleRefusal($"FRAME of {frame} bytes runs past the end of the pickle ({_end - _pos} left)");
                 break;
             case (byte)'(': // MARK
                 if (_marks.Count >= MaxMarks) throw new PickleRefusal($"MARKs nested deeper than {MaxMarks}");

@@ -102,7 +102,7 @@ public static class TorchCheckpoint
         if (a[2] is not string key || key.Length is 0 or > 64 || !key.All(c => char.IsAsciiLetterOrDigit(c) || c == '_'))
             throw new PickleRefusal($"storage key {(a[2] is string s ? $"'{TorchGlobals.Printable(s)}'" : TorchGlobals.TypeName(a[2]))} is not 1 to 64 letters, digits or '_'");
         if (a[3] is not string) throw new PickleRefusal($"storage '{key}': location is a {TorchGlobals.TypeName(a[3])}, not a str");
-        if (a[4] is not long numel || numel < 0 || numel * type.ElementSize > Array.MaxLength)
+        if (a[4] is not long numel || numel < 0 || numel > Array.MaxLength / type.ElementSize)
             throw new PickleRefusal($"storage '{key}': element count {(a[4] is long x ? x.ToString(System.Globalization.CultureInfo.InvariantCulture) : TorchGlobals.TypeName(a[4]))} is not an int in [0, {Array.MaxLength / type.ElementSize}]");
         if (legacy && a[5] is not null) throw new PickleRefusal($"storage '{key}': storage views (view_metadata, PyTorch < 0.4) are not supported");
         var r = new StorageRef(key, type, numel);
