@@ -18,17 +18,21 @@ public static class PretrainedWeights
     /// <summary>The <c>features.N</c> indices of the encoder's five convolutions (torchvision AlexNet's).</summary>
     public static IReadOnlyList<string> ConvIndices { get; } = ["0", "3", "6", "8", "10"];
 
-    /// <summary>Loads the encoder weights of <paramref name="path"/> into <paramref name="model"/>.</summary>
-    public static void Load(SerModel model, string path)
+    /// <summary>Loads the encoder weights of <paramref name="path"/> into <paramref name="model"/>; returns what <see cref="LoadInto"/> returns.</summary>
+    public static string Load(SerModel model, string path)
     {
         if (model is not FcnModel fcn) throw new ArgumentException("--pretrained applies to fcn (AttentionFcn) only");
-        LoadInto(fcn.Net, path);
+        return LoadInto(fcn.Net, path);
     }
 
-    /// <summary>Loads the encoder weights of <paramref name="path"/> into <paramref name="net"/>.</summary>
-    public static void LoadInto(AttentionFcn net, string path)
+    /// <summary>
+    /// Loads the encoder weights of <paramref name="path"/> into <paramref name="net"/>; returns a
+    /// one-line summary (file kind, tensors loaded, channel summing, tensors ignored).
+    /// </summary>
+    public static string LoadInto(AttentionFcn net, string path)
     {
-        var file = ReadTensors(path);
+        var (file, kind) = Read(path);
+        bool summed = false;
         var own = net.StateDict().Where(kv => kv.Key.StartsWith("features.", StringComparison.Ordinal)).ToList();
         if (!file.Keys.Any(k => k.StartsWith("features.", StringComparison.Ordinal)))
             throw new CheckpointException($"pretrained weights {path} have no features.* tensors (found {Names(file.Keys)}; torchvision AlexNet names expected)");
@@ -46,9 +50,12 @@ public static class PretrainedWeights
                 if (!sumChannels)
                     throw new CheckpointException($"pretrained '{name}' has shape {src.Shape}, the model expects {t.Shape}{WidthsHint(file, net)}");
                 values = SumInputChannels(src);
+                summed = true;
             }
             t.CopyFrom(values);
         }
+        return string.Create(CultureInfo.InvariantCulture,
+            $"{path} ({kind}): {own.Count} features.* tensors loaded{(summed ? ", features.0.weight summed over its input channels" : "")}, {file.Count - own.Count} others ignored");
     }
 
     /// <summary>[K, 1, kh, kw] = Σ_c w[K, c, kh, kw]: the first convolution for a one-channel input.</summary>
@@ -67,24 +74,35 @@ public static class PretrainedWeights
     /// The tensors of a weights file: a PyTorch checkpoint when it starts like one (zip or pickle),
     /// else safetensors. Malformed files become one-line <see cref="CheckpointException"/>s.
     /// </summary>
-    public static IReadOnlyDictionary<string, HostTensor> ReadTensors(string path)
+    public static IReadOnlyDictionary<string, HostTensor> ReadTensors(string path) => Read(path).Tensors;
+
+    private static (IReadOnlyDictionary<string, HostTensor> Tensors, string Kind) Read(string path)
     {
         if (!File.Exists(path)) throw new CheckpointException($"pretrained weights '{path}' do not exist");
         var head = new byte[TorchCheckpoint.SniffLength];
         int n;
         using (var fs = File.OpenRead(path)) n = fs.ReadAtLeast(head, head.Length, throwOnEndOfStream: false);
         IReadOnlyDictionary<string, HostTensor> tensors;
+        string kind;
         try
         {
-            tensors = TorchCheckpoint.IsTorchCheckpoint(head.AsSpan(0, n)) ? TorchCheckpoint.Read(path).Tensors : SafeTensors.Read(path).Tensors;
+            if (TorchCheckpoint.IsTorchCheckpoint(head.AsSpan(0, n)))
+            {
+                var ckpt = TorchCheckpoint.Read(path);
+                (tensors, kind) = (ckpt.Tensors, $"PyTorch {ckpt.Format} state dict{(ckpt.Key.Length > 0 ? $" under '{ckpt.Key}'" : "")}");
+            }
+            else
+            {
+                (tensors, kind) = (SafeTensors.Read(path).Tensors, "safetensors");
+            }
         }
         catch (Exception ex) when (ex is TorchCheckpointFormatException or SafeTensorsFormatException)
         {
             throw new CheckpointException($"pretrained weights: {ex.Message}");
         }
         if (tensors.Count > 0 && tensors.Keys.All(k => k.StartsWith("module.", StringComparison.Ordinal)))
-            return tensors.ToDictionary(kv => kv.Key["module.".Length..], kv => kv.Value, StringComparer.Ordinal);
-        return tensors;
+            return (tensors.ToDictionary(kv => kv.Key["module.".Length..], kv => kv.Value, StringComparer.Ordinal), kind + ", 'module.' prefix dropped");
+        return (tensors, kind);
     }
 
     private static string Names(IEnumerable<string> names)

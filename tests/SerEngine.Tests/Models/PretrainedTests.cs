@@ -27,7 +27,8 @@ public class PretrainedTests
         var expected = SafeTensors.Read(TorchTestData.File("alexnet_small.expected.safetensors")).Tensors;
         var net = Net();
         var headBefore = net.StateDict().Where(kv => !kv.Key.StartsWith("features.", StringComparison.Ordinal)).ToDictionary(kv => kv.Key, kv => kv.Value.ToArray());
-        PretrainedWeights.LoadInto(net, TorchTestData.File(file));
+        var summary = PretrainedWeights.LoadInto(net, TorchTestData.File(file));
+        Assert.EndsWith(": 10 features.* tensors loaded, features.0.weight summed over its input channels, 6 others ignored", summary);
         var sd = net.StateDict();
 
         // conv1: [8, 1, 11, 11] = the sum of torchvision's [8, 3, 11, 11] over R, G, B
@@ -110,6 +111,7 @@ public class PretrainedTests
             Assert.True(code == 0, stderr);
             Assert.Contains("model: fcn: AttentionFcn widths 8,16,24,24,16", stdout);
             Assert.Contains("training: Adam lr 1e-4", stdout); // the fine-tuning default
+            Assert.Contains($"fold 1/2: pretrained encoder from {TorchTestData.File("alexnet_small.pth")} (PyTorch zip state dict): 10 features.* tensors loaded, features.0.weight summed over its input channels, 6 others ignored", stdout);
             Assert.Matches(@"result: WA=\d\.\d{3} UA=\d\.\d{3}", stdout);
         }
         finally
