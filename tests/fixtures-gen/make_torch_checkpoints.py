@@ -219,6 +219,10 @@ def hostile():
             ("module.w", FakeTensor(FakeStorage(torch.FloatStorage, "0", 4), 0, (2, 2), (1, 2))),
             ("module.v", FakeTensor(FakeStorage(torch.FloatStorage, "0", 4), 1, (3,), (1,)))]), protocol=proto)
         write_torch_zip(out(f"handmade_proto{proto}.pth"), p, {"0": four}, archive="m")
+    # the layout PyTorch >= 2.1 writes: byteorder and .data/ entries beside data.pkl
+    write_torch_zip(out("handmade_torch2_layout.pth"), good, {"0": four},
+                    extra=[("archive/byteorder", "little"), ("archive/.data/version", "3\n"), ("archive/.data/serialization_id", "1234")])
+    write_torch_zip(h("big_endian.pth"), good, {"0": four[::-1]}, extra=[("archive/byteorder", "big")])
     # truncated pickle inside a zip
     write_torch_zip(h("truncated_pickle.pth"), good[: len(good) // 2], {"0": four})
     # truncated zip (first 60 % of a valid one)

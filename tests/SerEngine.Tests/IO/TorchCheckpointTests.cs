@@ -122,6 +122,16 @@ public class TorchCheckpointTests
         Assert.Equal([2f, 3f, 4f], t["module.v"].Floats!);     // offset 1
     }
 
+    [Theory]
+    [InlineData("handmade_ok.pth")]
+    [InlineData("handmade_torch2_layout.pth")]
+    public void HandBuiltZipsLoad(string file)
+    {
+        var t = TorchCheckpoint.Read(TorchTestData.File(file)).Tensors;
+        Assert.Equal(new Shape(2, 2), t["w"].Shape);
+        Assert.Equal([1f, 2f, 3f, 4f], t["w"].Floats!);
+    }
+
     [Fact]
     public void SniffingTellsZipAndPickleFromSafetensors()
     {
@@ -155,6 +165,7 @@ public class TorchCheckpointTests
         { "hostile_long_string.pth", "archive/data.pkl at byte 2: string of 2147483647 bytes is longer than the limit of 16777216" },
         { "hostile_zip_bomb.pth", "archive/data.pkl: data.pkl: expected at most 67108864 bytes, found an entry of 83886080" },
         { "hostile_complex_storage.pth", "global 'torch.ComplexFloatStorage' is not allowed in a checkpoint" },
+        { "hostile_big_endian.pth", "archive/byteorder: expected byte order 'little', found 'big'" },
         { "hostile_list.pth", "top level: expected a state dict (a dict of tensors), found a list" },
     };
 
