@@ -219,6 +219,12 @@ def hostile():
             ("module.w", FakeTensor(FakeStorage(torch.FloatStorage, "0", 4), 0, (2, 2), (1, 2))),
             ("module.v", FakeTensor(FakeStorage(torch.FloatStorage, "0", 4), 1, (3,), (1,)))]), protocol=proto)
         write_torch_zip(out(f"handmade_proto{proto}.pth"), p, {"0": four}, archive="m")
+    # a tensor with Python attributes: torch._tensor._rebuild_from_type_v2(_rebuild_tensor_v2, torch.Tensor, args, state)
+    class FromType:
+        def __reduce__(self):
+            inner = FakeTensor(FakeStorage(torch.FloatStorage, "0", 4), 0, (4,), (1,)).args
+            return (torch._tensor._rebuild_from_type_v2, (torch._utils._rebuild_tensor_v2, torch.Tensor, inner, {"note": "x"}))
+    write_torch_zip(out("handmade_from_type.pth"), pickle_with_storages({"w": FromType()}), {"0": four})
     # the layout PyTorch >= 2.1 writes: byteorder and .data/ entries beside data.pkl
     write_torch_zip(out("handmade_torch2_layout.pth"), good, {"0": four},
                     extra=[("archive/byteorder", "little"), ("archive/.data/version", "3\n"), ("archive/.data/serialization_id", "1234")])

@@ -133,6 +133,13 @@ public class TorchCheckpointTests
     }
 
     [Fact]
+    public void TensorsWithPythonAttributesRebuildThroughRebuildFromType()
+    {
+        var t = TorchCheckpoint.Read(TorchTestData.File("handmade_from_type.pth")).Tensors;
+        Assert.Equal([1f, 2f, 3f, 4f], t["w"].Floats!);
+    }
+
+    [Fact]
     public void SniffingTellsZipAndPickleFromSafetensors()
     {
         Assert.True(TorchCheckpoint.IsTorchCheckpoint("PK\u0003\u0004"u8));

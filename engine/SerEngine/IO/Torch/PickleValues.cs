@@ -65,6 +65,12 @@ internal enum TorchGlobalKind
 
     /// <summary>A storage class such as <c>torch.FloatStorage</c> (only named in persistent ids).</summary>
     Storage,
+
+    /// <summary><c>torch._tensor._rebuild_from_type_v2</c>: a rebuild function applied, then a type and state (ignored).</summary>
+    RebuildFromTypeV2,
+
+    /// <summary><c>torch.Tensor</c> or <c>torch.nn.parameter.Parameter</c>: only an argument of RebuildFromTypeV2.</summary>
+    TensorType,
 }
 
 /// <summary>An allowed global, by its dotted name.</summary>

@@ -21,6 +21,9 @@ internal static class TorchGlobals
         Add("torch._utils._rebuild_tensor", TorchGlobalKind.RebuildTensor);
         Add("torch._utils._rebuild_parameter", TorchGlobalKind.RebuildParameter);
         Add("torch._utils._rebuild_parameter_with_state", TorchGlobalKind.RebuildParameterWithState);
+        Add("torch._tensor._rebuild_from_type_v2", TorchGlobalKind.RebuildFromTypeV2);
+        Add("torch.Tensor", TorchGlobalKind.TensorType);
+        Add("torch.nn.parameter.Parameter", TorchGlobalKind.TensorType);
         (string Prefix, TorchScalar Scalar, int Size)[] storages =
         [
             ("Float", TorchScalar.Float32, 4), ("Double", TorchScalar.Float64, 8), ("Half", TorchScalar.Float16, 2),
@@ -68,6 +71,14 @@ internal static class TorchGlobals
                 if (a.Length != want) throw Arity(g, want.ToString(System.Globalization.CultureInfo.InvariantCulture), a.Length);
                 if (a[0] is not TensorRef data) throw new PickleRefusal($"'{g.Name}' needs a tensor as its first argument, found {TypeName(a[0])}");
                 return data;
+            case TorchGlobalKind.RebuildFromTypeV2: // (func, type, args, state): func(*args); the type and attribute state are dropped
+                if (a.Length != 4) throw Arity(g, "4", a.Length);
+                if (a[0] is not PyGlobal { Kind: TorchGlobalKind.RebuildTensorV2 or TorchGlobalKind.RebuildTensor or TorchGlobalKind.RebuildParameter or TorchGlobalKind.RebuildParameterWithState })
+                    throw new PickleRefusal($"'{g.Name}' needs a tensor rebuild function, found {TypeName(a[0])}");
+                if (a[1] is not PyGlobal { Kind: TorchGlobalKind.TensorType })
+                    throw new PickleRefusal($"'{g.Name}' rebuilds only torch.Tensor or torch.nn.parameter.Parameter, found {TypeName(a[1])}");
+                if (a[3] is not (null or PyDict)) throw new PickleRefusal($"'{g.Name}': state is a {TypeName(a[3])}, not a dict");
+                return Call(a[0], a[2]);
             default:
                 throw new PickleRefusal($"global '{g.Name}' cannot be called in a checkpoint");
         }
