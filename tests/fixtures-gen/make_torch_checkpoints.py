@@ -195,6 +195,8 @@ def hostile():
         f.write(pickle.dumps(Evil(), protocol=4))                     # STACK_GLOBAL 'posix' 'system'
     with open(h("builtins_eval.pkl"), "wb") as f:
         f.write(pickle.dumps(Evil(eval), protocol=2))                 # GLOBAL '__builtin__ eval'
+    with open(h("builtins_eval_proto4.pkl"), "wb") as f:
+        f.write(pickle.dumps(Evil(eval), protocol=4))                 # STACK_GLOBAL 'builtins' 'eval'
     # hand-assembled: GLOBAL 'os system' + REDUCE
     cmd = f"touch {MARKER}".encode()
     os_system = b"\x80\x02cos\nsystem\nq\x00X" + struct.pack("<I", len(cmd)) + cmd + b"\x85R."

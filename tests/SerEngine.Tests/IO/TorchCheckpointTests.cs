@@ -154,6 +154,7 @@ public class TorchCheckpointTests
         { "hostile_reduce_posix_system.pkl", "pickle at byte 2: global 'posix.system' is not allowed in a checkpoint (only state-dict types)" },
         { "hostile_stack_global.pkl", "global 'posix.system' is not allowed in a checkpoint" },
         { "hostile_builtins_eval.pkl", "global '__builtin__.eval' is not allowed in a checkpoint" },
+        { "hostile_builtins_eval_proto4.pkl", "global 'builtins.eval' is not allowed in a checkpoint (only state-dict types)" },
         { "hostile_getattr.pkl", "global '__builtin__.getattr' is not allowed in a checkpoint" },
         { "hostile_zip_os_system.pth", "archive/data.pkl at byte 2: global 'os.system' is not allowed in a checkpoint (only state-dict types)" },
         { "hostile_reduce_object.pth", "/data.pkl at byte " },
