@@ -65,7 +65,7 @@ public static class FoldTrainer
         var modelRng = Seeds.Generator(options.Seed, fold, 1);   // initialisation, then dropout seeds
         var shuffleRng = Seeds.Generator(options.Seed, fold, 2); // batch order
         var model = options.CreateModel(data.Labels, modelRng, backend);
-        if (options.Pretrained is not null) PretrainedWeights.Load(model, options.Pretrained);
+        string? pretrained = options.Pretrained is null ? null : PretrainedWeights.Load(model, options.Pretrained);
         var parameters = model.Network.Parameters().ToList();
         Adam optimizer = options.AdamW
             ? new AdamW(parameters, options.EffectiveLearningRate, weightDecay: options.EffectiveWeightDecay)
@@ -73,6 +73,7 @@ public static class FoldTrainer
         string lastPath = Path.Combine(foldDir, LastFile), bestPath = Path.Combine(foldDir, BestFile);
         string tag = string.Create(CultureInfo.InvariantCulture, $"fold {plan.Fold}/{plan.Folds}");
 
+        if (pretrained is not null) log.Line($"{tag}: pretrained encoder from {pretrained}");
         var state = new TrainingState { Seed = options.Seed, Fold = plan.Fold };
         Directory.CreateDirectory(foldDir);
         if (resume && File.Exists(lastPath))
