@@ -58,13 +58,13 @@ public static class Charts
         return [.. ticks];
     }
 
-    /// <summary>The round step (1, 2 or 5 × 10^k) nearest above <paramref name="raw"/>.</summary>
+    /// <summary>The round step (1, 2 or 5 × 10^k) nearest to <paramref name="raw"/> on a log scale.</summary>
     public static double NiceStep(double raw)
     {
         if (!(raw > 0)) return 1;
         double mag = Math.Pow(10, Math.Floor(Math.Log10(raw)));
         double f = raw / mag;
-        return (f <= 1 ? 1 : f <= 2 ? 2 : f <= 5 ? 5 : 10) * mag;
+        return (f < 1.5 ? 1 : f < 3.5 ? 2 : f < 7.5 ? 5 : 10) * mag;
     }
 
     /// <summary>A tick label with as many decimals as the tick step needs.</summary>
@@ -106,7 +106,7 @@ public static class Charts
 
     /// <summary>A line chart of <paramref name="series"/> with a legend; each axis range is the one given or fitted to the data.</summary>
     public static Plot LineChart(ICanvas c, Box box, IReadOnlyList<Series> series, string title, string xLabel, string yLabel,
-        double? yMin = null, double? yMax = null, double? xMin = null, double? xMax = null, int? xTicks = null)
+        double? yMin = null, double? yMax = null, double? xMin = null, double? xMax = null, int? xTicks = null, bool legendOutside = false)
     {
         var pts = series.SelectMany(s => s.Points).Where(p => double.IsFinite(p.X) && double.IsFinite(p.Y)).ToList();
         double x0 = xMin ?? (pts.Count > 0 ? pts.Min(p => p.X) : 0), x1 = xMax ?? (pts.Count > 0 ? pts.Max(p => p.X) : 1);
@@ -126,7 +126,9 @@ public static class Charts
             foreach (var run in Runs(s.Points)) c.Polyline([.. run.Select(p => plot.At(p.X, p.Y))], s.Color, 1.8);
             foreach (var p in s.Points.Where(p => double.IsFinite(p.Y))) c.Dot(plot.At(p.X, p.Y), 2.2, s.Color);
         }
-        Legend(c, new Pt(plot.Area.Right - 6, plot.Area.Y + 6), [.. series.Select(s => (s.Name, s.Color))]);
+        var entries = series.Select(s => (s.Name, s.Color)).ToList();
+        if (legendOutside) LegendAt(c, new Pt(box.Right + 8, plot.Area.Y), entries);
+        else Legend(c, new Pt(plot.Area.Right - 6, plot.Area.Y + 6), entries);
         return plot;
     }
 
@@ -134,8 +136,19 @@ public static class Charts
     public static void Legend(ICanvas c, Pt topRight, IReadOnlyList<(string Name, Rgb Color)> entries)
     {
         if (entries.Count == 0) return;
-        double w = entries.Max(e => TextMetrics.Width(e.Name, LabelFont)) + 34, h = entries.Count * 16 + 6;
-        var box = new Box(topRight.X - w, topRight.Y, w, h);
+        LegendAt(c, new Pt(topRight.X - LegendWidth(entries), topRight.Y), entries);
+    }
+
+    /// <summary>Width of the legend box of <paramref name="entries"/>.</summary>
+    public static double LegendWidth(IReadOnlyList<(string Name, Rgb Color)> entries) =>
+        entries.Count == 0 ? 0 : entries.Max(e => TextMetrics.Width(e.Name, LabelFont)) + 34;
+
+    /// <summary>A legend box whose top-left corner is at <paramref name="topLeft"/>.</summary>
+    public static void LegendAt(ICanvas c, Pt topLeft, IReadOnlyList<(string Name, Rgb Color)> entries)
+    {
+        if (entries.Count == 0) return;
+        double w = LegendWidth(entries), h = entries.Count * 16 + 6;
+        var box = new Box(topLeft.X, topLeft.Y, w, h);
         c.FillRect(box, Rgb.White, 0.85);
         c.StrokeRect(box, Rgb.Grid, 1);
         for (int i = 0; i < entries.Count; i++)

@@ -46,8 +46,9 @@ public sealed record FcaAttention(int Heads, int SegmentFrames, int Tokens, int[
 /// <param name="FrameSeconds">Seconds between frames.</param>
 /// <param name="Fcn">AttentionFcn's weights (fcn only).</param>
 /// <param name="Fca">FocusCalibrationNet's internals (fca only).</param>
+/// <param name="ScaleRows">Draw each feature row on its own colour scale (MFCCs, whose coefficients differ in range by orders of magnitude).</param>
 public sealed record UtteranceExplanation(string Name, string Kind, IReadOnlyList<string> Labels, float[] Probabilities, string? TrueLabel,
-    FeatureMatrix Features, string FeatureName, double FrameSeconds, FcnAttention? Fcn, FcaAttention? Fca)
+    FeatureMatrix Features, string FeatureName, double FrameSeconds, FcnAttention? Fcn, FcaAttention? Fca, bool ScaleRows = false)
 {
     /// <summary>The predicted class.</summary>
     public string Predicted => Labels[SerModel.ArgMax(Probabilities)];
@@ -85,7 +86,8 @@ public static class Explainer
                 default: throw new ArgumentException($"no explanation for model kind '{model.Kind}'");
             }
         });
-        return new UtteranceExplanation(name, model.Kind, model.Labels, probabilities, trueLabel, f, featureName, frameSeconds, fcn, fca);
+        return new UtteranceExplanation(name, model.Kind, model.Labels, probabilities, trueLabel, f, featureName, frameSeconds, fcn, fca,
+            ScaleRows: settings.Kind == FeatureKind.Mfcc);
     }
 
     private static FcnAttention ExplainFcn(FcnModel model, FeatureMatrix f)

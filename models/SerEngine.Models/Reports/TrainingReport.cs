@@ -87,7 +87,7 @@ public static class TrainingReport
         var h = new StringBuilder();
         string E(string s) => SvgCanvas.Escape(s);
         string F3(double v) => double.IsFinite(v) ? v.ToString("0.000", CultureInfo.InvariantCulture) : "n/a";
-        h.Append("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n");
+        h.Append("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\"/>\n");
         h.Append("<title>SerEngine training report: ").Append(E(r.Model)).Append("</title>\n");
         h.Append(Css);
         h.Append("</head>\n<body>\n");

@@ -51,9 +51,15 @@ public static class UtteranceFigure
         var f = e.Features;
         double seconds = f.Frames * e.FrameSeconds;
         var specBox = new Box(0, HeaderHeight, PlotWidth, HeatHeight);
-        var spec = Charts.Axes(c, specBox, 0, seconds, 0, f.Bins, $"input: {e.FeatureName}s", null, e.FeatureName, xTicks: 8);
+        var spec = Charts.Axes(c, specBox, 0, seconds, 0, f.Bins,
+            $"input: {e.FeatureName}s{(e.ScaleRows ? " (each row scaled to its own 1st..99th percentile)" : "")}", null, e.FeatureName, xTicks: 8);
         var (lo, hi) = Range(f.Values);
-        c.Image(spec.Area, ColorMap.Viridis.ToImage(f.Values, f.Bins, f.Frames, lo, hi, flipRows: true));
+        var shown = f.Values;
+        if (e.ScaleRows)
+        {
+            (shown, lo, hi) = (ScaleRows(f), 0, 1);
+        }
+        c.Image(spec.Area, ColorMap.Viridis.ToImage(shown, f.Bins, f.Frames, lo, hi, flipRows: true));
         c.StrokeRect(spec.Area, Rgb.Ink, 1);
         Charts.ColorBar(c, new Box(spec.Area.Right + 6, spec.Area.Y + 14, 8, spec.Area.H - 14), ColorMap.Viridis, lo, hi, "");
         double y = HeaderHeight + HeatHeight;
@@ -93,9 +99,10 @@ public static class UtteranceFigure
         var plot = Charts.Axes(c, box, 0, seconds, 0, e.Features.Bins,
             string.Create(CultureInfo.InvariantCulture, $"attention weights α over the last feature map ({a.Bins} × {a.Frames} cells; {(peaked ? "outlined above: α ≥ max/2" : "near uniform: max < 1.5 × 1/cells")})"),
             null, e.FeatureName, xTicks: 8);
-        c.Image(plot.Area, ColorMap.Inferno.ToImage(a.Weights, a.Bins, a.Frames, 0, max, flipRows: true));
+        float min = a.Weights.Min();
+        c.Image(plot.Area, ColorMap.Inferno.ToImage(a.Weights, a.Bins, a.Frames, min, max, flipRows: true));
         c.StrokeRect(plot.Area, Rgb.Ink, 1);
-        Charts.ColorBar(c, new Box(plot.Area.Right + 6, plot.Area.Y + 14, 8, plot.Area.H - 14), ColorMap.Inferno, 0, max, "α");
+        Charts.ColorBar(c, new Box(plot.Area.Right + 6, plot.Area.Y + 14, 8, plot.Area.H - 14), ColorMap.Inferno, min, max, "α");
 
         var overTime = new List<Pt>();
         for (int ti = 0; ti < a.Frames; ti++)
@@ -105,7 +112,7 @@ public static class UtteranceFigure
             overTime.Add(new Pt((ti + 0.5) * seconds / a.Frames, sum));
         }
         Charts.LineChart(c, new Box(0, y + HeatHeight, PlotWidth, 130), [new Series("Σ over frequency", overTime, Palette.At(1))],
-            "attention per time step (sum over frequency cells)", "time (s)", "α", 0, null, 0, seconds, 8);
+            "attention per time step (sum over frequency cells)", "time (s)", "α", 0, null, 0, seconds, 8, legendOutside: true);
     }
 
     private static double StripsHeight(FcaAttention a) => 34 + 26 * a.Heads;
@@ -142,7 +149,7 @@ public static class UtteranceFigure
                     c.Polyline(centre, color, 2);
                 }
             }
-            Charts.Legend(c, new Pt(plot.Area.Right - 6, plot.Area.Bottom - 6 - (h * 16 + 6)), [.. Enumerable.Range(0, h).Select(i => ($"head {i + 1}", Palette.At(i)))]);
+            Charts.LegendAt(c, new Pt(PlotWidth + 8, plot.Area.Y), [.. Enumerable.Range(0, h).Select(i => ($"head {i + 1}", Palette.At(i)))]);
             y += 220;
         }
 
@@ -198,8 +205,21 @@ public static class UtteranceFigure
                 }
                 series.Add(new Series($"head {hi + 1}", pts, Palette.At(hi)));
             }
-            Charts.LineChart(c, new Box(0, y, PlotWidth, 140), series, "calibration weight g per head and 2 s segment", "time (s)", "g", 0, 1, 0, seconds, 8);
+            Charts.LineChart(c, new Box(0, y, PlotWidth, 140), series, "calibration weight g per head and 2 s segment", "time (s)", "g", 0, 1, 0, seconds, 8, legendOutside: true);
         }
+    }
+
+    /// <summary>Each row of <paramref name="f"/> mapped from its own 1st..99th percentile to [0, 1].</summary>
+    public static float[] ScaleRows(Audio.FeatureMatrix f)
+    {
+        var scaled = new float[f.Values.Length];
+        for (int r = 0; r < f.Bins; r++)
+        {
+            var row = f.Values.AsSpan(r * f.Frames, f.Frames);
+            var (lo, hi) = Range(row.ToArray());
+            for (int t = 0; t < f.Frames; t++) scaled[r * f.Frames + t] = (float)((row[t] - lo) / (hi - lo));
+        }
+        return scaled;
     }
 
     /// <summary>The 1st and 99th percentiles of <paramref name="values"/> (the colour range of a heatmap).</summary>
