@@ -62,7 +62,7 @@ public sealed class ExplainCommandTests(ReportRuns runs)
                 (1, "not a WAV file", ["explain", "--checkpoint", ckpt, notWav, "--out", outPng]),
                 (2, "unknown figure type '.jpg'", ["explain", "--checkpoint", ckpt, Wav, "--out", Path.Combine(dir, "out.jpg")]),
                 (1, "checkpoint '", ["explain", "--checkpoint", Path.Combine(dir, "none.safetensors"), Wav, "--out", outPng]),
-                (1, $"checkpoint {notWav}: file is", ["explain", "--checkpoint", notWav, Wav, "--out", outPng]),
+                (1, $"checkpoint {notWav}: ", ["explain", "--checkpoint", notWav, Wav, "--out", outPng]),
                 (1, "does not exist", ["explain", "--checkpoint", ckpt, Wav, "--out", Path.Combine(dir, "no", "such", "out.png")]),
                 (2, "explain needs --out", ["explain", "--checkpoint", ckpt, Wav]),
                 (2, "explain takes exactly one WAV file, got 2", ["explain", "--checkpoint", ckpt, Wav, Wav, "--out", outPng]),
