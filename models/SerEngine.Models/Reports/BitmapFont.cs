@@ -3,7 +3,7 @@ namespace SerEngine.Models.Reports;
 /// <summary>
 /// A 5×7 pixel font for printable ASCII (32..126), drawn here by hand: each glyph is seven rows of
 /// five cells, <c>#</c> set, <c>.</c> clear, top row first. Characters advance 6 cells; a line is
-/// 9 cells high (7 + 2 of spacing). Characters outside ASCII fall back to a look-alike or '?'.
+/// 9 cells high (7 + 2 for the descenders of g, p, q and y, which are drawn 2 rows lower). Characters outside ASCII fall back to a look-alike or '?'.
 /// </summary>
 public static class BitmapFont
 {
@@ -92,7 +92,7 @@ public static class BitmapFont
         "....#|....#|.##.#|#..##|#...#|#...#|.####", // d
         ".....|.....|.###.|#...#|#####|#....|.###.", // e
         "..##.|.#..#|.#...|###..|.#...|.#...|.#...", // f
-        ".....|.####|#...#|#...#|.####|....#|.###.", // g
+        ".####|#...#|#...#|#...#|.####|....#|.###.", // g (drawn 2 rows lower: descender)
         "#....|#....|#.##.|##..#|#...#|#...#|#...#", // h
         "..#..|.....|.##..|..#..|..#..|..#..|.###.", // i
         "...#.|.....|..##.|...#.|...#.|#..#.|.##..", // j
@@ -101,8 +101,8 @@ public static class BitmapFont
         ".....|.....|##.#.|#.#.#|#.#.#|#...#|#...#", // m
         ".....|.....|#.##.|##..#|#...#|#...#|#...#", // n
         ".....|.....|.###.|#...#|#...#|#...#|.###.", // o
-        ".....|.....|####.|#...#|####.|#....|#....", // p
-        ".....|.....|.##.#|#..##|.####|....#|....#", // q
+        "####.|#...#|#...#|#...#|####.|#....|#....", // p (drawn 2 rows lower: descender)
+        ".####|#...#|#...#|#...#|.####|....#|....#", // q (drawn 2 rows lower: descender)
         ".....|.....|#.##.|##..#|#....|#....|#....", // r
         ".....|.....|.###.|#....|.###.|....#|####.", // s
         ".#...|.#...|###..|.#...|.#...|.#..#|..##.", // t
@@ -110,7 +110,7 @@ public static class BitmapFont
         ".....|.....|#...#|#...#|#...#|.#.#.|..#..", // v
         ".....|.....|#...#|#...#|#.#.#|#.#.#|.#.#.", // w
         ".....|.....|#...#|.#.#.|..#..|.#.#.|#...#", // x
-        ".....|.....|#...#|#...#|.####|....#|.###.", // y
+        "#...#|#...#|#...#|#...#|.####|....#|.###.", // y (drawn 2 rows lower: descender)
         ".....|.....|#####|...#.|..#..|.#...|#####", // z
         "...#.|..#..|..#..|.#...|..#..|..#..|...#.", // {
         "..#..|..#..|..#..|..#..|..#..|..#..|..#..", // |
@@ -119,6 +119,9 @@ public static class BitmapFont
     ];
 
     private static readonly bool[][] Bits = [.. Glyphs.Select(Parse)];
+
+    /// <summary>Rows <paramref name="c"/>'s glyph is drawn below the others: 2 for the descenders g, p, q and y, else 0.</summary>
+    public static int Drop(char c) => Printable(c) is 'g' or 'p' or 'q' or 'y' ? 2 : 0;
 
     /// <summary>Whether cell (<paramref name="col"/>, <paramref name="row"/>) of <paramref name="c"/>'s glyph is set.</summary>
     public static bool IsSet(char c, int col, int row) => Bits[Index(c)][row * GlyphWidth + col];

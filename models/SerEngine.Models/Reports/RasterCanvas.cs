@@ -132,7 +132,7 @@ public sealed class RasterCanvas : ICanvas
                         || (bold && col > 0 && BitmapFont.IsSet(text[i], col - 1, row));
                     if (!on) continue;
                     int u = shift + i * advance + col * k;          // along the text
-                    int v = (row - BitmapFont.GlyphHeight) * k;     // down from the baseline
+                    int v = (row - BitmapFont.GlyphHeight + BitmapFont.Drop(text[i])) * k; // down from the baseline
                     for (int sy = 0; sy < k; sy++)
                         for (int sx = 0; sx < k; sx++)
                         {

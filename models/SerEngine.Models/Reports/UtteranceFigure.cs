@@ -111,7 +111,7 @@ public static class UtteranceFigure
             for (int fi = 0; fi < a.Bins; fi++) sum += a.Weights[fi * a.Frames + ti];
             overTime.Add(new Pt((ti + 0.5) * seconds / a.Frames, sum));
         }
-        Charts.LineChart(c, new Box(0, y + HeatHeight, PlotWidth, 130), [new Series("Σ over frequency", overTime, Palette.At(1))],
+        Charts.LineChart(c, new Box(0, y + HeatHeight, PlotWidth, 130), [new Series("sum over frequency", overTime, Palette.At(1))],
             "attention per time step (sum over frequency cells)", "time (s)", "α", 0, null, 0, seconds, 8, legendOutside: true);
     }
 
