@@ -74,6 +74,9 @@ public static class Charts
         return v.ToString("F" + Math.Min(decimals, 6).ToString(CultureInfo.InvariantCulture), CultureInfo.InvariantCulture);
     }
 
+    /// <summary>How many ticks fit along <paramref name="length"/> units at <paramref name="spacing"/> apart (at least 2).</summary>
+    public static int MaxTicks(double length, double spacing) => Math.Max(2, (int)(length / spacing));
+
     /// <summary>Draws a title, the frame, grid lines, ticks with labels and axis labels; returns the mapping of the plot area.</summary>
     public static Plot Axes(ICanvas c, Box box, double xMin, double xMax, double yMin, double yMax,
         string? title, string? xLabel, string? yLabel, int xTicks = 6, int yTicks = 5)
@@ -81,6 +84,8 @@ public static class Charts
         var (ml, mt, mr, mb) = Margins;
         var area = new Box(box.X + ml, box.Y + mt, Math.Max(1, box.W - ml - mr), Math.Max(1, box.H - mt - mb));
         var plot = new Plot(area, xMin, xMax, yMin, yMax);
+        xTicks = Math.Min(xTicks, MaxTicks(area.W, 60));
+        yTicks = Math.Min(yTicks, MaxTicks(area.H, 22));
         if (title is not null) c.Text(new Pt(area.X, box.Y + 15), title, TitleFont, Rgb.Ink, bold: true);
         var xt = NiceTicks(xMin, xMax, xTicks);
         var yt = NiceTicks(yMin, yMax, yTicks);
@@ -115,7 +120,7 @@ public static class Charts
         if (y1 <= y0) y1 = y0 + 1;
         if (yMin is null || yMax is null)
         {
-            var t = NiceTicks(y0, y1);
+            var t = NiceTicks(y0, y1, MaxTicks(box.H - Margins.Top - Margins.Bottom, 22));
             double step = t.Length > 1 ? t[1] - t[0] : 1;
             if (yMin is null) y0 = Math.Floor(y0 / step) * step;
             if (yMax is null) y1 = Math.Ceiling(y1 / step) * step;

@@ -124,7 +124,7 @@ public static class UtteranceFigure
         if (a.Centres is not null && a.Widths is not null)
         {
             var plot = Charts.Axes(c, new Box(0, y, PlotWidth, 220), 0, seconds, 0, seconds,
-                "focus centre P per head and query time (band: P ± W/2); dashed: attending to itself", null, "focus centre (s)", xTicks: 8);
+                "focus centre P per head and query time (band: P - W/2 to P + W/2); grey diagonal: attending to itself", null, "focus centre (s)", xTicks: 8);
             c.Line(plot.At(0, 0), plot.At(seconds, seconds), Rgb.Hex("#999999"), 1);
             for (int hi = 0; hi < h; hi++)
             {
