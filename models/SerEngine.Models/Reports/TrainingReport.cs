@@ -108,8 +108,9 @@ public static class TrainingReport
 
         h.Append("<h2>Training curves</h2>\n<div class=\"row\">\n");
         h.Append(Figure(CurveSvg(r.Result, loss: true), "Training loss (mean cross-entropy per example) after each epoch, one line per fold."));
-        h.Append(Figure(CurveSvg(r.Result, loss: false), "Validation UA after each epoch, one line per fold" +
-            (r.Result.Folds.All(f => f.Plan.Validation.Length == 0) ? " (no validation set in this run: nothing to draw)." : ".")));
+        if (r.Result.Folds.All(f => f.Plan.Validation.Length == 0))
+            h.Append("<p>No validation set in this run (validation fraction 0): no validation UA curve; each fold kept its last epoch.</p>\n");
+        else h.Append(Figure(CurveSvg(r.Result, loss: false), "Validation UA after each epoch, one line per fold."));
         h.Append("</div>\n");
 
         var confusion = SumConfusion(r.Result, r.Labels.Count);

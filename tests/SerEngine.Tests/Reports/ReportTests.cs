@@ -82,6 +82,18 @@ public sealed class ReportTests(ReportRuns runs)
     }
 
     [Fact]
+    public void WithoutValidationTheReportSaysSoInsteadOfDrawingAnEmptyChart()
+    {
+        var c = Content();
+        var folds = c.Result.Folds.Select(f => f with { Plan = f.Plan with { Validation = [] } }).ToList();
+        var html = TrainingReport.Build(c with { Result = c.Result with { Folds = folds } });
+        var root = ParseHtml(html);
+        Assert.Equal(["training loss", "confusion matrix", "recall per class"], root.Descendants("svg").Select(s => s.Element("title")!.Value));
+        Assert.Contains("No validation set in this run", root.Value, StringComparison.Ordinal);
+        Assert.Equal("n/a", root.Descendants("table").ElementAt(1).Elements("tr").ElementAt(1).Elements("td").ElementAt(5).Value);
+    }
+
+    [Fact]
     public void TrainWritesAReportWithAttentionFiguresOfTheLastFold()
     {
         Assert.True(runs.Fca.Code == 0, runs.Fca.Err);
