@@ -19,7 +19,7 @@ public sealed record ExperimentResult(IReadOnlyList<FoldResult> Folds, double Me
 /// <summary>
 /// A whole <c>ser train</c> run: features once for the data set (cached), then each fold (or the
 /// one asked for) in its own folder <c>OUT/fold{i}/</c>, then <c>OUT/metrics.json</c> with every
-/// fold's metrics and the mean.
+/// fold's metrics and the mean, and <c>OUT/report.html</c> (<see cref="Reports.TrainingReport"/>).
 /// </summary>
 public static class Experiment
 {
@@ -63,6 +63,7 @@ public static class Experiment
             log.Line(string.Create(CultureInfo.InvariantCulture,
                 $"mean over {results.Count} folds: WA={result.MeanWa:0.000} UA={result.MeanUa:0.000} (per fold UA: {string.Join(", ", results.Select(r => r.Test.UnweightedAccuracy.ToString("0.000", CultureInfo.InvariantCulture)))})"));
         JsonUtil.WriteFileAtomic(Path.Combine(outDir, "metrics.json"), JsonUtil.Build(w => WriteSummary(w, data, options, probe, result), indented: true));
+        log.Line($"report: {Reports.TrainingReport.Write(outDir, data, features, options, probe, result, backend)}");
         return result;
     }
 
