@@ -44,8 +44,20 @@ public sealed class EmotionRecognizer : IDisposable
         ArgumentNullException.ThrowIfNull(checkpointPath);
         ArgumentNullException.ThrowIfNull(backend);
         var checkpoint = Checkpoint.Load(checkpointPath);
-        var device = BackendRegistry.Get(backend);
-        return new EmotionRecognizer(checkpoint.CreateModel(device));
+        return new EmotionRecognizer(checkpoint.CreateModel(BackendRegistry.Get(backend)));
+    }
+
+    /// <summary>
+    /// Loads a checkpoint onto a backend instance, e.g. <c>new CpuBackend(threads: 1)</c> so that each
+    /// call uses one core when many threads predict at once.
+    /// </summary>
+    /// <exception cref="ArgumentNullException"><paramref name="checkpointPath"/> or <paramref name="backend"/> is null.</exception>
+    /// <exception cref="CheckpointException">The file is missing, is not a SerEngine model checkpoint, or is damaged.</exception>
+    public static EmotionRecognizer Load(string checkpointPath, Backend backend)
+    {
+        ArgumentNullException.ThrowIfNull(checkpointPath);
+        ArgumentNullException.ThrowIfNull(backend);
+        return new EmotionRecognizer(Checkpoint.Load(checkpointPath).CreateModel(backend));
     }
 
     /// <summary>Class names, in the order of <see cref="EmotionPrediction.Probabilities"/>.</summary>

@@ -3,6 +3,8 @@ using SerEngine.Backends;
 using SerEngine.Models;
 using SerEngine.Models.Data;
 using SerEngine.Models.Training;
+using SerEngine.Tests.Gpu;
+using Xunit.Abstractions;
 
 namespace SerEngine.Tests.Models;
 
@@ -16,6 +18,9 @@ public sealed class EmotionRecognizerTests : IDisposable
     private static readonly string[] Labels = ["angry", "happy", "neutral", "sad"];
 
     private readonly string _dir = Directory.CreateTempSubdirectory("ser-embed").FullName;
+    private readonly ITestOutputHelper _output;
+
+    public EmotionRecognizerTests(ITestOutputHelper output) => _output = output;
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 
@@ -77,8 +82,24 @@ public sealed class EmotionRecognizerTests : IDisposable
     public void EightThreadsSharingOneRecognizerGetTheSingleThreadedResults(string kind)
     {
         using var recognizer = EmotionRecognizer.Load(SaveRandomCheckpoint(kind));
+        // fca's 2 s segments cost more; every input is still run by several threads
+        AssertThreadsAgree(recognizer, callsPerThread: kind == "fcn" ? 6 : 3);
+    }
+
+    [Fact]
+    public void EightThreadsSharingOneRecognizerOnOpenClGetTheSingleThreadedResults()
+    {
+        var openCl = GpuTestDevices.OpenCl(_output);
+        if (openCl is null) return;
+        using var recognizer = EmotionRecognizer.Load(SaveRandomCheckpoint("fcn"), openCl);
+        Assert.Equal("opencl", recognizer.BackendName);
+        AssertThreadsAgree(recognizer, callsPerThread: 2);
+    }
+
+    /// <summary>8 threads, each predicting <paramref name="callsPerThread"/> of 8 inputs in its own order, must reproduce the single-threaded results exactly.</summary>
+    private static void AssertThreadsAgree(EmotionRecognizer recognizer, int callsPerThread)
+    {
         const int inputs = 8;
-        int callsPerThread = kind == "fcn" ? 6 : 3; // fca's 2 s segments at hop 0.4 s cost more; every input is still run by several threads
         var data = Enumerable.Range(0, inputs).Select(Input).ToArray();
         var expected = data.Select(d => recognizer.Predict(d.Samples, d.Rate).Probabilities.ToArray()).ToArray();
         Assert.True(expected.Select(e => e[0]).Distinct().Count() > 1, "the inputs should give different predictions");
