@@ -120,7 +120,8 @@ public sealed class EmotionRecognizer : IDisposable
 
     private EmotionPrediction Run(float[] audio, string name)
     {
-        int minimum = _model is FcnModel ? FcnModel.MinimumSamples(_model.Features.Settings) : _model.Features.Settings.MinSamples;
+        var spec = _model.Features; // fca pads short audio to one segment first, so any length works there
+        int minimum = _model is FcnModel ? FcnModel.MinimumSamples(spec.Settings) : spec.PadToSamples > 0 ? 1 : spec.Settings.MinSamples;
         if (audio.Length < minimum)
             throw new ArgumentException(string.Create(CultureInfo.InvariantCulture,
                 $"{audio.Length / (double)SampleRate:0.###} s of audio is too short for this {_model.Kind} model: it needs at least {minimum / (double)SampleRate:0.###} s"),

@@ -134,6 +134,16 @@ public sealed class EmotionRecognizerTests : IDisposable
     }
 
     [Fact]
+    public void FcaPadsAudioShorterThanOneSegment()
+    {
+        using var recognizer = EmotionRecognizer.Load(SaveRandomCheckpoint("fca"));
+        var shortAudio = Input(0).Samples.AsSpan(0, 3000).ToArray(); // 0.19 s
+        var padded = new float[FcaModel.SegmentSamples(FeatureSettings.PaperB, new SegmentSettings())]; // 2 s of zeros
+        shortAudio.CopyTo(padded, 0);
+        Assert.Equal(recognizer.Predict(padded, 16000).Probabilities, recognizer.Predict(shortAudio, 16000).Probabilities);
+    }
+
+    [Fact]
     public void BadInputsGetOneClearError()
     {
         string path = SaveRandomCheckpoint("fcn");
