@@ -64,6 +64,11 @@ public static class CliApp
         Commands.FirstOrDefault(c => c.Name == name)
         ?? throw new UsageException($"unknown command '{name}' (commands: {string.Join(", ", Commands.Select(c => c.Name))}; see 'ser help')");
 
+    /// <summary>The program's version (the package version, without the source revision).</summary>
+    public static string Version =>
+        (System.Reflection.CustomAttributeExtensions.GetCustomAttribute<System.Reflection.AssemblyInformationalVersionAttribute>(typeof(CliApp).Assembly)
+            ?.InformationalVersion ?? "0.0.0").Split('+')[0];
+
     /// <summary>A message on one line.</summary>
     public static string OneLine(string message) => message.ReplaceLineEndings(" ").Trim();
 
@@ -74,6 +79,11 @@ public static class CliApp
         if (first is "--help" or "-h")
         {
             HelpCommand.WriteOverview(stdout);
+            return 0;
+        }
+        if (first == "--version")
+        {
+            stdout.WriteLine($"ser {Version}");
             return 0;
         }
         if (first.StartsWith('-')) throw new UsageException($"unknown option '{first}' (commands come first; see 'ser help')");

@@ -39,7 +39,7 @@ public sealed class HelpCommand : ICommand
         int width = CliApp.Commands.Max(c => c.Name.Length);
         foreach (var c in CliApp.Commands) w.WriteLine($"  {c.Name.PadRight(width)}  {c.Summary}");
         w.WriteLine();
-        w.WriteLine("'ser help COMMAND' or 'ser COMMAND --help' shows a command's options.");
+        w.WriteLine("'ser help COMMAND' or 'ser COMMAND --help' shows a command's options; 'ser --version' the version.");
     }
 
     /// <summary>Writes one command's usage and options.</summary>

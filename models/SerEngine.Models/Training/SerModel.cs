@@ -83,11 +83,14 @@ public abstract class SerModel
         return best;
     }
 
-    /// <summary>Runs <paramref name="body"/> in evaluation mode without recording a graph, then restores the mode.</summary>
+    /// <summary>
+    /// Runs <paramref name="body"/> in evaluation mode without recording a graph, then restores the mode.
+    /// A network already in evaluation mode is left untouched (no writes), so concurrent calls on it are safe.
+    /// </summary>
     protected T Evaluate<T>(Func<T> body)
     {
         bool training = Network.Training;
-        Network.Eval();
+        if (training) Network.Eval();
         try
         {
             using var noGrad = Autograd.Graph.NoGrad();
@@ -95,7 +98,7 @@ public abstract class SerModel
         }
         finally
         {
-            Network.Train(training);
+            if (training) Network.Train(true);
         }
     }
 

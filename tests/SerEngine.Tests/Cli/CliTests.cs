@@ -48,6 +48,14 @@ public class CliTests
     }
 
     [Fact]
+    public void VersionPrintsThePackageVersion()
+    {
+        var r = Run("--version");
+        Assert.Equal(0, r.Code);
+        Assert.Equal("ser 0.1.0", Lines(r.Out).Single());
+    }
+
+    [Fact]
     public void NoMatchingFixtureIsAFailure()
     {
         using var files = new FixtureFiles();
