@@ -17,6 +17,7 @@ public static class CliApp
         new TrainCommand(),
         new EvalCommand(),
         new PredictCommand(),
+        new ExportCommand(),
         new CorpusCommand(),
         new ConformanceCommand(),
         new InfoCommand(),
