@@ -19,7 +19,7 @@ public static class OnnxExporter
     /// <summary>The ai.onnx opset the graphs use (17: supported by onnx ≥ 1.12 and onnxruntime ≥ 1.12).</summary>
     public const int Opset = 17;
 
-    /// <summary>The IR version written (8, the one that introduced opset 17's release).</summary>
+    /// <summary>The IR version written (8: the IR of the onnx 1.12 release, which brought opset 17).</summary>
     public const long IrVersion = 8;
 
     /// <summary>The producer name written.</summary>
