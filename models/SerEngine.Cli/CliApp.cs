@@ -18,6 +18,7 @@ public static class CliApp
         new EvalCommand(),
         new PredictCommand(),
         new ExplainCommand(),
+        new ExportCommand(),
         new CorpusCommand(),
         new ConformanceCommand(),
         new InfoCommand(),
