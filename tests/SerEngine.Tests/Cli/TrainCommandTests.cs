@@ -6,16 +6,21 @@ using SerEngine.Tests.Models;
 
 namespace SerEngine.Tests.Cli;
 
-/// <summary>Trains one tiny fca and one tiny fcn run through the CLI, shared by the tests below.</summary>
-public sealed class TrainedRuns : IDisposable
+/// <summary>
+/// One tiny fca and one tiny fcn training run through the CLI (built-in corpus: 4 speakers, 2 classes,
+/// 2 utterances each; one epoch; fcn on fold 2 of 2) and the corpus as WAV files, in a temporary folder.
+/// </summary>
+public abstract class TinyTrainingRuns : IDisposable
 {
     /// <summary>Tiny built-in corpus: 4 speakers, 2 classes (neutral, happy), 2 utterances each.</summary>
     public static readonly string[] Corpus = ["--corpus-speakers", "4", "--corpus-utterances", "2", "--corpus-classes", "2"];
 
-    public TrainedRuns()
+    /// <param name="prefix">Name prefix of the temporary folder.</param>
+    /// <param name="fcaFolds">Fold options of the fca run (e.g. both folds, or only fold 2).</param>
+    protected TinyTrainingRuns(string prefix, string[] fcaFolds)
     {
-        Root = Directory.CreateTempSubdirectory("ser-cli-train").FullName;
-        Fca = TrainCommandTests.Run(["train", "--model", "fca", .. Corpus, "--folds", "2", "--epochs", "1", "--heads", "2", "--head-dim", "8", "--out", FcaDir]);
+        Root = Directory.CreateTempSubdirectory(prefix).FullName;
+        Fca = TrainCommandTests.Run(["train", "--model", "fca", .. Corpus, .. fcaFolds, "--epochs", "1", "--heads", "2", "--head-dim", "8", "--out", FcaDir]);
         Fcn = TrainCommandTests.Run(["train", .. Corpus, "--folds", "2", "--fold", "2", "--epochs", "1", "--widths", "8,8,8,8,8", "--out", FcnDir]);
         CorpusResult = TrainCommandTests.Run(["corpus", .. Corpus, "--out", CorpusDir]);
     }
@@ -34,8 +39,15 @@ public sealed class TrainedRuns : IDisposable
 
     public (int Code, string Out, string Err) CorpusResult { get; }
 
-    public void Dispose() => Directory.Delete(Root, recursive: true);
+    public void Dispose()
+    {
+        Directory.Delete(Root, recursive: true);
+        GC.SuppressFinalize(this);
+    }
 }
+
+/// <summary>The runs the CLI tests below share: fca over both folds.</summary>
+public sealed class TrainedRuns() : TinyTrainingRuns("ser-cli-train", ["--folds", "2"]);
 
 public sealed class TrainCommandTests(TrainedRuns runs) : IClassFixture<TrainedRuns>
 {

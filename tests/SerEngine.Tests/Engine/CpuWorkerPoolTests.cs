@@ -31,6 +31,32 @@ public class CpuWorkerPoolTests
     }
 
     [Fact]
+    public void ACallWhileAnotherThreadHoldsTheWorkersKeepsTheSameErrorContract()
+    {
+        using var started = new CountdownEvent(2);
+        using var release = new ManualResetEventSlim();
+        var holder = new Thread(() => CpuWorkerPool.For(2, 2, _ => { started.Signal(); release.Wait(); }));
+        holder.Start();
+        try
+        {
+            Assert.True(started.Wait(TimeSpan.FromSeconds(30)), "the holding call did not start");
+            int done = 0;
+            var e = Assert.Throws<InvalidOperationException>(() => CpuWorkerPool.For(64, 2, i =>
+            {
+                if (i == 5) throw new InvalidOperationException("item 5");
+                Interlocked.Increment(ref done);
+            }));
+            Assert.Equal("item 5", e.Message);
+            Assert.Equal(63, done);
+        }
+        finally
+        {
+            release.Set();
+            holder.Join();
+        }
+    }
+
+    [Fact]
     public void NestedAndConcurrentCallsComplete()
     {
         long total = 0;

@@ -39,7 +39,11 @@ internal static class CpuWorkerPool
         threads = Math.Min(threads, count);
         if (!Gate.TryEnter())
         {
-            Parallel.For(0, count, new ParallelOptions { MaxDegreeOfParallelism = threads }, body);
+            // another thread holds the workers: share the items among thread-pool threads instead, with
+            // the same contract (every item runs, the first exception is rethrown as itself)
+            var job = new Job(body, count, threads);
+            Parallel.For(0, threads, new ParallelOptions { MaxDegreeOfParallelism = threads }, _ => job.Work());
+            job.Error?.Throw();
             return;
         }
         try
