@@ -63,8 +63,26 @@ public static class Experiment
             log.Line(string.Create(CultureInfo.InvariantCulture,
                 $"mean over {results.Count} folds: WA={result.MeanWa:0.000} UA={result.MeanUa:0.000} (per fold UA: {string.Join(", ", results.Select(r => r.Test.UnweightedAccuracy.ToString("0.000", CultureInfo.InvariantCulture)))})"));
         JsonUtil.WriteFileAtomic(Path.Combine(outDir, "metrics.json"), JsonUtil.Build(w => WriteSummary(w, data, options, probe, result), indented: true));
-        log.Line($"report: {Reports.TrainingReport.Write(outDir, data, features, options, probe, result, backend)}");
+        log.Line($"report: {WriteReport(outDir, data, features, options, probe, result, backend)}");
         return result;
+    }
+
+    /// <summary>
+    /// Writes report.html; a failure there (a full disk, a drawing bug) is reported in the log line and
+    /// does not fail a run whose checkpoints and metrics.json are already written.
+    /// </summary>
+    private static string WriteReport(string outDir, Dataset data, IReadOnlyList<Audio.FeatureMatrix> features, TrainOptions options, SerModel probe, ExperimentResult result, Backend backend)
+    {
+        try
+        {
+            return Reports.TrainingReport.Write(outDir, data, features, options, probe, result, backend);
+        }
+#pragma warning disable CA1031 // the report is optional output: any failure becomes one line
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+#pragma warning restore CA1031
+        {
+            return $"not written ({ex.GetType().Name}: {ex.Message.ReplaceLineEndings(" ")})";
+        }
     }
 
     private static void WriteSummary(Utf8JsonWriter w, Dataset data, TrainOptions options, SerModel probe, ExperimentResult result)

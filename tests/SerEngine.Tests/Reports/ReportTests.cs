@@ -94,6 +94,20 @@ public sealed class ReportTests(ReportRuns runs)
     }
 
     [Fact]
+    public void AReportThatCannotBeWrittenDoesNotFailTheRun()
+    {
+        var outDir = Path.Combine(runs.Root, "report-blocked");
+        Directory.CreateDirectory(Path.Combine(outDir, "report.html")); // a folder where the file should go
+        var r = Cli.TrainCommandTests.Run(["train", .. Cli.TinyTrainingRuns.Corpus, "--folds", "2", "--fold", "2", "--epochs", "1",
+            "--widths", "8,8,8,8,8", "--out", outDir]);
+        Assert.True(r.Code == 0, r.Err);
+        Assert.Matches(@"(?m)^report: not written \(\w+: .+\)$", r.Out);
+        Assert.Matches(@"(?m)^result: WA=\d\.\d{3} UA=\d\.\d{3}$", r.Out);
+        Assert.True(File.Exists(Path.Combine(outDir, "metrics.json")));
+        Assert.True(File.Exists(Path.Combine(outDir, "fold2", "best.safetensors")));
+    }
+
+    [Fact]
     public void TrainWritesAReportWithAttentionFiguresOfTheLastFold()
     {
         Assert.True(runs.Fca.Code == 0, runs.Fca.Err);
