@@ -239,7 +239,7 @@ public class OpenClRuntimeTests(ITestOutputHelper output)
     private static void CheckFillWorks(OpenClBackend be, ClProgram program)
     {
         using var y = be.Allocate(5, DType.Float32);
-        be.Launch(program, "fill", [5], [], [ClArg.Buffer(be.Mem(y)), 5, 4.25f]);
+        be.Launch(program, "fill", [5], [], [y, 5, 4.25f]);
         var back = new float[5];
         be.Read(y, back);
         Assert.All(back, v => Assert.Equal(4.25f, v));

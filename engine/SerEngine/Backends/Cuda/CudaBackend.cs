@@ -112,21 +112,11 @@ public sealed unsafe partial class CudaBackend : GpuBackend, IDisposable
             grid[i] = (uint)blocks;
             block[i] = (uint)local[i];
         }
-        var cuArgs = new CuArg[args.Length];
-        for (int i = 0; i < args.Length; i++)
-        {
-            cuArgs[i] = args[i].Kind switch
-            {
-                KernelArgKind.Buffer => CuArg.Buffer(Ptr(args[i].Buffer!)),
-                KernelArgKind.Int => CuArg.Int(args[i].Int),
-                _ => CuArg.Float(args[i].Float),
-            };
-        }
-        Launch(Modules.Get(file, options), kernel, (grid[0], grid[1], grid[2]), (block[0], block[1], block[2]), cuArgs);
+        Launch(Modules.Get(file, options), kernel, (grid[0], grid[1], grid[2]), (block[0], block[1], block[2]), args);
     }
 
     /// <summary>Launches one kernel on the default stream with the given grid and block (no dynamic shared memory).</summary>
-    internal void Launch(CuModule module, string kernel, (uint X, uint Y, uint Z) grid, (uint X, uint Y, uint Z) block, ReadOnlySpan<CuArg> args)
+    internal void Launch(CuModule module, string kernel, (uint X, uint Y, uint Z) grid, (uint X, uint Y, uint Z) block, ReadOnlySpan<KernelArg> args)
     {
         MakeCurrent();
         nint f = module.Function(kernel);
@@ -137,9 +127,9 @@ public sealed unsafe partial class CudaBackend : GpuBackend, IDisposable
             var a = args[i];
             switch (a.Kind)
             {
-                case 0: slots[i] = a.Ptr; break;
-                case 1: *(int*)&slots[i] = a.I; break;
-                default: *(float*)&slots[i] = a.F; break;
+                case KernelArgKind.Buffer: slots[i] = Ptr(a.Buffer!); break;
+                case KernelArgKind.Int: *(int*)&slots[i] = a.Int; break;
+                default: *(float*)&slots[i] = a.Float; break;
             }
             pointers[i] = &slots[i];
         }

@@ -104,21 +104,11 @@ public sealed unsafe partial class OpenClBackend : GpuBackend, IDisposable
             l[i] = (nuint)local[i];
             g[i] = (nuint)RoundUp(global[i], local[i]);
         }
-        var clArgs = new ClArg[args.Length];
-        for (int i = 0; i < args.Length; i++)
-        {
-            clArgs[i] = args[i].Kind switch
-            {
-                KernelArgKind.Buffer => ClArg.Buffer(Mem(args[i].Buffer!)),
-                KernelArgKind.Int => ClArg.Int(args[i].Int),
-                _ => ClArg.Float(args[i].Float),
-            };
-        }
-        Launch(Programs.Get(file, options), kernel, g, l, clArgs);
+        Launch(Programs.Get(file, options), kernel, g, l, args);
     }
 
     /// <summary>Sets the arguments and enqueues one NDRange launch (local size empty: the driver chooses).</summary>
-    internal void Launch(ClProgram program, string kernel, ReadOnlySpan<nuint> global, ReadOnlySpan<nuint> local, ReadOnlySpan<ClArg> args)
+    internal void Launch(ClProgram program, string kernel, ReadOnlySpan<nuint> global, ReadOnlySpan<nuint> local, ReadOnlySpan<KernelArg> args)
     {
         ObjectDisposedException.ThrowIf(_queue == 0, this);
         if (global.Length is < 1 or > 3 || (local.Length != 0 && local.Length != global.Length))
@@ -139,14 +129,14 @@ public sealed unsafe partial class OpenClBackend : GpuBackend, IDisposable
         }
     }
 
-    private static void SetArg(nint kernel, uint index, in ClArg a, string name)
+    private void SetArg(nint kernel, uint index, in KernelArg a, string name)
     {
         int err;
         switch (a.Kind)
         {
-            case 0: { nint m = a.Mem; err = clSetKernelArg(kernel, index, (nuint)sizeof(nint), &m); break; }
-            case 1: { int v = a.I; err = clSetKernelArg(kernel, index, sizeof(int), &v); break; }
-            default: { float v = a.F; err = clSetKernelArg(kernel, index, sizeof(float), &v); break; }
+            case KernelArgKind.Buffer: { nint m = Mem(a.Buffer!); err = clSetKernelArg(kernel, index, (nuint)sizeof(nint), &m); break; }
+            case KernelArgKind.Int: { int v = a.Int; err = clSetKernelArg(kernel, index, sizeof(int), &v); break; }
+            default: { float v = a.Float; err = clSetKernelArg(kernel, index, sizeof(float), &v); break; }
         }
         if (err != CL_SUCCESS) throw new ClException($"clSetKernelArg failed: {ClException.Name(err)} ({err}) for argument {index} of {name}");
     }
