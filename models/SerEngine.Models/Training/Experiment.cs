@@ -35,6 +35,8 @@ public static class Experiment
         var folds = options.Fold is int one ? [one] : Enumerable.Range(1, k).ToArray();
         // plan every fold first, so a bad split fails before any work
         var plans = folds.Select(i => Splits.Plan(data, options, i)).ToList();
+        // --pretrained is read once here (a bad file also fails before any work) and loaded into every fold's model
+        var pretrained = options.Pretrained is null ? null : PretrainedWeights.Read(options.Pretrained);
 
         log.Line(data.Describe());
         var spec = options.FeatureSpecFor();
@@ -56,7 +58,7 @@ public static class Experiment
             log.Line(string.Create(CultureInfo.InvariantCulture,
                 $"fold {plan.Fold}/{plan.Folds}: {plan.Description}; {plan.Train.Length} train / {plan.Validation.Length} validation / {plan.Test.Length} test utterances"));
             var foldDir = Path.Combine(outDir, $"fold{plan.Fold}");
-            results.Add(FoldTrainer.Run(data, features, plan, options, foldDir, resume, log));
+            results.Add(FoldTrainer.Run(data, features, plan, options, foldDir, resume, log, pretrained));
         }
         var result = new ExperimentResult(results, results.Average(r => r.Test.WeightedAccuracy), results.Average(r => r.Test.UnweightedAccuracy));
         if (results.Count > 1)

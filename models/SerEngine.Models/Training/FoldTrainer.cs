@@ -55,9 +55,12 @@ public static class FoldTrainer
     /// <summary>File of the kept (best-validation) weights inside a fold folder.</summary>
     public const string BestFile = "best.safetensors";
 
-    /// <summary>Runs the fold; with <paramref name="resume"/>, continues from <paramref name="foldDir"/>'s last checkpoint when there is one.</summary>
+    /// <summary>
+    /// Runs the fold; with <paramref name="resume"/>, continues from <paramref name="foldDir"/>'s last checkpoint when there is
+    /// one. <paramref name="pretrainedWeights"/> is <c>--pretrained</c> already read (else it is read here).
+    /// </summary>
     public static FoldResult Run(Dataset data, IReadOnlyList<FeatureMatrix> features, FoldPlan plan, TrainOptions options,
-        string foldDir, bool resume, ITrainingLog log)
+        string foldDir, bool resume, ITrainingLog log, PretrainedFile? pretrainedWeights = null)
     {
         var clock = Stopwatch.StartNew();
         var backend = BackendRegistry.Get(options.Backend);
@@ -65,7 +68,8 @@ public static class FoldTrainer
         var modelRng = Seeds.Generator(options.Seed, fold, 1);   // initialisation, then dropout seeds
         var shuffleRng = Seeds.Generator(options.Seed, fold, 2); // batch order
         var model = options.CreateModel(data.Labels, modelRng, backend);
-        string? pretrained = options.Pretrained is null ? null : PretrainedWeights.Load(model, options.Pretrained);
+        string? pretrained = options.Pretrained is null ? null
+            : PretrainedWeights.Load(model, pretrainedWeights ?? PretrainedWeights.Read(options.Pretrained));
         var parameters = model.Network.Parameters().ToList();
         Adam optimizer = options.AdamW
             ? new AdamW(parameters, options.EffectiveLearningRate, weightDecay: options.EffectiveWeightDecay)

@@ -18,20 +18,24 @@ public static class PretrainedWeights
     /// <summary>The <c>features.N</c> indices of the encoder's five convolutions (torchvision AlexNet's).</summary>
     public static IReadOnlyList<string> ConvIndices { get; } = ["0", "3", "6", "8", "10"];
 
-    /// <summary>Loads the encoder weights of <paramref name="path"/> into <paramref name="model"/>; returns what <see cref="LoadInto"/> returns.</summary>
-    public static string Load(SerModel model, string path)
+    /// <summary>Loads the encoder weights of <paramref name="weights"/> (read once by <see cref="Read"/>) into <paramref name="model"/>; returns what <see cref="LoadInto(AttentionFcn, PretrainedFile)"/> returns.</summary>
+    public static string Load(SerModel model, PretrainedFile weights)
     {
         if (model is not FcnModel fcn) throw new ArgumentException("--pretrained applies to fcn (AttentionFcn) only");
-        return LoadInto(fcn.Net, path);
+        return LoadInto(fcn.Net, weights);
     }
 
+    /// <summary>Reads <paramref name="path"/> and loads its encoder weights into <paramref name="net"/>.</summary>
+    public static string LoadInto(AttentionFcn net, string path) => LoadInto(net, Read(path));
+
     /// <summary>
-    /// Loads the encoder weights of <paramref name="path"/> into <paramref name="net"/>; returns a
+    /// Loads the encoder weights of <paramref name="weights"/> into <paramref name="net"/>; returns a
     /// one-line summary (file kind, tensors loaded, channel summing, tensors ignored).
     /// </summary>
-    public static string LoadInto(AttentionFcn net, string path)
+    public static string LoadInto(AttentionFcn net, PretrainedFile weights)
     {
-        var (file, kind) = Read(path);
+        ArgumentNullException.ThrowIfNull(weights);
+        var (path, file, kind) = (weights.Path, weights.Tensors, weights.Kind);
         bool summed = false;
         var own = net.StateDict().Where(kv => kv.Key.StartsWith("features.", StringComparison.Ordinal)).ToList();
         if (!file.Keys.Any(k => k.StartsWith("features.", StringComparison.Ordinal)))
@@ -76,7 +80,8 @@ public static class PretrainedWeights
     /// </summary>
     public static IReadOnlyDictionary<string, HostTensor> ReadTensors(string path) => Read(path).Tensors;
 
-    private static (IReadOnlyDictionary<string, HostTensor> Tensors, string Kind) Read(string path)
+    /// <summary>Reads a weights file once (see <see cref="ReadTensors"/>), for loading into several models.</summary>
+    public static PretrainedFile Read(string path)
     {
         if (!File.Exists(path)) throw new CheckpointException($"pretrained weights '{path}' do not exist");
         var head = new byte[TorchCheckpoint.SniffLength];
@@ -101,8 +106,8 @@ public static class PretrainedWeights
             throw new CheckpointException($"pretrained weights: {ex.Message}");
         }
         if (tensors.Count > 0 && tensors.Keys.All(k => k.StartsWith("module.", StringComparison.Ordinal)))
-            return (tensors.ToDictionary(kv => kv.Key["module.".Length..], kv => kv.Value, StringComparer.Ordinal), kind + ", 'module.' prefix dropped");
-        return (tensors, kind);
+            return new PretrainedFile(path, kind + ", 'module.' prefix dropped", tensors.ToDictionary(kv => kv.Key["module.".Length..], kv => kv.Value, StringComparer.Ordinal));
+        return new PretrainedFile(path, kind, tensors);
     }
 
     private static string Names(IEnumerable<string> names)
@@ -125,3 +130,9 @@ public static class PretrainedWeights
             $" (the file's encoder widths are {string.Join(",", widths)}, the model's {string.Join(",", net.Config.Widths)}; pass --widths {string.Join(",", widths)})");
     }
 }
+
+/// <summary>A pretrained weights file as read by <see cref="PretrainedWeights.Read"/>.</summary>
+/// <param name="Path">The file.</param>
+/// <param name="Kind">What it was read as (PyTorch zip/legacy state dict, safetensors).</param>
+/// <param name="Tensors">Its tensors by name.</param>
+public sealed record PretrainedFile(string Path, string Kind, IReadOnlyDictionary<string, HostTensor> Tensors);
