@@ -74,7 +74,6 @@ public static class AudioFeatures
     /// <summary>Deltas along frames (torchaudio compute_deltas, replicate padding), in double then float32.</summary>
     public static FeatureMatrix Deltas(FeatureMatrix x, int winLength = 5)
     {
-        var d = new DoubleMatrix(x.Values.Select(v => (double)v).ToArray(), x.Bins, x.Frames);
-        return Cepstrum.Deltas(d, winLength).ToFeatureMatrix();
+        return Cepstrum.Deltas(x.ToDoubleMatrix(), winLength).ToFeatureMatrix();
     }
 }

@@ -110,7 +110,7 @@ public static class Cepstrum
         // computed, so the full spectrogram is never stored
         var fb = MelFilterbank.CreateSparse(stft.FreqBins, mel);
         double[] outv = [];
-        int count = StftBatch.Run(samples, stft, frames =>
+        int count = StftBatch.Run<double>(samples, stft, frames =>
         {
             outv = GC.AllocateUninitializedArray<double>(fb.Mels * frames); // [n_mels, frames], every element written
             return new MelSink(fb, outv, frames);

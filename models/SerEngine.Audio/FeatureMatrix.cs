@@ -64,6 +64,9 @@ public sealed class FeatureMatrix
     /// <summary>Element at (bin, frame).</summary>
     public float this[int bin, int frame] => Values[bin * Frames + frame];
 
+    /// <summary>Widens to double precision (exactly).</summary>
+    public DoubleMatrix ToDoubleMatrix() => new(Array.ConvertAll(Values, v => (double)v), Bins, Frames);
+
     /// <summary>The values as a host tensor of shape <c>[Bins, Frames]</c> (shares the array).</summary>
     public HostTensor ToHostTensor() => new(new Shape(Bins, Frames), Values);
 }

@@ -104,10 +104,10 @@ public static class Stft
         if (StftBatch.Supports(s))
         {
             double[] result = [];
-            int count = StftBatch.Run(samples, s, frames =>
+            int count = StftBatch.Run<double>(samples, s, frames =>
             {
                 result = GC.AllocateUninitializedArray<double>(bins * frames); // [bins, frames], every element written
-                return new SpectrogramSink(result, bins, frames);
+                return new SpectrogramSink<double>(result, bins, frames);
             });
             return new DoubleMatrix(result, bins, count);
         }
@@ -134,6 +134,28 @@ public static class Stft
             }
         }
         return new DoubleMatrix(outv, bins, frames);
+    }
+
+    /// <summary>
+    /// |STFT|^power of <paramref name="samples"/> in single precision, as torch.stft computes it on
+    /// float32 input: <c>[n_fft/2 + 1, frames]</c>. Eight frames run per 256-bit vector, so this is
+    /// about twice as fast as <see cref="Compute"/> and its result half the size; the values differ
+    /// from <see cref="Compute"/>'s by float32 rounding (a relative error of order 1e-6 of the
+    /// spectrum's norm). Settings the SIMD path does not handle fall back to <see cref="Compute"/>,
+    /// rounded. Throws <see cref="ArgumentException"/> as <see cref="Compute"/> does.
+    /// </summary>
+    public static FeatureMatrix ComputeSingle(ReadOnlySpan<float> samples, StftSettings s)
+    {
+        s.Validate();
+        if (!StftBatch.Supports(s)) return Compute(samples, s).ToFeatureMatrix();
+        int bins = s.FreqBins;
+        float[] result = [];
+        int count = StftBatch.Run<float>(samples, s, frames =>
+        {
+            result = GC.AllocateUninitializedArray<float>(bins * frames); // [bins, frames], every element written
+            return new SpectrogramSink<float>(result, bins, frames);
+        });
+        return new FeatureMatrix(result, bins, count);
     }
 
     /// <summary>

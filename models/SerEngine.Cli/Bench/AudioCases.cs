@@ -4,10 +4,11 @@ using SerEngine.Backends;
 namespace SerEngine.Cli.Bench;
 
 /// <summary>
-/// The audio front end on <paramref name="seconds"/> of random normal 16 kHz samples (host code in
-/// double precision; the backend plays no part): <c>mfcc.60s</c> (Paper B's 26 MFCCs),
-/// <c>melspec.60s.400_160_40</c> (power mel spectrogram, 40 HTK mels, centred with reflect padding)
-/// and <c>spectrogram.60s.800_640_160</c> (magnitude, Hamming 640 inside n_fft 800, not centred).
+/// The audio front end on <paramref name="seconds"/> of random normal 16 kHz samples (host code; the
+/// backend plays no part): <c>mfcc.60s</c> (Paper B's 26 MFCCs) and <c>melspec.60s.400_160_40</c>
+/// (power mel spectrogram, 40 HTK mels, centred with reflect padding) in double precision, and
+/// <c>spectrogram.60s.800_640_160</c> (magnitude, Hamming 640 inside n_fft 800, not centred) in
+/// single precision with a float32 result, as torch.stft computes it (<see cref="Stft.ComputeSingle"/>).
 /// </summary>
 /// <param name="kind"><c>mfcc</c>, <c>melspec</c> or <c>spectrogram</c>.</param>
 /// <param name="seconds">Signal length in seconds.</param>
@@ -49,7 +50,7 @@ public sealed class AudioCase(string kind, int seconds) : BenchCase
         {
             "mfcc" => () => AudioFeatures.Mfcc(samples),
             "melspec" => () => Cepstrum.MelSpectrogram(samples, MelSpecStft, MelSpecMel),
-            _ => () => Stft.Compute(samples, SpectrogramStft),
+            _ => () => Stft.ComputeSingle(samples, SpectrogramStft),
         };
         _ = Name; // validates the kind
         return new BenchStep(run);

@@ -87,6 +87,36 @@ public class FeatureTests
         Assert.True(err < 1e-12, $"relative error {err:E3}");
     }
 
+    public static TheoryData<int, int, int, WindowKind, bool, bool, PadMode, double, int> SingleSettings() => new()
+    {
+        { 800, 640, 160, WindowKind.Hamming, true, false, PadMode.Reflect, 1.0, 16000 }, // the benchmark's settings: 96 frames, 12 groups
+        { 1000, 512, 250, WindowKind.Hann, true, true, PadMode.Constant, 1.0, 3001 },    // radix 2/5, 13 frames: a group of 5 lanes
+        { 20, 20, 3, WindowKind.Hann, true, true, PadMode.Reflect, 2.0, 101 },           // n_fft % 8 = 4: the scalar tail of the loader
+        { 256, 255, 64, WindowKind.Rectangular, true, false, PadMode.Reflect, 1.5, 3001 }, // general power, lane by lane
+        { 512, 300, 100, WindowKind.Hann, true, true, PadMode.Replicate, 2.0, 700 },     // 8 frames: exactly one group
+        { 97, 60, 37, WindowKind.Hamming, false, true, PadMode.Reflect, 2.0, 3001 },     // Bluestein: the rounded double path
+    };
+
+    [Theory]
+    [MemberData(nameof(SingleSettings))]
+    public void StftSingleMatchesNaiveDftToFloatRounding(int nFft, int win, int hop, WindowKind window, bool periodic, bool center, PadMode pad, double power, int samples)
+    {
+        var wave = Noise(samples, nFft + 1);
+        var s = new StftSettings { NFft = nFft, WinLength = win, HopLength = hop, Window = window, PeriodicWindow = periodic, Center = center, PadMode = pad, Power = power };
+        var actual = Stft.ComputeSingle(wave, s);
+        var expected = NaiveSpectrogram(wave, s);
+        Assert.Equal((expected.Rows, expected.Columns), (actual.Bins, actual.Frames));
+        double max = expected.Values.Max(), worst = 0;
+        for (int i = 0; i < expected.Values.Length; i++) worst = Math.Max(worst, Math.Abs(actual.Values[i] - expected.Values[i]));
+        double err = RelL2(Array.ConvertAll(actual.Values, v => (double)v), expected.Values);
+        // float32 rounding of the input, window, twiddles and log2(n) butterfly stages: ~1e-7 per step
+        Assert.True(err < 2e-6, $"relative L2 error {err:E3}");
+        Assert.True(worst < 2e-6 * max, $"largest error {worst:E3} against a largest value of {max:E3}");
+        // the threads share whole groups of frames: one thread gives the same bits
+        using (FrontEndThreads.Limit(1))
+            Assert.Equal(actual.Values, Stft.ComputeSingle(wave, s).Values);
+    }
+
     [Fact]
     public void MfccWithOtherSettingsMatchesReference()
     {

@@ -1,29 +1,32 @@
 using System.Collections.Concurrent;
+using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 
 namespace SerEngine.Audio;
 
 /// <summary>
-/// Four complex DFTs of one length m at once, in double precision: every value is a
-/// <see cref="Vector256{T}"/> whose four lanes belong to four independent transforms (four STFT
-/// frames), so every butterfly of every stage is a plain vector operation with no shuffles.
+/// <see cref="Vector256{T}.Count"/> complex DFTs of one length m at once (four in double precision,
+/// eight in single): every value is a <see cref="Vector256{T}"/> whose lanes belong to independent
+/// transforms (consecutive STFT frames), so every butterfly of every stage is a plain vector
+/// operation with no shuffles. The twiddles are computed in double precision and rounded to T.
 /// Mixed-radix Stockham autosort (radix 4, 2, 3, 5 stages, as <see cref="FftPlan"/>), with each
 /// stage's twiddles precomputed in the order the stage reads them and the radix-3/5 butterflies
 /// written out (not as small DFTs). Lengths must be 2/3/5-smooth (<see cref="Supports"/>).
 /// Plans are cached per length and safe to share between threads (they hold no scratch).
 /// Legend: m complex points; re, im, scratch [m] vectors; X[k] = Σⱼ x[j]·e^(−2πi·jk/m) per lane.
 /// </summary>
-internal sealed class FftBatch4
+internal sealed class FftBatch<T>
+    where T : unmanaged, IFloatingPointIeee754<T>
 {
-    private static readonly ConcurrentDictionary<int, FftBatch4> Cache = new();
+    private static readonly ConcurrentDictionary<int, FftBatch<T>> Cache = new();
 
     private readonly Stage[] _stages;
 
     /// <summary>One Stockham stage: radix R after ns points already combined; twiddles [ns][R − 1] (re, im).</summary>
-    private sealed record Stage(int Radix, int Ns, double[] TwRe, double[] TwIm);
+    private sealed record Stage(int Radix, int Ns, T[] TwRe, T[] TwIm);
 
-    private FftBatch4(int m)
+    private FftBatch(int m)
     {
         Length = m;
         var radices = FftPlan.Get(m).Radices;
@@ -31,16 +34,16 @@ internal sealed class FftBatch4
         int ns = 1;
         foreach (int r in radices)
         {
-            var twRe = new double[ns * (r - 1)];
-            var twIm = new double[ns * (r - 1)];
+            var twRe = new T[ns * (r - 1)];
+            var twIm = new T[ns * (r - 1)];
             for (int jm = 0; jm < ns; jm++)
                 for (int q = 1; q < r; q++)
                 {
                     // W^(q·jm·m/(ns·R)) = e^(−2πi·q·jm/(ns·R)), from FftPlan's exact table
                     long e = (long)q * jm * (m / (ns * r)) % m;
                     var (s, c) = Math.SinCos(2 * Math.PI * e / m);
-                    twRe[jm * (r - 1) + q - 1] = c;
-                    twIm[jm * (r - 1) + q - 1] = -s;
+                    twRe[jm * (r - 1) + q - 1] = T.CreateTruncating(c);
+                    twIm[jm * (r - 1) + q - 1] = T.CreateTruncating(-s);
                 }
             stages.Add(new Stage(r, ns, twRe, twIm));
             ns *= r;
@@ -55,21 +58,21 @@ internal sealed class FftBatch4
     public static bool Supports(int m) => m >= 1 && !FftPlan.Get(m).UsesBluestein;
 
     /// <summary>The cached plan for length <paramref name="m"/> (<see cref="Supports"/> must hold).</summary>
-    public static FftBatch4 Get(int m) => Cache.GetOrAdd(m, static k => Supports(k)
-        ? new FftBatch4(k) : throw new ArgumentException($"batched FFT needs a 2/3/5-smooth length, got {k}"));
+    public static FftBatch<T> Get(int m) => Cache.GetOrAdd(m, static k => Supports(k)
+        ? new FftBatch<T>(k) : throw new ArgumentException($"batched FFT needs a 2/3/5-smooth length, got {k}"));
 
     /// <summary>
-    /// In-place forward transform of the four lanes of <paramref name="re"/> + i·<paramref name="im"/>
+    /// In-place forward transform of every lane of <paramref name="re"/> + i·<paramref name="im"/>
     /// ([m] each); <paramref name="sRe"/>, <paramref name="sIm"/> are scratch of the same length.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public unsafe void Forward(Vector256<double>* re, Vector256<double>* im, Vector256<double>* sRe, Vector256<double>* sIm)
+    public unsafe void Forward(Vector256<T>* re, Vector256<T>* im, Vector256<T>* sRe, Vector256<T>* sIm)
     {
         int m = Length;
-        Vector256<double>* xr = re, xi = im, yr = sRe, yi = sIm;
+        Vector256<T>* xr = re, xi = im, yr = sRe, yi = sIm;
         foreach (var st in _stages)
         {
-            fixed (double* twr = st.TwRe, twi = st.TwIm)
+            fixed (T* twr = st.TwRe, twi = st.TwIm)
             {
                 switch (st.Radix)
                 {
@@ -93,7 +96,7 @@ internal sealed class FftBatch4
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Twiddle(ref Vector256<double> r, ref Vector256<double> i, double wr, double wi)
+    private static void Twiddle(ref Vector256<T> r, ref Vector256<T> i, T wr, T wi)
     {
         var a = r;
         var vr = Vector256.Create(wr);
@@ -105,7 +108,7 @@ internal sealed class FftBatch4
     // Stage layout (Stockham): for j = blk·ns + jm, inputs x[j + q·m/R], outputs y[blk·ns·R + jm + k·ns].
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static unsafe void Radix2(int m, int ns, double* twr, double* twi, Vector256<double>* xr, Vector256<double>* xi, Vector256<double>* yr, Vector256<double>* yi)
+    private static unsafe void Radix2(int m, int ns, T* twr, T* twi, Vector256<T>* xr, Vector256<T>* xi, Vector256<T>* yr, Vector256<T>* yi)
     {
         int stride = m / 2;
         for (int j = 0, blk = 0; j < stride; blk++)
@@ -121,7 +124,7 @@ internal sealed class FftBatch4
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static unsafe void Radix4(int m, int ns, double* twr, double* twi, Vector256<double>* xr, Vector256<double>* xi, Vector256<double>* yr, Vector256<double>* yi)
+    private static unsafe void Radix4(int m, int ns, T* twr, T* twi, Vector256<T>* xr, Vector256<T>* xi, Vector256<T>* yr, Vector256<T>* yi)
     {
         int stride = m / 4;
         for (int j = 0, blk = 0; j < stride; blk++)
@@ -133,7 +136,7 @@ internal sealed class FftBatch4
                 var r3 = xr[j + 3 * stride]; var i3 = xi[j + 3 * stride];
                 if (jm != 0)
                 {
-                    double* wr = twr + jm * 3, wi = twi + jm * 3;
+                    T* wr = twr + jm * 3, wi = twi + jm * 3;
                     Twiddle(ref r1, ref i1, wr[0], wi[0]);
                     Twiddle(ref r2, ref i2, wr[1], wi[1]);
                     Twiddle(ref r3, ref i3, wr[2], wi[2]);
@@ -149,11 +152,11 @@ internal sealed class FftBatch4
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static unsafe void Radix3(int m, int ns, double* twr, double* twi, Vector256<double>* xr, Vector256<double>* xi, Vector256<double>* yr, Vector256<double>* yi)
+    private static unsafe void Radix3(int m, int ns, T* twr, T* twi, Vector256<T>* xr, Vector256<T>* xi, Vector256<T>* yr, Vector256<T>* yi)
     {
         int stride = m / 3;
-        var half = Vector256.Create(0.5);
-        var s60 = Vector256.Create(Math.Sqrt(3.0) / 2);
+        var half = Vector256.Create(T.CreateTruncating(0.5));
+        var s60 = Vector256.Create(T.CreateTruncating(Math.Sqrt(3.0) / 2));
         for (int j = 0, blk = 0; j < stride; blk++)
             for (int jm = 0; jm < ns; jm++, j++)
             {
@@ -162,7 +165,7 @@ internal sealed class FftBatch4
                 var r2 = xr[j + 2 * stride]; var i2 = xi[j + 2 * stride];
                 if (jm != 0)
                 {
-                    double* wr = twr + jm * 2, wi = twi + jm * 2;
+                    T* wr = twr + jm * 2, wi = twi + jm * 2;
                     Twiddle(ref r1, ref i1, wr[0], wi[0]);
                     Twiddle(ref r2, ref i2, wr[1], wi[1]);
                 }
@@ -177,11 +180,11 @@ internal sealed class FftBatch4
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static unsafe void Radix5(int m, int ns, double* twr, double* twi, Vector256<double>* xr, Vector256<double>* xi, Vector256<double>* yr, Vector256<double>* yi)
+    private static unsafe void Radix5(int m, int ns, T* twr, T* twi, Vector256<T>* xr, Vector256<T>* xi, Vector256<T>* yr, Vector256<T>* yi)
     {
         int stride = m / 5;
-        var c1 = Vector256.Create(Math.Cos(2 * Math.PI / 5)); var c2 = Vector256.Create(Math.Cos(4 * Math.PI / 5));
-        var s1 = Vector256.Create(Math.Sin(2 * Math.PI / 5)); var s2 = Vector256.Create(Math.Sin(4 * Math.PI / 5));
+        var c1 = Vector256.Create(T.CreateTruncating(Math.Cos(2 * Math.PI / 5))); var c2 = Vector256.Create(T.CreateTruncating(Math.Cos(4 * Math.PI / 5)));
+        var s1 = Vector256.Create(T.CreateTruncating(Math.Sin(2 * Math.PI / 5))); var s2 = Vector256.Create(T.CreateTruncating(Math.Sin(4 * Math.PI / 5)));
         for (int j = 0, blk = 0; j < stride; blk++)
             for (int jm = 0; jm < ns; jm++, j++)
             {
@@ -192,7 +195,7 @@ internal sealed class FftBatch4
                 var r4 = xr[j + 4 * stride]; var i4 = xi[j + 4 * stride];
                 if (jm != 0)
                 {
-                    double* wr = twr + jm * 4, wi = twi + jm * 4;
+                    T* wr = twr + jm * 4, wi = twi + jm * 4;
                     Twiddle(ref r1, ref i1, wr[0], wi[0]);
                     Twiddle(ref r2, ref i2, wr[1], wi[1]);
                     Twiddle(ref r3, ref i3, wr[2], wi[2]);
