@@ -16,43 +16,7 @@
 
 #define MAX_GROUP 256
 
-// Row loop: work-item LID visits j = LID, LID + LSIZE, ... below n. Every work-item runs the same
-// number of iterations and the bound is checked inside: PoCL 3.1 (LLVM 15) miscompiles the plain
-// `for (j = lid; j < n; j += size)` as a kernel's last loop after a barrier (work-items with
-// lid ≥ n stored once past the row), and a uniform trip count is also what GPUs like.
-#define FOR_GROUP_STRIDE(j, n) \
-    for (int j##Base = 0, j = LID(0); j##Base < (n); j##Base += LSIZE(0), j = j##Base + LID(0)) \
-        if ((j) >= (n)) {} else // (an if-else, so that a following `else` binds to the caller's if)
-
-INLINE float group_max(LOCAL_PTR float* scratch, const float v)
-{
-    const int lid = LID(0);
-    scratch[lid] = v;
-    BARRIER;
-    for (int gap = LSIZE(0) / 2; gap > 0; gap >>= 1)
-    {
-        if (lid < gap) scratch[lid] = fmax(scratch[lid], scratch[lid + gap]);
-        BARRIER;
-    }
-    const float r = scratch[0];
-    BARRIER; // scratch is reused by the next reduction
-    return r;
-}
-
-INLINE float group_sum(LOCAL_PTR float* scratch, const float v)
-{
-    const int lid = LID(0);
-    scratch[lid] = v;
-    BARRIER;
-    for (int gap = LSIZE(0) / 2; gap > 0; gap >>= 1)
-    {
-        if (lid < gap) scratch[lid] += scratch[lid + gap];
-        BARRIER;
-    }
-    const float r = scratch[0];
-    BARRIER;
-    return r;
-}
+#include "group.h" // FOR_GROUP_STRIDE, group_max, group_sum
 
 KERNEL void cross_entropy_forward(GLOBAL const float* logits, // [n, c]
                                   GLOBAL const int* labels,   // [n]

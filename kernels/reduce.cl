@@ -22,13 +22,7 @@
 #define MAX_RANK 8
 #define MAX_GROUP 256
 
-// Row loop: work-item LID visits j = LID, LID + LSIZE, ... below n. Every work-item runs the same
-// number of iterations and the bound is checked inside: PoCL 3.1 (LLVM 15) miscompiles the plain
-// `for (j = lid; j < n; j += size)` as a kernel's last loop after a barrier (work-items with
-// lid ≥ n stored once past the row), and a uniform trip count is also what GPUs like.
-#define FOR_GROUP_STRIDE(j, n) \
-    for (int j##Base = 0, j = LID(0); j##Base < (n); j##Base += LSIZE(0), j = j##Base + LID(0)) \
-        if ((j) >= (n)) {} else // (an if-else, so that a following `else` binds to the caller's if)
+#include "group.h" // FOR_GROUP_STRIDE, group_max, group_sum
 
 // Offset in x of output element j (its kept coordinates) and of reduced element r (its reduced
 // coordinates); the two add up to the flat index of one summand in x.

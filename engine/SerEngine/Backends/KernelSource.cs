@@ -1,4 +1,6 @@
 using System.Reflection;
+using System.Text;
+using System.Text.RegularExpressions;
 
 namespace SerEngine.Backends;
 
@@ -14,25 +16,28 @@ public enum KernelDialect
 
 /// <summary>
 /// One kernel file ready to compile: the dialect's prelude, a <c>#line 1 "file"</c> marker, then the
-/// file's text, so compiler messages point at the kernel file's own lines. Files come from the
-/// engine assembly (embedded from <c>kernels/</c>), or from a folder on disk named by
-/// <c>SERENGINE_KERNEL_DIR</c> (or an explicit argument) for kernel development.
+/// file's text, so compiler messages point at the kernel file's own lines. A line
+/// <c>#include "name.h"</c> is replaced by that file's text between <c>#line</c> markers (nested
+/// includes too; each file once), so shared helpers live in one place while neither compiler needs
+/// an include path. Files come from the engine assembly (embedded from <c>kernels/</c>), or from a
+/// folder on disk named by <c>SERENGINE_KERNEL_DIR</c> (or an explicit argument) for kernel development.
 /// </summary>
-public sealed class KernelSource
+public sealed partial class KernelSource
 {
     /// <summary>Environment variable naming a folder to load kernel files from instead of the embedded copies.</summary>
     public const string DirectoryEnvironmentVariable = "SERENGINE_KERNEL_DIR";
 
     private const string ResourcePrefix = "kernels/";
 
-    private KernelSource(string fileName, KernelDialect dialect, string prelude, string body, string origin)
+    private KernelSource(string fileName, KernelDialect dialect, string prelude, string body, string origin, string? kernelDirectory)
     {
         FileName = fileName;
         Dialect = dialect;
         Prelude = prelude;
         Body = body;
         Origin = origin;
-        Text = $"#line 1 \"{PreludeFileName(dialect)}\"\n{prelude}\n#line 1 \"{fileName}\"\n{body}";
+        var included = new HashSet<string>(StringComparer.Ordinal) { fileName };
+        Text = $"#line 1 \"{PreludeFileName(dialect)}\"\n{prelude}\n#line 1 \"{fileName}\"\n{ExpandIncludes(fileName, body, kernelDirectory, included)}";
     }
 
     /// <summary>Kernel file name, e.g. <c>memory.cl</c>.</summary>
@@ -44,13 +49,13 @@ public sealed class KernelSource
     /// <summary>The prelude's text.</summary>
     public string Prelude { get; }
 
-    /// <summary>The kernel file's own text.</summary>
+    /// <summary>The kernel file's own text (its <c>#include</c> lines as written).</summary>
     public string Body { get; }
 
     /// <summary>Where the file came from: <c>embedded</c>, a path, or <c>text</c>.</summary>
     public string Origin { get; }
 
-    /// <summary>The full text handed to the compiler: prelude, <c>#line</c> marker, file.</summary>
+    /// <summary>The full text handed to the compiler: prelude, <c>#line</c> marker, file with its includes expanded.</summary>
     public string Text { get; }
 
     /// <summary>File name of the dialect's prelude.</summary>
@@ -67,14 +72,14 @@ public sealed class KernelSource
     {
         var body = ReadFile(fileName, kernelDirectory, out var origin);
         var prelude = ReadFile(PreludeFileName(dialect), kernelDirectory, out _);
-        return new KernelSource(fileName, dialect, prelude, body, origin);
+        return new KernelSource(fileName, dialect, prelude, body, origin, kernelDirectory);
     }
 
     /// <summary>A kernel from text in memory (tests, experiments); the prelude still comes from <see cref="Load"/>'s places.</summary>
     public static KernelSource FromText(string fileName, string body, KernelDialect dialect, string? kernelDirectory = null)
     {
         var prelude = ReadFile(PreludeFileName(dialect), kernelDirectory, out _);
-        return new KernelSource(fileName, dialect, prelude, body, "text");
+        return new KernelSource(fileName, dialect, prelude, body, "text", kernelDirectory);
     }
 
     /// <summary>The raw text of one kernel file (no prelude).</summary>
@@ -86,6 +91,43 @@ public sealed class KernelSource
             .Where(n => n.StartsWith(ResourcePrefix, StringComparison.Ordinal))
             .Select(n => n[ResourcePrefix.Length..])
             .Order(StringComparer.Ordinal)];
+
+    [GeneratedRegex("""^\s*#\s*include\s+"([^"]+)"\s*(//.*)?$""")]
+    private static partial Regex IncludeLine();
+
+    /// <summary>
+    /// <paramref name="body"/> with every <c>#include "name"</c> line replaced by the named file's text
+    /// (its own includes expanded, a file already in <paramref name="included"/> left out), framed by
+    /// <c>#line</c> markers so messages keep pointing at the right file and line.
+    /// </summary>
+    private static string ExpandIncludes(string fileName, string body, string? kernelDirectory, HashSet<string> included)
+    {
+        if (!body.Contains("#include", StringComparison.Ordinal) && !body.Contains("# include", StringComparison.Ordinal)) return body;
+        var lines = body.Split('\n');
+        var text = new StringBuilder(body.Length);
+        for (int i = 0; i < lines.Length; i++)
+        {
+            var m = IncludeLine().Match(lines[i].TrimEnd('\r'));
+            if (!m.Success)
+            {
+                text.Append(lines[i]);
+                if (i + 1 < lines.Length) text.Append('\n');
+                continue;
+            }
+            var name = m.Groups[1].Value;
+            if (name.Contains('/', StringComparison.Ordinal) || name.Contains('\\', StringComparison.Ordinal) || name.StartsWith('.'))
+                throw new ArgumentException($"{fileName}:{i + 1}: #include \"{name}\": only a file of the kernels folder may be included");
+            if (included.Add(name))
+            {
+                var inner = ReadFile(name, kernelDirectory, out _);
+                text.Append($"#line 1 \"{name}\"\n").Append(ExpandIncludes(name, inner, kernelDirectory, included));
+                if (!inner.EndsWith('\n')) text.Append('\n');
+            }
+            text.Append($"#line {i + 2} \"{fileName}\"");
+            if (i + 1 < lines.Length) text.Append('\n');
+        }
+        return text.ToString();
+    }
 
     private static string ReadFile(string fileName, string? kernelDirectory, out string origin)
     {

@@ -1,3 +1,4 @@
+using System.Text.RegularExpressions;
 using SerEngine.Backends;
 
 namespace SerEngine.Tests.Gpu;
@@ -39,6 +40,40 @@ public class KernelInfrastructureTests
             var ex = Assert.Throws<FileNotFoundException>(() => KernelSource.Load("no_such_kernel.cl", KernelDialect.OpenCl, dir));
             Assert.Contains("no_such_kernel.cl", ex.Message, StringComparison.Ordinal);
             Assert.Contains("memory.cl", ex.Message, StringComparison.Ordinal); // lists what is embedded
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    [Fact]
+    public void IncludesAreExpandedInPlaceWithLineMarkers()
+    {
+        var softmax = KernelSource.Load("softmax.cl", KernelDialect.OpenCl, kernelDirectory: "");
+        Assert.Contains("#include \"group.h\"", softmax.Body, StringComparison.Ordinal);
+        Assert.DoesNotMatch(new Regex(@"^\s*#\s*include", RegexOptions.Multiline), softmax.Text);
+        Assert.Single(Regex.Matches(softmax.Text, @"INLINE float group_max\("));
+        int line = Array.FindIndex(softmax.Body.Split('\n'), l => l.StartsWith("#include \"group.h\"", StringComparison.Ordinal)) + 1;
+        Assert.Contains($"#line 1 \"group.h\"\n// group.h", softmax.Text, StringComparison.Ordinal);
+        Assert.Contains($"#line {line + 1} \"softmax.cl\"\n", softmax.Text, StringComparison.Ordinal);
+
+        var dir = Path.Combine(Path.GetTempPath(), "serengine-kernels-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(dir);
+        try
+        {
+            File.WriteAllText(Path.Combine(dir, "a.h"), "#include \"b.h\"\nint a;\n");
+            File.WriteAllText(Path.Combine(dir, "b.h"), "#include \"a.h\" // a cycle: a.h is already in\nint b;");
+            File.WriteAllText(Path.Combine(dir, "k.cl"), "#include \"a.h\"\n#include \"b.h\"\nint k;\n");
+            var k = KernelSource.Load("k.cl", KernelDialect.OpenCl, dir);
+            Assert.EndsWith(
+                "#line 1 \"k.cl\"\n#line 1 \"a.h\"\n#line 1 \"b.h\"\n#line 2 \"b.h\"\nint b;\n#line 2 \"a.h\"\nint a;\n#line 2 \"k.cl\"\n#line 3 \"k.cl\"\nint k;\n",
+                k.Text, StringComparison.Ordinal);
+            File.WriteAllText(Path.Combine(dir, "bad.cl"), "int x;\n#include \"../secret.h\"\n");
+            var ex = Assert.Throws<ArgumentException>(() => KernelSource.Load("bad.cl", KernelDialect.OpenCl, dir));
+            Assert.Equal("bad.cl:2: #include \"../secret.h\": only a file of the kernels folder may be included", ex.Message);
+            File.WriteAllText(Path.Combine(dir, "missing.cl"), "#include \"nowhere.h\"\n");
+            Assert.Throws<FileNotFoundException>(() => KernelSource.Load("missing.cl", KernelDialect.OpenCl, dir));
         }
         finally
         {
