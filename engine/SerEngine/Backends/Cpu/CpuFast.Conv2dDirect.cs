@@ -41,7 +41,7 @@ public partial class CpuBackend
         for (int h = 0; h < g.H; h++) CopyFloats(p + (long)(h + g.PadTop) * wp + g.PadLeft, plane + (long)h * g.W, g.W);
     }
 
-    private unsafe void Conv2dForwardDirect(float[] x, float[] w, float[]? bias, float[] y, Conv2dGeometry g)
+    private unsafe void Conv2dForwardDirect(float[] x, float[] w, float[]? bias, float[] y, Conv2dGeometry g, bool relu)
     {
         int taps = g.R * g.S, kBlocks = CeilDiv(g.K, 4), outH = g.OutH, outW = g.OutW, owr = RoundUp(outW, 8);
         // weights by 4-channel block and tap: wt[(kb·taps + t)·4 + i] = w[4·kb + i, t] (0 past K)
@@ -71,7 +71,14 @@ public partial class CpuBackend
                         int k = 4 * kb + i;
                         float b = bias is null ? 0f : bias[k];
                         float* dst = py + (((long)n * g.K + k) * outH + oh) * outW;
-                        for (int j = 0; j < outW; j++) dst[j] = rows[i * owr + j] + b;
+                        if (relu)
+                            for (int j = 0; j < outW; j++)
+                            {
+                                float v = rows[i * owr + j] + b;
+                                dst[j] = v > 0 ? v : 0f;
+                            }
+                        else
+                            for (int j = 0; j < outW; j++) dst[j] = rows[i * owr + j] + b;
                     }
                 }
             }
