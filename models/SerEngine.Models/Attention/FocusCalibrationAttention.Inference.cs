@@ -8,8 +8,10 @@ namespace SerEngine.Models.Attention;
 //   [Q | K | V] [N, T, 3·H·dh] = X · [Wq; Wk; Wv]ᵀ + [bq; bk; bv],
 // split into heads by one permute; the Focus centre and width logits of all heads come from one
 // product with a block-diagonal matrix U [2H, H·dh] (row h holds u_p[h] in head h's columns, row H + h
-// holds u_z[h]), p | z [N, T, 2H] = c · Uᵀ, instead of two broadcast products and sums per head.
-// Everything else is the plain forward's arithmetic. The stacked matrices are cached (DerivedWeights).
+// holds u_z[h]), p | z [N, T, 2H] = c · Uᵀ, instead of two broadcast products and sums per head;
+// Q Kᵀ reads K transposed inside the GEMM (no transposed copy); the focus bias is −2((j − P_i)/W_i)²
+// (one square instead of two). Everything else is the plain forward's arithmetic. The stacked
+// matrices are cached (DerivedWeights).
 public sealed partial class FocusCalibrationAttention
 {
     private DerivedWeights? _stacked;
@@ -26,7 +28,8 @@ public sealed partial class FocusCalibrationAttention
         var qh = Ops.Narrow(heads, 0, 0, 1).Reshape(n, h, t, dh);               // [N, H, T, dh]
         var kh = Ops.Narrow(heads, 0, 1, 1).Reshape(n, h, t, dh);               // [N, H, T, dh]
         var vh = Ops.Narrow(heads, 0, 2, 1).Reshape(n, h, t, dh);               // [N, H, T, dh]
-        var scores = qh.MatMul(kh.Transpose(-1, -2));                           // [N, H, T, T]
+        var scores = Tensor.Empty(new Shape(n, h, t, t), backend: x.Backend);   // [N, H, T, T] = Q Kᵀ, K read transposed in place
+        x.Backend.Gemm(false, true, n * h, t, t, dh, 1f, qh.Storage, t * dh, kh.Storage, t * dh, 0f, scores.Storage, t * t);
 
         Tensor? bias = null, centres = null, widths = null;
         if (Focus)
@@ -37,8 +40,8 @@ public sealed partial class FocusCalibrationAttention
             centres = Ops.Narrow(pz, 1, 0, h);                                                            // [N, H, T]
             widths = Ops.Narrow(pz, 1, h, h);                                                             // [N, H, T]
             var positions = Tensor.FromArray(Enumerable.Range(0, t).Select(j => (float)j).ToArray(), new Shape(1, 1, 1, t), x.Backend);
-            var dist = positions - centres.Reshape(n, h, t, 1);                                           // [N, H, T, T]
-            bias = Ops.Square(dist) / Ops.Square(widths.Reshape(n, h, t, 1)) * -2f;                      // −2 (j − P_i)² / W_i²
+            var scaled = (positions - centres.Reshape(n, h, t, 1)) / widths.Reshape(n, h, t, 1);       // [N, H, T, T] = (j − P_i) / W_i
+            bias = Ops.Square(scaled) * -2f;                                                              // −2 ((j − P_i) / W_i)²
         }
 
         var attention = Ops.BiasedSoftmax(scores, bias, null, 1f / MathF.Sqrt(dh)); // [N, H, T, T]
