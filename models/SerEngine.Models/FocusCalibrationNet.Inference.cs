@@ -29,6 +29,16 @@ public sealed partial class FocusCalibrationNet
     private bool UsesFusedPath() =>
         FusedInference && !Graph.IsGradEnabled && !Training && !Attn.Training && ConvLayers().All(l => !l.Bn.Training);
 
+    /// <summary>
+    /// Releases the cached folded weights of the fused path (device memory on GPU backends); the next
+    /// fused forward builds them again.
+    /// </summary>
+    public void ReleaseFusedWeights()
+    {
+        _folded?.Dispose();
+        Attn.ReleaseFusedWeights();
+    }
+
     /// <summary>How many forward passes took the fused path (tests check that it is taken).</summary>
     internal int FusedForwards { get; private set; }
 

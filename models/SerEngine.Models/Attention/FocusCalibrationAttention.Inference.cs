@@ -56,6 +56,9 @@ public sealed partial class FocusCalibrationAttention
         return (Out.Forward(merged), new Internals(attention, centres, widths, gates));
     }
 
+    /// <summary>Releases the cached stacked matrices of the fused path; the next fused forward builds them again.</summary>
+    internal void ReleaseFusedWeights() => _stacked?.Dispose();
+
     private Tensor[] Sources()
     {
         var list = new List<Tensor> { Query.Weight, Key.Weight, Value.Weight };
