@@ -379,19 +379,13 @@ public partial class CpuBackend
             {
                 var b = Vector256.Create(bias == null ? 0f : bias[k0 + i]);
                 float* dst = outImage + (k0 + i) * plane + (long)oh * wout + ow;
-                var lo = Vector256.Load(tile + i * 16) + b;
-                var hi = Vector256.Load(tile + i * 16 + 8) + b;
-                if (relu)
-                {
-                    lo = Vector256.ConditionalSelect(Vector256.GreaterThan(lo, Vector256<float>.Zero), lo, Vector256<float>.Zero);
-                    hi = Vector256.ConditionalSelect(Vector256.GreaterThan(hi, Vector256<float>.Zero), hi, Vector256<float>.Zero);
-                }
-                lo.Store(dst);
-                hi.Store(dst + 8);
+                BiasRelu(Vector256.Load(tile + i * 16), b, relu).Store(dst);
+                BiasRelu(Vector256.Load(tile + i * 16 + 8), b, relu).Store(dst + 8);
             }
             return;
         }
-        // the tile crosses a row end (or v's end): one run of columns per output row it touches
+        // the tile crosses a row end (or v's end): one run of columns per output row it touches; runs
+        // of 8 or more go as vectors, the last one overlapping the one before (same values again)
         for (int j = 0; j < 16 && v0 + j < v;)
         {
             int len = Math.Min(Math.Min(16 - j, wp - ow), v - v0 - j), valid = Math.Min(len, wout - ow);
@@ -399,6 +393,13 @@ public partial class CpuBackend
             {
                 float b = bias == null ? 0f : bias[k0 + i];
                 float* src = tile + i * 16 + j, dst = outImage + (k0 + i) * plane + (long)oh * wout + ow;
+                if (valid >= 8)
+                {
+                    var bv = Vector256.Create(b);
+                    BiasRelu(Vector256.Load(src), bv, relu).Store(dst);
+                    if (valid > 8) BiasRelu(Vector256.Load(src + valid - 8), bv, relu).Store(dst + valid - 8);
+                    continue;
+                }
                 for (int q = 0; q < valid; q++)
                 {
                     float y = src[q] + b;
@@ -413,6 +414,14 @@ public partial class CpuBackend
                 oh++;
             }
         }
+    }
+
+    /// <summary>x + b, then ReLU when <paramref name="relu"/> (NaN gives 0, as the reference's ReLU).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> BiasRelu(Vector256<float> x, Vector256<float> b, bool relu)
+    {
+        var y = x + b;
+        return relu ? Vector256.ConditionalSelect(Vector256.GreaterThan(y, Vector256<float>.Zero), y, Vector256<float>.Zero) : y;
     }
 
     /// <summary>
