@@ -23,11 +23,12 @@ public sealed partial class FocusCalibrationNet
     /// </summary>
     public bool FusedInference { get; set; } = true;
 
-    private IEnumerable<(Conv2d Conv, BatchNorm2d Bn)> ConvLayers() =>
+    private (Conv2d Conv, BatchNorm2d Bn)[] ConvLayers() =>
         [(Conv1a, Bn1a), (Conv1b, Bn1b), (Conv2, Bn2), (Conv3, Bn3), (Conv4, Bn4), (Conv5, Bn5)];
 
     private bool UsesFusedPath() =>
-        FusedInference && !Graph.IsGradEnabled && !Training && !Attn.Training && ConvLayers().All(l => !l.Bn.Training);
+        FusedInference && !Graph.IsGradEnabled && !Training && !Attn.Training
+        && !Bn1a.Training && !Bn1b.Training && !Bn2.Training && !Bn3.Training && !Bn4.Training && !Bn5.Training;
 
     /// <summary>
     /// Releases the cached folded weights of the fused path (device memory on GPU backends); the next
@@ -40,15 +41,17 @@ public sealed partial class FocusCalibrationNet
     }
 
     /// <summary>How many forward passes took the fused path (tests check that it is taken).</summary>
-    internal int FusedForwards { get; private set; }
+    internal int FusedForwards => _fusedForwards;
+
+    private int _fusedForwards;
 
     private (Tensor Logits, FocusCalibrationAttention.Internals Internals) ForwardFused(Tensor x)
     {
-        FusedForwards++;
-        _folded ??= new DerivedWeights(
-            () => [.. ConvLayers().SelectMany(l => new[] { l.Conv.Weight, l.Conv.Bias, l.Bn.Weight, l.Bn.Bias, l.Bn.RunningMean, l.Bn.RunningVar }.OfType<Tensor>())],
-            () => [.. ConvLayers().SelectMany(l => FoldBatchNorm(l.Conv, l.Bn))]);
-        var w = _folded.Get(); // per layer: folded weight [K, C, R, S], folded bias [K]
+        Interlocked.Increment(ref _fusedForwards);
+        var folded = LazyInitializer.EnsureInitialized(ref _folded, () => new DerivedWeights(
+            [.. ConvLayers().SelectMany(l => new[] { l.Conv.Weight, l.Conv.Bias, l.Bn.Weight, l.Bn.Bias, l.Bn.RunningMean, l.Bn.RunningVar }.OfType<Tensor>())],
+            () => [.. ConvLayers().SelectMany(l => FoldBatchNorm(l.Conv, l.Bn))]));
+        var w = folded.Get(); // per layer: folded weight [K, C, R, S], folded bias [K]
         var a = ConvRelu(x, w[0], w[1], Conv1a);                        // [N, 8, F−1, T−1]
         var b = ConvRelu(x, w[2], w[3], Conv1b);                        // [N, 8, F−1, T−1]
         var h = Ops.Concat([a, b], 1);                                  // [N, 16, F−1, T−1]

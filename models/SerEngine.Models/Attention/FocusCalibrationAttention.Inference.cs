@@ -20,8 +20,8 @@ public sealed partial class FocusCalibrationAttention
     internal (Tensor Y, Internals Internals) ForwardFused(Tensor x)
     {
         if (x.Rank != 3) throw new ArgumentException($"focus-calibration attention expects X [N, T, d_in], got {x.Shape}");
-        _stacked ??= new DerivedWeights(Sources, Stack);
-        var d = _stacked.Get(); // Wqkv [3·H·dh, d_in], bqkv [3·H·dh], then U [2H, H·dh] with focus
+        // Wqkv [3·H·dh, d_in], bqkv [3·H·dh], then U [2H, H·dh] with focus
+        var d = LazyInitializer.EnsureInitialized(ref _stacked, () => new DerivedWeights(Sources(), Stack)).Get();
         int n = x.Shape[0], t = x.Shape[1], h = Heads, dh = HeadDim, hd = h * dh;
         var qkv = Ops.Linear(x, d[0], d[1]);                                     // [N, T, 3·H·dh]
         var heads = qkv.Reshape(n, t, 3, h, dh).Permute(2, 0, 3, 1, 4);         // [3, N, H, T, dh]

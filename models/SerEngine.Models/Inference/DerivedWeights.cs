@@ -9,14 +9,14 @@ namespace SerEngine.Models.Inference;
 /// </summary>
 internal sealed class DerivedWeights : IDisposable
 {
-    private readonly Func<Tensor[]> _sources;
+    private readonly Tensor[] _sources;
     private readonly Func<Tensor[]> _build;
     private readonly object _gate = new();
     private long[]? _versions;
     private Tensor[]? _derived;
 
-    /// <summary>Derives <paramref name="build"/>'s tensors from the tensors <paramref name="sources"/> lists.</summary>
-    public DerivedWeights(Func<Tensor[]> sources, Func<Tensor[]> build)
+    /// <summary>Derives <paramref name="build"/>'s tensors from <paramref name="sources"/> (parameters and buffers, which keep their identity).</summary>
+    public DerivedWeights(Tensor[] sources, Func<Tensor[]> build)
     {
         _sources = sources;
         _build = build;
@@ -27,7 +27,7 @@ internal sealed class DerivedWeights : IDisposable
     {
         lock (_gate)
         {
-            var sources = _sources();
+            var sources = _sources;
             if (_derived is not null && _versions is not null && Same(sources, _versions)) return _derived;
             Release();
             using (TensorScope.Suspend())
