@@ -19,8 +19,11 @@ public sealed partial class Tensor : IDisposable
             throw new ArgumentException($"storage of {storage.Length} elements is too small for shape {shape}");
         _storage = storage;
         Shape = shape;
+        Version = Interlocked.Increment(ref s_lastVersion);
         TensorScope.Track(this);
     }
+
+    private static long s_lastVersion;
 
     /// <summary>The dimensions.</summary>
     public Shape Shape { get; }
@@ -43,6 +46,18 @@ public sealed partial class Tensor : IDisposable
 
     /// <summary>True once released.</summary>
     public bool IsDisposed => _storage is null;
+
+    /// <summary>
+    /// A stamp that changes whenever this tensor's values are overwritten in place through the engine
+    /// (<see cref="CopyFrom(ReadOnlySpan{float})"/>, optimizer steps, training-mode BatchNorm running
+    /// statistics, moves between backends); stamps are unique across tensors. Caches of values derived
+    /// from parameters (eval-mode fused weights) compare it to know when to rebuild. Code that writes a
+    /// tensor's storage directly calls <see cref="MarkModified"/>.
+    /// </summary>
+    public long Version { get; private set; }
+
+    /// <summary>Gives this tensor a new <see cref="Version"/> stamp (its values were changed in place).</summary>
+    public void MarkModified() => Version = Interlocked.Increment(ref s_lastVersion);
 
     /// <summary>Optional name (parameters carry their state-dict name).</summary>
     public string? Name { get; set; }
@@ -203,6 +218,7 @@ public sealed partial class Tensor : IDisposable
         if (DType == DType.Float32) { var a = new float[Size]; old.Backend.Read(old, a); backend.Write(fresh, a); }
         else { var a = new int[Size]; old.Backend.Read(old, a); backend.Write(fresh, a); }
         _storage = fresh;
+        MarkModified();
         old.Dispose();
         if (Grad is not null) { Grad.Dispose(); Grad = null; }
     }
@@ -212,6 +228,7 @@ public sealed partial class Tensor : IDisposable
     {
         if (values.Length != Size) throw new ArgumentException($"{values.Length} values for a tensor of shape {Shape}");
         Backend.Write(Storage, values);
+        MarkModified();
     }
 
     /// <summary>Removes this tensor from its scope so it outlives it (parameters, results to keep).</summary>

@@ -19,7 +19,7 @@ public sealed record FocusCalibrationNetConfig(int NumClasses, int FreqBins = 26
 /// Kim et al. 2022: a Head-Fusion CNN over MFCC segments x [N, 1, F, T], then multi-head
 /// self-attention over time with Focus- and Calibration-Attention, mean over time, classifier.
 /// </summary>
-public sealed class FocusCalibrationNet : Module
+public sealed partial class FocusCalibrationNet : Module
 {
     private readonly Generator _rng;
 
@@ -71,13 +71,17 @@ public sealed class FocusCalibrationNet : Module
     /// <summary>F' after the two 2×2 pools (conv1a/1b keep F − 1).</summary>
     public static int EncodedBins(int freqBins) => (freqBins - 1) / 2 / 2;
 
-    /// <summary>Logits [N, classes] and the attention internals.</summary>
+    /// <summary>
+    /// Logits [N, classes] and the attention internals. In eval mode without gradient tracking this
+    /// takes the fused inference path (<see cref="FusedInference"/>).
+    /// </summary>
     public (Tensor Logits, FocusCalibrationAttention.Internals Internals) Forward(Tensor x)
     {
         if (x.Rank != 4 || x.Shape[1] != 1 || x.Shape[2] != Config.FreqBins)
             throw new ArgumentException($"FocusCalibrationNet expects x [N, 1, {Config.FreqBins}, T], got {x.Shape}");
         if (x.Shape[3] < 8)
             throw new ArgumentException($"input of {x.Shape[3]} frames is too short for FocusCalibrationNet: it needs at least 8 frames");
+        if (UsesFusedPath()) return ForwardFused(x);
         var a = Bn1a.Forward(Conv1a.Forward(x)).Relu();                 // [N, 8, F−1, T−1]
         var b = Bn1b.Forward(Conv1b.Forward(x)).Relu();                 // [N, 8, F−1, T−1]
         var h = Ops.Concat([a, b], 1);                                  // [N, 16, F−1, T−1]

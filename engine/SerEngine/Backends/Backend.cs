@@ -111,6 +111,16 @@ public abstract class Backend
     /// <summary>y [N, K, OutH, OutW] = conv(x [N, C, H, W], w [K, C, R, S]) + bias [K] (bias optional).</summary>
     public abstract void Conv2dForward(Storage x, Storage w, Storage? bias, Storage y, in Conv2dGeometry g);
 
+    /// <summary>
+    /// y = ReLU(conv(x, w) + bias): the forward pass with the rectifier applied to each output as it
+    /// is stored (eval-mode inference). The default runs <see cref="Conv2dForward"/>, then ReLU in place.
+    /// </summary>
+    public virtual void Conv2dForwardRelu(Storage x, Storage w, Storage? bias, Storage y, in Conv2dGeometry g)
+    {
+        Conv2dForward(x, w, bias, y, g);
+        Unary(UnaryOp.Relu, y, y, g.N * g.K * g.OutH * g.OutW, 0f);
+    }
+
     /// <summary>dx [N, C, H, W] = the adjoint of the forward pass applied to dy [N, K, OutH, OutW].</summary>
     public abstract void Conv2dBackwardInput(Storage dy, Storage w, Storage dx, in Conv2dGeometry g);
 

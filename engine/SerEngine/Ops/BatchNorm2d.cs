@@ -42,6 +42,11 @@ public static partial class Ops
         var invStd = NewLike(backend, new Shape(c));  // [C]
         backend.BatchNorm2dForward(x.Storage, weight?.Storage, bias?.Storage, y.Storage, mean.Storage, invStd.Storage,
             runningMean?.Storage, runningVar?.Storage, n, c, hw, eps, momentum, training);
+        if (training)
+        {
+            runningMean?.MarkModified();
+            runningVar?.MarkModified();
+        }
         // eval: the backend read the running buffers into mean/invStd, so later updates to them do not matter
         var inputs = new List<Tensor> { x };
         if (weight is not null) inputs.Add(weight);

@@ -23,27 +23,30 @@ public static partial class Ops
         var y = NewLike(backend, new Shape(g.N, g.K, g.OutH, g.OutW)); // [N, K, OutH, OutW]
         backend.Conv2dForward(x.Storage, weight.Storage, bias?.Storage, y.Storage, g);
         Tensor[] inputs = bias is null ? [x, weight] : [x, weight, bias];
-        return Graph.Record("conv2d", y, inputs, dy =>
+        return Graph.Record("conv2d", y, inputs, dy => Conv2dGrads(x, weight, bias, g, dy));
+    }
+
+    /// <summary>dx, dw and dbias (null where not wanted) of a conv2d for the output gradient dy [N, K, OutH, OutW].</summary>
+    private static Tensor?[] Conv2dGrads(Tensor x, Tensor weight, Tensor? bias, Conv2dGeometry g, Tensor dy)
+    {
+        var be = dy.Backend;
+        Tensor? dx = null, dw = null, db = null;
+        if (x.RequiresGrad)
         {
-            var be = dy.Backend;
-            Tensor? dx = null, dw = null, db = null;
-            if (x.RequiresGrad)
-            {
-                dx = NewLike(be, x.Shape); // [N, C, H, W]
-                be.Conv2dBackwardInput(dy.Storage, weight.Storage, dx.Storage, g);
-            }
-            if (weight.RequiresGrad)
-            {
-                dw = NewLike(be, weight.Shape); // [K, C, R, S]
-                be.Conv2dBackwardWeight(x.Storage, dy.Storage, dw.Storage, g);
-            }
-            if (bias is not null && bias.RequiresGrad)
-            {
-                db = NewLike(be, bias.Shape); // [K] viewed as [1, K, 1, 1]
-                be.SumTo(dy.Storage, dy.Shape, db.Storage, new Shape(1, g.K, 1, 1));
-            }
-            return bias is null ? [dx, dw] : [dx, dw, db];
-        });
+            dx = NewLike(be, x.Shape); // [N, C, H, W]
+            be.Conv2dBackwardInput(dy.Storage, weight.Storage, dx.Storage, g);
+        }
+        if (weight.RequiresGrad)
+        {
+            dw = NewLike(be, weight.Shape); // [K, C, R, S]
+            be.Conv2dBackwardWeight(x.Storage, dy.Storage, dw.Storage, g);
+        }
+        if (bias is not null && bias.RequiresGrad)
+        {
+            db = NewLike(be, bias.Shape); // [K] viewed as [1, K, 1, 1]
+            be.SumTo(dy.Storage, dy.Shape, db.Storage, new Shape(1, g.K, 1, 1));
+        }
+        return bias is null ? [dx, dw] : [dx, dw, db];
     }
 
     /// <summary>2-D convolution with symmetric padding (PyTorch's <c>padding=(ph, pw)</c>).</summary>

@@ -61,6 +61,7 @@ public class Adam : Optimizer
             s.Step++;
             var args = new AdamStepParams(Lr, Betas.Beta1, Betas.Beta2, Eps, WeightDecay, Decoupled, s.Step);
             p.Backend.AdamStep(p.Storage, g.Storage, s.ExpAvg.Storage, s.ExpAvgSq.Storage, p.Size, args);
+            p.MarkModified();
         }
     }
 

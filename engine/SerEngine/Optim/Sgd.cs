@@ -62,6 +62,7 @@ public sealed class Sgd : Optimizer
             }
             var args = new SgdStepParams(Lr, Momentum, Dampening, WeightDecay, Nesterov, first);
             p.Backend.SgdStep(p.Storage, g.Storage, buf?.Storage, p.Size, args);
+            p.MarkModified();
         }
     }
 

@@ -102,6 +102,13 @@ public sealed class ProfilingBackend(int threads) : CpuBackend(threads)
     }
 
     /// <inheritdoc/>
+    public override void Conv2dForwardRelu(Storage x, Storage w, Storage? bias, Storage y, in Conv2dGeometry g)
+    {
+        var geo = g;
+        Time($"Conv2dForwardRelu {G(g)}", () => base.Conv2dForwardRelu(x, w, bias, y, geo));
+    }
+
+    /// <inheritdoc/>
     public override void Conv2dBackwardInput(Storage dy, Storage w, Storage dx, in Conv2dGeometry g)
     {
         var geo = g;

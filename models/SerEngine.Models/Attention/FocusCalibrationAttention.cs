@@ -9,7 +9,7 @@ namespace SerEngine.Models.Attention;
 /// MODELS.md (B) specifies. Input X [N, T, d_in]; output attn(X) [N, T, d_in] (the network adds
 /// the residual). Dimension legend: N batch, T time steps, H heads, dh head size.
 /// </summary>
-public sealed class FocusCalibrationAttention : Module
+public sealed partial class FocusCalibrationAttention : Module
 {
     private readonly Generator _rng;
 

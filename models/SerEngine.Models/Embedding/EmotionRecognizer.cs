@@ -116,6 +116,7 @@ public sealed class EmotionRecognizer : IDisposable
         if (_disposed) return;
         _disposed = true;
         foreach (var t in _model.Network.StateDict().Values) t.Dispose();
+        if (_model.Network is FocusCalibrationNet fca) fca.ReleaseFusedWeights();
     }
 
     private EmotionPrediction Run(float[] audio, string name)

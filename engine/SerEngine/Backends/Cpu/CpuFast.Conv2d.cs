@@ -18,19 +18,27 @@ namespace SerEngine.Backends.Cpu;
 public partial class CpuBackend
 {
     /// <inheritdoc/>
-    public override unsafe void Conv2dForward(Storage x, Storage w, Storage? bias, Storage y, in Conv2dGeometry g)
+    public override void Conv2dForward(Storage x, Storage w, Storage? bias, Storage y, in Conv2dGeometry g) =>
+        Conv2dForwardCore(x, w, bias, y, g, relu: false);
+
+    /// <inheritdoc/>
+    /// <remarks>The direct and shifted kernels apply bias and ReLU in their store; the GEMM path runs ReLU after.</remarks>
+    public override void Conv2dForwardRelu(Storage x, Storage w, Storage? bias, Storage y, in Conv2dGeometry g) =>
+        Conv2dForwardCore(x, w, bias, y, g, relu: true);
+
+    private unsafe void Conv2dForwardCore(Storage x, Storage w, Storage? bias, Storage y, in Conv2dGeometry g, bool relu)
     {
         float[] xv = F(x), wv = F(w), yv = F(y);        // [N, C, H, W], [K, CRS], [N, K, OHW]
         float[]? bv = bias is null ? null : F(bias);    // [K]
         int ohw = g.OutH * g.OutW, crs = g.C * g.R * g.S;
         if (Conv2dUsesDirect(g))
         {
-            Conv2dForwardDirect(xv, wv, bv, yv, g);
+            Conv2dForwardDirect(xv, wv, bv, yv, g, relu);
             return;
         }
         if (Conv2dUsesShifted(g))
         {
-            Conv2dForwardShifted(xv, wv, bv, yv, g);
+            Conv2dForwardShifted(xv, wv, bv, yv, g, relu);
             return;
         }
         if (bv is not null)
@@ -42,6 +50,7 @@ public partial class CpuBackend
             var b = new Conv2dColumns(px, g);
             GemmRun(a, b, g.N, g.K, ohw, crs, 1f, bv is null ? 0f : 1f, py, (long)g.K * ohw, Threads, aShared: true);
         }
+        if (relu) Unary(UnaryOp.Relu, y, y, g.N * g.K * ohw, 0f);
     }
 
     /// <inheritdoc/>

@@ -43,14 +43,14 @@ public partial class CpuBackend
         && g.PadTop <= g.DilationH * (g.R - 1) && g.PadBottom <= g.DilationH * (g.R - 1)
         && g.PadLeft <= g.DilationW * (g.S - 1) && g.PadRight <= g.DilationW * (g.S - 1);
 
-    private unsafe void Conv2dForwardShifted(float[] x, float[] w, float[]? bias, float[] y, in Conv2dGeometry g)
+    private unsafe void Conv2dForwardShifted(float[] x, float[] w, float[]? bias, float[] y, in Conv2dGeometry g, bool relu = false)
     {
         var s = new ShiftedConv(g.N, g.C, g.H, g.W, g.K, g.R, g.S, g.PadTop, g.PadBottom, g.PadLeft, g.PadRight, g.DilationH, g.DilationW);
         if (g.N < 2 * Threads)
         {
             // few images: the weights [K, C·R·S] are read in place, six rows at a time (at batch 1 a
             // packing pass over them cost a quarter of the convolution)
-            Run(s, x, w, packedWeights: false, bias, y);
+            Run(s, x, w, packedWeights: false, bias, y, relu);
             return;
         }
         // many images: packed once into 6-row panels [K/6][taps][6] (one stream for the kernel to read)
@@ -66,7 +66,7 @@ public partial class CpuBackend
                     for (int t = 0; t < taps; t++) dst[t * GemmMR] = src[t];
                 }
         }
-        Run(s, x, packed, packedWeights: true, bias, y);
+        Run(s, x, packed, packedWeights: true, bias, y, relu);
         ArrayPool<float>.Shared.Return(packed);
     }
 
@@ -256,7 +256,7 @@ public partial class CpuBackend
     /// shared among threads). The weights are either packed ([Cout/6][taps][6],
     /// <paramref name="packedWeights"/>) or plain rows [Cout, taps] read six at a time.
     /// </summary>
-    private unsafe void Run(ShiftedConv s, float[] input, float[] weights, bool packedWeights, float[]? bias, float[] output)
+    private unsafe void Run(ShiftedConv s, float[] input, float[] weights, bool packedWeights, float[]? bias, float[] output, bool relu = false)
     {
         int hp = s.Hp, wp = s.Wp, hout = s.Hout, wout = s.Wout, taps = s.Taps, img = s.ImageLength;
         int v = hout * wp, vTiles = CeilDiv(v, 16), panels = CeilDiv(s.Cout, GemmMR);
@@ -320,7 +320,7 @@ public partial class CpuBackend
                 }
                 for (int t = t0; t < t1; t++)
                     for (int kp = kp0; kp < kp1; kp++)
-                        StoreShifted(tiles + ((long)(t - t0) * minePanels + kp - kp0) * GemmMR * 16, outImage, kp * GemmMR, s.Cout, t * 16, v, wp, wout, hout, pb);
+                        StoreShifted(tiles + ((long)(t - t0) * minePanels + kp - kp0) * GemmMR * 16, outImage, kp * GemmMR, s.Cout, t * 16, v, wp, wout, hout, pb, relu);
             }
             ArrayPool<float>.Shared.Return(tileBuffer);
         });
@@ -363,10 +363,11 @@ public partial class CpuBackend
 
     /// <summary>
     /// Writes tile [6, 16] (channels k0.., virtual outputs v0..v0+15) into out [Cout, Hout, Wout] plus
-    /// bias, dropping rows past Cout and columns whose ow ≥ Wout or v ≥ V.
+    /// bias (then ReLU when <paramref name="relu"/>, NaN giving 0 as the reference's ReLU), dropping
+    /// rows past Cout and columns whose ow ≥ Wout or v ≥ V.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static unsafe void StoreShifted(float* tile, float* outImage, int k0, int cout, int v0, int v, int wp, int wout, int hout, float* bias)
+    private static unsafe void StoreShifted(float* tile, float* outImage, int k0, int cout, int v0, int v, int wp, int wout, int hout, float* bias, bool relu = false)
     {
         int rows = Math.Min(GemmMR, cout - k0);
         int oh = v0 / wp, ow = v0 - oh * wp;
@@ -378,12 +379,13 @@ public partial class CpuBackend
             {
                 var b = Vector256.Create(bias == null ? 0f : bias[k0 + i]);
                 float* dst = outImage + (k0 + i) * plane + (long)oh * wout + ow;
-                (Vector256.Load(tile + i * 16) + b).Store(dst);
-                (Vector256.Load(tile + i * 16 + 8) + b).Store(dst + 8);
+                BiasRelu(Vector256.Load(tile + i * 16), b, relu).Store(dst);
+                BiasRelu(Vector256.Load(tile + i * 16 + 8), b, relu).Store(dst + 8);
             }
             return;
         }
-        // the tile crosses a row end (or v's end): one run of columns per output row it touches
+        // the tile crosses a row end (or v's end): one run of columns per output row it touches; runs
+        // of 8 or more go as vectors, the last one overlapping the one before (same values again)
         for (int j = 0; j < 16 && v0 + j < v;)
         {
             int len = Math.Min(Math.Min(16 - j, wp - ow), v - v0 - j), valid = Math.Min(len, wout - ow);
@@ -391,7 +393,18 @@ public partial class CpuBackend
             {
                 float b = bias == null ? 0f : bias[k0 + i];
                 float* src = tile + i * 16 + j, dst = outImage + (k0 + i) * plane + (long)oh * wout + ow;
-                for (int q = 0; q < valid; q++) dst[q] = src[q] + b;
+                if (valid >= 8)
+                {
+                    var bv = Vector256.Create(b);
+                    BiasRelu(Vector256.Load(src), bv, relu).Store(dst);
+                    if (valid > 8) BiasRelu(Vector256.Load(src + valid - 8), bv, relu).Store(dst + valid - 8);
+                    continue;
+                }
+                for (int q = 0; q < valid; q++)
+                {
+                    float y = src[q] + b;
+                    dst[q] = !relu || y > 0 ? y : 0f;
+                }
             }
             j += len;
             ow += len;
@@ -401,6 +414,14 @@ public partial class CpuBackend
                 oh++;
             }
         }
+    }
+
+    /// <summary>x + b, then ReLU when <paramref name="relu"/> (NaN gives 0, as the reference's ReLU).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> BiasRelu(Vector256<float> x, Vector256<float> b, bool relu)
+    {
+        var y = x + b;
+        return relu ? Vector256.ConditionalSelect(Vector256.GreaterThan(y, Vector256<float>.Zero), y, Vector256<float>.Zero) : y;
     }
 
     /// <summary>

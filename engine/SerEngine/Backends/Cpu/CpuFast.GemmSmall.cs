@@ -1,3 +1,6 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+
 namespace SerEngine.Backends.Cpu;
 
 // GEMM with few rows and B transposed (a linear layer on a short sequence: C [m, n] = A [m, k] · Wᵀ,
@@ -5,6 +8,7 @@ namespace SerEngine.Backends.Cpu;
 // value is used only m times), so these run as dot products straight from the operands. Rows of A
 // and rows of W are both contiguous along k: a register tile of 3 rows × 4 columns keeps twelve
 // 8-wide partial sums (KernelDot3x4, shared with conv2d's backward-weight), the k tail runs scalar.
+// A single row (a pooled vector through a linear layer) takes 1×8 tiles instead (KernelDot1x8).
 public partial class CpuBackend
 {
     /// <summary>At most this many rows of C take the dot-product path.</summary>
@@ -18,6 +22,11 @@ public partial class CpuBackend
     private unsafe void GemmDots(int batch, int m, int n, int k, float alpha, float* a, long strideA, float* w, long strideW,
         float beta, float* c, long strideC)
     {
+        if (m == 1)
+        {
+            GemmDotsRow(batch, n, k, alpha, a, strideA, w, strideW, beta, c, strideC);
+            return;
+        }
         int rowBlocks = CeilDiv(m, 3), colBlocks = CeilDiv(n, 4), k8 = k / 8 * 8;
         long tasks = (long)batch * colBlocks;
         nint pa = (nint)a, pw = (nint)w, pc = (nint)c;
@@ -52,5 +61,61 @@ public partial class CpuBackend
                 }
             }
         });
+    }
+
+    /// <summary>
+    /// One row: c_item = alpha·a_item·W_itemᵀ + beta·c_item by 1×8 tiles (a 3×4 tile would compute the
+    /// row three times): one load of a feeds eight multiply-adds.
+    /// </summary>
+    private unsafe void GemmDotsRow(int batch, int n, int k, float alpha, float* a, long strideA, float* w, long strideW,
+        float beta, float* c, long strideC)
+    {
+        int colBlocks = CeilDiv(n, 8), k8 = k / 8 * 8;
+        nint pa = (nint)a, pw = (nint)w, pc = (nint)c;
+        ForChunks(batch * colBlocks, (long)batch * n * k / 8, (t0, t1) =>
+        {
+            float* sums = stackalloc float[8];
+            for (int t = t0; t < t1; t++)
+            {
+                int item = t / colBlocks, j0 = t % colBlocks * 8, cols = Math.Min(8, n - j0);
+                float* ai = (float*)pa + item * strideA, ci = (float*)pc + item * strideC;
+                float* w0 = (float*)pw + item * strideW + (long)j0 * k;
+                KernelDot1x8(k8 / 8, ai, w0, k, cols, sums);
+                for (int j = 0; j < cols; j++)
+                {
+                    float* wr = w0 + (long)j * k;
+                    float s = sums[j];
+                    for (int q = k8; q < k; q++) s += ai[q] * wr[q];
+                    float* dst = ci + j0 + j;
+                    *dst = beta == 0f ? alpha * s : alpha * s + beta * *dst;
+                }
+            }
+        });
+    }
+
+    /// <summary>
+    /// sums[j] = Σ over <paramref name="steps"/>·8 positions of a[v]·w_j[v], w_j = w0 + j·k for the first
+    /// <paramref name="cols"/> columns (the others read w0 again; their sums are dropped).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static unsafe void KernelDot1x8(int steps, float* a, float* w0, long k, int cols, float* sums)
+    {
+        float* w1 = cols > 1 ? w0 + k : w0, w2 = cols > 2 ? w0 + 2 * k : w0, w3 = cols > 3 ? w0 + 3 * k : w0;
+        float* w4 = cols > 4 ? w0 + 4 * k : w0, w5 = cols > 5 ? w0 + 5 * k : w0, w6 = cols > 6 ? w0 + 6 * k : w0, w7 = cols > 7 ? w0 + 7 * k : w0;
+        Vector256<float> s0 = default, s1 = default, s2 = default, s3 = default, s4 = default, s5 = default, s6 = default, s7 = default;
+        for (int i = 0; i < steps * 8; i += 8)
+        {
+            var x = Vector256.Load(a + i);
+            s0 = Fmadd(x, Vector256.Load(w0 + i), s0);
+            s1 = Fmadd(x, Vector256.Load(w1 + i), s1);
+            s2 = Fmadd(x, Vector256.Load(w2 + i), s2);
+            s3 = Fmadd(x, Vector256.Load(w3 + i), s3);
+            s4 = Fmadd(x, Vector256.Load(w4 + i), s4);
+            s5 = Fmadd(x, Vector256.Load(w5 + i), s5);
+            s6 = Fmadd(x, Vector256.Load(w6 + i), s6);
+            s7 = Fmadd(x, Vector256.Load(w7 + i), s7);
+        }
+        Sum4(s0, s1, s2, s3).Store(sums);
+        Sum4(s4, s5, s6, s7).Store(sums + 4);
     }
 }

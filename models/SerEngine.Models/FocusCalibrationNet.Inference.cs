@@ -1,0 +1,90 @@
+using SerEngine.Autograd;
+using SerEngine.Models.Attention;
+using SerEngine.Models.Inference;
+using SerEngine.Nn;
+
+namespace SerEngine.Models;
+
+// The fused eval-mode forward of FocusCalibrationNet, taken when the network and its layers are in
+// eval mode and gradients are off (inference): every conv + eval BatchNorm + ReLU is one primitive call
+// (Backend.Conv2dForwardRelu) with the BatchNorm folded into the conv's weights and bias,
+//   w'[k] = w[k] · s[k], b'[k] = (b[k] − mean[k]) · s[k] + β[k], s[k] = γ[k] / √(var[k] + eps),
+// so each feature map is written once instead of three times (conv, BatchNorm, ReLU); the attention
+// block runs its own fused path (FocusCalibrationAttention.Inference.cs). The folded weights are cached
+// (DerivedWeights) and rebuilt when a parameter or running statistic changes. Results equal the plain
+// forward's up to rounding (the folding reorders a multiply).
+public sealed partial class FocusCalibrationNet
+{
+    private DerivedWeights? _folded;
+
+    /// <summary>
+    /// Whether eval-mode forward passes without gradient tracking take the fused path (default on).
+    /// Off, they run layer by layer like training-mode passes (tests compare the two).
+    /// </summary>
+    public bool FusedInference { get; set; } = true;
+
+    private (Conv2d Conv, BatchNorm2d Bn)[] ConvLayers() =>
+        [(Conv1a, Bn1a), (Conv1b, Bn1b), (Conv2, Bn2), (Conv3, Bn3), (Conv4, Bn4), (Conv5, Bn5)];
+
+    private bool UsesFusedPath() =>
+        FusedInference && !Graph.IsGradEnabled && !Training && !Attn.Training
+        && !Bn1a.Training && !Bn1b.Training && !Bn2.Training && !Bn3.Training && !Bn4.Training && !Bn5.Training;
+
+    /// <summary>
+    /// Releases the cached folded weights of the fused path (device memory on GPU backends); the next
+    /// fused forward builds them again.
+    /// </summary>
+    public void ReleaseFusedWeights()
+    {
+        _folded?.Dispose();
+        Attn.ReleaseFusedWeights();
+    }
+
+    /// <summary>How many forward passes took the fused path (tests check that it is taken).</summary>
+    internal int FusedForwards => _fusedForwards;
+
+    private int _fusedForwards;
+
+    private (Tensor Logits, FocusCalibrationAttention.Internals Internals) ForwardFused(Tensor x)
+    {
+        Interlocked.Increment(ref _fusedForwards);
+        var folded = LazyInitializer.EnsureInitialized(ref _folded, () => new DerivedWeights(
+            [.. ConvLayers().SelectMany(l => new[] { l.Conv.Weight, l.Conv.Bias, l.Bn.Weight, l.Bn.Bias, l.Bn.RunningMean, l.Bn.RunningVar }.OfType<Tensor>())],
+            () => [.. ConvLayers().SelectMany(l => FoldBatchNorm(l.Conv, l.Bn))]));
+        var w = folded.Get(); // per layer: folded weight [K, C, R, S], folded bias [K]
+        var a = ConvRelu(x, w[0], w[1], Conv1a);                        // [N, 8, F−1, T−1]
+        var b = ConvRelu(x, w[2], w[3], Conv1b);                        // [N, 8, F−1, T−1]
+        var h = Ops.Concat([a, b], 1);                                  // [N, 16, F−1, T−1]
+        h = Ops.MaxPool2d(ConvRelu(h, w[4], w[5], Conv2), (2, 2));      // [N, 32, ⌊(F−1)/2⌋, ⌊(T−1)/2⌋]
+        h = Ops.MaxPool2d(ConvRelu(h, w[6], w[7], Conv3), (2, 2));      // [N, 48, F', T']
+        h = ConvRelu(h, w[8], w[9], Conv4);                             // [N, 64, F', T']
+        h = ConvRelu(h, w[10], w[11], Conv5);                           // [N, 80, F', T']
+        int n = h.Shape[0], c = h.Shape[1], f = h.Shape[2], t = h.Shape[3];
+        var tokens = h.Permute(0, 3, 1, 2).Reshape(n, t, c * f);        // [N, T', 80·F']
+        var (attended, internals) = Attn.ForwardFused(tokens);
+        var z = (tokens + attended).Relu().Mean([1]);                   // [N, d_in]
+        return (Fc.Forward(z), internals);
+    }
+
+    private static Tensor ConvRelu(Tensor x, Tensor weight, Tensor bias, Conv2d layer) =>
+        Ops.Conv2dRelu(x, weight, bias, layer.Stride, (layer.Padding.H, layer.Padding.H, layer.Padding.W, layer.Padding.W), layer.Dilation);
+
+    /// <summary>The conv's weight [K, C, R, S] and bias [K] with the eval BatchNorm after it folded in.</summary>
+    private static Tensor[] FoldBatchNorm(Conv2d conv, BatchNorm2d bn)
+    {
+        var w = conv.Weight.ToArray();                                  // [K, C·R·S]
+        int k = conv.Weight.Shape[0], per = w.Length / k;
+        var bias = conv.Bias?.ToArray() ?? new float[k];                // [K]
+        float[] gamma = bn.Weight.ToArray(), beta = bn.Bias.ToArray();  // [K]
+        float[] mean = bn.RunningMean.ToArray(), var = bn.RunningVar.ToArray(); // [K]
+        var foldedBias = new float[k];
+        for (int i = 0; i < k; i++)
+        {
+            double s = gamma[i] / Math.Sqrt((double)var[i] + bn.Eps);
+            for (int j = 0; j < per; j++) w[i * per + j] = (float)(w[i * per + j] * s);
+            foldedBias[i] = (float)((bias[i] - (double)mean[i]) * s + beta[i]);
+        }
+        var backend = conv.Weight.Backend;
+        return [Tensor.FromArray(w, conv.Weight.Shape, backend), Tensor.FromArray(foldedBias, new Shape(k), backend)];
+    }
+}

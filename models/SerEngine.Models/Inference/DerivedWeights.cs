@@ -1,0 +1,66 @@
+namespace SerEngine.Models.Inference;
+
+/// <summary>
+/// Tensors computed from a module's parameters for its fused eval-mode forward (BatchNorm folded
+/// into conv weights, projections stacked into one matrix), cached until a source parameter changes:
+/// every <see cref="Get"/> compares the sources' <see cref="Tensor.Version"/> stamps with those the
+/// cache was built from and rebuilds on any difference. Thread-safe; the derived tensors live outside
+/// any <see cref="TensorScope"/> and are released when rebuilt or on <see cref="Dispose"/>.
+/// </summary>
+internal sealed class DerivedWeights : IDisposable
+{
+    private readonly Tensor[] _sources;
+    private readonly Func<Tensor[]> _build;
+    private readonly object _gate = new();
+    private long[]? _versions;
+    private Tensor[]? _derived;
+
+    /// <summary>Derives <paramref name="build"/>'s tensors from <paramref name="sources"/> (parameters and buffers, which keep their identity).</summary>
+    public DerivedWeights(Tensor[] sources, Func<Tensor[]> build)
+    {
+        _sources = sources;
+        _build = build;
+    }
+
+    /// <summary>The derived tensors, rebuilt first when a source changed since the last build.</summary>
+    public Tensor[] Get()
+    {
+        lock (_gate)
+        {
+            var sources = _sources;
+            if (_derived is not null && _versions is not null && Same(sources, _versions)) return _derived;
+            Release();
+            using (TensorScope.Suspend())
+            using (Autograd.Graph.NoGrad())
+            {
+                var built = _build();
+                foreach (var t in built) t.KeepAlive();
+                _derived = built;
+            }
+            _versions = [.. sources.Select(s => s.Version)];
+            return _derived;
+        }
+    }
+
+    /// <summary>Releases the cached tensors.</summary>
+    public void Dispose()
+    {
+        lock (_gate) Release();
+    }
+
+    private static bool Same(Tensor[] sources, long[] versions)
+    {
+        if (sources.Length != versions.Length) return false;
+        for (int i = 0; i < sources.Length; i++)
+            if (sources[i].Version != versions[i]) return false;
+        return true;
+    }
+
+    private void Release()
+    {
+        if (_derived is not null)
+            foreach (var t in _derived) t.Dispose();
+        _derived = null;
+        _versions = null;
+    }
+}
