@@ -14,11 +14,11 @@ namespace SerEngine.Backends.Cpu;
 // dyᵀ, six broadcasts of input values (one per tap, read in place from P) and twelve FMAs, with no
 // im2col packing and no virtual columns. Threads take whole (channel panel, tap range) blocks and sum
 // over every image themselves, so there are no partial sums to reduce; the pixels go in chunks of
-// output rows (≤ 16 KB of dyᵀ, kept in L1 while the block's taps pass over it).
+// output rows (≤ 32 KB of dyᵀ, kept close while the block's taps pass over it).
 public partial class CpuBackend
 {
-    /// <summary>Pixels of one dyᵀ chunk a tap tile passes over (256 · 64 B = 16 KB: half of L1).</summary>
-    private const int ChannelChunkPixels = 256;
+    /// <summary>Pixels of one dyᵀ chunk every tap tile of a task passes over before the next (whole output rows, ≤ 512 · 64 B = 32 KB).</summary>
+    private const int ChannelChunkPixels = 512;
 
     /// <summary>True when backward-weight runs the channel-vector kernel: a shifted-window shape with several images and full lanes.</summary>
     internal bool Conv2dBackwardWeightUsesChannels(in Conv2dGeometry g) =>
@@ -51,7 +51,7 @@ public partial class CpuBackend
                 fixed (float* src = x, dst = padded, pdy = dy)
                 {
                     if (kb == 0) PadImage(src + (long)n * s.Cin * s.Hin * s.Win, dst + (long)n * img, s);
-                    PackDyPanel(pdy + ((long)n * k + kb * ChannelLanes) * ohw, Math.Min(ChannelLanes, k - kb * ChannelLanes), ohw, pdyT + (n * blocks + kb) * panel);
+                    PackChannelPanel(pdy + ((long)n * k + kb * ChannelLanes) * ohw, Math.Min(ChannelLanes, k - kb * ChannelLanes), ohw, pdyT + (n * blocks + kb) * panel);
                 }
             });
             // tasks: (channel panel, range of tap tiles), as many as make a multiple of the threads
@@ -111,7 +111,7 @@ public partial class CpuBackend
     /// dst [OHW][16] = the <paramref name="lanes"/> rows src[i·OHW + p] transposed (lanes past them
     /// zero): eight channels × eight pixels per register transpose, the pixel tail one at a time.
     /// </summary>
-    private static unsafe void PackDyPanel(float* src, int lanes, int ohw, float* dst)
+    private static unsafe void PackChannelPanel(float* src, int lanes, int ohw, float* dst)
     {
         float** rows = stackalloc float*[8];
         for (int half = 0; half < 2; half++)

@@ -34,8 +34,12 @@ public partial class CpuBackend
     /// <summary>Pixels (forward, backward-input) or taps (backward-weight) of a channel-vector tile.</summary>
     private const int ChannelRows = 6;
 
-    /// <summary>Taps of one packed-weight chunk a tile pass reads (256 · 64 B = 16 KB: half of L1).</summary>
-    private const int ChannelChunkTaps = 256;
+    /// <summary>
+    /// Taps of one packed-weight chunk that every tile of a task passes over before the next
+    /// (512 · 64 B = 32 KB, read from L1/L2; on one thread 256 and 800 measured slower, and so did
+    /// tiles outermost with every panel's chunk in turn).
+    /// </summary>
+    private const int ChannelChunkTaps = 512;
 
     /// <summary>
     /// Multiply-adds from which one image runs the channel-vector forward: measured on 2 threads,
@@ -68,12 +72,13 @@ public partial class CpuBackend
         try
         {
             // packed[kb][t][i] = w[16·kb + i, t] (0 past K): each panel is its 16 weight rows transposed
+            // (the same 8×8 register transposes as the dy panels of backward-weight)
             float* pp = packed;
             int kCount = g.K;
             ParallelFor(blocks, (long)blocks * taps * ChannelLanes >= ParallelElements ? Threads : 1, kb =>
             {
                 fixed (float* pw = w)
-                    PackDyPanel(pw + (long)kb * ChannelLanes * taps, Math.Min(ChannelLanes, kCount - kb * ChannelLanes), taps, pp + (long)kb * taps * ChannelLanes);
+                    PackChannelPanel(pw + (long)kb * ChannelLanes * taps, Math.Min(ChannelLanes, kCount - kb * ChannelLanes), taps, pp + (long)kb * taps * ChannelLanes);
             });
             RunChannels(s, x, packed, bias, y);
         }
@@ -90,34 +95,13 @@ public partial class CpuBackend
         float* packed = (float*)NativeMemory.AlignedAlloc((nuint)((long)blocks * taps * ChannelLanes * sizeof(float)), 64); // [C/16][(k, r', s')][16]
         try
         {
+            // packed[cb][(k, r', s')][i] = w[k, 16·cb + i, R−1−r', S−1−s'] (0 past C)
+            float* pp = packed;
+            var geo = g;
+            ParallelFor(blocks, (long)blocks * taps * ChannelLanes >= ParallelElements ? Threads : 1, cb =>
             {
-                long work = (long)blocks * taps * ChannelLanes;
-                float* pp = packed;
-                var geo = g;
-                // packed[cb][(k, r', s')][i] = w[k, 16·cb + i, R−1−r', S−1−s'] (0 past C)
-                ParallelFor(blocks, work >= ParallelElements ? Threads : 1, cb =>
-                {
-                    fixed (float* pw = w)
-                    {
-                    float* dst = pp + (long)cb * taps * ChannelLanes;
-                    for (int i = 0; i < ChannelLanes; i++)
-                    {
-                        int c = cb * ChannelLanes + i;
-                        if (c >= geo.C)
-                        {
-                            for (int t = 0; t < taps; t++) dst[t * ChannelLanes + i] = 0f;
-                            continue;
-                        }
-                        for (int k = 0; k < geo.K; k++)
-                        {
-                            float* src = pw + ((long)k * geo.C + c) * rs; // [R, S] of (k, c)
-                            float* d = dst + (long)k * rs * ChannelLanes + i;
-                            for (int q = 0; q < rs; q++) d[q * ChannelLanes] = src[rs - 1 - q];
-                        }
-                    }
-                    }
-                });
-            }
+                fixed (float* pw = w) PackFlippedPanel(pw, geo, cb, pp + (long)cb * taps * ChannelLanes);
+            });
             int eh = g.DilationH * (g.R - 1), ew = g.DilationW * (g.S - 1);
             var s = new ShiftedConv(g.N, g.K, g.OutH, g.OutW, g.C, g.R, g.S, eh - g.PadTop, eh - g.PadBottom, ew - g.PadLeft, ew - g.PadRight, g.DilationH, g.DilationW);
             RunChannels(s, dy, packed, null, dx);
@@ -129,10 +113,34 @@ public partial class CpuBackend
     }
 
     /// <summary>
+    /// dst [(k, r', s')][16] = w[k, 16·cb + i, R−1−r', S−1−s'] for lane i (0 past C): panel
+    /// <paramref name="cb"/> of the flipped, transposed weights that backward-input convolves dy with.
+    /// </summary>
+    private static unsafe void PackFlippedPanel(float* w, in Conv2dGeometry g, int cb, float* dst)
+    {
+        int rs = g.R * g.S, taps = g.K * rs;
+        for (int i = 0; i < ChannelLanes; i++)
+        {
+            int c = cb * ChannelLanes + i;
+            if (c >= g.C)
+            {
+                for (int t = 0; t < taps; t++) dst[t * ChannelLanes + i] = 0f;
+                continue;
+            }
+            for (int k = 0; k < g.K; k++)
+            {
+                float* src = w + ((long)k * g.C + c) * rs; // [R, S] of (k, c)
+                float* d = dst + (long)k * rs * ChannelLanes + i;
+                for (int q = 0; q < rs; q++) d[q * ChannelLanes] = src[rs - 1 - q];
+            }
+        }
+    }
+
+    /// <summary>
     /// Pads every image, then runs the 6-pixel × 16-channel tiles: tasks are images (or, with fewer
     /// images than twice the threads, blocks of pixel tiles × channel panels that keep the threads
     /// equally busy); within a task the taps go in chunks of whole input channels (outermost), then
-    /// channel panels, then pixel tiles, so a panel's chunk of weights (≤ 16 KB) stays in L1 while
+    /// channel panels, then pixel tiles, so a panel's chunk of weights (≤ 32 KB) stays close while
     /// every tile passes over it; tiles accumulate in a buffer across chunks.
     /// </summary>
     private unsafe void RunChannels(ShiftedConv s, float[] input, float* packed, float[]? bias, float[] output)
