@@ -57,6 +57,32 @@ public class CpuFastConvChannelTests
         }
     }
 
+    // forward with strides (backward-input and backward-weight take stride 1 only)
+    private static readonly Conv2dGeometry[] Strided =
+    [
+        new(1, 1, 40, 53, 16, 11, 11, 4, 4, 2, 2, 2, 2, 1, 1),   // features.0: 11×11 stride 4, one channel
+        new(2, 3, 17, 15, 20, 3, 3, 2, 2, 1, 1, 2, 2, 2, 2),     // stride and dilation, idle lanes
+        new(2, 5, 10, 9, 33, 3, 4, 2, 3, 0, 2, 1, 3, 1, 2),      // asymmetric everything
+        new(3, 4, 9, 12, 16, 1, 1, 3, 2, 0, 0, 0, 0, 1, 1),      // 1×1 kernel, strides 3 and 2
+    ];
+
+    [Fact]
+    public void StridedForwardAgreesWithTheReference()
+    {
+        var rng = new Generator(44);
+        foreach (var g in Strided)
+        {
+            var (x, w, bias, dy) = Operands(rng, g);
+            var (yr, _, _) = ReferencePasses(x, w, bias, dy, g);
+            foreach (int threads in new[] { 1, 2, 3 })
+            {
+                var y = new float[yr.Length];
+                new CpuBackend(threads).Conv2dForwardChannels(x, w, bias, y, g);
+                Agree(yr, y, $"forward t{threads} {g}");
+            }
+        }
+    }
+
     // shapes the routing gives to the channel kernels (stride 1, several images, full lanes) and
     // shapes it must not: one image, idle lanes, stride 2, one channel
     private static readonly Conv2dGeometry[] Routed =
@@ -68,11 +94,13 @@ public class CpuFastConvChannelTests
 
     private static readonly Conv2dGeometry[] Fallback =
     [
-        new(1, 16, 9, 14, 32, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1),    // one image: shifted-window
+        new(1, 16, 9, 14, 32, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1),    // one small image: shifted-window
         new(2, 20, 9, 14, 20, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1),    // 20 channels in and out: idle lanes
-        new(2, 16, 9, 14, 32, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1),    // stride 2: GEMM
         new(2, 1, 9, 14, 32, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1),     // one channel: direct
     ];
+
+    // stride 2: forward on channels, both backward passes on the GEMM
+    private static readonly Conv2dGeometry StrideTwo = new(2, 16, 9, 14, 32, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1);
 
     [Theory]
     [InlineData(true)]
@@ -80,11 +108,11 @@ public class CpuFastConvChannelTests
     public void PublicPassesAgreeWithTheSwitchOnAndOff(bool channels)
     {
         var rng = new Generator(42);
-        foreach (var g in Routed.Concat(Fallback))
+        foreach (var g in Routed.Concat(Fallback).Append(StrideTwo))
         {
             var fast = new CpuBackend(2) { Conv2dChannelKernels = channels };
             bool routed = Routed.Contains(g);
-            Assert.Equal(channels && routed, fast.Conv2dForwardUsesChannels(g));
+            Assert.Equal(channels && (routed || g == StrideTwo), fast.Conv2dForwardUsesChannels(g));
             Assert.Equal(channels && routed, fast.Conv2dBackwardWeightUsesChannels(g));
             Assert.Equal(channels && routed, fast.Conv2dBackwardInputUsesChannels(g));
             var (x, w, bias, dy) = Operands(rng, g);

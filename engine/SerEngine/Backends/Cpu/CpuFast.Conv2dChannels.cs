@@ -6,15 +6,16 @@ using System.Runtime.Intrinsics.X86;
 
 namespace SerEngine.Backends.Cpu;
 
-// Conv2d with stride 1 as "channel-vector" tiles: the 16 lanes of a register tile (two
+// Conv2d as "channel-vector" tiles: the 16 lanes of a register tile (two
 // Vector256<float>) run along OUTPUT CHANNELS and its six broadcast rows are six output pixels:
 //   forward          y[n, k, p_j] = bias[k] + Σ_t w[k, t] · P_n[base(p_j) + off[t]]    (j = 0..5, 16 k at once)
 //   backward-input   the same with dy as the image (complementary padding) and the weights flipped
 //                    and transposed (taps (k, r', s'), lanes = input channels c), giving dx
 // P is the zero-padded image of CpuFast.Conv2dShifted.cs ([Cin, Hp, Wp], row pitch Wp), tap
 // t = (c, r, s) has off[t] = c·Hp·Wp + r·dh·Wp + s·dw, and output pixel p = (oh, ow) reads from
-// base(p) = oh·Wp + ow. The weights are packed once per call into 16-channel panels [Cout/16][taps][16]
-// (64-byte aligned, lanes past Cout zero), so a tap step is two aligned loads, six broadcasts and
+// base(p) = oh·Wp + ow (forward with strides: oh·sh·Wp + ow·sw; backward-input is stride 1 only).
+// The weights are packed once per call into 16-channel panels [Cout/16][taps][16] (64-byte
+// aligned, lanes past Cout zero), so a tap step is two aligned loads, six broadcasts and
 // twelve FMAs. The six pixels of a tile are any six consecutive outputs (each has its own base,
 // so a tile may cross a row end): nothing is computed for virtual columns, and only the last tile
 // of an image repeats its last pixel (24 × 36 maps: 144 tiles exactly; 11 × 17: 32 tiles for 187).
@@ -22,7 +23,7 @@ namespace SerEngine.Backends.Cpu;
 public partial class CpuBackend
 {
     /// <summary>
-    /// Whether stride-1 conv2d may run the channel-vector kernels (this file and
+    /// Whether conv2d may run the channel-vector kernels (this file and
     /// CpuFast.Conv2dBackwardWeight.cs) where they are routed; false keeps the shifted-window and
     /// GEMM paths everywhere (tests compare both).
     /// </summary>
@@ -55,15 +56,18 @@ public partial class CpuBackend
     internal static bool ChannelLanesFit(int cout) =>
         cout % ChannelLanes == 0 || (cout >= 48 && RoundUp(cout, ChannelLanes) * 10 <= cout * 11);
 
-    /// <summary>True when forward runs the channel-vector kernel: a shifted-window shape with full lanes, several images or much work.</summary>
+    /// <summary>
+    /// True when forward runs the channel-vector kernel: any stride (a pixel's base is oh·sh·Wp + ow·sw)
+    /// except the one-channel shapes of the direct loops, with full lanes, several images or much work.
+    /// </summary>
     internal bool Conv2dForwardUsesChannels(in Conv2dGeometry g) =>
-        Conv2dChannelKernels && Conv2dUsesShifted(g) && Fma.IsSupported && (g.N >= 2 || g.Macs >= ChannelBatchOneMacs) && ChannelLanesFit(g.K);
+        Conv2dChannelKernels && Fma.IsSupported && !Conv2dUsesDirect(g) && (g.N >= 2 || g.Macs >= ChannelBatchOneMacs) && ChannelLanesFit(g.K);
 
     /// <summary>True when backward-input runs the channel-vector kernel (its lanes are the input channels).</summary>
     internal bool Conv2dBackwardInputUsesChannels(in Conv2dGeometry g) =>
         Conv2dChannelKernels && Conv2dBackwardInputUsesShifted(g) && Fma.IsSupported && g.N >= 2 && ChannelLanesFit(g.C);
 
-    /// <summary>Forward with channel-vector tiles (stride 1): y = conv(x, w) + bias.</summary>
+    /// <summary>Forward with channel-vector tiles (any stride): y = conv(x, w) + bias.</summary>
     internal unsafe void Conv2dForwardChannels(float[] x, float[] w, float[]? bias, float[] y, in Conv2dGeometry g)
     {
         var s = new ShiftedConv(g.N, g.C, g.H, g.W, g.K, g.R, g.S, g.PadTop, g.PadBottom, g.PadLeft, g.PadRight, g.DilationH, g.DilationW);
@@ -80,7 +84,7 @@ public partial class CpuBackend
                 fixed (float* pw = w)
                     PackChannelPanel(pw + (long)kb * ChannelLanes * taps, Math.Min(ChannelLanes, kCount - kb * ChannelLanes), taps, pp + (long)kb * taps * ChannelLanes);
             });
-            RunChannels(s, x, packed, bias, y);
+            RunChannels(s, g.StrideH, g.StrideW, g.OutH, g.OutW, x, packed, bias, y);
         }
         finally
         {
@@ -104,7 +108,7 @@ public partial class CpuBackend
             });
             int eh = g.DilationH * (g.R - 1), ew = g.DilationW * (g.S - 1);
             var s = new ShiftedConv(g.N, g.K, g.OutH, g.OutW, g.C, g.R, g.S, eh - g.PadTop, eh - g.PadBottom, ew - g.PadLeft, ew - g.PadRight, g.DilationH, g.DilationW);
-            RunChannels(s, dy, packed, null, dx);
+            RunChannels(s, 1, 1, s.Hout, s.Wout, dy, packed, null, dx);
         }
         finally
         {
@@ -143,9 +147,9 @@ public partial class CpuBackend
     /// channel panels, then pixel tiles, so a panel's chunk of weights (≤ 32 KB) stays close while
     /// every tile passes over it; tiles accumulate in a buffer across chunks.
     /// </summary>
-    private unsafe void RunChannels(ShiftedConv s, float[] input, float* packed, float[]? bias, float[] output)
+    private unsafe void RunChannels(ShiftedConv s, int sh, int sw, int hout, int wout, float[] input, float* packed, float[]? bias, float[] output)
     {
-        int hp = s.Hp, wp = s.Wp, hout = s.Hout, wout = s.Wout, taps = s.Taps, img = s.ImageLength, rs = s.R * s.S;
+        int hp = s.Hp, wp = s.Wp, taps = s.Taps, img = s.ImageLength, rs = s.R * s.S;
         int ohw = hout * wout, tiles = CeilDiv(ohw, ChannelRows), blocks = CeilDiv(s.Cout, ChannelLanes);
         var off = new int[taps];
         for (int c = 0; c < s.Cin; c++)
@@ -157,7 +161,7 @@ public partial class CpuBackend
         for (int i = 0; i < pix.Length; i++)
         {
             int p = Math.Min(i, ohw - 1);
-            pix[i] = p / wout * wp + p % wout;
+            pix[i] = p / wout * sh * wp + p % wout * sw;
         }
         var padded = ArrayPool<float>.Shared.Rent(s.N * img); // [N][ImageLength]
         long macs = (long)s.N * blocks * ChannelLanes * tiles * ChannelRows * taps;
