@@ -108,25 +108,31 @@ public partial class CpuBackend
     }
 
     /// <summary>
-    /// dst [OHW][16] = the <paramref name="lanes"/> rows src[i·OHW + p] transposed (lanes past them
-    /// zero): eight channels × eight pixels per register transpose, the pixel tail one at a time.
+    /// dst [count][16] = the <paramref name="lanes"/> rows src[i·count + p] transposed (lanes past them
+    /// zero): eight channels × eight positions per register transpose, both halves of a 64-byte dst
+    /// row written together (one pass over dst); the tail one position at a time.
     /// </summary>
-    private static unsafe void PackChannelPanel(float* src, int lanes, int ohw, float* dst)
+    private static unsafe void PackChannelPanel(float* src, int lanes, int count, float* dst)
     {
-        float** rows = stackalloc float*[8];
-        for (int half = 0; half < 2; half++)
+        float** lo = stackalloc float*[8];
+        float** hi = stackalloc float*[8];
+        int p = 0;
+        if (lanes == ChannelLanes && Avx.IsSupported)
         {
-            int first = half * 8, have = Math.Clamp(lanes - first, 0, 8);
-            int p = 0;
-            if (have == 8 && Avx.IsSupported)
+            for (int i = 0; i < 8; i++)
             {
-                for (int i = 0; i < 8; i++) rows[i] = src + (long)(first + i) * ohw;
-                for (; p + 8 <= ohw; p += 8) Conv2dPack.Transpose8x8(rows, p, dst + (long)p * ChannelLanes + first, ChannelLanes);
+                lo[i] = src + (long)i * count;
+                hi[i] = src + (long)(i + 8) * count;
             }
-            for (; p < ohw; p++)
-                for (int i = 0; i < 8; i++)
-                    dst[(long)p * ChannelLanes + first + i] = i < have ? src[(long)(first + i) * ohw + p] : 0f;
+            for (; p + 8 <= count; p += 8)
+            {
+                Conv2dPack.Transpose8x8(lo, p, dst + (long)p * ChannelLanes, ChannelLanes);
+                Conv2dPack.Transpose8x8(hi, p, dst + (long)p * ChannelLanes + 8, ChannelLanes);
+            }
         }
+        for (; p < count; p++)
+            for (int i = 0; i < ChannelLanes; i++)
+                dst[(long)p * ChannelLanes + i] = i < lanes ? src[(long)i * count + p] : 0f;
     }
 
     /// <summary>
