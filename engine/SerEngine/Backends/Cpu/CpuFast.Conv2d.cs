@@ -12,9 +12,10 @@ namespace SerEngine.Backends.Cpu;
 //                    scattered back to the input pixels (a few images at a time, col2im per channel).
 //                    (Measured: for stride 1 this beats the implicit GEMM of dy with the flipped
 //                    weights, whose packing of K·R·S rows per pixel is shared by only C rows.)
-// Stride-1 convolutions of several images whose channel counts fill 16-lane panels run as
-// channel-vector tiles (16 output channels × 6 pixels or taps; CpuFast.Conv2dChannels.cs and
-// CpuFast.Conv2dBackwardWeight.cs), the rest of stride 1 as shifted-window tiles (CpuFast.Conv2dShifted.cs).
+// Convolutions whose channel counts fill 16-lane panels run as channel-vector tiles (16 output
+// channels × 6 pixels or taps; CpuFast.Conv2dChannels.cs, CpuFast.Conv2dBackwardWeight.cs): forward
+// at any stride with several images (or one with ≥ 16 M multiply-adds), both backward passes at
+// stride 1 with several images. The rest of stride 1 runs as shifted-window tiles (CpuFast.Conv2dShifted.cs).
 // One-channel convolutions with stride 1 along W (conv1a 10×2, conv1b 2×8 of FocusCalibrationNet)
 // have CRS of 16–20, too shallow for the GEMM's packing to pay: their forward and backward-weight
 // passes run as register-blocked direct loops instead (CpuFast.Conv2dDirect.cs).
