@@ -133,9 +133,11 @@ public class CpuFastConvChannelTests
     [Fact]
     public void OneBigImageRunsOnlyItsForwardOnChannels()
     {
-        var g = new Conv2dGeometry(1, 64, 12, 18, 96, 5, 5, 1, 1, 2, 2, 2, 2, 1, 1); // 33 M multiply-adds
+        var g = new Conv2dGeometry(1, 32, 24, 36, 64, 5, 5, 1, 1, 2, 2, 2, 2, 1, 1); // 44 M multiply-adds, 864 pixels
         var fast = new CpuBackend(2);
         Assert.True(fast.Conv2dForwardUsesChannels(g));
+        // as many multiply-adds on 187 pixels (11 × 17): the shifted-window path, weights read in place
+        Assert.False(fast.Conv2dForwardUsesChannels(new Conv2dGeometry(1, 192, 11, 17, 384, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1)));
         Assert.False(fast.Conv2dBackwardInputUsesChannels(g));
         Assert.False(fast.Conv2dBackwardWeightUsesChannels(g));
         var (x, w, bias, dy) = Operands(new Generator(43), g);

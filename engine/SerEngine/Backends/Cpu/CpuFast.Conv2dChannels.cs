@@ -43,11 +43,18 @@ public partial class CpuBackend
     private const int ChannelChunkTaps = 512;
 
     /// <summary>
-    /// Multiply-adds from which one image runs the channel-vector forward: measured on 2 threads,
-    /// AttentionFcn's 5×5 and 3×3 layers (124–265 M) gain 3–6 % even with the weights packed per call;
-    /// FocusCalibrationNet's (2–7 M) are level, and stay on the shifted-window path.
+    /// One image runs the channel-vector forward from this many multiply-adds and output pixels: the
+    /// weights are packed per call, a pass over them that pays when each weight serves many pixels
+    /// (AttentionFcn's 11×11 stride-4 first layer, 3626 pixels: ~20 % faster than the im2col GEMM;
+    /// its 5×5 layer, 864 pixels: ~5 % faster repeated, level within the noise inside the model).
+    /// Its 3×3 layers on 11×17 maps (187 pixels, up to 3.5 MB of weights that arrive cold in the
+    /// model) and FocusCalibrationNet's small layers (2–7 M) stay on the shifted-window path, which
+    /// reads the weights in place.
     /// </summary>
     private const long ChannelBatchOneMacs = 1L << 24;
+
+    /// <summary>Output pixels from which one image runs the channel-vector forward (see <see cref="ChannelBatchOneMacs"/>).</summary>
+    private const int ChannelBatchOnePixels = 512;
 
     /// <summary>
     /// True when <paramref name="cout"/> output channels fill 16-lane panels well enough: a multiple
@@ -58,10 +65,10 @@ public partial class CpuBackend
 
     /// <summary>
     /// True when forward runs the channel-vector kernel: any stride (a pixel's base is oh·sh·Wp + ow·sw)
-    /// except the one-channel shapes of the direct loops, with full lanes, several images or much work.
+    /// except the one-channel shapes of the direct loops, with full lanes, several images or one big one.
     /// </summary>
     internal bool Conv2dForwardUsesChannels(in Conv2dGeometry g) =>
-        Conv2dChannelKernels && Fma.IsSupported && !Conv2dUsesDirect(g) && (g.N >= 2 || g.Macs >= ChannelBatchOneMacs) && ChannelLanesFit(g.K);
+        Conv2dChannelKernels && Fma.IsSupported && !Conv2dUsesDirect(g) && (g.N >= 2 || (g.Macs >= ChannelBatchOneMacs && g.OutH * g.OutW >= ChannelBatchOnePixels)) && ChannelLanesFit(g.K);
 
     /// <summary>True when backward-input runs the channel-vector kernel (its lanes are the input channels).</summary>
     internal bool Conv2dBackwardInputUsesChannels(in Conv2dGeometry g) =>
