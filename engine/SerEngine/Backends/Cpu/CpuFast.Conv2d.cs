@@ -12,6 +12,10 @@ namespace SerEngine.Backends.Cpu;
 //                    scattered back to the input pixels (a few images at a time, col2im per channel).
 //                    (Measured: for stride 1 this beats the implicit GEMM of dy with the flipped
 //                    weights, whose packing of K·R·S rows per pixel is shared by only C rows.)
+// Convolutions whose channel counts fill 16-lane panels run as channel-vector tiles (16 output
+// channels × 6 pixels or taps; CpuFast.Conv2dChannels.cs, CpuFast.Conv2dBackwardWeight.cs): forward
+// at any stride with several images (or one with ≥ 16 M multiply-adds), both backward passes at
+// stride 1 with several images. The rest of stride 1 runs as shifted-window tiles (CpuFast.Conv2dShifted.cs).
 // One-channel convolutions with stride 1 along W (conv1a 10×2, conv1b 2×8 of FocusCalibrationNet)
 // have CRS of 16–20, too shallow for the GEMM's packing to pay: their forward and backward-weight
 // passes run as register-blocked direct loops instead (CpuFast.Conv2dDirect.cs).
@@ -34,6 +38,11 @@ public partial class CpuBackend
         if (Conv2dUsesDirect(g))
         {
             Conv2dForwardDirect(xv, wv, bv, yv, g, relu);
+            return;
+        }
+        if (Conv2dForwardUsesChannels(g))
+        {
+            Conv2dForwardChannels(xv, wv, bv, yv, g);
             return;
         }
         if (Conv2dUsesShifted(g))
@@ -63,6 +72,11 @@ public partial class CpuBackend
             Conv2dBackwardWeightDirect(xv, dyv, dwv, g);
             return;
         }
+        if (Conv2dBackwardWeightUsesChannels(g))
+        {
+            Conv2dBackwardWeightChannels(xv, dyv, dwv, g);
+            return;
+        }
         if (Conv2dBackwardWeightUsesShifted(g))
         {
             Conv2dBackwardWeightShifted(xv, dyv, dwv, g);
@@ -80,6 +94,11 @@ public partial class CpuBackend
     public override unsafe void Conv2dBackwardInput(Storage dy, Storage w, Storage dx, in Conv2dGeometry g)
     {
         float[] dyv = F(dy), wv = F(w), dxv = F(dx); // [N, K, OHW], [K, CRS], [N, C, H, W]
+        if (Conv2dBackwardInputUsesChannels(g))
+        {
+            Conv2dBackwardInputChannels(dyv, wv, dxv, g);
+            return;
+        }
         if (Conv2dBackwardInputUsesShifted(g))
         {
             Conv2dBackwardInputShifted(dyv, wv, dxv, g);

@@ -1,0 +1,177 @@
+using System.Buffers;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
+namespace SerEngine.Backends.Cpu;
+
+// Conv2d backward-weight with stride 1 as channel-vector tiles (see CpuFast.Conv2dChannels.cs):
+//   dwᵀ[t, k] = Σ_n Σ_p P_n[base(p) + off[t]] · dy[n, k, p]      (16 output channels k × 6 taps t per tile)
+// P_n is image n zero-padded as for the shifted-window kernel ([C, Hp, Wp]), off[t] the tap offset
+// and base(p) = oh·Wp + ow. dy is packed once per call into 16-channel panels dyᵀ [N][K/16][OHW][16]
+// (8×8 register transposes, lanes past K zero): a step over one output pixel is two aligned loads of
+// dyᵀ, six broadcasts of input values (one per tap, read in place from P) and twelve FMAs, with no
+// im2col packing and no virtual columns. Threads take whole (channel panel, tap range) blocks and sum
+// over every image themselves, so there are no partial sums to reduce; the pixels go in chunks of
+// output rows (≤ 32 KB of dyᵀ, kept close while the block's taps pass over it).
+public partial class CpuBackend
+{
+    /// <summary>Pixels of one dyᵀ chunk every tap tile of a task passes over before the next (whole output rows, ≤ 512 · 64 B = 32 KB).</summary>
+    private const int ChannelChunkPixels = 512;
+
+    /// <summary>True when backward-weight runs the channel-vector kernel: a shifted-window shape with several images and full lanes.</summary>
+    internal bool Conv2dBackwardWeightUsesChannels(in Conv2dGeometry g) =>
+        Conv2dChannelKernels && Conv2dUsesShifted(g) && Fma.IsSupported && g.N >= 2 && ChannelLanesFit(g.K);
+
+    /// <summary>Backward-weight with channel-vector tiles (stride 1): dw [K, C·R·S] = Σ_n dy[n] · col(x[n])ᵀ.</summary>
+    internal unsafe void Conv2dBackwardWeightChannels(float[] x, float[] dy, float[] dw, in Conv2dGeometry g)
+    {
+        var s = new ShiftedConv(g.N, g.C, g.H, g.W, g.K, g.R, g.S, g.PadTop, g.PadBottom, g.PadLeft, g.PadRight, g.DilationH, g.DilationW);
+        int hp = s.Hp, wp = s.Wp, taps = s.Taps, img = s.ImageLength, k = g.K, images = g.N;
+        int outH = g.OutH, outW = g.OutW, ohw = outH * outW, blocks = CeilDiv(k, ChannelLanes), tapTiles = CeilDiv(taps, ChannelRows);
+        var off = new int[taps];
+        for (int c = 0; c < s.Cin; c++)
+            for (int r = 0; r < s.R; r++)
+                for (int q = 0; q < s.S; q++)
+                    off[(c * s.R + r) * s.S + q] = c * hp * wp + r * s.DilH * wp + q * s.DilW;
+        long macs = (long)images * blocks * ChannelLanes * tapTiles * ChannelRows * ohw;
+        int threads = macs < GemmParallelMacs ? 1 : Threads;
+        var padded = ArrayPool<float>.Shared.Rent(images * img); // [N][ImageLength]
+        long panel = (long)ohw * ChannelLanes;
+        float* dyT = (float*)NativeMemory.AlignedAlloc((nuint)(images * blocks * panel * sizeof(float)), 64); // [N][K/16][OHW][16]
+        float* dwT = (float*)NativeMemory.AlignedAlloc((nuint)((long)blocks * tapTiles * ChannelRows * ChannelLanes * sizeof(float)), 64); // [K/16][taps'][16]
+        try
+        {
+            new Span<float>(dwT, blocks * tapTiles * ChannelRows * ChannelLanes).Clear();
+            float* pdyT = dyT, pdwT = dwT;
+            ParallelFor(images * blocks, threads, task =>
+            {
+                int n = task / blocks, kb = task % blocks;
+                fixed (float* src = x, dst = padded, pdy = dy)
+                {
+                    if (kb == 0) PadImage(src + (long)n * s.Cin * s.Hin * s.Win, dst + (long)n * img, s);
+                    PackChannelPanel(pdy + ((long)n * k + kb * ChannelLanes) * ohw, Math.Min(ChannelLanes, k - kb * ChannelLanes), ohw, pdyT + (n * blocks + kb) * panel);
+                }
+            });
+            // tasks: (channel panel, range of tap tiles), as many as make a multiple of the threads
+            int splits = threads / Gcd(blocks, threads), rowChunk = Math.Max(1, ChannelChunkPixels / outW);
+            ParallelFor(blocks * splits, threads, task =>
+            {
+                int kb = task / splits, sp = task % splits;
+                int tt0 = (int)((long)tapTiles * sp / splits), tt1 = (int)((long)tapTiles * (sp + 1) / splits);
+                fixed (float* pin = padded)
+                fixed (int* poff = off)
+                {
+                    for (int n = 0; n < images; n++)
+                    {
+                        float* image = pin + (long)n * img;
+                        float* panelN = pdyT + (n * blocks + kb) * panel;
+                        for (int oh0 = 0; oh0 < outH; oh0 += rowChunk)
+                        {
+                            int rows = Math.Min(rowChunk, outH - oh0);
+                            float* d = panelN + (long)oh0 * outW * ChannelLanes;
+                            float* at = image + (long)oh0 * wp;
+                            for (int tt = tt0; tt < tt1; tt++)
+                            {
+                                int t = tt * ChannelRows, last = taps - 1;
+                                KernelChannelsWeight6x16(rows, outW, wp, d,
+                                    at + poff[t], at + poff[Math.Min(t + 1, last)], at + poff[Math.Min(t + 2, last)],
+                                    at + poff[Math.Min(t + 3, last)], at + poff[Math.Min(t + 4, last)], at + poff[Math.Min(t + 5, last)],
+                                    pdwT + ((long)kb * tapTiles + tt) * ChannelRows * ChannelLanes);
+                            }
+                        }
+                    }
+                }
+            });
+            // dw[k, t] = dwᵀ[k / 16][t][k % 16]
+            fixed (float* pdw = dw)
+                for (int kk = 0; kk < k; kk++)
+                {
+                    float* src = dwT + (long)(kk / ChannelLanes) * tapTiles * ChannelRows * ChannelLanes + kk % ChannelLanes;
+                    float* dst = pdw + (long)kk * taps;
+                    for (int t = 0; t < taps; t++) dst[t] = src[t * ChannelLanes];
+                }
+        }
+        finally
+        {
+            NativeMemory.AlignedFree(dyT);
+            NativeMemory.AlignedFree(dwT);
+            ArrayPool<float>.Shared.Return(padded);
+        }
+    }
+
+    private static int Gcd(int a, int b)
+    {
+        while (b != 0) (a, b) = (b, a % b);
+        return a;
+    }
+
+    /// <summary>
+    /// dst [count][16] = the <paramref name="lanes"/> rows src[i·count + p] transposed (lanes past them
+    /// zero): eight channels × eight positions per register transpose, both halves of a 64-byte dst
+    /// row written together (one pass over dst); the tail one position at a time.
+    /// </summary>
+    private static unsafe void PackChannelPanel(float* src, int lanes, int count, float* dst)
+    {
+        float** lo = stackalloc float*[8];
+        float** hi = stackalloc float*[8];
+        int p = 0;
+        if (lanes == ChannelLanes && Avx.IsSupported)
+        {
+            for (int i = 0; i < 8; i++)
+            {
+                lo[i] = src + (long)i * count;
+                hi[i] = src + (long)(i + 8) * count;
+            }
+            for (; p + 8 <= count; p += 8)
+            {
+                Conv2dPack.Transpose8x8(lo, p, dst + (long)p * ChannelLanes, ChannelLanes);
+                Conv2dPack.Transpose8x8(hi, p, dst + (long)p * ChannelLanes + 8, ChannelLanes);
+            }
+        }
+        for (; p < count; p++)
+            for (int i = 0; i < ChannelLanes; i++)
+                dst[(long)p * ChannelLanes + i] = i < lanes ? src[(long)i * count + p] : 0f;
+    }
+
+    /// <summary>
+    /// tile [6 taps, 16 channels] += Σ over <paramref name="rows"/> × <paramref name="cols"/> output
+    /// pixels of x_j[oh·wp + ow] · d[(oh·cols + ow)·16 ..]: d is the dyᵀ panel (64-byte aligned),
+    /// x_j tap j's view of the padded image. Nothing else happens in the loop, so the twelve
+    /// accumulators stay in registers.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static unsafe void KernelChannelsWeight6x16(int rows, int cols, int wp, float* d, float* x0, float* x1, float* x2, float* x3, float* x4, float* x5,
+        float* tile)
+    {
+        var c00 = Vector256.Load(tile); var c01 = Vector256.Load(tile + 8); var c10 = Vector256.Load(tile + 16); var c11 = Vector256.Load(tile + 24);
+        var c20 = Vector256.Load(tile + 32); var c21 = Vector256.Load(tile + 40); var c30 = Vector256.Load(tile + 48); var c31 = Vector256.Load(tile + 56);
+        var c40 = Vector256.Load(tile + 64); var c41 = Vector256.Load(tile + 72); var c50 = Vector256.Load(tile + 80); var c51 = Vector256.Load(tile + 88);
+        for (int r = 0; r < rows; r++)
+        {
+            for (nint q = 0; q < cols; q++)
+            {
+                var d0 = Vector256.LoadAligned(d);
+                var d1 = Vector256.LoadAligned(d + 8);
+                var b = Vector256.Create(x0[q]);
+                c00 = Fmadd(b, d0, c00); c01 = Fmadd(b, d1, c01);
+                b = Vector256.Create(x1[q]);
+                c10 = Fmadd(b, d0, c10); c11 = Fmadd(b, d1, c11);
+                b = Vector256.Create(x2[q]);
+                c20 = Fmadd(b, d0, c20); c21 = Fmadd(b, d1, c21);
+                b = Vector256.Create(x3[q]);
+                c30 = Fmadd(b, d0, c30); c31 = Fmadd(b, d1, c31);
+                b = Vector256.Create(x4[q]);
+                c40 = Fmadd(b, d0, c40); c41 = Fmadd(b, d1, c41);
+                b = Vector256.Create(x5[q]);
+                c50 = Fmadd(b, d0, c50); c51 = Fmadd(b, d1, c51);
+                d += ChannelLanes;
+            }
+            x0 += wp; x1 += wp; x2 += wp; x3 += wp; x4 += wp; x5 += wp;
+        }
+        c00.Store(tile); c01.Store(tile + 8); c10.Store(tile + 16); c11.Store(tile + 24);
+        c20.Store(tile + 32); c21.Store(tile + 40); c30.Store(tile + 48); c31.Store(tile + 56);
+        c40.Store(tile + 64); c41.Store(tile + 72); c50.Store(tile + 80); c51.Store(tile + 88);
+    }
+}

@@ -1,0 +1,282 @@
+using System.Buffers;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
+namespace SerEngine.Backends.Cpu;
+
+// Conv2d as "channel-vector" tiles: the 16 lanes of a register tile (two
+// Vector256<float>) run along OUTPUT CHANNELS and its six broadcast rows are six output pixels:
+//   forward          y[n, k, p_j] = bias[k] + Σ_t w[k, t] · P_n[base(p_j) + off[t]]    (j = 0..5, 16 k at once)
+//   backward-input   the same with dy as the image (complementary padding) and the weights flipped
+//                    and transposed (taps (k, r', s'), lanes = input channels c), giving dx
+// P is the zero-padded image of CpuFast.Conv2dShifted.cs ([Cin, Hp, Wp], row pitch Wp), tap
+// t = (c, r, s) has off[t] = c·Hp·Wp + r·dh·Wp + s·dw, and output pixel p = (oh, ow) reads from
+// base(p) = oh·Wp + ow (forward with strides: oh·sh·Wp + ow·sw; backward-input is stride 1 only).
+// The weights are packed once per call into 16-channel panels [Cout/16][taps][16] (64-byte
+// aligned, lanes past Cout zero), so a tap step is two aligned loads, six broadcasts and
+// twelve FMAs. The six pixels of a tile are any six consecutive outputs (each has its own base,
+// so a tile may cross a row end): nothing is computed for virtual columns, and only the last tile
+// of an image repeats its last pixel (24 × 36 maps: 144 tiles exactly; 11 × 17: 32 tiles for 187).
+// Backward-weight with the same tile shape is in CpuFast.Conv2dBackwardWeight.cs.
+public partial class CpuBackend
+{
+    /// <summary>
+    /// Whether conv2d may run the channel-vector kernels (this file and
+    /// CpuFast.Conv2dBackwardWeight.cs) where they are routed; false keeps the shifted-window and
+    /// GEMM paths everywhere (tests compare both).
+    /// </summary>
+    internal bool Conv2dChannelKernels { get; set; } = true;
+
+    /// <summary>Lanes of a channel-vector tile (two Vector256&lt;float&gt;).</summary>
+    private const int ChannelLanes = 16;
+
+    /// <summary>Pixels (forward, backward-input) or taps (backward-weight) of a channel-vector tile.</summary>
+    private const int ChannelRows = 6;
+
+    /// <summary>
+    /// Taps of one packed-weight chunk that every tile of a task passes over before the next
+    /// (512 · 64 B = 32 KB, read from L1/L2; on one thread 256 and 800 measured slower, and so did
+    /// tiles outermost with every panel's chunk in turn).
+    /// </summary>
+    private const int ChannelChunkTaps = 512;
+
+    /// <summary>
+    /// One image runs the channel-vector forward from this many multiply-adds and output pixels: the
+    /// weights are packed per call, a pass over them that pays when each weight serves many pixels
+    /// (AttentionFcn's 11×11 stride-4 first layer, 3626 pixels: ~20 % faster than the im2col GEMM;
+    /// its 5×5 layer, 864 pixels: ~5 % faster repeated, level within the noise inside the model).
+    /// Its 3×3 layers on 11×17 maps (187 pixels, up to 3.5 MB of weights that arrive cold in the
+    /// model) and FocusCalibrationNet's small layers (2–7 M) stay on the shifted-window path, which
+    /// reads the weights in place.
+    /// </summary>
+    private const long ChannelBatchOneMacs = 1L << 24;
+
+    /// <summary>Output pixels from which one image runs the channel-vector forward (see <see cref="ChannelBatchOneMacs"/>).</summary>
+    private const int ChannelBatchOnePixels = 512;
+
+    /// <summary>
+    /// True when <paramref name="cout"/> output channels fill 16-lane panels well enough: a multiple
+    /// of 16, or at least 48 with under 10 % of lanes idle.
+    /// </summary>
+    internal static bool ChannelLanesFit(int cout) =>
+        cout % ChannelLanes == 0 || (cout >= 48 && RoundUp(cout, ChannelLanes) * 10 <= cout * 11);
+
+    /// <summary>
+    /// True when forward runs the channel-vector kernel: any stride (a pixel's base is oh·sh·Wp + ow·sw)
+    /// except the one-channel shapes of the direct loops, with full lanes, several images or one big one.
+    /// </summary>
+    internal bool Conv2dForwardUsesChannels(in Conv2dGeometry g) =>
+        Conv2dChannelKernels && Fma.IsSupported && !Conv2dUsesDirect(g) && (g.N >= 2 || (g.Macs >= ChannelBatchOneMacs && g.OutH * g.OutW >= ChannelBatchOnePixels)) && ChannelLanesFit(g.K);
+
+    /// <summary>True when backward-input runs the channel-vector kernel (its lanes are the input channels).</summary>
+    internal bool Conv2dBackwardInputUsesChannels(in Conv2dGeometry g) =>
+        Conv2dChannelKernels && Conv2dBackwardInputUsesShifted(g) && Fma.IsSupported && g.N >= 2 && ChannelLanesFit(g.C);
+
+    /// <summary>Forward with channel-vector tiles (any stride): y = conv(x, w) + bias.</summary>
+    internal unsafe void Conv2dForwardChannels(float[] x, float[] w, float[]? bias, float[] y, in Conv2dGeometry g)
+    {
+        var s = new ShiftedConv(g.N, g.C, g.H, g.W, g.K, g.R, g.S, g.PadTop, g.PadBottom, g.PadLeft, g.PadRight, g.DilationH, g.DilationW);
+        int taps = s.Taps, blocks = CeilDiv(g.K, ChannelLanes);
+        float* packed = (float*)NativeMemory.AlignedAlloc((nuint)((long)blocks * taps * ChannelLanes * sizeof(float)), 64); // [K/16][taps][16]
+        try
+        {
+            // packed[kb][t][i] = w[16·kb + i, t] (0 past K): each panel is its 16 weight rows transposed
+            // (the same 8×8 register transposes as the dy panels of backward-weight)
+            float* pp = packed;
+            int kCount = g.K;
+            ParallelFor(blocks, (long)blocks * taps * ChannelLanes >= ParallelElements ? Threads : 1, kb =>
+            {
+                fixed (float* pw = w)
+                    PackChannelPanel(pw + (long)kb * ChannelLanes * taps, Math.Min(ChannelLanes, kCount - kb * ChannelLanes), taps, pp + (long)kb * taps * ChannelLanes);
+            });
+            RunChannels(s, g.StrideH, g.StrideW, g.OutH, g.OutW, x, packed, bias, y);
+        }
+        finally
+        {
+            NativeMemory.AlignedFree(packed);
+        }
+    }
+
+    /// <summary>Backward-input with channel-vector tiles (stride 1): dx = conv(dy, w flipped and transposed).</summary>
+    internal unsafe void Conv2dBackwardInputChannels(float[] dy, float[] w, float[] dx, in Conv2dGeometry g)
+    {
+        int rs = g.R * g.S, taps = g.K * rs, blocks = CeilDiv(g.C, ChannelLanes);
+        float* packed = (float*)NativeMemory.AlignedAlloc((nuint)((long)blocks * taps * ChannelLanes * sizeof(float)), 64); // [C/16][(k, r', s')][16]
+        try
+        {
+            // packed[cb][(k, r', s')][i] = w[k, 16·cb + i, R−1−r', S−1−s'] (0 past C)
+            float* pp = packed;
+            var geo = g;
+            ParallelFor(blocks, (long)blocks * taps * ChannelLanes >= ParallelElements ? Threads : 1, cb =>
+            {
+                fixed (float* pw = w) PackFlippedPanel(pw, geo, cb, pp + (long)cb * taps * ChannelLanes);
+            });
+            int eh = g.DilationH * (g.R - 1), ew = g.DilationW * (g.S - 1);
+            var s = new ShiftedConv(g.N, g.K, g.OutH, g.OutW, g.C, g.R, g.S, eh - g.PadTop, eh - g.PadBottom, ew - g.PadLeft, ew - g.PadRight, g.DilationH, g.DilationW);
+            RunChannels(s, 1, 1, s.Hout, s.Wout, dy, packed, null, dx);
+        }
+        finally
+        {
+            NativeMemory.AlignedFree(packed);
+        }
+    }
+
+    /// <summary>
+    /// dst [(k, r', s')][16] = w[k, 16·cb + i, R−1−r', S−1−s'] for lane i (0 past C): panel
+    /// <paramref name="cb"/> of the flipped, transposed weights that backward-input convolves dy with.
+    /// </summary>
+    private static unsafe void PackFlippedPanel(float* w, in Conv2dGeometry g, int cb, float* dst)
+    {
+        int rs = g.R * g.S, taps = g.K * rs;
+        for (int i = 0; i < ChannelLanes; i++)
+        {
+            int c = cb * ChannelLanes + i;
+            if (c >= g.C)
+            {
+                for (int t = 0; t < taps; t++) dst[t * ChannelLanes + i] = 0f;
+                continue;
+            }
+            for (int k = 0; k < g.K; k++)
+            {
+                float* src = w + ((long)k * g.C + c) * rs; // [R, S] of (k, c)
+                float* d = dst + (long)k * rs * ChannelLanes + i;
+                for (int q = 0; q < rs; q++) d[q * ChannelLanes] = src[rs - 1 - q];
+            }
+        }
+    }
+
+    /// <summary>
+    /// Pads every image, then runs the 6-pixel × 16-channel tiles: tasks are images (or, with fewer
+    /// images than twice the threads, blocks of pixel tiles × channel panels that keep the threads
+    /// equally busy); within a task the taps go in chunks of whole input channels (outermost), then
+    /// channel panels, then pixel tiles, so a panel's chunk of weights (≤ 32 KB) stays close while
+    /// every tile passes over it; tiles accumulate in a buffer across chunks.
+    /// </summary>
+    private unsafe void RunChannels(ShiftedConv s, int sh, int sw, int hout, int wout, float[] input, float* packed, float[]? bias, float[] output)
+    {
+        int hp = s.Hp, wp = s.Wp, taps = s.Taps, img = s.ImageLength, rs = s.R * s.S;
+        int ohw = hout * wout, tiles = CeilDiv(ohw, ChannelRows), blocks = CeilDiv(s.Cout, ChannelLanes);
+        var off = new int[taps];
+        for (int c = 0; c < s.Cin; c++)
+            for (int r = 0; r < s.R; r++)
+                for (int q = 0; q < s.S; q++)
+                    off[(c * s.R + r) * s.S + q] = c * hp * wp + r * s.DilH * wp + q * s.DilW;
+        // base(p) of each tile's six pixels; pixels past the image repeat its last one (dropped)
+        var pix = new int[tiles * ChannelRows];
+        for (int i = 0; i < pix.Length; i++)
+        {
+            int p = Math.Min(i, ohw - 1);
+            pix[i] = p / wout * sh * wp + p % wout * sw;
+        }
+        var padded = ArrayPool<float>.Shared.Rent(s.N * img); // [N][ImageLength]
+        long macs = (long)s.N * blocks * ChannelLanes * tiles * ChannelRows * taps;
+        int threads = macs < GemmParallelMacs ? 1 : Threads;
+        ParallelFor(s.N, threads, n =>
+        {
+            fixed (float* src = input, dst = padded) PadImage(src + (long)n * s.Cin * s.Hin * s.Win, dst + (long)n * img, s);
+        });
+        int cinChunk = Math.Max(1, ChannelChunkTaps / rs), chunks = CeilDiv(s.Cin, cinChunk);
+        var (tSplits, bSplits) = threads == 1 || s.N >= 2 * threads ? (1, 1) : ShiftedSplits(s.N, tiles, blocks, threads);
+        ParallelFor(s.N * tSplits * bSplits, threads, task =>
+        {
+            int n = task / (tSplits * bSplits), ts = task / bSplits % tSplits, bs = task % bSplits;
+            int t0 = (int)((long)tiles * ts / tSplits), t1 = (int)((long)tiles * (ts + 1) / tSplits);
+            int b0 = (int)((long)blocks * bs / bSplits), b1 = (int)((long)blocks * (bs + 1) / bSplits);
+            if (t0 >= t1 || b0 >= b1) return;
+            int mineBlocks = b1 - b0;
+            const int tileFloats = ChannelRows * ChannelLanes;
+            float* acc = (float*)NativeMemory.AlignedAlloc((nuint)((long)(t1 - t0) * mineBlocks * tileFloats * sizeof(float)), 64); // [tiles][blocks][6, 16]
+            try
+            {
+                fixed (float* pin = padded, po = output, pb = bias)
+                fixed (int* poff = off, ppix = pix)
+                {
+                    float* image = pin + (long)n * img;
+                    for (int ch = 0; ch < chunks; ch++)
+                    {
+                        int c0 = (int)((long)s.Cin * ch / chunks), c1 = (int)((long)s.Cin * (ch + 1) / chunks);
+                        int p0 = c0 * rs, count = (c1 - c0) * rs;
+                        for (int kb = b0; kb < b1; kb++)
+                        {
+                            float* wk = packed + ((long)kb * taps + p0) * ChannelLanes;
+                            for (int t = t0; t < t1; t++)
+                            {
+                                int* b = ppix + t * ChannelRows;
+                                KernelChannels6x16(count, wk, poff + p0, image + b[0], image + b[1], image + b[2], image + b[3], image + b[4], image + b[5],
+                                    acc + ((long)(t - t0) * mineBlocks + kb - b0) * tileFloats, accumulate: ch > 0);
+                            }
+                        }
+                    }
+                    float* outImage = po + (long)n * s.Cout * ohw;
+                    for (int t = t0; t < t1; t++)
+                        for (int kb = b0; kb < b1; kb++)
+                            StoreChannels(acc + ((long)(t - t0) * mineBlocks + kb - b0) * tileFloats, outImage, kb * ChannelLanes, s.Cout, t * ChannelRows, ohw, pb);
+                }
+            }
+            finally
+            {
+                NativeMemory.AlignedFree(acc);
+            }
+        });
+        ArrayPool<float>.Shared.Return(padded);
+    }
+
+    /// <summary>
+    /// Writes tile [6 pixels, 16 channels] (channels k0.., pixels p0..p0+5) into out [Cout, OHW] plus
+    /// bias, dropping channels past Cout and pixels past OHW.
+    /// </summary>
+    private static unsafe void StoreChannels(float* tile, float* outImage, int k0, int cout, int p0, int ohw, float* bias)
+    {
+        int lanes = Math.Min(ChannelLanes, cout - k0), pixels = Math.Min(ChannelRows, ohw - p0);
+        for (int i = 0; i < lanes; i++)
+        {
+            float b = bias == null ? 0f : bias[k0 + i];
+            float* dst = outImage + (long)(k0 + i) * ohw + p0;
+            for (int j = 0; j < pixels; j++) dst[j] = tile[j * ChannelLanes + i] + b;
+        }
+    }
+
+    /// <summary>
+    /// The 6×16 channel-vector tile over <paramref name="taps"/> steps: w is the packed panel
+    /// [taps][16] (64-byte aligned), tap t of pixel j is x_j[off[t]]; result to tile [6, 16], or
+    /// added to it when <paramref name="accumulate"/>. Nothing else happens in the loop, so the
+    /// twelve accumulators, two weight vectors and the broadcast stay in registers.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static unsafe void KernelChannels6x16(int taps, float* w, int* off, float* x0, float* x1, float* x2, float* x3, float* x4, float* x5,
+        float* tile, bool accumulate)
+    {
+        Vector256<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
+        Vector256<float> c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
+        if (accumulate)
+        {
+            c00 = Vector256.Load(tile); c01 = Vector256.Load(tile + 8); c10 = Vector256.Load(tile + 16); c11 = Vector256.Load(tile + 24);
+            c20 = Vector256.Load(tile + 32); c21 = Vector256.Load(tile + 40); c30 = Vector256.Load(tile + 48); c31 = Vector256.Load(tile + 56);
+            c40 = Vector256.Load(tile + 64); c41 = Vector256.Load(tile + 72); c50 = Vector256.Load(tile + 80); c51 = Vector256.Load(tile + 88);
+        }
+        for (nint p = 0; p < taps; p++)
+        {
+            nint o = off[p];
+            var w0 = Vector256.LoadAligned(w);
+            var w1 = Vector256.LoadAligned(w + 8);
+            var b = Vector256.Create(x0[o]);
+            c00 = Fmadd(b, w0, c00); c01 = Fmadd(b, w1, c01);
+            b = Vector256.Create(x1[o]);
+            c10 = Fmadd(b, w0, c10); c11 = Fmadd(b, w1, c11);
+            b = Vector256.Create(x2[o]);
+            c20 = Fmadd(b, w0, c20); c21 = Fmadd(b, w1, c21);
+            b = Vector256.Create(x3[o]);
+            c30 = Fmadd(b, w0, c30); c31 = Fmadd(b, w1, c31);
+            b = Vector256.Create(x4[o]);
+            c40 = Fmadd(b, w0, c40); c41 = Fmadd(b, w1, c41);
+            b = Vector256.Create(x5[o]);
+            c50 = Fmadd(b, w0, c50); c51 = Fmadd(b, w1, c51);
+            w += ChannelLanes;
+        }
+        c00.Store(tile); c01.Store(tile + 8); c10.Store(tile + 16); c11.Store(tile + 24);
+        c20.Store(tile + 32); c21.Store(tile + 40); c30.Store(tile + 48); c31.Store(tile + 56);
+        c40.Store(tile + 64); c41.Store(tile + 72); c50.Store(tile + 80); c51.Store(tile + 88);
+    }
+}
