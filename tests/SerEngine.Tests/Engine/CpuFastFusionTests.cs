@@ -7,7 +7,7 @@ namespace SerEngine.Tests.Engine;
 /// <summary>
 /// Fused primitives of the fast <c>cpu</c> backend against the <c>cpu-reference</c> backend (whose
 /// fused primitives are the unfused ones run one after the other): conv2d + bias + ReLU on each of
-/// the fast conv paths (direct, shifted, GEMM), norm-wise to 1e-4 relative, and the Conv2dRelu op's
+/// the fast conv paths (direct, channel-vector, shifted, GEMM), norm-wise to 1e-4 relative, and the Conv2dRelu op's
 /// gradients by finite differences.
 /// </summary>
 public class CpuFastFusionTests
@@ -25,6 +25,8 @@ public class CpuFastFusionTests
         new(3, 5, 9, 11, 7, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1),     // several images, K not a multiple of 6
         new(4, 9, 11, 10, 13, 3, 2, 1, 1, 2, 0, 1, 3, 2, 3),   // packed weights, dilation, asymmetric padding
         new(1, 3, 17, 15, 4, 3, 3, 2, 2, 1, 1, 2, 2, 2, 2),    // stride 2 (GEMM path)
+        new(2, 8, 7, 9, 32, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1),     // two images, 32 output channels (channel-vector path)
+        new(2, 3, 19, 21, 48, 5, 5, 2, 3, 2, 2, 1, 3, 1, 1),   // channel-vector path at stride 2×3, asymmetric padding
         new(1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1),      // all size 1
     ];
 
@@ -52,6 +54,7 @@ public class CpuFastFusionTests
             foreach (var fast in configs)
             {
                 string what = $"t{fast.Threads} {g}";
+                if (g.N == 2 && g.K % 16 == 0) Assert.True(fast.Conv2dForwardUsesChannels(g), $"{g} should run the channel-vector kernel");
                 var (yf, ybf) = (Output(outputs), Output(outputs));
                 fast.Conv2dForwardRelu(x, w, null, yf, g);
                 Agree(yr, yf, $"conv + relu {what}");

@@ -26,7 +26,7 @@ public partial class CpuBackend
         Conv2dForwardCore(x, w, bias, y, g, relu: false);
 
     /// <inheritdoc/>
-    /// <remarks>The direct and shifted kernels apply bias and ReLU in their store; the GEMM path runs ReLU after.</remarks>
+    /// <remarks>The direct, channel-vector and shifted kernels apply bias and ReLU in their store; the GEMM path runs ReLU after.</remarks>
     public override void Conv2dForwardRelu(Storage x, Storage w, Storage? bias, Storage y, in Conv2dGeometry g) =>
         Conv2dForwardCore(x, w, bias, y, g, relu: true);
 
@@ -42,7 +42,7 @@ public partial class CpuBackend
         }
         if (Conv2dForwardUsesChannels(g))
         {
-            Conv2dForwardChannels(xv, wv, bv, yv, g);
+            Conv2dForwardChannels(xv, wv, bv, yv, g, relu);
             return;
         }
         if (Conv2dUsesShifted(g))

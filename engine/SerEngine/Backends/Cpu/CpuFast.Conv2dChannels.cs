@@ -74,8 +74,8 @@ public partial class CpuBackend
     internal bool Conv2dBackwardInputUsesChannels(in Conv2dGeometry g) =>
         Conv2dChannelKernels && Conv2dBackwardInputUsesShifted(g) && Fma.IsSupported && g.N >= 2 && ChannelLanesFit(g.C);
 
-    /// <summary>Forward with channel-vector tiles (any stride): y = conv(x, w) + bias.</summary>
-    internal unsafe void Conv2dForwardChannels(float[] x, float[] w, float[]? bias, float[] y, in Conv2dGeometry g)
+    /// <summary>Forward with channel-vector tiles (any stride): y = conv(x, w) + bias, then max(·, 0) when <paramref name="relu"/>.</summary>
+    internal unsafe void Conv2dForwardChannels(float[] x, float[] w, float[]? bias, float[] y, in Conv2dGeometry g, bool relu = false)
     {
         var s = new ShiftedConv(g.N, g.C, g.H, g.W, g.K, g.R, g.S, g.PadTop, g.PadBottom, g.PadLeft, g.PadRight, g.DilationH, g.DilationW);
         int taps = s.Taps, blocks = CeilDiv(g.K, ChannelLanes);
@@ -91,7 +91,7 @@ public partial class CpuBackend
                 fixed (float* pw = w)
                     PackChannelPanel(pw + (long)kb * ChannelLanes * taps, Math.Min(ChannelLanes, kCount - kb * ChannelLanes), taps, pp + (long)kb * taps * ChannelLanes);
             });
-            RunChannels(s, g.StrideH, g.StrideW, g.OutH, g.OutW, x, packed, bias, y);
+            RunChannels(s, g.StrideH, g.StrideW, g.OutH, g.OutW, x, packed, bias, y, relu);
         }
         finally
         {
@@ -115,7 +115,7 @@ public partial class CpuBackend
             });
             int eh = g.DilationH * (g.R - 1), ew = g.DilationW * (g.S - 1);
             var s = new ShiftedConv(g.N, g.K, g.OutH, g.OutW, g.C, g.R, g.S, eh - g.PadTop, eh - g.PadBottom, ew - g.PadLeft, ew - g.PadRight, g.DilationH, g.DilationW);
-            RunChannels(s, 1, 1, s.Hout, s.Wout, dy, packed, null, dx);
+            RunChannels(s, 1, 1, s.Hout, s.Wout, dy, packed, null, dx, relu: false);
         }
         finally
         {
@@ -154,7 +154,7 @@ public partial class CpuBackend
     /// channel panels, then pixel tiles, so a panel's chunk of weights (≤ 32 KB) stays close while
     /// every tile passes over it; tiles accumulate in a buffer across chunks.
     /// </summary>
-    private unsafe void RunChannels(ShiftedConv s, int sh, int sw, int hout, int wout, float[] input, float* packed, float[]? bias, float[] output)
+    private unsafe void RunChannels(ShiftedConv s, int sh, int sw, int hout, int wout, float[] input, float* packed, float[]? bias, float[] output, bool relu)
     {
         int hp = s.Hp, wp = s.Wp, taps = s.Taps, img = s.ImageLength, rs = s.R * s.S;
         int ohw = hout * wout, tiles = CeilDiv(ohw, ChannelRows), blocks = CeilDiv(s.Cout, ChannelLanes);
@@ -212,7 +212,7 @@ public partial class CpuBackend
                     float* outImage = po + (long)n * s.Cout * ohw;
                     for (int t = t0; t < t1; t++)
                         for (int kb = b0; kb < b1; kb++)
-                            StoreChannels(acc + ((long)(t - t0) * mineBlocks + kb - b0) * tileFloats, outImage, kb * ChannelLanes, s.Cout, t * ChannelRows, ohw, pb);
+                            StoreChannels(acc + ((long)(t - t0) * mineBlocks + kb - b0) * tileFloats, outImage, kb * ChannelLanes, s.Cout, t * ChannelRows, ohw, pb, relu);
                 }
             }
             finally
@@ -225,16 +225,24 @@ public partial class CpuBackend
 
     /// <summary>
     /// Writes tile [6 pixels, 16 channels] (channels k0.., pixels p0..p0+5) into out [Cout, OHW] plus
-    /// bias, dropping channels past Cout and pixels past OHW.
+    /// bias (then ReLU when <paramref name="relu"/>: v > 0 ? v : 0, so NaN becomes 0 as in the reference),
+    /// dropping channels past Cout and pixels past OHW.
     /// </summary>
-    private static unsafe void StoreChannels(float* tile, float* outImage, int k0, int cout, int p0, int ohw, float* bias)
+    private static unsafe void StoreChannels(float* tile, float* outImage, int k0, int cout, int p0, int ohw, float* bias, bool relu)
     {
         int lanes = Math.Min(ChannelLanes, cout - k0), pixels = Math.Min(ChannelRows, ohw - p0);
         for (int i = 0; i < lanes; i++)
         {
             float b = bias == null ? 0f : bias[k0 + i];
             float* dst = outImage + (long)(k0 + i) * ohw + p0;
-            for (int j = 0; j < pixels; j++) dst[j] = tile[j * ChannelLanes + i] + b;
+            if (relu)
+                for (int j = 0; j < pixels; j++)
+                {
+                    float v = tile[j * ChannelLanes + i] + b;
+                    dst[j] = v > 0f ? v : 0f;
+                }
+            else
+                for (int j = 0; j < pixels; j++) dst[j] = tile[j * ChannelLanes + i] + b;
         }
     }
 
