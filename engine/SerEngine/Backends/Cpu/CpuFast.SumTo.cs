@@ -6,7 +6,7 @@ namespace SerEngine.Backends.Cpu;
 // SumTo walks x [xShape] with y's broadcast strides (0 along summed axes), collapsed (StridedLoop),
 // with the kept axes outermost so that threads own disjoint outputs:
 //   inner axis summed: y[j] = Σ over the run and the summed outer axes (a vectorised sum per run,
-//                      accumulated in double);
+//                      accumulated in double; short runs with nothing else summed: one scalar pass);
 //   inner axis kept:   y[j..] += x run (vectorised), one run per summed outer index.
 // BroadcastTo walks y with x's broadcast strides: runs are copies (x stride 1) or fills (stride 0).
 public partial class CpuBackend
@@ -30,6 +30,22 @@ public partial class CpuBackend
         int inner = kept.Inner;
         bool innerSummed = kept.InnerStride(1) == 0;
         long keptRows = kept.Rows, summedRows = summed.Rows;
+        if (innerSummed && summedRows == 1 && inner < 32)
+        {
+            // short rows each summed to one element (a mean over a few tokens): one plain pass, no
+            // vector reduction per row
+            var k = kept.Clone();
+            k.Seek(0);
+            for (long row = 0; row < keptRows; row++)
+            {
+                int o = (int)k.Offset(0);
+                double acc = 0;
+                for (int q = 0; q < inner; q++) acc += xv[o + q];
+                yv[k.Offset(1)] = (float)acc;
+                if (row + 1 < keptRows) k.Next();
+            }
+            return;
+        }
         if (innerSummed)
         {
             // every kept row is one output element
