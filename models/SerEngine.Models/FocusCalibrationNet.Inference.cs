@@ -10,7 +10,8 @@ namespace SerEngine.Models;
 // (Backend.Conv2dForwardRelu) with the BatchNorm folded into the conv's weights and bias,
 //   w'[k] = w[k] · s[k], b'[k] = (b[k] − mean[k]) · s[k] + β[k], s[k] = γ[k] / √(var[k] + eps),
 // so each feature map is written once instead of three times (conv, BatchNorm, ReLU); the attention
-// block runs its own fused path (FocusCalibrationAttention.Inference.cs). The folded weights are cached
+// block runs its own fused path (FocusCalibrationAttention.Inference.cs) on the tokens feature-major
+// (Xᵀ [N, 80·F', T'] is the last conv map as it lies, so no token permute). The folded weights are cached
 // (DerivedWeights) and rebuilt when a parameter or running statistic changes. Results equal the plain
 // forward's up to rounding (the folding reorders a multiply).
 public sealed partial class FocusCalibrationNet
@@ -60,9 +61,9 @@ public sealed partial class FocusCalibrationNet
         h = ConvRelu(h, w[8], w[9], Conv4);                             // [N, 64, F', T']
         h = ConvRelu(h, w[10], w[11], Conv5);                           // [N, 80, F', T']
         int n = h.Shape[0], c = h.Shape[1], f = h.Shape[2], t = h.Shape[3];
-        var tokens = h.Permute(0, 3, 1, 2).Reshape(n, t, c * f);        // [N, T', 80·F']
-        var (attended, internals) = Attn.ForwardFused(tokens);
-        var z = (tokens + attended).Relu().Mean([1]);                   // [N, d_in]
+        var tokensT = h.Reshape(n, c * f, t);                           // [N, 80·F', T']: the tokens feature-major, as they lie
+        var (attendedT, internals) = Attn.ForwardFused(tokensT);        // [N, 80·F', T']
+        var z = (tokensT + attendedT).Relu().Mean([2]);                 // [N, d_in]
         return (Fc.Forward(z), internals);
     }
 

@@ -106,6 +106,33 @@ public abstract class Backend
     public abstract void Gemm(bool transA, bool transB, int batch, int m, int n, int k,
         float alpha, Storage a, int strideA, Storage b, int strideB, float beta, Storage c, int strideC);
 
+    /// <summary>
+    /// Prepares A [m, k] (or [k, m] when <paramref name="transA"/>) for repeated products
+    /// <see cref="GemmPackedA"/> (a weight matrix in inference). The default keeps the storage as it is;
+    /// a backend may pack it once into its micro-kernel's layout. The result reads the values as they
+    /// are now (or the storage itself): pack again after the source changes.
+    /// </summary>
+    public virtual PackedGemmA PackGemmA(Storage a, bool transA, int m, int k) => new(this, a, transA, m, k);
+
+    /// <summary>
+    /// <see cref="Gemm"/> with a prepared A shared by every item and an optional bias per row:
+    /// C_item [m, n] = alpha · A · op(B_item) + beta · C_item (+ rowBias[i] on row i), m and k those of
+    /// <paramref name="a"/> (with a bias, items of C lie back to back). The default multiplies
+    /// <see cref="PackedGemmA.Source"/> with <see cref="Gemm"/>, then adds the bias.
+    /// </summary>
+    public virtual void GemmPackedA(PackedGemmA a, bool transB, int batch, int n,
+        float alpha, Storage b, int strideB, float beta, Storage c, int strideC, Storage? rowBias = null)
+    {
+        if (!ReferenceEquals(a.Backend, this)) throw new ArgumentException("gemm: the packed operand belongs to another backend");
+        Gemm(a.Trans, transB, batch, a.Rows, n, a.Depth, alpha, a.Source, 0, b, strideB, beta, c, strideC);
+        if (rowBias is null || batch <= 0 || n <= 0) return;
+        if (strideC == 0) batch = 1;
+        var shape = new Shape(batch, a.Rows, n); // items strideC apart: only a dense stack is one broadcast
+        if (strideC != a.Rows * n && batch > 1)
+            throw new ArgumentException("gemm: a row bias needs the items of C stored back to back");
+        Binary(BinaryOp.Add, c, shape, rowBias, new Shape(1, a.Rows, 1), c, shape);
+    }
+
     // ---- convolution and pooling --------------------------------------------------------------
 
     /// <summary>y [N, K, OutH, OutW] = conv(x [N, C, H, W], w [K, C, R, S]) + bias [K] (bias optional).</summary>

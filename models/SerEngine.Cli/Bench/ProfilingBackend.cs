@@ -92,6 +92,18 @@ public sealed class ProfilingBackend(int threads) : CpuBackend(threads)
     public override void Gemm(bool transA, bool transB, int batch, int m, int n, int k, float alpha, Storage a, int strideA, Storage b, int strideB, float beta, Storage c, int strideC) =>
         Time($"Gemm {(transA ? "T" : "N")}{(transB ? "T" : "N")} {batch}x[{m}x{n}x{k}]", () => base.Gemm(transA, transB, batch, m, n, k, alpha, a, strideA, b, strideB, beta, c, strideC));
 
+    /// <inheritdoc/>
+    public override PackedGemmA PackGemmA(Storage a, bool transA, int m, int k)
+    {
+        PackedGemmA? packed = null;
+        Time($"PackGemmA {(transA ? "T" : "N")} [{m}x{k}]", () => packed = base.PackGemmA(a, transA, m, k));
+        return packed!;
+    }
+
+    /// <inheritdoc/>
+    public override void GemmPackedA(PackedGemmA a, bool transB, int batch, int n, float alpha, Storage b, int strideB, float beta, Storage c, int strideC, Storage? rowBias = null) =>
+        Time($"GemmPackedA {(a.Trans ? "T" : "N")}{(transB ? "T" : "N")} {batch}x[{a.Rows}x{n}x{a.Depth}]", () => base.GemmPackedA(a, transB, batch, n, alpha, b, strideB, beta, c, strideC, rowBias));
+
     private static string G(in Conv2dGeometry g) => $"x[{g.N},{g.C},{g.H},{g.W}] w[{g.K},{g.C},{g.R},{g.S}] s{g.StrideH}";
 
     /// <inheritdoc/>

@@ -1,51 +1,65 @@
+using SerEngine.Backends;
 using SerEngine.Models.Inference;
 using SerEngine.Nn;
 
 namespace SerEngine.Models.Attention;
 
-// The fused eval-mode forward of the attention block (FocusCalibrationNet.Inference.cs decides when):
-// Q, K and V come from one projection with the three weight matrices stacked,
-//   [Q | K | V] [N, T, 3·H·dh] = X · [Wq; Wk; Wv]ᵀ + [bq; bk; bv],
-// split into heads by one permute; the Focus centre and width logits of all heads come from one
-// product with a block-diagonal matrix U [2H, H·dh] (row h holds u_p[h] in head h's columns, row H + h
-// holds u_z[h]), p | z [N, T, 2H] = c · Uᵀ, instead of two broadcast products and sums per head;
-// Q Kᵀ reads K transposed inside the GEMM (no transposed copy); the focus bias is −2((j − P_i)/W_i)²
-// (one square instead of two). Everything else is the plain forward's arithmetic. The stacked
-// matrices are cached (DerivedWeights).
+// The fused eval-mode forward of the attention block (FocusCalibrationNet.Inference.cs decides when),
+// in feature-major layout: it takes Xᵀ [N, d_in, T] (the conv features as they lie, no token permute)
+// and returns attn(X)ᵀ [N, d_in, T]. Q, K and V come from one projection with the three weight
+// matrices stacked and packed once for the backend's GEMM (Backend.PackGemmA),
+//   [Q | K | V]ᵀ [N, 3·H·dh, T] = [Wq; Wk; Wv] · Xᵀ + [bq; bk; bv],
+// (the weight is the GEMM's long side, the T tokens its short one);
+// the products per head read Qᵀ, Kᵀ and Vᵀ as they lie in that layout (no split into heads, no
+// transposed copies); the Focus context is computed feature-major too, cᵀ = tanh(Wfq·Qᵀ + …) (Wfq
+// packed), and the centre and width logits of all heads come from one product with a block-diagonal
+// matrix U [2H, H·dh] (row h holds u_p[h] in head h's columns, row H + h holds u_z[h]),
+// p | z [N, 2H, T] = U · cᵀ, instead of two broadcast products and sums per head; the focus bias is −2((j − P_i)/W_i)²
+// (one square instead of two); the output projection is again a packed product, Yᵀ = Wo · mergedᵀ + bo.
+// Everything else is the plain forward's arithmetic. The stacked and packed matrices are cached
+// (DerivedWeights).
 public sealed partial class FocusCalibrationAttention
 {
     private DerivedWeights? _stacked;
 
-    /// <summary>attn(X) for X [N, T, d_in] in eval mode without gradients (no dropout), fused as above.</summary>
-    internal (Tensor Y, Internals Internals) ForwardFused(Tensor x)
+    /// <summary>attn(X)ᵀ [N, d_in, T] for Xᵀ [N, d_in, T] in eval mode without gradients (no dropout), fused as above.</summary>
+    internal (Tensor YT, Internals Internals) ForwardFused(Tensor xT)
     {
-        if (x.Rank != 3) throw new ArgumentException($"focus-calibration attention expects X [N, T, d_in], got {x.Shape}");
-        // Wqkv [3·H·dh, d_in], bqkv [3·H·dh], then U [2H, H·dh] with focus
-        var d = LazyInitializer.EnsureInitialized(ref _stacked, () => new DerivedWeights(Sources(), Stack)).Get();
-        int n = x.Shape[0], t = x.Shape[1], h = Heads, dh = HeadDim, hd = h * dh;
-        var qkv = Ops.Linear(x, d[0], d[1]);                                     // [N, T, 3·H·dh]
-        var heads = qkv.Reshape(n, t, 3, h, dh).Permute(2, 0, 3, 1, 4);         // [3, N, H, T, dh]
-        var qh = Ops.Narrow(heads, 0, 0, 1).Reshape(n, h, t, dh);               // [N, H, T, dh]
-        var kh = Ops.Narrow(heads, 0, 1, 1).Reshape(n, h, t, dh);               // [N, H, T, dh]
-        var vh = Ops.Narrow(heads, 0, 2, 1).Reshape(n, h, t, dh);               // [N, H, T, dh]
-        var scores = Tensor.Empty(new Shape(n, h, t, t), backend: x.Backend);   // [N, H, T, T] = Q Kᵀ, K read transposed in place
-        x.Backend.Gemm(false, true, n * h, t, t, dh, 1f, qh.Storage, t * dh, kh.Storage, t * dh, 0f, scores.Storage, t * t);
+        if (xT.Rank != 3) throw new ArgumentException($"focus-calibration attention expects Xᵀ [N, d_in, T], got {xT.Shape}");
+        // d: Wqkv [3·H·dh, d_in], bqkv [3·H·dh], then U [2H, H·dh] with focus; packed: Wqkv, Wo, then Wfq with focus
+        var (d, packed) = LazyInitializer.EnsureInitialized(ref _stacked, () => new DerivedWeights(Sources(), Stack, Pack)).GetPacked();
+        var backend = xT.Backend;
+        int n = xT.Shape[0], dIn = xT.Shape[1], t = xT.Shape[2], h = Heads, dh = HeadDim, hd = h * dh;
+        var qkvT = Tensor.Empty(new Shape(n, 3 * hd, t), backend: backend);       // [N, 3·H·dh, T]: per head Qᵀ, Kᵀ, Vᵀ [dh, T]
+        backend.GemmPackedA(packed[0], false, n, t, 1f, xT.Storage, dIn * t, 0f, qkvT.Storage, 3 * hd * t, d[1].Storage);
+        // per head Q Kᵀ [T, T] = (Qᵀ)ᵀ · Kᵀ and O = A · (Vᵀ)ᵀ, reading the transposed heads as they lie
+        var qT = n == 1 ? qkvT : Ops.Narrow(qkvT, 1, 0, hd);                     // [N, H·dh, T] (one image: qkvT's first rows)
+        var kT = Ops.Narrow(qkvT, 1, hd, hd);                                   // [N, H·dh, T]
+        var vT = Ops.Narrow(qkvT, 1, 2 * hd, hd);                               // [N, H·dh, T]
+        var scores = Tensor.Empty(new Shape(n, h, t, t), backend: backend);     // [N, H, T, T]
+        backend.Gemm(true, false, n * h, t, t, dh, 1f, qT.Storage, dh * t, kT.Storage, dh * t, 0f, scores.Storage, t * t);
 
         Tensor? bias = null, centres = null, widths = null;
         if (Focus)
         {
-            var q = Ops.Narrow(qkv, 2, 0, hd);                                                            // [N, T, H·dh]
-            var c = (FocusQuery!.Forward(q) + FocusGlobal!.Forward(q.Mean([1], keepDim: true))).Tanh(); // [N, T, H·dh]
-            var pz = Ops.Linear(c, d[2]).Permute(0, 2, 1).Sigmoid() * t;                                 // [N, 2H, T]: P | W
+            // cᵀ = tanh(Wfq · Qᵀ + bfq + Wfg · mean_T(Q) + bfg), then P | W [N, 2H, T] = sigmoid(U · cᵀ) · T
+            var cT = Tensor.Empty(new Shape(n, hd, t), backend: backend);        // [N, H·dh, T]
+            backend.GemmPackedA(packed[2], false, n, t, 1f, qkvT.Storage, 3 * hd * t, 0f, cT.Storage, hd * t, FocusQuery!.Bias?.Storage);
+            var global = FocusGlobal!.Forward(Ops.Narrow(qkvT.Mean([2]), 1, 0, hd)); // [N, H·dh]
+            cT = (cT + global.Reshape(n, hd, 1)).Tanh();
+            var logits = Tensor.Empty(new Shape(n, 2 * h, t), backend: backend);  // [N, 2H, T]
+            backend.Gemm(false, false, n, 2 * h, t, hd, 1f, d[2].Storage, 0, cT.Storage, hd * t, 0f, logits.Storage, 2 * h * t);
+            var pz = logits.Sigmoid() * t;                                                                // [N, 2H, T]: P | W
             centres = Ops.Narrow(pz, 1, 0, h);                                                            // [N, H, T]
             widths = Ops.Narrow(pz, 1, h, h);                                                             // [N, H, T]
-            var positions = Tensor.FromArray(Enumerable.Range(0, t).Select(j => (float)j).ToArray(), new Shape(1, 1, 1, t), x.Backend);
+            var positions = Tensor.FromArray(Enumerable.Range(0, t).Select(j => (float)j).ToArray(), new Shape(1, 1, 1, t), backend);
             var scaled = (positions - centres.Reshape(n, h, t, 1)) / widths.Reshape(n, h, t, 1);       // [N, H, T, T] = (j − P_i) / W_i
             bias = Ops.Square(scaled) * -2f;                                                              // −2 ((j − P_i) / W_i)²
         }
 
         var attention = Ops.BiasedSoftmax(scores, bias, null, 1f / MathF.Sqrt(dh)); // [N, H, T, T]
-        var o = attention.MatMul(vh);                                              // [N, H, T, dh]
+        var o = Tensor.Empty(new Shape(n, h, t, dh), backend: backend);           // [N, H, T, dh] = A · V
+        backend.Gemm(false, true, n * h, t, dh, t, 1f, attention.Storage, t * t, vT.Storage, dh * t, 0f, o.Storage, t * dh);
         Tensor? gates = null;
         if (Calibration)
         {
@@ -53,7 +67,9 @@ public sealed partial class FocusCalibrationAttention
             o = o * gates.Reshape(n, h, 1, 1);
         }
         var merged = o.Permute(0, 2, 1, 3).Reshape(n, t, hd);                   // [N, T, H·dh]
-        return (Out.Forward(merged), new Internals(attention, centres, widths, gates));
+        var yT = Tensor.Empty(new Shape(n, dIn, t), backend: backend);           // [N, d_in, T] = Wo · mergedᵀ + bo
+        backend.GemmPackedA(packed[1], true, n, t, 1f, merged.Storage, t * hd, 0f, yT.Storage, dIn * t, Out.Bias?.Storage);
+        return (yT, new Internals(attention, centres, widths, gates));
     }
 
     /// <summary>Releases the cached stacked matrices of the fused path; the next fused forward builds them again.</summary>
@@ -64,6 +80,26 @@ public sealed partial class FocusCalibrationAttention
         var list = new List<Tensor> { Query.Weight, Key.Weight, Value.Weight };
         foreach (var b in new[] { Query.Bias, Key.Bias, Value.Bias }) if (b is not null) list.Add(b);
         if (Focus) list.AddRange([UP!, UZ!]);
+        list.Add(Out.Weight);
+        if (Out.Bias is not null) list.Add(Out.Bias);
+        if (Focus)
+        {
+            list.Add(FocusQuery!.Weight);
+            if (FocusQuery.Bias is not null) list.Add(FocusQuery.Bias);
+        }
+        return [.. list];
+    }
+
+    /// <summary>Wqkv [3·H·dh, d_in], Wo [d_in, H·dh] and (with focus) Wfq [H·dh, H·dh] packed as GEMM A operands.</summary>
+    private PackedGemmA[] Pack(Tensor[] stacked)
+    {
+        var backend = stacked[0].Backend;
+        var list = new List<PackedGemmA>
+        {
+            backend.PackGemmA(stacked[0].Storage, false, stacked[0].Shape[0], stacked[0].Shape[1]),
+            backend.PackGemmA(Out.Weight.Storage, false, Out.OutFeatures, Out.InFeatures),
+        };
+        if (Focus) list.Add(backend.PackGemmA(FocusQuery!.Weight.Storage, false, FocusQuery.OutFeatures, FocusQuery.InFeatures));
         return [.. list];
     }
 

@@ -1,3 +1,5 @@
+using SerEngine.Backends;
+
 namespace SerEngine.Models.Inference;
 
 /// <summary>
@@ -6,29 +8,41 @@ namespace SerEngine.Models.Inference;
 /// every <see cref="Get"/> compares the sources' <see cref="Tensor.Version"/> stamps with those the
 /// cache was built from and rebuilds on any difference. Thread-safe; the derived tensors live outside
 /// any <see cref="TensorScope"/> and are released when rebuilt or on <see cref="Dispose"/>.
+/// Weight matrices may also be kept packed for their backend's GEMM (<see cref="Backend.PackGemmA"/>),
+/// packed again with every rebuild.
 /// </summary>
 internal sealed class DerivedWeights : IDisposable
 {
     private readonly Tensor[] _sources;
     private readonly Func<Tensor[]> _build;
+    private readonly Func<Tensor[], PackedGemmA[]>? _pack;
     private readonly object _gate = new();
     private long[]? _versions;
     private Tensor[]? _derived;
+    private PackedGemmA[] _packed = [];
 
-    /// <summary>Derives <paramref name="build"/>'s tensors from <paramref name="sources"/> (parameters and buffers, which keep their identity).</summary>
-    public DerivedWeights(Tensor[] sources, Func<Tensor[]> build)
+    /// <summary>
+    /// Derives <paramref name="build"/>'s tensors from <paramref name="sources"/> (parameters and buffers,
+    /// which keep their identity); <paramref name="pack"/>, if given, packs matrices from the derived
+    /// tensors or the sources after each build (see <see cref="GetPacked"/>).
+    /// </summary>
+    public DerivedWeights(Tensor[] sources, Func<Tensor[]> build, Func<Tensor[], PackedGemmA[]>? pack = null)
     {
         _sources = sources;
         _build = build;
+        _pack = pack;
     }
 
     /// <summary>The derived tensors, rebuilt first when a source changed since the last build.</summary>
-    public Tensor[] Get()
+    public Tensor[] Get() => GetPacked().Derived;
+
+    /// <summary>The derived tensors and the packed matrices, both rebuilt first when a source changed since the last build.</summary>
+    public (Tensor[] Derived, PackedGemmA[] Packed) GetPacked()
     {
         lock (_gate)
         {
             var sources = _sources;
-            if (_derived is not null && _versions is not null && Same(sources, _versions)) return _derived;
+            if (_derived is not null && _versions is not null && Same(sources, _versions)) return (_derived, _packed);
             Release();
             using (TensorScope.Suspend())
             using (Autograd.Graph.NoGrad())
@@ -36,9 +50,10 @@ internal sealed class DerivedWeights : IDisposable
                 var built = _build();
                 foreach (var t in built) t.KeepAlive();
                 _derived = built;
+                _packed = _pack?.Invoke(built) ?? [];
             }
             _versions = [.. sources.Select(s => s.Version)];
-            return _derived;
+            return (_derived, _packed);
         }
     }
 
@@ -61,6 +76,7 @@ internal sealed class DerivedWeights : IDisposable
         if (_derived is not null)
             foreach (var t in _derived) t.Dispose();
         _derived = null;
+        _packed = [];
         _versions = null;
     }
 }

@@ -108,6 +108,10 @@ public class CpuFastPrimitiveTests
         { [32, 4, 15, 64], [32, 4, 15, 1] },   // last axis
         { [32, 4, 15, 64], [1, 4, 1, 64] },
         { [32, 15, 480], [32, 1, 480] },       // mean over time
+        { [1, 768, 15], [1, 768, 1] },         // mean over time, feature-major: short runs summed alone
+        { [2, 5, 31], [2, 5, 1] },
+        { [3, 1, 4, 1], [3, 1, 1, 1] },
+        { [4, 6, 3], [1, 6, 1] },              // short runs, outer axis summed too
         { [7, 5, 3], [1, 1, 1] },              // everything
         { [3, 200_000], [3, 1] },
         { [200_000, 3], [1, 3] },              // one long kept run cut among threads

@@ -8,25 +8,28 @@ namespace SerEngine.Tests.Models;
 
 /// <summary>
 /// FocusCalibrationNet's fused eval-mode forward (BatchNorm folded into the convs, conv + ReLU as one
-/// primitive, Q/K/V as one projection) against the layer-by-layer forward of the same model, and its
+/// primitive, Q/K/V as one projection, projections with packed weights, at batch 1 and 2) against the layer-by-layer forward of the same model, and its
 /// cache of folded weights following parameter changes (an optimizer step, a load).
 /// </summary>
 public class FusedInferenceTests
 {
     [Theory]
-    [InlineData("cpu-reference", true, true)]
-    [InlineData("cpu", true, true)]
-    [InlineData("cpu", false, true)]
-    [InlineData("cpu", true, false)]
-    [InlineData("cpu", false, false)]
-    public void FusedForwardMatchesPlainForward(string backendName, bool focus, bool calibration)
+    [InlineData("cpu-reference", true, true, 2)]
+    [InlineData("cpu-reference", true, true, 1)]
+    [InlineData("cpu", true, true, 2)]
+    [InlineData("cpu", true, true, 1)]
+    [InlineData("cpu", false, true, 2)]
+    [InlineData("cpu", false, true, 1)]
+    [InlineData("cpu", true, false, 2)]
+    [InlineData("cpu", false, false, 2)]
+    public void FusedForwardMatchesPlainForward(string backendName, bool focus, bool calibration, int batch)
     {
         var be = BackendRegistry.Get(backendName);
         var rng = new Generator(41);
         var model = new FocusCalibrationNet(new FocusCalibrationNetConfig(4, 26, 3, 8, focus, calibration), rng, be);
         RandomiseBatchNorms(model, rng);
         model.Eval();
-        var x = Tensor.RandomNormal(new Shape(2, 1, 26, 37), rng, backend: be);
+        var x = Tensor.RandomNormal(new Shape(batch, 1, 26, 37), rng, backend: be);
         var (fused, plain) = BothForwards(model, x);
         Assert.Equal(1, model.FusedForwards);
         Close(plain.Logits, fused.Logits, "logits");
@@ -82,8 +85,11 @@ public class FusedInferenceTests
         Close(plain.Logits, fused.Logits, "after a step");
         Assert.NotEqual(before, fused.Logits.ToArray());
 
-        // values written from the host (as a checkpoint load does), to a conv, a BatchNorm and the value projection
-        foreach (var t in new[] { model.Conv3.Weight, model.Bn4.RunningVar, model.Attn.Value.Bias! })
+        // values written from the host (as a checkpoint load does), to a conv, a BatchNorm, the value
+        // projection and the packed output and focus-query projections
+        var attn = model.Attn;
+        foreach (var t in new[] { model.Conv3.Weight, model.Bn4.RunningVar, attn.Value.Bias!, attn.Out.Weight, attn.Out.Bias!,
+            attn.FocusQuery!.Weight, attn.FocusQuery.Bias!, attn.Query.Weight })
         {
             var v = t.ToArray();
             for (int i = 0; i < v.Length; i++) v[i] = Math.Abs(v[i]) * 1.5f + 0.01f;
@@ -94,7 +100,7 @@ public class FusedInferenceTests
         model.ReleaseFusedWeights(); // released: the next fused forward builds them again
         (fused, plain) = BothForwards(model, x);
         Close(plain.Logits, fused.Logits, "after a release");
-        Assert.Equal(6, model.FusedForwards);
+        Assert.Equal(11, model.FusedForwards);
     }
 
     private static ((Tensor Logits, FocusCalibrationAttention.Internals Internals) Fused, (Tensor Logits, FocusCalibrationAttention.Internals Internals) Plain)

@@ -204,12 +204,13 @@ public partial class CpuBackend
     /// alpha · A_item · B_item + beta · C_item for every item, on up to <paramref name="threads"/> threads.
     /// </summary>
     /// <remarks>
+    /// <paramref name="prepackedA"/> is A already packed for every task (PackGemmA; every item shares it).
     /// <paramref name="aShared"/> says every item reads the same A (stride 0). A is then packed once,
     /// up front and in parallel, whenever the tasks would otherwise each pack it again (several items,
     /// several column blocks): a conv2d's weights are packed once per call instead of once per image.
     /// </remarks>
     internal unsafe void GemmRun<TA, TB>(TA a, TB b, int batch, int m, int n, int k,
-        float alpha, float beta, float* c, long strideC, int threads, bool aShared = false)
+        float alpha, float beta, float* c, long strideC, int threads, bool aShared = false, float* prepackedA = null)
         where TA : struct, IGemmPackA where TB : struct, IGemmPackB
     {
         if (batch <= 0 || m <= 0 || n <= 0) return;
@@ -227,6 +228,14 @@ public partial class CpuBackend
         long macs = (long)batch * m * n * k;
         bool parallel = threads > 1 && macs >= GemmParallelMacs;
         job.Plan(parallel ? threads : 1);
+        if (prepackedA != null)
+        {
+            // A packed by PackGemmA (the layout of PackAllOfA), shared by every item
+            job.PackedA = prepackedA;
+            if (!parallel) for (int t = 0; t < job.Tasks; t++) job.Run(t);
+            else RunTasks(job, m, n, threads);
+            return;
+        }
         float[]? packedA = null;
         if ((aShared || batch == 1) && job.APackings > 1 && (long)RoundUp(m, GemmMR) * k <= GemmPrepackFloats)
             packedA = System.Buffers.ArrayPool<float>.Shared.Rent(RoundUp(m, GemmMR) * k);

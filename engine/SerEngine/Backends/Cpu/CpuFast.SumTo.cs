@@ -6,13 +6,13 @@ namespace SerEngine.Backends.Cpu;
 // SumTo walks x [xShape] with y's broadcast strides (0 along summed axes), collapsed (StridedLoop),
 // with the kept axes outermost so that threads own disjoint outputs:
 //   inner axis summed: y[j] = Σ over the run and the summed outer axes (a vectorised sum per run,
-//                      accumulated in double);
+//                      accumulated in double; short runs with nothing else summed: four rows at a time, scalar);
 //   inner axis kept:   y[j..] += x run (vectorised), one run per summed outer index.
 // BroadcastTo walks y with x's broadcast strides: runs are copies (x stride 1) or fills (stride 0).
 public partial class CpuBackend
 {
     /// <inheritdoc/>
-    public override void SumTo(Storage x, Shape xShape, Storage y, Shape yShape)
+    public override unsafe void SumTo(Storage x, Shape xShape, Storage y, Shape yShape)
     {
         float[] xv = F(x), yv = F(y);
         int size = xShape.Size, outSize = yShape.Size;
@@ -30,6 +30,37 @@ public partial class CpuBackend
         int inner = kept.Inner;
         bool innerSummed = kept.InnerStride(1) == 0;
         long keptRows = kept.Rows, summedRows = summed.Rows;
+        if (innerSummed && summedRows == 1 && inner < 32 && kept.InnerStride(0) == 1)
+        {
+            // short rows each summed to one element (a mean over a few tokens): four rows at a time in
+            // four independent sums (one sum per row would wait on each add), no vector reduction per row
+            var k = kept.Clone();
+            k.Seek(0);
+            long* xo = stackalloc long[4];
+            long* yo = stackalloc long[4];
+            for (long row = 0; row < keptRows; row += 4)
+            {
+                int rows = (int)Math.Min(4, keptRows - row);
+                for (int r = 0; r < 4; r++)
+                {
+                    xo[r] = k.Offset(0);
+                    yo[r] = k.Offset(1);
+                    if (r + 1 < rows) k.Next();
+                }
+                if (row + rows < keptRows) k.Next();
+                for (int r = rows; r < 4; r++) xo[r] = xo[0];
+                double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+                for (int q = 0; q < inner; q++)
+                {
+                    s0 += xv[xo[0] + q]; s1 += xv[xo[1] + q]; s2 += xv[xo[2] + q]; s3 += xv[xo[3] + q];
+                }
+                yv[yo[0]] = (float)s0;
+                if (rows > 1) yv[yo[1]] = (float)s1;
+                if (rows > 2) yv[yo[2]] = (float)s2;
+                if (rows > 3) yv[yo[3]] = (float)s3;
+            }
+            return;
+        }
         if (innerSummed)
         {
             // every kept row is one output element
