@@ -1,5 +1,6 @@
 using SerEngine.Backends;
 using SerEngine.Backends.Cpu;
+using static SerEngine.Tests.Engine.FastAgreement;
 
 namespace SerEngine.Tests.Engine;
 
@@ -147,45 +148,5 @@ public class CpuFastAgreementTests
             be.Gemm(ta, tb, batch, m, n, k, alpha, a, strideA, b, strideB, beta, cf, strideC);
             Agree(cr, cf, $"gemm {be.GemmKernel} t{be.Threads} transA {ta} transB {tb} batch {batch} m {m} n {n} k {k} alpha {alpha} beta {beta} shared A/B/C {sharedA}/{sharedB}/{sharedC}");
         }
-    }
-
-    private static void Agree(Storage expected, Storage actual, string what)
-    {
-        var e = new float[expected.Length];
-        var a = new float[actual.Length];
-        Ref.Read(expected, e);
-        Ref.Read(actual, a);
-        double diff = 0, norm = 0;
-        int worst = 0;
-        for (int i = 0; i < e.Length; i++)
-        {
-            double d = (double)a[i] - e[i];
-            diff += d * d;
-            norm += (double)e[i] * e[i];
-            if (!(Math.Abs(d) <= Math.Abs((double)a[worst] - e[worst]))) worst = i;
-        }
-        double lhs = Math.Sqrt(diff), rhs = 1e-4 * Math.Sqrt(norm) + 1e-6 * Math.Sqrt(e.Length);
-        Assert.True(lhs <= rhs, $"{what}: ‖fast − reference‖ = {lhs:G4} > {rhs:G4}; worst element {worst}: {a[worst]} vs {e[worst]}");
-    }
-
-    private static float[] RandomArray(Generator rng, int n)
-    {
-        var v = new float[n];
-        for (int i = 0; i < n; i++) v[i] = rng.NextNormal();
-        return v;
-    }
-
-    private static Storage Random(Generator rng, int n)
-    {
-        var s = Ref.Allocate(n, DType.Float32);
-        Ref.Write(s, RandomArray(rng, n));
-        return s;
-    }
-
-    private static Storage Output(int n)
-    {
-        var s = Ref.Allocate(n, DType.Float32);
-        Ref.Fill(s, n, float.NaN); // outputs must be overwritten, never read
-        return s;
     }
 }

@@ -1,5 +1,6 @@
 using SerEngine.Backends;
 using SerEngine.Backends.Cpu;
+using static SerEngine.Tests.Engine.FastAgreement;
 
 namespace SerEngine.Tests.Engine;
 
@@ -172,28 +173,6 @@ public class CpuFastConvChannelTests
         Ref.Conv2dBackwardInput(Store(Ref, dy), Store(Ref, w), dx, g);
         Ref.Conv2dBackwardWeight(Store(Ref, x), Store(Ref, dy), dw, g);
         return (Read(Ref, y), Read(Ref, dx), Read(Ref, dw));
-    }
-
-    private static void Agree(float[] e, float[] a, string what)
-    {
-        double diff = 0, norm = 0;
-        int worst = 0;
-        for (int i = 0; i < e.Length; i++)
-        {
-            double d = (double)a[i] - e[i];
-            diff += d * d;
-            norm += (double)e[i] * e[i];
-            if (!(Math.Abs(d) <= Math.Abs((double)a[worst] - e[worst]))) worst = i;
-        }
-        double lhs = Math.Sqrt(diff), rhs = 1e-4 * Math.Sqrt(norm) + 1e-6 * Math.Sqrt(e.Length);
-        Assert.True(lhs <= rhs, $"{what}: ‖fast − reference‖ = {lhs:G4} > {rhs:G4}; worst element {worst}: {a[worst]} vs {e[worst]}");
-    }
-
-    private static float[] RandomArray(Generator rng, int n)
-    {
-        var v = new float[n];
-        for (int i = 0; i < n; i++) v[i] = rng.NextNormal();
-        return v;
     }
 
     private static Storage Store(Backend b, float[] v)

@@ -1,6 +1,7 @@
 using SerEngine.Autograd;
 using SerEngine.Backends;
 using SerEngine.Backends.Cpu;
+using static SerEngine.Tests.Engine.FastAgreement;
 
 namespace SerEngine.Tests.Engine;
 
@@ -118,43 +119,5 @@ public class CpuFastFusionTests
         (plain * seed).Sum().Backward();
         Assert.Equal(x.Grad!.ToArray(), dxFused, (a, c) => Math.Abs(a - c) <= 1e-4f * (1 + Math.Abs(a)));
         Assert.Equal(w.Grad!.ToArray(), dwFused, (a, c) => Math.Abs(a - c) <= 1e-4f * (1 + Math.Abs(a)));
-    }
-
-    private static void Agree(Storage expected, Storage actual, string what)
-    {
-        float[] e = Read(expected), a = Read(actual);
-        double diff = 0, norm = 0;
-        for (int i = 0; i < e.Length; i++)
-        {
-            Assert.False(float.IsNaN(a[i]), $"{what}: element {i} was not written");
-            double d = (double)a[i] - e[i];
-            diff += d * d;
-            norm += (double)e[i] * e[i];
-        }
-        double lhs = Math.Sqrt(diff), rhs = 1e-4 * Math.Sqrt(norm) + 1e-6 * Math.Sqrt(e.Length);
-        Assert.True(lhs <= rhs, $"{what}: ‖fast − reference‖ = {lhs:G4} > {rhs:G4}");
-    }
-
-    private static float[] Read(Storage s)
-    {
-        var v = new float[s.Length];
-        Ref.Read(s, v);
-        return v;
-    }
-
-    private static Storage Random(Generator rng, int n)
-    {
-        var v = new float[n];
-        for (int i = 0; i < n; i++) v[i] = rng.NextNormal();
-        var s = Ref.Allocate(n, DType.Float32);
-        Ref.Write(s, v);
-        return s;
-    }
-
-    private static Storage Output(int n)
-    {
-        var s = Ref.Allocate(n, DType.Float32);
-        Ref.Fill(s, n, float.NaN); // outputs must be overwritten, never read
-        return s;
     }
 }

@@ -1,5 +1,6 @@
 using SerEngine.Backends;
 using SerEngine.Backends.Cpu;
+using static SerEngine.Tests.Engine.FastAgreement;
 
 namespace SerEngine.Tests.Engine;
 
@@ -82,37 +83,5 @@ public class CpuFastPackedGemmTests
         for (int i = 0; i < v.Length; i++) v[i] += bv[i / n % m];
         Ref.Write(c, v);
         return c;
-    }
-
-    private static void Agree(Storage expected, Storage actual, string what)
-    {
-        var e = new float[expected.Length];
-        var a = new float[actual.Length];
-        Ref.Read(expected, e);
-        Ref.Read(actual, a);
-        double diff = 0, norm = 0;
-        for (int i = 0; i < e.Length; i++)
-        {
-            Assert.False(float.IsNaN(a[i]), $"{what}: element {i} was not written");
-            double d = (double)a[i] - e[i];
-            diff += d * d;
-            norm += (double)e[i] * e[i];
-        }
-        double lhs = Math.Sqrt(diff), rhs = 1e-4 * Math.Sqrt(norm) + 1e-6 * Math.Sqrt(e.Length);
-        Assert.True(lhs <= rhs, $"{what}: ‖fast − reference‖ = {lhs:G4} > {rhs:G4}");
-    }
-
-    private static float[] RandomArray(Generator rng, int n)
-    {
-        var v = new float[n];
-        for (int i = 0; i < n; i++) v[i] = rng.NextNormal();
-        return v;
-    }
-
-    private static Storage Random(Generator rng, int n)
-    {
-        var s = Ref.Allocate(n, DType.Float32);
-        Ref.Write(s, RandomArray(rng, n));
-        return s;
     }
 }
