@@ -3,6 +3,8 @@ using SerEngine.Backends;
 using SerEngine.Models;
 using SerEngine.Models.Attention;
 using SerEngine.Optim;
+using SerEngine.Tests.Gpu;
+using Xunit.Abstractions;
 
 namespace SerEngine.Tests.Models;
 
@@ -11,8 +13,10 @@ namespace SerEngine.Tests.Models;
 /// primitive, Q/K/V as one projection, projections with packed weights, at batch 1 and 2) against the layer-by-layer forward of the same model, and its
 /// cache of folded weights following parameter changes (an optimizer step, a load).
 /// </summary>
-public class FusedInferenceTests
+public class FusedInferenceTests(ITestOutputHelper output)
 {
+    private readonly ITestOutputHelper _output = output;
+
     [Theory]
     [InlineData("cpu-reference", true, true, 2)]
     [InlineData("cpu-reference", true, true, 1)]
@@ -22,9 +26,25 @@ public class FusedInferenceTests
     [InlineData("cpu", false, true, 1)]
     [InlineData("cpu", true, false, 2)]
     [InlineData("cpu", false, false, 2)]
-    public void FusedForwardMatchesPlainForward(string backendName, bool focus, bool calibration, int batch)
+    public void FusedForwardMatchesPlainForward(string backendName, bool focus, bool calibration, int batch) =>
+        CheckFusedMatchesPlain(BackendRegistry.Get(backendName), focus, calibration, batch);
+
+    /// <summary>
+    /// The same on OpenCL (PoCL in CI), where the fused path runs the backends' default
+    /// Conv2dForwardRelu (conv, then ReLU) and PackGemmA/GemmPackedA (plain Gemm plus a broadcast row bias).
+    /// </summary>
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    public void FusedForwardMatchesPlainForwardOnOpenCl(int batch)
     {
-        var be = BackendRegistry.Get(backendName);
+        var be = GpuTestDevices.OpenCl(_output);
+        if (be is null) return;
+        CheckFusedMatchesPlain(be, focus: true, calibration: true, batch);
+    }
+
+    private static void CheckFusedMatchesPlain(Backend be, bool focus, bool calibration, int batch)
+    {
         var rng = new Generator(41);
         var model = new FocusCalibrationNet(new FocusCalibrationNetConfig(4, 26, 3, 8, focus, calibration), rng, be);
         RandomiseBatchNorms(model, rng);
