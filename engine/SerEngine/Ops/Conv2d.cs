@@ -18,12 +18,21 @@ public static partial class Ops
     public static Tensor Conv2d(Tensor x, Tensor weight, Tensor? bias,
         (int H, int W) stride, (int Top, int Bottom, int Left, int Right) padding, (int H, int W) dilation)
     {
+        var (y, g) = Conv2dForwardOf(x, weight, bias, stride, padding, dilation, relu: false);
+        Tensor[] inputs = bias is null ? [x, weight] : [x, weight, bias];
+        return Graph.Record("conv2d", y, inputs, dy => Conv2dGrads(x, weight, bias, g, dy));
+    }
+
+    /// <summary>y [N, K, OutH, OutW] = conv2d(x, weight) + bias, rectified when <paramref name="relu"/> (Conv2dRelu.cs), and its geometry.</summary>
+    private static (Tensor Y, Conv2dGeometry G) Conv2dForwardOf(Tensor x, Tensor weight, Tensor? bias,
+        (int H, int W) stride, (int Top, int Bottom, int Left, int Right) padding, (int H, int W) dilation, bool relu)
+    {
         var backend = bias is null ? SameBackend("conv2d", x, weight) : SameBackend("conv2d", x, weight, bias);
         var g = Conv2dGeometryOf(x, weight, bias, stride, padding, dilation);
         var y = NewLike(backend, new Shape(g.N, g.K, g.OutH, g.OutW)); // [N, K, OutH, OutW]
-        backend.Conv2dForward(x.Storage, weight.Storage, bias?.Storage, y.Storage, g);
-        Tensor[] inputs = bias is null ? [x, weight] : [x, weight, bias];
-        return Graph.Record("conv2d", y, inputs, dy => Conv2dGrads(x, weight, bias, g, dy));
+        if (relu) backend.Conv2dForwardRelu(x.Storage, weight.Storage, bias?.Storage, y.Storage, g);
+        else backend.Conv2dForward(x.Storage, weight.Storage, bias?.Storage, y.Storage, g);
+        return (y, g);
     }
 
     /// <summary>dx, dw and dbias (null where not wanted) of a conv2d for the output gradient dy [N, K, OutH, OutW].</summary>

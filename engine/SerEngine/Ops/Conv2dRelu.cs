@@ -12,10 +12,7 @@ public static partial class Ops
     public static Tensor Conv2dRelu(Tensor x, Tensor weight, Tensor? bias,
         (int H, int W) stride, (int Top, int Bottom, int Left, int Right) padding, (int H, int W) dilation)
     {
-        var backend = bias is null ? SameBackend("conv2d", x, weight) : SameBackend("conv2d", x, weight, bias);
-        var g = Conv2dGeometryOf(x, weight, bias, stride, padding, dilation);
-        var y = NewLike(backend, new Shape(g.N, g.K, g.OutH, g.OutW)); // [N, K, OutH, OutW]
-        backend.Conv2dForwardRelu(x.Storage, weight.Storage, bias?.Storage, y.Storage, g);
+        var (y, g) = Conv2dForwardOf(x, weight, bias, stride, padding, dilation, relu: true); // [N, K, OutH, OutW]
         Tensor[] inputs = bias is null ? [x, weight] : [x, weight, bias];
         return Graph.Record("conv2d_relu", y, inputs, dy =>
         {

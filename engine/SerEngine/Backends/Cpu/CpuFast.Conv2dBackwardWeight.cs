@@ -27,14 +27,10 @@ public partial class CpuBackend
     /// <summary>Backward-weight with channel-vector tiles (stride 1): dw [K, C·R·S] = Σ_n dy[n] · col(x[n])ᵀ.</summary>
     internal unsafe void Conv2dBackwardWeightChannels(float[] x, float[] dy, float[] dw, in Conv2dGeometry g)
     {
-        var s = new ShiftedConv(g.N, g.C, g.H, g.W, g.K, g.R, g.S, g.PadTop, g.PadBottom, g.PadLeft, g.PadRight, g.DilationH, g.DilationW);
-        int hp = s.Hp, wp = s.Wp, taps = s.Taps, img = s.ImageLength, k = g.K, images = g.N;
+        var s = ShiftedConv.Forward(g);
+        int wp = s.Wp, taps = s.Taps, img = s.ImageLength, k = g.K, images = g.N;
         int outH = g.OutH, outW = g.OutW, ohw = outH * outW, blocks = CeilDiv(k, ChannelLanes), tapTiles = CeilDiv(taps, ChannelRows);
-        var off = new int[taps];
-        for (int c = 0; c < s.Cin; c++)
-            for (int r = 0; r < s.R; r++)
-                for (int q = 0; q < s.S; q++)
-                    off[(c * s.R + r) * s.S + q] = c * hp * wp + r * s.DilH * wp + q * s.DilW;
+        var off = s.TapOffsets(taps);
         long macs = (long)images * blocks * ChannelLanes * tapTiles * ChannelRows * ohw;
         int threads = macs < GemmParallelMacs ? 1 : Threads;
         var padded = ArrayPool<float>.Shared.Rent(images * img); // [N][ImageLength]

@@ -77,7 +77,7 @@ public partial class CpuBackend
     /// <summary>Forward with channel-vector tiles (any stride): y = conv(x, w) + bias, then max(·, 0) when <paramref name="relu"/>.</summary>
     internal unsafe void Conv2dForwardChannels(float[] x, float[] w, float[]? bias, float[] y, in Conv2dGeometry g, bool relu = false)
     {
-        var s = new ShiftedConv(g.N, g.C, g.H, g.W, g.K, g.R, g.S, g.PadTop, g.PadBottom, g.PadLeft, g.PadRight, g.DilationH, g.DilationW);
+        var s = ShiftedConv.Forward(g);
         int taps = s.Taps, blocks = CeilDiv(g.K, ChannelLanes);
         float* packed = (float*)NativeMemory.AlignedAlloc((nuint)((long)blocks * taps * ChannelLanes * sizeof(float)), 64); // [K/16][taps][16]
         try
@@ -113,8 +113,7 @@ public partial class CpuBackend
             {
                 fixed (float* pw = w) PackFlippedPanel(pw, geo, cb, pp + (long)cb * taps * ChannelLanes);
             });
-            int eh = g.DilationH * (g.R - 1), ew = g.DilationW * (g.S - 1);
-            var s = new ShiftedConv(g.N, g.K, g.OutH, g.OutW, g.C, g.R, g.S, eh - g.PadTop, eh - g.PadBottom, ew - g.PadLeft, ew - g.PadRight, g.DilationH, g.DilationW);
+            var s = ShiftedConv.Adjoint(g);
             RunChannels(s, 1, 1, s.Hout, s.Wout, dy, packed, null, dx, relu: false);
         }
         finally
@@ -156,13 +155,9 @@ public partial class CpuBackend
     /// </summary>
     private unsafe void RunChannels(ShiftedConv s, int sh, int sw, int hout, int wout, float[] input, float* packed, float[]? bias, float[] output, bool relu)
     {
-        int hp = s.Hp, wp = s.Wp, taps = s.Taps, img = s.ImageLength, rs = s.R * s.S;
+        int wp = s.Wp, taps = s.Taps, img = s.ImageLength, rs = s.R * s.S;
         int ohw = hout * wout, tiles = CeilDiv(ohw, ChannelRows), blocks = CeilDiv(s.Cout, ChannelLanes);
-        var off = new int[taps];
-        for (int c = 0; c < s.Cin; c++)
-            for (int r = 0; r < s.R; r++)
-                for (int q = 0; q < s.S; q++)
-                    off[(c * s.R + r) * s.S + q] = c * hp * wp + r * s.DilH * wp + q * s.DilW;
+        var off = s.TapOffsets(taps);
         // base(p) of each tile's six pixels; pixels past the image repeat its last one (dropped)
         var pix = new int[tiles * ChannelRows];
         for (int i = 0; i < pix.Length; i++)
@@ -235,14 +230,7 @@ public partial class CpuBackend
         {
             float b = bias == null ? 0f : bias[k0 + i];
             float* dst = outImage + (long)(k0 + i) * ohw + p0;
-            if (relu)
-                for (int j = 0; j < pixels; j++)
-                {
-                    float v = tile[j * ChannelLanes + i] + b;
-                    dst[j] = v > 0f ? v : 0f;
-                }
-            else
-                for (int j = 0; j < pixels; j++) dst[j] = tile[j * ChannelLanes + i] + b;
+            for (int j = 0; j < pixels; j++) dst[j] = BiasRelu(tile[j * ChannelLanes + i], b, relu);
         }
     }
 

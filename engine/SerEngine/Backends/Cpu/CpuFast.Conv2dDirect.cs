@@ -73,17 +73,8 @@ public partial class CpuBackend
                         float* dst = py + (((long)n * g.K + k) * outH + oh) * outW, src = rows + i * owr;
                         var bv = Vector256.Create(b);
                         int j = 0;
-                        for (; j + 8 <= outW; j += 8)
-                        {
-                            var v = Vector256.Load(src + j) + bv;
-                            if (relu) v = Vector256.ConditionalSelect(Vector256.GreaterThan(v, Vector256<float>.Zero), v, Vector256<float>.Zero);
-                            v.Store(dst + j);
-                        }
-                        for (; j < outW; j++)
-                        {
-                            float v = src[j] + b;
-                            dst[j] = !relu || v > 0 ? v : 0f;
-                        }
+                        for (; j + 8 <= outW; j += 8) BiasRelu(Vector256.Load(src + j), bv, relu).Store(dst + j);
+                        for (; j < outW; j++) dst[j] = BiasRelu(src[j], b, relu);
                     }
                 }
             }

@@ -45,7 +45,7 @@ public partial class CpuBackend
 
     private unsafe void Conv2dForwardShifted(float[] x, float[] w, float[]? bias, float[] y, in Conv2dGeometry g, bool relu = false)
     {
-        var s = new ShiftedConv(g.N, g.C, g.H, g.W, g.K, g.R, g.S, g.PadTop, g.PadBottom, g.PadLeft, g.PadRight, g.DilationH, g.DilationW);
+        var s = ShiftedConv.Forward(g);
         if (g.N < 2 * Threads)
         {
             // few images: the weights [K, C·R·S] are read in place, six rows at a time (at batch 1 a
@@ -91,22 +91,17 @@ public partial class CpuBackend
                             }
                         }
         }
-        int eh = g.DilationH * (g.R - 1), ew = g.DilationW * (g.S - 1);
-        var s = new ShiftedConv(g.N, g.K, g.OutH, g.OutW, g.C, g.R, g.S, eh - g.PadTop, eh - g.PadBottom, ew - g.PadLeft, ew - g.PadRight, g.DilationH, g.DilationW);
+        var s = ShiftedConv.Adjoint(g);
         Run(s, dy, packed, packedWeights: true, null, dx);
         ArrayPool<float>.Shared.Return(packed);
     }
 
     private unsafe void Conv2dBackwardWeightShifted(float[] x, float[] dy, float[] dw, in Conv2dGeometry g)
     {
-        var s = new ShiftedConv(g.N, g.C, g.H, g.W, g.K, g.R, g.S, g.PadTop, g.PadBottom, g.PadLeft, g.PadRight, g.DilationH, g.DilationW);
-        int hp = s.Hp, wp = s.Wp, hout = s.Hout, wout = s.Wout, taps = s.Taps, img = s.ImageLength, k = g.K, images = g.N;
+        var s = ShiftedConv.Forward(g);
+        int wp = s.Wp, hout = s.Hout, wout = s.Wout, taps = s.Taps, img = s.ImageLength, k = g.K, images = g.N;
         int v = hout * wp, vPad = RoundUp(v, 8), tapBlocks = CeilDiv(taps, 4), kBlocks = CeilDiv(k, 3);
-        var off = new int[tapBlocks * 4]; // taps past the last read offset 0 and are dropped
-        for (int c = 0; c < s.Cin; c++)
-            for (int r = 0; r < s.R; r++)
-                for (int q = 0; q < s.S; q++)
-                    off[(c * s.R + r) * s.S + q] = c * hp * wp + r * s.DilH * wp + q * s.DilW;
+        var off = s.TapOffsets(tapBlocks * 4); // taps past the last read offset 0 and are dropped
         long macs = (long)g.N * k * taps * vPad;
         int chunks = macs < GemmParallelMacs ? 1 : Math.Min(g.N, Threads);
         // images per group: enough that each kernel call runs ~20 steps per accumulator (its
@@ -249,6 +244,34 @@ public partial class CpuBackend
 
         /// <summary>Floats of one padded image: the planes plus zero slack for the tiles' dropped columns.</summary>
         public int ImageLength => Cin * Hp * Wp + 16 + DilW * (S - 1);
+
+        /// <summary>The forward convolution of <paramref name="g"/>: x is the image, w's K rows the outputs.</summary>
+        public static ShiftedConv Forward(in Conv2dGeometry g) =>
+            new(g.N, g.C, g.H, g.W, g.K, g.R, g.S, g.PadTop, g.PadBottom, g.PadLeft, g.PadRight, g.DilationH, g.DilationW);
+
+        /// <summary>
+        /// Backward-input of <paramref name="g"/> (stride 1) as a forward convolution: dy [N, K, OutH, OutW]
+        /// is the image, padded by the complement of the forward padding, and C channels come out.
+        /// </summary>
+        public static ShiftedConv Adjoint(in Conv2dGeometry g)
+        {
+            int eh = g.DilationH * (g.R - 1), ew = g.DilationW * (g.S - 1);
+            return new(g.N, g.K, g.OutH, g.OutW, g.C, g.R, g.S, eh - g.PadTop, eh - g.PadBottom, ew - g.PadLeft, ew - g.PadRight, g.DilationH, g.DilationW);
+        }
+
+        /// <summary>
+        /// off[t] for tap t = (c, r, s): c·Hp·Wp + r·dh·Wp + s·dw, the tap's shift in the padded image;
+        /// <paramref name="length"/> ≥ <see cref="Taps"/> entries, those past the taps 0.
+        /// </summary>
+        public int[] TapOffsets(int length)
+        {
+            var off = new int[length];
+            for (int c = 0; c < Cin; c++)
+                for (int r = 0; r < R; r++)
+                    for (int q = 0; q < S; q++)
+                        off[(c * R + r) * S + q] = c * Hp * Wp + r * DilH * Wp + q * DilW;
+            return off;
+        }
     }
 
     /// <summary>
@@ -258,13 +281,9 @@ public partial class CpuBackend
     /// </summary>
     private unsafe void Run(ShiftedConv s, float[] input, float[] weights, bool packedWeights, float[]? bias, float[] output, bool relu = false)
     {
-        int hp = s.Hp, wp = s.Wp, hout = s.Hout, wout = s.Wout, taps = s.Taps, img = s.ImageLength;
+        int wp = s.Wp, hout = s.Hout, wout = s.Wout, taps = s.Taps, img = s.ImageLength;
         int v = hout * wp, vTiles = CeilDiv(v, 16), panels = CeilDiv(s.Cout, GemmMR);
-        var off = new int[taps];
-        for (int c = 0; c < s.Cin; c++)
-            for (int r = 0; r < s.R; r++)
-                for (int q = 0; q < s.S; q++)
-                    off[(c * s.R + r) * s.S + q] = c * hp * wp + r * s.DilH * wp + q * s.DilW;
+        var off = s.TapOffsets(taps);
         var padded = ArrayPool<float>.Shared.Rent(s.N * img); // [N][ImageLength]
         long macs = (long)s.N * panels * GemmMR * vTiles * 16 * taps;
         int threads = macs < GemmParallelMacs ? 1 : Threads;
@@ -400,11 +419,7 @@ public partial class CpuBackend
                     if (valid > 8) BiasRelu(Vector256.Load(src + valid - 8), bv, relu).Store(dst + valid - 8);
                     continue;
                 }
-                for (int q = 0; q < valid; q++)
-                {
-                    float y = src[q] + b;
-                    dst[q] = !relu || y > 0 ? y : 0f;
-                }
+                for (int q = 0; q < valid; q++) dst[q] = BiasRelu(src[q], b, relu);
             }
             j += len;
             ow += len;
@@ -422,6 +437,14 @@ public partial class CpuBackend
     {
         var y = x + b;
         return relu ? Vector256.ConditionalSelect(Vector256.GreaterThan(y, Vector256<float>.Zero), y, Vector256<float>.Zero) : y;
+    }
+
+    /// <summary>x + b, then ReLU when <paramref name="relu"/> (NaN gives 0): the scalar twin of the vector form.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static float BiasRelu(float x, float b, bool relu)
+    {
+        float y = x + b;
+        return !relu || y > 0f ? y : 0f;
     }
 
     /// <summary>

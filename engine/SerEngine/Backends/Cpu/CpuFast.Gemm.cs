@@ -228,20 +228,12 @@ public partial class CpuBackend
         long macs = (long)batch * m * n * k;
         bool parallel = threads > 1 && macs >= GemmParallelMacs;
         job.Plan(parallel ? threads : 1);
-        if (prepackedA != null)
-        {
-            // A packed by PackGemmA (the layout of PackAllOfA), shared by every item
-            job.PackedA = prepackedA;
-            if (!parallel) for (int t = 0; t < job.Tasks; t++) job.Run(t);
-            else RunTasks(job, m, n, threads);
-            return;
-        }
         float[]? packedA = null;
-        if ((aShared || batch == 1) && job.APackings > 1 && (long)RoundUp(m, GemmMR) * k <= GemmPrepackFloats)
+        if (prepackedA == null && (aShared || batch == 1) && job.APackings > 1 && (long)RoundUp(m, GemmMR) * k <= GemmPrepackFloats)
             packedA = System.Buffers.ArrayPool<float>.Shared.Rent(RoundUp(m, GemmMR) * k);
         fixed (float* ppa = packedA)
         {
-            job.PackedA = ppa;
+            job.PackedA = prepackedA != null ? prepackedA : ppa; // PackGemmA's panels (the layout of PackAllOfA), or packed here
             if (packedA is not null) job.PackAllOfA(parallel ? threads : 1);
             if (!parallel)
             {
