@@ -83,3 +83,58 @@ public class Conv2dBenchmarks
     [Benchmark]
     public void BackwardWeight() => _backend.Conv2dBackwardWeight(_x, _y, _dw, Case.Geometry);
 }
+
+/// <summary>
+/// conv2d forward + bias + ReLU with packed weights (<see cref="Backend.PackConv2dWeight"/>,
+/// <see cref="Backend.Conv2dForwardPacked"/>) at FocusCalibrationNet's batch-1 inference layers:
+/// <c>cpu</c> rows run the Winograd F(2×2, 3×3) forward; <c>cpu-direct</c> rows the plain
+/// <see cref="Backend.Conv2dForwardRelu"/> of the same backend (shifted-window kernels); flops are
+/// those of direct convolution (2·MACs) on both, so the GFLOP/s column compares times.
+/// Run: <c>dotnet run -c Release --project benchmarks/SerEngine.Benchmarks -- --filter '*Conv2dPackedBenchmarks*'</c>.
+/// </summary>
+[Config(typeof(GflopsConfig))]
+public class Conv2dPackedBenchmarks
+{
+    private Backend _backend = null!;
+    private PackedConv2dWeight _packed = null!;
+    private Storage _x = null!, _w = null!, _bias = null!, _y = null!;
+
+    private static Conv2dGeometry Same3(int c, int h, int w, int k) => new(1, c, h, w, k, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1);
+
+    /// <summary>conv2 x [1, 16, 25, 62] → 32; conv3 [1, 32, 12, 31] → 48; conv4 [1, 48, 6, 15] → 64; conv5 [1, 64, 6, 15] → 80; 3×3, padding 1.</summary>
+    public static IEnumerable<Conv2dCase> Cases =>
+        from layer in Layers
+        from backend in PackedBackends
+        select new Conv2dCase(layer.Name + "-b1", backend, layer.G);
+
+    private static readonly (string Name, Conv2dGeometry G)[] Layers =
+        [("conv2", Same3(16, 25, 62, 32)), ("conv3", Same3(32, 12, 31, 48)), ("conv4", Same3(48, 6, 15, 64)), ("conv5", Same3(64, 6, 15, 80))];
+
+    private static readonly string[] PackedBackends = ["cpu", "cpu-direct"];
+
+    /// <summary>The case being measured.</summary>
+    [ParamsSource(nameof(Cases))]
+    public Conv2dCase Case { get; set; } = null!;
+
+    /// <summary>Random x, w and bias; w packed once.</summary>
+    [GlobalSetup]
+    public void Setup()
+    {
+        _backend = BackendRegistry.Get("cpu");
+        var g = Case.Geometry;
+        var rng = new Generator(2);
+        _x = Tensor.RandomNormal(new Shape(g.N, g.C, g.H, g.W), rng, backend: _backend).KeepAlive().Storage;
+        _w = Tensor.RandomNormal(new Shape(g.K, g.C, g.R, g.S), rng, backend: _backend).KeepAlive().Storage;
+        _bias = Tensor.RandomNormal(new Shape(g.K), rng, backend: _backend).KeepAlive().Storage;
+        _y = Tensor.Zeros(new Shape(g.N, g.K, g.OutH, g.OutW), _backend).KeepAlive().Storage;
+        _packed = _backend.PackConv2dWeight(_w, g);
+    }
+
+    /// <summary>y = ReLU(conv(x, w) + bias).</summary>
+    [Benchmark]
+    public void ForwardRelu()
+    {
+        if (Case.Backend == "cpu-direct") _backend.Conv2dForwardRelu(_x, _w, _bias, _y, Case.Geometry);
+        else _backend.Conv2dForwardPacked(_x, _packed, _bias, _y, Case.Geometry, relu: true);
+    }
+}

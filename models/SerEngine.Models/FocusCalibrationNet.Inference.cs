@@ -1,3 +1,4 @@
+using SerEngine.Backends;
 using SerEngine.Autograd;
 using SerEngine.Models.Attention;
 using SerEngine.Models.Inference;
@@ -13,10 +14,12 @@ namespace SerEngine.Models;
 // block runs its own fused path (FocusCalibrationAttention.Inference.cs) on the tokens feature-major
 // (Xᵀ [N, 80·F', T'] is the last conv map as it lies, so no token permute). The folded weights are cached
 // (DerivedWeights) and rebuilt when a parameter or running statistic changes. Results equal the plain
-// forward's up to rounding (the folding reorders a multiply).
+// forward's up to rounding (the folding reorders a multiply). The folded 3×3 filters of conv2 … conv5 are
+// also kept packed for the backend (Backend.PackConv2dWeight; on the fast CPU backend Winograd
+// F(2×2, 3×3) panels, which take 16 multiplies per 2×2 outputs instead of 36).
 public sealed partial class FocusCalibrationNet
 {
-    private DerivedWeights? _folded;
+    private DerivedWeights<PackedConv2dWeight>? _folded;
 
     /// <summary>
     /// Whether eval-mode forward passes without gradient tracking take the fused path (default on).
@@ -46,20 +49,24 @@ public sealed partial class FocusCalibrationNet
 
     private int _fusedForwards;
 
+    /// <summary>conv2 … conv5's packed weights as the fused path uses them (tests check which form the backend chose).</summary>
+    internal PackedConv2dWeight[] PackedConvWeights => _folded?.GetPacked().Packed ?? [];
+
     private (Tensor Logits, FocusCalibrationAttention.Internals Internals) ForwardFused(Tensor x)
     {
         Interlocked.Increment(ref _fusedForwards);
-        var folded = LazyInitializer.EnsureInitialized(ref _folded, () => new DerivedWeights(
+        var folded = LazyInitializer.EnsureInitialized(ref _folded, () => new DerivedWeights<PackedConv2dWeight>(
             [.. ConvLayers().SelectMany(l => new[] { l.Conv.Weight, l.Conv.Bias, l.Bn.Weight, l.Bn.Bias, l.Bn.RunningMean, l.Bn.RunningVar }.OfType<Tensor>())],
-            () => [.. ConvLayers().SelectMany(l => FoldBatchNorm(l.Conv, l.Bn))]));
-        var w = folded.Get(); // per layer: folded weight [K, C, R, S], folded bias [K]
+            () => [.. ConvLayers().SelectMany(l => FoldBatchNorm(l.Conv, l.Bn))],
+            PackConvWeights));
+        var (w, packed) = folded.GetPacked(); // per layer: folded weight [K, C, R, S], folded bias [K]; the 3×3 weights packed
         var a = ConvRelu(x, w[0], w[1], Conv1a);                        // [N, 8, F−1, T−1]
         var b = ConvRelu(x, w[2], w[3], Conv1b);                        // [N, 8, F−1, T−1]
         var h = Ops.Concat([a, b], 1);                                  // [N, 16, F−1, T−1]
-        h = Ops.MaxPool2d(ConvRelu(h, w[4], w[5], Conv2), (2, 2));      // [N, 32, ⌊(F−1)/2⌋, ⌊(T−1)/2⌋]
-        h = Ops.MaxPool2d(ConvRelu(h, w[6], w[7], Conv3), (2, 2));      // [N, 48, F', T']
-        h = ConvRelu(h, w[8], w[9], Conv4);                             // [N, 64, F', T']
-        h = ConvRelu(h, w[10], w[11], Conv5);                           // [N, 80, F', T']
+        h = Ops.MaxPool2d(ConvRelu(h, packed[0], w[5], Conv2), (2, 2)); // [N, 32, ⌊(F−1)/2⌋, ⌊(T−1)/2⌋]
+        h = Ops.MaxPool2d(ConvRelu(h, packed[1], w[7], Conv3), (2, 2)); // [N, 48, F', T']
+        h = ConvRelu(h, packed[2], w[9], Conv4);                        // [N, 64, F', T']
+        h = ConvRelu(h, packed[3], w[11], Conv5);                       // [N, 80, F', T']
         int n = h.Shape[0], c = h.Shape[1], f = h.Shape[2], t = h.Shape[3];
         var tokensT = h.Reshape(n, c * f, t);                           // [N, 80·F', T']: the tokens feature-major, as they lie
         var (attendedT, internals) = Attn.ForwardFused(tokensT);        // [N, 80·F', T']
@@ -69,6 +76,25 @@ public sealed partial class FocusCalibrationNet
 
     private static Tensor ConvRelu(Tensor x, Tensor weight, Tensor bias, Conv2d layer) =>
         Ops.Conv2dRelu(x, weight, bias, layer.Stride, (layer.Padding.H, layer.Padding.H, layer.Padding.W, layer.Padding.W), layer.Dilation);
+
+    private static Tensor ConvRelu(Tensor x, PackedConv2dWeight weight, Tensor bias, Conv2d layer) =>
+        Ops.Conv2dRelu(x, weight, bias, (layer.Padding.H, layer.Padding.H, layer.Padding.W, layer.Padding.W));
+
+    /// <summary>The folded 3×3 weights of conv2 … conv5 packed by their backend (Winograd panels on the fast CPU backend).</summary>
+    private PackedConv2dWeight[] PackConvWeights(Tensor[] folded)
+    {
+        Conv2d[] layers = [Conv2, Conv3, Conv4, Conv5];
+        var packed = new PackedConv2dWeight[layers.Length];
+        for (int i = 0; i < layers.Length; i++)
+        {
+            var wt = folded[4 + 2 * i]; // [K, C, 3, 3]
+            // packing depends on the filter shape, stride and dilation; the image size here is a placeholder
+            var g = new Conv2dGeometry(1, wt.Shape[1], 3, 3, wt.Shape[0], wt.Shape[2], wt.Shape[3], layers[i].Stride.H, layers[i].Stride.W,
+                layers[i].Padding.H, layers[i].Padding.H, layers[i].Padding.W, layers[i].Padding.W, layers[i].Dilation.H, layers[i].Dilation.W);
+            packed[i] = wt.Backend.PackConv2dWeight(wt.Storage, g);
+        }
+        return packed;
+    }
 
     /// <summary>The conv's weight [K, C, R, S] and bias [K] with the eval BatchNorm after it folded in.</summary>
     private static Tensor[] FoldBatchNorm(Conv2d conv, BatchNorm2d bn)

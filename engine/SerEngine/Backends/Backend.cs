@@ -148,6 +148,28 @@ public abstract class Backend
         Unary(UnaryOp.Relu, y, y, g.N * g.K * g.OutH * g.OutW, 0f);
     }
 
+    /// <summary>
+    /// Prepares the filters w [K, C, R, S] for repeated forward passes <see cref="Conv2dForwardPacked"/>
+    /// of convolutions shaped like <paramref name="g"/> (an inference network's weights). The default
+    /// keeps the storage as it is; a backend may transform it once into its kernel's layout. The
+    /// result reads the values as they are now (or the storage itself): pack again after they change.
+    /// </summary>
+    public virtual PackedConv2dWeight PackConv2dWeight(Storage w, in Conv2dGeometry g) => new(this, w, g);
+
+    /// <summary>
+    /// <see cref="Conv2dForward"/> (or, with <paramref name="relu"/>, <see cref="Conv2dForwardRelu"/>)
+    /// with filters prepared by <see cref="PackConv2dWeight"/>. The default convolves with
+    /// <see cref="PackedConv2dWeight.Source"/>.
+    /// </summary>
+    /// <exception cref="ArgumentException">the weight belongs to another backend or was packed for another filter shape.</exception>
+    public virtual void Conv2dForwardPacked(Storage x, PackedConv2dWeight w, Storage? bias, Storage y, in Conv2dGeometry g, bool relu)
+    {
+        if (!ReferenceEquals(w.Backend, this)) throw new ArgumentException("conv2d: the packed weight belongs to another backend");
+        w.Check(g);
+        if (relu) Conv2dForwardRelu(x, w.Source, bias, y, g);
+        else Conv2dForward(x, w.Source, bias, y, g);
+    }
+
     /// <summary>dx [N, C, H, W] = the adjoint of the forward pass applied to dy [N, K, OutH, OutW].</summary>
     public abstract void Conv2dBackwardInput(Storage dy, Storage w, Storage dx, in Conv2dGeometry g);
 

@@ -28,7 +28,8 @@ public static partial class Ops
         (int H, int W) stride, (int Top, int Bottom, int Left, int Right) padding, (int H, int W) dilation, bool relu)
     {
         var backend = bias is null ? SameBackend("conv2d", x, weight) : SameBackend("conv2d", x, weight, bias);
-        var g = Conv2dGeometryOf(x, weight, bias, stride, padding, dilation);
+        RequireFloat("conv2d", weight, "weight");
+        var g = Conv2dGeometryOf(x, weight.Shape, bias, stride, padding, dilation);
         var y = NewLike(backend, new Shape(g.N, g.K, g.OutH, g.OutW)); // [N, K, OutH, OutW]
         if (relu) backend.Conv2dForwardRelu(x.Storage, weight.Storage, bias?.Storage, y.Storage, g);
         else backend.Conv2dForward(x.Storage, weight.Storage, bias?.Storage, y.Storage, g);
@@ -67,35 +68,34 @@ public static partial class Ops
     }
 
     /// <summary>Checks the operands and settings of a conv2d call and returns its geometry.</summary>
-    private static Conv2dGeometry Conv2dGeometryOf(Tensor x, Tensor weight, Tensor? bias,
+    private static Conv2dGeometry Conv2dGeometryOf(Tensor x, Shape weight, Tensor? bias,
         (int H, int W) stride, (int Top, int Bottom, int Left, int Right) padding, (int H, int W) dilation)
     {
         RequireFloat("conv2d", x, "x");
-        RequireFloat("conv2d", weight, "weight");
         if (x.Rank != 4) throw new ArgumentException($"conv2d: x must be [N, C, H, W], got {x.Shape}");
-        if (weight.Rank != 4) throw new ArgumentException($"conv2d: weight must be [K, C, R, S], got {weight.Shape}");
-        if (x.Shape[1] != weight.Shape[1])
-            throw new ArgumentException($"conv2d: input {x.Shape} has {x.Shape[1]} channels but weight {weight.Shape} expects {weight.Shape[1]}");
-        int k = weight.Shape[0];
+        if (weight.Rank != 4) throw new ArgumentException($"conv2d: weight must be [K, C, R, S], got {weight}");
+        if (x.Shape[1] != weight[1])
+            throw new ArgumentException($"conv2d: input {x.Shape} has {x.Shape[1]} channels but weight {weight} expects {weight[1]}");
+        int k = weight[0];
         if (bias is not null)
         {
             RequireFloat("conv2d", bias, "bias");
             if (bias.Rank != 1 || bias.Size != k)
-                throw new ArgumentException($"conv2d: bias must be [{k}] for weight {weight.Shape}, got {bias.Shape}");
+                throw new ArgumentException($"conv2d: bias must be [{k}] for weight {weight}, got {bias.Shape}");
         }
         if (stride.H < 1 || stride.W < 1) throw new ArgumentException($"conv2d: stride must be positive, got ({stride.H}, {stride.W})");
         if (dilation.H < 1 || dilation.W < 1) throw new ArgumentException($"conv2d: dilation must be positive, got ({dilation.H}, {dilation.W})");
         if (padding.Top < 0 || padding.Bottom < 0 || padding.Left < 0 || padding.Right < 0)
             throw new ArgumentException($"conv2d: padding must be non-negative, got (top {padding.Top}, bottom {padding.Bottom}, left {padding.Left}, right {padding.Right})");
-        if (weight.Shape[2] < 1 || weight.Shape[3] < 1 || k < 1)
-            throw new ArgumentException($"conv2d: weight {weight.Shape} has an empty dimension");
-        var g = new Conv2dGeometry(x.Shape[0], x.Shape[1], x.Shape[2], x.Shape[3], k, weight.Shape[2], weight.Shape[3],
+        if (weight[2] < 1 || weight[3] < 1 || k < 1)
+            throw new ArgumentException($"conv2d: weight {weight} has an empty dimension");
+        var g = new Conv2dGeometry(x.Shape[0], x.Shape[1], x.Shape[2], x.Shape[3], k, weight[2], weight[3],
             stride.H, stride.W, padding.Top, padding.Bottom, padding.Left, padding.Right, dilation.H, dilation.W);
         // the smallest input whose padded size still holds one dilated kernel window
         int minH = dilation.H * (g.R - 1) + 1 - padding.Top - padding.Bottom;
         int minW = dilation.W * (g.S - 1) + 1 - padding.Left - padding.Right;
         if (g.H < minH || g.W < minW)
-            throw new ArgumentException($"conv2d: input {x.Shape} is too small for weight {weight.Shape} with this padding/dilation: " +
+            throw new ArgumentException($"conv2d: input {x.Shape} is too small for weight {weight} with this padding/dilation: " +
                 $"the output would be empty; the input needs at least {Math.Max(minH, 1)}×{Math.Max(minW, 1)} (H×W), got {g.H}×{g.W}");
         return g;
     }

@@ -104,6 +104,22 @@ public sealed class ProfilingBackend(int threads) : CpuBackend(threads)
     public override void GemmPackedA(PackedGemmA a, bool transB, int batch, int n, float alpha, Storage b, int strideB, float beta, Storage c, int strideC, Storage? rowBias = null) =>
         Time($"GemmPackedA {(a.Trans ? "T" : "N")}{(transB ? "T" : "N")} {batch}x[{a.Rows}x{n}x{a.Depth}]", () => base.GemmPackedA(a, transB, batch, n, alpha, b, strideB, beta, c, strideC, rowBias));
 
+    /// <inheritdoc/>
+    public override PackedConv2dWeight PackConv2dWeight(Storage w, in Conv2dGeometry g)
+    {
+        PackedConv2dWeight? packed = null;
+        var geo = g;
+        Time($"PackConv2dWeight w[{g.K},{g.C},{g.R},{g.S}]", () => packed = base.PackConv2dWeight(w, geo));
+        return packed!;
+    }
+
+    /// <inheritdoc/>
+    public override void Conv2dForwardPacked(Storage x, PackedConv2dWeight w, Storage? bias, Storage y, in Conv2dGeometry g, bool relu)
+    {
+        var geo = g;
+        Time($"Conv2dForwardPacked{(relu ? "Relu" : "")} {G(g)}", () => base.Conv2dForwardPacked(x, w, bias, y, geo, relu));
+    }
+
     private static string G(in Conv2dGeometry g) => $"x[{g.N},{g.C},{g.H},{g.W}] w[{g.K},{g.C},{g.R},{g.S}] s{g.StrideH}";
 
     /// <inheritdoc/>

@@ -20,14 +20,14 @@ namespace SerEngine.Models.Attention;
 // (DerivedWeights).
 public sealed partial class FocusCalibrationAttention
 {
-    private DerivedWeights? _stacked;
+    private DerivedWeights<PackedGemmA>? _stacked;
 
     /// <summary>attn(X)ᵀ [N, d_in, T] for Xᵀ [N, d_in, T] in eval mode without gradients (no dropout), fused as above.</summary>
     internal (Tensor YT, Internals Internals) ForwardFused(Tensor xT)
     {
         if (xT.Rank != 3) throw new ArgumentException($"focus-calibration attention expects Xᵀ [N, d_in, T], got {xT.Shape}");
         // d: Wqkv [3·H·dh, d_in], bqkv [3·H·dh], then U [2H, H·dh] with focus; packed: Wqkv, Wo, then Wfq with focus
-        var (d, packed) = LazyInitializer.EnsureInitialized(ref _stacked, () => new DerivedWeights(Sources(), Stack, Pack)).GetPacked();
+        var (d, packed) = LazyInitializer.EnsureInitialized(ref _stacked, () => new DerivedWeights<PackedGemmA>(Sources(), Stack, Pack)).GetPacked();
         var backend = xT.Backend;
         int n = xT.Shape[0], dIn = xT.Shape[1], t = xT.Shape[2], h = Heads, dh = HeadDim, hd = h * dh;
         var qkvT = Tensor.Empty(new Shape(n, 3 * hd, t), backend: backend);       // [N, 3·H·dh, T]: per head Qᵀ, Kᵀ, Vᵀ [dh, T]

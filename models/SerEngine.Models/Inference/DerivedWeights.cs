@@ -8,25 +8,27 @@ namespace SerEngine.Models.Inference;
 /// every <see cref="Get"/> compares the sources' <see cref="Tensor.Version"/> stamps with those the
 /// cache was built from and rebuilds on any difference. Thread-safe; the derived tensors live outside
 /// any <see cref="TensorScope"/> and are released when rebuilt or on <see cref="Dispose"/>.
-/// Weight matrices may also be kept packed for their backend's GEMM (<see cref="Backend.PackGemmA"/>),
+/// Weights may also be kept packed for their backend's kernels (<typeparamref name="TPacked"/>: GEMM
+/// operands from <see cref="Backend.PackGemmA"/>, conv2d filters from <see cref="Backend.PackConv2dWeight"/>),
 /// packed again with every rebuild.
 /// </summary>
-internal sealed class DerivedWeights : IDisposable
+/// <typeparam name="TPacked">What the backend packs the derived weights into.</typeparam>
+internal sealed class DerivedWeights<TPacked> : IDisposable where TPacked : class
 {
     private readonly Tensor[] _sources;
     private readonly Func<Tensor[]> _build;
-    private readonly Func<Tensor[], PackedGemmA[]>? _pack;
+    private readonly Func<Tensor[], TPacked[]>? _pack;
     private readonly object _gate = new();
     private long[]? _versions;
     private Tensor[]? _derived;
-    private PackedGemmA[] _packed = [];
+    private TPacked[] _packed = [];
 
     /// <summary>
     /// Derives <paramref name="build"/>'s tensors from <paramref name="sources"/> (parameters and buffers,
-    /// which keep their identity); <paramref name="pack"/>, if given, packs matrices from the derived
+    /// which keep their identity); <paramref name="pack"/>, if given, packs weights from the derived
     /// tensors or the sources after each build (see <see cref="GetPacked"/>).
     /// </summary>
-    public DerivedWeights(Tensor[] sources, Func<Tensor[]> build, Func<Tensor[], PackedGemmA[]>? pack = null)
+    public DerivedWeights(Tensor[] sources, Func<Tensor[]> build, Func<Tensor[], TPacked[]>? pack = null)
     {
         _sources = sources;
         _build = build;
@@ -36,8 +38,8 @@ internal sealed class DerivedWeights : IDisposable
     /// <summary>The derived tensors, rebuilt first when a source changed since the last build.</summary>
     public Tensor[] Get() => GetPacked().Derived;
 
-    /// <summary>The derived tensors and the packed matrices, both rebuilt first when a source changed since the last build.</summary>
-    public (Tensor[] Derived, PackedGemmA[] Packed) GetPacked()
+    /// <summary>The derived tensors and the packed weights, both rebuilt first when a source changed since the last build.</summary>
+    public (Tensor[] Derived, TPacked[] Packed) GetPacked()
     {
         lock (_gate)
         {

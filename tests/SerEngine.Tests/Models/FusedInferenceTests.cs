@@ -1,5 +1,6 @@
 using SerEngine.Autograd;
 using SerEngine.Backends;
+using SerEngine.Backends.Cpu;
 using SerEngine.Models;
 using SerEngine.Models.Attention;
 using SerEngine.Optim;
@@ -52,6 +53,10 @@ public class FusedInferenceTests(ITestOutputHelper output)
         var x = Tensor.RandomNormal(new Shape(batch, 1, 26, 37), rng, backend: be);
         var (fused, plain) = BothForwards(model, x);
         Assert.Equal(1, model.FusedForwards);
+        // the fast CPU backend keeps conv2 … conv5 as Winograd panels (its own form), the others as given
+        Assert.Equal(4, model.PackedConvWeights.Length);
+        foreach (var packed in model.PackedConvWeights)
+            Assert.Equal(be is CpuBackend, packed.GetType() != typeof(PackedConv2dWeight));
         Close(plain.Logits, fused.Logits, "logits");
         Close(plain.Internals.Attention, fused.Internals.Attention, "attention");
         Assert.Equal(focus, fused.Internals.Centres is not null);

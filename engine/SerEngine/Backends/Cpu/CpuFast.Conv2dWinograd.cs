@@ -1,0 +1,394 @@
+using System.Buffers;
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
+namespace SerEngine.Backends.Cpu;
+
+// Conv2d forward with 3×3 filters, stride 1 and no dilation as Winograd's minimal filtering
+// F(2×2, 3×3) (Lavin & Gray, "Fast Algorithms for Convolutional Neural Networks", 2016): every
+// 2×2 block of outputs (a tile) comes from the 4×4 input patch under it with 16 multiplies per
+// (output channel, input channel) instead of 36,
+//   Y = Aᵀ [ Σ_c U[k, c] ⊙ V[c] ] A,   U[k, c] = G g[k, c] Gᵀ (4×4),   V[c] = Bᵀ d[c] B (4×4)
+//   Bᵀ = [1 0 −1 0; 0 1 1 0; 0 −1 1 0; 0 1 0 −1],  G = [1 0 0; ½ ½ ½; ½ −½ ½; 0 0 1],  Aᵀ = [1 1 1 0; 0 1 −1 −1]
+// so the sum over input channels is 16 independent products, one per transform point ξ = 4ρ + σ:
+//   M_ξ [tiles, K] = V_ξ [tiles, C] · U_ξ [C, K].
+// The filters are transformed once (PackConv2dWeight: an inference network's cached weights) into
+// 16-lane panels U [16 ξ][K/16][C][16], so each product runs the channel-vector micro-kernel of
+// CpuFast.Conv2dChannels.cs unchanged: 16 output channels in the lanes, six tiles broadcast, one
+// input channel per step. Around it, per band of tile rows (so V and M stay in L1/L2):
+//   input transform   8 tiles of a tile row at a time from the zero-padded image (even and odd
+//                     columns split with two shuffles), V [16 ξ][C][band tiles]
+//   products          M [16 ξ][K/16][band tiles][16]
+//   output transform  8 channels of a tile at a time, + bias, ReLU, stored as column pairs
+// The tasks are (image, range of tile rows, range of 16-channel blocks), cut as the shifted-window
+// kernel cuts its work (ShiftedSplits). Rounding: the transforms add and subtract values of the
+// patch before multiplying (G's halves are exact), so results differ from direct summation by a
+// few ulps of the larger partial sums.
+// FocusCalibrationNet at batch 1: 19 M multiply-adds of 3×3 convolution become 8.5 M.
+public partial class CpuBackend
+{
+    /// <summary>
+    /// Whether packed conv2d weights may take the Winograd forward where it fits (default on); off,
+    /// they run the direct kernels (tests compare both).
+    /// </summary>
+    internal bool Conv2dWinograd { get; set; } = true;
+
+    /// <summary>Fewest input channels for the Winograd forward (below, its transforms cost more than the multiplies saved).</summary>
+    private const int WinogradMinChannels = 4;
+
+    /// <summary>Tiles a band should hold at least (whole tile rows): 8 groups of six for the micro-kernel, little waste.</summary>
+    private const int WinogradBandTiles = 48;
+
+    /// <summary>True when a forward pass with packed weights runs F(2×2, 3×3): 3×3 filters, stride 1, no dilation, full 16-lane panels.</summary>
+    internal bool Conv2dUsesWinograd(in Conv2dGeometry g) =>
+        Conv2dWinograd && Avx2.IsSupported && Fma.IsSupported && g.R == 3 && g.S == 3 && g.StrideH == 1 && g.StrideW == 1
+        && g.DilationH == 1 && g.DilationW == 1 && g.C >= WinogradMinChannels && ChannelLanesFit(g.K);
+
+    /// <summary>Filters kept as Winograd panels U [16 ξ][K/16][C][16] (pinned; 64-byte aligned from <see cref="Align64"/>).</summary>
+    private sealed class CpuWinogradWeight(Backend backend, Storage source, in Conv2dGeometry g, float[] panels)
+        : PackedConv2dWeight(backend, source, g)
+    {
+        public float[] Panels { get; } = panels;
+    }
+
+    /// <inheritdoc/>
+    /// <remarks>3×3 filters with stride 1 (see <see cref="Conv2dUsesWinograd"/>) are transformed into Winograd panels.</remarks>
+    public override PackedConv2dWeight PackConv2dWeight(Storage w, in Conv2dGeometry g) =>
+        Conv2dUsesWinograd(g) ? new CpuWinogradWeight(this, w, g, WinogradPanels(F(w), g)) : base.PackConv2dWeight(w, g);
+
+    /// <inheritdoc/>
+    public override void Conv2dForwardPacked(Storage x, PackedConv2dWeight w, Storage? bias, Storage y, in Conv2dGeometry g, bool relu)
+    {
+        if (w is CpuWinogradWeight u && ReferenceEquals(w.Backend, this) && Conv2dUsesWinograd(g))
+        {
+            w.Check(g);
+            Conv2dForwardWinograd(F(x), u.Panels, bias is null ? null : F(bias), F(y), g, relu);
+            return;
+        }
+        base.Conv2dForwardPacked(x, w, bias, y, g, relu);
+    }
+
+    /// <summary>
+    /// U[ξ = 4ρ + σ] = (G g Gᵀ)[ρ, σ] of every filter g = w[k, c] [3, 3], in double, into panels
+    /// [16 ξ][K/16][C][16] (lane k mod 16; lanes past K zero).
+    /// </summary>
+    internal static unsafe float[] WinogradPanels(float[] w, in Conv2dGeometry g)
+    {
+        int k = g.K, c = g.C, blocks = CeilDiv(k, ChannelLanes);
+        var panels = GC.AllocateArray<float>(16 * blocks * c * ChannelLanes + 16, pinned: true);
+        float* u = (float*)Align64(panels);
+        Span<double> gg = stackalloc double[12]; // G·g [4, 3]
+        for (int kk = 0; kk < k; kk++)
+            for (int cc = 0; cc < c; cc++)
+            {
+                int f = (kk * c + cc) * 9; // w[kk, cc] [3, 3]
+                for (int s = 0; s < 3; s++)
+                {
+                    double g0 = w[f + s], g1 = w[f + 3 + s], g2 = w[f + 6 + s];
+                    gg[s] = g0;
+                    gg[3 + s] = (g0 + g1 + g2) * 0.5;
+                    gg[6 + s] = (g0 - g1 + g2) * 0.5;
+                    gg[9 + s] = g2;
+                }
+                float* lane = u + ((long)(kk / ChannelLanes) * c + cc) * ChannelLanes + kk % ChannelLanes;
+                long xiStride = (long)blocks * c * ChannelLanes;
+                for (int rho = 0; rho < 4; rho++)
+                {
+                    double a = gg[rho * 3], b = gg[rho * 3 + 1], d = gg[rho * 3 + 2];
+                    lane[(rho * 4) * xiStride] = (float)a;
+                    lane[(rho * 4 + 1) * xiStride] = (float)((a + b + d) * 0.5);
+                    lane[(rho * 4 + 2) * xiStride] = (float)((a - b + d) * 0.5);
+                    lane[(rho * 4 + 3) * xiStride] = (float)d;
+                }
+            }
+        return panels;
+    }
+
+    /// <summary>Tile counts and the zero-padded image of one F(2×2, 3×3) convolution.</summary>
+    private readonly record struct WinogradGeometry(int TilesH, int TilesW, int TilesWPad, int Hp, int Wp)
+    {
+        /// <summary>Tiles cover the output in 2×2 blocks; a tile row is computed in groups of 8 (TilesWPad), reading the padded plane [Hp, Wp].</summary>
+        public static WinogradGeometry Of(in Conv2dGeometry g)
+        {
+            int tilesH = CeilDiv(g.OutH, 2), tilesW = CeilDiv(g.OutW, 2), tilesWPad = RoundUp(tilesW, 8);
+            return new(tilesH, tilesW, tilesWPad, 2 * tilesH + 2, 2 * tilesWPad + 2);
+        }
+
+        public int Plane => Hp * Wp;
+    }
+
+    /// <summary>y = conv(x, w) + bias (then ReLU when <paramref name="relu"/>) with w as Winograd panels (<see cref="WinogradPanels"/>).</summary>
+    private unsafe void Conv2dForwardWinograd(float[] x, float[] panels, float[]? bias, float[] y, in Conv2dGeometry g, bool relu)
+    {
+        var wg = WinogradGeometry.Of(g);
+        int blocks = CeilDiv(g.K, ChannelLanes);
+        long image = (long)g.C * wg.Plane;
+        var padded = ArrayPool<float>.Shared.Rent((int)(g.N * image)); // [N][C][Hp, Wp]
+        long macs = (long)g.N * 16 * blocks * ChannelLanes * g.C * wg.TilesH * wg.TilesWPad;
+        int threads = macs < GemmParallelMacs ? 1 : Threads;
+        var geo = g;
+        ParallelFor(g.N, threads, n =>
+        {
+            fixed (float* src = x, dst = padded) WinogradPad(src + (long)n * geo.C * geo.H * geo.W, dst + n * image, geo, wg);
+        });
+        var (rowSplits, blockSplits) = threads == 1 || g.N >= 2 * threads ? (1, 1) : WinogradSplits(g.N, wg.TilesH, blocks, threads);
+        ParallelFor(g.N * rowSplits * blockSplits, threads, task =>
+        {
+            int n = task / (rowSplits * blockSplits), rs = task / blockSplits % rowSplits, bs = task % blockSplits;
+            int i0 = (int)((long)wg.TilesH * rs / rowSplits), i1 = (int)((long)wg.TilesH * (rs + 1) / rowSplits);
+            int kb0 = (int)((long)blocks * bs / blockSplits), kb1 = (int)((long)blocks * (bs + 1) / blockSplits);
+            if (i0 >= i1 || kb0 >= kb1) return;
+            fixed (float* pin = padded, py = y, pb = bias)
+                WinogradTask(pin + n * image, (float*)Align64(panels), pb, py + (long)n * geo.K * geo.OutH * geo.OutW, geo, wg, i0, i1, kb0, kb1, relu);
+        });
+        ArrayPool<float>.Shared.Return(padded);
+    }
+
+    /// <summary>
+    /// How to cut each of <paramref name="images"/> images into tile-row ranges × channel-block ranges:
+    /// the cut whose busiest thread (taking tasks in turn) does the least work, counting the input
+    /// transform of a task's rows, which every task repeats, as <see cref="WinogradInputShare"/> of
+    /// one block's products over them; ties go to fewer tasks. (FocusCalibrationNet at batch 1 on two
+    /// threads: conv2's 13 tile rows in halves of 7 and 6 rather than both threads transforming all
+    /// rows for one of its two blocks; conv5's 3 tile rows whole, its five blocks as 3 and 2.)
+    /// </summary>
+    internal static (int RowSplits, int BlockSplits) WinogradSplits(int images, int tileRows, int blocks, int threads)
+    {
+        (int, int) best = (1, 1);
+        double bestCost = double.MaxValue;
+        for (int rs = 1; rs <= tileRows; rs++)
+            for (int bs = 1; bs <= blocks; bs++)
+            {
+                int tasks = images * rs * bs;
+                if (tasks > 8 * threads) break;
+                double cost = CeilDiv(tasks, threads) * CeilDiv(tileRows, rs) * (WinogradInputShare + CeilDiv(blocks, bs));
+                if (cost < bestCost - 1e-9)
+                {
+                    bestCost = cost;
+                    best = (rs, bs);
+                }
+            }
+        return best;
+    }
+
+    /// <summary>
+    /// The input transform of a tile row's C channels against the products and output transform of
+    /// one 16-channel block over it (about 6 against 16 cycles per channel and tile, measured ~0.35).
+    /// </summary>
+    private const double WinogradInputShare = 0.35;
+
+    /// <summary>Writes image [C, H, W] into its zero-padded planes [C][Hp, Wp]: pixel (h, w) at (h + padTop, w + padLeft).</summary>
+    private static unsafe void WinogradPad(float* src, float* dst, in Conv2dGeometry g, in WinogradGeometry wg)
+    {
+        new Span<float>(dst, g.C * wg.Plane).Clear();
+        for (int c = 0; c < g.C; c++)
+            for (int h = 0; h < g.H; h++)
+                CopyFloats(dst + (long)c * wg.Plane + (h + g.PadTop) * wg.Wp + g.PadLeft, src + ((long)c * g.H + h) * g.W, g.W);
+    }
+
+    /// <summary>
+    /// Tile rows [i0, i1) of one image, output channel blocks [kb0, kb1): band by band, the input
+    /// transform of every channel into V, then for each group of six tiles its 16 products (M in L1)
+    /// and their output transform into y [K, OutH, OutW].
+    /// </summary>
+    private static unsafe void WinogradTask(float* image, float* panels, float* bias, float* y, in Conv2dGeometry g, in WinogradGeometry wg,
+        int i0, int i1, int kb0, int kb1, bool relu)
+    {
+        int c = g.C, k = g.K, outH = g.OutH, outW = g.OutW, blocks = CeilDiv(k, ChannelLanes), tilesWPad = wg.TilesWPad;
+        long plane = (long)outH * outW;
+        int bandRows = Math.Min(i1 - i0, CeilDiv(WinogradBandTiles, tilesWPad));
+        // V_ξ [C][band tiles] lie 32 floats more than a multiple of 4 KB apart at most (one input
+        // transform writes all 16: in one L1 set they would evict each other)
+        long vXi = (long)c * bandRows * tilesWPad + 32;
+        var v = ArrayPool<float>.Shared.Rent((int)(16 * vXi));           // [16 ξ][C][band tiles]
+        var off = ArrayPool<int>.Shared.Rent(c);                         // channel c's row in V_ξ
+        const int mXi = ChannelRows * ChannelLanes;
+        var m = stackalloc float[16 * mXi];                              // M of six tiles: [16 ξ][6][16]
+        fixed (float* pv = v)
+        fixed (int* poff = off)
+        {
+            for (int b0 = i0; b0 < i1; b0 += bandRows)
+            {
+                int rows = Math.Min(bandRows, i1 - b0), tiles = rows * tilesWPad, last = tiles - 1;
+                for (int cc = 0; cc < c; cc++)
+                {
+                    poff[cc] = cc * tiles;
+                    float* src = image + (long)cc * wg.Plane;
+                    for (int r = 0; r < rows; r++)
+                        for (int j0 = 0; j0 < tilesWPad; j0 += 8)
+                            WinogradInput8(src + 2 * (b0 + r) * wg.Wp + 2 * j0, wg.Wp, pv + (long)cc * tiles + r * tilesWPad + j0, vXi);
+                }
+                for (int kb = kb0; kb < kb1; kb++)
+                {
+                    int k0 = kb * ChannelLanes;
+                    int lanesLow = Math.Min(8, k - k0), lanesHigh = Math.Min(8, k - k0 - 8);
+                    Vector256<float> biasLow = WinogradBias(bias, k0, lanesLow), biasHigh = lanesHigh > 0 ? WinogradBias(bias, k0 + 8, lanesHigh) : default;
+                    float* u = panels + (long)kb * c * ChannelLanes;
+                    long uXi = (long)blocks * c * ChannelLanes;
+                    for (int t0 = 0; t0 < tiles; t0 += ChannelRows)
+                    {
+                        // tiles past the band repeat its last one (their results are never read)
+                        int t1 = Math.Min(t0 + 1, last), t2 = Math.Min(t0 + 2, last), t3 = Math.Min(t0 + 3, last), t4 = Math.Min(t0 + 4, last), t5 = Math.Min(t0 + 5, last);
+                        for (int xi = 0; xi < 16; xi++)
+                        {
+                            float* vx = pv + xi * vXi;
+                            KernelChannels6x16(c, u + xi * uXi, poff, vx + t0, vx + t1, vx + t2, vx + t3, vx + t4, vx + t5, m + xi * mXi, accumulate: false);
+                        }
+                        for (int q = 0; q < ChannelRows && t0 + q < tiles; q++)
+                        {
+                            int r = (t0 + q) / tilesWPad, j = (t0 + q) - r * tilesWPad, oh = 2 * (b0 + r);
+                            if (j >= wg.TilesW) continue;
+                            float* dst = y + k0 * plane + (long)oh * outW + 2 * j;
+                            int rowsIn = Math.Min(2, outH - oh), colsIn = Math.Min(2, outW - 2 * j);
+                            WinogradStore(m + q * ChannelLanes, mXi, biasLow, relu, dst, plane, outW, lanesLow, rowsIn, colsIn);
+                            if (lanesHigh > 0)
+                                WinogradStore(m + q * ChannelLanes + 8, mXi, biasHigh, relu, dst + 8 * plane, plane, outW, lanesHigh, rowsIn, colsIn);
+                        }
+                    }
+                }
+            }
+        }
+        ArrayPool<float>.Shared.Return(v);
+        ArrayPool<int>.Shared.Return(off);
+    }
+
+    /// <summary>
+    /// The output transform of 8 channels of one tile (m: M_0's lanes, M_ξ <paramref name="xiStride"/>
+    /// further) into y at dst (row pitch <paramref name="outW"/>, channels <paramref name="plane"/> apart):
+    /// a whole tile as column pairs, an edge tile (or fewer channels) element by element.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe void WinogradStore(float* m, long xiStride, Vector256<float> bias, bool relu, float* dst, long plane, int outW, int lanes, int rows, int cols)
+    {
+        WinogradOutput8(m, xiStride, bias, relu, out var y00, out var y01, out var y10, out var y11);
+        if (lanes == 8 && rows == 2 && cols == 2)
+        {
+            StoreColumnPairs(y00, y01, dst, plane);
+            StoreColumnPairs(y10, y11, dst + outW, plane);
+        }
+        else StoreEdgeTile(y00, y01, y10, y11, dst, plane, outW, lanes, rows, cols);
+    }
+
+    /// <summary>
+    /// V_ξ for 8 consecutive tiles of a tile row: p is the padded plane at the first tile's patch
+    /// (row pitch <paramref name="wp"/>), v the 8 tiles' slot in V_0 (V_ξ is <paramref name="xiStride"/> further).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static unsafe void WinogradInput8(float* p, int wp, float* v, long xiStride)
+    {
+        // q_r = (d B)[r, ·] for patch row r: columns 0..3 of 8 tiles are the even and odd columns from
+        // the tiles' start and from two columns on; then V[ρ, σ] = (Bᵀ q)[ρ, σ]
+        var (q00, q01, q02, q03) = InputRow(p);
+        var (q10, q11, q12, q13) = InputRow(p + wp);
+        var (q20, q21, q22, q23) = InputRow(p + 2 * wp);
+        (q00 - q20).Store(v);
+        (q01 - q21).Store(v + xiStride);
+        (q02 - q22).Store(v + 2 * xiStride);
+        (q03 - q23).Store(v + 3 * xiStride);
+        (q10 + q20).Store(v + 4 * xiStride);
+        (q11 + q21).Store(v + 5 * xiStride);
+        (q12 + q22).Store(v + 6 * xiStride);
+        (q13 + q23).Store(v + 7 * xiStride);
+        (q20 - q10).Store(v + 8 * xiStride);
+        (q21 - q11).Store(v + 9 * xiStride);
+        (q22 - q12).Store(v + 10 * xiStride);
+        (q23 - q13).Store(v + 11 * xiStride);
+        var (q30, q31, q32, q33) = InputRow(p + 3 * wp);
+        (q10 - q30).Store(v + 12 * xiStride);
+        (q11 - q31).Store(v + 13 * xiStride);
+        (q12 - q32).Store(v + 14 * xiStride);
+        (q13 - q33).Store(v + 15 * xiStride);
+    }
+
+    /// <summary>(d B)[r, ·] of 8 tiles' patch row r starting at p: d0 − d2, d1 + d2, d2 − d1, d1 − d3 with d_s their column s.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe (Vector256<float>, Vector256<float>, Vector256<float>, Vector256<float>) InputRow(float* p)
+    {
+        var (d0, d1) = Deinterleave(p);
+        var (d2, d3) = Deinterleave(p + 2);
+        return (d0 - d2, d1 + d2, d2 - d1, d1 - d3);
+    }
+
+    /// <summary>The even and the odd floats of p[0..16), each in order.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe (Vector256<float> Even, Vector256<float> Odd) Deinterleave(float* p)
+    {
+        var a = Avx.LoadVector256(p);
+        var b = Avx.LoadVector256(p + 8);
+        var even = Avx.Shuffle(a, b, 0b10_00_10_00); // a0 a2 b0 b2 | a4 a6 b4 b6
+        var odd = Avx.Shuffle(a, b, 0b11_01_11_01);  // a1 a3 b1 b3 | a5 a7 b5 b7
+        return (Avx2.Permute4x64(even.AsDouble(), 0b11_01_10_00).AsSingle(), Avx2.Permute4x64(odd.AsDouble(), 0b11_01_10_00).AsSingle());
+    }
+
+    /// <summary>bias[k0 .. k0 + lanes) in the first lanes of a vector (zeros past them, or everywhere without a bias).</summary>
+    private static unsafe Vector256<float> WinogradBias(float* bias, int k0, int lanes)
+    {
+        if (bias == null) return Vector256<float>.Zero;
+        if (lanes == 8) return Vector256.Load(bias + k0);
+        var v = stackalloc float[8];
+        for (int i = 0; i < 8; i++) v[i] = i < lanes ? bias[k0 + i] : 0f;
+        return Vector256.Load(v);
+    }
+
+    /// <summary>
+    /// Y = Aᵀ M A + bias (then ReLU when asked) for 8 output channels of one tile: m is M_0's 8 lanes of
+    /// the tile, M_ξ <paramref name="xiStride"/> further; y_ab is the output at row a, column b of the tile.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe void WinogradOutput8(float* m, long xiStride, Vector256<float> bias, bool relu,
+        out Vector256<float> y00, out Vector256<float> y01, out Vector256<float> y10, out Vector256<float> y11)
+    {
+        // s_a[σ] = (Aᵀ M)[a, σ] column by column, then Y[a, b] = (s_a A)[b]
+        float* m4 = m + 4 * xiStride, m8 = m + 8 * xiStride, m12 = m + 12 * xiStride;
+        Vector256<float> m0 = Vector256.Load(m), m1 = Vector256.Load(m4), m2 = Vector256.Load(m8), m3 = Vector256.Load(m12);
+        Vector256<float> s00 = m0 + m1 + m2, s10 = m1 - m2 - m3;
+        m0 = Vector256.Load(m + xiStride); m1 = Vector256.Load(m4 + xiStride); m2 = Vector256.Load(m8 + xiStride); m3 = Vector256.Load(m12 + xiStride);
+        Vector256<float> s01 = m0 + m1 + m2, s11 = m1 - m2 - m3;
+        m0 = Vector256.Load(m + 2 * xiStride); m1 = Vector256.Load(m4 + 2 * xiStride); m2 = Vector256.Load(m8 + 2 * xiStride); m3 = Vector256.Load(m12 + 2 * xiStride);
+        Vector256<float> s02 = m0 + m1 + m2, s12 = m1 - m2 - m3;
+        m0 = Vector256.Load(m + 3 * xiStride); m1 = Vector256.Load(m4 + 3 * xiStride); m2 = Vector256.Load(m8 + 3 * xiStride); m3 = Vector256.Load(m12 + 3 * xiStride);
+        Vector256<float> s03 = m0 + m1 + m2, s13 = m1 - m2 - m3;
+        y00 = BiasRelu(s00 + s01 + s02, bias, relu);
+        y01 = BiasRelu(s01 - s02 - s03, bias, relu);
+        y10 = BiasRelu(s10 + s11 + s12, bias, relu);
+        y11 = BiasRelu(s11 - s12 - s13, bias, relu);
+    }
+
+    /// <summary>
+    /// A tile on the bottom or right edge of y, or of the last channels: the first
+    /// <paramref name="lanes"/> channels, <paramref name="rows"/> rows and <paramref name="cols"/> columns, element by element.
+    /// </summary>
+    private static unsafe void StoreEdgeTile(Vector256<float> y00, Vector256<float> y01, Vector256<float> y10, Vector256<float> y11,
+        float* dst, long plane, int outW, int lanes, int rows, int cols)
+    {
+        var tile = stackalloc float[32]; // [a, b][8 lanes]
+        y00.Store(tile);
+        y01.Store(tile + 8);
+        y10.Store(tile + 16);
+        y11.Store(tile + 24);
+        for (int i = 0; i < lanes; i++)
+            for (int a = 0; a < rows; a++)
+                for (int b = 0; b < cols; b++)
+                    dst[i * plane + a * outW + b] = tile[(a * 2 + b) * 8 + i];
+    }
+
+    /// <summary>For lane i of 8 channels: (left[i], right[i]) to dst + i·<paramref name="channelStride"/> (two adjacent output columns).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe void StoreColumnPairs(Vector256<float> left, Vector256<float> right, float* dst, long channelStride)
+    {
+        var lo = Avx.UnpackLow(left, right).AsDouble();  // channels 0, 1 | 4, 5
+        var hi = Avx.UnpackHigh(left, right).AsDouble(); // channels 2, 3 | 6, 7
+        Vector128<double> l = lo.GetLower(), h = hi.GetLower();
+        Sse2.StoreLow((double*)dst, l);
+        Sse2.StoreHigh((double*)(dst + channelStride), l);
+        Sse2.StoreLow((double*)(dst + 2 * channelStride), h);
+        Sse2.StoreHigh((double*)(dst + 3 * channelStride), h);
+        l = lo.GetUpper();
+        h = hi.GetUpper();
+        Sse2.StoreLow((double*)(dst + 4 * channelStride), l);
+        Sse2.StoreHigh((double*)(dst + 5 * channelStride), l);
+        Sse2.StoreLow((double*)(dst + 6 * channelStride), h);
+        Sse2.StoreHigh((double*)(dst + 7 * channelStride), h);
+    }
+}
