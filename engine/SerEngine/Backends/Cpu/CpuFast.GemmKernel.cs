@@ -273,6 +273,28 @@ public partial class CpuBackend
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe void StoreEdge(float* tile, int nr, float* c, int ldc, int rows, int cols, float alpha, float beta)
     {
+        if (Vector256.IsHardwareAccelerated && cols >= 8)
+        {
+            // runs of 8, the last one ending at cols (15 of 16 columns: a projection over 15 tokens
+            // stores every tile here); it may overlap the run before, so it is computed from C before
+            // that run is stored and stored after it (the overlap gets the same values twice)
+            var va = Vector256.Create(alpha);
+            var vb = Vector256.Create(beta);
+            for (int r = 0; r < rows; r++)
+            {
+                float* cr = c + (long)r * ldc, tr = tile + r * nr;
+                var last = Vector256.Load(tr + cols - 8) * va;
+                if (beta != 0f) last = Fmadd(vb, Vector256.Load(cr + cols - 8), last);
+                for (int j = 0; j + 8 < cols; j += 8)
+                {
+                    var v = Vector256.Load(tr + j) * va;
+                    if (beta != 0f) v = Fmadd(vb, Vector256.Load(cr + j), v);
+                    v.Store(cr + j);
+                }
+                last.Store(cr + cols - 8);
+            }
+            return;
+        }
         for (int r = 0; r < rows; r++)
         {
             float* cr = c + (long)r * ldc, tr = tile + r * nr;
