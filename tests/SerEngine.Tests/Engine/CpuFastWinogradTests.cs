@@ -26,6 +26,9 @@ public class CpuFastWinogradTests
         new(3, 7, 5, 4, 60, 3, 3, 1, 1, 0, 0, 0, 0, 1, 1),      // no padding, 3 × 2 outputs; 60 channels: a block with 12 live lanes
         new(5, 4, 3, 3, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1),      // one tile row of two tiles, five images
         new(1, 9, 40, 3, 32, 3, 3, 1, 1, 2, 1, 0, 2, 1, 1),     // tall and narrow: several bands
+        new(1, 16, 11, 17, 32, 5, 5, 1, 1, 2, 2, 2, 2, 1, 1),   // F(2×2, 5×5): odd output sizes
+        new(2, 6, 9, 10, 48, 5, 5, 1, 1, 0, 1, 2, 0, 1, 1),     // 5×5, asymmetric padding
+        new(3, 8, 6, 5, 16, 5, 5, 1, 1, 2, 2, 2, 2, 1, 1),      // 5×5 on a 6×5 image: one tile row
     ];
 
     [Fact]
@@ -57,14 +60,16 @@ public class CpuFastWinogradTests
         }
     }
 
-    [Fact]
-    public void WinogradIsAsAccurateAsTheDirectKernels()
+    [Theory]
+    [InlineData(3, 2e-6)]
+    [InlineData(5, 4e-6)]
+    public void WinogradIsNearlyAsAccurateAsTheDirectKernels(int r, double bound)
     {
         // each output's error against a double-precision sum, relative to Σ|w·x| (the scale of its rounding)
         var rng = new Generator(72);
-        var g = Winograd[3];
+        var g = new Conv2dGeometry(1, 64, 6, 15, 80, r, r, 1, 1, r / 2, r / 2, r / 2, r / 2, 1, 1);
         var xs = RandomArray(rng, g.C * g.H * g.W);
-        var ws = RandomArray(rng, g.K * g.C * 9);
+        var ws = RandomArray(rng, g.K * g.C * r * r);
         var fast = new CpuBackend(2);
         var x = Store(xs);
         var y = Output(g.K * g.OutH * g.OutW);
@@ -77,18 +82,56 @@ public class CpuFastWinogradTests
                 {
                     double sum = 0, scale = 0;
                     for (int c = 0; c < g.C; c++)
-                        for (int r = 0; r < 3; r++)
-                            for (int s = 0; s < 3; s++)
+                        for (int i = 0; i < r; i++)
+                            for (int j = 0; j < r; j++)
                             {
-                                int ih = oh + r - 1, iw = ow + s - 1;
+                                int ih = oh + i - r / 2, iw = ow + j - r / 2;
                                 if ((uint)ih >= (uint)g.H || (uint)iw >= (uint)g.W) continue;
-                                double p = (double)ws[((k * g.C + c) * 3 + r) * 3 + s] * xs[(c * g.H + ih) * g.W + iw];
+                                double p = (double)ws[((k * g.C + c) * r + i) * r + j] * xs[(c * g.H + ih) * g.W + iw];
                                 sum += p;
                                 scale += Math.Abs(p);
                             }
                     worst = Math.Max(worst, Math.Abs(actual[(k * g.OutH + oh) * g.OutW + ow] - sum) / scale);
                 }
-        Assert.True(worst < 2e-6, $"worst error {worst:G3} of Σ|w·x| (float32 rounding of 576 products is ~1e-7)");
+        Assert.True(worst < bound, $"worst error {worst:G3} of Σ|w·x| (float32 rounding of the direct sum is ~1e-7)");
+    }
+
+    // 5×5 with plain weights: forward and backward-input transform the filters per call
+    private static readonly Conv2dGeometry[] PerCall =
+    [
+        new(2, 32, 20, 24, 64, 5, 5, 1, 1, 2, 2, 2, 2, 1, 1),   // the bench case's shape class
+        new(3, 16, 17, 21, 48, 5, 5, 1, 1, 1, 2, 0, 3, 1, 1),   // asymmetric padding, odd sizes
+    ];
+
+    [Fact]
+    public void PlainFiveByFiveForwardAndBackwardInputRunWinograd()
+    {
+        var rng = new Generator(77);
+        foreach (var g in PerCall)
+        {
+            var x = Random(rng, g.N * g.C * g.H * g.W);
+            var w = Random(rng, g.K * g.C * 25);
+            var bias = Random(rng, g.K);
+            var dy = Random(rng, g.N * g.K * g.OutH * g.OutW);
+            var y = Output(dy.Length);
+            var dx = Output(x.Length);
+            Ref.Conv2dForward(x, w, bias, y, g);
+            Ref.Conv2dBackwardInput(dy, w, dx, g);
+            foreach (bool on in new[] { true, false })
+            {
+                var fast = new CpuBackend(2) { Conv2dWinograd = on };
+                Assert.Equal(on, fast.Conv2dForwardUsesWinograd(g));
+                Assert.Equal(on, fast.Conv2dBackwardInputUsesWinograd(g));
+                Assert.False(fast.Conv2dBackwardInputUsesWinograd(new Conv2dGeometry(16, 64, 24, 36, 192, 5, 5, 1, 1, 2, 2, 2, 2, 1, 1))); // 192 channels in: V too wide
+                var yf = Output(y.Length);
+                fast.Conv2dForward(x, w, bias, yf, g);
+                Agree(y, yf, $"forward winograd {on} {g}");
+                var dxf = Output(dx.Length);
+                fast.Conv2dBackwardInput(dy, w, dxf, g);
+                Agree(dx, dxf, $"backward-input winograd {on} {g}");
+            }
+        }
+        Assert.False(new CpuBackend(2).Conv2dForwardUsesWinograd(new Conv2dGeometry(1, 16, 8, 8, 32, 5, 5, 1, 1, 2, 2, 2, 2, 1, 1))); // 3.3 M: direct
     }
 
     // shapes the Winograd forward does not take: the packed weight is the plain one
@@ -96,7 +139,7 @@ public class CpuFastWinogradTests
     [
         new(1, 16, 12, 13, 32, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1),   // stride 2
         new(1, 16, 12, 13, 32, 3, 3, 1, 1, 2, 2, 2, 2, 2, 2),   // dilation 2
-        new(2, 8, 10, 11, 32, 5, 5, 1, 1, 2, 2, 2, 2, 1, 1),    // 5×5
+        new(2, 8, 10, 11, 32, 7, 7, 1, 1, 3, 3, 3, 3, 1, 1),    // 7×7
         new(1, 8, 10, 11, 20, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1),    // 20 output channels: 12 idle lanes of 32
         new(1, 2, 10, 11, 32, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1),    // two input channels
     ];

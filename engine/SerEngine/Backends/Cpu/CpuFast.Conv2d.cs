@@ -12,6 +12,8 @@ namespace SerEngine.Backends.Cpu;
 //                    scattered back to the input pixels (a few images at a time, col2im per channel).
 //                    (Measured: for stride 1 this beats the implicit GEMM of dy with the flipped
 //                    weights, whose packing of K·R·S rows per pixel is shared by only C rows.)
+// 5×5 convolutions with stride 1 and enough channels run forward and backward-input as Winograd
+// F(2×2, 5×5) (CpuFast.Conv2dWinograd.cs, filters transformed per call; packed 3×3 weights too).
 // Convolutions whose channel counts fill 16-lane panels run as channel-vector tiles (16 output
 // channels × 6 pixels or taps; CpuFast.Conv2dChannels.cs, CpuFast.Conv2dBackwardWeight.cs): forward
 // at any stride with several images (or one with ≥ 16 M multiply-adds), both backward passes at
@@ -38,6 +40,11 @@ public partial class CpuBackend
         if (Conv2dUsesDirect(g))
         {
             Conv2dForwardDirect(xv, wv, bv, yv, g, relu);
+            return;
+        }
+        if (Conv2dForwardUsesWinograd(g))
+        {
+            Conv2dForwardWinograd(xv, wv, bv, yv, g, relu);
             return;
         }
         if (Conv2dForwardUsesChannels(g))
@@ -94,6 +101,11 @@ public partial class CpuBackend
     public override unsafe void Conv2dBackwardInput(Storage dy, Storage w, Storage dx, in Conv2dGeometry g)
     {
         float[] dyv = F(dy), wv = F(w), dxv = F(dx); // [N, K, OHW], [K, CRS], [N, C, H, W]
+        if (Conv2dBackwardInputUsesWinograd(g))
+        {
+            Conv2dBackwardInputWinograd(dyv, wv, dxv, g);
+            return;
+        }
         if (Conv2dBackwardInputUsesChannels(g))
         {
             Conv2dBackwardInputChannels(dyv, wv, dxv, g);

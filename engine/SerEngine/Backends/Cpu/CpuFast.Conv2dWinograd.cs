@@ -40,12 +40,12 @@ public partial class CpuBackend
     /// <summary>Tiles a band should hold at least (whole tile rows): 8 groups of six for the micro-kernel, little waste.</summary>
     private const int WinogradBandTiles = 48;
 
-    /// <summary>True when a forward pass with packed weights runs F(2×2, 3×3): 3×3 filters, stride 1, no dilation, full 16-lane panels.</summary>
+    /// <summary>True when a forward pass with packed weights runs F(2×2, 3×3) or F(2×2, 5×5): such filters, stride 1, no dilation, full 16-lane panels.</summary>
     internal bool Conv2dUsesWinograd(in Conv2dGeometry g) =>
-        Conv2dWinograd && Avx2.IsSupported && Fma.IsSupported && g.R == 3 && g.S == 3 && g.StrideH == 1 && g.StrideW == 1
+        Conv2dWinograd && Avx2.IsSupported && Fma.IsSupported && (g.R == 3 || g.R == 5) && g.S == g.R && g.StrideH == 1 && g.StrideW == 1
         && g.DilationH == 1 && g.DilationW == 1 && g.C >= WinogradMinChannels && ChannelLanesFit(g.K);
 
-    /// <summary>Filters kept as Winograd panels U [16 ξ][K/16][C][16] (pinned; 64-byte aligned from <see cref="Align64"/>).</summary>
+    /// <summary>Filters kept as Winograd panels U [α² ξ][K/16][C][16] (pinned; 64-byte aligned from <see cref="Align64"/>).</summary>
     private sealed class CpuWinogradWeight(Backend backend, Storage source, in Conv2dGeometry g, float[] panels)
         : PackedConv2dWeight(backend, source, g)
     {
@@ -57,75 +57,169 @@ public partial class CpuBackend
     public override PackedConv2dWeight PackConv2dWeight(Storage w, in Conv2dGeometry g) =>
         Conv2dUsesWinograd(g) ? new CpuWinogradWeight(this, w, g, WinogradPanels(F(w), g)) : base.PackConv2dWeight(w, g);
 
+    /// <summary>The panels of <see cref="WinogradPanels(float[], in Conv2dGeometry, float*)"/> in a new pinned array (zeros past K).</summary>
+    private unsafe float[] WinogradPanels(float[] w, in Conv2dGeometry g)
+    {
+        var panels = GC.AllocateArray<float>(WinogradPanelFloats(g) + 16, pinned: true);
+        WinogradPanels(w, g, (float*)Align64(panels));
+        return panels;
+    }
+
+    /// <summary>Floats of the Winograd panels of g's filters: α² · K/16 · C · 16.</summary>
+    private static int WinogradPanelFloats(in Conv2dGeometry g) => (g.R + 1) * (g.R + 1) * CeilDiv(g.K, ChannelLanes) * g.C * ChannelLanes;
+
     /// <inheritdoc/>
-    public override void Conv2dForwardPacked(Storage x, PackedConv2dWeight w, Storage? bias, Storage y, in Conv2dGeometry g, bool relu)
+    public override unsafe void Conv2dForwardPacked(Storage x, PackedConv2dWeight w, Storage? bias, Storage y, in Conv2dGeometry g, bool relu)
     {
         if (w is CpuWinogradWeight u && ReferenceEquals(w.Backend, this) && Conv2dUsesWinograd(g))
         {
             w.Check(g);
-            Conv2dForwardWinograd(F(x), u.Panels, bias is null ? null : F(bias), F(y), g, relu);
+            Conv2dForwardWinograd(F(x), (float*)Align64(u.Panels), bias is null ? null : F(bias), F(y), g, relu); // pinned
             return;
         }
         base.Conv2dForwardPacked(x, w, bias, y, g, relu);
     }
 
     /// <summary>
-    /// U[ξ = 4ρ + σ] = (G g Gᵀ)[ρ, σ] of every filter g = w[k, c] [3, 3], in double, into panels
-    /// [16 ξ][K/16][C][16] (lane k mod 16; lanes past K zero).
+    /// True when a plain forward pass (weights given as they are) runs F(2×2, 5×5) with its filters
+    /// transformed per call: 5×5 filters, at least 16 input channels and 16 M multiply-adds, so that
+    /// the transform (~330 multiply-adds per filter) is a few percent of the 64 % of multiplies saved
+    /// (the conv2d.*.k5x192 bench case and AttentionFcn's features.3). 3×3 layers keep the direct
+    /// kernels here: only their packed weights (inference) are transformed.
     /// </summary>
-    internal static unsafe float[] WinogradPanels(float[] w, in Conv2dGeometry g)
+    internal bool Conv2dForwardUsesWinograd(in Conv2dGeometry g) =>
+        Conv2dUsesWinograd(g) && g.R == 5 && g.C >= 16 && g.Macs >= WinogradPerCallMacs && WinogradRowBytes(g) <= WinogradBandBytes;
+
+    /// <summary>
+    /// Bytes of V for one tile row (α² · C · TilesWPad floats). The products read a band's V for every
+    /// group of six tiles, so a band should stay in L2: bands are cut to <see cref="WinogradBandBytes"/>,
+    /// and wider rows (conv2d.*.k5x192's backward-input: 192 channels, 660 KB per row, measured slower
+    /// than the channel-vector kernel) keep the direct kernels.
+    /// </summary>
+    private static long WinogradRowBytes(in Conv2dGeometry g) =>
+        (long)(g.R + 1) * (g.R + 1) * g.C * RoundUp(CeilDiv(g.OutW, 2), 8) * sizeof(float);
+
+    /// <summary>Most bytes of V one band holds (half of L2).</summary>
+    private const long WinogradBandBytes = 256 * 1024;
+
+    /// <summary>
+    /// True when backward-input runs as the F(2×2, 5×5) forward of its adjoint (dy convolved with the
+    /// flipped, transposed filters, complementary padding; see <see cref="Conv2dForwardUsesWinograd"/>).
+    /// </summary>
+    internal bool Conv2dBackwardInputUsesWinograd(in Conv2dGeometry g) =>
+        g.StrideH == 1 && g.StrideW == 1 && g.DilationH == 1 && g.DilationW == 1
+        && g.PadTop < g.R && g.PadBottom < g.R && g.PadLeft < g.S && g.PadRight < g.S && Conv2dForwardUsesWinograd(WinogradAdjoint(g));
+
+    /// <summary>Fewest multiply-adds for the per-call Winograd forward.</summary>
+    private const long WinogradPerCallMacs = 1L << 24;
+
+    /// <summary>Backward-input of g (stride 1, no dilation) as a forward convolution: dy [N, K, OutH, OutW] in, C channels out.</summary>
+    private static Conv2dGeometry WinogradAdjoint(in Conv2dGeometry g) =>
+        new(g.N, g.K, g.OutH, g.OutW, g.C, g.R, g.S, 1, 1, g.R - 1 - g.PadTop, g.R - 1 - g.PadBottom, g.S - 1 - g.PadLeft, g.S - 1 - g.PadRight, 1, 1);
+
+    /// <summary>y = conv(x, w) + bias (then ReLU) with w [K, C, R, R] transformed for this call (<see cref="Conv2dForwardUsesWinograd"/>).</summary>
+    private unsafe void Conv2dForwardWinograd(float[] x, float[] w, float[]? bias, float[] y, in Conv2dGeometry g, bool relu)
     {
-        int k = g.K, c = g.C, blocks = CeilDiv(k, ChannelLanes);
-        var panels = GC.AllocateArray<float>(16 * blocks * c * ChannelLanes + 16, pinned: true);
-        float* u = (float*)Align64(panels);
-        Span<double> gg = stackalloc double[12]; // G·g [4, 3]
-        for (int kk = 0; kk < k; kk++)
-            for (int cc = 0; cc < c; cc++)
-            {
-                int f = (kk * c + cc) * 9; // w[kk, cc] [3, 3]
-                for (int s = 0; s < 3; s++)
-                {
-                    double g0 = w[f + s], g1 = w[f + 3 + s], g2 = w[f + 6 + s];
-                    gg[s] = g0;
-                    gg[3 + s] = (g0 + g1 + g2) * 0.5;
-                    gg[6 + s] = (g0 - g1 + g2) * 0.5;
-                    gg[9 + s] = g2;
-                }
-                float* lane = u + ((long)(kk / ChannelLanes) * c + cc) * ChannelLanes + kk % ChannelLanes;
-                long xiStride = (long)blocks * c * ChannelLanes;
-                for (int rho = 0; rho < 4; rho++)
-                {
-                    double a = gg[rho * 3], b = gg[rho * 3 + 1], d = gg[rho * 3 + 2];
-                    lane[(rho * 4) * xiStride] = (float)a;
-                    lane[(rho * 4 + 1) * xiStride] = (float)((a + b + d) * 0.5);
-                    lane[(rho * 4 + 2) * xiStride] = (float)((a - b + d) * 0.5);
-                    lane[(rho * 4 + 3) * xiStride] = (float)d;
-                }
-            }
-        return panels;
+        var panels = ArrayPool<float>.Shared.Rent(WinogradPanelFloats(g) + 16);
+        fixed (float* pp = panels)
+        {
+            float* u = (float*)(((nint)pp + 63) & ~(nint)63);
+            WinogradPanels(w, g, u);
+            Conv2dForwardWinograd(x, u, bias, y, g, relu);
+        }
+        ArrayPool<float>.Shared.Return(panels);
     }
 
-    /// <summary>Tile counts and the zero-padded image of one F(2×2, 3×3) convolution.</summary>
-    private readonly record struct WinogradGeometry(int TilesH, int TilesW, int TilesWPad, int Hp, int Wp)
+    /// <summary>dx = the adjoint of conv(·, w) applied to dy, as the Winograd forward of dy with w[k, c, r, s] read as w'[c, k, R−1−r, S−1−s].</summary>
+    private void Conv2dBackwardInputWinograd(float[] dy, float[] w, float[] dx, in Conv2dGeometry g)
+    {
+        int rs = g.R * g.S;
+        var flipped = ArrayPool<float>.Shared.Rent(g.K * g.C * rs); // [C, K, R, S]
+        var geo = g;
+        ParallelFor(g.C, (long)g.K * g.C * rs >= ParallelElements ? Threads : 1, c =>
+        {
+            for (int k = 0; k < geo.K; k++)
+                for (int q = 0; q < rs; q++)
+                    flipped[(c * geo.K + k) * rs + q] = w[(k * geo.C + c) * rs + rs - 1 - q];
+        });
+        Conv2dForwardWinograd(dy, flipped, null, dx, WinogradAdjoint(g), relu: false);
+        ArrayPool<float>.Shared.Return(flipped);
+    }
+
+    /// <summary>
+    /// U[ξ = αρ + σ] = (G g Gᵀ)[ρ, σ] of every filter g = w[k, c] [R, R] (α = R + 1) into
+    /// panels u [α² ξ][K/16][C][16] (64-byte aligned; lane k mod 16, lanes past K zero or left as they are:
+    /// their outputs are never stored); output channels shared among threads.
+    /// </summary>
+    private unsafe void WinogradPanels(float[] w, in Conv2dGeometry g, float* u)
+    {
+        int k = g.K, c = g.C, r = g.R, rr = r * r, alpha = r + 1, blocks = CeilDiv(k, ChannelLanes);
+        float[] gm = r == 3 ? WinogradG3 : WinogradG5; // G [α, R]
+        long xiStride = (long)blocks * c * ChannelLanes;
+        // eight output channels at a time, one per lane (so a filter bank of 192 × 64 5×5 filters
+        // takes ~0.2 ms, not the milliseconds of filter-by-filter loops): (G g Gᵀ) as two products
+        ParallelFor(CeilDiv(k, 8), (long)k * c * rr >= ParallelElements ? Threads : 1, kb =>
+        {
+            int k0 = 8 * kb, live = Math.Min(8, k - k0);
+            var taps = stackalloc Vector256<float>[25];  // g [R, R], 8 filters
+            var gg = stackalloc Vector256<float>[30];    // G·g [α, R]
+            var lanes = stackalloc float[8];
+            fixed (float* pw = w)
+                for (int cc = 0; cc < c; cc++)
+                {
+                    for (int q = 0; q < rr; q++)
+                    {
+                        for (int i = 0; i < 8; i++) lanes[i] = i < live ? pw[((long)(k0 + i) * c + cc) * rr + q] : 0f;
+                        taps[q] = Vector256.Load(lanes);
+                    }
+                    for (int i = 0; i < alpha; i++)
+                        for (int s = 0; s < r; s++)
+                        {
+                            var sum = Vector256<float>.Zero;
+                            for (int q = 0; q < r; q++)
+                                if (gm[i * r + q] != 0f) sum = Fmadd(Vector256.Create(gm[i * r + q]), taps[q * r + s], sum);
+                            gg[i * r + s] = sum;
+                        }
+                    float* lane = u + ((long)(k0 / ChannelLanes) * c + cc) * ChannelLanes + k0 % ChannelLanes;
+                    for (int rho = 0; rho < alpha; rho++)
+                        for (int sigma = 0; sigma < alpha; sigma++)
+                        {
+                            var sum = Vector256<float>.Zero;
+                            for (int q = 0; q < r; q++)
+                                if (gm[sigma * r + q] != 0f) sum = Fmadd(gg[rho * r + q], Vector256.Create(gm[sigma * r + q]), sum);
+                            sum.Store(lane + (rho * alpha + sigma) * xiStride);
+                        }
+                }
+        });
+    }
+
+    /// <summary>G of F(2, 3) [4, 3] (rows: the points 0, 1, −1, ∞).</summary>
+    private static readonly float[] WinogradG3 = [1, 0, 0, 0.5f, 0.5f, 0.5f, 0.5f, -0.5f, 0.5f, 0, 0, 1];
+
+    /// <summary>Tile counts and the zero-padded image of one F(2×2, R×R) convolution (α = R + 1 points per axis).</summary>
+    private readonly record struct WinogradGeometry(int Alpha, int TilesH, int TilesW, int TilesWPad, int Hp, int Wp)
     {
         /// <summary>Tiles cover the output in 2×2 blocks; a tile row is computed in groups of 8 (TilesWPad), reading the padded plane [Hp, Wp].</summary>
         public static WinogradGeometry Of(in Conv2dGeometry g)
         {
             int tilesH = CeilDiv(g.OutH, 2), tilesW = CeilDiv(g.OutW, 2), tilesWPad = RoundUp(tilesW, 8);
-            return new(tilesH, tilesW, tilesWPad, 2 * tilesH + 2, 2 * tilesWPad + 2);
+            return new(g.R + 1, tilesH, tilesW, tilesWPad, 2 * tilesH + g.R - 1, 2 * tilesWPad + g.R - 1);
         }
 
         public int Plane => Hp * Wp;
+
+        /// <summary>Transform points of a tile, α².</summary>
+        public int Points => Alpha * Alpha;
     }
 
-    /// <summary>y = conv(x, w) + bias (then ReLU when <paramref name="relu"/>) with w as Winograd panels (<see cref="WinogradPanels"/>).</summary>
-    private unsafe void Conv2dForwardWinograd(float[] x, float[] panels, float[]? bias, float[] y, in Conv2dGeometry g, bool relu)
+    /// <summary>y = conv(x, w) + bias (then ReLU when <paramref name="relu"/>) with w as Winograd panels (<see cref="WinogradPanels(float[], in Conv2dGeometry, float*)"/>).</summary>
+    private unsafe void Conv2dForwardWinograd(float[] x, float* panels, float[]? bias, float[] y, in Conv2dGeometry g, bool relu)
     {
         var wg = WinogradGeometry.Of(g);
         int blocks = CeilDiv(g.K, ChannelLanes);
         long image = (long)g.C * wg.Plane;
         var padded = ArrayPool<float>.Shared.Rent((int)(g.N * image)); // [N][C][Hp, Wp]
-        long macs = (long)g.N * 16 * blocks * ChannelLanes * g.C * wg.TilesH * wg.TilesWPad;
+        long macs = (long)g.N * wg.Points * blocks * ChannelLanes * g.C * wg.TilesH * wg.TilesWPad;
         int threads = macs < GemmParallelMacs ? 1 : Threads;
         var geo = g;
         ParallelFor(g.N, threads, n =>
@@ -140,7 +234,7 @@ public partial class CpuBackend
             int kb0 = (int)((long)blocks * bs / blockSplits), kb1 = (int)((long)blocks * (bs + 1) / blockSplits);
             if (i0 >= i1 || kb0 >= kb1) return;
             fixed (float* pin = padded, py = y, pb = bias)
-                WinogradTask(pin + n * image, (float*)Align64(panels), pb, py + (long)n * geo.K * geo.OutH * geo.OutW, geo, wg, i0, i1, kb0, kb1, relu);
+                WinogradTask(pin + n * image, panels, pb, py + (long)n * geo.K * geo.OutH * geo.OutW, geo, wg, i0, i1, kb0, kb1, relu);
         });
         ArrayPool<float>.Shared.Return(padded);
     }
@@ -198,26 +292,41 @@ public partial class CpuBackend
         int c = g.C, k = g.K, outH = g.OutH, outW = g.OutW, blocks = CeilDiv(k, ChannelLanes), tilesWPad = wg.TilesWPad;
         long plane = (long)outH * outW;
         int bandRows = Math.Min(i1 - i0, CeilDiv(WinogradBandTiles, tilesWPad));
+        bandRows = (int)Math.Clamp(WinogradBandBytes / WinogradRowBytes(g), 1, bandRows);
         // V_ξ [C][band tiles] lie 32 floats more than a multiple of 4 KB apart at most (one input
         // transform writes all 16: in one L1 set they would evict each other)
         long vXi = (long)c * bandRows * tilesWPad + 32;
-        var v = ArrayPool<float>.Shared.Rent((int)(16 * vXi));           // [16 ξ][C][band tiles]
+        int points = wg.Points;
+        var v = ArrayPool<float>.Shared.Rent((int)(points * vXi));       // [α² ξ][C][band tiles]
         var off = ArrayPool<int>.Shared.Rent(c);                         // channel c's row in V_ξ
+        var at = ArrayPool<int>.Shared.Rent(RoundUp(bandRows * wg.TilesW, ChannelRows)); // the band's real tiles (not the padding of a row to 8)
         const int mXi = ChannelRows * ChannelLanes;
-        var m = stackalloc float[16 * mXi];                              // M of six tiles: [16 ξ][6][16]
+        var m = stackalloc float[36 * mXi];                              // M of six tiles: [α² ξ][6][16]
         fixed (float* pv = v)
-        fixed (int* poff = off)
+        fixed (int* poff = off, pat = at)
         {
             for (int b0 = i0; b0 < i1; b0 += bandRows)
             {
-                int rows = Math.Min(bandRows, i1 - b0), tiles = rows * tilesWPad, last = tiles - 1;
+                int rows = Math.Min(bandRows, i1 - b0), tiles = rows * tilesWPad;
+                // the products run over the real tiles only, six at a time: position of the o-th in V (the
+                // last one repeated to fill the last six; their results are never read)
+                int real = rows * wg.TilesW, groups = RoundUp(real, ChannelRows);
+                for (int o = 0; o < groups; o++)
+                {
+                    int e = Math.Min(o, real - 1);
+                    pat[o] = e / wg.TilesW * tilesWPad + e % wg.TilesW;
+                }
                 for (int cc = 0; cc < c; cc++)
                 {
                     poff[cc] = cc * tiles;
                     float* src = image + (long)cc * wg.Plane;
                     for (int r = 0; r < rows; r++)
                         for (int j0 = 0; j0 < tilesWPad; j0 += 8)
-                            WinogradInput8(src + 2 * (b0 + r) * wg.Wp + 2 * j0, wg.Wp, pv + (long)cc * tiles + r * tilesWPad + j0, vXi);
+                        {
+                            float* patch = src + 2 * (b0 + r) * wg.Wp + 2 * j0, slot = pv + (long)cc * tiles + r * tilesWPad + j0;
+                            if (wg.Alpha == 4) WinogradInput8(patch, wg.Wp, slot, vXi);
+                            else WinogradInput8Alpha6(patch, wg.Wp, slot, vXi);
+                        }
                 }
                 for (int kb = kb0; kb < kb1; kb++)
                 {
@@ -226,24 +335,22 @@ public partial class CpuBackend
                     Vector256<float> biasLow = WinogradBias(bias, k0, lanesLow), biasHigh = lanesHigh > 0 ? WinogradBias(bias, k0 + 8, lanesHigh) : default;
                     float* u = panels + (long)kb * c * ChannelLanes;
                     long uXi = (long)blocks * c * ChannelLanes;
-                    for (int t0 = 0; t0 < tiles; t0 += ChannelRows)
+                    for (int o0 = 0; o0 < real; o0 += ChannelRows)
                     {
-                        // tiles past the band repeat its last one (their results are never read)
-                        int t1 = Math.Min(t0 + 1, last), t2 = Math.Min(t0 + 2, last), t3 = Math.Min(t0 + 3, last), t4 = Math.Min(t0 + 4, last), t5 = Math.Min(t0 + 5, last);
-                        for (int xi = 0; xi < 16; xi++)
+                        int* t = pat + o0;
+                        for (int xi = 0; xi < points; xi++)
                         {
                             float* vx = pv + xi * vXi;
-                            KernelChannels6x16(c, u + xi * uXi, poff, vx + t0, vx + t1, vx + t2, vx + t3, vx + t4, vx + t5, m + xi * mXi, accumulate: false);
+                            KernelChannels6x16(c, u + xi * uXi, poff, vx + t[0], vx + t[1], vx + t[2], vx + t[3], vx + t[4], vx + t[5], m + xi * mXi, accumulate: false);
                         }
-                        for (int q = 0; q < ChannelRows && t0 + q < tiles; q++)
+                        for (int q = 0; q < ChannelRows && o0 + q < real; q++)
                         {
-                            int r = (t0 + q) / tilesWPad, j = (t0 + q) - r * tilesWPad, oh = 2 * (b0 + r);
-                            if (j >= wg.TilesW) continue;
+                            int r = t[q] / tilesWPad, j = t[q] - r * tilesWPad, oh = 2 * (b0 + r);
                             float* dst = y + k0 * plane + (long)oh * outW + 2 * j;
                             int rowsIn = Math.Min(2, outH - oh), colsIn = Math.Min(2, outW - 2 * j);
-                            WinogradStore(m + q * ChannelLanes, mXi, biasLow, relu, dst, plane, outW, lanesLow, rowsIn, colsIn);
+                            WinogradStore(wg.Alpha, m + q * ChannelLanes, mXi, biasLow, relu, dst, plane, outW, lanesLow, rowsIn, colsIn);
                             if (lanesHigh > 0)
-                                WinogradStore(m + q * ChannelLanes + 8, mXi, biasHigh, relu, dst + 8 * plane, plane, outW, lanesHigh, rowsIn, colsIn);
+                                WinogradStore(wg.Alpha, m + q * ChannelLanes + 8, mXi, biasHigh, relu, dst + 8 * plane, plane, outW, lanesHigh, rowsIn, colsIn);
                         }
                     }
                 }
@@ -251,17 +358,20 @@ public partial class CpuBackend
         }
         ArrayPool<float>.Shared.Return(v);
         ArrayPool<int>.Shared.Return(off);
+        ArrayPool<int>.Shared.Return(at);
     }
 
     /// <summary>
-    /// The output transform of 8 channels of one tile (m: M_0's lanes, M_ξ <paramref name="xiStride"/>
+    /// The output transform (α = 4 or 6) of 8 channels of one tile (m: M_0's lanes, M_ξ <paramref name="xiStride"/>
     /// further) into y at dst (row pitch <paramref name="outW"/>, channels <paramref name="plane"/> apart):
     /// a whole tile as column pairs, an edge tile (or fewer channels) element by element.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static unsafe void WinogradStore(float* m, long xiStride, Vector256<float> bias, bool relu, float* dst, long plane, int outW, int lanes, int rows, int cols)
+    private static unsafe void WinogradStore(int alpha, float* m, long xiStride, Vector256<float> bias, bool relu, float* dst, long plane, int outW, int lanes, int rows, int cols)
     {
-        WinogradOutput8(m, xiStride, bias, relu, out var y00, out var y01, out var y10, out var y11);
+        Vector256<float> y00, y01, y10, y11;
+        if (alpha == 4) WinogradOutput8(m, xiStride, bias, relu, out y00, out y01, out y10, out y11);
+        else WinogradOutput8Alpha6(m, xiStride, bias, relu, out y00, out y01, out y10, out y11);
         if (lanes == 8 && rows == 2 && cols == 2)
         {
             StoreColumnPairs(y00, y01, dst, plane);
