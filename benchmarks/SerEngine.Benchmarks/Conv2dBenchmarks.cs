@@ -6,8 +6,9 @@ namespace SerEngine.Benchmarks;
 
 /// <summary>One conv2d case: a geometry on a named backend; every pass does 2·MACs flops.</summary>
 /// <param name="Name">Short label (which layer it is).</param>
-/// <param name="Backend">Registry name (<c>cpu-reference</c> or <c>cpu</c>), or <c>cpu-shifted</c>: the <c>cpu</c>
-/// backend with the channel-vector kernels switched off (the shifted-window and GEMM paths they replaced).</param>
+/// <param name="Backend">Registry name (<c>cpu-reference</c> or <c>cpu</c>), or <c>cpu-channels</c>: the <c>cpu</c>
+/// backend with the Winograd kernels switched off (the channel-vector kernels they replaced for 5×5), or
+/// <c>cpu-shifted</c>: with those off too (the shifted-window and GEMM paths the channel-vector kernels replaced).</param>
 /// <param name="Geometry">x [N, C, H, W], w [K, C, R, S], stride, padding, dilation.</param>
 public sealed record Conv2dCase(string Name, string Backend, Conv2dGeometry Geometry) : IFlopCount
 {
@@ -21,7 +22,9 @@ public sealed record Conv2dCase(string Name, string Backend, Conv2dGeometry Geom
 /// <summary>
 /// conv2d forward, backward-input and backward-weight on the CPU backends, at the shapes that matter:
 /// the <c>conv2d.*.16x64x24x36.k5x192</c> bench case, the first layers of both models, and a mid-size
-/// 3×3 layer (the reference runs only a small case); <c>cpu-shifted</c> rows time the paths the
+/// 3×3 layer (the reference runs only a small case); <c>cpu-channels</c> rows time the 5×5 case without
+/// Winograd F(2×2, 5×5) (its forward; backward-input with 192 channels in stays on the channel-vector
+/// kernels), <c>cpu-shifted</c> rows the paths the
 /// channel-vector kernels replaced, on the two shapes they were built for.
 /// Run: <c>dotnet run -c Release --project benchmarks/SerEngine.Benchmarks -- --filter '*Conv2dBenchmarks*'</c>.
 /// </summary>
@@ -45,6 +48,7 @@ public class Conv2dBenchmarks
         new("3x3-k32-b2", "cpu-reference", Same(2, 16, 26, 62, 32, 3)),
         new("3x3-k32-b2", "cpu", Same(2, 16, 26, 62, 32, 3)),
         new("5x5-k192-b16", "cpu", Same(16, 64, 24, 36, 192, 5)),
+        new("5x5-k192-b16", "cpu-channels", Same(16, 64, 24, 36, 192, 5)),
         new("5x5-k192-b16", "cpu-shifted", Same(16, 64, 24, 36, 192, 5)),
         new("3x3-k32-b32", "cpu", Same(32, 16, 26, 62, 32, 3)),
         new("11x11s4-k64-b16", "cpu", new(16, 1, 200, 300, 64, 11, 11, 4, 4, 2, 2, 2, 2, 1, 1)),
@@ -61,7 +65,12 @@ public class Conv2dBenchmarks
     [GlobalSetup]
     public void Setup()
     {
-        _backend = Case.Backend == "cpu-shifted" ? new CpuBackend { Conv2dChannelKernels = false } : BackendRegistry.Get(Case.Backend);
+        _backend = Case.Backend switch
+        {
+            "cpu-channels" => new CpuBackend { Conv2dWinograd = false },
+            "cpu-shifted" => new CpuBackend { Conv2dWinograd = false, Conv2dChannelKernels = false },
+            _ => BackendRegistry.Get(Case.Backend),
+        };
         var g = Case.Geometry;
         var rng = new Generator(1);
         _x = Tensor.RandomNormal(new Shape(g.N, g.C, g.H, g.W), rng, backend: _backend).KeepAlive().Storage;
