@@ -5,26 +5,27 @@ using System.Runtime.Intrinsics.X86;
 
 namespace SerEngine.Backends.Cpu;
 
-// Conv2d forward with 3×3 filters, stride 1 and no dilation as Winograd's minimal filtering
-// F(2×2, 3×3) (Lavin & Gray, "Fast Algorithms for Convolutional Neural Networks", 2016): every
-// 2×2 block of outputs (a tile) comes from the 4×4 input patch under it with 16 multiplies per
-// (output channel, input channel) instead of 36,
-//   Y = Aᵀ [ Σ_c U[k, c] ⊙ V[c] ] A,   U[k, c] = G g[k, c] Gᵀ (4×4),   V[c] = Bᵀ d[c] B (4×4)
-//   Bᵀ = [1 0 −1 0; 0 1 1 0; 0 −1 1 0; 0 1 0 −1],  G = [1 0 0; ½ ½ ½; ½ −½ ½; 0 0 1],  Aᵀ = [1 1 1 0; 0 1 −1 −1]
-// so the sum over input channels is 16 independent products, one per transform point ξ = 4ρ + σ:
+// Conv2d forward with 3×3 or 5×5 filters, stride 1 and no dilation as Winograd's minimal filtering
+// F(2×2, R×R) (Lavin & Gray, "Fast Algorithms for Convolutional Neural Networks", 2016): every 2×2
+// block of outputs (a tile) comes from the α×α input patch under it (α = R + 1) with α² multiplies
+// per (output channel, input channel) instead of 4R² (16 instead of 36; 36 instead of 100),
+//   Y = Aᵀ [ Σ_c U[k, c] ⊙ V[c] ] A,   U[k, c] = G g[k, c] Gᵀ (α×α),   V[c] = Bᵀ d[c] B (α×α)
+// F(2×2, 3×3): Bᵀ = [1 0 −1 0; 0 1 1 0; 0 −1 1 0; 0 1 0 −1],  G = [1 0 0; ½ ½ ½; ½ −½ ½; 0 0 1],
+//              Aᵀ = [1 1 1 0; 0 1 −1 −1]   (F(2×2, 5×5)'s matrices: CpuFast.Conv2dWinograd5.cs)
+// so the sum over input channels is α² independent products, one per transform point ξ = αρ + σ:
 //   M_ξ [tiles, K] = V_ξ [tiles, C] · U_ξ [C, K].
-// The filters are transformed once (PackConv2dWeight: an inference network's cached weights) into
-// 16-lane panels U [16 ξ][K/16][C][16], so each product runs the channel-vector micro-kernel of
-// CpuFast.Conv2dChannels.cs unchanged: 16 output channels in the lanes, six tiles broadcast, one
-// input channel per step. Around it, per band of tile rows (so V and M stay in L1/L2):
+// The filters are transformed into 16-lane panels U [α² ξ][K/16][C][16] (once, for packed weights:
+// an inference network's cached filters; per call for plain 5×5 layers), so each product runs the
+// channel-vector micro-kernel of CpuFast.Conv2dChannels.cs unchanged: 16 output channels in the
+// lanes, six tiles broadcast, one input channel per step. Around it, per band of tile rows (V in L2):
 //   input transform   8 tiles of a tile row at a time from the zero-padded image (even and odd
-//                     columns split with two shuffles), V [16 ξ][C][band tiles]
-//   products          M [16 ξ][K/16][band tiles][16]
+//                     columns split with two shuffles), V [α² ξ][C][band tiles]
+//   products          per group of six real tiles, M [α² ξ][6][16] (in L1)
 //   output transform  8 channels of a tile at a time, + bias, ReLU, stored as column pairs
-// The tasks are (image, range of tile rows, range of 16-channel blocks), cut as the shifted-window
-// kernel cuts its work (ShiftedSplits). Rounding: the transforms add and subtract values of the
-// patch before multiplying (G's halves are exact), so results differ from direct summation by a
-// few ulps of the larger partial sums.
+// The tasks are (image, range of tile rows, range of 16-channel blocks), cut by WinogradSplits.
+// Rounding: the transforms add and subtract values of the patch before multiplying, so results
+// differ from direct summation by a few ulps of the larger partial sums (measured against a double
+// sum at 64 channels: 1e-7 of Σ|w·x| for 3×3, 1e-6 for 5×5).
 // FocusCalibrationNet at batch 1: 19 M multiply-adds of 3×3 convolution become 8.5 M.
 public partial class CpuBackend
 {
