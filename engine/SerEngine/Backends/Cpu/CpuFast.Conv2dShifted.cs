@@ -167,13 +167,20 @@ public partial class CpuBackend
     private const int ShiftedGroupFloats = 4 << 20;
 
     /// <summary>Writes image [Cin, Hin, Win] with its zero padding (and zero slack) into dst [ImageLength].</summary>
-    private static unsafe void PadImage(float* src, float* dst, in ShiftedConv s)
+    private static unsafe void PadImage(float* src, float* dst, in ShiftedConv s) =>
+        PadPlanes(src, dst, s.Cin, s.Hin, s.Win, s.Hp * s.Wp, s.Wp, s.PadTop, s.PadLeft, s.ImageLength);
+
+    /// <summary>
+    /// Writes image [planes, h, w] into dst [length] as zero-padded planes of <paramref name="planeLength"/>
+    /// floats and row pitch <paramref name="pitch"/>: pixel (i, j) of plane c at c·planeLength + (i + top)·pitch + j + left,
+    /// zeros everywhere else (the shifted, channel-vector and Winograd kernels' padded images).
+    /// </summary>
+    private static unsafe void PadPlanes(float* src, float* dst, int planes, int h, int w, int planeLength, int pitch, int top, int left, int length)
     {
-        int hp = s.Hp, wp = s.Wp;
-        new Span<float>(dst, s.ImageLength).Clear();
-        for (int c = 0; c < s.Cin; c++)
-            for (int h = 0; h < s.Hin; h++)
-                CopyFloats(dst + (long)c * hp * wp + (h + s.PadTop) * wp + s.PadLeft, src + ((long)c * s.Hin + h) * s.Win, s.Win);
+        new Span<float>(dst, length).Clear();
+        for (int c = 0; c < planes; c++)
+            for (int i = 0; i < h; i++)
+                CopyFloats(dst + (long)c * planeLength + (i + top) * pitch + left, src + ((long)c * h + i) * w, w);
     }
 
     /// <summary>
@@ -249,15 +256,8 @@ public partial class CpuBackend
         public static ShiftedConv Forward(in Conv2dGeometry g) =>
             new(g.N, g.C, g.H, g.W, g.K, g.R, g.S, g.PadTop, g.PadBottom, g.PadLeft, g.PadRight, g.DilationH, g.DilationW);
 
-        /// <summary>
-        /// Backward-input of <paramref name="g"/> (stride 1) as a forward convolution: dy [N, K, OutH, OutW]
-        /// is the image, padded by the complement of the forward padding, and C channels come out.
-        /// </summary>
-        public static ShiftedConv Adjoint(in Conv2dGeometry g)
-        {
-            int eh = g.DilationH * (g.R - 1), ew = g.DilationW * (g.S - 1);
-            return new(g.N, g.K, g.OutH, g.OutW, g.C, g.R, g.S, eh - g.PadTop, eh - g.PadBottom, ew - g.PadLeft, ew - g.PadRight, g.DilationH, g.DilationW);
-        }
+        /// <summary>Backward-input of <paramref name="g"/> (stride 1) as a forward convolution (<see cref="AdjointGeometry"/>).</summary>
+        public static ShiftedConv Adjoint(in Conv2dGeometry g) => Forward(AdjointGeometry(g));
 
         /// <summary>
         /// off[t] for tap t = (c, r, s): c·Hp·Wp + r·dh·Wp + s·dw, the tap's shift in the padded image;
@@ -272,6 +272,17 @@ public partial class CpuBackend
                         off[(c * R + r) * S + q] = c * Hp * Wp + r * DilH * Wp + q * DilW;
             return off;
         }
+    }
+
+    /// <summary>
+    /// Backward-input of <paramref name="g"/> (stride 1) as a forward convolution: dy [N, K, OutH, OutW]
+    /// is the image, padded by the complement of the forward padding (dilated extent − padding), and C
+    /// channels come out; the filters are w flipped and transposed (w'[c, k, r, s] = w[k, c, R−1−r, S−1−s]).
+    /// </summary>
+    internal static Conv2dGeometry AdjointGeometry(in Conv2dGeometry g)
+    {
+        int eh = g.DilationH * (g.R - 1), ew = g.DilationW * (g.S - 1);
+        return new(g.N, g.K, g.OutH, g.OutW, g.C, g.R, g.S, 1, 1, eh - g.PadTop, eh - g.PadBottom, ew - g.PadLeft, ew - g.PadRight, g.DilationH, g.DilationW);
     }
 
     /// <summary>

@@ -108,15 +108,10 @@ public partial class CpuBackend
     /// flipped, transposed filters, complementary padding; see <see cref="Conv2dForwardUsesWinograd"/>).
     /// </summary>
     internal bool Conv2dBackwardInputUsesWinograd(in Conv2dGeometry g) =>
-        g.StrideH == 1 && g.StrideW == 1 && g.DilationH == 1 && g.DilationW == 1
-        && g.PadTop < g.R && g.PadBottom < g.R && g.PadLeft < g.S && g.PadRight < g.S && Conv2dForwardUsesWinograd(WinogradAdjoint(g));
+        Conv2dBackwardInputUsesShifted(g) && Conv2dForwardUsesWinograd(AdjointGeometry(g));
 
     /// <summary>Fewest multiply-adds for the per-call Winograd forward.</summary>
     private const long WinogradPerCallMacs = 1L << 24;
-
-    /// <summary>Backward-input of g (stride 1, no dilation) as a forward convolution: dy [N, K, OutH, OutW] in, C channels out.</summary>
-    private static Conv2dGeometry WinogradAdjoint(in Conv2dGeometry g) =>
-        new(g.N, g.K, g.OutH, g.OutW, g.C, g.R, g.S, 1, 1, g.R - 1 - g.PadTop, g.R - 1 - g.PadBottom, g.S - 1 - g.PadLeft, g.S - 1 - g.PadRight, 1, 1);
 
     /// <summary>y = conv(x, w) + bias (then ReLU) with w [K, C, R, R] transformed for this call (<see cref="Conv2dForwardUsesWinograd"/>).</summary>
     private unsafe void Conv2dForwardWinograd(float[] x, float[] w, float[]? bias, float[] y, in Conv2dGeometry g, bool relu)
@@ -143,7 +138,7 @@ public partial class CpuBackend
                 for (int q = 0; q < rs; q++)
                     flipped[(c * geo.K + k) * rs + q] = w[(k * geo.C + c) * rs + rs - 1 - q];
         });
-        Conv2dForwardWinograd(dy, flipped, null, dx, WinogradAdjoint(g), relu: false);
+        Conv2dForwardWinograd(dy, flipped, null, dx, AdjointGeometry(g), relu: false);
         ArrayPool<float>.Shared.Return(flipped);
     }
 
@@ -225,7 +220,8 @@ public partial class CpuBackend
         var geo = g;
         ParallelFor(g.N, threads, n =>
         {
-            fixed (float* src = x, dst = padded) WinogradPad(src + (long)n * geo.C * geo.H * geo.W, dst + n * image, geo, wg);
+            fixed (float* src = x, dst = padded)
+                PadPlanes(src + (long)n * geo.C * geo.H * geo.W, dst + n * image, geo.C, geo.H, geo.W, wg.Plane, wg.Wp, geo.PadTop, geo.PadLeft, (int)image);
         });
         var (rowSplits, blockSplits) = threads == 1 || g.N >= 2 * threads ? (1, 1) : WinogradSplits(g.N, wg.TilesH, blocks, threads);
         ParallelFor(g.N * rowSplits * blockSplits, threads, task =>
@@ -272,15 +268,6 @@ public partial class CpuBackend
     /// one 16-channel block over it (about 6 against 16 cycles per channel and tile, measured ~0.35).
     /// </summary>
     private const double WinogradInputShare = 0.35;
-
-    /// <summary>Writes image [C, H, W] into its zero-padded planes [C][Hp, Wp]: pixel (h, w) at (h + padTop, w + padLeft).</summary>
-    private static unsafe void WinogradPad(float* src, float* dst, in Conv2dGeometry g, in WinogradGeometry wg)
-    {
-        new Span<float>(dst, g.C * wg.Plane).Clear();
-        for (int c = 0; c < g.C; c++)
-            for (int h = 0; h < g.H; h++)
-                CopyFloats(dst + (long)c * wg.Plane + (h + g.PadTop) * wg.Wp + g.PadLeft, src + ((long)c * g.H + h) * g.W, g.W);
-    }
 
     /// <summary>
     /// Tile rows [i0, i1) of one image, output channel blocks [kb0, kb1): band by band, the input
