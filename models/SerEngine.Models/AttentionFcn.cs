@@ -102,26 +102,64 @@ public sealed class AttentionFcn : Module
         int min = MinimumLength;
         if (t < min || f < min)
             throw new ArgumentException($"input of {f} bins × {t} frames is too short for the AttentionFcn encoder: it needs at least {min} frames and {min} bins");
-        var h = Features.Forward(x);                                   // [N, w4, F', T']
-        int c = h.Shape[1], fo = h.Shape[2], to = h.Shape[3];
-        var a = h.Reshape(n, c, fo * to).Transpose(1, 2);              // [N, L, w4], l = f·T' + t
-        Tensor? mask = null;
         if (validFrames is not null)
         {
             if (validFrames.Length != n) throw new ArgumentException($"{validFrames.Length} valid lengths for a batch of {n}");
-            var m = new int[n * fo * to];
             for (int i = 0; i < n; i++)
-            {
                 if (validFrames[i] < min || validFrames[i] > t)
                     throw new ArgumentException($"item {i}: {validFrames[i]} valid frames; must be between {min} and the padded length {t}");
-                int valid = EncodedLength(validFrames[i]);
+        }
+        var (h, valid) = Encode(x, validFrames);                      // [N, w4, F', T'], valid T' per item
+        int c = h.Shape[1], fo = h.Shape[2], to = h.Shape[3];
+        var a = h.Reshape(n, c, fo * to).Transpose(1, 2);              // [N, L, w4], l = f·T' + t
+        Tensor? mask = null;
+        if (valid is not null)
+        {
+            var m = new int[n * fo * to];                              // [N, L], 1 = valid position
+            for (int i = 0; i < n; i++)
                 for (int fi = 0; fi < fo; fi++)
-                    for (int ti = 0; ti < to; ti++) m[(i * fo + fi) * to + ti] = ti < valid ? 1 : 0;
-            }
+                    for (int ti = 0; ti < to; ti++) m[(i * fo + fi) * to + ti] = ti < valid[i] ? 1 : 0;
             mask = Tensor.FromArray(m, new Shape(n, fo * to), x.Backend);
         }
         var (context, alpha) = Attention.Forward(a, mask);             // [N, w4], [N, L]
         var logits = Fc.Forward(Ops.Dropout(context, Config.Dropout, Training, _rng));
         return (logits, alpha);
+    }
+
+    /// <summary>
+    /// The encoder. With valid lengths, every column beyond an item's valid length is zeroed after
+    /// each conv and pool: padded frames would otherwise become ReLU(bias) and the next padded
+    /// convolution would carry them into the last valid columns, so an utterance's output would
+    /// depend on the longer utterances of its batch. Zeroed, the batch computes what each item
+    /// computes alone (where the convolution's own zero padding sits in those columns).
+    /// </summary>
+    private (Tensor H, int[]? Valid) Encode(Tensor x, int[]? validFrames)
+    {
+        if (validFrames is null) return (Features.Forward(x), null);
+        var valid = (int[])validFrames.Clone();
+        foreach (var layer in Features.Layers)
+        {
+            x = layer.Forward(x);
+            (int K, int S, int P)? time = layer switch
+            {
+                Conv2d conv => (conv.Kernel.W, conv.Stride.W, conv.Padding.W),
+                MaxPool2d pool => (pool.Kernel.W, pool.Stride.W, pool.Padding.W),
+                _ => null,                                             // ReLU keeps zeros zero
+            };
+            if (time is not { } step) continue;
+            for (int i = 0; i < valid.Length; i++) valid[i] = Conv2d.OutputSize(valid[i], step.K, step.S, step.P);
+            x = ZeroBeyond(x, valid);
+        }
+        return (x, valid);
+    }
+
+    /// <summary>x [N, C, F, T] with the columns t ≥ valid[i] of item i set to zero (x itself when none is padded).</summary>
+    private static Tensor ZeroBeyond(Tensor x, int[] valid)
+    {
+        int n = x.Shape[0], t = x.Shape[3];
+        if (valid.All(v => v >= t)) return x;
+        var keep = new float[n * t];                                   // [N, 1, 1, T], 1 = valid column
+        for (int i = 0; i < n; i++) keep.AsSpan(i * t, Math.Min(valid[i], t)).Fill(1f);
+        return Ops.Mul(x, Tensor.FromArray(keep, new Shape(n, 1, 1, t), x.Backend));
     }
 }
