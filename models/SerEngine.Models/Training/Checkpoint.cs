@@ -1,5 +1,5 @@
 using System.Globalization;
-using System.Text.Json;
+using SerEngine.Audio;
 using SerEngine.Backends;
 using SerEngine.IO;
 using SerEngine.Models.Data;
@@ -105,11 +105,9 @@ public sealed class Checkpoint
         if (kind is not ("fcn" or "fca")) throw new CheckpointException($"{path} is a checkpoint for an unknown model '{kind}' (known: fcn, fca)");
         try
         {
-            var labels = new List<string>();
-            using (var doc = JsonDocument.Parse(Need(md, "labels", path)))
-                foreach (var e in doc.RootElement.EnumerateArray()) labels.Add(e.GetString()!);
+            var labels = CheckpointChecks.Labels(Need(md, "labels", path), path);
             var settings = FeatureSettingsJson.Deserialize(Need(md, "features", path), path);
-            int pad = int.Parse(md.GetValueOrDefault("pad_to_samples", "0"), CultureInfo.InvariantCulture);
+            int pad = PadToSamples(md, settings, path);
             var weights = new Dictionary<string, HostTensor>(StringComparer.Ordinal);
             var optimizer = new Dictionary<string, HostTensor>(StringComparer.Ordinal);
             foreach (var (name, t) in file.Tensors)
@@ -117,14 +115,27 @@ public sealed class Checkpoint
                 if (name.StartsWith(OptimizerPrefix, StringComparison.Ordinal)) optimizer[name[OptimizerPrefix.Length..]] = t;
                 else weights[name] = t;
             }
-            var training = md.TryGetValue("training", out var tj) ? TrainingState.FromJson(tj) : null;
+            CheckpointChecks.LabelCount(weights, labels.Count, path);
+            CheckpointChecks.Finite(weights, path, "");
+            CheckpointChecks.Finite(optimizer, path, OptimizerPrefix);
+            var training = md.TryGetValue("training", out var tj) ? TrainingState.FromJson(tj, path) : null;
             return new Checkpoint(path, kind, Need(md, "config", path), labels, new FeatureSpec(settings, pad), weights, optimizer, training);
         }
-        catch (Exception ex) when (ex is JsonException or KeyNotFoundException or InvalidOperationException or FormatException)
-        {
-            throw new CheckpointException($"{path}: damaged checkpoint metadata: {ex.Message}");
-        }
+        catch (FormatException ex) { throw new CheckpointException(ex.Message); } // the field readers' messages already name the file and field
     }
+
+    /// <summary>The <c>pad_to_samples</c> metadata: 0 (absent) up to ten minutes of audio at the stored rate.</summary>
+    private static int PadToSamples(IReadOnlyDictionary<string, string> md, FeatureSettings settings, string path)
+    {
+        if (!md.TryGetValue("pad_to_samples", out var text)) return 0;
+        long max = 600L * settings.SampleRate;
+        if (!long.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out long pad) || pad > max)
+            throw new CheckpointException(string.Create(CultureInfo.InvariantCulture,
+                $"{path}: metadata 'pad_to_samples' must be an integer in 0..{max} (ten minutes at {settings.SampleRate} Hz), found '{Cut(text)}'"));
+        return (int)pad;
+    }
+
+    private static string Cut(string text) => JsonUtil.Build(w => w.WriteStringValue(text.Length > 40 ? text[..40] + "…" : text)).Trim('"');
 
     /// <summary>Builds the network this checkpoint describes on <paramref name="backend"/> and loads its weights.</summary>
     public SerModel CreateModel(Backend backend, Generator? rng = null)
@@ -133,20 +144,34 @@ public sealed class Checkpoint
         SerModel model;
         try
         {
+            // config checked against the stored shapes before anything is allocated; parameters start
+            // as zeros (no random draws) since every one is overwritten by the stored weights
             if (Kind == "fcn")
-                model = new FcnModel(FcnModel.ParseConfig(ConfigJson), Labels, Features, rng, backend);
+            {
+                var config = FcnModel.ParseConfig(ConfigJson, Path);
+                CheckConfigMatches(config.NumClasses);
+                FcnModel.CheckStoredShapes(config, Weights, Path);
+                using (Nn.Init.SkipRandom()) model = new FcnModel(config, Labels, Features, rng, backend);
+            }
             else
             {
-                var (config, segments) = FcaModel.ParseConfig(ConfigJson);
-                model = new FcaModel(config, segments, Labels, Features, rng, backend);
+                var (config, segments) = FcaModel.ParseConfig(ConfigJson, Path);
+                CheckConfigMatches(config.NumClasses);
+                FcaModel.CheckStoredShapes(config, Weights, Path);
+                using (Nn.Init.SkipRandom()) model = new FcaModel(config, segments, Labels, Features, rng, backend);
             }
         }
-        catch (Exception ex) when (ex is JsonException or KeyNotFoundException or InvalidOperationException or ArgumentException)
-        {
-            throw new CheckpointException($"{Path}: the {Kind} config cannot be used: {ex.Message}");
-        }
+        catch (FormatException ex) { throw new CheckpointException(ex.Message); }
+        catch (ArgumentException ex) { throw new CheckpointException($"{Path}: the {Kind} config cannot be used: {ex.Message}"); }
         LoadWeightsInto(model);
         return model;
+    }
+
+    private void CheckConfigMatches(int classes)
+    {
+        if (classes != Labels.Count)
+            throw new CheckpointException(string.Create(CultureInfo.InvariantCulture,
+                $"{Path}: metadata 'config' field 'num_classes' is {classes}, but metadata 'labels' has {Labels.Count} labels"));
     }
 
     /// <summary>Copies the weights into <paramref name="model"/>; every tensor must be present with the right shape.</summary>
