@@ -106,7 +106,7 @@ public sealed class TrainingState
             EpochsSinceBest = sinceBest,
             StoppedEarly = r.Bool("stopped_early"),
             Seed = ulong.TryParse(seed, NumberStyles.None, CultureInfo.InvariantCulture, out ulong v) ? v
-                : throw r.Bad("seed", "must be a decimal 64-bit unsigned integer in a string", r.Get("seed")),
+                : throw r.Bad("seed", "a decimal 64-bit unsigned integer in a string", r.Get("seed")),
             Fold = r.Int("fold", 1, 1000),
             ModelRng = ReadRng(r, "model_rng"),
             ShuffleRng = ReadRng(r, "shuffle_rng"),
