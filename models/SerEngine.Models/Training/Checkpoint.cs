@@ -102,7 +102,7 @@ public sealed class Checkpoint
         var md = file.Metadata;
         if (!md.TryGetValue("format", out var format) || format != FormatTag || !md.TryGetValue("model", out var kind))
             throw new CheckpointException($"{path} is not a SerEngine model checkpoint (no '{FormatTag}' metadata)");
-        if (kind is not ("fcn" or "fca")) throw new CheckpointException($"{path} is a checkpoint for an unknown model '{kind}' (known: fcn, fca)");
+        if (kind is not ("fcn" or "fca")) throw new CheckpointException($"{path} is a checkpoint for an unknown model {CheckpointChecks.Quote(kind)} (known: fcn, fca)");
         try
         {
             var labels = CheckpointChecks.Labels(Need(md, "labels", path), path);
@@ -119,7 +119,10 @@ public sealed class Checkpoint
             CheckpointChecks.Finite(weights, path, "");
             CheckpointChecks.Finite(optimizer, path, OptimizerPrefix);
             var training = md.TryGetValue("training", out var tj) ? TrainingState.FromJson(tj, path) : null;
-            return new Checkpoint(path, kind, Need(md, "config", path), labels, new FeatureSpec(settings, pad), weights, optimizer, training);
+            string config = Need(md, "config", path);
+            if (kind == "fcn") FcnModel.ParseConfig(config, path); // types and ranges now; shapes when the model is built
+            else FcaModel.ParseConfig(config, path);
+            return new Checkpoint(path, kind, config, labels, new FeatureSpec(settings, pad), weights, optimizer, training);
         }
         catch (FormatException ex) { throw new CheckpointException(ex.Message); } // the field readers' messages already name the file and field
     }
@@ -131,11 +134,9 @@ public sealed class Checkpoint
         long max = 600L * settings.SampleRate;
         if (!long.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out long pad) || pad > max)
             throw new CheckpointException(string.Create(CultureInfo.InvariantCulture,
-                $"{path}: metadata 'pad_to_samples' must be an integer in 0..{max} (ten minutes at {settings.SampleRate} Hz), found '{Cut(text)}'"));
+                $"{path}: metadata 'pad_to_samples' must be an integer in 0..{max} (ten minutes at {settings.SampleRate} Hz), found {CheckpointChecks.Quote(text)}"));
         return (int)pad;
     }
-
-    private static string Cut(string text) => JsonUtil.Build(w => w.WriteStringValue(text.Length > 40 ? text[..40] + "…" : text)).Trim('"');
 
     /// <summary>Builds the network this checkpoint describes on <paramref name="backend"/> and loads its weights.</summary>
     public SerModel CreateModel(Backend backend, Generator? rng = null)

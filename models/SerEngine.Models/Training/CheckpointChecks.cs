@@ -113,4 +113,10 @@ internal static class CheckpointChecks
             throw new CheckpointException(string.Create(CultureInfo.InvariantCulture,
                 $"{path}: metadata 'labels' has {labels} labels, but the classifier tensor 'fc.weight' is {fc.Shape} ({(fc.Shape.Rank > 0 ? fc.Shape[0] : 0)} classes)"));
     }
+
+    /// <summary>Untrusted text as a JSON string literal, ASCII only (every control or bidi character escaped), cut to <paramref name="max"/> characters.</summary>
+    public static string Quote(string text, int max = 40) => JsonUtil.Build(w => w.WriteStringValue(text.Length > max ? text[..max] + "…" : text));
+
+    /// <summary><paramref name="text"/> itself when it has nothing a terminal would act on, else <see cref="Quote"/>d.</summary>
+    public static string Printable(string text, int max = 300) => Unprintable(text) is null && text.Length <= max ? text : Quote(text, max);
 }

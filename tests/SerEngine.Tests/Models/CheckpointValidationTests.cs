@@ -250,7 +250,7 @@ public sealed class CheckpointValidationTests : IDisposable
     public void BadPadToSamplesIsRefused(string value)
     {
         string bad = Edit(Save("fca"), "pad", md => md["pad_to_samples"] = value);
-        Assert.Equal($"{bad}: metadata 'pad_to_samples' must be an integer in 0..9600000 (ten minutes at 16000 Hz), found '{value}'", Refusal(bad, build: false));
+        Assert.Equal($"{bad}: metadata 'pad_to_samples' must be an integer in 0..9600000 (ten minutes at 16000 Hz), found \"{value}\"", Refusal(bad, build: false));
     }
 
     // ---- point 9: labels --------------------------------------------------------------------------
@@ -276,6 +276,17 @@ public sealed class CheckpointValidationTests : IDisposable
         Assert.Contains(expected, message);
         Assert.DoesNotContain('\u001b', message);
         Assert.DoesNotContain('\u202E', message);
+    }
+
+    [Fact]
+    public void RawMetadataTextIsNeverEchoedUnescaped()
+    {
+        string kind = Edit(Save("fcn"), "kind", md => md["model"] = "\u001b]0;x\u0007");
+        string message = Refusal(kind, build: false);
+        Assert.Equal($"{kind} is a checkpoint for an unknown model \"\\u001B]0;x\\u0007\" (known: fcn, fca)", message);
+        // a bad config is refused by Load itself, before anything asks for the model
+        string config = EditJson(Save("fcn"), "cfg", "config", "widths", "[0, 8, 8, 8, 8]");
+        Assert.Equal($"{config}: metadata 'config': field 'widths[0]' must be an integer in 1..4096, found 0", Refusal(config, build: false));
     }
 
     // ---- point 6: stored training state ------------------------------------------------------------
