@@ -36,7 +36,7 @@ public sealed class EmotionRecognizer : IDisposable
     /// (<c>cpu</c>, <c>cpu-reference</c>, <c>opencl</c>, <c>cuda</c>; see <c>ser devices</c>).
     /// </summary>
     /// <exception cref="ArgumentNullException"><paramref name="checkpointPath"/> or <paramref name="backend"/> is null.</exception>
-    /// <exception cref="CheckpointException">The file is missing, is not a SerEngine model checkpoint, or is damaged (the message names the file).</exception>
+    /// <exception cref="CheckpointException">The file is missing, is not a SerEngine model checkpoint, or is damaged or implausible: non-finite weights, a config, front end or labels out of range (the message names the file and the field).</exception>
     /// <exception cref="ArgumentException">The backend name is unknown (the message lists the known ones).</exception>
     /// <exception cref="BackendUnavailableException">The backend exists but has no device here.</exception>
     public static EmotionRecognizer Load(string checkpointPath, string backend = "cpu")
@@ -52,7 +52,7 @@ public sealed class EmotionRecognizer : IDisposable
     /// call uses one core when many threads predict at once.
     /// </summary>
     /// <exception cref="ArgumentNullException"><paramref name="checkpointPath"/> or <paramref name="backend"/> is null.</exception>
-    /// <exception cref="CheckpointException">The file is missing, is not a SerEngine model checkpoint, or is damaged.</exception>
+    /// <exception cref="CheckpointException">The file is missing, is not a SerEngine model checkpoint, or is damaged or implausible (the message names the file and the field).</exception>
     public static EmotionRecognizer Load(string checkpointPath, Backend backend)
     {
         ArgumentNullException.ThrowIfNull(checkpointPath);

@@ -92,7 +92,12 @@ public sealed class Checkpoint
         SafeTensors.Write(path, tensors, metadata);
     }
 
-    /// <summary>Reads a checkpoint; throws <see cref="CheckpointException"/> for files that are not SerEngine checkpoints.</summary>
+    /// <summary>
+    /// Reads a checkpoint and checks everything in it before it is used: every metadata field's type
+    /// and range (config, features, pad_to_samples, training), labels (printable, distinct, as many as
+    /// the classifier's rows) and every tensor finite. Throws <see cref="CheckpointException"/>, naming
+    /// the file and the field, label or tensor, for anything else.
+    /// </summary>
     public static Checkpoint Load(string path)
     {
         if (!File.Exists(path)) throw new CheckpointException($"checkpoint '{path}' does not exist");
@@ -138,7 +143,11 @@ public sealed class Checkpoint
         return (int)pad;
     }
 
-    /// <summary>Builds the network this checkpoint describes on <paramref name="backend"/> and loads its weights.</summary>
+    /// <summary>
+    /// Builds the network this checkpoint describes on <paramref name="backend"/> and loads its weights.
+    /// The config is compared with the stored tensor shapes first, so nothing larger than the file is
+    /// allocated, and parameters are not randomly initialised; <paramref name="rng"/> only draws dropout seeds.
+    /// </summary>
     public SerModel CreateModel(Backend backend, Generator? rng = null)
     {
         rng ??= new Generator(0);
