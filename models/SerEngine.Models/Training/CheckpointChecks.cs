@@ -12,7 +12,7 @@ namespace SerEngine.Models.Training;
 internal static class CheckpointChecks
 {
     /// <summary>Longest label accepted (labels are printed in tables and one-line results).</summary>
-    public const int MaxLabelLength = 64;
+    public const int MaxLabelLength = 100;
 
     /// <summary>
     /// The <c>labels</c> metadata: a JSON array of 2..<see cref="FcnModel.MaxClasses"/> distinct,
@@ -43,7 +43,6 @@ internal static class CheckpointChecks
                 if (label.Length > MaxLabelLength)
                     throw new CheckpointException(string.Create(CultureInfo.InvariantCulture, $"{at} has {label.Length} characters; at most {MaxLabelLength} are allowed"));
                 if (Unprintable(label) is string why) throw new CheckpointException($"{at} contains {why}; labels must be printable text");
-                if (label.Trim().Length != label.Length) throw new CheckpointException($"{at} ('{label}') starts or ends with white space");
                 if (seen.TryGetValue(label, out int first))
                     throw new CheckpointException(string.Create(CultureInfo.InvariantCulture, $"{at} ('{label}') repeats label {first}"));
                 seen[label] = i;

@@ -263,6 +263,7 @@ public sealed class CheckpointValidationTests : IDisposable
     [InlineData("[\"angry\",\"happy\",\"neu\\u2028tral\",\"sad\"]", "label 2 contains line separator U+2028")]
     [InlineData("[\"angry\",\"happy\",\"\\u009b31m\",\"sad\"]", "label 2 contains control character U+009B")]
     [InlineData("[\"angry\",\"\",\"neutral\",\"sad\"]", "label 1 is empty")]
+    [InlineData("[\"angry\",\"happy\",\"neutral\",\"sssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssss\"]", "label 3 has 101 characters; at most 100 are allowed")]
     [InlineData("[\"angry\",\"happy\",\"angry\",\"sad\"]", "label 2 ('angry') repeats label 0")]
     [InlineData("[\"angry\",3,\"neutral\",\"sad\"]", "label 1 must be a string, found Number")]
     [InlineData("[\"angry\",\"happy\",\"neutral\"]", "metadata 'labels' has 3 labels, but the classifier tensor 'fc.weight' is [4, 8] (4 classes)")]
