@@ -54,7 +54,7 @@ public sealed class EvalCommand : ICommand
             log.Progress(string.Create(CultureInfo.InvariantCulture, $"features: {done}/{total}"), milestone: total >= 2000));
         for (int i = 0; i < features.Length; i++) model.CheckInput(features[i], data.Utterances[i].DisplayName);
         log.Progress("predicting ...");
-        var logits = model.PredictLogits(features);
+        var logits = model.PredictLogits(features, [.. data.Utterances.Select(u => u.DisplayName)]);
         var truth = data.Utterances.Select(u => model.Labels.ToList().IndexOf(u.Label)).ToArray();
         var metrics = ClassificationMetrics.From(truth, [.. logits.Select(SerModel.ArgMax)], model.Labels);
         log.Line(metrics.Table());

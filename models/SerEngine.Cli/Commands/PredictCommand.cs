@@ -43,7 +43,7 @@ public sealed class PredictCommand : ICommand
         var features = new FeatureCache().GetAll(utterances, model.Features, (done, total) =>
             log.Progress(string.Create(CultureInfo.InvariantCulture, $"features: {done}/{total}")));
         for (int i = 0; i < features.Length; i++) model.CheckInput(features[i], files[i]);
-        var probabilities = SerModel.Softmax(model.PredictLogits(features));
+        var probabilities = SerModel.Softmax(model.PredictLogits(features, files));
         log.ClearStatus();
         if (args.Flag("--json"))
         {

@@ -31,8 +31,8 @@ public sealed partial class FocusCalibrationAttention : Module
             FocusQuery = RegisterModule("focus_query", new Linear(hd, hd, rng, true, backend));
             FocusGlobal = RegisterModule("focus_global", new Linear(hd, hd, rng, true, backend));
             float std = 1f / MathF.Sqrt(headDim);
-            UP = RegisterParameter("u_p", Tensor.RandomNormal(new Shape(heads, headDim), rng, 0f, std, backend));
-            UZ = RegisterParameter("u_z", Tensor.RandomNormal(new Shape(heads, headDim), rng, 0f, std, backend));
+            UP = RegisterParameter("u_p", Init.Normal(new Shape(heads, headDim), std, rng, backend));
+            UZ = RegisterParameter("u_z", Init.Normal(new Shape(heads, headDim), std, rng, backend));
         }
         if (calibration) CalibrationGate = RegisterModule("calibration", new Linear(hd, heads, rng, true, backend));
         Out = RegisterModule("out", new Linear(hd, dIn, rng, true, backend));

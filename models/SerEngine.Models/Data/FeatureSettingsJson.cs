@@ -45,47 +45,63 @@ public static class FeatureSettingsJson
         return Encoding.UTF8.GetString(ms.ToArray());
     }
 
-    /// <summary>Reads what <see cref="Serialize"/> wrote; <paramref name="source"/> names it in errors.</summary>
-    public static FeatureSettings Deserialize(string json, string source)
+    /// <summary>Largest n_fft a stored front end may ask for (2^16: 4 s at 16 kHz, far beyond any speech front end).</summary>
+    public const int MaxNFft = 65536;
+
+    /// <summary>
+    /// Reads what <see cref="Serialize"/> wrote, checking every field's type and range (sample rate
+    /// 1000..768000 Hz, n_fft 2..<see cref="MaxNFft"/>, window and hop within n_fft, 0 ≤ f_min &lt;
+    /// f_max ≤ rate/2, ...); <paramref name="source"/> names it in errors, which are
+    /// <see cref="FormatException"/>s naming the field, what it must be and what was found.
+    /// </summary>
+    public static FeatureSettings Deserialize(string json, string source) =>
+        JsonFields.Parse(json, $"{source}: metadata 'features'", Read);
+
+    private static FeatureSettings Read(JsonFields r)
     {
-        try
+        int rate = r.Int("sample_rate", 1000, 768000);
+        int nFft = r.Int("n_fft", 2, MaxNFft);
+        double nyquist = rate / 2.0;
+        double fMin = r.Number("f_min", 0, nyquist);
+        double? fMax = r.NumberOrNull("f_max", 0, nyquist);
+        if (fMax is double top && !(top > fMin))
+            throw r.Bad("f_max", string.Create(CultureInfo.InvariantCulture, $"must be above f_min ({fMin}), found {top}"));
+        if (fMax is null && !(fMin < nyquist))
+            throw r.Bad("f_min", string.Create(CultureInfo.InvariantCulture, $"must be below the Nyquist frequency ({nyquist} Hz), found {fMin}"));
+        int nMels = r.Int("n_mels", 1, 1024);
+        var settings = new FeatureSettings
         {
-            using var doc = JsonDocument.Parse(json);
-            var r = doc.RootElement;
-            return new FeatureSettings
+            Kind = r.Enum<FeatureKind>("kind"),
+            SampleRate = rate,
+            Stft = new StftSettings
             {
-                Kind = Enum.Parse<FeatureKind>(r.GetProperty("kind").GetString()!),
-                SampleRate = r.GetProperty("sample_rate").GetInt32(),
-                Stft = new StftSettings
-                {
-                    NFft = r.GetProperty("n_fft").GetInt32(),
-                    WinLength = r.GetProperty("win_length").GetInt32(),
-                    HopLength = r.GetProperty("hop_length").GetInt32(),
-                    Window = Enum.Parse<WindowKind>(r.GetProperty("window").GetString()!),
-                    PeriodicWindow = r.GetProperty("periodic").GetBoolean(),
-                    Center = r.GetProperty("center").GetBoolean(),
-                    PadMode = Enum.Parse<PadMode>(r.GetProperty("pad_mode").GetString()!),
-                    Power = r.GetProperty("power").GetDouble(),
-                    Pad = r.GetProperty("pad").GetInt32(),
-                },
-                KeepBins = r.GetProperty("keep_bins").GetInt32(),
-                Mel = new MelSettings
-                {
-                    NMels = r.GetProperty("n_mels").GetInt32(),
-                    FMin = r.GetProperty("f_min").GetDouble(),
-                    FMax = r.GetProperty("f_max").ValueKind == JsonValueKind.Null ? null : r.GetProperty("f_max").GetDouble(),
-                    Scale = Enum.Parse<MelScale>(r.GetProperty("mel_scale").GetString()!),
-                    Norm = Enum.Parse<MelNorm>(r.GetProperty("mel_norm").GetString()!),
-                },
-                NMfcc = r.GetProperty("n_mfcc").GetInt32(),
-                TopDb = r.GetProperty("top_db").ValueKind == JsonValueKind.Null ? null : r.GetProperty("top_db").GetDouble(),
-                Normalization = Enum.Parse<FeatureNormalization>(r.GetProperty("normalization").GetString()!),
-            };
-        }
-        catch (Exception ex) when (ex is JsonException or KeyNotFoundException or InvalidOperationException or ArgumentException or FormatException)
-        {
-            throw new FormatException($"{source}: feature settings are not valid: {ex.Message}");
-        }
+                NFft = nFft,
+                WinLength = r.Int("win_length", 1, nFft),
+                HopLength = r.Int("hop_length", 1, nFft),
+                Window = r.Enum<WindowKind>("window"),
+                PeriodicWindow = r.Bool("periodic"),
+                Center = r.Bool("center"),
+                PadMode = r.Enum<PadMode>("pad_mode"),
+                Power = r.Number("power", 0.01, 16),
+                Pad = r.Int("pad", 0, nFft),
+            },
+            KeepBins = r.Int("keep_bins", 0, nFft / 2 + 1),
+            Mel = new MelSettings
+            {
+                NMels = nMels,
+                FMin = fMin,
+                FMax = fMax,
+                Scale = r.Enum<MelScale>("mel_scale"),
+                Norm = r.Enum<MelNorm>("mel_norm"),
+            },
+            NMfcc = r.Int("n_mfcc", 1, nMels),
+            TopDb = r.NumberOrNull("top_db", 0, 1000),
+            Normalization = r.Enum<FeatureNormalization>("normalization"),
+        };
+        // the audio library's own rules, so a stored front end is never looser than a built one
+        try { settings.Stft.Validate(); }
+        catch (ArgumentException ex) { throw new FormatException($"{r.Where}: {ex.Message}"); }
+        return settings;
     }
 
     /// <summary>A short name for the settings (<c>logspec</c>, <c>logmel</c>, <c>mfcc</c>) with their size.</summary>

@@ -36,7 +36,7 @@ public sealed class EmotionRecognizer : IDisposable
     /// (<c>cpu</c>, <c>cpu-reference</c>, <c>opencl</c>, <c>cuda</c>; see <c>ser devices</c>).
     /// </summary>
     /// <exception cref="ArgumentNullException"><paramref name="checkpointPath"/> or <paramref name="backend"/> is null.</exception>
-    /// <exception cref="CheckpointException">The file is missing, is not a SerEngine model checkpoint, or is damaged (the message names the file).</exception>
+    /// <exception cref="CheckpointException">The file is missing, is not a SerEngine model checkpoint, or is damaged or implausible: non-finite weights, a config, front end or labels out of range (the message names the file and the field).</exception>
     /// <exception cref="ArgumentException">The backend name is unknown (the message lists the known ones).</exception>
     /// <exception cref="BackendUnavailableException">The backend exists but has no device here.</exception>
     public static EmotionRecognizer Load(string checkpointPath, string backend = "cpu")
@@ -52,7 +52,7 @@ public sealed class EmotionRecognizer : IDisposable
     /// call uses one core when many threads predict at once.
     /// </summary>
     /// <exception cref="ArgumentNullException"><paramref name="checkpointPath"/> or <paramref name="backend"/> is null.</exception>
-    /// <exception cref="CheckpointException">The file is missing, is not a SerEngine model checkpoint, or is damaged.</exception>
+    /// <exception cref="CheckpointException">The file is missing, is not a SerEngine model checkpoint, or is damaged or implausible (the message names the file and the field).</exception>
     public static EmotionRecognizer Load(string checkpointPath, Backend backend)
     {
         ArgumentNullException.ThrowIfNull(checkpointPath);
@@ -83,6 +83,7 @@ public sealed class EmotionRecognizer : IDisposable
     /// <exception cref="ArgumentNullException"><paramref name="samples"/> is null.</exception>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="sampleRate"/> is not positive.</exception>
     /// <exception cref="ArgumentException">No samples, a sample that is NaN or infinite, or audio too short for the model (the message gives the minimum).</exception>
+    /// <exception cref="NonFiniteOutputException">The model's output for this audio is NaN or infinite.</exception>
     /// <exception cref="ObjectDisposedException">The recognizer was disposed.</exception>
     public EmotionPrediction Predict(float[] samples, int sampleRate)
     {
@@ -101,6 +102,7 @@ public sealed class EmotionRecognizer : IDisposable
     /// <exception cref="FileNotFoundException">The file does not exist.</exception>
     /// <exception cref="AudioFormatException">The file is not a WAV file this reader understands.</exception>
     /// <exception cref="ArgumentException">The audio is too short for the model.</exception>
+    /// <exception cref="NonFiniteOutputException">The model's output for this audio is NaN or infinite (the message names the file).</exception>
     /// <exception cref="ObjectDisposedException">The recognizer was disposed.</exception>
     public EmotionPrediction Predict(string wavPath)
     {
@@ -137,7 +139,7 @@ public sealed class EmotionRecognizer : IDisposable
         {
             throw new ArgumentException(ex.Message, name == "samples" ? "samples" : "wavPath", ex);
         }
-        var probabilities = SerModel.Softmax(_model.PredictLogits([features]))[0];
+        var probabilities = SerModel.Softmax(_model.PredictLogits([features], [name]))[0];
         return new EmotionPrediction(_model.Labels, probabilities);
     }
 }

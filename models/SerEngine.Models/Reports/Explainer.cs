@@ -65,7 +65,7 @@ public static class Explainer
     /// <summary>Explains one utterance's features <paramref name="f"/> (already checked with <see cref="SerModel.CheckInput"/>).</summary>
     public static UtteranceExplanation Explain(SerModel model, FeatureMatrix f, string name, string? trueLabel = null)
     {
-        var probabilities = SerModel.Softmax(model.PredictLogits([f]))[0];
+        var probabilities = SerModel.Softmax(model.PredictLogits([f], [name]))[0];
         var settings = model.Features.Settings;
         double frameSeconds = settings.Stft.HopLengthOrDefault / (double)settings.SampleRate;
         string featureName = settings.Kind switch

@@ -1,5 +1,5 @@
 using System.Globalization;
-using System.Text.Json;
+using SerEngine.Audio;
 using SerEngine.Backends;
 using SerEngine.IO;
 using SerEngine.Models.Data;
@@ -92,7 +92,12 @@ public sealed class Checkpoint
         SafeTensors.Write(path, tensors, metadata);
     }
 
-    /// <summary>Reads a checkpoint; throws <see cref="CheckpointException"/> for files that are not SerEngine checkpoints.</summary>
+    /// <summary>
+    /// Reads a checkpoint and checks everything in it before it is used: every metadata field's type
+    /// and range (config, features, pad_to_samples, training), labels (printable, distinct, as many as
+    /// the classifier's rows) and every tensor finite. Throws <see cref="CheckpointException"/>, naming
+    /// the file and the field, label or tensor, for anything else.
+    /// </summary>
     public static Checkpoint Load(string path)
     {
         if (!File.Exists(path)) throw new CheckpointException($"checkpoint '{path}' does not exist");
@@ -102,14 +107,12 @@ public sealed class Checkpoint
         var md = file.Metadata;
         if (!md.TryGetValue("format", out var format) || format != FormatTag || !md.TryGetValue("model", out var kind))
             throw new CheckpointException($"{path} is not a SerEngine model checkpoint (no '{FormatTag}' metadata)");
-        if (kind is not ("fcn" or "fca")) throw new CheckpointException($"{path} is a checkpoint for an unknown model '{kind}' (known: fcn, fca)");
+        if (kind is not ("fcn" or "fca")) throw new CheckpointException($"{path} is a checkpoint for an unknown model {CheckpointChecks.Quote(kind)} (known: fcn, fca)");
         try
         {
-            var labels = new List<string>();
-            using (var doc = JsonDocument.Parse(Need(md, "labels", path)))
-                foreach (var e in doc.RootElement.EnumerateArray()) labels.Add(e.GetString()!);
+            var labels = CheckpointChecks.Labels(Need(md, "labels", path), path);
             var settings = FeatureSettingsJson.Deserialize(Need(md, "features", path), path);
-            int pad = int.Parse(md.GetValueOrDefault("pad_to_samples", "0"), CultureInfo.InvariantCulture);
+            int pad = PadToSamples(md, settings, path);
             var weights = new Dictionary<string, HostTensor>(StringComparer.Ordinal);
             var optimizer = new Dictionary<string, HostTensor>(StringComparer.Ordinal);
             foreach (var (name, t) in file.Tensors)
@@ -117,36 +120,68 @@ public sealed class Checkpoint
                 if (name.StartsWith(OptimizerPrefix, StringComparison.Ordinal)) optimizer[name[OptimizerPrefix.Length..]] = t;
                 else weights[name] = t;
             }
-            var training = md.TryGetValue("training", out var tj) ? TrainingState.FromJson(tj) : null;
-            return new Checkpoint(path, kind, Need(md, "config", path), labels, new FeatureSpec(settings, pad), weights, optimizer, training);
+            CheckpointChecks.LabelCount(weights, labels.Count, path);
+            CheckpointChecks.Finite(weights, path, "");
+            CheckpointChecks.Finite(optimizer, path, OptimizerPrefix);
+            var training = md.TryGetValue("training", out var tj) ? TrainingState.FromJson(tj, path) : null;
+            string config = Need(md, "config", path);
+            if (kind == "fcn") FcnModel.ParseConfig(config, path); // types and ranges now; shapes when the model is built
+            else FcaModel.ParseConfig(config, path);
+            return new Checkpoint(path, kind, config, labels, new FeatureSpec(settings, pad), weights, optimizer, training);
         }
-        catch (Exception ex) when (ex is JsonException or KeyNotFoundException or InvalidOperationException or FormatException)
-        {
-            throw new CheckpointException($"{path}: damaged checkpoint metadata: {ex.Message}");
-        }
+        catch (FormatException ex) { throw new CheckpointException(ex.Message); } // the field readers' messages already name the file and field
     }
 
-    /// <summary>Builds the network this checkpoint describes on <paramref name="backend"/> and loads its weights.</summary>
+    /// <summary>The <c>pad_to_samples</c> metadata: 0 (absent) up to ten minutes of audio at the stored rate.</summary>
+    private static int PadToSamples(IReadOnlyDictionary<string, string> md, FeatureSettings settings, string path)
+    {
+        if (!md.TryGetValue("pad_to_samples", out var text)) return 0;
+        long max = 600L * settings.SampleRate;
+        if (!long.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out long pad) || pad > max)
+            throw new CheckpointException(string.Create(CultureInfo.InvariantCulture,
+                $"{path}: metadata 'pad_to_samples' must be an integer in 0..{max} (ten minutes at {settings.SampleRate} Hz), found {CheckpointChecks.Quote(text)}"));
+        return (int)pad;
+    }
+
+    /// <summary>
+    /// Builds the network this checkpoint describes on <paramref name="backend"/> and loads its weights.
+    /// The config is compared with the stored tensor shapes first, so nothing larger than the file is
+    /// allocated, and parameters are not randomly initialised; <paramref name="rng"/> only draws dropout seeds.
+    /// </summary>
     public SerModel CreateModel(Backend backend, Generator? rng = null)
     {
         rng ??= new Generator(0);
         SerModel model;
         try
         {
+            // config checked against the stored shapes before anything is allocated; parameters start
+            // as zeros (no random draws) since every one is overwritten by the stored weights
             if (Kind == "fcn")
-                model = new FcnModel(FcnModel.ParseConfig(ConfigJson), Labels, Features, rng, backend);
+            {
+                var config = FcnModel.ParseConfig(ConfigJson, Path);
+                CheckConfigMatches(config.NumClasses);
+                FcnModel.CheckStoredShapes(config, Weights, Path);
+                using (Nn.Init.SkipRandom()) model = new FcnModel(config, Labels, Features, rng, backend);
+            }
             else
             {
-                var (config, segments) = FcaModel.ParseConfig(ConfigJson);
-                model = new FcaModel(config, segments, Labels, Features, rng, backend);
+                var (config, segments) = FcaModel.ParseConfig(ConfigJson, Path);
+                CheckConfigMatches(config.NumClasses);
+                FcaModel.CheckStoredShapes(config, Weights, Path);
+                using (Nn.Init.SkipRandom()) model = new FcaModel(config, segments, Labels, Features, rng, backend);
             }
         }
-        catch (Exception ex) when (ex is JsonException or KeyNotFoundException or InvalidOperationException or ArgumentException)
-        {
-            throw new CheckpointException($"{Path}: the {Kind} config cannot be used: {ex.Message}");
-        }
+        catch (FormatException ex) { throw new CheckpointException(ex.Message); }
+        catch (ArgumentException ex) { throw new CheckpointException($"{Path}: the {Kind} config cannot be used: {ex.Message}"); }
         LoadWeightsInto(model);
         return model;
+    }
+
+    private void CheckConfigMatches(int classes)
+    {
+        if (classes != Labels.Count)
+            throw new CheckpointException(string.Create(CultureInfo.InvariantCulture,
+                $"{Path}: metadata 'config' field 'num_classes' is {classes}, but metadata 'labels' has {Labels.Count} labels"));
     }
 
     /// <summary>Copies the weights into <paramref name="model"/>; every tensor must be present with the right shape.</summary>

@@ -101,17 +101,42 @@ public sealed class FcaModel : SerModel
         return Encoding.UTF8.GetString(ms.ToArray());
     }
 
-    /// <summary>Reads what <see cref="ConfigJson"/> wrote.</summary>
-    public static (FocusCalibrationNetConfig Config, SegmentSettings Segments) ParseConfig(string json)
+    /// <summary>Largest attention width heads × head_dim a stored config may ask for.</summary>
+    public const int MaxAttentionWidth = 65536;
+
+    /// <summary>
+    /// Reads what <see cref="ConfigJson"/> wrote, checking types and ranges (2..<see cref="FcnModel.MaxClasses"/>
+    /// classes, 5..512 MFCCs, heads 1..1024, head_dim 1..4096 with heads × head_dim at most
+    /// <see cref="MaxAttentionWidth"/>, segments of 8..65536 frames, hops 1..segment); errors are
+    /// <see cref="FormatException"/>s naming <paramref name="source"/> and the field.
+    /// </summary>
+    public static (FocusCalibrationNetConfig Config, SegmentSettings Segments) ParseConfig(string json, string source = "checkpoint") =>
+        JsonFields.Parse(json, $"{source}: metadata 'config'", r =>
+        {
+            int heads = r.Int("heads", 1, 1024), headDim = r.Int("head_dim", 1, 4096);
+            long width = (long)heads * headDim; // in long: heads × head_dim must not wrap
+            if (width > MaxAttentionWidth)
+                throw r.Bad("heads", string.Create(CultureInfo.InvariantCulture, $"× 'head_dim' must be at most {MaxAttentionWidth}, found {heads} × {headDim} = {width}"));
+            var config = new FocusCalibrationNetConfig(r.Int("num_classes", 2, FcnModel.MaxClasses), r.Int("freq_bins", 5, 512), heads, headDim,
+                r.Bool("focus"), r.Bool("calibration"), (float)r.Number("dropout", 0, 0.99));
+            int frames = r.Int("segment_frames", 8, 65536);
+            return (config, new SegmentSettings(frames, r.Int("train_hop_frames", 1, frames), r.Int("eval_hop_frames", 1, frames)));
+        });
+
+    /// <summary>
+    /// Compares <paramref name="config"/> with the stored tensors' shapes before anything is built:
+    /// the attention projections, focus and calibration parameters and the classifier.
+    /// </summary>
+    internal static void CheckStoredShapes(FocusCalibrationNetConfig config, IReadOnlyDictionary<string, SerEngine.IO.HostTensor> weights, string path)
     {
-        using var doc = JsonDocument.Parse(json);
-        var r = doc.RootElement;
-        var config = new FocusCalibrationNetConfig(r.GetProperty("num_classes").GetInt32(), r.GetProperty("freq_bins").GetInt32(),
-            r.GetProperty("heads").GetInt32(), r.GetProperty("head_dim").GetInt32(), r.GetProperty("focus").GetBoolean(),
-            r.GetProperty("calibration").GetBoolean(), r.GetProperty("dropout").GetSingle());
-        var segments = new SegmentSettings(r.GetProperty("segment_frames").GetInt32(), r.GetProperty("train_hop_frames").GetInt32(),
-            r.GetProperty("eval_hop_frames").GetInt32());
-        return (config, segments);
+        int dIn = 80 * FocusCalibrationNet.EncodedBins(config.FreqBins), hd = config.Heads * config.HeadDim;
+        string heads = string.Create(CultureInfo.InvariantCulture, $"config 'heads' {config.Heads} × 'head_dim' {config.HeadDim} and 'freq_bins' {config.FreqBins}");
+        CheckpointChecks.Shape(weights, path, "attn.query.weight", [hd, dIn], heads);
+        CheckpointChecks.Shape(weights, path, "attn.out.weight", [dIn, hd], heads);
+        if (config.Focus) CheckpointChecks.Shape(weights, path, "attn.u_p", [config.Heads, config.HeadDim], heads);
+        if (config.Calibration) CheckpointChecks.Shape(weights, path, "attn.calibration.weight", [config.Heads, hd], heads);
+        CheckpointChecks.Shape(weights, path, "fc.weight", [config.NumClasses, dIn],
+            string.Create(CultureInfo.InvariantCulture, $"config 'num_classes' {config.NumClasses} and 'freq_bins' {config.FreqBins}"));
     }
 
     /// <inheritdoc/>

@@ -71,13 +71,36 @@ public sealed class FcnModel : SerModel
         return Encoding.UTF8.GetString(ms.ToArray());
     }
 
-    /// <summary>Reads what <see cref="ConfigJson"/> wrote.</summary>
-    public static AttentionFcnConfig ParseConfig(string json)
+    /// <summary>Widest layer a stored config may ask for (16× AlexNet's widest).</summary>
+    public const int MaxWidth = 4096;
+
+    /// <summary>Most classes a stored config may ask for.</summary>
+    public const int MaxClasses = 1024;
+
+    /// <summary>
+    /// Reads what <see cref="ConfigJson"/> wrote, checking types and ranges (widths 1..<see cref="MaxWidth"/>,
+    /// 2..<see cref="MaxClasses"/> classes, one input channel, finite λ, dropout in [0, 1)); errors are
+    /// <see cref="FormatException"/>s naming <paramref name="source"/> and the field.
+    /// </summary>
+    public static AttentionFcnConfig ParseConfig(string json, string source = "checkpoint") =>
+        JsonFields.Parse(json, $"{source}: metadata 'config'", r => new AttentionFcnConfig(
+            r.Int("num_classes", 2, MaxClasses), r.Int("in_channels", 1, 1), r.IntArray("widths", 5, 1, MaxWidth),
+            (float)r.Number("lambda", -1e6, 1e6), (float)r.Number("dropout", 0, 0.99)));
+
+    /// <summary>
+    /// Compares <paramref name="config"/> with the stored tensors' shapes before anything is built:
+    /// each convolution's and the classifier's full shape must be what the config implies.
+    /// </summary>
+    internal static void CheckStoredShapes(AttentionFcnConfig config, IReadOnlyDictionary<string, SerEngine.IO.HostTensor> weights, string path)
     {
-        using var doc = JsonDocument.Parse(json);
-        var r = doc.RootElement;
-        return new AttentionFcnConfig(r.GetProperty("num_classes").GetInt32(), r.GetProperty("in_channels").GetInt32(),
-            [.. r.GetProperty("widths").EnumerateArray().Select(e => e.GetInt32())], r.GetProperty("lambda").GetSingle(), r.GetProperty("dropout").GetSingle());
+        var w = config.Widths;
+        int[] convs = [0, 3, 6, 8, 10];
+        int[] kernels = [11, 5, 3, 3, 3];
+        for (int i = 0; i < 5; i++)
+            CheckpointChecks.Shape(weights, path, $"features.{convs[i]}.weight", [w[i], i == 0 ? config.InChannels : w[i - 1], kernels[i], kernels[i]],
+                string.Create(CultureInfo.InvariantCulture, $"config 'widths' [{string.Join(", ", w)}]"));
+        CheckpointChecks.Shape(weights, path, "fc.weight", [config.NumClasses, w[4]],
+            string.Create(CultureInfo.InvariantCulture, $"config 'num_classes' {config.NumClasses} and 'widths'"));
     }
 
     /// <inheritdoc/>

@@ -87,9 +87,10 @@ public static class FoldTrainer
             if (!ckpt.Labels.SequenceEqual(model.Labels))
                 throw new CheckpointException($"checkpoint {lastPath} has labels ({string.Join(", ", ckpt.Labels)}), the data has ({string.Join(", ", model.Labels)})");
             if (ckpt.ConfigJson != model.ConfigJson())
-                throw new CheckpointException($"checkpoint {lastPath} was trained with another {model.Kind} configuration ({ckpt.ConfigJson})");
+                throw new CheckpointException($"checkpoint {lastPath} was trained with another {model.Kind} configuration ({CheckpointChecks.Printable(ckpt.ConfigJson)})");
             var saved = ckpt.Training ?? throw new CheckpointException($"{lastPath} has no training state to resume from");
             if (saved.Seed != options.Seed) throw new CheckpointException($"checkpoint {lastPath} was trained with --seed {saved.Seed}, not {options.Seed}");
+            saved.CheckResumable(lastPath, options.Epochs, plan.Fold);
             ckpt.LoadWeightsInto(model);
             ckpt.LoadOptimizerInto(optimizer);
             modelRng.SetState(saved.ModelRng);
@@ -188,7 +189,7 @@ public static class FoldTrainer
 
     /// <summary>Utterance-level metrics of <paramref name="model"/> on the utterances <paramref name="indices"/>.</summary>
     public static ClassificationMetrics Evaluate(SerModel model, Dataset data, IReadOnlyList<FeatureMatrix> features, IReadOnlyList<int> indices) =>
-        Metrics(model, data, indices, model.PredictLogits([.. indices.Select(i => features[i])]));
+        Metrics(model, data, indices, model.PredictLogits([.. indices.Select(i => features[i])], [.. indices.Select(i => data.Utterances[i].DisplayName)]));
 
     private static ClassificationMetrics Metrics(SerModel model, Dataset data, IReadOnlyList<int> indices, float[][] logits)
     {

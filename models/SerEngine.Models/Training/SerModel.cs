@@ -10,6 +10,9 @@ namespace SerEngine.Models.Training;
 /// <param name="Start">First frame (0 for whole-utterance models).</param>
 public readonly record struct Example(int Utterance, int Start);
 
+/// <summary>The model's output for an input was NaN or infinite, so there is no prediction; the message names the input.</summary>
+public sealed class NonFiniteOutputException(string message) : Exception(message);
+
 /// <summary>
 /// A network together with what training, evaluation and prediction need around it: the label set,
 /// the front end, how an utterance becomes examples and batches, and how utterance-level logits are
@@ -66,6 +69,26 @@ public abstract class SerModel
 
     /// <summary>Utterance-level logits (evaluation mode, no graph): one row of <see cref="Labels"/>.Count values per utterance.</summary>
     public abstract float[][] PredictLogits(IReadOnlyList<FeatureMatrix> utterances);
+
+    /// <summary>
+    /// <see cref="PredictLogits(IReadOnlyList{FeatureMatrix})"/> for predictions and evaluation: a NaN or
+    /// infinite output throws <see cref="NonFiniteOutputException"/> naming <paramref name="names"/>[i]
+    /// (the audio file), instead of becoming a label or a metric.
+    /// </summary>
+    public float[][] PredictLogits(IReadOnlyList<FeatureMatrix> utterances, IReadOnlyList<string> names)
+    {
+        if (names.Count != utterances.Count) throw new ArgumentException($"{utterances.Count} utterances but {names.Count} names");
+        var logits = PredictLogits(utterances);
+        for (int i = 0; i < logits.Length; i++)
+        {
+            int c = Array.FindIndex(logits[i], v => !float.IsFinite(v));
+            if (c < 0) continue;
+            string what = float.IsNaN(logits[i][c]) ? "NaN" : "infinite";
+            throw new NonFiniteOutputException(
+                $"{names[i]}: the {Kind} model's output for class '{Labels[c]}' is {what} (its weights overflow on this input); no prediction");
+        }
+        return logits;
+    }
 
     /// <summary>Softmax of each row of <paramref name="logits"/>, in double.</summary>
     public static float[][] Softmax(float[][] logits) => [.. logits.Select(row =>

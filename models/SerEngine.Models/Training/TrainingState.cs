@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
+using SerEngine.Models.Data;
 
 namespace SerEngine.Models.Training;
 
@@ -69,26 +70,54 @@ public sealed class TrainingState
         w.WriteEndObject();
     });
 
-    /// <summary>Reads what <see cref="ToJson"/> wrote.</summary>
-    public static TrainingState FromJson(string json)
+    /// <summary>Most epochs a stored state may claim (far beyond any real run; keeps every count well inside int).</summary>
+    public const int MaxEpochs = 1_000_000;
+
+    /// <summary>
+    /// Reads what <see cref="ToJson"/> wrote and checks that it is a state training can have written:
+    /// epoch 0..<see cref="MaxEpochs"/>, best_epoch ≤ epoch, epochs_since_best = epoch − best_epoch,
+    /// best_ua in [−1, 1], generator states of four 64-bit hex words (not all zero), one sane history
+    /// record per epoch. Errors are <see cref="FormatException"/>s naming <paramref name="source"/> and the field.
+    /// </summary>
+    public static TrainingState FromJson(string json, string source = "checkpoint") =>
+        JsonFields.Parse(json, $"{source}: metadata 'training'", Read);
+
+    /// <summary>Refuses to resume from this state under other options: more epochs done than <paramref name="epochs"/>, or another fold.</summary>
+    public void CheckResumable(string path, int epochs, int fold)
     {
-        using var doc = JsonDocument.Parse(json);
-        var r = doc.RootElement;
+        if (Fold != fold)
+            throw new CheckpointException(string.Create(CultureInfo.InvariantCulture, $"{path}: metadata 'training' field 'fold' is {Fold}, but this is fold {fold}; use the fold's own folder or drop --resume"));
+        if (Epoch > epochs)
+            throw new CheckpointException(string.Create(CultureInfo.InvariantCulture,
+                $"{path}: metadata 'training' field 'epoch' is {Epoch}, more than the {epochs} epochs asked for (--epochs); raise --epochs or drop --resume"));
+    }
+
+    private static TrainingState Read(JsonFields r)
+    {
+        int epoch = r.Int("epoch", 0, MaxEpochs);
+        int bestEpoch = r.Int("best_epoch", 0, epoch);
+        int sinceBest = r.Int("epochs_since_best", epoch - bestEpoch, epoch - bestEpoch);
+        string seed = r.String("seed");
         var s = new TrainingState
         {
-            Epoch = r.GetProperty("epoch").GetInt32(),
-            BestEpoch = r.GetProperty("best_epoch").GetInt32(),
-            BestUa = r.GetProperty("best_ua").GetDouble(),
-            EpochsSinceBest = r.GetProperty("epochs_since_best").GetInt32(),
-            StoppedEarly = r.GetProperty("stopped_early").GetBoolean(),
-            Seed = ulong.Parse(r.GetProperty("seed").GetString()!, CultureInfo.InvariantCulture),
-            Fold = r.GetProperty("fold").GetInt32(),
-            ModelRng = ReadRng(r.GetProperty("model_rng")),
-            ShuffleRng = ReadRng(r.GetProperty("shuffle_rng")),
+            Epoch = epoch,
+            BestEpoch = bestEpoch,
+            BestUa = r.Number("best_ua", -1, 1),
+            EpochsSinceBest = sinceBest,
+            StoppedEarly = r.Bool("stopped_early"),
+            Seed = ulong.TryParse(seed, NumberStyles.None, CultureInfo.InvariantCulture, out ulong v) ? v
+                : throw r.Bad("seed", "a decimal 64-bit unsigned integer in a string", r.Get("seed")),
+            Fold = r.Int("fold", 1, 1000),
+            ModelRng = ReadRng(r, "model_rng"),
+            ShuffleRng = ReadRng(r, "shuffle_rng"),
         };
-        foreach (var e in r.GetProperty("history").EnumerateArray())
-            s.History.Add(new EpochRecord(e.GetProperty("epoch").GetInt32(), Num(e, "loss"), Num(e, "lr"), Num(e, "val_wa"), Num(e, "val_ua"),
-                e.GetProperty("best").GetBoolean(), Num(e, "seconds")));
+        var history = r.Array("history", epoch, epoch);
+        for (int i = 0; i < history.Length; i++)
+        {
+            var e = r.Object(history[i], string.Create(CultureInfo.InvariantCulture, $"history[{i}]"));
+            s.History.Add(new EpochRecord(e.Int("epoch", i + 1, i + 1), e.NumberOrNaN("loss", 0, double.MaxValue), e.Number("lr", 0, float.MaxValue),
+                e.NumberOrNaN("val_wa", 0, 1), e.NumberOrNaN("val_ua", 0, 1), e.Bool("best"), e.Number("seconds", 0, double.MaxValue)));
+        }
         return s;
     }
 
@@ -106,9 +135,6 @@ public sealed class TrainingState
         w.WriteEndObject();
     }
 
-    private static double Num(JsonElement e, string name) =>
-        e.GetProperty(name).ValueKind == JsonValueKind.Null ? double.NaN : e.GetProperty(name).GetDouble();
-
     private static void WriteRng(Utf8JsonWriter w, string name, ulong[] state)
     {
         w.WriteStartArray(name);
@@ -116,6 +142,18 @@ public sealed class TrainingState
         w.WriteEndArray();
     }
 
-    private static ulong[] ReadRng(JsonElement e) =>
-        [.. e.EnumerateArray().Select(x => ulong.Parse(x.GetString()!, NumberStyles.HexNumber, CultureInfo.InvariantCulture))];
+    /// <summary>A generator state as <see cref="Generator.SetState"/> takes it: four 16-digit hex words, not all zero (xoshiro's one dead state).</summary>
+    private static ulong[] ReadRng(JsonFields r, string name)
+    {
+        var words = r.Array(name, 4, 4);
+        var state = new ulong[4];
+        for (int i = 0; i < 4; i++)
+        {
+            string? text = words[i].ValueKind == JsonValueKind.String ? words[i].GetString() : null;
+            if (text is not { Length: 16 } || !ulong.TryParse(text, NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out state[i]))
+                throw r.Bad(string.Create(CultureInfo.InvariantCulture, $"{name}[{i}]"), "a string of 16 hex digits", words[i]);
+        }
+        if (state.All(w => w == 0)) throw r.Bad(name, "is all zero, a state the generator never reaches (it would only ever draw zeros)");
+        return state;
+    }
 }
