@@ -120,14 +120,14 @@ internal sealed class JsonFields
         ? min.ToString(CultureInfo.InvariantCulture)
         : string.Create(CultureInfo.InvariantCulture, $"{min}..{max}");
 
-    /// <summary>The element's JSON text, cut to 40 characters (strings re-escaped to ASCII, so it is safe to print).</summary>
+    /// <summary>The element's JSON text, cut to 40 characters (strings quoted with their unprintable characters escaped).</summary>
     private static string Found(JsonElement e)
     {
         string raw = e.ValueKind switch
         {
             JsonValueKind.Object => "an object",
             JsonValueKind.Array => "an array",
-            JsonValueKind.String => Training.JsonUtil.Build(w => w.WriteStringValue(e.GetString())),
+            JsonValueKind.String => Training.CheckpointChecks.Quote(e.GetString()!),
             _ => e.GetRawText(),
         };
         return raw.Length > 40 ? raw[..40] + "…" : raw;

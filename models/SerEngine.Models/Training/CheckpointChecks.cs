@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Text;
 using System.Text.Json;
 using SerEngine.IO;
 
@@ -113,8 +114,21 @@ internal static class CheckpointChecks
                 $"{path}: metadata 'labels' has {labels} labels, but the classifier tensor 'fc.weight' is {fc.Shape} ({(fc.Shape.Rank > 0 ? fc.Shape[0] : 0)} classes)"));
     }
 
-    /// <summary>Untrusted text as a JSON string literal, ASCII only (every control or bidi character escaped), cut to <paramref name="max"/> characters.</summary>
-    public static string Quote(string text, int max = 40) => JsonUtil.Build(w => w.WriteStringValue(text.Length > max ? text[..max] + "…" : text));
+    /// <summary>Untrusted text in double quotes, safe for a terminal: control, bidi and line-separator characters as <c>\uXXXX</c>, quotes and backslashes escaped, cut to <paramref name="max"/> characters.</summary>
+    public static string Quote(string text, int max = 40)
+    {
+        var cut = text.Length > max ? text[..max] + "…" : text;
+        var sb = new StringBuilder("\"");
+        foreach (var r in cut.EnumerateRunes())   // unpaired surrogates arrive as U+FFFD
+        {
+            bool unsafeRune = Rune.IsControl(r) || (r.IsBmp && IsBidiControl((char)r.Value))
+                || Rune.GetUnicodeCategory(r) is UnicodeCategory.LineSeparator or UnicodeCategory.ParagraphSeparator;
+            if (unsafeRune) sb.Append(CultureInfo.InvariantCulture, $"\\u{r.Value:X4}");
+            else if (r.Value is '"' or '\\') sb.Append('\\').Append((char)r.Value);
+            else sb.Append(r.ToString());
+        }
+        return sb.Append('"').ToString();
+    }
 
     /// <summary><paramref name="text"/> itself when it has nothing a terminal would act on, else <see cref="Quote"/>d.</summary>
     public static string Printable(string text, int max = 300) => Unprintable(text) is null && text.Length <= max ? text : Quote(text, max);

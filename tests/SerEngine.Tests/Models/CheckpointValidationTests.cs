@@ -290,6 +290,12 @@ public sealed class CheckpointValidationTests : IDisposable
         Assert.Equal($"{config}: metadata 'config': field 'widths[0]' must be an integer in 1..4096, found 0", Refusal(config, build: false));
     }
 
+    [Theory]
+    [InlineData("l'été…", "\"l'été…\"")]                                 // readable text is printed as it is
+    [InlineData("a\"b\\c", "\"a\\\"b\\\\c\"")]                         // quotes and backslashes escaped
+    [InlineData("x\u001b[2J\u202Ey\u2028", "\"x\\u001B[2J\\u202Ey\\u2028\"")] // what a terminal would act on, as \uXXXX
+    public void QuotedTextIsSafeAndReadable(string text, string expected) => Assert.Equal(expected, CheckpointChecks.Quote(text));
+
     // ---- point 6: stored training state ------------------------------------------------------------
 
     private static TrainOptions Tiny => new()
