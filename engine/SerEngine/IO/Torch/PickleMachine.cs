@@ -270,7 +270,7 @@ internal sealed class PickleMachine
         var bytes = Take(ReadLength(n, MaxLongBytes, "LONG"));
         if (n == 0) return 0L;
         var big = new BigInteger(bytes, isUnsigned: false, isBigEndian: false);
-        return big >= long.MinValue && big <= long.MaxValue ? (long)big : big;
+        return big >= long.MinValue && big <= long.MaxValue ? (object)(long)big : big; // boxed as long: a bare ternary would widen the long back to BigInteger
     }
 
     private ulong ReadU64() => BinaryPrimitives.ReadUInt64LittleEndian(Take(8));
