@@ -139,6 +139,7 @@ public static class WavReader
         Span<byte> fmt = stackalloc byte[40];
         int fmtSize = -1;
         long fmtOffset = -1, dataOffset = -1, dataSize = 0;
+        bool dataStreamed = false;
         var seen = new List<string>();
         long pos = 12;
         Span<byte> ch = stackalloc byte[8];
@@ -159,6 +160,7 @@ public static class WavReader
             {
                 // the samples run to the end of the file (past a RIFF size that ends before them, too); nothing can follow them
                 streamed.Add($"data size 0x{sizeField:X8}");
+                dataStreamed = true;
                 dataOffset = body;
                 dataSize = length - body;
                 seen.Add(Quote(id));
@@ -187,10 +189,9 @@ public static class WavReader
 
         var f = ParseFmt(fmt[..fmtSize], fmtOffset, Err);
         int blockAlign = f.Channels * (f.Bits / 8);
-        bool streamedData = streamed.Count > 0 && streamed[^1].StartsWith("data", StringComparison.Ordinal);
         long partial = dataSize % blockAlign;
         if (dataSize == 0) throw Err(dataOffset - 4, "data chunk is empty, expected at least one sample frame");
-        if (partial != 0 && !streamedData)
+        if (partial != 0 && !dataStreamed)
             throw Err(dataOffset - 4, $"data chunk has {dataSize} bytes, expected a multiple of the block align {blockAlign} (partial frame)");
         if (dataSize < blockAlign)
             throw Err(dataOffset - 4, $"data chunk of a streamed WAV ({streamed[^1]}) holds {dataSize} bytes to the end of the file, expected at least one {blockAlign}-byte sample frame");
