@@ -64,8 +64,22 @@ public static class AudioFeatures
     public static FeatureMatrix Compute(WavAudio wav, FeatureSettings settings) =>
         Compute(PrepareSamples(wav, settings.SampleRate), settings);
 
-    /// <summary>Reads a WAV file and computes its features (see <see cref="Compute(WavAudio, FeatureSettings)"/>).</summary>
-    public static FeatureMatrix FromFile(string path, FeatureSettings settings) => Compute(WavReader.Read(path), settings);
+    /// <summary>
+    /// Reads a WAV file and computes its features (see <see cref="Compute(WavAudio, FeatureSettings)"/>);
+    /// audio too short (or too long) for the features is refused with an <see cref="ArgumentException"/> naming the file.
+    /// </summary>
+    public static FeatureMatrix FromFile(string path, FeatureSettings settings)
+    {
+        var wav = WavReader.Read(path);
+        try
+        {
+            return Compute(wav, settings);
+        }
+        catch (ArgumentException ex) when (ex.ParamName is null)
+        {
+            throw new ArgumentException($"{path}: {ex.Message}", ex); // the length problems above name no file
+        }
+    }
 
     /// <summary>The file's mono samples at <paramref name="sampleRate"/> (resampled when the file's rate differs).</summary>
     public static float[] PrepareSamples(WavAudio wav, int sampleRate) =>

@@ -110,8 +110,11 @@ public static class Cepstrum
         // computed, so the full spectrogram is never stored
         var fb = MelFilterbank.CreateSparse(stft.FreqBins, mel);
         double[] outv = [];
+        int n = samples.Length;
         int count = StftBatch.Run<double>(samples, stft, frames =>
         {
+            if ((long)fb.Mels * frames > Array.MaxLength)
+                throw new ArgumentException($"{n} samples give a mel spectrogram of {fb.Mels} bands x {frames} frames, more than the {Array.MaxLength} values an array holds");
             outv = GC.AllocateUninitializedArray<double>(fb.Mels * frames); // [n_mels, frames], every element written
             return new MelSink(fb, outv, frames);
         });

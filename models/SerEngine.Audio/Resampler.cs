@@ -7,11 +7,15 @@ namespace SerEngine.Audio;
 /// cutoff <c>fc = rolloff·min(1, L/M)</c> (as a fraction of the input Nyquist rate) and half-width
 /// <c>W = zeroCrossings / fc</c> input samples. Samples outside the signal are zero. The L phases'
 /// taps are tabulated once (or computed per sample when the table would exceed 4 M taps).
-/// Arithmetic is double precision.
+/// Arithmetic is double precision. Both rates must lie in <see cref="SampleRates.Min"/>..<see cref="SampleRates.Max"/>,
+/// which bounds the ratio (and so the output length and the filter size) before anything is allocated.
 /// </summary>
 public sealed class Resampler
 {
     private const long MaxTableTaps = 1 << 22;
+
+    /// <summary>The most filter taps one output sample may use (the default filter needs at most 52 014, at 768 kHz → 1 kHz).</summary>
+    public const int MaxTapsPerOutput = 1 << 20;
     private readonly double _fc, _halfWidth, _beta, _i0Beta;
     private readonly int _k; // taps per phase = 2·_k
     private readonly double[]? _table; // [L, 2K]
@@ -24,8 +28,8 @@ public sealed class Resampler
     /// <param name="kaiserBeta">Kaiser window β (about 9 gives ≈ 90 dB stop-band attenuation).</param>
     public Resampler(int fromRate, int toRate, int zeroCrossings = 32, double rolloff = 0.945, double kaiserBeta = 9.0)
     {
-        if (fromRate < 1) throw new ArgumentOutOfRangeException(nameof(fromRate), fromRate, "rate must be positive");
-        if (toRate < 1) throw new ArgumentOutOfRangeException(nameof(toRate), toRate, "rate must be positive");
+        SampleRates.ThrowIfUnsupported(fromRate, nameof(fromRate));
+        SampleRates.ThrowIfUnsupported(toRate, nameof(toRate));
         if (zeroCrossings < 1) throw new ArgumentOutOfRangeException(nameof(zeroCrossings), zeroCrossings, "must be >= 1");
         if (!(rolloff > 0 && rolloff <= 1)) throw new ArgumentOutOfRangeException(nameof(rolloff), rolloff, "must be in (0, 1]");
         if (!(kaiserBeta >= 0)) throw new ArgumentOutOfRangeException(nameof(kaiserBeta), kaiserBeta, "must be >= 0");
@@ -36,6 +40,10 @@ public sealed class Resampler
         Down = fromRate / g;
         _fc = rolloff * Math.Min(1.0, (double)Up / Down);
         _halfWidth = zeroCrossings / _fc;
+        double taps = 2 * (Math.Floor(_halfWidth) + 1); // in double: an int could wrap for a huge zeroCrossings
+        if (taps > MaxTapsPerOutput)
+            throw new ArgumentOutOfRangeException(nameof(zeroCrossings), zeroCrossings,
+                $"{zeroCrossings} zero crossings at {fromRate} Hz -> {toRate} Hz need {taps} filter taps per output sample, at most {MaxTapsPerOutput} are allowed");
         _beta = kaiserBeta;
         _i0Beta = BesselI0(kaiserBeta);
         _k = (int)Math.Floor(_halfWidth) + 1;
@@ -64,19 +72,29 @@ public sealed class Resampler
     /// <summary>Filter taps used per output sample.</summary>
     public int TapsPerOutput => 2 * _k;
 
-    /// <summary>Output length for <paramref name="inputLength"/> samples: ⌈n·L/M⌉ (as torchaudio).</summary>
-    public long OutputLength(long inputLength) => (inputLength * Up + Down - 1) / Down;
+    /// <summary>Output length for <paramref name="inputLength"/> samples: ⌈n·L/M⌉ (as torchaudio), computed without overflow.</summary>
+    public long OutputLength(long inputLength)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(inputLength);
+        var n = ((Int128)inputLength * Up + Down - 1) / Down;
+        return n > long.MaxValue ? long.MaxValue : (long)n;
+    }
 
-    /// <summary>Converts <paramref name="rateFrom"/> to <paramref name="rateTo"/> with the default filter.</summary>
-    public static float[] Resample(ReadOnlySpan<float> input, int rateFrom, int rateTo) =>
-        rateFrom == rateTo ? input.ToArray() : new Resampler(rateFrom, rateTo).Process(input);
+    /// <summary>Converts <paramref name="rateFrom"/> to <paramref name="rateTo"/> with the default filter (both rates in <see cref="SampleRates"/>' range).</summary>
+    public static float[] Resample(ReadOnlySpan<float> input, int rateFrom, int rateTo)
+    {
+        SampleRates.ThrowIfUnsupported(rateFrom, nameof(rateFrom));
+        SampleRates.ThrowIfUnsupported(rateTo, nameof(rateTo));
+        return rateFrom == rateTo ? input.ToArray() : new Resampler(rateFrom, rateTo).Process(input);
+    }
 
     /// <summary>Resamples a whole signal.</summary>
     public float[] Process(ReadOnlySpan<float> input)
     {
         if (Up == Down) return input.ToArray();
         long outLen = OutputLength(input.Length);
-        if (outLen > Array.MaxLength) throw new ArgumentException($"{input.Length} samples at {FromRate} Hz give {outLen} at {ToRate} Hz, too many");
+        if (outLen > Array.MaxLength) // checked before allocating: the rate range bounds the ratio, this bounds the array
+            throw new ArgumentException($"{input.Length} samples at {FromRate} Hz give {outLen} at {ToRate} Hz, more than the {Array.MaxLength} an array holds");
         var y = new float[outLen]; // [outLen]
         int taps = 2 * _k;
         Span<double> scratch = _table is null ? new double[taps] : default;

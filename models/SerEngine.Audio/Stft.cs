@@ -54,11 +54,22 @@ public sealed record StftSettings
     /// <summary>Frequency bins, n_fft/2 + 1.</summary>
     public int FreqBins => NFft / 2 + 1;
 
-    /// <summary>Frames produced for a signal of <paramref name="samples"/> samples: 1 + ⌊(padded − n_fft) / hop⌋.</summary>
+    /// <summary>
+    /// Frames produced for a signal of <paramref name="samples"/> samples: 1 + ⌊(padded − n_fft) / hop⌋.
+    /// Throws <see cref="ArgumentException"/> when the padded signal or the <c>[bins, frames]</c>
+    /// spectrogram would exceed <see cref="Array.MaxLength"/> elements (checked before anything is allocated).
+    /// </summary>
     public int FrameCount(int samples)
     {
+        ArgumentOutOfRangeException.ThrowIfNegative(samples);
         long padded = samples + 2L * Pad + (Center ? 2L * (NFft / 2) : 0);
-        return padded < NFft ? 0 : (int)(1 + (padded - NFft) / HopLengthOrDefault);
+        if (padded > Array.MaxLength)
+            throw new ArgumentException($"{samples} samples padded to {padded} exceed the {Array.MaxLength} an array holds");
+        if (padded < NFft) return 0;
+        long frames = 1 + (padded - NFft) / HopLengthOrDefault;
+        if (frames * FreqBins > Array.MaxLength)
+            throw new ArgumentException($"{samples} samples give a spectrogram of {FreqBins} bins x {frames} frames, more than the {Array.MaxLength} values an array holds");
+        return (int)frames;
     }
 
     /// <summary>Throws <see cref="ArgumentException"/> naming the first bad setting.</summary>
@@ -111,10 +122,10 @@ public static class Stft
             });
             return new DoubleMatrix(result, bins, count);
         }
-        var x = PadSignal(samples, s, static n => new double[n], static v => v); // [padded]
-        if (x.Length < nFft)
+        int frames = s.FrameCount(samples.Length); // bounds the padded signal and the output before they are allocated
+        if (frames < 1)
             throw new ArgumentException($"signal of {samples.Length} samples is shorter than n_fft = {nFft} (center = {s.Center}): no frame fits");
-        int frames = 1 + (x.Length - nFft) / hop;
+        var x = PadSignal(samples, s, static n => new double[n], static v => v); // [padded]
         var window = PaddedWindow(s);
         var outv = new double[(long)bins * frames]; // [bins, frames]
         var plan = FftPlan.Get(nFft);
@@ -165,6 +176,9 @@ public static class Stft
     internal static T[] PadSignal<T>(ReadOnlySpan<float> samples, StftSettings s, Func<int, T[]> allocate, Func<float, T> convert)
         where T : struct
     {
+        long padded = samples.Length + 2L * s.Pad + (s.Center ? 2L * (s.NFft / 2) : 0);
+        if (padded > Array.MaxLength)
+            throw new ArgumentException($"{samples.Length} samples padded to {padded} exceed the {Array.MaxLength} an array holds");
         int n0 = samples.Length + 2 * s.Pad;
         int p = s.Center ? s.NFft / 2 : 0;
         if (s.Center && n0 == 0) throw new ArgumentException("cannot centre frames on an empty signal");

@@ -34,6 +34,13 @@ public sealed record WavInfo(
     /// <summary>Length in seconds.</summary>
     public double DurationSeconds => (double)FrameCount / SampleRate;
 
+    /// <summary>
+    /// Null for a file whose header sizes are real; for a streamed WAV (placeholder RIFF or data
+    /// size, read to end of file) one line saying which sizes were placeholders, e.g.
+    /// "streamed WAV (data size 0xFFFFFFFF in the header): read to end of file, 8000 frames".
+    /// </summary>
+    public string? Streamed { get; init; }
+
     /// <summary>Bytes per sample frame (block align).</summary>
     public int BlockAlign => Channels * (BitsPerSample / 8);
 

@@ -6,9 +6,13 @@ namespace SerEngine.Audio;
 /// <summary>
 /// Reads RIFF/WAVE files: PCM 8-bit unsigned, 16/24/32-bit signed, IEEE float 32/64-bit, also in
 /// WAVE_FORMAT_EXTENSIBLE form, any channel count (mixed to mono by averaging). Unknown chunks are
-/// skipped, odd-sized chunks carry their pad byte. Anything else is refused with an
+/// skipped, odd-sized chunks carry their pad byte. Sample rates must lie in
+/// <see cref="SampleRates.Min"/>..<see cref="SampleRates.Max"/>. Anything else is refused with an
 /// <see cref="AudioFormatException"/> naming the file, the byte offset, and expected versus found;
 /// sizes in the header are checked against the stream length before anything is allocated.
+/// Streamed WAVs (written to a pipe, so the sizes could not be filled in afterwards) are read to
+/// the end of the file when their RIFF or data size is a placeholder (see <see cref="IsPlaceholderSize"/>);
+/// <see cref="WavInfo.Streamed"/> says so.
 /// </summary>
 public static class WavReader
 {
@@ -18,18 +22,64 @@ public static class WavReader
     // bytes 26..39 of a KSDATAFORMAT_SUBTYPE_* GUID: {XXXXXXXX-0000-0010-8000-00AA00389B71}
     private static readonly byte[] GuidTail = [0x00, 0x00, 0x00, 0x00, 0x10, 0x00, 0x80, 0x00, 0x00, 0xAA, 0x00, 0x38, 0x9B, 0x71];
 
+    /// <summary>
+    /// The smallest size field a streaming writer puts in a header it cannot rewrite (espeak-ng
+    /// writes 0x7FFFF000 and 0x7FFFF024, arecord 0x7FFFFFFF, ffmpeg 0xFFFFFFFF): 2 GiB − 64 KiB.
+    /// </summary>
+    public const uint StreamedSizeFloor = 0x7FFF0000;
+
     /// <summary>Reads only the header of a file (no samples are decoded).</summary>
+    /// <exception cref="FileNotFoundException">The file does not exist ("PATH does not exist").</exception>
+    /// <exception cref="IOException">The path is a folder or cannot be read (one line naming it).</exception>
+    /// <exception cref="AudioFormatException">The file is not a WAV file this reader understands.</exception>
     public static WavInfo ReadInfo(string path)
     {
-        using var fs = File.OpenRead(path);
-        return ReadHeader(fs, path);
+        using var fs = Open(path, 4096);
+        return fs.CanSeek ? ReadHeader(fs, path) : Read(fs, path).Info;
     }
 
     /// <summary>Reads and decodes a file.</summary>
+    /// <exception cref="FileNotFoundException">The file does not exist ("PATH does not exist").</exception>
+    /// <exception cref="IOException">The path is a folder or cannot be read (one line naming it).</exception>
+    /// <exception cref="AudioFormatException">The file is not a WAV file this reader understands.</exception>
     public static WavAudio Read(string path)
     {
-        using var fs = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16);
+        using var fs = Open(path, 1 << 16);
         return Read(fs, path);
+    }
+
+    /// <summary>
+    /// Whether a RIFF or data size field that runs past the end of the file is a streaming writer's
+    /// placeholder, not a real size: 0, or at least <see cref="StreamedSizeFloor"/> (0xFFFFFFFF included).
+    /// </summary>
+    public static bool IsPlaceholderSize(uint size) => size == 0 || size >= StreamedSizeFloor;
+
+    /// <summary>Opens a file for reading; a missing file, a folder or a refused open become one line naming the path.</summary>
+    private static FileStream Open(string path, int bufferSize)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        if (Directory.Exists(path)) throw new IOException($"{path} is a folder, expected a WAV file");
+        if (!File.Exists(path)) throw new FileNotFoundException($"{path} does not exist", path);
+        try
+        {
+            return new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize);
+        }
+        catch (FileNotFoundException)
+        {
+            throw new FileNotFoundException($"{path} does not exist", path); // removed between the check and the open
+        }
+        catch (DirectoryNotFoundException)
+        {
+            throw new FileNotFoundException($"{path} does not exist", path);
+        }
+        catch (UnauthorizedAccessException)
+        {
+            throw new IOException($"{path} cannot be read: permission denied");
+        }
+        catch (IOException ex)
+        {
+            throw new IOException($"{path} cannot be opened ({ex.Message.ReplaceLineEndings(" ")})");
+        }
     }
 
     /// <summary>Decodes the bytes of a WAV file; <paramref name="source"/> names them in errors.</summary>
@@ -72,29 +122,52 @@ public static class WavReader
         if (riff == "RIFX") throw Err(0, "expected 'RIFF', found 'RIFX' (big-endian WAV is not supported)");
         if (riff == "RF64") throw Err(0, "expected 'RIFF', found 'RF64' (RF64 is not supported)");
         if (riff != "RIFF") throw Err(0, $"expected 'RIFF', found {Quote(riff)}: not a WAV file");
-        long riffEnd = 8 + (long)BinaryPrimitives.ReadUInt32LittleEndian(head[4..]);
+        uint riffSize = BinaryPrimitives.ReadUInt32LittleEndian(head[4..]);
+        long riffEnd = 8 + (long)riffSize;
         string wave = FourCc(head[8..12]);
         if (wave != "WAVE") throw Err(8, $"expected 'WAVE', found {Quote(wave)}: a RIFF file but not WAV");
-        if (riffEnd > length)
-            throw Err(4, $"RIFF size says the file has {riffEnd} bytes, found {length} (truncated file)");
+        var streamed = new List<string>();
+        // a size past the end of the file is a streaming writer's placeholder when it is 0 or >= 0x7FFF0000 (read to end of file), else the file is truncated
+        if (riffEnd > length || riffSize == 0)
+        {
+            if (!IsPlaceholderSize(riffSize))
+                throw Err(4, $"RIFF size says the file has {riffEnd} bytes, found {length} (truncated file; a streamed WAV's placeholder would be 0 or >= 0x{StreamedSizeFloor:X8})");
+            streamed.Add($"RIFF size 0x{riffSize:X8}");
+            riffEnd = length;
+        }
 
         Span<byte> fmt = stackalloc byte[40];
         int fmtSize = -1;
         long fmtOffset = -1, dataOffset = -1, dataSize = 0;
+        bool dataStreamed = false;
         var seen = new List<string>();
         long pos = 12;
         Span<byte> ch = stackalloc byte[8];
         while (pos < riffEnd)
         {
+            if (riffEnd - pos < 8 && streamed.Count > 0) break; // a streamed file may end in a few stray bytes
             if (riffEnd - pos < 8)
                 throw Err(pos, $"expected an 8-byte chunk header, found {riffEnd - pos} bytes (truncated file)");
             stream.Position = start + pos;
             stream.ReadExactly(ch);
             string id = FourCc(ch[..4]);
-            long size = BinaryPrimitives.ReadUInt32LittleEndian(ch[4..]);
+            uint sizeField = BinaryPrimitives.ReadUInt32LittleEndian(ch[4..]);
+            long size = sizeField;
             long body = pos + 8;
+            // data size 0 counts as a placeholder only when bytes follow and the RIFF size is one too or stops at this header (no data counted)
+            bool zeroPlaceholder = sizeField == 0 && length > body && (streamed.Count > 0 || riffEnd <= body);
+            if (id == "data" && dataOffset < 0 && (zeroPlaceholder || (size > length - body && IsPlaceholderSize(sizeField))))
+            {
+                // the samples run to the end of the file (past a RIFF size that ends before them, too); nothing can follow them
+                streamed.Add($"data size 0x{sizeField:X8}");
+                dataStreamed = true;
+                dataOffset = body;
+                dataSize = length - body;
+                seen.Add(Quote(id));
+                break;
+            }
             if (size > riffEnd - body)
-                throw Err(pos + 4, $"chunk {Quote(id)} claims {size} bytes, only {riffEnd - body} remain (truncated file)");
+                throw Err(pos + 4, $"chunk {Quote(id)} claims {size} bytes, only {riffEnd - body} remain (truncated file{(id == "data" ? $"; a streamed WAV's placeholder would be 0 or >= 0x{StreamedSizeFloor:X8}" : "")})");
             seen.Add(Quote(id));
             if (id == "fmt " && fmtSize < 0)
             {
@@ -116,13 +189,18 @@ public static class WavReader
 
         var f = ParseFmt(fmt[..fmtSize], fmtOffset, Err);
         int blockAlign = f.Channels * (f.Bits / 8);
+        long partial = dataSize % blockAlign;
         if (dataSize == 0) throw Err(dataOffset - 4, "data chunk is empty, expected at least one sample frame");
-        if (dataSize % blockAlign != 0)
+        if (partial != 0 && !dataStreamed)
             throw Err(dataOffset - 4, $"data chunk has {dataSize} bytes, expected a multiple of the block align {blockAlign} (partial frame)");
-        long frames = dataSize / blockAlign;
+        if (dataSize < blockAlign)
+            throw Err(dataOffset - 4, $"data chunk of a streamed WAV ({streamed[^1]}) holds {dataSize} bytes to the end of the file, expected at least one {blockAlign}-byte sample frame");
+        long frames = dataSize / blockAlign; // a streamed file cut mid-frame keeps its whole frames
         if (frames > Array.MaxLength)
             throw Err(dataOffset - 4, $"data chunk holds {frames} frames, at most {Array.MaxLength} are supported");
-        return new WavInfo(source, f.Rate, f.Channels, f.Encoding, f.Bits, f.ValidBits, f.Extensible, frames, dataOffset);
+        string? note = streamed.Count == 0 ? null
+            : $"streamed WAV ({string.Join(", ", streamed)} in the header): read to end of file, {frames} frames{(partial != 0 ? $", {partial} trailing bytes of a partial frame dropped" : "")}";
+        return new WavInfo(source, f.Rate, f.Channels, f.Encoding, f.Bits, f.ValidBits, f.Extensible, frames, dataOffset) { Streamed = note };
     }
 
     private readonly record struct Fmt(int Channels, int Rate, WavSampleEncoding Encoding, int Bits, int ValidBits, bool Extensible);
@@ -153,7 +231,8 @@ public static class WavReader
             throw err(extensible ? at + 24 : at,
                 $"unsupported encoding 0x{tag:X4} ({EncodingName(tag)}), expected PCM (0x0001) or IEEE float (0x0003)");
         if (channels == 0) throw err(at + 2, "channel count 0, expected at least 1");
-        if (rate == 0 || rate > int.MaxValue) throw err(at + 4, $"sample rate {rate}, expected 1..{int.MaxValue}");
+        if (!SampleRates.IsSupported(rate))
+            throw err(at + 4, $"fmt sample rate {rate} Hz, expected {SampleRates.Range}");
         WavSampleEncoding enc;
         if (tag == 1)
         {

@@ -28,6 +28,15 @@ public static class SafeTensors
     /// <summary>Parses bytes; <paramref name="source"/> names them in errors.</summary>
     public static SafeTensorsFile Parse(ReadOnlySpan<byte> data, string source) => SafeTensorsReader.Parse(data, source);
 
+    /// <summary>
+    /// Reads a file whose tensors must satisfy <paramref name="limits"/> (expected shapes, element
+    /// cap), checked from the header before any tensor is decoded.
+    /// </summary>
+    public static SafeTensorsFile Read(string path, TensorLimits limits) => SafeTensorsReader.Read(path, limits);
+
+    /// <summary>Parses bytes whose tensors must satisfy <paramref name="limits"/> (see <see cref="Read(string, TensorLimits)"/>).</summary>
+    public static SafeTensorsFile Parse(ReadOnlySpan<byte> data, string source, TensorLimits limits) => SafeTensorsReader.Parse(data, source, limits);
+
     /// <summary>Writes a file atomically (temp file + rename). Float tensors as F32, integer tensors as I64.</summary>
     public static void Write(string path, IEnumerable<KeyValuePair<string, HostTensor>> tensors, IReadOnlyDictionary<string, string>? metadata = null) =>
         SafeTensorsWriter.Write(path, tensors, metadata);

@@ -25,17 +25,17 @@ internal static class SafeTensorsReader
     /// <summary>One header entry, validated.</summary>
     private sealed record Entry(string Name, string DType, int[] Dims, long Begin, long End);
 
-    /// <summary>Reads and parses a file; <paramref name="path"/> names it in errors.</summary>
-    public static SafeTensorsFile Read(string path)
+    /// <summary>Reads and parses a file; <paramref name="path"/> names it in errors; <paramref name="limits"/> (optional) are checked before decoding.</summary>
+    public static SafeTensorsFile Read(string path, TensorLimits? limits = null)
     {
         var length = new FileInfo(path).Length;
         if (length > Array.MaxLength)
             throw new IOException($"{path}: {length} bytes is more than this reader loads at once ({Array.MaxLength})");
-        return Parse(File.ReadAllBytes(path), path);
+        return Parse(File.ReadAllBytes(path), path, limits);
     }
 
-    /// <summary>Parses bytes; <paramref name="source"/> names them in errors.</summary>
-    public static SafeTensorsFile Parse(ReadOnlySpan<byte> data, string source)
+    /// <summary>Parses bytes; <paramref name="source"/> names them in errors; <paramref name="limits"/> (optional) are checked before decoding.</summary>
+    public static SafeTensorsFile Parse(ReadOnlySpan<byte> data, string source, TensorLimits? limits = null)
     {
         if (data.Length < 8)
             throw Fail(source, $"file is {data.Length} bytes, shorter than the 8-byte header length field");
@@ -47,7 +47,12 @@ internal static class SafeTensorsReader
         var body = data[(8 + (int)headerLength)..];
 
         var (entries, metadata) = ParseHeader(header, source);
-        foreach (var e in entries) CheckEntry(e, body.Length, source);
+        foreach (var e in entries)
+        {
+            if (limits?.Check(e.Name, Array.ConvertAll(e.Dims, d => (long)d)) is { } problem)
+                throw Fail(source, $"tensor '{e.Name}': {problem}");
+            CheckEntry(e, body.Length, source);
+        }
         var ordered = entries.OrderBy(e => e.Begin).ThenBy(e => e.End).ToList();
         CheckTiling(ordered, body.Length, source);
 

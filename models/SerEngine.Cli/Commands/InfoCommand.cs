@@ -3,7 +3,10 @@ using SerEngine.Audio;
 
 namespace SerEngine.Cli.Commands;
 
-/// <summary><c>ser info FILE...</c>: sample rate, channels, encoding, frames and duration of WAV files.</summary>
+/// <summary>
+/// <c>ser info FILE...</c>: sample rate, channels, encoding, frames and duration of WAV files, and a
+/// <c>note:</c> line for a streamed WAV (placeholder sizes in the header, read to end of file).
+/// </summary>
 public sealed class InfoCommand : ICommand
 {
     /// <inheritdoc/>
@@ -27,6 +30,7 @@ public sealed class InfoCommand : ICommand
             var i = WavReader.ReadInfo(path); // reads the header only; a bad file throws one clear line
             stdout.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"{path}: {i.SampleRate} Hz, {i.Channels} channel{(i.Channels == 1 ? "" : "s")}, {i.EncodingDescription}, {i.FrameCount} frames, {i.DurationSeconds:0.000} s"));
+            if (i.Streamed is not null) stdout.WriteLine($"note: {i.Streamed}"); // placeholder sizes: the frame count is what the file holds, not what the header says
         }
         return 0;
     }

@@ -81,14 +81,14 @@ public sealed class EmotionRecognizer : IDisposable
     /// for WAV files). The array is not modified.
     /// </summary>
     /// <exception cref="ArgumentNullException"><paramref name="samples"/> is null.</exception>
-    /// <exception cref="ArgumentOutOfRangeException"><paramref name="sampleRate"/> is not positive.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="sampleRate"/> is outside <see cref="SampleRates.Min"/>..<see cref="SampleRates.Max"/> Hz (what the WAV reader accepts).</exception>
     /// <exception cref="ArgumentException">No samples, a sample that is NaN or infinite, or audio too short for the model (the message gives the minimum).</exception>
     /// <exception cref="NonFiniteOutputException">The model's output for this audio is NaN or infinite.</exception>
     /// <exception cref="ObjectDisposedException">The recognizer was disposed.</exception>
     public EmotionPrediction Predict(float[] samples, int sampleRate)
     {
         ArgumentNullException.ThrowIfNull(samples);
-        if (sampleRate <= 0) throw new ArgumentOutOfRangeException(nameof(sampleRate), sampleRate, "the sample rate must be positive (Hz)");
+        SampleRates.ThrowIfUnsupported(sampleRate, nameof(sampleRate)); // a 1 Hz rate would resample to gigabytes
         if (samples.Length == 0) throw new ArgumentException("no samples: the audio is empty", nameof(samples));
         int bad = Array.FindIndex(samples, v => !float.IsFinite(v));
         if (bad >= 0) throw new ArgumentException($"sample {bad} is {samples[bad]}: audio must be finite", nameof(samples));

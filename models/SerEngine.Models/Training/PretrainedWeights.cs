@@ -18,6 +18,28 @@ public static class PretrainedWeights
     /// <summary>The <c>features.N</c> indices of the encoder's five convolutions (torchvision AlexNet's).</summary>
     public static IReadOnlyList<string> ConvIndices { get; } = ["0", "3", "6", "8", "10"];
 
+    /// <summary>Kernel sizes of the five convolutions, in the order of <see cref="ConvIndices"/>.</summary>
+    private static readonly int[] KernelSizes = [11, 5, 3, 3, 3];
+
+    /// <summary>
+    /// What <see cref="Read"/> accepts before it copies a tensor: the <c>features.*</c> tensors it loads
+    /// must have AlexNet's rank and kernel sizes (<c>[*, *, k, k]</c> weights, <c>[*]</c> biases; the
+    /// widths are checked against the model later), and no tensor may exceed the hard element cap.
+    /// </summary>
+    public static TensorLimits Limits { get; } = new() { ExpectedShape = ExpectedShape };
+
+    /// <summary>The shape a loaded tensor must have (-1: any width), or null for a name that is not loaded.</summary>
+    private static int[]? ExpectedShape(string name)
+    {
+        if (name.StartsWith("module.", StringComparison.Ordinal)) name = name["module.".Length..]; // nn.DataParallel names
+        for (int i = 0; i < ConvIndices.Count; i++)
+        {
+            if (name == $"features.{ConvIndices[i]}.weight") return [-1, -1, KernelSizes[i], KernelSizes[i]];
+            if (name == $"features.{ConvIndices[i]}.bias") return [-1];
+        }
+        return null;
+    }
+
     /// <summary>Loads the encoder weights of <paramref name="weights"/> (read once by <see cref="Read"/>) into <paramref name="model"/>; returns what <see cref="LoadInto(AttentionFcn, PretrainedFile)"/> returns.</summary>
     public static string Load(SerModel model, PretrainedFile weights)
     {
@@ -93,12 +115,12 @@ public static class PretrainedWeights
         {
             if (TorchCheckpoint.IsTorchCheckpoint(head.AsSpan(0, n)))
             {
-                var ckpt = TorchCheckpoint.Read(path);
+                var ckpt = TorchCheckpoint.Read(path, Limits);
                 (tensors, kind) = (ckpt.Tensors, $"PyTorch {ckpt.Format} state dict{(ckpt.Key.Length > 0 ? $" under '{ckpt.Key}'" : "")}");
             }
             else
             {
-                (tensors, kind) = (SafeTensors.Read(path).Tensors, "safetensors");
+                (tensors, kind) = (SafeTensors.Read(path, Limits).Tensors, "safetensors");
             }
         }
         catch (Exception ex) when (ex is TorchCheckpointFormatException or SafeTensorsFormatException)

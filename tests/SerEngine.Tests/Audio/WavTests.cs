@@ -5,7 +5,7 @@ using SerEngine.Audio;
 
 namespace SerEngine.Tests.Audio;
 
-public class WavTests
+public partial class WavTests
 {
     // ---- byte builders -------------------------------------------------------------------------
 
@@ -210,12 +210,18 @@ public class WavTests
     [Fact]
     public void GigabyteClaimsAreRefusedWithoutAllocating()
     {
-        var huge = Riff(Fmt(1, 2, 48000, 16), Chunk("data", new byte[100], size: 0xFFFFFFF0));
+        // 1 GiB is a plausible real size (below the streaming placeholders): the file is truncated
+        var huge = Riff(Fmt(1, 2, 48000, 16), Chunk("data", new byte[100], size: 0x40000000));
         long before = GC.GetAllocatedBytesForCurrentThread();
-        Refused(huge, 40, "claims 4294967280 bytes, only 100 remain");
+        Refused(huge, 40, "claims 1073741824 bytes, only 100 remain", "truncated file");
         Assert.True(GC.GetAllocatedBytesForCurrentThread() - before < 1 << 20, "the reader allocated for a size it never checked");
-        var hugeRiff = RiffWith(0xFFFFFFF0, "RIFF", "WAVE", Fmt(1, 1, 8000, 8), Chunk("data", [1, 2]));
-        Refused(hugeRiff, 4, "RIFF size says the file has 4294967288 bytes");
+        var hugeRiff = RiffWith(0x40000000, "RIFF", "WAVE", Fmt(1, 1, 8000, 8), Chunk("data", [1, 2]));
+        Refused(hugeRiff, 4, "RIFF size says the file has 1073741832 bytes");
+        // 0xFFFFFFF0 is a streaming placeholder: read to the end of the file, still without allocating for the claim
+        before = GC.GetAllocatedBytesForCurrentThread();
+        var streamed = WavReader.Parse(Riff(Fmt(1, 2, 48000, 16), Chunk("data", new byte[100], size: 0xFFFFFFF0)), "huge.wav");
+        Assert.True(GC.GetAllocatedBytesForCurrentThread() - before < 1 << 20, "the reader allocated for a placeholder size");
+        Assert.Equal(25L, streamed.FrameCount);
     }
 
     [Fact]

@@ -74,4 +74,40 @@ public sealed class AudioCommandTests : IDisposable
         Assert.Equal(2, unknownKind.Code);
         Assert.Contains("chroma", unknownKind.Err);
     }
+
+    [Fact]
+    public void InfoOnAStreamedWavPrintsTheNote()
+    {
+        var path = Sine("streamed.wav", 16000, 0.5);
+        var bytes = File.ReadAllBytes(path);
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt32LittleEndian(bytes.AsSpan(4), 0x7FFFF024); // what espeak-ng --stdout writes
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt32LittleEndian(bytes.AsSpan(40), 0x7FFFF000);
+        File.WriteAllBytes(path, bytes);
+        var r = Run("info", path);
+        Assert.Equal(0, r.Code);
+        Assert.Contains("16000 Hz, 1 channel, PCM 16-bit signed, 8000 frames, 0.500 s", r.Out);
+        Assert.Contains("note: streamed WAV (RIFF size 0x7FFFF024, data size 0x7FFFF000 in the header): read to end of file, 8000 frames", r.Out);
+        Assert.DoesNotContain("note:", Run("info", Sine("plain.wav", 16000, 0.5)).Out);
+    }
+
+    [Fact]
+    public void MissingFilesFoldersAndBadRatesAreOneLineNamingTheFile()
+    {
+        var missing = Path.Combine(_dir, "missing.wav");
+        var r = Run("info", missing);
+        Assert.Equal((1, $"ser: {missing} does not exist\n"), (r.Code, r.Err.ReplaceLineEndings("\n")));
+        Assert.Equal($"ser: {_dir} is a folder, expected a WAV file", Run("info", _dir).Err.TrimEnd());
+        Assert.Equal($"ser: {missing} does not exist", Run("features", missing, "--kind", "mfcc").Err.TrimEnd());
+
+        var oneHz = Sine("one_hz.wav", 16000, 0.1);
+        var bytes = File.ReadAllBytes(oneHz);
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt32LittleEndian(bytes.AsSpan(24), 1);
+        File.WriteAllBytes(oneHz, bytes);
+        Assert.Equal($"ser: {oneHz}: at byte 24: fmt sample rate 1 Hz, expected 1000..768000 Hz", Run("info", oneHz).Err.TrimEnd());
+
+        var tiny = Sine("tiny.wav", 16000, 0.01);
+        var f = Run("features", tiny, "--kind", "logspec");
+        Assert.Equal(1, f.Code);
+        Assert.StartsWith($"ser: {tiny}: 160 samples (0.01 s) give no LogSpectrogram frame; at least 800 are needed", f.Err);
+    }
 }

@@ -93,4 +93,17 @@ public class PickleMachineTests
         var message = Refusal(B(0x80, 2, "cos\u001b[2J\nsystem\n)R."));
         Assert.Contains("global 'os?[2J.system' is not allowed", message);
     }
+
+    [Fact]
+    public void ManyValuesInOneListAreRefusedAtTheBudget()
+    {
+        // BININT1 + APPEND, 3 bytes a value: 6 MiB of pickle would build millions of boxed values
+        var p = new byte[3 + 3 * (PickleMachine.MaxValues + 1) + 1];
+        p[0] = 0x80;
+        p[1] = 2;
+        p[2] = (byte)']';
+        for (int i = 0; i <= PickleMachine.MaxValues; i++) (p[3 + 3 * i], p[4 + 3 * i], p[5 + 3 * i]) = ((byte)'K', 1, (byte)'a');
+        p[^1] = (byte)'.';
+        Assert.Contains($"more than {PickleMachine.MaxValues} values in one pickle", Refusal(p), StringComparison.Ordinal);
+    }
 }

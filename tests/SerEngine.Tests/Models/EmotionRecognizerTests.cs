@@ -159,6 +159,11 @@ public sealed class EmotionRecognizerTests : IDisposable
         Assert.Contains("empty", Assert.Throws<ArgumentException>(() => recognizer.Predict([], 16000)).Message, StringComparison.Ordinal);
         Assert.Equal("sampleRate", Assert.Throws<ArgumentOutOfRangeException>(() => recognizer.Predict(new float[16000], 0)).ParamName);
         Assert.Equal("sampleRate", Assert.Throws<ArgumentOutOfRangeException>(() => recognizer.Predict(new float[16000], -8000)).ParamName);
+        // the WAV reader's range: a 1 Hz rate would resample 2 000 samples to 32 M
+        var oneHz = Assert.Throws<ArgumentOutOfRangeException>(() => recognizer.Predict(new float[2000], 1));
+        Assert.Equal("sampleRate", oneHz.ParamName);
+        Assert.Contains("sample rate 1 Hz is outside the supported 1000..768000 Hz", oneHz.Message, StringComparison.Ordinal);
+        Assert.Equal("sampleRate", Assert.Throws<ArgumentOutOfRangeException>(() => recognizer.Predict(new float[16000], SampleRates.Max + 1)).ParamName);
         var withNan = new float[16000];
         withNan[5] = float.NaN;
         Assert.Contains("sample 5 is NaN", Assert.Throws<ArgumentException>(() => recognizer.Predict(withNan, 16000)).Message, StringComparison.Ordinal);

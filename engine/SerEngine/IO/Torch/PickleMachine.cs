@@ -9,7 +9,7 @@ namespace SerEngine.IO.Torch;
 /// A restricted unpickler for the pickles inside PyTorch checkpoints (protocols 2 to 5). It knows
 /// the opcodes state dicts use, resolves globals only through <see cref="TorchGlobals"/>, hands
 /// persistent ids to a callback, and never executes or reflects on anything. Limits: memo entries
-/// and indices, stack size, MARK depth, string and integer lengths. Every failure is a
+/// and indices, stack size, MARK depth, string and integer lengths, values pushed. Every failure is a
 /// <see cref="TorchCheckpointFormatException"/> naming the source, the place and the byte offset of
 /// the opcode.
 /// </summary>
@@ -24,6 +24,13 @@ internal sealed class PickleMachine
     /// <summary>Longest str/bytes value, and longest LONG1/LONG4 integer in bytes.</summary>
     public const int MaxString = 16 << 20, MaxLongBytes = 64;
 
+    /// <summary>
+    /// Most values one pickle may push (every value a container holds was pushed once): a state dict
+    /// of 10 000 tensors pushes about 300 000 (some 30 per tensor); the cap keeps a 64 MiB data.pkl of 2-byte APPENDs
+    /// (a few hundred KiB deflated) from building gigabytes of objects.
+    /// </summary>
+    public const int MaxValues = 1 << 21;
+
     private static readonly object Mark = new();
 
     private readonly byte[] _data;
@@ -33,7 +40,7 @@ internal sealed class PickleMachine
     private List<object?> _stack = [];
     private readonly List<List<object?>> _marks = [];
     private readonly Dictionary<int, object?> _memo = [];
-    private int _pos, _op;
+    private int _pos, _op, _values;
 
     /// <summary>
     /// A machine over <paramref name="data"/>[<paramref name="start"/>, <paramref name="end"/>);
@@ -58,6 +65,7 @@ internal sealed class PickleMachine
         _stack = [];
         _marks.Clear();
         _memo.Clear();
+        _values = 0;
         while (true)
         {
             _op = _pos;
@@ -191,7 +199,11 @@ internal sealed class PickleMachine
     private static PyDict AsDict(object? v, string op) =>
         v as PyDict ?? throw new PickleRefusal($"{op} on a {TorchGlobals.TypeName(v)}, not a dict");
 
-    private void Push(object? v) => _stack.Add(v);
+    private void Push(object? v)
+    {
+        if (++_values > MaxValues) throw new PickleRefusal($"more than {MaxValues} values in one pickle (a state dict needs far fewer)");
+        _stack.Add(v);
+    }
 
     private object? Pop()
     {
@@ -270,7 +282,7 @@ internal sealed class PickleMachine
         var bytes = Take(ReadLength(n, MaxLongBytes, "LONG"));
         if (n == 0) return 0L;
         var big = new BigInteger(bytes, isUnsigned: false, isBigEndian: false);
-        return big >= long.MinValue && big <= long.MaxValue ? (long)big : big;
+        return big >= long.MinValue && big <= long.MaxValue ? (object)(long)big : big; // boxed as long: a bare ternary would widen the long back to BigInteger
     }
 
     private ulong ReadU64() => BinaryPrimitives.ReadUInt64LittleEndian(Take(8));

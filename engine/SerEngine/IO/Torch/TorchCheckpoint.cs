@@ -39,14 +39,20 @@ public static class TorchCheckpoint
     /// <summary>Bytes <see cref="IsTorchCheckpoint"/> looks at.</summary>
     public const int SniffLength = 4;
 
-    /// <summary>Reads a checkpoint; throws <see cref="TorchCheckpointFormatException"/> for malformed or disallowed input.</summary>
-    public static TorchCheckpointFile Read(string path)
+    /// <summary>
+    /// Reads a checkpoint; throws <see cref="TorchCheckpointFormatException"/> for malformed or
+    /// disallowed input. Every tensor is checked against <paramref name="limits"/> (default:
+    /// <see cref="TensorLimits.Default"/>, at most 2^28 elements) and must not have more elements
+    /// than its storage holds (no stride-0 or overlapping views) before it is materialised.
+    /// </summary>
+    public static TorchCheckpointFile Read(string path, TensorLimits? limits = null)
     {
+        limits ??= TensorLimits.Default;
         var head = new byte[SniffLength];
         int n;
         using (var fs = File.OpenRead(path)) n = fs.ReadAtLeast(head, SniffLength, throwOnEndOfStream: false);
-        if (n >= 4 && head[0] == (byte)'P' && head[1] == (byte)'K' && head[2] == 3 && head[3] == 4) return TorchZipContainer.Read(path);
-        if (n >= 2 && head[0] == 0x80) return TorchLegacyContainer.Read(path);
+        if (n >= 4 && head[0] == (byte)'P' && head[1] == (byte)'K' && head[2] == 3 && head[3] == 4) return TorchZipContainer.Read(path, limits);
+        if (n >= 2 && head[0] == 0x80) return TorchLegacyContainer.Read(path, limits);
         throw new TorchCheckpointFormatException($"{path}: byte 0: expected a zip archive (\"PK\\x03\\x04\") or a pickle (0x80), found {Hex(head.AsSpan(0, n))}");
     }
 

@@ -124,7 +124,17 @@ internal static class TorchGlobals
             dims[i] = (int)size[i];
             count *= size[i];
             if (count > int.MaxValue) throw new PickleRefusal($"'{g.Name}': size {Shape(size)} has more than {int.MaxValue} elements");
-            if (size[i] > 0) last += (size[i] - 1) * stride[i];
+        }
+        if (count > 0)
+        {
+            try
+            {
+                for (int i = 0; i < size.Length; i++) last = checked(last + (size[i] - 1) * stride[i]); // 16 dims of 2^62 each could wrap a long
+            }
+            catch (OverflowException)
+            {
+                throw new PickleRefusal($"'{g.Name}': size {Shape(size)} with stride {Shape(stride)} at offset {offset} reaches past element {long.MaxValue}, but storage '{storage.Key}' holds {storage.Numel} elements");
+            }
         }
         if (count > 0 && last >= storage.Numel)
             throw new PickleRefusal($"'{g.Name}': size {Shape(size)} with stride {Shape(stride)} at offset {offset} reaches element {last}, but storage '{storage.Key}' holds {storage.Numel} elements");

@@ -17,7 +17,7 @@ internal static class TorchLegacyContainer
 {
     private static readonly BigInteger Magic = BigInteger.Parse("119547037146038801333356", CultureInfo.InvariantCulture);
 
-    public static TorchCheckpointFile Read(string path)
+    public static TorchCheckpointFile Read(string path, TensorLimits limits)
     {
         long length = new FileInfo(path).Length;
         if (length > Array.MaxLength)
@@ -72,6 +72,7 @@ internal static class TorchLegacyContainer
         var tensors = new OrderedDictionary<string, HostTensor>(StringComparer.Ordinal);
         foreach (var (name, t) in selected)
         {
+            TorchTensorRebuild.Check(t, name, path, limits); // before a single element is copied
             if (!storages.TryGetValue(t.Storage.Key, out var bytes))
                 throw new TorchCheckpointFormatException($"{path}: storage keys: tensor '{TorchGlobals.Printable(name)}' needs storage '{t.Storage.Key}', which the file does not list");
             tensors.Add(name, TorchTensorRebuild.Materialize(t, bytes, name, path));

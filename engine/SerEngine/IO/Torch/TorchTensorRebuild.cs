@@ -10,7 +10,27 @@ namespace SerEngine.IO.Torch;
 /// </summary>
 internal static class TorchTensorRebuild
 {
-    /// <summary>The tensor <paramref name="t"/> over <paramref name="storage"/>, whose length is already checked.</summary>
+    /// <summary>
+    /// Refuses, before its storage is read or any element copied, a view that <paramref name="limits"/>
+    /// do not allow (expected shape, element cap) or one with more elements than its storage holds.
+    /// </summary>
+    public static void Check(TensorRef t, string name, string source, TensorLimits limits)
+    {
+        var shape = Array.ConvertAll(t.Size, d => (long)d);
+        string where = $"{source}: tensor '{TorchGlobals.Printable(name)}'";
+        string view = $"strides {TensorLimits.Format(t.Stride)} over storage '{t.Storage.Key}' of {t.Storage.Numel} elements";
+        if (limits.Check(name, shape) is { } problem)
+            throw new TorchCheckpointFormatException($"{where}: {problem} ({view})");
+        long count = shape.Aggregate(1L, (a, d) => checked(a * d)); // at most the cap: Check passed
+        // rule: a view may not have more elements than its storage. Only repeated elements (a stride 0 on a
+        // dim > 1, as expand() makes, or overlapping strides) give more, no saved parameter has them, and
+        // copying them out would turn a few bytes of file into gigabytes
+        if (count > t.Storage.Numel)
+            throw new TorchCheckpointFormatException(
+                $"{where}: shape {TensorLimits.Format(shape)} has {count} elements but {view}: a view that repeats storage elements (stride 0 or overlapping strides) is not a parameter");
+    }
+
+    /// <summary>The tensor <paramref name="t"/> over <paramref name="storage"/>, whose length and view are already checked (<see cref="Check"/>).</summary>
     public static HostTensor Materialize(TensorRef t, byte[] storage, string name, string source)
     {
         var shape = new Shape(t.Size);

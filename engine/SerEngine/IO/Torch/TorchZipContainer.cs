@@ -20,7 +20,7 @@ internal static class TorchZipContainer
     /// <summary>Largest uncompressed/compressed ratio of a deflated entry above 1 MiB.</summary>
     public const long MaxExpansion = 200;
 
-    public static TorchCheckpointFile Read(string path)
+    public static TorchCheckpointFile Read(string path, TensorLimits limits)
     {
         using var fs = File.OpenRead(path);
         ZipArchive zip;
@@ -54,6 +54,7 @@ internal static class TorchZipContainer
             var tensors = new OrderedDictionary<string, HostTensor>(StringComparer.Ordinal);
             foreach (var (name, t) in selected)
             {
+                TorchTensorRebuild.Check(t, name, path, limits); // before its storage is read or a single element copied
                 if (!storages.TryGetValue(t.Storage.Key, out var bytes))
                 {
                     var entryName = $"{prefix}data/{t.Storage.Key}";
