@@ -50,7 +50,7 @@ public static class FeatureSettingsJson
 
     /// <summary>
     /// Reads what <see cref="Serialize"/> wrote, checking every field's type and range (sample rate
-    /// 1000..768000 Hz, n_fft 2..<see cref="MaxNFft"/>, window and hop within n_fft, 0 ≤ f_min &lt;
+    /// <see cref="SampleRates"/> (1000..768000 Hz), n_fft 2..<see cref="MaxNFft"/>, window and hop within n_fft, 0 ≤ f_min &lt;
     /// f_max ≤ rate/2, ...); <paramref name="source"/> names it in errors, which are
     /// <see cref="FormatException"/>s naming the field, what it must be and what was found.
     /// </summary>
@@ -59,7 +59,7 @@ public static class FeatureSettingsJson
 
     private static FeatureSettings Read(JsonFields r)
     {
-        int rate = r.Int("sample_rate", 1000, 768000);
+        int rate = r.Int("sample_rate", SampleRates.Min, SampleRates.Max);
         int nFft = r.Int("n_fft", 2, MaxNFft);
         double nyquist = rate / 2.0;
         double fMin = r.Number("f_min", 0, nyquist);
