@@ -60,8 +60,10 @@ public sealed class ParsedArgs
             }
             string value;
             if (eq >= 0) value = a[(eq + 1)..];
-            else if (i + 1 < args.Count) value = args[++i];
-            else throw new UsageException($"option '{name}' needs a value ({spec.ValueName})");
+            // "--epochs --seed 3": the next option is not this one's value (negative numbers still are)
+            else if (i + 1 < args.Count && !args[i + 1].StartsWith("--", StringComparison.Ordinal)) value = args[++i];
+            else if (i + 1 < args.Count) throw new UsageException($"{name} needs a value ({spec.ValueName}), got option '{args[i + 1]}' after it");
+            else throw new UsageException($"{name} needs a value ({spec.ValueName})");
             if (!parsed._values.TryGetValue(name, out var list)) parsed._values[name] = list = [];
             else if (!spec.Repeatable) throw new UsageException($"option '{name}' given more than once");
             list.Add(value);

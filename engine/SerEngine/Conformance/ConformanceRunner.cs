@@ -140,8 +140,14 @@ public static class ConformanceRunner
         return num / den;
     }
 
-    /// <summary>A score as printed: three significant digits, invariant culture.</summary>
-    public static string Format(double v) => v.ToString("G3", CultureInfo.InvariantCulture);
+    /// <summary>A score as printed: three significant digits in plain decimals (<c>0.0000857</c>, never <c>8.57E-05</c>), invariant culture.</summary>
+    public static string Format(double v)
+    {
+        if (v == 0 || !double.IsFinite(v)) return v.ToString(CultureInfo.InvariantCulture);
+        // decimals that keep three significant digits, at most 15 (below that the score prints as 0)
+        int decimals = Math.Clamp(2 - (int)Math.Floor(Math.Log10(Math.Abs(v))), 0, 15);
+        return Math.Round(v, decimals).ToString("0." + new string('#', Math.Max(decimals, 1)), CultureInfo.InvariantCulture);
+    }
 
     private static double[] Values(HostTensor t) =>
         t.Floats is { } f ? Array.ConvertAll(f, v => (double)v) : Array.ConvertAll(t.Ints!, v => (double)v);

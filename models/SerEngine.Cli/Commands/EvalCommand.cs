@@ -8,7 +8,10 @@ namespace SerEngine.Cli.Commands;
 /// <summary>
 /// <c>ser eval --checkpoint F [--data DIR]</c>: scores a checkpoint on a data set (every
 /// utterance): WA, UA, per-class recall and the confusion matrix; the last line is
-/// <c>result: WA=0.xxx UA=0.xxx</c>. Without <c>--data</c> it uses the built-in corpus.
+/// <c>result: WA=0.xxx UA=0.xxx</c>. Without <c>--data</c> it uses the built-in corpus: only the
+/// checkpoint's held-out test speakers when it records them (<see cref="HeldOutSet"/>), else every
+/// speaker, with a note on stderr. Audio too short for the model is zero-padded with
+/// <c>--pad-short</c>, else skipped with a warning.
 /// </summary>
 public sealed class EvalCommand : ICommand
 {
@@ -19,14 +22,15 @@ public sealed class EvalCommand : ICommand
     public string Summary => "evaluate a checkpoint on a data set (WA, UA, per-class recall, confusion matrix)";
 
     /// <inheritdoc/>
-    public string Usage => "eval --checkpoint F [--data DIR] [--format F] [--backend NAME] [--json FILE]";
+    public string Usage => "eval --checkpoint F [--data DIR] [--format F] [--pad-short] [--backend NAME] [--json FILE]";
 
     /// <inheritdoc/>
     public IReadOnlyList<OptionSpec> Options { get; } =
     [
         new("--checkpoint", "F", "a checkpoint written by 'ser train' (foldI/best.safetensors)"),
-        new("--data", "DIR", "data folder or .csv manifest (default: the built-in synthetic corpus)"),
+        new("--data", "DIR", "data folder or .csv manifest (default: the built-in corpus, the checkpoint's test speakers when it records them)"),
         new("--format", "F", "auto, ravdess, crema-d, emodb, iemocap, folders or csv (default auto)"),
+        ShortAudio.Option,
         ModelCommandOptions.Backend,
         new("--json", "FILE", "also write the metrics as JSON"),
     ];
@@ -39,8 +43,10 @@ public sealed class EvalCommand : ICommand
         var backend = ModelCommandOptions.GetBackend(args);
         var dataPath = args.Value("--data");
         if (dataPath is null && args.Value("--format") is not null) throw new UsageException("--format needs --data");
+        var jsonPath = args.Value("--json");
+        if (jsonPath is not null && Directory.Exists(jsonPath)) throw new UsageException($"--json '{jsonPath}' is a folder; expected a file to write");
         var checkpoint = Checkpoint.Load(checkpointPath);
-        var data = dataPath is null ? BuiltinCorpus.Create() : ModelCommandOptions.LoadData(args, dataPath);
+        var data = dataPath is null ? BuiltinHeldOut(checkpoint, stdout, stderr) : ModelCommandOptions.LoadData(args, dataPath);
         if (data.Utterances.Count == 0) throw new DatasetException($"no utterances in {data.Root}");
         var unknown = data.Labels.Where(l => !checkpoint.Labels.Contains(l)).ToList();
         if (unknown.Count > 0)
@@ -50,17 +56,52 @@ public sealed class EvalCommand : ICommand
         var log = ModelCommandOptions.Log(stdout);
         log.Line(data.Describe());
         log.Line($"model: {model.Kind}: {model.Description}; backend {backend.Name}");
-        var features = FeatureCache.Shared.GetAll(data.Utterances, model.Features, (done, total) =>
+        var spec = ShortAudio.Spec(model, args.Flag("--pad-short"));
+        int minimum = ShortAudio.MinimumSamples(model, spec);
+        var skipped = data.Utterances.Where(u => ShortAudio.ShortByHeader(u, minimum, spec.Settings.SampleRate)).ToHashSet();
+        var utterances = data.Utterances.Where(u => !skipped.Contains(u)).ToList();
+        var computed = FeatureCache.Shared.GetAll(utterances, spec, (done, total) =>
             log.Progress(string.Create(CultureInfo.InvariantCulture, $"features: {done}/{total}"), milestone: total >= 2000));
-        for (int i = 0; i < features.Length; i++) model.CheckInput(features[i], data.Utterances[i].DisplayName);
+        var features = new List<Audio.FeatureMatrix>();
+        var scored = new List<Utterance>();
+        for (int i = 0; i < computed.Length; i++)
+        {
+            if (ShortAudio.ShortFeatures(model, computed[i])) { skipped.Add(utterances[i]); continue; }
+            model.CheckInput(computed[i], utterances[i].DisplayName);
+            features.Add(computed[i]);
+            scored.Add(utterances[i]);
+        }
+        log.ClearStatus();
+        foreach (var u in data.Utterances.Where(skipped.Contains)) stderr.WriteLine(ShortAudio.Warning(u.DisplayName, model, spec, Name));
+        if (scored.Count == 0)
+            throw new DatasetException(string.Create(CultureInfo.InvariantCulture,
+                $"nothing scored: every utterance of {data.Root} is shorter than the {minimum / (double)spec.Settings.SampleRate:0.###} s this {model.Kind} model needs (--pad-short zero-pads them)"));
         log.Progress("predicting ...");
-        var logits = model.PredictLogits(features, [.. data.Utterances.Select(u => u.DisplayName)]);
-        var truth = data.Utterances.Select(u => model.Labels.ToList().IndexOf(u.Label)).ToArray();
+        var logits = model.PredictLogits(features, [.. scored.Select(u => u.DisplayName)]);
+        var truth = scored.Select(u => model.Labels.ToList().IndexOf(u.Label)).ToArray();
         var metrics = ClassificationMetrics.From(truth, [.. logits.Select(SerModel.ArgMax)], model.Labels);
         log.Line(metrics.Table());
-        var jsonPath = args.Value("--json");
         if (jsonPath is not null) JsonUtil.WriteFileAtomic(jsonPath, JsonUtil.Build(metrics.WriteJson, indented: true));
         log.Line($"result: {metrics.Summary}");
         return 0;
+    }
+
+    /// <summary>
+    /// The built-in corpus for a checkpoint: the one it was trained on, cut to its fold's test speakers,
+    /// when the checkpoint records them; else the default corpus, every speaker, with a note on stderr.
+    /// </summary>
+    private static Dataset BuiltinHeldOut(Checkpoint checkpoint, TextWriter stdout, TextWriter stderr)
+    {
+        var heldOut = HeldOutSet.FromJson(checkpoint.HeldOutJson);
+        if (heldOut?.Corpus is null)
+        {
+            stderr.WriteLine($"ser: note: {checkpoint.Path} records no held-out speakers of the built-in corpus; every speaker is scored, including those it was trained on (give --data for a fair test)");
+            return BuiltinCorpus.Create();
+        }
+        var corpus = BuiltinCorpus.Create(heldOut.Corpus);
+        var test = heldOut.TestSpeakers.ToHashSet(StringComparer.Ordinal);
+        stdout.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"eval: the checkpoint's held-out test speakers (fold {heldOut.Fold}/{heldOut.Folds}): {string.Join(", ", heldOut.TestSpeakers)}; its training speakers are left out"));
+        return new Dataset(corpus.Name, corpus.Format, corpus.Root, [.. corpus.Utterances.Where(u => test.Contains(u.Speaker))], corpus.Labels);
     }
 }

@@ -25,10 +25,15 @@ internal static class ModelCommandOptions
     {
         var v = args.Value(name);
         if (v is null) return null;
-        if (!int.TryParse(v, NumberStyles.Integer, CultureInfo.InvariantCulture, out int x) || x < min || x > max)
+        bool parsed = int.TryParse(v, NumberStyles.Integer, CultureInfo.InvariantCulture, out int x);
+        if (!parsed || x < min || x > max)
+        {
+            // digits that overflow int are "too large", not "not a number"
+            string why = !parsed && System.Numerics.BigInteger.TryParse(v, NumberStyles.Integer, CultureInfo.InvariantCulture, out _) ? " (too large)" : "";
             throw new UsageException(max == int.MaxValue
-                ? $"option '{name}' needs a whole number ≥ {min}, got '{v}'"
-                : $"option '{name}' needs a whole number in {min}..{max}, got '{v}'");
+                ? $"option '{name}' needs a whole number ≥ {min}, got '{v}'{why}"
+                : $"option '{name}' needs a whole number in {min}..{max}, got '{v}'{why}");
+        }
         return x;
     }
 

@@ -7,7 +7,9 @@ namespace SerEngine.Cli.Commands;
 /// <summary>
 /// <c>ser predict --checkpoint F FILE...</c>: the predicted label and the class probabilities of
 /// each WAV file, one line per file (<c>FILE: angry (angry 0.71, happy 0.20, ...)</c>), or a JSON
-/// array with <c>--json</c>.
+/// array with <c>--json</c>. A file shorter than the model needs is zero-padded with
+/// <c>--pad-short</c>, else skipped with a warning on stderr; the exit code is 1 only when every file
+/// was skipped.
 /// </summary>
 public sealed class PredictCommand : ICommand
 {
@@ -18,13 +20,14 @@ public sealed class PredictCommand : ICommand
     public string Summary => "predict the emotion of WAV files with a checkpoint (label and class probabilities)";
 
     /// <inheritdoc/>
-    public string Usage => "predict --checkpoint F FILE... [--json] [--backend NAME]";
+    public string Usage => "predict --checkpoint F FILE... [--json] [--pad-short] [--backend NAME]";
 
     /// <inheritdoc/>
     public IReadOnlyList<OptionSpec> Options { get; } =
     [
         new("--checkpoint", "F", "a checkpoint written by 'ser train' (foldI/best.safetensors)"),
         new("--json", null, "print a JSON array of {file, label, probabilities}"),
+        ShortAudio.Option,
         ModelCommandOptions.Backend,
     ];
 
@@ -35,16 +38,38 @@ public sealed class PredictCommand : ICommand
         if (args.Positionals.Count == 0) throw new UsageException($"predict needs at least one WAV file (usage: ser {Usage})");
         var backend = ModelCommandOptions.GetBackend(args);
         var model = Checkpoint.Load(checkpointPath).CreateModel(backend);
-        var files = args.Positionals;
-        foreach (var f in files)
-            if (!File.Exists(f)) throw new DatasetException($"{f} does not exist");
-        var utterances = files.Select(f => new Utterance(f, "", "", "", f)).ToList();
+        foreach (var f in args.Positionals)
+            if (Directory.Exists(f)) throw new DatasetException($"{f} is a folder; predict takes WAV files");
+            else if (!File.Exists(f)) throw new DatasetException($"{f} does not exist");
+        var spec = ShortAudio.Spec(model, args.Flag("--pad-short"));
+        int minimum = ShortAudio.MinimumSamples(model, spec);
+        var files = new List<string>();
+        foreach (var f in args.Positionals)
+            if (ShortAudio.ShortByHeader(new Utterance(f, "", "", "", f), minimum, spec.Settings.SampleRate)) stderr.WriteLine(ShortAudio.Warning(f, model, spec, Name));
+            else files.Add(f);
         var log = new TextTrainingLog(stderr, interactive: ReferenceEquals(stderr, Console.Error) && !Console.IsErrorRedirected);
-        var features = new FeatureCache().GetAll(utterances, model.Features, (done, total) =>
+        var computed = new FeatureCache().GetAll([.. files.Select(f => new Utterance(f, "", "", "", f))], spec, (done, total) =>
             log.Progress(string.Create(CultureInfo.InvariantCulture, $"features: {done}/{total}")));
-        for (int i = 0; i < features.Length; i++) model.CheckInput(features[i], files[i]);
-        var probabilities = SerModel.Softmax(model.PredictLogits(features, files));
         log.ClearStatus();
+        var features = new List<Audio.FeatureMatrix>();
+        var read = files.ToList();
+        files.Clear();
+        for (int i = 0; i < computed.Length; i++)
+        {
+            // a resampled length can land a sample short of what the header promised
+            if (ShortAudio.ShortFeatures(model, computed[i]))
+            {
+                stderr.WriteLine(ShortAudio.Warning(read[i], model, spec, Name));
+                continue;
+            }
+            model.CheckInput(computed[i], read[i]);
+            features.Add(computed[i]);
+            files.Add(read[i]);
+        }
+        if (features.Count == 0)
+            throw new DatasetException(string.Create(CultureInfo.InvariantCulture,
+                $"nothing predicted: every file is shorter than the {minimum / (double)spec.Settings.SampleRate:0.###} s this {model.Kind} model needs (--pad-short zero-pads them)"));
+        var probabilities = SerModel.Softmax(model.PredictLogits(features, files));
         if (args.Flag("--json"))
         {
             stdout.WriteLine(JsonUtil.Build(w =>

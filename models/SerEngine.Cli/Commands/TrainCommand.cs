@@ -53,6 +53,7 @@ public sealed class TrainCommand : ICommand
         new("--seed", "S", "seed of every random choice (default 1)"),
         new("--out", "DIR", "output folder (default out/MODEL): foldI/last.safetensors, foldI/best.safetensors, metrics.json"),
         new("--resume", null, "continue from the output folder's last checkpoints"),
+        new("--force", null, "replace an earlier run in the output folder (deletes only what 'ser train' wrote there)"),
         ModelCommandOptions.Backend,
         new("--batch", "N", "batch size (default: fcn 16 utterances, fca 32 segments)"),
         new("--lr", "X", "learning rate (default: fcn 1e-3, or 1e-4 with --pretrained; fca 1e-3)"),
@@ -157,15 +158,19 @@ public sealed class TrainCommand : ICommand
             foreach (var o in new[] { "--heads", "--head-dim", "--no-focus", "--no-calibration" })
                 if (args.Value(o) is not null || args.Flag(o)) throw new UsageException($"{o} applies to fca only");
 
-        var data = builtin
-            ? BuiltinCorpus.Create(new BuiltinCorpusConfig(
+        var corpus = builtin
+            ? new BuiltinCorpusConfig(
                 Speakers: ModelCommandOptions.Int(args, "--corpus-speakers", 1, 64) ?? 6,
                 UtterancesPerClass: ModelCommandOptions.Int(args, "--corpus-utterances", 1, 1000) ?? 20,
-                Classes: ModelCommandOptions.Int(args, "--corpus-classes", 2, 4) ?? 4))
-            : ModelCommandOptions.LoadData(args, dataPath!);
+                Classes: ModelCommandOptions.Int(args, "--corpus-classes", 2, 4) ?? 4)
+            : null;
+        options = options with { BuiltinCorpus = corpus };
+        // every option is checked before the output folder is touched (--force deletes)
         var outDir = args.Value("--out") ?? Path.Combine("out", model);
-        bool resume = args.Flag("--resume");
-        if (resume && !Directory.Exists(outDir)) throw new UsageException($"--resume: output folder '{outDir}' does not exist");
+        bool resume = args.Flag("--resume"), force = args.Flag("--force");
+        var earlier = CheckOutput(outDir, resume, force);
+        var data = corpus is not null ? BuiltinCorpus.Create(corpus) : ModelCommandOptions.LoadData(args, dataPath!);
+        CleanOutput(outDir, force ? earlier : [], stdout);
 
         var log = ModelCommandOptions.Log(stdout);
         var clock = System.Diagnostics.Stopwatch.StartNew();
@@ -173,6 +178,41 @@ public sealed class TrainCommand : ICommand
         log.Line(string.Create(CultureInfo.InvariantCulture, $"output: {outDir} ({clock.Elapsed.TotalSeconds:0} s)"));
         log.Line(result.ResultLine);
         return 0;
+    }
+
+    /// <summary>
+    /// Checks <c>--out</c> before any data is read: not a file; an earlier run in it is continued
+    /// (<c>--resume</c>), replaced (<c>--force</c>) or refused. Returns what shows the earlier run.
+    /// </summary>
+    private static IReadOnlyList<string> CheckOutput(string outDir, bool resume, bool force)
+    {
+        if (resume && force) throw new UsageException("--resume and --force exclude each other (continue the run in --out, or replace it)");
+        if (File.Exists(outDir)) throw new UsageException($"--out '{outDir}' is a file; expected an output folder");
+        if (resume && !Directory.Exists(outDir)) throw new UsageException($"--resume: output folder '{outDir}' does not exist");
+        var earlier = OutputFolder.EarlierRun(outDir);
+        if (earlier.Count > 0 && !resume && !force)
+            throw new UsageException($"--out '{outDir}' already holds a run ({string.Join(", ", earlier)}); add --resume to continue it, --force to replace it, or choose another --out");
+        return earlier;
+    }
+
+    /// <summary>Once the data has loaded: removes the earlier run for <c>--force</c> (<paramref name="replace"/>) and the temps an interrupted write left.</summary>
+    private static void CleanOutput(string outDir, IReadOnlyList<string> replace, TextWriter stdout)
+    {
+        try
+        {
+            if (replace.Count > 0)
+            {
+                OutputFolder.ClearRun(outDir);
+                stdout.WriteLine($"output: --force: removed the earlier run in {outDir} ({string.Join(", ", replace)})");
+            }
+            var removed = OutputFolder.RemoveStaleTemps(outDir);
+            if (removed.Count > 0)
+                stdout.WriteLine($"output: removed {removed.Count} temp file{(removed.Count > 1 ? "s" : "")} an interrupted run left in {outDir} ({string.Join(", ", removed)})");
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            throw new IOException($"--out '{outDir}': cannot clean the output folder: {ex.Message}", ex);
+        }
     }
 
     private static int[]? ParseWidths(string? text)

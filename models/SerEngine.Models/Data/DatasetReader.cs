@@ -31,9 +31,21 @@ public static class DatasetReader
     }
 
     /// <summary>
+    /// Emotion names a label folder may carry (the shared vocabulary and common abbreviations and
+    /// variants); a tree whose top-level folders all are such names is read as <c>folders</c>.
+    /// </summary>
+    public static IReadOnlySet<string> LabelFolderNames { get; } = new HashSet<string>(StringComparer.OrdinalIgnoreCase)
+    {
+        "neutral", "calm", "happy", "sad", "angry", "fearful", "disgust", "surprised", "bored",
+        "neu", "cal", "hap", "exc", "excited", "happiness", "joy", "sadness", "ang", "anger", "fea", "fear", "dis", "disgusted",
+        "sur", "surprise", "boredom", "fru", "frustrated", "frustration", "contempt", "other",
+    };
+
+    /// <summary>
     /// Guesses the layout of <paramref name="dir"/>: IEMOCAP's Session folders; a single .csv
-    /// manifest at the top; file names that all follow RAVDESS, CREMA-D or EmoDB naming; else one
-    /// folder per label.
+    /// manifest at the top; top-level folders that all are emotion names (<see cref="LabelFolderNames"/>,
+    /// so label folders win over file names that happen to look like a corpus's); file names that
+    /// all follow RAVDESS, CREMA-D or EmoDB naming; else one folder per label.
     /// </summary>
     public static DatasetFormat Detect(string dir)
     {
@@ -41,6 +53,9 @@ public static class DatasetReader
         if (FindManifest(dir) is not null) return DatasetFormat.Csv;
         var files = ListWavFiles(dir);
         if (files.Count == 0) throw new DatasetException($"no WAV files in {dir}");
+        var root = Path.GetFullPath(dir);
+        var tops = files.Select(f => Path.GetRelativePath(root, Path.GetFullPath(f)).Split(Path.DirectorySeparatorChar)).ToList();
+        if (tops.All(p => p.Length >= 2 && LabelFolderNames.Contains(p[0]))) return DatasetFormat.Folders;
         var names = files.Select(f => Path.GetFileNameWithoutExtension(f)).ToList();
         foreach (var (format, corpus) in new[] { (DatasetFormat.Ravdess, FileNameCorpora.Ravdess), (DatasetFormat.CremaD, FileNameCorpora.CremaD), (DatasetFormat.EmoDb, FileNameCorpora.EmoDb) })
             if (names.All(corpus.Pattern.IsMatch)) return format;

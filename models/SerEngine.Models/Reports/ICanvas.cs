@@ -78,4 +78,15 @@ public static class TextMetrics
 {
     /// <summary>Approximate width of <paramref name="text"/> at font size <paramref name="size"/>.</summary>
     public static double Width(string text, double size) => text.Length * size * 0.62;
+
+    /// <summary>
+    /// <paramref name="text"/> shortened with "..." to fit <paramref name="width"/> at <paramref name="size"/>:
+    /// its end is cut, or its start with <paramref name="keepEnd"/> (for file paths, whose name is at the end).
+    /// </summary>
+    public static string Fit(string text, double size, double width, bool keepEnd = false)
+    {
+        if (Width(text, size) <= width) return text;
+        int keep = Math.Max(0, (int)(width / (size * 0.62)) - 3);
+        return keepEnd ? "..." + text[^keep..] : text[..keep] + "...";
+    }
 }

@@ -54,18 +54,24 @@ public static class TrainingReport
         }
         var settings = new List<(string, string)>
         {
-            ("split", $"{options.Split.ToString().ToLowerInvariant()}, {result.Folds.Count} fold(s) run of {last.Plan.Folds}"),
+            ("split", $"{options.Split.ToString().ToLowerInvariant()}, {result.Folds.Count} of {last.Plan.Folds} fold{(last.Plan.Folds > 1 ? "s" : "")} run"),
             ("epochs", options.Epochs.ToString(CultureInfo.InvariantCulture) + (options.Patience > 0 ? $" (patience {options.Patience})" : "")),
-            ("optimizer", string.Create(CultureInfo.InvariantCulture, $"{(options.AdamW ? "AdamW" : "Adam")}, lr {options.EffectiveLearningRate:0.#e+0}, weight decay {options.EffectiveWeightDecay:0.#e+0}")),
+            ("optimizer", string.Create(CultureInfo.InvariantCulture, $"{(options.AdamW ? "AdamW" : "Adam")}, lr {options.EffectiveLearningRate:0.#e+0}, weight decay {Decay(options.EffectiveWeightDecay)}")),
             ("batch", (options.BatchSize ?? probe.DefaultBatchSize).ToString(CultureInfo.InvariantCulture)),
             ("seed", options.Seed.ToString(CultureInfo.InvariantCulture)),
             ("features", FeatureSettingsJson.Describe(probe.Features.Settings)),
         };
-        var content = new ReportContent(options.Model, probe.Description, data.Describe(), backend.Name, settings, data.Labels, result, examples, last.Plan.Fold);
+        // Describe() is a log line ("data: NAME at DIR: ..."): the table's "corpus" row wants it without the prefix
+        var corpus = data.Describe().Replace("\ndata: ", "; ", StringComparison.Ordinal);
+        if (corpus.StartsWith("data: ", StringComparison.Ordinal)) corpus = corpus["data: ".Length..];
+        var content = new ReportContent(options.Model, probe.Description, corpus, backend.Name, settings, data.Labels, result, examples, last.Plan.Fold);
         var path = Path.Combine(outDir, FileName);
         ReportFiles.WriteAtomic(path, Build(content));
         return path;
     }
+
+    /// <summary>A weight decay as the log prints it: <c>0</c>, or <c>1e-6</c>.</summary>
+    public static string Decay(double value) => value == 0 ? "0" : value.ToString("0.#e+0", CultureInfo.InvariantCulture);
 
     /// <summary>Up to <paramref name="count"/> test utterances: one per class in label order first, then the next ones.</summary>
     public static IReadOnlyList<int> PickExamples(Dataset data, IReadOnlyList<int> test, int count)
@@ -93,7 +99,7 @@ public static class TrainingReport
         h.Append("</head>\n<body>\n");
         h.Append("<h1>Training report: ").Append(E(r.Model)).Append("</h1>\n");
         h.Append("<p class=\"result\">mean test WA <b>").Append(F3(r.Result.MeanWa)).Append("</b> &#160; UA <b>").Append(F3(r.Result.MeanUa))
-            .Append("</b> over ").Append(r.Result.Folds.Count.ToString(CultureInfo.InvariantCulture)).Append(" fold(s)</p>\n");
+            .Append("</b> over ").Append(r.Result.Folds.Count.ToString(CultureInfo.InvariantCulture)).Append(r.Result.Folds.Count == 1 ? " fold" : " folds").Append("</p>\n");
 
         h.Append("<h2>Run</h2>\n<table class=\"kv\">\n");
         foreach (var (k, v) in new[] { ("model", r.Description), ("corpus", r.Corpus), ("backend", r.Backend) }.Concat(r.Settings))
@@ -120,7 +126,7 @@ public static class TrainingReport
         var cm = new SvgCanvas(440, 90 + 56 * r.Labels.Count) { Title = "confusion matrix" };
         Charts.CountMatrix(cm, new Box(0, 0, cm.Width, cm.Height), confusion, r.Labels, r.Labels,
             "confusion matrix (test utterances)", "true class", "predicted class", ColorMap.Blues);
-        h.Append(Figure(cm, $"Counts summed over the test sets of the {r.Result.Folds.Count} fold(s) run: {total.Count} utterances, WA {F3(total.WeightedAccuracy)}, UA {F3(total.UnweightedAccuracy)}. Cell colour: share of the true class's row."));
+        h.Append(Figure(cm, $"Counts summed over the test sets of the {r.Result.Folds.Count} fold{(r.Result.Folds.Count == 1 ? "" : "s")} run: {total.Count} utterances, WA {F3(total.WeightedAccuracy)}, UA {F3(total.UnweightedAccuracy)}. Cell colour: share of the true class's row."));
         var bars = new SvgCanvas(Math.Max(320, 90 + 80 * r.Labels.Count), 300) { Title = "recall per class" };
         Charts.BarChart(bars, new Box(0, 0, bars.Width, bars.Height), r.Labels, total.Recall, "recall per class (test)", "recall");
         h.Append(Figure(bars, "Recall of each class over the same test utterances (UA is their mean)."));

@@ -61,8 +61,11 @@ public sealed class Checkpoint
     /// <summary>Training progress (null in weights-only checkpoints).</summary>
     public TrainingState? Training { get; }
 
-    /// <summary>Writes <paramref name="model"/> (and the optimizer and training state when given) to <paramref name="path"/>.</summary>
-    public static void Save(string path, SerModel model, Optimizer? optimizer = null, TrainingState? training = null)
+    /// <summary>The <c>held_out</c> metadata (<see cref="HeldOutSet"/> JSON: the fold's test speakers), or null.</summary>
+    public string? HeldOutJson { get; private init; }
+
+    /// <summary>Writes <paramref name="model"/> (and the optimizer and training state, and the held-out set, when given) to <paramref name="path"/>.</summary>
+    public static void Save(string path, SerModel model, Optimizer? optimizer = null, TrainingState? training = null, string? heldOutJson = null)
     {
         var tensors = new List<KeyValuePair<string, HostTensor>>();
         foreach (var (name, t) in model.Network.StateDict()) tensors.Add(new(name, HostTensor.FromTensor(t)));
@@ -87,6 +90,7 @@ public sealed class Checkpoint
             ["pad_to_samples"] = model.Features.PadToSamples.ToString(CultureInfo.InvariantCulture),
         };
         if (training is not null) metadata["training"] = training.ToJson();
+        if (heldOutJson is not null) metadata["held_out"] = heldOutJson;
         var dir = System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(path));
         if (dir is not null) Directory.CreateDirectory(dir);
         SafeTensors.Write(path, tensors, metadata);
@@ -127,7 +131,10 @@ public sealed class Checkpoint
             string config = Need(md, "config", path);
             if (kind == "fcn") FcnModel.ParseConfig(config, path); // types and ranges now; shapes when the model is built
             else FcaModel.ParseConfig(config, path);
-            return new Checkpoint(path, kind, config, labels, new FeatureSpec(settings, pad), weights, optimizer, training);
+            return new Checkpoint(path, kind, config, labels, new FeatureSpec(settings, pad), weights, optimizer, training)
+            {
+                HeldOutJson = md.GetValueOrDefault("held_out"),
+            };
         }
         catch (FormatException ex) { throw new CheckpointException(ex.Message); } // the field readers' messages already name the file and field
     }

@@ -50,23 +50,43 @@ public static class Experiment
         var probe = options.CreateModel(data.Labels, new Generator(options.Seed), backend);
         log.Line($"model: {options.Model}: {probe.Description}; backend {backend.Name}");
         log.Line(string.Create(CultureInfo.InvariantCulture,
-            $"training: {(options.AdamW ? "AdamW" : "Adam")} lr {options.EffectiveLearningRate:0.#e+0}{(options.EffectiveLrStep > 0 ? $" ÷10 every {options.EffectiveLrStep} epochs" : "")}, weight decay {(options.EffectiveWeightDecay == 0 ? "0" : options.EffectiveWeightDecay.ToString("0.#e+0", CultureInfo.InvariantCulture))}, batch {options.BatchSize ?? probe.DefaultBatchSize}, {options.Epochs} epochs, patience {options.Patience}, validation {options.ValidationFraction:0.##} of training{(options.Balanced ? ", class-balanced sampling" : "")}, seed {options.Seed}"));
+            $"training: {(options.AdamW ? "AdamW" : "Adam")} lr {options.EffectiveLearningRate:0.#e+0}{(options.EffectiveLrStep > 0 ? $" ÷10 every {options.EffectiveLrStep} epochs" : "")}, weight decay {Reports.TrainingReport.Decay(options.EffectiveWeightDecay)}, batch {options.BatchSize ?? probe.DefaultBatchSize}, {options.Epochs} epochs, patience {options.Patience}, validation {options.ValidationFraction:0.##} of training{(options.Balanced ? ", class-balanced sampling" : "")}, seed {options.Seed}"));
 
         var results = new List<FoldResult>();
         foreach (var plan in plans)
         {
             log.Line(string.Create(CultureInfo.InvariantCulture,
                 $"fold {plan.Fold}/{plan.Folds}: {plan.Description}; {plan.Train.Length} train / {plan.Validation.Length} validation / {plan.Test.Length} test utterances"));
+            WarnMissingClasses(data, plan, log);
             var foldDir = Path.Combine(outDir, $"fold{plan.Fold}");
             results.Add(FoldTrainer.Run(data, features, plan, options, foldDir, resume, log, pretrained));
         }
         var result = new ExperimentResult(results, results.Average(r => r.Test.WeightedAccuracy), results.Average(r => r.Test.UnweightedAccuracy));
         if (results.Count > 1)
             log.Line(string.Create(CultureInfo.InvariantCulture,
-                $"mean over {results.Count} folds: WA={result.MeanWa:0.000} UA={result.MeanUa:0.000} (per fold UA: {string.Join(", ", results.Select(r => r.Test.UnweightedAccuracy.ToString("0.000", CultureInfo.InvariantCulture)))})"));
+                $"mean over {results.Count} folds: WA={result.MeanWa:0.000} UA={result.MeanUa:0.000} (per fold UA: {string.Join(", ", results.Select(r => r.Test.UnweightedAccuracy.ToString("0.000", CultureInfo.InvariantCulture)))}){ClassSetNote(results)}"));
         JsonUtil.WriteFileAtomic(Path.Combine(outDir, "metrics.json"), JsonUtil.Build(w => WriteSummary(w, data, options, probe, result), indented: true));
         log.Line($"report: {WriteReport(outDir, data, features, options, probe, result, backend)}");
         return result;
+    }
+
+    /// <summary>One line per class that has no training utterance in the fold: the model cannot learn it there.</summary>
+    private static void WarnMissingClasses(Dataset data, FoldPlan plan, ITrainingLog log)
+    {
+        var trained = plan.Train.Select(i => data.Utterances[i].Label).ToHashSet(StringComparer.Ordinal);
+        foreach (var label in data.Labels.Where(l => !trained.Contains(l)))
+            log.Line($"fold {plan.Fold}/{plan.Folds}: warning: class '{label}' has no training utterances in this fold; the model cannot learn it");
+    }
+
+    /// <summary>
+    /// "" when every fold's UA averages the same classes; else a note naming each fold's test classes
+    /// (UA is the mean recall over the classes present in the test set).
+    /// </summary>
+    private static string ClassSetNote(IReadOnlyList<FoldResult> results)
+    {
+        var sets = results.Select(r => string.Join(", ", r.Test.Labels.Where((_, c) => r.Test.Support[c] > 0))).ToList();
+        if (sets.Distinct(StringComparer.Ordinal).Count() == 1) return "";
+        return "; folds average different class sets: " + string.Join("; ", results.Select((r, i) => $"fold {r.Plan.Fold}: {sets[i]}"));
     }
 
     /// <summary>

@@ -79,6 +79,7 @@ public static class FoldTrainer
 
         if (pretrained is not null) log.Line($"{tag}: pretrained encoder from {pretrained}");
         var state = new TrainingState { Seed = options.Seed, Fold = plan.Fold };
+        string? heldOut = HeldOutSet.Of(data, plan, options)?.ToJson();
         Directory.CreateDirectory(foldDir);
         if (resume && File.Exists(lastPath))
         {
@@ -161,7 +162,7 @@ public static class FoldTrainer
                 state.BestEpoch = epoch;
                 state.BestUa = double.IsNaN(valUa) ? 0 : valUa;
                 state.EpochsSinceBest = 0;
-                Checkpoint.Save(bestPath, model);
+                Checkpoint.Save(bestPath, model, heldOutJson: heldOut);
             }
             else state.EpochsSinceBest++;
             state.Epoch = epoch;
@@ -170,7 +171,7 @@ public static class FoldTrainer
             state.History.Add(record);
             state.ModelRng = modelRng.GetState();
             state.ShuffleRng = shuffleRng.GetState();
-            Checkpoint.Save(lastPath, model, optimizer, state);
+            Checkpoint.Save(lastPath, model, optimizer, state, heldOut);
             string val = plan.Validation.Length > 0 ? string.Create(CultureInfo.InvariantCulture, $"val WA={valWa:0.000} UA={valUa:0.000}") : "no validation";
             log.Line(string.Create(CultureInfo.InvariantCulture,
                 $"{tag} epoch {epoch,3}/{options.Epochs}  loss {record.Loss:0.0000}  lr {record.LearningRate:0.#e+0}  {val}{(best ? " *" : "  ")}  ({record.Seconds:0.0} s)"));

@@ -95,6 +95,9 @@ public sealed record TrainOptions
     /// <summary>fcn: zero-pad audio shorter than the encoder needs instead of refusing it.</summary>
     public bool PadShort { get; init; }
 
+    /// <summary>The settings of the built-in corpus trained on (recorded in checkpoints so eval can rebuild it); null for other data.</summary>
+    public Corpus.BuiltinCorpusConfig? BuiltinCorpus { get; init; }
+
     /// <summary>fcn: a safetensors file with <c>features.*</c> weights to start from (e.g. torchvision's AlexNet).</summary>
     public string? Pretrained { get; init; }
 

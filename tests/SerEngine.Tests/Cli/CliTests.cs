@@ -72,7 +72,7 @@ public class CliTests
     [InlineData("needs exactly one fixture directory", "conformance")]
     [InlineData("needs exactly one fixture directory", "conformance", "a", "b")]
     [InlineData("unknown option '--bogus' for 'conformance'", "conformance", "dir", "--bogus")]
-    [InlineData("option '--backend' needs a value", "conformance", "dir", "--backend")]
+    [InlineData("--backend needs a value", "conformance", "dir", "--backend")]
     [InlineData("option '--backend' given more than once", "conformance", "dir", "--backend", "cpu", "--backend", "cpu")]
     [InlineData("unknown fixture kind 'video'", "conformance", "dir", "--kind", "op,video")]
     [InlineData("unknown backend 'tpu' (known: cpu-reference, cpu", "conformance", "dir", "--backend", "tpu")]
