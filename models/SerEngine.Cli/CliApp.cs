@@ -35,6 +35,13 @@ public static class CliApp
         {
             return Dispatch(args, stdout, stderr);
         }
+        catch (AggregateException ex) when (ex.InnerExceptions.Count > 0)
+        {
+            // parallel work (corpus, features) fails with many copies of one cause: report the first
+            var first = ex.Flatten().InnerExceptions[0];
+            stderr.WriteLine($"ser: {OneLine(first.Message)}");
+            return first is UsageException ? 2 : 1;
+        }
         catch (UsageException ex)
         {
             stderr.WriteLine($"ser: {OneLine(ex.Message)}");

@@ -34,6 +34,7 @@ public sealed class CorpusCommand : ICommand
     {
         if (args.Positionals.Count > 0) throw new UsageException($"corpus takes no positional arguments (usage: ser {Usage})");
         var outDir = args.Value("--out") ?? throw new UsageException("corpus needs --out DIR");
+        ModelCommandOptions.OutputFolder("--out", outDir);
         var data = BuiltinCorpus.Create(new BuiltinCorpusConfig(
             Speakers: ModelCommandOptions.Int(args, "--corpus-speakers", 1, 64) ?? 6,
             UtterancesPerClass: ModelCommandOptions.Int(args, "--corpus-utterances", 1, 1000) ?? 20,

@@ -44,8 +44,8 @@ public sealed class EvalCommand : ICommand
         var dataPath = args.Value("--data");
         if (dataPath is null && args.Value("--format") is not null) throw new UsageException("--format needs --data");
         var jsonPath = args.Value("--json");
-        if (jsonPath is not null && Directory.Exists(jsonPath)) throw new UsageException($"--json '{jsonPath}' is a folder; expected a file to write");
-        var checkpoint = Checkpoint.Load(checkpointPath);
+        if (jsonPath is not null) ModelCommandOptions.OutputFile("--json", jsonPath);
+        var checkpoint = ModelCommandOptions.LoadCheckpoint(checkpointPath);
         var data = dataPath is null ? BuiltinHeldOut(checkpoint, stdout, stderr) : ModelCommandOptions.LoadData(args, dataPath);
         if (data.Utterances.Count == 0) throw new DatasetException($"no utterances in {data.Root}");
         var unknown = data.Labels.Where(l => !checkpoint.Labels.Contains(l)).ToList();

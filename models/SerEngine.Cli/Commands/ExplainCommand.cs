@@ -37,16 +37,16 @@ public sealed class ExplainCommand : ICommand
         var outPath = args.Value("--out") ?? throw new UsageException($"explain needs --out OUT.svg or OUT.png (usage: ser {Usage})");
         if (args.Positionals.Count != 1)
             throw new UsageException($"explain takes exactly one WAV file, got {args.Positionals.Count} (usage: ser {Usage})");
+        ModelCommandOptions.OutputFile("--out", outPath);
         string ext = Path.GetExtension(outPath).ToLowerInvariant();
         if (ext is not (".svg" or ".png")) throw new UsageException($"--out '{outPath}': unknown figure type '{ext}' (known: .svg, .png)");
-        double scale = ModelCommandOptions.Number(args, "--scale", 1, 4.000001) ?? 2;
-        var dir = Path.GetDirectoryName(Path.GetFullPath(outPath));
-        if (dir is not null && !Directory.Exists(dir)) throw new DatasetException($"--out '{outPath}': folder '{dir}' does not exist");
+        double scale = ModelCommandOptions.Number(args, "--scale", 1) ?? 2;
+        if (scale > 4) throw new UsageException($"option '--scale' needs a number in 1..4, got '{args.Value("--scale")}'");
         var file = args.Positionals[0];
-        if (!File.Exists(file)) throw new DatasetException($"{file} does not exist");
+        ModelCommandOptions.InputFile(file, "explain takes one WAV file");
 
         var backend = ModelCommandOptions.GetBackend(args);
-        var model = Checkpoint.Load(checkpointPath).CreateModel(backend);
+        var model = ModelCommandOptions.LoadCheckpoint(checkpointPath).CreateModel(backend);
         var features = new FeatureCache().GetAll([new Utterance(file, "", "", "", file)], model.Features)[0];
         model.CheckInput(features, file);
         var explanation = Explainer.Explain(model, features, file);

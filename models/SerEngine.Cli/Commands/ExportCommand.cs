@@ -47,7 +47,7 @@ public sealed class ExportCommand : ICommand
             if (Directory.Exists(p)) throw new DatasetException($"cannot write {p}: it is a folder");
         }
 #if SER_ONNX
-        var model = Checkpoint.Load(checkpointPath).CreateModel(Backends.BackendRegistry.Get("cpu"));
+        var model = ModelCommandOptions.LoadCheckpoint(checkpointPath).CreateModel(Backends.BackendRegistry.Get("cpu"));
         var proto = OnnxExporter.Export(model);
         OnnxExporter.Save(proto, onnxPath);
         long bytes = new FileInfo(onnxPath).Length;

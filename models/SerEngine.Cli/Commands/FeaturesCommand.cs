@@ -40,8 +40,10 @@ public sealed class FeaturesCommand : ICommand
             _ => throw new UsageException($"unknown feature kind '{kind}' (known: logspec, logmel, mfcc)"),
         };
         var path = args.Positionals[0];
-        var m = AudioFeatures.FromFile(path, settings);
+        ModelCommandOptions.InputFile(path, "features takes one WAV file");
         var outPath = args.Value("--out");
+        if (outPath is not null) ModelCommandOptions.OutputFile("--out", outPath);
+        var m = AudioFeatures.FromFile(path, settings);
         if (outPath is not null)
         {
             var metadata = new Dictionary<string, string>

@@ -49,6 +49,39 @@ internal static class ModelCommandOptions
         return x;
     }
 
+    /// <summary>Loads the checkpoint <paramref name="path"/>; a folder is refused with a hint at the file inside it.</summary>
+    public static Checkpoint LoadCheckpoint(string path)
+    {
+        if (Directory.Exists(path))
+            throw new CheckpointException($"--checkpoint '{path}' is a folder; expected a checkpoint file such as {Path.Combine(path, "fold1", FoldTrainer.BestFile)}");
+        return Checkpoint.Load(path);
+    }
+
+    /// <summary>Refuses an input file that is missing or a folder; <paramref name="expected"/> says what the command takes.</summary>
+    public static void InputFile(string path, string expected)
+    {
+        if (Directory.Exists(path)) throw new DatasetException($"{path} is a folder; {expected}");
+        if (!File.Exists(path)) throw new DatasetException($"{path} does not exist");
+    }
+
+    /// <summary>Refuses an output file <paramref name="path"/> of <paramref name="option"/> that is a folder or whose folder does not exist.</summary>
+    public static void OutputFile(string option, string path)
+    {
+        if (Directory.Exists(path)) throw new UsageException($"{option} '{path}' is a folder; expected a file to write");
+        var dir = Path.GetDirectoryName(Path.GetFullPath(path));
+        if (dir is not null && !Directory.Exists(dir)) throw new DatasetException($"{option} '{path}': folder '{dir}' does not exist");
+    }
+
+    /// <summary>Refuses an output folder <paramref name="path"/> of <paramref name="option"/> that is a file or lies under one (it is created when missing).</summary>
+    public static void OutputFolder(string option, string path)
+    {
+        for (var p = Path.GetFullPath(path); p is not null && !Directory.Exists(p); p = Path.GetDirectoryName(p))
+            if (File.Exists(p))
+                throw new UsageException(p == Path.GetFullPath(path)
+                    ? $"{option} '{path}' is a file; expected an output folder"
+                    : $"{option} '{path}': '{p}' is a file, not a folder");
+    }
+
     /// <summary>Loads <c>--data</c> with <c>--format</c>.</summary>
     public static Dataset LoadData(ParsedArgs args, string dataPath)
     {

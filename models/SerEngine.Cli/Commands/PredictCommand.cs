@@ -37,10 +37,8 @@ public sealed class PredictCommand : ICommand
         var checkpointPath = args.Value("--checkpoint") ?? throw new UsageException("predict needs --checkpoint F");
         if (args.Positionals.Count == 0) throw new UsageException($"predict needs at least one WAV file (usage: ser {Usage})");
         var backend = ModelCommandOptions.GetBackend(args);
-        var model = Checkpoint.Load(checkpointPath).CreateModel(backend);
-        foreach (var f in args.Positionals)
-            if (Directory.Exists(f)) throw new DatasetException($"{f} is a folder; predict takes WAV files");
-            else if (!File.Exists(f)) throw new DatasetException($"{f} does not exist");
+        var model = ModelCommandOptions.LoadCheckpoint(checkpointPath).CreateModel(backend);
+        foreach (var f in args.Positionals) ModelCommandOptions.InputFile(f, "predict takes WAV files");
         var spec = ShortAudio.Spec(model, args.Flag("--pad-short"));
         int minimum = ShortAudio.MinimumSamples(model, spec);
         var files = new List<string>();

@@ -101,6 +101,7 @@ public sealed class TrainCommand : ICommand
         var testList = args.Value("--test-list");
         if (testList is not null)
         {
+            if (Directory.Exists(testList)) throw new UsageException($"--test-list '{testList}' is a folder; expected a text file naming the test utterances");
             if (args.Value("--split") is not null || args.Value("--folds") is not null || args.Value("--fold") is not null)
                 throw new UsageException("--test-list replaces --split, --folds and --fold");
             split = SplitKind.List;
@@ -148,7 +149,9 @@ public sealed class TrainCommand : ICommand
             Focus = !args.Flag("--no-focus"),
             Calibration = !args.Flag("--no-calibration"),
             PadShort = args.Flag("--pad-short"),
-            Pretrained = args.Value("--pretrained"),
+            Pretrained = args.Value("--pretrained") is string pre && Directory.Exists(pre)
+                ? throw new UsageException($"--pretrained '{pre}' is a folder; expected a .pth/.pt or .safetensors file")
+                : args.Value("--pretrained"),
             DiskFeatureCache = args.Flag("--cache-features"),
         };
         if (model == "fca")
@@ -187,7 +190,7 @@ public sealed class TrainCommand : ICommand
     private static IReadOnlyList<string> CheckOutput(string outDir, bool resume, bool force)
     {
         if (resume && force) throw new UsageException("--resume and --force exclude each other (continue the run in --out, or replace it)");
-        if (File.Exists(outDir)) throw new UsageException($"--out '{outDir}' is a file; expected an output folder");
+        ModelCommandOptions.OutputFolder("--out", outDir);
         if (resume && !Directory.Exists(outDir)) throw new UsageException($"--resume: output folder '{outDir}' does not exist");
         var earlier = OutputFolder.EarlierRun(outDir);
         if (earlier.Count > 0 && !resume && !force)

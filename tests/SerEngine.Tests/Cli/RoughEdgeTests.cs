@@ -212,6 +212,23 @@ public sealed class RoughEdgeTests(RoughEdgeRuns runs) : IClassFixture<RoughEdge
     }
 
     [Fact]
+    public void BadPathsNameTheFileAndWhatWasExpected()
+    {
+        var file = Path.Combine(runs.Root, "plain-file");
+        File.WriteAllText(file, "x");
+        var wav = Path.Combine(runs.CorpusDir, "happy", "spk1", "001.wav");
+        AssertError(1, $"--checkpoint '{runs.FcnDir}' is a folder; expected a checkpoint file such as {Path.Combine(runs.FcnDir, "fold1", "best.safetensors")}",
+            Run("predict", "--checkpoint", runs.FcnDir, wav));
+        AssertError(1, $"{runs.CorpusDir} is a folder; predict takes WAV files", Run("predict", "--checkpoint", runs.Best, runs.CorpusDir));
+        AssertError(2, $"--out '{file}' is a file; expected an output folder", Run("corpus", "--out", file));
+        AssertError(2, $"--out '{Path.Combine(file, "sub")}': '{file}' is a file, not a folder", Run("train", "--out", Path.Combine(file, "sub")));
+        AssertError(2, $"--out '{runs.Root}' is a folder; expected a file to write", Run("features", wav, "--kind", "mfcc", "--out", runs.Root));
+        AssertError(1, $"--json '{Path.Combine(runs.Root, "none", "m.json")}': folder '{Path.Combine(runs.Root, "none")}' does not exist",
+            Run("eval", "--checkpoint", runs.Best, "--json", Path.Combine(runs.Root, "none", "m.json")));
+        AssertError(2, $"--test-list '{runs.Root}' is a folder", Run("train", "--data", runs.CorpusDir, "--test-list", runs.Root, "--out", Path.Combine(runs.Root, "never")));
+    }
+
+    [Fact]
     public void ReportAndScoresReadNaturally()
     {
         var html = File.ReadAllText(Path.Combine(runs.FcnDir, "report.html"));
