@@ -86,7 +86,7 @@ public static class Charts
         var plot = new Plot(area, xMin, xMax, yMin, yMax);
         xTicks = Math.Min(xTicks, MaxTicks(area.W, 60));
         yTicks = Math.Min(yTicks, MaxTicks(area.H, 22));
-        if (title is not null) c.Text(new Pt(area.X, box.Y + 15), TextMetrics.Fit(title, TitleFont, box.Right - area.X), TitleFont, Rgb.Ink, bold: true);
+        if (title is not null) c.Text(new Pt(area.X, box.Y + 15), TextMetrics.Fit(title, TitleFont, box.Right - area.X, canvas: c), TitleFont, Rgb.Ink, bold: true);
         var xt = NiceTicks(xMin, xMax, xTicks);
         var yt = NiceTicks(yMin, yMax, yTicks);
         double xs = xt.Length > 1 ? xt[1] - xt[0] : 1, ys = yt.Length > 1 ? yt[1] - yt[0] : 1;
@@ -171,7 +171,7 @@ public static class Charts
         var (ml, mt, mr, mb) = Margins;
         var area = new Box(box.X + ml, box.Y + mt, Math.Max(1, box.W - ml - mr), Math.Max(1, box.H - mt - mb));
         var plot = new Plot(area, 0, labels.Count, 0, yMax);
-        c.Text(new Pt(area.X, box.Y + 15), TextMetrics.Fit(title, TitleFont, box.Right - area.X), TitleFont, Rgb.Ink, bold: true);
+        c.Text(new Pt(area.X, box.Y + 15), TextMetrics.Fit(title, TitleFont, box.Right - area.X, canvas: c), TitleFont, Rgb.Ink, bold: true);
         var yt = NiceTicks(0, yMax, 5);
         double ys = yt.Length > 1 ? yt[1] - yt[0] : 1;
         foreach (var v in yt)
@@ -210,7 +210,7 @@ public static class Charts
         double labelW = Math.Max(50, rowLabels.Max(l => TextMetrics.Width(l, LabelFont)) + 28);
         var area = new Box(box.X + labelW, box.Y + 40, Math.Max(1, box.W - labelW - 10), Math.Max(1, box.H - 80));
         double cw = area.W / cols, ch = area.H / rows;
-        c.Text(new Pt(box.X + 4, box.Y + 15), TextMetrics.Fit(title, TitleFont, box.W - 8), TitleFont, Rgb.Ink, bold: true);
+        c.Text(new Pt(box.X + 4, box.Y + 15), TextMetrics.Fit(title, TitleFont, box.W - 8, canvas: c), TitleFont, Rgb.Ink, bold: true);
         c.Text(new Pt(area.X + area.W / 2, box.Y + 34), colTitle, LabelFont, Rgb.Ink, TextAnchor.Middle);
         c.Text(new Pt(box.X + 13, area.Y + area.H / 2), rowTitle, LabelFont, Rgb.Ink, TextAnchor.Middle, vertical: true);
         for (int i = 0; i < rows; i++)

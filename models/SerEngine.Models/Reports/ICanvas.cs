@@ -69,6 +69,9 @@ public interface ICanvas
     /// </summary>
     void Text(Pt at, string text, double size, Rgb color, TextAnchor anchor = TextAnchor.Start, bool bold = false, bool vertical = false);
 
+    /// <summary>Width of <paramref name="text"/> at <paramref name="size"/> as this canvas draws it, in figure units.</summary>
+    double TextWidth(string text, double size) => TextMetrics.Width(text, size);
+
     /// <summary>A raster image stretched over <paramref name="box"/> with nearest-neighbour sampling.</summary>
     void Image(Box box, RgbaImage image);
 }
@@ -80,13 +83,19 @@ public static class TextMetrics
     public static double Width(string text, double size) => text.Length * size * 0.62;
 
     /// <summary>
-    /// <paramref name="text"/> shortened with "..." to fit <paramref name="width"/> at <paramref name="size"/>:
-    /// its end is cut, or its start with <paramref name="keepEnd"/> (for file paths, whose name is at the end).
+    /// <paramref name="text"/> shortened with "..." to fit <paramref name="width"/> at <paramref name="size"/>
+    /// as <paramref name="canvas"/> draws it (default: <see cref="Width"/>): its end is cut, or its start with
+    /// <paramref name="keepEnd"/> (for file paths, whose name is at the end).
     /// </summary>
-    public static string Fit(string text, double size, double width, bool keepEnd = false)
+    public static string Fit(string text, double size, double width, bool keepEnd = false, ICanvas? canvas = null)
     {
-        if (Width(text, size) <= width) return text;
-        int keep = Math.Max(0, (int)(width / (size * 0.62)) - 3);
-        return keepEnd ? "..." + text[^keep..] : text[..keep] + "...";
+        double Measure(string t) => canvas?.TextWidth(t, size) ?? Width(t, size);
+        if (Measure(text) <= width) return text;
+        for (int keep = text.Length - 1; keep > 0; keep--)
+        {
+            var cut = keepEnd ? "..." + text[^keep..] : text[..keep] + "...";
+            if (Measure(cut) <= width) return cut;
+        }
+        return "...";
     }
 }

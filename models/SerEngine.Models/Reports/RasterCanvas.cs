@@ -118,6 +118,13 @@ public sealed class RasterCanvas : ICanvas
     public int GlyphScale(double size) => Math.Max(1, (int)Math.Round(size * Scale / BitmapFont.LineHeight * 0.9));
 
     /// <inheritdoc/>
+    public double TextWidth(string text, double size)
+    {
+        int k = GlyphScale(size);
+        return (text.Length * BitmapFont.Advance * k) / Scale;
+    }
+
+    /// <inheritdoc/>
     public void Text(Pt at, string text, double size, Rgb color, TextAnchor anchor = TextAnchor.Start, bool bold = false, bool vertical = false)
     {
         int k = GlyphScale(size);

@@ -42,7 +42,7 @@ public static class UtteranceFigure
     {
         string truth = e.TrueLabel is null ? "" : $"true {e.TrueLabel}, ";
         bool right = e.TrueLabel is null || e.TrueLabel == e.Predicted;
-        c.Text(new Pt(8, 18), TextMetrics.Fit(e.Name, Charts.TitleFont + 1, FigureWidth - 16, keepEnd: true), Charts.TitleFont + 1, Rgb.Ink, bold: true);
+        c.Text(new Pt(8, 18), TextMetrics.Fit(e.Name, Charts.TitleFont + 1, FigureWidth - 16, keepEnd: true, canvas: c), Charts.TitleFont + 1, Rgb.Ink, bold: true);
         c.Text(new Pt(8, 36), string.Create(CultureInfo.InvariantCulture,
             $"{e.Kind}: {truth}predicted {e.Predicted} (p = {e.Probabilities.Max():0.000}); {e.Features.Frames} frames, {e.Features.Frames * e.FrameSeconds:0.00} s"),
             Charts.LabelFont, right ? Rgb.Ink : Rgb.Hex("#c0392b"));
@@ -124,7 +124,7 @@ public static class UtteranceFigure
         if (a.Centres is not null && a.Widths is not null)
         {
             var plot = Charts.Axes(c, new Box(0, y, PlotWidth, 220), 0, seconds, 0, seconds,
-                "focus centre P per head and query time (band P - W/2 .. P + W/2; grey line: itself)", null, "focus centre (s)", xTicks: 8);
+                "focus centre P per head and query time (band P - W/2 .. P + W/2; grey: itself)", null, "focus centre (s)", xTicks: 8);
             c.Line(plot.At(0, 0), plot.At(seconds, seconds), Rgb.Hex("#999999"), 1);
             for (int hi = 0; hi < h; hi++)
             {

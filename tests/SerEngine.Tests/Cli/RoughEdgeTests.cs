@@ -247,5 +247,10 @@ public sealed class RoughEdgeTests(RoughEdgeRuns runs) : IClassFixture<RoughEdge
         var cut = TextMetrics.Fit(new string('a', 200), 10, 100);
         Assert.True(TextMetrics.Width(cut, 10) <= 100 && cut.EndsWith("...", StringComparison.Ordinal));
         Assert.StartsWith("...", TextMetrics.Fit("/a/very/long/path/" + new string('d', 100) + "/file.wav", 10, 100, keepEnd: true));
+        // as the PNG canvas draws it (whole-pixel glyphs are wider than the estimate): the file name stays, the start goes
+        var raster = new RasterCanvas(960, 40, 2);
+        var title = TextMetrics.Fit("/recordings/" + new string('p', 120) + "/utterance-0001.wav", 14, 944, keepEnd: true, canvas: raster);
+        Assert.True(raster.TextWidth(title, 14) <= 944);
+        Assert.EndsWith("/utterance-0001.wav", title);
     }
 }
