@@ -14,7 +14,7 @@ namespace SerEngine.Cli.Commands;
 internal static class ShortAudio
 {
     /// <summary>The <c>--pad-short</c> option of predict and eval.</summary>
-    public static OptionSpec Option { get; } = new("--pad-short", null, "zero-pad audio shorter than the model needs (fcn: 0.67 s) instead of skipping it");
+    public static OptionSpec Option { get; } = new("--pad-short", null, "zero-pad audio shorter than the model needs (fcn: 0.67 s); without it such files are skipped with a warning, and the command fails only when every file is");
 
     /// <summary>The front end to use: the checkpoint's, padded to the model's minimum with <paramref name="padShort"/> (fcn; fca pads to its segment already).</summary>
     public static FeatureSpec Spec(SerModel model, bool padShort) =>

@@ -37,7 +37,7 @@ public sealed class TrainCommand : ICommand
     public string Summary => "train and test a model with speaker-independent folds (built-in synthetic corpus without --data)";
 
     /// <inheritdoc/>
-    public string Usage => "train [--model fcn|fca] [--data DIR] [--format F] [--split speaker|random] [--folds K] [--fold I] [--epochs N] [--seed S] [--out DIR] [--resume] [options]";
+    public string Usage => "train [--model fcn|fca] [--data DIR] [--format F] [--split speaker|random] [--folds K] [--fold I] [--epochs N] [--seed S] [--out DIR] [--resume|--force] [options]";
 
     /// <inheritdoc/>
     public IReadOnlyList<OptionSpec> Options { get; } =
