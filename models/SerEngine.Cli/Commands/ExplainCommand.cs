@@ -19,7 +19,7 @@ public sealed class ExplainCommand : ICommand
     public string Summary => "draw what a checkpoint's model attends to in one WAV file (SVG or PNG figure)";
 
     /// <inheritdoc/>
-    public string Usage => "explain --checkpoint F FILE.wav --out OUT.svg|OUT.png [--backend NAME] [--scale S]";
+    public string Usage => "explain --checkpoint F FILE.wav --out OUT.svg|OUT.png [--pad-short] [--backend NAME] [--scale S]";
 
     /// <inheritdoc/>
     public IReadOnlyList<OptionSpec> Options { get; } =
@@ -27,6 +27,7 @@ public sealed class ExplainCommand : ICommand
         new("--checkpoint", "F", "a checkpoint written by 'ser train' (foldI/best.safetensors)"),
         new("--out", "FILE", "the figure to write: .svg, or .png"),
         new("--scale", "S", "PNG pixels per figure unit, 1..4 (default 2: a 1920-pixel-wide image)"),
+        new("--pad-short", null, "zero-pad audio shorter than the model needs (fcn: 0.67 s) instead of refusing it"),
         ModelCommandOptions.Backend,
     ];
 
@@ -47,7 +48,7 @@ public sealed class ExplainCommand : ICommand
 
         var backend = ModelCommandOptions.GetBackend(args);
         var model = ModelCommandOptions.LoadCheckpoint(checkpointPath).CreateModel(backend);
-        var features = new FeatureCache().GetAll([new Utterance(file, "", "", "", file)], model.Features)[0];
+        var features = new FeatureCache().GetAll([new Utterance(file, "", "", "", file)], ShortAudio.Spec(model, args.Flag("--pad-short")))[0];
         model.CheckInput(features, file);
         var explanation = Explainer.Explain(model, features, file);
         if (ext == ".svg") ReportFiles.WriteAtomic(outPath, UtteranceFigure.ToSvg(explanation).ToDocument());
