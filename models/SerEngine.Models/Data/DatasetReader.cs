@@ -1,3 +1,6 @@
+using System.Globalization;
+using System.Text.RegularExpressions;
+
 namespace SerEngine.Models.Data;
 
 /// <summary>
@@ -41,11 +44,20 @@ public static class DatasetReader
         "sur", "surprise", "boredom", "fru", "frustrated", "frustration", "contempt", "other",
     };
 
+    // the corpora told apart by file name, with the folder names their own distributions use
+    private static readonly (DatasetFormat Format, FileNameCorpora.Corpus Corpus, Regex Folder)[] NamedCorpora =
+    [
+        (DatasetFormat.Ravdess, FileNameCorpora.Ravdess, new Regex(@"^(Actor_\d+|Audio_(Speech|Song)_Actors_01-24)$", RegexOptions.IgnoreCase)),
+        (DatasetFormat.CremaD, FileNameCorpora.CremaD, new Regex("^AudioWAV$", RegexOptions.IgnoreCase)),
+        (DatasetFormat.EmoDb, FileNameCorpora.EmoDb, new Regex("^wav$", RegexOptions.IgnoreCase)),
+    ];
+
     /// <summary>
     /// Guesses the layout of <paramref name="dir"/>: IEMOCAP's Session folders; a single .csv
     /// manifest at the top; top-level folders that all are emotion names (<see cref="LabelFolderNames"/>,
     /// so label folders win over file names that happen to look like a corpus's); file names that
-    /// all follow RAVDESS, CREMA-D or EmoDB naming; else one folder per label.
+    /// all follow RAVDESS, CREMA-D or EmoDB naming (refused as ambiguous when they sit in several
+    /// top-level folders not named like the corpus's own); else one folder per label.
     /// </summary>
     public static DatasetFormat Detect(string dir)
     {
@@ -57,8 +69,16 @@ public static class DatasetReader
         var tops = files.Select(f => Path.GetRelativePath(root, Path.GetFullPath(f)).Split(Path.DirectorySeparatorChar)).ToList();
         if (tops.All(p => p.Length >= 2 && LabelFolderNames.Contains(p[0]))) return DatasetFormat.Folders;
         var names = files.Select(f => Path.GetFileNameWithoutExtension(f)).ToList();
-        foreach (var (format, corpus) in new[] { (DatasetFormat.Ravdess, FileNameCorpora.Ravdess), (DatasetFormat.CremaD, FileNameCorpora.CremaD), (DatasetFormat.EmoDb, FileNameCorpora.EmoDb) })
-            if (names.All(corpus.Pattern.IsMatch)) return format;
+        foreach (var (format, corpus, folder) in NamedCorpora)
+        {
+            if (!names.All(corpus.Pattern.IsMatch)) continue;
+            // several top-level folders not named like the corpus's own (Actor_NN, AudioWAV, wav) may be labels as well
+            var folders = tops.Select(p => p.Length >= 2 ? p[0] : "").Distinct(StringComparer.Ordinal).ToList();
+            if (folders.Count >= 2 && !folders.Contains("") && !folders.Any(folder.IsMatch))
+                throw new DatasetException(string.Create(CultureInfo.InvariantCulture,
+                    $"cannot tell the layout of {dir}: its file names follow {corpus.Name} naming (e.g. {Path.GetFileName(files[0])}), but its WAVs sit in {folders.Count} top-level folders ({string.Join(", ", folders.Take(4))}{(folders.Count > 4 ? ", ..." : "")}) that may be labels; give --format {Dataset.FormatName(format)} or --format folders"));
+            return format;
+        }
         bool topLevelWavs = files.Any(f => string.Equals(Path.GetDirectoryName(Path.GetFullPath(f)), Path.GetFullPath(dir).TrimEnd(Path.DirectorySeparatorChar), StringComparison.Ordinal));
         if (!topLevelWavs) return DatasetFormat.Folders;
         throw new DatasetException(

@@ -195,6 +195,23 @@ public sealed class RoughEdgeTests(RoughEdgeRuns runs) : IClassFixture<RoughEdge
     }
 
     [Fact]
+    public void CorpusNamesInUnknownTopLevelFoldersAreReportedAsAmbiguous()
+    {
+        var dir = Path.Combine(runs.Root, "crema-like-unknown-folders");
+        DatasetReaderTests.Wav(Path.Combine(dir, "joyful", "1001_DFA_ANG_XX.wav"));
+        DatasetReaderTests.Wav(Path.Combine(dir, "gloomy", "1002_IEO_SAD_HI.wav"));
+        var ex = Assert.Throws<DatasetException>(() => DatasetReader.Detect(dir));
+        Assert.Equal($"cannot tell the layout of {dir}: its file names follow CREMA-D naming (e.g. 1002_IEO_SAD_HI.wav), but its WAVs sit in 2 top-level folders (gloomy, joyful) that may be labels; give --format crema-d or --format folders", ex.Message);
+        Assert.Equal(DatasetFormat.Folders, DatasetReader.Load(dir, DatasetFormat.Folders).Format);
+
+        // RAVDESS's own Actor_NN folders are not taken for labels
+        var ravdess = Path.Combine(runs.Root, "ravdess-actors");
+        DatasetReaderTests.Wav(Path.Combine(ravdess, "Actor_01", "03-01-05-01-02-01-01.wav"));
+        DatasetReaderTests.Wav(Path.Combine(ravdess, "Actor_02", "03-01-04-01-02-01-02.wav"));
+        Assert.Equal(DatasetFormat.Ravdess, DatasetReader.Detect(ravdess));
+    }
+
+    [Fact]
     public void AClassMissingFromAFoldsTrainingSetIsWarnedAndTheMeanLineSaysTheClassSetsDiffer()
     {
         var dir = Path.Combine(runs.Root, "missing-class");
