@@ -42,6 +42,19 @@ public sealed class Dataset
             ? [.. present.Order(StringComparer.Ordinal)]
             : [.. labels.Where(present.Contains), .. present.Where(l => !labels.Contains(l)).Order(StringComparer.Ordinal)];
         Skipped = skipped;
+        foreach (var label in Labels) CheckLabel(label);
+    }
+
+    /// <summary>Labels reach the terminal and the checkpoint: refuse what a checkpoint could not carry (naming an utterance that has it).</summary>
+    private void CheckLabel(string label)
+    {
+        string? why = label.Length == 0 ? "is empty"
+            : label.Length > Training.CheckpointChecks.MaxLabelLength ? $"has {label.Length} characters (at most {Training.CheckpointChecks.MaxLabelLength})"
+            : PrintableText.Unprintable(label) is string what ? $"contains {what}"
+            : null;
+        if (why is null) return;
+        var first = Utterances.First(u => u.Label == label);
+        throw new DatasetException($"{Root}: the label {PrintableText.Quote(label)} of {PrintableText.Quote(first.Id, 200)} {why}; labels must be printable text");
     }
 
     /// <summary>A short name (the corpus, or "built-in synthetic corpus").</summary>

@@ -127,7 +127,7 @@ internal sealed class JsonFields
         {
             JsonValueKind.Object => "an object",
             JsonValueKind.Array => "an array",
-            JsonValueKind.String => Training.CheckpointChecks.Quote(e.GetString()!),
+            JsonValueKind.String => PrintableText.Quote(e.GetString()!),
             _ => e.GetRawText(),
         };
         return raw.Length > 40 ? raw[..40] + "…" : raw;

@@ -111,7 +111,7 @@ public sealed class Checkpoint
         var md = file.Metadata;
         if (!md.TryGetValue("format", out var format) || format != FormatTag || !md.TryGetValue("model", out var kind))
             throw new CheckpointException($"{path} is not a SerEngine model checkpoint (no '{FormatTag}' metadata)");
-        if (kind is not ("fcn" or "fca")) throw new CheckpointException($"{path} is a checkpoint for an unknown model {CheckpointChecks.Quote(kind)} (known: fcn, fca)");
+        if (kind is not ("fcn" or "fca")) throw new CheckpointException($"{path} is a checkpoint for an unknown model {PrintableText.Quote(kind)} (known: fcn, fca)");
         try
         {
             var labels = CheckpointChecks.Labels(Need(md, "labels", path), path);
@@ -146,7 +146,7 @@ public sealed class Checkpoint
         long max = 600L * settings.SampleRate;
         if (!long.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out long pad) || pad > max)
             throw new CheckpointException(string.Create(CultureInfo.InvariantCulture,
-                $"{path}: metadata 'pad_to_samples' must be an integer in 0..{max} (ten minutes at {settings.SampleRate} Hz), found {CheckpointChecks.Quote(text)}"));
+                $"{path}: metadata 'pad_to_samples' must be an integer in 0..{max} (ten minutes at {settings.SampleRate} Hz), found {PrintableText.Quote(text)}"));
         return (int)pad;
     }
 

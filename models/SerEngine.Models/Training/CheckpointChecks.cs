@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
+using SerEngine.Models.Data;
 using SerEngine.IO;
 
 namespace SerEngine.Models.Training;
@@ -43,7 +44,7 @@ internal static class CheckpointChecks
                 if (label.Length == 0) throw new CheckpointException($"{at} is empty");
                 if (label.Length > MaxLabelLength)
                     throw new CheckpointException(string.Create(CultureInfo.InvariantCulture, $"{at} has {label.Length} characters; at most {MaxLabelLength} are allowed"));
-                if (Unprintable(label) is string why) throw new CheckpointException($"{at} contains {why}; labels must be printable text");
+                if (PrintableText.Unprintable(label) is string why) throw new CheckpointException($"{at} contains {why}; labels must be printable text");
                 if (seen.TryGetValue(label, out int first))
                     throw new CheckpointException(string.Create(CultureInfo.InvariantCulture, $"{at} ('{label}') repeats label {first}"));
                 seen[label] = i;
@@ -52,28 +53,6 @@ internal static class CheckpointChecks
             return labels;
         }
     }
-
-    /// <summary>The first character that must not reach a terminal, described (<c>control character U+001B</c>), or null.</summary>
-    public static string? Unprintable(string text)
-    {
-        for (int i = 0; i < text.Length; i++)
-        {
-            char c = text[i];
-            if (char.IsSurrogate(c))
-            {
-                if (char.IsHighSurrogate(c) && i + 1 < text.Length && char.IsLowSurrogate(text[i + 1])) { i++; continue; }
-                return $"an unpaired surrogate U+{(int)c:X4}";
-            }
-            if (char.IsControl(c)) return $"control character U+{(int)c:X4}";
-            if (IsBidiControl(c)) return $"bidirectional control character U+{(int)c:X4}";
-            var category = char.GetUnicodeCategory(c);
-            if (category is UnicodeCategory.LineSeparator or UnicodeCategory.ParagraphSeparator) return $"line separator U+{(int)c:X4}";
-        }
-        return null;
-    }
-
-    // the Cf characters that reorder displayed text (Trojan Source): ALM, LRM, RLM, LRE..RLO, LRI..PDI
-    private static bool IsBidiControl(char c) => c is '\u061C' or '\u200E' or '\u200F' or (>= '\u202A' and <= '\u202E') or (>= '\u2066' and <= '\u2069');
 
     /// <summary>Every float in <paramref name="tensors"/> must be finite; the refusal names the tensor (with <paramref name="prefix"/>) and the first bad element.</summary>
     public static void Finite(IReadOnlyDictionary<string, HostTensor> tensors, string path, string prefix)
@@ -113,23 +92,4 @@ internal static class CheckpointChecks
             throw new CheckpointException(string.Create(CultureInfo.InvariantCulture,
                 $"{path}: metadata 'labels' has {labels} labels, but the classifier tensor 'fc.weight' is {fc.Shape} ({(fc.Shape.Rank > 0 ? fc.Shape[0] : 0)} classes)"));
     }
-
-    /// <summary>Untrusted text in double quotes, safe for a terminal: control, bidi and line-separator characters as <c>\uXXXX</c>, quotes and backslashes escaped, cut to <paramref name="max"/> characters.</summary>
-    public static string Quote(string text, int max = 40)
-    {
-        var cut = text.Length > max ? text[..max] + "…" : text;
-        var sb = new StringBuilder("\"");
-        foreach (var r in cut.EnumerateRunes())   // unpaired surrogates arrive as U+FFFD
-        {
-            bool unsafeRune = Rune.IsControl(r) || (r.IsBmp && IsBidiControl((char)r.Value))
-                || Rune.GetUnicodeCategory(r) is UnicodeCategory.LineSeparator or UnicodeCategory.ParagraphSeparator;
-            if (unsafeRune) sb.Append(CultureInfo.InvariantCulture, $"\\u{r.Value:X4}");
-            else if (r.Value is '"' or '\\') sb.Append('\\').Append((char)r.Value);
-            else sb.Append(r.ToString());
-        }
-        return sb.Append('"').ToString();
-    }
-
-    /// <summary><paramref name="text"/> itself when it has nothing a terminal would act on, else <see cref="Quote"/>d.</summary>
-    public static string Printable(string text, int max = 300) => Unprintable(text) is null && text.Length <= max ? text : Quote(text, max);
 }

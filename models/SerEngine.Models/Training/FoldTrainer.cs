@@ -88,7 +88,7 @@ public static class FoldTrainer
             if (!ckpt.Labels.SequenceEqual(model.Labels))
                 throw new CheckpointException($"checkpoint {lastPath} has labels ({string.Join(", ", ckpt.Labels)}), the data has ({string.Join(", ", model.Labels)})");
             if (ckpt.ConfigJson != model.ConfigJson())
-                throw new CheckpointException($"checkpoint {lastPath} was trained with another {model.Kind} configuration ({CheckpointChecks.Printable(ckpt.ConfigJson)})");
+                throw new CheckpointException($"checkpoint {lastPath} was trained with another {model.Kind} configuration ({PrintableText.Printable(ckpt.ConfigJson)})");
             var saved = ckpt.Training ?? throw new CheckpointException($"{lastPath} has no training state to resume from");
             if (saved.Seed != options.Seed) throw new CheckpointException($"checkpoint {lastPath} was trained with --seed {saved.Seed}, not {options.Seed}");
             saved.CheckResumable(lastPath, options.Epochs, plan.Fold);

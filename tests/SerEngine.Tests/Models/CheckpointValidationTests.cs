@@ -294,7 +294,7 @@ public sealed class CheckpointValidationTests : IDisposable
     [InlineData("l'été…", "\"l'été…\"")]                                 // readable text is printed as it is
     [InlineData("a\"b\\c", "\"a\\\"b\\\\c\"")]                         // quotes and backslashes escaped
     [InlineData("x\u001b[2J\u202Ey\u2028", "\"x\\u001B[2J\\u202Ey\\u2028\"")] // what a terminal would act on, as \uXXXX
-    public void QuotedTextIsSafeAndReadable(string text, string expected) => Assert.Equal(expected, CheckpointChecks.Quote(text));
+    public void QuotedTextIsSafeAndReadable(string text, string expected) => Assert.Equal(expected, PrintableText.Quote(text));
 
     // ---- point 6: stored training state ------------------------------------------------------------
 

@@ -141,6 +141,22 @@ public sealed class DatasetReaderTests : IDisposable
     }
 
     [Fact]
+    public void LabelsATerminalWouldActOnAreRefusedNamingTheUtterance()
+    {
+        var dir = Dir("escape-labels");
+        Wav(Path.Combine(dir, "calm", "c1.wav"));
+        Wav(Path.Combine(dir, "ang\u001b]0;pwned\u0007ry", "a1.wav"));
+        var ex = Assert.Throws<DatasetException>(() => DatasetReader.Load(dir, DatasetFormat.Folders));
+        Assert.Equal($"{dir}: the label \"ang\\u001B]0;pwned\\u0007ry\" of \"ang\\u001B]0;pwned\\u0007ry/a1.wav\" contains control character U+001B; labels must be printable text", ex.Message);
+
+        var csv = Dir("bidi-labels");
+        Wav(Path.Combine(csv, "a.wav"));
+        Wav(Path.Combine(csv, "b.wav"));
+        File.WriteAllLines(Path.Combine(csv, "m.csv"), ["path,label", "a.wav,happy", "b.wav,s\u202Ead"]);
+        Assert.Contains("contains bidirectional control character U+202E; labels must be printable text", Assert.Throws<DatasetException>(() => DatasetReader.Load(csv)).Message);
+    }
+
+    [Fact]
     public void CsvManifestNamesPathLabelAndSpeakerColumnsInAnyOrder()
     {
         var dir = Dir("csv");
