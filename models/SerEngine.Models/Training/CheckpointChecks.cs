@@ -82,7 +82,7 @@ internal static class CheckpointChecks
         if (!weights.TryGetValue(name, out var t)) throw new CheckpointException($"{path}: tensor '{name}' is missing ({because} need it with shape {want})");
         bool same = t.Shape.Rank == expected.Length;
         for (int i = 0; same && i < expected.Length; i++) same = t.Shape[i] == expected[i];
-        if (!same) throw new CheckpointException($"{path}: {because} need tensor '{name}' of shape {want}, the file has {t.Shape}");
+        if (!same) throw new CheckpointException($"{path}: tensor '{name}' is {t.Shape} in the file, but {because} make it {want}");
     }
 
     /// <summary>One label count everywhere: the classifier's stored rows must equal the labels.</summary>

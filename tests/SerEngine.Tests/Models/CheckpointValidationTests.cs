@@ -142,8 +142,8 @@ public sealed class CheckpointValidationTests : IDisposable
 
     [Theory]
     [InlineData("fcn", "widths", "[4096, 4096, 4096, 4096, 4096]",
-        "config 'widths' [4096, 4096, 4096, 4096, 4096] need tensor 'features.0.weight' of shape [4096, 1, 11, 11], the file has [8, 1, 11, 11]")]
-    [InlineData("fcn", "widths", "[8, 8, 8, 8, 9]", "need tensor 'features.10.weight' of shape [9, 8, 3, 3], the file has [8, 8, 3, 3]")]
+        "tensor 'features.0.weight' is [8, 1, 11, 11] in the file, but config 'widths' [4096, 4096, 4096, 4096, 4096] make it [4096, 1, 11, 11]")]
+    [InlineData("fcn", "widths", "[8, 8, 8, 8, 9]", "tensor 'features.10.weight' is [8, 8, 3, 3] in the file, but config 'widths' [8, 8, 8, 8, 9] make it [9, 8, 3, 3]")]
     [InlineData("fcn", "widths", "[1.5, 8, 8, 8, 8]", "metadata 'config': field 'widths[0]' must be an integer in 1..4096, found 1.5")]
     [InlineData("fcn", "widths", "[8, 8, 8, 8]", "metadata 'config': field 'widths' must have 5 elements, found 4")]
     [InlineData("fcn", "widths", "\"wide\"", "metadata 'config': field 'widths' must be an array, found \"wide\"")]
@@ -154,9 +154,9 @@ public sealed class CheckpointValidationTests : IDisposable
     [InlineData("fcn", "dropout", "1e39", "field 'dropout' must be a number in [0, 0.99], found 1e39")]
     [InlineData("fcn", "in_channels", "2", "field 'in_channels' must be the integer 1, found 2")]
     [InlineData("fca", "heads", "1000",
-        "config 'heads' 1000 × 'head_dim' 8 and 'freq_bins' 26 need tensor 'attn.query.weight' of shape [8000, 480], the file has [16, 480]")]
+        "tensor 'attn.query.weight' is [16, 480] in the file, but config 'heads' 1000 × 'head_dim' 8 and 'freq_bins' 26 make it [8000, 480]")]
     [InlineData("fca", "heads", "2147483647", "field 'heads' must be an integer in 1..1024, found 2147483647")]
-    [InlineData("fca", "head_dim", "4096", "need tensor 'attn.query.weight' of shape [8192, 480], the file has [16, 480]")]
+    [InlineData("fca", "head_dim", "4096", "tensor 'attn.query.weight' is [16, 480] in the file, but config 'heads' 2 × 'head_dim' 4096 and 'freq_bins' 26 make it [8192, 480]")]
     [InlineData("fca", "focus", "1", "field 'focus' must be true or false, found 1")]
     [InlineData("fca", "freq_bins", "2", "field 'freq_bins' must be an integer in 5..512, found 2")]
     [InlineData("fca", "segment_frames", "0", "field 'segment_frames' must be an integer in 8..65536, found 0")]
