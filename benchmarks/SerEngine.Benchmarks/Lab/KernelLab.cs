@@ -249,24 +249,22 @@ public static class KernelLab
             case Backends.OpenCl.OpenClBackend cl:
             {
                 bool saved = cl.ProfileKernels;
-                var before = cl.LastKernel;
+                long before = cl.ProfiledLaunches;   // a count, not LastKernel: two launches of one kernel may time the same
                 cl.ProfileKernels = true;
                 try { run(); }
                 finally { cl.ProfileKernels = saved; }
                 cl.Synchronize();
-                var after = cl.LastKernel;
-                return after is { } k && after != before ? k.Kernel : null;
+                return cl.ProfiledLaunches != before ? cl.LastKernel?.Kernel : null;
             }
             case Backends.Cuda.CudaBackend cu:
             {
                 bool saved = cu.ProfileKernels;
-                var before = cu.LastKernel;
+                long before = cu.ProfiledLaunches;   // a count, not LastKernel: two launches of one kernel may time the same
                 cu.ProfileKernels = true;
                 try { run(); }
                 finally { cu.ProfileKernels = saved; }
                 cu.Synchronize();
-                var after = cu.LastKernel;
-                return after is { } k && after != before ? k.Kernel : null;
+                return cu.ProfiledLaunches != before ? cu.LastKernel?.Kernel : null;
             }
             default:
                 run();

@@ -221,8 +221,11 @@ public class OpenClRuntimeTests(ITestOutputHelper output)
         using var profiled = new OpenClBackend(be.Device.Index.ToString(System.Globalization.CultureInfo.InvariantCulture), diskCache: KernelDiskCache.FromEnvironment());
         profiled.ProfileKernels = true;
         Assert.Null(profiled.LastKernel);
+        Assert.Equal(0, profiled.ProfiledLaunches);
         using var y = profiled.Allocate(100_000, DType.Float32);
         profiled.Fill(y, 100_000, 1f);
+        profiled.Fill(y, 100_000, 1f);                                      // the same launch twice: counted twice
+        Assert.Equal(2, profiled.ProfiledLaunches);
         var t = profiled.LastKernel;
         Assert.NotNull(t);
         Assert.Equal("fill", t.Value.Kernel);

@@ -21,6 +21,7 @@ public sealed unsafe partial class CudaBackend : GpuBackend, IDisposable
     private nint _context;
     private nint _startEvent, _endEvent;
     private KernelTiming? _lastKernel;
+    private long _profiledLaunches;
 
     /// <summary>
     /// Opens the device named by <paramref name="deviceSelector"/> (ordinal or name substring;
@@ -68,6 +69,12 @@ public sealed unsafe partial class CudaBackend : GpuBackend, IDisposable
     public KernelTiming? LastKernel
     {
         get { lock (_launchGate) return _lastKernel; }
+    }
+
+    /// <summary>Kernel launches recorded in <see cref="LastKernel"/> so far: tells a new launch from an equal-looking old one (same kernel, same time).</summary>
+    public long ProfiledLaunches
+    {
+        get { lock (_launchGate) return _profiledLaunches; }
     }
 
     /// <summary>Makes this backend's context current on the calling thread (cheap when it already is).</summary>
@@ -151,6 +158,7 @@ public sealed unsafe partial class CudaBackend : GpuBackend, IDisposable
                 float ms;
                 CuException.Check(cuEventElapsedTime(&ms, _startEvent, _endEvent));
                 _lastKernel = new KernelTiming(kernel, ms);
+                _profiledLaunches++;
             }
         }
     }

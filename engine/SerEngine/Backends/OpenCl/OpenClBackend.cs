@@ -16,6 +16,7 @@ public sealed unsafe partial class OpenClBackend : GpuBackend, IDisposable
     private readonly int _groupSize;
     private nint _context, _queue;
     private KernelTiming? _lastKernel;
+    private long _profiledLaunches;
 
     /// <summary>
     /// Opens the device named by <paramref name="deviceSelector"/> (index or name substring; default
@@ -72,6 +73,12 @@ public sealed unsafe partial class OpenClBackend : GpuBackend, IDisposable
         get { lock (_launchGate) return _lastKernel; }
     }
 
+    /// <summary>Kernel launches recorded in <see cref="LastKernel"/> so far: tells a new launch from an equal-looking old one (same kernel, same time).</summary>
+    public long ProfiledLaunches
+    {
+        get { lock (_launchGate) return _profiledLaunches; }
+    }
+
     internal nint Context => _context;
 
     /// <summary>Waits until every command queued so far has finished.</summary>
@@ -125,7 +132,11 @@ public sealed unsafe partial class OpenClBackend : GpuBackend, IDisposable
             if (err != CL_SUCCESS)
                 throw new ClException($"clEnqueueNDRangeKernel failed: {ClException.Name(err)} ({err}) launching {program.FileName}:{kernel} " +
                     $"global [{string.Join(", ", global.ToArray())}] local [{string.Join(", ", local.ToArray())}]");
-            if (evt != 0) _lastKernel = new KernelTiming(kernel, WaitAndMeasure(evt));
+            if (evt != 0)
+            {
+                _lastKernel = new KernelTiming(kernel, WaitAndMeasure(evt));
+                _profiledLaunches++;
+            }
         }
     }
 
