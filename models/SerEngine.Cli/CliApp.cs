@@ -47,6 +47,14 @@ public static class CliApp
             stderr.WriteLine($"ser: {OneLine(ex.Message)}");
             return 2;
         }
+        catch (OutOfMemoryException)
+        {
+            // inputs are bounded before allocating, so this is a model or batch too large for the machine
+            double gb = GC.GetGCMemoryInfo().TotalAvailableMemoryBytes / 1e9;
+            stderr.WriteLine(string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                $"ser: out of memory running 'ser {OneLine(string.Join(' ', args.Take(8)))}{(args.Length > 8 ? " ..." : "")}' ({gb:0.#} GB available to this process); a smaller model (--widths, --heads), --batch or input may fit"));
+            return 1;
+        }
 #pragma warning disable CA1031 // the top of the program: every failure becomes one line and exit 1
         catch (Exception ex)
 #pragma warning restore CA1031
