@@ -144,8 +144,8 @@ public sealed class TrainCommand : ICommand
             FcnFeatures = features,
             FcnNormalization = norm,
             Dropout = (float?)ModelCommandOptions.Number(args, "--dropout", 0, 1),
-            Heads = ModelCommandOptions.Int(args, "--heads", 1) ?? (builtin ? BuiltinHeads : 4),
-            HeadDim = ModelCommandOptions.Int(args, "--head-dim", 1) ?? (builtin ? BuiltinHeadDim : 64),
+            Heads = ModelCommandOptions.Int(args, "--heads", 1, FcaModel.MaxHeads) ?? (builtin ? BuiltinHeads : 4),
+            HeadDim = ModelCommandOptions.Int(args, "--head-dim", 1, FcaModel.MaxHeadDim) ?? (builtin ? BuiltinHeadDim : 64),
             Focus = !args.Flag("--no-focus"),
             Calibration = !args.Flag("--no-calibration"),
             PadShort = args.Flag("--pad-short"),
@@ -160,6 +160,9 @@ public sealed class TrainCommand : ICommand
         if (model == "fcn")
             foreach (var o in new[] { "--heads", "--head-dim", "--no-focus", "--no-calibration" })
                 if (args.Value(o) is not null || args.Flag(o)) throw new UsageException($"{o} applies to fca only");
+        if ((long)options.Heads * options.HeadDim > FcaModel.MaxAttentionWidth)
+            throw new UsageException(string.Create(CultureInfo.InvariantCulture,
+                $"options '--heads' × '--head-dim' must be at most {FcaModel.MaxAttentionWidth}, got {options.Heads} × {options.HeadDim} = {(long)options.Heads * options.HeadDim}"));
 
         var corpus = builtin
             ? new BuiltinCorpusConfig(
@@ -224,8 +227,8 @@ public sealed class TrainCommand : ICommand
         var parts = text.Split(',', StringSplitOptions.TrimEntries);
         var widths = new int[parts.Length];
         for (int i = 0; i < parts.Length; i++)
-            if (!int.TryParse(parts[i], NumberStyles.None, CultureInfo.InvariantCulture, out widths[i]) || widths[i] < 1)
-                throw new UsageException($"option '--widths' needs five positive whole numbers, got '{text}'");
+            if (!int.TryParse(parts[i], NumberStyles.None, CultureInfo.InvariantCulture, out widths[i]) || widths[i] < 1 || widths[i] > FcnModel.MaxWidth)
+                throw new UsageException($"option '--widths' needs five whole numbers in 1..{FcnModel.MaxWidth}, got '{text}'");
         if (widths.Length != 5) throw new UsageException($"option '--widths' needs five widths (w0..w4), got {widths.Length}");
         return widths;
     }

@@ -101,19 +101,25 @@ public sealed class FcaModel : SerModel
         return Encoding.UTF8.GetString(ms.ToArray());
     }
 
-    /// <summary>Largest attention width heads × head_dim a stored config may ask for.</summary>
+    /// <summary>Most attention heads a config may ask for.</summary>
+    public const int MaxHeads = 1024;
+
+    /// <summary>Largest head size a config may ask for.</summary>
+    public const int MaxHeadDim = 4096;
+
+    /// <summary>Largest attention width heads × head_dim a config may ask for.</summary>
     public const int MaxAttentionWidth = 65536;
 
     /// <summary>
     /// Reads what <see cref="ConfigJson"/> wrote, checking types and ranges (2..<see cref="FcnModel.MaxClasses"/>
-    /// classes, 5..512 MFCCs, heads 1..1024, head_dim 1..4096 with heads × head_dim at most
+    /// classes, 5..512 MFCCs, heads 1..<see cref="MaxHeads"/>, head_dim 1..<see cref="MaxHeadDim"/> with heads × head_dim at most
     /// <see cref="MaxAttentionWidth"/>, segments of 8..65536 frames, hops 1..segment); errors are
     /// <see cref="FormatException"/>s naming <paramref name="source"/> and the field.
     /// </summary>
     public static (FocusCalibrationNetConfig Config, SegmentSettings Segments) ParseConfig(string json, string source = "checkpoint") =>
         JsonFields.Parse(json, $"{source}: metadata 'config'", r =>
         {
-            int heads = r.Int("heads", 1, 1024), headDim = r.Int("head_dim", 1, 4096);
+            int heads = r.Int("heads", 1, MaxHeads), headDim = r.Int("head_dim", 1, MaxHeadDim);
             long width = (long)heads * headDim; // in long: heads × head_dim must not wrap
             if (width > MaxAttentionWidth)
                 throw r.Bad("heads", string.Create(CultureInfo.InvariantCulture, $"× 'head_dim' must be at most {MaxAttentionWidth}, found {heads} × {headDim} = {width}"));
