@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Globalization;
 using System.Text;
 
 namespace SerEngine.Audio;
@@ -89,24 +90,41 @@ public static class WavReader
         return Read(ms, source);
     }
 
+    /// <summary>Most bytes read from a stream that cannot seek (a pipe, a FIFO): it is copied to memory first.</summary>
+    public const long MaxUnseekableBytes = 1L << 30;
+
     /// <summary>
     /// Decodes a WAV stream from its current position (which must be the RIFF header). A stream
-    /// that cannot seek is first copied to memory.
+    /// that cannot seek is first copied to memory, at most <see cref="MaxUnseekableBytes"/> of it.
     /// </summary>
-    public static WavAudio Read(Stream stream, string source)
+    public static WavAudio Read(Stream stream, string source) => Read(stream, source, MaxUnseekableBytes);
+
+    internal static WavAudio Read(Stream stream, string source, long maxUnseekableBytes)
     {
         if (!stream.CanSeek)
         {
             using var copy = new MemoryStream();
-            stream.CopyTo(copy);
+            var buffer = new byte[81920];
+            int n;
+            while ((n = stream.Read(buffer, 0, buffer.Length)) > 0)
+            {
+                // an endless pipe must not grow memory without bound
+                if (copy.Length + n > maxUnseekableBytes)
+                    throw new AudioFormatException(source, maxUnseekableBytes, string.Create(CultureInfo.InvariantCulture,
+                        $"a WAV read from a pipe may hold at most {maxUnseekableBytes} bytes, this one has more; save it to a file"));
+                copy.Write(buffer, 0, n);
+                if (copy.Length >= 12 && !LooksLikeWav(copy.GetBuffer())) break; // the header check below says what it is
+            }
             copy.Position = 0;
-            return Read(copy, source);
+            return Read(copy, source, maxUnseekableBytes);
         }
         long start = stream.Position;
         var info = ReadHeader(stream, source);
         var (samples, clipped) = Decode(stream, start, info);
         return new WavAudio(info, samples, clipped);
     }
+
+    private static bool LooksLikeWav(byte[] head) => "RIFF"u8.SequenceEqual(head.AsSpan(0, 4)) && "WAVE"u8.SequenceEqual(head.AsSpan(8, 4));
 
     /// <summary>Parses the RIFF header and chunk list (offsets relative to the stream's position); leaves the stream anywhere.</summary>
     private static WavInfo ReadHeader(Stream stream, string source)

@@ -200,4 +200,35 @@ public partial class WavTests
         }
         Assert.True(refused > 500, $"only {refused} of 3000 mutations were refused");
     }
+
+    [Fact]
+    public void AnEndlessPipeIsRefusedAtTheByteLimit()
+    {
+        var ex = Assert.Throws<AudioFormatException>(() => WavReader.Read(new EndlessPipe("RIFF\0\0\0\0WAVE"u8.ToArray()), "stdin", maxUnseekableBytes: 1 << 20));
+        Assert.Equal("stdin: at byte 1048576: a WAV read from a pipe may hold at most 1048576 bytes, this one has more; save it to a file", ex.Message);
+        // what is not a WAV is refused after its first bytes, not after the limit
+        ex = Assert.Throws<AudioFormatException>(() => WavReader.Read(new EndlessPipe("y\ny\ny\ny\ny\ny\n"u8.ToArray()), "stdin"));
+        Assert.StartsWith("stdin: at byte 0: expected 'RIFF'", ex.Message);
+    }
+
+    /// <summary>A stream that cannot seek and never ends: <paramref name="head"/>, then zeros (a pipe from a live source).</summary>
+    private sealed class EndlessPipe(byte[] head) : Stream
+    {
+        private long _position;
+
+        public override bool CanRead => true;
+        public override bool CanSeek => false;
+        public override bool CanWrite => false;
+        public override long Length => throw new NotSupportedException();
+        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+        public override int Read(byte[] buffer, int offset, int count)
+        {
+            for (int i = 0; i < count; i++, _position++) buffer[offset + i] = _position < head.Length ? head[_position] : (byte)0;
+            return count;
+        }
+        public override void Flush() { }
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+        public override void SetLength(long value) => throw new NotSupportedException();
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+    }
 }
