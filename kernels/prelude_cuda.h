@@ -21,6 +21,9 @@
 #define BARRIER __syncthreads()
 #define BARRIER_GLOBAL __syncthreads()
 
+// Fully unrolls the next loop (constant trip count), so arrays it indexes stay in registers.
+#define UNROLL _Pragma("unroll")
+
 // OpenCL C scalar type names used by the dialect.
 typedef unsigned char uchar;
 typedef unsigned short ushort;
