@@ -13,19 +13,19 @@ namespace SerEngine.Tests.Gpu;
 /// Every kernel file checked as CUDA without a GPU: the text NVRTC would get (CUDA prelude, includes
 /// expanded by <see cref="KernelSource"/>, each build's <c>-D</c> options from the launch code) is
 /// compiled to PTX by clang's CUDA front end, with <c>kernels/cuda_nvrtc_builtins.h</c> standing in
-/// for what NVRTC declares implicitly. The register-tiled GEMM and conv2d kernels must also keep
-/// their accumulators in registers: no <c>.local</c> memory in their PTX. No clang: the test
-/// returns early with a message, except under CI=true, where it fails (CI installs clang).
+/// for what NVRTC declares implicitly. The register-tiled GEMM, conv2d and spectrogram kernels must
+/// also keep their accumulators in registers: no <c>.local</c> memory in their PTX. No clang: the
+/// test returns early with a message, except under CI=true, where it fails (CI installs clang).
 /// </summary>
 public partial class CudaPtxCheckTests(ITestOutputHelper output)
 {
-    /// <summary>Architecture compiled for: the oldest the engine's tile kernels are tuned for (A100).</summary>
+    /// <summary>Architecture compiled for (A100, sm_80: known to clang 14 and later).</summary>
     private const string Arch = "sm_80";
 
     private const string BuiltinsHeader = "cuda_nvrtc_builtins.h";
 
     /// <summary>Files whose register tiles must not spill to local memory (thread-private arrays in registers).</summary>
-    private static readonly string[] RegisterTileFiles = ["gemm.cl", "conv2d.cl"];
+    private static readonly string[] RegisterTileFiles = ["gemm.cl", "conv2d.cl", "spectrogram.cl"];
 
     private static readonly Lazy<(string? Path, string Reason)> Clang = new(FindClang);
 
