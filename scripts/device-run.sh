@@ -120,5 +120,6 @@ echo
 if [ ${#failures[@]} -eq 0 ]; then
   echo "run: ok (results in $out)"; exit 0
 fi
-echo "run: FAILED (${#failures[@]}): $(printf '%s; ' "${failures[@]}")"
+joined=$(printf '%s; ' "${failures[@]}")
+echo "run: FAILED (${#failures[@]}): ${joined%; }"
 exit 1
