@@ -8,6 +8,10 @@ timed runs total under --min-seconds, up to 200) and prints the median as one JS
 
 Usage: /usr/bin/python3 benchmarks/peer/torch_cases.py --case NAME [--case NAME ...] [--threads 2]
        (--case all runs every case; --list names them)
+       ... --device cuda [--tf32 off|on]: the same cases on the GPU (inputs and models on the device,
+       torch.cuda.synchronize() before and after every timed run); TF32 (tensor-core float32 matmul and
+       convolution) off by default, so "backend" is "torch-cuda" or "torch-cuda-tf32". A case whose
+       package is missing (torchaudio) is skipped with a note on stderr.
 The models are written here from shared/docs/MODELS.md (the same layers, names and shapes as the
 engine's AttentionFcn and FocusCalibrationNet).
 """
@@ -21,6 +25,24 @@ import time
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+
+DEVICE = torch.device("cpu")
+
+
+def sync():
+    if DEVICE.type == "cuda":
+        torch.cuda.synchronize()
+
+
+def set_tf32(on):
+    """TF32 for float32 matmul and cuDNN convolution (torch >= 2.9 names it fp32_precision)."""
+    mm, cudnn = torch.backends.cuda.matmul, torch.backends.cudnn
+    if hasattr(mm, "fp32_precision") and hasattr(cudnn, "conv"):
+        mm.fp32_precision = "tf32" if on else "ieee"
+        cudnn.conv.fp32_precision = "tf32" if on else "ieee"
+    else:
+        mm.allow_tf32 = on
+        cudnn.allow_tf32 = on
 
 
 # ---- models (shared/docs/MODELS.md) -------------------------------------------------------------
@@ -85,7 +107,7 @@ class FocusCalibrationAttention(nn.Module):
         p = (ch * self.u_p.view(1, self.h, 1, self.dh)).sum(-1)   # [N, H, T]
         z = (ch * self.u_z.view(1, self.h, 1, self.dh)).sum(-1)
         centre, width = t * torch.sigmoid(p), t * torch.sigmoid(z)
-        pos = torch.arange(t, dtype=x.dtype).view(1, 1, 1, t)
+        pos = torch.arange(t, dtype=x.dtype, device=x.device).view(1, 1, 1, t)
         bias = -2 * (pos - centre.unsqueeze(-1)) ** 2 / width.unsqueeze(-1) ** 2
         a = self.dropout(torch.softmax(s + bias, dim=-1))
         o = a @ vh                                            # [N, H, T, dh]
@@ -125,7 +147,7 @@ class FocusCalibrationNet(nn.Module):
 # ---- cases ---------------------------------------------------------------------------------------
 
 def batch(n, f, t, classes=4):
-    return torch.randn(n, 1, f, t), torch.randint(0, classes, (n,))
+    return torch.randn(n, 1, f, t, device=DEVICE), torch.randint(0, classes, (n,), device=DEVICE)
 
 
 def train_step_case(model, opt, x, labels):
@@ -148,31 +170,31 @@ def infer_case(model, x):
 
 
 def case_attention_fcn_train():
-    model = AttentionFcn()
+    model = AttentionFcn().to(DEVICE)
     x, labels = batch(16, 200, 300)
     return train_step_case(model, torch.optim.Adam(model.parameters(), lr=1e-4), x, labels), {}
 
 
 def case_attention_fcn_infer():
     x, _ = batch(1, 200, 300)
-    return infer_case(AttentionFcn(), x), {}
+    return infer_case(AttentionFcn().to(DEVICE), x), {}
 
 
 def case_fcn_train():
-    model = FocusCalibrationNet()
+    model = FocusCalibrationNet().to(DEVICE)
     x, labels = batch(32, 26, 63)
     return train_step_case(model, torch.optim.Adam(model.parameters(), lr=1e-3, weight_decay=1e-6), x, labels), {}
 
 
 def case_fcn_infer():
     x, _ = batch(1, 26, 63)
-    return infer_case(FocusCalibrationNet(), x), {}
+    return infer_case(FocusCalibrationNet().to(DEVICE), x), {}
 
 
 def conv_case(backward):
     n, c, h, w, k, r = 16, 64, 24, 36, 192, 5
-    x = torch.randn(n, c, h, w, requires_grad=backward)
-    wt = (torch.randn(k, c, r, r) * 0.05).requires_grad_(backward)
+    x = torch.randn(n, c, h, w, device=DEVICE, requires_grad=backward)
+    wt = (torch.randn(k, c, r, r, device=DEVICE) * 0.05).requires_grad_(backward)
     flops = 2.0 * n * k * h * w * c * r * r * (3 if backward else 1)
 
     def step():
@@ -188,10 +210,10 @@ def conv_case(backward):
 
 def case_softmax():
     n, h, l, valid = 32, 4, 128, 100
-    s = torch.randn(n, h, l, l, requires_grad=True)
-    bias = torch.randn(n, h, l, l)
-    masked = (torch.arange(l) >= valid).view(1, 1, 1, l).expand(n, h, l, l)
-    ones = torch.ones(n, h, l, l)
+    s = torch.randn(n, h, l, l, device=DEVICE, requires_grad=True)
+    bias = torch.randn(n, h, l, l, device=DEVICE)
+    masked = (torch.arange(l, device=DEVICE) >= valid).view(1, 1, 1, l).expand(n, h, l, l)
+    ones = torch.ones(n, h, l, l, device=DEVICE)
 
     def step():
         s.grad = None
@@ -202,7 +224,7 @@ def case_softmax():
 
 def audio_case(kind):
     import torchaudio
-    wave = torch.randn(60 * 16000)
+    wave = torch.randn(60 * 16000, device=DEVICE)
     if kind == "mfcc":
         t = torchaudio.transforms.MFCC(sample_rate=16000, n_mfcc=26, dct_type=2, norm="ortho", log_mels=False,
                                        melkwargs=dict(n_fft=2048, hop_length=512, n_mels=128, mel_scale="slaney",
@@ -213,6 +235,7 @@ def audio_case(kind):
     else:
         t = torchaudio.transforms.Spectrogram(n_fft=800, win_length=640, hop_length=160,
                                               window_fn=torch.hamming_window, center=False, power=1.0)
+    t = t.to(DEVICE)
 
     def step():
         with torch.no_grad():
@@ -222,7 +245,7 @@ def audio_case(kind):
 
 def case_sgemm():
     n = 1024
-    a, b, c = torch.randn(n, n), torch.randn(n, n), torch.empty(n, n)
+    a, b, c = torch.randn(n, n, device=DEVICE), torch.randn(n, n, device=DEVICE), torch.empty(n, n, device=DEVICE)
 
     def step():
         torch.mm(a, b, out=c)
@@ -244,18 +267,20 @@ CASES = {
 }
 
 
-def measure(name, threads, min_runs, min_seconds, max_runs=200):
+def measure(name, threads, min_runs, min_seconds, backend="torch", max_runs=200):
     torch.manual_seed(0)
     step, rates = CASES[name]()
     for _ in range(2):
         step()
     times = []
     while len(times) < min_runs or (sum(times) < min_seconds and len(times) < max_runs):
+        sync()
         t0 = time.perf_counter()
         step()
+        sync()
         times.append(time.perf_counter() - t0)
     median = statistics.median(times)
-    out = {"case": name, "ms": round(median * 1e3, 4), "backend": "torch", "threads": threads,
+    out = {"case": name, "ms": round(median * 1e3, 4), "backend": backend, "threads": threads,
            "min_ms": round(min(times) * 1e3, 4), "runs": len(times)}
     if "flops" in rates:
         out["gflops"] = round(rates["flops"] / median / 1e9, 2)
@@ -270,6 +295,8 @@ def main():
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--runs", type=int, default=7, help="fewest timed runs (at least 7)")
     p.add_argument("--min-seconds", type=float, default=1.0)
+    p.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
+    p.add_argument("--tf32", choices=["off", "on"], default="off", help="TF32 matmul/convolution on cuda (default off)")
     p.add_argument("--list", action="store_true")
     a = p.parse_args()
     if a.list:
@@ -288,9 +315,31 @@ def main():
     if not names:
         p.error("give --case NAME (or --case all)")
     torch.set_num_threads(a.threads)
+    global DEVICE
+    backend = "torch"
+    if a.device == "cuda":
+        if not torch.cuda.is_available():
+            print("torch_cases: torch.cuda.is_available() is False: no CUDA device for --device cuda", file=sys.stderr)
+            return 1
+        DEVICE = torch.device("cuda")
+        set_tf32(a.tf32 == "on")
+        backend = "torch-cuda-tf32" if a.tf32 == "on" else "torch-cuda"
+    failed = 0
     for name in names:
-        print(json.dumps(measure(name, a.threads, a.runs, a.min_seconds)), flush=True)
-    return 0
+        try:
+            result = measure(name, a.threads, a.runs, a.min_seconds, backend)
+        except ModuleNotFoundError as e:
+            print(f"torch_cases: {name} skipped: {e}", file=sys.stderr)
+            continue
+        except Exception as e:  # one case failing does not hide the others
+            print(f"torch_cases: {name} failed: {type(e).__name__}: {e}", file=sys.stderr)
+            failed += 1
+            continue
+        if a.device == "cuda":
+            result["device"] = torch.cuda.get_device_name(0)
+            result["tf32"] = a.tf32 == "on"
+        print(json.dumps(result), flush=True)
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

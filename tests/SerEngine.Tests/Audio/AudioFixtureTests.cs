@@ -3,7 +3,6 @@ using SerEngine.Audio.Conformance;
 using SerEngine.Backends;
 using SerEngine.Conformance;
 using SerEngine.IO;
-using Xunit.Abstractions;
 
 namespace SerEngine.Tests.Audio;
 

@@ -336,7 +336,10 @@ public partial class WavTests
 public sealed class SoxFactAttribute : FactAttribute
 {
     /// <summary>Sets <see cref="FactAttribute.Skip"/> when sox is absent.</summary>
-    public SoxFactAttribute()
+    public SoxFactAttribute(
+        [System.Runtime.CompilerServices.CallerFilePath] string? sourceFilePath = null,
+        [System.Runtime.CompilerServices.CallerLineNumber] int sourceLineNumber = -1)
+        : base(sourceFilePath, sourceLineNumber)
     {
         bool found = (Environment.GetEnvironmentVariable("PATH") ?? "").Split(Path.PathSeparator)
             .Any(d => d.Length > 0 && File.Exists(Path.Combine(d, "sox")));

@@ -3,7 +3,6 @@ using SerEngine.Cli;
 using SerEngine.Conformance;
 using SerEngine.IO;
 using SerEngine.Tests.Gpu;
-using Xunit.Abstractions;
 
 namespace SerEngine.Tests.Conformance;
 

@@ -291,13 +291,13 @@ public class CpuFastPrimitiveTests
 
     public static TheoryData<Pool2dGeometry> Pools => new()
     {
-        new(32, 32, 25, 62, 2, 2, 2, 2, 0, 0),   // FocusCalibrationNet
-        new(4, 64, 49, 74, 3, 3, 2, 2, 0, 0),    // AttentionFcn
-        new(2, 3, 9, 10, 3, 2, 2, 1, 1, 1),      // padding
-        new(1, 2, 7, 7, 3, 3, 3, 3, 1, 0),
-        new(2, 3, 9, 37, 2, 2, 1, 2, 0, 0),      // 2 × 2 windows overlapping along H
-        new(1, 2, 5, 17, 3, 3, 2, 2, 0, 0),      // the last row's vector loads would pass the plane's end
-        new(2, 3, 8, 40, 4, 5, 2, 2, 0, 0),      // wider windows, stride 2
+        new Pool2dGeometry(32, 32, 25, 62, 2, 2, 2, 2, 0, 0),   // FocusCalibrationNet
+        new Pool2dGeometry(4, 64, 49, 74, 3, 3, 2, 2, 0, 0),    // AttentionFcn
+        new Pool2dGeometry(2, 3, 9, 10, 3, 2, 2, 1, 1, 1),      // padding
+        new Pool2dGeometry(1, 2, 7, 7, 3, 3, 3, 3, 1, 0),
+        new Pool2dGeometry(2, 3, 9, 37, 2, 2, 1, 2, 0, 0),      // 2 × 2 windows overlapping along H
+        new Pool2dGeometry(1, 2, 5, 17, 3, 3, 2, 2, 0, 0),      // the last row's vector loads would pass the plane's end
+        new Pool2dGeometry(2, 3, 8, 40, 4, 5, 2, 2, 0, 0),      // wider windows, stride 2
     };
 
     [Theory]

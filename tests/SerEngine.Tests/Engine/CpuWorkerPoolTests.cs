@@ -42,7 +42,7 @@ public class CpuWorkerPoolTests
         holder.Start();
         try
         {
-            Assert.True(started.Wait(TimeSpan.FromSeconds(30)), "the holding call did not start");
+            Assert.True(started.Wait(TimeSpan.FromSeconds(30), TestContext.Current.CancellationToken), "the holding call did not start");
             AssertFirstErrorRethrownAfterEveryItem();
         }
         finally

@@ -4,7 +4,6 @@ using SerEngine.Backends;
 using SerEngine.Backends.Cuda;
 using SerEngine.Backends.Gpu;
 using SerEngine.Conformance;
-using Xunit.Abstractions;
 
 namespace SerEngine.Tests.Gpu;
 

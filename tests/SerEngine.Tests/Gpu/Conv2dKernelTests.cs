@@ -2,7 +2,6 @@ using SerEngine.Backends;
 using SerEngine.Backends.Cpu;
 using SerEngine.Backends.Gpu;
 using SerEngine.Backends.OpenCl;
-using Xunit.Abstractions;
 
 namespace SerEngine.Tests.Gpu;
 

@@ -1,7 +1,6 @@
 using SerEngine.Backends;
 using SerEngine.Backends.Cpu;
 using SerEngine.Backends.Cuda;
-using Xunit.Abstractions;
 
 namespace SerEngine.Tests.Gpu;
 

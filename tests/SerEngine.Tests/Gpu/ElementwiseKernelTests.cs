@@ -1,7 +1,6 @@
 using SerEngine.Backends;
 using SerEngine.Backends.Cuda;
 using SerEngine.Backends.Gpu;
-using Xunit.Abstractions;
 
 namespace SerEngine.Tests.Gpu;
 

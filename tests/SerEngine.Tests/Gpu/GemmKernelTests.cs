@@ -3,7 +3,6 @@ using SerEngine.Backends.Cpu;
 using SerEngine.Backends.Cuda;
 using SerEngine.Backends.Gpu;
 using SerEngine.Backends.OpenCl;
-using Xunit.Abstractions;
 
 namespace SerEngine.Tests.Gpu;
 

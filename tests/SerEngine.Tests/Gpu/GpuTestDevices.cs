@@ -1,7 +1,6 @@
 using SerEngine.Backends;
 using SerEngine.Backends.Cuda;
 using SerEngine.Backends.OpenCl;
-using Xunit.Abstractions;
 
 namespace SerEngine.Tests.Gpu;
 
@@ -26,6 +25,9 @@ internal static class GpuTestDevices
 
     public static bool IsCi => string.Equals(Environment.GetEnvironmentVariable("CI"), "true", StringComparison.OrdinalIgnoreCase);
 
+    /// <summary>SERENGINE_REQUIRE_CUDA=1 (the GPU machine's .device/run.sh): a CUDA test without a CUDA driver fails.</summary>
+    public static bool RequireCuda => Environment.GetEnvironmentVariable("SERENGINE_REQUIRE_CUDA") == "1";
+
     /// <summary>The shared OpenCL backend, or null (after saying why) when this machine has no OpenCL device.</summary>
     public static OpenClBackend? OpenCl(ITestOutputHelper output)
     {
@@ -38,12 +40,14 @@ internal static class GpuTestDevices
 
     /// <summary>
     /// The shared CUDA backend, or null (after saying "no CUDA driver") only when libcuda.so.1
-    /// cannot be loaded; with a driver present, any failure to open the device fails the test.
+    /// cannot be loaded (and SERENGINE_REQUIRE_CUDA is not 1); with a driver present, any failure to open
+    /// the device fails the test.
     /// </summary>
     public static CudaBackend? Cuda(ITestOutputHelper output)
     {
         var (backend, reason) = SharedCuda.Value;
         if (backend is not null) return backend;
+        if (RequireCuda) Assert.Fail($"SERENGINE_REQUIRE_CUDA=1 requires a CUDA device: {reason}");
         output.WriteLine($"SKIPPED (returned early): no CUDA driver: {reason}");
         return null;
     }

@@ -1,6 +1,5 @@
 using SerEngine.Backends;
 using SerEngine.Benchmarks.Lab;
-using Xunit.Abstractions;
 
 namespace SerEngine.Tests.Gpu;
 

@@ -1,6 +1,5 @@
 using SerEngine.Backends;
 using SerEngine.Backends.Gpu;
-using Xunit.Abstractions;
 
 namespace SerEngine.Tests.Gpu;
 

@@ -1,6 +1,5 @@
 using SerEngine.Backends;
 using SerEngine.Backends.Cpu;
-using Xunit.Abstractions;
 
 namespace SerEngine.Tests.Gpu;
 

@@ -1,5 +1,4 @@
 using SerEngine.Backends;
-using Xunit.Abstractions;
 
 namespace SerEngine.Tests.Gpu;
 

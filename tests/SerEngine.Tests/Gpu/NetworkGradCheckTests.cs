@@ -1,7 +1,6 @@
 using SerEngine.Backends;
 using SerEngine.Models.Attention;
 using SerEngine.Nn;
-using Xunit.Abstractions;
 
 namespace SerEngine.Tests.Gpu;
 

@@ -2,7 +2,6 @@ using SerEngine.Autograd;
 using SerEngine.Backends;
 using SerEngine.Models;
 using SerEngine.Tests.Gpu;
-using Xunit.Abstractions;
 
 namespace SerEngine.Tests.Models;
 

@@ -4,7 +4,6 @@ using SerEngine.Models;
 using SerEngine.Models.Data;
 using SerEngine.Models.Training;
 using SerEngine.Tests.Gpu;
-using Xunit.Abstractions;
 
 namespace SerEngine.Tests.Models;
 

@@ -5,7 +5,6 @@ using SerEngine.Models;
 using SerEngine.Models.Attention;
 using SerEngine.Optim;
 using SerEngine.Tests.Gpu;
-using Xunit.Abstractions;
 
 namespace SerEngine.Tests.Models;
 

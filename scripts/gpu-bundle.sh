@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# Builds .device/ (git-ignored), everything the lent GPU machine runs (shared/docs/DEVICE.md): it has the
+# NVIDIA driver, the CUDA toolkit and python3 with torch, but no .NET and no network, and takes at most
+# 64 MB. Run from anywhere, here:  scripts/gpu-bundle.sh      (5-8 minutes on 2 cores)
+#   .device/ser              the `ser` CLI, NativeAOT (one native file, no .NET needed)
+#   .device/tests.tgz        the xunit.v3 test executable, self-contained, partially trimmed (not single-file:
+#                            that breaks xunit's discovery); run.sh unpacks it into a temporary folder
+#   .device/fixtures/        a copy of ../shared/fixtures (PyTorch conformance fixtures)
+#   .device/peer/            the PyTorch peer (benchmarks/peer/torch_cases.py) and its table script
+#   .device/run.sh           what to run there: cd .device && SERENGINE_REQUIRE_CUDA=1 ./run.sh
+# Build output goes to out/gpu-bundle/ (git-ignored), so bin/ and obj/ are left alone.
+# --no-publish reassembles .device/ from the last publish (after editing run.sh or the peer).
+set -euo pipefail
+publish=1
+[ "${1:-}" = "--no-publish" ] && publish=0
+cd "$(dirname "$0")/.."
+root=$(pwd)
+work=$root/out/gpu-bundle
+dev=$root/.device
+limit_mb=64
+mkdir -p "$work"
+fixtures=$root/../shared/fixtures
+[ -d "$fixtures" ] || { echo "gpu-bundle: $fixtures is missing (the repository must sit beside ../shared)" >&2; exit 1; }
+
+step() { echo "gpu-bundle: $*"; }
+
+if [ "$publish" = 1 ]; then
+# 1. ser, NativeAOT, for net9.0 (README, NativeAOT: -p:SerTargetFramework=net9.0 builds against .NET 9's
+#    ILCompiler, which carries its own runtime; the project's IlcInstructionSet x86-x64-v3 is .NET 9's name).
+step "publishing ser (NativeAOT, net9.0) ..."
+dotnet publish models/SerEngine.Cli -c Release -r linux-x64 -p:PublishAot=true -p:SerTargetFramework=net9.0 \
+  --artifacts-path "$work/aot-artifacts" -o "$work/ser" >"$work/ser.log" 2>&1 || { cat "$work/ser.log"; exit 1; }
+if grep -E "warning (IL[23][0-9]{3}|NETSDK)" "$work/ser.log"; then
+  echo "gpu-bundle: FAILED: trimming/AOT warnings above" >&2; exit 1
+fi
+
+# 2. The tests: self-contained, partially trimmed (only assemblies marked trimmable are trimmed), not single-file.
+#    xunit's reflection draws IL2xxx trim warnings that say nothing about our code: they are not analysed here
+#    (every normal build still runs the trim/AOT analyzers with warnings as errors).
+step "publishing the tests (self-contained, partially trimmed) ..."
+rm -rf "$work/tests"
+dotnet publish tests/SerEngine.Tests -c Release -r linux-x64 --self-contained \
+  -p:PublishTrimmed=true -p:TrimMode=partial -p:SuppressTrimAnalysisWarnings=true -p:InvariantGlobalization=true \
+  --artifacts-path "$work/tests-artifacts" -o "$work/tests" >"$work/tests.log" 2>&1 || { cat "$work/tests.log"; exit 1; }
+
+fi
+
+# 3. The bundle.
+step "assembling $dev ..."
+rm -rf "$dev"
+mkdir -p "$dev/peer"
+cp "$work/ser/ser" "$dev/ser"
+tar -C "$work" -czf "$dev/tests.tgz" tests
+cp -r "$fixtures" "$dev/fixtures"
+cp benchmarks/peer/torch_cases.py benchmarks/peer/ratio_table.py "$dev/peer/"
+cp scripts/device-run.sh "$dev/run.sh"
+chmod +x "$dev/run.sh" "$dev/ser"
+"$dev/ser" bench --list | awk '{print $1}' > "$dev/bench-cases.txt"
+echo "$(git -C "$root" describe --always --dirty) ($(git -C "$root" log -1 --format=%cs))" > "$dev/COMMIT"
+
+printf 'gpu-bundle: %-14s %s\n' "ser" "$(du -h "$dev/ser" | cut -f1) (NativeAOT; published tests unpacked: $(du -sh "$work/tests" | cut -f1))"
+printf 'gpu-bundle: %-14s %s\n' "tests.tgz" "$(du -h "$dev/tests.tgz" | cut -f1)"
+printf 'gpu-bundle: %-14s %s\n' "fixtures/" "$(du -sh "$dev/fixtures" | cut -f1)"
+du -sh "$dev"
+total_mb=$(( $(du -sb "$dev" | cut -f1) / 1048576 ))
+if [ "$total_mb" -ge "$limit_mb" ]; then
+  echo "gpu-bundle: FAILED: .device is ${total_mb} MB, over the ${limit_mb} MB the GPU machine takes" >&2; exit 1
+fi
+echo "gpu-bundle: ready; on the GPU machine: cd .device && SERENGINE_REQUIRE_CUDA=1 ./run.sh"
