@@ -5,7 +5,6 @@ using System.Text.RegularExpressions;
 using SerEngine.Backends;
 using SerEngine.Backends.Cuda;
 using SerEngine.Backends.Gpu;
-using Xunit.Abstractions;
 
 namespace SerEngine.Tests.Gpu;
 
