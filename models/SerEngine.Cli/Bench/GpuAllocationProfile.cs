@@ -33,8 +33,9 @@ public static class GpuAllocationProfile
             for (int i = 0; i < RecordedSteps; i++) step.Run();
             double ms = Stopwatch.GetElapsedTime(t0).TotalMilliseconds / RecordedSteps;
             var after = backend.PoolStats;
+            long live = backend.LiveBytes; // read with the pool's counters, before the case's inputs are freed
             step.Cleanup?.Invoke();
-            w.WriteLine(Format(c.Name, backend, ms, before, after, RecordedSteps));
+            w.WriteLine(Format(c.Name, backend, ms, before, after, live, RecordedSteps));
         }
         finally
         {
@@ -43,7 +44,7 @@ public static class GpuAllocationProfile
     }
 
     /// <summary>The report: one line of rates per step, one of bytes now.</summary>
-    public static string Format(string name, GpuBackend backend, double ms, GpuPoolStats before, GpuPoolStats after, int steps)
+    public static string Format(string name, GpuBackend backend, double ms, GpuPoolStats before, GpuPoolStats after, long liveBytes, int steps)
     {
         static double PerStep(long a, long b, int steps) => (b - a) / (double)steps;
         var inv = CultureInfo.InvariantCulture;
@@ -52,6 +53,6 @@ public static class GpuAllocationProfile
             $"  per step: {PerStep(before.Requests, after.Requests, steps):0.#} buffers requested, {PerStep(before.Hits, after.Hits, steps):0.#} from the pool, " +
             $"{PerStep(before.DriverAllocations, after.DriverAllocations, steps):0.#} driver allocations, {PerStep(before.DriverFrees, after.DriverFrees, steps):0.#} driver frees\n" +
             $"  now: {after.PooledBytes / 1048576.0:0.00} MiB parked in the pool, {after.InUseBytes / 1048576.0:0.00} MiB in live buffers " +
-            $"(live tensors {backend.LiveBytes / 1048576.0:0.00} MiB; the rest is bucket rounding)");
+            $"(live tensors {liveBytes / 1048576.0:0.00} MiB; the rest is bucket rounding)");
     }
 }
