@@ -53,6 +53,6 @@ public static class GpuAllocationProfile
             $"  per step: {PerStep(before.Requests, after.Requests, steps):0.#} buffers requested, {PerStep(before.Hits, after.Hits, steps):0.#} from the pool, " +
             $"{PerStep(before.DriverAllocations, after.DriverAllocations, steps):0.#} driver allocations, {PerStep(before.DriverFrees, after.DriverFrees, steps):0.#} driver frees\n" +
             $"  now: {after.PooledBytes / 1048576.0:0.00} MiB parked in the pool, {after.InUseBytes / 1048576.0:0.00} MiB in live buffers " +
-            $"(live tensors {liveBytes / 1048576.0:0.00} MiB; the rest is bucket rounding)");
+            $"(live tensors {liveBytes / 1048576.0:0.00} MiB; the rest is bucket rounding and cached twiddle tables)");
     }
 }

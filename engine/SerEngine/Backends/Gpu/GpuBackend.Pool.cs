@@ -58,6 +58,10 @@ public abstract partial class GpuBackend
         if (handle != 0) _pool.Return(handle, gs.CapacityBytes);
     }
 
-    /// <summary>Frees the parked buffers and turns the pool off, so buffers freed later go straight to the driver (on dispose).</summary>
-    private protected void ClosePool() => _pool.CapacityBytes = 0;
+    /// <summary>Frees cached scratch and the parked buffers and turns the pool off, so buffers freed later go straight to the driver (on dispose).</summary>
+    private protected void ClosePool()
+    {
+        ReleaseTwiddleTables();
+        _pool.CapacityBytes = 0;
+    }
 }

@@ -11,7 +11,7 @@ namespace SerEngine.Backends.Gpu;
 /// <param name="DriverAllocations">Driver allocations (<c>clCreateBuffer</c>, <c>cuMemAlloc</c>).</param>
 /// <param name="DriverFrees">Driver frees (<c>clReleaseMemObject</c>, <c>cuMemFree</c>).</param>
 /// <param name="PooledBytes">Device bytes held in the free lists, not in any live buffer.</param>
-/// <param name="InUseBytes">Device bytes behind live buffers, bucket-rounded (minus <see cref="Backend.LiveBytes"/>: the rounding waste).</param>
+/// <param name="InUseBytes">Device bytes behind live buffers and cached scratch (spectrogram twiddle tables), bucket-rounded; minus <see cref="Backend.LiveBytes"/>, the rounding waste and the cache.</param>
 /// <param name="CapacityBytes">Most bytes the free lists keep; 0 = the pool is off.</param>
 public readonly record struct GpuPoolStats(long Requests, long Hits, long DriverAllocations, long DriverFrees,
     long PooledBytes, long InUseBytes, long CapacityBytes);
