@@ -258,6 +258,24 @@ public class GpuMemoryPoolTests(ITestOutputHelper output)
         }
     }
 
+    [Fact]
+    public void BenchProfileOnOpenClCountsAllocationsPerStep()
+    {
+        if (GpuTestDevices.OpenCl(output) is null) return;
+        Assert.Equal("attention_fcn.train_step.b2.64x64", SerEngine.Cli.Bench.BenchCases.Find("attention_fcn.train_step.b2.64x64")?.Name);
+        Assert.Null(SerEngine.Cli.Bench.BenchCases.Find("attention_fcn.train_step.b0.64x64"));
+        var stdout = new StringWriter();
+        var stderr = new StringWriter();
+        int code = SerEngine.Cli.CliApp.Run(["bench", "--profile", "--backend", "opencl", "--case", "focus_calibration_net.train_step.b1.26x63"], stdout, stderr);
+        output.WriteLine(stdout.ToString() + stderr);
+        Assert.Equal(0, code);
+        string text = stdout.ToString();
+        Assert.Contains("focus_calibration_net.train_step.b1.26x63: ", text, StringComparison.Ordinal);
+        Assert.Contains(" buffers requested, ", text, StringComparison.Ordinal);
+        if (!text.Contains(", off)", StringComparison.Ordinal))
+            Assert.Contains(" from the pool, 0 driver allocations, 0 driver frees", text, StringComparison.Ordinal); // steady state: every buffer reused
+    }
+
     /// <summary>Parks a NaN-filled buffer in every bucket from 1 element to 2 MiB.</summary>
     private static void Poison(Backend be)
     {
