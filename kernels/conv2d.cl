@@ -212,9 +212,13 @@ INLINE void conv2d_accumulate(LOCAL_PTR const float* as, // [TSK, TSM]
     for (int q = 0; q < TSK; q++)
     {
         float ar[WPTM], br[WPTN];
+        UNROLL
         for (int wm = 0; wm < WPTM; wm++) ar[wm] = as[q * TSM + ly + wm * RTSM];
+        UNROLL
         for (int wn = 0; wn < WPTN; wn++) br[wn] = bs[q * TSN + lx + wn * RTSN];
+        UNROLL
         for (int wm = 0; wm < WPTM; wm++)
+            UNROLL
             for (int wn = 0; wn < WPTN; wn++) acc[wm * WPTN + wn] += ar[wm] * br[wn];
     }
 }
@@ -240,6 +244,7 @@ KERNEL void conv2d_fwd_implicit_gemm(GLOBAL const float* RESTRICT x,    // [N, C
     GLOBAL const float* xn = x + n * C * H * W;
 
     float acc[WPTM * WPTN];
+    UNROLL
     for (int e = 0; e < WPTM * WPTN; e++) acc[e] = 0.0f;
     for (int q0 = 0; q0 < CRS; q0 += TSK)
     {
@@ -265,11 +270,13 @@ KERNEL void conv2d_fwd_implicit_gemm(GLOBAL const float* RESTRICT x,    // [N, C
         BARRIER;
     }
 
+    UNROLL
     for (int wn = 0; wn < WPTN; wn++)
     {
         const int jo = j0 + lx + wn * RTSN;
         if (jo >= NP) break;
         const int no = jo / P, po = jo - no * P;
+        UNROLL
         for (int wm = 0; wm < WPTM; wm++)
         {
             const int k = i0 + ly + wm * RTSM;
@@ -296,6 +303,7 @@ KERNEL void conv2d_bwd_input_implicit_gemm(GLOBAL const float* RESTRICT dy, // [
     GLOBAL const float* dyn = dy + n * K * OH * OW;
 
     float acc[WPTM * WPTN];
+    UNROLL
     for (int e = 0; e < WPTM * WPTN; e++) acc[e] = 0.0f;
     for (int q0 = 0; q0 < KRS; q0 += TSK)
     {
@@ -331,11 +339,13 @@ KERNEL void conv2d_bwd_input_implicit_gemm(GLOBAL const float* RESTRICT dy, // [
         BARRIER;
     }
 
+    UNROLL
     for (int wn = 0; wn < WPTN; wn++)
     {
         const int jo = j0 + lx + wn * RTSN;
         if (jo >= NHW) break;
         const int no = jo / HW, hwo = jo - no * HW;
+        UNROLL
         for (int wm = 0; wm < WPTM; wm++)
         {
             const int c = i0 + ly + wm * RTSM;
@@ -365,6 +375,7 @@ KERNEL void conv2d_bwd_weight_implicit_gemm(GLOBAL const float* RESTRICT x,  // 
 
     const int qBegin = GROUP(2) * qChunk, qEnd = min(qBegin + qChunk, NP);
     float acc[WPTM * WPTN];
+    UNROLL
     for (int e = 0; e < WPTM * WPTN; e++) acc[e] = 0.0f;
     for (int q0 = qBegin; q0 < qEnd; q0 += TSK)
     {
@@ -396,10 +407,12 @@ KERNEL void conv2d_bwd_weight_implicit_gemm(GLOBAL const float* RESTRICT x,  // 
         BARRIER;
     }
 
+    UNROLL
     for (int wm = 0; wm < WPTM; wm++)
     {
         const int k = i0 + ly + wm * RTSM;
         if (k >= K) break;
+        UNROLL
         for (int wn = 0; wn < WPTN; wn++)
         {
             const int jo = j0 + lx + wn * RTSN;

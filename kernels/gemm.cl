@@ -98,7 +98,9 @@ KERNEL void gemm_tiled_regblock(const int M, const int N, const int K, const flo
     GLOBAL const float* b = B + bOff + p * bBatch;
 
     float acc[WPTM][WPTN];
+    UNROLL
     for (int wm = 0; wm < WPTM; wm++)
+        UNROLL
         for (int wn = 0; wn < WPTN; wn++) acc[wm][wn] = 0.0f;
 
     for (int q0 = 0; q0 < K; q0 += TSK)
@@ -122,19 +124,25 @@ KERNEL void gemm_tiled_regblock(const int M, const int N, const int K, const flo
         for (int q = 0; q < TSK; q++)
         {
             float ar[WPTM], br[WPTN];
+            UNROLL
             for (int wm = 0; wm < WPTM; wm++) ar[wm] = As[q][ly + wm * RTSM];
+            UNROLL
             for (int wn = 0; wn < WPTN; wn++) br[wn] = Bs[q][lx + wn * RTSN];
+            UNROLL
             for (int wm = 0; wm < WPTM; wm++)
+                UNROLL
                 for (int wn = 0; wn < WPTN; wn++) acc[wm][wn] += ar[wm] * br[wn];
         }
         BARRIER;
     }
 
     GLOBAL float* c = C + cOff + p * cBatch;
+    UNROLL
     for (int wm = 0; wm < WPTM; wm++)
     {
         const int i = i0 + ly + wm * RTSM;
         if (i >= M) break;
+        UNROLL
         for (int wn = 0; wn < WPTN; wn++)
         {
             const int j = j0 + lx + wn * RTSN;

@@ -4,6 +4,7 @@
 // by NVRTC with this prelude in front of them; see prelude_opencl.h for the dialect summary.
 // NVRTC compiles C++, so kernels are `extern "C"` to keep their names unmangled for
 // cuModuleGetFunction. Nothing here includes a header: NVRTC provides the CUDA built-ins itself.
+// Without a GPU, CI compiles the same text to PTX with clang, cuda_nvrtc_builtins.h standing in for those built-ins.
 
 #ifndef SERENGINE_PRELUDE
 #define SERENGINE_PRELUDE
@@ -20,6 +21,9 @@
 
 #define BARRIER __syncthreads()
 #define BARRIER_GLOBAL __syncthreads()
+
+// Fully unrolls the next loop (constant trip count), so arrays it indexes stay in registers.
+#define UNROLL _Pragma("unroll")
 
 // OpenCL C scalar type names used by the dialect.
 typedef unsigned char uchar;

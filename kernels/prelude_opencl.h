@@ -15,6 +15,8 @@
 //   BARRIER_GLOBAL             work-group barrier that also orders global memory
 //   GID(n) LID(n) GROUP(n) LSIZE(n) NGROUPS(n) GSIZE(n)   work-item indices, as int
 //   RESTRICT, INLINE           restrict qualifier, inlined helper function
+//   UNROLL                     on the line before a loop with a constant trip count: unroll it fully,
+//                              so the register tiles it indexes are not spilled to local memory
 //   atomic_add_f32(p, v)       float atomic add on global memory (compare-and-swap loop)
 //   atomic_add_f32_local(p, v) the same on local memory
 //   atomic_add_i32(p, v)       int atomic add on global memory, returns the old value
@@ -37,6 +39,9 @@
 
 #define BARRIER barrier(CLK_LOCAL_MEM_FENCE)
 #define BARRIER_GLOBAL barrier(CLK_LOCAL_MEM_FENCE | CLK_GLOBAL_MEM_FENCE)
+
+// `#pragma unroll` (clang, NVIDIA and AMD OpenCL accept it in OpenCL C 1.2; opencl_unroll_hint needs 2.0).
+#define UNROLL _Pragma("unroll")
 
 #define GID(n) ((int)get_global_id(n))
 #define LID(n) ((int)get_local_id(n))

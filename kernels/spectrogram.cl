@@ -117,7 +117,9 @@ KERNEL void spectrogram_tiled(GLOBAL const float* RESTRICT signal,  // [(T − 1
     const int t0 = GROUP(0) * SPEC_TT, k0 = GROUP(1) * SPEC_TK;
 
     float re[SPEC_WK][SPEC_WT], im[SPEC_WK][SPEC_WT];
+    UNROLL
     for (int wk = 0; wk < SPEC_WK; wk++)
+        UNROLL
         for (int wt = 0; wt < SPEC_WT; wt++) re[wk][wt] = im[wk][wt] = 0.0f;
 
     for (int n0 = 0; n0 < nFft; n0 += SPEC_TN)
@@ -140,15 +142,20 @@ KERNEL void spectrogram_tiled(GLOBAL const float* RESTRICT signal,  // [(T − 1
         BARRIER;
 
         float sr[SPEC_WK][SPEC_WT], si[SPEC_WK][SPEC_WT]; // this slab's sums
+        UNROLL
         for (int wk = 0; wk < SPEC_WK; wk++)
+            UNROLL
             for (int wt = 0; wt < SPEC_WT; wt++) sr[wk][wt] = si[wk][wt] = 0.0f;
         for (int nn = 0; nn < SPEC_TN; nn++)
         {
             float f[SPEC_WT];
+            UNROLL
             for (int wt = 0; wt < SPEC_WT; wt++) f[wt] = Fs[nn][lx + wt * SPEC_RT];
+            UNROLL
             for (int wk = 0; wk < SPEC_WK; wk++)
             {
                 const float c = Cs[nn][ly + wk * SPEC_RK], s = Ss[nn][ly + wk * SPEC_RK];
+                UNROLL
                 for (int wt = 0; wt < SPEC_WT; wt++)
                 {
                     sr[wk][wt] += c * f[wt];
@@ -156,7 +163,9 @@ KERNEL void spectrogram_tiled(GLOBAL const float* RESTRICT signal,  // [(T − 1
                 }
             }
         }
+        UNROLL
         for (int wk = 0; wk < SPEC_WK; wk++)
+            UNROLL
             for (int wt = 0; wt < SPEC_WT; wt++)
             {
                 re[wk][wt] += sr[wk][wt];
@@ -165,9 +174,11 @@ KERNEL void spectrogram_tiled(GLOBAL const float* RESTRICT signal,  // [(T − 1
         BARRIER;
     }
 
+    UNROLL
     for (int wk = 0; wk < SPEC_WK; wk++)
     {
         const int k = k0 + ly + wk * SPEC_RK;
+        UNROLL
         for (int wt = 0; wt < SPEC_WT; wt++)
         {
             const int t = t0 + lx + wt * SPEC_RT;

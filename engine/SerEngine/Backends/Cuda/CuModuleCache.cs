@@ -93,7 +93,8 @@ public sealed unsafe class CuModuleCache : CompiledKernelCache<CuModule>
         return NativeText.Utf8(image);
     }
 
-    private static string[] SplitOptions(string options) =>
+    /// <summary>The option string as NVRTC gets it: one option per entry.</summary>
+    internal static string[] SplitOptions(string options) =>
         options.Split([' ', '\t', '\n'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
 
     private static NvrtcNative Nvrtc(KernelSource source) => NvrtcNative.Instance ?? throw new KernelCompileException(

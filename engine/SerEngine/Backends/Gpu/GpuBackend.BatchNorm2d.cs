@@ -7,9 +7,14 @@ public abstract partial class GpuBackend
     private const int NormGroupX = 64, NormGroupY = 4; // element kernels
 
     /// <summary>Work-items of one per-channel reduction: the largest power of two ≤ min(256, GroupSize).</summary>
-    private int NormReduceGroup => 1 << (31 - int.LeadingZeroCount(Math.Clamp(GroupSize, 1, 256)));
+    private int NormReduceGroup => NormReduceGroupFor(GroupSize);
 
-    internal string NormOptions => $"-DBN_GROUP={NormReduceGroup}";
+    private static int NormReduceGroupFor(int groupSize) => 1 << (31 - int.LeadingZeroCount(Math.Clamp(groupSize, 1, 256)));
+
+    internal string NormOptions => NormOptionsFor(GroupSize);
+
+    /// <summary>batchnorm2d.cl's options on a backend whose <see cref="GroupSize"/> is <paramref name="groupSize"/>.</summary>
+    internal static string NormOptionsFor(int groupSize) => $"-DBN_GROUP={NormReduceGroupFor(groupSize)}";
 
     /// <inheritdoc/>
     public override void BatchNorm2dForward(Storage x, Storage? weight, Storage? bias, Storage y,
