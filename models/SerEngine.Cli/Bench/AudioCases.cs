@@ -76,6 +76,25 @@ public static class BenchCases
         new SgemmCase(1024),
     ];
 
-    /// <summary>The case called <paramref name="name"/>, or null.</summary>
-    public static BenchCase? Find(string name) => All.FirstOrDefault(c => c.Name == name);
+    /// <summary>
+    /// The case called <paramref name="name"/>, or null. A model case may name other sizes than the
+    /// listed ones (<c>attention_fcn.train_step.b2.40x60</c>), for quick runs on slow devices.
+    /// </summary>
+    public static BenchCase? Find(string name) => All.FirstOrDefault(c => c.Name == name) ?? SizedModelCase(name);
+
+    private static BenchCase? SizedModelCase(string name)
+    {
+        var m = System.Text.RegularExpressions.Regex.Match(name, @"^(attention_fcn|focus_calibration_net)\.(train_step|infer)\.b([1-9]\d{0,3})\.([1-9]\d{0,3})x([1-9]\d{0,4})$");
+        if (!m.Success) return null;
+        int n = int.Parse(m.Groups[3].Value, System.Globalization.CultureInfo.InvariantCulture);
+        int f = int.Parse(m.Groups[4].Value, System.Globalization.CultureInfo.InvariantCulture);
+        int t = int.Parse(m.Groups[5].Value, System.Globalization.CultureInfo.InvariantCulture);
+        return (m.Groups[1].Value, m.Groups[2].Value) switch
+        {
+            ("attention_fcn", "train_step") => new AttentionFcnTrainStepCase(n, f, t),
+            ("attention_fcn", _) => new AttentionFcnInferCase(n, f, t),
+            (_, "train_step") => new FocusCalibrationNetTrainStepCase(n, f, t),
+            _ => new FocusCalibrationNetInferCase(n, f, t),
+        };
+    }
 }

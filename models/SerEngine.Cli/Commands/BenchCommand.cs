@@ -31,7 +31,7 @@ public sealed class BenchCommand : ICommand
         new("--runs", "N", "fewest timed runs, at least 7 (default 7)"),
         new("--min-seconds", "S", "keep timing (up to 200 runs) while the timed runs total less than S seconds (default 1)"),
         new("--list", null, "print the case names with what each times"),
-        new("--profile", null, "instead of timing, print where a step's time goes: milliseconds per cpu primitive and shape (after a longer warm-up)"),
+        new("--profile", null, "instead of timing, print where a step's time goes: on cpu, milliseconds per primitive and shape (after a longer warm-up); on opencl/cuda, buffer allocations per step (requests, pool hits, driver calls)"),
     ];
 
     /// <inheritdoc/>
@@ -62,20 +62,19 @@ public sealed class BenchCommand : ICommand
         using var parallel = Audio.FrontEndThreads.Limit(threads);
         if (args.Flag("--profile"))
         {
-            if (backendName != "cpu") throw new UsageException("--profile works on the cpu backend only");
-            foreach (var c in cases) Profile(c, threads, stdout);
+            if (backendName == "cpu")
+            {
+                foreach (var c in cases) Profile(c, threads, stdout);
+                return 0;
+            }
+            // a GPU backend: allocations per step (the memory pool's counters), not per-primitive times
+            if (GetBackend(backendName) is not Backends.Gpu.GpuBackend gpu)
+                throw new UsageException($"--profile works on the cpu backend and on GPU backends (opencl, cuda), not on '{backendName}'");
+            foreach (var c in cases) GpuAllocationProfile.Run(c, gpu, stdout);
             return 0;
         }
-        Backend backend;
-        try
-        {
-            // the cpu backend is built here so --threads applies; others come from the registry
-            backend = backendName == "cpu" ? new CpuBackend(threads) : BackendRegistry.Get(backendName);
-        }
-        catch (ArgumentException ex)
-        {
-            throw new UsageException(ex.Message);
-        }
+        // the cpu backend is built here so --threads applies; others come from the registry
+        Backend backend = backendName == "cpu" ? new CpuBackend(threads) : GetBackend(backendName);
         int reported = backend is CpuBackend cpu ? cpu.ThreadCount : backendName == "cpu-reference" ? 1 : threads;
         var runner = new BenchRunner { MinRuns = runs, MinSeconds = minSeconds };
         foreach (var c in cases)
@@ -116,6 +115,18 @@ public sealed class BenchCommand : ICommand
         finally
         {
             BackendRegistry.Default = previous;
+        }
+    }
+
+    private static Backend GetBackend(string name)
+    {
+        try
+        {
+            return BackendRegistry.Get(name);
+        }
+        catch (ArgumentException ex)
+        {
+            throw new UsageException(ex.Message);
         }
     }
 

@@ -1,36 +1,36 @@
+using SerEngine.Backends.Gpu;
 using static SerEngine.Backends.Cuda.CuNative;
 
 namespace SerEngine.Backends.Cuda;
 
-// The memory primitives: cuMemAlloc, cuMemsetD32 for fill, and the driver calls behind
-// GpuBackend.Memory.cs (synchronous host transfers, cuMemcpyDtoD).
+// The memory primitives: raw cuMemAlloc/cuMemFree under the memory pool (GpuBackend.Pool.cs),
+// cuMemsetD32 for fill, and the driver calls behind GpuBackend.Memory.cs (synchronous host
+// transfers, cuMemcpyDtoD).
 // Byte counts in the driver calls, element offsets in the Storage arguments.
 public sealed unsafe partial class CudaBackend
 {
     /// <inheritdoc/>
-    protected override Storage AllocateCore(int length, DType dtype)
+    protected override ulong AllocateRaw(long bytes)
     {
-        ArgumentOutOfRangeException.ThrowIfNegative(length);
-        if (length == 0) return new CuStorage(this, dtype, 0, 0);
         MakeCurrent();
-        long bytes = (long)length * dtype.ElementSize();
         ulong ptr;
         int err = cuMemAlloc_v2(&ptr, (nuint)bytes);
         if (err != CUDA_SUCCESS)
-            throw new CuException(err, "cuMemAlloc_v2", $"allocating {length} × {dtype} ({bytes} bytes) on '{Device.Name}' " +
-                $"({Device.TotalMemoryBytes} bytes on the device, {LiveBytes} bytes live on this backend)");
-        return new CuStorage(this, dtype, length, ptr);
+            throw new CuException(err, "cuMemAlloc_v2", $"allocating {bytes} bytes on '{Device.Name}' " +
+                $"({Device.TotalMemoryBytes} bytes on the device, {LiveBytes} bytes live on this backend, {PoolStats.PooledBytes} parked in its pool)");
+        return ptr;
     }
 
     /// <inheritdoc/>
-    protected override void FreeCore(Storage storage)
+    protected override void FreeRaw(ulong handle)
     {
-        var cs = (CuStorage)storage;
-        if (cs.Ptr == 0 || _context == 0) return; // a released primary context already took its memory
+        if (_context == 0) return; // a released primary context already took its memory
         MakeCurrent();
-        CuException.Check(cuMemFree_v2(cs.Ptr));
-        cs.Ptr = 0;
+        CuException.Check(cuMemFree_v2(handle));
     }
+
+    private protected override GpuStorage NewStorage(DType dtype, int length, ulong handle, long capacityBytes) =>
+        new CuStorage(this, dtype, length, handle, capacityBytes);
 
     /// <inheritdoc/>
     protected override void WriteBytes(Storage dst, ReadOnlySpan<byte> src)

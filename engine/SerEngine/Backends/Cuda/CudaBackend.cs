@@ -179,6 +179,7 @@ public sealed unsafe partial class CudaBackend : GpuBackend, IDisposable
         if (_context == 0) return;
         MakeCurrent();
         CuException.Check(cuCtxSynchronize());
+        ClosePool(); // parked buffers go back before the context that owns them
         Modules.Dispose();
         if (_startEvent != 0)
         {

@@ -5,8 +5,9 @@ namespace SerEngine.Backends.Gpu;
 
 // Spectrogram launch code (kernels/spectrogram.cl). Dimension legend: N = nFft, T = frames,
 // K = nFreq; signal [(T − 1)·hop + N], window [N], y [K, T]. The twiddle table [2, N] (cos, sin of
-// 2πj/N, computed in double and rounded once) is built on the host per N, kept in a small host-side
-// cache and uploaded into a buffer that lives for one call (nothing device-side outlives the call).
+// 2πj/N, computed in double and rounded once) is built on the host per N and uploaded once per
+// backend: the device copies of the first MaxCachedTwiddleTables sizes stay until Dispose (outside
+// LiveBytes, inside PoolStats.InUseBytes); further sizes get a pooled buffer per call.
 public abstract partial class GpuBackend
 {
     /// <summary>Environment variable choosing the spectrogram variant (one of <see cref="SpectrogramVariants"/>).</summary>
@@ -47,6 +48,12 @@ public abstract partial class GpuBackend
     /// <summary>Host twiddle tables [2, N] by N (a handful of sizes in practice).</summary>
     private static readonly ConcurrentDictionary<int, float[]> TwiddleTables = new();
 
+    /// <summary>Most nFft sizes whose device twiddle tables a backend keeps (at most 512 KiB each).</summary>
+    internal const int MaxCachedTwiddleTables = 16;
+
+    /// <summary>Device twiddle tables [2, N] by N, uploaded once (Lazy: one upload when threads race).</summary>
+    private readonly ConcurrentDictionary<int, Lazy<Storage>> _deviceTwiddles = new();
+
     /// <inheritdoc/>
     public override void SpectrogramForward(Storage signal, Storage window, Storage y, int nFft, int hop, int frames, int nFreq, float power)
     {
@@ -54,9 +61,8 @@ public abstract partial class GpuBackend
         if (nFft > MaxSpectrogramNFft)
             throw new ArgumentOutOfRangeException(nameof(nFft), $"SpectrogramForward: nFft = {nFft} exceeds the GPU kernels' limit of {MaxSpectrogramNFft}");
         if (frames == 0 || nFreq == 0) return;
-        var table = TwiddleTables.GetOrAdd(nFft, Twiddles);
-        using var twiddle = Allocate(table.Length, DType.Float32); // [2, N]
-        Write(twiddle, table);
+        using var perCall = _deviceTwiddles.Count >= MaxCachedTwiddleTables && !_deviceTwiddles.ContainsKey(nFft) ? UploadTwiddles(nFft, Allocate) : null;
+        var twiddle = perCall ?? _deviceTwiddles.GetOrAdd(nFft, n => new Lazy<Storage>(() => UploadTwiddles(n, AllocateCore))).Value; // [2, N]
         ReadOnlySpan<KernelArg> args = [signal, window, twiddle, y, nFft, hop, frames, nFreq, power];
         if (SpectrogramVariant == "naive")
         {
@@ -70,6 +76,23 @@ public abstract partial class GpuBackend
     }
 
     private const string SpectrogramFile = "spectrogram.cl";
+
+    /// <summary>A device twiddle table [2, N] in a buffer from <paramref name="allocate"/> (Allocate: counted live; AllocateCore: a cache entry).</summary>
+    private Storage UploadTwiddles(int nFft, Func<int, DType, Storage> allocate)
+    {
+        var table = TwiddleTables.GetOrAdd(nFft, Twiddles);
+        var s = allocate(table.Length, DType.Float32);
+        Write(s, table);
+        return s;
+    }
+
+    /// <summary>Returns the cached device twiddle tables to the pool (on dispose).</summary>
+    private void ReleaseTwiddleTables()
+    {
+        foreach (var lazy in _deviceTwiddles.Values)
+            if (lazy.IsValueCreated) FreeCore(lazy.Value);
+        _deviceTwiddles.Clear();
+    }
 
     /// <summary>cos(2πj/N) for j &lt; N, then sin(2πj/N), in double rounded to float.</summary>
     private static float[] Twiddles(int nFft)

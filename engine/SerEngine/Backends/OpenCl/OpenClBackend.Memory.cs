@@ -1,33 +1,30 @@
+using SerEngine.Backends.Gpu;
 using static SerEngine.Backends.OpenCl.ClNative;
 
 namespace SerEngine.Backends.OpenCl;
 
-// The memory primitives: cl_mem allocation, the driver calls behind GpuBackend.Memory.cs (blocking
-// host transfers, device copies) and fill (kernels/memory.cl). Every buffer size in these calls is in bytes, every Storage offset in elements.
+// The memory primitives: raw cl_mem allocation under the memory pool (GpuBackend.Pool.cs), the
+// driver calls behind GpuBackend.Memory.cs (blocking host transfers, device copies) and fill
+// (kernels/memory.cl). Every buffer size in these calls is in bytes, every Storage offset in elements.
 public sealed unsafe partial class OpenClBackend
 {
     /// <inheritdoc/>
-    protected override Storage AllocateCore(int length, DType dtype)
+    protected override ulong AllocateRaw(long bytes)
     {
         ObjectDisposedException.ThrowIf(_queue == 0, this);
-        ArgumentOutOfRangeException.ThrowIfNegative(length);
-        if (length == 0) return new ClStorage(this, dtype, 0, 0);
-        long bytes = (long)length * dtype.ElementSize();
         int err;
         nint mem = clCreateBuffer(_context, CL_MEM_READ_WRITE, (nuint)bytes, null, &err);
         if (err != CL_SUCCESS)
-            throw new ClException($"clCreateBuffer failed: {ClException.Name(err)} ({err}) allocating {length} × {dtype} ({bytes} bytes) on '{Device.Name}' " +
-                $"(max single allocation {Device.MaxAllocationBytes} bytes, {LiveBytes} bytes live on this backend)");
-        return new ClStorage(this, dtype, length, mem);
+            throw new ClException($"clCreateBuffer failed: {ClException.Name(err)} ({err}) allocating {bytes} bytes on '{Device.Name}' " +
+                $"(max single allocation {Device.MaxAllocationBytes} bytes, {LiveBytes} bytes live on this backend, {PoolStats.PooledBytes} parked in its pool)");
+        return (ulong)mem;
     }
 
     /// <inheritdoc/>
-    protected override void FreeCore(Storage storage)
-    {
-        var cs = (ClStorage)storage;
-        if (cs.Mem != 0) ClException.Check(clReleaseMemObject(cs.Mem));
-        cs.Mem = 0;
-    }
+    protected override void FreeRaw(ulong handle) => ClException.Check(clReleaseMemObject((nint)handle));
+
+    private protected override GpuStorage NewStorage(DType dtype, int length, ulong handle, long capacityBytes) =>
+        new ClStorage(this, dtype, length, handle, capacityBytes);
 
     /// <inheritdoc/>
     protected override void WriteBytes(Storage dst, ReadOnlySpan<byte> src)

@@ -174,6 +174,7 @@ public sealed unsafe partial class OpenClBackend : GpuBackend, IDisposable
     {
         if (_queue == 0) return;
         ClException.Check(clFinish(_queue));
+        ClosePool(); // parked buffers go back with the context; later frees go straight to the driver
         Programs.Dispose();
         ClException.Check(clReleaseCommandQueue(_queue));
         ClException.Check(clReleaseContext(_context));
