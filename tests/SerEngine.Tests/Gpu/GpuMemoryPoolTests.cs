@@ -1,7 +1,6 @@
 using SerEngine.Backends;
 using SerEngine.Backends.Gpu;
 using SerEngine.Backends.OpenCl;
-using Xunit.Abstractions;
 
 namespace SerEngine.Tests.Gpu;
 
