@@ -7,7 +7,9 @@ namespace SerEngine.Backends.Cuda;
 /// <c>/usr/local/cuda*/targets/x86_64-linux/lib</c>), and the NVIDIA Python wheels
 /// (<c>*/site-packages/nvidia/cuda_nvrtc/lib</c>, <c>*/site-packages/nvidia/cu13/lib</c>, also
 /// <c>dist-packages</c>) under the usual Python prefixes, <c>$VIRTUAL_ENV</c>, <c>$CONDA_PREFIX</c> and
-/// every environment whose <c>bin/python3</c> is on <c>PATH</c>.
+/// every environment whose <c>bin/python3</c> is on <c>PATH</c>. Every candidate that loads is a
+/// choice; <see cref="NvrtcChoice.ChooseLibrary"/> keeps the first that suits the driver
+/// (<see cref="NvrtcNative.Probe"/>).
 /// </summary>
 public static class NvrtcSearch
 {

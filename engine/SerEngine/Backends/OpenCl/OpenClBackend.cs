@@ -6,9 +6,9 @@ namespace SerEngine.Backends.OpenCl;
 /// <summary>
 /// The OpenCL backend (<c>opencl</c>): one context and one in-order command queue (profiling on) on
 /// the device chosen by <see cref="ClDevice.Select"/>. Kernels come from <c>kernels/*.cl</c>, built
-/// lazily once per process by <see cref="Programs"/>. Memory primitives live in
-/// <c>OpenClBackend.Memory.cs</c>; primitives without a kernel yet throw (see
-/// <c>OpenClBackend.Pending.cs</c>) — this backend never falls back to the CPU.
+/// lazily once per process by <see cref="Programs"/>; every op's launch code is
+/// <see cref="GpuBackend"/>'s, and memory primitives live in <c>OpenClBackend.Memory.cs</c>. It
+/// never falls back to the CPU.
 /// </summary>
 public sealed unsafe partial class OpenClBackend : GpuBackend, IDisposable
 {
