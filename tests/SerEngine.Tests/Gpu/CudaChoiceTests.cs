@@ -81,6 +81,28 @@ public class CudaChoiceTests(ITestOutputHelper output)
         Assert.Empty(NvrtcChoice.CompilePlan(35, cuda124, canEmitCubin: true));
     }
 
+    [Fact]
+    public void ALibraryFoundByNameIsTracedToItsFile()
+    {
+        // NVRTC found by soname needs its folder (for libnvrtc-builtins): dladdr tells it; libc stands in for it here
+        Assert.True(System.Runtime.InteropServices.NativeLibrary.TryLoad("libc.so.6", out var libc));
+        var path = NativeLibraryFile.Of(System.Runtime.InteropServices.NativeLibrary.GetExport(libc, "malloc"));
+        output.WriteLine(path ?? "null");
+        Assert.NotNull(path);
+        Assert.True(Path.IsPathRooted(path) && File.Exists(path), path);
+        Assert.StartsWith("libc", Path.GetFileName(path), StringComparison.Ordinal);
+        Assert.Null(NativeLibraryFile.Of(0));
+    }
+
+    [Fact]
+    public void TheSearchReportNamesTheDriverItChoseFor()
+    {
+        var (_, report) = NvrtcNative.Probe("/nonexistent/serengine/libnvrtc.so.99", driverVersion: 12040);
+        Assert.Contains("CUDA driver 12.4", report.Split('\n')[0], StringComparison.Ordinal);
+        var (_, noDriver) = NvrtcNative.Probe("/nonexistent/serengine/libnvrtc.so.99", driverVersion: 0);
+        Assert.Contains("no CUDA driver", noDriver.Split('\n')[0], StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData("1", true)]
     [InlineData(" true ", true)]

@@ -135,6 +135,11 @@ public sealed unsafe partial class CudaBackend : GpuBackend, IDisposable
         if (groups.X > GroupLimits.Cuda.X) throw new ArgumentOutOfRangeException(nameof(global), $"{file}:{kernel}: {global[0]} threads need {groups.X} blocks along x (at most {GroupLimits.Cuda.X})");
         var block = ((uint)local[0], local.Length > 1 ? (uint)local[1] : 1u, local.Length > 2 ? (uint)local[2] : 1u);
         var module = Modules.Get(file, options);
+        if (LaunchGeometry.Fits(groups, EffectiveGroupLimits))
+        {
+            Launch(module, kernel, ((uint)groups.X, (uint)groups.Y, (uint)groups.Z), block, args);
+            return;
+        }
         // y/z beyond 65,535 blocks: one launch per slice, each telling the kernel its first group (GROUP(n) adds it)
         foreach (var s in LaunchGeometry.Slices(groups, EffectiveGroupLimits))
             Launch(module, kernel, ((uint)s.GroupsX, (uint)s.GroupsY, (uint)s.GroupsZ), block, args, ((int)s.BaseY, (int)s.BaseZ));

@@ -111,7 +111,6 @@ public sealed unsafe class NvrtcNative
         var report = new StringBuilder("NVRTC search (").Append(NvrtcSearch.EnvironmentVariable).Append(", names, toolkit and wheel folders)")
             .Append(driver > 0 ? $", CUDA driver {NvrtcChoice.DriverVersion(driver)}" : ", no CUDA driver").Append(":\n");
         var loaded = new List<NvrtcNative>();
-        var seen = new HashSet<string>(StringComparer.Ordinal);
         foreach (var candidate in NvrtcSearch.Candidates(explicitPath))
         {
             if (!NativeLibrary.TryLoad(candidate, typeof(NvrtcNative).Assembly, null, out var handle))
@@ -119,15 +118,16 @@ public sealed unsafe class NvrtcNative
                 report.Append("  ").Append(candidate).Append(": not found\n");
                 continue;
             }
+            // several names (.so, .so.12, .so.12.4.127, the soname) are one file, which the loader hands back as the same handle
+            if (loaded.FirstOrDefault(l => l.Handle == handle) is { } same)
+            {
+                NativeLibrary.Free(handle); // drops this lookup's reference only
+                report.Append("  ").Append(candidate).Append($": same file as {same.FilePath ?? same.LibraryPath}\n");
+                continue;
+            }
             try
             {
                 var lib = new NvrtcNative(candidate, handle);
-                // several names (.so, .so.12, .so.12.4.127) are one file: keep the first
-                if (!seen.Add(lib.FilePath ?? candidate))
-                {
-                    report.Append("  ").Append(candidate).Append($": same file as an earlier candidate ({lib.FilePath})\n");
-                    continue;
-                }
                 report.Append("  ").Append(candidate).Append($": loaded, NVRTC {lib.Version}").Append(lib.FilePath is { } f && f != candidate ? $" ({f})" : "").Append('\n');
                 loaded.Add(lib);
             }
