@@ -44,7 +44,7 @@
 #define LID(n) ((int)get_local_id(n))
 // A launch cut into y/z slices (CUDA's 65,535-group limit, forced here by tests) passes each slice's
 // start as the global work offset: get_global_id includes it, get_group_id does not, so add it back.
-#define GROUP(n) ((int)(get_group_id(n) + get_global_offset(n) / get_local_size(n)))
+#define GROUP(n) ((int)get_group_id(n) + ((n) == 0 ? 0 : (int)(get_global_offset(n) / get_local_size(n)))) // x is never cut
 #define LSIZE(n) ((int)get_local_size(n))
 #define NGROUPS(n) ((int)get_num_groups(n))
 #define GSIZE(n) ((int)get_global_size(n))

@@ -133,6 +133,7 @@ public sealed unsafe class NvrtcNative
             }
             catch (Exception e) when (e is EntryPointNotFoundException or InvalidOperationException)
             {
+                NativeLibrary.Free(handle);
                 report.Append("  ").Append(candidate).Append(": loaded but unusable: ").Append(e.Message).Append('\n');
             }
         }
