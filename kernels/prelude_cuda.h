@@ -34,7 +34,10 @@ typedef unsigned long long ulong;
 // Index n is a literal 0, 1 or 2 in practice, so the selection folds away at compile time.
 #define SERENGINE_XYZ(v, n) ((n) == 0 ? (int)(v).x : (n) == 1 ? (int)(v).y : (int)(v).z)
 #define LID(n) SERENGINE_XYZ(threadIdx, n)
-#define GROUP(n) SERENGINE_XYZ(blockIdx, n)
+// First y/z group of a launch cut into slices because y or z exceeds 65,535 blocks (LaunchGeometry);
+// the backend writes it with cuModuleGetGlobal + cuMemcpyHtoD before such a slice, and it is 0 otherwise.
+extern "C" { __constant__ int serengine_group_base[3]; }
+#define GROUP(n) ((n) == 0 ? (int)blockIdx.x : (n) == 1 ? (int)blockIdx.y + serengine_group_base[1] : (int)blockIdx.z + serengine_group_base[2])
 #define LSIZE(n) SERENGINE_XYZ(blockDim, n)
 #define NGROUPS(n) SERENGINE_XYZ(gridDim, n)
 #define GID(n) (GROUP(n) * LSIZE(n) + LID(n))

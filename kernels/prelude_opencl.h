@@ -13,7 +13,9 @@
 //   CONSTANT                   read-only, program-scope tables
 //   BARRIER                    work-group barrier over local memory
 //   BARRIER_GLOBAL             work-group barrier that also orders global memory
-//   GID(n) LID(n) GROUP(n) LSIZE(n) NGROUPS(n) GSIZE(n)   work-item indices, as int
+//   GID(n) LID(n) GROUP(n) LSIZE(n) NGROUPS(n) GSIZE(n)   work-item indices, as int; GID and GROUP are
+//                              logical even when the launch is cut into y/z slices (LaunchGeometry), while
+//                              NGROUPS and GSIZE are the slice's: use those two only along x (never cut)
 //   RESTRICT, INLINE           restrict qualifier, inlined helper function
 //   UNROLL                     on the line before a loop with a constant trip count: unroll it fully,
 //                              so the register tiles it indexes are not spilled to local memory
@@ -45,7 +47,9 @@
 
 #define GID(n) ((int)get_global_id(n))
 #define LID(n) ((int)get_local_id(n))
-#define GROUP(n) ((int)get_group_id(n))
+// A launch cut into y/z slices (CUDA's 65,535-group limit, forced here by tests) passes each slice's
+// start as the global work offset: get_global_id includes it, get_group_id does not, so add it back.
+#define GROUP(n) ((int)get_group_id(n) + ((n) == 0 ? 0 : (int)(get_global_offset(n) / get_local_size(n)))) // x is never cut
 #define LSIZE(n) ((int)get_local_size(n))
 #define NGROUPS(n) ((int)get_num_groups(n))
 #define GSIZE(n) ((int)get_global_size(n))

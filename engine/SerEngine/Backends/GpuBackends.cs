@@ -39,7 +39,8 @@ public static class GpuBackends
             sb.Append("  none: ").Append(cuReason).Append('\n');
 
         var nvrtc = NvrtcNative.Instance;
-        sb.Append("NVRTC: ").Append(nvrtc is null ? "not found" : $"{nvrtc.Version} at {nvrtc.LibraryPath}").Append('\n');
+        sb.Append("NVRTC: ").Append(nvrtc is null ? "not found" : $"{nvrtc.Version} at {nvrtc.FilePath ?? nvrtc.LibraryPath}")
+          .Append(nvrtc?.BuiltinsPath is { } builtins ? $", builtins {builtins}" : "").Append('\n');
         sb.Append("Kernel cache (").Append(KernelDiskCache.EnvironmentVariable).Append("): ")
           .Append(KernelDiskCache.ResolveDirectory() ?? "off").Append('\n');
         return sb.ToString();

@@ -56,6 +56,18 @@ public sealed unsafe class CuDevice
         return InitError.Value is null;
     }
 
+    /// <summary>The installed driver's API version (<c>cuDriverGetVersion</c>, e.g. 12040), or 0 without a driver.</summary>
+    public static int TryDriverVersion()
+    {
+        if (!CuNative.TryLoad(out _)) return 0;
+        try
+        {
+            int version;
+            return cuDriverGetVersion(&version) == CUDA_SUCCESS ? version : 0;
+        }
+        catch (EntryPointNotFoundException) { return 0; }
+    }
+
     /// <summary>Every CUDA device; empty with a reason when the driver or the devices are missing.</summary>
     public static bool TryList(out IReadOnlyList<CuDevice> devices, out string reason)
     {

@@ -8,7 +8,7 @@ public sealed class CuException : Exception
 {
     /// <summary>Creates the exception for <paramref name="call"/> failing with <paramref name="errorCode"/>.</summary>
     public CuException(int errorCode, string call, string detail = "")
-        : base($"{call} failed: {Name(errorCode)} ({errorCode}){(detail.Length > 0 ? " — " + detail : "")}")
+        : base($"{call} failed: {Name(errorCode)} ({errorCode}){(detail.Length > 0 ? " — " + detail : "")}{AsyncHint(errorCode, detail)}")
     {
         ErrorCode = errorCode;
         Call = call;
@@ -22,6 +22,17 @@ public sealed class CuException : Exception
 
     /// <summary>Creates the exception with no message.</summary>
     public CuException() : this("CUDA call failed") { }
+
+    /// <summary>
+    /// For a fault a kernel makes asynchronously (illegal address, launch failure, trap, ...), which
+    /// surfaces at whatever call comes next: a hint to set <c>SERENGINE_CUDA_SYNC=1</c> and learn which
+    /// kernel made it (700 illegal address, 702 timeout, 710 assert, 714–719 stack, instruction,
+    /// alignment, address space, PC, launch failure); empty for other errors, or when <paramref name="detail"/> already names it.
+    /// </summary>
+    public static string AsyncHint(int errorCode, string detail = "") =>
+        errorCode is 700 or 702 or 710 or 714 or 715 or 716 or 717 or 718 or 719 && !detail.Contains(CudaBackend.SyncEnvironmentVariable, StringComparison.Ordinal)
+            ? $" (a kernel's asynchronous fault: rerun with {CudaBackend.SyncEnvironmentVariable}=1 to name the kernel)"
+            : "";
 
     /// <summary>The <c>CUresult</c> code.</summary>
     public int ErrorCode { get; }

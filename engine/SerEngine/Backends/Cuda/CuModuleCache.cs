@@ -9,6 +9,9 @@ public sealed class CuModule : IDisposable
     private readonly Lock _gate = new();
     private readonly Dictionary<string, nint> _functions = new(StringComparer.Ordinal);
     private nint _handle;
+    private bool _groupBaseLookedUp;
+    private ulong _groupBasePtr;
+    private (int Y, int Z) _groupBase;
 
     internal CuModule(nint handle, string fileName, string options, string imageKind, bool fromDiskCache)
     {
@@ -45,6 +48,33 @@ public sealed class CuModule : IDisposable
         }
     }
 
+    /// <summary>
+    /// Sets the module's <c>serengine_group_base</c> (prelude_cuda.h) to the first y/z group of the next
+    /// launch; written only when it changes, so uncut launches cost nothing. Call under the launch lock
+    /// with the context current: the copy is ordered after earlier launches on the legacy stream.
+    /// </summary>
+    internal unsafe void SetGroupBase(int y, int z)
+    {
+        if (_groupBase == (y, z)) return;
+        if (!_groupBaseLookedUp)
+        {
+            ulong ptr;
+            nuint bytes;
+            int err = cuModuleGetGlobal_v2(&ptr, &bytes, _handle, "serengine_group_base");
+            // NOT_FOUND: no kernel here reads a y/z group id, so the base does not matter
+            if (err != CUDA_SUCCESS && err != CUDA_ERROR_NOT_FOUND) throw new CuException(err, "cuModuleGetGlobal_v2", $"serengine_group_base in {FileName}");
+            _groupBasePtr = err == CUDA_SUCCESS ? ptr : 0;
+            _groupBaseLookedUp = true;
+        }
+        if (_groupBasePtr != 0)
+        {
+            int* values = stackalloc int[3] { 0, y, z };
+            int err = cuMemcpyHtoD_v2(_groupBasePtr, values, 3 * sizeof(int));
+            if (err != CUDA_SUCCESS) throw new CuException(err, "cuMemcpyHtoD_v2", $"serengine_group_base ({y}, {z}) in {FileName}");
+        }
+        _groupBase = (y, z);
+    }
+
     /// <summary>Unloads the module (its context must be current).</summary>
     public void Dispose()
     {
@@ -60,9 +90,11 @@ public sealed class CuModule : IDisposable
 /// <summary>
 /// Compiles kernel files with NVRTC for one device, once per process, and keeps the images in a
 /// <see cref="KernelDiskCache"/> keyed by SHA-256 of the full source, the options, the device name
-/// and architecture, the driver version and the NVRTC version. CUBIN for the device's
-/// <c>sm_XY</c> is tried first; PTX for <c>compute_XY</c> (JIT-compiled by the driver) is the
-/// fallback when NVRTC does not know the architecture or the driver rejects the CUBIN.
+/// and architecture, the driver version and the NVRTC version. What is tried comes from
+/// <see cref="NvrtcChoice.CompilePlan"/>: CUBIN for the device's <c>sm_XY</c> when NVRTC knows it,
+/// then PTX for the newest <c>compute_XY</c> NVRTC supports up to the device's (JIT-compiled by the
+/// driver). Failures of NVRTC and of <c>cuModuleLoadDataEx</c> (with its JIT error log) end in one
+/// <see cref="KernelCompileException"/>.
 /// </summary>
 public sealed unsafe class CuModuleCache : CompiledKernelCache<CuModule>
 {
@@ -117,7 +149,11 @@ public sealed unsafe class CuModuleCache : CompiledKernelCache<CuModule>
         _backend.MakeCurrent();
         var failures = new List<string>();
         CuModule? module = null;
-        foreach (var (kind, arch) in new[] { ("cubin", device.Arch), ("ptx", device.VirtualArch) })
+        var plan = NvrtcChoice.CompilePlan(device.ComputeCapabilityMajor * 10 + device.ComputeCapabilityMinor, nvrtc.SupportedArchs, nvrtc.CanEmitCubin);
+        if (plan.Count == 0)
+            throw new KernelCompileException(source.FileName, "NVRTC", "NVRTC_ERROR_INVALID_OPTION", $"{device.Name} ({device.Arch})", string.Join(' ', baseOptions),
+                $"NVRTC {nvrtc.Version} supports only compute capabilities {string.Join(", ", nvrtc.SupportedArchs ?? [])}, none at or below the device's");
+        foreach (var (kind, arch) in plan)
         {
             var key = Key(source, options, kind, arch);
             var opts = baseOptions.Prepend($"--gpu-arch={arch}").ToList();
@@ -152,8 +188,12 @@ public sealed unsafe class CuModuleCache : CompiledKernelCache<CuModule>
             failures.Add($"cuModuleLoadDataEx({kind} for {arch}): {loadLog}");
         }
         if (module is null)
-            throw new KernelCompileException(source.FileName, "NVRTC + cuModuleLoadDataEx", "CUBIN and PTX both failed",
+        {
+            // NVRTC dlopens its builtins by name: say where the search found (or did not find) them
+            if (failures.Any(f => f.Contains("builtins", StringComparison.Ordinal))) failures.Add(NvrtcNative.SearchReport);
+            throw new KernelCompileException(source.FileName, "NVRTC + cuModuleLoadDataEx", $"{string.Join(" and ", plan.Select(p => p.Kind.ToUpperInvariant()))} failed",
                 $"{device.Name} ({device.Arch})", string.Join(' ', baseOptions), string.Join('\n', failures));
+        }
         return module;
     }
 

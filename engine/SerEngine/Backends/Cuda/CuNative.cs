@@ -14,6 +14,7 @@ internal static unsafe partial class CuNative
     public const string Lib = "libcuda.so.1";
 
     public const int CUDA_SUCCESS = 0;
+    public const int CUDA_ERROR_NOT_FOUND = 500;
     public const int CU_DEVICE_ATTRIBUTE_MAX_THREADS_PER_BLOCK = 1;
     public const int CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT = 16;
     public const int CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR = 75;
@@ -67,6 +68,7 @@ internal static unsafe partial class CuNative
     [LibraryImport(Lib)] public static partial int cuModuleLoadData(nint* module, void* image);
     [LibraryImport(Lib)] public static partial int cuModuleLoadDataEx(nint* module, void* image, uint numOptions, int* options, void** optionValues);
     [LibraryImport(Lib)] public static partial int cuModuleUnload(nint hmod);
+    [LibraryImport(Lib, StringMarshalling = StringMarshalling.Utf8)] public static partial int cuModuleGetGlobal_v2(ulong* dptr, nuint* bytes, nint hmod, string name);
     [LibraryImport(Lib, StringMarshalling = StringMarshalling.Utf8)] public static partial int cuModuleGetFunction(nint* hfunc, nint hmod, string name);
     [LibraryImport(Lib)] public static partial int cuLaunchKernel(nint f, uint gridDimX, uint gridDimY, uint gridDimZ,
         uint blockDimX, uint blockDimY, uint blockDimZ, uint sharedMemBytes, nint hStream, void** kernelParams, void** extra);

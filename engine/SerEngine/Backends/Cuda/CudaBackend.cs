@@ -5,15 +5,18 @@ namespace SerEngine.Backends.Cuda;
 
 /// <summary>
 /// The CUDA backend (<c>cuda</c>): the device's primary context, the legacy default stream, kernels
-/// compiled from <c>kernels/*.cl</c> by NVRTC (<see cref="Modules"/>). Memory primitives live in
-/// <c>CudaBackend.Memory.cs</c>; primitives without a kernel yet throw (see
-/// <c>CudaBackend.Pending.cs</c>) — this backend never falls back to the CPU. On a machine without
-/// the NVIDIA driver, creating it throws <see cref="BackendUnavailableException"/> ("no CUDA device: ...").
+/// compiled from <c>kernels/*.cl</c> by NVRTC (<see cref="Modules"/>); every op's launch code is
+/// <see cref="GpuBackend"/>'s, and memory primitives live in <c>CudaBackend.Memory.cs</c>. It never
+/// falls back to the CPU. On a machine without the NVIDIA driver, creating it throws
+/// <see cref="BackendUnavailableException"/> ("no CUDA device: ...").
 /// </summary>
 public sealed unsafe partial class CudaBackend : GpuBackend, IDisposable
 {
     /// <summary>Threads per block of the 1-D launches.</summary>
     internal const int BlockSize = 256;
+
+    /// <summary>Environment variable that turns on <see cref="SyncEveryLaunch"/> (<c>1</c>, <c>true</c>, <c>yes</c> or <c>on</c>).</summary>
+    public const string SyncEnvironmentVariable = "SERENGINE_CUDA_SYNC";
 
     [ThreadStatic] private static nint t_currentContext;
 
@@ -43,6 +46,7 @@ public sealed unsafe partial class CudaBackend : GpuBackend, IDisposable
         if (err != CUDA_SUCCESS)
             throw new BackendUnavailableException($"no CUDA device: cuDevicePrimaryCtxRetain failed on '{Device.Name}': {CuException.Name(err)}");
         _context = ctx;
+        SyncEveryLaunch = IsOn(Environment.GetEnvironmentVariable(SyncEnvironmentVariable));
         MakeCurrent();
         Modules = new CuModuleCache(this, diskCache, kernelDirectory);
     }
@@ -64,6 +68,23 @@ public sealed unsafe partial class CudaBackend : GpuBackend, IDisposable
     /// recorded in <see cref="LastKernel"/> (for benchmarks; it serialises the stream).
     /// </summary>
     public bool ProfileKernels { get; set; }
+
+    /// <summary>
+    /// When true (<c>SERENGINE_CUDA_SYNC=1</c>), every launch is waited for, and a fault it makes is
+    /// thrown naming the kernel (file:kernel, grid, block) instead of surfacing at a later copy.
+    /// </summary>
+    public bool SyncEveryLaunch { get; set; }
+
+    /// <summary>True when a setting's <paramref name="value"/> turns a switch on (<c>1</c>, <c>true</c>, <c>yes</c>, <c>on</c>; any case).</summary>
+    public static bool IsOn(string? value) => value?.Trim().ToUpperInvariant() is "1" or "TRUE" or "YES" or "ON";
+
+    /// <summary>A launch as error messages name it: <c>file:kernel grid (x, y, z) block (x, y, z)</c>, plus the y/z group base of a slice.</summary>
+    public static string DescribeLaunch(string file, string kernel, (uint X, uint Y, uint Z) grid, (uint X, uint Y, uint Z) block, (int Y, int Z) groupBase = default) =>
+        $"{file}:{kernel} grid ({grid.X}, {grid.Y}, {grid.Z}) block ({block.X}, {block.Y}, {block.Z})" +
+        (groupBase == default ? "" : $" slice from group (0, {groupBase.Y}, {groupBase.Z})");
+
+    /// <inheritdoc/>
+    protected override GroupLimits DeviceGroupLimits => GroupLimits.Cuda;
 
     /// <summary>Name and device time of the last kernel launched while <see cref="ProfileKernels"/> was on.</summary>
     public KernelTiming? LastKernel
@@ -109,21 +130,24 @@ public sealed unsafe partial class CudaBackend : GpuBackend, IDisposable
     {
         if (local.Length != global.Length || global.Length is < 1 or > 3)
             throw new ArgumentException($"{file}:{kernel}: global size has {global.Length} dims, local size {local.Length}");
-        Span<uint> grid = [1, 1, 1];
-        Span<uint> block = [1, 1, 1];
-        for (int i = 0; i < global.Length; i++)
+        var groups = LaunchGeometry.Groups(global, local);
+        if (groups.X == 0) return;
+        if (groups.X > GroupLimits.Cuda.X) throw new ArgumentOutOfRangeException(nameof(global), $"{file}:{kernel}: {global[0]} threads need {groups.X} blocks along x (at most {GroupLimits.Cuda.X})");
+        var block = ((uint)local[0], local.Length > 1 ? (uint)local[1] : 1u, local.Length > 2 ? (uint)local[2] : 1u);
+        var module = Modules.Get(file, options);
+        if (LaunchGeometry.Fits(groups, EffectiveGroupLimits))
         {
-            if (global[i] <= 0) return;
-            long blocks = (global[i] + local[i] - 1) / local[i];
-            if (blocks > int.MaxValue) throw new ArgumentOutOfRangeException(nameof(global), $"{kernel}: {global[i]} threads need {blocks} blocks");
-            grid[i] = (uint)blocks;
-            block[i] = (uint)local[i];
+            Launch(module, kernel, ((uint)groups.X, (uint)groups.Y, (uint)groups.Z), block, args);
+            return;
         }
-        Launch(Modules.Get(file, options), kernel, (grid[0], grid[1], grid[2]), (block[0], block[1], block[2]), args);
+        // y/z beyond 65,535 blocks: one launch per slice, each telling the kernel its first group (GROUP(n) adds it)
+        foreach (var s in LaunchGeometry.Slices(groups, EffectiveGroupLimits))
+            Launch(module, kernel, ((uint)s.GroupsX, (uint)s.GroupsY, (uint)s.GroupsZ), block, args, ((int)s.BaseY, (int)s.BaseZ));
     }
 
     /// <summary>Launches one kernel on the default stream with the given grid and block (no dynamic shared memory).</summary>
-    internal void Launch(CuModule module, string kernel, (uint X, uint Y, uint Z) grid, (uint X, uint Y, uint Z) block, ReadOnlySpan<KernelArg> args)
+    internal void Launch(CuModule module, string kernel, (uint X, uint Y, uint Z) grid, (uint X, uint Y, uint Z) block, ReadOnlySpan<KernelArg> args,
+        (int Y, int Z) groupBase = default)
     {
         MakeCurrent();
         nint f = module.Function(kernel);
@@ -142,6 +166,7 @@ public sealed unsafe partial class CudaBackend : GpuBackend, IDisposable
         }
         lock (_launchGate)
         {
+            module.SetGroupBase(groupBase.Y, groupBase.Z);
             bool profile = ProfileKernels;
             if (profile)
             {
@@ -150,7 +175,7 @@ public sealed unsafe partial class CudaBackend : GpuBackend, IDisposable
             }
             int err = cuLaunchKernel(f, grid.X, grid.Y, grid.Z, block.X, block.Y, block.Z, 0, 0, pointers, null);
             if (err != CUDA_SUCCESS)
-                throw new CuException(err, "cuLaunchKernel", $"{module.FileName}:{kernel} grid ({grid.X}, {grid.Y}, {grid.Z}) block ({block.X}, {block.Y}, {block.Z})");
+                throw new CuException(err, "cuLaunchKernel", DescribeLaunch(module.FileName, kernel, grid, block, groupBase));
             if (profile)
             {
                 CuException.Check(cuEventRecord(_endEvent, 0));
@@ -159,6 +184,12 @@ public sealed unsafe partial class CudaBackend : GpuBackend, IDisposable
                 CuException.Check(cuEventElapsedTime(&ms, _startEvent, _endEvent));
                 _lastKernel = new KernelTiming(kernel, ms);
                 _profiledLaunches++;
+            }
+            if (SyncEveryLaunch)
+            {
+                int fault = cuCtxSynchronize();
+                if (fault != CUDA_SUCCESS)
+                    throw new CuException(fault, "cuCtxSynchronize", $"{SyncEnvironmentVariable}=1: the fault came from {DescribeLaunch(module.FileName, kernel, grid, block, groupBase)}");
             }
         }
     }

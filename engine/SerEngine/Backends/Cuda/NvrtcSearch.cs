@@ -2,12 +2,14 @@ namespace SerEngine.Backends.Cuda;
 
 /// <summary>
 /// Where NVRTC (<c>libnvrtc.so.*</c>) is looked for, in order: <c>$SERENGINE_NVRTC</c> (an explicit
-/// path), the loader's own search by name (<c>libnvrtc.so.13</c>, <c>.12</c>, <c>.11.2</c>,
-/// <c>libnvrtc.so</c>), the CUDA toolkit folders (<c>/usr/local/cuda*/lib64</c>,
-/// <c>/usr/local/cuda*/targets/x86_64-linux/lib</c>), and the NVIDIA Python wheels
+/// path), the CUDA toolkit folders (<c>/usr/local/cuda*/lib64</c>,
+/// <c>/usr/local/cuda*/targets/x86_64-linux/lib</c>), the NVIDIA Python wheels
 /// (<c>*/site-packages/nvidia/cuda_nvrtc/lib</c>, <c>*/site-packages/nvidia/cu13/lib</c>, also
 /// <c>dist-packages</c>) under the usual Python prefixes, <c>$VIRTUAL_ENV</c>, <c>$CONDA_PREFIX</c> and
-/// every environment whose <c>bin/python3</c> is on <c>PATH</c>.
+/// every environment whose <c>bin/python3</c> is on <c>PATH</c>, then the loader's own search by name
+/// (<c>libnvrtc.so.13</c>, <c>.12</c>, <c>.11.2</c>, <c>libnvrtc.so</c>). Every candidate that loads is a
+/// choice; <see cref="NvrtcChoice.ChooseLibrary"/> keeps the first that suits the driver
+/// (<see cref="NvrtcNative.Probe"/>).
 /// </summary>
 public static class NvrtcSearch
 {
@@ -41,15 +43,14 @@ public static class NvrtcSearch
 
     /// <summary>
     /// Every candidate in search order: the explicit path (if given or set in the environment), the
-    /// bare library names, then the <c>libnvrtc.so*</c> files found in existing folders, newest
-    /// version first within a folder.
+    /// <c>libnvrtc.so*</c> files found in existing folders (newest version first within a folder),
+    /// then the bare library names for the loader's own search.
     /// </summary>
     public static IReadOnlyList<string> Candidates(string? explicitPath = null)
     {
         var list = new List<string>();
         explicitPath ??= Environment.GetEnvironmentVariable(EnvironmentVariable);
         if (!string.IsNullOrWhiteSpace(explicitPath)) list.Add(explicitPath.Trim());
-        list.AddRange(LibraryNames);
         foreach (var dir in FolderPatterns().SelectMany(ExpandPattern))
         {
             IEnumerable<string> files;
@@ -59,6 +60,7 @@ public static class NvrtcSearch
                 .Where(f => !Path.GetFileName(f).Contains("builtins", StringComparison.Ordinal) && !f.EndsWith(".alt", StringComparison.Ordinal))
                 .OrderByDescending(f => Path.GetFileName(f).Length).ThenByDescending(f => f, StringComparer.Ordinal));
         }
+        list.AddRange(LibraryNames);
         return [.. list.Distinct(StringComparer.Ordinal)];
     }
 

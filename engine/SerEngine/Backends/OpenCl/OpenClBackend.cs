@@ -6,9 +6,9 @@ namespace SerEngine.Backends.OpenCl;
 /// <summary>
 /// The OpenCL backend (<c>opencl</c>): one context and one in-order command queue (profiling on) on
 /// the device chosen by <see cref="ClDevice.Select"/>. Kernels come from <c>kernels/*.cl</c>, built
-/// lazily once per process by <see cref="Programs"/>. Memory primitives live in
-/// <c>OpenClBackend.Memory.cs</c>; primitives without a kernel yet throw (see
-/// <c>OpenClBackend.Pending.cs</c>) — this backend never falls back to the CPU.
+/// lazily once per process by <see cref="Programs"/>; every op's launch code is
+/// <see cref="GpuBackend"/>'s, and memory primitives live in <c>OpenClBackend.Memory.cs</c>. It
+/// never falls back to the CPU.
 /// </summary>
 public sealed unsafe partial class OpenClBackend : GpuBackend, IDisposable
 {
@@ -103,19 +103,30 @@ public sealed unsafe partial class OpenClBackend : GpuBackend, IDisposable
         ReadOnlySpan<long> global, ReadOnlySpan<int> local, ReadOnlySpan<KernelArg> args)
     {
         if (local.Length != global.Length) throw new ArgumentException($"{file}:{kernel}: global size has {global.Length} dims, local size {local.Length}");
-        Span<nuint> g = stackalloc nuint[global.Length];
+        var groups = LaunchGeometry.Groups(global, local);
+        if (groups.X == 0) return;
         Span<nuint> l = stackalloc nuint[local.Length];
-        for (int i = 0; i < global.Length; i++)
+        for (int i = 0; i < local.Length; i++) l[i] = (nuint)local[i];
+        var program = Programs.Get(file, options);
+        if (LaunchGeometry.Fits(groups, EffectiveGroupLimits))
         {
-            if (global[i] <= 0) return;
-            l[i] = (nuint)local[i];
-            g[i] = (nuint)RoundUp(global[i], local[i]);
+            Span<nuint> g = stackalloc nuint[global.Length];
+            for (int i = 0; i < global.Length; i++) g[i] = (nuint)RoundUp(global[i], local[i]);
+            Launch(program, kernel, g, l, args);
+            return;
         }
-        Launch(Programs.Get(file, options), kernel, g, l, args);
+        // cut as CUDA must (forced by GroupLimitsOverride in tests): each slice's y/z base is its global work offset, which GROUP(n) adds back
+        foreach (var s in LaunchGeometry.Slices(groups, EffectiveGroupLimits))
+        {
+            Span<nuint> g = [(nuint)(s.GroupsX * local[0]), (nuint)(s.GroupsY * (local.Length > 1 ? local[1] : 1)), (nuint)(s.GroupsZ * (local.Length > 2 ? local[2] : 1))];
+            Span<nuint> o = [0, (nuint)(s.BaseY * (local.Length > 1 ? local[1] : 1)), (nuint)(s.BaseZ * (local.Length > 2 ? local[2] : 1))];
+            Launch(program, kernel, g[..global.Length], l, args, o[..global.Length]);
+        }
     }
 
-    /// <summary>Sets the arguments and enqueues one NDRange launch (local size empty: the driver chooses).</summary>
-    internal void Launch(ClProgram program, string kernel, ReadOnlySpan<nuint> global, ReadOnlySpan<nuint> local, ReadOnlySpan<KernelArg> args)
+    /// <summary>Sets the arguments and enqueues one NDRange launch (local size empty: the driver chooses; offset empty: none).</summary>
+    internal void Launch(ClProgram program, string kernel, ReadOnlySpan<nuint> global, ReadOnlySpan<nuint> local, ReadOnlySpan<KernelArg> args,
+        ReadOnlySpan<nuint> offset = default)
     {
         ObjectDisposedException.ThrowIf(_queue == 0, this);
         if (global.Length is < 1 or > 3 || (local.Length != 0 && local.Length != global.Length))
@@ -128,7 +139,8 @@ public sealed unsafe partial class OpenClBackend : GpuBackend, IDisposable
             int err;
             fixed (nuint* g = global)
             fixed (nuint* l = local)
-                err = clEnqueueNDRangeKernel(_queue, k, (uint)global.Length, null, g, local.Length == 0 ? null : l, 0, null, ProfileKernels ? &evt : null);
+            fixed (nuint* o = offset)
+                err = clEnqueueNDRangeKernel(_queue, k, (uint)global.Length, offset.Length == 0 ? null : o, g, local.Length == 0 ? null : l, 0, null, ProfileKernels ? &evt : null);
             if (err != CL_SUCCESS)
                 throw new ClException($"clEnqueueNDRangeKernel failed: {ClException.Name(err)} ({err}) launching {program.FileName}:{kernel} " +
                     $"global [{string.Join(", ", global.ToArray())}] local [{string.Join(", ", local.ToArray())}]");
