@@ -6,7 +6,8 @@
 # 4. with cuda: ser bench --backend cuda for every case, one JSON line each, and the PyTorch peer on
 #    CUDA (TF32 off, then on) when python3 can import torch, with the ratio table ours / PyTorch.
 # Everything is written under $OUT (default ./out): run.log (all of it), devices.txt, conformance-B.txt,
-# gpu-tests.txt, bench-cuda.jsonl, torch-cuda.jsonl, torch-cuda-tf32.jsonl, ratio.md, environment.txt.
+# gpu-tests.txt, bench-cuda.jsonl, torch-cuda.jsonl, torch-cuda-tf32.jsonl, ratio.md, environment.txt, and
+# results.jsonl: one JSON line per result (each conformance fixture per backend, the GPU test totals, each bench case).
 # SERENGINE_REQUIRE_CUDA=1: a missing or failing CUDA device is a failure (exit 1). Without it, a machine
 # without CUDA runs what it can and exits 0 when that passed. The last line is "run: ok" or "run: FAILED (...)".
 set -uo pipefail
@@ -59,10 +60,20 @@ elif [ "$require_cuda" = 1 ]; then fail "SERENGINE_REQUIRE_CUDA=1 but cuda is un
 fi
 
 # 2. conformance ---------------------------------------------------------------------------------------
+: > "$out/results.jsonl"
+# PASS/FAIL lines of `ser conformance` as {"kind":"conformance",...} lines (detail: worst=... or the reason)
+conformance_json() {
+  awk -v b="$1" '/^(PASS|FAIL) / {
+    st = $1; name = $2; detail = $0; sub(/^[A-Z]+ [^ ]+ ?/, "", detail)
+    gsub(/\\/, "&&", detail); gsub(/"/, "\\\"", detail)
+    printf "{\"kind\":\"conformance\",\"backend\":\"%s\",\"fixture\":\"%s\",\"passed\":%s,\"detail\":\"%s\"}\n", b, name, (st == "PASS" ? "true" : "false"), detail
+  }'
+}
 for b in "${backends[@]}"; do
   section "ser conformance fixtures --backend $b"
   timeout 600 "$ser" conformance fixtures --backend "$b" > "$out/conformance-$b.txt" 2>&1
   rc=$?
+  conformance_json "$b" < "$out/conformance-$b.txt" >> "$out/results.jsonl"
   grep -vE '^(PASS |conformance: )' "$out/conformance-$b.txt" | tail -n 25
   line=$(grep -E '^conformance: [0-9]+ passed, [0-9]+ failed' "$out/conformance-$b.txt" | tail -1)
   [ -n "$line" ] || line="conformance: no summary line (exit $rc)"
@@ -83,6 +94,7 @@ summary=$(grep -E 'Total: [0-9]+' "$out/gpu-tests.txt" | tail -1)
 if [[ "$summary" =~ Total:\ ([0-9]+),\ Errors:\ ([0-9]+),\ Failed:\ ([0-9]+),\ Skipped:\ ([0-9]+),\ Not\ Run:\ ([0-9]+) ]]; then
   t=${BASH_REMATCH[1]} e=${BASH_REMATCH[2]} f=${BASH_REMATCH[3]} s=${BASH_REMATCH[4]} n=${BASH_REMATCH[5]}
   echo "gpu tests: $((t - f - s - n)) passed, $((f + e)) failed ($s skipped)"
+  printf '{"kind":"gpu_tests","passed":%d,"failed":%d,"skipped":%d,"not_run":%d}\n' $((t - f - s - n)) $((f + e)) "$s" "$n" >> "$out/results.jsonl"
   [ $rc -eq 0 ] && [ $((f + e)) -eq 0 ] || fail "GPU kernel tests: $f failed, $e errors (exit $rc; see gpu-tests.txt)"
 else
   tail -n 20 "$out/gpu-tests.txt"; fail "GPU kernel tests: no summary (exit $rc)"
@@ -95,7 +107,7 @@ if [ "$cuda" = 1 ]; then
   while read -r c; do
     [ -n "$c" ] || continue
     if timeout 300 "$ser" bench --case "$c" --backend cuda > "$work/bench.txt" 2>&1; then
-      grep -E '^\{' "$work/bench.txt" | tee -a "$out/bench-cuda.jsonl"
+      grep -E '^\{' "$work/bench.txt" | tee -a "$out/bench-cuda.jsonl" "$out/results.jsonl"
     else
       cat "$work/bench.txt"; fail "ser bench --case $c --backend cuda"
     fi
