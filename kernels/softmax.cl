@@ -99,8 +99,10 @@ KERNEL void biased_softmax(GLOBAL const float* x,       // [rows, cols]
     const int anyKept = m != -INFINITY;
     float s = 0.0f;
     if (anyKept)
+    {
         FOR_GROUP_STRIDE(j, cols)
             if (BIASED_KEPT(j)) s += exp(BIASED_Z(j) - m);
+    }
     s = group_sum(scratch, s);
     FOR_GROUP_STRIDE(j, cols)
         y[o + j] = anyKept && BIASED_KEPT(j) ? exp(BIASED_Z(j) - m) / s : 0.0f;
