@@ -57,25 +57,13 @@ public sealed class EvalCommand : ICommand
         log.Line(data.Describe());
         log.Line($"model: {model.Kind}: {model.Description}; backend {backend.Name}");
         var spec = ShortAudio.Spec(model, args.Flag("--pad-short"));
-        int minimum = ShortAudio.MinimumSamples(model, spec);
-        var skipped = data.Utterances.Where(u => ShortAudio.ShortByHeader(u, minimum, spec.Settings.SampleRate)).ToHashSet();
-        var utterances = data.Utterances.Where(u => !skipped.Contains(u)).ToList();
-        var computed = FeatureCache.Shared.GetAll(utterances, spec, (done, total) =>
+        var (scored, features, skipped) = ShortAudio.Features(model, spec, data.Utterances, FeatureCache.Shared, (done, total) =>
             log.Progress(string.Create(CultureInfo.InvariantCulture, $"features: {done}/{total}"), milestone: total >= 2000));
-        var features = new List<Audio.FeatureMatrix>();
-        var scored = new List<Utterance>();
-        for (int i = 0; i < computed.Length; i++)
-        {
-            if (ShortAudio.ShortFeatures(model, computed[i])) { skipped.Add(utterances[i]); continue; }
-            model.CheckInput(computed[i], utterances[i].DisplayName);
-            features.Add(computed[i]);
-            scored.Add(utterances[i]);
-        }
         log.ClearStatus();
-        foreach (var u in data.Utterances.Where(skipped.Contains)) stderr.WriteLine(ShortAudio.Warning(u.DisplayName, model, spec, Name));
+        foreach (var u in skipped) stderr.WriteLine(ShortAudio.Warning(u.DisplayName, model, spec, Name));
         if (scored.Count == 0)
-            throw new DatasetException(string.Create(CultureInfo.InvariantCulture,
-                $"nothing scored: every utterance of {data.Root} is shorter than the {minimum / (double)spec.Settings.SampleRate:0.###} s this {model.Kind} model needs (--pad-short zero-pads them)"));
+            throw new DatasetException(
+                $"nothing scored: every utterance of {data.Root} is shorter than the {ShortAudio.MinimumDuration(model, spec)} this {model.Kind} model needs (--pad-short zero-pads them)");
         log.Progress("predicting ...");
         var logits = model.PredictLogits(features, [.. scored.Select(u => u.DisplayName)]);
         var truth = scored.Select(u => model.Labels.ToList().IndexOf(u.Label)).ToArray();

@@ -40,33 +40,15 @@ public sealed class PredictCommand : ICommand
         var model = ModelCommandOptions.LoadCheckpoint(checkpointPath).CreateModel(backend);
         foreach (var f in args.Positionals) ModelCommandOptions.InputFile(f, "predict takes WAV files");
         var spec = ShortAudio.Spec(model, args.Flag("--pad-short"));
-        int minimum = ShortAudio.MinimumSamples(model, spec);
-        var files = new List<string>();
-        foreach (var f in args.Positionals)
-            if (ShortAudio.ShortByHeader(new Utterance(f, "", "", "", f), minimum, spec.Settings.SampleRate)) stderr.WriteLine(ShortAudio.Warning(f, model, spec, Name));
-            else files.Add(f);
         var log = new TextTrainingLog(stderr, interactive: ReferenceEquals(stderr, Console.Error) && !Console.IsErrorRedirected);
-        var computed = new FeatureCache().GetAll([.. files.Select(f => new Utterance(f, "", "", "", f))], spec, (done, total) =>
-            log.Progress(string.Create(CultureInfo.InvariantCulture, $"features: {done}/{total}")));
+        var (kept, features, skipped) = ShortAudio.Features(model, spec, [.. args.Positionals.Select(f => new Utterance(f, "", "", "", f))], new FeatureCache(),
+            (done, total) => log.Progress(string.Create(CultureInfo.InvariantCulture, $"features: {done}/{total}")));
         log.ClearStatus();
-        var features = new List<Audio.FeatureMatrix>();
-        var read = files.ToList();
-        files.Clear();
-        for (int i = 0; i < computed.Length; i++)
-        {
-            // a resampled length can land a sample short of what the header promised
-            if (ShortAudio.ShortFeatures(model, computed[i]))
-            {
-                stderr.WriteLine(ShortAudio.Warning(read[i], model, spec, Name));
-                continue;
-            }
-            model.CheckInput(computed[i], read[i]);
-            features.Add(computed[i]);
-            files.Add(read[i]);
-        }
+        foreach (var u in skipped) stderr.WriteLine(ShortAudio.Warning(u.DisplayName, model, spec, Name));
         if (features.Count == 0)
-            throw new DatasetException(string.Create(CultureInfo.InvariantCulture,
-                $"nothing predicted: every file is shorter than the {minimum / (double)spec.Settings.SampleRate:0.###} s this {model.Kind} model needs (--pad-short zero-pads them)"));
+            throw new DatasetException(
+                $"nothing predicted: every file is shorter than the {ShortAudio.MinimumDuration(model, spec)} this {model.Kind} model needs (--pad-short zero-pads them)");
+        var files = kept.Select(u => u.DisplayName).ToList();
         var probabilities = SerModel.Softmax(model.PredictLogits(features, files));
         if (args.Flag("--json"))
         {

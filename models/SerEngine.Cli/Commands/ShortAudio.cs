@@ -1,6 +1,5 @@
 using System.Globalization;
 using SerEngine.Audio;
-using SerEngine.Models;
 using SerEngine.Models.Data;
 using SerEngine.Models.Training;
 
@@ -26,8 +25,33 @@ internal static class ShortAudio
     public static int MinimumSamples(SerModel model, FeatureSpec spec) =>
         spec.PadToSamples > 0 ? 1 : model is FcnModel ? FcnModel.MinimumSamples(spec.Settings) : spec.Settings.MinSamples;
 
+    /// <summary>
+    /// The features of the <paramref name="utterances"/> long enough for <paramref name="model"/> under
+    /// <paramref name="spec"/>, checked by the model, and the ones too short, in input order. A WAV header
+    /// that already shows too few samples spares its features; the frame count decides the rest (a
+    /// resampled length can land a sample short of what the header promised).
+    /// </summary>
+    public static (List<Utterance> Kept, List<FeatureMatrix> Features, List<Utterance> Skipped) Features(
+        SerModel model, FeatureSpec spec, IReadOnlyList<Utterance> utterances, FeatureCache cache, Action<int, int>? progress)
+    {
+        int minimum = MinimumSamples(model, spec);
+        var skipped = utterances.Where(u => ShortByHeader(u, minimum, spec.Settings.SampleRate)).ToHashSet();
+        var read = utterances.Where(u => !skipped.Contains(u)).ToList();
+        var computed = cache.GetAll(read, spec, progress);
+        var kept = new List<Utterance>();
+        var features = new List<FeatureMatrix>();
+        for (int i = 0; i < computed.Length; i++)
+        {
+            if (computed[i].Frames < model.MinimumFrames) { skipped.Add(read[i]); continue; }
+            model.CheckInput(computed[i], read[i].DisplayName);
+            kept.Add(read[i]);
+            features.Add(computed[i]);
+        }
+        return (kept, features, [.. utterances.Where(skipped.Contains)]);
+    }
+
     /// <summary>True when the WAV header already shows fewer samples than <paramref name="minimum"/>; unreadable files are left to the feature pass, which names the problem.</summary>
-    public static bool ShortByHeader(Utterance u, int minimum, int sampleRate)
+    private static bool ShortByHeader(Utterance u, int minimum, int sampleRate)
     {
         if (u.Path is null || minimum <= 1) return false;
         try
@@ -41,12 +65,12 @@ internal static class ShortAudio
         }
     }
 
-    /// <summary>True when the features have fewer frames than the network accepts.</summary>
-    public static bool ShortFeatures(SerModel model, FeatureMatrix f) =>
-        f.Frames < (model is FcnModel ? AttentionFcn.MinimumLength : 8);
+    /// <summary>The model's minimum under <paramref name="spec"/> as messages print it (<c>0.67 s</c>).</summary>
+    public static string MinimumDuration(SerModel model, FeatureSpec spec) =>
+        string.Create(CultureInfo.InvariantCulture, $"{MinimumSamples(model, spec) / (double)spec.Settings.SampleRate:0.###} s");
 
     /// <summary>The warning line for a skipped file.</summary>
     public static string Warning(string name, SerModel model, FeatureSpec spec, string command) =>
         string.Create(CultureInfo.InvariantCulture,
-            $"ser: warning: {name}: shorter than the {MinimumSamples(model, spec) / (double)spec.Settings.SampleRate:0.###} s this {model.Kind} model needs; skipped ('ser {command} --pad-short' zero-pads it)");
+            $"ser: warning: {name}: shorter than the {MinimumDuration(model, spec)} this {model.Kind} model needs; skipped ('ser {command} --pad-short' zero-pads it)");
 }

@@ -146,10 +146,13 @@ public sealed class FcaModel : SerModel
     }
 
     /// <inheritdoc/>
+    public override int MinimumFrames => 8;
+
+    /// <inheritdoc/>
     public override void CheckInput(FeatureMatrix f, string name)
     {
         if (f.Bins != Net.Config.FreqBins) throw new DatasetException($"{name}: {f.Bins} MFCCs; the model expects {Net.Config.FreqBins}");
-        if (f.Frames < 8) throw new DatasetException($"{name}: {f.Frames} frames is too short for fca (FocusCalibrationNet needs at least 8)");
+        if (f.Frames < MinimumFrames) throw new DatasetException($"{name}: {f.Frames} frames is too short for fca (FocusCalibrationNet needs at least {MinimumFrames})");
     }
 
     /// <inheritdoc/>

@@ -104,9 +104,12 @@ public sealed class FcnModel : SerModel
     }
 
     /// <inheritdoc/>
+    public override int MinimumFrames => AttentionFcn.MinimumLength;
+
+    /// <inheritdoc/>
     public override void CheckInput(FeatureMatrix f, string name)
     {
-        int min = AttentionFcn.MinimumLength;
+        int min = MinimumFrames;
         if (f.Frames < min)
         {
             double need = MinimumSamples(Features.Settings) / (double)Features.Settings.SampleRate;

@@ -58,6 +58,9 @@ public abstract class SerModel
     /// <summary>The settings as JSON (the checkpoint's <c>config</c>).</summary>
     public abstract string ConfigJson();
 
+    /// <summary>Fewest feature frames the network accepts.</summary>
+    public abstract int MinimumFrames { get; }
+
     /// <summary>Throws a one-line error naming <paramref name="name"/> when <paramref name="f"/> is too short for the network.</summary>
     public abstract void CheckInput(FeatureMatrix f, string name);
 
