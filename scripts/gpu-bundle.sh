@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds .device/ (git-ignored), everything the lent GPU machine runs (shared/docs/DEVICE.md): it has the
 # NVIDIA driver, the CUDA toolkit and python3 with torch, but no .NET and no network, and takes at most
-# 64 MB. Run from anywhere, here:  scripts/gpu-bundle.sh      (5-8 minutes on 2 cores)
+# 64 MB. Run from anywhere, here:  scripts/gpu-bundle.sh      (two publishes: minutes)
 #   .device/ser              the `ser` CLI, NativeAOT (one native file, no .NET needed)
 #   .device/tests.tgz        the xunit.v3 test executable, self-contained, partially trimmed (not single-file:
 #                            that breaks xunit's discovery); run.sh unpacks it into a temporary folder

@@ -19,10 +19,16 @@ public sealed class Generator
     /// <summary>The full 256-bit state, for checkpoints that must resume exactly.</summary>
     public ulong[] GetState() => [_s0, _s1, _s2, _s3];
 
+    /// <summary>Words in a state (<see cref="GetState"/>).</summary>
+    public const int StateWords = 4;
+
+    /// <summary>Whether <paramref name="state"/> is one the generator can be in: four words, not all zero (xoshiro's one dead state, which only ever draws zeros).</summary>
+    public static bool IsValidState(ReadOnlySpan<ulong> state) => state.Length == StateWords && state.ContainsAnyExcept(0UL);
+
     /// <summary>Restores a state from <see cref="GetState"/>.</summary>
     public void SetState(ulong[] state)
     {
-        if (state.Length != 4) throw new ArgumentException("generator state has 4 words");
+        if (!IsValidState(state)) throw new ArgumentException($"a generator state has {StateWords} words, not all zero; got {state.Length} words");
         (_s0, _s1, _s2, _s3) = (state[0], state[1], state[2], state[3]);
         _spareNormal = null;
     }

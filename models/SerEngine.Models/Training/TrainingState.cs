@@ -142,18 +142,18 @@ public sealed class TrainingState
         w.WriteEndArray();
     }
 
-    /// <summary>A generator state as <see cref="Generator.SetState"/> takes it: four 16-digit hex words, not all zero (xoshiro's one dead state).</summary>
+    /// <summary>A generator state as <see cref="Generator.SetState"/> takes it: <see cref="Generator.StateWords"/> 16-digit hex words (<see cref="Generator.IsValidState"/>).</summary>
     private static ulong[] ReadRng(JsonFields r, string name)
     {
-        var words = r.Array(name, 4, 4);
-        var state = new ulong[4];
-        for (int i = 0; i < 4; i++)
+        var words = r.Array(name, Generator.StateWords, Generator.StateWords);
+        var state = new ulong[Generator.StateWords];
+        for (int i = 0; i < state.Length; i++)
         {
             string? text = words[i].ValueKind == JsonValueKind.String ? words[i].GetString() : null;
             if (text is not { Length: 16 } || !ulong.TryParse(text, NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out state[i]))
                 throw r.Bad(string.Create(CultureInfo.InvariantCulture, $"{name}[{i}]"), "a string of 16 hex digits", words[i]);
         }
-        if (state.All(w => w == 0)) throw r.Bad(name, "is all zero, a state the generator never reaches (it would only ever draw zeros)");
+        if (!Generator.IsValidState(state)) throw r.Bad(name, "is all zero, a state the generator never reaches (it would only ever draw zeros)");
         return state;
     }
 }

@@ -25,9 +25,9 @@ internal sealed class PickleMachine
     public const int MaxString = 16 << 20, MaxLongBytes = 64;
 
     /// <summary>
-    /// Most values one pickle may push (every value a container holds was pushed once): a state dict
-    /// of 10 000 tensors pushes about 300 000 (some 30 per tensor); the cap keeps a 64 MiB data.pkl of 2-byte APPENDs
-    /// (a few hundred KiB deflated) from building gigabytes of objects.
+    /// Most values one pickle may push (every value a container holds was pushed once): far above what
+    /// a real state dict pushes (a few dozen per tensor), low enough that a data.pkl of tiny APPENDs,
+    /// which deflates to almost nothing, cannot build gigabytes of objects.
     /// </summary>
     public const int MaxValues = 1 << 21;
 
