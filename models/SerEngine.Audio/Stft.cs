@@ -61,15 +61,25 @@ public sealed record StftSettings
     /// </summary>
     public int FrameCount(int samples)
     {
-        ArgumentOutOfRangeException.ThrowIfNegative(samples);
-        long padded = samples + 2L * Pad + (Center ? 2L * (NFft / 2) : 0);
-        if (padded > Array.MaxLength)
-            throw new ArgumentException($"{samples} samples padded to {padded} exceed the {Array.MaxLength} an array holds");
+        long padded = PaddedLength(samples);
         if (padded < NFft) return 0;
         long frames = 1 + (padded - NFft) / HopLengthOrDefault;
         if (frames * FreqBins > Array.MaxLength)
             throw new ArgumentException($"{samples} samples give a spectrogram of {FreqBins} bins x {frames} frames, more than the {Array.MaxLength} values an array holds");
         return (int)frames;
+    }
+
+    /// <summary>
+    /// Length of the signal once padded (<c>Pad</c> zeros, then n_fft/2 per side when centring); throws
+    /// <see cref="ArgumentException"/> when that exceeds <see cref="Array.MaxLength"/> (before anything is allocated).
+    /// </summary>
+    public long PaddedLength(int samples)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(samples);
+        long padded = samples + 2L * Pad + (Center ? 2L * (NFft / 2) : 0);
+        if (padded > Array.MaxLength)
+            throw new ArgumentException($"{samples} samples padded to {padded} exceed the {Array.MaxLength} an array holds");
+        return padded;
     }
 
     /// <summary>Throws <see cref="ArgumentException"/> naming the first bad setting.</summary>
@@ -176,9 +186,7 @@ public static class Stft
     internal static T[] PadSignal<T>(ReadOnlySpan<float> samples, StftSettings s, Func<int, T[]> allocate, Func<float, T> convert)
         where T : struct
     {
-        long padded = samples.Length + 2L * s.Pad + (s.Center ? 2L * (s.NFft / 2) : 0);
-        if (padded > Array.MaxLength)
-            throw new ArgumentException($"{samples.Length} samples padded to {padded} exceed the {Array.MaxLength} an array holds");
+        s.PaddedLength(samples.Length); // the bound, before the ints below could wrap
         int n0 = samples.Length + 2 * s.Pad;
         int p = s.Center ? s.NFft / 2 : 0;
         if (s.Center && n0 == 0) throw new ArgumentException("cannot centre frames on an empty signal");
