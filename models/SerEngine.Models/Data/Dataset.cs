@@ -48,13 +48,9 @@ public sealed class Dataset
     /// <summary>Labels reach the terminal and the checkpoint: refuse what a checkpoint could not carry (naming an utterance that has it).</summary>
     private void CheckLabel(string label)
     {
-        string? why = label.Length == 0 ? "is empty"
-            : label.Length > Training.CheckpointChecks.MaxLabelLength ? $"has {label.Length} characters (at most {Training.CheckpointChecks.MaxLabelLength})"
-            : PrintableText.Unprintable(label) is string what ? $"contains {what}"
-            : null;
-        if (why is null) return;
+        if (Training.CheckpointChecks.LabelProblem(label) is not string why) return;
         var first = Utterances.First(u => u.Label == label);
-        throw new DatasetException($"{Root}: the label {PrintableText.Quote(label)} of {PrintableText.Quote(first.Id, 200)} {why}; labels must be printable text");
+        throw new DatasetException($"{Root}: the label {PrintableText.Quote(label)} of {PrintableText.Quote(first.Id, 200)} {why}");
     }
 
     /// <summary>A short name (the corpus, or "built-in synthetic corpus").</summary>

@@ -16,6 +16,13 @@ internal static class CheckpointChecks
     /// <summary>Longest label accepted (labels are printed in tables and one-line results).</summary>
     public const int MaxLabelLength = 100;
 
+    /// <summary>What is wrong with <paramref name="label"/> as a class name (<c>is empty</c>, <c>contains …</c>), or null: the one rule for checkpoint and data set labels.</summary>
+    public static string? LabelProblem(string label) =>
+        label.Length == 0 ? "is empty"
+        : label.Length > MaxLabelLength ? string.Create(CultureInfo.InvariantCulture, $"has {label.Length} characters; at most {MaxLabelLength} are allowed")
+        : PrintableText.Unprintable(label) is string what ? $"contains {what}; labels must be printable text"
+        : null;
+
     /// <summary>
     /// The <c>labels</c> metadata: a JSON array of 2..<see cref="FcnModel.MaxClasses"/> distinct,
     /// non-empty strings of printable text (no control, bidi-override or line-separator characters).
@@ -41,10 +48,7 @@ internal static class CheckpointChecks
                 string at = string.Create(CultureInfo.InvariantCulture, $"{where}: label {i}");
                 if (e.ValueKind != JsonValueKind.String) throw new CheckpointException($"{at} must be a string, found {e.ValueKind}");
                 string label = e.GetString()!;
-                if (label.Length == 0) throw new CheckpointException($"{at} is empty");
-                if (label.Length > MaxLabelLength)
-                    throw new CheckpointException(string.Create(CultureInfo.InvariantCulture, $"{at} has {label.Length} characters; at most {MaxLabelLength} are allowed"));
-                if (PrintableText.Unprintable(label) is string why) throw new CheckpointException($"{at} contains {why}; labels must be printable text");
+                if (LabelProblem(label) is string why) throw new CheckpointException($"{at} {why}");
                 if (seen.TryGetValue(label, out int first))
                     throw new CheckpointException(string.Create(CultureInfo.InvariantCulture, $"{at} ('{label}') repeats label {first}"));
                 seen[label] = i;
