@@ -68,13 +68,13 @@ public sealed class BenchCommand : ICommand
                 return 0;
             }
             // a GPU backend: allocations per step (the memory pool's counters), not per-primitive times
-            if (GetBackend(backendName) is not Backends.Gpu.GpuBackend gpu)
+            if (ModelCommandOptions.GetBackend(backendName) is not Backends.Gpu.GpuBackend gpu)
                 throw new UsageException($"--profile works on the cpu backend and on GPU backends (opencl, cuda), not on '{backendName}'");
             foreach (var c in cases) GpuAllocationProfile.Run(c, gpu, stdout);
             return 0;
         }
         // the cpu backend is built here so --threads applies; others come from the registry
-        Backend backend = backendName == "cpu" ? new CpuBackend(threads) : GetBackend(backendName);
+        Backend backend = backendName == "cpu" ? new CpuBackend(threads) : ModelCommandOptions.GetBackend(backendName);
         int reported = backend is CpuBackend cpu ? cpu.ThreadCount : backendName == "cpu-reference" ? 1 : threads;
         var runner = new BenchRunner { MinRuns = runs, MinSeconds = minSeconds };
         foreach (var c in cases)
@@ -115,18 +115,6 @@ public sealed class BenchCommand : ICommand
         finally
         {
             BackendRegistry.Default = previous;
-        }
-    }
-
-    private static Backend GetBackend(string name)
-    {
-        try
-        {
-            return BackendRegistry.Get(name);
-        }
-        catch (ArgumentException ex)
-        {
-            throw new UsageException(ex.Message);
         }
     }
 

@@ -12,9 +12,11 @@ internal static class ModelCommandOptions
     public static OptionSpec Backend { get; } = new("--backend", "NAME", "backend to run on (default: cpu; see 'ser devices')");
 
     /// <summary>The backend named by <c>--backend</c> (cpu by default); unknown names are usage errors.</summary>
-    public static Backend GetBackend(ParsedArgs args)
+    public static Backend GetBackend(ParsedArgs args) => GetBackend(args.Value("--backend", "cpu")!);
+
+    /// <summary>The registered backend <paramref name="name"/>; an unknown name is a usage error listing the known ones.</summary>
+    public static Backend GetBackend(string name)
     {
-        var name = args.Value("--backend", "cpu")!;
         if (!BackendRegistry.Names.Contains(name, StringComparer.OrdinalIgnoreCase))
             throw new UsageException($"unknown backend '{name}' (known: {string.Join(", ", BackendRegistry.Names)})");
         return BackendRegistry.Get(name);
