@@ -10,7 +10,9 @@ namespace SerEngine.Models;
 /// <param name="Widths">Channel widths w0..w4 of the five convolutions.</param>
 /// <param name="Lambda">λ, the fixed scale on the attention energies.</param>
 /// <param name="Dropout">Dropout before the classifier.</param>
-public sealed record AttentionFcnConfig(int NumClasses, int InChannels = 1, int[]? Widths = null, float Lambda = 0.3f, float Dropout = 0.5f)
+/// <param name="BatchNorm">A batch norm between each convolution and its ReLU (<c>norm.{conv index}</c>); not in Paper A.</param>
+public sealed record AttentionFcnConfig(int NumClasses, int InChannels = 1, int[]? Widths = null, float Lambda = 0.3f, float Dropout = 0.5f,
+    bool BatchNorm = false)
 {
     /// <summary>The five widths; AlexNet's (64, 192, 384, 256, 256) by default.</summary>
     public int[] Widths { get; init; } = Widths ?? [64, 192, 384, 256, 256];
@@ -51,6 +53,12 @@ public sealed class AttentionFcn : Module
             new Conv2d(w[3], w[4], (3, 3), rng, padding: (1, 1), backend: backend),                             // 10
             new Relu(),                                                                                         // 11
             new MaxPool2d((3, 3), (2, 2))));                                                                    // 12
+        if (config.BatchNorm)
+        {
+            Norms = RegisterModule("norm", new LayerMap<BatchNorm2d>());
+            for (int i = 0; i < Features.Layers.Count; i++)
+                if (Features.Layers[i] is Conv2d conv) Norms.Add(Index(i), new BatchNorm2d(conv.Weight.Shape[0], backend: backend));
+        }
         Attention = RegisterModule("attention", new AttentionPool(w[4], config.Lambda, rng, backend));
         Fc = RegisterModule("fc", new Linear(w[4], config.NumClasses, rng, backend: backend));
     }
@@ -60,6 +68,14 @@ public sealed class AttentionFcn : Module
 
     /// <summary><c>features.*</c>: the AlexNet-shaped encoder.</summary>
     public Sequential Features { get; }
+
+    /// <summary><c>norm.*</c>: the batch norm after each convolution, keyed by its index in <see cref="Features"/> (null without <see cref="AttentionFcnConfig.BatchNorm"/>).</summary>
+    public LayerMap<BatchNorm2d>? Norms { get; }
+
+    /// <summary>The batch norm after layer <paramref name="index"/> of <see cref="Features"/>, or null.</summary>
+    public BatchNorm2d? NormAfter(int index) => Norms?.Find(Index(index));
+
+    private static string Index(int i) => i.ToString(System.Globalization.CultureInfo.InvariantCulture);
 
     /// <summary><c>attention.*</c>: attention pooling.</summary>
     public AttentionPool Attention { get; }
@@ -131,14 +147,16 @@ public sealed class AttentionFcn : Module
     /// each conv and pool: padded frames would otherwise become ReLU(bias) and the next padded
     /// convolution would carry them into the last valid columns, so an utterance's output would
     /// depend on the longer utterances of its batch. Zeroed, the batch computes what each item
-    /// computes alone (where the convolution's own zero padding sits in those columns).
+    /// computes alone (where the convolution's own zero padding sits in those columns). A batch
+    /// norm takes its training statistics from the valid columns only, for the same reason.
     /// </summary>
     private (Tensor H, int[]? Valid) Encode(Tensor x, int[]? validFrames)
     {
-        if (validFrames is null) return (Features.Forward(x), null);
-        var valid = (int[])validFrames.Clone();
-        foreach (var layer in Features.Layers)
+        if (validFrames is null && Norms is null) return (Features.Forward(x), null);
+        var valid = (int[]?)validFrames?.Clone();
+        for (int i = 0; i < Features.Layers.Count; i++)
         {
+            var layer = Features.Layers[i];
             x = layer.Forward(x);
             (int K, int S, int P)? time = layer switch
             {
@@ -147,8 +165,16 @@ public sealed class AttentionFcn : Module
                 _ => null,                                             // ReLU keeps zeros zero
             };
             if (time is not { } step) continue;
-            for (int i = 0; i < valid.Length; i++) valid[i] = Conv2d.OutputSize(valid[i], step.K, step.S, step.P);
-            x = ZeroBeyond(x, valid);
+            if (valid is not null)
+            {
+                for (int j = 0; j < valid.Length; j++) valid[j] = Conv2d.OutputSize(valid[j], step.K, step.S, step.P);
+                x = ZeroBeyond(x, valid);
+            }
+            if (NormAfter(i) is { } norm)
+            {
+                x = norm.Forward(x, valid);
+                if (valid is not null) x = ZeroBeyond(x, valid);      // the norm's shift lands on the padding too
+            }
         }
         return (x, valid);
     }
@@ -156,10 +182,8 @@ public sealed class AttentionFcn : Module
     /// <summary>x [N, C, F, T] with the columns t ≥ valid[i] of item i set to zero (x itself when none is padded).</summary>
     private static Tensor ZeroBeyond(Tensor x, int[] valid)
     {
-        int n = x.Shape[0], t = x.Shape[3];
+        int t = x.Shape[3];
         if (valid.All(v => v >= t)) return x;
-        var keep = new float[n * t];                                   // [N, 1, 1, T], 1 = valid column
-        for (int i = 0; i < n; i++) keep.AsSpan(i * t, Math.Min(valid[i], t)).Fill(1f);
-        return Ops.Mul(x, Tensor.FromArray(keep, new Shape(n, 1, 1, t), x.Backend));
+        return Ops.Mul(x, Masks.Columns(valid, t, x.Backend));
     }
 }

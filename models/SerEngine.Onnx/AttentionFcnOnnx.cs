@@ -43,6 +43,7 @@ public static class AttentionFcnOnnx
             string name = $"features.{i}";
             h = layers[i] switch
             {
+                Conv2d conv when net.NormAfter(i) is { } norm => b.BatchNorm(norm, b.Conv(conv, h, name), $"norm.{i}"),
                 Conv2d conv => b.Conv(conv, h, name),
                 Relu => b.Node("Relu", [h], name + ".relu"),
                 MaxPool2d pool => b.MaxPool(pool.Kernel, pool.Stride, pool.Padding, h, name + ".pool"),

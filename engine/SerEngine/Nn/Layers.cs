@@ -61,3 +61,22 @@ public sealed class Sequential : Layer
         return x;
     }
 }
+
+/// <summary>Layers under names of their own (PyTorch's ModuleDict): a child <c>k</c> is saved as <c>prefix.k.*</c>.</summary>
+public sealed class LayerMap<T> : Module where T : Layer
+{
+    private readonly Dictionary<string, T> _layers = new(StringComparer.Ordinal);
+
+    /// <summary>Adds <paramref name="layer"/> under <paramref name="name"/>.</summary>
+    public void Add(string name, T layer)
+    {
+        if (!_layers.TryAdd(name, layer)) throw new ArgumentException($"a layer named '{name}' is already in the map");
+        RegisterModule(name, layer);
+    }
+
+    /// <summary>The layer named <paramref name="name"/>, or null.</summary>
+    public T? Find(string name) => _layers.GetValueOrDefault(name);
+
+    /// <summary>The names in the order they were added.</summary>
+    public IEnumerable<string> Names => NamedChildren().Select(c => c.Name);
+}

@@ -63,10 +63,20 @@ public sealed class TrainCommand : ICommand
         new("--patience", "N", "stop after N epochs without a better validation UA (default 10; 0 = never)"),
         new("--val-fraction", "F", "share of the training utterances held out for validation (default 0.1; 0 keeps the last epoch)"),
         new("--balanced", null, "class-balanced sampling (pick a class uniformly, then an example of it)"),
-        new("--widths", "W0,..,W4", "fcn: the five conv widths (default 64,192,384,256,256; built-in corpus 16,32,48,48,32 unless --pretrained)"),
+        new("--recipe", "scratch|paper", "fcn: the settings behind the fcn defaults: scratch (learns from scratch; default with --data) or paper (Paper A exactly; the built-in corpus and --pretrained use it)"),
+        new("--widths", "W0,..,W4", "fcn: the five conv widths (default: the recipe's; built-in corpus 16,32,48,48,32 unless --pretrained)"),
         new("--features", "KIND", "fcn: logspec (Paper A, default) or logmel"),
-        new("--norm", "KIND", "fcn: per-utterance normalisation: perbin (Paper A, default), global or none"),
-        new("--dropout", "P", "dropout (default: fcn 0.5, fca 0.1)"),
+        new("--norm", "KIND", "fcn: per-utterance normalisation: perbin (Paper A), global or none (default: the recipe's)"),
+        new("--dropout", "P", "dropout (default: fcn the recipe's, fca 0.1)"),
+        new("--batchnorm", null, "fcn: batch norm after each convolution (statistics over valid frames only)"),
+        new("--no-batchnorm", null, "fcn: no batch norm (Paper A)"),
+        new("--spec-augment", null, "fcn: mask 2 frequency bands (≤ 20 bins) and 2 time spans (≤ 20 frames, ≤ 10 %) of each training input"),
+        new("--no-spec-augment", null, "fcn: no masking"),
+        new("--lambda", "X", "fcn: attention λ (default: the recipe's; Paper A 0.3)"),
+        new("--warmup", "E", "linear learning-rate warm-up over the first E epochs (default: fcn the recipe's, fca 0)"),
+        new("--clip", "C", "clip the global gradient norm to C (0 = off; default: fcn the recipe's, fca 0)"),
+        new("--init", "FILE", "start from every weight in FILE (safetensors, the model's own names; a --dump-step file's w0.*)"),
+        new("--dump-step", "FILE", "write the first training step (input, weights, logits, loss, gradients, weights after) to FILE for benchmarks/peer/train_parity.py --check-step"),
         new("--heads", "N", "fca: attention heads (default 4; built-in corpus 2)"),
         new("--head-dim", "N", "fca: head size (default 64; built-in corpus 32)"),
         new("--no-focus", null, "fca: switch Focus-Attention off"),
@@ -110,13 +120,18 @@ public sealed class TrainCommand : ICommand
         if (optimizer is not ("adam" or "adamw")) throw new UsageException($"unknown optimizer '{optimizer}' (known: adam, adamw)");
         var features = args.Value("--features", "logspec")!;
         if (features is not ("logspec" or "logmel")) throw new UsageException($"unknown fcn features '{features}' (known: logspec, logmel)");
-        var norm = args.Value("--norm", "perbin") switch
+        FeatureNormalization? norm = args.Value("--norm") switch
         {
+            null => null,
             "perbin" => FeatureNormalization.PerBin,
             "global" => FeatureNormalization.Global,
             "none" => FeatureNormalization.None,
             var n => throw new UsageException($"unknown normalisation '{n}' (known: perbin, global, none)"),
         };
+        var recipeName = args.Value("--recipe");
+        var recipe = recipeName is null
+            ? (builtin || args.Value("--pretrained") is not null ? FcnRecipe.Paper : FcnRecipe.Scratch)
+            : FcnRecipe.Find(recipeName) ?? throw new UsageException($"unknown recipe '{recipeName}' (known: {string.Join(", ", FcnRecipe.All.Select(r => r.Name))})");
         ulong seed = 1;
         if (args.Value("--seed") is string seedText && !ulong.TryParse(seedText, NumberStyles.None, CultureInfo.InvariantCulture, out seed))
             throw new UsageException($"option '--seed' needs a whole number ≥ 0, got '{seedText}'");
@@ -142,8 +157,18 @@ public sealed class TrainCommand : ICommand
             Backend = backend.Name,
             Widths = ParseWidths(args.Value("--widths")) ?? (builtin && model == "fcn" && args.Value("--pretrained") is null ? BuiltinWidths : null),
             FcnFeatures = features,
+            Recipe = recipe,
             FcnNormalization = norm,
             Dropout = (float?)ModelCommandOptions.Number(args, "--dropout", 0, 1),
+            Lambda = (float?)ModelCommandOptions.Number(args, "--lambda", -100, 100),
+            BatchNorm = Switch(args, "--batchnorm", "--no-batchnorm"),
+            SpecAugment = Switch(args, "--spec-augment", "--no-spec-augment"),
+            WarmupEpochs = ModelCommandOptions.Int(args, "--warmup", 0),
+            ClipNorm = (float?)ModelCommandOptions.Number(args, "--clip", 0, 1e6),
+            InitWeights = ExistingFile(args, "--init"),
+            DumpStep = args.Value("--dump-step") is string dump && Directory.Exists(dump)
+                ? throw new UsageException($"--dump-step '{dump}' is a folder; expected a file name to write")
+                : args.Value("--dump-step"),
             Heads = ModelCommandOptions.Int(args, "--heads", 1, FcaModel.MaxHeads) ?? (builtin ? BuiltinHeads : 4),
             HeadDim = ModelCommandOptions.Int(args, "--head-dim", 1, FcaModel.MaxHeadDim) ?? (builtin ? BuiltinHeadDim : 64),
             Focus = !args.Flag("--no-focus"),
@@ -155,7 +180,8 @@ public sealed class TrainCommand : ICommand
             DiskFeatureCache = args.Flag("--cache-features"),
         };
         if (model == "fca")
-            foreach (var o in new[] { "--widths", "--features", "--norm", "--pad-short", "--pretrained" })
+            foreach (var o in new[] { "--widths", "--features", "--norm", "--pad-short", "--pretrained", "--recipe", "--lambda",
+                         "--batchnorm", "--no-batchnorm", "--spec-augment", "--no-spec-augment" })
                 if (args.Value(o) is not null || args.Flag(o)) throw new UsageException($"{o} applies to fcn only");
         if (model == "fcn")
             foreach (var o in new[] { "--heads", "--head-dim", "--no-focus", "--no-calibration" })
@@ -219,6 +245,23 @@ public sealed class TrainCommand : ICommand
         {
             throw new IOException($"--out '{outDir}': cannot clean the output folder: {ex.Message}", ex);
         }
+    }
+
+    /// <summary>true for <paramref name="on"/>, false for <paramref name="off"/>, null for neither (the recipe decides).</summary>
+    private static bool? Switch(ParsedArgs args, string on, string off)
+    {
+        bool yes = args.Flag(on), no = args.Flag(off);
+        if (yes && no) throw new UsageException($"{on} and {off} exclude each other");
+        return yes ? true : no ? false : null;
+    }
+
+    private static string? ExistingFile(ParsedArgs args, string option)
+    {
+        var path = args.Value(option);
+        if (path is null) return null;
+        if (Directory.Exists(path)) throw new UsageException($"{option} '{path}' is a folder; expected a .safetensors file");
+        if (!File.Exists(path)) throw new UsageException($"{option} '{path}' does not exist");
+        return path;
     }
 
     private static int[]? ParseWidths(string? text)

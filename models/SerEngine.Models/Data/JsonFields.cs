@@ -37,6 +37,9 @@ internal sealed class JsonFields
     public JsonElement Get(string name) =>
         _obj.TryGetProperty(name, out var v) ? v : throw new FormatException($"{_where}: field '{name}' is missing");
 
+    /// <summary>True when field <paramref name="name"/> is present (optional fields added later).</summary>
+    public bool Has(string name) => _obj.TryGetProperty(name, out _);
+
     /// <summary>True when field <paramref name="name"/> is JSON null.</summary>
     public bool IsNull(string name) => Get(name).ValueKind == JsonValueKind.Null;
 

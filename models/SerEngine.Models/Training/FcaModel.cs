@@ -160,8 +160,11 @@ public sealed class FcaModel : SerModel
         Segments.Starts(f.Frames, Segments.TrainHop).Select(s => new Example(utterance, s));
 
     /// <inheritdoc/>
-    public override Tensor Logits(IReadOnlyList<Example> batch, IReadOnlyList<FeatureMatrix> features) =>
-        Net.Forward(Cut(batch, features)).Logits;
+    public override (Tensor X, int[]? Valid) BatchInput(IReadOnlyList<Example> batch, IReadOnlyList<FeatureMatrix> features) =>
+        (Cut(batch, features), null);
+
+    /// <inheritdoc/>
+    public override Tensor Forward(Tensor x, int[]? valid) => Net.Forward(x).Logits;
 
     /// <inheritdoc/>
     public override float[][] PredictLogits(IReadOnlyList<FeatureMatrix> utterances) => Evaluate(() =>

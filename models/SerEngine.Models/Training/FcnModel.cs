@@ -17,10 +17,15 @@ public sealed class FcnModel : SerModel
 {
     private const int EvalBatch = 16;
 
-    /// <summary>Builds the network from <paramref name="config"/> (its class count must match the labels).</summary>
-    public FcnModel(AttentionFcnConfig config, IReadOnlyList<string> labels, FeatureSpec features, Generator rng, Backend backend)
+    /// <summary>
+    /// Builds the network from <paramref name="config"/> (its class count must match the labels);
+    /// <paramref name="augment"/> masks training inputs when <see cref="SerModel.AugmentationRng"/> is set.
+    /// </summary>
+    public FcnModel(AttentionFcnConfig config, IReadOnlyList<string> labels, FeatureSpec features, Generator rng, Backend backend,
+        SpecAugment? augment = null)
         : base(labels, features, rng, backend)
     {
+        Augment = augment;
         if (config.NumClasses != labels.Count) throw new ArgumentException($"config has {config.NumClasses} classes, labels {labels.Count}");
         if (config.InChannels != 1) throw new ArgumentException($"training feeds one feature channel; config has {config.InChannels} input channels");
         Net = new AttentionFcn(config, rng, backend);
@@ -28,6 +33,9 @@ public sealed class FcnModel : SerModel
 
     /// <summary>The network.</summary>
     public AttentionFcn Net { get; }
+
+    /// <summary>Masking of training inputs (null: none).</summary>
+    public SpecAugment? Augment { get; }
 
     /// <inheritdoc/>
     public override string Kind => "fcn";
@@ -40,7 +48,7 @@ public sealed class FcnModel : SerModel
 
     /// <inheritdoc/>
     public override string Description => string.Create(CultureInfo.InvariantCulture,
-        $"AttentionFcn widths {string.Join(",", Net.Config.Widths)}, λ {Net.Config.Lambda}, dropout {Net.Config.Dropout}; {Net.ParameterCount:N0} parameters");
+        $"AttentionFcn widths {string.Join(",", Net.Config.Widths)}{(Net.Config.BatchNorm ? ", batch norm" : "")}, λ {Net.Config.Lambda}, dropout {Net.Config.Dropout}; {Net.ParameterCount:N0} parameters");
 
     /// <summary>Samples needed for <see cref="AttentionFcn.MinimumLength"/> frames under <paramref name="settings"/>.</summary>
     public static int MinimumSamples(FeatureSettings settings)
@@ -66,6 +74,7 @@ public sealed class FcnModel : SerModel
             w.WriteEndArray();
             w.WriteNumber("lambda", c.Lambda);
             w.WriteNumber("dropout", c.Dropout);
+            if (c.BatchNorm) w.WriteBoolean("batchnorm", true); // absent in Paper A checkpoints
             w.WriteEndObject();
         }
         return Encoding.UTF8.GetString(ms.ToArray());
@@ -85,7 +94,7 @@ public sealed class FcnModel : SerModel
     public static AttentionFcnConfig ParseConfig(string json, string source = "checkpoint") =>
         JsonFields.Parse(json, $"{source}: metadata 'config'", r => new AttentionFcnConfig(
             r.Int("num_classes", 2, MaxClasses), r.Int("in_channels", 1, 1), r.IntArray("widths", 5, 1, MaxWidth),
-            (float)r.Number("lambda", -1e6, 1e6), (float)r.Number("dropout", 0, 0.99)));
+            (float)r.Number("lambda", -1e6, 1e6), (float)r.Number("dropout", 0, 0.99), r.Has("batchnorm") && r.Bool("batchnorm")));
 
     /// <summary>
     /// Compares <paramref name="config"/> with the stored tensors' shapes before anything is built:
@@ -123,12 +132,11 @@ public sealed class FcnModel : SerModel
     public override IEnumerable<Example> TrainingExamples(int utterance, FeatureMatrix f) => [new Example(utterance, 0)];
 
     /// <inheritdoc/>
-    public override Tensor Logits(IReadOnlyList<Example> batch, IReadOnlyList<FeatureMatrix> features)
-    {
-        var items = batch.Select(e => features[e.Utterance]).ToList();
-        var (x, valid) = Pad(items);
-        return Net.Forward(x, valid).Logits;
-    }
+    public override (Tensor X, int[]? Valid) BatchInput(IReadOnlyList<Example> batch, IReadOnlyList<FeatureMatrix> features) =>
+        Pad([.. batch.Select(e => features[e.Utterance])], Net.Training && Augment is not null ? AugmentationRng : null);
+
+    /// <inheritdoc/>
+    public override Tensor Forward(Tensor x, int[]? valid) => Net.Forward(x, valid).Logits;
 
     /// <inheritdoc/>
     public override float[][] PredictLogits(IReadOnlyList<FeatureMatrix> utterances) => Evaluate(() =>
@@ -146,8 +154,8 @@ public sealed class FcnModel : SerModel
         return result;
     });
 
-    /// <summary>x [B, 1, F, T_max] zero-padded, and the valid frames of each item.</summary>
-    private (Tensor X, int[] Valid) Pad(List<FeatureMatrix> items)
+    /// <summary>x [B, 1, F, T_max] zero-padded (and masked by <see cref="Augment"/> from <paramref name="augment"/>), and the valid frames of each item.</summary>
+    private (Tensor X, int[] Valid) Pad(List<FeatureMatrix> items, Generator? augment = null)
     {
         int n = items.Count, f = items[0].Bins, t = items.Max(m => m.Frames);
         var x = new float[n * f * t]; // [B, 1, F, T_max]
@@ -159,6 +167,7 @@ public sealed class FcnModel : SerModel
             valid[i] = m.Frames;
             for (int r = 0; r < f; r++)
                 m.Values.AsSpan(r * m.Frames, m.Frames).CopyTo(x.AsSpan((i * f + r) * t, m.Frames));
+            if (augment is not null) Augment!.Apply(x.AsSpan(i * f * t, f * t), f, m.Frames, t, augment);
         }
         return (Tensor.FromArray(x, new Shape(n, 1, f, t), Backend), valid);
     }

@@ -70,6 +70,7 @@ public static class FoldTrainer
         var model = options.CreateModel(data.Labels, modelRng, backend);
         string? pretrained = options.Pretrained is null ? null
             : PretrainedWeights.Load(model, pretrainedWeights ?? PretrainedWeights.Read(options.Pretrained));
+        if (options.InitWeights is not null) InitialWeights.Load(model, options.InitWeights);
         var parameters = model.Network.Parameters().ToList();
         Adam optimizer = options.AdamW
             ? new AdamW(parameters, options.EffectiveLearningRate, weightDecay: options.EffectiveWeightDecay)
@@ -112,11 +113,11 @@ public static class FoldTrainer
         int batchSize = options.BatchSize ?? model.DefaultBatchSize;
         if (batchSize < 1) throw new ArgumentException($"batch size must be positive, got {batchSize}");
         int steps = (examples.Length + batchSize - 1) / batchSize;
+        float clip = options.EffectiveClipNorm;
 
         for (int epoch = state.Epoch + 1; epoch <= options.Epochs && !state.StoppedEarly; epoch++)
         {
             var epochClock = Stopwatch.StartNew();
-            optimizer.Lr = options.LearningRateAt(epoch);
             var order = EpochOrder(exampleLabels, data.Labels.Count, options.Balanced, shuffleRng);
             model.Network.Train();
             double lossSum = 0;
@@ -131,13 +132,28 @@ public static class FoldTrainer
                     y[j] = exampleLabels[order[from + j]];
                 }
                 using var scope = TensorScope.Begin();
-                var loss = Ops.CrossEntropy(model.Logits(batch, features), Tensor.FromArray(y, new Shape(count), backend));
+                optimizer.Lr = options.LearningRateAt(epoch, s, steps);
+                // a generator per step (not one running state) so a resumed run masks exactly as an uninterrupted one
+                model.AugmentationRng = Seeds.Generator(options.Seed, fold, 5, (ulong)epoch, (ulong)s);
+                var dump = options.DumpStep is not null && epoch == 1 && s == 0 ? StepDump.Before(model, data, batch, options, optimizer.Lr, optimizer) : null;
+                var (x, valid) = model.BatchInput(batch, features);
+                var logits = model.Forward(x, valid);
+                var target = Tensor.FromArray(y, new Shape(count), backend);
+                var loss = Ops.CrossEntropy(logits, target);
                 float value = loss.Item();
                 if (!float.IsFinite(value))
                     throw Diverged(tag, string.Create(CultureInfo.InvariantCulture, $"the loss became {(float.IsNaN(value) ? "NaN" : "infinite")} in epoch {epoch} at step {s + 1}"), state, lastPath);
                 optimizer.ZeroGrad();
                 loss.Backward();
+                dump?.Forward(x, valid, y, logits, loss);
+                dump?.Gradients(model);
+                if (clip > 0) GradClip.ClipGlobalNorm(parameters, clip);
                 optimizer.Step();
+                if (dump is not null)
+                {
+                    dump.After(model, options.DumpStep!);
+                    log.Line($"{tag}: first training step written to {options.DumpStep}");
+                }
                 lossSum += (double)value * count;
                 log.Progress(string.Create(CultureInfo.InvariantCulture,
                     $"{tag} epoch {epoch}/{options.Epochs} step {s + 1}/{steps} loss {lossSum / (from + count):0.000}"));

@@ -49,6 +49,9 @@ public abstract class SerModel
     /// <summary>The generator the network was initialised from; it keeps drawing dropout seeds.</summary>
     public Generator Rng { get; }
 
+    /// <summary>Training-time augmentation draws from this when set (the trainer sets one per step, so resuming replays it).</summary>
+    public Generator? AugmentationRng { get; set; }
+
     /// <summary>Where the network's tensors live.</summary>
     public Backend Backend { get; }
 
@@ -68,7 +71,17 @@ public abstract class SerModel
     public abstract IEnumerable<Example> TrainingExamples(int utterance, FeatureMatrix f);
 
     /// <summary>Logits [B, classes] of a batch of examples (in the network's current mode; records the graph when enabled).</summary>
-    public abstract Tensor Logits(IReadOnlyList<Example> batch, IReadOnlyList<FeatureMatrix> features);
+    public Tensor Logits(IReadOnlyList<Example> batch, IReadOnlyList<FeatureMatrix> features)
+    {
+        var (x, valid) = BatchInput(batch, features);
+        return Forward(x, valid);
+    }
+
+    /// <summary>The network input of a batch of examples, x [B, 1, F, T], and each item's valid frames (null: all).</summary>
+    public abstract (Tensor X, int[]? Valid) BatchInput(IReadOnlyList<Example> batch, IReadOnlyList<FeatureMatrix> features);
+
+    /// <summary>Logits [B, classes] of a network input made by <see cref="BatchInput"/>.</summary>
+    public abstract Tensor Forward(Tensor x, int[]? valid);
 
     /// <summary>Utterance-level logits (evaluation mode, no graph): one row of <see cref="Labels"/>.Count values per utterance.</summary>
     public abstract float[][] PredictLogits(IReadOnlyList<FeatureMatrix> utterances);

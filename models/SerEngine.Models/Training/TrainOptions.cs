@@ -74,11 +74,35 @@ public sealed record TrainOptions
     /// <summary>fcn: <c>logspec</c> (Paper A) or <c>logmel</c>.</summary>
     public string FcnFeatures { get; init; } = "logspec";
 
-    /// <summary>fcn: per-utterance normalisation of the features (Paper A: per bin).</summary>
-    public FeatureNormalization FcnNormalization { get; init; } = FeatureNormalization.PerBin;
+    /// <summary>fcn: the recipe whose settings fill the fcn options left null.</summary>
+    public FcnRecipe Recipe { get; init; } = FcnRecipe.Paper;
 
-    /// <summary>Dropout (fcn 0.5, fca 0.1).</summary>
+    /// <summary>fcn: per-utterance normalisation of the features (null: the recipe's).</summary>
+    public FeatureNormalization? FcnNormalization { get; init; }
+
+    /// <summary>Dropout (fcn: the recipe's, fca 0.1).</summary>
     public float? Dropout { get; init; }
+
+    /// <summary>fcn: attention λ (null: the recipe's).</summary>
+    public float? Lambda { get; init; }
+
+    /// <summary>fcn: batch norm after each convolution (null: the recipe's).</summary>
+    public bool? BatchNorm { get; init; }
+
+    /// <summary>fcn: SpecAugment masking of the training inputs (null: the recipe's).</summary>
+    public bool? SpecAugment { get; init; }
+
+    /// <summary>Epochs of linear learning-rate warm-up, per step (null: the recipe's for fcn, 0 for fca).</summary>
+    public int? WarmupEpochs { get; init; }
+
+    /// <summary>Largest global gradient L2 norm; 0 = no clipping (null: the recipe's for fcn, 0 for fca).</summary>
+    public float? ClipNorm { get; init; }
+
+    /// <summary>A safetensors file holding every weight of the model (its own names) to start from instead of random initialisation.</summary>
+    public string? InitWeights { get; init; }
+
+    /// <summary>Write the first training step (input, weights, logits, loss, gradients, weights after the step) to this safetensors file, for parity checks.</summary>
+    public string? DumpStep { get; init; }
 
     /// <summary>fca: heads.</summary>
     public int Heads { get; init; } = 4;
@@ -116,7 +140,7 @@ public sealed record TrainOptions
                     "logmel" => FeatureSettings.PaperALogMel,
                     _ => throw new ArgumentException($"unknown fcn features '{FcnFeatures}' (known: logspec, logmel)"),
                 };
-                settings = settings with { Normalization = FcnNormalization };
+                settings = settings with { Normalization = FcnNormalization ?? Recipe.Normalization };
                 return new FeatureSpec(settings, PadShort ? FcnModel.MinimumSamples(settings) : 0);
             case "fca":
                 return new FeatureSpec(FeatureSettings.PaperB, FcaModel.SegmentSamples(FeatureSettings.PaperB, new SegmentSettings()));
@@ -131,14 +155,21 @@ public sealed record TrainOptions
         var spec = FeatureSpecFor();
         return Model switch
         {
-            "fcn" => new FcnModel(new AttentionFcnConfig(labels.Count, 1, Widths, 0.3f, Dropout ?? 0.5f), labels, spec, rng, backend),
+            "fcn" => new FcnModel(new AttentionFcnConfig(labels.Count, 1, Widths ?? Recipe.Widths, Lambda ?? Recipe.Lambda, Dropout ?? Recipe.Dropout,
+                BatchNorm ?? Recipe.BatchNorm), labels, spec, rng, backend, (SpecAugment ?? Recipe.SpecAugment) ? new SpecAugment() : null),
             _ => new FcaModel(new FocusCalibrationNetConfig(labels.Count, spec.Settings.Bins, Heads, HeadDim, Focus, Calibration, Dropout ?? 0.1f),
                 new SegmentSettings(), labels, spec, rng, backend),
         };
     }
 
     /// <summary>The learning rate in use.</summary>
-    public float EffectiveLearningRate => LearningRate ?? (Model == "fcn" && Pretrained is not null ? 1e-4f : 1e-3f);
+    public float EffectiveLearningRate => LearningRate ?? (Model != "fcn" ? 1e-3f : Pretrained is not null ? 1e-4f : Recipe.LearningRate);
+
+    /// <summary>The warm-up in use, in epochs.</summary>
+    public int EffectiveWarmup => WarmupEpochs ?? (Model == "fcn" ? Recipe.WarmupEpochs : 0);
+
+    /// <summary>The gradient clipping in use (0: none).</summary>
+    public float EffectiveClipNorm => ClipNorm ?? (Model == "fcn" ? Recipe.ClipNorm : 0f);
 
     /// <summary>The weight decay in use.</summary>
     public float EffectiveWeightDecay => WeightDecay ?? (Model == "fca" ? 1e-6f : 0f);
@@ -151,5 +182,18 @@ public sealed record TrainOptions
     {
         int step = EffectiveLrStep;
         return step <= 0 ? EffectiveLearningRate : (float)(EffectiveLearningRate * Math.Pow(0.1, (epoch - 1) / step));
+    }
+
+    /// <summary>
+    /// Learning rate of step <paramref name="step"/> (0-based) of <paramref name="epoch"/>: <see cref="LearningRateAt(int)"/>
+    /// times the linear warm-up factor min(1, g / (warm-up epochs · steps per epoch)), g the 1-based global step.
+    /// </summary>
+    public float LearningRateAt(int epoch, int step, int stepsPerEpoch)
+    {
+        float lr = LearningRateAt(epoch);
+        int warm = EffectiveWarmup * stepsPerEpoch;
+        if (warm <= 0) return lr;
+        long g = (long)(epoch - 1) * stepsPerEpoch + step + 1;
+        return g >= warm ? lr : lr * g / warm;
     }
 }

@@ -50,9 +50,30 @@ public class AttentionFcnBatchTests(ITestOutputHelper output)
         AssertClose(alone, batched, 1e-4, "features.0.weight gradient of item 1");
     }
 
-    private void CheckBatchedEqualsAlone(Backend be)
+    /// <summary>With batch norm, eval mode (running statistics) is batch-invariant as before.</summary>
+    [Fact]
+    public void BatchNormBatchedEqualsOneByOne() => CheckBatchedEqualsAlone(BackendRegistry.Get("cpu"), batchNorm: true);
+
+    /// <summary>
+    /// With batch norm in training mode the statistics come from valid frames only: an utterance padded
+    /// to a longer batch width gets the logits it gets unpadded.
+    /// </summary>
+    [Fact]
+    public void BatchNormTrainingIgnoresPadding()
     {
-        var (model, inputs) = Build(be);
+        var be = BackendRegistry.Get("cpu");
+        var (model, inputs) = Build(be, batchNorm: true);
+        model.Train();
+        int f = inputs[0].Length / Lengths[0];
+        using var noGrad = Graph.NoGrad();
+        var unpadded = model.Forward(Pad([inputs[1], inputs[3]], f, be, [Lengths[1], Lengths[3]]), [Lengths[1], Lengths[3]]).Logits.ToArray();
+        var padded = model.Forward(Pad([inputs[1], inputs[3]], f, be, [Lengths[1], Lengths[3]], width: Lengths[0]), [Lengths[1], Lengths[3]]).Logits.ToArray();
+        AssertClose(unpadded, padded, 2e-5, "training-mode logits, padded to 160 frames vs 97");
+    }
+
+    private void CheckBatchedEqualsAlone(Backend be, bool batchNorm = false)
+    {
+        var (model, inputs) = Build(be, batchNorm);
         int f = inputs[0].Length / Lengths[0];
         using var noGrad = Graph.NoGrad();
         var (logits, alpha) = model.Forward(Pad(inputs, f, be), Lengths);   // [4, 4], [4, F'·T'max]
@@ -75,10 +96,18 @@ public class AttentionFcnBatchTests(ITestOutputHelper output)
         _output.WriteLine($"{be.Name}: {Lengths.Length} items, batched = one by one");
     }
 
-    private static (AttentionFcn Model, float[][] Inputs) Build(Backend be)
+    private static (AttentionFcn Model, float[][] Inputs) Build(Backend be, bool batchNorm = false)
     {
         var rng = new Generator(7);
-        var model = new AttentionFcn(new AttentionFcnConfig(4, Widths: [8, 12, 16, 12, 8], Dropout: 0f), rng, be);
+        var model = new AttentionFcn(new AttentionFcnConfig(4, Widths: [8, 12, 16, 12, 8], Dropout: 0f, BatchNorm: batchNorm), rng, be);
+        foreach (var (name, norm) in model.Norms?.NamedChildren() ?? [])      // non-trivial running statistics and affine
+        {
+            var bn = (SerEngine.Nn.BatchNorm2d)norm;
+            int c = bn.Weight.Shape[0];
+            bn.RunningMean.CopyFrom([.. Enumerable.Range(0, c).Select(k => 0.1f * (k % 3))]);
+            bn.RunningVar.CopyFrom([.. Enumerable.Range(0, c).Select(k => 1f + 0.2f * (k % 4))]);
+            bn.Bias.CopyFrom([.. Enumerable.Range(0, c).Select(k => 0.3f)]);
+        }
         // positive biases make the padding columns non-zero after the first conv: the case that leaked
         foreach (var conv in model.Features.Layers.OfType<SerEngine.Nn.Conv2d>())
             conv.Bias!.CopyFrom(Enumerable.Repeat(0.5f, conv.Bias.Shape[0]).ToArray());

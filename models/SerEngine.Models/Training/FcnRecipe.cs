@@ -1,0 +1,34 @@
+using SerEngine.Audio;
+
+namespace SerEngine.Models.Training;
+
+/// <summary>
+/// The settings <c>ser train --model fcn</c> fills in for options left unset: Paper A's exact recipe,
+/// or the one measured to learn from scratch on new speakers (README, "Training AttentionFcn from
+/// scratch"; benchmarks/results/*/PARITY.md).
+/// </summary>
+/// <param name="Name">What <c>--recipe</c> calls it.</param>
+/// <param name="LearningRate">Adam's learning rate from scratch.</param>
+/// <param name="WarmupEpochs">Epochs of linear learning-rate warm-up (0: none).</param>
+/// <param name="ClipNorm">Largest global gradient norm (0: no clipping).</param>
+/// <param name="BatchNorm">Batch norm after each convolution.</param>
+/// <param name="Widths">The five conv widths (null: AlexNet's).</param>
+/// <param name="Dropout">Dropout before the classifier.</param>
+/// <param name="Normalization">Per-utterance feature normalisation.</param>
+/// <param name="SpecAugment">Time and frequency masking of the training inputs.</param>
+/// <param name="Lambda">Attention λ.</param>
+public sealed record FcnRecipe(string Name, float LearningRate, int WarmupEpochs, float ClipNorm, bool BatchNorm, int[]? Widths,
+    float Dropout, FeatureNormalization Normalization, bool SpecAugment, float Lambda)
+{
+    /// <summary>Paper A (MODELS.md): AlexNet widths, Adam 1e-3 from scratch, dropout 0.5, per-bin normalisation, λ 0.3.</summary>
+    public static FcnRecipe Paper { get; } = new("paper", 1e-3f, 0, 0f, false, null, 0.5f, FeatureNormalization.PerBin, false, 0.3f);
+
+    /// <summary>The recipe that learns from scratch (chosen by the search in README).</summary>
+    public static FcnRecipe Scratch { get; } = new("scratch", 1e-3f, 0, 0f, false, null, 0.5f, FeatureNormalization.PerBin, false, 0.3f);
+
+    /// <summary>The recipes by name.</summary>
+    public static IReadOnlyList<FcnRecipe> All { get; } = [Scratch, Paper];
+
+    /// <summary>The recipe called <paramref name="name"/>, or null.</summary>
+    public static FcnRecipe? Find(string name) => All.FirstOrDefault(r => r.Name == name);
+}

@@ -1,0 +1,128 @@
+using SerEngine.Backends;
+using SerEngine.IO;
+using SerEngine.Models.Training;
+using SerEngine.Optim;
+using SerEngine.Tests.Cli;
+
+namespace SerEngine.Tests.Models;
+
+/// <summary>
+/// The pieces of the fcn training recipes: learning-rate warm-up, gradient clipping, SpecAugment
+/// masking, the recipe defaults, and a training step written by <c>--dump-step</c> then read back by <c>--init</c>.
+/// </summary>
+public class TrainingRecipeTests
+{
+    [Fact]
+    public void WarmupRisesLinearlyPerStepThenFollowsTheSchedule()
+    {
+        var o = new TrainOptions { Model = "fcn", LearningRate = 1e-3f, WarmupEpochs = 2 };
+        const int steps = 4;
+        float[] expected = [1.25e-4f, 2.5e-4f, 3.75e-4f, 5e-4f, 6.25e-4f, 7.5e-4f, 8.75e-4f, 1e-3f, 1e-3f];
+        for (int g = 0; g < expected.Length; g++)
+            Assert.Equal(expected[g], o.LearningRateAt(g / steps + 1, g % steps, steps), 1e-9f);
+        var stepped = new TrainOptions { Model = "fca", WarmupEpochs = 1, LrStepEpochs = 2 };
+        Assert.Equal(5e-4f, stepped.LearningRateAt(1, 0, 2), 1e-9f);
+        Assert.Equal(1e-4f, stepped.LearningRateAt(3, 0, 2), 1e-9f);   // past warm-up: ÷10 after 2 epochs
+    }
+
+    [Fact]
+    public void ClipScalesAllGradientsToTheGlobalNorm()
+    {
+        var be = BackendRegistry.Get("cpu");
+        var a = Tensor.FromArray([3f, 0f], new Shape(2), be);
+        var b = Tensor.FromArray([4f], new Shape(1), be);
+        a.RequiresGrad = b.RequiresGrad = true;
+        Ops.Add(Ops.Sum(Ops.Mul(a, Tensor.FromArray([3f, 0f], new Shape(2), be))), Ops.Sum(Ops.Mul(b, Tensor.FromArray([4f], new Shape(1), be)))).Backward();
+        double norm = GradClip.ClipGlobalNorm([a, b], 1f);                    // gradients (3, 0) and (4): norm 5
+        Assert.Equal(5.0, norm, 1e-6);
+        Assert.Equal([0.6f, 0f], a.Grad!.ToArray().Select(v => MathF.Round(v, 5)));
+        Assert.Equal([0.8f], b.Grad!.ToArray().Select(v => MathF.Round(v, 5)));
+        Assert.Equal(1.0, GradClip.ClipGlobalNorm([a, b], 2f), 1e-5);       // already small: unchanged
+        Assert.Equal(0.8f, b.Grad!.ToArray()[0], 1e-5f);
+    }
+
+    [Fact]
+    public void SpecAugmentMasksBoundedBandsAndSpansOfTheValidFrames()
+    {
+        const int bins = 40, frames = 100, stride = 130;                       // padded to 130 columns
+        var aug = new SpecAugment();
+        for (ulong seed = 0; seed < 20; seed++)
+        {
+            var x = new float[bins * stride];
+            for (int b = 0; b < bins; b++) x.AsSpan(b * stride, frames).Fill(1f);
+            aug.Apply(x, bins, frames, stride, new Generator(seed));
+            for (int b = 0; b < bins; b++) Assert.All(x.AsSpan(b * stride + frames, stride - frames).ToArray(), v => Assert.Equal(0f, v));
+            int maskedRows = Enumerable.Range(0, bins).Count(b => x.AsSpan(b * stride, frames).IndexOfAnyExcept(0f) < 0);
+            int maskedCols = Enumerable.Range(0, frames).Count(t => Enumerable.Range(0, bins).All(b => x[b * stride + t] == 0f));
+            Assert.InRange(maskedRows, 0, 2 * aug.MaxFreqWidth);
+            Assert.InRange(maskedCols, 0, 2 * Math.Min(aug.MaxTimeWidth, frames / 10));
+            var again = new float[bins * stride];
+            for (int b = 0; b < bins; b++) again.AsSpan(b * stride, frames).Fill(1f);
+            aug.Apply(again, bins, frames, stride, new Generator(seed));
+            Assert.Equal(x, again);                                            // the generator alone decides
+        }
+    }
+
+    [Fact]
+    public void RecipesFillOnlyTheOptionsLeftUnset()
+    {
+        var paper = new TrainOptions { Model = "fcn", Recipe = FcnRecipe.Paper };
+        Assert.Equal(1e-3f, paper.EffectiveLearningRate);
+        Assert.Equal(0, paper.EffectiveWarmup);
+        Assert.Equal(0f, paper.EffectiveClipNorm);
+        Assert.Equal(1e-4f, (paper with { Pretrained = "alexnet.pth" }).EffectiveLearningRate);
+        var scratch = new TrainOptions { Model = "fcn", Recipe = FcnRecipe.Scratch };
+        Assert.Equal(FcnRecipe.Scratch.LearningRate, scratch.EffectiveLearningRate);
+        Assert.Equal(FcnRecipe.Scratch.WarmupEpochs, scratch.EffectiveWarmup);
+        Assert.Equal(5e-5f, (scratch with { LearningRate = 5e-5f }).EffectiveLearningRate);
+        Assert.Equal(0, (new TrainOptions { Model = "fca", Recipe = FcnRecipe.Scratch }).EffectiveWarmup);
+        Assert.Same(FcnRecipe.Paper, FcnRecipe.Find("paper"));
+        Assert.Null(FcnRecipe.Find("imagenet"));
+    }
+
+    /// <summary>
+    /// The first step a run writes is self-consistent (one Adam step: w1 = w0 − lr·g/(|g| + eps)), and
+    /// <c>--init</c> from that file starts another seed's run at exactly those weights.
+    /// </summary>
+    [Fact]
+    public void DumpStepIsOneAdamStepAndInitStartsFromIt()
+    {
+        var dir = Directory.CreateTempSubdirectory("ser-dump").FullName;
+        try
+        {
+            string dump = Path.Combine(dir, "step.safetensors"), again = Path.Combine(dir, "again.safetensors");
+            string[] common = ["train", .. TinyTrainingRuns.Corpus, "--folds", "2", "--fold", "1", "--epochs", "1", "--batchnorm", "--dropout", "0"];
+            string[] widths = ["--widths", "8,8,8,8,8"];
+            var first = TrainCommandTests.Run([.. common, .. widths, "--out", Path.Combine(dir, "a"), "--dump-step", dump]);
+            Assert.True(first.Code == 0, first.Err);
+            var file = SafeTensors.Read(dump);
+            float lr = float.Parse(file.Metadata["lr"], System.Globalization.CultureInfo.InvariantCulture);
+            Assert.Equal("fcn", file.Metadata["model"]);
+            Assert.Contains("norm.0.running_var", file.Tensors.Keys.Select(k => k[3..]));
+            foreach (var name in file.Tensors.Keys.Where(k => k.StartsWith("grad.", StringComparison.Ordinal)).Select(k => k[5..]))
+            {
+                var w0 = file.Tensors["w0." + name].Floats!;
+                var g = file.Tensors["grad." + name].Floats!;
+                var w1 = file.Tensors["w1." + name].Floats!;
+                for (int i = 0; i < w0.Length; i++)
+                {
+                    double expected = w0[i] - lr * g[i] / (Math.Abs(g[i]) + 1e-8);
+                    Assert.True(Math.Abs(w1[i] - expected) <= 1e-6 + 1e-5 * Math.Abs(w0[i]), $"{name}[{i}]: w1 {w1[i]}, one Adam step gives {expected}");
+                }
+            }
+            var second = TrainCommandTests.Run([.. common, .. widths, "--seed", "9", "--out", Path.Combine(dir, "b"), "--init", dump, "--dump-step", again]);
+            Assert.True(second.Code == 0, second.Err);
+            var file2 = SafeTensors.Read(again);
+            foreach (var (name, t) in file.Tensors.Where(kv => kv.Key.StartsWith("w0.", StringComparison.Ordinal)))
+                Assert.Equal(t.Floats!, file2.Tensors[name].Floats!);
+            var missing = TrainCommandTests.Run([.. common, "--widths", "8,8,8,8,16", "--out", Path.Combine(dir, "c"), "--init", dump]);
+            Assert.Equal(1, missing.Code);
+            Assert.Contains("--init", missing.Err);
+            Assert.Contains("features.10.weight", missing.Err);
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+}
