@@ -30,9 +30,9 @@ public sealed class OnnxExportTests
 
     private static readonly string[] Labels3 = ["neutral", "happy", "angry"];
 
-    internal static FcnModel SmallFcn(ulong seed = 1)
+    internal static FcnModel SmallFcn(ulong seed = 1, bool batchNorm = false)
     {
-        var model = new FcnModel(new AttentionFcnConfig(3, Widths: [4, 6, 8, 8, 5]), Labels3, new FeatureSpec(FeatureSettings.PaperA), new Generator(seed), BackendRegistry.Get("cpu"));
+        var model = new FcnModel(new AttentionFcnConfig(3, Widths: [4, 6, 8, 8, 5], BatchNorm: batchNorm), Labels3, new FeatureSpec(FeatureSettings.PaperA), new Generator(seed), BackendRegistry.Get("cpu"));
         Randomize(model, seed);
         return model;
     }
@@ -149,6 +149,22 @@ public sealed class OnnxExportTests
         Assert.Equal("Gemm", fc.OpType);
         Assert.Equal(["attention.pooled", "fc.weight", "fc.bias"], fc.Input);
         Assert.Equal(1, fc.Attribute.Single(a => a.Name == "transB").I);
+    }
+
+    /// <summary>With batch norm, each convolution feeds a BatchNormalization (eval mode: running statistics) before its ReLU.</summary>
+    [Fact]
+    public void AttentionFcn_WithBatchNorm_ExportsANormAfterEachConv()
+    {
+        var model = SmallFcn(batchNorm: true);
+        var m = RoundTrip(model);
+        AssertCommon(m, model, ["batch", 1L, 200L, "time"]);
+        foreach (int k in new[] { 0, 3, 6, 8, 10 })
+        {
+            var norm = Node(m, $"norm.{k}");
+            Assert.Equal("BatchNormalization", norm.OpType);
+            Assert.Equal([$"features.{k}", $"norm.{k}.weight", $"norm.{k}.bias", $"norm.{k}.running_mean", $"norm.{k}.running_var"], norm.Input);
+            Assert.Contains(m.Graph.Node, n => n.OpType == "Relu" && n.Input[0] == $"norm.{k}");
+        }
     }
 
     [Fact]
