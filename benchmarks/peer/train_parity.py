@@ -2,9 +2,9 @@
 """PyTorch twin of `ser train`: the same networks, split, batch order and protocol, for engine parity.
 
 usage: train_parity.py --model fcn|fca --data DIR [--folds 4] [--fold K] [--epochs 50] [--patience 10]
-    [--seed 1] [--val-fraction 0.1] [--batch N] [--lr X] [--weight-decay X] [--lr-step N] [--dropout X]
-    [--widths a,b,c,d,e] [--norm per-bin|global|none] [--lambda X] [--batchnorm] [--warmup E] [--clip C]
-    [--spec-augment] [--init FILE] [--out DIR] [--write-step FILE] [--check-step FILE]
+    [--seed 1] [--val-fraction 0.1] [--batch N] [--recipe scratch|paper] [--lr X] [--weight-decay X] [--lr-step N] [--dropout X]
+    [--widths a,b,c,d,e] [--norm per-bin|global|none] [--lambda X] [--[no-]batchnorm] [--warmup E] [--clip C]
+    [--[no-]spec-augment] [--init FILE] [--out DIR] [--write-step FILE] [--check-step FILE]
 
 Last line: `result: WA=… UA=… seconds=S` (means over the folds run). --check-step FILE compares one
 training step dumped by `ser train --dump-step FILE` with PyTorch (needs --data); --write-step FILE
@@ -22,6 +22,14 @@ import torch  # noqa: E402
 
 from parity import checkstep, train  # noqa: E402
 
+# ser train's fcn recipes (models/SerEngine.Models/Training/FcnRecipe.cs): what fills unset options
+RECIPES = {
+    "paper": dict(lr=1e-3, warmup=0, clip=0.0, batchnorm=False, widths="64,192,384,256,256", dropout=0.5,
+                  norm="per-bin", spec_augment=False, lam=0.3),
+    "scratch": dict(lr=1e-3, warmup=0, clip=0.0, batchnorm=True, widths="32,64,128,128,128", dropout=0.5,
+                    norm="global", spec_augment=True, lam=0.3),
+}
+
 
 def parse(argv):
     p = argparse.ArgumentParser(prog="train_parity.py", description="PyTorch twin of `ser train`")
@@ -34,17 +42,21 @@ def parse(argv):
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--val-fraction", type=float, default=0.1)
     p.add_argument("--batch", type=int, default=None, help="default fcn 16, fca 32")
-    p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--recipe", choices=sorted(RECIPES), default="scratch",
+                   help="fcn: the settings behind the fcn defaults, as ser train --recipe (default scratch)")
+    p.add_argument("--lr", type=float, default=None, help="default: fcn the recipe's, fca 1e-3")
     p.add_argument("--weight-decay", type=float, default=None, help="default fcn 0, fca 1e-6")
     p.add_argument("--lr-step", type=int, default=None, help="÷10 every N epochs; default fcn 0 (never), fca 10")
-    p.add_argument("--dropout", type=float, default=None, help="default fcn 0.5, fca 0.1")
-    p.add_argument("--widths", default="64,192,384,256,256")
-    p.add_argument("--norm", choices=["per-bin", "perbin", "global", "none"], default="per-bin")
-    p.add_argument("--lambda", dest="lam", type=float, default=0.3)
-    p.add_argument("--batchnorm", action="store_true", help="fcn: masked BatchNorm2d after each conv")
-    p.add_argument("--warmup", type=int, default=0, help="linear lr warm-up over E epochs, per step")
-    p.add_argument("--clip", type=float, default=0.0, help="clip the global gradient norm to C (0 = off)")
-    p.add_argument("--spec-augment", action="store_true", help="fcn: 2 frequency + 2 time masks per training utterance")
+    p.add_argument("--dropout", type=float, default=None, help="default: fcn the recipe's, fca 0.1")
+    p.add_argument("--widths", default=None, help="fcn: five widths (default: the recipe's)")
+    p.add_argument("--norm", choices=["per-bin", "perbin", "global", "none"], default=None)
+    p.add_argument("--lambda", dest="lam", type=float, default=None)
+    p.add_argument("--batchnorm", action="store_true", default=None, help="fcn: masked BatchNorm2d after each conv")
+    p.add_argument("--no-batchnorm", dest="batchnorm", action="store_false")
+    p.add_argument("--warmup", type=int, default=None, help="linear lr warm-up over E epochs, per step")
+    p.add_argument("--clip", type=float, default=None, help="clip the global gradient norm to C (0 = off)")
+    p.add_argument("--spec-augment", action="store_true", default=None, help="fcn: 2 frequency + 2 time masks per training utterance")
+    p.add_argument("--no-spec-augment", dest="spec_augment", action="store_false")
     p.add_argument("--heads", type=int, default=4)
     p.add_argument("--head-dim", type=int, default=64)
     p.add_argument("--no-focus", action="store_true")
@@ -55,16 +67,19 @@ def parse(argv):
     p.add_argument("--check-step", default=None, help="compare a `ser train --dump-step` file with PyTorch")
     a = p.parse_args(argv)
     fcn = a.model == "fcn"
+    if not fcn and any(getattr(a, k) is not None for k in ("batchnorm", "spec_augment", "widths", "norm", "lam")):
+        p.error("--batchnorm, --spec-augment, --widths, --norm and --lambda are fcn options")
+    recipe = RECIPES[a.recipe] if fcn else RECIPES["paper"] | {"lr": 1e-3, "dropout": 0.1}
+    for key, value in recipe.items():  # the recipe fills what the command line left unset
+        if getattr(a, key) is None:
+            setattr(a, key, value)
     a.norm = "per-bin" if a.norm == "perbin" else a.norm
     a.batch = a.batch or (16 if fcn else 32)
     a.weight_decay = a.weight_decay if a.weight_decay is not None else (0.0 if fcn else 1e-6)
     a.lr_step = a.lr_step if a.lr_step is not None else (0 if fcn else 10)
-    a.dropout = a.dropout if a.dropout is not None else (0.5 if fcn else 0.1)
     a.widths = [int(w) for w in a.widths.split(",")]
     if len(a.widths) != 5:
         p.error("--widths takes five numbers")
-    if not fcn and (a.batchnorm or a.spec_augment):
-        p.error("--batchnorm and --spec-augment are fcn options")
     if a.fold is not None and not 1 <= a.fold <= a.folds:
         p.error(f"--fold must be in 1..{a.folds}")
     return a

@@ -31,7 +31,9 @@ def _config(meta, w0, args):
     """Network options from the dump's metadata and w0's shapes."""
     kind = meta.get("model", args.model)
     classes = w0["fc.weight"].shape[0]
-    c = SimpleNamespace(model=kind, dropout=_meta(meta, "dropout", 0.0), lam=_meta(meta, "lambda", args.lam))
+    config = json.loads(meta["config"]) if meta.get("config") else {}  # the model's settings as ser wrote them
+    c = SimpleNamespace(model=kind, dropout=float(config.get("dropout", _meta(meta, "dropout", 0.0))),
+                        lam=float(config.get("lambda", _meta(meta, "lambda", args.lam))))
     if kind == "fcn":
         c.widths = [w0[f"features.{i}.weight"].shape[0] for i in fcn.CONVS]
         c.batchnorm = any(k.startswith("norm.") for k in w0)

@@ -76,7 +76,7 @@ public sealed class TrainCommand : ICommand
         new("--warmup", "E", "linear learning-rate warm-up over the first E epochs (default: fcn the recipe's, fca 0)"),
         new("--clip", "C", "clip the global gradient norm to C (0 = off; default: fcn the recipe's, fca 0)"),
         new("--init", "FILE", "start from every weight in FILE (safetensors, the model's own names; a --dump-step file's w0.*)"),
-        new("--dump-step", "FILE", "write the first training step (input, weights, logits, loss, gradients, weights after) to FILE for benchmarks/peer/train_parity.py --check-step"),
+        new("--dump-step", "FILE", "write the first training step of the first fold run (input, weights, logits, loss, gradients, weights after) to FILE for benchmarks/peer/train_parity.py --check-step"),
         new("--heads", "N", "fca: attention heads (default 4; built-in corpus 2)"),
         new("--head-dim", "N", "fca: head size (default 64; built-in corpus 32)"),
         new("--no-focus", null, "fca: switch Focus-Attention off"),

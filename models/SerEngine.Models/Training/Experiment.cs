@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
+using SerEngine.Audio;
 using SerEngine.Backends;
 using SerEngine.Models.Data;
 
@@ -49,6 +50,12 @@ public static class Experiment
             $"features: {FeatureSettingsJson.Describe(spec.Settings)}, {cache.Computed - before} computed, {data.Utterances.Count - (cache.Computed - before)} cached ({clock.Elapsed.TotalSeconds:0.0} s)"));
         var probe = options.CreateModel(data.Labels, new Generator(options.Seed), backend);
         log.Line($"model: {options.Model}: {probe.Description}; backend {backend.Name}");
+        if (options.Model == "fcn")
+        {
+            string norm = spec.Settings.Normalization switch { FeatureNormalization.PerBin => "per bin", var n => n.ToString().ToLowerInvariant() };
+            log.Line(string.Create(CultureInfo.InvariantCulture,
+                $"recipe: {options.Recipe.Name}{(options.Recipe == FcnRecipe.Paper ? " (Paper A)" : "")}; normalisation {norm}{((options.SpecAugment ?? options.Recipe.SpecAugment) ? ", SpecAugment" : "")}{(options.EffectiveWarmup > 0 ? $", warm-up {options.EffectiveWarmup} epochs" : "")}{(options.EffectiveClipNorm > 0 ? $", gradient norm clipped at {options.EffectiveClipNorm}" : "")}"));
+        }
         log.Line(string.Create(CultureInfo.InvariantCulture,
             $"training: {(options.AdamW ? "AdamW" : "Adam")} lr {options.EffectiveLearningRate:0.#e+0}{(options.EffectiveLrStep > 0 ? $" ÷10 every {options.EffectiveLrStep} epochs" : "")}, weight decay {Reports.TrainingReport.Decay(options.EffectiveWeightDecay)}, batch {options.BatchSize ?? probe.DefaultBatchSize}, {options.Epochs} epochs, patience {options.Patience}, validation {options.ValidationFraction:0.##} of training{(options.Balanced ? ", class-balanced sampling" : "")}, seed {options.Seed}"));
 

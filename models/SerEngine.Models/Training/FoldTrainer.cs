@@ -135,7 +135,8 @@ public static class FoldTrainer
                 optimizer.Lr = options.LearningRateAt(epoch, s, steps);
                 // a generator per step (not one running state) so a resumed run masks exactly as an uninterrupted one
                 model.AugmentationRng = Seeds.Generator(options.Seed, fold, 5, (ulong)epoch, (ulong)s);
-                var dump = options.DumpStep is not null && epoch == 1 && s == 0 ? StepDump.Before(model, data, batch, options, optimizer.Lr, optimizer) : null;
+                bool dumpThis = options.DumpStep is not null && epoch == 1 && s == 0 && plan.Fold == (options.Fold ?? 1); // the run's first fold only
+                var dump = dumpThis ? StepDump.Before(model, data, batch, options, optimizer.Lr, optimizer) : null;
                 var (x, valid) = model.BatchInput(batch, features);
                 var logits = model.Forward(x, valid);
                 var target = Tensor.FromArray(y, new Shape(count), backend);

@@ -61,6 +61,12 @@ public sealed class StepDump
         })
             dump._metadata[key] = value.ToString("R", CultureInfo.InvariantCulture);
         dump._metadata["optimizer"] = options.AdamW ? "adamw" : "adam";
+        dump._metadata["norm"] = model.Features.Settings.Normalization switch
+        {
+            Audio.FeatureNormalization.PerBin => "perbin",
+            Audio.FeatureNormalization.Global => "global",
+            _ => "none",
+        };
         return dump;
     }
 

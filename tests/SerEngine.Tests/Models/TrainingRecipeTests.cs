@@ -81,6 +81,48 @@ public class TrainingRecipeTests
     }
 
     /// <summary>
+    /// <c>--data</c> trains fcn with the scratch recipe (batch norm, narrow widths, global normalisation,
+    /// SpecAugment), whose checkpoint predicts; <c>--recipe paper</c> is Paper A; a wrong name or a
+    /// recipe for fca is refused.
+    /// </summary>
+    [Fact]
+    public void DataRunsUseTheScratchRecipeAndPaperIsOneOptionAway()
+    {
+        var dir = Directory.CreateTempSubdirectory("ser-recipe").FullName;
+        try
+        {
+            string corpus = Path.Combine(dir, "corpus");
+            Assert.Equal(0, TrainCommandTests.Run(["corpus", .. TinyTrainingRuns.Corpus, "--out", corpus]).Code);
+            string[] train = ["train", "--data", corpus, "--folds", "2", "--fold", "1", "--epochs", "1"];
+            var scratch = TrainCommandTests.Run([.. train, "--out", Path.Combine(dir, "scratch")]);
+            Assert.True(scratch.Code == 0, scratch.Err);
+            Assert.Contains("AttentionFcn widths 32,64,128,128,128, batch norm, λ 0.3, dropout 0.5", scratch.Out);
+            Assert.Contains("recipe: scratch; normalisation global, SpecAugment", scratch.Out);
+            var best = Path.Combine(dir, "scratch", "fold1", "best.safetensors");
+            Assert.Contains("norm.10.running_var", SafeTensors.Read(best).Tensors.Keys);
+            var wav = Directory.EnumerateFiles(corpus, "*.wav", SearchOption.AllDirectories).First();
+            var predicted = TrainCommandTests.Run(["predict", "--checkpoint", best, wav]);
+            Assert.True(predicted.Code == 0, predicted.Err);
+
+            var paper = TrainCommandTests.Run([.. train, "--recipe", "paper", "--out", Path.Combine(dir, "paper")]);
+            Assert.True(paper.Code == 0, paper.Err);
+            Assert.Contains("AttentionFcn widths 64,192,384,256,256, λ 0.3, dropout 0.5", paper.Out);
+            Assert.Contains("recipe: paper (Paper A); normalisation per bin\n", paper.Out.ReplaceLineEndings("\n"));
+
+            var unknown = TrainCommandTests.Run([.. train, "--recipe", "imagenet", "--out", Path.Combine(dir, "x")]);
+            Assert.Equal(2, unknown.Code);
+            Assert.Contains("unknown recipe 'imagenet' (known: scratch, paper)", unknown.Err);
+            var fca = TrainCommandTests.Run([.. train, "--model", "fca", "--recipe", "paper", "--out", Path.Combine(dir, "y")]);
+            Assert.Equal(2, fca.Code);
+            Assert.Contains("--recipe applies to fcn only", fca.Err);
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    /// <summary>
     /// The first step a run writes is self-consistent (one Adam step: w1 = w0 − lr·g/(|g| + eps)), and
     /// <c>--init</c> from that file starts another seed's run at exactly those weights.
     /// </summary>

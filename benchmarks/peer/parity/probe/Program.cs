@@ -4,7 +4,6 @@ using SerEngine.Models.Data;
 using SerEngine.Models.Training;
 using System.Globalization;
 // usage: verify DIR MODEL SEED FOLDS FOLD EPOCHS OUTPREFIX
-if (args[0] == "dump") { DumpStep.Run(args); return; }
 var data = DatasetReader.Load(args[0]);
 string model = args[1];
 ulong seed = ulong.Parse(args[2]); int folds = int.Parse(args[3]), fold = int.Parse(args[4]), epochs = int.Parse(args[5]);
