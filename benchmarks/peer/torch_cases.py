@@ -17,14 +17,18 @@ engine's AttentionFcn and FocusCalibrationNet).
 """
 import argparse
 import json
-import math
+import os
 import statistics
 import sys
 import time
 
 import torch
-import torch.nn as nn
 import torch.nn.functional as F
+
+sys.dont_write_bytecode = True  # no __pycache__ in the repository
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from parity import fca as parity_fca  # noqa: E402
+from parity import fcn as parity_fcn  # noqa: E402
 
 DEVICE = torch.device("cpu")
 
@@ -45,103 +49,20 @@ def set_tf32(on):
         cudnn.allow_tf32 = on
 
 
-# ---- models (shared/docs/MODELS.md) -------------------------------------------------------------
+# ---- models (shared/docs/MODELS.md): the parity twins', returning logits only ----------------------
 
-class AttentionPool(nn.Module):
-    def __init__(self, dim, lam):
-        super().__init__()
-        self.lam = lam
-        self.proj = nn.Linear(dim, dim)
-        self.context = nn.Linear(dim, 1, bias=False)
+class AttentionFcn(parity_fcn.AttentionFcn):
+    """AttentionFcn of parity/fcn.py (unpadded batches), logits only."""
 
-    def forward(self, a):                                     # a [N, L, D]
-        e = self.context(torch.tanh(self.proj(a))).squeeze(-1)  # [N, L]
-        alpha = torch.softmax(self.lam * e, dim=-1)
-        return torch.bmm(alpha.unsqueeze(1), a).squeeze(1)   # [N, D]
-
-
-class AttentionFcn(nn.Module):
-    def __init__(self, num_classes=4, in_channels=1, widths=(64, 192, 384, 256, 256), lam=0.3, dropout=0.5):
-        super().__init__()
-        w = widths
-        self.features = nn.Sequential(
-            nn.Conv2d(in_channels, w[0], 11, stride=4, padding=2), nn.ReLU(inplace=True), nn.MaxPool2d(3, 2),
-            nn.Conv2d(w[0], w[1], 5, padding=2), nn.ReLU(inplace=True), nn.MaxPool2d(3, 2),
-            nn.Conv2d(w[1], w[2], 3, padding=1), nn.ReLU(inplace=True),
-            nn.Conv2d(w[2], w[3], 3, padding=1), nn.ReLU(inplace=True),
-            nn.Conv2d(w[3], w[4], 3, padding=1), nn.ReLU(inplace=True), nn.MaxPool2d(3, 2))
-        self.attention = AttentionPool(w[4], lam)
-        self.dropout = nn.Dropout(dropout)
-        self.fc = nn.Linear(w[4], num_classes)
+    def __init__(self, num_classes=4):
+        super().__init__(num_classes)
 
     def forward(self, x):
-        h = self.features(x)                                  # [N, C, F', T']
-        a = h.flatten(2).transpose(1, 2)                      # [N, L, C]
-        return self.fc(self.dropout(self.attention(a)))
+        return super().forward(x)[0]
 
 
-class FocusCalibrationAttention(nn.Module):
-    def __init__(self, d_in, heads=4, head_dim=64, dropout=0.1):
-        super().__init__()
-        hd = heads * head_dim
-        self.h, self.dh = heads, head_dim
-        self.query, self.key, self.value = nn.Linear(d_in, hd), nn.Linear(d_in, hd), nn.Linear(d_in, hd)
-        self.focus_query, self.focus_global = nn.Linear(hd, hd), nn.Linear(hd, hd)
-        std = 1 / math.sqrt(head_dim)
-        self.u_p = nn.Parameter(torch.randn(heads, head_dim) * std)
-        self.u_z = nn.Parameter(torch.randn(heads, head_dim) * std)
-        self.calibration = nn.Linear(hd, heads)
-        self.out = nn.Linear(hd, d_in)
-        self.dropout = nn.Dropout(dropout)
-
-    def split(self, x, n, t):
-        return x.view(n, t, self.h, self.dh).transpose(1, 2)  # [N, H, T, dh]
-
-    def forward(self, x):                                     # x [N, T, d_in]
-        n, t, _ = x.shape
-        q = self.query(x)
-        qh, kh, vh = self.split(q, n, t), self.split(self.key(x), n, t), self.split(self.value(x), n, t)
-        s = qh @ kh.transpose(-1, -2) / math.sqrt(self.dh)   # [N, H, T, T]
-        c = torch.tanh(self.focus_query(q) + self.focus_global(q.mean(1, keepdim=True)))
-        ch = self.split(c, n, t)
-        p = (ch * self.u_p.view(1, self.h, 1, self.dh)).sum(-1)   # [N, H, T]
-        z = (ch * self.u_z.view(1, self.h, 1, self.dh)).sum(-1)
-        centre, width = t * torch.sigmoid(p), t * torch.sigmoid(z)
-        pos = torch.arange(t, dtype=x.dtype, device=x.device).view(1, 1, 1, t)
-        bias = -2 * (pos - centre.unsqueeze(-1)) ** 2 / width.unsqueeze(-1) ** 2
-        a = self.dropout(torch.softmax(s + bias, dim=-1))
-        o = a @ vh                                            # [N, H, T, dh]
-        g = torch.sigmoid(self.calibration(o.mean(2).reshape(n, self.h * self.dh)))  # [N, H]
-        o = o * g.view(n, self.h, 1, 1)
-        return self.out(o.transpose(1, 2).reshape(n, t, self.h * self.dh))
-
-
-class FocusCalibrationNet(nn.Module):
-    def __init__(self, num_classes=4, freq_bins=26, heads=4, head_dim=64, dropout=0.1):
-        super().__init__()
-        self.conv1a, self.bn1a = nn.Conv2d(1, 8, (10, 2), padding=(4, 0)), nn.BatchNorm2d(8)
-        self.conv1b, self.bn1b = nn.Conv2d(1, 8, (2, 8), padding=(0, 3)), nn.BatchNorm2d(8)
-        self.conv2, self.bn2 = nn.Conv2d(16, 32, 3, padding=1), nn.BatchNorm2d(32)
-        self.conv3, self.bn3 = nn.Conv2d(32, 48, 3, padding=1), nn.BatchNorm2d(48)
-        self.conv4, self.bn4 = nn.Conv2d(48, 64, 3, padding=1), nn.BatchNorm2d(64)
-        self.conv5, self.bn5 = nn.Conv2d(64, 80, 3, padding=1), nn.BatchNorm2d(80)
-        d_in = 80 * ((freq_bins - 1) // 2 // 2)
-        self.attn = FocusCalibrationAttention(d_in, heads, head_dim, dropout)
-        self.dropout = nn.Dropout(dropout)
-        self.fc = nn.Linear(d_in, num_classes)
-
-    def forward(self, x):
-        a = F.relu(self.bn1a(self.conv1a(x)))
-        b = F.relu(self.bn1b(self.conv1b(x)))
-        h = torch.cat([a, b], 1)
-        h = F.max_pool2d(F.relu(self.bn2(self.conv2(h))), 2)
-        h = F.max_pool2d(F.relu(self.bn3(self.conv3(h))), 2)
-        h = F.relu(self.bn4(self.conv4(h)))
-        h = F.relu(self.bn5(self.conv5(h)))
-        n, c, f, t = h.shape
-        tokens = h.permute(0, 3, 1, 2).reshape(n, t, c * f)
-        z = F.relu(tokens + self.attn(tokens)).mean(1)
-        return self.fc(self.dropout(z))
+def FocusCalibrationNet(num_classes=4):  # noqa: N802 (a class in the cases' eyes)
+    return parity_fca.FocusCalibrationNet(num_classes)
 
 
 # ---- cases ---------------------------------------------------------------------------------------

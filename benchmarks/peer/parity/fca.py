@@ -51,7 +51,7 @@ class FocusCalibrationAttention(nn.Module):
             p = (ch * self.u_p.view(1, h, 1, dh)).sum(3)
             z = (ch * self.u_z.view(1, h, 1, dh)).sum(3)
             centres, widths = torch.sigmoid(p) * t, torch.sigmoid(z) * t
-            pos = torch.arange(t, dtype=x.dtype).view(1, 1, 1, t)
+            pos = torch.arange(t, dtype=x.dtype, device=x.device).view(1, 1, 1, t)
             dist = pos - centres.view(n, h, t, 1)
             scores = scores + dist.square() / widths.view(n, h, t, 1).square() * -2.0
         attention = torch.softmax(scores, dim=-1)

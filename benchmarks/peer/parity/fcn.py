@@ -118,7 +118,7 @@ class AttentionFcn(nn.Module):
         a = x.reshape(n, c, fo * to).transpose(1, 2)  # [N, L, C], l = f·T' + t
         mask = None
         if valid is not None:
-            mask = (torch.arange(to)[None, :] < valid[:, None]).unsqueeze(1).expand(n, fo, to).reshape(n, fo * to)
+            mask = (torch.arange(to, device=x.device)[None, :] < valid[:, None]).unsqueeze(1).expand(n, fo, to).reshape(n, fo * to)
         context, alpha = self.attention(a, mask)
         return self.fc(F.dropout(context, self.dropout, self.training)), alpha
 
@@ -126,7 +126,7 @@ class AttentionFcn(nn.Module):
 def _zero_beyond(x, valid):
     if valid is None or bool((valid >= x.shape[3]).all()):
         return x
-    keep = (torch.arange(x.shape[3])[None, :] < valid[:, None]).to(x.dtype)
+    keep = (torch.arange(x.shape[3], device=x.device)[None, :] < valid[:, None]).to(x.dtype)
     return x * keep.view(x.shape[0], 1, 1, x.shape[3])
 
 
