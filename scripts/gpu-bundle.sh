@@ -6,7 +6,7 @@
 #   .device/tests.tgz        the xunit.v3 test executable, self-contained, partially trimmed (not single-file:
 #                            that breaks xunit's discovery); run.sh unpacks it into a temporary folder
 #   .device/fixtures/        a copy of ../shared/fixtures (PyTorch conformance fixtures)
-#   .device/peer/            the PyTorch peer (benchmarks/peer/torch_cases.py) and its table script
+#   .device/peer/            the PyTorch peer (benchmarks/peer/torch_cases.py, its networks from parity/) and its table script
 #   .device/run.sh           what to run there: cd .device && SERENGINE_REQUIRE_CUDA=1 ./run.sh
 # Build output goes to out/gpu-bundle/ (git-ignored), so bin/ and obj/ are left alone.
 # --no-publish reassembles .device/ from the last publish (after editing run.sh or the peer).
@@ -61,6 +61,8 @@ cp "$work/ser/ser" "$dev/ser"
 tar -C "$work" -czf "$dev/tests.tgz" tests
 cp -r "$fixtures" "$dev/fixtures"
 cp benchmarks/peer/torch_cases.py benchmarks/peer/ratio_table.py "$dev/peer/"
+mkdir -p "$dev/peer/parity"   # torch_cases.py takes its networks from the parity twins
+cp benchmarks/peer/parity/__init__.py benchmarks/peer/parity/fcn.py benchmarks/peer/parity/fca.py "$dev/peer/parity/"
 cp scripts/device-run.sh "$dev/run.sh"
 chmod +x "$dev/run.sh" "$dev/ser"
 "$dev/ser" bench --list | awk '{print $1}' > "$dev/bench-cases.txt"
