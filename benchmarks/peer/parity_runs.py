@@ -8,8 +8,9 @@ usage: parity_runs.py run --model fcn|fca --data DIR [--folds 4] [--seeds 1,2,3]
 `run` trains each (engine, seed) over all folds with the engines' defaults (plus EXTRA options, given
 to both), skipping runs whose folder already has every fold's metrics.json; logs and metrics land in
 --work/<model>-<engine>-s<seed>. `report` prints the Markdown tables: per fold, the test UA of each
-engine as mean ± sample standard deviation over the seeds, the MFCC-statistics baseline
-(mfcc_baseline.py, deterministic) and ours − PyTorch; then the mean over folds.
+engine as mean ± sample standard deviation over the seeds, ours − PyTorch (over all seeds, and over
+the seeds both ran: the same initial weights and batch order), the MFCC-statistics baseline
+(mfcc_baseline.py, deterministic) and ours − baseline; then the mean over folds.
 """
 import argparse
 import json
@@ -74,27 +75,27 @@ def spread(values):
 def report(args):
     base = baseline(args)
     for model in args.models:
-        per = {}
-        for engine in ("ours", "torch"):
-            runs = [fold_uas(run_dir(args.work, model, engine, s), args.folds) for s in args.seeds]
-            per[engine] = [r for r in runs if r is not None]
-        n_ours, n_torch = len(per["ours"]), len(per["torch"])
-        print(f"\n### {model}: test UA over {n_ours} (ours) and {n_torch} (PyTorch) seeds of {', '.join(map(str, args.seeds))}\n")
-        print("| fold | ours mean ± sd | PyTorch mean ± sd | ours − PyTorch | MFCC baseline | ours − baseline |")
-        print("|---|---|---|---|---|---|")
-        rows = list(range(1, args.folds + 1)) + ["mean"]
-        for fold in rows:
-            cells = {}
-            for engine in ("ours", "torch"):
-                vals = [statistics.fmean(r.values()) if fold == "mean" else r[fold] for r in per[engine]]
-                cells[engine] = spread(vals) if vals else None
+        runs = {e: {s: fold_uas(run_dir(args.work, model, e, s), args.folds) for s in args.seeds} for e in ("ours", "torch")}
+        runs = {e: {s: r for s, r in by_seed.items() if r is not None} for e, by_seed in runs.items()}
+        shared = sorted(set(runs["ours"]) & set(runs["torch"]))
+        print(f"\n### {model}: test UA, ours over seeds {', '.join(map(str, runs['ours'])) or '-'}, "
+              f"PyTorch over seeds {', '.join(map(str, runs['torch'])) or '-'}\n")
+        print("| fold | ours mean ± sd | PyTorch mean ± sd | ours − PyTorch | ours − PyTorch, same seeds | MFCC baseline | ours − baseline |")
+        print("|---|---|---|---|---|---|---|")
+        for fold in [*range(1, args.folds + 1), "mean"]:
+            def ua(r):
+                return statistics.fmean(r.values()) if fold == "mean" else r[fold]
+
+            cell = {e: spread([ua(r) for r in runs[e].values()]) if runs[e] else None for e in runs}
+            same = (statistics.fmean(ua(runs["ours"][s]) - ua(runs["torch"][s]) for s in shared)) if shared else None
             b = statistics.fmean(base.values()) if fold == "mean" else base.get(fold)
-            o, t = cells["ours"], cells["torch"]
-            fmt = lambda c: f"{c[0]:.3f} ± {c[1]:.3f}" if c else "—"
-            diff = f"{o[0] - t[0]:+.3f}" if o and t else "—"
-            over = f"{o[0] - b:+.3f}" if o and b is not None else "—"
-            label = "**mean**" if fold == "mean" else str(fold)
-            print(f"| {label} | {fmt(o)} | {fmt(t)} | {diff} | {b:.3f} | {over} |")
+            o, t = cell["ours"], cell["torch"]
+
+            def fmt(c, n):
+                return "—" if not c else f"{c[0]:.3f}" + (f" ± {c[1]:.3f}" if n > 1 else " (1 seed)")
+            print(f"| {'**mean**' if fold == 'mean' else fold} | {fmt(o, len(runs['ours']))} | {fmt(t, len(runs['torch']))} | "
+                  f"{f'{o[0] - t[0]:+.3f}' if o and t else '—'} | {f'{same:+.3f}' if same is not None else '—'} | "
+                  f"{b:.3f} | {f'{o[0] - b:+.3f}' if o else '—'} |")
 
 
 def main(argv):
