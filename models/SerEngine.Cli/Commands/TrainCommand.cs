@@ -166,9 +166,7 @@ public sealed class TrainCommand : ICommand
             WarmupEpochs = ModelCommandOptions.Int(args, "--warmup", 0),
             ClipNorm = (float?)ModelCommandOptions.Number(args, "--clip", 0, 1e6),
             InitWeights = ExistingFile(args, "--init"),
-            DumpStep = args.Value("--dump-step") is string dump && Directory.Exists(dump)
-                ? throw new UsageException($"--dump-step '{dump}' is a folder; expected a file name to write")
-                : args.Value("--dump-step"),
+            DumpStep = args.Value("--dump-step"),
             Heads = ModelCommandOptions.Int(args, "--heads", 1, FcaModel.MaxHeads) ?? (builtin ? BuiltinHeads : 4),
             HeadDim = ModelCommandOptions.Int(args, "--head-dim", 1, FcaModel.MaxHeadDim) ?? (builtin ? BuiltinHeadDim : 64),
             Focus = !args.Flag("--no-focus"),
@@ -179,6 +177,7 @@ public sealed class TrainCommand : ICommand
                 : args.Value("--pretrained"),
             DiskFeatureCache = args.Flag("--cache-features"),
         };
+        if (options.DumpStep is not null) ModelCommandOptions.OutputFile("--dump-step", options.DumpStep);
         if (model == "fca")
             foreach (var o in new[] { "--widths", "--features", "--norm", "--pad-short", "--pretrained", "--recipe", "--lambda",
                          "--batchnorm", "--no-batchnorm", "--spec-augment", "--no-spec-augment" })

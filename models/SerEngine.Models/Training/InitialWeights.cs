@@ -19,9 +19,7 @@ public static class InitialWeights
         var state = file.Tensors;
         if (state.Keys.Any(k => k.StartsWith("w0.", StringComparison.Ordinal)))
             state = state.Where(kv => kv.Key.StartsWith("w0.", StringComparison.Ordinal)).ToDictionary(kv => kv.Key[3..], kv => kv.Value);
-        foreach (var (name, t) in state)
-            if (t.Floats is { } values && !values.All(float.IsFinite))
-                throw new CheckpointException($"--init {path}: tensor '{name}' holds a NaN or infinite value; initial weights must be finite");
+        CheckpointChecks.Finite(state, $"--init {path}", "");
         try { model.Network.LoadStateDict(state); }
         catch (ArgumentException ex) { throw new CheckpointException($"--init {path}: {ex.Message} ({model.Description})"); }
     }

@@ -70,17 +70,10 @@ public abstract class SerModel
     /// <summary>The training examples of one utterance.</summary>
     public abstract IEnumerable<Example> TrainingExamples(int utterance, FeatureMatrix f);
 
-    /// <summary>Logits [B, classes] of a batch of examples (in the network's current mode; records the graph when enabled).</summary>
-    public Tensor Logits(IReadOnlyList<Example> batch, IReadOnlyList<FeatureMatrix> features)
-    {
-        var (x, valid) = BatchInput(batch, features);
-        return Forward(x, valid);
-    }
-
     /// <summary>The network input of a batch of examples, x [B, 1, F, T], and each item's valid frames (null: all).</summary>
     public abstract (Tensor X, int[]? Valid) BatchInput(IReadOnlyList<Example> batch, IReadOnlyList<FeatureMatrix> features);
 
-    /// <summary>Logits [B, classes] of a network input made by <see cref="BatchInput"/>.</summary>
+    /// <summary>Logits [B, classes] of a network input made by <see cref="BatchInput"/> (in the network's current mode; records the graph when enabled).</summary>
     public abstract Tensor Forward(Tensor x, int[]? valid);
 
     /// <summary>Utterance-level logits (evaluation mode, no graph): one row of <see cref="Labels"/>.Count values per utterance.</summary>

@@ -156,7 +156,7 @@ public sealed record TrainOptions
         return Model switch
         {
             "fcn" => new FcnModel(new AttentionFcnConfig(labels.Count, 1, Widths ?? Recipe.Widths, Lambda ?? Recipe.Lambda, Dropout ?? Recipe.Dropout,
-                BatchNorm ?? Recipe.BatchNorm), labels, spec, rng, backend, (SpecAugment ?? Recipe.SpecAugment) ? new SpecAugment() : null),
+                BatchNorm ?? Recipe.BatchNorm), labels, spec, rng, backend, EffectiveSpecAugment ? new SpecAugment() : null),
             _ => new FcaModel(new FocusCalibrationNetConfig(labels.Count, spec.Settings.Bins, Heads, HeadDim, Focus, Calibration, Dropout ?? 0.1f),
                 new SegmentSettings(), labels, spec, rng, backend),
         };
@@ -164,6 +164,9 @@ public sealed record TrainOptions
 
     /// <summary>The learning rate in use.</summary>
     public float EffectiveLearningRate => LearningRate ?? (Model != "fcn" ? 1e-3f : Pretrained is not null ? 1e-4f : Recipe.LearningRate);
+
+    /// <summary>fcn: whether SpecAugment masks the training inputs.</summary>
+    public bool EffectiveSpecAugment => Model == "fcn" && (SpecAugment ?? Recipe.SpecAugment);
 
     /// <summary>The warm-up in use, in epochs.</summary>
     public int EffectiveWarmup => WarmupEpochs ?? (Model == "fcn" ? Recipe.WarmupEpochs : 0);
