@@ -25,9 +25,9 @@ from parity import checkstep, train  # noqa: E402
 # ser train's fcn recipes (models/SerEngine.Models/Training/FcnRecipe.cs): what fills unset options
 RECIPES = {
     "paper": dict(lr=1e-3, warmup=0, clip=0.0, batchnorm=False, widths="64,192,384,256,256", dropout=0.5,
-                  norm="per-bin", spec_augment=False, lam=0.3),
+                  norm="per-bin", spec_augment=False, lam=0.3, freq_warp=0.0),
     "scratch": dict(lr=1e-3, warmup=0, clip=0.0, batchnorm=True, widths="32,64,128,128,128", dropout=0.5,
-                    norm="global", spec_augment=True, lam=0.3),
+                    norm="global", spec_augment=True, lam=0.3, freq_warp=0.0),
 }
 
 
@@ -57,6 +57,8 @@ def parse(argv):
     p.add_argument("--clip", type=float, default=None, help="clip the global gradient norm to C (0 = off)")
     p.add_argument("--spec-augment", action="store_true", default=None, help="fcn: 2 frequency + 2 time masks per training utterance")
     p.add_argument("--no-spec-augment", dest="spec_augment", action="store_false")
+    p.add_argument("--freq-warp", type=float, default=None,
+                   help="fcn: warp each training input's frequency axis by a random factor within ±ST semitones")
     p.add_argument("--heads", type=int, default=4)
     p.add_argument("--head-dim", type=int, default=64)
     p.add_argument("--no-focus", action="store_true")
@@ -67,8 +69,8 @@ def parse(argv):
     p.add_argument("--check-step", default=None, help="compare a `ser train --dump-step` file with PyTorch")
     a = p.parse_args(argv)
     fcn = a.model == "fcn"
-    if not fcn and any(getattr(a, k) is not None for k in ("batchnorm", "spec_augment", "widths", "norm", "lam")):
-        p.error("--batchnorm, --spec-augment, --widths, --norm and --lambda are fcn options")
+    if not fcn and any(getattr(a, k) is not None for k in ("batchnorm", "spec_augment", "widths", "norm", "lam", "freq_warp")):
+        p.error("--batchnorm, --spec-augment, --freq-warp, --widths, --norm and --lambda are fcn options")
     recipe = RECIPES[a.recipe] if fcn else RECIPES["paper"] | {"lr": 1e-3, "dropout": 0.1}
     for key, value in recipe.items():  # the recipe fills what the command line left unset
         if getattr(a, key) is None:

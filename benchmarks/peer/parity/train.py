@@ -95,6 +95,20 @@ def evaluate(model, kind, data, indices, features):
     return metrics(truth, [argmax(r.tolist()) for r in logits], data.labels)
 
 
+def freq_warp(m, max_semitones):
+    """Bin b takes the value at b / α (linear interpolation), α = 2^(U(-1, 1)·max/12); 0 above the top bin."""
+    alpha = 2.0 ** ((2.0 * torch.rand((), dtype=torch.float32) - 1.0) * max_semitones / 12.0)
+    f = m.shape[0]
+    at = torch.arange(f, dtype=torch.float32) / alpha
+    lo = at.floor().long()
+    w = (at - lo.float())[:, None]
+    below = m[lo.clamp(max=f - 1)]
+    above = m[(lo + 1).clamp(max=f - 1)]
+    out = below + w * (above - below)
+    out[(lo > f - 1) | ((lo == f - 1) & (w[:, 0] > 0))] = 0
+    return out
+
+
 def spec_augment(m):
     """2 frequency masks of U{0..20} bins and 2 time masks of U{0..min(20, T//10)} frames, set to 0."""
     m = m.clone()
@@ -114,6 +128,8 @@ def make_batch(args, batch, features, training):
     """(x, valid or None) of a batch of (utterance, start) examples."""
     if args.model == "fcn":
         items = [features[u] for u, _ in batch]
+        if training and args.freq_warp > 0:
+            items = [freq_warp(m, args.freq_warp) for m in items]
         if training and args.spec_augment:
             items = [spec_augment(m) for m in items]
         return fcn.pad_batch(items)

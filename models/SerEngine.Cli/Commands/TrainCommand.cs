@@ -72,6 +72,7 @@ public sealed class TrainCommand : ICommand
         new("--no-batchnorm", null, "fcn: no batch norm (Paper A)"),
         new("--spec-augment", null, "fcn: mask 2 frequency bands (≤ 20 bins) and 2 time spans (≤ 20 frames, ≤ 10 %) of each training input"),
         new("--no-spec-augment", null, "fcn: no masking"),
+        new("--freq-warp", "ST", "fcn: warp each training input's frequency axis by a random factor within ±ST semitones (0 = off; default: the recipe's)"),
         new("--lambda", "X", "fcn: attention λ (default: the recipe's; Paper A 0.3)"),
         new("--warmup", "E", "linear learning-rate warm-up over the first E epochs (default: fcn the recipe's, fca 0)"),
         new("--clip", "C", "clip the global gradient norm to C (0 = off; default: fcn the recipe's, fca 0)"),
@@ -163,6 +164,7 @@ public sealed class TrainCommand : ICommand
             Lambda = (float?)ModelCommandOptions.Number(args, "--lambda", -100, 100),
             BatchNorm = Switch(args, "--batchnorm", "--no-batchnorm"),
             SpecAugment = Switch(args, "--spec-augment", "--no-spec-augment"),
+            FrequencyWarp = (float?)ModelCommandOptions.Number(args, "--freq-warp", 0, 12),
             WarmupEpochs = ModelCommandOptions.Int(args, "--warmup", 0),
             ClipNorm = (float?)ModelCommandOptions.Number(args, "--clip", 0, 1e6),
             InitWeights = ExistingFile(args, "--init"),
@@ -180,7 +182,7 @@ public sealed class TrainCommand : ICommand
         if (options.DumpStep is not null) ModelCommandOptions.OutputFile("--dump-step", options.DumpStep);
         if (model == "fca")
             foreach (var o in new[] { "--widths", "--features", "--norm", "--pad-short", "--pretrained", "--recipe", "--lambda",
-                         "--batchnorm", "--no-batchnorm", "--spec-augment", "--no-spec-augment" })
+                         "--batchnorm", "--no-batchnorm", "--spec-augment", "--no-spec-augment", "--freq-warp" })
                 if (args.Value(o) is not null || args.Flag(o)) throw new UsageException($"{o} applies to fcn only");
         if (model == "fcn")
             foreach (var o in new[] { "--heads", "--head-dim", "--no-focus", "--no-calibration" })

@@ -54,7 +54,7 @@ public static class Experiment
         {
             string norm = spec.Settings.Normalization switch { FeatureNormalization.PerBin => "per bin", var n => n.ToString().ToLowerInvariant() };
             log.Line(string.Create(CultureInfo.InvariantCulture,
-                $"recipe: {options.Recipe.Name}{(options.Recipe == FcnRecipe.Paper ? " (Paper A)" : "")}; normalisation {norm}{(options.EffectiveSpecAugment ? ", SpecAugment" : "")}{(options.EffectiveWarmup > 0 ? $", warm-up {options.EffectiveWarmup} epochs" : "")}{(options.EffectiveClipNorm > 0 ? $", gradient norm clipped at {options.EffectiveClipNorm}" : "")}"));
+                $"recipe: {options.Recipe.Name}{(options.Recipe == FcnRecipe.Paper ? " (Paper A)" : "")}; normalisation {norm}{(options.EffectiveSpecAugment ? ", SpecAugment" : "")}{(options.EffectiveFrequencyWarp > 0 ? $", frequency warp ±{options.EffectiveFrequencyWarp:0.##} semitones" : "")}{(options.EffectiveWarmup > 0 ? $", warm-up {options.EffectiveWarmup} epochs" : "")}{(options.EffectiveClipNorm > 0 ? $", gradient norm clipped at {options.EffectiveClipNorm}" : "")}"));
         }
         log.Line(string.Create(CultureInfo.InvariantCulture,
             $"training: {(options.AdamW ? "AdamW" : "Adam")} lr {options.EffectiveLearningRate:0.#e+0}{(options.EffectiveLrStep > 0 ? $" ÷10 every {options.EffectiveLrStep} epochs" : "")}, weight decay {Reports.TrainingReport.Decay(options.EffectiveWeightDecay)}, batch {options.BatchSize ?? probe.DefaultBatchSize}, {options.Epochs} epochs, patience {options.Patience}, validation {options.ValidationFraction:0.##} of training{(options.Balanced ? ", class-balanced sampling" : "")}, seed {options.Seed}"));

@@ -17,8 +17,9 @@ namespace SerEngine.Models.Training;
 /// <param name="Normalization">Per-utterance feature normalisation.</param>
 /// <param name="SpecAugment">Time and frequency masking of the training inputs.</param>
 /// <param name="Lambda">Attention λ.</param>
+/// <param name="WarpSemitones">Largest random frequency warp of the training inputs, in semitones (0: none).</param>
 public sealed record FcnRecipe(string Name, float LearningRate, int WarmupEpochs, float ClipNorm, bool BatchNorm, int[]? Widths,
-    float Dropout, FeatureNormalization Normalization, bool SpecAugment, float Lambda)
+    float Dropout, FeatureNormalization Normalization, bool SpecAugment, float Lambda, float WarpSemitones = 0f)
 {
     /// <summary>Paper A (MODELS.md): AlexNet widths, Adam 1e-3 from scratch, dropout 0.5, per-bin normalisation, λ 0.3.</summary>
     public static FcnRecipe Paper { get; } = new("paper", 1e-3f, 0, 0f, false, null, 0.5f, FeatureNormalization.PerBin, false, 0.3f);

@@ -92,6 +92,9 @@ public sealed record TrainOptions
     /// <summary>fcn: SpecAugment masking of the training inputs (null: the recipe's).</summary>
     public bool? SpecAugment { get; init; }
 
+    /// <summary>fcn: largest random frequency warp of the training inputs in semitones, 0 = none (null: the recipe's).</summary>
+    public float? FrequencyWarp { get; init; }
+
     /// <summary>Epochs of linear learning-rate warm-up, per step (null: the recipe's for fcn, 0 for fca).</summary>
     public int? WarmupEpochs { get; init; }
 
@@ -156,7 +159,7 @@ public sealed record TrainOptions
         return Model switch
         {
             "fcn" => new FcnModel(new AttentionFcnConfig(labels.Count, 1, Widths ?? Recipe.Widths, Lambda ?? Recipe.Lambda, Dropout ?? Recipe.Dropout,
-                BatchNorm ?? Recipe.BatchNorm), labels, spec, rng, backend, EffectiveSpecAugment ? new SpecAugment() : null),
+                BatchNorm ?? Recipe.BatchNorm), labels, spec, rng, backend, Augmentation),
             _ => new FcaModel(new FocusCalibrationNetConfig(labels.Count, spec.Settings.Bins, Heads, HeadDim, Focus, Calibration, Dropout ?? 0.1f),
                 new SegmentSettings(), labels, spec, rng, backend),
         };
@@ -167,6 +170,17 @@ public sealed record TrainOptions
 
     /// <summary>fcn: whether SpecAugment masks the training inputs.</summary>
     public bool EffectiveSpecAugment => Model == "fcn" && (SpecAugment ?? Recipe.SpecAugment);
+
+    /// <summary>fcn: the largest frequency warp in use, in semitones (0: none).</summary>
+    public float EffectiveFrequencyWarp => Model == "fcn" ? FrequencyWarp ?? Recipe.WarpSemitones : 0f;
+
+    /// <summary>fcn: what augments each training input (warp and masks, warp alone, masks alone), or null.</summary>
+    public SpecAugment? Augmentation => (EffectiveSpecAugment, EffectiveFrequencyWarp) switch
+    {
+        (true, var warp) => new SpecAugment(MaxWarpSemitones: warp),
+        (false, > 0f and var warp) => Training.SpecAugment.WarpOnly(warp),
+        _ => null,
+    };
 
     /// <summary>The warm-up in use, in epochs.</summary>
     public int EffectiveWarmup => WarmupEpochs ?? (Model == "fcn" ? Recipe.WarmupEpochs : 0);

@@ -64,6 +64,51 @@ public class TrainingRecipeTests
     }
 
     [Fact]
+    public void FrequencyWarpMovesEnergyToBinTimesAlphaAndZeroesWhatComesFromAboveTheTop()
+    {
+        const int bins = 40, frames = 3, stride = 5;
+        float[] Ramp()
+        {
+            var x = new float[bins * stride];
+            for (int b = 0; b < bins; b++) x.AsSpan(b * stride, frames).Fill(b);   // value = bin index
+            return x;
+        }
+        var same = Ramp();
+        SpecAugment.Warp(same, bins, frames, stride, 1f);
+        Assert.Equal(Ramp(), same);                                             // α = 1: unchanged
+        foreach (float alpha in new[] { 1.25f, 0.8f })
+        {
+            var x = Ramp();
+            SpecAugment.Warp(x, bins, frames, stride, alpha);
+            for (int b = 0; b < bins; b++)
+            {
+                float expected = b / alpha <= bins - 1 ? b / alpha : 0f;       // the ramp interpolates exactly
+                for (int t = 0; t < frames; t++) Assert.Equal(expected, x[b * stride + t], 1e-4f);
+                for (int t = frames; t < stride; t++) Assert.Equal(0f, x[b * stride + t]); // padding untouched
+            }
+        }
+        var peak = new float[bins * stride];
+        peak.AsSpan(10 * stride, frames).Fill(1f);
+        SpecAugment.Warp(peak, bins, frames, stride, 1.5f);                     // bin 10 → bin 15
+        Assert.Equal(1f, peak[15 * stride], 1e-6f);
+        Assert.Equal(1f / 3, peak[14 * stride], 1e-6f);                          // 14 / 1.5 = 9.33: a third of the way
+        Assert.Equal(1f / 3, peak[16 * stride], 1e-6f);
+        Assert.Equal(5f / 3, Enumerable.Range(0, bins).Sum(b => peak[b * stride]), 1e-5f);
+
+        var draws = new SpecAugment(MaxWarpSemitones: 2f);
+        for (ulong seed = 0; seed < 10; seed++)
+        {
+            var x = Ramp();
+            SpecAugment.WarpOnly(2f).Apply(x, bins, frames, stride, new Generator(seed));
+            float alpha = 20f / x[20 * stride];                                    // the drawn factor
+            Assert.InRange(12 * MathF.Log2(alpha), -2.0001f, 2.0001f);
+            var masked = Ramp();
+            draws.Apply(masked, bins, frames, stride, new Generator(seed));     // same warp, then masks
+            Assert.All(Enumerable.Range(0, bins * stride).Where(i => masked[i] != 0f), i => Assert.Equal(x[i], masked[i]));
+        }
+    }
+
+    [Fact]
     public void RecipesFillOnlyTheOptionsLeftUnset()
     {
         var paper = new TrainOptions { Model = "fcn", Recipe = FcnRecipe.Paper };
