@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Ours against PyTorch over every fold and several seeds, for PARITY.md.
 
-usage: parity_runs.py run --model fcn|fca --data DIR [--folds 4] [--seeds 1,2,3] [--epochs 50]
+usage: parity_runs.py run --model fcn|fca --data DIR [--folds 4] [--seeds 1,2,3] [--epochs N]
                           [--engines ours,torch] [--work DIR] [--ser CMD] [-- EXTRA OPTIONS]
        parity_runs.py report --data DIR [--folds 4] [--seeds 1,2,3] [--work DIR] [--models fcn,fca]
 
@@ -47,7 +47,8 @@ def run(args, extra):
             if fold_uas(out, args.folds) is not None:
                 print(f"{args.model} {engine} seed {seed}: done before, kept ({out})", flush=True)
                 continue
-            common = ["--model", args.model, "--data", args.data, "--folds", str(args.folds), "--epochs", str(args.epochs),
+            common = ["--model", args.model, "--data", args.data, "--folds", str(args.folds),
+                      *(["--epochs", str(args.epochs)] if args.epochs else []),
                       "--seed", str(seed), "--out", out, *extra]
             cmd = (shlex.split(args.ser) + ["train", *common, "--force"] if engine == "ours"
                    else ["/usr/bin/python3", os.path.join(HERE, "train_parity.py"), *common])
@@ -110,7 +111,7 @@ def main(argv):
     p.add_argument("--data", required=True)
     p.add_argument("--folds", type=int, default=4)
     p.add_argument("--seeds", default="1,2,3")
-    p.add_argument("--epochs", type=int, default=50)
+    p.add_argument("--epochs", type=int, default=None, help="default: the engines' (fcn: the recipe's)")
     p.add_argument("--engines", default="ours,torch")
     p.add_argument("--work", default="runs/parity")
     p.add_argument("--ser", default="dotnet models/SerEngine.Cli/bin/Release/net10.0/ser.dll")

@@ -25,10 +25,14 @@ from parity import checkstep, train  # noqa: E402
 # ser train's fcn recipes (models/SerEngine.Models/Training/FcnRecipe.cs): what fills unset options
 RECIPES = {
     "paper": dict(lr=1e-3, warmup=0, clip=0.0, batchnorm=False, widths="64,192,384,256,256", dropout=0.5,
-                  norm="per-bin", spec_augment=False, lam=0.3, freq_warp=0.0),
+                  norm="per-bin", spec_augment=False, lam=0.3, freq_warp=0.0,
+                  epochs=50, lr_step=0, patience=10, val_fraction=0.1),
     "scratch": dict(lr=1e-3, warmup=0, clip=0.0, batchnorm=True, widths="32,64,128,128,128", dropout=0.5,
-                    norm="global", spec_augment=True, lam=0.3, freq_warp=0.0),
+                    norm="global", spec_augment=True, lam=0.3, freq_warp=3.0,
+                    epochs=30, lr_step=15, patience=0, val_fraction=0.2),
 }
+# ser train's fca protocol defaults (TrainOptions' Effective* members for fca; the fcn-only keys are unused).
+FCA = RECIPES["paper"] | dict(lr=1e-3, dropout=0.1, epochs=50, lr_step=10, patience=10, val_fraction=0.1)
 
 
 def parse(argv):
@@ -37,16 +41,16 @@ def parse(argv):
     p.add_argument("--data", required=True, help="RAVDESS-named folder (recursive)")
     p.add_argument("--folds", type=int, default=4)
     p.add_argument("--fold", type=int, default=None, help="run only this fold (1-based); default all, mean reported")
-    p.add_argument("--epochs", type=int, default=50)
-    p.add_argument("--patience", type=int, default=10)
+    p.add_argument("--epochs", type=int, default=None, help="default: fcn the recipe's, fca 50")
+    p.add_argument("--patience", type=int, default=None, help="default: fcn the recipe's, fca 10")
     p.add_argument("--seed", type=int, default=1)
-    p.add_argument("--val-fraction", type=float, default=0.1)
+    p.add_argument("--val-fraction", type=float, default=None, help="default: fcn the recipe's, fca 0.1")
     p.add_argument("--batch", type=int, default=None, help="default fcn 16, fca 32")
     p.add_argument("--recipe", choices=sorted(RECIPES), default="scratch",
                    help="fcn: the settings behind the fcn defaults, as ser train --recipe (default scratch)")
     p.add_argument("--lr", type=float, default=None, help="default: fcn the recipe's, fca 1e-3")
     p.add_argument("--weight-decay", type=float, default=None, help="default fcn 0, fca 1e-6")
-    p.add_argument("--lr-step", type=int, default=None, help="÷10 every N epochs; default fcn 0 (never), fca 10")
+    p.add_argument("--lr-step", type=int, default=None, help="÷10 every N epochs; default: fcn the recipe's, fca 10")
     p.add_argument("--dropout", type=float, default=None, help="default: fcn the recipe's, fca 0.1")
     p.add_argument("--widths", default=None, help="fcn: five widths (default: the recipe's)")
     p.add_argument("--norm", choices=["per-bin", "perbin", "global", "none"], default=None)
@@ -71,14 +75,13 @@ def parse(argv):
     fcn = a.model == "fcn"
     if not fcn and any(getattr(a, k) is not None for k in ("batchnorm", "spec_augment", "widths", "norm", "lam", "freq_warp")):
         p.error("--batchnorm, --spec-augment, --freq-warp, --widths, --norm and --lambda are fcn options")
-    recipe = RECIPES[a.recipe] if fcn else RECIPES["paper"] | {"lr": 1e-3, "dropout": 0.1}
+    recipe = RECIPES[a.recipe] if fcn else FCA
     for key, value in recipe.items():  # the recipe fills what the command line left unset
         if getattr(a, key) is None:
             setattr(a, key, value)
     a.norm = "per-bin" if a.norm == "perbin" else a.norm
     a.batch = a.batch or (16 if fcn else 32)
     a.weight_decay = a.weight_decay if a.weight_decay is not None else (0.0 if fcn else 1e-6)
-    a.lr_step = a.lr_step if a.lr_step is not None else (0 if fcn else 10)
     a.widths = [int(w) for w in a.widths.split(",")]
     if len(a.widths) != 5:
         p.error("--widths takes five numbers")

@@ -55,7 +55,7 @@ public static class TrainingReport
         var settings = new List<(string, string)>
         {
             ("split", $"{options.Split.ToString().ToLowerInvariant()}, {result.Folds.Count} of {last.Plan.Folds} fold{(last.Plan.Folds > 1 ? "s" : "")} run"),
-            ("epochs", options.Epochs.ToString(CultureInfo.InvariantCulture) + (options.Patience > 0 ? $" (patience {options.Patience})" : "")),
+            ("epochs", options.EffectiveEpochs.ToString(CultureInfo.InvariantCulture) + (options.EffectivePatience > 0 ? $" (patience {options.EffectivePatience})" : "")),
             ("optimizer", string.Create(CultureInfo.InvariantCulture, $"{(options.AdamW ? "AdamW" : "Adam")}, lr {options.EffectiveLearningRate:0.#e+0}, weight decay {Decay(options.EffectiveWeightDecay)}")),
             ("batch", (options.BatchSize ?? probe.DefaultBatchSize).ToString(CultureInfo.InvariantCulture)),
             ("seed", options.Seed.ToString(CultureInfo.InvariantCulture)),

@@ -27,7 +27,7 @@ public static class Experiment
     /// <summary>Trains and tests; <paramref name="resume"/> continues every fold from its last checkpoint.</summary>
     public static ExperimentResult Run(Dataset data, TrainOptions options, string outDir, bool resume, ITrainingLog log, FeatureCache? cache = null)
     {
-        ArgumentOutOfRangeException.ThrowIfLessThan(options.Epochs, 1, "epochs");
+        ArgumentOutOfRangeException.ThrowIfLessThan(options.EffectiveEpochs, 1, "epochs");
         data.RequireTrainable();
         var backend = BackendRegistry.Get(options.Backend);
         int k = options.Split == SplitKind.List ? 1 : options.Folds;
@@ -57,7 +57,7 @@ public static class Experiment
                 $"recipe: {options.Recipe.Name}{(options.Recipe == FcnRecipe.Paper ? " (Paper A)" : "")}; normalisation {norm}{(options.EffectiveSpecAugment ? ", SpecAugment" : "")}{(options.EffectiveFrequencyWarp > 0 ? $", frequency warp ±{options.EffectiveFrequencyWarp:0.##} semitones" : "")}{(options.EffectiveWarmup > 0 ? $", warm-up {options.EffectiveWarmup} epochs" : "")}{(options.EffectiveClipNorm > 0 ? $", gradient norm clipped at {options.EffectiveClipNorm}" : "")}"));
         }
         log.Line(string.Create(CultureInfo.InvariantCulture,
-            $"training: {(options.AdamW ? "AdamW" : "Adam")} lr {options.EffectiveLearningRate:0.#e+0}{(options.EffectiveLrStep > 0 ? $" ÷10 every {options.EffectiveLrStep} epochs" : "")}, weight decay {Reports.TrainingReport.Decay(options.EffectiveWeightDecay)}, batch {options.BatchSize ?? probe.DefaultBatchSize}, {options.Epochs} epochs, patience {options.Patience}, validation {options.ValidationFraction:0.##} of training{(options.Balanced ? ", class-balanced sampling" : "")}, seed {options.Seed}"));
+            $"training: {(options.AdamW ? "AdamW" : "Adam")} lr {options.EffectiveLearningRate:0.#e+0}{(options.EffectiveLrStep > 0 ? $" ÷10 every {options.EffectiveLrStep} epochs" : "")}, weight decay {Reports.TrainingReport.Decay(options.EffectiveWeightDecay)}, batch {options.BatchSize ?? probe.DefaultBatchSize}, {options.EffectiveEpochs} epochs, patience {options.EffectivePatience}, validation {options.EffectiveValidationFraction:0.##} of training{(options.Balanced ? ", class-balanced sampling" : "")}, seed {options.Seed}"));
 
         var results = new List<FoldResult>();
         foreach (var plan in plans)
@@ -136,15 +136,15 @@ public static class Experiment
         w.WriteStartObject("options");
         w.WriteString("split", options.Split.ToString().ToLowerInvariant());
         w.WriteNumber("folds", options.Split == SplitKind.List ? 1 : options.Folds);
-        w.WriteNumber("epochs", options.Epochs);
+        w.WriteNumber("epochs", options.EffectiveEpochs);
         w.WriteString("seed", options.Seed.ToString(CultureInfo.InvariantCulture));
         w.WriteString("optimizer", options.AdamW ? "adamw" : "adam");
         w.WriteNumber("lr", options.EffectiveLearningRate);
         w.WriteNumber("lr_step_epochs", options.EffectiveLrStep);
         w.WriteNumber("weight_decay", options.EffectiveWeightDecay);
         w.WriteNumber("batch", options.BatchSize ?? probe.DefaultBatchSize);
-        w.WriteNumber("patience", options.Patience);
-        w.WriteNumber("validation_fraction", options.ValidationFraction);
+        w.WriteNumber("patience", options.EffectivePatience);
+        w.WriteNumber("validation_fraction", options.EffectiveValidationFraction);
         w.WriteBoolean("balanced", options.Balanced);
         w.WriteString("backend", options.Backend);
         w.WriteEndObject();

@@ -92,7 +92,7 @@ public static class FoldTrainer
                 throw new CheckpointException($"checkpoint {lastPath} was trained with another {model.Kind} configuration ({PrintableText.Printable(ckpt.ConfigJson)})");
             var saved = ckpt.Training ?? throw new CheckpointException($"{lastPath} has no training state to resume from");
             if (saved.Seed != options.Seed) throw new CheckpointException($"checkpoint {lastPath} was trained with --seed {saved.Seed}, not {options.Seed}");
-            saved.CheckResumable(lastPath, options.Epochs, plan.Fold);
+            saved.CheckResumable(lastPath, options.EffectiveEpochs, plan.Fold);
             ckpt.LoadWeightsInto(model);
             ckpt.LoadOptimizerInto(optimizer);
             modelRng.SetState(saved.ModelRng);
@@ -115,7 +115,7 @@ public static class FoldTrainer
         int steps = (examples.Length + batchSize - 1) / batchSize;
         float clip = options.EffectiveClipNorm;
 
-        for (int epoch = state.Epoch + 1; epoch <= options.Epochs && !state.StoppedEarly; epoch++)
+        for (int epoch = state.Epoch + 1; epoch <= options.EffectiveEpochs && !state.StoppedEarly; epoch++)
         {
             var epochClock = Stopwatch.StartNew();
             var order = EpochOrder(exampleLabels, data.Labels.Count, options.Balanced, shuffleRng);
@@ -157,7 +157,7 @@ public static class FoldTrainer
                 }
                 lossSum += (double)value * count;
                 log.Progress(string.Create(CultureInfo.InvariantCulture,
-                    $"{tag} epoch {epoch}/{options.Epochs} step {s + 1}/{steps} loss {lossSum / (from + count):0.000}"));
+                    $"{tag} epoch {epoch}/{options.EffectiveEpochs} step {s + 1}/{steps} loss {lossSum / (from + count):0.000}"));
             }
             // weights, and outputs on held-out (or a few training) utterances, must still be finite
             var probe = plan.Validation.Length > 0 ? plan.Validation : plan.Train[..Math.Min(8, plan.Train.Length)];
@@ -183,7 +183,7 @@ public static class FoldTrainer
             }
             else state.EpochsSinceBest++;
             state.Epoch = epoch;
-            state.StoppedEarly = options.Patience > 0 && state.EpochsSinceBest >= options.Patience && epoch < options.Epochs;
+            state.StoppedEarly = options.EffectivePatience > 0 && state.EpochsSinceBest >= options.EffectivePatience && epoch < options.EffectiveEpochs;
             var record = new EpochRecord(epoch, lossSum / examples.Length, optimizer.Lr, valWa, valUa, best, epochClock.Elapsed.TotalSeconds);
             state.History.Add(record);
             state.ModelRng = modelRng.GetState();
@@ -191,9 +191,9 @@ public static class FoldTrainer
             Checkpoint.Save(lastPath, model, optimizer, state, heldOut);
             string val = plan.Validation.Length > 0 ? string.Create(CultureInfo.InvariantCulture, $"val WA={valWa:0.000} UA={valUa:0.000}") : "no validation";
             log.Line(string.Create(CultureInfo.InvariantCulture,
-                $"{tag} epoch {epoch,3}/{options.Epochs}  loss {record.Loss:0.0000}  lr {record.LearningRate:0.#e+0}  {val}{(best ? " *" : "  ")}  ({record.Seconds:0.0} s)"));
+                $"{tag} epoch {epoch,3}/{options.EffectiveEpochs}  loss {record.Loss:0.0000}  lr {record.LearningRate:0.#e+0}  {val}{(best ? " *" : "  ")}  ({record.Seconds:0.0} s)"));
             if (state.StoppedEarly)
-                log.Line(string.Create(CultureInfo.InvariantCulture, $"{tag}: no better validation UA for {options.Patience} epochs; stopping early"));
+                log.Line(string.Create(CultureInfo.InvariantCulture, $"{tag}: no better validation UA for {options.EffectivePatience} epochs; stopping early"));
         }
 
         if (File.Exists(bestPath)) Checkpoint.Load(bestPath).LoadWeightsInto(model);

@@ -33,7 +33,7 @@ public static class Splits
         var testSet = test.ToHashSet();
         var rest = Enumerable.Range(0, data.Utterances.Count).Where(i => !testSet.Contains(i)).ToList();
         if (rest.Count == 0) throw new DatasetException($"fold {fold}: every utterance is in the test set; nothing is left to train on");
-        var validation = StratifiedSample(data, rest, options.ValidationFraction, Seeds.Generator(options.Seed, (ulong)fold, 3));
+        var validation = StratifiedSample(data, rest, options.EffectiveValidationFraction, Seeds.Generator(options.Seed, (ulong)fold, 3));
         var valSet = validation.ToHashSet();
         var train = rest.Where(i => !valSet.Contains(i)).ToArray();
         var trainLabels = train.Select(i => data.Utterances[i].Label).Distinct().Count();

@@ -23,8 +23,8 @@ public sealed record TrainOptions
     /// <summary><c>fcn</c> (AttentionFcn) or <c>fca</c> (FocusCalibrationNet).</summary>
     public string Model { get; init; } = "fcn";
 
-    /// <summary>Epochs to train (per fold).</summary>
-    public int Epochs { get; init; } = 50;
+    /// <summary>Epochs to train per fold (null: fca 50, fcn the recipe's).</summary>
+    public int? Epochs { get; init; }
 
     /// <summary>The one seed every random choice derives from.</summary>
     public ulong Seed { get; init; } = 1;
@@ -41,11 +41,11 @@ public sealed record TrainOptions
     /// <summary>Test list file (<see cref="SplitKind.List"/>).</summary>
     public string? TestList { get; init; }
 
-    /// <summary>Share of the training utterances held out (stratified by class) for validation and early stopping; 0 keeps the last epoch.</summary>
-    public double ValidationFraction { get; init; } = 0.1;
+    /// <summary>Share of the training utterances held out (stratified by class) for validation and early stopping; 0 keeps the last epoch (null: fca 0.1, fcn the recipe's).</summary>
+    public double? ValidationFraction { get; init; }
 
-    /// <summary>Stop after this many epochs without a better validation UA (0: never stop early).</summary>
-    public int Patience { get; init; } = 10;
+    /// <summary>Stop after this many epochs without a better validation UA, 0 = never stop early (null: fca 10, fcn the recipe's).</summary>
+    public int? Patience { get; init; }
 
     /// <summary>Batch size (fcn 16 utterances, fca 32 segments).</summary>
     public int? BatchSize { get; init; }
@@ -59,7 +59,7 @@ public sealed record TrainOptions
     /// <summary>AdamW (decoupled decay) instead of Adam.</summary>
     public bool AdamW { get; init; }
 
-    /// <summary>Divide the learning rate by 10 every this many epochs (fcn: never, 0; fca: 10).</summary>
+    /// <summary>Divide the learning rate by 10 every this many epochs, 0 = never (null: fca 10, fcn the recipe's).</summary>
     public int? LrStepEpochs { get; init; }
 
     /// <summary>Draw each training example by first picking a class uniformly.</summary>
@@ -192,7 +192,16 @@ public sealed record TrainOptions
     public float EffectiveWeightDecay => WeightDecay ?? (Model == "fca" ? 1e-6f : 0f);
 
     /// <summary>The step schedule in use (0: constant).</summary>
-    public int EffectiveLrStep => LrStepEpochs ?? (Model == "fca" ? 10 : 0);
+    public int EffectiveLrStep => LrStepEpochs ?? (Model == "fcn" ? Recipe.LrStepEpochs : 10);
+
+    /// <summary>The epochs per fold in use.</summary>
+    public int EffectiveEpochs => Epochs ?? (Model == "fcn" ? Recipe.Epochs : 50);
+
+    /// <summary>The early-stopping patience in use (0: never stop early).</summary>
+    public int EffectivePatience => Patience ?? (Model == "fcn" ? Recipe.Patience : 10);
+
+    /// <summary>The validation share in use.</summary>
+    public double EffectiveValidationFraction => ValidationFraction ?? (Model == "fcn" ? Recipe.ValidationFraction : 0.1);
 
     /// <summary>Learning rate of <paramref name="epoch"/> (1-based): ÷10 every <see cref="EffectiveLrStep"/> epochs.</summary>
     public float LearningRateAt(int epoch)
