@@ -5,9 +5,10 @@ using static SerEngine.Backends.Cpu.Conv2dPath;
 namespace SerEngine.Tests.Engine;
 
 /// <summary>
-/// The fast CPU backend's conv2d routing at every conv layer of both models, batches 1, 16 and 32,
-/// for each pass: the table records the paths the backend took before the routing became one
-/// function (issue 18), so a change of routing shows up here as a changed row.
+/// The fast CPU backend's conv2d routing (<see cref="Conv2dRouting"/>): every conv layer of both
+/// models at batches 1, 16 and 32, each pass, on an AVX2 + FMA machine (the table records the paths
+/// the backend took before the routing became one function, issue 18, so a change of routing shows
+/// up here as a changed row); other instruction sets; forced and disabled paths; the settings' syntax.
 /// </summary>
 public class Conv2dRoutingTests
 {
@@ -105,22 +106,104 @@ public class Conv2dRoutingTests
         Assert.Equal(backwardWeight, Choose(Conv2dPass.BackwardWeight, g));
     }
 
-    // TEMPORARY: the routing as the backend's predicate chains decide it today (AVX2 + FMA host);
-    // replaced by the one routing function in the next commit.
-    private static Conv2dPath Choose(Conv2dPass pass, in Conv2dGeometry g)
+    /// <summary>The rules alone on an AVX2 + FMA machine (the table holds on any machine).</summary>
+    private static Conv2dPath Choose(Conv2dPass pass, in Conv2dGeometry g, Conv2dPathSettings settings = default) =>
+        Conv2dRouting.Choose(pass, g, settings, Conv2dIsa.Avx2Fma);
+
+    private static readonly Conv2dPass[] Passes = Enum.GetValues<Conv2dPass>();
+
+    [Fact]
+    public void TheBackendRoutesWithTheHostIsaAndItsSettings()
     {
-        var b = new CpuBackend(2);
-        Conv2dPath Forward(in Conv2dGeometry g) =>
-            CpuBackend.Conv2dUsesDirect(g) ? OneChannelDirect : b.Conv2dForwardUsesWinograd(g) ? WinogradF25
-            : b.Conv2dForwardUsesChannels(g) ? ChannelVector : CpuBackend.Conv2dUsesShifted(g) ? ShiftedWindow : ImplicitGemm;
-        return pass switch
-        {
-            Conv2dPass.Forward => Forward(g),
-            Conv2dPass.ForwardPacked => b.Conv2dUsesWinograd(g) ? (g.R == 3 ? WinogradF23 : WinogradF25) : Forward(g),
-            Conv2dPass.BackwardInput => b.Conv2dBackwardInputUsesWinograd(g) ? WinogradF25 : b.Conv2dBackwardInputUsesChannels(g) ? ChannelVector
-                : CpuBackend.Conv2dBackwardInputUsesShifted(g) ? ShiftedWindow : ImplicitGemm,
-            _ => CpuBackend.Conv2dUsesDirect(g) ? OneChannelDirect : b.Conv2dBackwardWeightUsesChannels(g) ? ChannelVector
-                : CpuBackend.Conv2dBackwardWeightUsesShifted(g) ? ShiftedWindow : ImplicitGemm,
-        };
+        var fast = new CpuBackend(2) { Conv2dPaths = Conv2dPathSettings.Parse("-channel-vector") };
+        var g = Layer("fcn.conv2", 16);
+        foreach (var pass in Passes)
+            Assert.Equal(Conv2dRouting.Choose(pass, g, fast.Conv2dPaths, Conv2dIsa.Host), fast.ChooseConv2dPath(pass, g));
+        if (Conv2dIsa.Host == Conv2dIsa.Avx2Fma) Assert.Equal(Conv2dPath.ShiftedWindow, fast.ChooseConv2dPath(Conv2dPass.Forward, g));
+    }
+
+    [Fact]
+    public void WithoutSimdEveryPassRunsTheGemm()
+    {
+        foreach (var layer in new[] { "alexnet.features.0", "alexnet.features.3", "narrow.features.8", "fcn.conv1a", "fcn.conv2" })
+            foreach (var pass in Passes)
+                Assert.Equal(ImplicitGemm, Conv2dRouting.Choose(pass, Layer(layer, 16), default, new Conv2dIsa(false, false, false)));
+    }
+
+    [Fact]
+    public void WithoutFmaOnlyTheDirectAndShiftedPathsRemain()
+    {
+        var avx = new Conv2dIsa(true, false, false);
+        Assert.Equal(ShiftedWindow, Conv2dRouting.Choose(Conv2dPass.Forward, Layer("fcn.conv2", 16), default, avx));
+        Assert.Equal(ShiftedWindow, Conv2dRouting.Choose(Conv2dPass.ForwardPacked, Layer("fcn.conv2", 1), default, avx));
+        Assert.Equal(ShiftedWindow, Conv2dRouting.Choose(Conv2dPass.Forward, Layer("alexnet.features.3", 16), default, avx));
+        Assert.Equal(ShiftedWindow, Conv2dRouting.Choose(Conv2dPass.BackwardInput, Layer("narrow.features.3", 16), default, avx));
+        Assert.Equal(ImplicitGemm, Conv2dRouting.Choose(Conv2dPass.Forward, Layer("alexnet.features.0", 16), default, avx));
+        Assert.Equal(OneChannelDirect, Conv2dRouting.Choose(Conv2dPass.BackwardWeight, Layer("fcn.conv1b", 16), default, avx));
+    }
+
+    [Fact]
+    public void AForcedPathRunsWhereItCanAndTheRulesElsewhere()
+    {
+        var f23 = Conv2dPathSettings.Parse("winograd-f23");
+        Assert.Equal(WinogradF23, Choose(Conv2dPass.Forward, Layer("fcn.conv2", 16), f23));        // 3×3: a per-call transform
+        Assert.Equal(WinogradF23, Choose(Conv2dPass.BackwardInput, Layer("fcn.conv2", 16), f23));
+        Assert.Equal(ChannelVector, Choose(Conv2dPass.BackwardWeight, Layer("fcn.conv2", 16), f23)); // no Winograd backward-weight
+        Assert.Equal(WinogradF25, Choose(Conv2dPass.Forward, Layer("alexnet.features.3", 16), f23)); // 5×5: the rules
+        Assert.Equal(OneChannelDirect, Choose(Conv2dPass.Forward, Layer("fcn.conv1a", 1), f23));
+        var shifted = Conv2dPathSettings.Default.Force(ShiftedWindow);
+        Assert.Equal(ShiftedWindow, Choose(Conv2dPass.Forward, Layer("fcn.conv1a", 1), shifted));    // one channel at stride 1: it can
+        Assert.Equal(ChannelVector, Choose(Conv2dPass.Forward, Layer("alexnet.features.0", 16), shifted)); // stride 4: it cannot
+        var gemm = Conv2dPathSettings.Parse("implicit-gemm");
+        foreach (var pass in Passes) Assert.Equal(ImplicitGemm, Choose(pass, Layer("narrow.features.3", 32), gemm));
+    }
+
+    [Fact]
+    public void DisabledPathsAreSkipped()
+    {
+        // the two old switches: Winograd off (packed and per-call), channel-vector kernels off
+        var noWinograd = Conv2dPathSettings.Parse("-winograd-f23,-winograd-f25");
+        Assert.Equal(ShiftedWindow, Choose(Conv2dPass.ForwardPacked, Layer("fcn.conv2", 1), noWinograd));
+        Assert.Equal(ChannelVector, Choose(Conv2dPass.Forward, Layer("alexnet.features.3", 16), noWinograd));
+        Assert.Equal(ChannelVector, Choose(Conv2dPass.BackwardInput, Layer("narrow.features.3", 16), noWinograd));
+        var neither = noWinograd.Disable(ChannelVector);
+        Assert.Equal(ShiftedWindow, Choose(Conv2dPass.Forward, Layer("alexnet.features.3", 16), neither));
+        Assert.Equal(ImplicitGemm, Choose(Conv2dPass.Forward, Layer("alexnet.features.0", 16), neither));
+        Assert.Equal(ShiftedWindow, Choose(Conv2dPass.BackwardWeight, Layer("fcn.conv2", 16), neither));
+        Assert.Equal(ImplicitGemm, Choose(Conv2dPass.BackwardWeight, Layer("alexnet.features.6", 16), neither));
+        // with the direct loops off, one channel at stride 1 has no other fast path (the shifted window wants several)
+        Assert.Equal(ImplicitGemm, Choose(Conv2dPass.Forward, Layer("fcn.conv1a", 16), Conv2dPathSettings.Parse("-one-channel-direct")));
+    }
+
+    [Theory]
+    [InlineData("", "")]
+    [InlineData(" winograd-f23 ", "winograd-f23")]
+    [InlineData("-Winograd_F25,-winograd-f23", "-winograd-f23,-winograd-f25")]
+    [InlineData("-channel-vector, shifted-window", "shifted-window,-channel-vector")]
+    [InlineData("IMPLICIT-GEMM,-one-channel-direct", "implicit-gemm,-one-channel-direct")]
+    public void SettingsParseAndPrintByName(string text, string printed)
+    {
+        var settings = Conv2dPathSettings.Parse(text);
+        Assert.Equal(printed, settings.ToString());
+        Assert.Equal(settings, Conv2dPathSettings.Parse(printed));
+    }
+
+    [Theory]
+    [InlineData("winograd", "not a CPU conv2d path")]
+    [InlineData("winograd-f23,channel-vector", "force one at most")]
+    [InlineData("winograd-f23,-winograd-f23", "cannot be disabled too")]
+    [InlineData("-shifted-window,shifted-window", "cannot be forced too")]
+    [InlineData("-implicit-gemm", "cannot be disabled")]
+    public void BadSettingsAreRefusedNamingTheProblem(string text, string message)
+    {
+        var e = Assert.Throws<ArgumentException>(() => Conv2dPathSettings.Parse(text));
+        Assert.Contains(message, e.Message);
+    }
+
+    [Fact]
+    public void EveryPathHasOneName()
+    {
+        Assert.Equal(Enum.GetValues<Conv2dPath>().Length, Conv2dPathNames.All.Distinct().Count());
+        foreach (var path in Enum.GetValues<Conv2dPath>()) Assert.Equal(path, Conv2dPathNames.Parse(Conv2dPathNames.Of(path)));
     }
 }

@@ -23,12 +23,32 @@ namespace SerEngine.Backends.Cpu;
 // passes run as register-blocked direct loops instead (CpuFast.Conv2dDirect.cs).
 public partial class CpuBackend
 {
+    private Conv2dPathSettings? _conv2dPaths;
+
+    /// <summary>
+    /// The conv2d paths this backend may take: one forced, some disabled, or neither (the default).
+    /// Starts as <c>$SERENGINE_CPU_CONV2D_PATH</c> (<see cref="Conv2dPathSettings"/>), read on first use.
+    /// </summary>
+    /// <exception cref="ArgumentException">the environment variable does not parse.</exception>
+    public Conv2dPathSettings Conv2dPaths
+    {
+        get => _conv2dPaths ??= Conv2dPathSettings.FromEnvironment();
+        set => _conv2dPaths = value;
+    }
+
+    /// <summary>
+    /// The path that runs <paramref name="pass"/> of <paramref name="g"/> on this machine with
+    /// <see cref="Conv2dPaths"/>: the forced path where it supports them, else the first routing
+    /// rule that holds (Conv2dRouting.cs lists them in order, each with its reason).
+    /// </summary>
+    public Conv2dPath ChooseConv2dPath(Conv2dPass pass, in Conv2dGeometry g) => Conv2dRouting.Choose(pass, g, Conv2dPaths, Conv2dIsa.Host);
+
     /// <inheritdoc/>
     public override void Conv2dForward(Storage x, Storage w, Storage? bias, Storage y, in Conv2dGeometry g) =>
         Conv2dForwardCore(x, w, bias, y, g, relu: false);
 
     /// <inheritdoc/>
-    /// <remarks>The direct, channel-vector and shifted kernels apply bias and ReLU in their store; the GEMM path runs ReLU after.</remarks>
+    /// <remarks>The direct, Winograd, channel-vector and shifted kernels apply bias and ReLU in their store; the GEMM path runs ReLU after.</remarks>
     public override void Conv2dForwardRelu(Storage x, Storage w, Storage? bias, Storage y, in Conv2dGeometry g) =>
         Conv2dForwardCore(x, w, bias, y, g, relu: true);
 
@@ -37,25 +57,20 @@ public partial class CpuBackend
         float[] xv = F(x), wv = F(w), yv = F(y);        // [N, C, H, W], [K, CRS], [N, K, OHW]
         float[]? bv = bias is null ? null : F(bias);    // [K]
         int ohw = g.OutH * g.OutW, crs = g.C * g.R * g.S;
-        if (Conv2dUsesDirect(g))
+        switch (ChooseConv2dPath(Conv2dPass.Forward, g))
         {
-            Conv2dForwardDirect(xv, wv, bv, yv, g, relu);
-            return;
-        }
-        if (Conv2dForwardUsesWinograd(g))
-        {
-            Conv2dForwardWinograd(xv, wv, bv, yv, g, relu);
-            return;
-        }
-        if (Conv2dForwardUsesChannels(g))
-        {
-            Conv2dForwardChannels(xv, wv, bv, yv, g, relu);
-            return;
-        }
-        if (Conv2dUsesShifted(g))
-        {
-            Conv2dForwardShifted(xv, wv, bv, yv, g, relu);
-            return;
+            case Conv2dPath.OneChannelDirect:
+                Conv2dForwardDirect(xv, wv, bv, yv, g, relu);
+                return;
+            case Conv2dPath.WinogradF23 or Conv2dPath.WinogradF25:
+                Conv2dForwardWinograd(xv, wv, bv, yv, g, relu);
+                return;
+            case Conv2dPath.ChannelVector:
+                Conv2dForwardChannels(xv, wv, bv, yv, g, relu);
+                return;
+            case Conv2dPath.ShiftedWindow:
+                Conv2dForwardShifted(xv, wv, bv, yv, g, relu);
+                return;
         }
         if (bv is not null)
             for (int n = 0; n < g.N; n++)
@@ -74,20 +89,17 @@ public partial class CpuBackend
     {
         float[] xv = F(x), dyv = F(dy), dwv = F(dw); // [N, C, H, W], [N, K, OHW], [K, CRS]
         int ohw = g.OutH * g.OutW, crs = g.C * g.R * g.S;
-        if (Conv2dUsesDirect(g))
+        switch (ChooseConv2dPath(Conv2dPass.BackwardWeight, g))
         {
-            Conv2dBackwardWeightDirect(xv, dyv, dwv, g);
-            return;
-        }
-        if (Conv2dBackwardWeightUsesChannels(g))
-        {
-            Conv2dBackwardWeightChannels(xv, dyv, dwv, g);
-            return;
-        }
-        if (Conv2dBackwardWeightUsesShifted(g))
-        {
-            Conv2dBackwardWeightShifted(xv, dyv, dwv, g);
-            return;
+            case Conv2dPath.OneChannelDirect:
+                Conv2dBackwardWeightDirect(xv, dyv, dwv, g);
+                return;
+            case Conv2dPath.ChannelVector:
+                Conv2dBackwardWeightChannels(xv, dyv, dwv, g);
+                return;
+            case Conv2dPath.ShiftedWindow:
+                Conv2dBackwardWeightShifted(xv, dyv, dwv, g);
+                return;
         }
         fixed (float* px = xv, pdy = dyv, pdw = dwv)
         {
@@ -101,20 +113,17 @@ public partial class CpuBackend
     public override unsafe void Conv2dBackwardInput(Storage dy, Storage w, Storage dx, in Conv2dGeometry g)
     {
         float[] dyv = F(dy), wv = F(w), dxv = F(dx); // [N, K, OHW], [K, CRS], [N, C, H, W]
-        if (Conv2dBackwardInputUsesWinograd(g))
+        switch (ChooseConv2dPath(Conv2dPass.BackwardInput, g))
         {
-            Conv2dBackwardInputWinograd(dyv, wv, dxv, g);
-            return;
-        }
-        if (Conv2dBackwardInputUsesChannels(g))
-        {
-            Conv2dBackwardInputChannels(dyv, wv, dxv, g);
-            return;
-        }
-        if (Conv2dBackwardInputUsesShifted(g))
-        {
-            Conv2dBackwardInputShifted(dyv, wv, dxv, g);
-            return;
+            case Conv2dPath.WinogradF23 or Conv2dPath.WinogradF25:
+                Conv2dBackwardInputWinograd(dyv, wv, dxv, g);
+                return;
+            case Conv2dPath.ChannelVector:
+                Conv2dBackwardInputChannels(dyv, wv, dxv, g);
+                return;
+            case Conv2dPath.ShiftedWindow:
+                Conv2dBackwardInputShifted(dyv, wv, dxv, g);
+                return;
         }
         int ohw = g.OutH * g.OutW, crs = g.C * g.R * g.S;
         // images per group: enough to share among the threads, with dcol capped at ~16 M floats

@@ -20,10 +20,6 @@ public partial class CpuBackend
     /// <summary>Pixels of one dyᵀ chunk every tap tile of a task passes over before the next (whole output rows, ≤ 512 · 64 B = 32 KB).</summary>
     private const int ChannelChunkPixels = 512;
 
-    /// <summary>True when backward-weight runs the channel-vector kernel: a shifted-window shape with several images and full lanes.</summary>
-    internal bool Conv2dBackwardWeightUsesChannels(in Conv2dGeometry g) =>
-        Conv2dChannelKernels && Conv2dUsesShifted(g) && Fma.IsSupported && g.N >= 2 && ChannelLanesFit(g.K);
-
     /// <summary>Backward-weight with channel-vector tiles (stride 1): dw [K, C·R·S] = Σ_n dy[n] · col(x[n])ᵀ.</summary>
     internal unsafe void Conv2dBackwardWeightChannels(float[] x, float[] dy, float[] dw, in Conv2dGeometry g)
     {

@@ -22,15 +22,8 @@ namespace SerEngine.Backends.Cpu;
 // Backward-weight with the same tile shape is in CpuFast.Conv2dBackwardWeight.cs.
 public partial class CpuBackend
 {
-    /// <summary>
-    /// Whether conv2d may run the channel-vector kernels (this file and
-    /// CpuFast.Conv2dBackwardWeight.cs) where they are routed; false keeps the shifted-window and
-    /// GEMM paths everywhere (tests compare both).
-    /// </summary>
-    internal bool Conv2dChannelKernels { get; set; } = true;
-
     /// <summary>Lanes of a channel-vector tile (two Vector256&lt;float&gt;).</summary>
-    private const int ChannelLanes = 16;
+    internal const int ChannelLanes = 16;
 
     /// <summary>Pixels (forward, backward-input) or taps (backward-weight) of a channel-vector tile.</summary>
     private const int ChannelRows = 6;
@@ -41,38 +34,6 @@ public partial class CpuBackend
     /// tiles outermost with every panel's chunk in turn).
     /// </summary>
     private const int ChannelChunkTaps = 512;
-
-    /// <summary>
-    /// One image runs the channel-vector forward from this many multiply-adds and output pixels: the
-    /// weights are packed per call, a pass over them that pays when each weight serves many pixels
-    /// (AttentionFcn's 11×11 stride-4 first layer, 3626 pixels: ~20 % faster than the im2col GEMM;
-    /// its 5×5 layer, 864 pixels: ~5 % faster repeated, level within the noise inside the model).
-    /// Its 3×3 layers on 11×17 maps (187 pixels, up to 3.5 MB of weights that arrive cold in the
-    /// model) and FocusCalibrationNet's small layers (2–7 M) stay on the shifted-window path, which
-    /// reads the weights in place.
-    /// </summary>
-    private const long ChannelBatchOneMacs = 1L << 24;
-
-    /// <summary>Output pixels from which one image runs the channel-vector forward (see <see cref="ChannelBatchOneMacs"/>).</summary>
-    private const int ChannelBatchOnePixels = 512;
-
-    /// <summary>
-    /// True when <paramref name="cout"/> output channels fill 16-lane panels well enough: a multiple
-    /// of 16, or at least 48 with under 10 % of lanes idle.
-    /// </summary>
-    internal static bool ChannelLanesFit(int cout) =>
-        cout % ChannelLanes == 0 || (cout >= 48 && RoundUp(cout, ChannelLanes) * 10 <= cout * 11);
-
-    /// <summary>
-    /// True when forward runs the channel-vector kernel: any stride (a pixel's base is oh·sh·Wp + ow·sw)
-    /// except the one-channel shapes of the direct loops, with full lanes, several images or one big one.
-    /// </summary>
-    internal bool Conv2dForwardUsesChannels(in Conv2dGeometry g) =>
-        Conv2dChannelKernels && Fma.IsSupported && !Conv2dUsesDirect(g) && (g.N >= 2 || (g.Macs >= ChannelBatchOneMacs && g.OutH * g.OutW >= ChannelBatchOnePixels)) && ChannelLanesFit(g.K);
-
-    /// <summary>True when backward-input runs the channel-vector kernel (its lanes are the input channels).</summary>
-    internal bool Conv2dBackwardInputUsesChannels(in Conv2dGeometry g) =>
-        Conv2dChannelKernels && Conv2dBackwardInputUsesShifted(g) && Fma.IsSupported && g.N >= 2 && ChannelLanesFit(g.C);
 
     /// <summary>Forward with channel-vector tiles (any stride): y = conv(x, w) + bias, then max(·, 0) when <paramref name="relu"/>.</summary>
     internal unsafe void Conv2dForwardChannels(float[] x, float[] w, float[]? bias, float[] y, in Conv2dGeometry g, bool relu = false)

@@ -16,10 +16,6 @@ namespace SerEngine.Backends.Cpu;
 // Backward-input keeps the GEMM + col2im path (a first layer's input rarely needs a gradient).
 public partial class CpuBackend
 {
-    /// <summary>True when conv2d runs the direct one-channel loops.</summary>
-    internal static bool Conv2dUsesDirect(in Conv2dGeometry g) =>
-        g.C == 1 && g.StrideW == 1 && g.R * g.S <= 32 && Vector256.IsHardwareAccelerated;
-
     /// <summary>Width of the padded image: W + padLeft + padRight + 8 (a vector of slack).</summary>
     private static int PaddedWidth(in Conv2dGeometry g) => g.W + g.PadLeft + g.PadRight + 8;
 

@@ -25,24 +25,6 @@ namespace SerEngine.Backends.Cpu;
 // Wasted work: the Wp − OutW dropped columns of each row (2–6 % for these layers).
 public partial class CpuBackend
 {
-    /// <summary>True when forward runs the shifted-window kernel: stride 1, several input channels, 256-bit SIMD.</summary>
-    internal static bool Conv2dUsesShifted(in Conv2dGeometry g) =>
-        g.StrideH == 1 && g.StrideW == 1 && g.C > 1 && Vector256.IsHardwareAccelerated;
-
-    /// <summary>
-    /// True when backward-weight runs the shifted-window dot products: stride 1 and at most 64 output
-    /// channels. With more, the GEMM with packed operands wins (measured: K = 256 on 11×17 maps, 76
-    /// against 57 GFLOP/s on one thread; K = 32 on 25×62 maps, 44 against 75), since its packing is
-    /// then shared by many output channels while the dot products pay horizontal sums per tile.
-    /// </summary>
-    internal static bool Conv2dBackwardWeightUsesShifted(in Conv2dGeometry g) => Conv2dUsesShifted(g) && g.K <= 64;
-
-    /// <summary>True when backward-input runs the shifted-window kernel (stride 1, padding at most the dilated kernel extent).</summary>
-    internal static bool Conv2dBackwardInputUsesShifted(in Conv2dGeometry g) =>
-        g.StrideH == 1 && g.StrideW == 1 && Vector256.IsHardwareAccelerated
-        && g.PadTop <= g.DilationH * (g.R - 1) && g.PadBottom <= g.DilationH * (g.R - 1)
-        && g.PadLeft <= g.DilationW * (g.S - 1) && g.PadRight <= g.DilationW * (g.S - 1);
-
     private unsafe void Conv2dForwardShifted(float[] x, float[] w, float[]? bias, float[] y, in Conv2dGeometry g, bool relu = false)
     {
         var s = ShiftedConv.Forward(g);
@@ -256,8 +238,8 @@ public partial class CpuBackend
         public static ShiftedConv Forward(in Conv2dGeometry g) =>
             new(g.N, g.C, g.H, g.W, g.K, g.R, g.S, g.PadTop, g.PadBottom, g.PadLeft, g.PadRight, g.DilationH, g.DilationW);
 
-        /// <summary>Backward-input of <paramref name="g"/> (stride 1) as a forward convolution (<see cref="AdjointGeometry"/>).</summary>
-        public static ShiftedConv Adjoint(in Conv2dGeometry g) => Forward(AdjointGeometry(g));
+        /// <summary>Backward-input of <paramref name="g"/> (stride 1) as a forward convolution (<see cref="Conv2dAdjoint"/>).</summary>
+        public static ShiftedConv Adjoint(in Conv2dGeometry g) => Forward(Conv2dAdjoint.Geometry(g));
 
         /// <summary>
         /// off[t] for tap t = (c, r, s): c·Hp·Wp + r·dh·Wp + s·dw, the tap's shift in the padded image;
@@ -272,17 +254,6 @@ public partial class CpuBackend
                         off[(c * R + r) * S + q] = c * Hp * Wp + r * DilH * Wp + q * DilW;
             return off;
         }
-    }
-
-    /// <summary>
-    /// Backward-input of <paramref name="g"/> (stride 1) as a forward convolution: dy [N, K, OutH, OutW]
-    /// is the image, padded by the complement of the forward padding (dilated extent − padding), and C
-    /// channels come out; the filters are w flipped and transposed (w'[c, k, r, s] = w[k, c, R−1−r, S−1−s]).
-    /// </summary>
-    internal static Conv2dGeometry AdjointGeometry(in Conv2dGeometry g)
-    {
-        int eh = g.DilationH * (g.R - 1), ew = g.DilationW * (g.S - 1);
-        return new(g.N, g.K, g.OutH, g.OutW, g.C, g.R, g.S, 1, 1, eh - g.PadTop, eh - g.PadBottom, ew - g.PadLeft, ew - g.PadRight, g.DilationH, g.DilationW);
     }
 
     /// <summary>

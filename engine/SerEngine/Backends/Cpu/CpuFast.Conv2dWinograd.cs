@@ -29,22 +29,8 @@ namespace SerEngine.Backends.Cpu;
 // FocusCalibrationNet at batch 1: 19 M multiply-adds of 3×3 convolution become 8.5 M.
 public partial class CpuBackend
 {
-    /// <summary>
-    /// Whether packed conv2d weights may take the Winograd forward where it fits (default on); off,
-    /// they run the direct kernels (tests compare both).
-    /// </summary>
-    internal bool Conv2dWinograd { get; set; } = true;
-
-    /// <summary>Fewest input channels for the Winograd forward (below, its transforms cost more than the multiplies saved).</summary>
-    private const int WinogradMinChannels = 4;
-
     /// <summary>Tiles a band should hold at least (whole tile rows): 8 groups of six for the micro-kernel, little waste.</summary>
     private const int WinogradBandTiles = 48;
-
-    /// <summary>True when a forward pass with packed weights runs F(2×2, 3×3) or F(2×2, 5×5): such filters, stride 1, no dilation, full 16-lane panels.</summary>
-    internal bool Conv2dUsesWinograd(in Conv2dGeometry g) =>
-        Conv2dWinograd && Avx2.IsSupported && Fma.IsSupported && (g.R == 3 || g.R == 5) && g.S == g.R && g.StrideH == 1 && g.StrideW == 1
-        && g.DilationH == 1 && g.DilationW == 1 && g.C >= WinogradMinChannels && ChannelLanesFit(g.K);
 
     /// <summary>Filters kept as Winograd panels U [α² ξ][K/16][C][16] (pinned; 64-byte aligned from <see cref="Align64"/>).</summary>
     private sealed class CpuWinogradWeight(Backend backend, Storage source, in Conv2dGeometry g, float[] panels)
@@ -54,9 +40,10 @@ public partial class CpuBackend
     }
 
     /// <inheritdoc/>
-    /// <remarks>3×3 filters with stride 1 (see <see cref="Conv2dUsesWinograd"/>) are transformed into Winograd panels.</remarks>
+    /// <remarks>3×3 and 5×5 filters that the routing gives a Winograd path (<see cref="Conv2dPass.ForwardPacked"/>) are transformed into Winograd panels.</remarks>
     public override PackedConv2dWeight PackConv2dWeight(Storage w, in Conv2dGeometry g) =>
-        Conv2dUsesWinograd(g) ? new CpuWinogradWeight(this, w, g, WinogradPanels(F(w), g)) : base.PackConv2dWeight(w, g);
+        ChooseConv2dPath(Conv2dPass.ForwardPacked, g) is Conv2dPath.WinogradF23 or Conv2dPath.WinogradF25
+            ? new CpuWinogradWeight(this, w, g, WinogradPanels(F(w), g)) : base.PackConv2dWeight(w, g);
 
     /// <summary>The panels of <see cref="WinogradPanels(float[], in Conv2dGeometry, float*)"/> in a new pinned array (zeros past K).</summary>
     private unsafe float[] WinogradPanels(float[] w, in Conv2dGeometry g)
@@ -72,7 +59,7 @@ public partial class CpuBackend
     /// <inheritdoc/>
     public override unsafe void Conv2dForwardPacked(Storage x, PackedConv2dWeight w, Storage? bias, Storage y, in Conv2dGeometry g, bool relu)
     {
-        if (w is CpuWinogradWeight u && ReferenceEquals(w.Backend, this) && Conv2dUsesWinograd(g))
+        if (w is CpuWinogradWeight u && ReferenceEquals(w.Backend, this) && ChooseConv2dPath(Conv2dPass.ForwardPacked, g) is Conv2dPath.WinogradF23 or Conv2dPath.WinogradF25)
         {
             w.Check(g);
             Conv2dForwardWinograd(F(x), (float*)Align64(u.Panels), bias is null ? null : F(bias), F(y), g, relu); // pinned
@@ -82,38 +69,18 @@ public partial class CpuBackend
     }
 
     /// <summary>
-    /// True when a plain forward pass (weights given as they are) runs F(2×2, 5×5) with its filters
-    /// transformed per call: 5×5 filters, at least 16 input channels and 16 M multiply-adds, so that
-    /// the transform (~330 multiply-adds per filter) is a few percent of the 64 % of multiplies saved
-    /// (the conv2d.*.k5x192 bench case and AttentionFcn's features.3). 3×3 layers keep the direct
-    /// kernels here: only their packed weights (inference) are transformed.
-    /// </summary>
-    internal bool Conv2dForwardUsesWinograd(in Conv2dGeometry g) =>
-        Conv2dUsesWinograd(g) && g.R == 5 && g.C >= 16 && g.Macs >= WinogradPerCallMacs && WinogradRowBytes(g) <= WinogradBandBytes;
-
-    /// <summary>
     /// Bytes of V for one tile row (α² · C · TilesWPad floats). The products read a band's V for every
     /// group of six tiles, so a band should stay in L2: bands are cut to <see cref="WinogradBandBytes"/>,
     /// and wider rows (conv2d.*.k5x192's backward-input: 192 channels, 660 KB per row, measured slower
     /// than the channel-vector kernel) keep the direct kernels.
     /// </summary>
-    private static long WinogradRowBytes(in Conv2dGeometry g) =>
+    internal static long WinogradRowBytes(in Conv2dGeometry g) =>
         (long)(g.R + 1) * (g.R + 1) * g.C * RoundUp(CeilDiv(g.OutW, 2), 8) * sizeof(float);
 
     /// <summary>Most bytes of V one band holds (half of L2).</summary>
-    private const long WinogradBandBytes = 256 * 1024;
+    internal const long WinogradBandBytes = 256 * 1024;
 
-    /// <summary>
-    /// True when backward-input runs as the F(2×2, 5×5) forward of its adjoint (dy convolved with the
-    /// flipped, transposed filters, complementary padding; see <see cref="Conv2dForwardUsesWinograd"/>).
-    /// </summary>
-    internal bool Conv2dBackwardInputUsesWinograd(in Conv2dGeometry g) =>
-        Conv2dBackwardInputUsesShifted(g) && Conv2dForwardUsesWinograd(AdjointGeometry(g));
-
-    /// <summary>Fewest multiply-adds for the per-call Winograd forward.</summary>
-    private const long WinogradPerCallMacs = 1L << 24;
-
-    /// <summary>y = conv(x, w) + bias (then ReLU) with w [K, C, R, R] transformed for this call (<see cref="Conv2dForwardUsesWinograd"/>).</summary>
+    /// <summary>y = conv(x, w) + bias (then ReLU) with w [K, C, R, R] transformed for this call.</summary>
     private unsafe void Conv2dForwardWinograd(float[] x, float[] w, float[]? bias, float[] y, in Conv2dGeometry g, bool relu)
     {
         var panels = ArrayPool<float>.Shared.Rent(WinogradPanelFloats(g) + 16);
@@ -138,7 +105,7 @@ public partial class CpuBackend
                 for (int q = 0; q < rs; q++)
                     flipped[(c * geo.K + k) * rs + q] = w[(k * geo.C + c) * rs + rs - 1 - q];
         });
-        Conv2dForwardWinograd(dy, flipped, null, dx, AdjointGeometry(g), relu: false);
+        Conv2dForwardWinograd(dy, flipped, null, dx, Conv2dAdjoint.Geometry(g), relu: false);
         ArrayPool<float>.Shared.Return(flipped);
     }
 

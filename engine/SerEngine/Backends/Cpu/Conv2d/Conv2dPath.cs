@@ -1,8 +1,10 @@
 namespace SerEngine.Backends.Cpu;
 
 /// <summary>
-/// The implementations of conv2d on the fast CPU backend, one per technique, each named by the
-/// setting name in its summary.
+/// The implementations of conv2d on the fast CPU backend, one per technique. Which one runs a call is
+/// decided by <see cref="CpuBackend.ChooseConv2dPath"/>; profiles and benchmarks print the choice by
+/// its name (<see cref="Conv2dPathNames"/>, the one in each summary), and
+/// <see cref="Conv2dPathSettings"/> forces or disables a path by that name.
 /// </summary>
 public enum Conv2dPath
 {
@@ -57,4 +59,37 @@ public enum Conv2dPass
 
     /// <summary>dw from x and dy.</summary>
     BackwardWeight,
+}
+
+/// <summary>
+/// The names of <see cref="Conv2dPath"/> in settings (<see cref="Conv2dPathSettings"/>), profiles
+/// (<c>path=NAME</c>) and benchmarks: lower case, words joined by hyphens.
+/// </summary>
+public static class Conv2dPathNames
+{
+    /// <summary>Every path's name, in the order of <see cref="Conv2dPath"/>.</summary>
+    public static IReadOnlyList<string> All { get; } = [.. Enum.GetValues<Conv2dPath>().Select(Of)];
+
+    /// <summary>The name of <paramref name="path"/>, e.g. <c>winograd-f23</c>.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">not a defined path.</exception>
+    public static string Of(Conv2dPath path) => path switch
+    {
+        Conv2dPath.OneChannelDirect => "one-channel-direct",
+        Conv2dPath.WinogradF23 => "winograd-f23",
+        Conv2dPath.WinogradF25 => "winograd-f25",
+        Conv2dPath.ChannelVector => "channel-vector",
+        Conv2dPath.ShiftedWindow => "shifted-window",
+        Conv2dPath.ImplicitGemm => "implicit-gemm",
+        _ => throw new ArgumentOutOfRangeException(nameof(path), path, "not a conv2d path"),
+    };
+
+    /// <summary>The path called <paramref name="name"/> (case and '_' for '-' do not matter).</summary>
+    /// <exception cref="ArgumentException">no path has that name (the message lists them).</exception>
+    public static Conv2dPath Parse(string name)
+    {
+        string key = name.Trim().Replace('_', '-');
+        foreach (var path in Enum.GetValues<Conv2dPath>())
+            if (string.Equals(Of(path), key, StringComparison.OrdinalIgnoreCase)) return path;
+        throw new ArgumentException($"'{name}' is not a CPU conv2d path; expected one of: {string.Join(", ", All)}");
+    }
 }
