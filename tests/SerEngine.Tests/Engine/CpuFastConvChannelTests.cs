@@ -6,7 +6,7 @@ namespace SerEngine.Tests.Engine;
 
 /// <summary>
 /// The channel-vector conv2d kernels (16 output channels × 6 pixels or taps per register tile,
-/// CpuFast.Conv2dChannels.cs and CpuFast.Conv2dBackwardWeight.cs) against the <c>cpu-reference</c>
+/// Conv2dChannelVector.cs and Conv2dChannelVector.BackwardWeight.cs) against the <c>cpu-reference</c>
 /// loops, norm-wise to 1e-4 relative: called directly at shapes the routing would not give them
 /// (channel counts that leave lanes idle, one image, one channel, pixel tiles that cross row ends
 /// or run past the image, dilation, asymmetric padding) on 1–3 threads, and through the public
@@ -40,18 +40,17 @@ public class CpuFastConvChannelTests
             var (yr, dxr, dwr) = ReferencePasses(x, w, bias, dy, g);
             foreach (int threads in new[] { 1, 2, 3 })
             {
-                var fast = new CpuBackend(threads);
                 string what = $"t{threads} {g}";
                 var y = new float[yr.Length];
-                fast.Conv2dForwardChannels(x, w, bias, y, g);
+                Conv2dChannelVector.Forward(x, w, bias, y, g, relu: false, threads);
                 Agree(yr, y, $"forward {what}");
                 var dw = new float[dwr.Length];
-                fast.Conv2dBackwardWeightChannels(x, dy, dw, g);
+                Conv2dChannelVector.BackwardWeight(x, dy, dw, g, threads);
                 Agree(dwr, dw, $"backward-weight {what}");
                 if (Conv2dAdjoint.Exists(g))
                 {
                     var dx = new float[dxr.Length];
-                    fast.Conv2dBackwardInputChannels(dy, w, dx, g);
+                    Conv2dChannelVector.BackwardInput(dy, w, dx, g, threads);
                     Agree(dxr, dx, $"backward-input {what}");
                 }
             }
@@ -78,7 +77,7 @@ public class CpuFastConvChannelTests
             foreach (int threads in new[] { 1, 2, 3 })
             {
                 var y = new float[yr.Length];
-                new CpuBackend(threads).Conv2dForwardChannels(x, w, bias, y, g);
+                Conv2dChannelVector.Forward(x, w, bias, y, g, relu: false, threads);
                 Agree(yr, y, $"forward t{threads} {g}");
             }
         }

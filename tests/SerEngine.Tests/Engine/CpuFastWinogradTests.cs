@@ -7,7 +7,7 @@ namespace SerEngine.Tests.Engine;
 
 /// <summary>
 /// Packed conv2d weights (<see cref="Backend.PackConv2dWeight"/>, <see cref="Backend.Conv2dForwardPacked"/>):
-/// the fast CPU backend's Winograd F(2×2, 3×3) forward (CpuFast.Conv2dWinograd.cs) against the
+/// the fast CPU backend's Winograd F(2×2, 3×3) forward (Conv2dWinograd.cs) against the
 /// <c>cpu-reference</c> loops, norm-wise to 1e-4 relative, at FocusCalibrationNet's batch-1 layers and
 /// at shapes with odd output sizes, asymmetric or no padding, channel blocks with idle lanes, several
 /// images, on 1–3 threads, with and without bias and ReLU; the shapes it does not take fall back to

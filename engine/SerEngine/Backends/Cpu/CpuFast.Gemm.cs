@@ -168,7 +168,7 @@ public partial class CpuBackend
     }
 
     /// <summary>The first 64-byte-aligned address inside a pinned array (so no vector load of a panel splits a cache line).</summary>
-    private static unsafe IntPtr Align64(float[] pinned)
+    internal static unsafe IntPtr Align64(float[] pinned)
     {
         nint p = (nint)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(pinned));
         return (p + 63) & ~(nint)63;

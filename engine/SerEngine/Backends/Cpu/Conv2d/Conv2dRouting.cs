@@ -1,21 +1,6 @@
-using System.Runtime.Intrinsics;
-using System.Runtime.Intrinsics.X86;
 using static SerEngine.Backends.Cpu.Conv2dPath;
 
 namespace SerEngine.Backends.Cpu;
-
-/// <summary>The instruction sets conv2d routing asks about (tests pin them, so a routing table holds on any machine).</summary>
-/// <param name="Simd256">256-bit vectors are hardware accelerated.</param>
-/// <param name="Fma">x86 fused multiply-add (FMA3).</param>
-/// <param name="Avx2">x86 AVX2 (the Winograd transforms' shuffles and permutes).</param>
-internal readonly record struct Conv2dIsa(bool Simd256, bool Fma, bool Avx2)
-{
-    /// <summary>This machine's.</summary>
-    public static Conv2dIsa Host => new(Vector256.IsHardwareAccelerated, System.Runtime.Intrinsics.X86.Fma.IsSupported, System.Runtime.Intrinsics.X86.Avx2.IsSupported);
-
-    /// <summary>An x86-64 CPU with AVX2 and FMA (AVX-512 changes no conv2d route).</summary>
-    public static Conv2dIsa Avx2Fma => new(true, true, true);
-}
 
 // Which conv2d path runs a pass: every rule and threshold of the fast CPU backend's routing, in
 // order. A forced path (Conv2dPathSettings) is taken wherever it supports the pass and geometry;
@@ -62,7 +47,7 @@ internal static class Conv2dRouting
     /// Winograd kernels: a multiple of 16, or at least 48 with under 10 % of lanes idle.
     /// </summary>
     internal static bool LanesFit(int channels) =>
-        channels % CpuBackend.ChannelLanes == 0 || (channels >= 48 && CpuBackend.RoundUp(channels, CpuBackend.ChannelLanes) * 10 <= channels * 11);
+        channels % Conv2dChannelVector.Lanes == 0 || (channels >= 48 && CpuBackend.RoundUp(channels, Conv2dChannelVector.Lanes) * 10 <= channels * 11);
 
     /// <summary>The path that runs <paramref name="pass"/> of <paramref name="g"/> (see the comment above the class).</summary>
     internal static Conv2dPath Choose(Conv2dPass pass, in Conv2dGeometry g, in Conv2dPathSettings settings, in Conv2dIsa isa)
@@ -116,27 +101,17 @@ internal static class Conv2dRouting
     /// and multiply-adds, full output lanes, and V of one tile row within a band (kept in L2).
     /// </summary>
     private static bool WinogradPerCallPays(in Conv2dGeometry g) =>
-        g.C >= WinogradPerCallMinChannels && LanesFit(g.K) && g.Macs >= WinogradPerCallMacs && CpuBackend.WinogradRowBytes(g) <= CpuBackend.WinogradBandBytes;
+        g.C >= WinogradPerCallMinChannels && LanesFit(g.K) && g.Macs >= WinogradPerCallMacs && Conv2dWinograd.RowBytes(g) <= Conv2dWinograd.BandBytes;
 
-    /// <summary>True when <paramref name="path"/> can compute <paramref name="pass"/> of <paramref name="g"/> on a CPU with <paramref name="isa"/>.</summary>
+    /// <summary>True when <paramref name="path"/> can compute <paramref name="pass"/> of <paramref name="g"/> on a CPU with <paramref name="isa"/> (each path's own Supports).</summary>
     internal static bool Supports(Conv2dPath path, Conv2dPass pass, in Conv2dGeometry g, in Conv2dIsa isa) => path switch
     {
-        OneChannelDirect => pass != Conv2dPass.BackwardInput && g.C == 1 && g.StrideW == 1 && isa.Simd256,
-        WinogradF23 => WinogradSupports(3, pass, g, isa),
-        WinogradF25 => WinogradSupports(5, pass, g, isa),
-        ChannelVector => isa.Simd256 && isa.Fma && pass switch
-        {
-            Conv2dPass.BackwardInput => Conv2dAdjoint.Exists(g),
-            Conv2dPass.BackwardWeight => g.StrideH == 1 && g.StrideW == 1,
-            _ => true,
-        },
-        ShiftedWindow => isa.Simd256 && (pass == Conv2dPass.BackwardInput ? Conv2dAdjoint.Exists(g) : g.StrideH == 1 && g.StrideW == 1),
-        ImplicitGemm => true,
+        OneChannelDirect => Conv2dOneChannelDirect.Supports(pass, g, isa),
+        WinogradF23 => Conv2dWinograd.Supports(3, pass, g, isa),
+        WinogradF25 => Conv2dWinograd.Supports(5, pass, g, isa),
+        ChannelVector => Conv2dChannelVector.Supports(pass, g, isa),
+        ShiftedWindow => Conv2dShiftedWindow.Supports(pass, g, isa),
+        ImplicitGemm => true, // Conv2dImplicitGemm runs every geometry
         _ => false,
     };
-
-    /// <summary>F(2×2, r×r): r×r filters, stride 1, no dilation, AVX2 and FMA; forward, or backward-input as the forward of its adjoint.</summary>
-    private static bool WinogradSupports(int r, Conv2dPass pass, in Conv2dGeometry g, in Conv2dIsa isa) =>
-        isa.Avx2 && isa.Fma && g.R == r && g.S == r && g.StrideH == 1 && g.StrideW == 1 && g.DilationH == 1 && g.DilationW == 1
-        && pass switch { Conv2dPass.BackwardWeight => false, Conv2dPass.BackwardInput => Conv2dAdjoint.Exists(g), _ => true };
 }

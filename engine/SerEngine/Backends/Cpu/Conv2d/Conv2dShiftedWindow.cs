@@ -1,7 +1,8 @@
 using System.Buffers;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
-using System.Runtime.Intrinsics.X86;
+using static SerEngine.Backends.Cpu.Conv2dEpilogue;
+using static SerEngine.Backends.Cpu.CpuBackend;
 
 namespace SerEngine.Backends.Cpu;
 
@@ -19,20 +20,25 @@ namespace SerEngine.Backends.Cpu;
 //   backward-weight  dw[k, t] = Σ_n Σ_v dyV_n[k, v] · P_n[v + off[t]], dyV = dy laid on the virtual grid
 //                    (zeros in the dropped columns): dot products along v, 3 channels × 4 taps per
 //                    register tile, images shared among threads (each sums into its own partial dw);
-//                    only for K ≤ 64 (more output channels: the packed GEMM of CpuFast.Conv2d.cs)
+//                    (Conv2dShiftedWindow.BackwardWeight.cs; the routing gives it at most 64 output channels)
 // Compared with im2col packing this reads each input value from cache instead of writing C·R·S
 // copies of it, which is most of the time when the channel counts are small (FocusCalibrationNet).
 // Wasted work: the Wp − OutW dropped columns of each row (2–6 % for these layers).
-public partial class CpuBackend
+internal static partial class Conv2dShiftedWindow
 {
-    private unsafe void Conv2dForwardShifted(float[] x, float[] w, float[]? bias, float[] y, in Conv2dGeometry g, bool relu = false)
+    /// <summary>Every pass at stride 1 (backward-input where the adjoint exists), on 256-bit vectors.</summary>
+    public static bool Supports(Conv2dPass pass, in Conv2dGeometry g, in Conv2dIsa isa) =>
+        isa.Simd256 && (pass == Conv2dPass.BackwardInput ? Conv2dAdjoint.Exists(g) : g.StrideH == 1 && g.StrideW == 1);
+
+    /// <summary>y = conv(x, w) + bias (then ReLU when <paramref name="relu"/>) at stride 1.</summary>
+    public static unsafe void Forward(float[] x, float[] w, float[]? bias, float[] y, in Conv2dGeometry g, bool relu, int threads)
     {
-        var s = ShiftedConv.Forward(g);
-        if (g.N < 2 * Threads)
+        var s = PaddedConv.Forward(g);
+        if (g.N < 2 * threads)
         {
             // few images: the weights [K, C·R·S] are read in place, six rows at a time (at batch 1 a
             // packing pass over them cost a quarter of the convolution)
-            Run(s, x, w, packedWeights: false, bias, y, relu);
+            Run(s, x, w, packedWeights: false, bias, y, relu, threads);
             return;
         }
         // many images: packed once into 6-row panels [K/6][taps][6] (one stream for the kernel to read)
@@ -48,11 +54,12 @@ public partial class CpuBackend
                     for (int t = 0; t < taps; t++) dst[t * GemmMR] = src[t];
                 }
         }
-        Run(s, x, packed, packedWeights: true, bias, y, relu);
+        Run(s, x, packed, packedWeights: true, bias, y, relu, threads);
         ArrayPool<float>.Shared.Return(packed);
     }
 
-    private unsafe void Conv2dBackwardInputShifted(float[] dy, float[] w, float[] dx, in Conv2dGeometry g)
+    /// <summary>dx = conv(dy, w flipped and transposed) with the complementary padding (<see cref="Conv2dAdjoint"/>).</summary>
+    public static unsafe void BackwardInput(float[] dy, float[] w, float[] dx, in Conv2dGeometry g, int threads)
     {
         // dx = conv(dy, w flipped and transposed) with the complementary padding
         int taps = g.K * g.R * g.S, panels = CeilDiv(g.C, GemmMR), rs = g.R * g.S;
@@ -73,187 +80,9 @@ public partial class CpuBackend
                             }
                         }
         }
-        var s = ShiftedConv.Adjoint(g);
-        Run(s, dy, packed, packedWeights: true, null, dx);
+        var s = PaddedConv.Adjoint(g);
+        Run(s, dy, packed, packedWeights: true, null, dx, relu: false, threads);
         ArrayPool<float>.Shared.Return(packed);
-    }
-
-    private unsafe void Conv2dBackwardWeightShifted(float[] x, float[] dy, float[] dw, in Conv2dGeometry g)
-    {
-        var s = ShiftedConv.Forward(g);
-        int wp = s.Wp, hout = s.Hout, wout = s.Wout, taps = s.Taps, img = s.ImageLength, k = g.K, images = g.N;
-        int v = hout * wp, vPad = RoundUp(v, 8), tapBlocks = CeilDiv(taps, 4), kBlocks = CeilDiv(k, 3);
-        var off = s.TapOffsets(tapBlocks * 4); // taps past the last read offset 0 and are dropped
-        long macs = (long)g.N * k * taps * vPad;
-        int chunks = macs < GemmParallelMacs ? 1 : Math.Min(g.N, Threads);
-        // images per group: enough that each kernel call runs ~20 steps per accumulator (its
-        // horizontal sums and stores cost about as much as ten steps), within ~16 MB of buffers;
-        // a call's own operands (3 dy rows, 4 taps of one channel) stay small whatever the group
-        int perImage = img + k * vPad;
-        int group = Math.Clamp(Math.Min(CeilDiv(ShiftedStepsPerCall, vPad / 8), ShiftedGroupFloats / perImage), 1, CeilDiv(images, chunks));
-        var partial = new float[chunks * k * taps]; // [chunk][K, taps]
-        ParallelFor(chunks, chunks, chunk =>
-        {
-            var buffer = ArrayPool<float>.Shared.Rent(group * perImage); // [group][ImageLength] images, then [group][K][vPad] dy
-            fixed (float* pb = buffer, pdy = dy, pp = partial, px = x)
-            fixed (int* poff = off)
-            {
-                float* pin = pb, pd = pb + (long)group * img;
-                var sums = stackalloc float[12];
-                float* part = pp + (long)chunk * k * taps;
-                // this chunk's images: chunk, chunk + chunks, ...
-                int mine = CeilDiv(images - chunk, chunks);
-                for (int g0 = 0; g0 < mine; g0 += group)
-                {
-                    int count = Math.Min(group, mine - g0);
-                    for (int i = 0; i < count; i++)
-                    {
-                        int n = chunk + (g0 + i) * chunks;
-                        PadImage(px + (long)n * s.Cin * s.Hin * s.Win, pin + (long)i * img, s);
-                        // dy[n] on the virtual grid: row oh of channel k at [k, oh·Wp ..], zeros past OutW and past V
-                        float* d = pd + (long)i * k * vPad;
-                        new Span<float>(d, k * vPad).Clear();
-                        for (int kk = 0; kk < k; kk++)
-                            for (int oh = 0; oh < hout; oh++)
-                                CopyFloats(d + (long)kk * vPad + oh * wp, pdy + (((long)n * k + kk) * hout + oh) * wout, wout);
-                    }
-                    for (int kb = 0; kb < kBlocks; kb++)
-                    {
-                        int k0 = 3 * kb, rows = Math.Min(3, k - k0);
-                        float* d0 = pd + (long)k0 * vPad;
-                        float* d1 = rows > 1 ? d0 + vPad : d0, d2 = rows > 2 ? d0 + 2 * vPad : d0;
-                        for (int tb = 0; tb < tapBlocks; tb++)
-                        {
-                            int t0 = 4 * tb, cols = Math.Min(4, taps - t0);
-                            KernelDot3x4(count, vPad / 8, d0, d1, d2, (long)k * vPad, pin, img, poff[t0], poff[t0 + 1], poff[t0 + 2], poff[t0 + 3], sums);
-                            for (int i = 0; i < rows; i++)
-                                for (int j = 0; j < cols; j++) part[(k0 + i) * taps + t0 + j] += sums[i * 4 + j];
-                        }
-                    }
-                }
-            }
-            ArrayPool<float>.Shared.Return(buffer);
-        });
-        for (int i = 0; i < k * taps; i++)
-        {
-            float total = 0f;
-            for (int c = 0; c < chunks; c++) total += partial[c * k * taps + i];
-            dw[i] = total;
-        }
-    }
-
-    /// <summary>Vector steps a backward-weight kernel call should run at least (images are grouped to get there).</summary>
-    private const int ShiftedStepsPerCall = 160;
-
-    /// <summary>Most floats of padded images and virtual dy one backward-weight group may hold (16 MB).</summary>
-    private const int ShiftedGroupFloats = 4 << 20;
-
-    /// <summary>Writes image [Cin, Hin, Win] with its zero padding (and zero slack) into dst [ImageLength].</summary>
-    private static unsafe void PadImage(float* src, float* dst, in ShiftedConv s) =>
-        PadPlanes(src, dst, s.Cin, s.Hin, s.Win, s.Hp * s.Wp, s.Wp, s.PadTop, s.PadLeft, s.ImageLength);
-
-    /// <summary>
-    /// Writes image [planes, h, w] into dst [length] as zero-padded planes of <paramref name="planeLength"/>
-    /// floats and row pitch <paramref name="pitch"/>: pixel (i, j) of plane c at c·planeLength + (i + top)·pitch + j + left,
-    /// zeros everywhere else (the shifted, channel-vector and Winograd kernels' padded images).
-    /// </summary>
-    private static unsafe void PadPlanes(float* src, float* dst, int planes, int h, int w, int planeLength, int pitch, int top, int left, int length)
-    {
-        new Span<float>(dst, length).Clear();
-        for (int c = 0; c < planes; c++)
-            for (int i = 0; i < h; i++)
-                CopyFloats(dst + (long)c * planeLength + (i + top) * pitch + left, src + ((long)c * h + i) * w, w);
-    }
-
-    /// <summary>
-    /// sums[i·4 + j] = Σ over <paramref name="images"/> images (dy rows <paramref name="dStride"/>, images
-    /// <paramref name="pStride"/> floats apart) and <paramref name="steps"/>·8 positions of d_i[v]·p[v + o_j]:
-    /// three dy rows against four taps, twelve accumulators (no calls inside, so they stay in registers).
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static unsafe void KernelDot3x4(int images, int steps, float* d0, float* d1, float* d2, long dStride,
-        float* p, long pStride, int o0, int o1, int o2, int o3, float* sums)
-    {
-        Vector256<float> a00 = default, a01 = default, a02 = default, a03 = default;
-        Vector256<float> a10 = default, a11 = default, a12 = default, a13 = default;
-        Vector256<float> a20 = default, a21 = default, a22 = default, a23 = default;
-        long dSkip = dStride - 8L * steps, pSkip = pStride - 8L * steps;
-        for (int n = 0; n < images; n++, d0 += dSkip, d1 += dSkip, d2 += dSkip, p += pSkip)
-        {
-            for (int i = 0; i < steps; i++)
-            {
-                var y0 = Vector256.Load(d0);
-                var y1 = Vector256.Load(d1);
-                var y2 = Vector256.Load(d2);
-                var b = Vector256.Load(p + o0);
-                a00 = Fmadd(y0, b, a00); a10 = Fmadd(y1, b, a10); a20 = Fmadd(y2, b, a20);
-                b = Vector256.Load(p + o1);
-                a01 = Fmadd(y0, b, a01); a11 = Fmadd(y1, b, a11); a21 = Fmadd(y2, b, a21);
-                b = Vector256.Load(p + o2);
-                a02 = Fmadd(y0, b, a02); a12 = Fmadd(y1, b, a12); a22 = Fmadd(y2, b, a22);
-                b = Vector256.Load(p + o3);
-                a03 = Fmadd(y0, b, a03); a13 = Fmadd(y1, b, a13); a23 = Fmadd(y2, b, a23);
-                d0 += 8; d1 += 8; d2 += 8; p += 8;
-            }
-        }
-        Sum4(a00, a01, a02, a03).Store(sums);
-        Sum4(a10, a11, a12, a13).Store(sums + 4);
-        Sum4(a20, a21, a22, a23).Store(sums + 8);
-    }
-
-    /// <summary>
-    /// The four horizontal sums of a, b, c, d as one vector: three horizontal adds and one add
-    /// (twelve separate Vector256.Sum calls cost about as much as 20 steps of the loop above).
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector128<float> Sum4(Vector256<float> a, Vector256<float> b, Vector256<float> c, Vector256<float> d)
-    {
-        if (!Avx.IsSupported) return Vector128.Create(Vector256.Sum(a), Vector256.Sum(b), Vector256.Sum(c), Vector256.Sum(d));
-        var abcd = Avx.HorizontalAdd(Avx.HorizontalAdd(a, b), Avx.HorizontalAdd(c, d)); // [Σa, Σb, Σc, Σd] per 128-bit half
-        return abcd.GetLower() + abcd.GetUpper();
-    }
-
-    /// <summary>Sizes of one shifted-window convolution: input [N, Cin, Hin, Win] → output [N, Cout, Hout, Wout].</summary>
-    private readonly record struct ShiftedConv(int N, int Cin, int Hin, int Win, int Cout, int R, int S,
-        int PadTop, int PadBottom, int PadLeft, int PadRight, int DilH, int DilW)
-    {
-        public int Hp => Hin + PadTop + PadBottom;
-
-        /// <summary>
-        /// Row pitch of the padded planes and width of the virtual output grid: W plus the wider of the
-        /// two side paddings, not their sum. The zeros after a row's data serve as its right padding
-        /// and as the next row's left padding (a tap reaching past the right edge lands in them, as
-        /// does one reaching before the left edge), so fewer dropped columns are computed
-        /// (24 × 36 maps with a 5 × 5 kernel: 38 columns instead of 40).
-        /// </summary>
-        public int Wp => Math.Max(Win + Math.Max(PadLeft, PadRight), Wout);
-        public int Hout => Hp - DilH * (R - 1);
-        public int Wout => Win + PadLeft + PadRight - DilW * (S - 1);
-        public int Taps => Cin * R * S;
-
-        /// <summary>Floats of one padded image: the planes plus zero slack for the tiles' dropped columns.</summary>
-        public int ImageLength => Cin * Hp * Wp + 16 + DilW * (S - 1);
-
-        /// <summary>The forward convolution of <paramref name="g"/>: x is the image, w's K rows the outputs.</summary>
-        public static ShiftedConv Forward(in Conv2dGeometry g) =>
-            new(g.N, g.C, g.H, g.W, g.K, g.R, g.S, g.PadTop, g.PadBottom, g.PadLeft, g.PadRight, g.DilationH, g.DilationW);
-
-        /// <summary>Backward-input of <paramref name="g"/> (stride 1) as a forward convolution (<see cref="Conv2dAdjoint"/>).</summary>
-        public static ShiftedConv Adjoint(in Conv2dGeometry g) => Forward(Conv2dAdjoint.Geometry(g));
-
-        /// <summary>
-        /// off[t] for tap t = (c, r, s): c·Hp·Wp + r·dh·Wp + s·dw, the tap's shift in the padded image;
-        /// <paramref name="length"/> ≥ <see cref="Taps"/> entries, those past the taps 0.
-        /// </summary>
-        public int[] TapOffsets(int length)
-        {
-            var off = new int[length];
-            for (int c = 0; c < Cin; c++)
-                for (int r = 0; r < R; r++)
-                    for (int q = 0; q < S; q++)
-                        off[(c * R + r) * S + q] = c * Hp * Wp + r * DilH * Wp + q * DilW;
-            return off;
-        }
     }
 
     /// <summary>
@@ -261,29 +90,29 @@ public partial class CpuBackend
     /// shared among threads). The weights are either packed ([Cout/6][taps][6],
     /// <paramref name="packedWeights"/>) or plain rows [Cout, taps] read six at a time.
     /// </summary>
-    private unsafe void Run(ShiftedConv s, float[] input, float[] weights, bool packedWeights, float[]? bias, float[] output, bool relu = false)
+    private static unsafe void Run(PaddedConv s, float[] input, float[] weights, bool packedWeights, float[]? bias, float[] output, bool relu, int threads)
     {
         int wp = s.Wp, hout = s.Hout, wout = s.Wout, taps = s.Taps, img = s.ImageLength;
         int v = hout * wp, vTiles = CeilDiv(v, 16), panels = CeilDiv(s.Cout, GemmMR);
         var off = s.TapOffsets(taps);
         var padded = ArrayPool<float>.Shared.Rent(s.N * img); // [N][ImageLength]
         long macs = (long)s.N * panels * GemmMR * vTiles * 16 * taps;
-        int threads = macs < GemmParallelMacs ? 1 : Threads;
+        int workers = macs < GemmParallelMacs ? 1 : threads;
         // each image padded once: zeros everywhere, then the input rows copied in
-        ParallelFor(s.N, threads, n =>
+        ParallelFor(s.N, workers, n =>
         {
-            fixed (float* src = input, dst = padded) PadImage(src + (long)n * s.Cin * s.Hin * s.Win, dst + (long)n * img, s);
+            fixed (float* src = input, dst = padded) s.Pad(src + (long)n * s.Cin * s.Hin * s.Win, dst + (long)n * img);
         });
         // tasks: (image, range of weight panels), at least a few per thread; within a task the taps
         // go in chunks of whole channels (outermost), so that a chunk's weight panels (a few hundred KB)
         // stay in L2 while every v tile passes over them, and the image rows one v tile reads for a
         // chunk stay in L1 while every panel passes over them; tiles accumulate across chunks
-        int chunk = Math.Min(taps, Math.Max(1, ShiftedL1Bytes / (s.R * 3 * 64)) * s.R * s.S);
-        // fewer images than twice the threads: cut each image into blocks of (v tiles × weight
-        // panels), as many as keep the threads equally busy (ShiftedSplits); every task reads the
+        int chunk = Math.Min(taps, Math.Max(1, L1Bytes / (s.R * 3 * 64)) * s.R * s.S);
+        // fewer images than twice the workers: cut each image into blocks of (v tiles × weight
+        // panels), as many as keep the threads equally busy (Splits); every task reads the
         // weights of its panels (they stay in L2) and only its own rows of the image
-        var (vSplits, panelSplits) = threads == 1 || s.N >= 2 * threads ? (1, 1) : ShiftedSplits(s.N, vTiles, panels, threads);
-        ParallelFor(s.N * vSplits * panelSplits, threads, task =>
+        var (vSplits, panelSplits) = workers == 1 || s.N >= 2 * workers ? (1, 1) : Splits(s.N, vTiles, panels, workers);
+        ParallelFor(s.N * vSplits * panelSplits, workers, task =>
         {
             int n = task / (vSplits * panelSplits), vs = task / panelSplits % vSplits, ps = task % panelSplits;
             int t0 = (int)((long)vTiles * vs / vSplits), t1 = (int)((long)vTiles * (vs + 1) / vSplits);
@@ -306,14 +135,14 @@ public partial class CpuBackend
                             float* tile = tiles + ((long)(t - t0) * minePanels + kp - kp0) * GemmMR * 16;
                             if (packedWeights)
                             {
-                                KernelShifted6x16(count, pa + ((long)kp * taps + p0) * GemmMR, image + t * 16, poff + p0, tile, accumulate: p0 > 0);
+                                Kernel6x16(count, pa + ((long)kp * taps + p0) * GemmMR, image + t * 16, poff + p0, tile, accumulate: p0 > 0);
                             }
                             else
                             {
                                 // rows past Cout repeat the last row (their results are dropped)
                                 int k0 = kp * GemmMR, last = s.Cout - 1;
                                 float* r0 = pa + (long)k0 * taps + p0;
-                                KernelShiftedRows6x16(count, r0, RowOr(r0, 1, k0, last, taps), RowOr(r0, 2, k0, last, taps),
+                                KernelRows6x16(count, r0, RowOr(r0, 1, k0, last, taps), RowOr(r0, 2, k0, last, taps),
                                     RowOr(r0, 3, k0, last, taps), RowOr(r0, 4, k0, last, taps), RowOr(r0, 5, k0, last, taps),
                                     image + t * 16, poff + p0, tile, accumulate: p0 > 0);
                             }
@@ -321,7 +150,7 @@ public partial class CpuBackend
                 }
                 for (int t = t0; t < t1; t++)
                     for (int kp = kp0; kp < kp1; kp++)
-                        StoreShifted(tiles + ((long)(t - t0) * minePanels + kp - kp0) * GemmMR * 16, outImage, kp * GemmMR, s.Cout, t * 16, v, wp, wout, hout, pb, relu);
+                        Store(tiles + ((long)(t - t0) * minePanels + kp - kp0) * GemmMR * 16, outImage, kp * GemmMR, s.Cout, t * 16, v, wp, wout, hout, pb, relu);
             }
             ArrayPool<float>.Shared.Return(tileBuffer);
         });
@@ -336,7 +165,7 @@ public partial class CpuBackend
     /// fewer tasks. (11 × 17 maps with a 3 × 3 kernel have 13 v tiles: halves of 6 and 7 leave one
     /// thread idle 8 % of the time; halving the 43 weight panels instead, 2 %.)
     /// </summary>
-    internal static (int VSplits, int PanelSplits) ShiftedSplits(int images, int vTiles, int panels, int threads)
+    internal static (int VSplits, int PanelSplits) Splits(int images, int vTiles, int panels, int threads)
     {
         (int, int) best = (1, 1);
         long bestCost = long.MaxValue;
@@ -360,7 +189,7 @@ public partial class CpuBackend
     }
 
     /// <summary>Bytes of image rows one tap chunk may touch per v tile (half of L1).</summary>
-    private const int ShiftedL1Bytes = 16 * 1024;
+    private const int L1Bytes = 16 * 1024;
 
     /// <summary>
     /// Writes tile [6, 16] (channels k0.., virtual outputs v0..v0+15) into out [Cout, Hout, Wout] plus
@@ -368,7 +197,7 @@ public partial class CpuBackend
     /// rows past Cout and columns whose ow ≥ Wout or v ≥ V.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static unsafe void StoreShifted(float* tile, float* outImage, int k0, int cout, int v0, int v, int wp, int wout, int hout, float* bias, bool relu = false)
+    private static unsafe void Store(float* tile, float* outImage, int k0, int cout, int v0, int v, int wp, int wout, int hout, float* bias, bool relu = false)
     {
         int rows = Math.Min(GemmMR, cout - k0);
         int oh = v0 / wp, ow = v0 - oh * wp;
@@ -413,29 +242,13 @@ public partial class CpuBackend
         }
     }
 
-    /// <summary>x + b, then ReLU when <paramref name="relu"/> (NaN gives 0, as the reference's ReLU).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<float> BiasRelu(Vector256<float> x, Vector256<float> b, bool relu)
-    {
-        var y = x + b;
-        return relu ? Vector256.ConditionalSelect(Vector256.GreaterThan(y, Vector256<float>.Zero), y, Vector256<float>.Zero) : y;
-    }
-
-    /// <summary>x + b, then ReLU when <paramref name="relu"/> (NaN gives 0): the scalar twin of the vector form.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static float BiasRelu(float x, float b, bool relu)
-    {
-        float y = x + b;
-        return !relu || y > 0f ? y : 0f;
-    }
-
     /// <summary>
     /// The 6×16 register tile over <paramref name="taps"/> steps: a is the packed weight panel
     /// [taps][6], tap t's 16 inputs are b[off[t] .. off[t] + 15]; result to tile [6, 16], or added to
     /// it when <paramref name="accumulate"/>.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static unsafe void KernelShifted6x16(int taps, float* a, float* b, int* off, float* tile, bool accumulate)
+    private static unsafe void Kernel6x16(int taps, float* a, float* b, int* off, float* tile, bool accumulate)
     {
         Vector256<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
         Vector256<float> c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
@@ -475,11 +288,11 @@ public partial class CpuBackend
         r0 + (long)(Math.Min(k0 + i, last) - k0) * taps;
 
     /// <summary>
-    /// <see cref="KernelShifted6x16"/> with the weights read from six plain rows (tap p of row i at
+    /// <see cref="Kernel6x16"/> with the weights read from six plain rows (tap p of row i at
     /// a_i[p]) instead of a packed panel.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static unsafe void KernelShiftedRows6x16(int taps, float* a0, float* a1, float* a2, float* a3, float* a4, float* a5,
+    private static unsafe void KernelRows6x16(int taps, float* a0, float* a1, float* a2, float* a3, float* a4, float* a5,
         float* b, int* off, float* tile, bool accumulate)
     {
         Vector256<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
