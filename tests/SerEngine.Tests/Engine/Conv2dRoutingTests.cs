@@ -201,6 +201,26 @@ public class Conv2dRoutingTests
     }
 
     [Fact]
+    public void ConvBenchmarkRowsNameTheirPath()
+    {
+        string[] methods = ["Forward", "BackwardInput", "BackwardWeight", "ForwardRelu"];
+        foreach (var c in SerEngine.Benchmarks.Conv2dBenchmarks.Cases.Concat(SerEngine.Benchmarks.Conv2dPackedBenchmarks.Cases))
+            foreach (var method in methods)
+            {
+                if (c.Backend == "cpu-reference") Assert.Equal("-", c.PathName(method));
+                else Assert.Contains(c.PathName(method), Conv2dPathNames.All);
+            }
+        if (Conv2dIsa.Host != Conv2dIsa.Avx2Fma) return;
+        // the bench case's 5×5 layer: Winograd on cpu, the kernels it replaced on the variants
+        var g = Layer("alexnet.features.3", 16);
+        Assert.Equal("winograd-f25", new SerEngine.Benchmarks.Conv2dCase("5x5", "cpu", g).PathName("Forward"));
+        Assert.Equal("channel-vector", new SerEngine.Benchmarks.Conv2dCase("5x5", "cpu-channels", g).PathName("Forward"));
+        Assert.Equal("shifted-window", new SerEngine.Benchmarks.Conv2dCase("5x5", "cpu-shifted", g).PathName("Forward"));
+        Assert.Equal("winograd-f23", new SerEngine.Benchmarks.Conv2dCase("conv2", "cpu", Layer("fcn.conv2", 1)).PathName("ForwardRelu"));
+        Assert.Equal("shifted-window", new SerEngine.Benchmarks.Conv2dCase("conv2", "cpu-direct", Layer("fcn.conv2", 1)).PathName("ForwardRelu"));
+    }
+
+    [Fact]
     public void EveryPathHasOneName()
     {
         Assert.Equal(Enum.GetValues<Conv2dPath>().Length, Conv2dPathNames.All.Distinct().Count());
