@@ -40,35 +40,21 @@ public class CpuFastConvPathTests
             var w = Random(rng, g.K * g.C * g.R * g.S);
             var bias = Random(rng, g.K);
             var dy = Random(rng, g.N * g.K * g.OutH * g.OutW);
-            string what = $"{Conv2dPathNames.Of(path)} {g}";
-            if (Conv2dRouting.Supports(path, Conv2dPass.Forward, g, isa))
+            var geo = g;
+            // each pass on the reference and on the fast backend, where the forced path runs it
+            void Check(Conv2dPass pass, string what, int length, Action<Backend, Storage> run)
             {
-                Assert.Equal(path, fast.ChooseConv2dPath(Conv2dPass.Forward, g));
-                var (expected, y) = (Output(dy.Length), Output(dy.Length));
-                Ref.Conv2dForwardRelu(x, w, bias, expected, g);
-                fast.Conv2dForwardRelu(x, w, bias, y, g);
-                Agree(expected, y, $"forward + relu {what}");
-                (expected, y) = (Output(dy.Length), Output(dy.Length));
-                Ref.Conv2dForward(x, w, bias, expected, g);
-                fast.Conv2dForwardPacked(x, fast.PackConv2dWeight(w, g), bias, y, g, relu: false);
-                Agree(expected, y, $"packed forward {what}");
+                if (!Conv2dRouting.Supports(path, pass, geo, isa)) return;
+                Assert.Equal(path, fast.ChooseConv2dPath(pass, geo));
+                var (expected, actual) = (Output(length), Output(length));
+                run(Ref, expected);
+                run(fast, actual);
+                Agree(expected, actual, $"{what} {Conv2dPathNames.Of(path)} {geo}");
             }
-            if (Conv2dRouting.Supports(path, Conv2dPass.BackwardInput, g, isa))
-            {
-                Assert.Equal(path, fast.ChooseConv2dPath(Conv2dPass.BackwardInput, g));
-                var (expected, dx) = (Output(x.Length), Output(x.Length));
-                Ref.Conv2dBackwardInput(dy, w, expected, g);
-                fast.Conv2dBackwardInput(dy, w, dx, g);
-                Agree(expected, dx, $"backward-input {what}");
-            }
-            if (Conv2dRouting.Supports(path, Conv2dPass.BackwardWeight, g, isa))
-            {
-                Assert.Equal(path, fast.ChooseConv2dPath(Conv2dPass.BackwardWeight, g));
-                var (expected, dw) = (Output(w.Length), Output(w.Length));
-                Ref.Conv2dBackwardWeight(x, dy, expected, g);
-                fast.Conv2dBackwardWeight(x, dy, dw, g);
-                Agree(expected, dw, $"backward-weight {what}");
-            }
+            Check(Conv2dPass.Forward, "forward + relu", dy.Length, (b, y) => b.Conv2dForwardRelu(x, w, bias, y, geo));
+            Check(Conv2dPass.ForwardPacked, "packed forward", dy.Length, (b, y) => b.Conv2dForwardPacked(x, b.PackConv2dWeight(w, geo), bias, y, geo, relu: false));
+            Check(Conv2dPass.BackwardInput, "backward-input", x.Length, (b, dx) => b.Conv2dBackwardInput(dy, w, dx, geo));
+            Check(Conv2dPass.BackwardWeight, "backward-weight", w.Length, (b, dw) => b.Conv2dBackwardWeight(x, dy, dw, geo));
         }
     }
 
