@@ -1,4 +1,9 @@
+using System.Globalization;
 using BenchmarkDotNet.Attributes;
+using BenchmarkDotNet.Columns;
+using BenchmarkDotNet.Configs;
+using BenchmarkDotNet.Reports;
+using BenchmarkDotNet.Running;
 using SerEngine.Backends;
 using SerEngine.Backends.Cpu;
 
@@ -6,17 +11,106 @@ namespace SerEngine.Benchmarks;
 
 /// <summary>One conv2d case: a geometry on a named backend; every pass does 2·MACs flops.</summary>
 /// <param name="Name">Short label (which layer it is).</param>
-/// <param name="Backend">Registry name (<c>cpu-reference</c> or <c>cpu</c>), or <c>cpu-channels</c>: the <c>cpu</c>
-/// backend with the Winograd kernels switched off (the channel-vector kernels they replaced for 5×5), or
-/// <c>cpu-shifted</c>: with those off too (the shifted-window and GEMM paths the channel-vector kernels replaced).</param>
+/// <param name="Backend">Registry name (<c>cpu-reference</c> or <c>cpu</c>), or a <c>cpu</c> backend with
+/// conv2d paths disabled (<see cref="PathSettings"/>): <c>cpu-channels</c> without the Winograd paths
+/// (the channel-vector kernels they replaced for 5×5), <c>cpu-shifted</c> without the channel-vector
+/// path too (the shifted-window and GEMM paths it replaced); in the packed suite <c>cpu-direct</c> is
+/// the plain forward of <c>cpu</c>.</param>
 /// <param name="Geometry">x [N, C, H, W], w [K, C, R, S], stride, padding, dilation.</param>
 public sealed record Conv2dCase(string Name, string Backend, Conv2dGeometry Geometry) : IFlopCount
 {
     /// <inheritdoc/>
     public double Flops => 2.0 * Geometry.Macs;
 
+    /// <summary>The conv2d path settings of the named backend (<c>$SERENGINE_CPU_CONV2D_PATH</c> syntax; empty for <c>cpu</c>).</summary>
+    public static string PathSettings(string backend) => backend switch
+    {
+        "cpu-channels" => "-winograd-f23,-winograd-f25",
+        "cpu-shifted" => "-winograd-f23,-winograd-f25,-channel-vector",
+        _ => "",
+    };
+
+    /// <summary>The backend this case runs on: the registry's, or a <c>cpu</c> backend with its <see cref="PathSettings"/>.</summary>
+    public Backend Create() => Backend is "cpu-reference" or "cpu" or "cpu-direct"
+        ? BackendRegistry.Get(Backend == "cpu-direct" ? "cpu" : Backend)
+        : new CpuBackend { Conv2dPaths = Conv2dPathSettings.Parse(PathSettings(Backend)) };
+
+    /// <summary>
+    /// The name of the conv2d path the benchmark method <paramref name="method"/> runs (its pass:
+    /// <c>Forward</c>, <c>BackwardInput</c>, <c>BackwardWeight</c>, or the packed suite's
+    /// <c>ForwardRelu</c>), or "-" on a backend without paths (<c>cpu-reference</c>).
+    /// </summary>
+    public string PathName(string method)
+    {
+        if (Create() is not CpuBackend cpu) return "-";
+        var pass = method switch
+        {
+            "BackwardInput" => Conv2dPass.BackwardInput,
+            "BackwardWeight" => Conv2dPass.BackwardWeight,
+            "ForwardRelu" when Backend != "cpu-direct" => Conv2dPass.ForwardPacked,
+            _ => Conv2dPass.Forward,
+        };
+        return Conv2dPathNames.Of(cpu.ChooseConv2dPath(pass, Geometry));
+    }
+
     /// <inheritdoc/>
     public override string ToString() => $"{(Backend == "cpu-reference" ? "ref" : Backend)} {Name}"; // short: the table cuts long values
+}
+
+/// <summary>The conv2d path each row runs (<see cref="Conv2dCase.PathName"/>), as <c>ser bench --profile</c> prints it.</summary>
+public sealed class Conv2dPathColumn : IColumn
+{
+    /// <inheritdoc/>
+    public string Id => nameof(Conv2dPathColumn);
+
+    /// <inheritdoc/>
+    public string ColumnName => "Path";
+
+    /// <inheritdoc/>
+    public bool AlwaysShow => true;
+
+    /// <inheritdoc/>
+    public ColumnCategory Category => ColumnCategory.Custom;
+
+    /// <inheritdoc/>
+    public int PriorityInCategory => 1;
+
+    /// <inheritdoc/>
+    public bool IsNumeric => false;
+
+    /// <inheritdoc/>
+    public UnitType UnitType => UnitType.Dimensionless;
+
+    /// <inheritdoc/>
+    public string Legend => "The CPU conv2d path of the row's pass (CpuBackend.ChooseConv2dPath on this machine)";
+
+    /// <inheritdoc/>
+    public string GetValue(Summary summary, BenchmarkCase benchmarkCase) => GetValue(summary, benchmarkCase, SummaryStyle.Default);
+
+    /// <inheritdoc/>
+    public string GetValue(Summary summary, BenchmarkCase benchmarkCase, SummaryStyle style)
+    {
+        foreach (var p in benchmarkCase.Parameters.Items)
+            if (p.Value is Conv2dCase c) return c.PathName(benchmarkCase.Descriptor.WorkloadMethod.Name);
+        return "-";
+    }
+
+    /// <inheritdoc/>
+    public bool IsAvailable(Summary summary) => true;
+
+    /// <inheritdoc/>
+    public bool IsDefault(Summary summary, BenchmarkCase benchmarkCase) => false;
+}
+
+/// <summary><see cref="GflopsConfig"/> plus the <see cref="Conv2dPathColumn"/>.</summary>
+public sealed class Conv2dConfig : ManualConfig
+{
+    /// <summary>The GFLOP/s config with the path column added.</summary>
+    public Conv2dConfig()
+    {
+        Add(new GflopsConfig());
+        AddColumn(new Conv2dPathColumn());
+    }
 }
 
 /// <summary>
@@ -25,10 +119,11 @@ public sealed record Conv2dCase(string Name, string Backend, Conv2dGeometry Geom
 /// 3×3 layer (the reference runs only a small case); <c>cpu-channels</c> rows time the 5×5 case without
 /// Winograd F(2×2, 5×5) (its forward; backward-input with 192 channels in stays on the channel-vector
 /// kernels), <c>cpu-shifted</c> rows the paths the
-/// channel-vector kernels replaced, on the two shapes they were built for.
+/// channel-vector kernels replaced, on the two shapes they were built for. The Path column names
+/// the conv2d path of each row.
 /// Run: <c>dotnet run -c Release --project benchmarks/SerEngine.Benchmarks -- --filter '*Conv2dBenchmarks*'</c>.
 /// </summary>
-[Config(typeof(GflopsConfig))]
+[Config(typeof(Conv2dConfig))]
 public class Conv2dBenchmarks
 {
     private Backend _backend = null!;
@@ -65,12 +160,7 @@ public class Conv2dBenchmarks
     [GlobalSetup]
     public void Setup()
     {
-        _backend = Case.Backend switch
-        {
-            "cpu-channels" => new CpuBackend { Conv2dWinograd = false },
-            "cpu-shifted" => new CpuBackend { Conv2dWinograd = false, Conv2dChannelKernels = false },
-            _ => BackendRegistry.Get(Case.Backend),
-        };
+        _backend = Case.Create();
         var g = Case.Geometry;
         var rng = new Generator(1);
         _x = Tensor.RandomNormal(new Shape(g.N, g.C, g.H, g.W), rng, backend: _backend).KeepAlive().Storage;
@@ -98,10 +188,11 @@ public class Conv2dBenchmarks
 /// <see cref="Backend.Conv2dForwardPacked"/>) at FocusCalibrationNet's batch-1 inference layers:
 /// <c>cpu</c> rows run the Winograd F(2×2, 3×3) forward; <c>cpu-direct</c> rows the plain
 /// <see cref="Backend.Conv2dForwardRelu"/> of the same backend (shifted-window kernels); flops are
-/// those of direct convolution (2·MACs) on both, so the GFLOP/s column compares times.
+/// those of direct convolution (2·MACs) on both, so the GFLOP/s column compares times; the Path
+/// column names the conv2d path of each row.
 /// Run: <c>dotnet run -c Release --project benchmarks/SerEngine.Benchmarks -- --filter '*Conv2dPackedBenchmarks*'</c>.
 /// </summary>
-[Config(typeof(GflopsConfig))]
+[Config(typeof(Conv2dConfig))]
 public class Conv2dPackedBenchmarks
 {
     private Backend _backend = null!;

@@ -4,9 +4,9 @@ namespace SerEngine.Backends;
 /// A conv2d weight prepared once by <see cref="Backend.PackConv2dWeight"/> for many forward passes
 /// (<see cref="Backend.Conv2dForwardPacked"/>): an inference network's filters applied to a new
 /// input each call. The base form just keeps the source storage (the backend convolves with it as
-/// given); a backend may attach its own layout (the fast CPU backend keeps 3×3 filters
-/// Winograd-transformed). It reads <see cref="Source"/> as it was when packed: after the source
-/// changes, pack again.
+/// given); a backend may attach its own layout (the fast CPU backend keeps 3×3 and 5×5 filters
+/// Winograd-transformed where its routing gives them a Winograd path). It reads <see cref="Source"/>
+/// as it was when packed: after the source changes, pack again.
 /// </summary>
 public class PackedConv2dWeight
 {

@@ -7,7 +7,8 @@ namespace SerEngine.Cli.Bench;
 
 /// <summary>
 /// The fast <c>cpu</c> backend with a stopwatch around every primitive (<c>ser bench --profile</c>):
-/// time and calls per primitive and operand shape, so a slow case shows where its time goes.
+/// time and calls per primitive and operand shape, so a slow case shows where its time goes (conv2d
+/// rows also name the path that ran, <c>path=NAME</c>).
 /// Single-threaded callers only (the engine calls primitives from one thread).
 /// </summary>
 public sealed class ProfilingBackend(int threads) : CpuBackend(threads)
@@ -109,7 +110,7 @@ public sealed class ProfilingBackend(int threads) : CpuBackend(threads)
     {
         PackedConv2dWeight? packed = null;
         var geo = g;
-        Time($"PackConv2dWeight w[{g.K},{g.C},{g.R},{g.S}]", () => packed = base.PackConv2dWeight(w, geo));
+        Time($"PackConv2dWeight w[{g.K},{g.C},{g.R},{g.S}] {P(Conv2dPass.ForwardPacked, g)}", () => packed = base.PackConv2dWeight(w, geo));
         return packed!;
     }
 
@@ -117,37 +118,40 @@ public sealed class ProfilingBackend(int threads) : CpuBackend(threads)
     public override void Conv2dForwardPacked(Storage x, PackedConv2dWeight w, Storage? bias, Storage y, in Conv2dGeometry g, bool relu)
     {
         var geo = g;
-        Time($"Conv2dForwardPacked{(relu ? "Relu" : "")} {G(g)}", () => base.Conv2dForwardPacked(x, w, bias, y, geo, relu));
+        Time($"Conv2dForwardPacked{(relu ? "Relu" : "")} {G(g)} {P(Conv2dPass.ForwardPacked, g)}", () => base.Conv2dForwardPacked(x, w, bias, y, geo, relu));
     }
 
     private static string G(in Conv2dGeometry g) => $"x[{g.N},{g.C},{g.H},{g.W}] w[{g.K},{g.C},{g.R},{g.S}] s{g.StrideH}";
+
+    /// <summary>The conv2d path the pass runs, as <c>path=NAME</c> (<see cref="CpuBackend.ChooseConv2dPath"/>).</summary>
+    private string P(Conv2dPass pass, in Conv2dGeometry g) => "path=" + Conv2dPathNames.Of(ChooseConv2dPath(pass, g));
 
     /// <inheritdoc/>
     public override void Conv2dForward(Storage x, Storage w, Storage? bias, Storage y, in Conv2dGeometry g)
     {
         var geo = g;
-        Time($"Conv2dForward {G(g)}", () => base.Conv2dForward(x, w, bias, y, geo));
+        Time($"Conv2dForward {G(g)} {P(Conv2dPass.Forward, g)}", () => base.Conv2dForward(x, w, bias, y, geo));
     }
 
     /// <inheritdoc/>
     public override void Conv2dForwardRelu(Storage x, Storage w, Storage? bias, Storage y, in Conv2dGeometry g)
     {
         var geo = g;
-        Time($"Conv2dForwardRelu {G(g)}", () => base.Conv2dForwardRelu(x, w, bias, y, geo));
+        Time($"Conv2dForwardRelu {G(g)} {P(Conv2dPass.Forward, g)}", () => base.Conv2dForwardRelu(x, w, bias, y, geo));
     }
 
     /// <inheritdoc/>
     public override void Conv2dBackwardInput(Storage dy, Storage w, Storage dx, in Conv2dGeometry g)
     {
         var geo = g;
-        Time($"Conv2dBackwardInput {G(g)}", () => base.Conv2dBackwardInput(dy, w, dx, geo));
+        Time($"Conv2dBackwardInput {G(g)} {P(Conv2dPass.BackwardInput, g)}", () => base.Conv2dBackwardInput(dy, w, dx, geo));
     }
 
     /// <inheritdoc/>
     public override void Conv2dBackwardWeight(Storage x, Storage dy, Storage dw, in Conv2dGeometry g)
     {
         var geo = g;
-        Time($"Conv2dBackwardWeight {G(g)}", () => base.Conv2dBackwardWeight(x, dy, dw, geo));
+        Time($"Conv2dBackwardWeight {G(g)} {P(Conv2dPass.BackwardWeight, g)}", () => base.Conv2dBackwardWeight(x, dy, dw, geo));
     }
 
     /// <inheritdoc/>

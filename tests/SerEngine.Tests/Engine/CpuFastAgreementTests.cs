@@ -93,7 +93,7 @@ public class CpuFastAgreementTests
     [InlineData(1, 100, 1, 2, 2, 1)]   // one panel: only v can be cut
     [InlineData(3, 40, 40, 2, 1, 2)]   // three images on two threads: six tasks
     public void ShiftedSplitsKeepTheThreadsEquallyBusy(int images, int vTiles, int panels, int threads, int vSplits, int panelSplits) =>
-        Assert.Equal((vSplits, panelSplits), CpuBackend.ShiftedSplits(images, vTiles, panels, threads));
+        Assert.Equal((vSplits, panelSplits), Conv2dShiftedWindow.Splits(images, vTiles, panels, threads));
 
     [Theory]
     [MemberData(nameof(Kernels))]

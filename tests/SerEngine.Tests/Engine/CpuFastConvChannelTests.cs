@@ -6,12 +6,12 @@ namespace SerEngine.Tests.Engine;
 
 /// <summary>
 /// The channel-vector conv2d kernels (16 output channels × 6 pixels or taps per register tile,
-/// CpuFast.Conv2dChannels.cs and CpuFast.Conv2dBackwardWeight.cs) against the <c>cpu-reference</c>
+/// Conv2dChannelVector.cs and Conv2dChannelVector.BackwardWeight.cs) against the <c>cpu-reference</c>
 /// loops, norm-wise to 1e-4 relative: called directly at shapes the routing would not give them
 /// (channel counts that leave lanes idle, one image, one channel, pixel tiles that cross row ends
 /// or run past the image, dilation, asymmetric padding) on 1–3 threads, and through the public
-/// primitives with <see cref="CpuBackend.Conv2dChannelKernels"/> on and off, with the routes that
-/// must fall back to the other paths.
+/// primitives with the channel-vector path allowed and disabled (<see cref="Conv2dPathSettings"/>),
+/// with the routes that must fall back to the other paths.
 /// </summary>
 public class CpuFastConvChannelTests
 {
@@ -40,18 +40,17 @@ public class CpuFastConvChannelTests
             var (yr, dxr, dwr) = ReferencePasses(x, w, bias, dy, g);
             foreach (int threads in new[] { 1, 2, 3 })
             {
-                var fast = new CpuBackend(threads);
                 string what = $"t{threads} {g}";
                 var y = new float[yr.Length];
-                fast.Conv2dForwardChannels(x, w, bias, y, g);
+                Conv2dChannelVector.Forward(x, w, bias, y, g, relu: false, threads);
                 Agree(yr, y, $"forward {what}");
                 var dw = new float[dwr.Length];
-                fast.Conv2dBackwardWeightChannels(x, dy, dw, g);
+                Conv2dChannelVector.BackwardWeight(x, dy, dw, g, threads);
                 Agree(dwr, dw, $"backward-weight {what}");
-                if (CpuBackend.Conv2dBackwardInputUsesShifted(g))
+                if (Conv2dAdjoint.Exists(g))
                 {
                     var dx = new float[dxr.Length];
-                    fast.Conv2dBackwardInputChannels(dy, w, dx, g);
+                    Conv2dChannelVector.BackwardInput(dy, w, dx, g, threads);
                     Agree(dxr, dx, $"backward-input {what}");
                 }
             }
@@ -78,7 +77,7 @@ public class CpuFastConvChannelTests
             foreach (int threads in new[] { 1, 2, 3 })
             {
                 var y = new float[yr.Length];
-                new CpuBackend(threads).Conv2dForwardChannels(x, w, bias, y, g);
+                Conv2dChannelVector.Forward(x, w, bias, y, g, relu: false, threads);
                 Agree(yr, y, $"forward t{threads} {g}");
             }
         }
@@ -106,16 +105,16 @@ public class CpuFastConvChannelTests
     [Theory]
     [InlineData(true)]
     [InlineData(false)]
-    public void PublicPassesAgreeWithTheSwitchOnAndOff(bool channels)
+    public void PublicPassesAgreeWithTheChannelPathAllowedAndDisabled(bool channels)
     {
         var rng = new Generator(42);
         foreach (var g in Routed.Concat(Fallback).Append(StrideTwo))
         {
-            var fast = new CpuBackend(2) { Conv2dChannelKernels = channels };
+            var fast = new CpuBackend(2) { Conv2dPaths = channels ? Conv2dPathSettings.Default : Conv2dPathSettings.Default.Disable(Conv2dPath.ChannelVector) };
             bool routed = Routed.Contains(g);
-            Assert.Equal(channels && (routed || g == StrideTwo), fast.Conv2dForwardUsesChannels(g));
-            Assert.Equal(channels && routed, fast.Conv2dBackwardWeightUsesChannels(g));
-            Assert.Equal(channels && routed, fast.Conv2dBackwardInputUsesChannels(g));
+            Assert.Equal(channels && (routed || g == StrideTwo), Takes(fast, Conv2dPass.Forward, g));
+            Assert.Equal(channels && routed, Takes(fast, Conv2dPass.BackwardWeight, g));
+            Assert.Equal(channels && routed, Takes(fast, Conv2dPass.BackwardInput, g));
             var (x, w, bias, dy) = Operands(rng, g);
             var (yr, dxr, dwr) = ReferencePasses(x, w, bias, dy, g);
             string what = $"channels {channels} {g}";
@@ -135,12 +134,14 @@ public class CpuFastConvChannelTests
     public void OneBigImageRunsOnlyItsForwardOnChannels()
     {
         var g = new Conv2dGeometry(1, 32, 24, 36, 64, 5, 5, 1, 1, 2, 2, 2, 2, 1, 1); // 44 M multiply-adds, 864 pixels
-        var fast = new CpuBackend(2);
-        Assert.True(fast.Conv2dForwardUsesChannels(g));
+        // the rule after Winograd F(2×2, 5×5), which takes this 5×5 forward first
+        var fast = new CpuBackend(2) { Conv2dPaths = Conv2dPathSettings.Parse("-winograd-f25") };
+        Assert.Equal(Conv2dPath.WinogradF25, new CpuBackend(2).ChooseConv2dPath(Conv2dPass.Forward, g));
+        Assert.True(Takes(fast, Conv2dPass.Forward, g));
         // as many multiply-adds on 187 pixels (11 × 17): the shifted-window path, weights read in place
-        Assert.False(fast.Conv2dForwardUsesChannels(new Conv2dGeometry(1, 192, 11, 17, 384, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1)));
-        Assert.False(fast.Conv2dBackwardInputUsesChannels(g));
-        Assert.False(fast.Conv2dBackwardWeightUsesChannels(g));
+        Assert.False(Takes(fast, Conv2dPass.Forward, new Conv2dGeometry(1, 192, 11, 17, 384, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1)));
+        Assert.False(Takes(fast, Conv2dPass.BackwardInput, g));
+        Assert.False(Takes(fast, Conv2dPass.BackwardWeight, g));
         var (x, w, bias, dy) = Operands(new Generator(43), g);
         var (yr, _, _) = ReferencePasses(x, w, bias, dy, g);
         var y = Output(fast, yr.Length);
@@ -158,7 +159,9 @@ public class CpuFastConvChannelTests
     [InlineData(20, false)]
     [InlineData(8, false)]
     [InlineData(50, false)]
-    public void LanesFit(int channels, bool fits) => Assert.Equal(fits, CpuBackend.ChannelLanesFit(channels));
+    public void LanesFit(int channels, bool fits) => Assert.Equal(fits, Conv2dRouting.LanesFit(channels));
+
+    private static bool Takes(CpuBackend fast, Conv2dPass pass, in Conv2dGeometry g) => fast.ChooseConv2dPath(pass, g) == Conv2dPath.ChannelVector;
 
     private static (float[] X, float[] W, float[] Bias, float[] Dy) Operands(Generator rng, in Conv2dGeometry g) =>
         (RandomArray(rng, g.N * g.C * g.H * g.W), RandomArray(rng, g.K * g.C * g.R * g.S), RandomArray(rng, g.K),

@@ -55,7 +55,7 @@ public class CpuFastFusionTests
             foreach (var fast in configs)
             {
                 string what = $"t{fast.Threads} {g}";
-                if (g.N == 2 && g.K % 16 == 0) Assert.True(fast.Conv2dForwardUsesChannels(g), $"{g} should run the channel-vector kernel");
+                if (g.N == 2 && g.K % 16 == 0) Assert.True(fast.ChooseConv2dPath(Conv2dPass.Forward, g) == Conv2dPath.ChannelVector, $"{g} should run the channel-vector kernel");
                 var (yf, ybf) = (Output(outputs), Output(outputs));
                 fast.Conv2dForwardRelu(x, w, null, yf, g);
                 Agree(yr, yf, $"conv + relu {what}");

@@ -7,7 +7,7 @@ namespace SerEngine.Tests.Engine;
 
 /// <summary>
 /// Packed conv2d weights (<see cref="Backend.PackConv2dWeight"/>, <see cref="Backend.Conv2dForwardPacked"/>):
-/// the fast CPU backend's Winograd F(2×2, 3×3) forward (CpuFast.Conv2dWinograd.cs) against the
+/// the fast CPU backend's Winograd F(2×2, 3×3) forward (Conv2dWinograd.cs) against the
 /// <c>cpu-reference</c> loops, norm-wise to 1e-4 relative, at FocusCalibrationNet's batch-1 layers and
 /// at shapes with odd output sizes, asymmetric or no padding, channel blocks with idle lanes, several
 /// images, on 1–3 threads, with and without bias and ReLU; the shapes it does not take fall back to
@@ -15,6 +15,12 @@ namespace SerEngine.Tests.Engine;
 /// </summary>
 public class CpuFastWinogradTests
 {
+    // both Winograd paths disabled: the kernels they replaced
+    private static readonly Conv2dPathSettings NoWinograd = Conv2dPathSettings.Default.Disable(Conv2dPath.WinogradF23, Conv2dPath.WinogradF25);
+
+    private static bool PacksWinograd(CpuBackend fast, in Conv2dGeometry g) =>
+        fast.ChooseConv2dPath(Conv2dPass.ForwardPacked, g) is Conv2dPath.WinogradF23 or Conv2dPath.WinogradF25;
+
     // N, C, H, W, K, R, S, stride, padding (top, bottom, left, right), dilation
     private static readonly Conv2dGeometry[] Winograd =
     [
@@ -49,7 +55,7 @@ public class CpuFastWinogradTests
                     foreach (int threads in new[] { 1, 2, 3 })
                     {
                         var fast = new CpuBackend(threads);
-                        Assert.True(fast.Conv2dUsesWinograd(g), $"{g} should take the Winograd forward");
+                        Assert.True(PacksWinograd(fast, g), $"{g} should take the Winograd forward");
                         var packed = fast.PackConv2dWeight(w, g);
                         Assert.NotEqual(typeof(PackedConv2dWeight), packed.GetType()); // the backend's own (Winograd) form
                         var y = Output(expected.Length);
@@ -119,10 +125,10 @@ public class CpuFastWinogradTests
             Ref.Conv2dBackwardInput(dy, w, dx, g);
             foreach (bool on in new[] { true, false })
             {
-                var fast = new CpuBackend(2) { Conv2dWinograd = on };
-                Assert.Equal(on, fast.Conv2dForwardUsesWinograd(g));
-                Assert.Equal(on, fast.Conv2dBackwardInputUsesWinograd(g));
-                Assert.False(fast.Conv2dBackwardInputUsesWinograd(new Conv2dGeometry(16, 64, 24, 36, 192, 5, 5, 1, 1, 2, 2, 2, 2, 1, 1))); // 192 channels in: V too wide
+                var fast = new CpuBackend(2) { Conv2dPaths = on ? Conv2dPathSettings.Default : NoWinograd };
+                Assert.Equal(on, fast.ChooseConv2dPath(Conv2dPass.Forward, g) == Conv2dPath.WinogradF25);
+                Assert.Equal(on, fast.ChooseConv2dPath(Conv2dPass.BackwardInput, g) == Conv2dPath.WinogradF25);
+                Assert.NotEqual(Conv2dPath.WinogradF25, fast.ChooseConv2dPath(Conv2dPass.BackwardInput, new Conv2dGeometry(16, 64, 24, 36, 192, 5, 5, 1, 1, 2, 2, 2, 2, 1, 1))); // 192 channels in: V too wide
                 var yf = Output(y.Length);
                 fast.Conv2dForward(x, w, bias, yf, g);
                 Agree(y, yf, $"forward winograd {on} {g}");
@@ -131,7 +137,7 @@ public class CpuFastWinogradTests
                 Agree(dx, dxf, $"backward-input winograd {on} {g}");
             }
         }
-        Assert.False(new CpuBackend(2).Conv2dForwardUsesWinograd(new Conv2dGeometry(1, 16, 8, 8, 32, 5, 5, 1, 1, 2, 2, 2, 2, 1, 1))); // 3.3 M: direct
+        Assert.NotEqual(Conv2dPath.WinogradF25, new CpuBackend(2).ChooseConv2dPath(Conv2dPass.Forward, new Conv2dGeometry(1, 16, 8, 8, 32, 5, 5, 1, 1, 2, 2, 2, 2, 1, 1))); // 3.3 M: direct
     }
 
     // shapes the Winograd forward does not take: the packed weight is the plain one
@@ -145,7 +151,7 @@ public class CpuFastWinogradTests
     ];
 
     [Fact]
-    public void OtherShapesAndTheSwitchFallBackToThePlainKernels()
+    public void OtherShapesAndDisabledWinogradFallBackToThePlainKernels()
     {
         var rng = new Generator(73);
         foreach (var (g, off) in Plain.Select(g => (g, false)).Append((Winograd[0], true)))
@@ -155,8 +161,8 @@ public class CpuFastWinogradTests
             var bias = Random(rng, g.K);
             var expected = Output(g.N * g.K * g.OutH * g.OutW);
             Ref.Conv2dForwardRelu(x, w, bias, expected, g);
-            var fast = new CpuBackend(2) { Conv2dWinograd = !off };
-            Assert.False(fast.Conv2dUsesWinograd(g));
+            var fast = new CpuBackend(2) { Conv2dPaths = off ? NoWinograd : Conv2dPathSettings.Default };
+            Assert.False(PacksWinograd(fast, g));
             var packed = fast.PackConv2dWeight(w, g);
             Assert.Equal(typeof(PackedConv2dWeight), packed.GetType());
             Assert.Same(w, packed.Source);

@@ -12,7 +12,7 @@ namespace SerEngine.Backends.Cpu;
 //         for every MR×NR tile: the register-blocked micro-kernel (CpuFast.GemmKernel.cs)
 // Packing reads the operands through a source (IGemmPackA / IGemmPackB), so the same driver
 // multiplies plain matrices (either transposed), and the implicit im2col matrices of conv2d
-// without ever forming them (CpuFast.Conv2d.cs). Packing zero-pads the edges, so the micro-kernel
+// without ever forming them (Conv2d/Conv2dImplicitGemm.cs). Packing zero-pads the edges, so the micro-kernel
 // always runs full tiles and only the store is clipped.
 // Threads: tasks are independent (each packs what it needs), planned so that there are a few per
 // thread; a split along k sums its partial products at the end.
@@ -168,7 +168,7 @@ public partial class CpuBackend
     }
 
     /// <summary>The first 64-byte-aligned address inside a pinned array (so no vector load of a panel splits a cache line).</summary>
-    private static unsafe IntPtr Align64(float[] pinned)
+    internal static unsafe IntPtr Align64(float[] pinned)
     {
         nint p = (nint)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(pinned));
         return (p + 63) & ~(nint)63;

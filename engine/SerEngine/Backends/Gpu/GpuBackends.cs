@@ -2,6 +2,7 @@ using System.Text;
 using SerEngine.Backends.Cuda;
 using SerEngine.Backends.OpenCl;
 
+// Lives beside the GPU backends it registers; its namespace stays SerEngine.Backends (public API since 0.1).
 namespace SerEngine.Backends;
 
 /// <summary>

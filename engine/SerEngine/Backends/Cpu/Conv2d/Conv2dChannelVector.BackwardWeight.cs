@@ -2,11 +2,11 @@ using System.Buffers;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
-using System.Runtime.Intrinsics.X86;
+using static SerEngine.Backends.Cpu.CpuBackend;
 
 namespace SerEngine.Backends.Cpu;
 
-// Conv2d backward-weight with stride 1 as channel-vector tiles (see CpuFast.Conv2dChannels.cs):
+// Conv2d backward-weight with stride 1 as channel-vector tiles (see Conv2dChannelVector.cs):
 //   dwᵀ[t, k] = Σ_n Σ_p P_n[base(p) + off[t]] · dy[n, k, p]      (16 output channels k × 6 taps t per tile)
 // P_n is image n zero-padded as for the shifted-window kernel ([C, Hp, Wp]), off[t] the tap offset
 // and base(p) = oh·Wp + ow. dy is packed once per call into 16-channel panels dyᵀ [N][K/16][OHW][16]
@@ -15,44 +15,40 @@ namespace SerEngine.Backends.Cpu;
 // im2col packing and no virtual columns. Threads take whole (channel panel, tap range) blocks and sum
 // over every image themselves, so there are no partial sums to reduce; the pixels go in chunks of
 // output rows (≤ 32 KB of dyᵀ, kept close while the block's taps pass over it).
-public partial class CpuBackend
+internal static partial class Conv2dChannelVector
 {
     /// <summary>Pixels of one dyᵀ chunk every tap tile of a task passes over before the next (whole output rows, ≤ 512 · 64 B = 32 KB).</summary>
-    private const int ChannelChunkPixels = 512;
-
-    /// <summary>True when backward-weight runs the channel-vector kernel: a shifted-window shape with several images and full lanes.</summary>
-    internal bool Conv2dBackwardWeightUsesChannels(in Conv2dGeometry g) =>
-        Conv2dChannelKernels && Conv2dUsesShifted(g) && Fma.IsSupported && g.N >= 2 && ChannelLanesFit(g.K);
+    private const int ChunkPixels = 512;
 
     /// <summary>Backward-weight with channel-vector tiles (stride 1): dw [K, C·R·S] = Σ_n dy[n] · col(x[n])ᵀ.</summary>
-    internal unsafe void Conv2dBackwardWeightChannels(float[] x, float[] dy, float[] dw, in Conv2dGeometry g)
+    public static unsafe void BackwardWeight(float[] x, float[] dy, float[] dw, in Conv2dGeometry g, int threads)
     {
-        var s = ShiftedConv.Forward(g);
+        var s = PaddedConv.Forward(g);
         int wp = s.Wp, taps = s.Taps, img = s.ImageLength, k = g.K, images = g.N;
-        int outH = g.OutH, outW = g.OutW, ohw = outH * outW, blocks = CeilDiv(k, ChannelLanes), tapTiles = CeilDiv(taps, ChannelRows);
+        int outH = g.OutH, outW = g.OutW, ohw = outH * outW, blocks = CeilDiv(k, Lanes), tapTiles = CeilDiv(taps, Rows);
         var off = s.TapOffsets(taps);
-        long macs = (long)images * blocks * ChannelLanes * tapTiles * ChannelRows * ohw;
-        int threads = macs < GemmParallelMacs ? 1 : Threads;
+        long macs = (long)images * blocks * Lanes * tapTiles * Rows * ohw;
+        int workers = macs < GemmParallelMacs ? 1 : threads;
         var padded = ArrayPool<float>.Shared.Rent(images * img); // [N][ImageLength]
-        long panel = (long)ohw * ChannelLanes;
+        long panel = (long)ohw * Lanes;
         float* dyT = (float*)NativeMemory.AlignedAlloc((nuint)(images * blocks * panel * sizeof(float)), 64); // [N][K/16][OHW][16]
-        float* dwT = (float*)NativeMemory.AlignedAlloc((nuint)((long)blocks * tapTiles * ChannelRows * ChannelLanes * sizeof(float)), 64); // [K/16][taps'][16]
+        float* dwT = (float*)NativeMemory.AlignedAlloc((nuint)((long)blocks * tapTiles * Rows * Lanes * sizeof(float)), 64); // [K/16][taps'][16]
         try
         {
-            new Span<float>(dwT, blocks * tapTiles * ChannelRows * ChannelLanes).Clear();
+            new Span<float>(dwT, blocks * tapTiles * Rows * Lanes).Clear();
             float* pdyT = dyT, pdwT = dwT;
-            ParallelFor(images * blocks, threads, task =>
+            ParallelFor(images * blocks, workers, task =>
             {
                 int n = task / blocks, kb = task % blocks;
                 fixed (float* src = x, dst = padded, pdy = dy)
                 {
-                    if (kb == 0) PadImage(src + (long)n * s.Cin * s.Hin * s.Win, dst + (long)n * img, s);
-                    PackChannelPanel(pdy + ((long)n * k + kb * ChannelLanes) * ohw, Math.Min(ChannelLanes, k - kb * ChannelLanes), ohw, pdyT + (n * blocks + kb) * panel);
+                    if (kb == 0) s.Pad(src + (long)n * s.Cin * s.Hin * s.Win, dst + (long)n * img);
+                    PackPanel(pdy + ((long)n * k + kb * Lanes) * ohw, Math.Min(Lanes, k - kb * Lanes), ohw, pdyT + (n * blocks + kb) * panel);
                 }
             });
             // tasks: (channel panel, range of tap tiles), as many as make a multiple of the threads
-            int splits = threads / Gcd(blocks, threads), rowChunk = Math.Max(1, ChannelChunkPixels / outW);
-            ParallelFor(blocks * splits, threads, task =>
+            int splits = workers / Gcd(blocks, workers), rowChunk = Math.Max(1, ChunkPixels / outW);
+            ParallelFor(blocks * splits, workers, task =>
             {
                 int kb = task / splits, sp = task % splits;
                 int tt0 = (int)((long)tapTiles * sp / splits), tt1 = (int)((long)tapTiles * (sp + 1) / splits);
@@ -66,15 +62,15 @@ public partial class CpuBackend
                         for (int oh0 = 0; oh0 < outH; oh0 += rowChunk)
                         {
                             int rows = Math.Min(rowChunk, outH - oh0);
-                            float* d = panelN + (long)oh0 * outW * ChannelLanes;
+                            float* d = panelN + (long)oh0 * outW * Lanes;
                             float* at = image + (long)oh0 * wp;
                             for (int tt = tt0; tt < tt1; tt++)
                             {
-                                int t = tt * ChannelRows, last = taps - 1;
-                                KernelChannelsWeight6x16(rows, outW, wp, d,
+                                int t = tt * Rows, last = taps - 1;
+                                KernelWeight6x16(rows, outW, wp, d,
                                     at + poff[t], at + poff[Math.Min(t + 1, last)], at + poff[Math.Min(t + 2, last)],
                                     at + poff[Math.Min(t + 3, last)], at + poff[Math.Min(t + 4, last)], at + poff[Math.Min(t + 5, last)],
-                                    pdwT + ((long)kb * tapTiles + tt) * ChannelRows * ChannelLanes);
+                                    pdwT + ((long)kb * tapTiles + tt) * Rows * Lanes);
                             }
                         }
                     }
@@ -84,9 +80,9 @@ public partial class CpuBackend
             fixed (float* pdw = dw)
                 for (int kk = 0; kk < k; kk++)
                 {
-                    float* src = dwT + (long)(kk / ChannelLanes) * tapTiles * ChannelRows * ChannelLanes + kk % ChannelLanes;
+                    float* src = dwT + (long)(kk / Lanes) * tapTiles * Rows * Lanes + kk % Lanes;
                     float* dst = pdw + (long)kk * taps;
-                    for (int t = 0; t < taps; t++) dst[t] = src[t * ChannelLanes];
+                    for (int t = 0; t < taps; t++) dst[t] = src[t * Lanes];
                 }
         }
         finally
@@ -104,41 +100,13 @@ public partial class CpuBackend
     }
 
     /// <summary>
-    /// dst [count][16] = the <paramref name="lanes"/> rows src[i·count + p] transposed (lanes past them
-    /// zero): eight channels × eight positions per register transpose, both halves of a 64-byte dst
-    /// row written together (one pass over dst); the tail one position at a time.
-    /// </summary>
-    private static unsafe void PackChannelPanel(float* src, int lanes, int count, float* dst)
-    {
-        float** lo = stackalloc float*[8];
-        float** hi = stackalloc float*[8];
-        int p = 0;
-        if (lanes == ChannelLanes && Avx.IsSupported)
-        {
-            for (int i = 0; i < 8; i++)
-            {
-                lo[i] = src + (long)i * count;
-                hi[i] = src + (long)(i + 8) * count;
-            }
-            for (; p + 8 <= count; p += 8)
-            {
-                Conv2dPack.Transpose8x8(lo, p, dst + (long)p * ChannelLanes, ChannelLanes);
-                Conv2dPack.Transpose8x8(hi, p, dst + (long)p * ChannelLanes + 8, ChannelLanes);
-            }
-        }
-        for (; p < count; p++)
-            for (int i = 0; i < ChannelLanes; i++)
-                dst[(long)p * ChannelLanes + i] = i < lanes ? src[(long)i * count + p] : 0f;
-    }
-
-    /// <summary>
     /// tile [6 taps, 16 channels] += Σ over <paramref name="rows"/> × <paramref name="cols"/> output
     /// pixels of x_j[oh·wp + ow] · d[(oh·cols + ow)·16 ..]: d is the dyᵀ panel (64-byte aligned),
     /// x_j tap j's view of the padded image. Nothing else happens in the loop, so the twelve
     /// accumulators stay in registers.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static unsafe void KernelChannelsWeight6x16(int rows, int cols, int wp, float* d, float* x0, float* x1, float* x2, float* x3, float* x4, float* x5,
+    private static unsafe void KernelWeight6x16(int rows, int cols, int wp, float* d, float* x0, float* x1, float* x2, float* x3, float* x4, float* x5,
         float* tile)
     {
         var c00 = Vector256.Load(tile); var c01 = Vector256.Load(tile + 8); var c10 = Vector256.Load(tile + 16); var c11 = Vector256.Load(tile + 24);
@@ -162,7 +130,7 @@ public partial class CpuBackend
                 c40 = Fmadd(b, d0, c40); c41 = Fmadd(b, d1, c41);
                 b = Vector256.Create(x5[q]);
                 c50 = Fmadd(b, d0, c50); c51 = Fmadd(b, d1, c51);
-                d += ChannelLanes;
+                d += Lanes;
             }
             x0 += wp; x1 += wp; x2 += wp; x3 += wp; x4 += wp; x5 += wp;
         }

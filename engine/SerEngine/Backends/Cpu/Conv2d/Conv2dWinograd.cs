@@ -2,143 +2,97 @@ using System.Buffers;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
+using static SerEngine.Backends.Cpu.Conv2dChannelVector;
+using static SerEngine.Backends.Cpu.Conv2dEpilogue;
+using static SerEngine.Backends.Cpu.CpuBackend;
 
 namespace SerEngine.Backends.Cpu;
 
-// Conv2d forward with 3×3 or 5×5 filters, stride 1 and no dilation as Winograd's minimal filtering
+// The Winograd paths (Conv2dPath.WinogradF23 and WinogradF25: one driver, the transforms chosen by R):
+// conv2d forward with 3×3 or 5×5 filters, stride 1 and no dilation as Winograd's minimal filtering
 // F(2×2, R×R) (Lavin & Gray, "Fast Algorithms for Convolutional Neural Networks", 2016): every 2×2
 // block of outputs (a tile) comes from the α×α input patch under it (α = R + 1) with α² multiplies
 // per (output channel, input channel) instead of 4R² (16 instead of 36; 36 instead of 100),
 //   Y = Aᵀ [ Σ_c U[k, c] ⊙ V[c] ] A,   U[k, c] = G g[k, c] Gᵀ (α×α),   V[c] = Bᵀ d[c] B (α×α)
-// F(2×2, 3×3): Bᵀ = [1 0 −1 0; 0 1 1 0; 0 −1 1 0; 0 1 0 −1],  G = [1 0 0; ½ ½ ½; ½ −½ ½; 0 0 1],
-//              Aᵀ = [1 1 1 0; 0 1 −1 −1]   (F(2×2, 5×5)'s matrices: CpuFast.Conv2dWinograd5.cs)
+// with B, G and A of F(2, 3) or F(2, 5) (Conv2dWinograd.F23.cs, Conv2dWinograd.F25.cs),
 // so the sum over input channels is α² independent products, one per transform point ξ = αρ + σ:
 //   M_ξ [tiles, K] = V_ξ [tiles, C] · U_ξ [C, K].
 // The filters are transformed into 16-lane panels U [α² ξ][K/16][C][16] (once, for packed weights:
-// an inference network's cached filters; per call for plain 5×5 layers), so each product runs the
-// channel-vector micro-kernel of CpuFast.Conv2dChannels.cs unchanged: 16 output channels in the
+// an inference network's cached filters; per call otherwise; backward-input as the forward of its adjoint), so each product runs the
+// channel-vector micro-kernel of Conv2dChannelVector.cs unchanged: 16 output channels in the
 // lanes, six tiles broadcast, one input channel per step. Around it, per band of tile rows (V in L2):
 //   input transform   8 tiles of a tile row at a time from the zero-padded image (even and odd
 //                     columns split with two shuffles), V [α² ξ][C][band tiles]
 //   products          per group of six real tiles, M [α² ξ][6][16] (in L1)
 //   output transform  8 channels of a tile at a time, + bias, ReLU, stored as column pairs
-// The tasks are (image, range of tile rows, range of 16-channel blocks), cut by WinogradSplits.
+// The tasks are (image, range of tile rows, range of 16-channel blocks), cut by Splits.
 // Rounding: the transforms add and subtract values of the patch before multiplying, so results
 // differ from direct summation by a few ulps of the larger partial sums (measured against a double
 // sum at 64 channels: 1e-7 of Σ|w·x| for 3×3, 1e-6 for 5×5).
 // FocusCalibrationNet at batch 1: 19 M multiply-adds of 3×3 convolution become 8.5 M.
-public partial class CpuBackend
+internal static partial class Conv2dWinograd
 {
     /// <summary>
-    /// Whether packed conv2d weights may take the Winograd forward where it fits (default on); off,
-    /// they run the direct kernels (tests compare both).
+    /// F(2×2, r×r) for r = 3 (<see cref="Conv2dPath.WinogradF23"/>) or 5 (<see cref="Conv2dPath.WinogradF25"/>):
+    /// r×r filters, stride 1, no dilation, AVX2 and FMA; forward (packed or per-call filters), or
+    /// backward-input as the forward of its adjoint.
     /// </summary>
-    internal bool Conv2dWinograd { get; set; } = true;
-
-    /// <summary>Fewest input channels for the Winograd forward (below, its transforms cost more than the multiplies saved).</summary>
-    private const int WinogradMinChannels = 4;
+    public static bool Supports(int r, Conv2dPass pass, in Conv2dGeometry g, in Conv2dIsa isa) =>
+        isa.Avx2 && isa.Fma && g.R == r && g.S == r && g.StrideH == 1 && g.StrideW == 1 && g.DilationH == 1 && g.DilationW == 1
+        && pass switch { Conv2dPass.BackwardWeight => false, Conv2dPass.BackwardInput => Conv2dAdjoint.Exists(g), _ => true };
 
     /// <summary>Tiles a band should hold at least (whole tile rows): 8 groups of six for the micro-kernel, little waste.</summary>
-    private const int WinogradBandTiles = 48;
+    private const int BandTiles = 48;
 
-    /// <summary>True when a forward pass with packed weights runs F(2×2, 3×3) or F(2×2, 5×5): such filters, stride 1, no dilation, full 16-lane panels.</summary>
-    internal bool Conv2dUsesWinograd(in Conv2dGeometry g) =>
-        Conv2dWinograd && Avx2.IsSupported && Fma.IsSupported && (g.R == 3 || g.R == 5) && g.S == g.R && g.StrideH == 1 && g.StrideW == 1
-        && g.DilationH == 1 && g.DilationW == 1 && g.C >= WinogradMinChannels && ChannelLanesFit(g.K);
-
-    /// <summary>Filters kept as Winograd panels U [α² ξ][K/16][C][16] (pinned; 64-byte aligned from <see cref="Align64"/>).</summary>
-    private sealed class CpuWinogradWeight(Backend backend, Storage source, in Conv2dGeometry g, float[] panels)
-        : PackedConv2dWeight(backend, source, g)
+    /// <summary>The panels of <see cref="Panels(float[], in Conv2dGeometry, float*, int)"/> in a new pinned array (zeros past K).</summary>
+    public static unsafe float[] Panels(float[] w, in Conv2dGeometry g, int threads)
     {
-        public float[] Panels { get; } = panels;
-    }
-
-    /// <inheritdoc/>
-    /// <remarks>3×3 filters with stride 1 (see <see cref="Conv2dUsesWinograd"/>) are transformed into Winograd panels.</remarks>
-    public override PackedConv2dWeight PackConv2dWeight(Storage w, in Conv2dGeometry g) =>
-        Conv2dUsesWinograd(g) ? new CpuWinogradWeight(this, w, g, WinogradPanels(F(w), g)) : base.PackConv2dWeight(w, g);
-
-    /// <summary>The panels of <see cref="WinogradPanels(float[], in Conv2dGeometry, float*)"/> in a new pinned array (zeros past K).</summary>
-    private unsafe float[] WinogradPanels(float[] w, in Conv2dGeometry g)
-    {
-        var panels = GC.AllocateArray<float>(WinogradPanelFloats(g) + 16, pinned: true);
-        WinogradPanels(w, g, (float*)Align64(panels));
+        var panels = GC.AllocateArray<float>(PanelFloats(g) + 16, pinned: true);
+        Panels(w, g, (float*)Align64(panels), threads);
         return panels;
     }
 
     /// <summary>Floats of the Winograd panels of g's filters: α² · K/16 · C · 16.</summary>
-    private static int WinogradPanelFloats(in Conv2dGeometry g) => (g.R + 1) * (g.R + 1) * CeilDiv(g.K, ChannelLanes) * g.C * ChannelLanes;
-
-    /// <inheritdoc/>
-    public override unsafe void Conv2dForwardPacked(Storage x, PackedConv2dWeight w, Storage? bias, Storage y, in Conv2dGeometry g, bool relu)
-    {
-        if (w is CpuWinogradWeight u && ReferenceEquals(w.Backend, this) && Conv2dUsesWinograd(g))
-        {
-            w.Check(g);
-            Conv2dForwardWinograd(F(x), (float*)Align64(u.Panels), bias is null ? null : F(bias), F(y), g, relu); // pinned
-            return;
-        }
-        base.Conv2dForwardPacked(x, w, bias, y, g, relu);
-    }
-
-    /// <summary>
-    /// True when a plain forward pass (weights given as they are) runs F(2×2, 5×5) with its filters
-    /// transformed per call: 5×5 filters, at least 16 input channels and 16 M multiply-adds, so that
-    /// the transform (~330 multiply-adds per filter) is a few percent of the 64 % of multiplies saved
-    /// (the conv2d.*.k5x192 bench case and AttentionFcn's features.3). 3×3 layers keep the direct
-    /// kernels here: only their packed weights (inference) are transformed.
-    /// </summary>
-    internal bool Conv2dForwardUsesWinograd(in Conv2dGeometry g) =>
-        Conv2dUsesWinograd(g) && g.R == 5 && g.C >= 16 && g.Macs >= WinogradPerCallMacs && WinogradRowBytes(g) <= WinogradBandBytes;
+    private static int PanelFloats(in Conv2dGeometry g) => (g.R + 1) * (g.R + 1) * CeilDiv(g.K, Lanes) * g.C * Lanes;
 
     /// <summary>
     /// Bytes of V for one tile row (α² · C · TilesWPad floats). The products read a band's V for every
-    /// group of six tiles, so a band should stay in L2: bands are cut to <see cref="WinogradBandBytes"/>,
+    /// group of six tiles, so a band should stay in L2: bands are cut to <see cref="BandBytes"/>,
     /// and wider rows (conv2d.*.k5x192's backward-input: 192 channels, 660 KB per row, measured slower
     /// than the channel-vector kernel) keep the direct kernels.
     /// </summary>
-    private static long WinogradRowBytes(in Conv2dGeometry g) =>
+    internal static long RowBytes(in Conv2dGeometry g) =>
         (long)(g.R + 1) * (g.R + 1) * g.C * RoundUp(CeilDiv(g.OutW, 2), 8) * sizeof(float);
 
     /// <summary>Most bytes of V one band holds (half of L2).</summary>
-    private const long WinogradBandBytes = 256 * 1024;
+    internal const long BandBytes = 256 * 1024;
 
-    /// <summary>
-    /// True when backward-input runs as the F(2×2, 5×5) forward of its adjoint (dy convolved with the
-    /// flipped, transposed filters, complementary padding; see <see cref="Conv2dForwardUsesWinograd"/>).
-    /// </summary>
-    internal bool Conv2dBackwardInputUsesWinograd(in Conv2dGeometry g) =>
-        Conv2dBackwardInputUsesShifted(g) && Conv2dForwardUsesWinograd(AdjointGeometry(g));
-
-    /// <summary>Fewest multiply-adds for the per-call Winograd forward.</summary>
-    private const long WinogradPerCallMacs = 1L << 24;
-
-    /// <summary>y = conv(x, w) + bias (then ReLU) with w [K, C, R, R] transformed for this call (<see cref="Conv2dForwardUsesWinograd"/>).</summary>
-    private unsafe void Conv2dForwardWinograd(float[] x, float[] w, float[]? bias, float[] y, in Conv2dGeometry g, bool relu)
+    /// <summary>y = conv(x, w) + bias (then ReLU) with w [K, C, R, R] transformed for this call.</summary>
+    public static unsafe void ForwardPerCall(float[] x, float[] w, float[]? bias, float[] y, in Conv2dGeometry g, bool relu, int threads)
     {
-        var panels = ArrayPool<float>.Shared.Rent(WinogradPanelFloats(g) + 16);
+        var panels = ArrayPool<float>.Shared.Rent(PanelFloats(g) + 16);
         fixed (float* pp = panels)
         {
             float* u = (float*)(((nint)pp + 63) & ~(nint)63);
-            WinogradPanels(w, g, u);
-            Conv2dForwardWinograd(x, u, bias, y, g, relu);
+            Panels(w, g, u, threads);
+            Forward(x, u, bias, y, g, relu, threads);
         }
         ArrayPool<float>.Shared.Return(panels);
     }
 
     /// <summary>dx = the adjoint of conv(·, w) applied to dy, as the Winograd forward of dy with w[k, c, r, s] read as w'[c, k, R−1−r, S−1−s].</summary>
-    private void Conv2dBackwardInputWinograd(float[] dy, float[] w, float[] dx, in Conv2dGeometry g)
+    public static void BackwardInput(float[] dy, float[] w, float[] dx, in Conv2dGeometry g, int threads)
     {
         int rs = g.R * g.S;
         var flipped = ArrayPool<float>.Shared.Rent(g.K * g.C * rs); // [C, K, R, S]
         var geo = g;
-        ParallelFor(g.C, (long)g.K * g.C * rs >= ParallelElements ? Threads : 1, c =>
+        ParallelFor(g.C, (long)g.K * g.C * rs >= ParallelElements ? threads : 1, c =>
         {
             for (int k = 0; k < geo.K; k++)
                 for (int q = 0; q < rs; q++)
                     flipped[(c * geo.K + k) * rs + q] = w[(k * geo.C + c) * rs + rs - 1 - q];
         });
-        Conv2dForwardWinograd(dy, flipped, null, dx, AdjointGeometry(g), relu: false);
+        ForwardPerCall(dy, flipped, null, dx, Conv2dAdjoint.Geometry(g), relu: false, threads);
         ArrayPool<float>.Shared.Return(flipped);
     }
 
@@ -147,14 +101,14 @@ public partial class CpuBackend
     /// panels u [α² ξ][K/16][C][16] (64-byte aligned; lane k mod 16, lanes past K zero or left as they are:
     /// their outputs are never stored); output channels shared among threads.
     /// </summary>
-    private unsafe void WinogradPanels(float[] w, in Conv2dGeometry g, float* u)
+    private static unsafe void Panels(float[] w, in Conv2dGeometry g, float* u, int threads)
     {
-        int k = g.K, c = g.C, r = g.R, rr = r * r, alpha = r + 1, blocks = CeilDiv(k, ChannelLanes);
-        float[] gm = r == 3 ? WinogradG3 : WinogradG5; // G [α, R]
-        long xiStride = (long)blocks * c * ChannelLanes;
+        int k = g.K, c = g.C, r = g.R, rr = r * r, alpha = r + 1, blocks = CeilDiv(k, Lanes);
+        float[] gm = r == 3 ? G3 : G5; // G [α, R]
+        long xiStride = (long)blocks * c * Lanes;
         // eight output channels at a time, one per lane (so a filter bank of 192 × 64 5×5 filters
         // takes ~0.2 ms, not the milliseconds of filter-by-filter loops): (G g Gᵀ) as two products
-        ParallelFor(CeilDiv(k, 8), (long)k * c * rr >= ParallelElements ? Threads : 1, kb =>
+        ParallelFor(CeilDiv(k, 8), (long)k * c * rr >= ParallelElements ? threads : 1, kb =>
         {
             int k0 = 8 * kb, live = Math.Min(8, k - k0);
             var taps = stackalloc Vector256<float>[25];  // g [R, R], 8 filters
@@ -176,7 +130,7 @@ public partial class CpuBackend
                                 if (gm[i * r + q] != 0f) sum = Fmadd(Vector256.Create(gm[i * r + q]), taps[q * r + s], sum);
                             gg[i * r + s] = sum;
                         }
-                    float* lane = u + ((long)(k0 / ChannelLanes) * c + cc) * ChannelLanes + k0 % ChannelLanes;
+                    float* lane = u + ((long)(k0 / Lanes) * c + cc) * Lanes + k0 % Lanes;
                     for (int rho = 0; rho < alpha; rho++)
                         for (int sigma = 0; sigma < alpha; sigma++)
                         {
@@ -189,14 +143,11 @@ public partial class CpuBackend
         });
     }
 
-    /// <summary>G of F(2, 3) [4, 3] (rows: the points 0, 1, −1, ∞).</summary>
-    private static readonly float[] WinogradG3 = [1, 0, 0, 0.5f, 0.5f, 0.5f, 0.5f, -0.5f, 0.5f, 0, 0, 1];
-
     /// <summary>Tile counts and the zero-padded image of one F(2×2, R×R) convolution (α = R + 1 points per axis).</summary>
-    private readonly record struct WinogradGeometry(int Alpha, int TilesH, int TilesW, int TilesWPad, int Hp, int Wp)
+    private readonly record struct TileGeometry(int Alpha, int TilesH, int TilesW, int TilesWPad, int Hp, int Wp)
     {
         /// <summary>Tiles cover the output in 2×2 blocks; a tile row is computed in groups of 8 (TilesWPad), reading the padded plane [Hp, Wp].</summary>
-        public static WinogradGeometry Of(in Conv2dGeometry g)
+        public static TileGeometry Of(in Conv2dGeometry g)
         {
             int tilesH = CeilDiv(g.OutH, 2), tilesW = CeilDiv(g.OutW, 2), tilesWPad = RoundUp(tilesW, 8);
             return new(g.R + 1, tilesH, tilesW, tilesWPad, 2 * tilesH + g.R - 1, 2 * tilesWPad + g.R - 1);
@@ -204,34 +155,38 @@ public partial class CpuBackend
 
         public int Plane => Hp * Wp;
 
+        /// <summary>The zero-padded planes [C][Hp, Wp] of an image of <paramref name="g"/> (padding top and left; the rest of Hp × Wp zeros).</summary>
+        public PaddedImage Image(in Conv2dGeometry g) => new(g.C, g.H, g.W, g.PadTop, g.PadLeft, Wp, Plane, g.C * Plane);
+
         /// <summary>Transform points of a tile, α².</summary>
         public int Points => Alpha * Alpha;
     }
 
-    /// <summary>y = conv(x, w) + bias (then ReLU when <paramref name="relu"/>) with w as Winograd panels (<see cref="WinogradPanels(float[], in Conv2dGeometry, float*)"/>).</summary>
-    private unsafe void Conv2dForwardWinograd(float[] x, float* panels, float[]? bias, float[] y, in Conv2dGeometry g, bool relu)
+    /// <summary>y = conv(x, w) + bias (then ReLU when <paramref name="relu"/>) with w as Winograd panels (<see cref="Panels(float[], in Conv2dGeometry, int)"/>).</summary>
+    public static unsafe void Forward(float[] x, float* panels, float[]? bias, float[] y, in Conv2dGeometry g, bool relu, int threads)
     {
-        var wg = WinogradGeometry.Of(g);
-        int blocks = CeilDiv(g.K, ChannelLanes);
+        var wg = TileGeometry.Of(g);
+        int blocks = CeilDiv(g.K, Lanes);
         long image = (long)g.C * wg.Plane;
         var padded = ArrayPool<float>.Shared.Rent((int)(g.N * image)); // [N][C][Hp, Wp]
-        long macs = (long)g.N * wg.Points * blocks * ChannelLanes * g.C * wg.TilesH * wg.TilesWPad;
-        int threads = macs < GemmParallelMacs ? 1 : Threads;
+        long macs = (long)g.N * wg.Points * blocks * Lanes * g.C * wg.TilesH * wg.TilesWPad;
+        int workers = macs < GemmParallelMacs ? 1 : threads;
         var geo = g;
-        ParallelFor(g.N, threads, n =>
+        var padding = wg.Image(g);
+        ParallelFor(g.N, workers, n =>
         {
             fixed (float* src = x, dst = padded)
-                PadPlanes(src + (long)n * geo.C * geo.H * geo.W, dst + n * image, geo.C, geo.H, geo.W, wg.Plane, wg.Wp, geo.PadTop, geo.PadLeft, (int)image);
+                padding.Write(src + (long)n * geo.C * geo.H * geo.W, dst + n * image);
         });
-        var (rowSplits, blockSplits) = threads == 1 || g.N >= 2 * threads ? (1, 1) : WinogradSplits(g.N, wg.TilesH, blocks, threads);
-        ParallelFor(g.N * rowSplits * blockSplits, threads, task =>
+        var (rowSplits, blockSplits) = workers == 1 || g.N >= 2 * workers ? (1, 1) : Splits(g.N, wg.TilesH, blocks, workers);
+        ParallelFor(g.N * rowSplits * blockSplits, workers, task =>
         {
             int n = task / (rowSplits * blockSplits), rs = task / blockSplits % rowSplits, bs = task % blockSplits;
             int i0 = (int)((long)wg.TilesH * rs / rowSplits), i1 = (int)((long)wg.TilesH * (rs + 1) / rowSplits);
             int kb0 = (int)((long)blocks * bs / blockSplits), kb1 = (int)((long)blocks * (bs + 1) / blockSplits);
             if (i0 >= i1 || kb0 >= kb1) return;
             fixed (float* pin = padded, py = y, pb = bias)
-                WinogradTask(pin + n * image, panels, pb, py + (long)n * geo.K * geo.OutH * geo.OutW, geo, wg, i0, i1, kb0, kb1, relu);
+                ForwardTask(pin + n * image, panels, pb, py + (long)n * geo.K * geo.OutH * geo.OutW, geo, wg, i0, i1, kb0, kb1, relu);
         });
         ArrayPool<float>.Shared.Return(padded);
     }
@@ -239,12 +194,12 @@ public partial class CpuBackend
     /// <summary>
     /// How to cut each of <paramref name="images"/> images into tile-row ranges × channel-block ranges:
     /// the cut whose busiest thread (taking tasks in turn) does the least work, counting the input
-    /// transform of a task's rows, which every task repeats, as <see cref="WinogradInputShare"/> of
+    /// transform of a task's rows, which every task repeats, as <see cref="InputShare"/> of
     /// one block's products over them; ties go to fewer tasks. (FocusCalibrationNet at batch 1 on two
     /// threads: conv2's 13 tile rows in halves of 7 and 6 rather than both threads transforming all
     /// rows for one of its two blocks; conv5's 3 tile rows whole, its five blocks as 3 and 2.)
     /// </summary>
-    internal static (int RowSplits, int BlockSplits) WinogradSplits(int images, int tileRows, int blocks, int threads)
+    internal static (int RowSplits, int BlockSplits) Splits(int images, int tileRows, int blocks, int threads)
     {
         (int, int) best = (1, 1);
         double bestCost = double.MaxValue;
@@ -253,7 +208,7 @@ public partial class CpuBackend
             {
                 int tasks = images * rs * bs;
                 if (tasks > 8 * threads) break;
-                double cost = CeilDiv(tasks, threads) * CeilDiv(tileRows, rs) * (WinogradInputShare + CeilDiv(blocks, bs));
+                double cost = CeilDiv(tasks, threads) * CeilDiv(tileRows, rs) * (InputShare + CeilDiv(blocks, bs));
                 if (cost < bestCost - 1e-9)
                 {
                     bestCost = cost;
@@ -267,28 +222,28 @@ public partial class CpuBackend
     /// The input transform of a tile row's C channels against the products and output transform of
     /// one 16-channel block over it (about 6 against 16 cycles per channel and tile, measured ~0.35).
     /// </summary>
-    private const double WinogradInputShare = 0.35;
+    private const double InputShare = 0.35;
 
     /// <summary>
     /// Tile rows [i0, i1) of one image, output channel blocks [kb0, kb1): band by band, the input
     /// transform of every channel into V, then for each group of six tiles its 16 products (M in L1)
     /// and their output transform into y [K, OutH, OutW].
     /// </summary>
-    private static unsafe void WinogradTask(float* image, float* panels, float* bias, float* y, in Conv2dGeometry g, in WinogradGeometry wg,
+    private static unsafe void ForwardTask(float* image, float* panels, float* bias, float* y, in Conv2dGeometry g, in TileGeometry wg,
         int i0, int i1, int kb0, int kb1, bool relu)
     {
-        int c = g.C, k = g.K, outH = g.OutH, outW = g.OutW, blocks = CeilDiv(k, ChannelLanes), tilesWPad = wg.TilesWPad;
+        int c = g.C, k = g.K, outH = g.OutH, outW = g.OutW, blocks = CeilDiv(k, Lanes), tilesWPad = wg.TilesWPad;
         long plane = (long)outH * outW;
-        int bandRows = Math.Min(i1 - i0, CeilDiv(WinogradBandTiles, tilesWPad));
-        bandRows = (int)Math.Clamp(WinogradBandBytes / WinogradRowBytes(g), 1, bandRows);
+        int bandRows = Math.Min(i1 - i0, CeilDiv(BandTiles, tilesWPad));
+        bandRows = (int)Math.Clamp(BandBytes / RowBytes(g), 1, bandRows);
         // V_ξ [C][band tiles] lie 32 floats more than a multiple of 4 KB apart at most (one input
         // transform writes all 16: in one L1 set they would evict each other)
         long vXi = (long)c * bandRows * tilesWPad + 32;
         int points = wg.Points;
         var v = ArrayPool<float>.Shared.Rent((int)(points * vXi));       // [α² ξ][C][band tiles]
         var off = ArrayPool<int>.Shared.Rent(c);                         // channel c's row in V_ξ
-        var at = ArrayPool<int>.Shared.Rent(RoundUp(bandRows * wg.TilesW, ChannelRows)); // the band's real tiles (not the padding of a row to 8)
-        const int mXi = ChannelRows * ChannelLanes;
+        var at = ArrayPool<int>.Shared.Rent(RoundUp(bandRows * wg.TilesW, Rows)); // the band's real tiles (not the padding of a row to 8)
+        const int mXi = Rows * Lanes;
         var m = stackalloc float[36 * mXi];                              // M of six tiles: [α² ξ][6][16]
         fixed (float* pv = v)
         fixed (int* poff = off, pat = at)
@@ -298,7 +253,7 @@ public partial class CpuBackend
                 int rows = Math.Min(bandRows, i1 - b0), tiles = rows * tilesWPad;
                 // the products run over the real tiles only, six at a time: position of the o-th in V (the
                 // last one repeated to fill the last six; their results are never read)
-                int real = rows * wg.TilesW, groups = RoundUp(real, ChannelRows);
+                int real = rows * wg.TilesW, groups = RoundUp(real, Rows);
                 for (int o = 0; o < groups; o++)
                 {
                     int e = Math.Min(o, real - 1);
@@ -312,33 +267,33 @@ public partial class CpuBackend
                         for (int j0 = 0; j0 < tilesWPad; j0 += 8)
                         {
                             float* patch = src + 2 * (b0 + r) * wg.Wp + 2 * j0, slot = pv + (long)cc * tiles + r * tilesWPad + j0;
-                            if (wg.Alpha == 4) WinogradInput8(patch, wg.Wp, slot, vXi);
-                            else WinogradInput8Alpha6(patch, wg.Wp, slot, vXi);
+                            if (wg.Alpha == 4) Input8(patch, wg.Wp, slot, vXi);
+                            else Input8Alpha6(patch, wg.Wp, slot, vXi);
                         }
                 }
                 for (int kb = kb0; kb < kb1; kb++)
                 {
-                    int k0 = kb * ChannelLanes;
+                    int k0 = kb * Lanes;
                     int lanesLow = Math.Min(8, k - k0), lanesHigh = Math.Min(8, k - k0 - 8);
-                    Vector256<float> biasLow = WinogradBias(bias, k0, lanesLow), biasHigh = lanesHigh > 0 ? WinogradBias(bias, k0 + 8, lanesHigh) : default;
-                    float* u = panels + (long)kb * c * ChannelLanes;
-                    long uXi = (long)blocks * c * ChannelLanes;
-                    for (int o0 = 0; o0 < real; o0 += ChannelRows)
+                    Vector256<float> biasLow = Bias(bias, k0, lanesLow), biasHigh = lanesHigh > 0 ? Bias(bias, k0 + 8, lanesHigh) : default;
+                    float* u = panels + (long)kb * c * Lanes;
+                    long uXi = (long)blocks * c * Lanes;
+                    for (int o0 = 0; o0 < real; o0 += Rows)
                     {
                         int* t = pat + o0;
                         for (int xi = 0; xi < points; xi++)
                         {
                             float* vx = pv + xi * vXi;
-                            KernelChannels6x16(c, u + xi * uXi, poff, vx + t[0], vx + t[1], vx + t[2], vx + t[3], vx + t[4], vx + t[5], m + xi * mXi, accumulate: false);
+                            Conv2dChannelVector.Kernel6x16(c, u + xi * uXi, poff, vx + t[0], vx + t[1], vx + t[2], vx + t[3], vx + t[4], vx + t[5], m + xi * mXi, accumulate: false);
                         }
-                        for (int q = 0; q < ChannelRows && o0 + q < real; q++)
+                        for (int q = 0; q < Rows && o0 + q < real; q++)
                         {
                             int r = t[q] / tilesWPad, j = t[q] - r * tilesWPad, oh = 2 * (b0 + r);
                             float* dst = y + k0 * plane + (long)oh * outW + 2 * j;
                             int rowsIn = Math.Min(2, outH - oh), colsIn = Math.Min(2, outW - 2 * j);
-                            WinogradStore(wg.Alpha, m + q * ChannelLanes, mXi, biasLow, relu, dst, plane, outW, lanesLow, rowsIn, colsIn);
+                            Store(wg.Alpha, m + q * Lanes, mXi, biasLow, relu, dst, plane, outW, lanesLow, rowsIn, colsIn);
                             if (lanesHigh > 0)
-                                WinogradStore(wg.Alpha, m + q * ChannelLanes + 8, mXi, biasHigh, relu, dst + 8 * plane, plane, outW, lanesHigh, rowsIn, colsIn);
+                                Store(wg.Alpha, m + q * Lanes + 8, mXi, biasHigh, relu, dst + 8 * plane, plane, outW, lanesHigh, rowsIn, colsIn);
                         }
                     }
                 }
@@ -355,57 +310,17 @@ public partial class CpuBackend
     /// a whole tile as column pairs, an edge tile (or fewer channels) element by element.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static unsafe void WinogradStore(int alpha, float* m, long xiStride, Vector256<float> bias, bool relu, float* dst, long plane, int outW, int lanes, int rows, int cols)
+    private static unsafe void Store(int alpha, float* m, long xiStride, Vector256<float> bias, bool relu, float* dst, long plane, int outW, int lanes, int rows, int cols)
     {
         Vector256<float> y00, y01, y10, y11;
-        if (alpha == 4) WinogradOutput8(m, xiStride, bias, relu, out y00, out y01, out y10, out y11);
-        else WinogradOutput8Alpha6(m, xiStride, bias, relu, out y00, out y01, out y10, out y11);
+        if (alpha == 4) Output8(m, xiStride, bias, relu, out y00, out y01, out y10, out y11);
+        else Output8Alpha6(m, xiStride, bias, relu, out y00, out y01, out y10, out y11);
         if (lanes == 8 && rows == 2 && cols == 2)
         {
             StoreColumnPairs(y00, y01, dst, plane);
             StoreColumnPairs(y10, y11, dst + outW, plane);
         }
         else StoreEdgeTile(y00, y01, y10, y11, dst, plane, outW, lanes, rows, cols);
-    }
-
-    /// <summary>
-    /// V_ξ for 8 consecutive tiles of a tile row: p is the padded plane at the first tile's patch
-    /// (row pitch <paramref name="wp"/>), v the 8 tiles' slot in V_0 (V_ξ is <paramref name="xiStride"/> further).
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static unsafe void WinogradInput8(float* p, int wp, float* v, long xiStride)
-    {
-        // q_r = (d B)[r, ·] for patch row r: columns 0..3 of 8 tiles are the even and odd columns from
-        // the tiles' start and from two columns on; then V[ρ, σ] = (Bᵀ q)[ρ, σ]
-        var (q00, q01, q02, q03) = InputRow(p);
-        var (q10, q11, q12, q13) = InputRow(p + wp);
-        var (q20, q21, q22, q23) = InputRow(p + 2 * wp);
-        (q00 - q20).Store(v);
-        (q01 - q21).Store(v + xiStride);
-        (q02 - q22).Store(v + 2 * xiStride);
-        (q03 - q23).Store(v + 3 * xiStride);
-        (q10 + q20).Store(v + 4 * xiStride);
-        (q11 + q21).Store(v + 5 * xiStride);
-        (q12 + q22).Store(v + 6 * xiStride);
-        (q13 + q23).Store(v + 7 * xiStride);
-        (q20 - q10).Store(v + 8 * xiStride);
-        (q21 - q11).Store(v + 9 * xiStride);
-        (q22 - q12).Store(v + 10 * xiStride);
-        (q23 - q13).Store(v + 11 * xiStride);
-        var (q30, q31, q32, q33) = InputRow(p + 3 * wp);
-        (q10 - q30).Store(v + 12 * xiStride);
-        (q11 - q31).Store(v + 13 * xiStride);
-        (q12 - q32).Store(v + 14 * xiStride);
-        (q13 - q33).Store(v + 15 * xiStride);
-    }
-
-    /// <summary>(d B)[r, ·] of 8 tiles' patch row r starting at p: d0 − d2, d1 + d2, d2 − d1, d1 − d3 with d_s their column s.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static unsafe (Vector256<float>, Vector256<float>, Vector256<float>, Vector256<float>) InputRow(float* p)
-    {
-        var (d0, d1) = Deinterleave(p);
-        var (d2, d3) = Deinterleave(p + 2);
-        return (d0 - d2, d1 + d2, d2 - d1, d1 - d3);
     }
 
     /// <summary>The even and the odd floats of p[0..16), each in order.</summary>
@@ -420,37 +335,13 @@ public partial class CpuBackend
     }
 
     /// <summary>bias[k0 .. k0 + lanes) in the first lanes of a vector (zeros past them, or everywhere without a bias).</summary>
-    private static unsafe Vector256<float> WinogradBias(float* bias, int k0, int lanes)
+    private static unsafe Vector256<float> Bias(float* bias, int k0, int lanes)
     {
         if (bias == null) return Vector256<float>.Zero;
         if (lanes == 8) return Vector256.Load(bias + k0);
         var v = stackalloc float[8];
         for (int i = 0; i < 8; i++) v[i] = i < lanes ? bias[k0 + i] : 0f;
         return Vector256.Load(v);
-    }
-
-    /// <summary>
-    /// Y = Aᵀ M A + bias (then ReLU when asked) for 8 output channels of one tile: m is M_0's 8 lanes of
-    /// the tile, M_ξ <paramref name="xiStride"/> further; y_ab is the output at row a, column b of the tile.
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static unsafe void WinogradOutput8(float* m, long xiStride, Vector256<float> bias, bool relu,
-        out Vector256<float> y00, out Vector256<float> y01, out Vector256<float> y10, out Vector256<float> y11)
-    {
-        // s_a[σ] = (Aᵀ M)[a, σ] column by column, then Y[a, b] = (s_a A)[b]
-        float* m4 = m + 4 * xiStride, m8 = m + 8 * xiStride, m12 = m + 12 * xiStride;
-        Vector256<float> m0 = Vector256.Load(m), m1 = Vector256.Load(m4), m2 = Vector256.Load(m8), m3 = Vector256.Load(m12);
-        Vector256<float> s00 = m0 + m1 + m2, s10 = m1 - m2 - m3;
-        m0 = Vector256.Load(m + xiStride); m1 = Vector256.Load(m4 + xiStride); m2 = Vector256.Load(m8 + xiStride); m3 = Vector256.Load(m12 + xiStride);
-        Vector256<float> s01 = m0 + m1 + m2, s11 = m1 - m2 - m3;
-        m0 = Vector256.Load(m + 2 * xiStride); m1 = Vector256.Load(m4 + 2 * xiStride); m2 = Vector256.Load(m8 + 2 * xiStride); m3 = Vector256.Load(m12 + 2 * xiStride);
-        Vector256<float> s02 = m0 + m1 + m2, s12 = m1 - m2 - m3;
-        m0 = Vector256.Load(m + 3 * xiStride); m1 = Vector256.Load(m4 + 3 * xiStride); m2 = Vector256.Load(m8 + 3 * xiStride); m3 = Vector256.Load(m12 + 3 * xiStride);
-        Vector256<float> s03 = m0 + m1 + m2, s13 = m1 - m2 - m3;
-        y00 = BiasRelu(s00 + s01 + s02, bias, relu);
-        y01 = BiasRelu(s01 - s02 - s03, bias, relu);
-        y10 = BiasRelu(s10 + s11 + s12, bias, relu);
-        y11 = BiasRelu(s11 - s12 - s13, bias, relu);
     }
 
     /// <summary>
@@ -489,4 +380,14 @@ public partial class CpuBackend
         Sse2.StoreLow((double*)(dst + 6 * channelStride), h);
         Sse2.StoreHigh((double*)(dst + 7 * channelStride), h);
     }
+}
+
+/// <summary>
+/// Filters kept as Winograd panels U [α² ξ][K/16][C][16] (<see cref="Conv2dWinograd.Panels(float[], in Conv2dGeometry, int)"/>:
+/// pinned, 64-byte aligned from <see cref="CpuBackend.Align64"/>), the fast CPU backend's packed conv2d weight.
+/// </summary>
+internal sealed class Conv2dWinogradWeight(Backend backend, Storage source, in Conv2dGeometry g, float[] panels)
+    : PackedConv2dWeight(backend, source, g)
+{
+    public float[] Panels { get; } = panels;
 }

@@ -1,6 +1,8 @@
 using System.Buffers;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using static SerEngine.Backends.Cpu.Conv2dEpilogue;
+using static SerEngine.Backends.Cpu.CpuBackend;
 
 namespace SerEngine.Backends.Cpu;
 
@@ -13,47 +15,35 @@ namespace SerEngine.Backends.Cpu;
 // Legend: taps t = (r, s) with offset off[t] = r·dh·Wp + s·dw into P; y, dy [N, K, OutH, OutW].
 //   forward          y[n, k, oh, ow..ow+8] = bias[k] + Σ_t w[k, t] · P[oh·sh + ..., ow + ...] (4 channels at once)
 //   backward-weight  dw[k, t] = Σ_{n, oh, ow} dy[n, k, oh, ow] · P_n[oh·sh·Wp + ow + off[t]] (8 taps at once)
-// Backward-input keeps the GEMM + col2im path (a first layer's input rarely needs a gradient).
-public partial class CpuBackend
+// Backward-input has no direct loops (a first layer's input rarely needs a gradient).
+internal static class Conv2dOneChannelDirect
 {
-    /// <summary>True when conv2d runs the direct one-channel loops.</summary>
-    internal static bool Conv2dUsesDirect(in Conv2dGeometry g) =>
-        g.C == 1 && g.StrideW == 1 && g.R * g.S <= 32 && Vector256.IsHardwareAccelerated;
+    /// <summary>Forward and backward-weight of one input channel with stride 1 along W, on 256-bit vectors.</summary>
+    public static bool Supports(Conv2dPass pass, in Conv2dGeometry g, in Conv2dIsa isa) =>
+        pass != Conv2dPass.BackwardInput && g.C == 1 && g.StrideW == 1 && isa.Simd256;
 
-    /// <summary>Width of the padded image: W + padLeft + padRight + 8 (a vector of slack).</summary>
-    private static int PaddedWidth(in Conv2dGeometry g) => g.W + g.PadLeft + g.PadRight + 8;
-
-    /// <summary>Tap offsets into the padded image: off[r·S + s] = r·dh·Wp + s·dw.</summary>
-    private static int[] TapOffsets(in Conv2dGeometry g, int count)
+    /// <summary>P [Hp, Wp] of image plane x[n, 0]: Wp = W + padLeft + padRight + 8 (a vector of slack for the last outputs of a row).</summary>
+    private static PaddedImage Padded(in Conv2dGeometry g)
     {
-        int wp = PaddedWidth(g);
-        var off = new int[count]; // taps past R·S (padding of a group) read offset 0 and are dropped
-        for (int r = 0; r < g.R; r++)
-            for (int s = 0; s < g.S; s++) off[r * g.S + s] = r * g.DilationH * wp + s * g.DilationW;
-        return off;
+        int wp = g.W + g.PadLeft + g.PadRight + 8, length = (g.H + g.PadTop + g.PadBottom) * wp;
+        return new(1, g.H, g.W, g.PadTop, g.PadLeft, wp, length, length);
     }
 
-    /// <summary>Writes the zero-padded copy P [Hp, Wp] of image plane x[n, 0].</summary>
-    private static unsafe void PadImage(float* plane, float* p, in Conv2dGeometry g)
-    {
-        int wp = PaddedWidth(g), hp = g.H + g.PadTop + g.PadBottom;
-        new Span<float>(p, hp * wp).Clear();
-        for (int h = 0; h < g.H; h++) CopyFloats(p + (long)(h + g.PadTop) * wp + g.PadLeft, plane + (long)h * g.W, g.W);
-    }
-
-    private unsafe void Conv2dForwardDirect(float[] x, float[] w, float[]? bias, float[] y, Conv2dGeometry g, bool relu)
+    /// <summary>y = conv(x, w) + bias (then ReLU when <paramref name="relu"/>), four output channels per register block.</summary>
+    public static unsafe void Forward(float[] x, float[] w, float[]? bias, float[] y, Conv2dGeometry g, bool relu, int threads)
     {
         int taps = g.R * g.S, kBlocks = CeilDiv(g.K, 4), outH = g.OutH, outW = g.OutW, owr = RoundUp(outW, 8);
         // weights by 4-channel block and tap: wt[(kb·taps + t)·4 + i] = w[4·kb + i, t] (0 past K)
         var wt = new float[kBlocks * taps * 4];
         for (int k = 0; k < g.K; k++)
             for (int t = 0; t < taps; t++) wt[((k / 4) * taps + t) * 4 + k % 4] = w[k * taps + t];
-        var off = TapOffsets(g, taps);
-        int wp = PaddedWidth(g), padded = (g.H + g.PadTop + g.PadBottom) * wp;
+        var image = Padded(g);
+        var off = image.TapOffsets(g.R, g.S, g.DilationH, g.DilationW, taps);
+        int wp = image.Pitch, padded = image.Length;
         long work = (long)g.N * g.K * outH * outW * taps;
         // tasks: (image, block of 4 channels), so that one image still uses every thread; each task
         // pads its own copy of the image (a few thousand floats)
-        ParallelFor(g.N * kBlocks, work >= 1 << 16 ? Threads : 1, task =>
+        ParallelFor(g.N * kBlocks, work >= 1 << 16 ? threads : 1, task =>
         {
             int n = task / kBlocks, kb = task % kBlocks;
             var buffer = ArrayPool<float>.Shared.Rent(padded + 4 * owr);
@@ -61,7 +51,7 @@ public partial class CpuBackend
             fixed (int* poff = off)
             {
                 float* rows = pb + padded; // [4, OWr]: one output row of each channel of the block
-                PadImage(px + (long)n * g.H * g.W, pb, g);
+                image.Write(px + (long)n * g.H * g.W, pb);
                 int kCount = Math.Min(4, g.K - 4 * kb);
                 for (int oh = 0; oh < outH; oh++)
                 {
@@ -144,13 +134,15 @@ public partial class CpuBackend
         }
     }
 
-    private unsafe void Conv2dBackwardWeightDirect(float[] x, float[] dy, float[] dw, Conv2dGeometry g)
+    /// <summary>dw = Σ over images and output pixels of dy · the input patch, eight taps per register block.</summary>
+    public static unsafe void BackwardWeight(float[] x, float[] dy, float[] dw, Conv2dGeometry g, int threads)
     {
         int taps = g.R * g.S, groups = CeilDiv(taps, 8), outH = g.OutH, outW = g.OutW, owr = RoundUp(outW, 8);
-        var off = TapOffsets(g, groups * 8);
-        int wp = PaddedWidth(g), padded = (g.H + g.PadTop + g.PadBottom) * wp;
+        var image = Padded(g);
+        var off = image.TapOffsets(g.R, g.S, g.DilationH, g.DilationW, groups * 8);
+        int wp = image.Pitch, padded = image.Length;
         long work = (long)g.N * g.K * outH * outW * taps;
-        int chunks = work >= 1 << 16 ? Math.Min(g.N, Threads) : 1;
+        int chunks = work >= 1 << 16 ? Math.Min(g.N, threads) : 1;
         var partial = new float[chunks * g.K * groups * 8]; // [chunk, K, taps rounded up to 8]
         ParallelFor(chunks, chunks, chunk =>
         {
@@ -163,7 +155,7 @@ public partial class CpuBackend
                 new Span<float>(dyPad, dyPadded).Clear();
                 for (int n = chunk; n < g.N; n += chunks)
                 {
-                    PadImage(px + (long)n * g.H * g.W, pb, g);
+                    image.Write(px + (long)n * g.H * g.W, pb);
                     for (int row = 0; row < g.K * outH; row++)
                         CopyFloats(dyPad + (long)row * owr, pdy + ((long)n * g.K * outH + row) * outW, outW);
                     for (int k = 0; k < g.K; k++)

@@ -3,6 +3,8 @@ using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
+using static SerEngine.Backends.Cpu.Conv2dEpilogue;
+using static SerEngine.Backends.Cpu.CpuBackend;
 
 namespace SerEngine.Backends.Cpu;
 
@@ -11,7 +13,7 @@ namespace SerEngine.Backends.Cpu;
 //   forward          y[n, k, p_j] = bias[k] + Σ_t w[k, t] · P_n[base(p_j) + off[t]]    (j = 0..5, 16 k at once)
 //   backward-input   the same with dy as the image (complementary padding) and the weights flipped
 //                    and transposed (taps (k, r', s'), lanes = input channels c), giving dx
-// P is the zero-padded image of CpuFast.Conv2dShifted.cs ([Cin, Hp, Wp], row pitch Wp), tap
+// P is the zero-padded image of the shifted-window path (PaddedConv: [Cin, Hp, Wp], row pitch Wp), tap
 // t = (c, r, s) has off[t] = c·Hp·Wp + r·dh·Wp + s·dw, and output pixel p = (oh, ow) reads from
 // base(p) = oh·Wp + ow (forward with strides: oh·sh·Wp + ow·sw; backward-input is stride 1 only).
 // The weights are packed once per call into 16-channel panels [Cout/16][taps][16] (64-byte
@@ -19,79 +21,52 @@ namespace SerEngine.Backends.Cpu;
 // twelve FMAs. The six pixels of a tile are any six consecutive outputs (each has its own base,
 // so a tile may cross a row end): nothing is computed for virtual columns, and only the last tile
 // of an image repeats its last pixel (24 × 36 maps: 144 tiles exactly; 11 × 17: 32 tiles for 187).
-// Backward-weight with the same tile shape is in CpuFast.Conv2dBackwardWeight.cs.
-public partial class CpuBackend
+// Backward-weight with the same tile shape is in Conv2dChannelVector.BackwardWeight.cs.
+internal static partial class Conv2dChannelVector
 {
     /// <summary>
-    /// Whether conv2d may run the channel-vector kernels (this file and
-    /// CpuFast.Conv2dBackwardWeight.cs) where they are routed; false keeps the shifted-window and
-    /// GEMM paths everywhere (tests compare both).
+    /// Forward at any stride (a pixel's base is oh·sh·Wp + ow·sw), backward-input where the adjoint
+    /// exists, backward-weight at stride 1; on 256-bit vectors with FMA.
     /// </summary>
-    internal bool Conv2dChannelKernels { get; set; } = true;
+    public static bool Supports(Conv2dPass pass, in Conv2dGeometry g, in Conv2dIsa isa) =>
+        isa.Simd256 && isa.Fma && pass switch
+        {
+            Conv2dPass.BackwardInput => Conv2dAdjoint.Exists(g),
+            Conv2dPass.BackwardWeight => g.StrideH == 1 && g.StrideW == 1,
+            _ => true,
+        };
 
     /// <summary>Lanes of a channel-vector tile (two Vector256&lt;float&gt;).</summary>
-    private const int ChannelLanes = 16;
+    internal const int Lanes = 16;
 
     /// <summary>Pixels (forward, backward-input) or taps (backward-weight) of a channel-vector tile.</summary>
-    private const int ChannelRows = 6;
+    internal const int Rows = 6;
 
     /// <summary>
     /// Taps of one packed-weight chunk that every tile of a task passes over before the next
     /// (512 · 64 B = 32 KB, read from L1/L2; on one thread 256 and 800 measured slower, and so did
     /// tiles outermost with every panel's chunk in turn).
     /// </summary>
-    private const int ChannelChunkTaps = 512;
-
-    /// <summary>
-    /// One image runs the channel-vector forward from this many multiply-adds and output pixels: the
-    /// weights are packed per call, a pass over them that pays when each weight serves many pixels
-    /// (AttentionFcn's 11×11 stride-4 first layer, 3626 pixels: ~20 % faster than the im2col GEMM;
-    /// its 5×5 layer, 864 pixels: ~5 % faster repeated, level within the noise inside the model).
-    /// Its 3×3 layers on 11×17 maps (187 pixels, up to 3.5 MB of weights that arrive cold in the
-    /// model) and FocusCalibrationNet's small layers (2–7 M) stay on the shifted-window path, which
-    /// reads the weights in place.
-    /// </summary>
-    private const long ChannelBatchOneMacs = 1L << 24;
-
-    /// <summary>Output pixels from which one image runs the channel-vector forward (see <see cref="ChannelBatchOneMacs"/>).</summary>
-    private const int ChannelBatchOnePixels = 512;
-
-    /// <summary>
-    /// True when <paramref name="cout"/> output channels fill 16-lane panels well enough: a multiple
-    /// of 16, or at least 48 with under 10 % of lanes idle.
-    /// </summary>
-    internal static bool ChannelLanesFit(int cout) =>
-        cout % ChannelLanes == 0 || (cout >= 48 && RoundUp(cout, ChannelLanes) * 10 <= cout * 11);
-
-    /// <summary>
-    /// True when forward runs the channel-vector kernel: any stride (a pixel's base is oh·sh·Wp + ow·sw)
-    /// except the one-channel shapes of the direct loops, with full lanes, several images or one big one.
-    /// </summary>
-    internal bool Conv2dForwardUsesChannels(in Conv2dGeometry g) =>
-        Conv2dChannelKernels && Fma.IsSupported && !Conv2dUsesDirect(g) && (g.N >= 2 || (g.Macs >= ChannelBatchOneMacs && g.OutH * g.OutW >= ChannelBatchOnePixels)) && ChannelLanesFit(g.K);
-
-    /// <summary>True when backward-input runs the channel-vector kernel (its lanes are the input channels).</summary>
-    internal bool Conv2dBackwardInputUsesChannels(in Conv2dGeometry g) =>
-        Conv2dChannelKernels && Conv2dBackwardInputUsesShifted(g) && Fma.IsSupported && g.N >= 2 && ChannelLanesFit(g.C);
+    private const int ChunkTaps = 512;
 
     /// <summary>Forward with channel-vector tiles (any stride): y = conv(x, w) + bias, then max(·, 0) when <paramref name="relu"/>.</summary>
-    internal unsafe void Conv2dForwardChannels(float[] x, float[] w, float[]? bias, float[] y, in Conv2dGeometry g, bool relu = false)
+    public static unsafe void Forward(float[] x, float[] w, float[]? bias, float[] y, in Conv2dGeometry g, bool relu, int threads)
     {
-        var s = ShiftedConv.Forward(g);
-        int taps = s.Taps, blocks = CeilDiv(g.K, ChannelLanes);
-        float* packed = (float*)NativeMemory.AlignedAlloc((nuint)((long)blocks * taps * ChannelLanes * sizeof(float)), 64); // [K/16][taps][16]
+        var s = PaddedConv.Forward(g);
+        int taps = s.Taps, blocks = CeilDiv(g.K, Lanes);
+        float* packed = (float*)NativeMemory.AlignedAlloc((nuint)((long)blocks * taps * Lanes * sizeof(float)), 64); // [K/16][taps][16]
         try
         {
             // packed[kb][t][i] = w[16·kb + i, t] (0 past K): each panel is its 16 weight rows transposed
             // (the same 8×8 register transposes as the dy panels of backward-weight)
             float* pp = packed;
             int kCount = g.K;
-            ParallelFor(blocks, (long)blocks * taps * ChannelLanes >= ParallelElements ? Threads : 1, kb =>
+            ParallelFor(blocks, (long)blocks * taps * Lanes >= ParallelElements ? threads : 1, kb =>
             {
                 fixed (float* pw = w)
-                    PackChannelPanel(pw + (long)kb * ChannelLanes * taps, Math.Min(ChannelLanes, kCount - kb * ChannelLanes), taps, pp + (long)kb * taps * ChannelLanes);
+                    PackPanel(pw + (long)kb * Lanes * taps, Math.Min(Lanes, kCount - kb * Lanes), taps, pp + (long)kb * taps * Lanes);
             });
-            RunChannels(s, g.StrideH, g.StrideW, g.OutH, g.OutW, x, packed, bias, y, relu);
+            Run(s, g.StrideH, g.StrideW, g.OutH, g.OutW, x, packed, bias, y, relu, threads);
         }
         finally
         {
@@ -100,21 +75,21 @@ public partial class CpuBackend
     }
 
     /// <summary>Backward-input with channel-vector tiles (stride 1): dx = conv(dy, w flipped and transposed).</summary>
-    internal unsafe void Conv2dBackwardInputChannels(float[] dy, float[] w, float[] dx, in Conv2dGeometry g)
+    public static unsafe void BackwardInput(float[] dy, float[] w, float[] dx, in Conv2dGeometry g, int threads)
     {
-        int rs = g.R * g.S, taps = g.K * rs, blocks = CeilDiv(g.C, ChannelLanes);
-        float* packed = (float*)NativeMemory.AlignedAlloc((nuint)((long)blocks * taps * ChannelLanes * sizeof(float)), 64); // [C/16][(k, r', s')][16]
+        int rs = g.R * g.S, taps = g.K * rs, blocks = CeilDiv(g.C, Lanes);
+        float* packed = (float*)NativeMemory.AlignedAlloc((nuint)((long)blocks * taps * Lanes * sizeof(float)), 64); // [C/16][(k, r', s')][16]
         try
         {
             // packed[cb][(k, r', s')][i] = w[k, 16·cb + i, R−1−r', S−1−s'] (0 past C)
             float* pp = packed;
             var geo = g;
-            ParallelFor(blocks, (long)blocks * taps * ChannelLanes >= ParallelElements ? Threads : 1, cb =>
+            ParallelFor(blocks, (long)blocks * taps * Lanes >= ParallelElements ? threads : 1, cb =>
             {
-                fixed (float* pw = w) PackFlippedPanel(pw, geo, cb, pp + (long)cb * taps * ChannelLanes);
+                fixed (float* pw = w) PackFlippedPanel(pw, geo, cb, pp + (long)cb * taps * Lanes);
             });
-            var s = ShiftedConv.Adjoint(g);
-            RunChannels(s, 1, 1, s.Hout, s.Wout, dy, packed, null, dx, relu: false);
+            var s = PaddedConv.Adjoint(g);
+            Run(s, 1, 1, s.Hout, s.Wout, dy, packed, null, dx, relu: false, threads);
         }
         finally
         {
@@ -129,21 +104,49 @@ public partial class CpuBackend
     private static unsafe void PackFlippedPanel(float* w, in Conv2dGeometry g, int cb, float* dst)
     {
         int rs = g.R * g.S, taps = g.K * rs;
-        for (int i = 0; i < ChannelLanes; i++)
+        for (int i = 0; i < Lanes; i++)
         {
-            int c = cb * ChannelLanes + i;
+            int c = cb * Lanes + i;
             if (c >= g.C)
             {
-                for (int t = 0; t < taps; t++) dst[t * ChannelLanes + i] = 0f;
+                for (int t = 0; t < taps; t++) dst[t * Lanes + i] = 0f;
                 continue;
             }
             for (int k = 0; k < g.K; k++)
             {
                 float* src = w + ((long)k * g.C + c) * rs; // [R, S] of (k, c)
-                float* d = dst + (long)k * rs * ChannelLanes + i;
-                for (int q = 0; q < rs; q++) d[q * ChannelLanes] = src[rs - 1 - q];
+                float* d = dst + (long)k * rs * Lanes + i;
+                for (int q = 0; q < rs; q++) d[q * Lanes] = src[rs - 1 - q];
             }
         }
+    }
+
+    /// <summary>
+    /// dst [count][16] = the <paramref name="lanes"/> rows src[i·count + p] transposed (lanes past them
+    /// zero): eight channels × eight positions per register transpose, both halves of a 64-byte dst
+    /// row written together (one pass over dst); the tail one position at a time.
+    /// </summary>
+    private static unsafe void PackPanel(float* src, int lanes, int count, float* dst)
+    {
+        float** lo = stackalloc float*[8];
+        float** hi = stackalloc float*[8];
+        int p = 0;
+        if (lanes == Lanes && Avx.IsSupported)
+        {
+            for (int i = 0; i < 8; i++)
+            {
+                lo[i] = src + (long)i * count;
+                hi[i] = src + (long)(i + 8) * count;
+            }
+            for (; p + 8 <= count; p += 8)
+            {
+                Conv2dPack.Transpose8x8(lo, p, dst + (long)p * Lanes, Lanes);
+                Conv2dPack.Transpose8x8(hi, p, dst + (long)p * Lanes + 8, Lanes);
+            }
+        }
+        for (; p < count; p++)
+            for (int i = 0; i < Lanes; i++)
+                dst[(long)p * Lanes + i] = i < lanes ? src[(long)i * count + p] : 0f;
     }
 
     /// <summary>
@@ -153,35 +156,35 @@ public partial class CpuBackend
     /// channel panels, then pixel tiles, so a panel's chunk of weights (≤ 32 KB) stays close while
     /// every tile passes over it; tiles accumulate in a buffer across chunks.
     /// </summary>
-    private unsafe void RunChannels(ShiftedConv s, int sh, int sw, int hout, int wout, float[] input, float* packed, float[]? bias, float[] output, bool relu)
+    private static unsafe void Run(PaddedConv s, int sh, int sw, int hout, int wout, float[] input, float* packed, float[]? bias, float[] output, bool relu, int threads)
     {
         int wp = s.Wp, taps = s.Taps, img = s.ImageLength, rs = s.R * s.S;
-        int ohw = hout * wout, tiles = CeilDiv(ohw, ChannelRows), blocks = CeilDiv(s.Cout, ChannelLanes);
+        int ohw = hout * wout, tiles = CeilDiv(ohw, Rows), blocks = CeilDiv(s.Cout, Lanes);
         var off = s.TapOffsets(taps);
         // base(p) of each tile's six pixels; pixels past the image repeat its last one (dropped)
-        var pix = new int[tiles * ChannelRows];
+        var pix = new int[tiles * Rows];
         for (int i = 0; i < pix.Length; i++)
         {
             int p = Math.Min(i, ohw - 1);
             pix[i] = p / wout * sh * wp + p % wout * sw;
         }
         var padded = ArrayPool<float>.Shared.Rent(s.N * img); // [N][ImageLength]
-        long macs = (long)s.N * blocks * ChannelLanes * tiles * ChannelRows * taps;
-        int threads = macs < GemmParallelMacs ? 1 : Threads;
-        ParallelFor(s.N, threads, n =>
+        long macs = (long)s.N * blocks * Lanes * tiles * Rows * taps;
+        int workers = macs < GemmParallelMacs ? 1 : threads;
+        ParallelFor(s.N, workers, n =>
         {
-            fixed (float* src = input, dst = padded) PadImage(src + (long)n * s.Cin * s.Hin * s.Win, dst + (long)n * img, s);
+            fixed (float* src = input, dst = padded) s.Pad(src + (long)n * s.Cin * s.Hin * s.Win, dst + (long)n * img);
         });
-        int cinChunk = Math.Max(1, ChannelChunkTaps / rs), chunks = CeilDiv(s.Cin, cinChunk);
-        var (tSplits, bSplits) = threads == 1 || s.N >= 2 * threads ? (1, 1) : ShiftedSplits(s.N, tiles, blocks, threads);
-        ParallelFor(s.N * tSplits * bSplits, threads, task =>
+        int cinChunk = Math.Max(1, ChunkTaps / rs), chunks = CeilDiv(s.Cin, cinChunk);
+        var (tSplits, bSplits) = workers == 1 || s.N >= 2 * workers ? (1, 1) : Conv2dShiftedWindow.Splits(s.N, tiles, blocks, workers);
+        ParallelFor(s.N * tSplits * bSplits, workers, task =>
         {
             int n = task / (tSplits * bSplits), ts = task / bSplits % tSplits, bs = task % bSplits;
             int t0 = (int)((long)tiles * ts / tSplits), t1 = (int)((long)tiles * (ts + 1) / tSplits);
             int b0 = (int)((long)blocks * bs / bSplits), b1 = (int)((long)blocks * (bs + 1) / bSplits);
             if (t0 >= t1 || b0 >= b1) return;
             int mineBlocks = b1 - b0;
-            const int tileFloats = ChannelRows * ChannelLanes;
+            const int tileFloats = Rows * Lanes;
             float* acc = (float*)NativeMemory.AlignedAlloc((nuint)((long)(t1 - t0) * mineBlocks * tileFloats * sizeof(float)), 64); // [tiles][blocks][6, 16]
             try
             {
@@ -195,11 +198,11 @@ public partial class CpuBackend
                         int p0 = c0 * rs, count = (c1 - c0) * rs;
                         for (int kb = b0; kb < b1; kb++)
                         {
-                            float* wk = packed + ((long)kb * taps + p0) * ChannelLanes;
+                            float* wk = packed + ((long)kb * taps + p0) * Lanes;
                             for (int t = t0; t < t1; t++)
                             {
-                                int* b = ppix + t * ChannelRows;
-                                KernelChannels6x16(count, wk, poff + p0, image + b[0], image + b[1], image + b[2], image + b[3], image + b[4], image + b[5],
+                                int* b = ppix + t * Rows;
+                                Kernel6x16(count, wk, poff + p0, image + b[0], image + b[1], image + b[2], image + b[3], image + b[4], image + b[5],
                                     acc + ((long)(t - t0) * mineBlocks + kb - b0) * tileFloats, accumulate: ch > 0);
                             }
                         }
@@ -207,7 +210,7 @@ public partial class CpuBackend
                     float* outImage = po + (long)n * s.Cout * ohw;
                     for (int t = t0; t < t1; t++)
                         for (int kb = b0; kb < b1; kb++)
-                            StoreChannels(acc + ((long)(t - t0) * mineBlocks + kb - b0) * tileFloats, outImage, kb * ChannelLanes, s.Cout, t * ChannelRows, ohw, pb, relu);
+                            Store(acc + ((long)(t - t0) * mineBlocks + kb - b0) * tileFloats, outImage, kb * Lanes, s.Cout, t * Rows, ohw, pb, relu);
                 }
             }
             finally
@@ -223,14 +226,14 @@ public partial class CpuBackend
     /// bias (then ReLU when <paramref name="relu"/>: v > 0 ? v : 0, so NaN becomes 0 as in the reference),
     /// dropping channels past Cout and pixels past OHW.
     /// </summary>
-    private static unsafe void StoreChannels(float* tile, float* outImage, int k0, int cout, int p0, int ohw, float* bias, bool relu)
+    private static unsafe void Store(float* tile, float* outImage, int k0, int cout, int p0, int ohw, float* bias, bool relu)
     {
-        int lanes = Math.Min(ChannelLanes, cout - k0), pixels = Math.Min(ChannelRows, ohw - p0);
+        int lanes = Math.Min(Lanes, cout - k0), pixels = Math.Min(Rows, ohw - p0);
         for (int i = 0; i < lanes; i++)
         {
             float b = bias == null ? 0f : bias[k0 + i];
             float* dst = outImage + (long)(k0 + i) * ohw + p0;
-            for (int j = 0; j < pixels; j++) dst[j] = BiasRelu(tile[j * ChannelLanes + i], b, relu);
+            for (int j = 0; j < pixels; j++) dst[j] = BiasRelu(tile[j * Lanes + i], b, relu);
         }
     }
 
@@ -241,7 +244,7 @@ public partial class CpuBackend
     /// twelve accumulators, two weight vectors and the broadcast stay in registers.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static unsafe void KernelChannels6x16(int taps, float* w, int* off, float* x0, float* x1, float* x2, float* x3, float* x4, float* x5,
+    internal static unsafe void Kernel6x16(int taps, float* w, int* off, float* x0, float* x1, float* x2, float* x3, float* x4, float* x5,
         float* tile, bool accumulate)
     {
         Vector256<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
@@ -269,7 +272,7 @@ public partial class CpuBackend
             c40 = Fmadd(b, w0, c40); c41 = Fmadd(b, w1, c41);
             b = Vector256.Create(x5[o]);
             c50 = Fmadd(b, w0, c50); c51 = Fmadd(b, w1, c51);
-            w += ChannelLanes;
+            w += Lanes;
         }
         c00.Store(tile); c01.Store(tile + 8); c10.Store(tile + 16); c11.Store(tile + 24);
         c20.Store(tile + 32); c21.Store(tile + 40); c30.Store(tile + 48); c31.Store(tile + 56);

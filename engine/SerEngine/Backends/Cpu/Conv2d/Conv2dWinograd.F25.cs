@@ -1,9 +1,11 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using static SerEngine.Backends.Cpu.Conv2dEpilogue;
+using static SerEngine.Backends.Cpu.CpuBackend;
 
 namespace SerEngine.Backends.Cpu;
 
-// The transforms of F(2×2, 5×5) for the Winograd driver of CpuFast.Conv2dWinograd.cs: α = 6 points
+// The transforms of F(2×2, 5×5) for the Winograd driver of Conv2dWinograd.cs: α = 6 points
 // per axis (0, 1, −1, 2, −2, ∞; Toom-Cook, as in Lavin & Gray), a 6×6 input patch per 2×2 outputs,
 // 36 multiplies per (output channel, input channel) instead of 100:
 //   Bᵀ = [4 0 −5 0 1 0; 0 −4 −4 1 1 0; 0 4 −4 −1 1 0; 0 −2 −1 2 1 0; 0 2 −1 −2 1 0; 0 4 0 −5 0 1]
@@ -12,10 +14,10 @@ namespace SerEngine.Backends.Cpu;
 //   Aᵀ = [1 1 1 1 1 0; 0 1 −1 2 −2 1]
 // The larger points (±2) amplify rounding more than F(2×2, 3×3) does: measured worst 1e-6 of Σ|w·x|
 // at 64 channels (F(2×2, 3×3): 1e-7, as the direct kernels; CpuFastWinogradTests bounds both).
-public partial class CpuBackend
+internal static partial class Conv2dWinograd
 {
     /// <summary>G of F(2, 5) [6, 5] (rows: the points 0, 1, −1, 2, −2, ∞).</summary>
-    private static readonly float[] WinogradG5 =
+    private static readonly float[] G5 =
     [
         1 / 4f, 0, 0, 0, 0,
         -1 / 6f, -1 / 6f, -1 / 6f, -1 / 6f, -1 / 6f,
@@ -31,7 +33,7 @@ public partial class CpuBackend
     /// <paramref name="xiStride"/> further).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static unsafe void WinogradInput8Alpha6(float* p, int wp, float* v, long xiStride)
+    private static unsafe void Input8Alpha6(float* p, int wp, float* v, long xiStride)
     {
         // q[r, ·] = Bᵀ applied to patch row r (columns 0..5 of 8 tiles: the even and odd columns from
         // the tiles' start, from two and from four columns on), then V[·, σ] = Bᵀ applied to column σ of q
@@ -77,7 +79,7 @@ public partial class CpuBackend
     /// column b of the tile.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static unsafe void WinogradOutput8Alpha6(float* m, long xiStride, Vector256<float> bias, bool relu,
+    private static unsafe void Output8Alpha6(float* m, long xiStride, Vector256<float> bias, bool relu,
         out Vector256<float> y00, out Vector256<float> y01, out Vector256<float> y10, out Vector256<float> y11)
     {
         // s_a[σ] = (Aᵀ M)[a, σ] column by column, then Y[a, b] = (s_a A)[b]

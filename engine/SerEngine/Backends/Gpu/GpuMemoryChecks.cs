@@ -1,4 +1,4 @@
-namespace SerEngine.Backends;
+namespace SerEngine.Backends.Gpu;
 
 /// <summary>
 /// Argument checks shared by the GPU backends' memory primitives. A GPU kernel that writes out of

@@ -1,0 +1,117 @@
+using static SerEngine.Backends.Cpu.Conv2dPath;
+
+namespace SerEngine.Backends.Cpu;
+
+// Which conv2d path runs a pass: every rule and threshold of the fast CPU backend's routing, in
+// order. A forced path (Conv2dPathSettings) is taken wherever it supports the pass and geometry;
+// otherwise the first rule whose path is supported, not disabled and whose condition holds wins.
+// Thread count enters no rule (only how a path splits its work); the ISA enters through Supports.
+internal static class Conv2dRouting
+{
+    /// <summary>Most taps (R·S) of a one-channel filter for the direct loops (C·R·S of 16–32 is too shallow for the GEMM's packing to pay).</summary>
+    internal const int DirectMaxTaps = 32;
+
+    /// <summary>Fewest input channels for Winograd with packed filters (below, its transforms cost more than the multiplies saved).</summary>
+    internal const int WinogradPackedMinChannels = 4;
+
+    /// <summary>Fewest input channels for the per-call Winograd forward (its filter transform is ~330 multiply-adds per filter).</summary>
+    internal const int WinogradPerCallMinChannels = 16;
+
+    /// <summary>Fewest multiply-adds for the per-call Winograd forward (the conv2d.*.k5x192 bench case and AttentionFcn's features.3).</summary>
+    internal const long WinogradPerCallMacs = 1L << 24;
+
+    /// <summary>
+    /// One image runs the channel-vector forward from this many multiply-adds and output pixels: the
+    /// weights are packed per call, a pass over them that pays when each weight serves many pixels
+    /// (AttentionFcn's 11×11 stride-4 first layer, 3626 pixels: ~20 % faster than the im2col GEMM;
+    /// its 5×5 layer, 864 pixels: ~5 % faster repeated, level within the noise inside the model).
+    /// Its 3×3 layers on 11×17 maps (187 pixels, up to 3.5 MB of weights that arrive cold in the
+    /// model) and FocusCalibrationNet's small layers (2–7 M) stay on the shifted-window path, which
+    /// reads the weights in place.
+    /// </summary>
+    internal const long ChannelBatchOneMacs = 1L << 24;
+
+    /// <summary>Output pixels from which one image runs the channel-vector forward (see <see cref="ChannelBatchOneMacs"/>).</summary>
+    internal const int ChannelBatchOnePixels = 512;
+
+    /// <summary>
+    /// Most output channels for the shifted-window backward-weight. With more, the GEMM with packed
+    /// operands wins (measured: K = 256 on 11×17 maps, 76 against 57 GFLOP/s on one thread; K = 32 on
+    /// 25×62 maps, 44 against 75), since its packing is then shared by many output channels while the
+    /// dot products pay horizontal sums per tile.
+    /// </summary>
+    internal const int ShiftedWeightMaxChannels = 64;
+
+    /// <summary>
+    /// True when <paramref name="channels"/> fill 16-lane panels well enough for the channel-vector and
+    /// Winograd kernels: a multiple of 16, or at least 48 with under 10 % of lanes idle.
+    /// </summary>
+    internal static bool LanesFit(int channels) =>
+        channels % Conv2dChannelVector.Lanes == 0 || (channels >= 48 && CpuBackend.RoundUp(channels, Conv2dChannelVector.Lanes) * 10 <= channels * 11);
+
+    /// <summary>The path that runs <paramref name="pass"/> of <paramref name="g"/> (see the comment above the class).</summary>
+    internal static Conv2dPath Choose(Conv2dPass pass, in Conv2dGeometry g, in Conv2dPathSettings settings, in Conv2dIsa isa)
+    {
+        if (settings.Forced is { } forced && Supports(forced, pass, g, isa)) return forced;
+        var (geo, set, cpu) = (g, settings, isa);
+        bool Can(Conv2dPath path) => !set.IsDisabled(path) && Supports(path, pass, geo, cpu);
+        switch (pass)
+        {
+            case Conv2dPass.Forward:
+            case Conv2dPass.ForwardPacked:
+                // packed filters are transformed once, so Winograd pays from a few input channels on full lanes
+                if (pass == Conv2dPass.ForwardPacked && g.C >= WinogradPackedMinChannels && LanesFit(g.K))
+                {
+                    if (Can(WinogradF23)) return WinogradF23;
+                    if (Can(WinogradF25)) return WinogradF25;
+                }
+                // one input channel: C·R·S too shallow for the GEMM's packing (FocusCalibrationNet's conv1a, conv1b)
+                if (Can(OneChannelDirect) && g.R * g.S <= DirectMaxTaps) return OneChannelDirect;
+                // 5×5 filters transformed per call (3×3 ones only when packed): the transform is a few % of the 64 % of multiplies saved
+                if (Can(WinogradF25) && WinogradPerCallPays(g)) return WinogradF25;
+                // weights packed per call into 16-channel panels: pays with several images, or one big one
+                if (Can(ChannelVector) && LanesFit(g.K) && (g.N >= 2 || (g.Macs >= ChannelBatchOneMacs && g.OutH * g.OutW >= ChannelBatchOnePixels)))
+                    return ChannelVector;
+                // stride 1 with several input channels: weights read in place, no im2col copies
+                if (Can(ShiftedWindow) && g.C > 1) return ShiftedWindow;
+                break;
+            case Conv2dPass.BackwardInput:
+                // the per-call F(2×2, 5×5) forward of the adjoint (dy convolved with the flipped filters) pays as a forward would
+                if (Can(WinogradF25) && WinogradPerCallPays(Conv2dAdjoint.Geometry(g))) return WinogradF25;
+                // the adjoint's output channels (the input channels C) fill the lanes, several images share the packing
+                if (Can(ChannelVector) && g.N >= 2 && LanesFit(g.C)) return ChannelVector;
+                // the adjoint as a stride-1 forward, weights packed into 6-row panels
+                if (Can(ShiftedWindow)) return ShiftedWindow;
+                break;
+            case Conv2dPass.BackwardWeight:
+                // one input channel: the same shallow C·R·S as the forward
+                if (Can(OneChannelDirect) && g.R * g.S <= DirectMaxTaps) return OneChannelDirect;
+                // dy packed once into 16-channel panels shared by every tap, with several images and full lanes
+                if (Can(ChannelVector) && g.C > 1 && g.N >= 2 && LanesFit(g.K)) return ChannelVector;
+                // dot products along the virtual grid beat the packed GEMM for few output channels
+                if (Can(ShiftedWindow) && g.C > 1 && g.K <= ShiftedWeightMaxChannels) return ShiftedWindow;
+                break;
+        }
+        // everything else: the packed GEMM driver
+        return ImplicitGemm;
+    }
+
+    /// <summary>
+    /// True when the per-call F(2×2, 5×5) forward pays on <paramref name="g"/>: enough input channels
+    /// and multiply-adds, full output lanes, and V of one tile row within a band (kept in L2).
+    /// </summary>
+    private static bool WinogradPerCallPays(in Conv2dGeometry g) =>
+        g.C >= WinogradPerCallMinChannels && LanesFit(g.K) && g.Macs >= WinogradPerCallMacs && Conv2dWinograd.RowBytes(g) <= Conv2dWinograd.BandBytes;
+
+    /// <summary>True when <paramref name="path"/> can compute <paramref name="pass"/> of <paramref name="g"/> on a CPU with <paramref name="isa"/> (each path's own Supports).</summary>
+    internal static bool Supports(Conv2dPath path, Conv2dPass pass, in Conv2dGeometry g, in Conv2dIsa isa) => path switch
+    {
+        OneChannelDirect => Conv2dOneChannelDirect.Supports(pass, g, isa),
+        WinogradF23 => Conv2dWinograd.Supports(3, pass, g, isa),
+        WinogradF25 => Conv2dWinograd.Supports(5, pass, g, isa),
+        ChannelVector => Conv2dChannelVector.Supports(pass, g, isa),
+        ShiftedWindow => Conv2dShiftedWindow.Supports(pass, g, isa),
+        ImplicitGemm => true, // Conv2dImplicitGemm runs every geometry
+        _ => false,
+    };
+}

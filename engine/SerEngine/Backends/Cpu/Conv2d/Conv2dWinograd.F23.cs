@@ -1,0 +1,79 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using static SerEngine.Backends.Cpu.Conv2dEpilogue;
+
+namespace SerEngine.Backends.Cpu;
+
+// The transforms of F(2×2, 3×3) for the Winograd driver of Conv2dWinograd.cs: α = 4 points per axis
+// (0, 1, −1, ∞), a 4×4 input patch per 2×2 outputs, 16 multiplies per (output channel, input
+// channel) instead of 36:
+//   Bᵀ = [1 0 −1 0; 0 1 1 0; 0 −1 1 0; 0 1 0 −1],  G = [1 0 0; ½ ½ ½; ½ −½ ½; 0 0 1],  Aᵀ = [1 1 1 0; 0 1 −1 −1]
+internal static partial class Conv2dWinograd
+{
+    /// <summary>G of F(2, 3) [4, 3] (rows: the points 0, 1, −1, ∞).</summary>
+    private static readonly float[] G3 = [1, 0, 0, 0.5f, 0.5f, 0.5f, 0.5f, -0.5f, 0.5f, 0, 0, 1];
+
+    /// <summary>
+    /// V_ξ for 8 consecutive tiles of a tile row: p is the padded plane at the first tile's patch
+    /// (row pitch <paramref name="wp"/>), v the 8 tiles' slot in V_0 (V_ξ is <paramref name="xiStride"/> further).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static unsafe void Input8(float* p, int wp, float* v, long xiStride)
+    {
+        // q_r = (d B)[r, ·] for patch row r: columns 0..3 of 8 tiles are the even and odd columns from
+        // the tiles' start and from two columns on; then V[ρ, σ] = (Bᵀ q)[ρ, σ]
+        var (q00, q01, q02, q03) = InputRow(p);
+        var (q10, q11, q12, q13) = InputRow(p + wp);
+        var (q20, q21, q22, q23) = InputRow(p + 2 * wp);
+        (q00 - q20).Store(v);
+        (q01 - q21).Store(v + xiStride);
+        (q02 - q22).Store(v + 2 * xiStride);
+        (q03 - q23).Store(v + 3 * xiStride);
+        (q10 + q20).Store(v + 4 * xiStride);
+        (q11 + q21).Store(v + 5 * xiStride);
+        (q12 + q22).Store(v + 6 * xiStride);
+        (q13 + q23).Store(v + 7 * xiStride);
+        (q20 - q10).Store(v + 8 * xiStride);
+        (q21 - q11).Store(v + 9 * xiStride);
+        (q22 - q12).Store(v + 10 * xiStride);
+        (q23 - q13).Store(v + 11 * xiStride);
+        var (q30, q31, q32, q33) = InputRow(p + 3 * wp);
+        (q10 - q30).Store(v + 12 * xiStride);
+        (q11 - q31).Store(v + 13 * xiStride);
+        (q12 - q32).Store(v + 14 * xiStride);
+        (q13 - q33).Store(v + 15 * xiStride);
+    }
+
+    /// <summary>(d B)[r, ·] of 8 tiles' patch row r starting at p: d0 − d2, d1 + d2, d2 − d1, d1 − d3 with d_s their column s.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe (Vector256<float>, Vector256<float>, Vector256<float>, Vector256<float>) InputRow(float* p)
+    {
+        var (d0, d1) = Deinterleave(p);
+        var (d2, d3) = Deinterleave(p + 2);
+        return (d0 - d2, d1 + d2, d2 - d1, d1 - d3);
+    }
+
+    /// <summary>
+    /// Y = Aᵀ M A + bias (then ReLU when asked) for 8 output channels of one tile: m is M_0's 8 lanes of
+    /// the tile, M_ξ <paramref name="xiStride"/> further; y_ab is the output at row a, column b of the tile.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe void Output8(float* m, long xiStride, Vector256<float> bias, bool relu,
+        out Vector256<float> y00, out Vector256<float> y01, out Vector256<float> y10, out Vector256<float> y11)
+    {
+        // s_a[σ] = (Aᵀ M)[a, σ] column by column, then Y[a, b] = (s_a A)[b]
+        float* m4 = m + 4 * xiStride, m8 = m + 8 * xiStride, m12 = m + 12 * xiStride;
+        Vector256<float> m0 = Vector256.Load(m), m1 = Vector256.Load(m4), m2 = Vector256.Load(m8), m3 = Vector256.Load(m12);
+        Vector256<float> s00 = m0 + m1 + m2, s10 = m1 - m2 - m3;
+        m0 = Vector256.Load(m + xiStride); m1 = Vector256.Load(m4 + xiStride); m2 = Vector256.Load(m8 + xiStride); m3 = Vector256.Load(m12 + xiStride);
+        Vector256<float> s01 = m0 + m1 + m2, s11 = m1 - m2 - m3;
+        m0 = Vector256.Load(m + 2 * xiStride); m1 = Vector256.Load(m4 + 2 * xiStride); m2 = Vector256.Load(m8 + 2 * xiStride); m3 = Vector256.Load(m12 + 2 * xiStride);
+        Vector256<float> s02 = m0 + m1 + m2, s12 = m1 - m2 - m3;
+        m0 = Vector256.Load(m + 3 * xiStride); m1 = Vector256.Load(m4 + 3 * xiStride); m2 = Vector256.Load(m8 + 3 * xiStride); m3 = Vector256.Load(m12 + 3 * xiStride);
+        Vector256<float> s03 = m0 + m1 + m2, s13 = m1 - m2 - m3;
+        y00 = BiasRelu(s00 + s01 + s02, bias, relu);
+        y01 = BiasRelu(s01 - s02 - s03, bias, relu);
+        y10 = BiasRelu(s10 + s11 + s12, bias, relu);
+        y11 = BiasRelu(s11 - s12 - s13, bias, relu);
+    }
+}
