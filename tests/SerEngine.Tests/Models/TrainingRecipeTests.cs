@@ -121,7 +121,7 @@ public class TrainingRecipeTests
         Assert.Equal(FcnRecipe.Scratch.WarmupEpochs, scratch.EffectiveWarmup);
         Assert.Equal(5e-5f, (scratch with { LearningRate = 5e-5f }).EffectiveLearningRate);
         Assert.Equal(0, (new TrainOptions { Model = "fca", Recipe = FcnRecipe.Scratch }).EffectiveWarmup);
-        Assert.Equal((30, 15, 0, 0.2, 3f), (scratch.EffectiveEpochs, scratch.EffectiveLrStep, scratch.EffectivePatience,
+        Assert.Equal((30, 15, 0, 0.2, 7f), (scratch.EffectiveEpochs, scratch.EffectiveLrStep, scratch.EffectivePatience,
             scratch.EffectiveValidationFraction, scratch.EffectiveFrequencyWarp));
         Assert.Equal((50, 0, 10, 0.1, 0f), (paper.EffectiveEpochs, paper.EffectiveLrStep, paper.EffectivePatience,
             paper.EffectiveValidationFraction, paper.EffectiveFrequencyWarp));
@@ -133,7 +133,7 @@ public class TrainingRecipeTests
         Assert.Equal((7, 0, 3, 0.1, 0f), (set.EffectiveEpochs, set.EffectiveLrStep, set.EffectivePatience,
             set.EffectiveValidationFraction, set.EffectiveFrequencyWarp));
         Assert.Null(set.Augmentation);                                                // nothing left to augment with
-        Assert.Equal(new SpecAugment(MaxWarpSemitones: 3f), scratch.Augmentation);
+        Assert.Equal(new SpecAugment(MaxWarpSemitones: 7f), scratch.Augmentation);
         Assert.Equal(SpecAugment.WarpOnly(2f), (scratch with { SpecAugment = false, FrequencyWarp = 2f }).Augmentation);
         Assert.Same(FcnRecipe.Paper, FcnRecipe.Find("paper"));
         Assert.Null(FcnRecipe.Find("imagenet"));
