@@ -11,15 +11,7 @@ public partial class CpuBackend
     public override void AdamStep(Storage param, Storage grad, Storage m, Storage v, int n, in AdamStepParams p)
     {
         float[] pv = F(param), gv = F(grad), mv = F(m), vv = F(v); // [n] each
-        double beta1 = p.Beta1, beta2 = p.Beta2;
-        float decay = (float)(1.0 - (double)p.Lr * p.WeightDecay);
-        float wd = p.WeightDecay;
-        float b1 = (float)beta1, oneMinusB1 = (float)(1.0 - beta1);
-        float b2 = (float)beta2, oneMinusB2 = (float)(1.0 - beta2);
-        float stepSize = (float)(p.Lr / (1.0 - Math.Pow(beta1, p.Step)));
-        float bc2Sqrt = (float)Math.Sqrt(1.0 - Math.Pow(beta2, p.Step));
-        float eps = p.Eps;
-        bool decoupled = p.Decoupled;
+        var (decay, wd, b1, oneMinusB1, b2, oneMinusB2, stepSize, bc2Sqrt, eps, decoupled) = AdamScalars.For(p);
         ForChunks(n, 5L * n, (s, e) =>
         {
             int i = s;
