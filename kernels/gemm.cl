@@ -22,24 +22,7 @@
 #ifndef TS
 #define TS 16
 #endif
-#ifndef TSM
-#define TSM 64
-#endif
-#ifndef TSN
-#define TSN 128
-#endif
-#ifndef TSK
-#define TSK 16
-#endif
-#ifndef WPTM
-#define WPTM 8
-#endif
-#ifndef WPTN
-#define WPTN 8
-#endif
-
-#define RTSM (TSM / WPTM) // work-items along dim 1 in gemm_tiled_regblock
-#define RTSN (TSN / WPTN) // work-items along dim 0
+#include "gemm_tiles.h" // TSM, TSN, TSK, WPTM, WPTN, RTSM, RTSN of gemm_tiled_regblock
 
 // C element store with the beta rule: beta = 0 ignores the old value.
 INLINE void gemm_store(GLOBAL float* c, const float alpha, const float acc, const float beta)
