@@ -104,7 +104,7 @@ public partial class CpuBackend
     /// 6×16 tile with Vector256: rows r = 0..5 keep two accumulators each (columns 0–7, 8–15); the
     /// result goes to <paramref name="tile"/> [6, 16]. Nothing else happens here, so the JIT keeps all
     /// twelve accumulators in registers with or without profile data (with a call and a branchy store
-    /// after the loop, and no profile data, it spilled them on every step: a third of the speed).
+    /// after the loop, and no profile data, it spilled them on every step: much slower on sgemm.1024).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe void Kernel6x16(int kc, float* a, float* b, float* tile)
