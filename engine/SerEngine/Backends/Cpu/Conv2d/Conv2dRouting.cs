@@ -67,7 +67,7 @@ internal static class Conv2dRouting
                 }
                 // one input channel: C·R·S too shallow for the GEMM's packing (FocusCalibrationNet's conv1a, conv1b)
                 if (Can(OneChannelDirect) && g.R * g.S <= DirectMaxTaps) return OneChannelDirect;
-                // 5×5 filters transformed per call (3×3 ones only when packed): the transform is a few % of the 64 % of multiplies saved
+                // 5×5 filters transformed per call (3×3 ones only when packed): the transform costs little against the 64 % of multiplies saved
                 if (Can(WinogradF25) && WinogradPerCallPays(g)) return WinogradF25;
                 // weights packed per call into 16-channel panels: pays with several images, or one big one
                 if (Can(ChannelVector) && LanesFit(g.K) && (g.N >= 2 || (g.Macs >= ChannelBatchOneMacs && g.OutH * g.OutW >= ChannelBatchOnePixels)))

@@ -12,7 +12,7 @@ namespace SerEngine.Backends.Cpu;
 //   G  = [1/4 0 0 0 0; −1/6 −1/6 −1/6 −1/6 −1/6; −1/6 1/6 −1/6 1/6 −1/6;
 //         1/24 1/12 1/6 1/3 2/3; 1/24 −1/12 1/6 −1/3 2/3; 0 0 0 0 1]
 //   Aᵀ = [1 1 1 1 1 0; 0 1 −1 2 −2 1]
-// The larger points (±2) amplify rounding more than F(2×2, 3×3) does (CpuFastWinogradTests bounds
+// The larger points (±2) amplify rounding more than F(2×2, 3×3) does (CpuFastConv2dWinogradTests bounds
 // both; the measured errors are in benchmarks/results).
 internal static partial class Conv2dWinograd
 {

@@ -29,7 +29,7 @@ namespace SerEngine.Backends.Cpu;
 //   output transform  8 channels of a tile at a time, + bias, ReLU, stored as column pairs
 // The tasks are (image, range of tile rows, range of 16-channel blocks), cut by Splits.
 // Rounding: the transforms add and subtract values of the patch before multiplying, so results
-// differ from direct summation by a few ulps of the larger partial sums (CpuFastWinogradTests bounds
+// differ from direct summation by a few ulps of the larger partial sums (CpuFastConv2dWinogradTests bounds
 // them against a double sum; the measured errors are in benchmarks/results).
 // FocusCalibrationNet at batch 1: 19 M multiply-adds of 3×3 convolution become 8.5 M.
 internal static partial class Conv2dWinograd
