@@ -11,11 +11,14 @@ namespace SerEngine.Backends.Cpu;
 public partial class CpuReferenceBackend
 {
     /// <inheritdoc/>
-    public override void AdamStep(Storage param, Storage grad, Storage m, Storage v, int n, in AdamStepParams p)
+    public override void AdamStep(Storage param, Storage grad, Storage m, Storage v, int n, in AdamStepParams p) =>
+        AdamUpdate(F(param), F(grad), F(m), F(v), 0, n, AdamScalars.For(p)); // [n] each
+
+    /// <summary>The update of elements [<paramref name="start"/>, <paramref name="end"/>) one at a time (also the fast backend's tail).</summary>
+    private protected static void AdamUpdate(float[] pv, float[] gv, float[] mv, float[] vv, int start, int end, in AdamScalars a)
     {
-        float[] pv = F(param), gv = F(grad), mv = F(m), vv = F(v); // [n] each
-        var (decay, wd, b1, oneMinusB1, b2, oneMinusB2, stepSize, bc2Sqrt, eps, decoupled) = AdamScalars.For(p);
-        for (int i = 0; i < n; i++)
+        var (decay, wd, b1, oneMinusB1, b2, oneMinusB2, stepSize, bc2Sqrt, eps, decoupled) = a;
+        for (int i = start; i < end; i++)
         {
             float w = pv[i];
             float g = gv[i];
