@@ -29,24 +29,7 @@
 //                   on backward-weight, and needs no column buffer.
 // Launch: every kernel bounds-checks (global sizes are rounded up to whole work-groups).
 
-#ifndef TSM
-#define TSM 64
-#endif
-#ifndef TSN
-#define TSN 128
-#endif
-#ifndef TSK
-#define TSK 16
-#endif
-#ifndef WPTM
-#define WPTM 8
-#endif
-#ifndef WPTN
-#define WPTN 8
-#endif
-
-#define RTSM (TSM / WPTM)   // work-items along dim 1 of an implicit-GEMM work-group
-#define RTSN (TSN / WPTN)   // work-items along dim 0
+#include "gemm_tiles.h" // TSM, TSN, TSK, WPTM, WPTN, RTSM, RTSN: the tiling of gemm.cl's gemm_tiled_regblock
 #define NT (RTSM * RTSN)    // work-items per implicit-GEMM work-group
 #if (NT % TSN) != 0 || (TSK % (NT / TSN)) != 0
 #error "implicit GEMM tiles: work-items per group must be a multiple of TSN and cover TSK rows evenly"

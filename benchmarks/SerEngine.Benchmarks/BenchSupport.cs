@@ -1,5 +1,6 @@
 using BenchmarkDotNet.Attributes;
 using SerEngine.Backends;
+using SerEngine.Bench;
 using SerEngine.Backends.Cuda;
 using SerEngine.Backends.OpenCl;
 
@@ -22,16 +23,6 @@ public static class BenchBackends
 
     /// <summary>Short label for a case's ToString (the summary table cuts long values).</summary>
     public static string Label(string backend) => backend == "cpu-reference" ? "ref" : backend;
-
-    /// <summary>Waits until the work queued on a GPU backend has finished (a no-op on the CPU backends).</summary>
-    public static void Synchronize(Backend backend)
-    {
-        switch (backend)
-        {
-            case OpenClBackend cl: cl.Synchronize(); break;
-            case CudaBackend cu: cu.Synchronize(); break;
-        }
-    }
 
     private static string[] FindGpus()
     {
@@ -92,7 +83,7 @@ public abstract class BackendBenchmark : IDisposable
     }
 
     /// <summary>Waits for the backend's queued work (GPU backends; nothing on the CPU).</summary>
-    protected void Synchronize() => BenchBackends.Synchronize(Backend);
+    protected void Synchronize() => DeviceSync.Synchronize(Backend);
 
     private Storage Track(Storage s)
     {

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using SerEngine.Backends;
 using SerEngine.Backends.Cpu;
 using SerEngine.Backends.Gpu;
+using SerEngine.Bench;
 
 namespace SerEngine.Benchmarks.Lab;
 
@@ -22,13 +23,16 @@ public sealed record LabOptions
     /// a 20 µs kernel is not lost in the timer's and the synchronisation's noise.
     /// </summary>
     public double MinRunMilliseconds => Quick ? 1 : 5;
+
+    /// <summary>These settings as the shared timing rule of benchmarks/SerEngine.Bench: exactly <see cref="Runs"/> runs, calls batched per run.</summary>
+    public TimingOptions Timing => new() { WarmupRuns = Warmups, MinRuns = Runs, MaxRuns = Runs, MinRunMilliseconds = MinRunMilliseconds };
 }
 
 /// <summary>
 /// The kernel lab: for each op and each variant, first validates it against the CPU reference at
 /// several sizes and launch shapes (printing PASS/FAIL and the largest relative error), then — only if
-/// every check passed — times it (median of the runs after the warm-ups, Stopwatch around the call
-/// and a device synchronisation) and prints milliseconds and GFLOP/s or GB/s in an aligned table.
+/// every check passed — times it with the timing harness <c>ser bench</c> uses (<see cref="TimingHarness"/>:
+/// median of the runs after the warm-ups, each run ending with a device synchronisation) and prints milliseconds and GFLOP/s or GB/s in an aligned table.
 /// Command line: <see cref="KernelLabCommand"/>.
 /// </summary>
 public static class KernelLab
@@ -163,37 +167,19 @@ public static class KernelLab
         }
     }
 
-    /// <summary>Median milliseconds per call over the runs, after the warm-ups; every run ends with a device synchronisation.</summary>
+    /// <summary>Median milliseconds per call over the runs, after the warm-ups (<see cref="TimingHarness"/>); every run ends with a device synchronisation.</summary>
     private static LabRow Time(Backend device, LabOp op, string variant, LabCase c, LabOptions options)
     {
         var buffers = new List<Storage>();
         try
         {
             var args = Allocate(device, c, padded: false, buffers);
-            var clock = new Stopwatch();
-            double last = 0;
-            for (int w = 0; w < Math.Max(1, options.Warmups); w++)
-            {
-                clock.Restart();
-                c.Run(device, args);
-                BenchBackends.Synchronize(device);
-                last = clock.Elapsed.TotalMilliseconds;
-            }
-            int calls = (int)Math.Clamp(Math.Ceiling(options.MinRunMilliseconds / Math.Max(last, 1e-4)), 1, 1000);
-            var samples = new double[options.Runs];
-            for (int r = 0; r < samples.Length; r++)
-            {
-                clock.Restart();
-                for (int k = 0; k < calls; k++) c.Run(device, args);
-                BenchBackends.Synchronize(device);
-                samples[r] = clock.Elapsed.TotalMilliseconds / calls;
-            }
-            Array.Sort(samples);
-            double median = samples.Length % 2 == 1 ? samples[samples.Length / 2] : (samples[samples.Length / 2 - 1] + samples[samples.Length / 2]) / 2;
+            var t = TimingHarness.Measure(() => c.Run(device, args), options.Timing, DeviceSync.For(device));
+            double median = t.MedianMs;
             double work = op.Unit == LabUnit.Gflops
                 ? c.Flops ?? throw new InvalidOperationException($"{op.Name} case {c.Name} has no flop count")
                 : c.Bytes;
-            return new LabRow(op.Name, variant, LabStep.Time, c.Name, true, null, null, median, work / (median * 1e6), op.Unit, calls);
+            return new LabRow(op.Name, variant, LabStep.Time, c.Name, true, null, null, median, work / (median * 1e6), op.Unit, t.CallsPerRun);
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {

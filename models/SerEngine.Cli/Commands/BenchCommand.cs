@@ -1,7 +1,7 @@
 using System.Globalization;
 using SerEngine.Backends;
 using SerEngine.Backends.Cpu;
-using SerEngine.Cli.Bench;
+using SerEngine.Bench;
 
 namespace SerEngine.Cli.Commands;
 
@@ -9,7 +9,8 @@ namespace SerEngine.Cli.Commands;
 /// <c>ser bench --case NAME [--case NAME ...] [--backend NAME] [--threads N]</c>: times the cases of
 /// shared/docs/BENCH_CASES.md and prints one JSON line per case
 /// (<c>{"case": NAME, "ms": MEDIAN, "backend": ..., "threads": ...}</c> plus rates). <c>--list</c>
-/// prints the case names; <c>--case all</c> runs every case.
+/// prints the case names; <c>--case all</c> runs every case. A thin command over the benchmark harness
+/// of benchmarks/SerEngine.Bench (the cases, the timing rule, the profiler), which the kernel lab shares.
 /// </summary>
 public sealed class BenchCommand : ICommand
 {
@@ -31,7 +32,7 @@ public sealed class BenchCommand : ICommand
         new("--runs", "N", "fewest timed runs, at least 7 (default 7)"),
         new("--min-seconds", "S", "keep timing (up to 200 runs) while the timed runs total less than S seconds (default 1)"),
         new("--list", null, "print the case names with what each times"),
-        new("--profile", null, "instead of timing, print where a step's time goes: on cpu, milliseconds per primitive and shape (after a longer warm-up); on opencl/cuda, buffer allocations per step (requests, pool hits, driver calls)"),
+        new("--profile", null, "instead of timing, print where a step's time goes: milliseconds per primitive and shape on any backend (after a longer warm-up; on opencl/cuda each primitive synchronised), and on opencl/cuda first the buffer allocations per step (requests, pool hits, driver calls)"),
     ];
 
     /// <inheritdoc/>
@@ -60,21 +61,19 @@ public sealed class BenchCommand : ICommand
             throw new UsageException($"--min-seconds needs a number ≥ 0, got '{minSecondsText}'");
         var backendName = args.Value("--backend", "cpu")!;
         using var parallel = Audio.FrontEndThreads.Limit(threads);
-        if (args.Flag("--profile"))
-        {
-            if (backendName == "cpu")
-            {
-                foreach (var c in cases) Profile(c, threads, stdout);
-                return 0;
-            }
-            // a GPU backend: allocations per step (the memory pool's counters), not per-primitive times
-            if (ModelCommandOptions.GetBackend(backendName) is not Backends.Gpu.GpuBackend gpu)
-                throw new UsageException($"--profile works on the cpu backend and on GPU backends (opencl, cuda), not on '{backendName}'");
-            foreach (var c in cases) GpuAllocationProfile.Run(c, gpu, stdout);
-            return 0;
-        }
         // the cpu backend is built here so --threads applies; others come from the registry
         Backend backend = backendName == "cpu" ? new CpuBackend(threads) : ModelCommandOptions.GetBackend(backendName);
+        if (args.Flag("--profile"))
+        {
+            foreach (var c in cases)
+            {
+                // a GPU backend: allocations per step first (the memory pool's counters)
+                if (backend is Backends.Gpu.GpuBackend gpu) GpuAllocationProfile.Run(c, gpu, stdout);
+                PrimitiveProfile.Run(c, backend, stdout);
+                stdout.Flush();
+            }
+            return 0;
+        }
         int reported = backend is CpuBackend cpu ? cpu.ThreadCount : backendName == "cpu-reference" ? 1 : threads;
         var runner = new BenchRunner { MinRuns = runs, MinSeconds = minSeconds };
         foreach (var c in cases)
@@ -83,39 +82,6 @@ public sealed class BenchCommand : ICommand
             stdout.Flush();
         }
         return 0;
-    }
-
-    /// <summary>
-    /// Runs a case on the profiling backend: untimed steps until the JIT has settled (at least 2, up
-    /// to 50 or 2 s), then recorded ones (at least 5, more up to 1 s).
-    /// </summary>
-    private static void Profile(BenchCase c, int threads, TextWriter stdout)
-    {
-        var backend = new ProfilingBackend(threads);
-        var previous = BackendRegistry.Default;
-        BackendRegistry.Default = backend;
-        try
-        {
-            var step = c.Prepare(backend);
-            long w0 = System.Diagnostics.Stopwatch.GetTimestamp();
-            for (int i = 0; i < 2 || (i < 50 && System.Diagnostics.Stopwatch.GetElapsedTime(w0).TotalSeconds < 2); i++) step.Run();
-            backend.Reset();
-            long t0 = System.Diagnostics.Stopwatch.GetTimestamp();
-            int steps = 0;
-            while (steps < 5 || (steps < 200 && System.Diagnostics.Stopwatch.GetElapsedTime(t0).TotalSeconds < 1))
-            {
-                step.Run();
-                steps++;
-            }
-            double ms = System.Diagnostics.Stopwatch.GetElapsedTime(t0).TotalMilliseconds / steps;
-            stdout.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{c.Name}: {ms:0.000} ms per step (profiled)"));
-            backend.Report(stdout, steps);
-            step.Cleanup?.Invoke();
-        }
-        finally
-        {
-            BackendRegistry.Default = previous;
-        }
     }
 
     private static int PositiveInt(ParsedArgs args, string name, int fallback)

@@ -51,8 +51,7 @@ public sealed class ExplainCommand : ICommand
         var features = new FeatureCache().GetAll([new Utterance(file, "", "", "", file)], ShortAudio.Spec(model, args.Flag("--pad-short")))[0];
         model.CheckInput(features, file);
         var explanation = Explainer.Explain(model, features, file);
-        if (ext == ".svg") ReportFiles.WriteAtomic(outPath, UtteranceFigure.ToSvg(explanation).ToDocument());
-        else PngEncoder.WriteFile(outPath, UtteranceFigure.ToImage(explanation, scale));
+        UtteranceFigure.Write(outPath, explanation, scale); // .svg or .png, checked above
         stdout.WriteLine($"{file}: {explanation.Predicted} -> {outPath}");
         return 0;
     }

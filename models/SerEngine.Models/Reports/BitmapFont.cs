@@ -5,7 +5,7 @@ namespace SerEngine.Models.Reports;
 /// five cells, <c>#</c> set, <c>.</c> clear, top row first. Characters advance 6 cells; a line is
 /// 9 cells high (7 + 2 for the descenders of g, p, q and y, which are drawn 2 rows lower). Characters outside ASCII fall back to a look-alike or '?'.
 /// </summary>
-public static class BitmapFont
+internal static class BitmapFont
 {
     /// <summary>Glyph width in cells.</summary>
     public const int GlyphWidth = 5;

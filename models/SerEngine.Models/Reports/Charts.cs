@@ -6,7 +6,7 @@ namespace SerEngine.Models.Reports;
 /// <param name="Name">Legend text.</param>
 /// <param name="Points">Points in data units; NaN y values break the line.</param>
 /// <param name="Color">Line colour.</param>
-public sealed record Series(string Name, IReadOnlyList<Pt> Points, Rgb Color);
+internal sealed record Series(string Name, IReadOnlyList<Pt> Points, Rgb Color);
 
 /// <summary>The data-to-canvas mapping of a drawn plot area.</summary>
 /// <param name="Area">The plot area (inside the axes) in canvas units.</param>
@@ -14,7 +14,7 @@ public sealed record Series(string Name, IReadOnlyList<Pt> Points, Rgb Color);
 /// <param name="XMax">Data x at the right edge.</param>
 /// <param name="YMin">Data y at the bottom edge.</param>
 /// <param name="YMax">Data y at the top edge.</param>
-public readonly record struct Plot(Box Area, double XMin, double XMax, double YMin, double YMax)
+internal readonly record struct Plot(Box Area, double XMin, double XMax, double YMin, double YMax)
 {
     /// <summary>Canvas x of data x.</summary>
     public double X(double x) => Area.X + (x - XMin) / Span(XMin, XMax) * Area.W;
@@ -32,7 +32,7 @@ public readonly record struct Plot(Box Area, double XMin, double XMax, double YM
 /// Chart routines on an <see cref="ICanvas"/>: axes with round-number ticks, line charts with a
 /// legend, bar charts, count matrices, colour bars. Every routine draws inside the box it is given.
 /// </summary>
-public static class Charts
+internal static class Charts
 {
     /// <summary>Font size of tick labels.</summary>
     public const double TickFont = 10;

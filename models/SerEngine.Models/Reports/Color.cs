@@ -6,7 +6,7 @@ namespace SerEngine.Models.Reports;
 /// <param name="R">Red 0..255.</param>
 /// <param name="G">Green 0..255.</param>
 /// <param name="B">Blue 0..255.</param>
-public readonly record struct Rgb(byte R, byte G, byte B)
+internal readonly record struct Rgb(byte R, byte G, byte B)
 {
     /// <summary>Parses <c>#rrggbb</c>.</summary>
     public static Rgb Hex(string hex)
@@ -44,7 +44,7 @@ public readonly record struct Rgb(byte R, byte G, byte B)
 /// A colour map from [0, 1] to colours, computed by piecewise-linear interpolation between
 /// equally spaced anchor colours (<see cref="Viridis"/> uses nine samples of matplotlib's viridis).
 /// </summary>
-public sealed class ColorMap
+internal sealed class ColorMap
 {
     private readonly Rgb[] _anchors;
 
@@ -95,7 +95,7 @@ public sealed class ColorMap
 }
 
 /// <summary>Distinct colours for lines and bars (Tableau 10).</summary>
-public static class Palette
+internal static class Palette
 {
     private static readonly Rgb[] Colors =
     [

@@ -1,7 +1,7 @@
 namespace SerEngine.Models.Reports;
 
 /// <summary>How text sits on its anchor point horizontally.</summary>
-public enum TextAnchor
+internal enum TextAnchor
 {
     /// <summary>The point is the text's left end.</summary>
     Start,
@@ -16,14 +16,14 @@ public enum TextAnchor
 /// <summary>A point in canvas units (y grows downwards).</summary>
 /// <param name="X">Horizontal position.</param>
 /// <param name="Y">Vertical position.</param>
-public readonly record struct Pt(double X, double Y);
+internal readonly record struct Pt(double X, double Y);
 
 /// <summary>A rectangle in canvas units.</summary>
 /// <param name="X">Left.</param>
 /// <param name="Y">Top.</param>
 /// <param name="W">Width.</param>
 /// <param name="H">Height.</param>
-public readonly record struct Box(double X, double Y, double W, double H)
+internal readonly record struct Box(double X, double Y, double W, double H)
 {
     /// <summary>Right edge.</summary>
     public double Right => X + W;
@@ -37,7 +37,7 @@ public readonly record struct Box(double X, double Y, double W, double H)
 /// <see cref="SvgCanvas"/> writes them as SVG elements, <see cref="RasterCanvas"/> paints pixels,
 /// so one chart routine gives both an SVG and a PNG figure.
 /// </summary>
-public interface ICanvas
+internal interface ICanvas
 {
     /// <summary>Width in canvas units.</summary>
     double Width { get; }
@@ -77,7 +77,7 @@ public interface ICanvas
 }
 
 /// <summary>Text measuring shared by both canvases (a fixed advance per character).</summary>
-public static class TextMetrics
+internal static class TextMetrics
 {
     /// <summary>Approximate width of <paramref name="text"/> at font size <paramref name="size"/>.</summary>
     public static double Width(string text, double size) => text.Length * size * 0.62;

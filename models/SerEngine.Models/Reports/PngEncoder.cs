@@ -9,7 +9,7 @@ namespace SerEngine.Models.Reports;
 /// the rows deflated into one IDAT chunk with <see cref="ZLibStream"/>. Chunks are length, type,
 /// data, CRC-32 (ISO 3309, over type and data) as the PNG specification lays them out.
 /// </summary>
-public static class PngEncoder
+internal static class PngEncoder
 {
     /// <summary>The eight bytes every PNG file starts with.</summary>
     public static ReadOnlySpan<byte> Signature => [0x89, (byte)'P', (byte)'N', (byte)'G', 0x0D, 0x0A, 0x1A, 0x0A];
@@ -88,7 +88,7 @@ public static class PngEncoder
 }
 
 /// <summary>Atomic file writes for reports and figures.</summary>
-public static class ReportFiles
+internal static class ReportFiles
 {
     /// <summary>Writes <paramref name="bytes"/> to a temp file beside <paramref name="path"/>, then renames it over <paramref name="path"/>.</summary>
     public static void WriteAtomic(string path, byte[] bytes)

@@ -6,7 +6,7 @@ namespace SerEngine.Models.Reports;
 /// centres, lines and dots with a one-pixel soft edge, text with <see cref="BitmapFont"/> scaled by a
 /// whole factor, images by nearest neighbour. Good enough for readable figures, not typography.
 /// </summary>
-public sealed class RasterCanvas : ICanvas
+internal sealed class RasterCanvas : ICanvas
 {
     /// <summary>A white canvas of <paramref name="width"/> × <paramref name="height"/> units at <paramref name="scale"/> pixels per unit.</summary>
     public RasterCanvas(double width, double height, double scale = 1)

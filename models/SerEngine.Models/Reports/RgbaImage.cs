@@ -1,7 +1,7 @@
 namespace SerEngine.Models.Reports;
 
 /// <summary>An 8-bit RGBA pixel buffer, row-major from the top-left corner (<c>[Height, Width, 4]</c>).</summary>
-public sealed class RgbaImage
+internal sealed class RgbaImage
 {
     /// <summary>A transparent-black image of <paramref name="width"/> × <paramref name="height"/> pixels.</summary>
     public RgbaImage(int width, int height)

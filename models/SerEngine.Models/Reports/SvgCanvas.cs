@@ -8,7 +8,7 @@ namespace SerEngine.Models.Reports;
 /// images as <c>data:image/png;base64</c> URIs, no scripts and no external references. Numbers are
 /// written with invariant culture and at most two decimals.
 /// </summary>
-public sealed class SvgCanvas : ICanvas
+internal sealed class SvgCanvas : ICanvas
 {
     private readonly StringBuilder _body = new();
 

@@ -21,8 +21,24 @@ public static class UtteranceFigure
     public static double Height(UtteranceExplanation e) => HeaderHeight + HeatHeight + (e.Fcn is not null ? HeatHeight + 130
         : e.Fca is null ? 0 : 220 + StripsHeight(e.Fca) + (e.Fca.HeadWeights is null ? 0 : 140));
 
+    /// <summary>The figure as a standalone SVG document.</summary>
+    public static string ToSvgDocument(UtteranceExplanation e) => ToSvg(e).ToDocument();
+
+    /// <summary>The figure as a PNG file's bytes, painted at <paramref name="scale"/> pixels per unit (2: 1920 pixels wide).</summary>
+    public static byte[] ToPng(UtteranceExplanation e, double scale = 2) => PngEncoder.Encode(ToImage(e, scale));
+
+    /// <summary>
+    /// Writes the figure to <paramref name="path"/> atomically (temp file + rename): SVG when the path ends
+    /// in <c>.svg</c>, else PNG at <paramref name="scale"/> pixels per unit.
+    /// </summary>
+    public static void Write(string path, UtteranceExplanation e, double scale = 2)
+    {
+        if (Path.GetExtension(path).Equals(".svg", StringComparison.OrdinalIgnoreCase)) ReportFiles.WriteAtomic(path, ToSvgDocument(e));
+        else ReportFiles.WriteAtomic(path, ToPng(e, scale));
+    }
+
     /// <summary>The figure as a standalone SVG canvas.</summary>
-    public static SvgCanvas ToSvg(UtteranceExplanation e)
+    internal static SvgCanvas ToSvg(UtteranceExplanation e)
     {
         var c = new SvgCanvas(FigureWidth, Height(e)) { Title = $"{e.Name}: predicted {e.Predicted}" };
         Draw(c, e);
@@ -30,7 +46,7 @@ public static class UtteranceFigure
     }
 
     /// <summary>The figure painted at <paramref name="scale"/> pixels per unit.</summary>
-    public static RgbaImage ToImage(UtteranceExplanation e, double scale = 2)
+    internal static RgbaImage ToImage(UtteranceExplanation e, double scale = 2)
     {
         var c = new RasterCanvas(FigureWidth, Height(e), scale);
         Draw(c, e);
@@ -38,7 +54,7 @@ public static class UtteranceFigure
     }
 
     /// <summary>Draws the figure of <paramref name="e"/> on <paramref name="c"/> (which must be <see cref="Height"/> tall).</summary>
-    public static void Draw(ICanvas c, UtteranceExplanation e)
+    internal static void Draw(ICanvas c, UtteranceExplanation e)
     {
         string truth = e.TrueLabel is null ? "" : $"true {e.TrueLabel}, ";
         bool right = e.TrueLabel is null || e.TrueLabel == e.Predicted;
@@ -210,7 +226,7 @@ public static class UtteranceFigure
     }
 
     /// <summary>Each row of <paramref name="f"/> mapped from its own 1st..99th percentile to [0, 1].</summary>
-    public static float[] ScaleRows(Audio.FeatureMatrix f)
+    internal static float[] ScaleRows(Audio.FeatureMatrix f)
     {
         var scaled = new float[f.Values.Length];
         for (int r = 0; r < f.Bins; r++)
@@ -223,7 +239,7 @@ public static class UtteranceFigure
     }
 
     /// <summary>The 1st and 99th percentiles of <paramref name="values"/> (the colour range of a heatmap).</summary>
-    public static (double Lo, double Hi) Range(float[] values)
+    internal static (double Lo, double Hi) Range(float[] values)
     {
         var finite = values.Where(float.IsFinite).ToArray();
         if (finite.Length == 0) return (0, 1);

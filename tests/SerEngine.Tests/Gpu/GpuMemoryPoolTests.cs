@@ -261,8 +261,8 @@ public class GpuMemoryPoolTests(ITestOutputHelper output)
     public void BenchProfileOnOpenClCountsAllocationsPerStep()
     {
         if (GpuTestDevices.OpenCl(output) is null) return;
-        Assert.Equal("attention_fcn.train_step.b2.64x64", SerEngine.Cli.Bench.BenchCases.Find("attention_fcn.train_step.b2.64x64")?.Name);
-        Assert.Null(SerEngine.Cli.Bench.BenchCases.Find("attention_fcn.train_step.b0.64x64"));
+        Assert.Equal("attention_fcn.train_step.b2.64x64", SerEngine.Bench.BenchCases.Find("attention_fcn.train_step.b2.64x64")?.Name);
+        Assert.Null(SerEngine.Bench.BenchCases.Find("attention_fcn.train_step.b0.64x64"));
         var stdout = new StringWriter();
         var stderr = new StringWriter();
         int code = SerEngine.Cli.CliApp.Run(["bench", "--profile", "--backend", "opencl", "--case", "focus_calibration_net.train_step.b1.26x63"], stdout, stderr);

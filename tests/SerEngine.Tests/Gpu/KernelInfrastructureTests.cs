@@ -81,6 +81,22 @@ public class KernelInfrastructureTests
         }
     }
 
+    [Theory]
+    [InlineData(KernelDialect.OpenCl)]
+    [InlineData(KernelDialect.Cuda)]
+    public void GemmAndConv2dShareOneTileHeader(KernelDialect dialect)
+    {
+        // the tile defines are written once, in gemm_tiles.h, and both files get them by #include
+        foreach (var file in new[] { "gemm.cl", "conv2d.cl" })
+        {
+            var src = KernelSource.Load(file, dialect, kernelDirectory: "");
+            Assert.Contains("#include \"gemm_tiles.h\"", src.Body, StringComparison.Ordinal);
+            Assert.DoesNotMatch(new Regex(@"#\s*define\s+(TSM|TSN|TSK|WPTM|WPTN|RTSM|RTSN)\b"), src.Body);
+            Assert.Contains("#line 1 \"gemm_tiles.h\"\n// gemm_tiles.h", src.Text, StringComparison.Ordinal);
+            Assert.Single(Regex.Matches(src.Text, @"#define RTSM \(TSM / WPTM\)"));
+        }
+    }
+
     [Fact]
     public void DiskCacheKeysWritesAndReads()
     {

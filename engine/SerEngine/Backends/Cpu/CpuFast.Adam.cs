@@ -4,22 +4,15 @@ namespace SerEngine.Backends.Cpu;
 
 // Fast Adam/AdamW: the reference's update (CpuReference.Adam.cs) with the same float operations in
 // the same order, eight parameters at a time (no fused multiply-add, so the result is bit-identical
-// to the reference), large parameter tensors shared among threads.
+// to the reference; the last few run the reference's own loop), large parameter tensors shared among threads.
 public partial class CpuBackend
 {
     /// <inheritdoc/>
     public override void AdamStep(Storage param, Storage grad, Storage m, Storage v, int n, in AdamStepParams p)
     {
         float[] pv = F(param), gv = F(grad), mv = F(m), vv = F(v); // [n] each
-        double beta1 = p.Beta1, beta2 = p.Beta2;
-        float decay = (float)(1.0 - (double)p.Lr * p.WeightDecay);
-        float wd = p.WeightDecay;
-        float b1 = (float)beta1, oneMinusB1 = (float)(1.0 - beta1);
-        float b2 = (float)beta2, oneMinusB2 = (float)(1.0 - beta2);
-        float stepSize = (float)(p.Lr / (1.0 - Math.Pow(beta1, p.Step)));
-        float bc2Sqrt = (float)Math.Sqrt(1.0 - Math.Pow(beta2, p.Step));
-        float eps = p.Eps;
-        bool decoupled = p.Decoupled;
+        var scalars = AdamScalars.For(p);
+        var (decay, wd, b1, oneMinusB1, b2, oneMinusB2, stepSize, bc2Sqrt, eps, decoupled) = scalars;
         ForChunks(n, 5L * n, (s, e) =>
         {
             int i = s;
@@ -48,19 +41,7 @@ public partial class CpuBackend
                     (w - vStep * (mi / denom)).CopyTo(pv.AsSpan(i, 8));
                 }
             }
-            for (; i < e; i++)
-            {
-                float w = pv[i];
-                float g = gv[i];
-                if (decoupled) w *= decay;
-                else if (wd != 0f) g += wd * w;
-                float mi = mv[i] * b1 + oneMinusB1 * g;
-                float vi = vv[i] * b2 + oneMinusB2 * g * g;
-                float denom = MathF.Sqrt(vi) / bc2Sqrt + eps;
-                mv[i] = mi;
-                vv[i] = vi;
-                pv[i] = w - stepSize * (mi / denom);
-            }
+            AdamUpdate(pv, gv, mv, vv, i, e, scalars); // the rest, as the reference
         });
     }
 }

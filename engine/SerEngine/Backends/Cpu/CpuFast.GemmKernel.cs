@@ -104,7 +104,7 @@ public partial class CpuBackend
     /// 6×16 tile with Vector256: rows r = 0..5 keep two accumulators each (columns 0–7, 8–15); the
     /// result goes to <paramref name="tile"/> [6, 16]. Nothing else happens here, so the JIT keeps all
     /// twelve accumulators in registers with or without profile data (with a call and a branchy store
-    /// after the loop, and no profile data, it spilled them on every step: a third of the speed).
+    /// after the loop, and no profile data, it spilled them on every step: much slower on sgemm.1024).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe void Kernel6x16(int kc, float* a, float* b, float* tile)
@@ -130,9 +130,7 @@ public partial class CpuBackend
             a += GemmMR;
             b += 16;
         }
-        c00.Store(tile); c01.Store(tile + 8); c10.Store(tile + 16); c11.Store(tile + 24);
-        c20.Store(tile + 32); c21.Store(tile + 40); c30.Store(tile + 48); c31.Store(tile + 56);
-        c40.Store(tile + 64); c41.Store(tile + 72); c50.Store(tile + 80); c51.Store(tile + 88);
+        MicroTile.Store(tile, 16, c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51);
     }
 
     /// <summary>
@@ -164,12 +162,7 @@ public partial class CpuBackend
             a += GemmMR;
             b += 16;
         }
-        c00.Store(c); c01.Store(c + 8); c += ldc;
-        c10.Store(c); c11.Store(c + 8); c += ldc;
-        c20.Store(c); c21.Store(c + 8); c += ldc;
-        c30.Store(c); c31.Store(c + 8); c += ldc;
-        c40.Store(c); c41.Store(c + 8); c += ldc;
-        c50.Store(c); c51.Store(c + 8);
+        MicroTile.Store(c, ldc, c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51);
     }
 
     /// <summary><see cref="Kernel6x16Store"/> for alpha 1, beta 1: C = C + acc (one rounding, as the tile path's FMA with beta 1).</summary>
@@ -197,12 +190,7 @@ public partial class CpuBackend
             a += GemmMR;
             b += 16;
         }
-        (Vector256.Load(c) + c00).Store(c); (Vector256.Load(c + 8) + c01).Store(c + 8); c += ldc;
-        (Vector256.Load(c) + c10).Store(c); (Vector256.Load(c + 8) + c11).Store(c + 8); c += ldc;
-        (Vector256.Load(c) + c20).Store(c); (Vector256.Load(c + 8) + c21).Store(c + 8); c += ldc;
-        (Vector256.Load(c) + c30).Store(c); (Vector256.Load(c + 8) + c31).Store(c + 8); c += ldc;
-        (Vector256.Load(c) + c40).Store(c); (Vector256.Load(c + 8) + c41).Store(c + 8); c += ldc;
-        (Vector256.Load(c) + c50).Store(c); (Vector256.Load(c + 8) + c51).Store(c + 8);
+        MicroTile.Add(c, ldc, c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51);
     }
 
     /// <summary>6×32 tile with Vector512: rows r = 0..5 keep two accumulators each (columns 0–15, 16–31); result to tile [6, 32].</summary>
@@ -230,9 +218,7 @@ public partial class CpuBackend
             a += GemmMR;
             b += 32;
         }
-        c00.Store(tile); c01.Store(tile + 16); c10.Store(tile + 32); c11.Store(tile + 48);
-        c20.Store(tile + 64); c21.Store(tile + 80); c30.Store(tile + 96); c31.Store(tile + 112);
-        c40.Store(tile + 128); c41.Store(tile + 144); c50.Store(tile + 160); c51.Store(tile + 176);
+        MicroTile.Store(tile, 32, c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51);
     }
 
     /// <summary>The same tile as plain loops (NR = 16), for CPUs without 256-bit SIMD; result to tile [6, 16].</summary>

@@ -1,7 +1,7 @@
 namespace SerEngine.Backends.Cpu;
 
 // One Adam / AdamW step in place, in torch.optim's order of operations (PyTorch 1.13,
-// single-tensor path). Scalars are formed in double, as Python does, then used in float32:
+// single-tensor path). Scalars are formed in double, as Python does, then used in float32 (AdamScalars.For):
 //   AdamW:  p *= 1 − lr·wd                          (decoupled decay, first)
 //   Adam:   g  = g + wd·p                           (L2 added to the gradient)
 //   m = β1·m + (1 − β1)·g
@@ -11,24 +11,18 @@ namespace SerEngine.Backends.Cpu;
 public partial class CpuReferenceBackend
 {
     /// <inheritdoc/>
-    public override void AdamStep(Storage param, Storage grad, Storage m, Storage v, int n, in AdamStepParams p)
+    public override void AdamStep(Storage param, Storage grad, Storage m, Storage v, int n, in AdamStepParams p) =>
+        AdamUpdate(F(param), F(grad), F(m), F(v), 0, n, AdamScalars.For(p)); // [n] each
+
+    /// <summary>The update of elements [<paramref name="start"/>, <paramref name="end"/>) one at a time (also the fast backend's tail).</summary>
+    private protected static void AdamUpdate(float[] pv, float[] gv, float[] mv, float[] vv, int start, int end, in AdamScalars a)
     {
-        float[] pv = F(param), gv = F(grad), mv = F(m), vv = F(v); // [n] each
-        double beta1 = p.Beta1, beta2 = p.Beta2;
-        float decay = (float)(1.0 - (double)p.Lr * p.WeightDecay);
-        float wd = p.WeightDecay;
-        float b1 = (float)beta1, oneMinusB1 = (float)(1.0 - beta1);
-        float b2 = (float)beta2, oneMinusB2 = (float)(1.0 - beta2);
-        double biasCorrection1 = 1.0 - Math.Pow(beta1, p.Step);
-        double biasCorrection2 = 1.0 - Math.Pow(beta2, p.Step);
-        float stepSize = (float)(p.Lr / biasCorrection1);
-        float bc2Sqrt = (float)Math.Sqrt(biasCorrection2);
-        float eps = p.Eps;
-        for (int i = 0; i < n; i++)
+        var (decay, wd, b1, oneMinusB1, b2, oneMinusB2, stepSize, bc2Sqrt, eps, decoupled) = a;
+        for (int i = start; i < end; i++)
         {
             float w = pv[i];
             float g = gv[i];
-            if (p.Decoupled) w *= decay;
+            if (decoupled) w *= decay;
             else if (wd != 0f) g += wd * w;
             float mi = mv[i] * b1 + oneMinusB1 * g;
             float vi = vv[i] * b2 + oneMinusB2 * g * g;

@@ -3,10 +3,9 @@ using System.Runtime.ExceptionServices;
 
 namespace SerEngine.Backends.Cpu;
 
-// The fast backend's own worker threads. A Parallel.For costs several microseconds per call
-// (task objects, queueing, and waking pool threads that went to sleep), which at batch 1 is as
-// much as the work: FocusCalibrationNet's inference runs a dozen parallel primitives of 20–100 µs
-// each. These workers are started once, take the items of a call from a shared counter together
+// The fast backend's own worker threads. A Parallel.For's cost per call (task objects, queueing,
+// and waking pool threads that went to sleep) is as much as the work of a batch-1 primitive
+// (focus_calibration_net.infer.b1.26x63 runs a dozen short parallel ones). These workers are started once, take the items of a call from a shared counter together
 // with the calling thread, and after a call keep spinning for a short while (SpinMicroseconds)
 // so that the next call finds them awake; then they block until woken.
 // One call at a time: a second thread calling while a call runs (tests run in parallel), or a

@@ -1,8 +1,7 @@
 namespace SerEngine.Backends.Gpu;
 
-// Launch code for kernels/optim.cl: AdamStep and SgdStep, one work-item per parameter. The scalars
-// are formed here exactly as the CPU reference forms them (in double where it uses double, then
-// rounded to float), so the kernel repeats the reference's float operations.
+// Launch code for kernels/optim.cl: AdamStep and SgdStep, one work-item per parameter. Adam's scalars
+// come from AdamScalars.For, as the CPU backends' do, so the kernel repeats the reference's float operations.
 public abstract partial class GpuBackend
 {
     private const string OptimFile = "optim.cl";
@@ -15,17 +14,10 @@ public abstract partial class GpuBackend
         CheckBuffer(grad, n, DType.Float32, "AdamStep", nameof(grad));
         CheckBuffer(m, n, DType.Float32, "AdamStep", nameof(m));
         CheckBuffer(v, n, DType.Float32, "AdamStep", nameof(v));
-        double beta1 = p.Beta1, beta2 = p.Beta2;
-        float decay = (float)(1.0 - (double)p.Lr * p.WeightDecay);
-        float b1 = (float)beta1, oneMinusB1 = (float)(1.0 - beta1);
-        float b2 = (float)beta2, oneMinusB2 = (float)(1.0 - beta2);
-        double biasCorrection1 = 1.0 - Math.Pow(beta1, p.Step);
-        double biasCorrection2 = 1.0 - Math.Pow(beta2, p.Step);
-        float stepSize = (float)(p.Lr / biasCorrection1);
-        float bc2Sqrt = (float)Math.Sqrt(biasCorrection2);
+        var a = AdamScalars.For(p);
         // param, grad, m, v: [n]
-        Launch1D(OptimFile, "adam_step", n, param, grad, m, v, n, p.Decoupled ? 1 : 0, decay, p.WeightDecay,
-            b1, oneMinusB1, b2, oneMinusB2, stepSize, bc2Sqrt, p.Eps);
+        Launch1D(OptimFile, "adam_step", n, param, grad, m, v, n, a.Decoupled ? 1 : 0, a.Decay, a.WeightDecay,
+            a.B1, a.OneMinusB1, a.B2, a.OneMinusB2, a.StepSize, a.Bc2Sqrt, a.Eps);
     }
 
     /// <inheritdoc/>

@@ -37,7 +37,7 @@ public abstract partial class GpuBackend
 
     // spectrogram_tiled's tiles (SPEC_TK bins × SPEC_TT frames per work-group, SPEC_TN-deep slabs,
     // SPEC_WK × SPEC_WT outputs per work-item: 16 × 8 work-items).
-    // Tried on PoCL: 32×32 tiles with 4×2 per work-item ran 2-3× slower.
+    // 32×32 tiles with 4×2 per work-item were slower on PoCL (timed by hand; no bench case times this kernel yet).
     private const int SpecTileK = 32, SpecTileT = 64, SpecTileN = 32, SpecWorkK = 4, SpecWorkT = 4;
     private const int SpecNaiveGroupT = 16, SpecNaiveGroupK = 8;
 

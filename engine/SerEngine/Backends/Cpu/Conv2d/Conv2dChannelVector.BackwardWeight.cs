@@ -109,9 +109,8 @@ internal static partial class Conv2dChannelVector
     private static unsafe void KernelWeight6x16(int rows, int cols, int wp, float* d, float* x0, float* x1, float* x2, float* x3, float* x4, float* x5,
         float* tile)
     {
-        var c00 = Vector256.Load(tile); var c01 = Vector256.Load(tile + 8); var c10 = Vector256.Load(tile + 16); var c11 = Vector256.Load(tile + 24);
-        var c20 = Vector256.Load(tile + 32); var c21 = Vector256.Load(tile + 40); var c30 = Vector256.Load(tile + 48); var c31 = Vector256.Load(tile + 56);
-        var c40 = Vector256.Load(tile + 64); var c41 = Vector256.Load(tile + 72); var c50 = Vector256.Load(tile + 80); var c51 = Vector256.Load(tile + 88);
+        MicroTile.Load(tile, 16, out var c00, out var c01, out var c10, out var c11, out var c20, out var c21,
+            out var c30, out var c31, out var c40, out var c41, out var c50, out var c51);
         for (int r = 0; r < rows; r++)
         {
             for (nint q = 0; q < cols; q++)
@@ -134,8 +133,6 @@ internal static partial class Conv2dChannelVector
             }
             x0 += wp; x1 += wp; x2 += wp; x3 += wp; x4 += wp; x5 += wp;
         }
-        c00.Store(tile); c01.Store(tile + 8); c10.Store(tile + 16); c11.Store(tile + 24);
-        c20.Store(tile + 32); c21.Store(tile + 40); c30.Store(tile + 48); c31.Store(tile + 56);
-        c40.Store(tile + 64); c41.Store(tile + 72); c50.Store(tile + 80); c51.Store(tile + 88);
+        MicroTile.Store(tile, 16, c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51);
     }
 }

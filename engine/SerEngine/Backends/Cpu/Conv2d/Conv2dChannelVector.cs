@@ -44,8 +44,8 @@ internal static partial class Conv2dChannelVector
 
     /// <summary>
     /// Taps of one packed-weight chunk that every tile of a task passes over before the next
-    /// (512 · 64 B = 32 KB, read from L1/L2; on one thread 256 and 800 measured slower, and so did
-    /// tiles outermost with every panel's chunk in turn).
+    /// (512 · 64 B = 32 KB, read from L1/L2; other sizes and tiles outermost were slower on one thread:
+    /// conv2d.fwd.16x64x24x36.k5x192 with --threads 1).
     /// </summary>
     private const int ChunkTaps = 512;
 
@@ -249,12 +249,7 @@ internal static partial class Conv2dChannelVector
     {
         Vector256<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
         Vector256<float> c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
-        if (accumulate)
-        {
-            c00 = Vector256.Load(tile); c01 = Vector256.Load(tile + 8); c10 = Vector256.Load(tile + 16); c11 = Vector256.Load(tile + 24);
-            c20 = Vector256.Load(tile + 32); c21 = Vector256.Load(tile + 40); c30 = Vector256.Load(tile + 48); c31 = Vector256.Load(tile + 56);
-            c40 = Vector256.Load(tile + 64); c41 = Vector256.Load(tile + 72); c50 = Vector256.Load(tile + 80); c51 = Vector256.Load(tile + 88);
-        }
+        if (accumulate) MicroTile.Load(tile, 16, out c00, out c01, out c10, out c11, out c20, out c21, out c30, out c31, out c40, out c41, out c50, out c51);
         for (nint p = 0; p < taps; p++)
         {
             nint o = off[p];
@@ -274,8 +269,6 @@ internal static partial class Conv2dChannelVector
             c50 = Fmadd(b, w0, c50); c51 = Fmadd(b, w1, c51);
             w += Lanes;
         }
-        c00.Store(tile); c01.Store(tile + 8); c10.Store(tile + 16); c11.Store(tile + 24);
-        c20.Store(tile + 32); c21.Store(tile + 40); c30.Store(tile + 48); c31.Store(tile + 56);
-        c40.Store(tile + 64); c41.Store(tile + 72); c50.Store(tile + 80); c51.Store(tile + 88);
+        MicroTile.Store(tile, 16, c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51);
     }
 }

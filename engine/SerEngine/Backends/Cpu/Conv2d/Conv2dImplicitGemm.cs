@@ -11,8 +11,8 @@ namespace SerEngine.Backends.Cpu;
 //   backward-weight  dw    [K, CRS]   = Σ_n dy[n] [K, OHW] · col(x[n])ᵀ [OHW, CRS] (one GEMM, k = N·OHW)
 //   backward-input   dcol  [CRS, OHW] = wᵀ [CRS, K] · dy[n] [K, OHW], then col2im: dx[n] = Σ dcol
 //                    scattered back to the input pixels (a few images at a time, col2im per channel).
-//                    (Measured: for stride 1 this beats the implicit GEMM of dy with the flipped
-//                    weights, whose packing of K·R·S rows per pixel is shared by only C rows.)
+//                    The routing gives it the strided backward-inputs (and those with padding beyond
+//                    the kernel's extent), which have no stride-1 adjoint for the other paths.
 // It runs every geometry: the routing's fallback (Conv2dRouting.cs).
 internal static class Conv2dImplicitGemm
 {

@@ -23,11 +23,11 @@ internal static class Conv2dRouting
     /// <summary>
     /// One image runs the channel-vector forward from this many multiply-adds and output pixels: the
     /// weights are packed per call, a pass over them that pays when each weight serves many pixels
-    /// (AttentionFcn's 11×11 stride-4 first layer, 3626 pixels: ~20 % faster than the im2col GEMM;
-    /// its 5×5 layer, 864 pixels: ~5 % faster repeated, level within the noise inside the model).
+    /// (AttentionFcn's 11×11 stride-4 first layer, 3626 pixels, beats the im2col GEMM:
+    /// attention_fcn.infer.b1.200x300; its 5×5 layer takes the per-call Winograd rule before this one).
     /// Its 3×3 layers on 11×17 maps (187 pixels, up to 3.5 MB of weights that arrive cold in the
-    /// model) and FocusCalibrationNet's small layers (2–7 M) stay on the shifted-window path, which
-    /// reads the weights in place.
+    /// model) and FocusCalibrationNet's small layers (2–7 M, when their weights are not packed) stay
+    /// on the shifted-window path, which reads the weights in place.
     /// </summary>
     internal const long ChannelBatchOneMacs = 1L << 24;
 
@@ -36,9 +36,9 @@ internal static class Conv2dRouting
 
     /// <summary>
     /// Most output channels for the shifted-window backward-weight. With more, the GEMM with packed
-    /// operands wins (measured: K = 256 on 11×17 maps, 76 against 57 GFLOP/s on one thread; K = 32 on
-    /// 25×62 maps, 44 against 75), since its packing is then shared by many output channels while the
-    /// dot products pay horizontal sums per tile.
+    /// operands wins (on one thread: attention_fcn.train_step.b16.200x300's 3×3 layers, K = 256, and
+    /// not focus_calibration_net.train_step.b32.26x63's conv2, K = 32), since its packing is then shared
+    /// by many output channels while the dot products pay horizontal sums per tile.
     /// </summary>
     internal const int ShiftedWeightMaxChannels = 64;
 
@@ -67,7 +67,7 @@ internal static class Conv2dRouting
                 }
                 // one input channel: C·R·S too shallow for the GEMM's packing (FocusCalibrationNet's conv1a, conv1b)
                 if (Can(OneChannelDirect) && g.R * g.S <= DirectMaxTaps) return OneChannelDirect;
-                // 5×5 filters transformed per call (3×3 ones only when packed): the transform is a few % of the 64 % of multiplies saved
+                // 5×5 filters transformed per call (3×3 ones only when packed): the transform costs little against the 64 % of multiplies saved
                 if (Can(WinogradF25) && WinogradPerCallPays(g)) return WinogradF25;
                 // weights packed per call into 16-channel panels: pays with several images, or one big one
                 if (Can(ChannelVector) && LanesFit(g.K) && (g.N >= 2 || (g.Macs >= ChannelBatchOneMacs && g.OutH * g.OutW >= ChannelBatchOnePixels)))

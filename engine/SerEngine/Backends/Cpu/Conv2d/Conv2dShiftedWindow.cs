@@ -37,7 +37,7 @@ internal static partial class Conv2dShiftedWindow
         if (g.N < 2 * threads)
         {
             // few images: the weights [K, C·R·S] are read in place, six rows at a time (at batch 1 a
-            // packing pass over them cost a quarter of the convolution)
+            // packing pass over them costs a large share of the convolution: focus_calibration_net.train_step.b1.26x63)
             Run(s, x, w, packedWeights: false, bias, y, relu, threads);
             return;
         }
@@ -252,12 +252,7 @@ internal static partial class Conv2dShiftedWindow
     {
         Vector256<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
         Vector256<float> c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
-        if (accumulate)
-        {
-            c00 = Vector256.Load(tile); c01 = Vector256.Load(tile + 8); c10 = Vector256.Load(tile + 16); c11 = Vector256.Load(tile + 24);
-            c20 = Vector256.Load(tile + 32); c21 = Vector256.Load(tile + 40); c30 = Vector256.Load(tile + 48); c31 = Vector256.Load(tile + 56);
-            c40 = Vector256.Load(tile + 64); c41 = Vector256.Load(tile + 72); c50 = Vector256.Load(tile + 80); c51 = Vector256.Load(tile + 88);
-        }
+        if (accumulate) MicroTile.Load(tile, 16, out c00, out c01, out c10, out c11, out c20, out c21, out c30, out c31, out c40, out c41, out c50, out c51);
         for (int p = 0; p < taps; p++)
         {
             float* bp = b + off[p];
@@ -277,9 +272,7 @@ internal static partial class Conv2dShiftedWindow
             c50 = Fmadd(av, b0, c50); c51 = Fmadd(av, b1, c51);
             a += GemmMR;
         }
-        c00.Store(tile); c01.Store(tile + 8); c10.Store(tile + 16); c11.Store(tile + 24);
-        c20.Store(tile + 32); c21.Store(tile + 40); c30.Store(tile + 48); c31.Store(tile + 56);
-        c40.Store(tile + 64); c41.Store(tile + 72); c50.Store(tile + 80); c51.Store(tile + 88);
+        MicroTile.Store(tile, 16, c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51);
     }
 
     /// <summary>Row <paramref name="i"/> of a six-row block starting at row k0 (<paramref name="r0"/>), or row <paramref name="last"/> past it.</summary>
@@ -297,12 +290,7 @@ internal static partial class Conv2dShiftedWindow
     {
         Vector256<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
         Vector256<float> c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
-        if (accumulate)
-        {
-            c00 = Vector256.Load(tile); c01 = Vector256.Load(tile + 8); c10 = Vector256.Load(tile + 16); c11 = Vector256.Load(tile + 24);
-            c20 = Vector256.Load(tile + 32); c21 = Vector256.Load(tile + 40); c30 = Vector256.Load(tile + 48); c31 = Vector256.Load(tile + 56);
-            c40 = Vector256.Load(tile + 64); c41 = Vector256.Load(tile + 72); c50 = Vector256.Load(tile + 80); c51 = Vector256.Load(tile + 88);
-        }
+        if (accumulate) MicroTile.Load(tile, 16, out c00, out c01, out c10, out c11, out c20, out c21, out c30, out c31, out c40, out c41, out c50, out c51);
         for (nint p = 0; p < taps; p++)
         {
             float* bp = b + off[p];
@@ -321,8 +309,6 @@ internal static partial class Conv2dShiftedWindow
             av = Vector256.Create(a5[p]);
             c50 = Fmadd(av, b0, c50); c51 = Fmadd(av, b1, c51);
         }
-        c00.Store(tile); c01.Store(tile + 8); c10.Store(tile + 16); c11.Store(tile + 24);
-        c20.Store(tile + 32); c21.Store(tile + 40); c30.Store(tile + 48); c31.Store(tile + 56);
-        c40.Store(tile + 64); c41.Store(tile + 72); c50.Store(tile + 80); c51.Store(tile + 88);
+        MicroTile.Store(tile, 16, c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51);
     }
 }

@@ -17,8 +17,10 @@ namespace SerEngine.Backends.Cpu;
 // with B, G and A of F(2, 3) or F(2, 5) (Conv2dWinograd.F23.cs, Conv2dWinograd.F25.cs),
 // so the sum over input channels is α² independent products, one per transform point ξ = αρ + σ:
 //   M_ξ [tiles, K] = V_ξ [tiles, C] · U_ξ [C, K].
-// The filters are transformed into 16-lane panels U [α² ξ][K/16][C][16] (once, for packed weights:
-// an inference network's cached filters; per call otherwise; backward-input as the forward of its adjoint), so each product runs the
+// The filters are transformed into 16-lane panels U [α² ξ][K/16][C][16]: once for packed weights (an
+// inference network's cached filters; the routing packs 3×3 and 5×5 filters from 4 input channels
+// with full output lanes), per call for the 5×5 forwards and backward-inputs (as the forward of
+// their adjoint) that Conv2dRouting finds big enough (3×3 per call only when forced), so each product runs the
 // channel-vector micro-kernel of Conv2dChannelVector.cs unchanged: 16 output channels in the
 // lanes, six tiles broadcast, one input channel per step. Around it, per band of tile rows (V in L2):
 //   input transform   8 tiles of a tile row at a time from the zero-padded image (even and odd
@@ -27,15 +29,15 @@ namespace SerEngine.Backends.Cpu;
 //   output transform  8 channels of a tile at a time, + bias, ReLU, stored as column pairs
 // The tasks are (image, range of tile rows, range of 16-channel blocks), cut by Splits.
 // Rounding: the transforms add and subtract values of the patch before multiplying, so results
-// differ from direct summation by a few ulps of the larger partial sums (measured against a double
-// sum at 64 channels: 1e-7 of Σ|w·x| for 3×3, 1e-6 for 5×5).
+// differ from direct summation by a few ulps of the larger partial sums (CpuFastConv2dWinogradTests bounds
+// them against a double sum; the measured errors are in benchmarks/results).
 // FocusCalibrationNet at batch 1: 19 M multiply-adds of 3×3 convolution become 8.5 M.
 internal static partial class Conv2dWinograd
 {
     /// <summary>
     /// F(2×2, r×r) for r = 3 (<see cref="Conv2dPath.WinogradF23"/>) or 5 (<see cref="Conv2dPath.WinogradF25"/>):
     /// r×r filters, stride 1, no dilation, AVX2 and FMA; forward (packed or per-call filters), or
-    /// backward-input as the forward of its adjoint.
+    /// backward-input as the forward of its adjoint. Which of these the routing uses: Conv2dRouting.Choose.
     /// </summary>
     public static bool Supports(int r, Conv2dPass pass, in Conv2dGeometry g, in Conv2dIsa isa) =>
         isa.Avx2 && isa.Fma && g.R == r && g.S == r && g.StrideH == 1 && g.StrideW == 1 && g.DilationH == 1 && g.DilationW == 1
@@ -58,8 +60,8 @@ internal static partial class Conv2dWinograd
     /// <summary>
     /// Bytes of V for one tile row (α² · C · TilesWPad floats). The products read a band's V for every
     /// group of six tiles, so a band should stay in L2: bands are cut to <see cref="BandBytes"/>,
-    /// and wider rows (conv2d.*.k5x192's backward-input: 192 channels, 660 KB per row, measured slower
-    /// than the channel-vector kernel) keep the direct kernels.
+    /// and wider rows (conv2d.fwd_bwd.16x64x24x36.k5x192's backward-input: 192 channels, 660 KB per row,
+    /// slower than the channel-vector kernel) keep the channel-vector or shifted-window kernels.
     /// </summary>
     internal static long RowBytes(in Conv2dGeometry g) =>
         (long)(g.R + 1) * (g.R + 1) * g.C * RoundUp(CeilDiv(g.OutW, 2), 8) * sizeof(float);
@@ -106,8 +108,8 @@ internal static partial class Conv2dWinograd
         int k = g.K, c = g.C, r = g.R, rr = r * r, alpha = r + 1, blocks = CeilDiv(k, Lanes);
         float[] gm = r == 3 ? G3 : G5; // G [α, R]
         long xiStride = (long)blocks * c * Lanes;
-        // eight output channels at a time, one per lane (so a filter bank of 192 × 64 5×5 filters
-        // takes ~0.2 ms, not the milliseconds of filter-by-filter loops): (G g Gᵀ) as two products
+        // eight output channels at a time, one per lane (a small share of conv2d.fwd.16x64x24x36.k5x192,
+        // unlike filter-by-filter loops): (G g Gᵀ) as two products
         ParallelFor(CeilDiv(k, 8), (long)k * c * rr >= ParallelElements ? threads : 1, kb =>
         {
             int k0 = 8 * kb, live = Math.Min(8, k - k0);
@@ -220,7 +222,8 @@ internal static partial class Conv2dWinograd
 
     /// <summary>
     /// The input transform of a tile row's C channels against the products and output transform of
-    /// one 16-channel block over it (about 6 against 16 cycles per channel and tile, measured ~0.35).
+    /// one 16-channel block over it (estimated from the cycles of each per channel and tile, then measured;
+    /// the cuts it gives focus_calibration_net.infer.b1.26x63's layers are listed at Splits).
     /// </summary>
     private const double InputShare = 0.35;
 

@@ -13,7 +13,7 @@ namespace SerEngine.Tests.Engine;
 /// images, on 1–3 threads, with and without bias and ReLU; the shapes it does not take fall back to
 /// the plain kernels; the base form on the reference backend; and the errors.
 /// </summary>
-public class CpuFastWinogradTests
+public class CpuFastConv2dWinogradTests
 {
     // both Winograd paths disabled: the kernels they replaced
     private static readonly Conv2dPathSettings NoWinograd = Conv2dPathSettings.Default.Disable(Conv2dPath.WinogradF23, Conv2dPath.WinogradF25);

@@ -1,7 +1,7 @@
 using SerEngine.Audio;
 using SerEngine.Backends;
 
-namespace SerEngine.Cli.Bench;
+namespace SerEngine.Bench;
 
 /// <summary>
 /// The audio front end on <paramref name="seconds"/> of random normal 16 kHz samples (host code; the
@@ -54,47 +54,5 @@ public sealed class AudioCase(string kind, int seconds) : BenchCase
         };
         _ = Name; // validates the kind
         return new BenchStep(run);
-    }
-}
-
-/// <summary>Every case of shared/docs/BENCH_CASES.md, in its order.</summary>
-public static class BenchCases
-{
-    /// <summary>The cases.</summary>
-    public static IReadOnlyList<BenchCase> All { get; } =
-    [
-        new AttentionFcnTrainStepCase(16, 200, 300),
-        new AttentionFcnInferCase(1, 200, 300),
-        new FocusCalibrationNetTrainStepCase(32, 26, 63),
-        new FocusCalibrationNetInferCase(1, 26, 63),
-        new Conv2dCase(true, 16, 64, 24, 36, 5, 192),
-        new Conv2dCase(false, 16, 64, 24, 36, 5, 192),
-        new BiasedSoftmaxCase(32, 4, 128, 100),
-        new AudioCase("mfcc", 60),
-        new AudioCase("melspec", 60),
-        new AudioCase("spectrogram", 60),
-        new SgemmCase(1024),
-    ];
-
-    /// <summary>
-    /// The case called <paramref name="name"/>, or null. A model case may name other sizes than the
-    /// listed ones (<c>attention_fcn.train_step.b2.40x60</c>), for quick runs on slow devices.
-    /// </summary>
-    public static BenchCase? Find(string name) => All.FirstOrDefault(c => c.Name == name) ?? SizedModelCase(name);
-
-    private static BenchCase? SizedModelCase(string name)
-    {
-        var m = System.Text.RegularExpressions.Regex.Match(name, @"^(attention_fcn|focus_calibration_net)\.(train_step|infer)\.b([1-9]\d{0,3})\.([1-9]\d{0,3})x([1-9]\d{0,4})$");
-        if (!m.Success) return null;
-        int n = int.Parse(m.Groups[3].Value, System.Globalization.CultureInfo.InvariantCulture);
-        int f = int.Parse(m.Groups[4].Value, System.Globalization.CultureInfo.InvariantCulture);
-        int t = int.Parse(m.Groups[5].Value, System.Globalization.CultureInfo.InvariantCulture);
-        return (m.Groups[1].Value, m.Groups[2].Value) switch
-        {
-            ("attention_fcn", "train_step") => new AttentionFcnTrainStepCase(n, f, t),
-            ("attention_fcn", _) => new AttentionFcnInferCase(n, f, t),
-            (_, "train_step") => new FocusCalibrationNetTrainStepCase(n, f, t),
-            _ => new FocusCalibrationNetInferCase(n, f, t),
-        };
     }
 }

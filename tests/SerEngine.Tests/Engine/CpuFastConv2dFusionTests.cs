@@ -11,7 +11,7 @@ namespace SerEngine.Tests.Engine;
 /// the fast conv paths (direct, channel-vector, shifted, GEMM), norm-wise to 1e-4 relative, and the Conv2dRelu op's
 /// gradients by finite differences.
 /// </summary>
-public class CpuFastFusionTests
+public class CpuFastConv2dFusionTests
 {
     private static readonly Backend Ref = BackendRegistry.Get("cpu-reference");
 

@@ -4,7 +4,7 @@ using SerEngine.Models;
 using SerEngine.Nn;
 using SerEngine.Optim;
 
-namespace SerEngine.Cli.Bench;
+namespace SerEngine.Bench;
 
 /// <summary>Inputs shared by the model cases: random normal x [N, 1, F, T] and random labels [N].</summary>
 internal static class BenchInputs

@@ -13,7 +13,7 @@ namespace SerEngine.Tests.Engine;
 /// primitives with the channel-vector path allowed and disabled (<see cref="Conv2dPathSettings"/>),
 /// with the routes that must fall back to the other paths.
 /// </summary>
-public class CpuFastConvChannelTests
+public class CpuFastConv2dChannelTests
 {
     private static readonly Backend Ref = BackendRegistry.Get("cpu-reference");
 

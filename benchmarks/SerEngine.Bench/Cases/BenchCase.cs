@@ -1,6 +1,6 @@
 using SerEngine.Backends;
 
-namespace SerEngine.Cli.Bench;
+namespace SerEngine.Bench;
 
 /// <summary>
 /// One case of shared/docs/BENCH_CASES.md: <see cref="Prepare"/> builds the inputs once on a

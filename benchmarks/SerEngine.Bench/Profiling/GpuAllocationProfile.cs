@@ -1,9 +1,8 @@
-using System.Diagnostics;
 using System.Globalization;
 using SerEngine.Backends;
 using SerEngine.Backends.Gpu;
 
-namespace SerEngine.Cli.Bench;
+namespace SerEngine.Bench;
 
 /// <summary>
 /// <c>ser bench --profile --backend opencl|cuda</c>: runs a case a few times and prints, per step,
@@ -22,25 +21,18 @@ public static class GpuAllocationProfile
     /// <summary>Runs <paramref name="c"/> on <paramref name="backend"/> and writes its allocation counts per step.</summary>
     public static void Run(BenchCase c, GpuBackend backend, TextWriter w)
     {
-        var previous = BackendRegistry.Default;
-        BackendRegistry.Default = backend;
-        try
-        {
-            var step = c.Prepare(backend);
-            for (int i = 0; i < WarmupSteps; i++) step.Run();
-            var before = backend.PoolStats;
-            long t0 = Stopwatch.GetTimestamp();
-            for (int i = 0; i < RecordedSteps; i++) step.Run();
-            double ms = Stopwatch.GetElapsedTime(t0).TotalMilliseconds / RecordedSteps;
-            var after = backend.PoolStats;
-            long live = backend.LiveBytes; // read with the pool's counters, before the case's inputs are freed
-            step.Cleanup?.Invoke();
-            w.WriteLine(Format(c.Name, backend, ms, before, after, live, RecordedSteps));
-        }
-        finally
-        {
-            BackendRegistry.Default = previous;
-        }
+        ArgumentNullException.ThrowIfNull(c);
+        ArgumentNullException.ThrowIfNull(backend);
+        ArgumentNullException.ThrowIfNull(w);
+        using var _ = BenchDefaults.Use(backend);
+        var step = c.Prepare(backend);
+        var before = backend.PoolStats;
+        var t = TimingHarness.Measure(step.Run, new TimingOptions { WarmupRuns = WarmupSteps, MinRuns = RecordedSteps, MaxRuns = RecordedSteps },
+            afterWarmup: () => before = backend.PoolStats);
+        var after = backend.PoolStats;
+        long live = backend.LiveBytes; // read with the pool's counters, before the case's inputs are freed
+        step.Cleanup?.Invoke();
+        w.WriteLine(Format(c.Name, backend, t.TotalMs / t.Runs, before, after, live, t.Runs));
     }
 
     /// <summary>The report: one line of rates per step, one of bytes now.</summary>

@@ -6,7 +6,7 @@ namespace SerEngine.Tests.Engine;
 /// conv2d, maxpool2d and batchnorm2d on both CPU backends: finite-difference gradient checks,
 /// hand-computed values, and the errors for bad shapes.
 /// </summary>
-public class ConvPoolNormTests
+public class Conv2dPoolNormTests
 {
     public static TheoryData<string> Backends => GradCheck.CpuBackends;
 

@@ -1,6 +1,6 @@
 using SerEngine.Backends;
 
-namespace SerEngine.Cli.Bench;
+namespace SerEngine.Bench;
 
 /// <summary>
 /// <c>conv2d.fwd[_bwd].NxCxHxW.kRxK</c>: conv2d of x [N, C, H, W] with w [K, C, R, R], padding R/2,

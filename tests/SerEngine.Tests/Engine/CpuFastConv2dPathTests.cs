@@ -10,7 +10,7 @@ namespace SerEngine.Tests.Engine;
 /// including combinations the routing never picks (Winograd F(2×2, 3×3) per call and for
 /// backward-input, the shifted window on one channel, the channel-vector path on one image).
 /// </summary>
-public class CpuFastConvPathTests
+public class CpuFastConv2dPathTests
 {
     // N, C, H, W, K, R, S, stride, padding (top, bottom, left, right), dilation
     private static readonly Conv2dGeometry[] Shapes =

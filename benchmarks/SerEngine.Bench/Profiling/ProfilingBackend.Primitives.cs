@@ -1,0 +1,267 @@
+using SerEngine.Backends;
+using SerEngine.Backends.Cpu;
+
+namespace SerEngine.Bench;
+
+// The compute primitives of ProfilingBackend: each forwards to Inner with the inner buffers and
+// records one call under a row named by the primitive and its operand shapes.
+public sealed partial class ProfilingBackend
+{
+    // ---- elementwise --------------------------------------------------------------------------
+
+    /// <inheritdoc/>
+    public override void Binary(BinaryOp op, Storage a, Shape aShape, Storage b, Shape bShape, Storage y, Shape yShape)
+    {
+        long t0 = Start();
+        Inner.Binary(op, U(a), aShape, U(b), bShape, U(y), yShape);
+        Record(Stop(t0), $"Binary {op} {S(aShape)} {S(bShape)}");
+    }
+
+    /// <inheritdoc/>
+    public override void Unary(UnaryOp op, Storage x, Storage y, int n, float alpha)
+    {
+        long t0 = Start();
+        Inner.Unary(op, U(x), U(y), n, alpha);
+        Record(Stop(t0), $"Unary {op} {n}");
+    }
+
+    /// <inheritdoc/>
+    public override void UnaryBackward(UnaryOp op, Storage x, Storage y, Storage dy, Storage dx, int n, float alpha)
+    {
+        long t0 = Start();
+        Inner.UnaryBackward(op, U(x), U(y), U(dy), U(dx), n, alpha);
+        Record(Stop(t0), $"UnaryBackward {op} {n}");
+    }
+
+    /// <inheritdoc/>
+    public override void SumTo(Storage x, Shape xShape, Storage y, Shape yShape)
+    {
+        long t0 = Start();
+        Inner.SumTo(U(x), xShape, U(y), yShape);
+        Record(Stop(t0), $"SumTo {S(xShape)} -> {S(yShape)}");
+    }
+
+    /// <inheritdoc/>
+    public override void BroadcastTo(Storage x, Shape xShape, Storage y, Shape yShape)
+    {
+        long t0 = Start();
+        Inner.BroadcastTo(U(x), xShape, U(y), yShape);
+        Record(Stop(t0), $"BroadcastTo {S(xShape)} -> {S(yShape)}");
+    }
+
+    /// <inheritdoc/>
+    public override void Permute(Storage x, Shape xShape, int[] perm, Storage y)
+    {
+        long t0 = Start();
+        Inner.Permute(U(x), xShape, perm, U(y));
+        Record(Stop(t0), $"Permute {S(xShape)} [{string.Join(",", perm)}]");
+    }
+
+    /// <inheritdoc/>
+    public override void DropoutMask(Storage mask, int n, float p, ulong seed)
+    {
+        long t0 = Start();
+        Inner.DropoutMask(U(mask), n, p, seed);
+        Record(Stop(t0), $"DropoutMask {n}");
+    }
+
+    // ---- linear algebra -----------------------------------------------------------------------
+
+    /// <inheritdoc/>
+    public override void Gemm(bool transA, bool transB, int batch, int m, int n, int k, float alpha, Storage a, int strideA, Storage b, int strideB, float beta, Storage c, int strideC)
+    {
+        long t0 = Start();
+        Inner.Gemm(transA, transB, batch, m, n, k, alpha, U(a), strideA, U(b), strideB, beta, U(c), strideC);
+        Record(Stop(t0), $"Gemm {(transA ? "T" : "N")}{(transB ? "T" : "N")} {batch}x[{m}x{n}x{k}]");
+    }
+
+    /// <inheritdoc/>
+    public override PackedGemmA PackGemmA(Storage a, bool transA, int m, int k)
+    {
+        long t0 = Start();
+        var packed = Inner.PackGemmA(U(a), transA, m, k);
+        Record(Stop(t0), $"PackGemmA {(transA ? "T" : "N")} [{m}x{k}]");
+        return new ProfiledPackedGemmA(this, a, packed);
+    }
+
+    /// <inheritdoc/>
+    public override void GemmPackedA(PackedGemmA a, bool transB, int batch, int n, float alpha, Storage b, int strideB, float beta, Storage c, int strideC, Storage? rowBias = null)
+    {
+        if (a is not ProfiledPackedGemmA p || !ReferenceEquals(a.Backend, this)) throw new ArgumentException("gemm: the packed operand belongs to another backend");
+        long t0 = Start();
+        Inner.GemmPackedA(p.Inner, transB, batch, n, alpha, U(b), strideB, beta, U(c), strideC, UOrNull(rowBias));
+        Record(Stop(t0), $"GemmPackedA {(a.Trans ? "T" : "N")}{(transB ? "T" : "N")} {batch}x[{a.Rows}x{n}x{a.Depth}]");
+    }
+
+    // ---- convolution and pooling --------------------------------------------------------------
+
+    /// <inheritdoc/>
+    public override void Conv2dForward(Storage x, Storage w, Storage? bias, Storage y, in Conv2dGeometry g)
+    {
+        long t0 = Start();
+        Inner.Conv2dForward(U(x), U(w), UOrNull(bias), U(y), g);
+        Record(Stop(t0), $"Conv2dForward {G(g)}{P(Conv2dPass.Forward, g)}");
+    }
+
+    /// <inheritdoc/>
+    public override void Conv2dForwardRelu(Storage x, Storage w, Storage? bias, Storage y, in Conv2dGeometry g)
+    {
+        long t0 = Start();
+        Inner.Conv2dForwardRelu(U(x), U(w), UOrNull(bias), U(y), g);
+        Record(Stop(t0), $"Conv2dForwardRelu {G(g)}{P(Conv2dPass.Forward, g)}");
+    }
+
+    /// <inheritdoc/>
+    public override PackedConv2dWeight PackConv2dWeight(Storage w, in Conv2dGeometry g)
+    {
+        long t0 = Start();
+        var packed = Inner.PackConv2dWeight(U(w), g);
+        Record(Stop(t0), $"PackConv2dWeight w[{g.K},{g.C},{g.R},{g.S}]{P(Conv2dPass.ForwardPacked, g)}");
+        return new ProfiledPackedConv2dWeight(this, w, packed);
+    }
+
+    /// <inheritdoc/>
+    public override void Conv2dForwardPacked(Storage x, PackedConv2dWeight w, Storage? bias, Storage y, in Conv2dGeometry g, bool relu)
+    {
+        if (w is not ProfiledPackedConv2dWeight p || !ReferenceEquals(w.Backend, this)) throw new ArgumentException("conv2d: the packed weight belongs to another backend");
+        long t0 = Start();
+        Inner.Conv2dForwardPacked(U(x), p.Inner, UOrNull(bias), U(y), g, relu);
+        Record(Stop(t0), $"Conv2dForwardPacked{(relu ? "Relu" : "")} {G(g)}{P(Conv2dPass.ForwardPacked, g)}");
+    }
+
+    /// <inheritdoc/>
+    public override void Conv2dBackwardInput(Storage dy, Storage w, Storage dx, in Conv2dGeometry g)
+    {
+        long t0 = Start();
+        Inner.Conv2dBackwardInput(U(dy), U(w), U(dx), g);
+        Record(Stop(t0), $"Conv2dBackwardInput {G(g)}{P(Conv2dPass.BackwardInput, g)}");
+    }
+
+    /// <inheritdoc/>
+    public override void Conv2dBackwardWeight(Storage x, Storage dy, Storage dw, in Conv2dGeometry g)
+    {
+        long t0 = Start();
+        Inner.Conv2dBackwardWeight(U(x), U(dy), U(dw), g);
+        Record(Stop(t0), $"Conv2dBackwardWeight {G(g)}{P(Conv2dPass.BackwardWeight, g)}");
+    }
+
+    /// <inheritdoc/>
+    public override void MaxPool2dForward(Storage x, Storage y, Storage argmax, in Pool2dGeometry g)
+    {
+        long t0 = Start();
+        Inner.MaxPool2dForward(U(x), U(y), U(argmax), g);
+        Record(Stop(t0), $"MaxPool2dForward [{g.N},{g.C},{g.H},{g.W}]");
+    }
+
+    /// <inheritdoc/>
+    public override void MaxPool2dBackward(Storage dy, Storage argmax, Storage dx, in Pool2dGeometry g)
+    {
+        long t0 = Start();
+        Inner.MaxPool2dBackward(U(dy), U(argmax), U(dx), g);
+        Record(Stop(t0), $"MaxPool2dBackward [{g.N},{g.C},{g.H},{g.W}]");
+    }
+
+    // ---- normalisation ------------------------------------------------------------------------
+
+    /// <inheritdoc/>
+    public override void BatchNorm2dForward(Storage x, Storage? weight, Storage? bias, Storage y, Storage mean, Storage invStd, Storage? runningMean, Storage? runningVar, int n, int c, int hw, float eps, float momentum, bool training)
+    {
+        long t0 = Start();
+        Inner.BatchNorm2dForward(U(x), UOrNull(weight), UOrNull(bias), U(y), U(mean), U(invStd), UOrNull(runningMean), UOrNull(runningVar), n, c, hw, eps, momentum, training);
+        Record(Stop(t0), $"BatchNorm2dForward [{n},{c},{hw}]");
+    }
+
+    /// <inheritdoc/>
+    public override void BatchNorm2dBackward(Storage dy, Storage x, Storage? weight, Storage mean, Storage invStd, Storage dx, Storage? dWeight, Storage? dBias, int n, int c, int hw, bool training)
+    {
+        long t0 = Start();
+        Inner.BatchNorm2dBackward(U(dy), U(x), UOrNull(weight), U(mean), U(invStd), U(dx), UOrNull(dWeight), UOrNull(dBias), n, c, hw, training);
+        Record(Stop(t0), $"BatchNorm2dBackward [{n},{c},{hw}]");
+    }
+
+    // ---- softmax family -----------------------------------------------------------------------
+
+    /// <inheritdoc/>
+    public override void Softmax(Storage x, Storage y, int rows, int cols, bool log)
+    {
+        long t0 = Start();
+        Inner.Softmax(U(x), U(y), rows, cols, log);
+        Record(Stop(t0), $"Softmax {rows}x{cols}");
+    }
+
+    /// <inheritdoc/>
+    public override void SoftmaxBackward(Storage y, Storage dy, Storage dx, int rows, int cols, bool log)
+    {
+        long t0 = Start();
+        Inner.SoftmaxBackward(U(y), U(dy), U(dx), rows, cols, log);
+        Record(Stop(t0), $"SoftmaxBackward {rows}x{cols}");
+    }
+
+    /// <inheritdoc/>
+    public override void BiasedSoftmax(Storage x, Storage? bias, Storage? keyMask, Storage y, int rows, int cols, int rowsPerMask, float scale)
+    {
+        long t0 = Start();
+        Inner.BiasedSoftmax(U(x), UOrNull(bias), UOrNull(keyMask), U(y), rows, cols, rowsPerMask, scale);
+        Record(Stop(t0), $"BiasedSoftmax {rows}x{cols}");
+    }
+
+    /// <inheritdoc/>
+    public override void BiasedSoftmaxBackward(Storage y, Storage dy, Storage? dx, Storage? dBias, int rows, int cols, float scale)
+    {
+        long t0 = Start();
+        Inner.BiasedSoftmaxBackward(U(y), U(dy), UOrNull(dx), UOrNull(dBias), rows, cols, scale);
+        Record(Stop(t0), $"BiasedSoftmaxBackward {rows}x{cols}");
+    }
+
+    /// <inheritdoc/>
+    public override void CrossEntropyForward(Storage logits, Storage labels, Storage loss, Storage probs, int n, int c)
+    {
+        long t0 = Start();
+        Inner.CrossEntropyForward(U(logits), U(labels), U(loss), U(probs), n, c);
+        Record(Stop(t0), "CrossEntropyForward");
+    }
+
+    /// <inheritdoc/>
+    public override void CrossEntropyBackward(Storage probs, Storage labels, Storage dLoss, Storage dLogits, int n, int c)
+    {
+        long t0 = Start();
+        Inner.CrossEntropyBackward(U(probs), U(labels), U(dLoss), U(dLogits), n, c);
+        Record(Stop(t0), "CrossEntropyBackward");
+    }
+
+    // ---- audio front end ----------------------------------------------------------------------
+
+    /// <inheritdoc/>
+    public override void SpectrogramForward(Storage signal, Storage window, Storage y, int nFft, int hop, int frames, int nFreq, float power)
+    {
+        long t0 = Start();
+        Inner.SpectrogramForward(U(signal), U(window), U(y), nFft, hop, frames, nFreq, power);
+        Record(Stop(t0), $"SpectrogramForward nFft {nFft} hop {hop} [{nFreq}x{frames}]");
+    }
+
+    /// <inheritdoc/>
+    public override void AmplitudeToDb(Storage x, Storage y, int n, float multiplier, float amin, float dbMultiplier, float topDb)
+    {
+        long t0 = Start();
+        Inner.AmplitudeToDb(U(x), U(y), n, multiplier, amin, dbMultiplier, topDb);
+        Record(Stop(t0), $"AmplitudeToDb {n}");
+    }
+
+    // ---- optimizers ---------------------------------------------------------------------------
+
+    /// <inheritdoc/>
+    public override void AdamStep(Storage param, Storage grad, Storage m, Storage v, int n, in AdamStepParams p)
+    {
+        long t0 = Start();
+        Inner.AdamStep(U(param), U(grad), U(m), U(v), n, p);
+        Record(Stop(t0), "AdamStep");
+    }
+
+    /// <inheritdoc/>
+    public override void SgdStep(Storage param, Storage grad, Storage? momentumBuffer, int n, in SgdStepParams p)
+    {
+        long t0 = Start();
+        Inner.SgdStep(U(param), U(grad), UOrNull(momentumBuffer), n, p);
+        Record(Stop(t0), "SgdStep");
+    }
+}
