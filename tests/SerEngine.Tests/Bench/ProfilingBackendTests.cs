@@ -49,13 +49,13 @@ public class ProfilingBackendTests(ITestOutputHelper output)
         Storage x = Zeros(g.N * g.C * g.H * g.W), w = Zeros(g.K * g.C * g.R * g.S), y = Zeros(g.N * g.K * g.OutH * g.OutW);
         for (int i = 0; i < 2; i++)
         {
-            p.Reset(); // the second round only: no compile times, so every row is well above the report's 0.5 % cut
+            p.Reset(); // the second round only: no compile times
             p.Conv2dForward(x, w, null, y, g);
             p.Conv2dBackwardInput(y, w, x, g);
             p.Conv2dBackwardWeight(x, y, w, g);
         }
         var report = new StringWriter();
-        p.Report(report, 1);
+        p.Report(report, 1, minShare: 0); // every row: under load one preempted call can push the others below the 0.5 % cut
         string text = report.ToString(), shape = "x[2,1,26,63] w[8,1,10,2] s1";
         foreach (var (row, pass) in new[] { ("Conv2dForward", Conv2dPass.Forward), ("Conv2dBackwardInput", Conv2dPass.BackwardInput), ("Conv2dBackwardWeight", Conv2dPass.BackwardWeight) })
             Assert.Contains($"{row} {shape} path={Conv2dPathNames.Of(cpu.ChooseConv2dPath(pass, g))}", text);
