@@ -132,14 +132,17 @@ def main(argv):
     print(f"\n| candidate (Paper A plus) | options | " + " | ".join(f"{e} test UA | {e} kept epoch | {e} s" for e in engines) + " |")
     print("|---|---|" + "---|---|---|" * len(engines))
     for name, cells in rows:
-        parts = []
-        for e in engines:
-            r = cells[e]
-            if not r:
-                parts += ["failed", "", ""]
-                continue
-            parts += [f"{sum(x[0] for x in r) / len(r):.3f}", "/".join(str(x[1]) for x in r), f"{sum(x[2] for x in r) / len(r):.0f}"]
+        parts = engine_cells(cells, engines, lambda r: [f"{sum(x[0] for x in r) / len(r):.3f}", "/".join(str(x[1]) for x in r)])
         print(f"| {name} | `{' '.join(CANDIDATES[name]) or '(none)'}` | " + " | ".join(parts) + " |")
+
+
+def engine_cells(cells, engines, columns):
+    """Each engine's cells of one row: columns(runs) and the mean seconds, or 'failed' when no run finished."""
+    parts = []
+    for e in engines:
+        r = cells[e]
+        parts += [*columns(r), f"{sum(x[2] for x in r) / len(r):.0f}"] if r else ["failed", "", ""]
+    return parts
 
 
 def report_folds(rows, engines, folds, candidates):
@@ -147,16 +150,12 @@ def report_folds(rows, engines, folds, candidates):
     print(f"\n| candidate | " + " | ".join(f"{e}: " + ", ".join(f"fold {k}" for k in range(1, folds + 1)) + f" | {e} mean | {e} s"
                                           for e in engines) + " |")
     print("|---|" + "---|---|---|" * len(engines))
+
+    def columns(r):
+        per_fold = [sum(x[3].get(k, 0.0) for x in r) / len(r) for k in range(1, folds + 1)]
+        return [", ".join(f"{v:.3f}" for v in per_fold), f"{sum(per_fold) / folds:.3f}"]
     for name, cells in rows:
-        parts = []
-        for e in engines:
-            r = cells[e]
-            if not r:
-                parts += ["failed", "", ""]
-                continue
-            per_fold = [sum(x[3].get(k, 0.0) for x in r) / len(r) for k in range(1, folds + 1)]
-            parts += [", ".join(f"{v:.3f}" for v in per_fold), f"{sum(per_fold) / folds:.3f}", f"{sum(x[2] for x in r) / len(r):.0f}"]
-        print(f"| {name} | " + " | ".join(parts) + " |")
+        print(f"| {name} | " + " | ".join(engine_cells(cells, engines, columns)) + " |")
     print("\noptions, on top of `--recipe paper`:")
     for name, _ in rows:
         print(f"- {name}: `{' '.join(candidates[name])}`")
