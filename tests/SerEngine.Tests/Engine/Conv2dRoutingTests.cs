@@ -15,7 +15,7 @@ public class Conv2dRoutingTests
     /// <summary>
     /// A conv layer of the models at batch <paramref name="n"/>: AttentionFcn on x [N, 1, 200, 300]
     /// (the bench case's frames) with the AlexNet widths 64, 192, 384, 256, 256 (<c>alexnet.*</c>) or
-    /// the narrow 32, 64, 128, 128, 128 (<c>narrow.*</c>); FocusCalibrationNet on x [N, 1, 26, 63] (<c>fcn.*</c>).
+    /// the narrow 32, 64, 128, 128, 128 (<c>narrow.*</c>); FocusCalibrationNet on x [N, 1, 26, 63] (<c>fca.*</c>).
     /// </summary>
     internal static Conv2dGeometry Layer(string name, int n)
     {
@@ -55,12 +55,12 @@ public class Conv2dRoutingTests
         { "narrow.features.6", 1, ShiftedWindow, WinogradF23, ShiftedWindow, ImplicitGemm },
         { "narrow.features.8", 1, ShiftedWindow, WinogradF23, ShiftedWindow, ImplicitGemm },
         { "narrow.features.10", 1, ShiftedWindow, WinogradF23, ShiftedWindow, ImplicitGemm },
-        { "fcn.conv1a", 1, OneChannelDirect, OneChannelDirect, ShiftedWindow, OneChannelDirect },
-        { "fcn.conv1b", 1, OneChannelDirect, OneChannelDirect, ShiftedWindow, OneChannelDirect },
-        { "fcn.conv2", 1, ShiftedWindow, WinogradF23, ShiftedWindow, ShiftedWindow },
-        { "fcn.conv3", 1, ShiftedWindow, WinogradF23, ShiftedWindow, ShiftedWindow },
-        { "fcn.conv4", 1, ShiftedWindow, WinogradF23, ShiftedWindow, ShiftedWindow },
-        { "fcn.conv5", 1, ShiftedWindow, WinogradF23, ShiftedWindow, ImplicitGemm },
+        { "fca.conv1a", 1, OneChannelDirect, OneChannelDirect, ShiftedWindow, OneChannelDirect },
+        { "fca.conv1b", 1, OneChannelDirect, OneChannelDirect, ShiftedWindow, OneChannelDirect },
+        { "fca.conv2", 1, ShiftedWindow, WinogradF23, ShiftedWindow, ShiftedWindow },
+        { "fca.conv3", 1, ShiftedWindow, WinogradF23, ShiftedWindow, ShiftedWindow },
+        { "fca.conv4", 1, ShiftedWindow, WinogradF23, ShiftedWindow, ShiftedWindow },
+        { "fca.conv5", 1, ShiftedWindow, WinogradF23, ShiftedWindow, ImplicitGemm },
         { "alexnet.features.0", 16, ChannelVector, ChannelVector, ImplicitGemm, ImplicitGemm },
         { "alexnet.features.3", 16, WinogradF25, WinogradF25, ChannelVector, ChannelVector },
         { "alexnet.features.6", 16, ChannelVector, WinogradF23, ChannelVector, ChannelVector },
@@ -71,12 +71,12 @@ public class Conv2dRoutingTests
         { "narrow.features.6", 16, ChannelVector, WinogradF23, ChannelVector, ChannelVector },
         { "narrow.features.8", 16, ChannelVector, WinogradF23, ChannelVector, ChannelVector },
         { "narrow.features.10", 16, ChannelVector, WinogradF23, ChannelVector, ChannelVector },
-        { "fcn.conv1a", 16, OneChannelDirect, OneChannelDirect, ShiftedWindow, OneChannelDirect },
-        { "fcn.conv1b", 16, OneChannelDirect, OneChannelDirect, ShiftedWindow, OneChannelDirect },
-        { "fcn.conv2", 16, ChannelVector, WinogradF23, ChannelVector, ChannelVector },
-        { "fcn.conv3", 16, ChannelVector, WinogradF23, ChannelVector, ChannelVector },
-        { "fcn.conv4", 16, ChannelVector, WinogradF23, ChannelVector, ChannelVector },
-        { "fcn.conv5", 16, ChannelVector, WinogradF23, ChannelVector, ChannelVector },
+        { "fca.conv1a", 16, OneChannelDirect, OneChannelDirect, ShiftedWindow, OneChannelDirect },
+        { "fca.conv1b", 16, OneChannelDirect, OneChannelDirect, ShiftedWindow, OneChannelDirect },
+        { "fca.conv2", 16, ChannelVector, WinogradF23, ChannelVector, ChannelVector },
+        { "fca.conv3", 16, ChannelVector, WinogradF23, ChannelVector, ChannelVector },
+        { "fca.conv4", 16, ChannelVector, WinogradF23, ChannelVector, ChannelVector },
+        { "fca.conv5", 16, ChannelVector, WinogradF23, ChannelVector, ChannelVector },
         { "alexnet.features.0", 32, ChannelVector, ChannelVector, ImplicitGemm, ImplicitGemm },
         { "alexnet.features.3", 32, WinogradF25, WinogradF25, ChannelVector, ChannelVector },
         { "alexnet.features.6", 32, ChannelVector, WinogradF23, ChannelVector, ChannelVector },
@@ -87,12 +87,12 @@ public class Conv2dRoutingTests
         { "narrow.features.6", 32, ChannelVector, WinogradF23, ChannelVector, ChannelVector },
         { "narrow.features.8", 32, ChannelVector, WinogradF23, ChannelVector, ChannelVector },
         { "narrow.features.10", 32, ChannelVector, WinogradF23, ChannelVector, ChannelVector },
-        { "fcn.conv1a", 32, OneChannelDirect, OneChannelDirect, ShiftedWindow, OneChannelDirect },
-        { "fcn.conv1b", 32, OneChannelDirect, OneChannelDirect, ShiftedWindow, OneChannelDirect },
-        { "fcn.conv2", 32, ChannelVector, WinogradF23, ChannelVector, ChannelVector },
-        { "fcn.conv3", 32, ChannelVector, WinogradF23, ChannelVector, ChannelVector },
-        { "fcn.conv4", 32, ChannelVector, WinogradF23, ChannelVector, ChannelVector },
-        { "fcn.conv5", 32, ChannelVector, WinogradF23, ChannelVector, ChannelVector },
+        { "fca.conv1a", 32, OneChannelDirect, OneChannelDirect, ShiftedWindow, OneChannelDirect },
+        { "fca.conv1b", 32, OneChannelDirect, OneChannelDirect, ShiftedWindow, OneChannelDirect },
+        { "fca.conv2", 32, ChannelVector, WinogradF23, ChannelVector, ChannelVector },
+        { "fca.conv3", 32, ChannelVector, WinogradF23, ChannelVector, ChannelVector },
+        { "fca.conv4", 32, ChannelVector, WinogradF23, ChannelVector, ChannelVector },
+        { "fca.conv5", 32, ChannelVector, WinogradF23, ChannelVector, ChannelVector },
     };
 
     [Theory]
@@ -116,7 +116,7 @@ public class Conv2dRoutingTests
     public void TheBackendRoutesWithTheHostIsaAndItsSettings()
     {
         var fast = new CpuBackend(2) { Conv2dPaths = Conv2dPathSettings.Parse("-channel-vector") };
-        var g = Layer("fcn.conv2", 16);
+        var g = Layer("fca.conv2", 16);
         foreach (var pass in Passes)
             Assert.Equal(Conv2dRouting.Choose(pass, g, fast.Conv2dPaths, Conv2dIsa.Host), fast.ChooseConv2dPath(pass, g));
         if (Conv2dIsa.Host == Conv2dIsa.Avx2Fma) Assert.Equal(Conv2dPath.ShiftedWindow, fast.ChooseConv2dPath(Conv2dPass.Forward, g));
@@ -125,7 +125,7 @@ public class Conv2dRoutingTests
     [Fact]
     public void WithoutSimdEveryPassRunsTheGemm()
     {
-        foreach (var layer in new[] { "alexnet.features.0", "alexnet.features.3", "narrow.features.8", "fcn.conv1a", "fcn.conv2" })
+        foreach (var layer in new[] { "alexnet.features.0", "alexnet.features.3", "narrow.features.8", "fca.conv1a", "fca.conv2" })
             foreach (var pass in Passes)
                 Assert.Equal(ImplicitGemm, Conv2dRouting.Choose(pass, Layer(layer, 16), default, new Conv2dIsa(false, false, false)));
     }
@@ -134,25 +134,25 @@ public class Conv2dRoutingTests
     public void WithoutFmaOnlyTheDirectAndShiftedPathsRemain()
     {
         var avx = new Conv2dIsa(true, false, false);
-        Assert.Equal(ShiftedWindow, Conv2dRouting.Choose(Conv2dPass.Forward, Layer("fcn.conv2", 16), default, avx));
-        Assert.Equal(ShiftedWindow, Conv2dRouting.Choose(Conv2dPass.ForwardPacked, Layer("fcn.conv2", 1), default, avx));
+        Assert.Equal(ShiftedWindow, Conv2dRouting.Choose(Conv2dPass.Forward, Layer("fca.conv2", 16), default, avx));
+        Assert.Equal(ShiftedWindow, Conv2dRouting.Choose(Conv2dPass.ForwardPacked, Layer("fca.conv2", 1), default, avx));
         Assert.Equal(ShiftedWindow, Conv2dRouting.Choose(Conv2dPass.Forward, Layer("alexnet.features.3", 16), default, avx));
         Assert.Equal(ShiftedWindow, Conv2dRouting.Choose(Conv2dPass.BackwardInput, Layer("narrow.features.3", 16), default, avx));
         Assert.Equal(ImplicitGemm, Conv2dRouting.Choose(Conv2dPass.Forward, Layer("alexnet.features.0", 16), default, avx));
-        Assert.Equal(OneChannelDirect, Conv2dRouting.Choose(Conv2dPass.BackwardWeight, Layer("fcn.conv1b", 16), default, avx));
+        Assert.Equal(OneChannelDirect, Conv2dRouting.Choose(Conv2dPass.BackwardWeight, Layer("fca.conv1b", 16), default, avx));
     }
 
     [Fact]
     public void AForcedPathRunsWhereItCanAndTheRulesElsewhere()
     {
         var f23 = Conv2dPathSettings.Parse("winograd-f23");
-        Assert.Equal(WinogradF23, Choose(Conv2dPass.Forward, Layer("fcn.conv2", 16), f23));        // 3×3: a per-call transform
-        Assert.Equal(WinogradF23, Choose(Conv2dPass.BackwardInput, Layer("fcn.conv2", 16), f23));
-        Assert.Equal(ChannelVector, Choose(Conv2dPass.BackwardWeight, Layer("fcn.conv2", 16), f23)); // no Winograd backward-weight
+        Assert.Equal(WinogradF23, Choose(Conv2dPass.Forward, Layer("fca.conv2", 16), f23));        // 3×3: a per-call transform
+        Assert.Equal(WinogradF23, Choose(Conv2dPass.BackwardInput, Layer("fca.conv2", 16), f23));
+        Assert.Equal(ChannelVector, Choose(Conv2dPass.BackwardWeight, Layer("fca.conv2", 16), f23)); // no Winograd backward-weight
         Assert.Equal(WinogradF25, Choose(Conv2dPass.Forward, Layer("alexnet.features.3", 16), f23)); // 5×5: the rules
-        Assert.Equal(OneChannelDirect, Choose(Conv2dPass.Forward, Layer("fcn.conv1a", 1), f23));
+        Assert.Equal(OneChannelDirect, Choose(Conv2dPass.Forward, Layer("fca.conv1a", 1), f23));
         var shifted = Conv2dPathSettings.Default.Force(ShiftedWindow);
-        Assert.Equal(ShiftedWindow, Choose(Conv2dPass.Forward, Layer("fcn.conv1a", 1), shifted));    // one channel at stride 1: it can
+        Assert.Equal(ShiftedWindow, Choose(Conv2dPass.Forward, Layer("fca.conv1a", 1), shifted));    // one channel at stride 1: it can
         Assert.Equal(ChannelVector, Choose(Conv2dPass.Forward, Layer("alexnet.features.0", 16), shifted)); // stride 4: it cannot
         var gemm = Conv2dPathSettings.Parse("implicit-gemm");
         foreach (var pass in Passes) Assert.Equal(ImplicitGemm, Choose(pass, Layer("narrow.features.3", 32), gemm));
@@ -163,16 +163,16 @@ public class Conv2dRoutingTests
     {
         // the two old switches: Winograd off (packed and per-call), channel-vector kernels off
         var noWinograd = Conv2dPathSettings.Parse("-winograd-f23,-winograd-f25");
-        Assert.Equal(ShiftedWindow, Choose(Conv2dPass.ForwardPacked, Layer("fcn.conv2", 1), noWinograd));
+        Assert.Equal(ShiftedWindow, Choose(Conv2dPass.ForwardPacked, Layer("fca.conv2", 1), noWinograd));
         Assert.Equal(ChannelVector, Choose(Conv2dPass.Forward, Layer("alexnet.features.3", 16), noWinograd));
         Assert.Equal(ChannelVector, Choose(Conv2dPass.BackwardInput, Layer("narrow.features.3", 16), noWinograd));
         var neither = noWinograd.Disable(ChannelVector);
         Assert.Equal(ShiftedWindow, Choose(Conv2dPass.Forward, Layer("alexnet.features.3", 16), neither));
         Assert.Equal(ImplicitGemm, Choose(Conv2dPass.Forward, Layer("alexnet.features.0", 16), neither));
-        Assert.Equal(ShiftedWindow, Choose(Conv2dPass.BackwardWeight, Layer("fcn.conv2", 16), neither));
+        Assert.Equal(ShiftedWindow, Choose(Conv2dPass.BackwardWeight, Layer("fca.conv2", 16), neither));
         Assert.Equal(ImplicitGemm, Choose(Conv2dPass.BackwardWeight, Layer("alexnet.features.6", 16), neither));
         // with the direct loops off, one channel at stride 1 has no other fast path (the shifted window wants several)
-        Assert.Equal(ImplicitGemm, Choose(Conv2dPass.Forward, Layer("fcn.conv1a", 16), Conv2dPathSettings.Parse("-one-channel-direct")));
+        Assert.Equal(ImplicitGemm, Choose(Conv2dPass.Forward, Layer("fca.conv1a", 16), Conv2dPathSettings.Parse("-one-channel-direct")));
     }
 
     [Theory]
@@ -216,8 +216,8 @@ public class Conv2dRoutingTests
         Assert.Equal("winograd-f25", new SerEngine.Benchmarks.Conv2dCase("5x5", "cpu", g).PathName("Forward"));
         Assert.Equal("channel-vector", new SerEngine.Benchmarks.Conv2dCase("5x5", "cpu-channels", g).PathName("Forward"));
         Assert.Equal("shifted-window", new SerEngine.Benchmarks.Conv2dCase("5x5", "cpu-shifted", g).PathName("Forward"));
-        Assert.Equal("winograd-f23", new SerEngine.Benchmarks.Conv2dCase("conv2", "cpu", Layer("fcn.conv2", 1)).PathName("ForwardRelu"));
-        Assert.Equal("shifted-window", new SerEngine.Benchmarks.Conv2dCase("conv2", "cpu-direct", Layer("fcn.conv2", 1)).PathName("ForwardRelu"));
+        Assert.Equal("winograd-f23", new SerEngine.Benchmarks.Conv2dCase("conv2", "cpu", Layer("fca.conv2", 1)).PathName("ForwardRelu"));
+        Assert.Equal("shifted-window", new SerEngine.Benchmarks.Conv2dCase("conv2", "cpu-direct", Layer("fca.conv2", 1)).PathName("ForwardRelu"));
     }
 
     [Fact]
