@@ -59,6 +59,8 @@ ROUND2 = {
     "+ validation 0.2 + lr step 15 + warp 7": [*SCRATCH1, *STEP, "--freq-warp", "7"],
     "+ validation 0.2 + lr step 15 + log-mel + warp 3": [*SCRATCH1, *STEP, "--features", "logmel", "--freq-warp", "3"],
     "+ validation 0.2 + lr step 15 + warp 5 + widths 48…192": [*SCRATCH1, *STEP, "--freq-warp", "5", "--widths", "48,96,192,192,192"],
+    "+ validation 0.2 + lr step 15 + warp 7 + lambda 1": [*SCRATCH1, *STEP, "--freq-warp", "7", "--lambda", "1"],
+    "+ validation 0.2 + lr step 15 + warp 7 + dropout 0.3": [*SCRATCH1, *STEP, "--freq-warp", "7", "--dropout", "0.3"],
 }
 
 RESULT = re.compile(r"^result: WA=(\d\.\d+) UA=(\d\.\d+)")
