@@ -43,8 +43,10 @@ public sealed record SpecAugment(int FreqMasks = 2, int MaxFreqWidth = 20, int T
     /// </summary>
     public static void Warp(Span<float> x, int bins, int frames, int stride, float alpha)
     {
-        var source = new float[bins * frames]; // [bins, frames], the input before the warp
-        for (int b = 0; b < bins; b++) x.Slice(b * stride, frames).CopyTo(source.AsSpan(b * frames, frames));
+        // Rented, not allocated: this runs for every training utterance of every step.
+        float[] rented = System.Buffers.ArrayPool<float>.Shared.Rent(bins * frames);
+        var source = rented.AsSpan(0, bins * frames); // [bins, frames], the input before the warp
+        for (int b = 0; b < bins; b++) x.Slice(b * stride, frames).CopyTo(source.Slice(b * frames, frames));
         for (int b = 0; b < bins; b++)
         {
             var row = x.Slice(b * stride, frames);
@@ -52,10 +54,11 @@ public sealed record SpecAugment(int FreqMasks = 2, int MaxFreqWidth = 20, int T
             int lo = (int)at;
             if (lo > bins - 1 || (lo == bins - 1 && at > lo)) { row.Clear(); continue; }
             float w = at - lo;
-            var below = source.AsSpan(lo * frames, frames);
+            var below = source.Slice(lo * frames, frames);
             if (w == 0f) { below.CopyTo(row); continue; }
-            var above = source.AsSpan((lo + 1) * frames, frames);
+            var above = source.Slice((lo + 1) * frames, frames);
             for (int t = 0; t < frames; t++) row[t] = below[t] + w * (above[t] - below[t]);
         }
+        System.Buffers.ArrayPool<float>.Shared.Return(rented);
     }
 }
