@@ -23,7 +23,7 @@ namespace SerEngine.Backends.Cpu;
 //                    (Conv2dShiftedWindow.BackwardWeight.cs; the routing gives it at most 64 output channels)
 // Compared with im2col packing this reads each input value from cache instead of writing C·R·S
 // copies of it, which is most of the time when the channel counts are small (FocusCalibrationNet).
-// Wasted work: the Wp − OutW dropped columns of each row (2–6 % for these layers).
+// Wasted work: the Wp − OutW dropped columns of each row ((Wp − OutW) / Wp, a few % for the models' layers).
 internal static partial class Conv2dShiftedWindow
 {
     /// <summary>Every pass at stride 1 (backward-input where the adjoint exists), on 256-bit vectors.</summary>
@@ -163,7 +163,7 @@ internal static partial class Conv2dShiftedWindow
     /// to four per thread), the one whose busiest thread has the fewest (tile, panel) units, assuming
     /// each thread takes an equal number of tasks and every task is as big as the biggest; ties go to
     /// fewer tasks. (11 × 17 maps with a 3 × 3 kernel have 13 v tiles: halves of 6 and 7 leave one
-    /// thread idle 8 % of the time; halving the 43 weight panels instead, 2 %.)
+    /// thread idle 1/13 of the time; halving the 43 weight panels instead, 1/43.)
     /// </summary>
     internal static (int VSplits, int PanelSplits) Splits(int images, int vTiles, int panels, int threads)
     {
