@@ -3,7 +3,7 @@
 
 usage: train_parity.py --model fcn|fca --data DIR [--folds 4] [--fold K] [--epochs 50] [--patience 10]
     [--seed 1] [--val-fraction 0.1] [--batch N] [--recipe scratch|paper] [--lr X] [--weight-decay X] [--lr-step N] [--dropout X]
-    [--widths a,b,c,d,e] [--norm per-bin|global|none] [--lambda X] [--[no-]batchnorm] [--warmup E] [--clip C]
+    [--widths a,b,c,d,e] [--bins N] [--norm per-bin|global|none] [--lambda X] [--[no-]batchnorm] [--warmup E] [--clip C]
     [--[no-]spec-augment] [--init FILE] [--out DIR] [--write-step FILE] [--check-step FILE]
 
 Last line: `result: WA=… UA=… seconds=S` (means over the folds run). --check-step FILE compares one
@@ -25,10 +25,10 @@ from parity import checkstep, train  # noqa: E402
 # ser train's fcn recipes (models/SerEngine.Models/Training/FcnRecipe.cs): what fills unset options
 RECIPES = {
     "paper": dict(lr=1e-3, warmup=0, clip=0.0, batchnorm=False, widths="64,192,384,256,256", dropout=0.5,
-                  norm="per-bin", spec_augment=False, lam=0.3, freq_warp=0.0,
+                  norm="per-bin", spec_augment=False, lam=0.3, freq_warp=0.0, bins=200,
                   epochs=50, lr_step=0, patience=10, val_fraction=0.1),
     "scratch": dict(lr=1e-3, warmup=0, clip=0.0, batchnorm=True, widths="32,64,128,128,128", dropout=0.5,
-                    norm="global", spec_augment=True, lam=0.3, freq_warp=7.0,
+                    norm="global", spec_augment=True, lam=0.3, freq_warp=7.0, bins=200,
                     epochs=30, lr_step=15, patience=0, val_fraction=0.2),
 }
 # ser train's fca protocol defaults (TrainOptions' Effective* members for fca; the fcn-only keys are unused).
@@ -53,6 +53,7 @@ def parse(argv):
     p.add_argument("--lr-step", type=int, default=None, help="÷10 every N epochs; default: fcn the recipe's, fca 10")
     p.add_argument("--dropout", type=float, default=None, help="default: fcn the recipe's, fca 0.1")
     p.add_argument("--widths", default=None, help="fcn: five widths (default: the recipe's)")
+    p.add_argument("--bins", type=int, default=None, help="fcn: log-spectrogram rows kept from 0 Hz (default: the recipe's)")
     p.add_argument("--norm", choices=["per-bin", "perbin", "global", "none"], default=None)
     p.add_argument("--lambda", dest="lam", type=float, default=None)
     p.add_argument("--batchnorm", action="store_true", default=None, help="fcn: masked BatchNorm2d after each conv")
@@ -73,8 +74,8 @@ def parse(argv):
     p.add_argument("--check-step", default=None, help="compare a `ser train --dump-step` file with PyTorch")
     a = p.parse_args(argv)
     fcn = a.model == "fcn"
-    if not fcn and any(getattr(a, k) is not None for k in ("batchnorm", "spec_augment", "widths", "norm", "lam", "freq_warp")):
-        p.error("--batchnorm, --spec-augment, --freq-warp, --widths, --norm and --lambda are fcn options")
+    if not fcn and any(getattr(a, k) is not None for k in ("batchnorm", "spec_augment", "widths", "norm", "lam", "freq_warp", "bins")):
+        p.error("--batchnorm, --spec-augment, --freq-warp, --bins, --widths, --norm and --lambda are fcn options")
     recipe = RECIPES[a.recipe] if fcn else FCA
     for key, value in recipe.items():  # the recipe fills what the command line left unset
         if getattr(a, key) is None:
@@ -83,6 +84,8 @@ def parse(argv):
     a.batch = a.batch or (16 if fcn else 32)
     a.weight_decay = a.weight_decay if a.weight_decay is not None else (0.0 if fcn else 1e-6)
     a.widths = [int(w) for w in a.widths.split(",")]
+    if not 1 <= a.bins <= 401:
+        p.error("--bins must be in 1..401")
     if len(a.widths) != 5:
         p.error("--widths takes five numbers")
     if a.fold is not None and not 1 <= a.fold <= a.folds:

@@ -87,11 +87,12 @@ def run(args):
     raw = json.loads(meta["batch"])
     batch = [(by_id[b], 0) if cfg.model == "fcn" else (by_id[b[0]], int(b[1])) for b in raw]
     norm = meta.get("norm", args.norm).replace("perbin", "per-bin")
+    bins = tensors["x"].shape[-2]  # fcn: the dump's input rows are its front end's kept bins
     feats = {}
     for u, _ in batch:
         if u not in feats:
             s = datamod.load_samples(data.utterances[u].path)
-            feats[u] = datamod.fcn_features(s, norm) if cfg.model == "fcn" else datamod.fca_features(s)
+            feats[u] = datamod.fcn_features(s, norm, bins) if cfg.model == "fcn" else datamod.fca_features(s)
     r = _Report()
     print(f"check-step: {args.check_step}: {cfg.model}, {len(batch)} examples, lr {meta.get('lr')}, "
           f"weight decay {meta.get('weight_decay')}, clip {meta.get('clip', '0')}")

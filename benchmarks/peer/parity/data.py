@@ -10,7 +10,7 @@ class-stratified sample of the rest drawn with generator(seed, fold, 3).
 
 Front ends (Audio/FeatureSettings.cs), computed in float64 then stored as float32 like ours:
 fcn (PaperA): 16 kHz, periodic Hamming 640 centred in n_fft 800, hop 160, no centring, |X|,
-lowest 200 bins, log(1+|X|), per-utterance normalisation (x − mean)/max(std, 1e-5) with the
+lowest 200 bins (--bins), log(1+|X|), per-utterance normalisation (x − mean)/max(std, 1e-5) with the
 population std, per bin (default), over the whole matrix (global) or none.
 fca (PaperB): audio shorter than 62·512 samples zero-padded at the end, then 26 MFCCs
 (torchaudio.transforms.MFCC: n_fft 2048, hop 512, periodic Hann, centre with zero padding,
@@ -159,10 +159,10 @@ def normalize(m, norm):
     return (m - mean) / std
 
 
-def fcn_features(samples, norm="per-bin"):
-    """[200, T] float32 normalised log(1+|STFT|) (PaperA)."""
+def fcn_features(samples, norm="per-bin", bins=200):
+    """[bins, T] float32 normalised log(1+|STFT|) (PaperA: the lowest 200 bins, 0-4 kHz)."""
     with torch.no_grad():
-        spec = _SPEC(samples.double())[:200]
+        spec = _SPEC(samples.double())[:bins]
         return normalize(torch.log1p(spec), norm).float()
 
 
@@ -174,10 +174,10 @@ def fca_features(samples):
         return _MFCC(samples.double()).float()
 
 
-def compute_features(data, model, norm="per-bin"):
+def compute_features(data, model, norm="per-bin", bins=200):
     """Features of every utterance, in data order."""
     out = []
     for u in data.utterances:
         s = load_samples(u.path)
-        out.append(fcn_features(s, norm) if model == "fcn" else fca_features(s))
+        out.append(fcn_features(s, norm, bins) if model == "fcn" else fca_features(s))
     return out

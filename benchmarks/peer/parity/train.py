@@ -271,7 +271,7 @@ def run(args):
     print(f"data: RAVDESS at {args.data}: {len(data.utterances)} utterances, {len(data.labels)} classes "
           f"({', '.join(f'{l} {c}' for l, c in counts.items())}), {len(data.groups)} speakers", flush=True)
     t0 = time.time()
-    features = datamod.compute_features(data, args.model, args.norm)
+    features = datamod.compute_features(data, args.model, args.norm, args.bins)
     print(f"features: {args.model} front end, {len(features)} computed ({time.time() - t0:.1f} s)", flush=True)
     folds = [args.fold] if args.fold else list(range(1, args.folds + 1))
     results = [run_fold(args, data, features, k) for k in folds]

@@ -66,6 +66,7 @@ public sealed class TrainCommand : ICommand
         new("--recipe", "scratch|paper", "fcn: the settings behind the fcn defaults: scratch (learns from scratch; default with --data) or paper (Paper A exactly; the built-in corpus and --pretrained use it)"),
         new("--widths", "W0,..,W4", "fcn: the five conv widths (default: the recipe's; built-in corpus 16,32,48,48,32 unless --pretrained)"),
         new("--features", "KIND", "fcn: logspec (Paper A, default) or logmel"),
+        new("--bins", "N", "fcn: log-spectrogram rows kept from 0 Hz up, 20 Hz each (1..401; default: the recipe's, 200 = 0–4 kHz as Paper A)"),
         new("--norm", "KIND", "fcn: per-utterance normalisation: perbin (Paper A), global or none (default: the recipe's)"),
         new("--dropout", "P", "dropout (default: fcn the recipe's, fca 0.1)"),
         new("--batchnorm", null, "fcn: batch norm after each convolution (statistics over valid frames only)"),
@@ -121,6 +122,7 @@ public sealed class TrainCommand : ICommand
         if (optimizer is not ("adam" or "adamw")) throw new UsageException($"unknown optimizer '{optimizer}' (known: adam, adamw)");
         var features = args.Value("--features", "logspec")!;
         if (features is not ("logspec" or "logmel")) throw new UsageException($"unknown fcn features '{features}' (known: logspec, logmel)");
+        if (features == "logmel" && args.Value("--bins") is not null) throw new UsageException("--bins applies to --features logspec, not logmel");
         FeatureNormalization? norm = args.Value("--norm") switch
         {
             null => null,
@@ -165,6 +167,7 @@ public sealed class TrainCommand : ICommand
             BatchNorm = Switch(args, "--batchnorm", "--no-batchnorm"),
             SpecAugment = Switch(args, "--spec-augment", "--no-spec-augment"),
             FrequencyWarp = (float?)ModelCommandOptions.Number(args, "--freq-warp", 0, 12),
+            FcnBins = ModelCommandOptions.Int(args, "--bins", 1, FeatureSettings.PaperA.Stft.FreqBins),
             WarmupEpochs = ModelCommandOptions.Int(args, "--warmup", 0),
             ClipNorm = (float?)ModelCommandOptions.Number(args, "--clip", 0, 1e6),
             InitWeights = ExistingFile(args, "--init"),
@@ -182,7 +185,7 @@ public sealed class TrainCommand : ICommand
         if (options.DumpStep is not null) ModelCommandOptions.OutputFile("--dump-step", options.DumpStep);
         if (model == "fca")
             foreach (var o in new[] { "--widths", "--features", "--norm", "--pad-short", "--pretrained", "--recipe", "--lambda",
-                         "--batchnorm", "--no-batchnorm", "--spec-augment", "--no-spec-augment", "--freq-warp" })
+                         "--batchnorm", "--no-batchnorm", "--spec-augment", "--no-spec-augment", "--freq-warp", "--bins" })
                 if (args.Value(o) is not null || args.Flag(o)) throw new UsageException($"{o} applies to fcn only");
         if (model == "fcn")
             foreach (var o in new[] { "--heads", "--head-dim", "--no-focus", "--no-calibration" })

@@ -95,6 +95,9 @@ public sealed record TrainOptions
     /// <summary>fcn: largest random frequency warp of the training inputs in semitones, 0 = none (null: the recipe's).</summary>
     public float? FrequencyWarp { get; init; }
 
+    /// <summary>fcn log spectrogram: rows kept from 0 Hz up (null: the recipe's).</summary>
+    public int? FcnBins { get; init; }
+
     /// <summary>Epochs of linear learning-rate warm-up, per step (null: the recipe's for fcn, 0 for fca).</summary>
     public int? WarmupEpochs { get; init; }
 
@@ -144,6 +147,10 @@ public sealed record TrainOptions
                     _ => throw new ArgumentException($"unknown fcn features '{FcnFeatures}' (known: logspec, logmel)"),
                 };
                 settings = settings with { Normalization = FcnNormalization ?? Recipe.Normalization };
+                if (settings.Kind == FeatureKind.LogSpectrogram)
+                    settings = settings with { KeepBins = FcnBins ?? Recipe.Bins };
+                else if (FcnBins is not null)
+                    throw new ArgumentException($"--bins applies to the log spectrogram, not to fcn features '{FcnFeatures}'");
                 return new FeatureSpec(settings, PadShort ? FcnModel.MinimumSamples(settings) : 0);
             case "fca":
                 return new FeatureSpec(FeatureSettings.PaperB, FcaModel.SegmentSamples(FeatureSettings.PaperB, new SegmentSettings()));
