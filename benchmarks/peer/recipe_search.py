@@ -61,6 +61,8 @@ ROUND2 = {
     "+ validation 0.2 + lr step 15 + warp 5 + widths 48…192": [*SCRATCH1, *STEP, "--freq-warp", "5", "--widths", "48,96,192,192,192"],
     "+ validation 0.2 + lr step 15 + warp 7 + lambda 1": [*SCRATCH1, *STEP, "--freq-warp", "7", "--lambda", "1"],
     "+ validation 0.2 + lr step 15 + warp 7 + dropout 0.3": [*SCRATCH1, *STEP, "--freq-warp", "7", "--dropout", "0.3"],
+    # Round 3: fold 2's angry cue (overdrive) lies above 4 kHz (mfcc_baseline.py --f-max 4000: fold 2 0.590 -> 0.465).
+    "+ validation 0.2 + lr step 15 + warp 7 + bins 400 (0-8 kHz)": [*SCRATCH1, *STEP, "--freq-warp", "7", "--bins", "400"],
 }
 
 RESULT = re.compile(r"^result: WA=(\d\.\d+) UA=(\d\.\d+)")
