@@ -71,11 +71,11 @@ public sealed partial class IlgpuBackend : Backend, IDisposable
     }
 
     /// <summary>
-    /// The simulated device of the CPU accelerator: warps of 32, groups up to 128 threads (the tiled
-    /// kernels' 16×8 groups), one simulated multiprocessor per core. ILGPU's default CPU device allows
+    /// The simulated device of the CPU accelerator: warps of 32, groups up to 256 threads (the tiled
+    /// kernels' 16×8 and 16×16 groups), one simulated multiprocessor per core. ILGPU's default CPU device allows
     /// only 16 threads per group.
     /// </summary>
-    private static CPUDevice SimulatedDevice => new(32, 4, Math.Clamp(Environment.ProcessorCount, 1, 8));
+    private static CPUDevice SimulatedDevice => new(32, 8, Math.Clamp(Environment.ProcessorCount, 1, 8));
 
     /// <inheritdoc/>
     public override string Name { get; }
@@ -127,8 +127,12 @@ public sealed partial class IlgpuBackend : Backend, IDisposable
         {
             if (_disposed) return;
             _accelerator.Synchronize();
-            ReleaseTwiddleTables();
-            _pool.CapacityBytes = 0;
+        }
+        ReleaseTwiddleTables(); // the pool calls back into FreeRaw: not under the gate (lock order pool → gate)
+        _pool.CapacityBytes = 0;
+        lock (_gate)
+        {
+            if (_disposed) return;
             _disposed = true;
             foreach (var b in _buffers.Values) b.Dispose();
             _buffers.Clear();
