@@ -46,7 +46,7 @@ public sealed partial class IlgpuBackend : Backend, IDisposable
                 try
                 {
                     var accelerator = type == AcceleratorType.CPU
-                        ? ((CPUDevice)device).CreateCPUAccelerator(context, CPUAcceleratorMode.Parallel)
+                        ? ((CPUDevice)device).CreateCPUAccelerator(context, CPUAcceleratorMode.Parallel, ThreadPriority.BelowNormal)
                         : device.CreateAccelerator(context);
                     return new IlgpuBackend("ilgpu", context, accelerator) { Skipped = skipped };
                 }
@@ -66,16 +66,17 @@ public sealed partial class IlgpuBackend : Backend, IDisposable
     public static IlgpuBackend CreateCpu()
     {
         var context = Context.Create(b => b.CPU(SimulatedDevice).EnableAlgorithms().Optimize(OptimizationLevel.O2));
-        var accelerator = context.GetCPUDevice(0).CreateCPUAccelerator(context, CPUAcceleratorMode.Parallel);
+        var accelerator = context.GetCPUDevice(0).CreateCPUAccelerator(context, CPUAcceleratorMode.Parallel, ThreadPriority.BelowNormal);
         return new IlgpuBackend("ilgpu-cpu", context, accelerator);
     }
 
     /// <summary>
     /// The simulated device of the CPU accelerator: warps of 32, groups up to 256 threads (the tiled
-    /// kernels' 16×8 and 16×16 groups), one simulated multiprocessor per core. ILGPU's default CPU device allows
-    /// only 16 threads per group.
+    /// kernels' 16×8 and 16×16 groups; ILGPU's default CPU device allows only 16), one multiprocessor.
+    /// ILGPU runs every simulated thread of a multiprocessor as an OS thread, busy while a kernel runs:
+    /// one multiprocessor keeps that to 256 threads (two made 512 runnable threads on a 2-core machine).
     /// </summary>
-    private static CPUDevice SimulatedDevice => new(32, 8, Math.Clamp(Environment.ProcessorCount, 1, 8));
+    private static CPUDevice SimulatedDevice => new(32, 8, 1);
 
     /// <inheritdoc/>
     public override string Name { get; }

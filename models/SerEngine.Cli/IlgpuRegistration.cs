@@ -19,6 +19,7 @@ internal static class IlgpuRegistration
     {
 #if SER_ILGPU
         Ilgpu.IlgpuBackends.Register();
+        Bench.DeviceSync.Register(b => b is Ilgpu.IlgpuBackend i ? i.Synchronize : null); // ser bench waits for ILGPU's queue
 #else
         BackendRegistry.Register("ilgpu", () => throw new BackendUnavailableException(NotInThisBuild));
         BackendRegistry.Register("ilgpu-cpu", () => throw new BackendUnavailableException(NotInThisBuild));
