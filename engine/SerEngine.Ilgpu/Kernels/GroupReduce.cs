@@ -11,7 +11,7 @@ namespace SerEngine.Ilgpu.Kernels;
 /// </summary>
 internal static class GroupReduce
 {
-    /// <summary>The maximum of v over the group.</summary>
+    /// <summary>The maximum of v over the group (at least float.MinValue, MaxFloat's identity: a group of −inf gives MinValue).</summary>
     public static float Max(float v) => GroupExtensions.AllReduce<float, MaxFloat>(v);
 
     /// <summary>The sum of v over the group.</summary>

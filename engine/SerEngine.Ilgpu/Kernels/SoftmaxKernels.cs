@@ -65,13 +65,15 @@ internal static class SoftmaxKernels
         for (int j = Group.IdxX; j < a.Cols; j += Group.DimX)
             if (a.HasMask == 0 || keyMask[mo + j] != 0) m = XMath.Max(m, a.Scale * x[o + j] + (a.HasBias != 0 ? bias[o + j] : 0f));
         m = GroupReduce.Max(m);
-        // every key masked (or every score −inf): the row is all zeros. No early return: every thread reaches the reduction.
-        bool anyKept = m != float.NegativeInfinity;
+        // Every key masked (or every score −inf): the row is all zeros, never NaN. The group maximum of no
+        // kept key is not always −inf (ILGPU.Algorithms' MaxFloat starts from float.MinValue), so the sum
+        // decides: a kept finite score adds e^0 = 1, no kept key gives 0 (or NaN from −inf − −inf).
+        // No early return: every thread reaches the reductions.
         float s = 0f;
-        if (anyKept)
-            for (int j = Group.IdxX; j < a.Cols; j += Group.DimX)
-                if (a.HasMask == 0 || keyMask[mo + j] != 0) s += XMath.Exp(a.Scale * x[o + j] + (a.HasBias != 0 ? bias[o + j] : 0f) - m);
+        for (int j = Group.IdxX; j < a.Cols; j += Group.DimX)
+            if (a.HasMask == 0 || keyMask[mo + j] != 0) s += XMath.Exp(a.Scale * x[o + j] + (a.HasBias != 0 ? bias[o + j] : 0f) - m);
         s = GroupReduce.Sum(s);
+        bool anyKept = s > 0f;
         for (int j = Group.IdxX; j < a.Cols; j += Group.DimX)
         {
             bool kept = anyKept && (a.HasMask == 0 || keyMask[mo + j] != 0);
