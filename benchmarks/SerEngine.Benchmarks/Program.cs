@@ -12,6 +12,7 @@ public static class Program
     /// <summary>Entry point.</summary>
     public static int Main(string[] args)
     {
+        SideBySide.Open("cpu"); // registers ilgpu and ilgpu-cpu (and ILGPU's wait), for the suites and `lab --backend ilgpu-cpu`
         if (args.Length > 0 && args[0] == "lab") return KernelLabCommand.Run(args[1..], Console.Out);
         BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
         return 0;

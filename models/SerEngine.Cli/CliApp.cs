@@ -11,6 +11,9 @@ namespace SerEngine.Cli;
 /// </summary>
 public static class CliApp
 {
+    // the ILGPU backends live in their own package: registered here, once, before any command runs
+    static CliApp() => IlgpuRegistration.Register();
+
     /// <summary>Every command, in the order help lists them. A new command is one file in Commands/ and one line here.</summary>
     public static IReadOnlyList<ICommand> Commands { get; } =
     [

@@ -16,8 +16,27 @@ public static class DeviceSync
         OpenClBackend cl => cl.Synchronize,
         CudaBackend cu => cu.Synchronize,
         ProfilingBackend p => For(p.Inner),
-        _ => null,
+        _ => Resolve(backend),
     };
+
+    private static readonly List<Func<Backend, Action?>> Resolvers = [];
+
+    /// <summary>
+    /// Adds the wait of a backend this project does not reference (the ILGPU backend, registered by the
+    /// application that references it): <paramref name="resolver"/> returns the wait, or null for other backends.
+    /// </summary>
+    public static void Register(Func<Backend, Action?> resolver)
+    {
+        lock (Resolvers) Resolvers.Add(resolver);
+    }
+
+    private static Action? Resolve(Backend backend)
+    {
+        lock (Resolvers)
+            foreach (var r in Resolvers)
+                if (r(backend) is { } wait) return wait;
+        return null;
+    }
 
     /// <summary>Waits until the work queued on <paramref name="backend"/> has finished (a no-op on the CPU backends).</summary>
     public static void Synchronize(Backend backend) => For(backend)?.Invoke();

@@ -12,7 +12,7 @@ public static class KernelLabCommand
 {
     /// <summary>The help text.</summary>
     public static string Usage =>
-        "usage: lab [--backend opencl|cuda|cpu|cpu-reference] [--op NAME[,NAME...]]... [--quick] [--runs N] [--list]\n" +
+        "usage: lab [--backend opencl|cuda|ilgpu|ilgpu-cpu|cpu|cpu-reference] [--op NAME[,NAME...]]... [--quick] [--runs N] [--list]\n" +
         "  --backend  backend under test (default opencl); every variant is checked against cpu-reference first\n" +
         $"  --op       op families to run (default all): {string.Join(", ", KernelLab.Ops.Select(o => o.Name))}\n" +
         "  --quick    fewer and smaller cases (under a minute on PoCL); what the tests run\n" +

@@ -40,6 +40,7 @@ public sealed class DevicesCommand : ICommand
         }
         stdout.WriteLine();
         stdout.Write(GpuBackends.ListDevices());
+        stdout.Write(IlgpuRegistration.ListDevices());
         return 0;
     }
 }

@@ -63,6 +63,7 @@ public class ElementwiseKernelTests(ITestOutputHelper output)
     [Theory]
     [InlineData("opencl")]
     [InlineData("cuda")]
+    [InlineData("ilgpu-cpu")]
     public void BinaryMatchesReferenceForEveryBroadcastPattern(string device)
     {
         if (KernelTwin.Device(device, output) is not { } be) return;
@@ -115,6 +116,7 @@ public class ElementwiseKernelTests(ITestOutputHelper output)
     [Theory]
     [InlineData("opencl")]
     [InlineData("cuda")]
+    [InlineData("ilgpu-cpu")]
     public void UnaryAndBackwardMatchReferenceForEveryOp(string device)
     {
         if (KernelTwin.Device(device, output) is not { } be) return;
@@ -149,6 +151,7 @@ public class ElementwiseKernelTests(ITestOutputHelper output)
     [Theory]
     [InlineData("opencl")]
     [InlineData("cuda")]
+    [InlineData("ilgpu-cpu")]
     public void DropoutMaskIsTheReferenceMaskBitForBit(string device)
     {
         if (KernelTwin.Device(device, output) is not { } be) return;
@@ -189,6 +192,7 @@ public class ElementwiseKernelTests(ITestOutputHelper output)
     [Theory]
     [InlineData("opencl")]
     [InlineData("cuda")]
+    [InlineData("ilgpu-cpu")]
     public void SumToMatchesReferenceForEveryReductionPattern(string device)
     {
         if (KernelTwin.Device(device, output) is not { } be) return;
@@ -211,6 +215,7 @@ public class ElementwiseKernelTests(ITestOutputHelper output)
     [Theory]
     [InlineData("opencl")]
     [InlineData("cuda")]
+    [InlineData("ilgpu-cpu")]
     public void BroadcastToMatchesReference(string device)
     {
         if (KernelTwin.Device(device, output) is not { } be) return;
@@ -234,6 +239,7 @@ public class ElementwiseKernelTests(ITestOutputHelper output)
     [Theory]
     [InlineData("opencl")]
     [InlineData("cuda")]
+    [InlineData("ilgpu-cpu")]
     public void PermuteMatchesReferenceForFloatAndIntBuffers(string device)
     {
         if (KernelTwin.Device(device, output) is not { } be) return;
@@ -265,6 +271,7 @@ public class ElementwiseKernelTests(ITestOutputHelper output)
     [Theory]
     [InlineData("opencl")]
     [InlineData("cuda")]
+    [InlineData("ilgpu-cpu")]
     public void CompositeGradientIsCheckedOnTheDevice(string device)
     {
         if (KernelTwin.Device(device, output) is not { } be) return;

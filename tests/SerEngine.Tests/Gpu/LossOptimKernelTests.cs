@@ -12,6 +12,7 @@ public class LossOptimKernelTests(ITestOutputHelper output)
     [Theory]
     [InlineData("opencl")]
     [InlineData("cuda")]
+    [InlineData("ilgpu-cpu")]
     public void CrossEntropyMatchesReference(string device)
     {
         if (KernelTwin.Device(device, output) is not { } be) return;
@@ -40,6 +41,7 @@ public class LossOptimKernelTests(ITestOutputHelper output)
     [Theory]
     [InlineData("opencl")]
     [InlineData("cuda")]
+    [InlineData("ilgpu-cpu")]
     public void BadLabelThrowsTheReferenceError(string device)
     {
         if (KernelTwin.Device(device, output) is not { } be) return;
@@ -65,6 +67,7 @@ public class LossOptimKernelTests(ITestOutputHelper output)
     [Theory]
     [InlineData("opencl")]
     [InlineData("cuda")]
+    [InlineData("ilgpu-cpu")]
     public void AdamAndAdamWStepsMatchReference(string device)
     {
         if (KernelTwin.Device(device, output) is not { } be) return;
@@ -93,6 +96,7 @@ public class LossOptimKernelTests(ITestOutputHelper output)
     [Theory]
     [InlineData("opencl")]
     [InlineData("cuda")]
+    [InlineData("ilgpu-cpu")]
     public void SgdStepsMatchReference(string device)
     {
         if (KernelTwin.Device(device, output) is not { } be) return;
@@ -121,6 +125,7 @@ public class LossOptimKernelTests(ITestOutputHelper output)
     [Theory]
     [InlineData("opencl")]
     [InlineData("cuda")]
+    [InlineData("ilgpu-cpu")]
     public void CrossEntropyGradientIsCheckedOnTheDevice(string device)
     {
         if (KernelTwin.Device(device, output) is not { } be) return;

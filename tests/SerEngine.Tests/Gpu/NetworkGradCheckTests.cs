@@ -7,7 +7,7 @@ namespace SerEngine.Tests.Gpu;
 /// <summary>Finite-difference gradient checks of small networks run end to end on a GPU backend.</summary>
 public class NetworkGradCheckTests(ITestOutputHelper output)
 {
-    public static TheoryData<string> Devices => new() { "opencl", "cuda", "cpu-reference" };
+    public static TheoryData<string> Devices => new() { "opencl", "cuda", "ilgpu-cpu", "cpu-reference" };
 
     private static Backend? Device(string name, ITestOutputHelper output) => name switch
     {

@@ -16,6 +16,7 @@ public class SoftmaxKernelTests(ITestOutputHelper output)
     [Theory]
     [InlineData("opencl")]
     [InlineData("cuda")]
+    [InlineData("ilgpu-cpu")]
     public void SoftmaxAndLogSoftmaxMatchReference(string device)
     {
         if (KernelTwin.Device(device, output) is not { } be) return;
@@ -52,6 +53,7 @@ public class SoftmaxKernelTests(ITestOutputHelper output)
     [Theory]
     [InlineData("opencl")]
     [InlineData("cuda")]
+    [InlineData("ilgpu-cpu")]
     public void BiasedSoftmaxMatchesReferenceWithBiasMaskAndFullyMaskedRows(string device)
     {
         if (KernelTwin.Device(device, output) is not { } be) return;
@@ -115,6 +117,7 @@ public class SoftmaxKernelTests(ITestOutputHelper output)
     [Theory]
     [InlineData("opencl")]
     [InlineData("cuda")]
+    [InlineData("ilgpu-cpu")]
     public void AllMaskedOrMinusInfinityRowsAreZerosNotNaN(string device)
     {
         if (KernelTwin.Device(device, output) is not { } be) return;
@@ -136,6 +139,7 @@ public class SoftmaxKernelTests(ITestOutputHelper output)
     [Theory]
     [InlineData("opencl")]
     [InlineData("cuda")]
+    [InlineData("ilgpu-cpu")]
     public void SoftmaxGradientsAreCheckedOnTheDevice(string device)
     {
         if (KernelTwin.Device(device, output) is not { } be) return;

@@ -20,6 +20,7 @@ public class AttentionFcnBatchTests(ITestOutputHelper output)
     [Theory]
     [InlineData("cpu")]
     [InlineData("cpu-reference")]
+    [InlineData("ilgpu-cpu")]
     public void BatchedEqualsOneByOne(string backendName) => CheckBatchedEqualsAlone(BackendRegistry.Get(backendName));
 
     [Fact]

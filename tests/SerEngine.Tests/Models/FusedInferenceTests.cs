@@ -26,6 +26,8 @@ public class FusedInferenceTests(ITestOutputHelper output)
     [InlineData("cpu", false, true, 1)]
     [InlineData("cpu", true, false, 2)]
     [InlineData("cpu", false, false, 2)]
+    [InlineData("ilgpu-cpu", true, true, 1)]
+    [InlineData("ilgpu-cpu", false, false, 2)]
     public void FusedForwardMatchesPlainForward(string backendName, bool focus, bool calibration, int batch) =>
         CheckFusedMatchesPlain(BackendRegistry.Get(backendName), focus, calibration, batch);
 

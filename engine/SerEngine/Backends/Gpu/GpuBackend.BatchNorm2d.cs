@@ -72,7 +72,7 @@ public abstract partial class GpuBackend
         Launch("batchnorm2d.cl", kernel, NormOptions, [n], [NormGroupX], args);
 
     /// <summary>Checks that each given buffer is Float32 with at least n·c·hw elements.</summary>
-    private static void CheckNorm(string op, int n, int c, int hw, params ReadOnlySpan<(string Name, Storage? Buffer)> buffers)
+    internal static void CheckNorm(string op, int n, int c, int hw, params ReadOnlySpan<(string Name, Storage? Buffer)> buffers)
     {
         if (n < 0 || c < 0 || hw < 0) throw new ArgumentOutOfRangeException(nameof(n), $"{op}: N = {n}, C = {c}, HW = {hw} must not be negative");
         string shape = n == 1 && hw == 1 ? $"[{c}]" : $"[{n}, {c}, {hw}]";

@@ -233,7 +233,7 @@ public abstract partial class GpuBackend
     }
 
     /// <summary>Checks the geometry and the sizes of the input-side, weight and output-side buffers.</summary>
-    private static void CheckConv2d(string op, in Conv2dGeometry g, Storage input, string inputName, Storage weight, string weightName, Storage output, string outputName)
+    internal static void CheckConv2d(string op, in Conv2dGeometry g, Storage input, string inputName, Storage weight, string weightName, Storage output, string outputName)
     {
         if (g.N < 0 || g.C < 0 || g.H < 0 || g.W < 0 || g.K < 0 || g.R < 1 || g.S < 1 || g.StrideH < 1 || g.StrideW < 1 ||
             g.DilationH < 1 || g.DilationW < 1 || g.PadTop < 0 || g.PadBottom < 0 || g.PadLeft < 0 || g.PadRight < 0)
@@ -246,7 +246,7 @@ public abstract partial class GpuBackend
     }
 
     /// <summary>The geometry's fields without the derived sizes (which divide by the stride).</summary>
-    private static string Describe(in Conv2dGeometry g) =>
+    internal static string Describe(in Conv2dGeometry g) =>
         $"x [{g.N}, {g.C}, {g.H}, {g.W}], w [{g.K}, {g.C}, {g.R}, {g.S}], stride ({g.StrideH}, {g.StrideW}), " +
         $"padding (top {g.PadTop}, bottom {g.PadBottom}, left {g.PadLeft}, right {g.PadRight}), dilation ({g.DilationH}, {g.DilationW})";
 }

@@ -86,7 +86,7 @@ public abstract partial class GpuBackend
     }
 
     /// <summary>Throws unless <paramref name="s"/> is Float32 and holds <paramref name="batch"/> items of <paramref name="size"/> elements.</summary>
-    private static void CheckOperand(string op, string name, Storage s, int offset, int stride, int batch, long size, string shape)
+    internal static void CheckOperand(string op, string name, Storage s, int offset, int stride, int batch, long size, string shape)
     {
         if (s.DType != DType.Float32)
             throw new InvalidOperationException($"{op}: {name} must be a Float32 buffer, found {s.DType}");
@@ -98,7 +98,7 @@ public abstract partial class GpuBackend
     }
 
     /// <summary>Throws unless <paramref name="s"/> is a buffer of <paramref name="dtype"/> with at least <paramref name="size"/> elements.</summary>
-    private static void CheckBuffer(string op, string name, Storage s, long size, string shape, DType dtype = DType.Float32)
+    internal static void CheckBuffer(string op, string name, Storage s, long size, string shape, DType dtype = DType.Float32)
     {
         if (s.DType != dtype)
             throw new InvalidOperationException($"{op}: {name} must be {(dtype == DType.Int32 ? "an" : "a")} {dtype} buffer, found {s.DType}");

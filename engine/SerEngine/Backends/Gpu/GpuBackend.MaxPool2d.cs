@@ -28,7 +28,7 @@ public abstract partial class GpuBackend
     private static KernelArg[] PoolArgs(in Pool2dGeometry g) =>
         [g.N * g.C, g.H, g.W, g.OutH, g.OutW, g.KernelH, g.KernelW, g.StrideH, g.StrideW, g.PadH, g.PadW];
 
-    private static void CheckPool2d(string op, in Pool2dGeometry g, Storage input, string inputName, Storage output, string outputName, Storage argmax)
+    internal static void CheckPool2d(string op, in Pool2dGeometry g, Storage input, string inputName, Storage output, string outputName, Storage argmax)
     {
         if (g.N < 0 || g.C < 0 || g.H < 1 || g.W < 1 || g.KernelH < 1 || g.KernelW < 1 || g.StrideH < 1 || g.StrideW < 1 ||
             g.PadH < 0 || g.PadW < 0 || 2 * g.PadH > g.KernelH || 2 * g.PadW > g.KernelW)
@@ -42,6 +42,6 @@ public abstract partial class GpuBackend
     }
 
     /// <summary>The geometry's fields without the derived sizes (which divide by the stride).</summary>
-    private static string Describe(in Pool2dGeometry g) =>
+    internal static string Describe(in Pool2dGeometry g) =>
         $"x [{g.N}, {g.C}, {g.H}, {g.W}], window {g.KernelH}×{g.KernelW}, stride ({g.StrideH}, {g.StrideW}), padding ({g.PadH}, {g.PadW})";
 }

@@ -122,7 +122,7 @@ public abstract partial class GpuBackend
     }
 
     /// <summary>Throws unless <paramref name="small"/> has <paramref name="full"/>'s rank and each dim equal to full's or 1.</summary>
-    private static void CheckSameRankOrOne(string op, Shape small, Shape full)
+    internal static void CheckSameRankOrOne(string op, Shape small, Shape full)
     {
         bool ok = small.Rank == full.Rank;
         for (int k = 0; ok && k < small.Rank; k++) ok = small[k] == full[k] || small[k] == 1;

@@ -72,7 +72,7 @@ public abstract partial class GpuBackend
     }
 
     /// <summary>Throws unless rows and cols are ≥ 0 and the matrix fits the kernels' int indexing.</summary>
-    private static void CheckRows(string op, int rows, int cols)
+    internal static void CheckRows(string op, int rows, int cols)
     {
         CheckCount(rows, op, nameof(rows));
         CheckCount(cols, op, nameof(cols));
