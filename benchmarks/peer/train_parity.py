@@ -28,7 +28,7 @@ RECIPES = {
                   norm="per-bin", spec_augment=False, lam=0.3, freq_warp=0.0, bins=200,
                   epochs=50, lr_step=0, patience=10, val_fraction=0.1),
     "scratch": dict(lr=1e-3, warmup=0, clip=0.0, batchnorm=True, widths="32,64,128,128,128", dropout=0.5,
-                    norm="global", spec_augment=True, lam=0.3, freq_warp=7.0, bins=400,
+                    norm="global", spec_augment=True, lam=0.3, freq_warp=7.0, bins=300,
                     epochs=30, lr_step=15, patience=0, val_fraction=0.2),
 }
 # ser train's fca protocol defaults (TrainOptions' Effective* members for fca; the fcn-only keys are unused).

@@ -66,7 +66,7 @@ public sealed class TrainCommand : ICommand
         new("--recipe", "scratch|paper", "fcn: the settings behind the fcn defaults: scratch (learns from scratch; default with --data) or paper (Paper A exactly; the built-in corpus and --pretrained use it)"),
         new("--widths", "W0,..,W4", "fcn: the five conv widths (default: the recipe's; built-in corpus 16,32,48,48,32 unless --pretrained)"),
         new("--features", "KIND", "fcn: logspec (Paper A, default) or logmel"),
-        new("--bins", "N", "fcn: log-spectrogram rows kept from 0 Hz up, 20 Hz each (1..401; default: the recipe's: scratch 400 = 0–8 kHz, paper 200 = 0–4 kHz)"),
+        new("--bins", "N", "fcn: log-spectrogram rows kept from 0 Hz up, 20 Hz each (1..401; default: the recipe's: scratch 300 = 0–6 kHz, paper 200 = 0–4 kHz)"),
         new("--norm", "KIND", "fcn: per-utterance normalisation: perbin (Paper A), global or none (default: the recipe's)"),
         new("--dropout", "P", "dropout (default: fcn the recipe's, fca 0.1)"),
         new("--batchnorm", null, "fcn: batch norm after each convolution (statistics over valid frames only)"),

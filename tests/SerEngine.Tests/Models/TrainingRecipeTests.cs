@@ -135,7 +135,7 @@ public class TrainingRecipeTests
         Assert.Null(set.Augmentation);                                                // nothing left to augment with
         Assert.Equal(new SpecAugment(MaxWarpSemitones: 7f), scratch.Augmentation);
         Assert.Equal(SpecAugment.WarpOnly(2f), (scratch with { SpecAugment = false, FrequencyWarp = 2f }).Augmentation);
-        Assert.Equal(400, scratch.FeatureSpecFor().Settings.Bins);                     // scratch: 0–8 kHz
+        Assert.Equal(300, scratch.FeatureSpecFor().Settings.Bins);                     // scratch: 0–6 kHz
         Assert.Equal(200, paper.FeatureSpecFor().Settings.Bins);                       // Paper A: 0–4 kHz
         Assert.Equal(401, (paper with { FcnBins = 401 }).FeatureSpecFor().Settings.Bins);
         Assert.Throws<ArgumentException>(() => (paper with { FcnBins = 300, FcnFeatures = "logmel" }).FeatureSpecFor());
