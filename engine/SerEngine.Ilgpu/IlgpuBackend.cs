@@ -26,7 +26,9 @@ public sealed partial class IlgpuBackend : Backend, IDisposable
         Name = name;
         _context = context;
         _accelerator = accelerator;
-        int limit = (int)Math.Min(accelerator.MaxNumThreadsPerGroup, MaxGroup);
+        // On the CPU accelerator a simulated thread is an OS thread: the 1-D and row kernels take one warp
+        // (the tiled GEMM, conv and spectrogram kernels keep their own 128- and 256-thread groups).
+        int limit = (int)Math.Min(accelerator.MaxNumThreadsPerGroup, accelerator.AcceleratorType == AcceleratorType.CPU ? CpuGroup : MaxGroup);
         GroupSize = 1 << (31 - int.LeadingZeroCount(limit));
         _pool = new Backends.Gpu.GpuBufferPool(AllocateRaw, FreeRaw, Backends.Gpu.GpuBufferPool.CapacityFromEnvironment());
     }
@@ -95,7 +97,7 @@ public sealed partial class IlgpuBackend : Backend, IDisposable
             };
             string skipped = Skipped.Count == 0 ? "" : $"; skipped {string.Join("; ", Skipped)}";
             return $"{a.Name} (ILGPU {typeof(Context).Assembly.GetName().Version?.ToString(3)}, {kind}, " +
-                   $"{a.NumMultiprocessors} multiprocessors, groups up to {a.MaxNumThreadsPerGroup}){skipped}";
+                   $"{a.NumMultiprocessors} multiprocessor{(a.NumMultiprocessors == 1 ? "" : "s")}, groups up to {a.MaxNumThreadsPerGroup}){skipped}";
         }
     }
 
@@ -110,6 +112,9 @@ public sealed partial class IlgpuBackend : Backend, IDisposable
 
     /// <summary>Largest group of the reduction kernels (the size of their shared arrays).</summary>
     internal const int MaxGroup = 256;
+
+    /// <summary>The 1-D and row kernels' group on the CPU accelerator: one warp.</summary>
+    private const int CpuGroup = 32;
 
     /// <summary>Waits until every launch queued so far has finished.</summary>
     public void Synchronize()
