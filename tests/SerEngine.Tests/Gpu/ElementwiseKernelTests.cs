@@ -64,6 +64,7 @@ public class ElementwiseKernelTests(ITestOutputHelper output)
     [InlineData("opencl")]
     [InlineData("cuda")]
     [InlineData("ilgpu-cpu")]
+    [InlineData("ilgpu")]
     public void BinaryMatchesReferenceForEveryBroadcastPattern(string device)
     {
         if (KernelTwin.Device(device, output) is not { } be) return;
@@ -117,6 +118,7 @@ public class ElementwiseKernelTests(ITestOutputHelper output)
     [InlineData("opencl")]
     [InlineData("cuda")]
     [InlineData("ilgpu-cpu")]
+    [InlineData("ilgpu")]
     public void UnaryAndBackwardMatchReferenceForEveryOp(string device)
     {
         if (KernelTwin.Device(device, output) is not { } be) return;
@@ -152,6 +154,7 @@ public class ElementwiseKernelTests(ITestOutputHelper output)
     [InlineData("opencl")]
     [InlineData("cuda")]
     [InlineData("ilgpu-cpu")]
+    [InlineData("ilgpu")]
     public void DropoutMaskIsTheReferenceMaskBitForBit(string device)
     {
         if (KernelTwin.Device(device, output) is not { } be) return;
@@ -193,6 +196,7 @@ public class ElementwiseKernelTests(ITestOutputHelper output)
     [InlineData("opencl")]
     [InlineData("cuda")]
     [InlineData("ilgpu-cpu")]
+    [InlineData("ilgpu")]
     public void SumToMatchesReferenceForEveryReductionPattern(string device)
     {
         if (KernelTwin.Device(device, output) is not { } be) return;
@@ -216,6 +220,7 @@ public class ElementwiseKernelTests(ITestOutputHelper output)
     [InlineData("opencl")]
     [InlineData("cuda")]
     [InlineData("ilgpu-cpu")]
+    [InlineData("ilgpu")]
     public void BroadcastToMatchesReference(string device)
     {
         if (KernelTwin.Device(device, output) is not { } be) return;
@@ -240,6 +245,7 @@ public class ElementwiseKernelTests(ITestOutputHelper output)
     [InlineData("opencl")]
     [InlineData("cuda")]
     [InlineData("ilgpu-cpu")]
+    [InlineData("ilgpu")]
     public void PermuteMatchesReferenceForFloatAndIntBuffers(string device)
     {
         if (KernelTwin.Device(device, output) is not { } be) return;
@@ -272,6 +278,7 @@ public class ElementwiseKernelTests(ITestOutputHelper output)
     [InlineData("opencl")]
     [InlineData("cuda")]
     [InlineData("ilgpu-cpu")]
+    [InlineData("ilgpu")]
     public void CompositeGradientIsCheckedOnTheDevice(string device)
     {
         if (KernelTwin.Device(device, output) is not { } be) return;

@@ -1,6 +1,7 @@
 using SerEngine.Backends;
 using SerEngine.Backends.Cuda;
 using SerEngine.Backends.OpenCl;
+using SerEngine.Ilgpu;
 
 namespace SerEngine.Tests.Gpu;
 
@@ -22,6 +23,8 @@ internal static class GpuTestDevices
         if (!CuNative.TryLoad(out var reason)) return (null, reason);
         return (new CudaBackend(), ""); // a driver without a usable device fails the test: that is a broken GPU machine
     });
+
+    private static readonly Lazy<IlgpuBackend> SharedIlgpu = new(IlgpuBackend.CreateBest);
 
     public static bool IsCi => string.Equals(Environment.GetEnvironmentVariable("CI"), "true", StringComparison.OrdinalIgnoreCase);
 
@@ -49,6 +52,21 @@ internal static class GpuTestDevices
         if (backend is not null) return backend;
         if (RequireCuda) Assert.Fail($"SERENGINE_REQUIRE_CUDA=1 requires a CUDA device: {reason}");
         output.WriteLine($"SKIPPED (returned early): no CUDA driver: {reason}");
+        return null;
+    }
+
+    /// <summary>
+    /// The <c>ilgpu</c> backend when ILGPU opens a GPU (CUDA, or an OpenCL device it accepts), or null after
+    /// saying so: here it resolves to ILGPU's CPU accelerator, which the <c>ilgpu-cpu</c> rows cover. Under
+    /// SERENGINE_REQUIRE_CUDA=1 (the GPU machine's run.sh) ILGPU must open the CUDA device.
+    /// </summary>
+    public static IlgpuBackend? IlgpuGpu(ITestOutputHelper output)
+    {
+        var backend = SharedIlgpu.Value;
+        if (backend.AcceleratorType == ILGPU.Runtime.AcceleratorType.Cuda) return backend;
+        if (RequireCuda) Assert.Fail($"SERENGINE_REQUIRE_CUDA=1 requires ILGPU to open the CUDA device; it opened {backend.DeviceName}");
+        if (backend.AcceleratorType == ILGPU.Runtime.AcceleratorType.OpenCL) return backend;
+        output.WriteLine($"SKIPPED (returned early): ilgpu resolves to ILGPU's CPU accelerator here (covered by the ilgpu-cpu rows): {backend.DeviceName}");
         return null;
     }
 }

@@ -12,7 +12,7 @@ internal sealed class KernelTwin : IDisposable
     public static readonly CpuReferenceBackend Reference = new();
 
     /// <summary>
-    /// The shared GPU backend named <paramref name="device"/> (<c>opencl</c>, <c>cuda</c> or <c>ilgpu-cpu</c>), or null
+    /// The shared GPU backend named <paramref name="device"/> (<c>opencl</c>, <c>cuda</c>, <c>ilgpu-cpu</c> or <c>ilgpu</c>), or null
     /// after saying why (see <see cref="GpuTestDevices"/>: no OpenCL device fails under CI=true; no CUDA
     /// driver returns early).
     /// </summary>
@@ -21,7 +21,8 @@ internal sealed class KernelTwin : IDisposable
         "opencl" => GpuTestDevices.OpenCl(output),
         "cuda" => GpuTestDevices.Cuda(output),
         "ilgpu-cpu" => BackendRegistry.Get("ilgpu-cpu"), // ILGPU's CPU accelerator: managed code, always present
-        _ => throw new ArgumentOutOfRangeException(nameof(device), device, "opencl, cuda or ilgpu-cpu"),
+        "ilgpu" => GpuTestDevices.IlgpuGpu(output),        // ILGPU on a GPU (the lent machine's run.sh); skipped here
+        _ => throw new ArgumentOutOfRangeException(nameof(device), device, "opencl, cuda, ilgpu-cpu or ilgpu"),
     };
 
     private KernelTwin(Backend gpu, DType dtype, int length)

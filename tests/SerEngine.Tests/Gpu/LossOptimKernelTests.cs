@@ -13,6 +13,7 @@ public class LossOptimKernelTests(ITestOutputHelper output)
     [InlineData("opencl")]
     [InlineData("cuda")]
     [InlineData("ilgpu-cpu")]
+    [InlineData("ilgpu")]
     public void CrossEntropyMatchesReference(string device)
     {
         if (KernelTwin.Device(device, output) is not { } be) return;
@@ -42,6 +43,7 @@ public class LossOptimKernelTests(ITestOutputHelper output)
     [InlineData("opencl")]
     [InlineData("cuda")]
     [InlineData("ilgpu-cpu")]
+    [InlineData("ilgpu")]
     public void BadLabelThrowsTheReferenceError(string device)
     {
         if (KernelTwin.Device(device, output) is not { } be) return;
@@ -68,6 +70,7 @@ public class LossOptimKernelTests(ITestOutputHelper output)
     [InlineData("opencl")]
     [InlineData("cuda")]
     [InlineData("ilgpu-cpu")]
+    [InlineData("ilgpu")]
     public void AdamAndAdamWStepsMatchReference(string device)
     {
         if (KernelTwin.Device(device, output) is not { } be) return;
@@ -97,6 +100,7 @@ public class LossOptimKernelTests(ITestOutputHelper output)
     [InlineData("opencl")]
     [InlineData("cuda")]
     [InlineData("ilgpu-cpu")]
+    [InlineData("ilgpu")]
     public void SgdStepsMatchReference(string device)
     {
         if (KernelTwin.Device(device, output) is not { } be) return;
@@ -126,6 +130,7 @@ public class LossOptimKernelTests(ITestOutputHelper output)
     [InlineData("opencl")]
     [InlineData("cuda")]
     [InlineData("ilgpu-cpu")]
+    [InlineData("ilgpu")]
     public void CrossEntropyGradientIsCheckedOnTheDevice(string device)
     {
         if (KernelTwin.Device(device, output) is not { } be) return;

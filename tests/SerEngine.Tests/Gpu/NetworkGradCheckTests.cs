@@ -12,12 +12,13 @@ namespace SerEngine.Tests.Gpu;
 /// </summary>
 public class NetworkGradCheckTests(ITestOutputHelper output)
 {
-    public static TheoryData<string> Devices => new() { "opencl", "cuda", "ilgpu-cpu", "cpu-reference" };
+    public static TheoryData<string> Devices => new() { "opencl", "cuda", "ilgpu-cpu", "ilgpu", "cpu-reference" };
 
     private static Backend? Device(string name, ITestOutputHelper output) => name switch
     {
         "opencl" => GpuTestDevices.OpenCl(output),
         "cuda" => GpuTestDevices.Cuda(output),
+        "ilgpu" => GpuTestDevices.IlgpuGpu(output),
         _ => BackendRegistry.Get(name), // the same checks on the oracle, so a failure points at the kernels
     };
 

@@ -17,6 +17,7 @@ public class SoftmaxKernelTests(ITestOutputHelper output)
     [InlineData("opencl")]
     [InlineData("cuda")]
     [InlineData("ilgpu-cpu")]
+    [InlineData("ilgpu")]
     public void SoftmaxAndLogSoftmaxMatchReference(string device)
     {
         if (KernelTwin.Device(device, output) is not { } be) return;
@@ -54,6 +55,7 @@ public class SoftmaxKernelTests(ITestOutputHelper output)
     [InlineData("opencl")]
     [InlineData("cuda")]
     [InlineData("ilgpu-cpu")]
+    [InlineData("ilgpu")]
     public void BiasedSoftmaxMatchesReferenceWithBiasMaskAndFullyMaskedRows(string device)
     {
         if (KernelTwin.Device(device, output) is not { } be) return;
@@ -118,6 +120,7 @@ public class SoftmaxKernelTests(ITestOutputHelper output)
     [InlineData("opencl")]
     [InlineData("cuda")]
     [InlineData("ilgpu-cpu")]
+    [InlineData("ilgpu")]
     public void AllMaskedOrMinusInfinityRowsAreZerosNotNaN(string device)
     {
         if (KernelTwin.Device(device, output) is not { } be) return;
@@ -140,6 +143,7 @@ public class SoftmaxKernelTests(ITestOutputHelper output)
     [InlineData("opencl")]
     [InlineData("cuda")]
     [InlineData("ilgpu-cpu")]
+    [InlineData("ilgpu")]
     public void SoftmaxGradientsAreCheckedOnTheDevice(string device)
     {
         if (KernelTwin.Device(device, output) is not { } be) return;
