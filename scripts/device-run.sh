@@ -2,7 +2,9 @@
 # .device/run.sh -- built by scripts/gpu-bundle.sh; runs on the lent GPU machine, which has no .NET:
 #   cd .device && SERENGINE_REQUIRE_CUDA=1 ./run.sh
 # 1. ser devices;  2. ser conformance fixtures --backend B for cpu, opencl, cuda (those available);
-# 3. the GPU kernel tests (namespace SerEngine.Tests.Gpu) from tests.tgz, unpacked into a temporary folder;
+# 3. the GPU kernel tests (namespace SerEngine.Tests.Gpu) from tests.tgz, unpacked into a temporary folder:
+#    cuda, opencl, ilgpu-cpu and ilgpu rows (ILGPU's kernels on its CUDA accelerator: with
+#    SERENGINE_REQUIRE_CUDA=1 an ILGPU that cannot open the GPU fails them);
 # 4. with cuda: ser bench --backend cuda for every case, one JSON line each, and the PyTorch peer on
 #    CUDA (TF32 off, then on) when python3 can import torch, with the ratio table ours / PyTorch.
 # Everything is written under $OUT (default ./out): run.log (all of it), devices.txt, conformance-B.txt,

@@ -17,6 +17,11 @@ namespace SerEngine.Benchmarks;
 /// <summary>The backends of the side-by-side rows; absent ones are skipped with their reason.</summary>
 internal static class SideBySide
 {
+    /// <summary>The rows: <c>$SERENGINE_SIDE_BY_SIDE</c> (comma-separated names; on a GPU machine <c>cuda,ilgpu</c>), else opencl and ilgpu-cpu.</summary>
+    public static IEnumerable<string> Backends =>
+        (Environment.GetEnvironmentVariable("SERENGINE_SIDE_BY_SIDE") is { Length: > 0 } list ? list : "opencl,ilgpu-cpu")
+        .Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+
     /// <summary>The backend by name (ILGPU registered here: the core does not know it), waiting for its queue after each call.</summary>
     public static Backend Open(string name)
     {
@@ -33,8 +38,11 @@ public class IlgpuGemmBenchmarks
     private Backend _be = null!;
     private Storage _a = null!, _b = null!, _c = null!;
 
+    /// <summary>The rows (<see cref="SideBySide.Backends"/>).</summary>
+    public static IEnumerable<string> Backends => SideBySide.Backends;
+
     /// <summary>Backend registry name.</summary>
-    [Params("opencl", "ilgpu-cpu")]
+    [ParamsSource(nameof(Backends))]
     public string Backend { get; set; } = "opencl";
 
     /// <summary>M = N = K.</summary>
@@ -87,8 +95,11 @@ public class IlgpuConv2dBenchmarks
     private Backend _be = null!;
     private Storage _x = null!, _w = null!, _y = null!;
 
+    /// <summary>The rows (<see cref="SideBySide.Backends"/>).</summary>
+    public static IEnumerable<string> Backends => SideBySide.Backends;
+
     /// <summary>Backend registry name.</summary>
-    [Params("opencl", "ilgpu-cpu")]
+    [ParamsSource(nameof(Backends))]
     public string Backend { get; set; } = "opencl";
 
     /// <summary>Allocates and fills x, w, y (= dy).</summary>
@@ -152,8 +163,11 @@ public class IlgpuBiasedSoftmaxBenchmarks
     private Backend _be = null!;
     private Storage _x = null!, _bias = null!, _mask = null!, _y = null!, _dy = null!, _dx = null!;
 
+    /// <summary>The rows (<see cref="SideBySide.Backends"/>).</summary>
+    public static IEnumerable<string> Backends => SideBySide.Backends;
+
     /// <summary>Backend registry name.</summary>
-    [Params("opencl", "ilgpu-cpu")]
+    [ParamsSource(nameof(Backends))]
     public string Backend { get; set; } = "opencl";
 
     /// <summary>Allocates and fills the scores, bias, mask (the last 9 keys of each item masked) and dy.</summary>
@@ -203,8 +217,11 @@ public class IlgpuSpectrogramBenchmarks
     private Backend _be = null!;
     private Storage _signal = null!, _window = null!, _y = null!;
 
+    /// <summary>The rows (<see cref="SideBySide.Backends"/>).</summary>
+    public static IEnumerable<string> Backends => SideBySide.Backends;
+
     /// <summary>Backend registry name.</summary>
-    [Params("opencl", "ilgpu-cpu")]
+    [ParamsSource(nameof(Backends))]
     public string Backend { get; set; } = "opencl";
 
     /// <summary>Allocates the signal, the Hann window and the output.</summary>
