@@ -187,6 +187,81 @@ KERNEL void spectrogram_tiled(GLOBAL const float* RESTRICT signal,  // [(T − 1
     }
 }
 
+// FFT_MAX (fft.h): the longest complex FFT a work-group holds in local memory.
+#include "fft.h"
+
+// Z[m] of the length-L transform of z, from the FFT's result in half b of (re, im): directly, or
+// for Bluestein Z[m] = c[m]·conj(W[m]) with the chirp c[m] = e^(−iπ·m²/L) ([2, L]: cos, sin).
+INLINE cfloat fft_result(LOCAL_PTR const float* re, LOCAL_PTR const float* im, const int b, const int m,
+                         GLOBAL const float* chirp, const int L, const int bluestein)
+{
+    const cfloat w = cf(re[b * FFT_MAX + m], im[b * FFT_MAX + m]);
+    return bluestein ? cf_mul(cf(chirp[m], -chirp[L + m]), cf_conj(w)) : w;
+}
+
+KERNEL void spectrogram_fft(GLOBAL const float* RESTRICT signal, // [(T − 1)·hop + N]
+                            GLOBAL const float* RESTRICT window, // [N]
+                            GLOBAL const float* RESTRICT plan,   // twiddles [2, N]; Bluestein: then [2, M], chirp [2, L], chirp spectrum [2, M]
+                            GLOBAL float* RESTRICT y,            // [K, T]
+                            const int nFft, const int hop, const int frames, const int nFreq, const float power,
+                            const int bluesteinM)                // M, or 0: L has no prime factor above 5
+{
+    LOCAL float re[2 * FFT_MAX], im[2 * FFT_MAX]; // two halves [2, FFT_MAX] for the ping-pong passes
+    const int t = GROUP(0);
+    const int even = nFft % 2 == 0, L = even ? nFft / 2 : nFft, M = bluesteinM, S = M > 0 ? M : L;
+    GLOBAL const float* frame = signal + t * hop;
+    GLOBAL const float* twM = plan + 2 * nFft; // [2, M]
+    GLOBAL const float* chirp = twM + 2 * M;   // [2, L]
+    GLOBAL const float* chirpSpectrum = chirp + 2 * L; // [2, M]: FFT_M(conj chirp, wrapped)/M
+
+    // z[m] = (x[2m] + i·x[2m+1]) windowed (N even: the real-input trick), times c[m] for Bluestein, zero-padded to S
+    FOR_GROUP_STRIDE(m, S)
+    {
+        cfloat z = cf(0.0f, 0.0f);
+        if (m < L)
+        {
+            z = even ? cf(frame[2 * m] * window[2 * m], frame[2 * m + 1] * window[2 * m + 1]) : cf(frame[m] * window[m], 0.0f);
+            if (M > 0) z = cf_mul(z, cf(chirp[m], -chirp[L + m]));
+        }
+        re[m] = z.re;
+        im[m] = z.im;
+    }
+    BARRIER;
+    int b;
+    if (M == 0)
+        b = fft_local(re, im, 0, L, plan, nFft, nFft / L);
+    else
+    {
+        // Bluestein: the convolution with the conjugate chirp as conj(FFT(conj(FFT(a)·B))) (B carries the 1/M)
+        b = fft_local(re, im, 0, M, twM, M, 1);
+        FOR_GROUP_STRIDE(m, M)
+        {
+            const cfloat v = cf_conj(cf_mul(cf(re[b * FFT_MAX + m], im[b * FFT_MAX + m]), cf(chirpSpectrum[m], chirpSpectrum[M + m])));
+            re[b * FFT_MAX + m] = v.re;
+            im[b * FFT_MAX + m] = v.im;
+        }
+        BARRIER;
+        b = fft_local(re, im, b, M, twM, M, 1);
+    }
+
+    // X[k] = E[k] + e^(−2πik/N)·O[k], E = (Z[k] + conj Z[L−k])/2, O = (Z[k] − conj Z[L−k])/(2i)
+    FOR_GROUP_STRIDE(k, nFreq)
+    {
+        cfloat x;
+        const cfloat zk = fft_result(re, im, b, k % L, chirp, L, M > 0);
+        if (even)
+        {
+            const cfloat zc = cf_conj(fft_result(re, im, b, (L - k) % L, chirp, L, M > 0));
+            const cfloat e = cf_scale(cf_add(zk, zc), 0.5f);
+            const cfloat o = cf_scale(cf_mul_neg_i(cf_sub(zk, zc)), 0.5f);
+            x = cf_add(e, cf_mul(fft_twiddle(plan, nFft, k), o));
+        }
+        else
+            x = zk;
+        y[k * frames + t] = spectrogram_power(x.re, x.im, power);
+    }
+}
+
 // Tree maximum over the work-group (LSIZE(0) a power of two); every work-item gets the result.
 INLINE float db_group_max(LOCAL_PTR float* scratch, const float v)
 {
