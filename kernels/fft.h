@@ -9,7 +9,9 @@
 // One pass (Stockham, out of place, no bit reversal): for every i < S/R, k = i mod p,
 //   x_j = in[i + j·S/R]·e^(−2πi·j·k/(p·R)),  y = DFT_R(x),  out[(i − k)·R + k + j·p] = y_j.
 // Radices are taken greedily (8, then 4, 2, 3, 5), uniformly over the group, so every work-item
-// runs the same passes and the barriers between them are uniform.
+// runs the same passes and the barriers between them are uniform. The loop over passes lives in the
+// kernel itself (spectrogram_fft): PoCL 3.1 lost every local store of a helper function that held
+// that loop and its barrier.
 
 #include "group.h" // FOR_GROUP_STRIDE
 
@@ -82,53 +84,39 @@ INLINE void fft_bfly5(cfloat* x)
     x[3] = cf_sub(a2, b2);
 }
 
-// One radix-R pass from (ir, ii) to (or_, oi); the loop over j has a constant trip count, so x stays in registers.
-#define FFT_PASS(R, BUTTERFLY) \
+// Butterfly i of a radix-R pass from (ir, ii) to (or_, oi); the loops over j have a constant trip
+// count, so x stays in registers.
+#define FFT_BUTTERFLY(R, BUTTERFLY) \
     { \
         const int count = S / R, stride = (S / (p * R)) * step; /* table steps per unit of j·k */ \
-        FOR_GROUP_STRIDE(i, count) \
+        const int k = i % p; \
+        cfloat x[R]; \
+        UNROLL \
+        for (int j = 0; j < R; j++) \
         { \
-            const int k = i % p; \
-            cfloat x[R]; \
-            UNROLL \
-            for (int j = 0; j < R; j++) \
-            { \
-                x[j] = cf(ir[i + j * count], ii[i + j * count]); \
-                if (j > 0 && k > 0) x[j] = cf_mul(x[j], fft_twiddle(tw, ntab, j * k * stride)); \
-            } \
-            BUTTERFLY; \
-            const int o = (i - k) * R + k; \
-            UNROLL \
-            for (int j = 0; j < R; j++) \
-            { \
-                or_[o + j * p] = x[j].re; \
-                oi[o + j * p] = x[j].im; \
-            } \
+            x[j] = cf(ir[i + j * count], ii[i + j * count]); \
+            if (j > 0 && k > 0) x[j] = cf_mul(x[j], fft_twiddle(tw, ntab, j * k * stride)); \
+        } \
+        BUTTERFLY; \
+        const int o = (i - k) * R + k; \
+        UNROLL \
+        for (int j = 0; j < R; j++) \
+        { \
+            or_[o + j * p] = x[j].re; \
+            oi[o + j * p] = x[j].im; \
         } \
     }
 
-// Forward FFT of the S points in half `src` of (re, im); the caller has put a barrier after writing
-// them. Returns the half holding the result (a barrier has followed its last write).
-INLINE int fft_local(LOCAL_PTR float* re, LOCAL_PTR float* im, int src, const int S,
-                     GLOBAL const float* tw, const int ntab, const int step)
+// Butterfly i (< S/r) of the radix-r pass that follows sub-transforms of length p.
+INLINE void fft_butterfly(LOCAL_PTR const float* ir, LOCAL_PTR const float* ii, LOCAL_PTR float* or_, LOCAL_PTR float* oi,
+                          const int i, const int r, const int S, const int p, GLOBAL const float* tw, const int ntab, const int step)
 {
-    int p = 1;
-    for (int rest = S; rest > 1;)
-    {
-        LOCAL_PTR const float* ir = re + src * FFT_MAX;
-        LOCAL_PTR const float* ii = im + src * FFT_MAX;
-        LOCAL_PTR float* or_ = re + (1 - src) * FFT_MAX;
-        LOCAL_PTR float* oi = im + (1 - src) * FFT_MAX;
-        int r;
-        if (rest % 8 == 0) { r = 8; FFT_PASS(8, fft_bfly8(x)) }
-        else if (rest % 4 == 0) { r = 4; FFT_PASS(4, FFT_BFLY4(x, 0)) }
-        else if (rest % 2 == 0) { r = 2; FFT_PASS(2, FFT_BFLY2(x)) }
-        else if (rest % 3 == 0) { r = 3; FFT_PASS(3, fft_bfly3(x)) }
-        else { r = 5; FFT_PASS(5, fft_bfly5(x)) }
-        BARRIER;
-        src = 1 - src;
-        p *= r;
-        rest /= r;
-    }
-    return src;
+    if (r == 8) FFT_BUTTERFLY(8, fft_bfly8(x))
+    else if (r == 4) FFT_BUTTERFLY(4, FFT_BFLY4(x, 0))
+    else if (r == 2) FFT_BUTTERFLY(2, FFT_BFLY2(x))
+    else if (r == 3) FFT_BUTTERFLY(3, fft_bfly3(x))
+    else FFT_BUTTERFLY(5, fft_bfly5(x))
 }
+
+// The radix of the next pass over the `rest` points still to combine: 8, 4, 2, 3, then 5.
+INLINE int fft_radix(const int rest) { return rest % 8 == 0 ? 8 : rest % 4 == 0 ? 4 : rest % 2 == 0 ? 2 : rest % 3 == 0 ? 3 : 5; }

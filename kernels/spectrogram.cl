@@ -227,21 +227,33 @@ KERNEL void spectrogram_fft(GLOBAL const float* RESTRICT signal, // [(T − 1)·
         im[m] = z.im;
     }
     BARRIER;
-    int b;
-    if (M == 0)
-        b = fft_local(re, im, 0, L, plan, nFft, nFft / L);
-    else
+
+    // The FFT of z (Bluestein: of a, then of conj(A·B), the convolution with the conjugate chirp as
+    // conj(FFT(conj(FFT(a)·B))), B carrying the 1/M). Every barrier is reached on every path.
+    const int transforms = M > 0 ? 2 : 1;
+    GLOBAL const float* tw = M > 0 ? twM : plan;                  // [2, ntab]
+    const int ntab = M > 0 ? M : nFft, step = M > 0 ? 1 : nFft / L; // e^(−2πi·q/S) = tw entry q·step
+    int b = 0;                                                    // the half holding the data
+    for (int f = 0; f < transforms; f++)
     {
-        // Bluestein: the convolution with the conjugate chirp as conj(FFT(conj(FFT(a)·B))) (B carries the 1/M)
-        b = fft_local(re, im, 0, M, twM, M, 1);
-        FOR_GROUP_STRIDE(m, M)
+        int p = 1;
+        for (int rest = S; rest > 1;)
+        {
+            const int r = fft_radix(rest);
+            FOR_GROUP_STRIDE(i, S / r)
+                fft_butterfly(re + b * FFT_MAX, im + b * FFT_MAX, re + (1 - b) * FFT_MAX, im + (1 - b) * FFT_MAX, i, r, S, p, tw, ntab, step);
+            BARRIER;
+            b = 1 - b;
+            p *= r;
+            rest /= r;
+        }
+        FOR_GROUP_STRIDE(m, f + 1 < transforms ? M : 0) // between Bluestein's two FFTs: conj(A·B)
         {
             const cfloat v = cf_conj(cf_mul(cf(re[b * FFT_MAX + m], im[b * FFT_MAX + m]), cf(chirpSpectrum[m], chirpSpectrum[M + m])));
             re[b * FFT_MAX + m] = v.re;
             im[b * FFT_MAX + m] = v.im;
         }
         BARRIER;
-        b = fft_local(re, im, b, M, twM, M, 1);
     }
 
     // X[k] = E[k] + e^(−2πik/N)·O[k], E = (Z[k] + conj Z[L−k])/2, O = (Z[k] − conj Z[L−k])/(2i)
