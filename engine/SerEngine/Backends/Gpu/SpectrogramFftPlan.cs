@@ -111,7 +111,7 @@ internal sealed class SpectrogramFftPlan
             cos[j] = Math.Cos(2.0 * Math.PI * j / m);
             sin[j] = Math.Sin(2.0 * Math.PI * j / m);
         }
-        var spectrum = t.AsSpan(2 * nFft + 4 * m + 2 * l, 2 * m); // [2, M]: re, im of FFT_M(b)/M
+        var spectrum = t.AsSpan(2 * nFft + 2 * m + 2 * l, 2 * m); // [2, M]: re, im of FFT_M(b)/M
         for (int k = 0; k < m; k++)
         {
             double re = 0, im = 0;
