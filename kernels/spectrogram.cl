@@ -14,7 +14,7 @@
 // Spectrogram variants, simplest to fastest (GpuBackend.SpectrogramVariant, $SERENGINE_SPECTROGRAM_VARIANT):
 //   spectrogram_naive   one work-item per (k, t): the windowed frame and the twiddles are read from
 //                       global memory, the index stepped by k mod N per sample.
-//   spectrogram_tiled   DEFAULT. DFT as a GEMM: the frame matrix F[n, t] = signal[t·hop + n]·window[n]
+//   spectrogram_tiled   DFT as a GEMM: the frame matrix F[n, t] = signal[t·hop + n]·window[n]
 //                       (a strided view of the signal, window fused in) times the twiddle matrices
 //                       C[k, n], S[k, n]. Each work-group owns a SPEC_TK × SPEC_TT tile of (bins, frames);
 //                       SPEC_TN-deep slabs of F, C and S are staged in local memory, and each work-item
@@ -25,7 +25,18 @@
 //                       passes -DSPEC_TK=32 -DSPEC_TT=64 -DSPEC_TN=32 -DSPEC_WK=4 -DSPEC_WT=4 (16×8
 //                       work-items). Faster than naive on PoCL (Paper B's 2048-point frames), and its
 //                       blocked sums are more accurate (timed by hand; AudioKernelTests checks the accuracy).
-// Launch: dim 0 over frames t, dim 1 over bins k; global sizes are rounded up to whole groups, so the
+//   spectrogram_fft     DEFAULT. One work-group per frame: window, FFT and |X|^power in one launch, in
+//                       local memory (fft.h: Stockham autosort passes of radix 8, 4, 2, 3, 5). Even N
+//                       packs the real frame as L = N/2 complex points (z[m] = x[2m] + i·x[2m+1]) and
+//                       splits the result (X = E + e^(−2πik/N)·O); odd N transforms L = N points. An L with
+//                       a prime factor above 5 runs Bluestein: a = z·chirp, zero-padded to a power of two
+//                       M ≥ 2L − 1, convolved with the conjugate chirp by two M-point FFTs. O(N log N) per
+//                       frame instead of O(N·K). Its table `plan` (SpectrogramFftPlan: twiddles, chirp and
+//                       chirp spectrum, double rounded once) replaces `twiddle`. Largest FFT: FFT_MAX
+//                       points (-DFFT_MAX=2048: even N ≤ 4096 smooth, ≤ 2048 Bluestein); the launch code
+//                       runs spectrogram_tiled for larger sizes (GpuBackend.SpectrogramKernelFor).
+//                       Launch: T work-groups of 64 work-items (GpuBackend.SpecFftGroup) along dim 0.
+// Launch (naive, tiled): dim 0 over frames t, dim 1 over bins k; global sizes are rounded up to whole groups, so the
 // kernels bounds-check.
 //
 // Amplitude to dB (one variant, two passes, deterministic: no atomics):
