@@ -7,7 +7,9 @@ namespace SerEngine.Backends.Gpu;
 // K = nFreq; signal [(T − 1)·hop + N], window [N], y [K, T]. The twiddle table [2, N] (cos, sin of
 // 2πj/N, computed in double and rounded once) is built on the host per N and uploaded once per
 // backend: the device copies of the first MaxCachedTwiddleTables sizes stay until Dispose (outside
-// LiveBytes, inside PoolStats.InUseBytes); further sizes get a pooled buffer per call.
+// LiveBytes, inside PoolStats.InUseBytes); further sizes get a pooled buffer per call. The fft
+// variant's plan table (SpectrogramFftPlan: twiddles, and for Bluestein the chirp and its spectrum)
+// is cached the same way, in its own dictionary.
 public abstract partial class GpuBackend
 {
     /// <summary>Environment variable choosing the spectrogram variant (one of <see cref="SpectrogramVariants"/>).</summary>
