@@ -14,7 +14,7 @@
 // Spectrogram variants, simplest to fastest (GpuBackend.SpectrogramVariant, $SERENGINE_SPECTROGRAM_VARIANT):
 //   spectrogram_naive   one work-item per (k, t): the windowed frame and the twiddles are read from
 //                       global memory, the index stepped by k mod N per sample.
-//   spectrogram_tiled   DEFAULT. DFT as a GEMM: the frame matrix F[n, t] = signal[t·hop + n]·window[n]
+//   spectrogram_tiled   DFT as a GEMM: the frame matrix F[n, t] = signal[t·hop + n]·window[n]
 //                       (a strided view of the signal, window fused in) times the twiddle matrices
 //                       C[k, n], S[k, n]. Each work-group owns a SPEC_TK × SPEC_TT tile of (bins, frames);
 //                       SPEC_TN-deep slabs of F, C and S are staged in local memory, and each work-item
@@ -25,7 +25,18 @@
 //                       passes -DSPEC_TK=32 -DSPEC_TT=64 -DSPEC_TN=32 -DSPEC_WK=4 -DSPEC_WT=4 (16×8
 //                       work-items). Faster than naive on PoCL (Paper B's 2048-point frames), and its
 //                       blocked sums are more accurate (timed by hand; AudioKernelTests checks the accuracy).
-// Launch: dim 0 over frames t, dim 1 over bins k; global sizes are rounded up to whole groups, so the
+//   spectrogram_fft     DEFAULT. One work-group per frame: window, FFT and |X|^power in one launch, in
+//                       local memory (fft.h: Stockham autosort passes of radix 8, 4, 2, 3, 5). Even N
+//                       packs the real frame as L = N/2 complex points (z[m] = x[2m] + i·x[2m+1]) and
+//                       splits the result (X = E + e^(−2πik/N)·O); odd N transforms L = N points. An L with
+//                       a prime factor above 5 runs Bluestein: a = z·chirp, zero-padded to a power of two
+//                       M ≥ 2L − 1, convolved with the conjugate chirp by two M-point FFTs. O(N log N) per
+//                       frame instead of O(N·K). Its table `plan` (SpectrogramFftPlan: twiddles, chirp and
+//                       chirp spectrum, double rounded once) replaces `twiddle`. Largest FFT: FFT_MAX
+//                       points (-DFFT_MAX=2048: even N ≤ 4096 smooth, ≤ 2048 Bluestein); the launch code
+//                       runs spectrogram_tiled for larger sizes (GpuBackend.SpectrogramKernelFor).
+//                       Launch: T work-groups of 64 work-items (GpuBackend.SpecFftGroup) along dim 0.
+// Launch (naive, tiled): dim 0 over frames t, dim 1 over bins k; global sizes are rounded up to whole groups, so the
 // kernels bounds-check.
 //
 // Amplitude to dB (one variant, two passes, deterministic: no atomics):
@@ -184,6 +195,93 @@ KERNEL void spectrogram_tiled(GLOBAL const float* RESTRICT signal,  // [(T − 1
             const int t = t0 + lx + wt * SPEC_RT;
             if (k < nFreq && t < frames) y[k * frames + t] = spectrogram_power(re[wk][wt], im[wk][wt], power);
         }
+    }
+}
+
+// FFT_MAX (fft.h): the longest complex FFT a work-group holds in local memory.
+#include "fft.h"
+
+// Z[m] of the length-L transform of z, from the FFT's result in half b of (re, im): directly, or
+// for Bluestein Z[m] = c[m]·conj(W[m]) with the chirp c[m] = e^(−iπ·m²/L) ([2, L]: cos, sin).
+INLINE cfloat fft_result(LOCAL_PTR const float* re, LOCAL_PTR const float* im, const int b, const int m,
+                         GLOBAL const float* chirp, const int L, const int bluestein)
+{
+    const cfloat w = cf(re[b * FFT_MAX + m], im[b * FFT_MAX + m]);
+    return bluestein ? cf_mul(cf(chirp[m], -chirp[L + m]), cf_conj(w)) : w;
+}
+
+KERNEL void spectrogram_fft(GLOBAL const float* RESTRICT signal, // [(T − 1)·hop + N]
+                            GLOBAL const float* RESTRICT window, // [N]
+                            GLOBAL const float* RESTRICT plan,   // twiddles [2, N]; Bluestein: then [2, M], chirp [2, L], chirp spectrum [2, M]
+                            GLOBAL float* RESTRICT y,            // [K, T]
+                            const int nFft, const int hop, const int frames, const int nFreq, const float power,
+                            const int bluesteinM)                // M, or 0: L has no prime factor above 5
+{
+    LOCAL float re[2 * FFT_MAX], im[2 * FFT_MAX]; // two halves [2, FFT_MAX] for the ping-pong passes
+    const int t = GROUP(0);
+    const int even = nFft % 2 == 0, L = even ? nFft / 2 : nFft, M = bluesteinM, S = M > 0 ? M : L;
+    GLOBAL const float* frame = signal + t * hop;
+    GLOBAL const float* twM = plan + 2 * nFft; // [2, M]
+    GLOBAL const float* chirp = twM + 2 * M;   // [2, L]
+    GLOBAL const float* chirpSpectrum = chirp + 2 * L; // [2, M]: FFT_M(conj chirp, wrapped)/M
+
+    // z[m] = (x[2m] + i·x[2m+1]) windowed (N even: the real-input trick), times c[m] for Bluestein, zero-padded to S
+    FOR_GROUP_STRIDE(m, S)
+    {
+        cfloat z = cf(0.0f, 0.0f);
+        if (m < L)
+        {
+            z = even ? cf(frame[2 * m] * window[2 * m], frame[2 * m + 1] * window[2 * m + 1]) : cf(frame[m] * window[m], 0.0f);
+            if (M > 0) z = cf_mul(z, cf(chirp[m], -chirp[L + m]));
+        }
+        re[m] = z.re;
+        im[m] = z.im;
+    }
+    BARRIER;
+
+    // The FFT of z (Bluestein: of a, then of conj(A·B), the convolution with the conjugate chirp as
+    // conj(FFT(conj(FFT(a)·B))), B carrying the 1/M). Every barrier is reached on every path.
+    const int transforms = M > 0 ? 2 : 1;
+    GLOBAL const float* tw = M > 0 ? twM : plan;                  // [2, ntab]
+    const int ntab = M > 0 ? M : nFft, step = M > 0 ? 1 : nFft / L; // e^(−2πi·q/S) = tw entry q·step
+    int b = 0;                                                    // the half holding the data
+    for (int f = 0; f < transforms; f++)
+    {
+        int p = 1;
+        for (int rest = S; rest > 1;)
+        {
+            const int r = fft_radix(rest);
+            FOR_GROUP_STRIDE(i, S / r)
+                fft_butterfly(re + b * FFT_MAX, im + b * FFT_MAX, re + (1 - b) * FFT_MAX, im + (1 - b) * FFT_MAX, i, r, S, p, tw, ntab, step);
+            BARRIER;
+            b = 1 - b;
+            p *= r;
+            rest /= r;
+        }
+        FOR_GROUP_STRIDE(m, f + 1 < transforms ? M : 0) // between Bluestein's two FFTs: conj(A·B)
+        {
+            const cfloat v = cf_conj(cf_mul(cf(re[b * FFT_MAX + m], im[b * FFT_MAX + m]), cf(chirpSpectrum[m], chirpSpectrum[M + m])));
+            re[b * FFT_MAX + m] = v.re;
+            im[b * FFT_MAX + m] = v.im;
+        }
+        BARRIER;
+    }
+
+    // X[k] = E[k] + e^(−2πik/N)·O[k], E = (Z[k] + conj Z[L−k])/2, O = (Z[k] − conj Z[L−k])/(2i)
+    FOR_GROUP_STRIDE(k, nFreq)
+    {
+        cfloat x;
+        const cfloat zk = fft_result(re, im, b, k % L, chirp, L, M > 0);
+        if (even)
+        {
+            const cfloat zc = cf_conj(fft_result(re, im, b, (L - k) % L, chirp, L, M > 0));
+            const cfloat e = cf_scale(cf_add(zk, zc), 0.5f);
+            const cfloat o = cf_scale(cf_mul_neg_i(cf_sub(zk, zc)), 0.5f);
+            x = cf_add(e, cf_mul(fft_twiddle(plan, nFft, k), o));
+        }
+        else
+            x = zk;
+        y[k * frames + t] = spectrogram_power(x.re, x.im, power);
     }
 }
 

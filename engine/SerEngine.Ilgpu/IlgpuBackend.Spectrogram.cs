@@ -13,8 +13,11 @@ namespace SerEngine.Ilgpu;
 // built on the host once per N (double, rounded once) and uploaded once per backend (up to 16 sizes).
 public sealed partial class IlgpuBackend
 {
-    /// <summary>Spectrogram variants, simplest to fastest (the dialect's names: naive, tiled).</summary>
-    public static IReadOnlyList<string> SpectrogramVariants => GpuBackend.SpectrogramVariants;
+    /// <summary>Spectrogram variants, simplest to fastest (the dialect's names: naive, tiled; its fft is not ported).</summary>
+    public static IReadOnlyList<string> SpectrogramVariants { get; } = ["naive", "tiled"];
+
+    /// <summary>The default spectrogram variant here (the dialect's default, fft, has no ILGPU kernel).</summary>
+    public const string DefaultSpectrogramVariant = "tiled";
 
     private string? _spectrogramVariant;
 
@@ -22,7 +25,7 @@ public sealed partial class IlgpuBackend
     /// <exception cref="ArgumentException">An unknown variant name.</exception>
     public string SpectrogramVariant
     {
-        get => _spectrogramVariant ??= VariantFromEnvironment(GpuBackend.SpectrogramVariantEnvironmentVariable, SpectrogramVariants, GpuBackend.DefaultSpectrogramVariant, "spectrogram");
+        get => _spectrogramVariant ??= VariantFromEnvironment(GpuBackend.SpectrogramVariantEnvironmentVariable, SpectrogramVariants, DefaultSpectrogramVariant, "spectrogram");
         set => _spectrogramVariant = CheckVariant(value, SpectrogramVariants, "spectrogram");
     }
 

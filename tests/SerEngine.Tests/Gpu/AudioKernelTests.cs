@@ -8,10 +8,11 @@ using SerEngine.Conformance;
 namespace SerEngine.Tests.Gpu;
 
 /// <summary>
-/// kernels/spectrogram.cl on the GPU backends against the CPU reference: both spectrogram variants
+/// kernels/spectrogram.cl on the GPU backends against the CPU reference: every spectrogram variant
 /// at powers-of-two and other DFT sizes, one frame, odd frame counts, several work-groups per
 /// dimension, powers 1, 2 and ½, fewer bins than n_fft/2 + 1; amplitude to dB with and without
-/// top_db, aliased, over several work-groups; and the device feature path (DeviceFeatures) against
+/// top_db, aliased, over several work-groups; the fft variant at its mixed-radix and Bluestein sizes
+/// and past its local-memory limit; and the device feature path (DeviceFeatures) against
 /// the double-precision DSP for Paper A's spectrogram and Paper B's mel spectrogram and MFCC, and
 /// the audio fixtures through the conformance runner on the device.
 /// </summary>
@@ -26,6 +27,18 @@ public class AudioKernelTests(ITestOutputHelper output)
     [
         (64, 64, 16, 1, 33, 2f), (100, 81, 37, 7, 51, 1f), (64, 48, 10, 150, 33, 0.5f), (400, 400, 160, 41, 201, 2f),
         (512, 512, 128, 70, 257, 1f), (800, 640, 160, 45, 401, 1f), (800, 640, 160, 9, 200, 2f), (2048, 2048, 512, 3, 1025, 2f),
+        (1024, 1024, 256, 5, 513, 1f), (418, 400, 100, 11, 210, 2f), (77, 77, 20, 4, 39, 1f),
+    ];
+
+    // spectrogram_fft's paths: (nFft, hop, frames, nFreq): mixed radix 8·5·5 (400), 2^8 (512), 2^4·5^2
+    // (800), 2^9 (1024), 2^10 (2048), 2^11 (4096: the largest local FFT), odd smooth 225 = 3²·5² (no
+    // real-input trick), Bluestein for 418 = 2·11·19 (M 512), odd 77 = 7·11 (M 256) and 2046 = 2·3·11·31
+    // (M 2048); one frame, odd frame counts, all bins and fewer; 4098 (M 4096) falls back to tiled
+    private static readonly (int NFft, int Hop, int Frames, int NFreq)[] FftCases =
+    [
+        (400, 160, 1, 201), (400, 160, 37, 120), (512, 128, 9, 257), (800, 160, 13, 401), (800, 160, 3, 64),
+        (1024, 256, 7, 513), (2048, 512, 3, 1025), (2048, 512, 1, 700), (4096, 1024, 3, 2049), (225, 50, 5, 113),
+        (418, 100, 11, 210), (418, 100, 1, 77), (77, 20, 4, 39), (2046, 512, 3, 1024), (4098, 1000, 2, 2050),
     ];
 
     [Theory]
@@ -65,6 +78,48 @@ public class AudioKernelTests(ITestOutputHelper output)
                     KernelTwin.AssertClose(wantMag, gotMag, 1e-4, 2e-6 * wantMag.Max(), what + " |X|");
                     double score = NormScore(got, want, 1e-4, 1e-6);
                     output.WriteLine($"{what}: norm-wise score {score:E2}");
+                    Assert.True(score <= 0.1, $"{what}: norm-wise score {score:E3}");
+                }
+            }
+        }
+        finally
+        {
+            be.SpectrogramVariant = saved;
+        }
+    }
+
+    [Theory]
+    [InlineData("opencl")]
+    [InlineData("cuda")]
+    public void SpectrogramFftMatchesReferenceAtFftAndBluesteinSizes(string device)
+    {
+        if (KernelPair.Device(device, output) is not { } be) return;
+        var cpu = KernelTwin.Reference;
+        string saved = be.SpectrogramVariant;
+        try
+        {
+            be.SpectrogramVariant = "fft";
+            foreach (var (nFft, hop, frames, nFreq) in FftCases)
+            {
+                Assert.Equal(nFft <= 4096 ? "spectrogram_fft" : "spectrogram_tiled", be.SpectrogramKernelFor(nFft));
+                foreach (float power in new[] { 1f, 2f })
+                {
+                    string what = $"fft nFft {nFft} hop {hop} frames {frames} nFreq {nFreq} power {power}";
+                    int samples = (frames - 1) * hop + nFft;
+                    var hann = Windows.Hann(nFft);
+                    using var signal = KernelTwin.Of(be, KernelTwin.Normal(samples, nFft + 3 * frames, scale: 0.3f, offset: 0.05f));
+                    using var w = KernelTwin.Of(be, Array.ConvertAll(hann, v => (float)v));
+                    using var y = KernelTwin.Of(be, Enumerable.Repeat(float.NaN, nFreq * frames).ToArray()); // NaN: an unwritten element fails
+                    be.SpectrogramForward(signal.Gpu, w.Gpu, y.Gpu, nFft, hop, frames, nFreq, power);
+                    cpu.SpectrogramForward(signal.Cpu, w.Cpu, y.Cpu, nFft, hop, frames, nFreq, power);
+                    var want = y.CpuFloats();
+                    var got = y.GpuFloats();
+                    Assert.All(got, v => Assert.True(float.IsFinite(v), $"{what}: unwritten or non-finite element"));
+                    var wantMag = Array.ConvertAll(want, v => MathF.Pow(v, 1f / power));
+                    var gotMag = Array.ConvertAll(got, v => MathF.Pow(v, 1f / power));
+                    KernelTwin.AssertClose(wantMag, gotMag, 1e-4, 2e-6 * wantMag.Max(), what + " |X|");
+                    double score = NormScore(got, want, 1e-4, 1e-6);
+                    output.WriteLine($"{what} ({be.SpectrogramKernelFor(nFft)}): norm-wise score {score:E2}");
                     Assert.True(score <= 0.1, $"{what}: norm-wise score {score:E3}");
                 }
             }
@@ -186,7 +241,7 @@ public class AudioKernelTests(ITestOutputHelper output)
     [Fact]
     public void SpectrogramKernelFileCompilesToPtx()
     {
-        string[] kernels = ["spectrogram_naive", "spectrogram_tiled", "amplitude_to_db", "amplitude_to_db_floor"];
+        string[] kernels = ["spectrogram_naive", "spectrogram_tiled", "spectrogram_fft", "amplitude_to_db", "amplitude_to_db_floor"];
         var src = KernelSource.Load("spectrogram.cl", KernelDialect.Cuda, kernelDirectory: "");
         foreach (var k in kernels) Assert.Contains($"KERNEL void {k}(", src.Body, StringComparison.Ordinal);
         if (NvrtcNative.Instance is null)

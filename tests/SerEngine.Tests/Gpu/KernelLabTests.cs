@@ -1,4 +1,5 @@
 using SerEngine.Backends;
+using SerEngine.Backends.Gpu;
 using SerEngine.Benchmarks.Lab;
 
 namespace SerEngine.Tests.Gpu;
@@ -32,6 +33,20 @@ public class KernelLabTests(ITestOutputHelper output)
             Assert.True(row.Milliseconds > 0 && double.IsFinite(row.Rate!.Value) && row.Rate > 0, $"{row.Op}/{row.Variant} {row.Case}: {row.Milliseconds} ms, {row.Rate}");
         Assert.Equal(savedGemm, gpu.GemmVariant); // the lab restores the backend's choice
         Assert.Contains("6 variants: 6 PASS, 0 FAIL", text.ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void QuickLabValidatesAndTimesEverySpectrogramVariantOnOpenCl()
+    {
+        if (GpuTestDevices.OpenCl(output) is not { } gpu) return;
+        string saved = gpu.SpectrogramVariant;
+        var text = new StringWriter();
+        var report = KernelLab.Run(gpu, [KernelLab.Find("spectrogram")], new LabOptions { Quick = true }, text);
+        output.WriteLine(text.ToString());
+        Assert.Equal(GpuBackend.SpectrogramVariants, report.Variants.Select(v => v.Variant));
+        foreach (var v in report.Variants)
+            Assert.True(v.Passed && v.Checks >= 4 && v.Timed >= 1, $"{v.Op}/{v.Variant}: {v.FailedChecks} of {v.Checks} checks failed, {v.Timed} timed");
+        Assert.Equal(saved, gpu.SpectrogramVariant); // the lab restores the backend's choice
     }
 
     [Fact]
