@@ -213,6 +213,44 @@ public sealed partial class ProfilingBackend
         Record(Stop(t0), $"BiasedSoftmaxBackward {rows}x{cols}");
     }
 
+    // Attention: when the inner backend would compose it (AttentionImplementation = composed), the
+    // composition runs here, on this profiler, so each of its primitives is a row of its own (the
+    // launch count of the composed path); a fused implementation is one row naming it.
+
+    /// <inheritdoc/>
+    public override string AttentionImplementation(int t, int d) => Inner.AttentionImplementation(t, d);
+
+    /// <inheritdoc/>
+    public override void AttentionForward(Storage q, Storage k, Storage v, Storage? bias, Storage? keyMask, Storage? dropMask,
+        Storage probs, Storage o, int batchHeads, int t, int d, int itemsPerMask, float scale)
+    {
+        string impl = Inner.AttentionImplementation(t, d);
+        if (impl == "composed")
+        {
+            base.AttentionForward(q, k, v, bias, keyMask, dropMask, probs, o, batchHeads, t, d, itemsPerMask, scale);
+            return;
+        }
+        long t0 = Start();
+        Inner.AttentionForward(U(q), U(k), U(v), UOrNull(bias), UOrNull(keyMask), UOrNull(dropMask), U(probs), U(o), batchHeads, t, d, itemsPerMask, scale);
+        Record(Stop(t0), $"AttentionForward {batchHeads}x[{t}x{t}x{d}] {impl}");
+    }
+
+    /// <inheritdoc/>
+    public override void AttentionBackward(Storage q, Storage k, Storage v, Storage probs, Storage? dropMask,
+        Storage? dOut, Storage? dProbs, Storage? dQ, Storage? dK, Storage? dV, Storage? dBias, int batchHeads, int t, int d, float scale)
+    {
+        string impl = Inner.AttentionImplementation(t, d);
+        if (impl == "composed")
+        {
+            base.AttentionBackward(q, k, v, probs, dropMask, dOut, dProbs, dQ, dK, dV, dBias, batchHeads, t, d, scale);
+            return;
+        }
+        long t0 = Start();
+        Inner.AttentionBackward(U(q), U(k), U(v), U(probs), UOrNull(dropMask), UOrNull(dOut), UOrNull(dProbs),
+            UOrNull(dQ), UOrNull(dK), UOrNull(dV), UOrNull(dBias), batchHeads, t, d, scale);
+        Record(Stop(t0), $"AttentionBackward {batchHeads}x[{t}x{t}x{d}] {impl}");
+    }
+
     /// <inheritdoc/>
     public override void CrossEntropyForward(Storage logits, Storage labels, Storage loss, Storage probs, int n, int c)
     {

@@ -7,7 +7,7 @@ namespace SerEngine.Backends;
 /// (never accumulated into) unless a parameter says otherwise. Dimension legend used in the docs:
 /// N batch, C/K channels in/out, H/W spatial, R/S kernel, M/N/K GEMM sizes.
 /// </summary>
-public abstract class Backend
+public abstract partial class Backend
 {
     private long _liveBytes;
 

@@ -96,7 +96,6 @@ public sealed partial class FocusCalibrationAttention : Module
         var qh = SplitHeads(q, n, t);                               // [N, H, T, dh]
         var kh = SplitHeads(Key.Forward(x), n, t);                  // [N, H, T, dh]
         var vh = SplitHeads(Value.Forward(x), n, t);                // [N, H, T, dh]
-        var scores = qh.MatMul(kh.Transpose(-1, -2));               // [N, H, T, T] = Q Kᵀ
 
         Tensor? bias = null, centres = null, widths = null;
         if (Focus)
@@ -112,9 +111,9 @@ public sealed partial class FocusCalibrationAttention : Module
             bias = Ops.Square(dist) / Ops.Square(widths.Reshape(n, h, t, 1)) * -2f;                      // −2 (j − P_i)² / W_i²
         }
 
-        var attention = Ops.BiasedSoftmax(scores, bias, null, 1f / MathF.Sqrt(dh)); // [N, H, T, T]
-        var dropped = Ops.Dropout(attention, DropoutP, Training, _rng);
-        var o = dropped.MatMul(vh);                                                // [N, H, T, dh]
+        // A = softmax(Q Kᵀ/√dh + bias) [N, H, T, T], O = dropout(A) V [N, H, T, dh]: one fused op
+        // (GPU backends: one kernel per batch·head for T ≤ 128, see Ops.Attention)
+        var (o, attention) = Ops.Attention(qh, kh, vh, bias, null, 1f / MathF.Sqrt(dh), DropoutP, Training, _rng);
 
         Tensor? gates = null;
         if (Calibration)

@@ -11,6 +11,7 @@ public abstract partial class GpuBackend
     /// </summary>
     internal static IReadOnlyList<(string File, string Options)> KernelBuilds(int groupSize) =>
     [
+        (AttentionFile, AttentionOptions),
         ("batchnorm2d.cl", NormOptionsFor(groupSize)),
         ("conv2d.cl", ConvOptions),
         (ElementwiseFile, ""),
