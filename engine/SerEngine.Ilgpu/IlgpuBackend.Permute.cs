@@ -16,17 +16,8 @@ public sealed partial class IlgpuBackend
     /// <inheritdoc/>
     public override void Permute(Storage x, Shape xShape, int[] perm, Storage y)
     {
-        ArgumentNullException.ThrowIfNull(perm);
+        GpuBackend.CheckPermutation(xShape, perm);
         int rank = xShape.Rank;
-        bool valid = perm.Length == rank;
-        var seen = new bool[rank];
-        for (int i = 0; valid && i < rank; i++)
-        {
-            valid = perm[i] >= 0 && perm[i] < rank && !seen[perm[i]];
-            if (valid) seen[perm[i]] = true;
-        }
-        if (!valid)
-            throw new ArgumentException($"Permute: [{string.Join(", ", perm)}] is not a permutation of the {rank} axes of {xShape}", nameof(perm));
         GpuBackend.CheckBuffer(x, xShape.Size, x.DType, "Permute", nameof(x));
         GpuBackend.CheckBuffer(y, xShape.Size, x.DType, "Permute", nameof(y));
         var xs = xShape.Strides();

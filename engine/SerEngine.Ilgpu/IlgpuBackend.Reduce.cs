@@ -30,19 +30,7 @@ public sealed partial class IlgpuBackend
             Fill(y, m, 0f); // sums over empty dims
             return;
         }
-        var dims = new List<int>();
-        var reduced = new List<bool>();
-        for (int k = 0; k < xShape.Rank; k++)
-        {
-            if (xShape[k] == 1) continue;
-            bool r = yShape[k] == 1;
-            if (reduced.Count > 0 && reduced[^1] == r) dims[^1] *= xShape[k];
-            else
-            {
-                dims.Add(xShape[k]);
-                reduced.Add(r);
-            }
-        }
+        var (dims, reduced) = GpuBackend.CollapseSumRuns(xShape, yShape);
         if (!reduced.Contains(true))
         {
             CopyBlocks(x, 0, total, y, 0, total, total, 1);

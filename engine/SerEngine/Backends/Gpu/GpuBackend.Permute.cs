@@ -10,17 +10,8 @@ public abstract partial class GpuBackend
     /// <inheritdoc/>
     public override void Permute(Storage x, Shape xShape, int[] perm, Storage y)
     {
-        ArgumentNullException.ThrowIfNull(perm);
+        CheckPermutation(xShape, perm);
         int rank = xShape.Rank;
-        bool valid = perm.Length == rank;
-        var seen = new bool[rank];
-        for (int i = 0; valid && i < rank; i++)
-        {
-            valid = perm[i] >= 0 && perm[i] < rank && !seen[perm[i]];
-            if (valid) seen[perm[i]] = true;
-        }
-        if (!valid)
-            throw new ArgumentException($"Permute: [{string.Join(", ", perm)}] is not a permutation of the {rank} axes of {xShape}", nameof(perm));
         CheckBuffer(x, xShape.Size, x.DType, "Permute", nameof(x));
         CheckBuffer(y, xShape.Size, x.DType, "Permute", nameof(y));
 
@@ -56,5 +47,21 @@ public abstract partial class GpuBackend
         var args = new List<KernelArg> { x, y, (int)n, dims.Length };
         AddStridedArgs(args, dims, s[0]);
         Launch(PermuteFile, "strided_gather", "", [n], [GroupSize], args.ToArray());
+    }
+
+    /// <summary>Throws unless <paramref name="perm"/> is a permutation of <paramref name="xShape"/>'s axes (shared with the ILGPU backend).</summary>
+    internal static void CheckPermutation(Shape xShape, int[] perm)
+    {
+        ArgumentNullException.ThrowIfNull(perm);
+        int rank = xShape.Rank;
+        bool valid = perm.Length == rank;
+        var seen = new bool[rank];
+        for (int i = 0; valid && i < rank; i++)
+        {
+            valid = perm[i] >= 0 && perm[i] < rank && !seen[perm[i]];
+            if (valid) seen[perm[i]] = true;
+        }
+        if (!valid)
+            throw new ArgumentException($"Permute: [{string.Join(", ", perm)}] is not a permutation of the {rank} axes of {xShape}", nameof(perm));
     }
 }

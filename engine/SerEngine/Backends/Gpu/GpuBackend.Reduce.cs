@@ -31,20 +31,7 @@ public abstract partial class GpuBackend
             return;
         }
 
-        // Collapse x's dims into runs of reduced / kept dims (size-1 dims carry nothing).
-        var dims = new List<int>();
-        var reduced = new List<bool>();
-        for (int k = 0; k < xShape.Rank; k++)
-        {
-            if (xShape[k] == 1) continue;
-            bool r = yShape[k] == 1;
-            if (reduced.Count > 0 && reduced[^1] == r) dims[^1] *= xShape[k];
-            else
-            {
-                dims.Add(xShape[k]);
-                reduced.Add(r);
-            }
-        }
+        var (dims, reduced) = CollapseSumRuns(xShape, yShape);
         if (!reduced.Contains(true))
         {
             CopyBlocks(x, 0, total, y, 0, total, total, 1);
@@ -119,6 +106,28 @@ public abstract partial class GpuBackend
         CheckBuffer(y, yShape.Size, DType.Float32, "BroadcastTo", nameof(y));
         var strides = Cpu.CpuReferenceBackend.BroadcastStrides(xShape, yShape); // x's strides over y's dims, 0 where x broadcasts
         StridedGather("BroadcastTo", x, y, yShape.ToArray(), strides);
+    }
+
+    /// <summary>
+    /// x's dims collapsed into runs of reduced (y's dim is 1) and kept dims, size-1 dims dropped: the
+    /// shapes SumTo's kernels see (shared with the ILGPU backend's launch code).
+    /// </summary>
+    internal static (List<int> Dims, List<bool> Reduced) CollapseSumRuns(Shape xShape, Shape yShape)
+    {
+        var dims = new List<int>();
+        var reduced = new List<bool>();
+        for (int k = 0; k < xShape.Rank; k++)
+        {
+            if (xShape[k] == 1) continue;
+            bool r = yShape[k] == 1;
+            if (reduced.Count > 0 && reduced[^1] == r) dims[^1] *= xShape[k];
+            else
+            {
+                dims.Add(xShape[k]);
+                reduced.Add(r);
+            }
+        }
+        return (dims, reduced);
     }
 
     /// <summary>Throws unless <paramref name="small"/> has <paramref name="full"/>'s rank and each dim equal to full's or 1.</summary>
