@@ -53,6 +53,17 @@ INLINE float att_dot(const float* x, LOCAL_PTR const float* tile, const int r, c
     return s;
 }
 
+// dP_ij = (dO_i · V_j)·dropMask_ij + dProbs_ij, either term optional; s indexes ij in [BH, T, T],
+// vtile holds V_j at row jj. The backward's first two sweeps form it the same way.
+INLINE float att_dprob(const float* dor, LOCAL_PTR const float* vtile, const int jj, const int d, const int s,
+                       const int hasDOut, GLOBAL const float* dropMask, const int hasDrop,
+                       GLOBAL const float* dProbs, const int hasDProbs)
+{
+    float dp = hasDOut ? att_dot(dor, vtile, jj, d) * (hasDrop ? dropMask[s] : 1.0f) : 0.0f;
+    if (hasDProbs) dp += dProbs[s];
+    return dp;
+}
+
 KERNEL void attention_fwd(GLOBAL const float* q,         // [BH, T, D]
                           GLOBAL const float* k,         // [BH, T, D]
                           GLOBAL const float* v,         // [BH, T, D]
@@ -177,9 +188,7 @@ KERNEL void attention_bwd(GLOBAL const float* q,         // [BH, T, D]
                 for (int jj = 0; jj < rows; jj++)
                 {
                     const int s = sbase + row * t + j0 + jj;
-                    float dp = hasDOut ? att_dot(dor, tileA, jj, d) * (hasDrop ? dropMask[s] : 1.0f) : 0.0f;
-                    if (hasDProbs) dp += dProbs[s];
-                    dot += dp * probs[s];
+                    dot += att_dprob(dor, tileA, jj, d, s, hasDOut, dropMask, hasDrop, dProbs, hasDProbs) * probs[s];
                 }
             BARRIER;
         }
@@ -198,8 +207,7 @@ KERNEL void attention_bwd(GLOBAL const float* q,         // [BH, T, D]
                 for (int jj = 0; jj < rows; jj++)
                 {
                     const int s = sbase + row * t + j0 + jj;
-                    float dp = hasDOut ? att_dot(dor, tileA, jj, d) * (hasDrop ? dropMask[s] : 1.0f) : 0.0f;
-                    if (hasDProbs) dp += dProbs[s];
+                    const float dp = att_dprob(dor, tileA, jj, d, s, hasDOut, dropMask, hasDrop, dProbs, hasDProbs);
                     const float g = probs[s] * (dp - dot);
                     if (hasDBias) dBias[s] = g;
                     UNROLL
