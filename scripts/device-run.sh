@@ -2,14 +2,17 @@
 # .device/run.sh -- built by scripts/gpu-bundle.sh; runs on the lent GPU machine, which has no .NET:
 #   cd .device && SERENGINE_REQUIRE_CUDA=1 ./run.sh
 # 1. ser devices;  2. ser conformance fixtures --backend B for cpu, opencl, cuda (those available);
-# 3. the GPU kernel tests (namespace SerEngine.Tests.Gpu) from tests.tgz, unpacked into a temporary folder:
+# 3. the GPU kernel tests (namespace SerEngine.Tests.Gpu) from managed.tgz, unpacked into a temporary folder:
 #    cuda, opencl, ilgpu-cpu and ilgpu rows (ILGPU's kernels on its CUDA accelerator: with
 #    SERENGINE_REQUIRE_CUDA=1 an ILGPU that cannot open the GPU fails them);
 # 4. with cuda: ser bench --backend cuda for every case, one JSON line each, and the PyTorch peer on
-#    CUDA (TF32 off, then on) when python3 can import torch, with the ratio table ours / PyTorch.
+#    CUDA (TF32 off, then on) when python3 can import torch, with the ratio table ours / PyTorch;
+# 5. with cuda: the kernel lab (managed.tgz's lab/) on cuda (our NVRTC kernels) and on ilgpu (ILGPU's kernels on
+#    its CUDA accelerator) for GEMM, conv2d, softmax and the spectrogram, and the table of the two side by side.
 # Everything is written under $OUT (default ./out): run.log (all of it), devices.txt, conformance-B.txt,
-# gpu-tests.txt, bench-cuda.jsonl, torch-cuda.jsonl, torch-cuda-tf32.jsonl, ratio.md, environment.txt, and
-# results.jsonl: one JSON line per result (each conformance fixture per backend, the GPU test totals, each bench case).
+# gpu-tests.txt, bench-cuda.jsonl, torch-cuda.jsonl, torch-cuda-tf32.jsonl, ratio.md, lab-B.txt and lab-B.jsonl
+# for B in cuda, ilgpu, lab.md, environment.txt, and results.jsonl: one JSON line per result (each conformance
+# fixture per backend, the GPU test totals, each bench case, each lab timing).
 # SERENGINE_REQUIRE_CUDA=1: a missing or failing CUDA device is a failure (exit 1). Without it, a machine
 # without CUDA runs what it can and exits 0 when that passed. The last line is "run: ok" or "run: FAILED (...)".
 set -uo pipefail
@@ -85,7 +88,7 @@ done
 
 # 3. GPU kernel tests ----------------------------------------------------------------------------------
 section "GPU kernel tests (SerEngine.Tests.Gpu)"
-tar -C "$work" -xzf tests.tgz
+tar -C "$work" -xzf managed.tgz   # tests/ and lab/
 mkdir -p "$work/shared" && ln -s "$here/fixtures" "$work/shared/fixtures"   # SharedFixtures walks up to shared/fixtures
 # The CUDA tests return early without a CUDA driver; SERENGINE_REQUIRE_CUDA=1 makes that a failure in them too.
 (cd "$work/tests" && timeout 900 ./SerEngine.Tests -noColor -noLogo -namespace SerEngine.Tests.Gpu) > "$out/gpu-tests.txt" 2>&1
@@ -125,6 +128,28 @@ if [ "$cuda" = 1 ]; then
   else
     echo "run: no PyTorch with CUDA here (python3 -c 'import torch' failed or torch.cuda.is_available() is False): no ratio table"
     [ "$require_cuda" = 1 ] && fail "SERENGINE_REQUIRE_CUDA=1 but python3's torch has no CUDA: no PyTorch peer"
+  fi
+else
+  echo "run: skipped (cuda unavailable)"
+fi
+
+# 5. the kernel lab: our NVRTC kernels and ILGPU's, the same cases side by side --------------------------
+section "kernel lab: cuda and ilgpu"
+if [ "$cuda" = 1 ]; then
+  lab_ops=gemm,conv2d,softmax,spectrogram
+  for b in cuda ilgpu; do
+    (cd "$work/lab" && timeout 400 ./SerEngine.Benchmarks lab --backend "$b" --op "$lab_ops" --jsonl "$out/lab-$b.jsonl") > "$out/lab-$b.txt" 2>&1
+    rc=$?
+    head -n 2 "$out/lab-$b.txt"; grep -E '^[0-9]+ variants: |FAIL' "$out/lab-$b.txt" | head -n 20
+    [ -f "$out/lab-$b.jsonl" ] && cat "$out/lab-$b.jsonl" >> "$out/results.jsonl"
+    [ $rc -eq 0 ] || fail "kernel lab on $b (exit $rc; see lab-$b.txt)"
+  done
+  # ILGPU without a GPU falls back to its CPU accelerator: a table of that would not compare GPU languages.
+  if grep -q '^kernel lab: ilgpu on .*CPUAccelerator' "$out/lab-ilgpu.txt"; then
+    fail "ilgpu ran on ILGPU's CPU accelerator, not the GPU (see devices.txt)"
+  elif [ -s "$out/lab-cuda.jsonl" ] && [ -s "$out/lab-ilgpu.jsonl" ]; then
+    section "ilgpu (ILGPU on CUDA) / cuda (our NVRTC kernels); lower is better for ilgpu"
+    python3 peer/lab_table.py "$out/lab-cuda.jsonl" "$out/lab-ilgpu.jsonl" | tee "$out/lab.md"
   fi
 else
   echo "run: skipped (cuda unavailable)"

@@ -12,11 +12,12 @@ public static class KernelLabCommand
 {
     /// <summary>The help text.</summary>
     public static string Usage =>
-        "usage: lab [--backend opencl|cuda|ilgpu|ilgpu-cpu|cpu|cpu-reference] [--op NAME[,NAME...]]... [--quick] [--runs N] [--list]\n" +
+        "usage: lab [--backend opencl|cuda|ilgpu|ilgpu-cpu|cpu|cpu-reference] [--op NAME[,NAME...]]... [--quick] [--runs N] [--jsonl FILE] [--list]\n" +
         "  --backend  backend under test (default opencl); every variant is checked against cpu-reference first\n" +
         $"  --op       op families to run (default all): {string.Join(", ", KernelLab.Ops.Select(o => o.Name))}\n" +
         "  --quick    fewer and smaller cases (under a minute on PoCL); what the tests run\n" +
         "  --runs N   timed runs per case, median reported (default 7, at least 7; 2 warm-ups before)\n" +
+        "  --jsonl F  also write each timed case as a JSON line to F (benchmarks/peer/lab_table.py puts backends side by side)\n" +
         "  --list     list the ops, their variants and cases, and exit";
 
     /// <summary>Parses <paramref name="args"/> (the words after <c>lab</c>), runs the lab, returns the exit code.</summary>
@@ -26,6 +27,7 @@ public static class KernelLabCommand
         ArgumentNullException.ThrowIfNull(output);
         string backendName = "opencl";
         var opNames = new List<string>();
+        string? jsonl = null;
         bool quick = false, list = false;
         int runs = 7;
         for (int i = 0; i < args.Length; i++)
@@ -38,6 +40,7 @@ public static class KernelLabCommand
                 case "--op" when Value() is { } v: opNames.AddRange(v.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)); break;
                 case "--quick": quick = true; break;
                 case "--list": list = true; break;
+                case "--jsonl" when Value() is { } v: jsonl = v; break;
                 case "--runs" when int.TryParse(Value(), NumberStyles.None, CultureInfo.InvariantCulture, out int n) && n >= 7: runs = n; break;
                 case "-h" or "--help":
                     output.WriteLine(Usage);
@@ -62,6 +65,12 @@ public static class KernelLabCommand
             return 0;
         }
 
+        if (jsonl is not null && Path.GetDirectoryName(Path.GetFullPath(jsonl)) is { } folder && !Directory.Exists(folder))
+        {
+            output.WriteLine($"lab: --jsonl {jsonl}: the folder {folder} does not exist");
+            return 2;
+        }
+
         Backend backend;
         try { backend = BackendRegistry.Get(backendName); }
         catch (Exception e) when (e is BackendUnavailableException or ArgumentException)
@@ -76,6 +85,15 @@ public static class KernelLabCommand
             $"each run synchronised, short calls repeated to ≥ {options.MinRunMilliseconds} ms per run; GB/s counts compulsory bytes");
         output.WriteLine();
         var report = KernelLab.Run(backend, ops, options, output);
+        if (jsonl is not null)
+        {
+            try { LabJsonl.Write(jsonl, backend.Name, backend.DeviceName, report); }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                output.WriteLine($"lab: cannot write {jsonl}: {e.Message}");
+                return 2;
+            }
+        }
         return report.AllPassed ? 0 : 1;
     }
 

@@ -86,6 +86,40 @@ public class KernelLabTests(ITestOutputHelper output)
         Assert.Equal(2, KernelLabCommand.Run(["--runs", "3"], text)); // the median is of at least 7 runs
     }
 
+    [Fact]
+    public void JsonlWritesOneLinePerTimedCaseAndRefusesAMissingFolder()
+    {
+        string dir = Directory.CreateTempSubdirectory("serengine-lab-").FullName;
+        try
+        {
+            string path = Path.Combine(dir, "lab-cpu.jsonl");
+            var text = new StringWriter();
+            Assert.Equal(0, KernelLabCommand.Run(["--backend", "cpu", "--op", "sumto", "--quick", "--jsonl", path], text));
+            output.WriteLine(text.ToString());
+            var lines = File.ReadAllLines(path);
+            var timedRows = text.ToString().Split('\n').Count(l => l.StartsWith("sumto", StringComparison.Ordinal) && l.Contains(" time ", StringComparison.Ordinal));
+            Assert.Equal(timedRows, lines.Length);
+            Assert.True(lines.Length >= 3, $"{lines.Length} lines");
+            foreach (string line in lines)
+            {
+                using var doc = System.Text.Json.JsonDocument.Parse(line);
+                var e = doc.RootElement;
+                Assert.Equal("lab", e.GetProperty("kind").GetString());
+                Assert.Equal("cpu", e.GetProperty("backend").GetString());
+                Assert.Equal("sumto", e.GetProperty("op").GetString());
+                Assert.Equal("GB/s", e.GetProperty("unit").GetString());
+                Assert.True(e.GetProperty("passed").GetBoolean());
+                Assert.True(e.GetProperty("ms").GetDouble() > 0 && e.GetProperty("rate").GetDouble() > 0, line);
+            }
+            Assert.False(File.Exists(path + ".tmp"));
+
+            string missing = Path.Combine(dir, "no-such-folder", "x.jsonl");
+            Assert.Equal(2, KernelLabCommand.Run(["--backend", "cpu", "--op", "sumto", "--jsonl", missing], text));
+            Assert.Contains("does not exist", text.ToString(), StringComparison.Ordinal);
+        }
+        finally { Directory.Delete(dir, recursive: true); }
+    }
+
     /// <summary>y = 2·x, right on the reference; the broken variant's cases go wrong on any other backend.</summary>
     private sealed class BrokenScaleLab : LabOp
     {
