@@ -8,6 +8,10 @@
 //   adam_step   AdamW: p *= 1 − lr·wd; Adam: g += wd·p. Then m = β1·m + (1 − β1)·g,
 //               v = β2·v + (1 − β2)·g·g, denom = √v / √(1 − β2^t) + eps,
 //               p = p − (lr / (1 − β1^t))·(m / denom)                           (Backend.AdamStep)
+//   adam_step_multi  adam_step over up to ADAM_MULTI tensors in one launch (PyTorch's multi-tensor
+//               Adam): group row GROUP(1) is tensor k of the chunk, its work-items stride over that
+//               tensor's n_k elements; the per-element update is adam_step's own (adam_update)
+//                                                                         (Backend.AdamStepMulti)
 //   sgd_step    d = g + wd·p (wd ≠ 0); buf = d on the first step else momentum·buf + (1 − dampening)·d;
 //               d = d + momentum·buf (Nesterov) or buf; p −= lr·d  (momentum ≠ 0)  (Backend.SgdStep)
 // CPU twins: CpuReference.Adam.cs, CpuReference.Sgd.cs. OpenCL builds turn off a·b + c contraction
@@ -17,22 +21,22 @@
 #pragma OPENCL FP_CONTRACT OFF
 #endif
 
-KERNEL void adam_step(GLOBAL float* RESTRICT param,      // [n]
-                      GLOBAL const float* RESTRICT grad, // [n]
-                      GLOBAL float* RESTRICT m,          // [n] first moment
-                      GLOBAL float* RESTRICT v,          // [n] second moment
-                      const int n,
-                      const int decoupled,   // 1: AdamW (decoupled decay), 0: Adam (L2 in the gradient)
-                      const float decay,     // 1 − lr·wd
-                      const float wd,        // weight decay
-                      const float b1, const float oneMinusB1,
-                      const float b2, const float oneMinusB2,
-                      const float stepSize,  // lr / (1 − β1^t)
-                      const float bc2Sqrt,   // √(1 − β2^t)
-                      const float eps)
+// The scalars of one Adam update, in kernel-argument order (adam_step, adam_step_multi).
+#define ADAM_SCALAR_PARAMS                                                                          \
+    const int decoupled,   /* 1: AdamW (decoupled decay), 0: Adam (L2 in the gradient) */         \
+    const float decay,     /* 1 − lr·wd */                                                         \
+    const float wd,        /* weight decay */                                                      \
+    const float b1, const float oneMinusB1,                                                        \
+    const float b2, const float oneMinusB2,                                                        \
+    const float stepSize,  /* lr / (1 − β1^t) */                                                   \
+    const float bc2Sqrt,   /* √(1 − β2^t) */                                                       \
+    const float eps
+#define ADAM_SCALAR_ARGS decoupled, decay, wd, b1, oneMinusB1, b2, oneMinusB2, stepSize, bc2Sqrt, eps
+
+// Element i of one tensor: the reference's float operations, in its order.
+INLINE void adam_update(GLOBAL float* RESTRICT param, GLOBAL const float* RESTRICT grad,
+                        GLOBAL float* RESTRICT m, GLOBAL float* RESTRICT v, const int i, ADAM_SCALAR_PARAMS)
 {
-    const int i = GID(0);
-    if (i >= n) return;
     float w = param[i];
     float g = grad[i];
     if (decoupled) w *= decay;
@@ -43,6 +47,40 @@ KERNEL void adam_step(GLOBAL float* RESTRICT param,      // [n]
     m[i] = mi;
     v[i] = vi;
     param[i] = w - stepSize * (mi / denom);
+}
+
+KERNEL void adam_step(GLOBAL float* RESTRICT param,      // [n]
+                      GLOBAL const float* RESTRICT grad, // [n]
+                      GLOBAL float* RESTRICT m,          // [n] first moment
+                      GLOBAL float* RESTRICT v,          // [n] second moment
+                      const int n,
+                      ADAM_SCALAR_PARAMS)
+{
+    const int i = GID(0);
+    if (i >= n) return;
+    adam_update(param, grad, m, v, i, ADAM_SCALAR_ARGS);
+}
+
+// Tensors per adam_step_multi launch: 8 × (4 buffers + a count) arguments stay far below OpenCL's
+// smallest CL_DEVICE_MAX_PARAMETER_SIZE (1024 bytes) and CUDA's 4 KB; the host splits longer lists.
+#define ADAM_MULTI 8
+
+// Tensor k of the chunk: its param, grad, m, v [n_k] (slots past the chunk have n_k = 0).
+#define ADAM_TENSOR_PARAMS(k) GLOBAL float* p##k, GLOBAL const float* g##k, GLOBAL float* m##k, GLOBAL float* v##k, const int n##k
+#define ADAM_PICK(k, x) ((k) == 0 ? x##0 : (k) == 1 ? x##1 : (k) == 2 ? x##2 : (k) == 3 ? x##3 \
+                       : (k) == 4 ? x##4 : (k) == 5 ? x##5 : (k) == 6 ? x##6 : x##7)
+
+KERNEL void adam_step_multi(ADAM_TENSOR_PARAMS(0), ADAM_TENSOR_PARAMS(1), ADAM_TENSOR_PARAMS(2), ADAM_TENSOR_PARAMS(3),
+                            ADAM_TENSOR_PARAMS(4), ADAM_TENSOR_PARAMS(5), ADAM_TENSOR_PARAMS(6), ADAM_TENSOR_PARAMS(7),
+                            ADAM_SCALAR_PARAMS)
+{
+    const int k = GROUP(1); // uniform over the group: every work-item takes the same branch
+    const int n = ADAM_PICK(k, n);
+    GLOBAL float* param = ADAM_PICK(k, p);
+    GLOBAL const float* grad = ADAM_PICK(k, g);
+    GLOBAL float* m = ADAM_PICK(k, m);
+    GLOBAL float* v = ADAM_PICK(k, v);
+    for (int i = GID(0); i < n; i += GSIZE(0)) adam_update(param, grad, m, v, i, ADAM_SCALAR_ARGS);
 }
 
 KERNEL void sgd_step(GLOBAL float* RESTRICT param,      // [n]

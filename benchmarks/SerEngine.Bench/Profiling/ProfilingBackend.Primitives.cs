@@ -296,6 +296,20 @@ public sealed partial class ProfilingBackend
     }
 
     /// <inheritdoc/>
+    public override void AdamStepMulti(ReadOnlySpan<AdamTensors> tensors, in AdamStepParams p)
+    {
+        var inner = new AdamTensors[tensors.Length];
+        for (int i = 0; i < tensors.Length; i++)
+        {
+            var t = tensors[i];
+            inner[i] = new AdamTensors(U(t.Param), U(t.Grad), U(t.ExpAvg), U(t.ExpAvgSq), t.Count);
+        }
+        long t0 = Start();
+        Inner.AdamStepMulti(inner, p);
+        Record(Stop(t0), $"AdamStepMulti {tensors.Length} tensors");
+    }
+
+    /// <inheritdoc/>
     public override void SgdStep(Storage param, Storage grad, Storage? momentumBuffer, int n, in SgdStepParams p)
     {
         long t0 = Start();

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using SerEngine.Backends;
 using SerEngine.Backends.Cpu;
+using SerEngine.Backends.Gpu;
 
 namespace SerEngine.Bench;
 
@@ -18,8 +19,10 @@ namespace SerEngine.Bench;
 /// </summary>
 public sealed partial class ProfilingBackend : Backend
 {
-    private readonly Dictionary<string, (long Ticks, int Calls)> _totals = [];
+    private readonly Dictionary<string, (long Ticks, int Calls, long Launches)> _totals = [];
     private readonly Action? _synchronize;
+    private readonly GpuBackend? _gpu; // counts kernel launches per primitive
+    private long _launchesAtStart;
 
     /// <summary>Profiles <paramref name="inner"/>.</summary>
     public ProfilingBackend(Backend inner)
@@ -28,6 +31,7 @@ public sealed partial class ProfilingBackend : Backend
         if (inner is ProfilingBackend) throw new ArgumentException("the backend is already profiled", nameof(inner));
         Inner = inner;
         _synchronize = DeviceSync.For(inner);
+        _gpu = inner as GpuBackend;
     }
 
     /// <summary>The backend that does the work.</summary>
@@ -44,24 +48,32 @@ public sealed partial class ProfilingBackend : Backend
 
     /// <summary>
     /// Writes the recorded primitives, slowest first, as a table of total milliseconds per step and
-    /// calls per step (<paramref name="steps"/> = how many steps were recorded), down to
-    /// <paramref name="minShare"/> of the total (0.5 % by default; 0 lists every row).
+    /// calls per step (<paramref name="steps"/> = how many steps were recorded), on OpenCL and CUDA with
+    /// the kernel launches per step (<c>L</c>), down to <paramref name="minShare"/> of the total (0.5 % by
+    /// default; 0 lists every row).
     /// </summary>
     public void Report(TextWriter w, int steps, double minShare = 0.005)
     {
         ArgumentNullException.ThrowIfNull(w);
+        var inv = CultureInfo.InvariantCulture;
         double total = _totals.Values.Sum(v => v.Ticks) * 1e3 / Stopwatch.Frequency / steps;
-        w.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  primitives: {total:0.000} ms per step"));
-        foreach (var (key, (ticks, calls)) in _totals.OrderByDescending(kv => kv.Value.Ticks))
+        string launches = _gpu is null ? "" : string.Create(inv, $", {_totals.Values.Sum(v => v.Launches) / (double)steps:0.#} kernel launches");
+        w.WriteLine(string.Create(inv, $"  primitives: {total:0.000} ms per step{launches}"));
+        foreach (var (key, (ticks, calls, launched)) in _totals.OrderByDescending(kv => kv.Value.Ticks))
         {
             double ms = ticks * 1e3 / Stopwatch.Frequency / steps;
             if (ms < minShare * total) break;
-            w.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {ms,10:0.000} ms {100 * ms / total,5:0.0}% {calls / (double)steps,6:0.#}x  {key}"));
+            string l = _gpu is null ? "" : string.Create(inv, $" {launched / (double)steps,5:0.#}L");
+            w.WriteLine(string.Create(inv, $"  {ms,10:0.000} ms {100 * ms / total,5:0.0}% {calls / (double)steps,6:0.#}x{l}  {key}"));
         }
     }
 
-    /// <summary>The clock at the start of a call.</summary>
-    private static long Start() => Stopwatch.GetTimestamp();
+    /// <summary>The clock at the start of a call (and, on a GPU backend, its launch count).</summary>
+    private long Start()
+    {
+        if (_gpu is not null) _launchesAtStart = _gpu.CommandStats.KernelLaunches;
+        return Stopwatch.GetTimestamp();
+    }
 
     /// <summary>Ticks since <paramref name="t0"/>, after the device has finished (an argument before the row's key, so formatting the key is not timed).</summary>
     private long Stop(long t0)
@@ -70,9 +82,12 @@ public sealed partial class ProfilingBackend : Backend
         return Stopwatch.GetTimestamp() - t0;
     }
 
-    /// <summary>Adds one call of <paramref name="ticks"/> to the row <paramref name="key"/>.</summary>
-    private void Record(long ticks, string key) =>
-        _totals[key] = _totals.TryGetValue(key, out var v) ? (v.Ticks + ticks, v.Calls + 1) : (ticks, 1);
+    /// <summary>Adds one call of <paramref name="ticks"/> (and the launches since <see cref="Start"/>) to the row <paramref name="key"/>.</summary>
+    private void Record(long ticks, string key)
+    {
+        long launched = _gpu is null ? 0 : _gpu.CommandStats.KernelLaunches - _launchesAtStart;
+        _totals[key] = _totals.TryGetValue(key, out var v) ? (v.Ticks + ticks, v.Calls + 1, v.Launches + launched) : (ticks, 1, launched);
+    }
 
     /// <summary>The inner backend's buffer behind one of ours.</summary>
     private Storage U(Storage s) => s is ProfiledStorage p && ReferenceEquals(p.Backend, this) ? p.Inner

@@ -50,8 +50,14 @@ public class Adam : Optimizer
     }
 
     /// <inheritdoc/>
+    /// <remarks>
+    /// The parameters that have gradients are updated together, one <see cref="Backend.AdamStepMulti"/> per
+    /// backend and step count (normally one call for the whole model: one launch per chunk of tensors on a GPU).
+    /// </remarks>
     public override void Step()
     {
+        var batches = new Dictionary<(Backend Backend, int Step), List<AdamTensors>>();
+        var updated = new List<Tensor>(Parameters.Count);
         for (int i = 0; i < Parameters.Count; i++)
         {
             var g = GradOf(i);
@@ -59,10 +65,15 @@ public class Adam : Optimizer
             var p = Parameters[i];
             var s = _state[i] ??= new State(NewStateBuffer(i), NewStateBuffer(i), 0);
             s.Step++;
-            var args = new AdamStepParams(Lr, Betas.Beta1, Betas.Beta2, Eps, WeightDecay, Decoupled, s.Step);
-            p.Backend.AdamStep(p.Storage, g.Storage, s.ExpAvg.Storage, s.ExpAvgSq.Storage, p.Size, args);
-            p.MarkModified();
+            var key = (p.Backend, s.Step);
+            if (!batches.TryGetValue(key, out var list)) batches[key] = list = [];
+            list.Add(new AdamTensors(p.Storage, g.Storage, s.ExpAvg.Storage, s.ExpAvgSq.Storage, p.Size));
+            updated.Add(p);
         }
+        foreach (var ((backend, step), list) in batches)
+            backend.AdamStepMulti(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(list),
+                new AdamStepParams(Lr, Betas.Beta1, Betas.Beta2, Eps, WeightDecay, Decoupled, step));
+        foreach (var p in updated) p.MarkModified();
     }
 
     /// <summary>

@@ -32,7 +32,7 @@ public sealed class BenchCommand : ICommand
         new("--runs", "N", "fewest timed runs, at least 7 (default 7)"),
         new("--min-seconds", "S", "keep timing (up to 200 runs) while the timed runs total less than S seconds (default 1)"),
         new("--list", null, "print the case names with what each times"),
-        new("--profile", null, "instead of timing, print where a step's time goes: milliseconds per primitive and shape on any backend (after a longer warm-up; on opencl/cuda each primitive synchronised), and on opencl/cuda first the buffer allocations per step (requests, pool hits, driver calls)"),
+        new("--profile", null, "instead of timing, print where a step's time goes: milliseconds per primitive and shape on any backend (after a longer warm-up; on opencl/cuda each primitive synchronised), and on opencl/cuda first what a step costs the driver (kernel launches, memory commands, uploads and downloads, buffer requests, pool hits, driver allocations) and the launches of each primitive (L)"),
     ];
 
     /// <inheritdoc/>
@@ -67,8 +67,8 @@ public sealed class BenchCommand : ICommand
         {
             foreach (var c in cases)
             {
-                // a GPU backend: allocations per step first (the memory pool's counters)
-                if (backend is Backends.Gpu.GpuBackend gpu) GpuAllocationProfile.Run(c, gpu, stdout);
+                // a GPU backend: launches, transfers and allocations per step first
+                if (backend is Backends.Gpu.GpuBackend gpu) GpuStepProfile.Run(c, gpu, stdout);
                 PrimitiveProfile.Run(c, backend, stdout);
                 stdout.Flush();
             }

@@ -52,7 +52,7 @@ public sealed partial class FocusCalibrationAttention
             var pz = logits.Sigmoid() * t;                                                                // [N, 2H, T]: P | W
             centres = Ops.Narrow(pz, 1, 0, h);                                                            // [N, H, T]
             widths = Ops.Narrow(pz, 1, h, h);                                                             // [N, H, T]
-            var positions = Tensor.FromArray(Enumerable.Range(0, t).Select(j => (float)j).ToArray(), new Shape(1, 1, 1, t), backend);
+            var positions = Positions(t, backend);                                                        // [1, 1, 1, T] = j
             var scaled = (positions - centres.Reshape(n, h, t, 1)) / widths.Reshape(n, h, t, 1);       // [N, H, T, T] = (j − P_i) / W_i
             bias = Ops.Square(scaled) * -2f;                                                              // −2 ((j − P_i) / W_i)²
         }

@@ -99,6 +99,74 @@ public class LossOptimKernelTests(ITestOutputHelper output)
     [Theory]
     [InlineData("opencl")]
     [InlineData("cuda")]
+    public void AdamStepMultiIsAdamStepBitForBitOverChunksOfTensors(string device)
+    {
+        if (KernelTwin.Device(device, output) is not { } be) return;
+        // 12 tensors: one full chunk of 8 and a partial one; 70,001 elements is more than one launch row's groups cover
+        int[] sizes = [1, 3, 7, 33, 64, 255, 257, 1000, 70_001, 2, 5, 17];
+        const int pad = KernelTwin.OutputPadding;
+        foreach (var (decoupled, wd) in new[] { (false, 0f), (false, 0.01f), (true, 0.05f) })
+        {
+            string what = decoupled ? "AdamW" : $"Adam wd={wd}";
+            // [multi, single]: the same start values, updated by AdamStepMulti and by AdamStep tensor by tensor
+            var state = sizes.Select((n, i) => (Param: KernelTwin.Of(be, [.. KernelTwin.Normal(n, i), .. Enumerable.Repeat(777.25f, pad)]),
+                M: KernelTwin.Of(be, new float[n + pad]), V: KernelTwin.Of(be, new float[n + pad]))).ToArray();
+            var single = sizes.Select((n, i) => (Param: KernelTwin.Of(be, [.. KernelTwin.Normal(n, i), .. Enumerable.Repeat(777.25f, pad)]),
+                M: KernelTwin.Of(be, new float[n + pad]), V: KernelTwin.Of(be, new float[n + pad]))).ToArray();
+            try
+            {
+                for (int step = 1; step <= 3; step++)
+                {
+                    var grads = sizes.Select((n, i) => KernelTwin.Of(be, KernelTwin.Normal(n, 100 * step + i, scale: 0.1f))).ToArray();
+                    var p = new AdamStepParams(Lr: 1e-2f, Beta1: 0.9f, Beta2: 0.999f, Eps: 1e-8f, WeightDecay: wd, Decoupled: decoupled, Step: step);
+                    be.AdamStepMulti([.. sizes.Select((n, i) => new AdamTensors(state[i].Param.Gpu, grads[i].Gpu, state[i].M.Gpu, state[i].V.Gpu, n))], p);
+                    for (int i = 0; i < sizes.Length; i++)
+                    {
+                        be.AdamStep(single[i].Param.Gpu, grads[i].Gpu, single[i].M.Gpu, single[i].V.Gpu, sizes[i], p);
+                        KernelTwin.Reference.AdamStep(state[i].Param.Cpu, grads[i].Cpu, state[i].M.Cpu, state[i].V.Cpu, sizes[i], p);
+                    }
+                    foreach (var g in grads) g.Dispose();
+                }
+                for (int i = 0; i < sizes.Length; i++)
+                {
+                    Assert.Equal(single[i].Param.GpuFloats(), state[i].Param.GpuFloats()); // bit for bit, padding included
+                    Assert.Equal(single[i].M.GpuFloats(), state[i].M.GpuFloats());
+                    Assert.Equal(single[i].V.GpuFloats(), state[i].V.GpuFloats());
+                    state[i].Param.AssertClose(1e-6, 1e-7, $"{what} tensor {i} (n={sizes[i]}) param");
+                }
+            }
+            finally
+            {
+                foreach (var t in state.Concat(single)) { t.Param.Dispose(); t.M.Dispose(); t.V.Dispose(); }
+            }
+        }
+    }
+
+    [Theory]
+    [InlineData("opencl")]
+    [InlineData("cuda")]
+    public void AdamStepMultiWithASharedBufferRunsTensorByTensor(string device)
+    {
+        if (KernelTwin.Device(device, output) is not { } be) return;
+        const int n = 300;
+        using var param = KernelTwin.Of(be, KernelTwin.Normal(n, 1));
+        using var m = KernelTwin.Of(be, new float[n]);
+        using var v = KernelTwin.Of(be, new float[n]);
+        using var m2 = KernelTwin.Of(be, new float[n]);
+        using var v2 = KernelTwin.Of(be, new float[n]);
+        using var g1 = KernelTwin.Of(be, KernelTwin.Normal(n, 2));
+        using var g2 = KernelTwin.Of(be, KernelTwin.Normal(n, 3));
+        var p = new AdamStepParams(Lr: 1e-2f, Beta1: 0.9f, Beta2: 0.999f, Eps: 1e-8f, WeightDecay: 0f, Decoupled: false, Step: 1);
+        // the same parameter twice (two gradients): in one launch the two updates would race
+        be.AdamStepMulti([new AdamTensors(param.Gpu, g1.Gpu, m.Gpu, v.Gpu, n), new AdamTensors(param.Gpu, g2.Gpu, m2.Gpu, v2.Gpu, n)], p);
+        KernelTwin.Reference.AdamStep(param.Cpu, g1.Cpu, m.Cpu, v.Cpu, n, p);
+        KernelTwin.Reference.AdamStep(param.Cpu, g2.Cpu, m2.Cpu, v2.Cpu, n, p);
+        param.AssertClose(1e-6, 1e-7, "param after two sequential updates");
+    }
+
+    [Theory]
+    [InlineData("opencl")]
+    [InlineData("cuda")]
     [InlineData("ilgpu-cpu")]
     [InlineData("ilgpu")]
     public void SgdStepsMatchReference(string device)

@@ -63,6 +63,7 @@ public sealed unsafe partial class CudaBackend
         if (n == 0) return;
         MakeCurrent();
         // y [n]: a float's bits as a 32-bit memset
+        CountMemoryCommand();
         CuException.Check(cuMemsetD32_v2(Ptr(y), BitConverter.SingleToUInt32Bits(value), (nuint)n));
     }
 }

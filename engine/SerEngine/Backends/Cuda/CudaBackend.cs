@@ -173,6 +173,7 @@ public sealed unsafe partial class CudaBackend : GpuBackend, IDisposable
                 EnsureEvents();
                 CuException.Check(cuEventRecord(_startEvent, 0));
             }
+            CountLaunch();
             int err = cuLaunchKernel(f, grid.X, grid.Y, grid.Z, block.X, block.Y, block.Z, 0, 0, pointers, null);
             if (err != CUDA_SUCCESS)
                 throw new CuException(err, "cuLaunchKernel", DescribeLaunch(module.FileName, kernel, grid, block, groupBase));

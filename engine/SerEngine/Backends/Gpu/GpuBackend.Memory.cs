@@ -7,6 +7,18 @@ namespace SerEngine.Backends.Gpu;
 // A concrete backend supplies the three driver calls below. Offsets and counts are in elements.
 public abstract partial class GpuBackend
 {
+    private long _launches, _memoryCommands, _uploads, _uploadBytes, _downloads, _downloadBytes;
+
+    /// <summary>The commands queued so far: kernel launches, device copies, host transfers (<c>ser bench --profile</c> reports them per step).</summary>
+    public GpuCommandStats CommandStats => new(Interlocked.Read(ref _launches), Interlocked.Read(ref _memoryCommands),
+        Interlocked.Read(ref _uploads), Interlocked.Read(ref _uploadBytes), Interlocked.Read(ref _downloads), Interlocked.Read(ref _downloadBytes));
+
+    /// <summary>Counts one kernel launch; the concrete backend calls it at its driver launch.</summary>
+    protected void CountLaunch() => Interlocked.Increment(ref _launches);
+
+    /// <summary>Counts one driver-side memory command that is not a kernel (a memset).</summary>
+    protected void CountMemoryCommand() => Interlocked.Increment(ref _memoryCommands);
+
     /// <summary>Block counts up to this use one driver copy per block; above, the copy_blocks kernel.</summary>
     internal const int SmallCopyBlockCount = 4;
 
@@ -26,28 +38,49 @@ public abstract partial class GpuBackend
     public override void Write(Storage dst, ReadOnlySpan<float> src)
     {
         GpuMemoryChecks.Transfer(dst, DType.Float32, src.Length, nameof(Write));
-        if (src.Length > 0) WriteBytes(dst, MemoryMarshal.AsBytes(src));
+        if (src.Length > 0) Upload(dst, MemoryMarshal.AsBytes(src));
     }
 
     /// <inheritdoc/>
     public override void Write(Storage dst, ReadOnlySpan<int> src)
     {
         GpuMemoryChecks.Transfer(dst, DType.Int32, src.Length, nameof(Write));
-        if (src.Length > 0) WriteBytes(dst, MemoryMarshal.AsBytes(src));
+        if (src.Length > 0) Upload(dst, MemoryMarshal.AsBytes(src));
     }
 
     /// <inheritdoc/>
     public override void Read(Storage src, Span<float> dst)
     {
         GpuMemoryChecks.Transfer(src, DType.Float32, dst.Length, nameof(Read));
-        if (dst.Length > 0) ReadBytes(src, MemoryMarshal.AsBytes(dst));
+        if (dst.Length > 0) Download(src, MemoryMarshal.AsBytes(dst));
     }
 
     /// <inheritdoc/>
     public override void Read(Storage src, Span<int> dst)
     {
         GpuMemoryChecks.Transfer(src, DType.Int32, dst.Length, nameof(Read));
-        if (dst.Length > 0) ReadBytes(src, MemoryMarshal.AsBytes(dst));
+        if (dst.Length > 0) Download(src, MemoryMarshal.AsBytes(dst));
+    }
+
+    private void Upload(Storage dst, ReadOnlySpan<byte> bytes)
+    {
+        Interlocked.Increment(ref _uploads);
+        Interlocked.Add(ref _uploadBytes, bytes.Length);
+        WriteBytes(dst, bytes);
+    }
+
+    private void Download(Storage src, Span<byte> bytes)
+    {
+        Interlocked.Increment(ref _downloads);
+        Interlocked.Add(ref _downloadBytes, bytes.Length);
+        ReadBytes(src, bytes);
+    }
+
+    /// <summary>One counted driver copy of <paramref name="count"/> elements (<see cref="CopyDevice"/>).</summary>
+    private void CopyCounted(Storage src, long srcOffset, Storage dst, long dstOffset, long count)
+    {
+        CountMemoryCommand();
+        CopyDevice(src, srcOffset, dst, dstOffset, count);
     }
 
     /// <inheritdoc/>
@@ -69,14 +102,14 @@ public abstract partial class GpuBackend
         }
         if (GpuMemoryChecks.IsContiguous(srcStride, dstStride, blockLength, count))
         {
-            CopyDevice(src, srcOffset, dst, dstOffset, (long)blockLength * count);
+            CopyCounted(src, srcOffset, dst, dstOffset, (long)blockLength * count);
             return;
         }
         long total = (long)blockLength * count;
         if (count <= SmallCopyBlockCount || total > int.MaxValue || !CanLaunchCopyKernel)
         {
             for (int i = 0; i < count; i++)
-                CopyDevice(src, srcOffset + (long)i * srcStride, dst, dstOffset + (long)i * dstStride, blockLength);
+                CopyCounted(src, srcOffset + (long)i * srcStride, dst, dstOffset + (long)i * dstStride, blockLength);
             return;
         }
         // src, dst: count blocks of [blockLength] at their strides

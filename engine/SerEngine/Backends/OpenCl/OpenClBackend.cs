@@ -137,6 +137,7 @@ public sealed unsafe partial class OpenClBackend : GpuBackend, IDisposable
             for (int i = 0; i < args.Length; i++) SetArg(k, (uint)i, args[i], kernel);
             nint evt = 0;
             int err;
+            CountLaunch();
             fixed (nuint* g = global)
             fixed (nuint* l = local)
             fixed (nuint* o = offset)
