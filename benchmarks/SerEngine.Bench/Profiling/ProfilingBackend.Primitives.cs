@@ -285,6 +285,22 @@ public sealed partial class ProfilingBackend
         Record(Stop(t0), $"AmplitudeToDb {n}");
     }
 
+    /// <inheritdoc/>
+    public override void FocusBiasForward(Storage centres, Storage widths, Storage bias, int rows, int t)
+    {
+        long t0 = Start();
+        Inner.FocusBiasForward(U(centres), U(widths), U(bias), rows, t);
+        Record(Stop(t0), $"FocusBiasForward [{rows}x{t}]");
+    }
+
+    /// <inheritdoc/>
+    public override void FocusBiasBackward(Storage centres, Storage widths, Storage dBias, Storage? dCentres, Storage? dWidths, int rows, int t)
+    {
+        long t0 = Start();
+        Inner.FocusBiasBackward(U(centres), U(widths), U(dBias), UOrNull(dCentres), UOrNull(dWidths), rows, t);
+        Record(Stop(t0), $"FocusBiasBackward [{rows}x{t}]");
+    }
+
     // ---- optimizers ---------------------------------------------------------------------------
 
     /// <inheritdoc/>

@@ -14,8 +14,8 @@ namespace SerEngine.Models.Attention;
 // transposed copies); the Focus context is computed feature-major too, cᵀ = tanh(Wfq·Qᵀ + …) (Wfq
 // packed), and the centre and width logits of all heads come from one product with a block-diagonal
 // matrix U [2H, H·dh] (row h holds u_p[h] in head h's columns, row H + h holds u_z[h]),
-// p | z [N, 2H, T] = U · cᵀ, instead of two broadcast products and sums per head; the focus bias is −2((j − P_i)/W_i)²
-// (one square instead of two); the output projection is again a packed product, Yᵀ = Wo · mergedᵀ + bo.
+// p | z [N, 2H, T] = U · cᵀ, instead of two broadcast products and sums per head; the focus bias is
+// one op (Ops.FocusBias), as in training; the output projection is again a packed product, Yᵀ = Wo · mergedᵀ + bo.
 // Everything else is the plain forward's arithmetic. The stacked and packed matrices are cached
 // (DerivedWeights).
 public sealed partial class FocusCalibrationAttention
@@ -52,9 +52,7 @@ public sealed partial class FocusCalibrationAttention
             var pz = logits.Sigmoid() * t;                                                                // [N, 2H, T]: P | W
             centres = Ops.Narrow(pz, 1, 0, h);                                                            // [N, H, T]
             widths = Ops.Narrow(pz, 1, h, h);                                                             // [N, H, T]
-            var positions = Positions(t, backend);                                                        // [1, 1, 1, T] = j
-            var scaled = (positions - centres.Reshape(n, h, t, 1)) / widths.Reshape(n, h, t, 1);       // [N, H, T, T] = (j − P_i) / W_i
-            bias = Ops.Square(scaled) * -2f;                                                              // −2 ((j − P_i) / W_i)²
+            bias = Ops.FocusBias(centres, widths);                                                        // [N, H, T, T] = −2 (j − P_i)² / W_i²
         }
 
         var attention = Ops.BiasedSoftmax(scores, bias, null, 1f / MathF.Sqrt(dh)); // [N, H, T, T]

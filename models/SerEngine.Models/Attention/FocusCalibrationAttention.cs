@@ -106,9 +106,7 @@ public sealed partial class FocusCalibrationAttention : Module
             var z = (ch * UZ!.Reshape(1, h, 1, dh)).Sum([3]);                                             // [N, H, T]
             centres = p.Sigmoid() * t;                                                                    // P = T·σ(p)
             widths = z.Sigmoid() * t;                                                                     // W = T·σ(z)
-            var positions = Positions(t, x.Backend);                                                     // [1, 1, 1, T] = j
-            var dist = positions - centres.Reshape(n, h, t, 1);                                           // [N, H, T, T] = j − P_i
-            bias = Ops.Square(dist) / Ops.Square(widths.Reshape(n, h, t, 1)) * -2f;                      // −2 (j − P_i)² / W_i²
+            bias = Ops.FocusBias(centres, widths);                                                        // [N, H, T, T] = −2 (j − P_i)² / W_i²
         }
 
         // A = softmax(Q Kᵀ/√dh + bias) [N, H, T, T], O = dropout(A) V [N, H, T, dh]: one fused op
@@ -126,23 +124,4 @@ public sealed partial class FocusCalibrationAttention : Module
     }
 
     private Tensor SplitHeads(Tensor x, int n, int t) => x.Reshape(n, t, Heads, HeadDim).Permute(0, 2, 1, 3);
-
-    // The key positions 0..T−1 [1, 1, 1, T] per backend and T, made once: a GPU step otherwise uploads them every forward.
-    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<Backend, Dictionary<int, Tensor>> PositionCache = [];
-
-    /// <summary>The key positions j = 0..T−1 as [1, 1, 1, T] on <paramref name="backend"/>, shared and never written.</summary>
-    internal static Tensor Positions(int t, Backend backend)
-    {
-        var byLength = PositionCache.GetValue(backend, _ => []);
-        lock (byLength)
-        {
-            if (byLength.TryGetValue(t, out var cached)) return cached;
-            using (TensorScope.Suspend())
-            {
-                var positions = Tensor.FromArray(Enumerable.Range(0, t).Select(j => (float)j).ToArray(), new Shape(1, 1, 1, t), backend);
-                byLength[t] = positions;
-                return positions;
-            }
-        }
-    }
 }

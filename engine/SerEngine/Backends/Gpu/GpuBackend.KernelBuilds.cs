@@ -15,6 +15,7 @@ public abstract partial class GpuBackend
         ("batchnorm2d.cl", NormOptionsFor(groupSize)),
         ("conv2d.cl", ConvOptions),
         (ElementwiseFile, ""),
+        (FocusBiasFile, ""),
         ("gemm.cl", GemmOptions),
         (LossFile, ""),
         ("maxpool2d.cl", ""),

@@ -1,0 +1,40 @@
+namespace SerEngine.Backends.Cpu;
+
+// The focus bias (Backend.FocusBias.cs), plain loops: the forward in the kernels' float order, the
+// backward's sums over the keys in double.
+public partial class CpuReferenceBackend
+{
+    /// <inheritdoc/>
+    public override void FocusBiasForward(Storage centres, Storage widths, Storage bias, int rows, int t)
+    {
+        float[] pv = F(centres), wv = F(widths), bv = F(bias); // [rows], [rows], [rows, t]
+        for (int r = 0; r < rows; r++)
+        {
+            float w = wv[r];
+            for (int j = 0; j < t; j++)
+            {
+                float d = j - pv[r];
+                bv[r * t + j] = d * d / (w * w) * -2f;
+            }
+        }
+    }
+
+    /// <inheritdoc/>
+    public override void FocusBiasBackward(Storage centres, Storage widths, Storage dBias, Storage? dCentres, Storage? dWidths, int rows, int t)
+    {
+        float[] pv = F(centres), wv = F(widths), gv = F(dBias); // [rows], [rows], [rows, t]
+        float[]? dp = dCentres is null ? null : F(dCentres), dw = dWidths is null ? null : F(dWidths); // [rows]
+        for (int r = 0; r < rows; r++)
+        {
+            double p = pv[r], w = wv[r], sp = 0, sw = 0;
+            for (int j = 0; j < t; j++)
+            {
+                double d = j - p, g = gv[r * t + j];
+                sp += g * d;
+                sw += g * d * d;
+            }
+            if (dp is not null) dp[r] = (float)(4 * sp / (w * w));
+            if (dw is not null) dw[r] = (float)(4 * sw / (w * w * w));
+        }
+    }
+}
