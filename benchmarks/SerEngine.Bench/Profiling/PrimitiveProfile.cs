@@ -18,8 +18,11 @@ public static class PrimitiveProfile
         WarmupRuns = 2, WarmupSeconds = 2, MaxWarmupRuns = 50, MinRuns = 5, MinSeconds = 1, MaxRuns = 200,
     };
 
-    /// <summary>Profiles <paramref name="c"/> on <paramref name="backend"/> (wrapped in a <see cref="ProfilingBackend"/>) and writes the table.</summary>
-    public static void Run(BenchCase c, Backend backend, TextWriter stdout)
+    /// <summary>
+    /// Profiles <paramref name="c"/> on <paramref name="backend"/> (wrapped in a <see cref="ProfilingBackend"/>) and writes the
+    /// table: the rows of at least 0.5 % of the step, or every row with <paramref name="allRows"/>.
+    /// </summary>
+    public static void Run(BenchCase c, Backend backend, TextWriter stdout, bool allRows = false)
     {
         ArgumentNullException.ThrowIfNull(c);
         ArgumentNullException.ThrowIfNull(stdout);
@@ -30,7 +33,7 @@ public static class PrimitiveProfile
         {
             var t = TimingHarness.Measure(step.Run, Options, afterWarmup: profiler.Reset);
             stdout.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{c.Name}: {t.TotalMs / t.Runs:0.000} ms per step (profiled)"));
-            profiler.Report(stdout, t.Runs);
+            profiler.Report(stdout, t.Runs, allRows ? 0 : 0.005);
         }
         finally
         {

@@ -33,6 +33,7 @@ public sealed class BenchCommand : ICommand
         new("--min-seconds", "S", "keep timing (up to 200 runs) while the timed runs total less than S seconds (default 1)"),
         new("--list", null, "print the case names with what each times"),
         new("--profile", null, "instead of timing, print where a step's time goes: milliseconds per primitive and shape on any backend (after a longer warm-up; on opencl/cuda each primitive synchronised), and on opencl/cuda first what a step costs the driver (kernel launches, memory commands, uploads and downloads, buffer requests, pool hits, driver allocations) and the launches of each primitive (L)"),
+        new("--all-rows", null, "with --profile: list every primitive row, not only those of at least 0.5 % of the step"),
     ];
 
     /// <inheritdoc/>
@@ -63,13 +64,15 @@ public sealed class BenchCommand : ICommand
         using var parallel = Audio.FrontEndThreads.Limit(threads);
         // the cpu backend is built here so --threads applies; others come from the registry
         Backend backend = backendName == "cpu" ? new CpuBackend(threads) : ModelCommandOptions.GetBackend(backendName);
+        bool allRows = args.Flag("--all-rows");
+        if (allRows && !args.Flag("--profile")) throw new UsageException("--all-rows applies to --profile");
         if (args.Flag("--profile"))
         {
             foreach (var c in cases)
             {
                 // a GPU backend: launches, transfers and allocations per step first
                 if (backend is Backends.Gpu.GpuBackend gpu) GpuStepProfile.Run(c, gpu, stdout);
-                PrimitiveProfile.Run(c, backend, stdout);
+                PrimitiveProfile.Run(c, backend, stdout, allRows);
                 stdout.Flush();
             }
             return 0;

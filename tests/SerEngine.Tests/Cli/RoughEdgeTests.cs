@@ -79,6 +79,7 @@ public sealed class RoughEdgeTests(RoughEdgeRuns runs) : IClassFixture<RoughEdge
     [InlineData("option '--widths' needs five whole numbers in 1..4096, got '99999,1,1,1,1'", "train", "--widths", "99999,1,1,1,1")]
     [InlineData("option '--heads' needs a whole number in 1..1024, got '100000'", "train", "--model", "fca", "--heads", "100000")]
     [InlineData("options '--heads' × '--head-dim' must be at most 65536, got 1024 × 4096 = 4194304", "train", "--model", "fca", "--heads", "1024", "--head-dim", "4096")]
+    [InlineData("--all-rows applies to --profile", "bench", "--case", "sgemm.1024", "--all-rows")]
     public void OptionMistakesNameTheOptionAndTheExpectedValue(string fragment, params string[] args) => AssertError(2, fragment, Run(args));
 
     [Fact]

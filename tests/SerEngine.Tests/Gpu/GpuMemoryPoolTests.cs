@@ -265,7 +265,7 @@ public class GpuMemoryPoolTests(ITestOutputHelper output)
         Assert.Null(SerEngine.Bench.BenchCases.Find("attention_fcn.train_step.b0.64x64"));
         var stdout = new StringWriter();
         var stderr = new StringWriter();
-        int code = SerEngine.Cli.CliApp.Run(["bench", "--profile", "--backend", "opencl", "--case", "focus_calibration_net.train_step.b1.26x63"], stdout, stderr);
+        int code = SerEngine.Cli.CliApp.Run(["bench", "--profile", "--all-rows", "--backend", "opencl", "--case", "focus_calibration_net.train_step.b1.26x63"], stdout, stderr);
         output.WriteLine(stdout.ToString() + stderr);
         Assert.Equal(0, code);
         string text = stdout.ToString();
@@ -273,6 +273,34 @@ public class GpuMemoryPoolTests(ITestOutputHelper output)
         Assert.Contains(" buffers requested, ", text, StringComparison.Ordinal);
         if (!text.Contains(", off)", StringComparison.Ordinal))
             Assert.Contains(" from the pool, 0 driver allocations, 0 driver frees", text, StringComparison.Ordinal); // steady state: every buffer reused
+
+        // what a step costs the driver, and the same launch total in the per-primitive table
+        var step = System.Text.RegularExpressions.Regex.Match(text, @"per step: (\d+) kernel launches, (\d+) memory commands \(copies, fills\), (\d+) uploads");
+        Assert.True(step.Success, "no per-step command line");
+        int launches = int.Parse(step.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
+        Assert.InRange(launches, 50, 400);
+        Assert.Contains($"ms per step, {launches} kernel launches", text, StringComparison.Ordinal);
+        Assert.Equal("1", step.Groups[3].Value); // the loss's error flag; no constant table is uploaded per step
+        // the 42 parameter tensors in 6 launches of 8; the focus bias one launch each way
+        Assert.Matches(@"6L  AdamStepMulti 42 tensors", text);
+        Assert.Matches(@" 1L  FocusBiasForward \[60x15\]", text);
+        Assert.Matches(@" 1L  FocusBiasBackward \[60x15\]", text);
+    }
+
+    [Fact]
+    public void CommandStatsCountLaunchesCopiesAndTransfers()
+    {
+        if (GpuTestDevices.OpenCl(output) is not GpuBackend be) return;
+        using var a = be.Allocate(1000, DType.Float32);
+        using var b = be.Allocate(1000, DType.Float32);
+        var before = be.CommandStats;
+        be.Write(a, new float[1000]);                          // 1 upload of 4000 bytes
+        be.Unary(UnaryOp.Relu, a, b, 1000, 0f);                // 1 launch
+        be.CopyBlocks(a, 0, 1000, b, 0, 1000, 1000, 1);        // contiguous: 1 driver copy
+        be.CopyBlocks(a, 0, 10, b, 0, 20, 5, 2);               // 2 blocks: 2 driver copies
+        be.Read(b, new float[10]);                             // 1 download of 40 bytes
+        var d = be.CommandStats - before;
+        Assert.Equal(new GpuCommandStats(KernelLaunches: 1, MemoryCommands: 3, Uploads: 1, UploadBytes: 4000, Downloads: 1, DownloadBytes: 40), d);
     }
 
     /// <summary>Parks a NaN-filled buffer in every bucket from 1 element to 2 MiB.</summary>
