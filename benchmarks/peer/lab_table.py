@@ -2,10 +2,12 @@
 """Markdown table putting kernel-lab runs of several backends side by side (`lab --jsonl FILE`).
 
 Usage: python3 lab_table.py BASE.jsonl OTHER.jsonl [MORE.jsonl ...]
-One row per (op, variant, case) timed in BASE; one column of median milliseconds per file, and for
-each further file its time over BASE's (below 1: faster than BASE). A case a file lacks (an op the
-backend has no such variant of, or a failed check) shows "-". The GPU bundle runs it with cuda (our
-NVRTC kernels) as BASE and ilgpu (ILGPU's CUDA accelerator) beside it.
+One row per (op, case, variant) timed in BASE, with its median milliseconds; for each further file,
+its fastest variant on the same (op, case) (its name without the "backend/" prefix the lab gives
+backends outside the GPU family, e.g. ilgpu's), that variant's milliseconds, and its time over BASE's
+variant of the row (below 1: the other is faster). BASE's fastest variant per (op, case) is in bold.
+A case a file did not time shows "-". The GPU bundle runs it with cuda (our NVRTC kernels) as BASE and
+ilgpu (ILGPU's CUDA accelerator) beside it.
 """
 import json
 import sys
@@ -22,12 +24,15 @@ def load(path):
                 j = json.loads(line)
             except json.JSONDecodeError as e:
                 sys.exit(f"lab_table: {path}:{n}: not a JSON line ({e.msg})")
-            if j.get("kind") != "lab":
+            if j.get("kind") != "lab" or not j.get("passed") or not j.get("ms"):
                 continue
             backend = j["backend"]
-            rows[(j["op"], j["variant"], j["case"])] = j
+            variant = j["variant"]
+            if variant.startswith(backend + "/"):
+                variant = variant[len(backend) + 1:]
+            rows.setdefault((j["op"], j["case"]), {})[variant] = j["ms"]
     if backend is None:
-        sys.exit(f"lab_table: {path}: no lab rows")
+        sys.exit(f"lab_table: {path}: no timed lab rows")
     return backend, rows
 
 
@@ -37,25 +42,26 @@ def main():
         return 2
     runs = [load(p) for p in sys.argv[1:]]
     base_name, base = runs[0]
-    head = f"| op | variant | case | {base_name} ms |"
+    head = f"| op | case | {base_name} variant | {base_name} ms |"
     rule = "| --- | --- | --- | ---: |"
     for name, _ in runs[1:]:
-        head += f" {name} ms | {name} / {base_name} |"
-        rule += " ---: | ---: |"
+        head += f" {name} fastest | {name} ms | {name} / {base_name} |"
+        rule += " --- | ---: | ---: |"
     print(head)
     print(rule)
-
-    def ms(row):
-        return row["ms"] if row and row.get("passed") and row.get("ms") else None
-
-    for key, row in base.items():
-        b = ms(row)
-        line = f"| {key[0]} | {key[1]} | {key[2]} | {b:.4f} |" if b else f"| {key[0]} | {key[1]} | {key[2]} | - |"
-        for _, other in runs[1:]:
-            o = ms(other.get(key))
-            line += f" {o:.4f} |" if o else " - |"
-            line += f" {o / b:.2f} |" if o and b else " - |"
-        print(line)
+    for (op, case), variants in base.items():
+        fastest = min(variants, key=variants.get)
+        for variant, ms in variants.items():
+            name = f"**{variant}**" if variant == fastest and len(variants) > 1 else variant
+            line = f"| {op} | {case} | {name} | {ms:.4f} |"
+            for _, other in runs[1:]:
+                theirs = other.get((op, case))
+                if not theirs:
+                    line += " - | - | - |"
+                    continue
+                best = min(theirs, key=theirs.get)
+                line += f" {best} | {theirs[best]:.4f} | {theirs[best] / ms:.2f} |"
+            print(line)
     return 0
 
 
