@@ -28,19 +28,10 @@ fixtures=$root/../shared/fixtures
 step() { echo "gpu-bundle: $*"; }
 
 if [ "$publish" = 1 ]; then
-# 1. ser, NativeAOT, for net10.0; where the package source lacks its NativeAOT runtime pack, for net9.0
-#    (README, NativeAOT: ILCompiler 9 carries its own runtime), as models/SerEngine.Cli/publish-aot.sh does.
-aot() {
-  dotnet publish models/SerEngine.Cli -c Release -r linux-x64 -p:PublishAot=true \
-    --artifacts-path "$work/aot-artifacts" -o "$work/ser" "$@" >"$work/ser.log" 2>&1
-}
+# 1. ser, NativeAOT, for net10.0.
 step "publishing ser (NativeAOT) ..."
-if ! aot; then
-  grep -q "NU1101.*Microsoft.NETCore.App.Runtime.NativeAOT" "$work/ser.log" || { cat "$work/ser.log"; exit 1; }
-  step "the net10.0 NativeAOT runtime pack is not available; publishing for net9.0 ..."
-  rm -rf "$work/ser"
-  aot -p:SerTargetFramework=net9.0 || { cat "$work/ser.log"; exit 1; }
-fi
+dotnet publish models/SerEngine.Cli -c Release -r linux-x64 -p:PublishAot=true \
+  --artifacts-path "$work/aot-artifacts" -o "$work/ser" >"$work/ser.log" 2>&1 || { cat "$work/ser.log"; exit 1; }
 if grep -E "warning (IL[23][0-9]{3}|NETSDK)" "$work/ser.log"; then
   echo "gpu-bundle: FAILED: trimming/AOT warnings above" >&2; exit 1
 fi

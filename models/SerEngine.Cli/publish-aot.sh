@@ -3,10 +3,8 @@
 # then runs the native binary against the managed one (same `ser predict --json` output on a quick
 # checkpoint and a few WAV files of the built-in corpus).
 #   models/SerEngine.Cli/publish-aot.sh [OUT_DIR]        (default out/aot; takes 2-4 minutes on 2 cores)
-# Uses net10.0; where the package source lacks the NativeAOT runtime pack
-# (Microsoft.NETCore.App.Runtime.NativeAOT.linux-x64) it publishes for net9.0 instead
-# (-p:SerTargetFramework=net9.0, ILCompiler 9 carries its own runtime). Build output goes to
-# OUT_DIR/artifacts, so the normal bin/ and obj/ folders are left alone (the managed `ser` is built there).
+# net10.0, with the NativeAOT runtime pack (Microsoft.NETCore.App.Runtime.NativeAOT.linux-x64) the package
+# source serves since 2026-12. Build output goes to OUT_DIR/artifacts, so the normal bin/ and obj/ folders are left alone (the managed `ser` is built there).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 out=$(mkdir -p "${1:-out/aot}" && cd "${1:-out/aot}" && pwd)
@@ -16,14 +14,7 @@ publish() {
     --artifacts-path "$out/artifacts" -o "$out/bin" "$@" >"$log" 2>&1
 }
 start=$(date +%s)
-if ! publish; then
-  if grep -q "NU1101.*Microsoft.NETCore.App.Runtime.NativeAOT" "$log"; then
-    echo "publish-aot: the net10.0 NativeAOT runtime pack is not available; publishing for net9.0" >&2
-    publish -p:SerTargetFramework=net9.0 || { cat "$log"; exit 1; }
-  else
-    cat "$log"; exit 1
-  fi
-fi
+publish || { cat "$log"; exit 1; }
 if grep -E "warning (IL[23][0-9]{3}|NETSDK)" "$log"; then
   echo "publish-aot: FAILED: trimming/AOT warnings above" >&2; exit 1
 fi

@@ -1,9 +1,7 @@
 using System.Globalization;
 using SerEngine.Models.Data;
 using SerEngine.Models.Training;
-#if SER_ONNX
 using SerEngine.Onnx;
-#endif
 
 namespace SerEngine.Cli.Commands;
 
@@ -12,7 +10,6 @@ namespace SerEngine.Cli.Commands;
 /// ONNX model (opset 17, eval mode, input <c>features</c>, output <c>logits</c>, labels and front end
 /// in the metadata), written atomically. <c>--sample</c> also writes seeded inputs and the engine's
 /// logits for them, which tests/onnx/validate_onnx.py compares with another runtime's.
-/// The NativeAOT build leaves the exporter out (Google.Protobuf is not trimming-safe) and says so.
 /// </summary>
 public sealed class ExportCommand : ICommand
 {
@@ -46,7 +43,6 @@ public sealed class ExportCommand : ICommand
             if (dir is not null && !Directory.Exists(dir)) throw new DatasetException($"cannot write {p}: folder {dir} does not exist");
             if (Directory.Exists(p)) throw new DatasetException($"cannot write {p}: it is a folder");
         }
-#if SER_ONNX
         var model = ModelCommandOptions.LoadCheckpoint(checkpointPath).CreateModel(Backends.BackendRegistry.Get("cpu"));
         var proto = OnnxExporter.Export(model);
         OnnxExporter.Save(proto, onnxPath);
@@ -59,9 +55,5 @@ public sealed class ExportCommand : ICommand
             stdout.WriteLine($"{samplePath}: sample inputs and engine logits ({OnnxSample.TimeLengths(model).Length} cases)");
         }
         return 0;
-#else
-        throw new NotSupportedException("'ser export' is not part of the NativeAOT build of ser (Google.Protobuf is not trimming-safe); " +
-            "export with the managed ser (dotnet tool SerEngine.Cli, or dotnet ser.dll export ...)");
-#endif
     }
 }
