@@ -4,8 +4,9 @@
 For each MODEL.onnx given:
   1. onnx.checker.check_model(model, full_check=True)
   2. onnx.shape_inference.infer_shapes(model, strict_mode=True), and the inferred output shape
-  3. when MODEL.sample.json exists beside it (`ser export ... --sample MODEL.sample.json`): runs the
-     graph on the sample inputs and prints the max abs difference from the engine's logits.
+  3. runs the graph on the inputs of MODEL.sample.json beside it (`ser export ... --sample
+     MODEL.sample.json`; a missing sample is a failure) and prints the max abs difference from the
+     engine's logits.
      The graph is run by onnx.reference.ReferenceEvaluator when the onnx package has it
      (onnx >= 1.13); otherwise by the small interpreter below, which implements exactly the ops
      the exporter emits from their ONNX (opset 17) definitions, in float32 numpy, with
@@ -160,8 +161,9 @@ def validate(path, tolerance):
           f"output {dims(inferred.graph.output[0])}")
     sample_path = os.path.splitext(path)[0] + ".sample.json"
     if not os.path.exists(sample_path):
-        print(f"   (no {os.path.basename(sample_path)}: numeric comparison skipped)")
-        return ok
+        # a structural check alone is not a validation: without the engine's logits there is nothing to compare
+        print(f"   FAIL: no {sample_path} beside the model (write it with 'ser export ... --sample {sample_path}')")
+        return False
     with open(sample_path) as f:
         sample = json.load(f)
     runner = "onnx.reference.ReferenceEvaluator" if ReferenceEvaluator is not None else "validate_onnx.py interpreter (onnx has no ReferenceEvaluator)"
