@@ -57,15 +57,15 @@ public sealed class EvalCommand : ICommand
         log.Line(data.Describe());
         log.Line($"model: {model.Kind}: {model.Description}; backend {backend.Name}");
         var spec = ShortAudio.Spec(model, args.Flag("--pad-short"));
-        var (scored, features, skipped) = ShortAudio.Features(model, spec, data.Utterances, FeatureCache.Shared, (done, total) =>
-            log.Progress(string.Create(CultureInfo.InvariantCulture, $"features: {done}/{total}"), milestone: total >= 2000));
+        var (scored, features, skipped) = ShortAudio.Features(model, spec, data.Utterances, FeatureCache.Shared,
+            ProgressMeter.Reporter(log, "features:", "files", milestoneFrom: 2000));
         log.ClearStatus();
         foreach (var u in skipped) stderr.WriteLine(ShortAudio.Warning(u.DisplayName, model, spec, Name));
         if (scored.Count == 0)
             throw new DatasetException(
                 $"nothing scored: every utterance of {data.Root} is shorter than the {ShortAudio.MinimumDuration(model, spec)} this {model.Kind} model needs (--pad-short zero-pads them)");
-        log.Progress("predicting ...");
-        var logits = model.PredictLogits(features, [.. scored.Select(u => u.DisplayName)]);
+        var logits = model.PredictLogits(features, [.. scored.Select(u => u.DisplayName)], ProgressMeter.Reporter(log, "predicting:", model.PredictionUnit));
+        log.ClearStatus();
         var truth = scored.Select(u => model.Labels.ToList().IndexOf(u.Label)).ToArray();
         var metrics = ClassificationMetrics.From(truth, [.. logits.Select(SerModel.ArgMax)], model.Labels);
         log.Line(metrics.Table());

@@ -42,14 +42,15 @@ public sealed class PredictCommand : ICommand
         var spec = ShortAudio.Spec(model, args.Flag("--pad-short"));
         var log = new TextTrainingLog(stderr, interactive: ReferenceEquals(stderr, Console.Error) && !Console.IsErrorRedirected);
         var (kept, features, skipped) = ShortAudio.Features(model, spec, [.. args.Positionals.Select(f => new Utterance(f, "", "", "", f))], new FeatureCache(),
-            (done, total) => log.Progress(string.Create(CultureInfo.InvariantCulture, $"features: {done}/{total}")));
+            ProgressMeter.Reporter(log, "features:", "files"));
         log.ClearStatus();
         foreach (var u in skipped) stderr.WriteLine(ShortAudio.Warning(u.DisplayName, model, spec, Name));
         if (features.Count == 0)
             throw new DatasetException(
                 $"nothing predicted: every file is shorter than the {ShortAudio.MinimumDuration(model, spec)} this {model.Kind} model needs (--pad-short zero-pads them)");
         var files = kept.Select(u => u.DisplayName).ToList();
-        var probabilities = SerModel.Softmax(model.PredictLogits(features, files));
+        var probabilities = SerModel.Softmax(model.PredictLogits(features, files, ProgressMeter.Reporter(log, "predicting:", model.PredictionUnit)));
+        log.ClearStatus();
         if (args.Flag("--json"))
         {
             stdout.WriteLine(JsonUtil.Build(w =>

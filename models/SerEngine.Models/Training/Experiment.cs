@@ -44,8 +44,7 @@ public static class Experiment
         cache ??= options.DiskFeatureCache ? new FeatureCache(outDir) : FeatureCache.Shared;
         var clock = Stopwatch.StartNew();
         int before = cache.Computed;
-        var features = cache.GetAll(data.Utterances, spec, (done, total) =>
-            log.Progress(string.Create(CultureInfo.InvariantCulture, $"features: {done}/{total}"), milestone: total >= 2000));
+        var features = cache.GetAll(data.Utterances, spec, ProgressMeter.Reporter(log, "features:", "files", milestoneFrom: 2000));
         log.Line(string.Create(CultureInfo.InvariantCulture,
             $"features: {FeatureSettingsJson.Describe(spec.Settings)}, {cache.Computed - before} computed, {data.Utterances.Count - (cache.Computed - before)} cached ({clock.Elapsed.TotalSeconds:0.0} s)"));
         var probe = options.CreateModel(data.Labels, new Generator(options.Seed), backend);

@@ -167,7 +167,10 @@ public sealed class FcaModel : SerModel
     public override Tensor Forward(Tensor x, int[]? valid) => Net.Forward(x).Logits;
 
     /// <inheritdoc/>
-    public override float[][] PredictLogits(IReadOnlyList<FeatureMatrix> utterances) => Evaluate(() =>
+    public override string PredictionUnit => "segments";
+
+    /// <inheritdoc/>
+    public override float[][] PredictLogits(IReadOnlyList<FeatureMatrix> utterances, Action<int, int>? progress = null) => Evaluate(() =>
     {
         var segments = new List<Example>();
         for (int i = 0; i < utterances.Count; i++)
@@ -186,6 +189,7 @@ public sealed class FcaModel : SerModel
                 counts[u]++;
                 for (int c = 0; c < classes; c++) sums[u * classes + c] += rows[j][c];
             }
+            progress?.Invoke(b + batch.Count, segments.Count);
         }
         var result = new float[utterances.Count][];
         for (int u = 0; u < utterances.Count; u++)

@@ -139,7 +139,7 @@ public sealed class FcnModel : SerModel
     public override Tensor Forward(Tensor x, int[]? valid) => Net.Forward(x, valid).Logits;
 
     /// <inheritdoc/>
-    public override float[][] PredictLogits(IReadOnlyList<FeatureMatrix> utterances) => Evaluate(() =>
+    public override float[][] PredictLogits(IReadOnlyList<FeatureMatrix> utterances, Action<int, int>? progress = null) => Evaluate(() =>
     {
         var result = new float[utterances.Count][];
         var order = Enumerable.Range(0, utterances.Count).OrderBy(i => utterances[i].Frames).ThenBy(i => i).ToArray();
@@ -150,6 +150,7 @@ public sealed class FcnModel : SerModel
             var (x, valid) = Pad([.. idx.Select(i => utterances[i])]);
             var rows = Rows(Net.Forward(x, valid).Logits);
             for (int j = 0; j < idx.Length; j++) result[idx[j]] = rows[j];
+            progress?.Invoke(b + idx.Length, order.Length);
         }
         return result;
     });

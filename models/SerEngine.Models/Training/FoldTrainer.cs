@@ -115,6 +115,8 @@ public static class FoldTrainer
         int steps = (examples.Length + batchSize - 1) / batchSize;
         float clip = options.EffectiveClipNorm;
 
+        // the fold's steps from here to its last epoch (early stopping ends it sooner: the ETA is an upper bound)
+        var meter = new ProgressMeter((long)options.EffectiveEpochs * steps, "steps", startDone: (long)state.Epoch * steps);
         for (int epoch = state.Epoch + 1; epoch <= options.EffectiveEpochs && !state.StoppedEarly; epoch++)
         {
             var epochClock = Stopwatch.StartNew();
@@ -157,7 +159,7 @@ public static class FoldTrainer
                 }
                 lossSum += (double)value * count;
                 log.Progress(string.Create(CultureInfo.InvariantCulture,
-                    $"{tag} epoch {epoch}/{options.EffectiveEpochs} step {s + 1}/{steps} loss {lossSum / (from + count):0.000}"));
+                    $"{tag} epoch {epoch}/{options.EffectiveEpochs} step {s + 1}/{steps} loss {lossSum / (from + count):0.000}  {meter.Render((long)(epoch - 1) * steps + s + 1)}"));
             }
             // weights, and outputs on held-out (or a few training) utterances, must still be finite
             var probe = plan.Validation.Length > 0 ? plan.Validation : plan.Train[..Math.Min(8, plan.Train.Length)];

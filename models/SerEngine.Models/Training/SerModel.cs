@@ -76,18 +76,24 @@ public abstract class SerModel
     /// <summary>Logits [B, classes] of a network input made by <see cref="BatchInput"/> (in the network's current mode; records the graph when enabled).</summary>
     public abstract Tensor Forward(Tensor x, int[]? valid);
 
-    /// <summary>Utterance-level logits (evaluation mode, no graph): one row of <see cref="Labels"/>.Count values per utterance.</summary>
-    public abstract float[][] PredictLogits(IReadOnlyList<FeatureMatrix> utterances);
+    /// <summary>
+    /// Utterance-level logits (evaluation mode, no graph): one row of <see cref="Labels"/>.Count values per utterance.
+    /// <paramref name="progress"/> (done, total) is called after each batch, counting <see cref="PredictionUnit"/>.
+    /// </summary>
+    public abstract float[][] PredictLogits(IReadOnlyList<FeatureMatrix> utterances, Action<int, int>? progress = null);
+
+    /// <summary>What <see cref="PredictLogits(IReadOnlyList{FeatureMatrix}, Action{int, int})"/>'s progress counts, plural: utterances, or segments for a segment model.</summary>
+    public virtual string PredictionUnit => "utterances";
 
     /// <summary>
-    /// <see cref="PredictLogits(IReadOnlyList{FeatureMatrix})"/> for predictions and evaluation: a NaN or
+    /// <see cref="PredictLogits(IReadOnlyList{FeatureMatrix}, Action{int, int})"/> for predictions and evaluation: a NaN or
     /// infinite output throws <see cref="NonFiniteOutputException"/> naming <paramref name="names"/>[i]
     /// (the audio file), instead of becoming a label or a metric.
     /// </summary>
-    public float[][] PredictLogits(IReadOnlyList<FeatureMatrix> utterances, IReadOnlyList<string> names)
+    public float[][] PredictLogits(IReadOnlyList<FeatureMatrix> utterances, IReadOnlyList<string> names, Action<int, int>? progress = null)
     {
         if (names.Count != utterances.Count) throw new ArgumentException($"{utterances.Count} utterances but {names.Count} names");
-        var logits = PredictLogits(utterances);
+        var logits = PredictLogits(utterances, progress);
         for (int i = 0; i < logits.Length; i++)
         {
             int c = Array.FindIndex(logits[i], v => !float.IsFinite(v));
