@@ -28,6 +28,7 @@ public static class CliApp
         new FeaturesCommand(),
         new DevicesCommand(),
         new BenchCommand(),
+        new CompletionCommand(),
         new HelpCommand(),
     ];
 

@@ -8,7 +8,8 @@ public sealed class UsageException(string message) : Exception(message);
 /// <param name="ValueName">The value's name in help (<c>NAME</c>), or null for a flag.</param>
 /// <param name="Help">One line of help.</param>
 /// <param name="Repeatable">Whether it may be given more than once.</param>
-public sealed record OptionSpec(string Name, string? ValueName, string Help, bool Repeatable = false)
+/// <param name="Choices">The words its value may be, where it is one of a few (shell completion offers them).</param>
+public sealed record OptionSpec(string Name, string? ValueName, string Help, bool Repeatable = false, IReadOnlyList<string>? Choices = null)
 {
     /// <summary>True when the option takes a value.</summary>
     public bool TakesValue => ValueName is not null;

@@ -24,7 +24,7 @@ public sealed class ConformanceCommand : ICommand
     public IReadOnlyList<OptionSpec> Options { get; } =
     [
         new("--backend", "NAME", "backend to run on (default: cpu; see 'ser devices')"),
-        new("--kind", "LIST", "comma-separated kinds to run: op, module, audio (default: all)", Repeatable: true),
+        new("--kind", "LIST", "comma-separated kinds to run: op, module, audio (default: all)", Repeatable: true, Choices: ["op", "module", "audio"]),
         new("--match", "GLOB", "run only fixtures whose name matches (* and ?); may repeat", Repeatable: true),
     ];
 

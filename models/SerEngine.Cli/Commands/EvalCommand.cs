@@ -29,7 +29,7 @@ public sealed class EvalCommand : ICommand
     [
         new("--checkpoint", "F", "a checkpoint written by 'ser train' (foldI/best.safetensors)"),
         new("--data", "DIR", "data folder or .csv manifest (default: the built-in corpus, the checkpoint's test speakers when it records them)"),
-        new("--format", "F", "auto, ravdess, crema-d, emodb, iemocap, folders or csv (default auto)"),
+        new("--format", "F", "auto, ravdess, crema-d, emodb, iemocap, folders or csv (default auto)", Choices: ["auto", "ravdess", "crema-d", "emodb", "iemocap", "folders", "csv"]),
         ShortAudio.Option,
         ModelCommandOptions.Backend,
         new("--json", "FILE", "also write the metrics as JSON"),

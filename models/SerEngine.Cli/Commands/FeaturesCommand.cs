@@ -23,7 +23,7 @@ public sealed class FeaturesCommand : ICommand
     /// <inheritdoc/>
     public IReadOnlyList<OptionSpec> Options { get; } =
     [
-        new("--kind", "KIND", "logspec (AttentionFcn), logmel (its log-mel variant) or mfcc (FocusCalibrationNet)"),
+        new("--kind", "KIND", "logspec (AttentionFcn), logmel (its log-mel variant) or mfcc (FocusCalibrationNet)", Choices: ["logspec", "logmel", "mfcc"]),
         new("--out", "FILE", "write the features to a safetensors file (tensor 'features', [bins, frames])"),
     ];
 
