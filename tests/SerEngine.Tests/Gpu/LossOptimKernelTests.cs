@@ -1,4 +1,5 @@
 using SerEngine.Backends;
+using SerEngine.Backends.Gpu;
 
 namespace SerEngine.Tests.Gpu;
 
@@ -7,6 +8,7 @@ namespace SerEngine.Tests.Gpu;
 /// forward/backward (classes fewer and more than a work-group), the bad-label error, several Adam,
 /// AdamW and SGD steps in a row, and a gradient check of cross-entropy on the OpenCL backend.
 /// </summary>
+[Collection(ProcessWideCollection.Name)] // switches the shared backend's Adam variant
 public class LossOptimKernelTests(ITestOutputHelper output)
 {
     [Theory]
@@ -101,7 +103,21 @@ public class LossOptimKernelTests(ITestOutputHelper output)
     [InlineData("cuda")]
     public void AdamStepMultiIsAdamStepBitForBitOverChunksOfTensors(string device)
     {
-        if (KernelTwin.Device(device, output) is not { } be) return;
+        if (KernelTwin.Device(device, output) is not GpuBackend be) return;
+        string saved = be.AdamVariant;
+        try
+        {
+            foreach (var variant in GpuBackend.AdamVariants)
+            {
+                be.AdamVariant = variant;
+                CompareAdamStepMulti(be);
+            }
+        }
+        finally { be.AdamVariant = saved; }
+    }
+
+    private static void CompareAdamStepMulti(Backend be)
+    {
         // 12 tensors: one full chunk of 8 and a partial one; 70,001 elements is more than one launch row's groups cover
         int[] sizes = [1, 3, 7, 33, 64, 255, 257, 1000, 70_001, 2, 5, 17];
         const int pad = KernelTwin.OutputPadding;
@@ -147,7 +163,15 @@ public class LossOptimKernelTests(ITestOutputHelper output)
     [InlineData("cuda")]
     public void AdamStepMultiWithASharedBufferRunsTensorByTensor(string device)
     {
-        if (KernelTwin.Device(device, output) is not { } be) return;
+        if (KernelTwin.Device(device, output) is not GpuBackend be) return;
+        string saved = be.AdamVariant;
+        be.AdamVariant = "multi_tensor";
+        try { SharedBufferUpdate(be); }
+        finally { be.AdamVariant = saved; }
+    }
+
+    private static void SharedBufferUpdate(Backend be)
+    {
         const int n = 300;
         using var param = KernelTwin.Of(be, KernelTwin.Normal(n, 1));
         using var m = KernelTwin.Of(be, new float[n]);

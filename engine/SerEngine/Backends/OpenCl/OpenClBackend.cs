@@ -58,6 +58,9 @@ public sealed unsafe partial class OpenClBackend : GpuBackend, IDisposable
     /// <summary>The device this backend runs on.</summary>
     public ClDevice Device { get; }
 
+    /// <inheritdoc/>
+    protected override bool IsHostDevice => Device.Type == "CPU";
+
     /// <summary>The programs built for this backend's context.</summary>
     public ClProgramCache Programs { get; }
 
