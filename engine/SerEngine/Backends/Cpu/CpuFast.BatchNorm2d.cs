@@ -32,7 +32,7 @@ public partial class CpuBackend
                 if (training)
                 {
                     double sum = 0;
-                    for (int i = 0; i < n; i++) sum += TensorPrimitives.Sum(Row(xv, i, ch, c, hw));
+                    for (int i = 0; i < n; i++) sum += FixedSum.Sum(Row(xv, i, ch, c, hw));
                     mu = sum / count;
                     double sq = 0;
                     for (int i = 0; i < n; i++) sq += SumSquaredDeviation(Row(xv, i, ch, c, hw), (float)mu);

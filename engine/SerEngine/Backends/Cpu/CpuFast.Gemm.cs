@@ -323,8 +323,10 @@ public partial class CpuBackend
             if (threads > 1)
             {
                 int want = 4 * threads;
-                // more column blocks (each repeats the packing of its A rows: cheap while blocks are wide)
-                int maxCols = Math.Max(1, CeilDiv(n, 4 * nr));
+                // more column blocks (each repeats the packing of its A rows: cheap while blocks are wide); counted in
+                // 16-column panels whatever this CPU's tile, so that the k split below, which decides the order in
+                // which partial products are added, is the same on AVX2 and AVX-512 machines
+                int maxCols = Math.Max(1, CeilDiv(n, 4 * GemmNR(GemmKernelKind.Vector256)));
                 if (batch * _colBlocks < want) _colBlocks = Math.Max(_colBlocks, Math.Min(maxCols, CeilDiv(want, batch)));
                 // then row blocks (each repeats the packing of its B columns)
                 int maxRows = Math.Max(1, CeilDiv(m, 8 * GemmMR));

@@ -34,7 +34,7 @@ public partial class CpuBackend
                     var t = scratch.AsSpan(0, cols);
                     TensorPrimitives.Subtract(xr, max, t);
                     TensorPrimitives.Exp(t, t);
-                    float shift = max + MathF.Log(TensorPrimitives.Sum(t));
+                    float shift = max + MathF.Log(FixedSum.Sum(t));
                     TensorPrimitives.Subtract(xr, shift, yr);
                 }
                 else
@@ -62,13 +62,13 @@ public partial class CpuBackend
                 if (log)
                 {
                     var t = scratch.AsSpan(0, cols);
-                    float sum = TensorPrimitives.Sum(g);
+                    float sum = FixedSum.Sum(g);
                     TensorPrimitives.Exp(yr, t);
                     TensorPrimitives.MultiplyAdd(t, -sum, g, d); // dy − e^y·Σdy
                 }
                 else
                 {
-                    SoftmaxRowBackward(yr, g, TensorPrimitives.Dot(g, yr), d);
+                    SoftmaxRowBackward(yr, g, FixedSum.Dot(g, yr), d);
                 }
             }
             if (scratch is not null) ArrayPool<float>.Shared.Return(scratch);
@@ -217,7 +217,7 @@ public partial class CpuBackend
             for (int r = s; r < e; r++)
             {
                 ReadOnlySpan<float> yr = yv.AsSpan(r * cols, cols), g = gv.AsSpan(r * cols, cols);
-                BiasedRowBackward(yr, g, TensorPrimitives.Dot(g, yr), scale,
+                BiasedRowBackward(yr, g, FixedSum.Dot(g, yr), scale,
                     dxv is null ? default : dxv.AsSpan(r * cols, cols), dbv is null ? default : dbv.AsSpan(r * cols, cols));
             }
         });

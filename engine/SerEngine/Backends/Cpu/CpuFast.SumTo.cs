@@ -75,7 +75,7 @@ public partial class CpuBackend
                     r.Seek(0);
                     for (long q = 0; q < summedRows; q++)
                     {
-                        acc += TensorPrimitives.Sum(new ReadOnlySpan<float>(xv, (int)(k.Offset(0) + r.Offset(0)), inner));
+                        acc += FixedSum.Sum(new ReadOnlySpan<float>(xv, (int)(k.Offset(0) + r.Offset(0)), inner));
                         if (q + 1 < summedRows) r.Next();
                     }
                     yv[k.Offset(1)] = (float)acc;

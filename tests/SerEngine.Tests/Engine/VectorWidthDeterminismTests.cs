@@ -1,0 +1,86 @@
+using System.Runtime.Intrinsics;
+using SerEngine.Backends;
+using SerEngine.Backends.Cpu;
+
+namespace SerEngine.Tests.Engine;
+
+/// <summary>
+/// The cpu backend's results do not depend on the machine's vector width: the GEMM with 256-bit and
+/// with 512-bit micro-kernels (emulated where the CPU lacks AVX-512) gives bit-identical products, the
+/// small-output, long-k shapes that split k between threads included; and the fixed-order sums
+/// (FixedSum) equal a scalar emulation of their documented order, bit for bit, on any CPU.
+/// </summary>
+public class VectorWidthDeterminismTests
+{
+    [Fact]
+    public void GemmIsBitIdenticalWith256And512BitKernels()
+    {
+        var rng = new Generator(8);
+        // [m, n, k]: conv backward-weight shapes (16 × 121 over 1344, FocusCalibrationNet's 8 × 20 over 50k),
+        // which the planner splits along k, and ordinary ones
+        int[][] sizes = [[16, 121, 1344], [8, 20, 12_000], [32, 144, 3000], [7, 33, 5], [64, 200, 48], [129, 70, 300]];
+        foreach (var s in sizes)
+        {
+            int m = s[0], n = s[1], k = s[2];
+            var a = Tensor.RandomNormal(new Shape(m, k), rng, backend: KernelTwinReference);
+            var b = Tensor.RandomNormal(new Shape(k, n), rng, backend: KernelTwinReference);
+            float[] Product(GemmKernelKind kind)
+            {
+                var be = new CpuBackend(2) { GemmKernel = kind };
+                var sa = be.Allocate(m * k, DType.Float32);
+                var sb = be.Allocate(k * n, DType.Float32);
+                var sc = be.Allocate(m * n, DType.Float32);
+                be.Write(sa, a.ToArray());
+                be.Write(sb, b.ToArray());
+                be.Gemm(false, false, 1, m, n, k, 1f, sa, 0, sb, 0, 0f, sc, 0);
+                var c = new float[m * n];
+                be.Read(sc, c);
+                return c;
+            }
+            Assert.Equal(Product(GemmKernelKind.Vector256), Product(GemmKernelKind.Vector512));
+        }
+    }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(7)]
+    [InlineData(8)]
+    [InlineData(31)]
+    [InlineData(32)]
+    [InlineData(45)]
+    [InlineData(1000)]
+    [InlineData(4099)]
+    public void FixedSumFollowsItsDocumentedOrder(int n)
+    {
+        var rng = new Generator((ulong)n + 3);
+        var x = Tensor.RandomNormal(new Shape(Math.Max(n, 1)), rng, backend: KernelTwinReference).ToArray()[..n];
+        var y = Tensor.RandomNormal(new Shape(Math.Max(n, 1)), rng, 0f, 3f, KernelTwinReference).ToArray()[..n];
+        Assert.Equal(BitConverter.SingleToInt32Bits(Emulated(x, null)), BitConverter.SingleToInt32Bits(FixedSum.Sum(x)));
+        Assert.Equal(BitConverter.SingleToInt32Bits(Emulated(x, y)), BitConverter.SingleToInt32Bits(FixedSum.Dot(x, y)));
+    }
+
+    private static readonly Backend KernelTwinReference = BackendRegistry.Get("cpu-reference");
+
+    /// <summary>FixedSum's order in scalar code: four 8-lane accumulators over 32-float steps, one over 8-float steps, lanes pairwise, the tail.</summary>
+    private static float Emulated(float[] x, float[]? y)
+    {
+        float V(int i) => y is null ? x[i] : x[i] * y[i];
+        var acc = new float[4, 8];
+        int n = x.Length, i = 0;
+        for (; i <= n - 32; i += 32)
+            for (int a = 0; a < 4; a++)
+                for (int l = 0; l < 8; l++) acc[a, l] += V(i + 8 * a + l);
+        for (; i <= n - 8; i += 8)
+            for (int l = 0; l < 8; l++) acc[0, l] += V(i + l);
+        var v = new float[8];
+        for (int l = 0; l < 8; l++) v[l] = (acc[0, l] + acc[1, l]) + (acc[2, l] + acc[3, l]);
+        float s = ((v[0] + v[4]) + (v[2] + v[6])) + ((v[1] + v[5]) + (v[3] + v[7]));
+        for (; i < n; i++) s += V(i);
+        return s;
+    }
+
+    [Fact]
+    public void ThisMachinesWidthIsNamedInTheBackend() =>
+        Assert.Contains(Vector512.IsHardwareAccelerated ? "SIMD 512-bit" : Vector256.IsHardwareAccelerated ? "SIMD 256-bit" : "SIMD 128-bit",
+            BackendRegistry.Get("cpu").DeviceName, StringComparison.Ordinal);
+}
