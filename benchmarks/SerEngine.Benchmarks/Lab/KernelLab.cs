@@ -44,7 +44,7 @@ public static class KernelLab
     public static IReadOnlyList<LabOp> Ops { get; } =
     [
         new GemmLab(), new Conv2dLab(), new SoftmaxLab(), new ElementwiseLab(), new SumToLab(),
-        new PermuteLab(), new MaxPool2dLab(), new BatchNorm2dLab(), new CrossEntropyLab(), new OptimLab(), new SpectrogramLab(),
+        new PermuteLab(), new MaxPool2dLab(), new BatchNorm2dLab(), new CrossEntropyLab(), new OptimLab(), new SpectrogramLab(), new MelFeaturesLab(),
     ];
 
     /// <summary>The op called <paramref name="name"/>.</summary>
