@@ -1,6 +1,6 @@
-// spectrogram.cl — the audio front end on the device: |STFT|^power (Backend.SpectrogramForward)
-// and amplitude to decibels (Backend.AmplitudeToDb). The mel projection and the DCT of the MFCC are
-// plain GEMMs (gemm.cl) with matrices built on the host.
+// spectrogram.cl — the audio front end on the device: |STFT|^power (Backend.SpectrogramForward),
+// amplitude to decibels (Backend.AmplitudeToDb) and the fused mel features (Backend.MelFeatures:
+// spectrogram_fft's mel epilogue, then mel_features_floor when top_db needs the utterance's maximum).
 //
 // Dimension legend: N = nFft (DFT size), hop (samples between frame starts), T = frames, K = nFreq
 // (output bins 0 .. K−1, K ≤ N/2 + 1). signal is the already padded 1-D signal
@@ -36,6 +36,26 @@
 //                       points (-DFFT_MAX=2048: even N ≤ 4096 smooth, ≤ 2048 Bluestein); the launch code
 //                       runs spectrogram_tiled for larger sizes (GpuBackend.SpectrogramKernelFor).
 //                       Launch: T work-groups of 64 work-items (GpuBackend.SpecFftGroup) along dim 0.
+//
+// Mel features (Backend.MelFeatures; variants composed / fused, GpuBackend.MelFeatures.cs):
+//   composed             SpectrogramForward, the mel GEMM (gemm.cl), log (elementwise.cl) or
+//                        amplitude_to_db (+ _floor), the DCT GEMM: 3 to 6 launches.
+//   fused                DEFAULT. spectrogram_fft with nMels > 0: the frame's |X|^power stays in local
+//                        memory (the FFT's free half) and the same work-group projects it on the mel
+//                        bands, each band summing only its non-zero span of the filterbank (about 2·K
+//                        weights per frame instead of the GEMM's K·nMels), scales it (log or dB) and,
+//                        when no top_db floor is asked for, applies the DCT from local memory: mel,
+//                        log-mel, dB-mel and MFCC without top_db are ONE launch, and the [K, T]
+//                        spectrogram never reaches global memory. top_db needs the maximum over the
+//                        whole utterance before the floor, and the DCT comes after the floor, so with
+//                        top_db the epilogue writes the dB mels and one maximum per frame, and
+//                        mel_features_floor (one work-item per frame) reduces the maxima, floors and
+//                        applies the DCT: TWO launches. Why not one launch with a grid-wide maximum:
+//                        OpenCL 1.2 has no grid barrier, and an atomic maximum on the float's ordered
+//                        bits needs its cell reset before every call (a fill, one more launch or copy);
+//                        per-frame maxima are deterministic and cost T floats. Why not one work-group
+//                        per utterance: it would leave all but one compute unit idle (one of 132 SMs
+//                        on an H100), while both launches here spread over the frames (a group per frame, a work-item per frame).
 // Launch (naive, tiled): dim 0 over frames t, dim 1 over bins k; global sizes are rounded up to whole groups, so the
 // kernels bounds-check.
 //
@@ -76,11 +96,13 @@
 #define SPEC_SQRT(v) sqrtf(v)
 #define SPEC_POW(a, b) powf((a), (b))
 #define SPEC_LOG10(v) log10f(v)
+#define SPEC_LOG(v) logf(v)
 #define SPEC_FMAX(a, b) fmaxf((a), (b))
 #else
 #define SPEC_SQRT(v) sqrt(v)
 #define SPEC_POW(a, b) pow((a), (b))
 #define SPEC_LOG10(v) log10(v)
+#define SPEC_LOG(v) log(v)
 #define SPEC_FMAX(a, b) fmax((a), (b))
 #endif
 
@@ -210,12 +232,38 @@ INLINE cfloat fft_result(LOCAL_PTR const float* re, LOCAL_PTR const float* im, c
     return bluestein ? cf_mul(cf(chirp[m], -chirp[L + m]), cf_conj(w)) : w;
 }
 
+// X[k] of the real frame from the length-L transform Z: for even N,
+// X[k] = E[k] + e^(−2πik/N)·O[k], E = (Z[k] + conj Z[L−k])/2, O = (Z[k] − conj Z[L−k])/(2i); odd N: Z[k].
+INLINE cfloat fft_real_bin(LOCAL_PTR const float* re, LOCAL_PTR const float* im, const int b, const int k,
+                           GLOBAL const float* plan, GLOBAL const float* chirp, const int nFft, const int L, const int bluestein)
+{
+    const cfloat zk = fft_result(re, im, b, k % L, chirp, L, bluestein);
+    if (nFft % 2 != 0) return zk;
+    const cfloat zc = cf_conj(fft_result(re, im, b, (L - k) % L, chirp, L, bluestein));
+    const cfloat e = cf_scale(cf_add(zk, zc), 0.5f);
+    const cfloat o = cf_scale(cf_mul_neg_i(cf_sub(zk, zc)), 0.5f);
+    return cf_add(e, cf_mul(fft_twiddle(plan, nFft, k), o));
+}
+
+// MelFeatureScale: 0 none, 1 log(v + offset), 2 multiplier·log10(max(v, amin)) − offset.
+INLINE float mel_scale(const float v, const int scale, const float multiplier, const float amin, const float offset)
+{
+    if (scale == 1) return SPEC_LOG(v + offset);
+    if (scale == 2) return multiplier * SPEC_LOG10(SPEC_FMAX(v, amin)) - offset;
+    return v;
+}
+
 KERNEL void spectrogram_fft(GLOBAL const float* RESTRICT signal, // [(T − 1)·hop + N]
                             GLOBAL const float* RESTRICT window, // [N]
                             GLOBAL const float* RESTRICT plan,   // twiddles [2, N]; Bluestein: then [2, M], chirp [2, L], chirp spectrum [2, M]
-                            GLOBAL float* RESTRICT y,            // [K, T]
+                            GLOBAL float* RESTRICT y,            // [K, T]; mel epilogue: [nMels, T], or [nMfcc, T] with the DCT
                             const int nFft, const int hop, const int frames, const int nFreq, const float power,
-                            const int bluesteinM)                // M, or 0: L has no prime factor above 5
+                            const int bluesteinM,                // M, or 0: L has no prime factor above 5
+                            // the mel epilogue (nMels > 0; GpuBackend.MelFeatures' fused variant), see the file header
+                            GLOBAL const float* RESTRICT mel,    // MelFeaturePlan.PackedTable: bands [nMels, 3], weights, DCT [nMels, nMfcc]
+                            GLOBAL float* RESTRICT partialMax,   // [T]: each frame's maximum, when writeMax
+                            const int nMels, const int nMfcc, const int dctOffset, const int melScale,
+                            const float multiplier, const float amin, const float offset, const int writeMax)
 {
     LOCAL float re[2 * FFT_MAX], im[2 * FFT_MAX]; // two halves [2, FFT_MAX] for the ping-pong passes
     const int t = GROUP(0);
@@ -267,21 +315,93 @@ KERNEL void spectrogram_fft(GLOBAL const float* RESTRICT signal, // [(T − 1)·
         BARRIER;
     }
 
-    // X[k] = E[k] + e^(−2πik/N)·O[k], E = (Z[k] + conj Z[L−k])/2, O = (Z[k] − conj Z[L−k])/(2i)
+    if (nMels == 0) // the spectrogram: |X|^power straight to y
+    {
+        FOR_GROUP_STRIDE(k, nFreq)
+        {
+            const cfloat x = fft_real_bin(re, im, b, k, plan, chirp, nFft, L, M > 0);
+            y[k * frames + t] = spectrogram_power(x.re, x.im, power);
+        }
+        return;
+    }
+
+    // Mel epilogue (nMels, nMfcc, writeMax are arguments: every branch below is uniform over the group).
+    LOCAL_PTR float* pw = re + (1 - b) * FFT_MAX;     // |X|^power [nFreq] in the free half
+    LOCAL_PTR float* scaled = im + (1 - b) * FFT_MAX; // the scaled mel energies [nMels], for the DCT
     FOR_GROUP_STRIDE(k, nFreq)
     {
-        cfloat x;
-        const cfloat zk = fft_result(re, im, b, k % L, chirp, L, M > 0);
-        if (even)
+        const cfloat x = fft_real_bin(re, im, b, k, plan, chirp, nFft, L, M > 0);
+        pw[k] = spectrogram_power(x.re, x.im, power);
+    }
+    BARRIER;
+    float vmax = -INFINITY;
+    FOR_GROUP_STRIDE(m, nMels) // each band sums only its own bins (its filterbank column's non-zero span)
+    {
+        const int first = (int)mel[3 * m], count = (int)mel[3 * m + 1];
+        GLOBAL const float* w = mel + 3 * nMels + (int)mel[3 * m + 2];
+        float s = 0.0f;
+        for (int j = 0; j < count; j++) s += w[j] * pw[first + j];
+        const float v = mel_scale(s, melScale, multiplier, amin, offset);
+        if (nMfcc > 0) scaled[m] = v;
+        else y[m * frames + t] = v;
+        vmax = SPEC_FMAX(vmax, v);
+    }
+    if (writeMax)
+    {
+        BARRIER; // pw is free again: it becomes the reduction's scratch
+        vmax = group_max(pw, vmax);
+        if (LID(0) == 0) partialMax[t] = vmax;
+    }
+    if (nMfcc > 0) // the DCT in this launch (no top_db floor): y [nMfcc, T]
+    {
+        BARRIER;
+        FOR_GROUP_STRIDE(c, nMfcc)
         {
-            const cfloat zc = cf_conj(fft_result(re, im, b, (L - k) % L, chirp, L, M > 0));
-            const cfloat e = cf_scale(cf_add(zk, zc), 0.5f);
-            const cfloat o = cf_scale(cf_mul_neg_i(cf_sub(zk, zc)), 0.5f);
-            x = cf_add(e, cf_mul(fft_twiddle(plan, nFft, k), o));
+            float s = 0.0f;
+            for (int m = 0; m < nMels; m++) s += mel[dctOffset + m * nMfcc + c] * scaled[m];
+            y[c * frames + t] = s;
         }
-        else
-            x = zk;
-        y[k * frames + t] = spectrogram_power(x.re, x.im, power);
+    }
+}
+
+// Second launch of the fused mel features when top_db needs the utterance's maximum: every group
+// reduces spectrogram_fft's per-frame maxima (deterministic, no atomics), then one work-item per
+// frame floors its column and, with a DCT, projects it: y [nMfcc, T] = dctᵀ · max(x, max − top_db).
+// The DCT's coefficients go MEL_DCT_CHUNK at a time in registers, so x is read ⌈nMfcc/8⌉ times.
+#define MEL_DCT_CHUNK 8
+KERNEL void mel_features_floor(GLOBAL float* x,                       // [nMels, T]: dB; floored in place when nMfcc = 0
+                               GLOBAL const float* RESTRICT partialMax, // [groups]
+                               GLOBAL const float* RESTRICT mel,        // MelFeaturePlan.PackedTable (its DCT at dctOffset)
+                               GLOBAL float* y,                         // [nMfcc, T] (unused when nMfcc = 0)
+                               const int nMels, const int frames, const int groups, const int nMfcc, const int dctOffset,
+                               const float topDb)
+{
+    LOCAL float scratch[MAX_GROUP];
+    float m = -INFINITY;
+    for (int g = LID(0); g < groups; g += LSIZE(0)) m = SPEC_FMAX(m, partialMax[g]);
+    const float floorDb = group_max(scratch, m) - topDb;
+    const int t = GID(0);
+    if (t >= frames) return;
+    if (nMfcc == 0)
+    {
+        for (int i = 0; i < nMels; i++) x[i * frames + t] = SPEC_FMAX(x[i * frames + t], floorDb);
+        return;
+    }
+    for (int c0 = 0; c0 < nMfcc; c0 += MEL_DCT_CHUNK)
+    {
+        float acc[MEL_DCT_CHUNK];
+        UNROLL
+        for (int j = 0; j < MEL_DCT_CHUNK; j++) acc[j] = 0.0f;
+        for (int i = 0; i < nMels; i++)
+        {
+            const float v = SPEC_FMAX(x[i * frames + t], floorDb);
+            GLOBAL const float* d = mel + dctOffset + i * nMfcc + c0;
+            UNROLL
+            for (int j = 0; j < MEL_DCT_CHUNK; j++) acc[j] += (c0 + j < nMfcc ? d[j] : 0.0f) * v;
+        }
+        UNROLL
+        for (int j = 0; j < MEL_DCT_CHUNK; j++)
+            if (c0 + j < nMfcc) y[(c0 + j) * frames + t] = acc[j];
     }
 }
 

@@ -134,6 +134,7 @@ public sealed partial class IlgpuBackend : Backend, IDisposable
             if (_disposed) return;
             _accelerator.Synchronize();
         }
+        ReleaseMelTables();
         ReleaseTwiddleTables(); // the pool calls back into FreeRaw: not under the gate (lock order pool → gate)
         _pool.CapacityBytes = 0;
         lock (_gate)

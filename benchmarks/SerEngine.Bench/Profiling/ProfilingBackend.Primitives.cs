@@ -251,6 +251,25 @@ public sealed partial class ProfilingBackend
         Record(Stop(t0), $"AttentionBackward {batchHeads}x[{t}x{t}x{d}] {impl}");
     }
 
+    // Mel features: as attention, the composed path runs here (a row per primitive); fused is one row naming it.
+
+    /// <inheritdoc/>
+    public override string MelFeaturesImplementation(int nFft, MelFeaturePlan plan) => Inner.MelFeaturesImplementation(nFft, plan);
+
+    /// <inheritdoc/>
+    public override void MelFeatures(Storage signal, Storage window, Storage y, int nFft, int hop, int frames, float power, MelFeaturePlan plan)
+    {
+        string impl = Inner.MelFeaturesImplementation(nFft, plan);
+        if (impl == "composed")
+        {
+            base.MelFeatures(signal, window, y, nFft, hop, frames, power, plan);
+            return;
+        }
+        long t0 = Start();
+        Inner.MelFeatures(U(signal), U(window), U(y), nFft, hop, frames, power, plan);
+        Record(Stop(t0), $"MelFeatures nFft {nFft} hop {hop} [{plan.NFreq}->{plan.NMels}->{plan.OutputRows}x{frames}] {plan.Scale} {impl}");
+    }
+
     /// <inheritdoc/>
     public override void CrossEntropyForward(Storage logits, Storage labels, Storage loss, Storage probs, int n, int c)
     {

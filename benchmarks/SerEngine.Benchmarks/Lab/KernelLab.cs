@@ -45,6 +45,7 @@ public static class KernelLab
     [
         new GemmLab(), new Conv2dLab(), new SoftmaxLab(), new ElementwiseLab(), new SumToLab(),
         new PermuteLab(), new MaxPool2dLab(), new BatchNorm2dLab(), new CrossEntropyLab(), new OptimLab(), new FocusBiasLab(), new SpectrogramLab(),
+        new MelFeaturesLab(),
     ];
 
     /// <summary>The op called <paramref name="name"/>.</summary>

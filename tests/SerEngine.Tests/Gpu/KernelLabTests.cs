@@ -50,6 +50,20 @@ public class KernelLabTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void QuickLabValidatesAndTimesEveryMelFeaturesVariantOnOpenCl()
+    {
+        if (GpuTestDevices.OpenCl(output) is not { } gpu) return;
+        (string savedMel, string savedSpec) = (gpu.MelFeaturesVariant, gpu.SpectrogramVariant);
+        var text = new StringWriter();
+        var report = KernelLab.Run(gpu, [KernelLab.Find("melfeatures")], new LabOptions { Quick = true }, text);
+        output.WriteLine(text.ToString());
+        Assert.Equal(["composed+tiled", "composed", "fused"], report.Variants.Select(v => v.Variant));
+        foreach (var v in report.Variants)
+            Assert.True(v.Passed && v.Checks >= 3 && v.Timed >= 1, $"{v.Op}/{v.Variant}: {v.FailedChecks} of {v.Checks} checks failed, {v.Timed} timed");
+        Assert.Equal((savedMel, savedSpec), (gpu.MelFeaturesVariant, gpu.SpectrogramVariant)); // the lab restores the backend's choices
+    }
+
+    [Fact]
     public void ABrokenVariantFailsItsChecksAndIsNotTimed()
     {
         var cpu = BackendRegistry.Get("cpu");

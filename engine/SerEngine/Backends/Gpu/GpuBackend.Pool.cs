@@ -62,6 +62,7 @@ public abstract partial class GpuBackend
     private protected void ClosePool()
     {
         ReleaseTwiddleTables();
+        ReleaseMelTables();
         _pool.CapacityBytes = 0;
     }
 }

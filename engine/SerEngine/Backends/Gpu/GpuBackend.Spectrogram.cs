@@ -77,7 +77,8 @@ public abstract partial class GpuBackend
             using var perCallPlan = DeviceTable(_deviceFftPlans, nFft, _ => fftPlan.Table, out var planTable); // [plan length]
             // one work-group per frame; the FFT's passes stride over the group's work-items
             Launch(SpectrogramFile, kernel, SpectrogramOptions, [(long)frames * SpecFftGroup], [SpecFftGroup],
-                [signal, window, planTable, y, nFft, hop, frames, nFreq, power, fftPlan.BluesteinM]);
+                [signal, window, planTable, y, nFft, hop, frames, nFreq, power, fftPlan.BluesteinM,
+                 planTable, y, 0, 0, 0, 0, 0f, 0f, 0f, 0]); // nMels 0: no mel epilogue (GpuBackend.MelFeatures.cs)
             return;
         }
         using var perCall = DeviceTable(_deviceTwiddles, nFft, n => TwiddleTables.GetOrAdd(n, Twiddles), out var twiddle); // [2, N]
