@@ -73,7 +73,10 @@ public abstract partial class GpuBackend
     };
 
     /// <summary>The kernel of softmax.cl that <paramref name="baseName"/> (softmax_rows, biased_softmax, or their _backward) runs for rows of <paramref name="cols"/>.</summary>
-    public string SoftmaxKernelFor(string baseName, int cols) => (ChooseSoftmax(cols), baseName.EndsWith("_backward", StringComparison.Ordinal)) switch
+    public string SoftmaxKernelFor(string baseName, int cols) => SoftmaxKernelOf(ChooseSoftmax(cols), baseName);
+
+    /// <summary>The kernel of softmax.cl that <paramref name="baseName"/> runs under the chosen <paramref name="variant"/> (a <see cref="ChooseSoftmax"/> result).</summary>
+    public static string SoftmaxKernelOf(string variant, string baseName) => (variant, baseName.EndsWith("_backward", StringComparison.Ordinal)) switch
     {
         ("subgroup", _) => baseName + "_subgroup",
         ("group_online", false) => baseName + "_online",
