@@ -5,8 +5,8 @@
 //
 // Three variants (GpuBackend.SoftmaxVariants, simplest → fastest; ChooseSoftmax picks and names one):
 //
-// group_tree — one work-group per row (G work-items, a power of two). Each work-item strides over the
-// row (j = LID, LID + LSIZE, ...); the row max, then the row sum, are tree reductions in local memory:
+// group_tree (the default where the device has no subgroups, e.g. PoCL) — one work-group per row (G
+// work-items, a power of two). Each work-item strides over the row (j = LID, LID + LSIZE, ...); the row max, then the row sum, are tree reductions in local memory:
 // 2·(log₂G + 2) barriers per row in the forward, log₂G + 2 in the backward.
 //   softmax_rows                  y = softmax(x) or log-softmax(x)                (Backend.Softmax)
 //   softmax_rows_backward         softmax: dx = y·(dy − Σ dy·y); log: dx = dy − e^y·Σ dy
@@ -18,10 +18,11 @@
 //                                                                    (Backend.BiasedSoftmaxBackward)
 // group_online — the same geometry, forward in one pass over the row: each work-item keeps a running
 // max m and sum s (s = s·e^(m_old − m_new) + e^(x − m_new)), and the group merges the (m, s) pairs in
-// one local-memory tree: log₂G + 1 barriers per row. The backward (one sum) is group_tree's kernels.
+// one local-memory tree: log₂G + 1 barriers per row, and x read twice instead of three times. The
+// backward (one sum) is group_tree's kernels. Slower than group_tree on PoCL, whose barriers are cheap.
 //   softmax_rows_online, biased_softmax_online
-// subgroup — one subgroup (CUDA: a 32-lane warp) per row, several rows per work-group, no local
-// memory and no barriers: online (m, s) per lane, then the row max and the rescaled sum by
+// subgroup (the default where the device has subgroups: CUDA) — one subgroup (CUDA: a 32-lane warp)
+// per row, several rows per work-group, no local memory and no barriers: online (m, s) per lane, then the row max and the rescaled sum by
 // SUBGROUP_MAX / SUBGROUP_SUM (shuffles). Lanes stride over the row, so any length is correct; the
 // launch code sends rows longer than SoftmaxSubgroupMaxCols to the group variants, where a whole
 // work-group shares the row. Compiled only where the prelude defines HAS_SUBGROUPS (CUDA always;
@@ -151,22 +152,17 @@ KERNEL void biased_softmax_backward(GLOBAL const float* y,  // [rows, cols] forw
 // ---- online (m, s) softmax statistics: group_online and subgroup --------------------------------
 
 // Merges the partial (m2, s2) into (m, s): both are (max, Σ e^(x − max)) of disjoint parts of a row.
-// An empty part has m = −inf and s = 0; it is skipped, since −inf − (−inf) would make a NaN. One exp:
-// the smaller max is rescaled by e^−|m − m2|. A NaN input reaches s (as in group_tree), never m.
+// One exp: the part with the smaller max is rescaled by e^−|m − m2|. Selects, not branches, so that
+// PoCL still vectorises the loop across work-items. An empty part (m2 = −inf, s2 = 0) leaves (m, s)
+// as it is (−inf − (−inf) would make a NaN); a NaN input reaches s (as in group_tree), never m.
 INLINE void online_merge(float* m, float* s, const float m2, const float s2)
 {
-    if (m2 == -INFINITY) return;
     const float d = m2 - *m;
     const float e = exp(-fabs(d));
-    if (d > 0.0f)
-    {
-        *s = *s * e + s2;
-        *m = m2;
-    }
-    else
-    {
-        *s += s2 * e;
-    }
+    const int up = d > 0.0f;
+    const float merged = up ? *s * e + s2 : *s + s2 * e;
+    *s = m2 == -INFINITY ? *s : merged;
+    *m = up ? m2 : *m;
 }
 
 // The group's (m, s) from every work-item's, by one tree of merges in local memory (LSIZE(0) a power
@@ -237,7 +233,7 @@ KERNEL void biased_softmax_online(GLOBAL const float* x,       // [rows, cols]
 
     float m = -INFINITY, s = 0.0f;
     FOR_GROUP_STRIDE(j, cols)
-        if (BIASED_KEPT(j)) online_merge(&m, &s, BIASED_Z(j), 1.0f);
+        online_merge(&m, &s, BIASED_KEPT(j) ? BIASED_Z(j) : -INFINITY, 1.0f); // a masked key is an empty part
     group_online(sm, ss, &m, &s);
     // every key masked (or every score −inf): m stays −inf and the row is all zeros, never NaN
     const int anyKept = m != -INFINITY;
@@ -325,7 +321,7 @@ KERNEL void biased_softmax_subgroup(GLOBAL const float* x,       // [rows, cols]
 #define BIASED_KEPT(j) (!hasMask || keyMask[mo + (j)] != 0)
         float m = -INFINITY, s = 0.0f;
         FOR_LANE_STRIDE(j, cols)
-            if (BIASED_KEPT(j)) online_merge(&m, &s, BIASED_Z(j), 1.0f);
+            online_merge(&m, &s, BIASED_KEPT(j) ? BIASED_Z(j) : -INFINITY, 1.0f); // a masked key is an empty part
         const float rowMax = SUBGROUP_MAX(m);
         const float rowSum = SUBGROUP_SUM(online_rescaled(m, s, rowMax));
         const int anyKept = rowMax != -INFINITY; // all masked or all −inf: zeros, never NaN

@@ -255,7 +255,7 @@ public class SoftmaxVariantTests(ITestOutputHelper output)
         try
         {
             output.WriteLine($"{device}: default {be.DefaultSoftmaxVariant}; subgroups: {be.SubgroupDescription}");
-            Assert.Equal(be.HasSubgroups ? "subgroup" : "group_online", be.DefaultSoftmaxVariant);
+            Assert.Equal(be.HasSubgroups ? "subgroup" : "group_tree", be.DefaultSoftmaxVariant);
             be.SoftmaxVariant = "group_tree";
             Assert.Equal("softmax_rows", be.SoftmaxKernelFor("softmax_rows", 300));
             Assert.Equal("biased_softmax_backward", be.SoftmaxKernelFor("biased_softmax_backward", 300));

@@ -40,8 +40,12 @@ public abstract partial class GpuBackend
     /// <summary>What the device says about subgroups, in words (for <c>ser devices</c> and refusals).</summary>
     public virtual string SubgroupDescription => "no subgroups";
 
-    /// <summary>The default softmax variant on this device: <c>subgroup</c> where <see cref="HasSubgroups"/>, else <c>group_online</c>.</summary>
-    public string DefaultSoftmaxVariant => HasSubgroups ? "subgroup" : "group_online";
+    /// <summary>
+    /// The default softmax variant on this device: <c>subgroup</c> where <see cref="HasSubgroups"/>, else
+    /// <c>group_tree</c>: on PoCL (no subgroups) group_online's one pass was 1.2–1.7× slower than the two
+    /// trees (benchmarks/results/amd-epyc-avx512-2vcpu/SOFTMAX-SUBGROUP.md), its barriers being cheap there.
+    /// </summary>
+    public string DefaultSoftmaxVariant => HasSubgroups ? "subgroup" : "group_tree";
 
     /// <summary>
     /// The softmax variant asked for (<see cref="ChooseSoftmax"/> says what a row length runs). Starts as
