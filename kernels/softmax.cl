@@ -6,8 +6,8 @@
 // Three variants (GpuBackend.SoftmaxVariants, simplest → fastest; ChooseSoftmax picks and names one):
 //
 // group_tree (the default where the device has no subgroups, e.g. PoCL) — one work-group per row (G
-// work-items, a power of two). Each work-item strides over the row (j = LID, LID + LSIZE, ...); the row max, then the row sum, are tree reductions in local memory:
-// 2·(log₂G + 2) barriers per row in the forward, log₂G + 2 in the backward.
+// work-items, a power of two). Each work-item strides over the row (j = LID, LID + LSIZE, ...);
+// the row max, then the row sum, are tree reductions in local memory: 2·(log₂G + 2) barriers per row in the forward, log₂G + 2 in the backward.
 //   softmax_rows                  y = softmax(x) or log-softmax(x)                (Backend.Softmax)
 //   softmax_rows_backward         softmax: dx = y·(dy − Σ dy·y); log: dx = dy − e^y·Σ dy
 //                                                                          (Backend.SoftmaxBackward)
@@ -22,8 +22,8 @@
 // backward (one sum) is group_tree's kernels. Slower than group_tree on PoCL, whose barriers are cheap.
 //   softmax_rows_online, biased_softmax_online
 // subgroup (the default where the device has subgroups: CUDA) — one subgroup (CUDA: a 32-lane warp)
-// per row, several rows per work-group, no local memory and no barriers: online (m, s) per lane, then the row max and the rescaled sum by
-// SUBGROUP_MAX / SUBGROUP_SUM (shuffles). Lanes stride over the row, so any length is correct; the
+// per row, several rows per work-group, no local memory and no barriers: online (m, s) per lane,
+// then the row max and the rescaled sum by SUBGROUP_MAX / SUBGROUP_SUM (shuffles). Lanes stride over the row, so any length is correct; the
 // launch code sends rows longer than SoftmaxSubgroupMaxCols to the group variants, where a whole
 // work-group shares the row. Compiled only where the prelude defines HAS_SUBGROUPS (CUDA always;
 // OpenCL with cl_khr_subgroups); the host checks the device before it launches them.
