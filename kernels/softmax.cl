@@ -7,7 +7,8 @@
 //
 // group_tree (the default where the device has no subgroups, e.g. PoCL) — one work-group per row (G
 // work-items, a power of two). Each work-item strides over the row (j = LID, LID + LSIZE, ...);
-// the row max, then the row sum, are tree reductions in local memory: 2·(log₂G + 2) barriers per row in the forward, log₂G + 2 in the backward.
+// the row max, then the row sum, are tree reductions in local memory: 2·(log₂G + 2) barriers per
+// row in the forward, log₂G + 2 in the backward.
 //   softmax_rows                  y = softmax(x) or log-softmax(x)                (Backend.Softmax)
 //   softmax_rows_backward         softmax: dx = y·(dy − Σ dy·y); log: dx = dy − e^y·Σ dy
 //                                                                          (Backend.SoftmaxBackward)
@@ -23,8 +24,8 @@
 //   softmax_rows_online, biased_softmax_online
 // subgroup (the default where the device has subgroups: CUDA) — one subgroup (CUDA: a 32-lane warp)
 // per row, several rows per work-group, no local memory and no barriers: online (m, s) per lane,
-// then the row max and the rescaled sum by SUBGROUP_MAX / SUBGROUP_SUM (shuffles). Lanes stride over the row, so any length is correct; the
-// launch code sends rows longer than SoftmaxSubgroupMaxCols to the group variants, where a whole
+// then the row max and the rescaled sum by SUBGROUP_MAX / SUBGROUP_SUM (shuffles). Lanes stride
+// over the row, so any length is correct; the launch code sends rows longer than SoftmaxSubgroupMaxCols to the group variants, where a whole
 // work-group shares the row. Compiled only where the prelude defines HAS_SUBGROUPS (CUDA always;
 // OpenCL with cl_khr_subgroups); the host checks the device before it launches them.
 //   softmax_rows_subgroup, softmax_rows_backward_subgroup, biased_softmax_subgroup,
