@@ -26,8 +26,9 @@
 // per row, several rows per work-group, no local memory and no barriers: online (m, s) per lane,
 // then the row max and the rescaled sum by SUBGROUP_MAX / SUBGROUP_SUM (shuffles). Lanes stride
 // over the row, so any length is correct; the launch code sends rows longer than
-// SoftmaxSubgroupMaxCols to the group variants, where a whole work-group shares the row. Compiled only where the prelude defines HAS_SUBGROUPS (CUDA always;
-// OpenCL with cl_khr_subgroups); the host checks the device before it launches them.
+// SoftmaxSubgroupMaxCols to the group variants, where a whole work-group shares the row. Compiled
+// only where the prelude defines HAS_SUBGROUPS (CUDA always; OpenCL with cl_khr_subgroups); the
+// host checks the device before it launches them.
 //   softmax_rows_subgroup, softmax_rows_backward_subgroup, biased_softmax_subgroup,
 //   biased_softmax_backward_subgroup
 // Optional buffers come with a has* flag; when the flag is 0 the buffer is a stand-in never read.
