@@ -4,8 +4,8 @@ namespace SerEngine.Benchmarks.Lab;
 
 /// <summary>
 /// kernels/softmax.cl per softmax variant (group_tree, group_online, subgroup: GpuBackend.SoftmaxVariants;
-/// a variant the device lacks is listed as skipped): softmax_rows (softmax and log-softmax,
-/// forward and backward) and the fused attention softmax biased_softmax (scale·x + bias, key mask
+/// a variant the device lacks is listed as skipped; a CPU or ILGPU backend runs group_tree's cases):
+/// softmax_rows (softmax and log-softmax, forward and backward) and the fused attention softmax biased_softmax (scale·x + bias, key mask
 /// [rows / rowsPerMask, cols]; backward to dx and dBias). Checks: a 1×1 matrix, rows shorter than a
 /// warp, rows longer than the largest group (the in-group loop), many rows, a fully masked row.
 /// </summary>
@@ -34,22 +34,22 @@ public sealed class SoftmaxLab : LabOp
             // the variant whose kernels run at this row length (subgroup hands long rows to group_online)
             string K(string baseName, int cols) =>
                 GpuBackend.SoftmaxKernelOf(v == "subgroup" && cols > GpuBackend.SoftmaxSubgroupMaxCols ? "group_online" : v, baseName);
-            variants.Add(new LabVariant($"{v}/softmax_rows",
-                [.. shapes.SelectMany(s => new[] { Rows(K, s.Rows, s.Cols, log: false), Rows(K, s.Rows, s.Cols, log: true),
-                    RowsBackward(K, s.Rows, s.Cols, log: false), RowsBackward(K, s.Rows, s.Cols, log: true) })],
-                [Rows(K, rows, k, log: false, big), Rows(K, rows, k, log: true, big), RowsBackward(K, rows, k, log: false, big)],
-                gpu => WithSoftmaxVariant(gpu, v), gpu => Unavailable(gpu, v)));
-            variants.Add(new LabVariant($"{v}/biased_softmax",
+            variants.Add(new LabVariant(v,
                 [
                     .. shapes.SelectMany(s => new[]
                     {
+                        Rows(K, s.Rows, s.Cols, log: false), Rows(K, s.Rows, s.Cols, log: true),
+                        RowsBackward(K, s.Rows, s.Cols, log: false), RowsBackward(K, s.Rows, s.Cols, log: true),
                         Biased(K, s.Rows, s.Cols, bias: true, rowsPerMask: 2), Biased(K, s.Rows, s.Cols, bias: false, rowsPerMask: 0),
                         Biased(K, s.Rows, s.Cols, bias: true, rowsPerMask: 0), Biased(K, s.Rows, s.Cols, bias: false, rowsPerMask: 3),
                         BiasedBackward(K, s.Rows, s.Cols, dx: true, dBias: true),
                     }),
                     BiasedBackward(K, 7, 33, dx: true, dBias: false), BiasedBackward(K, 7, 33, dx: false, dBias: true),
                 ],
-                [Biased(K, rows, k, bias: true, rowsPerMask: h * q, big), BiasedBackward(K, rows, k, dx: true, dBias: true, big)],
+                [
+                    Rows(K, rows, k, log: false, big), Rows(K, rows, k, log: true, big), RowsBackward(K, rows, k, log: false, big),
+                    Biased(K, rows, k, bias: true, rowsPerMask: h * q, big), BiasedBackward(K, rows, k, dx: true, dBias: true, big),
+                ],
                 gpu => WithSoftmaxVariant(gpu, v), gpu => Unavailable(gpu, v)));
         }
         return variants;
@@ -94,7 +94,7 @@ public sealed class SoftmaxLab : LabOp
         }
         buffers.Add(LabBuffer.Output("y", n, Tol));
         string flags = (bias, rowsPerMask > 0) switch { (true, true) => "bias+mask", (true, false) => "bias", (false, true) => "mask", _ => "plain" };
-        return new LabCase($"fwd {label ?? $"[{rows}, {cols}]"} {flags}", buffers,
+        return new LabCase($"biased fwd {label ?? $"[{rows}, {cols}]"} {flags}", buffers,
             (b, s) => b.BiasedSoftmax(s["x"], bias ? s["bias"] : null, rowsPerMask > 0 ? s["mask"] : null, s["y"], rows, cols, Math.Max(rowsPerMask, 1), Scale),
             expectKernel: kernel("biased_softmax", cols));
     }
@@ -109,7 +109,7 @@ public sealed class SoftmaxLab : LabOp
         if (dx) buffers.Add(LabBuffer.Output("dx", n, Tol));
         if (dBias) buffers.Add(LabBuffer.Output("dBias", n, Tol));
         string flags = dx && dBias ? "dx+dBias" : dx ? "dx" : "dBias";
-        return new LabCase($"bwd {label ?? $"[{rows}, {cols}]"} {flags}", buffers,
+        return new LabCase($"biased bwd {label ?? $"[{rows}, {cols}]"} {flags}", buffers,
             (b, s) => b.BiasedSoftmaxBackward(s["y"], s["dy"], dx ? s["dx"] : null, dBias ? s["dBias"] : null, rows, cols, Scale),
             expectKernel: kernel("biased_softmax_backward", cols));
     }
