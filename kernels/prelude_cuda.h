@@ -63,4 +63,24 @@ INLINE float atomic_add_f32(volatile GLOBAL float* p, float v) { return atomicAd
 INLINE float atomic_add_f32_local(volatile LOCAL_PTR float* p, float v) { return atomicAdd((float*)p, v); }
 INLINE int atomic_add_i32(volatile GLOBAL int* p, int v) { return atomicAdd((int*)p, v); }
 
+// Subgroups are 32-lane warps (see prelude_opencl.h for the macros' contract); blocks are 1-D with a
+// size that is a multiple of 32, so every warp is full and the butterflies use the full mask.
+#define HAS_SUBGROUPS 1
+#define SUBGROUP_SIZE 32
+#define SUBGROUP_LOCAL_ID (LID(0) & 31)
+#define SUBGROUP_ID (LID(0) >> 5)
+#define NUM_SUBGROUPS ((LSIZE(0) + 31) >> 5)
+INLINE float serengine_warp_max(float v)
+{
+    for (int lane = 16; lane > 0; lane >>= 1) v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, lane));
+    return v;
+}
+INLINE float serengine_warp_sum(float v)
+{
+    for (int lane = 16; lane > 0; lane >>= 1) v += __shfl_xor_sync(0xffffffffu, v, lane);
+    return v;
+}
+#define SUBGROUP_MAX(v) serengine_warp_max(v)
+#define SUBGROUP_SUM(v) serengine_warp_sum(v)
+
 #endif // SERENGINE_PRELUDE

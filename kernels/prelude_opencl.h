@@ -24,6 +24,14 @@
 //   atomic_add_i32(p, v)       int atomic add on global memory, returns the old value
 //   INFINITY, NAN              float constants (OpenCL C built-ins; prelude_cuda.h spells them by their bits)
 //   ulong                      64-bit unsigned integer (OpenCL C built-in; a typedef in prelude_cuda.h)
+//   HAS_SUBGROUPS              defined where the subgroup macros below exist (CUDA always; OpenCL when the
+//                              compiler defines cl_khr_subgroups or __opencl_c_subgroups, which needs
+//                              -cl-std=CL2.0 or later: the host adds it only for devices that report
+//                              the extension, and launches subgroup kernels only there)
+//   SUBGROUP_SIZE SUBGROUP_LOCAL_ID SUBGROUP_ID NUM_SUBGROUPS   subgroup geometry along x, as int
+//                              (CUDA: 32-lane warps of a 1-D block whose size is a multiple of 32)
+//   SUBGROUP_MAX(v) SUBGROUP_SUM(v)   float max / sum over the subgroup; every lane gets it; every
+//                              lane of the subgroup must reach the call
 // CUDA-only code (warp shuffles) goes behind `#ifdef CUDA`; OPENCL is defined here.
 
 #ifndef SERENGINE_PRELUDE
@@ -87,5 +95,19 @@ INLINE int atomic_add_i32(volatile GLOBAL int* p, int v)
 {
     return atomic_add(p, v);
 }
+
+// Subgroups (cl_khr_subgroups): the reductions are the extension's own, so the kernel never assumes a width.
+#if defined(cl_khr_subgroups) || defined(__opencl_c_subgroups)
+#ifdef cl_khr_subgroups
+#pragma OPENCL EXTENSION cl_khr_subgroups : enable
+#endif
+#define HAS_SUBGROUPS 1
+#define SUBGROUP_SIZE ((int)get_sub_group_size())
+#define SUBGROUP_LOCAL_ID ((int)get_sub_group_local_id())
+#define SUBGROUP_ID ((int)get_sub_group_id())
+#define NUM_SUBGROUPS ((int)get_num_sub_groups())
+#define SUBGROUP_MAX(v) sub_group_reduce_max(v)
+#define SUBGROUP_SUM(v) sub_group_reduce_add(v)
+#endif
 
 #endif // SERENGINE_PRELUDE

@@ -79,6 +79,11 @@ public static class KernelLab
         {
             foreach (var variant in variants)
             {
+                if (device is GpuBackend g && variant.Unavailable?.Invoke(g) is { } why)
+                {
+                    table.Skipped(op.Name, variant.Name, why);
+                    continue;
+                }
                 using var selected = device is GpuBackend gpu && variant.Select is not null ? variant.Select(gpu) : null;
                 int failed = 0, timed = 0, failedTimings = 0;
                 double worst = 0;

@@ -164,5 +164,7 @@ public sealed class LabCase
 /// <param name="Timings">Cases timed once every check has passed.</param>
 /// <param name="Select">Makes a GPU backend use this variant and returns what restores the previous
 /// choice; null when the launch code picks the kernel from the shape (the checks then pin it).</param>
+/// <param name="Unavailable">Why a GPU backend's device cannot run this variant (e.g. no subgroups), or null
+/// when it can; such a variant is listed as skipped, with the reason, and not counted.</param>
 public sealed record LabVariant(string Name, IReadOnlyList<LabCase> Checks, IReadOnlyList<LabCase> Timings,
-    Func<GpuBackend, IDisposable>? Select = null);
+    Func<GpuBackend, IDisposable>? Select = null, Func<GpuBackend, string?>? Unavailable = null);

@@ -64,6 +64,10 @@ internal sealed class LabTable(TextWriter output, int opWidth, int variantWidth,
         output.WriteLine(new string('-', OpWidth + VariantWidth + CaseWidth + 72));
     }
 
+    /// <summary>A variant the device cannot run: one line with the reason, in place of its rows.</summary>
+    public void Skipped(string op, string variant, string reason) =>
+        output.WriteLine($"{op.PadRight(OpWidth)}  {variant.PadRight(VariantWidth)}  skip   not run on this device: {reason}");
+
     public void Write(LabRow row)
     {
         string prefix = $"{row.Op.PadRight(OpWidth)}  {row.Variant.PadRight(VariantWidth)}  {(row.Step == LabStep.Check ? "check" : "time ")}  {row.Case.PadRight(CaseWidth)}  ";

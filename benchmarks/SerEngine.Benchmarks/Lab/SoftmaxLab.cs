@@ -1,8 +1,11 @@
+using SerEngine.Backends.Gpu;
+
 namespace SerEngine.Benchmarks.Lab;
 
 /// <summary>
-/// kernels/softmax.cl, one work-group per row of [rows, cols]: softmax_rows (softmax and log-softmax,
-/// forward and backward) and the fused attention softmax biased_softmax (scale·x + bias, key mask
+/// kernels/softmax.cl per softmax variant (group_tree, group_online, subgroup: GpuBackend.SoftmaxVariants;
+/// a variant the device lacks is listed as skipped; a CPU or ILGPU backend runs group_tree's cases):
+/// softmax_rows (softmax and log-softmax, forward and backward) and the fused attention softmax biased_softmax (scale·x + bias, key mask
 /// [rows / rowsPerMask, cols]; backward to dx and dBias). Checks: a 1×1 matrix, rows shorter than a
 /// warp, rows longer than the largest group (the in-group loop), many rows, a fully masked row.
 /// </summary>
@@ -25,44 +28,61 @@ public sealed class SoftmaxLab : LabOp
         var (b, h, q, k) = quick ? (2, 4, 128, 128) : (32, 4, 128, 128);
         int rows = b * h * q;
         string big = $"[{b}·{h}·{q}, {k}]";
-        return
-        [
-            new LabVariant("softmax_rows",
-                [.. shapes.SelectMany(s => new[] { Rows(s.Rows, s.Cols, log: false), Rows(s.Rows, s.Cols, log: true),
-                    RowsBackward(s.Rows, s.Cols, log: false), RowsBackward(s.Rows, s.Cols, log: true) })],
-                [Rows(rows, k, log: false, big), Rows(rows, k, log: true, big), RowsBackward(rows, k, log: false, big)]),
-            new LabVariant("biased_softmax",
+        var variants = new List<LabVariant>();
+        foreach (var v in GpuBackend.SoftmaxVariants)
+        {
+            // the variant whose kernels run at this row length (subgroup hands long rows to group_online)
+            string K(string baseName, int cols) =>
+                GpuBackend.SoftmaxKernelOf(v == "subgroup" && cols > GpuBackend.SoftmaxSubgroupMaxCols ? "group_online" : v, baseName);
+            variants.Add(new LabVariant(v,
                 [
                     .. shapes.SelectMany(s => new[]
                     {
-                        Biased(s.Rows, s.Cols, bias: true, rowsPerMask: 2), Biased(s.Rows, s.Cols, bias: false, rowsPerMask: 0),
-                        Biased(s.Rows, s.Cols, bias: true, rowsPerMask: 0), Biased(s.Rows, s.Cols, bias: false, rowsPerMask: 3),
-                        BiasedBackward(s.Rows, s.Cols, dx: true, dBias: true),
+                        Rows(K, s.Rows, s.Cols, log: false), Rows(K, s.Rows, s.Cols, log: true),
+                        RowsBackward(K, s.Rows, s.Cols, log: false), RowsBackward(K, s.Rows, s.Cols, log: true),
+                        Biased(K, s.Rows, s.Cols, bias: true, rowsPerMask: 2), Biased(K, s.Rows, s.Cols, bias: false, rowsPerMask: 0),
+                        Biased(K, s.Rows, s.Cols, bias: true, rowsPerMask: 0), Biased(K, s.Rows, s.Cols, bias: false, rowsPerMask: 3),
+                        BiasedBackward(K, s.Rows, s.Cols, dx: true, dBias: true),
                     }),
-                    BiasedBackward(7, 33, dx: true, dBias: false), BiasedBackward(7, 33, dx: false, dBias: true),
+                    BiasedBackward(K, 7, 33, dx: true, dBias: false), BiasedBackward(K, 7, 33, dx: false, dBias: true),
                 ],
-                [Biased(rows, k, bias: true, rowsPerMask: h * q, big), BiasedBackward(rows, k, dx: true, dBias: true, big)]),
-        ];
+                [
+                    Rows(K, rows, k, log: false, big), Rows(K, rows, k, log: true, big), RowsBackward(K, rows, k, log: false, big),
+                    Biased(K, rows, k, bias: true, rowsPerMask: h * q, big), BiasedBackward(K, rows, k, dx: true, dBias: true, big),
+                ],
+                gpu => WithSoftmaxVariant(gpu, v), gpu => Unavailable(gpu, v)));
+        }
+        return variants;
     }
 
-    private static LabCase Rows(int rows, int cols, bool log, string? label = null)
+    private static IDisposable WithSoftmaxVariant(GpuBackend gpu, string variant)
+    {
+        string saved = gpu.SoftmaxVariant;
+        gpu.SoftmaxVariant = variant;
+        return Restore(() => gpu.SoftmaxVariant = saved);
+    }
+
+    private static string? Unavailable(GpuBackend gpu, string variant) =>
+        variant == "subgroup" && !gpu.HasSubgroups ? $"no subgroups ({gpu.SubgroupDescription})" : null;
+
+    private static LabCase Rows(Func<string, int, string> kernel, int rows, int cols, bool log, string? label = null)
     {
         int n = rows * cols;
         return new LabCase($"{(log ? "log fwd" : "fwd")} {label ?? $"[{rows}, {cols}]"}",
             [LabBuffer.Normal("x", n, (ulong)n, 3f), LabBuffer.Output("y", n, Tol)],
-            (b, s) => b.Softmax(s["x"], s["y"], rows, cols, log), expectKernel: "softmax_rows");
+            (b, s) => b.Softmax(s["x"], s["y"], rows, cols, log), expectKernel: kernel("softmax_rows", cols));
     }
 
-    private static LabCase RowsBackward(int rows, int cols, bool log, string? label = null)
+    private static LabCase RowsBackward(Func<string, int, string> kernel, int rows, int cols, bool log, string? label = null)
     {
         int n = rows * cols;
         return new LabCase($"{(log ? "log bwd" : "bwd")} {label ?? $"[{rows}, {cols}]"}",
             [LabBuffer.Floats("y", n, () => ValidRows(rows, cols, log)), LabBuffer.Normal("dy", n, (ulong)n + 1), LabBuffer.Output("dx", n, Tol)],
-            (b, s) => b.SoftmaxBackward(s["y"], s["dy"], s["dx"], rows, cols, log), expectKernel: "softmax_rows_backward");
+            (b, s) => b.SoftmaxBackward(s["y"], s["dy"], s["dx"], rows, cols, log), expectKernel: kernel("softmax_rows_backward", cols));
     }
 
     /// <summary>Fused forward; rowsPerMask 0 = no mask. The mask keeps 80 % of keys and drops every key of its second row.</summary>
-    private static LabCase Biased(int rows, int cols, bool bias, int rowsPerMask, string? label = null)
+    private static LabCase Biased(Func<string, int, string> kernel, int rows, int cols, bool bias, int rowsPerMask, string? label = null)
     {
         int n = rows * cols;
         var buffers = new List<LabBuffer> { LabBuffer.Normal("x", n, (ulong)n + 2, 4f) };
@@ -74,12 +94,12 @@ public sealed class SoftmaxLab : LabOp
         }
         buffers.Add(LabBuffer.Output("y", n, Tol));
         string flags = (bias, rowsPerMask > 0) switch { (true, true) => "bias+mask", (true, false) => "bias", (false, true) => "mask", _ => "plain" };
-        return new LabCase($"fwd {label ?? $"[{rows}, {cols}]"} {flags}", buffers,
+        return new LabCase($"biased fwd {label ?? $"[{rows}, {cols}]"} {flags}", buffers,
             (b, s) => b.BiasedSoftmax(s["x"], bias ? s["bias"] : null, rowsPerMask > 0 ? s["mask"] : null, s["y"], rows, cols, Math.Max(rowsPerMask, 1), Scale),
-            expectKernel: "biased_softmax");
+            expectKernel: kernel("biased_softmax", cols));
     }
 
-    private static LabCase BiasedBackward(int rows, int cols, bool dx, bool dBias, string? label = null)
+    private static LabCase BiasedBackward(Func<string, int, string> kernel, int rows, int cols, bool dx, bool dBias, string? label = null)
     {
         int n = rows * cols;
         var buffers = new List<LabBuffer>
@@ -89,9 +109,9 @@ public sealed class SoftmaxLab : LabOp
         if (dx) buffers.Add(LabBuffer.Output("dx", n, Tol));
         if (dBias) buffers.Add(LabBuffer.Output("dBias", n, Tol));
         string flags = dx && dBias ? "dx+dBias" : dx ? "dx" : "dBias";
-        return new LabCase($"bwd {label ?? $"[{rows}, {cols}]"} {flags}", buffers,
+        return new LabCase($"biased bwd {label ?? $"[{rows}, {cols}]"} {flags}", buffers,
             (b, s) => b.BiasedSoftmaxBackward(s["y"], s["dy"], dx ? s["dx"] : null, dBias ? s["dBias"] : null, rows, cols, Scale),
-            expectKernel: "biased_softmax_backward");
+            expectKernel: kernel("biased_softmax_backward", cols));
     }
 
     /// <summary>Rows that are a softmax (or log-softmax) output, as the backward pass receives.</summary>

@@ -28,7 +28,9 @@ public sealed class DevicesCommand : ICommand
             string line;
             try
             {
-                line = BackendRegistry.Get(name).DeviceName;
+                var backend = BackendRegistry.Get(name);
+                line = backend.DeviceName;
+                if (backend is SerEngine.Backends.Gpu.GpuBackend gpu) line += "; " + SoftmaxChoice(gpu);
             }
 #pragma warning disable CA1031 // a backend that cannot start is listed with its reason
             catch (Exception ex)
@@ -42,5 +44,18 @@ public sealed class DevicesCommand : ICommand
         stdout.Write(GpuBackends.ListDevices());
         stdout.Write(IlgpuRegistration.ListDevices());
         return 0;
+    }
+
+    /// <summary>The softmax variant a GPU backend runs and what its device says about subgroups, or why the variant asked for is refused.</summary>
+    private static string SoftmaxChoice(SerEngine.Backends.Gpu.GpuBackend gpu)
+    {
+        try
+        {
+            return $"softmax {gpu.SoftmaxVariant} (subgroups: {gpu.SubgroupDescription})";
+        }
+        catch (Exception ex) when (ex is NotSupportedException or ArgumentException)
+        {
+            return $"softmax: {CliApp.OneLine(ex.Message)}";
+        }
     }
 }

@@ -74,9 +74,11 @@ public partial class CudaPtxCheckTests(ITestOutputHelper output)
             var ptx = Path.Combine(dir, Path.ChangeExtension(file, ".ptx"));
             File.WriteAllText(cu, source.Text);
             File.WriteAllText(header, KernelSource.ReadFile(BuiltinsHeader, kernelDirectory: ""));
-            // NVRTC's defaults: optimised, C++17; CuModuleCache passes the options split the same way.
+            // NVRTC's defaults: optimised, C++17; CuModuleCache passes the options split the same way. PTX ISA 7.0
+            // (CUDA 11, sm_80's own): without a CUDA install clang assumes an older ISA that lacks the
+            // __shfl_xor_sync instructions (shfl.sync) every NVRTC the backend accepts emits.
             string[] args = ["-x", "cuda", "--cuda-device-only", $"--cuda-gpu-arch={Arch}", "-nocudainc", "-nocudalib",
-                "-O3", "-std=c++17", "-include", header, .. CuModuleCache.SplitOptions(options), "-S", "-o", ptx, cu];
+                "-Xclang", "-target-feature", "-Xclang", "+ptx70", "-O3", "-std=c++17", "-include", header, .. CuModuleCache.SplitOptions(options), "-S", "-o", ptx, cu];
             var watch = Stopwatch.StartNew();
             var (exit, log) = Run(clang, args);
             var seconds = watch.Elapsed.TotalSeconds;

@@ -17,7 +17,7 @@ public class ElementwiseKernelTests(ITestOutputHelper output)
         ("elementwise.cl", ["binary_blocked", "binary_strided", "unary", "unary_backward", "dropout_mask"]),
         ("reduce.cl", ["sum_to_naive", "sum_to_group", "sum_rows"]),
         ("permute.cl", ["strided_gather"]),
-        ("softmax.cl", ["softmax_rows", "softmax_rows_backward", "biased_softmax", "biased_softmax_backward"]),
+        ("softmax.cl", ["softmax_rows", "softmax_rows_backward", "biased_softmax", "biased_softmax_backward", "softmax_rows_online", "biased_softmax_online"]),
         ("loss.cl", ["cross_entropy_forward", "cross_entropy_backward"]),
         ("optim.cl", ["adam_step", "sgd_step"]),
     ];

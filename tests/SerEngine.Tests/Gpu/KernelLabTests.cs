@@ -64,6 +64,24 @@ public class KernelLabTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void QuickLabValidatesEverySoftmaxVariantTheDeviceHasAndSkipsTheRest()
+    {
+        if (GpuTestDevices.OpenCl(output) is not { } gpu) return;
+        string saved = gpu.SoftmaxVariant;
+        var text = new StringWriter();
+        var report = KernelLab.Run(gpu, [KernelLab.Find("softmax")], new LabOptions { Quick = true }, text);
+        output.WriteLine(text.ToString());
+        var runs = GpuBackend.SoftmaxVariants.Where(v => v != "subgroup" || gpu.HasSubgroups);
+        Assert.Equal(runs, report.Variants.Select(v => v.Variant));
+        foreach (var v in report.Variants)
+            Assert.True(v.Passed && v.Checks >= 4 && v.Timed >= 1, $"{v.Op}/{v.Variant}: {v.FailedChecks} of {v.Checks} checks failed, {v.Timed} timed");
+        if (!gpu.HasSubgroups)
+            Assert.Contains(text.ToString().Split('\n'), l => l.Contains(" subgroup ", StringComparison.Ordinal)
+                && l.Contains(" skip   not run on this device: no subgroups", StringComparison.Ordinal));
+        Assert.Equal(saved, gpu.SoftmaxVariant); // the lab restores the backend's choice
+    }
+
+    [Fact]
     public void ABrokenVariantFailsItsChecksAndIsNotTimed()
     {
         var cpu = BackendRegistry.Get("cpu");

@@ -125,6 +125,12 @@ public sealed unsafe partial class CudaBackend : GpuBackend, IDisposable
     public override int GroupSize => BlockSize;
 
     /// <inheritdoc/>
+    public override bool HasSubgroups => true;
+
+    /// <inheritdoc/>
+    public override string SubgroupDescription => "32-lane warps (__shfl_xor_sync)";
+
+    /// <inheritdoc/>
     protected internal override void Launch(string file, string kernel, string options,
         ReadOnlySpan<long> global, ReadOnlySpan<int> local, ReadOnlySpan<KernelArg> args)
     {

@@ -40,6 +40,38 @@ public sealed unsafe class ClDevice
     /// <summary>OpenCL C version (<c>CL_DEVICE_OPENCL_C_VERSION</c>).</summary>
     public string OpenClCVersion { get; private init; } = "";
 
+    /// <summary>Space-separated extension names (<c>CL_DEVICE_EXTENSIONS</c>).</summary>
+    public string Extensions { get; private init; } = "";
+
+    /// <summary>Most subgroups in a work-group (<c>CL_DEVICE_MAX_NUM_SUB_GROUPS</c>, OpenCL 2.1; 0 when the device has none or does not say).</summary>
+    public int MaxSubGroups { get; private init; }
+
+    /// <summary>
+    /// True when the kernels' subgroup macros compile here: the device reports <c>cl_khr_subgroups</c>
+    /// and OpenCL C 2.0 or later (the extension's built-ins are not declared under OpenCL C 1.2).
+    /// </summary>
+    public bool HasSubgroups =>
+        Extensions.Split(' ', StringSplitOptions.RemoveEmptyEntries).Contains("cl_khr_subgroups") && OpenClCMajor >= 2;
+
+    /// <summary>The -cl-std option for the device's newest OpenCL C (<c>CL2.0</c>, <c>CL3.0</c>), or empty for 1.x.</summary>
+    internal string OpenClCStandard => OpenClCMajor >= 3 ? "-cl-std=CL3.0" : OpenClCMajor == 2 ? "-cl-std=CL2.0" : "";
+
+    /// <summary>What the device says about subgroups, in words.</summary>
+    public string SubgroupDescription => HasSubgroups
+        ? $"cl_khr_subgroups, {(MaxSubGroups > 0 ? $"up to {MaxSubGroups}" : "an unreported number of")} subgroups per work-group, {OpenClCVersion}"
+        : $"none: {(Extensions.Contains("cl_khr_subgroups", StringComparison.Ordinal) ? "cl_khr_subgroups needs OpenCL C 2.0" : "CL_DEVICE_EXTENSIONS lacks cl_khr_subgroups")}, " +
+          $"CL_DEVICE_MAX_NUM_SUB_GROUPS = {MaxSubGroups}, {OpenClCVersion}";
+
+    /// <summary>Major version of <see cref="OpenClCVersion"/> ("OpenCL C 1.2 PoCL" → 1).</summary>
+    private int OpenClCMajor
+    {
+        get
+        {
+            var parts = OpenClCVersion.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+            return parts.Length > 2 && int.TryParse(parts[2].Split('.')[0], out int major) ? major : 1;
+        }
+    }
+
     /// <summary><c>GPU</c>, <c>CPU</c>, <c>accelerator</c> or <c>other</c>.</summary>
     public string Type { get; private init; } = "";
 
@@ -155,6 +187,8 @@ public sealed unsafe class ClDevice
             DriverVersion = DeviceString(device, CL_DRIVER_VERSION),
             DeviceVersion = DeviceString(device, CL_DEVICE_VERSION),
             OpenClCVersion = DeviceString(device, CL_DEVICE_OPENCL_C_VERSION),
+            Extensions = DeviceString(device, CL_DEVICE_EXTENSIONS),
+            MaxSubGroups = TryDeviceScalar(device, CL_DEVICE_MAX_NUM_SUB_GROUPS, 0u) is var sg && sg <= int.MaxValue ? (int)sg : 0,
             Type = (type & CL_DEVICE_TYPE_GPU) != 0 ? "GPU"
                 : (type & CL_DEVICE_TYPE_CPU) != 0 ? "CPU"
                 : (type & CL_DEVICE_TYPE_ACCELERATOR) != 0 ? "accelerator" : "other",
@@ -182,6 +216,13 @@ public sealed unsafe class ClDevice
         var buf = new byte[(int)size];
         fixed (byte* b = buf) ClException.Check(clGetDeviceInfo(device, param, size, b, null));
         return NativeText.Utf8(buf);
+    }
+
+    /// <summary>A scalar the device may not know (a newer query on an older device): <paramref name="fallback"/> when the call fails.</summary>
+    private static T TryDeviceScalar<T>(nint device, uint param, T fallback) where T : unmanaged
+    {
+        T value = default;
+        return clGetDeviceInfo(device, param, (nuint)sizeof(T), &value, null) == CL_SUCCESS ? value : fallback;
     }
 
     private static T DeviceScalar<T>(nint device, uint param) where T : unmanaged

@@ -34,7 +34,11 @@ internal static unsafe partial class ClNative
     public const uint CL_DEVICE_VENDOR = 0x102C;
     public const uint CL_DRIVER_VERSION = 0x102D;
     public const uint CL_DEVICE_VERSION = 0x102F;
+    public const uint CL_DEVICE_EXTENSIONS = 0x1030;
     public const uint CL_DEVICE_OPENCL_C_VERSION = 0x103D;
+    public const uint CL_DEVICE_MAX_NUM_SUB_GROUPS = 0x105C; // OpenCL 2.1
+
+    public const uint CL_KERNEL_SUB_GROUP_COUNT_FOR_NDRANGE = 0x2034; // OpenCL 2.1 / cl_khr_subgroups
 
     public const ulong CL_QUEUE_PROFILING_ENABLE = 1 << 1;
     public const ulong CL_MEM_READ_WRITE = 1 << 0;
@@ -96,6 +100,8 @@ internal static unsafe partial class ClNative
     [LibraryImport(Lib, StringMarshalling = StringMarshalling.Utf8)] public static partial nint clCreateKernel(nint program, string kernel_name, int* errcode_ret);
     [LibraryImport(Lib)] public static partial int clReleaseKernel(nint kernel);
     [LibraryImport(Lib)] public static partial int clSetKernelArg(nint kernel, uint arg_index, nuint arg_size, void* arg_value);
+    // OpenCL 2.1: an ICD loader older than that lacks the symbol (EntryPointNotFoundException on the first call).
+    [LibraryImport(Lib)] public static partial int clGetKernelSubGroupInfo(nint kernel, nint device, uint param_name, nuint input_value_size, void* input_value, nuint param_value_size, void* param_value, nuint* param_value_size_ret);
     [LibraryImport(Lib)] public static partial int clEnqueueNDRangeKernel(nint command_queue, nint kernel, uint work_dim, nuint* global_work_offset, nuint* global_work_size, nuint* local_work_size, uint num_events_in_wait_list, nint* event_wait_list, nint* evt);
 
     // ---- events ---------------------------------------------------------------------------------

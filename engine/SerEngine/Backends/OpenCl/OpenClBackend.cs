@@ -102,6 +102,32 @@ public sealed unsafe partial class OpenClBackend : GpuBackend, IDisposable
     public override int GroupSize => _groupSize;
 
     /// <inheritdoc/>
+    public override bool HasSubgroups => Device.HasSubgroups;
+
+    /// <inheritdoc/>
+    public override string SubgroupDescription => Device.SubgroupDescription;
+
+    /// <inheritdoc/>
+    internal override string SoftmaxOptions => HasSubgroups ? Device.OpenClCStandard : ""; // the subgroup built-ins need OpenCL C 2.0+
+
+    /// <summary>The driver's subgroup count for the kernel at this local size (clGetKernelSubGroupInfo), else local / 32.</summary>
+    private protected override int SubgroupsPerGroup(string file, string options, string kernel, int local)
+    {
+        nint k = Programs.Get(file, options).Kernel(kernel);
+        nuint l = (nuint)local, count = 0;
+        try
+        {
+            if (clGetKernelSubGroupInfo(k, Device.DeviceId, CL_KERNEL_SUB_GROUP_COUNT_FOR_NDRANGE, (nuint)sizeof(nuint), &l, (nuint)sizeof(nuint), &count, null) == CL_SUCCESS && count > 0)
+                return (int)count;
+        }
+        catch (EntryPointNotFoundException)
+        {
+            // an OpenCL 1.2 ICD loader: the kernels loop over rows, so the estimate below is safe
+        }
+        return base.SubgroupsPerGroup(file, options, kernel, local);
+    }
+
+    /// <inheritdoc/>
     protected internal override void Launch(string file, string kernel, string options,
         ReadOnlySpan<long> global, ReadOnlySpan<int> local, ReadOnlySpan<KernelArg> args)
     {
