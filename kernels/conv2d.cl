@@ -15,7 +15,7 @@
 //                   is a batched GEMM partial_n = dy_n · col_nᵀ and conv2d_sum_partials adds the images
 //                   in order. conv2d_add_bias adds the bias afterwards. A 1×1, stride-1, unpadded
 //                   conv uses x itself as the column buffer.
-//   implicit_gemm   DEFAULT. The same three GEMMs with the register-blocked tiling of
+//   implicit_gemm   The same three GEMMs with the register-blocked tiling of
 //                   gemm_tiled_regblock (the engine passes -DTSM=64 -DTSN=128 -DTSK=16 -DWPTM=8
 //                   -DWPTN=8), but the operand slabs are gathered from x / dy / w on the fly, so no
 //                   column buffer exists:
@@ -27,7 +27,7 @@
 //                   channels; a strided backward-input is mostly zeros), the launch code runs the
 //                   direct kernel instead. On PoCL it matches im2col_gemm on large layers, is faster
 //                   on backward-weight, and needs no column buffer.
-//   implicit_padded, implicit_vec4, implicit_dbuf, implicit_unrolled
+//   implicit_padded, implicit_vec4, implicit_dbuf, implicit_unrolled (DEFAULT)
 //                   the tile steps of implicit_gemm, as gemm.cl's regblock steps (conv2d_steps.h):
 //                   conflict-free padded slabs, then float4 loads of the weight-like operand, then
 //                   double-buffered slabs, then the q loop unrolled; same tiles, launch and fallback.

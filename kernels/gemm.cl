@@ -4,7 +4,7 @@
 //   gemm_naive           one work-item per C element; the dot product reads A and B from global memory.
 //   gemm_tiled           TS×TS tiles of op(A) and op(B) staged in local memory, one C element per
 //                        work-item, work-group TS×TS (-DTS=16).
-//   gemm_tiled_regblock  DEFAULT. A TSM×TSN tile of C per work-group, TSK-deep slabs of op(A) and op(B)
+//   gemm_tiled_regblock  A TSM×TSN tile of C per work-group, TSK-deep slabs of op(A) and op(B)
 //                        in local memory, and each work-item accumulates a WPTM×WPTN block of C in
 //                        registers (the engine passes -DTSM=64 -DTSN=128 -DTSK=16 -DWPTM=8 -DWPTN=8:
 //                        16×8 work-items). A work-item owns rows ly + w·(TSM/WPTM) and columns
@@ -21,8 +21,8 @@
 //                           batch stride are multiples of 4 (the host passes vecA / vecB)
 //   gemm_regblock_dbuf      + double-buffered slabs: slab t+1 is loaded into registers while slab t is
 //                           multiplied, then stored to the other buffer; one barrier per slab
-//   gemm_regblock_unrolled  + the TSK-deep q loop unrolled as well as the WPTM×WPTN loops
-// GpuBackend.DefaultGemmVariant says which is the default and why; the lab's gemm op times them all.
+//   gemm_regblock_unrolled  DEFAULT. + the TSK-deep q loop unrolled as well as the WPTM×WPTN loops
+// GpuBackend.DefaultGemmVariant says why; the lab's gemm op times them all.
 //
 // Sizes: op(A) [M, K], op(B) [K, N], C [M, N] row-major; batch item p starts at
 //   A + aOff + p·aBatch, B + bOff + p·bBatch, C + cOff + p·cBatch   (batch stride 0 = shared operand).

@@ -13,7 +13,9 @@ public abstract partial class GpuBackend
         ["naive", "tiled", "tiled_regblock", "regblock_padded", "regblock_vec4", "regblock_dbuf", "regblock_unrolled"];
 
     /// <summary>The default GEMM variant (see gemm.cl's header for each step).</summary>
-    public const string DefaultGemmVariant = "tiled_regblock"; // DEFAULT-CHOICE
+    // All four tile steps: the design a GPU wants (conflict-free, 16-byte loads, load/compute overlap, no loop
+    // counters), and also the fastest on PoCL at 512³ and 1024³ (GEMM-CONV-TILES.md); dbuf alone is slower there.
+    public const string DefaultGemmVariant = "regblock_unrolled";
 
     private string? _gemmVariant;
 
