@@ -15,7 +15,7 @@
 //                   is a batched GEMM partial_n = dy_n · col_nᵀ and conv2d_sum_partials adds the images
 //                   in order. conv2d_add_bias adds the bias afterwards. A 1×1, stride-1, unpadded
 //                   conv uses x itself as the column buffer.
-//   implicit_gemm   DEFAULT. The same three GEMMs with the register-blocked tiling of
+//   implicit_gemm   The same three GEMMs with the register-blocked tiling of
 //                   gemm_tiled_regblock (the engine passes -DTSM=64 -DTSN=128 -DTSK=16 -DWPTM=8
 //                   -DWPTN=8), but the operand slabs are gathered from x / dy / w on the fly, so no
 //                   column buffer exists:
@@ -27,10 +27,13 @@
 //                   channels; a strided backward-input is mostly zeros), the launch code runs the
 //                   direct kernel instead. On PoCL it matches im2col_gemm on large layers, is faster
 //                   on backward-weight, and needs no column buffer.
+//   implicit_padded, implicit_vec4, implicit_dbuf, implicit_unrolled (DEFAULT)
+//                   the tile steps of implicit_gemm, as gemm.cl's regblock steps (conv2d_steps.h):
+//                   conflict-free padded slabs, then float4 loads of the weight-like operand, then
+//                   double-buffered slabs, then the q loop unrolled; same tiles, launch and fallback.
 // Launch: every kernel bounds-checks (global sizes are rounded up to whole work-groups).
 
 #include "gemm_tiles.h" // TSM, TSN, TSK, WPTM, WPTN, RTSM, RTSN: the tiling of gemm.cl's gemm_tiled_regblock
-#define NT (RTSM * RTSN)    // work-items per implicit-GEMM work-group
 #if (NT % TSN) != 0 || (TSK % (NT / TSN)) != 0
 #error "implicit GEMM tiles: work-items per group must be a multiple of TSN and cover TSK rows evenly"
 #endif
@@ -416,3 +419,5 @@ KERNEL void conv2d_sum_partials(GLOBAL const float* RESTRICT partial, // [parts,
     for (int z = 0; z < parts; z++) acc += partial[z * length + i];
     dw[i] = acc;
 }
+
+#include "conv2d_steps.h" // the tile steps of implicit_gemm: implicit_padded, implicit_vec4, implicit_dbuf, implicit_unrolled

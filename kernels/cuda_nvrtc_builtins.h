@@ -20,6 +20,10 @@
 
 #define SERENGINE_NV static __device__ __forceinline__
 
+// float4 and make_float4 (CUDA's vector_types.h / vector_functions.h; NVRTC declares them itself).
+struct __attribute__((aligned(16))) float4 { float x, y, z, w; };
+SERENGINE_NV float4 make_float4(float x, float y, float z, float w) { float4 v = {x, y, z, w}; return v; }
+
 // Bit casts (CUDA's device_functions.h).
 SERENGINE_NV float __int_as_float(int x) { return __builtin_bit_cast(float, x); }
 SERENGINE_NV int __float_as_int(float x) { return __builtin_bit_cast(int, x); }

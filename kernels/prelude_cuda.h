@@ -43,6 +43,19 @@ extern "C" { __constant__ int serengine_group_base[3]; }
 #define GID(n) (GROUP(n) * LSIZE(n) + LID(n))
 #define GSIZE(n) (NGROUPS(n) * LSIZE(n))
 
+// Vector loads: one 16-byte ld.global.v4 of read-only kernel inputs; the host passes the flag that takes
+// this path only when p is 16-byte aligned (leading dimension and offsets multiples of 4), else the kernel
+// does four scalar loads. Inline PTX, because a plain *(const float4*)p whose value meets a scalar-built
+// float4 at a branch is split into 2- and 1-word loads (clang's PTX, CudaPtxCheckTests).
+#define FLOAT4(a, b, c, d) make_float4((a), (b), (c), (d))
+INLINE float4 serengine_load4(const float* p)
+{
+    float4 v;
+    asm("ld.global.v4.f32 {%0, %1, %2, %3}, [%4];" : "=f"(v.x), "=f"(v.y), "=f"(v.z), "=f"(v.w) : "l"(p));
+    return v;
+}
+#define LOAD4(p) serengine_load4(p)
+
 // OpenCL built-ins that CUDA spells differently.
 #define as_float(x) __int_as_float(x)
 #define as_int(x) __float_as_int(x)

@@ -22,6 +22,9 @@
 //   atomic_add_f32(p, v)       float atomic add on global memory (compare-and-swap loop)
 //   atomic_add_f32_local(p, v) the same on local memory
 //   atomic_add_i32(p, v)       int atomic add on global memory, returns the old value
+//   float4, FLOAT4(a, b, c, d) four floats (.x .y .z .w) and their constructor
+//   LOAD4(p)                   p[0..3] as one float4; call it only where the host has checked that p is
+//                              16-byte aligned (CUDA's plain float4 load needs it; OpenCL's vload4 does not)
 //   INFINITY, NAN              float constants (OpenCL C built-ins; prelude_cuda.h spells them by their bits)
 //   ulong                      64-bit unsigned integer (OpenCL C built-in; a typedef in prelude_cuda.h)
 //   HAS_SUBGROUPS              defined where the subgroup macros below exist (CUDA always; OpenCL when the
@@ -52,6 +55,10 @@
 
 // `#pragma unroll` (clang, NVIDIA and AMD OpenCL accept it in OpenCL C 1.2; opencl_unroll_hint needs 2.0).
 #define UNROLL _Pragma("unroll")
+
+// Vector loads: vload4 needs only float alignment, but kernels take the same host-checked path as on CUDA.
+#define FLOAT4(a, b, c, d) ((float4)((a), (b), (c), (d)))
+#define LOAD4(p) vload4(0, (p))
 
 #define GID(n) ((int)get_global_id(n))
 #define LID(n) ((int)get_local_id(n))

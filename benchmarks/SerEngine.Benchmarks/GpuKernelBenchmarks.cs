@@ -5,6 +5,7 @@ using BenchmarkDotNet.Jobs;
 using BenchmarkDotNet.Reports;
 using BenchmarkDotNet.Running;
 using SerEngine.Backends;
+using SerEngine.Backends.Gpu;
 using SerEngine.Backends.OpenCl;
 
 namespace SerEngine.Benchmarks;
@@ -23,8 +24,8 @@ public class GpuGemmBenchmarks : IDisposable
     private Storage? _a, _b, _c;
 
     /// <summary>gemm.cl variant.</summary>
-    [Params("naive", "tiled", "tiled_regblock")]
-    public string Variant { get; set; } = "tiled_regblock";
+    [Params("naive", "tiled", "tiled_regblock", "regblock_padded", "regblock_vec4", "regblock_dbuf", "regblock_unrolled")]
+    public string Variant { get; set; } = GpuBackend.DefaultGemmVariant;
 
     /// <summary>M = N = K.</summary>
     [Params(256, 512)]
@@ -97,8 +98,8 @@ public class GpuConv2dBenchmarks : IDisposable
     private Conv2dGeometry _g;
 
     /// <summary>conv2d.cl variant.</summary>
-    [Params("direct", "im2col_gemm", "implicit_gemm")]
-    public string Variant { get; set; } = "implicit_gemm";
+    [Params("direct", "im2col_gemm", "implicit_gemm", "implicit_padded", "implicit_vec4", "implicit_dbuf", "implicit_unrolled")]
+    public string Variant { get; set; } = GpuBackend.DefaultConv2dVariant;
 
     /// <summary>Which pass: Forward, BackwardInput or BackwardWeight.</summary>
     [Params("Forward", "BackwardInput", "BackwardWeight")]

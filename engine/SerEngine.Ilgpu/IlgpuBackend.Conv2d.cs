@@ -12,7 +12,7 @@ namespace SerEngine.Ilgpu;
 // Dimension legend: x [N, C, H, W], w [K, C, R, S], y [N, K, OH, OW], P = OH·OW, CRS = C·R·S.
 public sealed partial class IlgpuBackend
 {
-    /// <summary>Conv2d variants, simplest to fastest (the dialect's names: direct, im2col_gemm, implicit_gemm).</summary>
+    /// <summary>Conv2d variants, simplest to fastest (the dialect's names; the implicit-GEMM tile steps run implicit_gemm here).</summary>
     public static IReadOnlyList<string> Conv2dVariants => GpuBackend.Conv2dVariants;
 
     private string? _conv2dVariant;
@@ -28,6 +28,12 @@ public sealed partial class IlgpuBackend
         get => _conv2dVariant ??= VariantFromEnvironment(GpuBackend.Conv2dVariantEnvironmentVariable, Conv2dVariants, GpuBackend.DefaultConv2dVariant, "conv2d");
         set => _conv2dVariant = CheckVariant(value, Conv2dVariants, "conv2d");
     }
+
+    /// <summary>
+    /// The ILGPU kernel of a variant: the dialect's implicit-GEMM tile steps (implicit_padded .. implicit_unrolled)
+    /// have no ILGPU kernels of their own and run implicit_gemm here.
+    /// </summary>
+    private static string ImplicitKind(string variant) => GpuBackend.IsImplicitGemmVariant(variant) ? "implicit_gemm" : variant;
 
     /// <summary>Largest im2col column buffer in elements (16 Mi); larger batches go in chunks of images.</summary>
     internal int Conv2dColumnBufferElements { get; set; } = 16 << 20;
@@ -54,7 +60,7 @@ public sealed partial class IlgpuBackend
         var gc = g; // a copy the launch lambdas can capture
         ArrayView<float> xv = F(x), wv = F(w), yv = F(y), bv = bias is null ? wv : F(bias);
         int hasBias = bias is null ? 0 : 1;
-        string variant = Conv2dVariant == "implicit_gemm" && !ImplicitGemmPays(g.K, (long)g.N * p) ? "direct" : Conv2dVariant;
+        string variant = ImplicitKind(Conv2dVariant) == "implicit_gemm" && !ImplicitGemmPays(g.K, (long)g.N * p) ? "direct" : ImplicitKind(Conv2dVariant);
         switch (variant)
         {
             case "direct":
@@ -93,7 +99,7 @@ public sealed partial class IlgpuBackend
         var geo = Geometry(g);
         var gc = g; // a copy the launch lambdas can capture
         ArrayView<float> dyv = F(dy), wv = F(w), dxv = F(dx);
-        string variant = Conv2dVariant;
+        string variant = ImplicitKind(Conv2dVariant);
         if (variant == "implicit_gemm" && !ImplicitGemmPays(g.C, (long)g.N * hw, g.StrideH * g.StrideW))
             variant = "direct"; // the direct gather visits only the (k, r, s) that reach each dx element
         switch (variant)
@@ -129,7 +135,7 @@ public sealed partial class IlgpuBackend
         var geo = Geometry(g);
         var gc = g; // a copy the launch lambdas can capture
         ArrayView<float> xv = F(x), dyv = F(dy), dwv = F(dw);
-        string variant = Conv2dVariant == "implicit_gemm" && !ImplicitGemmPays(g.K, crs) ? "direct" : Conv2dVariant;
+        string variant = ImplicitKind(Conv2dVariant) == "implicit_gemm" && !ImplicitGemmPays(g.K, crs) ? "direct" : ImplicitKind(Conv2dVariant);
         switch (variant)
         {
             case "direct":

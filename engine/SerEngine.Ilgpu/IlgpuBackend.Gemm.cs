@@ -11,7 +11,10 @@ namespace SerEngine.Ilgpu;
 // buffer offsets, so one image's slice of a larger buffer is an operand without a copy.
 public sealed partial class IlgpuBackend
 {
-    /// <summary>GEMM variants of Kernels/GemmKernels.cs, simplest to fastest (the dialect's names).</summary>
+    /// <summary>
+    /// GEMM variants, simplest to fastest (the dialect's names); the dialect's tile steps after
+    /// tiled_regblock (regblock_padded .. regblock_unrolled) have no ILGPU kernels and run tiled_regblock here.
+    /// </summary>
     public static IReadOnlyList<string> GemmVariants => GpuBackend.GemmVariants;
 
     private string? _gemmVariant;
@@ -20,7 +23,7 @@ public sealed partial class IlgpuBackend
 
     /// <summary>
     /// The GEMM kernel used by <see cref="Gemm"/> and the im2col conv2d variant: <c>naive</c>,
-    /// <c>tiled</c> or <c>tiled_regblock</c> (default); starts as <c>$SERENGINE_GEMM_VARIANT</c> when set.
+    /// <c>tiled</c>, or <c>tiled_regblock</c> (every other name); starts as <c>$SERENGINE_GEMM_VARIANT</c> when set.
     /// </summary>
     /// <exception cref="ArgumentException">An unknown variant name.</exception>
     public string GemmVariant

@@ -5,8 +5,9 @@ namespace SerEngine.Benchmarks.Lab;
 
 /// <summary>
 /// kernels/conv2d.cl: forward, backward-input and backward-weight per variant (direct, im2col_gemm,
-/// implicit_gemm). Geometry: x [N, C, H, W], w [K, C, R, S], y [N, K, OH, OW]. The implicit_gemm
-/// variant runs the direct kernels for shapes that would leave its tiles mostly idle, so its checks run
+/// implicit_gemm and its tile steps implicit_padded, implicit_vec4, implicit_dbuf, implicit_unrolled).
+/// Geometry: x [N, C, H, W], w [K, C, R, S], y [N, K, OH, OW]. The implicit-GEMM
+/// variants run the direct kernels for shapes that would leave their tiles mostly idle, so their checks run
 /// each geometry twice: as launched, and with the implicit kernels forced; im2col_gemm adds a check with
 /// the column buffer cut to one image (the chunked path).
 /// </summary>
@@ -35,6 +36,7 @@ public sealed class Conv2dLab : LabOp
         ("1x1 c33 k65", new(3, 33, 7, 9, 65, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1)),
         ("1x1s2d3", new(1, 5, 9, 8, 3, 1, 1, 2, 2, 0, 1, 1, 0, 3, 3)),
         ("3x1 s(1,3)", new(2, 2, 7, 3, 3, 3, 1, 1, 3, 1, 1, 0, 0, 1, 1)),
+        ("2x2s(2,1)d(1,2) c3", new(2, 3, 19, 23, 9, 2, 2, 2, 1, 0, 1, 2, 1, 1, 2)), // C·R·S, OH·OW multiples of 4: float4 loads
         ("3x3p1 c64 k130", new(1, 64, 9, 70, 130, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1)),
     ];
 
@@ -51,7 +53,7 @@ public sealed class Conv2dLab : LabOp
         foreach (string variant in GpuBackend.Conv2dVariants)
         {
             var checks = geometries.SelectMany(t => Passes(t.Name, t.G, null)).ToList();
-            if (variant == "implicit_gemm")
+            if (GpuBackend.IsImplicitGemmVariant(variant))
                 checks.AddRange(geometries.SelectMany(t => Passes(t.Name + " forced", t.G, gpu => gpu.Conv2dImplicitMinUsefulShare = 0)));
             if (variant == "im2col_gemm")
             {

@@ -3,9 +3,10 @@ using SerEngine.Backends.Gpu;
 namespace SerEngine.Benchmarks.Lab;
 
 /// <summary>
-/// kernels/gemm.cl: batched C [M, N] = alpha·op(A)·op(B) + beta·C per variant (naive, tiled,
-/// tiled_regblock). Checks: 1×1×1, odd sizes, sizes that are not multiples of the 16 / 64×128
-/// tiles, several work-groups per dimension, batches, both transposes, beta ≠ 0, K = 0.
+/// kernels/gemm.cl: batched C [M, N] = alpha·op(A)·op(B) + beta·C per variant (GpuBackend.GemmVariants:
+/// naive, tiled, tiled_regblock and its tile steps). Checks: 1×1×1, odd sizes, sizes that are not multiples
+/// of the 16 / 64×128 tiles, several work-groups per dimension, batches, both transposes, beta ≠ 0, K = 0,
+/// and sizes that are multiples of 4 (the tile steps' float4 loads).
 /// </summary>
 public sealed class GemmLab : LabOp
 {
@@ -18,13 +19,13 @@ public sealed class GemmLab : LabOp
     private static readonly LabCase[] QuickChecks =
     [
         Case(1, 1, 1, 1), Case(1, 7, 17, 33), Case(2, 65, 33, 17, transA: true), Case(1, 129, 65, 7, transB: true, beta: 0.5f),
-        Case(1, 70, 130, 40, transA: true, transB: true),
+        Case(1, 70, 130, 40, transA: true, transB: true), Case(2, 68, 36, 44, beta: 0.5f),
     ];
 
     private static readonly LabCase[] FullChecks =
     [
         .. QuickChecks, Case(3, 33, 129, 65, transA: true, transB: true), Case(1, 1, 129, 17), Case(2, 5, 3, 0, beta: 0.5f),
-        Case(2, 130, 257, 31, beta: 0.25f), Case(1, 200, 3, 300, transB: true),
+        Case(2, 130, 257, 31, beta: 0.25f), Case(1, 200, 3, 300, transB: true), Case(3, 132, 260, 36, transA: true, transB: true),
     ];
 
     /// <inheritdoc/>

@@ -23,6 +23,8 @@ public class Conv2dKernelTests(ITestOutputHelper output)
         ("1x1 pointwise", new(3, 33, 7, 9, 65, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1)),
         ("1x1 stride 2 dilation 3", new(1, 5, 9, 8, 3, 1, 1, 2, 2, 0, 1, 1, 0, 3, 3)),
         ("3x1 stride (1, 3) single output column", new(2, 2, 7, 3, 3, 3, 1, 1, 3, 1, 1, 0, 0, 1, 1)),
+        // 3 channels but C·R·S = 12 and OH·OW = 240: the implicit tile steps' float4 loads of w and dy
+        ("2x2 stride (2, 1) dilation (1, 2) asymmetric pad, 3 channels", new(2, 3, 19, 23, 9, 2, 2, 2, 1, 0, 1, 2, 1, 1, 2)),
     ];
 
     private static double Tolerance(int reduction) => 1e-5 + 1e-6 * reduction;
@@ -158,8 +160,8 @@ public class Conv2dKernelTests(ITestOutputHelper output)
     private void RunEveryVariant(GpuBackend gpu, Action<Conv2dGeometry, ulong, int, Action<Func<double>>> body)
     {
         var (saved, savedShare) = (gpu.Conv2dVariant, gpu.Conv2dImplicitMinUsefulShare);
-        // every variant, plus implicit_gemm with its fallback to the direct kernels switched off
-        string[] variants = [.. GpuBackend.Conv2dVariants, ForcedImplicit];
+        // every variant, plus each implicit-GEMM variant with its fallback to the direct kernels switched off
+        string[] variants = [.. GpuBackend.Conv2dVariants, .. GpuBackend.Conv2dVariants.Where(GpuBackend.IsImplicitGemmVariant).Select(v => v + Forced)];
         try
         {
             for (int i = 0; i < Geometries.Length; i++)
@@ -169,8 +171,9 @@ public class Conv2dKernelTests(ITestOutputHelper output)
                 {
                     foreach (var variant in variants)
                     {
-                        gpu.Conv2dVariant = variant == ForcedImplicit ? "implicit_gemm" : variant;
-                        gpu.Conv2dImplicitMinUsefulShare = variant == ForcedImplicit ? 0 : savedShare;
+                        bool forced = variant.EndsWith(Forced, StringComparison.Ordinal);
+                        gpu.Conv2dVariant = forced ? variant[..^Forced.Length] : variant;
+                        gpu.Conv2dImplicitMinUsefulShare = forced ? 0 : savedShare;
                         double err;
                         try
                         {
@@ -180,7 +183,7 @@ public class Conv2dKernelTests(ITestOutputHelper output)
                         {
                             throw new InvalidOperationException($"{variant}, {name} ({g}): {e.Message}", e);
                         }
-                        output.WriteLine($"{variant,-14} {name}: max error {err:E2}");
+                        output.WriteLine($"{variant,-18} {name}: max error {err:E2}");
                     }
                 });
             }
@@ -191,5 +194,5 @@ public class Conv2dKernelTests(ITestOutputHelper output)
         }
     }
 
-    private const string ForcedImplicit = "implicit_gemm!";
+    private const string Forced = "!";
 }

@@ -13,10 +13,12 @@ public class GemmKernelTests(ITestOutputHelper output)
     private readonly CpuReferenceBackend _cpu = new();
 
     // (batch, m, n, k): odd sizes, sizes that are not multiples of any tile, several work-groups per
-    // dimension (regblock tiles are 64, tiled 16), single rows/columns, an empty reduction.
+    // dimension (regblock tiles are 64, tiled 16), single rows/columns, an empty reduction; the last two
+    // have every size a multiple of 4, so the tile steps take their float4 loads (ragged tiles, whole tiles).
     private static readonly (int Batch, int M, int N, int K)[] Shapes =
     [
         (1, 1, 1, 1), (1, 7, 17, 33), (2, 65, 33, 17), (1, 129, 65, 7), (3, 33, 129, 65), (1, 1, 129, 17), (2, 5, 3, 0),
+        (2, 68, 36, 44), (1, 64, 128, 32),
     ];
 
     [Theory]
@@ -132,6 +134,73 @@ public class GemmKernelTests(ITestOutputHelper output)
         }
     }
 
+    [Fact]
+    public void Float4LoadsOnlyWhereTheLeadingDimensionOffsetAndBatchStrideAreMultiplesOf4()
+    {
+        Assert.Equal(1, GpuBackend.Vec4Aligned(44, 0, 68 * 44, 2));
+        Assert.Equal(1, GpuBackend.Vec4Aligned(44, 8, 6, 1)); // one batch item: its stride is never used
+        Assert.Equal(0, GpuBackend.Vec4Aligned(45, 0, 0, 1));
+        Assert.Equal(0, GpuBackend.Vec4Aligned(44, 2, 0, 1));
+        Assert.Equal(0, GpuBackend.Vec4Aligned(44, 0, 6, 2));
+    }
+
+    [Theory]
+    [InlineData("opencl")]
+    [InlineData("cuda")]
+    public void TileStepsMatchTheReferenceAtMisalignedOffsets(string device)
+    {
+        // leading dimensions that are multiples of 4, offsets that are not (then that operand loads scalars)
+        if (KernelPair.Device(device, output) is not { } gpu) return;
+        var saved = gpu.GemmVariant;
+        try
+        {
+            const int batch = 2, m = 36, n = 68, k = 20;
+            foreach (int offset in new[] { 0, 1, 2, 4 })
+            {
+                int strideA = m * k + offset, strideB = k * n + 4, strideC = m * n + 3;
+                var (a0, b0, c0) = (KernelPair.RandomNormal(offset + batch * strideA, 51),
+                    KernelPair.RandomNormal(offset + batch * strideB, 52), KernelPair.RandomNormal(offset + batch * strideC, 53));
+                using var a = gpu.Allocate(a0.Length, DType.Float32);
+                using var b = gpu.Allocate(b0.Length, DType.Float32);
+                using var c = gpu.Allocate(c0.Length, DType.Float32);
+                gpu.Write(a, a0);
+                gpu.Write(b, b0);
+                foreach (bool trans in new[] { false, true })
+                {
+                    var expected = (float[])c0.Clone(); // the gaps between items stay as they were
+                    for (int p = 0; p < batch; p++)
+                        CpuGemmAt(trans, m, n, k, a0, offset + p * strideA, b0, offset + p * strideB, expected, offset + p * strideC, 0.5f);
+                    foreach (var variant in GpuBackend.GemmVariants)
+                    {
+                        gpu.GemmVariant = variant;
+                        gpu.Write(c, c0);
+                        gpu.GemmCore(trans, trans, batch, m, n, k, 1f, a, offset, strideA, b, offset, strideB, 0.5f, c, offset, strideC);
+                        var back = new float[c0.Length];
+                        gpu.Read(c, back);
+                        KernelPair.AssertClose(expected, back, 1e-4, 1e-5, $"{variant} offset {offset} trans {trans}");
+                    }
+                }
+            }
+        }
+        finally
+        {
+            gpu.GemmVariant = saved;
+        }
+    }
+
+    /// <summary>C[cOff..] = A·B + beta·C for one item (transposes both when <paramref name="trans"/>), summed in double.</summary>
+    private static void CpuGemmAt(bool trans, int m, int n, int k, float[] a, int aOff, float[] b, int bOff, float[] c, int cOff, float beta)
+    {
+        for (int i = 0; i < m; i++)
+            for (int j = 0; j < n; j++)
+            {
+                double acc = 0;
+                for (int q = 0; q < k; q++)
+                    acc += (double)a[aOff + (trans ? q * m + i : i * k + q)] * b[bOff + (trans ? j * k + q : q * n + j)];
+                c[cOff + i * n + j] = (float)(acc + beta * c[cOff + i * n + j]);
+            }
+    }
+
     [Theory]
     [InlineData("opencl")]
     [InlineData("cuda")]
@@ -199,12 +268,13 @@ public class KernelCudaCompileTests(ITestOutputHelper output)
     {
         (string File, string Options, string[] Kernels)[] files =
         [
-            ("gemm.cl", GpuBackend.GemmOptions, ["gemm_naive", "gemm_tiled", "gemm_tiled_regblock"]),
+            ("gemm.cl", GpuBackend.GemmOptions, [.. GpuBackend.GemmVariants.Select(v => "gemm_" + v)]),
             ("conv2d.cl", GpuBackend.ConvOptions,
             [
                 "conv2d_fwd_direct", "conv2d_bwd_input_direct", "conv2d_bwd_weight_direct", "conv2d_im2col", "conv2d_col2im",
-                "conv2d_add_bias", "conv2d_fwd_implicit_gemm", "conv2d_bwd_input_implicit_gemm", "conv2d_bwd_weight_implicit_gemm",
-                "conv2d_sum_partials",
+                "conv2d_add_bias", "conv2d_sum_partials",
+                .. GpuBackend.Conv2dVariants.Where(GpuBackend.IsImplicitGemmVariant)
+                    .SelectMany(v => new[] { "conv2d_fwd_" + v, "conv2d_bwd_input_" + v, "conv2d_bwd_weight_" + v }),
             ]),
             ("maxpool2d.cl", "", ["maxpool2d_fwd", "maxpool2d_bwd"]),
             ("batchnorm2d.cl", "-DBN_GROUP=256",
@@ -213,7 +283,8 @@ public class KernelCudaCompileTests(ITestOutputHelper output)
         foreach (var (file, _, kernels) in files)
         {
             var src = KernelSource.Load(file, KernelDialect.Cuda, kernelDirectory: "");
-            foreach (var k in kernels) Assert.Contains($"KERNEL void {k}(", src.Body, StringComparison.Ordinal);
+            // the text with its includes expanded: conv2d.cl's tile steps live in conv2d_steps.h
+            foreach (var k in kernels) Assert.Contains($"KERNEL void {k}(", src.Text, StringComparison.Ordinal);
         }
         if (NvrtcNative.Instance is null)
         {

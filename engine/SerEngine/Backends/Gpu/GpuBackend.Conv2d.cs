@@ -8,10 +8,19 @@ public abstract partial class GpuBackend
     public const string Conv2dVariantEnvironmentVariable = "SERENGINE_CONV2D_VARIANT";
 
     /// <summary>Conv2d variants of kernels/conv2d.cl, simplest to fastest.</summary>
-    public static IReadOnlyList<string> Conv2dVariants { get; } = ["direct", "im2col_gemm", "implicit_gemm"];
+    public static IReadOnlyList<string> Conv2dVariants { get; } =
+        ["direct", "im2col_gemm", "implicit_gemm", "implicit_padded", "implicit_vec4", "implicit_dbuf", "implicit_unrolled"];
 
-    /// <summary>The default conv2d variant: the fastest one that is correct on every device tested.</summary>
-    public const string DefaultConv2dVariant = "implicit_gemm";
+    /// <summary>The default conv2d variant (see conv2d.cl's and conv2d_steps.h's headers for each step).</summary>
+    // All four tile steps, as DefaultGemmVariant: the GPU design, and at or above implicit_gemm on PoCL in 7 of the 9 timed passes.
+    public const string DefaultConv2dVariant = "implicit_unrolled";
+
+    /// <summary>
+    /// True for the implicit-GEMM variants (<c>implicit_gemm</c> and its tile steps <c>implicit_padded</c>,
+    /// <c>implicit_vec4</c>, <c>implicit_dbuf</c>, <c>implicit_unrolled</c>), which share the launch shape
+    /// and the fallback to the direct kernels.
+    /// </summary>
+    public static bool IsImplicitGemmVariant(string variant) => variant.StartsWith("implicit_", StringComparison.Ordinal);
 
     /// <summary>
     /// Largest im2col column buffer, in elements (default 16 Mi = 64 MiB); larger batches are done in
@@ -23,8 +32,8 @@ public abstract partial class GpuBackend
 
     /// <summary>
     /// The kernels used by the three conv2d primitives: <c>direct</c>, <c>im2col_gemm</c> (with
-    /// <see cref="GemmVariant"/>) or <c>implicit_gemm</c> (which runs the direct kernel for shapes
-    /// that would leave its tiles mostly idle; see kernels/conv2d.cl). Starts as
+    /// <see cref="GemmVariant"/>) or an implicit-GEMM variant (<see cref="IsImplicitGemmVariant"/>: these
+    /// run the direct kernel for shapes that would leave their tiles mostly idle; see kernels/conv2d.cl). Starts as
     /// <c>$SERENGINE_CONV2D_VARIANT</c>, else <see cref="DefaultConv2dVariant"/>.
     /// </summary>
     /// <exception cref="ArgumentException">An unknown variant name.</exception>
@@ -64,7 +73,7 @@ public abstract partial class GpuBackend
         int p = g.OutH * g.OutW, crs = g.C * g.R * g.S;
         if (g.N == 0 || g.K == 0) return;
         KernelArg[] geo = GeometryArgs(g);
-        string variant = Conv2dVariant == "implicit_gemm" && !ImplicitGemmPays(g.K, (long)g.N * p) ? "direct" : Conv2dVariant;
+        string variant = IsImplicitGemmVariant(Conv2dVariant) && !ImplicitGemmPays(g.K, (long)g.N * p) ? "direct" : Conv2dVariant;
         switch (variant)
         {
             case "direct":
@@ -74,6 +83,11 @@ public abstract partial class GpuBackend
             case "implicit_gemm":
                 LaunchImplicitGemm("conv2d_fwd_implicit_gemm", rows: g.K, cols: (long)g.N * p, 1,
                     [x, w, bias ?? w, bias is null ? 0 : 1, y, .. geo]);
+                return;
+            case var _ when IsImplicitGemmVariant(variant):
+                // the tile steps also take vecW: float4 loads of w [K, C·R·S] rows when C·R·S % 4 = 0
+                LaunchImplicitGemm("conv2d_fwd_" + variant, rows: g.K, cols: (long)g.N * p, 1,
+                    [x, w, bias ?? w, bias is null ? 0 : 1, y, Vec4Aligned(crs, 0, 0, 1), .. geo]);
                 return;
         }
         // im2col_gemm: y_n [K, P] = w [K, CRS] · col_n [CRS, P]
@@ -108,10 +122,10 @@ public abstract partial class GpuBackend
             case "direct":
                 Launch("conv2d.cl", "conv2d_bwd_input_direct", ConvOptions, [hw, g.C, g.N], [ConvGroupX, ConvGroupY, 1], [dy, w, dx, .. geo]);
                 return;
-            case "implicit_gemm" when ImplicitGemmPays(g.C, (long)g.N * hw, g.StrideH * g.StrideW):
-                LaunchImplicitGemm("conv2d_bwd_input_implicit_gemm", rows: g.C, cols: (long)g.N * hw, 1, [dy, w, dx, .. geo]);
+            case var v when IsImplicitGemmVariant(v) && ImplicitGemmPays(g.C, (long)g.N * hw, g.StrideH * g.StrideW):
+                LaunchImplicitGemm("conv2d_bwd_input_" + v, rows: g.C, cols: (long)g.N * hw, 1, [dy, w, dx, .. geo]);
                 return;
-            case "implicit_gemm":
+            case var v when IsImplicitGemmVariant(v):
                 // the direct gather visits only the (k, r, s) that reach each dx element
                 Launch("conv2d.cl", "conv2d_bwd_input_direct", ConvOptions, [hw, g.C, g.N], [ConvGroupX, ConvGroupY, 1], [dy, w, dx, .. geo]);
                 return;
@@ -139,13 +153,13 @@ public abstract partial class GpuBackend
         int p = g.OutH * g.OutW, crs = g.C * g.R * g.S, kcrs = g.K * crs;
         if (kcrs == 0) return;
         KernelArg[] geo = GeometryArgs(g);
-        string variant = Conv2dVariant == "implicit_gemm" && !ImplicitGemmPays(g.K, crs) ? "direct" : Conv2dVariant;
+        string variant = IsImplicitGemmVariant(Conv2dVariant) && !ImplicitGemmPays(g.K, crs) ? "direct" : Conv2dVariant;
         switch (variant)
         {
             case "direct":
                 Launch("conv2d.cl", "conv2d_bwd_weight_direct", ConvOptions, [crs, g.K], [ConvGroupX, ConvGroupY], [x, dy, dw, .. geo]);
                 return;
-            case "implicit_gemm":
+            case var _ when IsImplicitGemmVariant(variant):
             {
                 // split-K: chunk z of the N·P reduction writes partial [z, K, CRS]; then one sum
                 long np = (long)g.N * p;
@@ -153,13 +167,16 @@ public abstract partial class GpuBackend
                 long splits = Math.Clamp((ConvSplitTargetGroups + tiles - 1) / tiles, 1, Math.Max(1, np / ConvSplitMinChunk));
                 int chunk = (int)((np + splits - 1) / splits + ConvTileK - 1) / ConvTileK * ConvTileK;
                 splits = chunk == 0 ? 1 : (np + chunk - 1) / chunk;
+                // the tile steps also take vecDy: float4 loads of dy [N, K, P] rows when P % 4 = 0
+                string kernel = "conv2d_bwd_weight_" + variant;
+                KernelArg[] vecDy = variant == "implicit_gemm" ? [] : [Vec4Aligned(p, 0, 0, 1)];
                 if (splits <= 1)
                 {
-                    LaunchImplicitGemm("conv2d_bwd_weight_implicit_gemm", rows: g.K, cols: crs, 1, [x, dy, dw, (int)Math.Max(np, 1), .. geo]);
+                    LaunchImplicitGemm(kernel, rows: g.K, cols: crs, 1, [x, dy, dw, (int)Math.Max(np, 1), .. vecDy, .. geo]);
                     return;
                 }
                 using var partial = Allocate(checked((int)splits * kcrs), DType.Float32); // [splits, K, CRS]
-                LaunchImplicitGemm("conv2d_bwd_weight_implicit_gemm", rows: g.K, cols: crs, (int)splits, [x, dy, partial, chunk, .. geo]);
+                LaunchImplicitGemm(kernel, rows: g.K, cols: crs, (int)splits, [x, dy, partial, chunk, .. vecDy, .. geo]);
                 SumPartials(partial, dw, (int)splits, kcrs, accumulate: false);
                 return;
             }

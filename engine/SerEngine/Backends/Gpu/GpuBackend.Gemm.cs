@@ -9,16 +9,19 @@ public abstract partial class GpuBackend
     public const string GemmVariantEnvironmentVariable = "SERENGINE_GEMM_VARIANT";
 
     /// <summary>GEMM variants of kernels/gemm.cl, simplest to fastest.</summary>
-    public static IReadOnlyList<string> GemmVariants { get; } = ["naive", "tiled", "tiled_regblock"];
+    public static IReadOnlyList<string> GemmVariants { get; } =
+        ["naive", "tiled", "tiled_regblock", "regblock_padded", "regblock_vec4", "regblock_dbuf", "regblock_unrolled"];
 
-    /// <summary>The default GEMM variant: the fastest one that is correct on every device tested.</summary>
-    public const string DefaultGemmVariant = "tiled_regblock";
+    /// <summary>The default GEMM variant (see gemm.cl's header for each step).</summary>
+    // All four tile steps: the design a GPU wants (conflict-free, 16-byte loads, load/compute overlap, no loop
+    // counters), and also the fastest on PoCL at 512³ and 1024³ (GEMM-CONV-TILES.md); dbuf alone is slower there.
+    public const string DefaultGemmVariant = "regblock_unrolled";
 
     private string? _gemmVariant;
 
     /// <summary>
-    /// The GEMM kernel used by <see cref="Gemm"/> and by the im2col conv2d variant: <c>naive</c>,
-    /// <c>tiled</c> or <c>tiled_regblock</c>. Starts as <c>$SERENGINE_GEMM_VARIANT</c>, else
+    /// The GEMM kernel used by <see cref="Gemm"/> and by the im2col conv2d variant, one of
+    /// <see cref="GemmVariants"/>. Starts as <c>$SERENGINE_GEMM_VARIANT</c>, else
     /// <see cref="DefaultGemmVariant"/>.
     /// </summary>
     /// <exception cref="ArgumentException">An unknown variant name.</exception>
@@ -76,14 +79,35 @@ public abstract partial class GpuBackend
             case "tiled":
                 Launch("gemm.cl", "gemm_tiled", GemmOptions, [n, m, batch], [GemmTile, GemmTile, 1], args);
                 break;
+            case "tiled_regblock":
+                Launch("gemm.cl", "gemm_tiled_regblock", GemmOptions, RegblockGlobal(m, n, batch), RegblockLocal, args);
+                break;
             default:
-                // one work-group per TSM×TSN tile of C, each work-item a WPTM×WPTN block
-                const int lx = GemmTileN / GemmWorkN, ly = GemmTileM / GemmWorkM;
-                long gx = (n + GemmTileN - 1) / GemmTileN * lx, gy = (m + GemmTileM - 1) / GemmTileM * ly;
-                Launch("gemm.cl", "gemm_tiled_regblock", GemmOptions, [gx, gy, batch], [lx, ly, 1], args);
+                // the tile steps also take vecA, vecB: float4 loads of an operand only where they are 16-byte aligned
+                Launch("gemm.cl", "gemm_" + GemmVariant, GemmOptions, RegblockGlobal(m, n, batch), RegblockLocal,
+                [
+                    m, n, k, alpha,
+                    a, aOffset, strideA, aRow, aCol, Vec4Aligned(aCol == 1 ? aRow : aCol, aOffset, strideA, batch),
+                    b, bOffset, strideB, bRow, bCol, Vec4Aligned(bRow == 1 ? bCol : bRow, bOffset, strideB, batch),
+                    beta, c, cOffset, strideC,
+                ]);
                 break;
         }
     }
+
+    // The register-blocked launch: one work-group per TSM×TSN tile of C, each work-item a WPTM×WPTN block.
+    private static readonly int[] RegblockLocal = [GemmTileN / GemmWorkN, GemmTileM / GemmWorkM, 1];
+
+    private static long[] RegblockGlobal(int m, int n, int batch) =>
+        [(n + GemmTileN - 1) / GemmTileN * RegblockLocal[0], (m + GemmTileM - 1) / GemmTileM * RegblockLocal[1], batch];
+
+    /// <summary>
+    /// 1 when every float4 group of an operand starts 16 bytes into an aligned buffer: its leading dimension
+    /// (the stride of its non-unit direction), its offset and its batch stride are multiples of 4 (the
+    /// kernel aligns the groups themselves); else 0, and the kernel loads scalars.
+    /// </summary>
+    internal static int Vec4Aligned(int leading, int offset, int batchStride, int batch) =>
+        leading % 4 == 0 && offset % 4 == 0 && (batch == 1 || batchStride % 4 == 0) ? 1 : 0;
 
     /// <summary>Throws unless <paramref name="s"/> is Float32 and holds <paramref name="batch"/> items of <paramref name="size"/> elements.</summary>
     internal static void CheckOperand(string op, string name, Storage s, int offset, int stride, int batch, long size, string shape)
