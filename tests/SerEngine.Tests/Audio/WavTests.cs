@@ -46,11 +46,11 @@ public partial class WavTests
         return Chunk("fmt ", f);
     }
 
-    private static byte[] Pcm16(params short[] v) => v.SelectMany(x => U16(x)).ToArray();
-    private static byte[] Pcm24(params int[] v) => v.SelectMany(x => new[] { (byte)x, (byte)(x >> 8), (byte)(x >> 16) }).ToArray();
-    private static byte[] Pcm32(params int[] v) => v.SelectMany(x => U32((uint)x)).ToArray();
-    private static byte[] F32(params float[] v) => v.SelectMany(x => { var b = new byte[4]; BinaryPrimitives.WriteSingleLittleEndian(b, x); return b; }).ToArray();
-    private static byte[] F64(params double[] v) => v.SelectMany(x => { var b = new byte[8]; BinaryPrimitives.WriteDoubleLittleEndian(b, x); return b; }).ToArray();
+    internal static byte[] Pcm16(params short[] v) => v.SelectMany(x => U16(x)).ToArray();
+    internal static byte[] Pcm24(params int[] v) => v.SelectMany(x => new[] { (byte)x, (byte)(x >> 8), (byte)(x >> 16) }).ToArray();
+    internal static byte[] Pcm32(params int[] v) => v.SelectMany(x => U32((uint)x)).ToArray();
+    internal static byte[] F32(params float[] v) => v.SelectMany(x => { var b = new byte[4]; BinaryPrimitives.WriteSingleLittleEndian(b, x); return b; }).ToArray();
+    internal static byte[] F64(params double[] v) => v.SelectMany(x => { var b = new byte[8]; BinaryPrimitives.WriteDoubleLittleEndian(b, x); return b; }).ToArray();
 
     private static WavAudio Parse(byte[] bytes) => WavReader.Parse(bytes, "test.wav");
 
