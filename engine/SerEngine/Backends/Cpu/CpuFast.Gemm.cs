@@ -322,19 +322,14 @@ public partial class CpuBackend
             _rowBlocks = 1;
             if (threads > 1)
             {
-                int want = 4 * threads;
-                // more column blocks (each repeats the packing of its A rows: cheap while blocks are wide); counted in
-                // 16-column panels whatever this CPU's tile, so that the k split below, which decides the order in
-                // which partial products are added, is the same on AVX2 and AVX-512 machines
-                int maxCols = Math.Max(1, CeilDiv(n, 4 * GemmNR(GemmKernelKind.Vector256)));
-                if (batch * _colBlocks < want) _colBlocks = Math.Max(_colBlocks, Math.Min(maxCols, CeilDiv(want, batch)));
-                // then row blocks (each repeats the packing of its B columns)
-                int maxRows = Math.Max(1, CeilDiv(m, 8 * GemmMR));
-                if (batch * _colBlocks < want) _rowBlocks = Math.Min(maxRows, CeilDiv(want, batch * _colBlocks));
-                // then split k (partial products summed at the end) when the output is too small to share
+                (_colBlocks, _rowBlocks) = Blocks(threads, nr);
+                // then split k (partial products summed at the end) when the output is too small to share. The split
+                // decides the order in which partial products are added, so it is planned with 16-column panels on
+                // every CPU (the blocks above follow this CPU's tile): AVX2 and AVX-512 machines add alike
+                var (cols16, rows16) = Blocks(threads, GemmNR(GemmKernelKind.Vector256));
                 long partialFloats = (long)m * n;
-                if (batch == 1 && _colBlocks * _rowBlocks < 2 * threads && k >= 2 * GemmKC && partialFloats <= (1 << 22))
-                    KSplits = (int)Math.Min(Math.Min(CeilDiv(k, GemmKC), CeilDiv(2 * threads, _colBlocks * _rowBlocks)),
+                if (batch == 1 && cols16 * rows16 < 2 * threads && k >= 2 * GemmKC && partialFloats <= (1 << 22))
+                    KSplits = (int)Math.Min(Math.Min(CeilDiv(k, GemmKC), CeilDiv(2 * threads, cols16 * rows16)),
                         1 + (1L << 24) / partialFloats); // partial products: at most 64 MB
             }
             // blocks get whole micro-panels, spread evenly, the bigger blocks first (PanelRange)
@@ -344,6 +339,20 @@ public partial class CpuBackend
             _rowsPerTask = CeilDiv(CeilDiv(m, GemmMR), _rowBlocks) * GemmMR;
             _depthPerSplit = RoundUp(CeilDiv(k, KSplits), GemmKC);
             KSplits = CeilDiv(k, _depthPerSplit);
+        }
+
+        /// <summary>Column and row blocks for <paramref name="threads"/> threads with <paramref name="panelWidth"/>-column micro-panels.</summary>
+        private (int Cols, int Rows) Blocks(int threads, int panelWidth)
+        {
+            int want = 4 * threads;
+            int cols = CeilDiv(n, GemmNC), rows = 1;
+            // more column blocks (each repeats the packing of its A rows: cheap while blocks are wide)
+            int maxCols = Math.Max(1, CeilDiv(n, 4 * panelWidth));
+            if (batch * cols < want) cols = Math.Max(cols, Math.Min(maxCols, CeilDiv(want, batch)));
+            // then row blocks (each repeats the packing of its B columns)
+            int maxRows = Math.Max(1, CeilDiv(m, 8 * GemmMR));
+            if (batch * cols < want) rows = Math.Min(maxRows, CeilDiv(want, batch * cols));
+            return (cols, rows);
         }
 
         /// <summary>
