@@ -11,8 +11,8 @@
 //   adam_step_multi  adam_step over up to ADAM_MULTI tensors in one launch (PyTorch's multi-tensor
 //               Adam): each tensor gets its own run of work-groups (tensor k's start at group
 //               groupStart_k), one work-item per element, so the tensor and its pointers are uniform
-//               over a group (a per-element choice costs PoCL its vectorisation: 3.4× slower); the
-//               per-element update is adam_step's own (adam_update)      (Backend.AdamStepMulti)
+//               over a group (no warp straddles two tensors); the per-element update is adam_step's
+//               own (adam_update)                                          (Backend.AdamStepMulti)
 //   sgd_step    d = g + wd·p (wd ≠ 0); buf = d on the first step else momentum·buf + (1 − dampening)·d;
 //               d = d + momentum·buf (Nesterov) or buf; p −= lr·d  (momentum ≠ 0)  (Backend.SgdStep)
 // CPU twins: CpuReference.Adam.cs, CpuReference.Sgd.cs. OpenCL builds turn off a·b + c contraction
@@ -84,19 +84,7 @@ KERNEL void adam_step_multi(ADAM_TENSOR_PARAMS(0), ADAM_TENSOR_PARAMS(1), ADAM_T
                 + (group >= groupStart5) + (group >= groupStart6) + (group >= groupStart7);
     const int i = (group - ADAM_PICK(k, groupStart)) * LSIZE(0) + LID(0);
     if (i >= ADAM_PICK(k, n)) return;
-    // one call per tensor rather than a chosen pointer: each call sees its own four buffers, which
-    // PoCL then vectorises as it does adam_step (through picked pointers it did not: 3.4× slower)
-    switch (k)
-    {
-        case 0: adam_update(p0, g0, m0, v0, i, ADAM_SCALAR_ARGS); break;
-        case 1: adam_update(p1, g1, m1, v1, i, ADAM_SCALAR_ARGS); break;
-        case 2: adam_update(p2, g2, m2, v2, i, ADAM_SCALAR_ARGS); break;
-        case 3: adam_update(p3, g3, m3, v3, i, ADAM_SCALAR_ARGS); break;
-        case 4: adam_update(p4, g4, m4, v4, i, ADAM_SCALAR_ARGS); break;
-        case 5: adam_update(p5, g5, m5, v5, i, ADAM_SCALAR_ARGS); break;
-        case 6: adam_update(p6, g6, m6, v6, i, ADAM_SCALAR_ARGS); break;
-        default: adam_update(p7, g7, m7, v7, i, ADAM_SCALAR_ARGS); break;
-    }
+    adam_update(ADAM_PICK(k, p), ADAM_PICK(k, g), ADAM_PICK(k, m), ADAM_PICK(k, v), i, ADAM_SCALAR_ARGS);
 }
 
 KERNEL void sgd_step(GLOBAL float* RESTRICT param,      // [n]

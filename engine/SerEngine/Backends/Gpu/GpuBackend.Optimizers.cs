@@ -34,7 +34,7 @@ public abstract partial class GpuBackend
     /// <summary>
     /// The default: <c>multi_tensor</c> on a GPU, where a step's dozens of small updates cost a launch each;
     /// <c>per_tensor</c> on a CPU device (PoCL), whose launches are cheap and which vectorises the single-tensor
-    /// kernel but not the multi-tensor one (FocusCalibrationNet's 42 tensors: 1.2 ms against 5.0 ms, 2026-12-06).
+    /// kernel but not the multi-tensor one (measured: benchmarks/results/amd-epyc-avx512-2vcpu/LAUNCHES-2026-12-06.md).
     /// </summary>
     public string DefaultAdamVariant => IsHostDevice ? "per_tensor" : "multi_tensor";
 
