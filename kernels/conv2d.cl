@@ -209,6 +209,61 @@ INLINE void conv2d_accumulate(LOCAL_PTR const float* as, // [TSK, TSM]
     }
 }
 
+// The implicit-GEMM kernels' epilogues (implicit_gemm here and its tile steps in conv2d_steps.h): the
+// work-item's register tile acc [WPTM × WPTN], rows i0 + ly + wm·RTSM, columns j0 + lx + wn·RTSN, to its output.
+INLINE void conv2d_fwd_store(GLOBAL float* y, GLOBAL const float* bias, const int hasBias, const float* acc,
+                             const int i0, const int j0, const int lx, const int ly, const int K, const int NP, const int P)
+{
+    UNROLL
+    for (int wn = 0; wn < WPTN; wn++)
+    {
+        const int jo = j0 + lx + wn * RTSN;
+        if (jo >= NP) break;
+        const int no = jo / P, po = jo - no * P;
+        UNROLL
+        for (int wm = 0; wm < WPTM; wm++)
+        {
+            const int k = i0 + ly + wm * RTSM;
+            if (k < K) y[(no * K + k) * P + po] = acc[wm * WPTN + wn] + (hasBias ? bias[k] : 0.0f);
+        }
+    }
+}
+
+INLINE void conv2d_bwd_input_store(GLOBAL float* dx, const float* acc, const int i0, const int j0, const int lx, const int ly,
+                                   const int C, const int NHW, const int HW)
+{
+    UNROLL
+    for (int wn = 0; wn < WPTN; wn++)
+    {
+        const int jo = j0 + lx + wn * RTSN;
+        if (jo >= NHW) break;
+        const int no = jo / HW, hwo = jo - no * HW;
+        UNROLL
+        for (int wm = 0; wm < WPTM; wm++)
+        {
+            const int c = i0 + ly + wm * RTSM;
+            if (c < C) dx[(no * C + c) * HW + hwo] = acc[wm * WPTN + wn];
+        }
+    }
+}
+
+INLINE void conv2d_bwd_weight_store(GLOBAL float* dw, const float* acc, const int i0, const int j0, const int lx, const int ly,
+                                    const int K, const int CRS)
+{
+    UNROLL
+    for (int wm = 0; wm < WPTM; wm++)
+    {
+        const int k = i0 + ly + wm * RTSM;
+        if (k >= K) break;
+        UNROLL
+        for (int wn = 0; wn < WPTN; wn++)
+        {
+            const int jo = j0 + lx + wn * RTSN;
+            if (jo < CRS) dw[(GROUP(2) * K + k) * CRS + jo] = acc[wm * WPTN + wn];
+        }
+    }
+}
+
 // Rows k < K, columns (n, oh, ow) < N·P, reduction (c, r, s) < C·R·S. dim 0: column tiles, dim 1: row tiles.
 KERNEL void conv2d_fwd_implicit_gemm(GLOBAL const float* RESTRICT x,    // [N, C, H, W]
                                      GLOBAL const float* RESTRICT wt,   // [K, C·R·S]
@@ -256,19 +311,7 @@ KERNEL void conv2d_fwd_implicit_gemm(GLOBAL const float* RESTRICT x,    // [N, C
         BARRIER;
     }
 
-    UNROLL
-    for (int wn = 0; wn < WPTN; wn++)
-    {
-        const int jo = j0 + lx + wn * RTSN;
-        if (jo >= NP) break;
-        const int no = jo / P, po = jo - no * P;
-        UNROLL
-        for (int wm = 0; wm < WPTM; wm++)
-        {
-            const int k = i0 + ly + wm * RTSM;
-            if (k < K) y[(no * K + k) * P + po] = acc[wm * WPTN + wn] + (hasBias ? bias[k] : 0.0f);
-        }
-    }
+    conv2d_fwd_store(y, bias, hasBias, acc, i0, j0, lx, ly, K, NP, P);
 }
 
 // Rows c < C, columns (n, h, w) < N·H·W, reduction (k, r, s) < K·R·S; dy entries that no output
@@ -325,19 +368,7 @@ KERNEL void conv2d_bwd_input_implicit_gemm(GLOBAL const float* RESTRICT dy, // [
         BARRIER;
     }
 
-    UNROLL
-    for (int wn = 0; wn < WPTN; wn++)
-    {
-        const int jo = j0 + lx + wn * RTSN;
-        if (jo >= NHW) break;
-        const int no = jo / HW, hwo = jo - no * HW;
-        UNROLL
-        for (int wm = 0; wm < WPTM; wm++)
-        {
-            const int c = i0 + ly + wm * RTSM;
-            if (c < C) dx[(no * C + c) * HW + hwo] = acc[wm * WPTN + wn];
-        }
-    }
+    conv2d_bwd_input_store(dx, acc, i0, j0, lx, ly, C, NHW, HW);
 }
 
 // Rows k < K, columns (c, r, s) < C·R·S, reduction (n, oh, ow) < N·P split into chunks of qChunk:
@@ -393,18 +424,7 @@ KERNEL void conv2d_bwd_weight_implicit_gemm(GLOBAL const float* RESTRICT x,  // 
         BARRIER;
     }
 
-    UNROLL
-    for (int wm = 0; wm < WPTM; wm++)
-    {
-        const int k = i0 + ly + wm * RTSM;
-        if (k >= K) break;
-        UNROLL
-        for (int wn = 0; wn < WPTN; wn++)
-        {
-            const int jo = j0 + lx + wn * RTSN;
-            if (jo < CRS) dw[(GROUP(2) * K + k) * CRS + jo] = acc[wm * WPTN + wn];
-        }
-    }
+    conv2d_bwd_weight_store(dw, acc, i0, j0, lx, ly, K, CRS);
 }
 
 // dw[i] (+)= Σ_z partial[z·length + i]: the split-K and per-image partial sums of backward-weight,

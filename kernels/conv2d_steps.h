@@ -74,19 +74,7 @@ INLINE void conv2d_fwd_steps(CONV_FWD_ARGS, LOCAL_PTR float* As, LOCAL_PTR float
     TILE_SLAB_LOOP(0, CRS, CONV_FETCH, CONV_PUT, As, Bs, acc, lx, ly, dbuf, unrolled)
 #undef CONV_FETCH
 
-    UNROLL
-    for (int wn = 0; wn < WPTN; wn++)
-    {
-        const int jo = j0 + lx + wn * RTSN;
-        if (jo >= NP) break;
-        const int no = jo / P, po = jo - no * P;
-        UNROLL
-        for (int wm = 0; wm < WPTM; wm++)
-        {
-            const int k = i0 + ly + wm * RTSM;
-            if (k < K) y[(no * K + k) * P + po] = acc[wm * WPTN + wn] + (hasBias ? bias[k] : 0.0f);
-        }
-    }
+    conv2d_fwd_store(y, bias, hasBias, acc, i0, j0, lx, ly, K, NP, P);
 }
 
 KERNEL void conv2d_fwd_implicit_padded(CONV_FWD_ARGS)
@@ -173,19 +161,7 @@ INLINE void conv2d_bwd_input_steps(CONV_BWD_INPUT_ARGS, LOCAL_PTR float* As, LOC
     TILE_SLAB_LOOP(0, KRS, CONV_FETCH, CONV_PUT, As, Bs, acc, lx, ly, dbuf, unrolled)
 #undef CONV_FETCH
 
-    UNROLL
-    for (int wn = 0; wn < WPTN; wn++)
-    {
-        const int jo = j0 + lx + wn * RTSN;
-        if (jo >= NHW) break;
-        const int no = jo / HW, hwo = jo - no * HW;
-        UNROLL
-        for (int wm = 0; wm < WPTM; wm++)
-        {
-            const int c = i0 + ly + wm * RTSM;
-            if (c < C) dx[(no * C + c) * HW + hwo] = acc[wm * WPTN + wn];
-        }
-    }
+    conv2d_bwd_input_store(dx, acc, i0, j0, lx, ly, C, NHW, HW);
 }
 
 KERNEL void conv2d_bwd_input_implicit_padded(CONV_BWD_INPUT_ARGS)
@@ -278,18 +254,7 @@ INLINE void conv2d_bwd_weight_steps(CONV_BWD_WEIGHT_ARGS, LOCAL_PTR float* As, L
     TILE_SLAB_LOOP(qBegin, qEnd, CONV_FETCH, CONV_PUT, As, Bs, acc, lx, ly, dbuf, unrolled)
 #undef CONV_FETCH
 
-    UNROLL
-    for (int wm = 0; wm < WPTM; wm++)
-    {
-        const int k = i0 + ly + wm * RTSM;
-        if (k >= K) break;
-        UNROLL
-        for (int wn = 0; wn < WPTN; wn++)
-        {
-            const int jo = j0 + lx + wn * RTSN;
-            if (jo < CRS) dw[(GROUP(2) * K + k) * CRS + jo] = acc[wm * WPTN + wn];
-        }
-    }
+    conv2d_bwd_weight_store(dw, acc, i0, j0, lx, ly, K, CRS);
 }
 
 KERNEL void conv2d_bwd_weight_implicit_padded(CONV_BWD_WEIGHT_ARGS)
