@@ -91,21 +91,26 @@ KERNEL void softmax_rows_backward(GLOBAL const float* y,  // [rows, cols] forwar
         FOR_GROUP_STRIDE(j, cols) dx[o + j] = y[o + j] * (dy[o + j] - dot);
 }
 
-KERNEL void biased_softmax(GLOBAL const float* x,       // [rows, cols]
-                           GLOBAL const float* bias,    // [rows, cols] when hasBias
-                           const int hasBias,
-                           GLOBAL const int* keyMask,   // [rows / rowsPerMask, cols] when hasMask
-                           const int hasMask,
-                           GLOBAL float* y,             // [rows, cols]
-                           const int rows, const int cols, const int rowsPerMask, const float scale)
+// The biased softmax forward kernels' arguments (biased_softmax, _online, _subgroup), and the score and
+// keep test of key j in row o's terms (o = row·cols, mo = the row's mask row·cols).
+#define BIASED_SOFTMAX_ARGS                                                                     \
+    GLOBAL const float* x,       /* [rows, cols] */                                             \
+    GLOBAL const float* bias,    /* [rows, cols] when hasBias */                                \
+    const int hasBias,                                                                          \
+    GLOBAL const int* keyMask,   /* [rows / rowsPerMask, cols] when hasMask */                  \
+    const int hasMask,                                                                          \
+    GLOBAL float* y,             /* [rows, cols] */                                             \
+    const int rows, const int cols, const int rowsPerMask, const float scale
+#define BIASED_Z(j) (scale * x[o + (j)] + (hasBias ? bias[o + (j)] : 0.0f))
+#define BIASED_KEPT(j) (!hasMask || keyMask[mo + (j)] != 0)
+
+KERNEL void biased_softmax(BIASED_SOFTMAX_ARGS)
 {
     LOCAL float scratch[MAX_GROUP];
     const int row = GROUP(0);
     if (row >= rows) return;
     const int o = row * cols;
     const int mo = hasMask ? row / rowsPerMask * cols : 0;
-#define BIASED_Z(j) (scale * x[o + (j)] + (hasBias ? bias[o + (j)] : 0.0f))
-#define BIASED_KEPT(j) (!hasMask || keyMask[mo + (j)] != 0)
 
     float m = -INFINITY;
     FOR_GROUP_STRIDE(j, cols)
@@ -123,8 +128,6 @@ KERNEL void biased_softmax(GLOBAL const float* x,       // [rows, cols]
     s = group_sum(scratch, s);
     FOR_GROUP_STRIDE(j, cols)
         y[o + j] = anyKept && BIASED_KEPT(j) ? exp(BIASED_Z(j) - m) / s : 0.0f;
-#undef BIASED_Z
-#undef BIASED_KEPT
 }
 
 KERNEL void biased_softmax_backward(GLOBAL const float* y,  // [rows, cols] forward output
@@ -216,13 +219,7 @@ KERNEL void softmax_rows_online(GLOBAL const float* x, // [rows, cols]
     }
 }
 
-KERNEL void biased_softmax_online(GLOBAL const float* x,       // [rows, cols]
-                                  GLOBAL const float* bias,    // [rows, cols] when hasBias
-                                  const int hasBias,
-                                  GLOBAL const int* keyMask,   // [rows / rowsPerMask, cols] when hasMask
-                                  const int hasMask,
-                                  GLOBAL float* y,             // [rows, cols]
-                                  const int rows, const int cols, const int rowsPerMask, const float scale)
+KERNEL void biased_softmax_online(BIASED_SOFTMAX_ARGS)
 {
     LOCAL float sm[MAX_GROUP];
     LOCAL float ss[MAX_GROUP];
@@ -230,8 +227,6 @@ KERNEL void biased_softmax_online(GLOBAL const float* x,       // [rows, cols]
     if (row >= rows) return;
     const int o = row * cols;
     const int mo = hasMask ? row / rowsPerMask * cols : 0;
-#define BIASED_Z(j) (scale * x[o + (j)] + (hasBias ? bias[o + (j)] : 0.0f))
-#define BIASED_KEPT(j) (!hasMask || keyMask[mo + (j)] != 0)
 
     float m = -INFINITY, s = 0.0f;
     FOR_GROUP_STRIDE(j, cols)
@@ -241,8 +236,6 @@ KERNEL void biased_softmax_online(GLOBAL const float* x,       // [rows, cols]
     const int anyKept = m != -INFINITY;
     FOR_GROUP_STRIDE(j, cols)
         y[o + j] = anyKept && BIASED_KEPT(j) ? exp(BIASED_Z(j) - m) / s : 0.0f;
-#undef BIASED_Z
-#undef BIASED_KEPT
 }
 
 #ifdef HAS_SUBGROUPS
@@ -307,20 +300,12 @@ KERNEL void softmax_rows_backward_subgroup(GLOBAL const float* y,  // [rows, col
     }
 }
 
-KERNEL void biased_softmax_subgroup(GLOBAL const float* x,       // [rows, cols]
-                                    GLOBAL const float* bias,    // [rows, cols] when hasBias
-                                    const int hasBias,
-                                    GLOBAL const int* keyMask,   // [rows / rowsPerMask, cols] when hasMask
-                                    const int hasMask,
-                                    GLOBAL float* y,             // [rows, cols]
-                                    const int rows, const int cols, const int rowsPerMask, const float scale)
+KERNEL void biased_softmax_subgroup(BIASED_SOFTMAX_ARGS)
 {
     FOR_SUBGROUP_ROWS(row, rows)
     {
         const int o = row * cols;
         const int mo = hasMask ? row / rowsPerMask * cols : 0;
-#define BIASED_Z(j) (scale * x[o + (j)] + (hasBias ? bias[o + (j)] : 0.0f))
-#define BIASED_KEPT(j) (!hasMask || keyMask[mo + (j)] != 0)
         float m = -INFINITY, s = 0.0f;
         FOR_LANE_STRIDE(j, cols)
             online_merge(&m, &s, BIASED_KEPT(j) ? BIASED_Z(j) : -INFINITY, 1.0f); // a masked key is an empty part
@@ -329,8 +314,6 @@ KERNEL void biased_softmax_subgroup(GLOBAL const float* x,       // [rows, cols]
         const int anyKept = rowMax != -INFINITY; // all masked or all −inf: zeros, never NaN
         FOR_LANE_STRIDE(j, cols)
             y[o + j] = anyKept && BIASED_KEPT(j) ? exp(BIASED_Z(j) - rowMax) / rowSum : 0.0f;
-#undef BIASED_Z
-#undef BIASED_KEPT
     }
 }
 
