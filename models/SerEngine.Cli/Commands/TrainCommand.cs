@@ -209,9 +209,14 @@ public sealed class TrainCommand : ICommand
         CleanOutput(outDir, force ? earlier : [], stdout);
 
         var log = ModelCommandOptions.Log(stdout);
+        using var process = System.Diagnostics.Process.GetCurrentProcess();
+        double startup = (DateTime.Now - process.StartTime).TotalSeconds; // runtime start, options, the data listing
         var clock = System.Diagnostics.Stopwatch.StartNew();
-        var result = Experiment.Run(data, options, outDir, resume, log);
+        var phases = new RunPhases();
+        var result = Experiment.Run(data, options, outDir, resume, log, phases: phases);
         log.Line(string.Create(CultureInfo.InvariantCulture, $"output: {outDir} ({clock.Elapsed.TotalSeconds:0} s)"));
+        process.Refresh();
+        log.Line(phases.Summary(startup, startup + clock.Elapsed.TotalSeconds, process.PeakWorkingSet64));
         log.Line(result.ResultLine);
         return 0;
     }

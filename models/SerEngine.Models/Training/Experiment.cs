@@ -24,9 +24,14 @@ public sealed record ExperimentResult(IReadOnlyList<FoldResult> Folds, double Me
 /// </summary>
 public static class Experiment
 {
-    /// <summary>Trains and tests; <paramref name="resume"/> continues every fold from its last checkpoint.</summary>
-    public static ExperimentResult Run(Dataset data, TrainOptions options, string outDir, bool resume, ITrainingLog log, FeatureCache? cache = null)
+    /// <summary>
+    /// Trains and tests; <paramref name="resume"/> continues every fold from its last checkpoint;
+    /// <paramref name="phases"/>, when given, collects where the time goes.
+    /// </summary>
+    public static ExperimentResult Run(Dataset data, TrainOptions options, string outDir, bool resume, ITrainingLog log, FeatureCache? cache = null,
+        RunPhases? phases = null)
     {
+        phases ??= new RunPhases();
         ArgumentOutOfRangeException.ThrowIfLessThan(options.EffectiveEpochs, 1, "epochs");
         data.RequireTrainable();
         var backend = BackendRegistry.Get(options.Backend);
@@ -44,7 +49,9 @@ public static class Experiment
         cache ??= options.DiskFeatureCache ? new FeatureCache(outDir) : FeatureCache.Shared;
         var clock = Stopwatch.StartNew();
         int before = cache.Computed;
-        var features = cache.GetAll(data.Utterances, spec, ProgressMeter.Reporter(log, "features:", "files", milestoneFrom: 2000));
+        IReadOnlyList<Audio.FeatureMatrix> features;
+        using (phases.Time(RunPhase.Features))
+            features = cache.GetAll(data.Utterances, spec, ProgressMeter.Reporter(log, "features:", "files", milestoneFrom: 2000));
         log.Line(string.Create(CultureInfo.InvariantCulture,
             $"features: {FeatureSettingsJson.Describe(spec.Settings)}, {cache.Computed - before} computed, {data.Utterances.Count - (cache.Computed - before)} cached ({clock.Elapsed.TotalSeconds:0.0} s)"));
         var probe = options.CreateModel(data.Labels, new Generator(options.Seed), backend);
@@ -65,14 +72,17 @@ public static class Experiment
                 $"fold {plan.Fold}/{plan.Folds}: {plan.Description}; {plan.Train.Length} train / {plan.Validation.Length} validation / {plan.Test.Length} test utterances"));
             WarnMissingClasses(data, plan, log);
             var foldDir = Path.Combine(outDir, $"fold{plan.Fold}");
-            results.Add(FoldTrainer.Run(data, features, plan, options, foldDir, resume, log, pretrained));
+            results.Add(FoldTrainer.Run(data, features, plan, options, foldDir, resume, log, pretrained, phases));
         }
         var result = new ExperimentResult(results, results.Average(r => r.Test.WeightedAccuracy), results.Average(r => r.Test.UnweightedAccuracy));
         if (results.Count > 1)
             log.Line(string.Create(CultureInfo.InvariantCulture,
                 $"mean over {results.Count} folds: WA={result.MeanWa:0.000} UA={result.MeanUa:0.000} (per fold UA: {string.Join(", ", results.Select(r => r.Test.UnweightedAccuracy.ToString("0.000", CultureInfo.InvariantCulture)))}){ClassSetNote(results)}"));
-        JsonUtil.WriteFileAtomic(Path.Combine(outDir, "metrics.json"), JsonUtil.Build(w => WriteSummary(w, data, options, probe, result), indented: true));
-        log.Line($"report: {WriteReport(outDir, data, features, options, probe, result, backend)}");
+        using (phases.Time(RunPhase.Report))
+        {
+            JsonUtil.WriteFileAtomic(Path.Combine(outDir, "metrics.json"), JsonUtil.Build(w => WriteSummary(w, data, options, probe, result), indented: true));
+            log.Line($"report: {WriteReport(outDir, data, features, options, probe, result, backend)}");
+        }
         return result;
     }
 

@@ -57,11 +57,13 @@ public static class FoldTrainer
 
     /// <summary>
     /// Runs the fold; with <paramref name="resume"/>, continues from <paramref name="foldDir"/>'s last checkpoint when there is
-    /// one. <paramref name="pretrainedWeights"/> is <c>--pretrained</c> already read (else it is read here).
+    /// one. <paramref name="pretrainedWeights"/> is <c>--pretrained</c> already read (else it is read here);
+    /// <paramref name="phases"/>, when given, collects the time of steps, validation, checkpoints and test.
     /// </summary>
     public static FoldResult Run(Dataset data, IReadOnlyList<FeatureMatrix> features, FoldPlan plan, TrainOptions options,
-        string foldDir, bool resume, ITrainingLog log, PretrainedFile? pretrainedWeights = null)
+        string foldDir, bool resume, ITrainingLog log, PretrainedFile? pretrainedWeights = null, RunPhases? phases = null)
     {
+        phases ??= new RunPhases();
         var clock = Stopwatch.StartNew();
         var backend = BackendRegistry.Get(options.Backend);
         ulong fold = (ulong)plan.Fold;
@@ -123,6 +125,7 @@ public static class FoldTrainer
             var order = EpochOrder(exampleLabels, data.Labels.Count, options.Balanced, shuffleRng);
             model.Network.Train();
             double lossSum = 0;
+            var stepsTimer = phases.Time(RunPhase.Steps);
             for (int s = 0; s < steps; s++)
             {
                 int from = s * batchSize, count = Math.Min(batchSize, order.Length - from);
@@ -161,6 +164,8 @@ public static class FoldTrainer
                 log.Progress(string.Create(CultureInfo.InvariantCulture,
                     $"{tag} epoch {epoch}/{options.EffectiveEpochs} step {s + 1}/{steps} loss {lossSum / (from + count):0.000}  {meter.Render((long)(epoch - 1) * steps + s + 1)}"));
             }
+            stepsTimer.Dispose();
+            var validationTimer = phases.Time(RunPhase.Validation);
             // weights, and outputs on held-out (or a few training) utterances, must still be finite
             var probe = plan.Validation.Length > 0 ? plan.Validation : plan.Train[..Math.Min(8, plan.Train.Length)];
             var probeLogits = model.PredictLogits([.. probe.Select(i => features[i])]);
@@ -176,12 +181,13 @@ public static class FoldTrainer
                 best = valUa > state.BestUa;
             }
             else best = true; // no validation set: keep the latest
+            validationTimer.Dispose();
             if (best)
             {
                 state.BestEpoch = epoch;
                 state.BestUa = double.IsNaN(valUa) ? 0 : valUa;
                 state.EpochsSinceBest = 0;
-                Checkpoint.Save(bestPath, model, heldOutJson: heldOut);
+                using (phases.Time(RunPhase.Checkpoints)) Checkpoint.Save(bestPath, model, heldOutJson: heldOut);
             }
             else state.EpochsSinceBest++;
             state.Epoch = epoch;
@@ -190,7 +196,7 @@ public static class FoldTrainer
             state.History.Add(record);
             state.ModelRng = modelRng.GetState();
             state.ShuffleRng = shuffleRng.GetState();
-            Checkpoint.Save(lastPath, model, optimizer, state, heldOut);
+            using (phases.Time(RunPhase.Checkpoints)) Checkpoint.Save(lastPath, model, optimizer, state, heldOut);
             string val = plan.Validation.Length > 0 ? string.Create(CultureInfo.InvariantCulture, $"val WA={valWa:0.000} UA={valUa:0.000}") : "no validation";
             log.Line(string.Create(CultureInfo.InvariantCulture,
                 $"{tag} epoch {epoch,3}/{options.EffectiveEpochs}  loss {record.Loss:0.0000}  lr {record.LearningRate:0.#e+0}  {val}{(best ? " *" : "  ")}  ({record.Seconds:0.0} s)"));
@@ -198,8 +204,10 @@ public static class FoldTrainer
                 log.Line(string.Create(CultureInfo.InvariantCulture, $"{tag}: no better validation UA for {options.EffectivePatience} epochs; stopping early"));
         }
 
+        var testTimer = phases.Time(RunPhase.Test);
         if (File.Exists(bestPath)) Checkpoint.Load(bestPath).LoadWeightsInto(model);
         var test = Evaluate(model, data, features, plan.Test);
+        testTimer.Dispose();
         var result = new FoldResult(plan, test, state, clock.Elapsed.TotalSeconds);
         JsonUtil.WriteFileAtomic(Path.Combine(foldDir, "metrics.json"), JsonUtil.Build(result.WriteJson, indented: true));
         log.Line(string.Create(CultureInfo.InvariantCulture,

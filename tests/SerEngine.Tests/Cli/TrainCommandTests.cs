@@ -84,6 +84,8 @@ public sealed class TrainCommandTests(TrainedRuns runs) : IClassFixture<TrainedR
         Assert.Contains(lines, l => l.StartsWith("fold 1/2: test speakers spk1, spk2;", StringComparison.Ordinal));
         Assert.Contains(lines, l => l.StartsWith("fold 2/2 epoch   1/1  loss ", StringComparison.Ordinal));
         Assert.Contains(lines, l => l.StartsWith("mean over 2 folds: ", StringComparison.Ordinal));
+        // where the time went, just before the result
+        Assert.Matches(@"^time: start-up \d+\.\d s, features \d+\.\d s, steps \d+\.\d s, validation \d+\.\d s, checkpoints \d+\.\d s, test \d+\.\d s, report \d+\.\d s, other \d+\.\d s \(\d+\.\d s in all\); peak memory [1-9]\d* MB$", lines[^2]);
         foreach (var f in new[] { "fold1", "fold2" })
         {
             Assert.True(File.Exists(Path.Combine(runs.FcaDir, f, "last.safetensors")));

@@ -5,21 +5,35 @@ namespace SerEngine.Backends.Cpu;
 /// step allocates the same sizes every time, so after the first step every allocation is served
 /// from here (no zeroing, no large-object-heap garbage). Contents of a reused array are whatever
 /// its last user left (Backend.Allocate promises nothing else). The pool holds at most
-/// <see cref="CapacityBytes"/>; a release that would go over it empties the pool first (sizes that
-/// stopped recurring, such as earlier utterance lengths, are dropped that way). Thread-safe.
+/// <see cref="CapacityBytes"/>; a release that would go over it first drops the lengths used least
+/// recently (with variable-length batches, the shapes of earlier batches), and once
+/// <see cref="CollectAfterBytes"/> have been dropped it asks the GC for a collection, so that the
+/// dropped arrays are reused for new ones instead of piling up until the GC's own budget runs out.
+/// Thread-safe.
 /// </summary>
 internal sealed class CpuBufferPool
 {
     private readonly Lock _gate = new();
-    private readonly Dictionary<int, Stack<float[]>> _floats = [];
-    private readonly Dictionary<int, Stack<int[]>> _ints = [];
-    private long _bytes;
+    private readonly Dictionary<int, Slot> _slots = [];
+    private long _bytes, _clock, _droppedSinceCollect;
+
+    // every array of one length and element type (the key is the length, negative for ints)
+    private sealed class Slot
+    {
+        public readonly Stack<float[]> Floats = new();
+        public readonly Stack<int[]> Ints = new();
+        public long LastUse;
+        public long Bytes;
+    }
 
     /// <summary>Arrays below this many elements are left to the GC (they are cheap to allocate).</summary>
     public const int MinLength = 64;
 
-    /// <summary>Most bytes the pool keeps: a quarter of the memory the GC may use, at most 2 GB.</summary>
-    public long CapacityBytes { get; init; } = Math.Min(2L << 30, GC.GetGCMemoryInfo().TotalAvailableMemoryBytes / 4);
+    /// <summary>Most bytes the pool keeps: an eighth of the memory the GC may use, at most 1 GB.</summary>
+    public long CapacityBytes { get; init; } = Math.Min(1L << 30, GC.GetGCMemoryInfo().TotalAvailableMemoryBytes / 8);
+
+    /// <summary>Bytes dropped from the pool after which it asks for a garbage collection (half the capacity).</summary>
+    public long CollectAfterBytes => CapacityBytes / 2;
 
     /// <summary>Bytes held for reuse now.</summary>
     public long PooledBytes
@@ -27,11 +41,34 @@ internal sealed class CpuBufferPool
         get { lock (_gate) return _bytes; }
     }
 
+    /// <summary>Collections the pool has asked for (after dropping <see cref="CollectAfterBytes"/>).</summary>
+    public int Collections { get; private set; }
+
     /// <summary>A float array of exactly <paramref name="length"/> elements, reused when one is free (contents undefined).</summary>
-    public float[] RentFloats(int length) => Rent(_floats, length) ?? GC.AllocateUninitializedArray<float>(length);
+    public float[] RentFloats(int length)
+    {
+        if (length >= MinLength)
+            lock (_gate)
+                if (_slots.TryGetValue(length, out var slot) && slot.Floats.TryPop(out var a))
+                {
+                    Taken(slot, length);
+                    return a;
+                }
+        return GC.AllocateUninitializedArray<float>(length);
+    }
 
     /// <summary>An int array of exactly <paramref name="length"/> elements, reused when one is free (contents undefined).</summary>
-    public int[] RentInts(int length) => Rent(_ints, length) ?? GC.AllocateUninitializedArray<int>(length);
+    public int[] RentInts(int length)
+    {
+        if (length >= MinLength)
+            lock (_gate)
+                if (_slots.TryGetValue(-length, out var slot) && slot.Ints.TryPop(out var a))
+                {
+                    Taken(slot, length);
+                    return a;
+                }
+        return GC.AllocateUninitializedArray<int>(length);
+    }
 
     /// <summary>Gives an array back for reuse. The caller must hold no other reference to it.</summary>
     public void Return(Array data)
@@ -39,14 +76,21 @@ internal sealed class CpuBufferPool
         int length = data.Length;
         if (length < MinLength) return;
         long bytes = (long)length * sizeof(float);
+        bool collect = false;
         lock (_gate)
         {
             if (bytes > CapacityBytes) return;
-            if (_bytes + bytes > CapacityBytes) Clear();
-            if (data is float[] f) Push(_floats, f);
-            else Push(_ints, (int[])data);
+            if (_bytes + bytes > CapacityBytes) collect = DropLeastRecent(CapacityBytes - bytes);
+            int key = data is float[]? length : -length;
+            if (!_slots.TryGetValue(key, out var slot)) _slots[key] = slot = new Slot();
+            if (data is float[] f) slot.Floats.Push(f);
+            else slot.Ints.Push((int[])data);
+            slot.LastUse = ++_clock;
+            slot.Bytes += bytes;
             _bytes += bytes;
         }
+        // outside the lock: a background gen-2 collection frees the dropped large arrays for reuse
+        if (collect) GC.Collect(GC.MaxGeneration, GCCollectionMode.Forced, blocking: false);
     }
 
     /// <summary>Drops every pooled array (the GC reclaims them).</summary>
@@ -54,26 +98,32 @@ internal sealed class CpuBufferPool
     {
         lock (_gate)
         {
-            _floats.Clear();
-            _ints.Clear();
+            _slots.Clear();
             _bytes = 0;
         }
     }
 
-    private T[]? Rent<T>(Dictionary<int, Stack<T[]>> pool, int length)
+    private void Taken(Slot slot, int length)
     {
-        if (length < MinLength) return null;
-        lock (_gate)
-        {
-            if (!pool.TryGetValue(length, out var stack) || !stack.TryPop(out var a)) return null;
-            _bytes -= (long)length * sizeof(float);
-            return a;
-        }
+        long bytes = (long)length * sizeof(float);
+        slot.Bytes -= bytes;
+        slot.LastUse = ++_clock;
+        _bytes -= bytes;
     }
 
-    private static void Push<T>(Dictionary<int, Stack<T[]>> pool, T[] a)
+    // drops whole lengths, least recently used first, until at most `target` bytes stay; true when a collection is due
+    private bool DropLeastRecent(long target)
     {
-        if (!pool.TryGetValue(a.Length, out var stack)) pool[a.Length] = stack = new Stack<T[]>();
-        stack.Push(a);
+        foreach (var (key, slot) in _slots.OrderBy(s => s.Value.LastUse).ToList())
+        {
+            if (_bytes <= target) break;
+            _bytes -= slot.Bytes;
+            _droppedSinceCollect += slot.Bytes;
+            _slots.Remove(key);
+        }
+        if (_droppedSinceCollect < CollectAfterBytes) return false;
+        _droppedSinceCollect = 0;
+        Collections++;
+        return true;
     }
 }
