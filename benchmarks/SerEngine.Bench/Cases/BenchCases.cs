@@ -28,7 +28,7 @@ public static class BenchCases
 
     private static BenchCase? SizedModelCase(string name)
     {
-        var m = System.Text.RegularExpressions.Regex.Match(name, @"^(attention_fcn|focus_calibration_net)\.(train_step|infer)\.b([1-9]\d{0,3})\.([1-9]\d{0,3})x([1-9]\d{0,4})$");
+        var m = System.Text.RegularExpressions.Regex.Match(name, @"^(attention_fcn|focus_calibration_net)\.(train_step|scratch_step|infer)\.b([1-9]\d{0,3})\.([1-9]\d{0,3})x([1-9]\d{0,4})$");
         if (!m.Success) return null;
         int n = int.Parse(m.Groups[3].Value, System.Globalization.CultureInfo.InvariantCulture);
         int f = int.Parse(m.Groups[4].Value, System.Globalization.CultureInfo.InvariantCulture);
@@ -36,8 +36,10 @@ public static class BenchCases
         return (m.Groups[1].Value, m.Groups[2].Value) switch
         {
             ("attention_fcn", "train_step") => new AttentionFcnTrainStepCase(n, f, t),
+            ("attention_fcn", "scratch_step") => new AttentionFcnScratchStepCase(n, f, t),
             ("attention_fcn", _) => new AttentionFcnInferCase(n, f, t),
-            (_, "train_step") => new FocusCalibrationNetTrainStepCase(n, f, t),
+            ("focus_calibration_net", "train_step") => new FocusCalibrationNetTrainStepCase(n, f, t),
+            ("focus_calibration_net", "scratch_step") => null, // the scratch recipe is AttentionFcn's
             _ => new FocusCalibrationNetInferCase(n, f, t),
         };
     }

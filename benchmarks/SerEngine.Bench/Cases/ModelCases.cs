@@ -147,3 +147,35 @@ public sealed class FocusCalibrationNetInferCase(int batch, int freq, int frames
             Cleanup: () => { x.Dispose(); labels.Dispose(); });
     }
 }
+
+/// <summary>
+/// <c>attention_fcn.scratch_step.bN.FxT</c>: one step of <c>ser train --model fcn</c>'s default (scratch)
+/// recipe: widths 32, 64, 128, 128, 128, batch norm with statistics over valid frames, dropout 0.5,
+/// Adam lr 1e-3, on x [N, 1, F, T] whose items are valid for T down to 3T/4 frames (zero-padded
+/// after), as a batch of utterances of different lengths is. Ours only (no PyTorch twin in
+/// BENCH_CASES.md); it shows where the whole training job's steps spend their time.
+/// </summary>
+/// <param name="batch">N.</param>
+/// <param name="freq">F.</param>
+/// <param name="frames">T.</param>
+public sealed class AttentionFcnScratchStepCase(int batch, int freq, int frames) : BenchCase
+{
+    /// <inheritdoc/>
+    public override string Name => $"attention_fcn.scratch_step.b{batch}.{freq}x{frames}";
+
+    /// <inheritdoc/>
+    public override string Description => $"AttentionFcn scratch-recipe training step on [{batch}, 1, {freq}, {frames}] with valid lengths {frames * 3 / 4}..{frames}: masked batch norm, dropout, Adam (lr 1e-3)";
+
+    /// <inheritdoc/>
+    public override BenchStep Prepare(Backend backend)
+    {
+        var config = new AttentionFcnConfig(4, Widths: [32, 64, 128, 128, 128], BatchNorm: true);
+        var model = new AttentionFcn(config, new Generator(1), backend);
+        var opt = new Adam(model.Parameters(), lr: 1e-3f);
+        var (x, labels) = BenchInputs.Batch(backend, batch, freq, frames, 4, 2);
+        // lengths spread evenly from T down to 3T/4 (the valid frames of a batch of utterances)
+        var valid = Enumerable.Range(0, batch).Select(i => frames - i * (frames / 4) / Math.Max(1, batch - 1)).ToArray();
+        return new BenchStep(() => BenchInputs.TrainStep(model, opt, () => model.Forward(x, valid).Logits, labels),
+            Cleanup: () => { x.Dispose(); labels.Dispose(); });
+    }
+}
