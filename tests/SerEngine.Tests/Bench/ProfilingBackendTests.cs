@@ -75,6 +75,20 @@ public class ProfilingBackendTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void TheScratchStepCaseRunsTheMaskedBatchNormPath()
+    {
+        var c = BenchCases.Find("attention_fcn.scratch_step.b3.70x96")!;
+        Assert.Equal("attention_fcn.scratch_step.b3.70x96", c.Name);
+        Assert.Contains("valid lengths 72..96", c.Description, StringComparison.Ordinal);
+        Assert.Null(BenchCases.Find("focus_calibration_net.scratch_step.b3.26x63"));
+        var text = new StringWriter();
+        PrimitiveProfile.Run(c, BackendRegistry.Get("cpu"), text);
+        output.WriteLine(text.ToString());
+        Assert.Contains("attention_fcn.scratch_step.b3.70x96: ", text.ToString(), StringComparison.Ordinal);
+        Assert.Contains(" Conv2dBackwardWeight x[3,1,70,96] w[32,1,11,11] s4", text.ToString(), StringComparison.Ordinal); // the narrow widths
+    }
+
+    [Fact]
     public void ProfilesAModelCaseOnOpenCl()
     {
         if (GpuTestDevices.OpenCl(output) is not { } gpu) return;
