@@ -74,6 +74,7 @@ public static class Graph
             if (node is null)
             {
                 AccumulateLeaf(t, g);
+                if (!retainGraph && !ReferenceEquals(t.Grad, g)) ReleaseSpent(g, grads, seeds); // the leaf keeps a copy
                 continue;
             }
             if (node.Freed) throw new InvalidOperationException($"the graph through '{node.Op}' was already freed by an earlier Backward(); pass retainGraph: true to back-propagate twice");
@@ -89,8 +90,27 @@ public static class Graph
                     throw new InvalidOperationException($"backward of '{node.Op}' gave input {i} a gradient of shape {d.Shape}, expected {input.Shape}");
                 Accumulate(grads, input, d);
             }
-            if (!retainGraph) node.Free();
+            if (!retainGraph)
+            {
+                node.Free();
+                ReleaseSpent(g, grads, seeds);
+            }
         }
+    }
+
+    /// <summary>
+    /// Releases a gradient whose node has run, unless a pending gradient is the same tensor (an op
+    /// that passes dy on unchanged) or the caller gave it as a seed: its buffer then serves the
+    /// gradients still to come, so a step's peak memory holds the gradients in flight, not all of them.
+    /// </summary>
+    private static void ReleaseSpent(Tensor g, Dictionary<Tensor, Tensor> grads, IReadOnlyList<Tensor>? seeds)
+    {
+        if (seeds is not null)
+            foreach (var seed in seeds)
+                if (ReferenceEquals(seed, g)) return;
+        foreach (var pending in grads.Values)
+            if (ReferenceEquals(pending, g)) return;
+        g.Dispose(); // a view's buffer stays while another tensor holds it (storages count references)
     }
 
     private static void Accumulate(Dictionary<Tensor, Tensor> grads, Tensor t, Tensor g)
