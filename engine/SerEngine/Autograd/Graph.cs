@@ -67,6 +67,7 @@ public static class Graph
             Accumulate(grads, o, seed);
         }
 
+        var spent = new List<Tensor>(); // gradients a node has consumed or a sum has replaced
         foreach (var t in TopologicalOrder(outputs))
         {
             if (!grads.Remove(t, out var g)) continue;
@@ -88,13 +89,15 @@ public static class Graph
                 if (d is null || !input.RequiresGrad) continue;
                 if (d.Shape != input.Shape)
                     throw new InvalidOperationException($"backward of '{node.Op}' gave input {i} a gradient of shape {d.Shape}, expected {input.Shape}");
-                Accumulate(grads, input, d);
+                Accumulate(grads, input, d, spent);
             }
             if (!retainGraph)
             {
                 node.Free();
-                ReleaseSpent(g, grads, seeds);
+                spent.Add(g);
+                foreach (var done in spent) ReleaseSpent(done, grads, seeds);
             }
+            spent.Clear();
         }
     }
 
@@ -113,13 +116,16 @@ public static class Graph
         g.Dispose(); // a view's buffer stays while another tensor holds it (storages count references)
     }
 
-    private static void Accumulate(Dictionary<Tensor, Tensor> grads, Tensor t, Tensor g)
+    // adds g to t's pending gradient; the two addends of a sum go to `spent` (released by the caller, see ReleaseSpent)
+    private static void Accumulate(Dictionary<Tensor, Tensor> grads, Tensor t, Tensor g, List<Tensor>? spent = null)
     {
         if (grads.TryGetValue(t, out var existing))
         {
             var sum = Tensor.Empty(t.Shape, DType.Float32, t.Backend);
             t.Backend.Binary(BinaryOp.Add, existing.Storage, existing.Shape, g.Storage, g.Shape, sum.Storage, sum.Shape);
             grads[t] = sum;
+            spent?.Add(existing);
+            spent?.Add(g);
         }
         else
         {

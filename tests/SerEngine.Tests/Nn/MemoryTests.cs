@@ -1,3 +1,4 @@
+using SerEngine.Autograd;
 using SerEngine.Backends;
 using SerEngine.Nn;
 using SerEngine.Optim;
@@ -88,6 +89,29 @@ public class MemoryTests
         lin.ZeroGrad();
         kept.Dispose();
         Assert.Equal(before, backend.LiveBytes);
+    }
+
+    [Fact]
+    public void BackwardReleasesEachGradientOnceItsNodeHasRun()
+    {
+        var backend = BackendRegistry.Get("cpu-reference");
+        using var scope = TensorScope.Begin();
+        var x = Tensor.Ones(new Shape(1000), backend);
+        x.RequiresGrad = true;
+        var a = x * x;                      // [1000]
+        var b = Ops.Exp(a) + a;             // a used twice: its gradient is a sum
+        var loss = b.Sum();
+        long forward = backend.LiveBytes;
+        loss.Backward();
+        // left beside the forward tensors: x.Grad only; dloss, db, da (and the seed) were released on the way
+        Assert.Equal(forward + 4 * 1000, backend.LiveBytes);
+        Assert.Equal(2f + 2f * MathF.E, x.Grad!.ToArray()[0], 5);   // d/dx (e^{x²} + x²) at 1
+        var seed = Tensor.Ones(loss.Shape, backend);
+        x.Grad = null;
+        var c = (x * 3f).Sum();
+        Graph.Backward([c], [seed]);
+        Assert.False(seed.IsDisposed);      // a seed the caller gave stays theirs
+        Assert.Equal(3f, x.Grad!.ToArray()[999]);
     }
 
     [Fact]
