@@ -48,6 +48,9 @@ public static class Graph
         if (seeds is not null && seeds.Count != outputs.Count)
             throw new ArgumentException($"{outputs.Count} outputs but {seeds.Count} seeds");
         var grads = new Dictionary<Tensor, Tensor>(ReferenceEqualityComparer.Instance);
+        // gradient tensors handed to more than one consumer, and the seeds: a leaf must copy these
+        var handed = new HashSet<Tensor>(ReferenceEqualityComparer.Instance);
+        var shared = new HashSet<Tensor>(ReferenceEqualityComparer.Instance);
         using var noGrad = NoGrad();
         for (int i = 0; i < outputs.Count; i++)
         {
@@ -64,6 +67,7 @@ public static class Graph
                 seed = seeds[i];
                 if (seed.Shape != o.Shape) throw new ArgumentException($"seed {i} has shape {seed.Shape} but its output has shape {o.Shape}");
             }
+            shared.Add(seed);
             Accumulate(grads, o, seed);
         }
 
@@ -74,8 +78,8 @@ public static class Graph
             var node = t.Node;
             if (node is null)
             {
-                AccumulateLeaf(t, g);
-                if (!retainGraph && !ReferenceEquals(t.Grad, g)) ReleaseSpent(g, grads, seeds); // the leaf keeps a copy
+                AccumulateLeaf(t, g, adopt: !retainGraph && !shared.Contains(g));
+                if (!retainGraph && !ReferenceEquals(t.Grad, g)) ReleaseSpent(g, grads, seeds); // the leaf took a copy
                 continue;
             }
             if (node.Freed) throw new InvalidOperationException($"the graph through '{node.Op}' was already freed by an earlier Backward(); pass retainGraph: true to back-propagate twice");
@@ -89,6 +93,7 @@ public static class Graph
                 if (d is null || !input.RequiresGrad) continue;
                 if (d.Shape != input.Shape)
                     throw new InvalidOperationException($"backward of '{node.Op}' gave input {i} a gradient of shape {d.Shape}, expected {input.Shape}");
+                if (!handed.Add(d)) shared.Add(d);
                 Accumulate(grads, input, d, spent);
             }
             if (!retainGraph)
@@ -133,11 +138,17 @@ public static class Graph
         }
     }
 
-    private static void AccumulateLeaf(Tensor leaf, Tensor g)
+    /// <summary>
+    /// Adds g into the leaf's gradient. The first gradient is taken as it is when
+    /// <paramref name="adopt"/> and nothing else shares its storage (a fresh tensor from one backward
+    /// function: taking it out of its scope saves a copy per parameter and step), else copied.
+    /// </summary>
+    private static void AccumulateLeaf(Tensor leaf, Tensor g, bool adopt)
     {
         if (leaf.Grad is null)
         {
-            using (TensorScope.Suspend()) leaf.Grad = g.Clone();
+            if (adopt && !g.Storage.IsShared && g.Node is null) leaf.Grad = g.KeepAlive();
+            else using (TensorScope.Suspend()) leaf.Grad = g.Clone();
         }
         else
         {

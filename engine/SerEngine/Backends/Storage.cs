@@ -29,6 +29,9 @@ public abstract class Storage : IDisposable
     /// <summary>True once the last reference was released.</summary>
     public bool IsReleased => Volatile.Read(ref _refs) <= 0;
 
+    /// <summary>True while more than one tensor holds this storage (a view shares it).</summary>
+    internal bool IsShared => Volatile.Read(ref _refs) > 1;
+
     /// <summary>Adds a reference (a new tensor shares this storage).</summary>
     internal void AddRef()
     {

@@ -116,6 +116,8 @@ public class CpuFastPrimitiveTests
         { [3, 200_000], [3, 1] },
         { [200_000, 3], [1, 3] },              // one long kept run cut among threads
         { [6, 7], [6, 7] },
+        { [9, 33], [1, 33] },                  // a 32-column block and a one-column tail
+        { [7, 3, 45], [1, 3, 45] },            // several kept rows, 8-wide and scalar tails
         { [0, 4], [1, 4] },                    // nothing to sum: zeros
     };
 
@@ -350,6 +352,28 @@ public class CpuFastPrimitiveTests
             Assert.Equal(ReadFloats(p), ReadFloats(pf));
             Assert.Equal(ReadFloats(m), ReadFloats(mf));
             Assert.Equal(ReadFloats(v), ReadFloats(vf));
+        }
+    }
+
+    [Fact]
+    public void MultiTensorAdamIsBitIdenticalToTheReference()
+    {
+        var rng = new Generator(41);
+        int[] sizes = [1, 7, 16_384, 16_385, 40_000, 9];
+        var args = new AdamStepParams(1e-3f, 0.9f, 0.999f, 1e-8f, 1e-6f, false, 2);
+        var init = sizes.Select(n => (P: RandomArray(rng, n, 0f), M: RandomArray(rng, n, 0f), V: RandomArray(rng, n, 0f).Select(MathF.Abs).ToArray(), G: Random(rng, n, 0f))).ToArray();
+        var want = init.Select(x => (P: Store(x.P), M: Store(x.M), V: Store(x.V))).ToArray();
+        for (int i = 0; i < sizes.Length; i++) Ref.AdamStep(want[i].P, init[i].G, want[i].M, want[i].V, sizes[i], args);
+        foreach (var fast in Fast)
+        {
+            var got = init.Select(x => (P: Store(x.P), M: Store(x.M), V: Store(x.V))).ToArray();
+            fast.AdamStepMulti(got.Select((x, i) => new AdamTensors(x.P, init[i].G, x.M, x.V, sizes[i])).ToArray(), args);
+            for (int i = 0; i < sizes.Length; i++)
+            {
+                Assert.Equal(ReadFloats(want[i].P), ReadFloats(got[i].P));
+                Assert.Equal(ReadFloats(want[i].M), ReadFloats(got[i].M));
+                Assert.Equal(ReadFloats(want[i].V), ReadFloats(got[i].V));
+            }
         }
     }
 

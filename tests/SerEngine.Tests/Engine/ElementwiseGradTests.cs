@@ -108,6 +108,41 @@ public class ElementwiseGradTests
     }
 
     [Fact]
+    public void LeafGradientsTakenWithoutACopyStayTheirOwn()
+    {
+        // one gradient handed to two leaves (the sum's backward), a seed reaching a leaf directly, a
+        // view of a gradient: each leaf's Grad must be its own buffer, so that accumulating into one
+        // changes nothing else; and it must outlive the step's scope
+        var a = Tensor.FromArray([1f, 2f, 3f], new Shape(3));
+        var b = Tensor.FromArray([4f, 5f, 6f], new Shape(3));
+        var c = Tensor.FromArray([1f, 1f, 1f, 1f], new Shape(2, 2));
+        a.RequiresGrad = b.RequiresGrad = c.RequiresGrad = true;
+        var seed = Tensor.FromArray([10f, 20f, 30f], new Shape(3));
+        using (TensorScope.Begin())
+        {
+            (a + b).Backward(seed);
+            a.Backward(seed);
+            (c.Reshape(4) * 3f).Sum().Backward();
+        }
+        Assert.Equal([20f, 40f, 60f], a.Grad!.ToArray());
+        Assert.Equal([10f, 20f, 30f], b.Grad!.ToArray());
+        Assert.Equal([10f, 20f, 30f], seed.ToArray());
+        Assert.Equal([3f, 3f, 3f, 3f], c.Grad!.ToArray());
+        using (TensorScope.Begin()) (a * 1f + b * 2f).Sum().Backward();
+        Assert.Equal([21f, 41f, 61f], a.Grad!.ToArray());
+        Assert.Equal([12f, 22f, 32f], b.Grad!.ToArray());
+        Assert.Equal([10f, 20f, 30f], seed.ToArray());
+
+        var d = Tensor.FromArray([1f, 2f], new Shape(2));
+        var e = Tensor.FromArray([3f, 4f], new Shape(2));
+        d.RequiresGrad = e.RequiresGrad = true;
+        using (TensorScope.Begin()) (d + e).Sum().Backward();
+        using (TensorScope.Begin()) (d * 2f).Sum().Backward();
+        Assert.Equal([3f, 3f], d.Grad!.ToArray());
+        Assert.Equal([1f, 1f], e.Grad!.ToArray());
+    }
+
+    [Fact]
     public void DetachAndNoGradStopGradients()
     {
         var x = Tensor.FromArray([1f, -2f], new Shape(2));

@@ -1,4 +1,6 @@
-using System.Numerics.Tensors;
+using System.Buffers;
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
 
 namespace SerEngine.Backends.Cpu;
 
@@ -7,7 +9,7 @@ namespace SerEngine.Backends.Cpu;
 // with the kept axes outermost so that threads own disjoint outputs:
 //   inner axis summed: y[j] = Σ over the run and the summed outer axes (a vectorised sum per run,
 //                      accumulated in double; short runs with nothing else summed: four rows at a time, scalar);
-//   inner axis kept:   y[j..] += x run (vectorised), one run per summed outer index.
+//   inner axis kept:   y[j..] = Σ x runs, one run per summed outer index, 32 columns at a time in registers.
 // BroadcastTo walks y with x's broadcast strides: runs are copies (x stride 1) or fills (stride 0).
 public partial class CpuBackend
 {
@@ -84,28 +86,77 @@ public partial class CpuBackend
             });
             return;
         }
-        // inner axis kept (y stride 1 along it): rows of y accumulate runs of x; cut kept rows, or the run itself
-        bool cutRows = keptRows > 1;
-        ForChunks(cutRows ? (int)keptRows : inner, size, (s, e) =>
+        // inner axis kept (y stride 1 along it): each kept row of y is the sum of its summed runs of x,
+        // taken 32 columns at a time in registers (the runs' offsets listed once); tasks are (kept row,
+        // column block) pairs
+        var offsets = ArrayPool<long>.Shared.Rent((int)summedRows);
+        var walk = summed.Clone();
+        walk.Seek(0);
+        for (long q = 0; q < summedRows; q++)
+        {
+            offsets[q] = walk.Offset(0);
+            if (q + 1 < summedRows) walk.Next();
+        }
+        int blocks = (inner + 31) / 32, runs = (int)summedRows;
+        ForChunks((int)(keptRows * blocks), size, (s, e) =>
         {
             var k = kept.Clone();
-            var r = summed.Clone();
-            long first = cutRows ? s : 0, last = cutRows ? e : 1;
-            int j0 = cutRows ? 0 : s, len = cutRows ? inner : e - s;
-            k.Seek(first);
-            for (long row = first; row < last; row++)
+            long at = s / blocks;
+            k.Seek(at);
+            for (int task = s; task < e; task++)
             {
-                var dst = new Span<float>(yv, (int)k.Offset(1) + j0, len);
-                dst.Clear();
-                r.Seek(0);
-                for (long q = 0; q < summedRows; q++)
-                {
-                    TensorPrimitives.Add(dst, new ReadOnlySpan<float>(xv, (int)(k.Offset(0) + r.Offset(0)) + j0, len), dst);
-                    if (q + 1 < summedRows) r.Next();
-                }
-                if (row + 1 < last) k.Next();
+                long row = task / blocks;
+                for (; at < row; at++) k.Next();
+                int j0 = task % blocks * 32;
+                ColumnSums(xv, k.Offset(0) + j0, offsets, runs, yv, (int)k.Offset(1) + j0, Math.Min(32, inner - j0));
             }
         });
+        ArrayPool<long>.Shared.Return(offsets);
+    }
+
+    /// <summary>
+    /// y[yOffset + j] = Σ over q &lt; runs of x[xOffset + offsets[q] + j] for j &lt; len (≤ 32), q in order from
+    /// 0 (the float result of adding the runs one after another into a zeroed row).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static unsafe void ColumnSums(float[] x, long xOffset, long[] offsets, int runs, float[] y, int yOffset, int len)
+    {
+        fixed (float* px0 = x, py0 = y)
+        fixed (long* po = offsets)
+        {
+            float* px = px0 + xOffset, py = py0 + yOffset;
+            int j = 0;
+            if (Vector256.IsHardwareAccelerated && len == 32)
+            {
+                Vector256<float> a0 = Vector256<float>.Zero, a1 = a0, a2 = a0, a3 = a0;
+                for (int q = 0; q < runs; q++)
+                {
+                    float* r = px + po[q];
+                    a0 += Vector256.Load(r);
+                    a1 += Vector256.Load(r + 8);
+                    a2 += Vector256.Load(r + 16);
+                    a3 += Vector256.Load(r + 24);
+                }
+                a0.Store(py);
+                a1.Store(py + 8);
+                a2.Store(py + 16);
+                a3.Store(py + 24);
+                return;
+            }
+            if (Vector256.IsHardwareAccelerated)
+                for (; j + 8 <= len; j += 8)
+                {
+                    var a = Vector256<float>.Zero;
+                    for (int q = 0; q < runs; q++) a += Vector256.Load(px + po[q] + j);
+                    a.Store(py + j);
+                }
+            for (; j < len; j++)
+            {
+                float a = 0f;
+                for (int q = 0; q < runs; q++) a += px[po[q] + j];
+                py[j] = a;
+            }
+        }
     }
 
     /// <inheritdoc/>
