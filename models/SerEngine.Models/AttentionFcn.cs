@@ -167,8 +167,8 @@ public sealed class AttentionFcn : Module
             if (time is not { } step) continue;
             if (valid is not null)
                 for (int j = 0; j < valid.Length; j++) valid[j] = Conv2d.OutputSize(valid[j], step.K, step.S, step.P);
-            if (NormAfter(i) is { } norm) x = norm.Forward(x, valid); // its statistics skip the padding; zeroed below
-            if (valid is not null) x = ZeroBeyond(x, valid);
+            if (NormAfter(i) is { } norm) x = norm.Forward(x, valid); // its statistics skip the padding, and it zeroes the padding
+            else if (valid is not null) x = ZeroBeyond(x, valid);
         }
         return (x, valid);
     }

@@ -164,19 +164,19 @@ public sealed partial class ProfilingBackend
     // ---- normalisation ------------------------------------------------------------------------
 
     /// <inheritdoc/>
-    public override void BatchNorm2dForward(Storage x, Storage? weight, Storage? bias, Storage y, Storage mean, Storage invStd, Storage? runningMean, Storage? runningVar, int n, int c, int hw, float eps, float momentum, bool training)
+    public override void BatchNorm2dForward(Storage x, Storage? weight, Storage? bias, Storage y, Storage mean, Storage invStd, Storage? runningMean, Storage? runningVar, int n, int c, int hw, float eps, float momentum, bool training, int[]? validColumns = null, int width = 0)
     {
         long t0 = Start();
-        Inner.BatchNorm2dForward(U(x), UOrNull(weight), UOrNull(bias), U(y), U(mean), U(invStd), UOrNull(runningMean), UOrNull(runningVar), n, c, hw, eps, momentum, training);
-        Record(Stop(t0), $"BatchNorm2dForward [{n},{c},{hw}]");
+        Inner.BatchNorm2dForward(U(x), UOrNull(weight), UOrNull(bias), U(y), U(mean), U(invStd), UOrNull(runningMean), UOrNull(runningVar), n, c, hw, eps, momentum, training, validColumns, width);
+        Record(Stop(t0), $"BatchNorm2dForward [{n},{c},{hw}]{(validColumns is null ? "" : " masked")}");
     }
 
     /// <inheritdoc/>
-    public override void BatchNorm2dBackward(Storage dy, Storage x, Storage? weight, Storage mean, Storage invStd, Storage dx, Storage? dWeight, Storage? dBias, int n, int c, int hw, bool training)
+    public override void BatchNorm2dBackward(Storage dy, Storage x, Storage? weight, Storage mean, Storage invStd, Storage dx, Storage? dWeight, Storage? dBias, int n, int c, int hw, bool training, int[]? validColumns = null, int width = 0)
     {
         long t0 = Start();
-        Inner.BatchNorm2dBackward(U(dy), U(x), UOrNull(weight), U(mean), U(invStd), U(dx), UOrNull(dWeight), UOrNull(dBias), n, c, hw, training);
-        Record(Stop(t0), $"BatchNorm2dBackward [{n},{c},{hw}]");
+        Inner.BatchNorm2dBackward(U(dy), U(x), UOrNull(weight), U(mean), U(invStd), U(dx), UOrNull(dWeight), UOrNull(dBias), n, c, hw, training, validColumns, width);
+        Record(Stop(t0), $"BatchNorm2dBackward [{n},{c},{hw}]{(validColumns is null ? "" : " masked")}");
     }
 
     // ---- softmax family -----------------------------------------------------------------------

@@ -189,17 +189,23 @@ public abstract partial class Backend
     /// variance) and runningMean/runningVar, when given, move by momentum toward the batch mean and
     /// the unbiased variance. Eval: mean = runningMean, invStd = 1/√(runningVar + eps).
     /// y = (x − mean)·invStd·weight + bias (weight/bias optional = 1/0).
+    /// With <paramref name="validColumns"/> (one count per item, each in 0..<paramref name="width"/>; HW =
+    /// H·width): item i holds data only in the columns w &lt; validColumns[i] of each of its H rows; the
+    /// training statistics (and the running-stat update, count = H·Σvalid) use those positions alone,
+    /// and y is 0 at the others, in eval mode too. Null: every position is valid.
     /// </summary>
     public abstract void BatchNorm2dForward(Storage x, Storage? weight, Storage? bias, Storage y,
         Storage mean, Storage invStd, Storage? runningMean, Storage? runningVar,
-        int n, int c, int hw, float eps, float momentum, bool training);
+        int n, int c, int hw, float eps, float momentum, bool training, int[]? validColumns = null, int width = 0);
 
     /// <summary>
     /// Gradients of <see cref="BatchNorm2dForward"/>: dx always; dWeight/dBias when given. In training
-    /// mode dx includes the terms through the batch mean and variance.
+    /// mode dx includes the terms through the batch mean and variance. With <paramref name="validColumns"/>
+    /// (as in <see cref="BatchNorm2dForward"/>): dy at padded positions is ignored, dx there is 0, and the
+    /// sums run over the valid positions only.
     /// </summary>
     public abstract void BatchNorm2dBackward(Storage dy, Storage x, Storage? weight, Storage mean, Storage invStd,
-        Storage dx, Storage? dWeight, Storage? dBias, int n, int c, int hw, bool training);
+        Storage dx, Storage? dWeight, Storage? dBias, int n, int c, int hw, bool training, int[]? validColumns = null, int width = 0);
 
     // ---- softmax family -----------------------------------------------------------------------
 

@@ -44,40 +44,9 @@ public sealed class BatchNorm2d : Layer
     /// Batch normalisation of x [N, C, H, T] whose item i holds data only in its first
     /// <paramref name="validColumns"/>[i] columns (zero padding after): in training the batch mean and
     /// variance come from the valid positions alone, so how much padding a batch carries does not move
-    /// the statistics. Eval mode, and a batch without padding, is <see cref="Forward(Tensor)"/>. The
-    /// padded columns of the result are not zero; the caller masks them.
+    /// the statistics. The padded columns of the result are 0 (eval mode too). One fused op
+    /// (<see cref="Ops.BatchNorm2d"/> with its mask); null, or no padding, is <see cref="Forward(Tensor)"/>.
     /// </summary>
-    public Tensor Forward(Tensor x, int[]? validColumns)
-    {
-        if (x.Rank != 4) throw new ArgumentException($"batchnorm2d: x must be [N, C, H, W], got {x.Shape}");
-        int n = x.Shape[0], c = x.Shape[1], h = x.Shape[2], t = x.Shape[3];
-        if (!Training || validColumns is null || validColumns.All(v => v >= t)) return Forward(x);
-        if (validColumns.Length != n) throw new ArgumentException($"batchnorm2d: {validColumns.Length} valid lengths for a batch of {n}");
-        long count = (long)h * validColumns.Sum(v => Math.Clamp(v, 0, t));   // valid values per channel
-        if (count <= 1) throw new ArgumentException($"batchnorm2d: expected more than 1 valid value per channel when training, got input {x.Shape}");
-        var keep = Masks.Columns(validColumns, t, x.Backend);                 // [N, 1, 1, T]
-        var xm = Ops.Mul(x, keep);
-        var mean = Ops.Scale(Ops.Sum(xm, [0, 2, 3], keepDim: true), 1f / count);            // [1, C, 1, 1]
-        var centred = Ops.Mul(Ops.Sub(xm, mean), keep);                                     // [N, C, H, T], padding 0
-        var variance = Ops.Scale(Ops.Sum(Ops.Square(centred), [0, 2, 3], keepDim: true), 1f / count); // biased, [1, C, 1, 1]
-        var normed = Ops.Div(centred, Ops.Sqrt(Ops.AddScalar(variance, Eps)));
-        var y = Ops.Add(Ops.Mul(normed, Weight.Reshape(1, c, 1, 1)), Bias.Reshape(1, c, 1, 1));
-        UpdateRunning(mean.ToArray(), variance.ToArray(), count);
-        return y;
-    }
-
-    // running = (1 − momentum)·running + momentum·batch, with the unbiased variance (PyTorch's rule)
-    private void UpdateRunning(float[] mean, float[] biasedVar, long count)
-    {
-        var rm = RunningMean.ToArray();
-        var rv = RunningVar.ToArray();
-        float unbias = count / (float)(count - 1);
-        for (int i = 0; i < rm.Length; i++)
-        {
-            rm[i] = (1 - Momentum) * rm[i] + Momentum * mean[i];
-            rv[i] = (1 - Momentum) * rv[i] + Momentum * biasedVar[i] * unbias;
-        }
-        RunningMean.CopyFrom(rm);
-        RunningVar.CopyFrom(rv);
-    }
+    public Tensor Forward(Tensor x, int[]? validColumns) =>
+        Ops.BatchNorm2d(x, Weight, Bias, RunningMean, RunningVar, Training, Momentum, Eps, validColumns);
 }

@@ -11,19 +11,23 @@ namespace SerEngine.Backends.Cpu;
 //                       reference; y = (x − mean)·(invStd·weight) + bias
 //   backward:           Σdy and Σdy·(x − mean) in one pass; dx = k·(dy − Σdy/M − (x − mean)·invStd²·Σdy(x − mean)/M)
 //                       with k = weight·invStd (eval: dx = k·dy)
+// With validColumns (HW = H·width) an item whose valid count is below width is H row pieces of
+// valid[i] values each (an item with every column valid stays one piece, so a full mask sums exactly
+// as no mask); y and dx are 0 past each piece.
 public partial class CpuBackend
 {
     /// <inheritdoc/>
     public override void BatchNorm2dForward(Storage x, Storage? weight, Storage? bias, Storage y,
         Storage mean, Storage invStd, Storage? runningMean, Storage? runningVar,
-        int n, int c, int hw, float eps, float momentum, bool training)
+        int n, int c, int hw, float eps, float momentum, bool training, int[]? validColumns = null, int width = 0)
     {
+        BatchNorm2dMask.Check("batchnorm2d", validColumns, n, hw, width);
         float[] xv = F(x), yv = F(y), mv = F(mean), sv = F(invStd);
         float[]? wv = weight is null ? null : F(weight), bv = bias is null ? null : F(bias);
         float[]? rm = runningMean is null ? null : F(runningMean), rv = runningVar is null ? null : F(runningVar);
         if (!training && (rm is null || rv is null))
             throw new ArgumentException("batchnorm2d: eval mode needs the running mean and variance");
-        long count = (long)n * hw;
+        long count = BatchNorm2dMask.Count(validColumns, n, hw, width);
         ForChunks(c, 3L * n * c * hw, (c0, c1) =>
         {
             for (int ch = c0; ch < c1; ch++)
@@ -32,10 +36,18 @@ public partial class CpuBackend
                 if (training)
                 {
                     double sum = 0;
-                    for (int i = 0; i < n; i++) sum += FixedSum.Sum(Row(xv, i, ch, c, hw));
+                    for (int i = 0; i < n; i++)
+                    {
+                        var (pieces, length, stride) = Pieces(validColumns, i, hw, width);
+                        for (int p = 0; p < pieces; p++) sum += FixedSum.Sum(Row(xv, i, ch, c, hw).Slice(p * stride, length));
+                    }
                     mu = sum / count;
                     double sq = 0;
-                    for (int i = 0; i < n; i++) sq += SumSquaredDeviation(Row(xv, i, ch, c, hw), (float)mu);
+                    for (int i = 0; i < n; i++)
+                    {
+                        var (pieces, length, stride) = Pieces(validColumns, i, hw, width);
+                        for (int p = 0; p < pieces; p++) sq += SumSquaredDeviation(Row(xv, i, ch, c, hw).Slice(p * stride, length), (float)mu);
+                    }
                     istd = 1.0 / Math.Sqrt(sq / count + eps);
                     if (rm is not null) rm[ch] = (float)((1 - momentum) * (double)rm[ch] + momentum * mu);
                     if (rv is not null) rv[ch] = (float)((1 - momentum) * (double)rv[ch] + momentum * (sq / (count - 1)));
@@ -49,19 +61,28 @@ public partial class CpuBackend
                 sv[ch] = (float)istd;
                 double scale = istd * (wv is null ? 1.0 : wv[ch]), shift = bv is null ? 0.0 : bv[ch];
                 for (int i = 0; i < n; i++)
-                    ScaleShift(Row(xv, i, ch, c, hw), (float)mu, (float)scale, (float)shift, yv.AsSpan((i * c + ch) * hw, hw));
+                {
+                    var (pieces, length, stride) = Pieces(validColumns, i, hw, width);
+                    for (int p = 0; p < pieces; p++)
+                    {
+                        var yp = yv.AsSpan((i * c + ch) * hw + p * stride, stride);
+                        ScaleShift(Row(xv, i, ch, c, hw).Slice(p * stride, length), (float)mu, (float)scale, (float)shift, yp);
+                        yp[length..].Clear();
+                    }
+                }
             }
         });
     }
 
     /// <inheritdoc/>
     public override void BatchNorm2dBackward(Storage dy, Storage x, Storage? weight, Storage mean, Storage invStd,
-        Storage dx, Storage? dWeight, Storage? dBias, int n, int c, int hw, bool training)
+        Storage dx, Storage? dWeight, Storage? dBias, int n, int c, int hw, bool training, int[]? validColumns = null, int width = 0)
     {
+        BatchNorm2dMask.Check("batchnorm2d backward", validColumns, n, hw, width);
         float[] dyv = F(dy), xv = F(x), mv = F(mean), sv = F(invStd), dxv = F(dx);
         float[]? wv = weight is null ? null : F(weight);
         float[]? dwv = dWeight is null ? null : F(dWeight), dbv = dBias is null ? null : F(dBias);
-        long count = (long)n * hw;
+        long count = BatchNorm2dMask.Count(validColumns, n, hw, width);
         ForChunks(c, 4L * n * c * hw, (c0, c1) =>
         {
             for (int ch = c0; ch < c1; ch++)
@@ -71,9 +92,13 @@ public partial class CpuBackend
                 double sumDy = 0, sumDyXc = 0; // Σdy, Σdy·(x − mean)
                 for (int i = 0; i < n; i++)
                 {
-                    var (a, b) = SumAndCenteredDot(Row(dyv, i, ch, c, hw), Row(xv, i, ch, c, hw), mu);
-                    sumDy += a;
-                    sumDyXc += b;
+                    var (pieces, length, stride) = Pieces(validColumns, i, hw, width);
+                    for (int p = 0; p < pieces; p++)
+                    {
+                        var (a, b) = SumAndCenteredDot(Row(dyv, i, ch, c, hw).Slice(p * stride, length), Row(xv, i, ch, c, hw).Slice(p * stride, length), mu);
+                        sumDy += a;
+                        sumDyXc += b;
+                    }
                 }
                 double sumDyXhat = sumDyXc * istd;
                 if (dbv is not null) dbv[ch] = (float)sumDy;
@@ -81,18 +106,31 @@ public partial class CpuBackend
                 double k = w * istd;
                 for (int i = 0; i < n; i++)
                 {
-                    var d = dxv.AsSpan((i * c + ch) * hw, hw);
-                    if (training)
-                        BatchNormRowBackward(Row(dyv, i, ch, c, hw), Row(xv, i, ch, c, hw), mu,
-                            (float)k, (float)(sumDy / count), (float)(istd * sumDyXhat / count), d);
-                    else
-                        TensorPrimitives.Multiply(Row(dyv, i, ch, c, hw), (float)k, d);
+                    var (pieces, length, stride) = Pieces(validColumns, i, hw, width);
+                    for (int p = 0; p < pieces; p++)
+                    {
+                        var d = dxv.AsSpan((i * c + ch) * hw + p * stride, stride);
+                        var g = Row(dyv, i, ch, c, hw).Slice(p * stride, length);
+                        if (training)
+                            BatchNormRowBackward(g, Row(xv, i, ch, c, hw).Slice(p * stride, length), mu,
+                                (float)k, (float)(sumDy / count), (float)(istd * sumDyXhat / count), d);
+                        else
+                            TensorPrimitives.Multiply(g, (float)k, d[..length]);
+                        d[length..].Clear();
+                    }
                 }
             }
         });
     }
 
     private static ReadOnlySpan<float> Row(float[] a, int i, int ch, int c, int hw) => a.AsSpan((i * c + ch) * hw, hw);
+
+    /// <summary>Item i's valid values in one plane of HW: <c>pieces</c> runs of <c>length</c>, <c>stride</c> apart (one run of HW when all are valid).</summary>
+    private static (int Pieces, int Length, int Stride) Pieces(int[]? validColumns, int i, int hw, int width)
+    {
+        int v = BatchNorm2dMask.Columns(validColumns, i, width);
+        return validColumns is null || v >= width ? (1, hw, hw) : (hw / width, v, width);
+    }
 
     /// <summary>y = (x − mu)·scale + shift.</summary>
     private static void ScaleShift(ReadOnlySpan<float> x, float mu, float scale, float shift, Span<float> y)
