@@ -16,9 +16,15 @@ public static class Cepstrum
     {
         if (!(amin > 0)) throw new ArgumentException($"amin must be > 0, got {amin}");
         if (topDb is { } t && !(t >= 0)) throw new ArgumentException($"top_db must be >= 0, got {t}");
+        var v = new double[x.Values.Length];
+        AmplitudeToDb(x.Values, v, multiplier, amin, reference, topDb);
+        return new DoubleMatrix(v, x.Rows, x.Columns);
+    }
+
+    /// <summary><see cref="AmplitudeToDb(DoubleMatrix, double, double, double, double?)"/> of src into v (v may be src: MFCC converts its own mel matrix in place).</summary>
+    private static void AmplitudeToDb(double[] src, double[] v, double multiplier, double amin, double reference, double? topDb)
+    {
         double offset = multiplier * Math.Log10(Math.Max(amin, reference));
-        var src = x.Values;
-        var v = new double[src.Length];
         // chunks in parallel: v = multiplier·log10(max(x, amin)) − offset, and each chunk's maximum
         int chunks = ParallelChunks(v.Length);
         var maxima = new double[chunks];
@@ -38,7 +44,6 @@ public static class Cepstrum
             double floor = max - top;
             ForChunks(v.Length, chunks, (_, start, end) => TensorPrimitives.Max(v.AsSpan(start, end - start), floor, v.AsSpan(start, end - start)));
         }
-        return new DoubleMatrix(v, x.Rows, x.Columns);
     }
 
     /// <summary>How many chunks to cut n elements of cheap per-element work into (1 below 64 K elements).</summary>
@@ -140,7 +145,9 @@ public static class Cepstrum
         }
         else
         {
-            logMel = AmplitudeToDb(melSpec, 10.0, 1e-10, 1.0, topDb);
+            if (topDb is { } t && !(t >= 0)) throw new ArgumentException($"top_db must be >= 0, got {t}");
+            AmplitudeToDb(melSpec.Values, melSpec.Values, 10.0, 1e-10, 1.0, topDb); // the mel matrix is ours: no second one
+            logMel = melSpec;
         }
         return ApplyDct(CreateDct(nMfcc, mel.NMels, orthoDct), logMel);
     }

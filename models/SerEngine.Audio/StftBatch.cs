@@ -37,8 +37,8 @@ internal static unsafe class StftBatch
     /// The STFT of <paramref name="samples"/> as <see cref="Stft.Compute"/> frames it (Pad zeros,
     /// centring), each group of L frames handed to the sink that <paramref name="sinkForFrames"/> makes
     /// for the frame count (called once, before any frame); returns the frame count.
-    /// The padded signal is only built when there is padding (as floats: the same values as the
-    /// doubles the reference path pads, at half the memory).
+    /// The padded signal is never built: frames inside the signal read it in place, and only the few
+    /// frames that reach into the padding read small copies of the padded head and tail.
     /// </summary>
     public static int Run<T>(ReadOnlySpan<float> samples, StftSettings s, Func<int, FrameSink<T>> sinkForFrames)
         where T : unmanaged, IFloatingPointIeee754<T>
@@ -47,30 +47,92 @@ internal static unsafe class StftBatch
         int frames = s.FrameCount(samples.Length);
         if (frames < 1)
             throw new ArgumentException($"signal of {samples.Length} samples is shorter than n_fft = {s.NFft} (center = {s.Center}): no frame fits");
+        var edges = new PaddedEdges(samples, s, frames); // checks the padding before the sink allocates
         var window = Array.ConvertAll(Stft.PaddedWindow(s), T.CreateTruncating); // [n]
         var sink = sinkForFrames(frames);
-        if (s.Pad == 0 && !s.Center)
-        {
-            fixed (float* px = samples) Run(px, frames, s, window, sink);
-        }
-        else
-        {
-            var x = Stft.PadSignal(samples, s, static n => new float[n], static v => (float)v);
-            fixed (float* px = x) Run(px, frames, s, window, sink);
-        }
+        fixed (float* px = samples, ph = edges.Head, pt = edges.Tail)
+            Run(new FrameStarts(px - edges.Offset, edges.HeadFrames, ph, edges.TailFrame, pt, s.HopLengthOrDefault), frames, s, window, sink);
         return frames;
     }
 
     /// <summary>
-    /// Runs frames 0 .. frames−1 of the padded signal <paramref name="x"/> (frame t starts at t·hop),
-    /// windowed by <paramref name="window"/> [n], through the FFT and |·|^power, handing every group of
-    /// L to <paramref name="sink"/>. x stays pinned by the caller until this returns.
+    /// Where frame t's n samples start: in the signal itself (at t·hop − offset) for the frames that
+    /// lie inside it, in the head copy for t &lt; HeadFrames, in the tail copy for t ≥ TailFrame.
     /// </summary>
-    private static void Run<T>(float* x, int frames, StftSettings s, T[] window, FrameSink<T> sink)
+    private readonly struct FrameStarts(float* shifted, int headFrames, float* head, int tailFrame, float* tail, int hop)
+    {
+        public float* this[int t] =>
+            t < headFrames ? head + (long)t * hop
+            : t >= tailFrame ? tail + (long)(t - tailFrame) * hop
+            : shifted + (long)t * hop;
+    }
+
+    /// <summary>
+    /// The padded signal's first and last frames as small copies (Pad zeros, then n_fft/2 samples per
+    /// side by <see cref="StftSettings.PadMode"/> when centring), so the padded signal is never built.
+    /// Offset: where the signal starts in the padded one (Pad + n_fft/2 when centred).
+    /// </summary>
+    private sealed class PaddedEdges
+    {
+        public PaddedEdges(ReadOnlySpan<float> samples, StftSettings s, int frames)
+        {
+            int n = s.NFft, hop = s.HopLengthOrDefault, len = samples.Length;
+            int p = s.Center ? n / 2 : 0, n0 = len + 2 * s.Pad;
+            if (s.Center && n0 == 0) throw new ArgumentException("cannot centre frames on an empty signal");
+            if (s.Center && s.PadMode == PadMode.Reflect && p >= n0)
+                throw new ArgumentException($"reflect padding of {p} samples needs a signal longer than {p}, got {n0} samples");
+            Offset = p + s.Pad;
+            // head: frames starting before the signal; tail: frames ending past it (at least every frame from the head on)
+            HeadFrames = Math.Min(frames, (Offset + hop - 1) / hop);
+            long lastInside = ((long)Offset + len - n) / hop; // the last frame that ends inside the signal
+            TailFrame = (int)Math.Clamp(lastInside + 1, HeadFrames, frames);
+            Head = Copy(samples, s, p, n0, 0, HeadFrames == 0 ? 0 : (HeadFrames - 1) * hop + n);
+            Tail = Copy(samples, s, p, n0, (long)TailFrame * hop, TailFrame == frames ? 0 : (frames - 1 - TailFrame) * hop + n);
+        }
+
+        public int Offset { get; }
+
+        public int HeadFrames { get; }
+
+        public int TailFrame { get; }
+
+        public float[] Head { get; }
+
+        public float[] Tail { get; }
+
+        /// <summary>Padded samples start .. start + count − 1 (one extra element so an empty copy still pins).</summary>
+        private static float[] Copy(ReadOnlySpan<float> samples, StftSettings s, int p, int n0, long start, int count)
+        {
+            var c = new float[count + 1];
+            for (int i = 0; i < count; i++)
+            {
+                // j indexes the zero-padded signal x0 of n0 samples (Pad zeros | samples | Pad zeros)
+                long j = start + i - p;
+                if (j < 0 || j >= n0)
+                {
+                    if (s.PadMode == PadMode.Constant) continue;
+                    j = s.PadMode == PadMode.Reflect ? (j < 0 ? -j : 2L * (n0 - 1) - j) : Math.Clamp(j, 0, n0 - 1);
+                }
+                long k = j - s.Pad;
+                c[i] = k >= 0 && k < samples.Length ? samples[(int)k] : 0f;
+            }
+            return c;
+        }
+    }
+
+    /// <summary>One thread's FFT workspace, kept between calls so no call allocates it (grown as needed).</summary>
+    [ThreadStatic]
+    private static byte[]? _workspace;
+
+    /// <summary>
+    /// Runs frames 0 .. frames−1 (frame t's samples start at <paramref name="starts"/>[t]), windowed by
+    /// <paramref name="window"/> [n], through the FFT and |·|^power, handing every group of L to
+    /// <paramref name="sink"/>. The samples stay pinned by the caller until this returns.
+    /// </summary>
+    private static void Run<T>(FrameStarts starts, int frames, StftSettings s, T[] window, FrameSink<T> sink)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        nint signal = (nint)x;
-        int n = s.NFft, h = n / 2, bins = h + 1, hop = s.HopLengthOrDefault, lanes = Vector256<T>.Count;
+        int n = s.NFft, h = n / 2, bins = h + 1, lanes = Vector256<T>.Count;
         var plan = FftBatch<T>.Get(h);
         var (wr, wi) = HalfTwiddles<T>(n);
         double power = s.Power;
@@ -80,20 +142,20 @@ internal static unsafe class StftBatch
         void Chunk(int c)
         {
             int g0 = (int)((long)groups * c / chunks), g1 = (int)((long)groups * (c + 1) / chunks);
-            // [h] re, im, scratch re, scratch im; [bins] spectrum
-            var buffer = new Vector256<T>[4 * h + bins];
-            var starts = new nint[lanes];
-            fixed (Vector256<T>* pb = buffer)
+            // [h] re, im, scratch re, scratch im; [bins] spectrum (64-byte aligned inside the workspace)
+            int bytes = (4 * h + bins) * sizeof(Vector256<T>) + 64;
+            if (_workspace is not { } buffer || buffer.Length < bytes) _workspace = buffer = GC.AllocateUninitializedArray<byte>(bytes, pinned: true);
+            var pf = stackalloc nint[lanes];
+            fixed (byte* pbytes = buffer)
             fixed (T* pw = window, pwr = wr, pwi = wi)
-            fixed (nint* pf = starts)
             {
+                var pb = (Vector256<T>*)(((nint)pbytes + 63) & ~(nint)63);
                 Vector256<T>* zr = pb, zi = pb + h, sr = pb + 2 * h, si = pb + 3 * h, spec = pb + 4 * h;
-                float* px = (float*)signal;
                 for (int g = g0; g < g1; g++)
                 {
                     int t0 = lanes * g, count = Math.Min(lanes, frames - t0);
                     // lanes past the last frame repeat frame t0 (their results are ignored)
-                    for (int l = 0; l < lanes; l++) pf[l] = (nint)(px + (long)(t0 + (l < count ? l : 0)) * hop);
+                    for (int l = 0; l < lanes; l++) pf[l] = (nint)starts[t0 + (l < count ? l : 0)];
                     if (typeof(T) == typeof(float)) LoadFrames8((float**)pf, (float*)pw, n, (Vector256<float>*)zr, (Vector256<float>*)zi);
                     else LoadFrames4((float**)pf, (double*)pw, n, (Vector256<double>*)zr, (Vector256<double>*)zi);
                     plan.Forward(zr, zi, sr, si);

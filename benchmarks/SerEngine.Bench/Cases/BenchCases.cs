@@ -19,12 +19,15 @@ public static class BenchCases
         new SgemmCase(1024),
     ];
 
+    /// <summary>Machine probes (no PyTorch peer, not in <c>--case all</c>): the FMA peak that sgemm is measured against.</summary>
+    public static IReadOnlyList<BenchCase> Probes { get; } = [new FmaPeakCase(512), new FmaPeakCase(256)];
+
     /// <summary>
     /// The case called <paramref name="name"/>, or null. A model case may name other sizes than the
     /// listed ones (<c>attention_fcn.train_step.b2.40x60</c>), for quick runs on slow devices; the
     /// attention kernel case is found by name too (<c>attention.fwd_bwd.32x4x15x64</c>, <see cref="AttentionCase"/>).
     /// </summary>
-    public static BenchCase? Find(string name) => All.FirstOrDefault(c => c.Name == name) ?? SizedModelCase(name) ?? AttentionCase.Parse(name);
+    public static BenchCase? Find(string name) => All.Concat(Probes).FirstOrDefault(c => c.Name == name) ?? SizedModelCase(name) ?? AttentionCase.Parse(name);
 
     private static BenchCase? SizedModelCase(string name)
     {

@@ -43,6 +43,7 @@ public sealed class BenchCommand : ICommand
         if (args.Flag("--list"))
         {
             foreach (var c in BenchCases.All) stdout.WriteLine($"{c.Name}  {c.Description}");
+            foreach (var c in BenchCases.Probes) stdout.WriteLine($"{c.Name}  {c.Description}");
             return 0;
         }
         var names = args.Values("--case");

@@ -87,6 +87,31 @@ public class FeatureTests
         Assert.True(err < 1e-12, $"relative error {err:E3}");
     }
 
+    public static TheoryData<int, int, bool, PadMode, int, int> EdgeFramings() => new()
+    {
+        { 40, 7, true, PadMode.Reflect, 30, 0 },     // shorter than a frame: every frame reaches into both paddings
+        { 64, 10, true, PadMode.Constant, 50, 9 },   // Pad zeros and centring together
+        { 32, 5, false, PadMode.Reflect, 200, 6 },   // Pad zeros without centring
+        { 48, 16, true, PadMode.Replicate, 1000, 3 },
+    };
+
+    /// <summary>The fast path reads the signal in place and copies only the edge frames: each framing against the naive DFT of the padded signal.</summary>
+    [Theory]
+    [MemberData(nameof(EdgeFramings))]
+    public void StftEdgeFramesMatchNaiveDftOfThePaddedSignal(int nFft, int hop, bool center, PadMode pad, int samples, int zeros)
+    {
+        var wave = Noise(samples, nFft + 3);
+        var s = new StftSettings { NFft = nFft, HopLength = hop, Window = WindowKind.Hann, Center = center, PadMode = pad, Power = 2.0, Pad = zeros };
+        var padded = new float[samples + 2 * zeros];
+        wave.CopyTo(padded, zeros);
+        var expected = NaiveSpectrogram(padded, s with { Pad = 0 });
+        var actual = Stft.Compute(wave, s);
+        Assert.Equal((expected.Rows, expected.Columns), (actual.Rows, actual.Columns));
+        Assert.True(RelL2(actual.Values, expected.Values) < 1e-12);
+        var single = Stft.ComputeSingle(wave, s);
+        Assert.True(RelL2(Array.ConvertAll(single.Values, v => (double)v), expected.Values) < 2e-6);
+    }
+
     public static TheoryData<int, int, int, WindowKind, bool, bool, PadMode, double, int> SingleSettings() => new()
     {
         { 800, 640, 160, WindowKind.Hamming, true, false, PadMode.Reflect, 1.0, 16000 }, // the benchmark's settings: 96 frames, 12 groups

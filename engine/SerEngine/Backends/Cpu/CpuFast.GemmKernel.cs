@@ -20,8 +20,8 @@ internal enum GemmKernelKind
 //   acc[MR, NR] = Σ_p a[p, :]ᵀ · b[p, :]   (an outer product per step, all in registers)
 //   C[0..rows, 0..cols] = alpha·acc + beta·C   (beta = 0: C is not read, so NaN there is ignored)
 // The kernel leaves the tile in a small aligned buffer; a store step then writes the rows and
-// columns that exist. Full 6×16 tiles with alpha 1 and beta 0 or 1 (nearly all of them) skip the
-// buffer: Kernel6x16Store / Kernel6x16Add write C themselves. The hot methods are compiled fully optimised at once (AggressiveOptimization):
+// columns that exist. Full 6×16 and 6×32 tiles with alpha 1 and beta 0 or 1 (nearly all of them) skip
+// the buffer: Kernel6x16Store / Kernel6x16Add and Kernel6x32Store / Kernel6x32Add write C themselves. The hot methods are compiled fully optimised at once (AggressiveOptimization):
 // they need no profile data, and the first calls of a process should not run unoptimised code.
 public partial class CpuBackend
 {
@@ -65,6 +65,13 @@ public partial class CpuBackend
                         Sse.Prefetch0(ct + (long)r * ldc);
                         Sse.Prefetch0(ct + (long)r * ldc + nr - 1);
                     }
+                }
+                if (kind == GemmKernelKind.Vector512 && rows == GemmMR && cols == 32 && alpha == 1f && (beta == 0f || beta == 1f))
+                {
+                    // the same for the 6×32 tiles: straight into C
+                    if (beta == 0f) Kernel6x32Store(kc, ap, bp, ct, ldc);
+                    else Kernel6x32Add(kc, ap, bp, ct, ldc);
+                    continue;
                 }
                 if (kind == GemmKernelKind.Vector256 && rows == GemmMR && cols == 16 && alpha == 1f)
                 {
@@ -219,6 +226,62 @@ public partial class CpuBackend
             b += 32;
         }
         MicroTile.Store(tile, 32, c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51);
+    }
+
+    /// <summary><see cref="Kernel6x32"/> for a full tile with alpha 1, beta 0: the accumulators go straight to C.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static unsafe void Kernel6x32Store(int kc, float* a, float* b, float* c, nint ldc)
+    {
+        Vector512<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
+        Vector512<float> c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
+        for (int p = 0; p < kc; p++)
+        {
+            var b0 = Vector512.Load(b);
+            var b1 = Vector512.Load(b + 16);
+            var av = Vector512.Create(a[0]);
+            c00 = Fmadd(av, b0, c00); c01 = Fmadd(av, b1, c01);
+            av = Vector512.Create(a[1]);
+            c10 = Fmadd(av, b0, c10); c11 = Fmadd(av, b1, c11);
+            av = Vector512.Create(a[2]);
+            c20 = Fmadd(av, b0, c20); c21 = Fmadd(av, b1, c21);
+            av = Vector512.Create(a[3]);
+            c30 = Fmadd(av, b0, c30); c31 = Fmadd(av, b1, c31);
+            av = Vector512.Create(a[4]);
+            c40 = Fmadd(av, b0, c40); c41 = Fmadd(av, b1, c41);
+            av = Vector512.Create(a[5]);
+            c50 = Fmadd(av, b0, c50); c51 = Fmadd(av, b1, c51);
+            a += GemmMR;
+            b += 32;
+        }
+        MicroTile.Store(c, ldc, c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51);
+    }
+
+    /// <summary><see cref="Kernel6x32Store"/> for alpha 1, beta 1: C = C + acc (one rounding, as the tile path's FMA with beta 1).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static unsafe void Kernel6x32Add(int kc, float* a, float* b, float* c, nint ldc)
+    {
+        Vector512<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
+        Vector512<float> c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
+        for (int p = 0; p < kc; p++)
+        {
+            var b0 = Vector512.Load(b);
+            var b1 = Vector512.Load(b + 16);
+            var av = Vector512.Create(a[0]);
+            c00 = Fmadd(av, b0, c00); c01 = Fmadd(av, b1, c01);
+            av = Vector512.Create(a[1]);
+            c10 = Fmadd(av, b0, c10); c11 = Fmadd(av, b1, c11);
+            av = Vector512.Create(a[2]);
+            c20 = Fmadd(av, b0, c20); c21 = Fmadd(av, b1, c21);
+            av = Vector512.Create(a[3]);
+            c30 = Fmadd(av, b0, c30); c31 = Fmadd(av, b1, c31);
+            av = Vector512.Create(a[4]);
+            c40 = Fmadd(av, b0, c40); c41 = Fmadd(av, b1, c41);
+            av = Vector512.Create(a[5]);
+            c50 = Fmadd(av, b0, c50); c51 = Fmadd(av, b1, c51);
+            a += GemmMR;
+            b += 32;
+        }
+        MicroTile.Add(c, ldc, c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51);
     }
 
     /// <summary>The same tile as plain loops (NR = 16), for CPUs without 256-bit SIMD; result to tile [6, 16].</summary>

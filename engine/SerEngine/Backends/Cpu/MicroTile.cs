@@ -5,7 +5,7 @@ namespace SerEngine.Backends.Cpu;
 
 /// <summary>
 /// The prologue and epilogue of the 6-row register tiles (the GEMM's Kernel6x16, Kernel6x16Store,
-/// Kernel6x16Add and Kernel6x32; the shifted-window and channel-vector conv2d kernels): twelve
+/// Kernel6x16Add, Kernel6x32, Kernel6x32Store and Kernel6x32Add; the shifted-window and channel-vector conv2d kernels): twelve
 /// accumulators, row r's two vectors in c<i>r</i>0 and c<i>r</i>1, loaded from or stored to six rows
 /// <c>ld</c> floats apart (a [6, 16] tile buffer: ld = 16; C itself: ld = ldc). Each kernel keeps its
 /// own loop: the operands differ, and the JIT keeps all twelve accumulators in registers only when
@@ -71,5 +71,20 @@ internal static class MicroTile
         c30.Store(rows + 3 * ld); c31.Store(rows + 3 * ld + 16);
         c40.Store(rows + 4 * ld); c41.Store(rows + 4 * ld + 16);
         c50.Store(rows + 5 * ld); c51.Store(rows + 5 * ld + 16);
+    }
+
+    /// <summary>The 6×32 tile of Vector512 accumulators: rows[r·ld ..+32] += (c<i>r</i>0, c<i>r</i>1) (one rounding per element).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static unsafe void Add(float* rows, nint ld,
+        Vector512<float> c00, Vector512<float> c01, Vector512<float> c10, Vector512<float> c11,
+        Vector512<float> c20, Vector512<float> c21, Vector512<float> c30, Vector512<float> c31,
+        Vector512<float> c40, Vector512<float> c41, Vector512<float> c50, Vector512<float> c51)
+    {
+        (Vector512.Load(rows) + c00).Store(rows); (Vector512.Load(rows + 16) + c01).Store(rows + 16);
+        (Vector512.Load(rows + ld) + c10).Store(rows + ld); (Vector512.Load(rows + ld + 16) + c11).Store(rows + ld + 16);
+        (Vector512.Load(rows + 2 * ld) + c20).Store(rows + 2 * ld); (Vector512.Load(rows + 2 * ld + 16) + c21).Store(rows + 2 * ld + 16);
+        (Vector512.Load(rows + 3 * ld) + c30).Store(rows + 3 * ld); (Vector512.Load(rows + 3 * ld + 16) + c31).Store(rows + 3 * ld + 16);
+        (Vector512.Load(rows + 4 * ld) + c40).Store(rows + 4 * ld); (Vector512.Load(rows + 4 * ld + 16) + c41).Store(rows + 4 * ld + 16);
+        (Vector512.Load(rows + 5 * ld) + c50).Store(rows + 5 * ld); (Vector512.Load(rows + 5 * ld + 16) + c51).Store(rows + 5 * ld + 16);
     }
 }
