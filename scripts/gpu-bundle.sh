@@ -83,7 +83,7 @@ mkdir -p "$dev/peer/parity"   # torch_cases.py takes its networks from the parit
 cp benchmarks/peer/parity/__init__.py benchmarks/peer/parity/fcn.py benchmarks/peer/parity/fca.py "$dev/peer/parity/"
 cp scripts/device-run.sh "$dev/run.sh"
 chmod +x "$dev/run.sh" "$dev/ser"
-"$dev/ser" bench --list | awk '{print $1}' > "$dev/bench-cases.txt"
+"$dev/ser" bench --list | awk '$2 != "probe:" {print $1}' > "$dev/bench-cases.txt"  # the CPU probes stay home
 # A trimmed publish can lack an assembly only at run time: run the lab's quickest op, JSON lines included.
 (cd "$work/lab" && ./SerEngine.Benchmarks lab --backend cpu --op sumto --quick --jsonl "$work/lab-smoke.jsonl") >"$work/lab-smoke.txt" 2>&1 \
   && [ -s "$work/lab-smoke.jsonl" ] || { cat "$work/lab-smoke.txt"; echo "gpu-bundle: FAILED: the published kernel lab does not run" >&2; exit 1; }

@@ -19,8 +19,8 @@ public static class BenchCases
         new SgemmCase(1024),
     ];
 
-    /// <summary>Machine probes (no PyTorch peer, not in <c>--case all</c>): the FMA peak that sgemm is measured against.</summary>
-    public static IReadOnlyList<BenchCase> Probes { get; } = [new FmaPeakCase(512), new FmaPeakCase(256)];
+    /// <summary>Machine probes (no PyTorch peer, not in <c>--case all</c>): the FMA peak and the memory bandwidth the cases are measured against.</summary>
+    public static IReadOnlyList<BenchCase> Probes { get; } = [new FmaPeakCase(512), new FmaPeakCase(256), new StreamTriadCase(256)];
 
     /// <summary>
     /// The case called <paramref name="name"/>, or null. A model case may name other sizes than the
