@@ -86,6 +86,8 @@ internal static class Conv2dRouting
             case Conv2dPass.BackwardWeight:
                 // one input channel: the same shallow C·R·S as the forward
                 if (Can(OneChannelDirect) && g.R * g.S <= DirectMaxTaps) return OneChannelDirect;
+                // F(2×2, 5×5) of x and dy, the products summed over images and tiles: 36 multiply-adds per (k, c, tile) instead of 100
+                if (Can(WinogradF25) && WinogradWeightPays(g)) return WinogradF25;
                 // dy packed once into 16-channel panels shared by every tap, with several images and full lanes
                 if (Can(ChannelVector) && g.C > 1 && g.N >= 2 && LanesFit(g.K)) return ChannelVector;
                 // dot products along the virtual grid beat the packed GEMM for few output channels
@@ -98,10 +100,17 @@ internal static class Conv2dRouting
 
     /// <summary>
     /// True when the per-call F(2×2, 5×5) forward pays on <paramref name="g"/>: enough input channels
-    /// and multiply-adds, full output lanes, and V of one tile row within a band (kept in L2).
+    /// and multiply-adds, full output lanes, and V of one tile row within L2.
     /// </summary>
     private static bool WinogradPerCallPays(in Conv2dGeometry g) =>
-        g.C >= WinogradPerCallMinChannels && LanesFit(g.K) && g.Macs >= WinogradPerCallMacs && Conv2dWinograd.RowBytes(g) <= Conv2dWinograd.BandBytes;
+        g.C >= WinogradPerCallMinChannels && LanesFit(g.K) && g.Macs >= WinogradPerCallMacs && Conv2dWinograd.RowBytes(g) <= Conv2dWinograd.RowMaxBytes;
+
+    /// <summary>
+    /// True when the F(2×2, 5×5) backward-weight pays on <paramref name="g"/>: as many input channels and
+    /// multiply-adds as the per-call forward needs, the input channels (the micro-tile's columns) on full lanes.
+    /// </summary>
+    private static bool WinogradWeightPays(in Conv2dGeometry g) =>
+        g.C >= WinogradPerCallMinChannels && LanesFit(g.C) && g.Macs >= WinogradPerCallMacs;
 
     /// <summary>True when <paramref name="path"/> can compute <paramref name="pass"/> of <paramref name="g"/> on a CPU with <paramref name="isa"/> (each path's own Supports).</summary>
     internal static bool Supports(Conv2dPath path, Conv2dPass pass, in Conv2dGeometry g, in Conv2dIsa isa) => path switch

@@ -36,12 +36,12 @@ internal static partial class Conv2dWinograd
 {
     /// <summary>
     /// F(2×2, r×r) for r = 3 (<see cref="Conv2dPath.WinogradF23"/>) or 5 (<see cref="Conv2dPath.WinogradF25"/>):
-    /// r×r filters, stride 1, no dilation, AVX2 and FMA; forward (packed or per-call filters), or
-    /// backward-input as the forward of its adjoint. Which of these the routing uses: Conv2dRouting.Choose.
+    /// r×r filters, stride 1, no dilation, AVX2 and FMA; forward (packed or per-call filters),
+    /// backward-input as the forward of its adjoint, or backward-weight (Conv2dWinograd.BackwardWeight.cs). Which of these the routing uses: Conv2dRouting.Choose.
     /// </summary>
     public static bool Supports(int r, Conv2dPass pass, in Conv2dGeometry g, in Conv2dIsa isa) =>
         isa.Avx2 && isa.Fma && g.R == r && g.S == r && g.StrideH == 1 && g.StrideW == 1 && g.DilationH == 1 && g.DilationW == 1
-        && pass switch { Conv2dPass.BackwardWeight => false, Conv2dPass.BackwardInput => Conv2dAdjoint.Exists(g), _ => true };
+        && pass switch { Conv2dPass.BackwardInput => Conv2dAdjoint.Exists(g), _ => true };
 
     /// <summary>Tiles a band should hold at least (whole tile rows): 8 groups of six for the micro-kernel, little waste.</summary>
     private const int BandTiles = 48;
@@ -59,15 +59,21 @@ internal static partial class Conv2dWinograd
 
     /// <summary>
     /// Bytes of V for one tile row (α² · C · TilesWPad floats). The products read a band's V for every
-    /// group of six tiles, so a band should stay in L2: bands are cut to <see cref="BandBytes"/>,
-    /// and wider rows (conv2d.fwd_bwd.16x64x24x36.k5x192's backward-input: 192 channels, 660 KB per row,
-    /// slower than the channel-vector kernel) keep the channel-vector or shifted-window kernels.
+    /// group of six tiles, so a band should stay in L2: bands are cut to <see cref="BandBytes"/>
+    /// (one row at least), and rows over <see cref="RowMaxBytes"/> keep the channel-vector or shifted-window kernels.
     /// </summary>
     internal static long RowBytes(in Conv2dGeometry g) =>
         (long)(g.R + 1) * (g.R + 1) * g.C * RoundUp(CeilDiv(g.OutW, 2), 8) * sizeof(float);
 
     /// <summary>Most bytes of V one band holds (half of L2).</summary>
     internal const long BandBytes = 256 * 1024;
+
+    /// <summary>
+    /// Most bytes of V in one tile row for the per-call routing: a one-row band within a 1 MB L2
+    /// (conv2d.fwd_bwd.16x64x24x36.k5x192's backward-input, 192 channels, 660 KB per row, beats the
+    /// channel-vector kernel: CONV-CPU-2026-12-06.md).
+    /// </summary>
+    internal const long RowMaxBytes = 768 * 1024;
 
     /// <summary>y = conv(x, w) + bias (then ReLU) with w [K, C, R, R] transformed for this call.</summary>
     public static unsafe void ForwardPerCall(float[] x, float[] w, float[]? bias, float[] y, in Conv2dGeometry g, bool relu, int threads)
