@@ -9,7 +9,8 @@ namespace SerEngine.Tests.Engine;
 /// loops, norm-wise to 1e-4 relative, at F(2×2, 5×5) and F(2×2, 3×3) shapes with odd output sizes,
 /// asymmetric padding, input channels off the 16 lanes, output channels off the 6-row micro-tile and
 /// the 24-channel task unit, one image, on 1–3 threads; its 512- and 256-bit micro-tiles and its thread
-/// counts give the same bits; the routing takes it for AttentionFcn's 5×5 layer.
+/// counts give the same bits, as do the forward's products with paired channel blocks; the routing takes
+/// it for AttentionFcn's 5×5 layer.
 /// </summary>
 public class CpuFastConv2dWinogradWeightTests
 {
@@ -64,6 +65,46 @@ public class CpuFastConv2dWinogradWeightTests
             Assert.Equal(narrow, Run(1, wide: true));
             Assert.Equal(narrow, Run(3, wide: false));
         }
+    }
+
+    [Fact]
+    public void TheForwardsProductsGiveTheSameBitsWithPairedBlocks()
+    {
+        // the forward and backward-input (its adjoint's forward) with two 16-channel blocks per 512-bit
+        // micro-tile or one per 256-bit one: 40 output channels make a pair and a single block
+        var rng = new Generator(2214);
+        Conv2dGeometry[] shapes = [new(2, 24, 9, 14, 40, 5, 5, 1, 1, 2, 2, 2, 2, 1, 1), new(1, 17, 7, 10, 48, 3, 3, 1, 1, 1, 0, 1, 1, 1, 1)];
+        foreach (var g in shapes)
+        {
+            var x = RandomArray(rng, g.N * g.C * g.H * g.W);
+            var w = RandomArray(rng, g.K * g.C * g.R * g.S);
+            var bias = RandomArray(rng, g.K);
+            var dy = RandomArray(rng, g.N * g.K * g.OutH * g.OutW);
+            float[] Forward(bool wide)
+            {
+                var y = new float[dy.Length];
+                Conv2dWinograd.ForwardPerCall(x, w, bias, y, g, relu: true, threads: 2, wide);
+                return y;
+            }
+            float[] BackwardInput(bool wide)
+            {
+                var dx = new float[x.Length];
+                Conv2dWinograd.BackwardInput(dy, w, dx, g, threads: 2, wide);
+                return dx;
+            }
+            Assert.Equal(Forward(false), Forward(true));
+            Assert.Equal(BackwardInput(false), BackwardInput(true));
+            var expected = Output(dy.Length);
+            Ref.Conv2dForwardRelu(ToRef(x), ToRef(w), ToRef(bias), expected, g);
+            Agree(Read(expected), Forward(true), $"paired forward {g}");
+        }
+    }
+
+    private static Storage ToRef(float[] v)
+    {
+        var s = Ref.Allocate(v.Length, DType.Float32);
+        Ref.Write(s, v);
+        return s;
     }
 
     [Fact]
