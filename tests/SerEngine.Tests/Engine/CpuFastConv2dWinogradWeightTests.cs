@@ -100,6 +100,31 @@ public class CpuFastConv2dWinogradWeightTests
         }
     }
 
+    [Fact]
+    public void DeepThreeByThreeLayersRunTheirPassesAsRoutedWinogradF23()
+    {
+        // AttentionFcn's 3×3 layers in small: 128 channels in, 11×17 maps, 136 out (idle lanes), one image
+        var g = new Conv2dGeometry(1, 128, 11, 17, 136, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1);
+        var fast = new CpuBackend(2);
+        if (Conv2dIsa.Host != Conv2dIsa.Avx2Fma) return;
+        var rng = new Generator(2215);
+        var x = Random(rng, g.N * g.C * g.H * g.W);
+        var w = Random(rng, g.K * g.C * g.R * g.S);
+        var bias = Random(rng, g.K);
+        var dy = Random(rng, g.N * g.K * g.OutH * g.OutW);
+        void Check(Conv2dPass pass, int length, Action<Backend, Storage> run)
+        {
+            Assert.Equal(Conv2dPath.WinogradF23, fast.ChooseConv2dPath(pass, g));
+            var (expected, actual) = (Output(length), Output(length));
+            run(Ref, expected);
+            run(fast, actual);
+            Agree(expected, actual, $"{pass} {g}");
+        }
+        Check(Conv2dPass.Forward, dy.Length, (b, y) => b.Conv2dForwardRelu(x, w, bias, y, g));
+        Check(Conv2dPass.BackwardInput, x.Length, (b, dx) => b.Conv2dBackwardInput(dy, w, dx, g));
+        Check(Conv2dPass.BackwardWeight, w.Length, (b, dw) => b.Conv2dBackwardWeight(x, dy, dw, g));
+    }
+
     private static Storage ToRef(float[] v)
     {
         var s = Ref.Allocate(v.Length, DType.Float32);
