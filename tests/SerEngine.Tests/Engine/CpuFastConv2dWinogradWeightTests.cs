@@ -103,8 +103,8 @@ public class CpuFastConv2dWinogradWeightTests
     [Fact]
     public void DeepThreeByThreeLayersRunTheirPassesAsRoutedWinogradF23()
     {
-        // AttentionFcn's 3×3 layers in small: 128 channels in, 11×17 maps, 136 out (idle lanes), one image
-        var g = new Conv2dGeometry(1, 128, 11, 17, 136, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1);
+        // AttentionFcn's 3×3 layers in small: 128 channels in, 11×17 maps, 136 out (idle lanes), two images
+        var g = new Conv2dGeometry(2, 128, 11, 17, 136, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1);
         var fast = new CpuBackend(2);
         if (Conv2dIsa.Host != Conv2dIsa.Avx2Fma) return;
         var rng = new Generator(2215);

@@ -24,6 +24,12 @@ internal static class Conv2dRouting
     /// </summary>
     internal const int WinogradF23PerCallMinChannels = 128;
 
+    /// <summary>
+    /// Fewest images for the per-call F(2×2, 3×3) passes: one image of 11×17 pixels does not pay for transforming
+    /// up to 3.5 MB of filters per call (attention_fcn.infer.b1.200x300 keeps the shifted-window path, which reads them in place).
+    /// </summary>
+    internal const int WinogradF23PerCallMinImages = 2;
+
     /// <summary>Fewest multiply-adds for the per-call Winograd forward (the conv2d.*.k5x192 bench case and AttentionFcn's features.3).</summary>
     internal const long WinogradPerCallMacs = 1L << 24;
 
@@ -33,7 +39,7 @@ internal static class Conv2dRouting
     /// (AttentionFcn's 11×11 stride-4 first layer, 3626 pixels, beats the im2col GEMM:
     /// attention_fcn.infer.b1.200x300; its 5×5 layer takes the per-call Winograd rule before this one).
     /// Its 3×3 layers on 11×17 maps (187 pixels) take the per-call F(2×2, 3×3) rule before this one when
-    /// deep enough (128 input channels), and FocusCalibrationNet's small layers (2–7 M, when their weights are not packed) stay
+    /// deep enough (128 input channels, several images), and FocusCalibrationNet's small layers (2–7 M, when their weights are not packed) stay
     /// on the shifted-window path, which reads the weights in place.
     /// </summary>
     internal const long ChannelBatchOneMacs = 1L << 24;
@@ -122,8 +128,9 @@ internal static class Conv2dRouting
     private static bool WinogradWeightPays(in Conv2dGeometry g) =>
         g.C >= PerCallMinChannels(g) && LanesFit(g.C) && g.Macs >= WinogradPerCallMacs;
 
-    /// <summary>Fewest input channels of <paramref name="g"/> for a per-call Winograd pass (by its filter size).</summary>
-    private static int PerCallMinChannels(in Conv2dGeometry g) => g.R == 3 ? WinogradF23PerCallMinChannels : WinogradPerCallMinChannels;
+    /// <summary>Fewest input channels of <paramref name="g"/> for a per-call Winograd pass (by its filter size; 3×3 ones none with one image).</summary>
+    private static int PerCallMinChannels(in Conv2dGeometry g) =>
+        g.R != 3 ? WinogradPerCallMinChannels : g.N >= WinogradF23PerCallMinImages ? WinogradF23PerCallMinChannels : int.MaxValue;
 
     /// <summary>True when <paramref name="path"/> can compute <paramref name="pass"/> of <paramref name="g"/> on a CPU with <paramref name="isa"/> (each path's own Supports).</summary>
     internal static bool Supports(Conv2dPath path, Conv2dPass pass, in Conv2dGeometry g, in Conv2dIsa isa) => path switch
