@@ -46,12 +46,12 @@ public class Conv2dRoutingTests
     public static TheoryData<string, int, Conv2dPath, Conv2dPath, Conv2dPath, Conv2dPath> Table => new()
     {
         { "alexnet.features.0", 1, ChannelVector, ChannelVector, ImplicitGemm, ImplicitGemm },
-        { "alexnet.features.3", 1, WinogradF25, WinogradF25, ShiftedWindow, ImplicitGemm },
+        { "alexnet.features.3", 1, WinogradF25, WinogradF25, WinogradF25, WinogradF25 },
         { "alexnet.features.6", 1, ShiftedWindow, WinogradF23, ShiftedWindow, ImplicitGemm },
         { "alexnet.features.8", 1, ShiftedWindow, WinogradF23, ShiftedWindow, ImplicitGemm },
         { "alexnet.features.10", 1, ShiftedWindow, WinogradF23, ShiftedWindow, ImplicitGemm },
         { "narrow.features.0", 1, ImplicitGemm, ImplicitGemm, ImplicitGemm, ImplicitGemm },
-        { "narrow.features.3", 1, WinogradF25, WinogradF25, WinogradF25, ShiftedWindow },
+        { "narrow.features.3", 1, WinogradF25, WinogradF25, WinogradF25, WinogradF25 },
         { "narrow.features.6", 1, ShiftedWindow, WinogradF23, ShiftedWindow, ImplicitGemm },
         { "narrow.features.8", 1, ShiftedWindow, WinogradF23, ShiftedWindow, ImplicitGemm },
         { "narrow.features.10", 1, ShiftedWindow, WinogradF23, ShiftedWindow, ImplicitGemm },
@@ -62,15 +62,15 @@ public class Conv2dRoutingTests
         { "fca.conv4", 1, ShiftedWindow, WinogradF23, ShiftedWindow, ShiftedWindow },
         { "fca.conv5", 1, ShiftedWindow, WinogradF23, ShiftedWindow, ImplicitGemm },
         { "alexnet.features.0", 16, ChannelVector, ChannelVector, ImplicitGemm, ImplicitGemm },
-        { "alexnet.features.3", 16, WinogradF25, WinogradF25, ChannelVector, ChannelVector },
-        { "alexnet.features.6", 16, ChannelVector, WinogradF23, ChannelVector, ChannelVector },
-        { "alexnet.features.8", 16, ChannelVector, WinogradF23, ChannelVector, ChannelVector },
-        { "alexnet.features.10", 16, ChannelVector, WinogradF23, ChannelVector, ChannelVector },
+        { "alexnet.features.3", 16, WinogradF25, WinogradF25, WinogradF25, WinogradF25 },
+        { "alexnet.features.6", 16, WinogradF23, WinogradF23, WinogradF23, WinogradF23 },
+        { "alexnet.features.8", 16, WinogradF23, WinogradF23, WinogradF23, WinogradF23 },
+        { "alexnet.features.10", 16, WinogradF23, WinogradF23, WinogradF23, WinogradF23 },
         { "narrow.features.0", 16, ChannelVector, ChannelVector, ImplicitGemm, ImplicitGemm },
-        { "narrow.features.3", 16, WinogradF25, WinogradF25, WinogradF25, ChannelVector },
-        { "narrow.features.6", 16, ChannelVector, WinogradF23, ChannelVector, ChannelVector },
-        { "narrow.features.8", 16, ChannelVector, WinogradF23, ChannelVector, ChannelVector },
-        { "narrow.features.10", 16, ChannelVector, WinogradF23, ChannelVector, ChannelVector },
+        { "narrow.features.3", 16, WinogradF25, WinogradF25, WinogradF25, WinogradF25 },
+        { "narrow.features.6", 16, ChannelVector, WinogradF23, WinogradF23, ChannelVector },
+        { "narrow.features.8", 16, WinogradF23, WinogradF23, WinogradF23, WinogradF23 },
+        { "narrow.features.10", 16, WinogradF23, WinogradF23, WinogradF23, WinogradF23 },
         { "fca.conv1a", 16, OneChannelDirect, OneChannelDirect, ShiftedWindow, OneChannelDirect },
         { "fca.conv1b", 16, OneChannelDirect, OneChannelDirect, ShiftedWindow, OneChannelDirect },
         { "fca.conv2", 16, ChannelVector, WinogradF23, ChannelVector, ChannelVector },
@@ -78,15 +78,15 @@ public class Conv2dRoutingTests
         { "fca.conv4", 16, ChannelVector, WinogradF23, ChannelVector, ChannelVector },
         { "fca.conv5", 16, ChannelVector, WinogradF23, ChannelVector, ChannelVector },
         { "alexnet.features.0", 32, ChannelVector, ChannelVector, ImplicitGemm, ImplicitGemm },
-        { "alexnet.features.3", 32, WinogradF25, WinogradF25, ChannelVector, ChannelVector },
-        { "alexnet.features.6", 32, ChannelVector, WinogradF23, ChannelVector, ChannelVector },
-        { "alexnet.features.8", 32, ChannelVector, WinogradF23, ChannelVector, ChannelVector },
-        { "alexnet.features.10", 32, ChannelVector, WinogradF23, ChannelVector, ChannelVector },
+        { "alexnet.features.3", 32, WinogradF25, WinogradF25, WinogradF25, WinogradF25 },
+        { "alexnet.features.6", 32, WinogradF23, WinogradF23, WinogradF23, WinogradF23 },
+        { "alexnet.features.8", 32, WinogradF23, WinogradF23, WinogradF23, WinogradF23 },
+        { "alexnet.features.10", 32, WinogradF23, WinogradF23, WinogradF23, WinogradF23 },
         { "narrow.features.0", 32, ChannelVector, ChannelVector, ImplicitGemm, ImplicitGemm },
-        { "narrow.features.3", 32, WinogradF25, WinogradF25, WinogradF25, ChannelVector },
-        { "narrow.features.6", 32, ChannelVector, WinogradF23, ChannelVector, ChannelVector },
-        { "narrow.features.8", 32, ChannelVector, WinogradF23, ChannelVector, ChannelVector },
-        { "narrow.features.10", 32, ChannelVector, WinogradF23, ChannelVector, ChannelVector },
+        { "narrow.features.3", 32, WinogradF25, WinogradF25, WinogradF25, WinogradF25 },
+        { "narrow.features.6", 32, ChannelVector, WinogradF23, WinogradF23, ChannelVector },
+        { "narrow.features.8", 32, WinogradF23, WinogradF23, WinogradF23, WinogradF23 },
+        { "narrow.features.10", 32, WinogradF23, WinogradF23, WinogradF23, WinogradF23 },
         { "fca.conv1a", 32, OneChannelDirect, OneChannelDirect, ShiftedWindow, OneChannelDirect },
         { "fca.conv1b", 32, OneChannelDirect, OneChannelDirect, ShiftedWindow, OneChannelDirect },
         { "fca.conv2", 32, ChannelVector, WinogradF23, ChannelVector, ChannelVector },
@@ -148,7 +148,8 @@ public class Conv2dRoutingTests
         var f23 = Conv2dPathSettings.Parse("winograd-f23");
         Assert.Equal(WinogradF23, Choose(Conv2dPass.Forward, Layer("fca.conv2", 16), f23));        // 3×3: a per-call transform
         Assert.Equal(WinogradF23, Choose(Conv2dPass.BackwardInput, Layer("fca.conv2", 16), f23));
-        Assert.Equal(ChannelVector, Choose(Conv2dPass.BackwardWeight, Layer("fca.conv2", 16), f23)); // no Winograd backward-weight
+        Assert.Equal(WinogradF23, Choose(Conv2dPass.BackwardWeight, Layer("fca.conv2", 16), f23));
+        Assert.Equal(ChannelVector, Choose(Conv2dPass.BackwardWeight, Layer("fca.conv2", 16), default)); // F(2×2, 3×3) backward-weight only when forced
         Assert.Equal(WinogradF25, Choose(Conv2dPass.Forward, Layer("alexnet.features.3", 16), f23)); // 5×5: the rules
         Assert.Equal(OneChannelDirect, Choose(Conv2dPass.Forward, Layer("fca.conv1a", 1), f23));
         var shifted = Conv2dPathSettings.Default.Force(ShiftedWindow);

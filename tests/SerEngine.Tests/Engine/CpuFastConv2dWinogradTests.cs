@@ -128,7 +128,8 @@ public class CpuFastConv2dWinogradTests
                 var fast = new CpuBackend(2) { Conv2dPaths = on ? Conv2dPathSettings.Default : NoWinograd };
                 Assert.Equal(on, fast.ChooseConv2dPath(Conv2dPass.Forward, g) == Conv2dPath.WinogradF25);
                 Assert.Equal(on, fast.ChooseConv2dPath(Conv2dPass.BackwardInput, g) == Conv2dPath.WinogradF25);
-                Assert.NotEqual(Conv2dPath.WinogradF25, fast.ChooseConv2dPath(Conv2dPass.BackwardInput, new Conv2dGeometry(16, 64, 24, 36, 192, 5, 5, 1, 1, 2, 2, 2, 2, 1, 1))); // 192 channels in: V too wide
+                Assert.Equal(on, fast.ChooseConv2dPath(Conv2dPass.BackwardInput, new Conv2dGeometry(16, 64, 24, 36, 192, 5, 5, 1, 1, 2, 2, 2, 2, 1, 1)) == Conv2dPath.WinogradF25); // 192 channels in: 660 KB rows, within L2
+                Assert.NotEqual(Conv2dPath.WinogradF25, fast.ChooseConv2dPath(Conv2dPass.BackwardInput, new Conv2dGeometry(16, 64, 24, 60, 256, 5, 5, 1, 1, 2, 2, 2, 2, 1, 1))); // 256 channels in, 30 tiles a row: V too wide
                 var yf = Output(y.Length);
                 fast.Conv2dForward(x, w, bias, yf, g);
                 Agree(y, yf, $"forward winograd {on} {g}");

@@ -96,6 +96,9 @@ public partial class CpuBackend
             case Conv2dPath.OneChannelDirect:
                 Conv2dOneChannelDirect.BackwardWeight(xv, dyv, dwv, g, Threads);
                 return;
+            case Conv2dPath.WinogradF23 or Conv2dPath.WinogradF25:
+                Conv2dWinograd.BackwardWeight(xv, dyv, dwv, g, Threads);
+                return;
             case Conv2dPath.ChannelVector:
                 Conv2dChannelVector.BackwardWeight(xv, dyv, dwv, g, Threads);
                 return;

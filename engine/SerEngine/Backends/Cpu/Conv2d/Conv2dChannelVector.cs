@@ -271,4 +271,39 @@ internal static partial class Conv2dChannelVector
         }
         MicroTile.Store(tile, 16, c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51);
     }
+
+    /// <summary>
+    /// <see cref="Kernel6x16"/> for two 16-channel panels at once with 512-bit vectors: panel
+    /// <paramref name="wLow"/> into <paramref name="tileLow"/> [6, 16], <paramref name="wHigh"/> into
+    /// <paramref name="tileHigh"/>; each lane's chain of FMAs is the one Kernel6x16 runs (same bits).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static unsafe void Kernel6x32(int taps, float* wLow, float* wHigh, int* off, float* x0, float* x1, float* x2, float* x3, float* x4, float* x5,
+        float* tileLow, float* tileHigh)
+    {
+        Vector512<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
+        Vector512<float> c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
+        for (nint p = 0; p < taps; p++)
+        {
+            nint o = off[p];
+            var w0 = Vector512.LoadAligned(wLow);
+            var w1 = Vector512.LoadAligned(wHigh);
+            var b = Vector512.Create(x0[o]);
+            c00 = Vector512.FusedMultiplyAdd(b, w0, c00); c01 = Vector512.FusedMultiplyAdd(b, w1, c01);
+            b = Vector512.Create(x1[o]);
+            c10 = Vector512.FusedMultiplyAdd(b, w0, c10); c11 = Vector512.FusedMultiplyAdd(b, w1, c11);
+            b = Vector512.Create(x2[o]);
+            c20 = Vector512.FusedMultiplyAdd(b, w0, c20); c21 = Vector512.FusedMultiplyAdd(b, w1, c21);
+            b = Vector512.Create(x3[o]);
+            c30 = Vector512.FusedMultiplyAdd(b, w0, c30); c31 = Vector512.FusedMultiplyAdd(b, w1, c31);
+            b = Vector512.Create(x4[o]);
+            c40 = Vector512.FusedMultiplyAdd(b, w0, c40); c41 = Vector512.FusedMultiplyAdd(b, w1, c41);
+            b = Vector512.Create(x5[o]);
+            c50 = Vector512.FusedMultiplyAdd(b, w0, c50); c51 = Vector512.FusedMultiplyAdd(b, w1, c51);
+            wLow += Lanes;
+            wHigh += Lanes;
+        }
+        c00.Store(tileLow); c10.Store(tileLow + 16); c20.Store(tileLow + 32); c30.Store(tileLow + 48); c40.Store(tileLow + 64); c50.Store(tileLow + 80);
+        c01.Store(tileHigh); c11.Store(tileHigh + 16); c21.Store(tileHigh + 32); c31.Store(tileHigh + 48); c41.Store(tileHigh + 64); c51.Store(tileHigh + 80);
+    }
 }

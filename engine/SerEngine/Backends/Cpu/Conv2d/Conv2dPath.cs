@@ -16,15 +16,15 @@ public enum Conv2dPath
 
     /// <summary>
     /// <c>winograd-f23</c>: Winograd F(2×2, 3×3), 3×3 filters with stride 1 and no dilation (16
-    /// multiplies per 2×2 outputs instead of 36); forward (packed or per-call filters) and backward-input.
-    /// The routing takes it for packed filters; per call and for backward-input only when forced.
+    /// multiplies per 2×2 outputs instead of 36); forward (packed or per-call filters), backward-input and
+    /// backward-weight. The routing takes it for packed filters; per call and for the backward passes only when forced.
     /// </summary>
     WinogradF23,
 
     /// <summary>
     /// <c>winograd-f25</c>: Winograd F(2×2, 5×5), 5×5 filters with stride 1 and no dilation (36
-    /// multiplies instead of 100); forward (packed or per-call filters) and backward-input, per call
-    /// where enough channels and multiply-adds pay for the filter transform.
+    /// multiplies instead of 100); forward (packed or per-call filters), backward-input and backward-weight,
+    /// per call where enough channels and multiply-adds pay for the transforms.
     /// </summary>
     WinogradF25,
 

@@ -17,6 +17,19 @@ internal static class Conv2dRouting
     /// <summary>Fewest input channels for the per-call Winograd forward (its filter transform is ~330 multiply-adds per filter).</summary>
     internal const int WinogradPerCallMinChannels = 16;
 
+    /// <summary>
+    /// Fewest input channels for the per-call F(2×2, 3×3) passes (they save 20 of 36 multiplies, not 64 of 100, so
+    /// deeper sums must carry the transforms: AttentionFcn's 3×3 layers, 192–384 channels on 11×17 maps
+    /// (attention_fcn.train_step.b16.200x300); FocusCalibrationNet's, 16–80 channels, keep their paths).
+    /// </summary>
+    internal const int WinogradF23PerCallMinChannels = 128;
+
+    /// <summary>
+    /// Fewest images for the per-call F(2×2, 3×3) passes: one image of 11×17 pixels does not pay for transforming
+    /// up to 3.5 MB of filters per call (attention_fcn.infer.b1.200x300 keeps the shifted-window path, which reads them in place).
+    /// </summary>
+    internal const int WinogradF23PerCallMinImages = 2;
+
     /// <summary>Fewest multiply-adds for the per-call Winograd forward (the conv2d.*.k5x192 bench case and AttentionFcn's features.3).</summary>
     internal const long WinogradPerCallMacs = 1L << 24;
 
@@ -25,8 +38,8 @@ internal static class Conv2dRouting
     /// weights are packed per call, a pass over them that pays when each weight serves many pixels
     /// (AttentionFcn's 11×11 stride-4 first layer, 3626 pixels, beats the im2col GEMM:
     /// attention_fcn.infer.b1.200x300; its 5×5 layer takes the per-call Winograd rule before this one).
-    /// Its 3×3 layers on 11×17 maps (187 pixels, up to 3.5 MB of weights that arrive cold in the
-    /// model) and FocusCalibrationNet's small layers (2–7 M, when their weights are not packed) stay
+    /// Its 3×3 layers on 11×17 maps (187 pixels) take the per-call F(2×2, 3×3) rule before this one when
+    /// deep enough (128 input channels, several images), and FocusCalibrationNet's small layers (2–7 M, when their weights are not packed) stay
     /// on the shifted-window path, which reads the weights in place.
     /// </summary>
     internal const long ChannelBatchOneMacs = 1L << 24;
@@ -67,8 +80,9 @@ internal static class Conv2dRouting
                 }
                 // one input channel: C·R·S too shallow for the GEMM's packing (FocusCalibrationNet's conv1a, conv1b)
                 if (Can(OneChannelDirect) && g.R * g.S <= DirectMaxTaps) return OneChannelDirect;
-                // 5×5 filters transformed per call (3×3 ones only when packed): the transform costs little against the 64 % of multiplies saved
+                // filters transformed per call: the transform costs little against the 64 % (5×5) or 56 % (3×3, deep sums) of multiplies saved
                 if (Can(WinogradF25) && WinogradPerCallPays(g)) return WinogradF25;
+                if (Can(WinogradF23) && WinogradPerCallPays(g)) return WinogradF23;
                 // weights packed per call into 16-channel panels: pays with several images, or one big one
                 if (Can(ChannelVector) && LanesFit(g.K) && (g.N >= 2 || (g.Macs >= ChannelBatchOneMacs && g.OutH * g.OutW >= ChannelBatchOnePixels)))
                     return ChannelVector;
@@ -78,6 +92,7 @@ internal static class Conv2dRouting
             case Conv2dPass.BackwardInput:
                 // the per-call F(2×2, 5×5) forward of the adjoint (dy convolved with the flipped filters) pays as a forward would
                 if (Can(WinogradF25) && WinogradPerCallPays(Conv2dAdjoint.Geometry(g))) return WinogradF25;
+                if (Can(WinogradF23) && WinogradPerCallPays(Conv2dAdjoint.Geometry(g))) return WinogradF23;
                 // the adjoint's output channels (the input channels C) fill the lanes, several images share the packing
                 if (Can(ChannelVector) && g.N >= 2 && LanesFit(g.C)) return ChannelVector;
                 // the adjoint as a stride-1 forward, weights packed into 6-row panels
@@ -86,6 +101,9 @@ internal static class Conv2dRouting
             case Conv2dPass.BackwardWeight:
                 // one input channel: the same shallow C·R·S as the forward
                 if (Can(OneChannelDirect) && g.R * g.S <= DirectMaxTaps) return OneChannelDirect;
+                // F(2×2, R×R) of x and dy, the products summed over images and tiles: 36 multiply-adds per (k, c, tile) instead of 100 (16 instead of 36)
+                if (Can(WinogradF25) && WinogradWeightPays(g)) return WinogradF25;
+                if (Can(WinogradF23) && WinogradWeightPays(g)) return WinogradF23;
                 // dy packed once into 16-channel panels shared by every tap, with several images and full lanes
                 if (Can(ChannelVector) && g.C > 1 && g.N >= 2 && LanesFit(g.K)) return ChannelVector;
                 // dot products along the virtual grid beat the packed GEMM for few output channels
@@ -97,11 +115,22 @@ internal static class Conv2dRouting
     }
 
     /// <summary>
-    /// True when the per-call F(2×2, 5×5) forward pays on <paramref name="g"/>: enough input channels
-    /// and multiply-adds, full output lanes, and V of one tile row within a band (kept in L2).
+    /// True when the per-call F(2×2, R×R) forward pays on <paramref name="g"/>: enough input channels
+    /// and multiply-adds, full output lanes, and V of one tile row within L2.
     /// </summary>
     private static bool WinogradPerCallPays(in Conv2dGeometry g) =>
-        g.C >= WinogradPerCallMinChannels && LanesFit(g.K) && g.Macs >= WinogradPerCallMacs && Conv2dWinograd.RowBytes(g) <= Conv2dWinograd.BandBytes;
+        g.C >= PerCallMinChannels(g) && LanesFit(g.K) && g.Macs >= WinogradPerCallMacs && Conv2dWinograd.RowBytes(g) <= Conv2dWinograd.RowMaxBytes;
+
+    /// <summary>
+    /// True when the F(2×2, R×R) backward-weight pays on <paramref name="g"/>: as many input channels and
+    /// multiply-adds as the per-call forward needs, the input channels (the micro-tile's columns) on full lanes.
+    /// </summary>
+    private static bool WinogradWeightPays(in Conv2dGeometry g) =>
+        g.C >= PerCallMinChannels(g) && LanesFit(g.C) && g.Macs >= WinogradPerCallMacs;
+
+    /// <summary>Fewest input channels of <paramref name="g"/> for a per-call Winograd pass (by its filter size; 3×3 ones none with one image).</summary>
+    private static int PerCallMinChannels(in Conv2dGeometry g) =>
+        g.R != 3 ? WinogradPerCallMinChannels : g.N >= WinogradF23PerCallMinImages ? WinogradF23PerCallMinChannels : int.MaxValue;
 
     /// <summary>True when <paramref name="path"/> can compute <paramref name="pass"/> of <paramref name="g"/> on a CPU with <paramref name="isa"/> (each path's own Supports).</summary>
     internal static bool Supports(Conv2dPath path, Conv2dPass pass, in Conv2dGeometry g, in Conv2dIsa isa) => path switch

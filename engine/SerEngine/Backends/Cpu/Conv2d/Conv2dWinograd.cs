@@ -36,12 +36,12 @@ internal static partial class Conv2dWinograd
 {
     /// <summary>
     /// F(2×2, r×r) for r = 3 (<see cref="Conv2dPath.WinogradF23"/>) or 5 (<see cref="Conv2dPath.WinogradF25"/>):
-    /// r×r filters, stride 1, no dilation, AVX2 and FMA; forward (packed or per-call filters), or
-    /// backward-input as the forward of its adjoint. Which of these the routing uses: Conv2dRouting.Choose.
+    /// r×r filters, stride 1, no dilation, AVX2 and FMA; forward (packed or per-call filters),
+    /// backward-input as the forward of its adjoint, or backward-weight (Conv2dWinograd.BackwardWeight.cs). Which of these the routing uses: Conv2dRouting.Choose.
     /// </summary>
     public static bool Supports(int r, Conv2dPass pass, in Conv2dGeometry g, in Conv2dIsa isa) =>
         isa.Avx2 && isa.Fma && g.R == r && g.S == r && g.StrideH == 1 && g.StrideW == 1 && g.DilationH == 1 && g.DilationW == 1
-        && pass switch { Conv2dPass.BackwardWeight => false, Conv2dPass.BackwardInput => Conv2dAdjoint.Exists(g), _ => true };
+        && pass switch { Conv2dPass.BackwardInput => Conv2dAdjoint.Exists(g), _ => true };
 
     /// <summary>Tiles a band should hold at least (whole tile rows): 8 groups of six for the micro-kernel, little waste.</summary>
     private const int BandTiles = 48;
@@ -59,9 +59,8 @@ internal static partial class Conv2dWinograd
 
     /// <summary>
     /// Bytes of V for one tile row (α² · C · TilesWPad floats). The products read a band's V for every
-    /// group of six tiles, so a band should stay in L2: bands are cut to <see cref="BandBytes"/>,
-    /// and wider rows (conv2d.fwd_bwd.16x64x24x36.k5x192's backward-input: 192 channels, 660 KB per row,
-    /// slower than the channel-vector kernel) keep the channel-vector or shifted-window kernels.
+    /// group of six tiles, so a band should stay in L2: bands are cut to <see cref="BandBytes"/>
+    /// (one row at least), and rows over <see cref="RowMaxBytes"/> keep the channel-vector or shifted-window kernels.
     /// </summary>
     internal static long RowBytes(in Conv2dGeometry g) =>
         (long)(g.R + 1) * (g.R + 1) * g.C * RoundUp(CeilDiv(g.OutW, 2), 8) * sizeof(float);
@@ -69,21 +68,28 @@ internal static partial class Conv2dWinograd
     /// <summary>Most bytes of V one band holds (half of L2).</summary>
     internal const long BandBytes = 256 * 1024;
 
+    /// <summary>
+    /// Most bytes of V in one tile row for the per-call routing: a one-row band within a 1 MB L2
+    /// (conv2d.fwd_bwd.16x64x24x36.k5x192's backward-input, 192 channels, 660 KB per row, beats the
+    /// channel-vector kernel: CONV-CPU-2026-12-06.md).
+    /// </summary>
+    internal const long RowMaxBytes = 768 * 1024;
+
     /// <summary>y = conv(x, w) + bias (then ReLU) with w [K, C, R, R] transformed for this call.</summary>
-    public static unsafe void ForwardPerCall(float[] x, float[] w, float[]? bias, float[] y, in Conv2dGeometry g, bool relu, int threads)
+    public static unsafe void ForwardPerCall(float[] x, float[] w, float[]? bias, float[] y, in Conv2dGeometry g, bool relu, int threads, bool? wide = null)
     {
         var panels = ArrayPool<float>.Shared.Rent(PanelFloats(g) + 16);
         fixed (float* pp = panels)
         {
             float* u = (float*)(((nint)pp + 63) & ~(nint)63);
             Panels(w, g, u, threads);
-            Forward(x, u, bias, y, g, relu, threads);
+            Forward(x, u, bias, y, g, relu, threads, wide);
         }
         ArrayPool<float>.Shared.Return(panels);
     }
 
     /// <summary>dx = the adjoint of conv(·, w) applied to dy, as the Winograd forward of dy with w[k, c, r, s] read as w'[c, k, R−1−r, S−1−s].</summary>
-    public static void BackwardInput(float[] dy, float[] w, float[] dx, in Conv2dGeometry g, int threads)
+    public static void BackwardInput(float[] dy, float[] w, float[] dx, in Conv2dGeometry g, int threads, bool? wide = null)
     {
         int rs = g.R * g.S;
         var flipped = ArrayPool<float>.Shared.Rent(g.K * g.C * rs); // [C, K, R, S]
@@ -94,7 +100,7 @@ internal static partial class Conv2dWinograd
                 for (int q = 0; q < rs; q++)
                     flipped[(c * geo.K + k) * rs + q] = w[(k * geo.C + c) * rs + rs - 1 - q];
         });
-        ForwardPerCall(dy, flipped, null, dx, Conv2dAdjoint.Geometry(g), relu: false, threads);
+        ForwardPerCall(dy, flipped, null, dx, Conv2dAdjoint.Geometry(g), relu: false, threads, wide);
         ArrayPool<float>.Shared.Return(flipped);
     }
 
@@ -165,8 +171,9 @@ internal static partial class Conv2dWinograd
     }
 
     /// <summary>y = conv(x, w) + bias (then ReLU when <paramref name="relu"/>) with w as Winograd panels (<see cref="Panels(float[], in Conv2dGeometry, int)"/>).</summary>
-    public static unsafe void Forward(float[] x, float* panels, float[]? bias, float[] y, in Conv2dGeometry g, bool relu, int threads)
+    public static unsafe void Forward(float[] x, float* panels, float[]? bias, float[] y, in Conv2dGeometry g, bool relu, int threads, bool? wide = null)
     {
+        bool wideProducts = wide ?? Vector512.IsHardwareAccelerated; // 512-bit products (tests pin both widths: same bits)
         var wg = TileGeometry.Of(g);
         int blocks = CeilDiv(g.K, Lanes);
         long image = (long)g.C * wg.Plane;
@@ -188,7 +195,7 @@ internal static partial class Conv2dWinograd
             int kb0 = (int)((long)blocks * bs / blockSplits), kb1 = (int)((long)blocks * (bs + 1) / blockSplits);
             if (i0 >= i1 || kb0 >= kb1) return;
             fixed (float* pin = padded, py = y, pb = bias)
-                ForwardTask(pin + n * image, panels, pb, py + (long)n * geo.K * geo.OutH * geo.OutW, geo, wg, i0, i1, kb0, kb1, relu);
+                ForwardTask(pin + n * image, panels, pb, py + (long)n * geo.K * geo.OutH * geo.OutW, geo, wg, i0, i1, kb0, kb1, relu, wideProducts);
         });
         ArrayPool<float>.Shared.Return(padded);
     }
@@ -229,14 +236,13 @@ internal static partial class Conv2dWinograd
 
     /// <summary>
     /// Tile rows [i0, i1) of one image, output channel blocks [kb0, kb1): band by band, the input
-    /// transform of every channel into V, then for each group of six tiles its 16 products (M in L1)
-    /// and their output transform into y [K, OutH, OutW].
+    /// transform of every channel into V, then for each group of six tiles its 16 products (M in L1;
+    /// two channel blocks at a time when <paramref name="wide"/>) and their output transform into y [K, OutH, OutW].
     /// </summary>
     private static unsafe void ForwardTask(float* image, float* panels, float* bias, float* y, in Conv2dGeometry g, in TileGeometry wg,
-        int i0, int i1, int kb0, int kb1, bool relu)
+        int i0, int i1, int kb0, int kb1, bool relu, bool wide)
     {
-        int c = g.C, k = g.K, outH = g.OutH, outW = g.OutW, blocks = CeilDiv(k, Lanes), tilesWPad = wg.TilesWPad;
-        long plane = (long)outH * outW;
+        int c = g.C, blocks = CeilDiv(g.K, Lanes), tilesWPad = wg.TilesWPad;
         int bandRows = Math.Min(i1 - i0, CeilDiv(BandTiles, tilesWPad));
         bandRows = (int)Math.Clamp(BandBytes / RowBytes(g), 1, bandRows);
         // V_ξ [C][band tiles] lie 32 floats more than a multiple of 4 KB apart at most (one input
@@ -248,6 +254,7 @@ internal static partial class Conv2dWinograd
         var at = ArrayPool<int>.Shared.Rent(RoundUp(bandRows * wg.TilesW, Rows)); // the band's real tiles (not the padding of a row to 8)
         const int mXi = Rows * Lanes;
         var m = stackalloc float[36 * mXi];                              // M of six tiles: [α² ξ][6][16]
+        var m2 = stackalloc float[36 * mXi];                             // and of the next channel block (pairs)
         fixed (float* pv = v)
         fixed (int* poff = off, pat = at)
         {
@@ -274,37 +281,54 @@ internal static partial class Conv2dWinograd
                             else Input8Alpha6(patch, wg.Wp, slot, vXi);
                         }
                 }
-                for (int kb = kb0; kb < kb1; kb++)
+                long uXi = (long)blocks * c * Lanes;
+                for (int kb = kb0; kb < kb1;)
                 {
-                    int k0 = kb * Lanes;
-                    int lanesLow = Math.Min(8, k - k0), lanesHigh = Math.Min(8, k - k0 - 8);
-                    Vector256<float> biasLow = Bias(bias, k0, lanesLow), biasHigh = lanesHigh > 0 ? Bias(bias, k0 + 8, lanesHigh) : default;
+                    // two channel blocks at once with 512-bit vectors (the same FMA chains as one at a time)
+                    bool pair = wide && kb + 1 < kb1;
                     float* u = panels + (long)kb * c * Lanes;
-                    long uXi = (long)blocks * c * Lanes;
                     for (int o0 = 0; o0 < real; o0 += Rows)
                     {
                         int* t = pat + o0;
                         for (int xi = 0; xi < points; xi++)
                         {
-                            float* vx = pv + xi * vXi;
-                            Conv2dChannelVector.Kernel6x16(c, u + xi * uXi, poff, vx + t[0], vx + t[1], vx + t[2], vx + t[3], vx + t[4], vx + t[5], m + xi * mXi, accumulate: false);
+                            float* vx = pv + xi * vXi, ux = u + xi * uXi;
+                            if (pair)
+                                Conv2dChannelVector.Kernel6x32(c, ux, ux + (long)c * Lanes, poff, vx + t[0], vx + t[1], vx + t[2], vx + t[3], vx + t[4], vx + t[5], m + xi * mXi, m2 + xi * mXi);
+                            else
+                                Conv2dChannelVector.Kernel6x16(c, ux, poff, vx + t[0], vx + t[1], vx + t[2], vx + t[3], vx + t[4], vx + t[5], m + xi * mXi, accumulate: false);
                         }
-                        for (int q = 0; q < Rows && o0 + q < real; q++)
-                        {
-                            int r = t[q] / tilesWPad, j = t[q] - r * tilesWPad, oh = 2 * (b0 + r);
-                            float* dst = y + k0 * plane + (long)oh * outW + 2 * j;
-                            int rowsIn = Math.Min(2, outH - oh), colsIn = Math.Min(2, outW - 2 * j);
-                            Store(wg.Alpha, m + q * Lanes, mXi, biasLow, relu, dst, plane, outW, lanesLow, rowsIn, colsIn);
-                            if (lanesHigh > 0)
-                                Store(wg.Alpha, m + q * Lanes + 8, mXi, biasHigh, relu, dst + 8 * plane, plane, outW, lanesHigh, rowsIn, colsIn);
-                        }
+                        StoreGroup(wg, m, mXi, t, Math.Min(Rows, real - o0), b0, kb, bias, relu, y, g);
+                        if (pair) StoreGroup(wg, m2, mXi, t, Math.Min(Rows, real - o0), b0, kb + 1, bias, relu, y, g);
                     }
+                    kb += pair ? 2 : 1;
                 }
             }
         }
         ArrayPool<float>.Shared.Return(v);
         ArrayPool<int>.Shared.Return(off);
         ArrayPool<int>.Shared.Return(at);
+    }
+
+    /// <summary>
+    /// The output transforms of <paramref name="count"/> tiles of a group of six (positions t in the band's V)
+    /// for channel block <paramref name="kb"/>: M [α² ξ][6][16] at m, + bias, ReLU, into y [K, OutH, OutW].
+    /// </summary>
+    private static unsafe void StoreGroup(in TileGeometry wg, float* m, long mXi, int* t, int count, int b0, int kb, float* bias, bool relu, float* y, in Conv2dGeometry g)
+    {
+        int k = g.K, outH = g.OutH, outW = g.OutW, k0 = kb * Lanes, tilesWPad = wg.TilesWPad;
+        long plane = (long)outH * outW;
+        int lanesLow = Math.Min(8, k - k0), lanesHigh = Math.Min(8, k - k0 - 8);
+        Vector256<float> biasLow = Bias(bias, k0, lanesLow), biasHigh = lanesHigh > 0 ? Bias(bias, k0 + 8, lanesHigh) : default;
+        for (int q = 0; q < count; q++)
+        {
+            int r = t[q] / tilesWPad, j = t[q] - r * tilesWPad, oh = 2 * (b0 + r);
+            float* dst = y + k0 * plane + (long)oh * outW + 2 * j;
+            int rowsIn = Math.Min(2, outH - oh), colsIn = Math.Min(2, outW - 2 * j);
+            Store(wg.Alpha, m + q * Lanes, mXi, biasLow, relu, dst, plane, outW, lanesLow, rowsIn, colsIn);
+            if (lanesHigh > 0)
+                Store(wg.Alpha, m + q * Lanes + 8, mXi, biasHigh, relu, dst + 8 * plane, plane, outW, lanesHigh, rowsIn, colsIn);
+        }
     }
 
     /// <summary>
