@@ -7,8 +7,31 @@ namespace SerEngine.Tests.Engine;
 /// lengths used least recently when full, never holds more than its capacity, and asks for a
 /// collection once enough has been dropped (so dropped arrays do not pile up between GCs).
 /// </summary>
+[Collection(ProcessWideCollection.Name)] // sets an environment variable
 public sealed class CpuBufferPoolTests
 {
+    [Fact]
+    public void TheCapComesFromTheEnvironmentOrIsRefusedInOneLine()
+    {
+        string? saved = Environment.GetEnvironmentVariable(CpuBufferPool.CapacityEnvironmentVariable);
+        try
+        {
+            Environment.SetEnvironmentVariable(CpuBufferPool.CapacityEnvironmentVariable, "256");
+            Assert.Equal(256L << 20, CpuBufferPool.CapacityFromEnvironment());
+            Environment.SetEnvironmentVariable(CpuBufferPool.CapacityEnvironmentVariable, "0");
+            Assert.Equal(0, new CpuBufferPool().CapacityBytes);
+            Environment.SetEnvironmentVariable(CpuBufferPool.CapacityEnvironmentVariable, "1.5G");
+            var e = Assert.Throws<ArgumentException>(() => CpuBufferPool.CapacityFromEnvironment());
+            Assert.Equal("SERENGINE_CPU_POOL_MB must be a whole number of MiB ≥ 0 (0 turns the CPU buffer pool off), got '1.5G'", e.Message);
+            Environment.SetEnvironmentVariable(CpuBufferPool.CapacityEnvironmentVariable, null);
+            Assert.InRange(CpuBufferPool.CapacityFromEnvironment(), 1, 1L << 30);
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable(CpuBufferPool.CapacityEnvironmentVariable, saved);
+        }
+    }
+
     private const int Len = 1000; // 4000 bytes per float array
 
     [Fact]

@@ -29,8 +29,26 @@ internal sealed class CpuBufferPool
     /// <summary>Arrays below this many elements are left to the GC (they are cheap to allocate).</summary>
     public const int MinLength = 64;
 
-    /// <summary>Most bytes the pool keeps: an eighth of the memory the GC may use, at most 1 GB.</summary>
-    public long CapacityBytes { get; init; } = Math.Min(1L << 30, GC.GetGCMemoryInfo().TotalAvailableMemoryBytes / 8);
+    /// <summary>The variable that sets <see cref="CapacityBytes"/> in MiB (0 = keep nothing).</summary>
+    public const string CapacityEnvironmentVariable = "SERENGINE_CPU_POOL_MB";
+
+    /// <summary>
+    /// Most bytes the pool keeps: <c>$SERENGINE_CPU_POOL_MB</c>, else an eighth of the memory the GC may use,
+    /// at most 1 GiB. Less memory costs speed with variable-length batches, whose new sizes then come
+    /// from fresh pages (WHOLE-JOB-2026-12-06.md: fcn training at 1 GiB, 512 and 256 MiB).
+    /// </summary>
+    public long CapacityBytes { get; init; } = CapacityFromEnvironment();
+
+    /// <summary>The cap from <c>$SERENGINE_CPU_POOL_MB</c> (MiB, 0 = off), else the default above.</summary>
+    /// <exception cref="ArgumentException">The variable is not a whole number ≥ 0.</exception>
+    public static long CapacityFromEnvironment()
+    {
+        string? text = Environment.GetEnvironmentVariable(CapacityEnvironmentVariable);
+        if (string.IsNullOrWhiteSpace(text)) return Math.Min(1L << 30, GC.GetGCMemoryInfo().TotalAvailableMemoryBytes / 8);
+        if (!long.TryParse(text.Trim(), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out long mib) || mib > (1L << 40))
+            throw new ArgumentException($"{CapacityEnvironmentVariable} must be a whole number of MiB ≥ 0 (0 turns the CPU buffer pool off), got '{text}'");
+        return mib << 20;
+    }
 
     /// <summary>Bytes dropped from the pool after which it asks for a garbage collection (half the capacity).</summary>
     public long CollectAfterBytes => CapacityBytes / 2;
