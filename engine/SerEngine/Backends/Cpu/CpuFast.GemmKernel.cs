@@ -19,9 +19,9 @@ internal enum GemmKernelKind
 // (kc steps of MR values, [kc][MR]) and a packed B micro-panel ([kc][NR]):
 //   acc[MR, NR] = Σ_p a[p, :]ᵀ · b[p, :]   (an outer product per step, all in registers)
 //   C[0..rows, 0..cols] = alpha·acc + beta·C   (beta = 0: C is not read, so NaN there is ignored)
-// The kernel leaves the tile in a small aligned buffer; a store step then writes the rows and
-// columns that exist. Full 6×16 and 6×32 tiles with alpha 1 and beta 0 or 1 (nearly all of them) skip
-// the buffer: Kernel6x16Store / Kernel6x16Add and Kernel6x32Store / Kernel6x32Add write C themselves. The hot methods are compiled fully optimised at once (AggressiveOptimization):
+// The kernel leaves the tile in a small aligned buffer (KernelNxMStore with the buffer as C); a store
+// step then writes the rows and columns that exist. Full 6×16 and 6×32 tiles with alpha 1 and beta 0 or 1
+// (nearly all of them) skip the buffer: Kernel6x16Store / Kernel6x16Add and Kernel6x32Store / Kernel6x32Add write C themselves. The hot methods are compiled fully optimised at once (AggressiveOptimization):
 // they need no profile data, and the first calls of a process should not run unoptimised code.
 public partial class CpuBackend
 {
@@ -89,8 +89,8 @@ public partial class CpuBackend
                 }
                 switch (kind)
                 {
-                    case GemmKernelKind.Vector512: Kernel6x32(kc, ap, bp, tile); break;
-                    case GemmKernelKind.Vector256: Kernel6x16(kc, ap, bp, tile); break;
+                    case GemmKernelKind.Vector512: Kernel6x32Store(kc, ap, bp, tile, 32); break;
+                    case GemmKernelKind.Vector256: Kernel6x16Store(kc, ap, bp, tile, 16); break;
                     default: KernelScalar(kc, ap, bp, tile); break;
                 }
                 if (rows == GemmMR && cols == nr) StoreTile(tile, nr, ct, ldc, alpha, beta);
@@ -109,42 +109,12 @@ public partial class CpuBackend
         Avx512F.IsSupported ? Avx512F.FusedMultiplyAdd(a, b, c) : Vector512.FusedMultiplyAdd(a, b, c);
 
     /// <summary>
-    /// 6×16 tile with Vector256: rows r = 0..5 keep two accumulators each (columns 0–7, 8–15); the
-    /// result goes to <paramref name="tile"/> [6, 16]. Nothing else happens here, so the JIT keeps all
-    /// twelve accumulators in registers with or without profile data (with a call and a branchy store
-    /// after the loop, and no profile data, it spilled them on every step: much slower on sgemm.1024).
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static unsafe void Kernel6x16(int kc, float* a, float* b, float* tile)
-    {
-        Vector256<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
-        Vector256<float> c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
-        for (int p = 0; p < kc; p++)
-        {
-            var b0 = Vector256.Load(b);
-            var b1 = Vector256.Load(b + 8);
-            var av = Vector256.Create(a[0]);
-            c00 = Fmadd(av, b0, c00); c01 = Fmadd(av, b1, c01);
-            av = Vector256.Create(a[1]);
-            c10 = Fmadd(av, b0, c10); c11 = Fmadd(av, b1, c11);
-            av = Vector256.Create(a[2]);
-            c20 = Fmadd(av, b0, c20); c21 = Fmadd(av, b1, c21);
-            av = Vector256.Create(a[3]);
-            c30 = Fmadd(av, b0, c30); c31 = Fmadd(av, b1, c31);
-            av = Vector256.Create(a[4]);
-            c40 = Fmadd(av, b0, c40); c41 = Fmadd(av, b1, c41);
-            av = Vector256.Create(a[5]);
-            c50 = Fmadd(av, b0, c50); c51 = Fmadd(av, b1, c51);
-            a += GemmMR;
-            b += 16;
-        }
-        MicroTile.Store(tile, 16, c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51);
-    }
-
-    /// <summary>
-    /// <see cref="Kernel6x16"/> writing C = acc directly (alpha 1, beta 0: C is not read), rows
-    /// <paramref name="ldc"/> floats apart. A separate method from <see cref="Kernel6x16Add"/>, so
-    /// that neither has a branch after its loop (see <see cref="Kernel6x16"/> on spills).
+    /// 6×16 tile with Vector256: rows r = 0..5 keep two accumulators each (columns 0–7, 8–15); C = acc
+    /// (alpha 1, beta 0: C is not read), rows <paramref name="ldc"/> floats apart — C itself, or the
+    /// [6, 16] tile buffer with ldc 16. A separate method from <see cref="Kernel6x16Add"/>, so that
+    /// neither has a branch after its loop: nothing else happens here, so the JIT keeps all twelve
+    /// accumulators in registers with or without profile data (with a call and a branchy store after
+    /// the loop, and no profile data, it spilled them on every step: much slower on sgemm.1024).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe void Kernel6x16Store(int kc, float* a, float* b, float* c, nint ldc)
@@ -201,35 +171,7 @@ public partial class CpuBackend
         MicroTile.Add(c, ldc, c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51);
     }
 
-    /// <summary>6×32 tile with Vector512: rows r = 0..5 keep two accumulators each (columns 0–15, 16–31); result to tile [6, 32].</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static unsafe void Kernel6x32(int kc, float* a, float* b, float* tile)
-    {
-        Vector512<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
-        Vector512<float> c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
-        for (int p = 0; p < kc; p++)
-        {
-            var b0 = Vector512.Load(b);
-            var b1 = Vector512.Load(b + 16);
-            var av = Vector512.Create(a[0]);
-            c00 = Fmadd(av, b0, c00); c01 = Fmadd(av, b1, c01);
-            av = Vector512.Create(a[1]);
-            c10 = Fmadd(av, b0, c10); c11 = Fmadd(av, b1, c11);
-            av = Vector512.Create(a[2]);
-            c20 = Fmadd(av, b0, c20); c21 = Fmadd(av, b1, c21);
-            av = Vector512.Create(a[3]);
-            c30 = Fmadd(av, b0, c30); c31 = Fmadd(av, b1, c31);
-            av = Vector512.Create(a[4]);
-            c40 = Fmadd(av, b0, c40); c41 = Fmadd(av, b1, c41);
-            av = Vector512.Create(a[5]);
-            c50 = Fmadd(av, b0, c50); c51 = Fmadd(av, b1, c51);
-            a += GemmMR;
-            b += 32;
-        }
-        MicroTile.Store(tile, 32, c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51);
-    }
-
-    /// <summary><see cref="Kernel6x32"/> for a full tile with alpha 1, beta 0: the accumulators go straight to C.</summary>
+    /// <summary>6×32 tile with Vector512 (two accumulators per row: columns 0–15, 16–31), C = acc as <see cref="Kernel6x16Store"/> (ldc 32 for the tile buffer).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe void Kernel6x32Store(int kc, float* a, float* b, float* c, nint ldc)
     {

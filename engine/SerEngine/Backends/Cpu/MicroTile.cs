@@ -4,8 +4,8 @@ using System.Runtime.Intrinsics;
 namespace SerEngine.Backends.Cpu;
 
 /// <summary>
-/// The prologue and epilogue of the 6-row register tiles (the GEMM's Kernel6x16, Kernel6x16Store,
-/// Kernel6x16Add, Kernel6x32, Kernel6x32Store and Kernel6x32Add; the shifted-window and channel-vector conv2d kernels): twelve
+/// The prologue and epilogue of the 6-row register tiles (the GEMM's Kernel6x16Store,
+/// Kernel6x16Add, Kernel6x32Store and Kernel6x32Add; the shifted-window and channel-vector conv2d kernels): twelve
 /// accumulators, row r's two vectors in c<i>r</i>0 and c<i>r</i>1, loaded from or stored to six rows
 /// <c>ld</c> floats apart (a [6, 16] tile buffer: ld = 16; C itself: ld = ldc). Each kernel keeps its
 /// own loop: the operands differ, and the JIT keeps all twelve accumulators in registers only when
