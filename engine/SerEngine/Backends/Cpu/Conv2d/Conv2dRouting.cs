@@ -80,7 +80,7 @@ internal static class Conv2dRouting
                 }
                 // one input channel: C·R·S too shallow for the GEMM's packing (FocusCalibrationNet's conv1a, conv1b)
                 if (Can(OneChannelDirect) && g.R * g.S <= DirectMaxTaps) return OneChannelDirect;
-                // filters transformed per call: the transform costs little against the 64 % (5×5) or 56 % (3×3, deep sums) of multiplies saved
+                // filters transformed per call: with deep channel sums the transform costs little against the multiplies Winograd saves (CONV-CPU-2026-12-06.md)
                 if (Can(WinogradF25) && WinogradPerCallPays(g)) return WinogradF25;
                 if (Can(WinogradF23) && WinogradPerCallPays(g)) return WinogradF23;
                 // weights packed per call into 16-channel panels: pays with several images, or one big one
