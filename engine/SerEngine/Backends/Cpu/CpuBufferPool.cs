@@ -63,29 +63,24 @@ internal sealed class CpuBufferPool
     public int Collections { get; private set; }
 
     /// <summary>A float array of exactly <paramref name="length"/> elements, reused when one is free (contents undefined).</summary>
-    public float[] RentFloats(int length)
-    {
-        if (length >= MinLength)
-            lock (_gate)
-                if (_slots.TryGetValue(length, out var slot) && slot.Floats.TryPop(out var a))
-                {
-                    Taken(slot, length);
-                    return a;
-                }
-        return GC.AllocateUninitializedArray<float>(length);
-    }
+    public float[] RentFloats(int length) => Take(length, length, static s => s.Floats) ?? GC.AllocateUninitializedArray<float>(length);
 
     /// <summary>An int array of exactly <paramref name="length"/> elements, reused when one is free (contents undefined).</summary>
-    public int[] RentInts(int length)
+    public int[] RentInts(int length) => Take(-length, length, static s => s.Ints) ?? GC.AllocateUninitializedArray<int>(length);
+
+    // a pooled array of the slot `key` (length, negative for ints), or null
+    private T[]? Take<T>(int key, int length, Func<Slot, Stack<T[]>> arrays)
     {
-        if (length >= MinLength)
-            lock (_gate)
-                if (_slots.TryGetValue(-length, out var slot) && slot.Ints.TryPop(out var a))
-                {
-                    Taken(slot, length);
-                    return a;
-                }
-        return GC.AllocateUninitializedArray<int>(length);
+        if (length < MinLength) return null;
+        lock (_gate)
+        {
+            if (!_slots.TryGetValue(key, out var slot) || !arrays(slot).TryPop(out var a)) return null;
+            long bytes = (long)length * sizeof(float);
+            slot.Bytes -= bytes;
+            slot.LastUse = ++_clock;
+            _bytes -= bytes;
+            return a;
+        }
     }
 
     /// <summary>Gives an array back for reuse. The caller must hold no other reference to it.</summary>
@@ -119,14 +114,6 @@ internal sealed class CpuBufferPool
             _slots.Clear();
             _bytes = 0;
         }
-    }
-
-    private void Taken(Slot slot, int length)
-    {
-        long bytes = (long)length * sizeof(float);
-        slot.Bytes -= bytes;
-        slot.LastUse = ++_clock;
-        _bytes -= bytes;
     }
 
     // drops whole lengths, least recently used first, until at most `target` bytes stay; true when a collection is due
