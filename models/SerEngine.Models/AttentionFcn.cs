@@ -24,7 +24,7 @@ public sealed record AttentionFcnConfig(int NumClasses, int InChannels = 1, int[
 /// utterances of different lengths are zero-padded and carry their valid frame counts, so padded
 /// positions get exactly zero attention.
 /// </summary>
-public sealed class AttentionFcn : Module
+public sealed partial class AttentionFcn : Module
 {
     // (kernel, stride, padding) along time of each conv/pool of the encoder, in order.
     private static readonly (int K, int S, int P)[] TimeSteps =
@@ -109,6 +109,7 @@ public sealed class AttentionFcn : Module
     /// <summary>
     /// Logits [N, classes] and attention weights α [N, F'·T'] (position l = f·T' + t).
     /// <paramref name="validFrames"/> (one per item, ≤ T) marks the zero padding of shorter utterances.
+    /// In eval mode without gradient tracking the encoder takes the fused inference path (<see cref="FusedInference"/>).
     /// </summary>
     public (Tensor Logits, Tensor Alpha) Forward(Tensor x, int[]? validFrames = null)
     {
@@ -125,7 +126,7 @@ public sealed class AttentionFcn : Module
                 if (validFrames[i] < min || validFrames[i] > t)
                     throw new ArgumentException($"item {i}: {validFrames[i]} valid frames; must be between {min} and the padded length {t}");
         }
-        var (h, valid) = Encode(x, validFrames);                      // [N, w4, F', T'], valid T' per item
+        var (h, valid) = UsesFusedPath() ? EncodeFused(x, validFrames) : Encode(x, validFrames); // [N, w4, F', T'], valid T' per item
         int c = h.Shape[1], fo = h.Shape[2], to = h.Shape[3];
         var a = h.Reshape(n, c, fo * to).Transpose(1, 2);              // [N, L, w4], l = f·T' + t
         Tensor? mask = null;
@@ -158,19 +159,29 @@ public sealed class AttentionFcn : Module
         {
             var layer = Features.Layers[i];
             x = layer.Forward(x);
-            (int K, int S, int P)? time = layer switch
-            {
-                Conv2d conv => (conv.Kernel.W, conv.Stride.W, conv.Padding.W),
-                MaxPool2d pool => (pool.Kernel.W, pool.Stride.W, pool.Padding.W),
-                _ => null,                                             // ReLU keeps zeros zero
-            };
-            if (time is not { } step) continue;
-            if (valid is not null)
-                for (int j = 0; j < valid.Length; j++) valid[j] = Conv2d.OutputSize(valid[j], step.K, step.S, step.P);
+            if (!ShrinksTime(layer, valid)) continue;                  // ReLU keeps zeros zero
             if (NormAfter(i) is { } norm) x = norm.Forward(x, valid); // its statistics skip the padding, and it zeroes the padding
             else if (valid is not null) x = ZeroBeyond(x, valid);
         }
         return (x, valid);
+    }
+
+    /// <summary>
+    /// True when <paramref name="layer"/> (a conv or pool) maps frames to fewer frames; then each valid
+    /// length in <paramref name="valid"/> becomes the layer's output length for it.
+    /// </summary>
+    private static bool ShrinksTime(Layer layer, int[]? valid)
+    {
+        (int K, int S, int P)? time = layer switch
+        {
+            Conv2d conv => (conv.Kernel.W, conv.Stride.W, conv.Padding.W),
+            MaxPool2d pool => (pool.Kernel.W, pool.Stride.W, pool.Padding.W),
+            _ => null,
+        };
+        if (time is not { } step) return false;
+        if (valid is not null)
+            for (int j = 0; j < valid.Length; j++) valid[j] = Conv2d.OutputSize(valid[j], step.K, step.S, step.P);
+        return true;
     }
 
     /// <summary>x [N, C, F, T] with the columns t ≥ valid[i] of item i set to zero (x itself when none is padded).</summary>

@@ -57,7 +57,7 @@ public sealed partial class FocusCalibrationNet
         Interlocked.Increment(ref _fusedForwards);
         var folded = LazyInitializer.EnsureInitialized(ref _folded, () => new DerivedWeights<PackedConv2dWeight>(
             [.. ConvLayers().SelectMany(l => new[] { l.Conv.Weight, l.Conv.Bias, l.Bn.Weight, l.Bn.Bias, l.Bn.RunningMean, l.Bn.RunningVar }.OfType<Tensor>())],
-            () => [.. ConvLayers().SelectMany(l => FoldBatchNorm(l.Conv, l.Bn))],
+            () => [.. ConvLayers().SelectMany(l => ConvFolding.FoldBatchNorm(l.Conv, l.Bn))],
             PackConvWeights));
         var (w, packed) = folded.GetPacked(); // per layer: folded weight [K, C, R, S], folded bias [K]; the 3×3 weights packed
         var a = ConvRelu(x, w[0], w[1], Conv1a);                        // [N, 8, F−1, T−1]
@@ -74,44 +74,14 @@ public sealed partial class FocusCalibrationNet
         return (Fc.Forward(z), internals);
     }
 
-    private static Tensor ConvRelu(Tensor x, Tensor weight, Tensor bias, Conv2d layer) =>
-        Ops.Conv2dRelu(x, weight, bias, layer.Stride, (layer.Padding.H, layer.Padding.H, layer.Padding.W, layer.Padding.W), layer.Dilation);
+    private static Tensor ConvRelu(Tensor x, Tensor weight, Tensor bias, Conv2d layer) => ConvFolding.ConvRelu(x, weight, bias, layer);
 
-    private static Tensor ConvRelu(Tensor x, PackedConv2dWeight weight, Tensor bias, Conv2d layer) =>
-        Ops.Conv2dRelu(x, weight, bias, (layer.Padding.H, layer.Padding.H, layer.Padding.W, layer.Padding.W));
+    private static Tensor ConvRelu(Tensor x, PackedConv2dWeight weight, Tensor bias, Conv2d layer) => ConvFolding.ConvRelu(x, weight, bias, layer);
 
     /// <summary>The folded 3×3 weights of conv2 … conv5 packed by their backend (Winograd panels on the fast CPU backend).</summary>
     private PackedConv2dWeight[] PackConvWeights(Tensor[] folded)
     {
         Conv2d[] layers = [Conv2, Conv3, Conv4, Conv5];
-        var packed = new PackedConv2dWeight[layers.Length];
-        for (int i = 0; i < layers.Length; i++)
-        {
-            var wt = folded[4 + 2 * i]; // [K, C, 3, 3]
-            // packing depends on the filter shape, stride and dilation; the image size here is a placeholder
-            var g = new Conv2dGeometry(1, wt.Shape[1], 3, 3, wt.Shape[0], wt.Shape[2], wt.Shape[3], layers[i].Stride.H, layers[i].Stride.W,
-                layers[i].Padding.H, layers[i].Padding.H, layers[i].Padding.W, layers[i].Padding.W, layers[i].Dilation.H, layers[i].Dilation.W);
-            packed[i] = wt.Backend.PackConv2dWeight(wt.Storage, g);
-        }
-        return packed;
-    }
-
-    /// <summary>The conv's weight [K, C, R, S] and bias [K] with the eval BatchNorm after it folded in.</summary>
-    private static Tensor[] FoldBatchNorm(Conv2d conv, BatchNorm2d bn)
-    {
-        var w = conv.Weight.ToArray();                                  // [K, C·R·S]
-        int k = conv.Weight.Shape[0], per = w.Length / k;
-        var bias = conv.Bias?.ToArray() ?? new float[k];                // [K]
-        float[] gamma = bn.Weight.ToArray(), beta = bn.Bias.ToArray();  // [K]
-        float[] mean = bn.RunningMean.ToArray(), var = bn.RunningVar.ToArray(); // [K]
-        var foldedBias = new float[k];
-        for (int i = 0; i < k; i++)
-        {
-            double s = gamma[i] / Math.Sqrt((double)var[i] + bn.Eps);
-            for (int j = 0; j < per; j++) w[i * per + j] = (float)(w[i * per + j] * s);
-            foldedBias[i] = (float)((bias[i] - (double)mean[i]) * s + beta[i]);
-        }
-        var backend = conv.Weight.Backend;
-        return [Tensor.FromArray(w, conv.Weight.Shape, backend), Tensor.FromArray(foldedBias, new Shape(k), backend)];
+        return [.. layers.Select((layer, i) => ConvFolding.Pack(folded[4 + 2 * i], layer))]; // folded[4 + 2i]: [K, C, 3, 3]
     }
 }

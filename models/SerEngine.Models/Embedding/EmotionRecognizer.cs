@@ -119,6 +119,7 @@ public sealed class EmotionRecognizer : IDisposable
         _disposed = true;
         foreach (var t in _model.Network.StateDict().Values) t.Dispose();
         if (_model.Network is FocusCalibrationNet fca) fca.ReleaseFusedWeights();
+        if (_model.Network is AttentionFcn fcn) fcn.ReleaseFusedWeights();
     }
 
     private EmotionPrediction Run(float[] audio, string name)
