@@ -83,6 +83,26 @@ public class CpuFastConv2dChannelTests
         }
     }
 
+    /// <summary>The forward's 512-bit tiles (two panels per pass) give the 256-bit tiles' bits, with odd panel counts, several chunks, relu and 1–3 threads.</summary>
+    [Fact]
+    public void WideForwardTilesGiveTheNarrowOnesBits()
+    {
+        var rng = new Generator(45);
+        foreach (var g in Direct.Concat(Strided))
+        {
+            var (x, w, bias, _) = Operands(rng, g);
+            foreach (int threads in new[] { 1, 2, 3 })
+                foreach (bool relu in new[] { false, true })
+                {
+                    var narrow = new float[g.N * g.K * g.OutH * g.OutW];
+                    var wide = new float[narrow.Length];
+                    Conv2dChannelVector.Forward(x, w, bias, narrow, g, relu, threads, wide: false);
+                    Conv2dChannelVector.Forward(x, w, bias, wide, g, relu, threads, wide: true);
+                    Assert.True(narrow.AsSpan().SequenceEqual(wide), $"t{threads} relu {relu} {g}: 512-bit tiles differ from 256-bit ones");
+                }
+        }
+    }
+
     // shapes the routing gives to the channel kernels (stride 1, several images, full lanes) and
     // shapes it must not: one image, idle lanes, stride 2, one channel
     private static readonly Conv2dGeometry[] Routed =

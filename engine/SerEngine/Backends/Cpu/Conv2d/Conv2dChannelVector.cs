@@ -50,7 +50,8 @@ internal static partial class Conv2dChannelVector
     private const int ChunkTaps = 512;
 
     /// <summary>Forward with channel-vector tiles (any stride): y = conv(x, w) + bias, then max(·, 0) when <paramref name="relu"/>.</summary>
-    public static unsafe void Forward(float[] x, float[] w, float[]? bias, float[] y, in Conv2dGeometry g, bool relu, int threads)
+    /// <remarks><paramref name="wide"/> pins the 512-bit tiles on or off (default: where the CPU has them); both give the same bits.</remarks>
+    public static unsafe void Forward(float[] x, float[] w, float[]? bias, float[] y, in Conv2dGeometry g, bool relu, int threads, bool? wide = null)
     {
         var s = PaddedConv.Forward(g);
         int taps = s.Taps, blocks = CeilDiv(g.K, Lanes);
@@ -66,7 +67,7 @@ internal static partial class Conv2dChannelVector
                 fixed (float* pw = w)
                     PackPanel(pw + (long)kb * Lanes * taps, Math.Min(Lanes, kCount - kb * Lanes), taps, pp + (long)kb * taps * Lanes);
             });
-            Run(s, g.StrideH, g.StrideW, g.OutH, g.OutW, x, packed, bias, y, relu, threads);
+            Run(s, g.StrideH, g.StrideW, g.OutH, g.OutW, x, packed, bias, y, relu, threads, wide ?? Vector512.IsHardwareAccelerated);
         }
         finally
         {
@@ -89,7 +90,7 @@ internal static partial class Conv2dChannelVector
                 fixed (float* pw = w) PackFlippedPanel(pw, geo, cb, pp + (long)cb * taps * Lanes);
             });
             var s = PaddedConv.Adjoint(g);
-            Run(s, 1, 1, s.Hout, s.Wout, dy, packed, null, dx, relu: false, threads);
+            Run(s, 1, 1, s.Hout, s.Wout, dy, packed, null, dx, relu: false, threads, Vector512.IsHardwareAccelerated);
         }
         finally
         {
@@ -154,9 +155,10 @@ internal static partial class Conv2dChannelVector
     /// images than twice the threads, blocks of pixel tiles × channel panels that keep the threads
     /// equally busy); within a task the taps go in chunks of whole input channels (outermost), then
     /// channel panels, then pixel tiles, so a panel's chunk of weights (≤ 32 KB) stays close while
-    /// every tile passes over it; tiles accumulate in a buffer across chunks.
+    /// every tile passes over it; tiles accumulate in a buffer across chunks. With <paramref name="wide"/>,
+    /// two panels share each pass of a tile's pixels (Kernel6x32: half the broadcasts, 512-bit FMAs, the same bits).
     /// </summary>
-    private static unsafe void Run(PaddedConv s, int sh, int sw, int hout, int wout, float[] input, float* packed, float[]? bias, float[] output, bool relu, int threads)
+    private static unsafe void Run(PaddedConv s, int sh, int sw, int hout, int wout, float[] input, float* packed, float[]? bias, float[] output, bool relu, int threads, bool wide)
     {
         int wp = s.Wp, taps = s.Taps, img = s.ImageLength, rs = s.R * s.S;
         int ohw = hout * wout, tiles = CeilDiv(ohw, Rows), blocks = CeilDiv(s.Cout, Lanes);
@@ -196,14 +198,19 @@ internal static partial class Conv2dChannelVector
                     {
                         int c0 = (int)((long)s.Cin * ch / chunks), c1 = (int)((long)s.Cin * (ch + 1) / chunks);
                         int p0 = c0 * rs, count = (c1 - c0) * rs;
-                        for (int kb = b0; kb < b1; kb++)
+                        for (int kb = b0; kb < b1; kb += wide && kb + 1 < b1 ? 2 : 1)
                         {
                             float* wk = packed + ((long)kb * taps + p0) * Lanes;
                             for (int t = t0; t < t1; t++)
                             {
                                 int* b = ppix + t * Rows;
-                                Kernel6x16(count, wk, poff + p0, image + b[0], image + b[1], image + b[2], image + b[3], image + b[4], image + b[5],
-                                    acc + ((long)(t - t0) * mineBlocks + kb - b0) * tileFloats, accumulate: ch > 0);
+                                float* tile = acc + ((long)(t - t0) * mineBlocks + kb - b0) * tileFloats;
+                                if (wide && kb + 1 < b1)
+                                    Kernel6x32(count, wk, wk + (long)taps * Lanes, poff + p0, image + b[0], image + b[1], image + b[2], image + b[3], image + b[4], image + b[5],
+                                        tile, tile + tileFloats, accumulate: ch > 0);
+                                else
+                                    Kernel6x16(count, wk, poff + p0, image + b[0], image + b[1], image + b[2], image + b[3], image + b[4], image + b[5],
+                                        tile, accumulate: ch > 0);
                             }
                         }
                     }
@@ -275,14 +282,22 @@ internal static partial class Conv2dChannelVector
     /// <summary>
     /// <see cref="Kernel6x16"/> for two 16-channel panels at once with 512-bit vectors: panel
     /// <paramref name="wLow"/> into <paramref name="tileLow"/> [6, 16], <paramref name="wHigh"/> into
-    /// <paramref name="tileHigh"/>; each lane's chain of FMAs is the one Kernel6x16 runs (same bits).
+    /// <paramref name="tileHigh"/> (or added to them when <paramref name="accumulate"/>); each lane's chain of
+    /// FMAs is the one Kernel6x16 runs (same bits).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static unsafe void Kernel6x32(int taps, float* wLow, float* wHigh, int* off, float* x0, float* x1, float* x2, float* x3, float* x4, float* x5,
-        float* tileLow, float* tileHigh)
+        float* tileLow, float* tileHigh, bool accumulate = false)
     {
         Vector512<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
         Vector512<float> c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
+        if (accumulate)
+        {
+            c00 = Vector512.Load(tileLow); c10 = Vector512.Load(tileLow + 16); c20 = Vector512.Load(tileLow + 32);
+            c30 = Vector512.Load(tileLow + 48); c40 = Vector512.Load(tileLow + 64); c50 = Vector512.Load(tileLow + 80);
+            c01 = Vector512.Load(tileHigh); c11 = Vector512.Load(tileHigh + 16); c21 = Vector512.Load(tileHigh + 32);
+            c31 = Vector512.Load(tileHigh + 48); c41 = Vector512.Load(tileHigh + 64); c51 = Vector512.Load(tileHigh + 80);
+        }
         for (nint p = 0; p < taps; p++)
         {
             nint o = off[p];
