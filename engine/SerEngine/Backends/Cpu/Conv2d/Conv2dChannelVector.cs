@@ -150,6 +150,9 @@ internal static partial class Conv2dChannelVector
                 dst[(long)p * Lanes + i] = i < lanes ? src[(long)i * count + p] : 0f;
     }
 
+    /// <summary>This thread's tile accumulators of <see cref="Run"/> (CpuScratch).</summary>
+    [ThreadStatic] private static float[]? _tileScratch;
+
     /// <summary>
     /// Pads every image, then runs the 6-pixel × 16-channel tiles: tasks are images (or, with fewer
     /// images than twice the threads, blocks of pixel tiles × channel panels that keep the threads
@@ -187,8 +190,7 @@ internal static partial class Conv2dChannelVector
             if (t0 >= t1 || b0 >= b1) return;
             int mineBlocks = b1 - b0;
             const int tileFloats = Rows * Lanes;
-            float* acc = (float*)NativeMemory.AlignedAlloc((nuint)((long)(t1 - t0) * mineBlocks * tileFloats * sizeof(float)), 64); // [tiles][blocks][6, 16]
-            try
+            float* acc = CpuScratch.Floats(ref _tileScratch, (long)(t1 - t0) * mineBlocks * tileFloats); // [tiles][blocks][6, 16]
             {
                 fixed (float* pin = padded, po = output, pb = bias)
                 fixed (int* poff = off, ppix = pix)
@@ -220,10 +222,6 @@ internal static partial class Conv2dChannelVector
                             Store(acc + ((long)(t - t0) * mineBlocks + kb - b0) * tileFloats, outImage, kb * Lanes, s.Cout, t * Rows, ohw, pb, relu);
                 }
             }
-            finally
-            {
-                NativeMemory.AlignedFree(acc);
-            }
         });
         ArrayPool<float>.Shared.Return(padded);
     }
@@ -236,11 +234,25 @@ internal static partial class Conv2dChannelVector
     private static unsafe void Store(float* tile, float* outImage, int k0, int cout, int p0, int ohw, float* bias, bool relu)
     {
         int lanes = Math.Min(Lanes, cout - k0), pixels = Math.Min(Rows, ohw - p0);
+        // bias and ReLU on the tile's rows as vectors (no branch per output), then the transposing copy
+        Vector256<float> bLow = Vector256<float>.Zero, bHigh = Vector256<float>.Zero;
+        if (bias != null)
+        {
+            var lanesBias = stackalloc float[Lanes];
+            for (int i = 0; i < Lanes; i++) lanesBias[i] = i < lanes ? bias[k0 + i] : 0f;
+            bLow = Vector256.Load(lanesBias);
+            bHigh = Vector256.Load(lanesBias + 8);
+        }
+        for (int j = 0; j < pixels; j++)
+        {
+            float* row = tile + j * Lanes;
+            BiasRelu(Vector256.Load(row), bLow, relu).Store(row);
+            BiasRelu(Vector256.Load(row + 8), bHigh, relu).Store(row + 8);
+        }
         for (int i = 0; i < lanes; i++)
         {
-            float b = bias == null ? 0f : bias[k0 + i];
             float* dst = outImage + (long)(k0 + i) * ohw + p0;
-            for (int j = 0; j < pixels; j++) dst[j] = BiasRelu(tile[j * Lanes + i], b, relu);
+            for (int j = 0; j < pixels; j++) dst[j] = tile[j * Lanes + i];
         }
     }
 
