@@ -43,8 +43,11 @@ internal static partial class Conv2dWinograd
         isa.Avx2 && isa.Fma && g.R == r && g.S == r && g.StrideH == 1 && g.StrideW == 1 && g.DilationH == 1 && g.DilationW == 1
         && pass switch { Conv2dPass.BackwardInput => Conv2dAdjoint.Exists(g), _ => true };
 
-    /// <summary>Tiles a band should hold at least (whole tile rows): 8 groups of six for the micro-kernel, little waste.</summary>
-    private const int BandTiles = 48;
+    /// <summary>
+    /// Tiles a band should hold at least (whole tile rows): each block's U_ξ is read once per band, so more tiles
+    /// share each read; M of a band's groups of six, [groups][α² ξ][6][16] per block, stays within L2.
+    /// </summary>
+    private const int BandTiles = 96;
 
     /// <summary>The panels of <see cref="Panels(float[], in Conv2dGeometry, float*, int)"/> in a new pinned array (zeros past K).</summary>
     public static unsafe float[] Panels(float[] w, in Conv2dGeometry g, int threads)
@@ -58,15 +61,15 @@ internal static partial class Conv2dWinograd
     private static int PanelFloats(in Conv2dGeometry g) => (g.R + 1) * (g.R + 1) * CeilDiv(g.K, Lanes) * g.C * Lanes;
 
     /// <summary>
-    /// Bytes of V for one tile row (α² · C · TilesWPad floats). The products read a band's V for every
-    /// group of six tiles, so a band should stay in L2: bands are cut to <see cref="BandBytes"/>
+    /// Bytes of V for one tile row (α² · C · TilesWPad floats). The products read V_ξ (a sixteenth or
+    /// thirty-sixth of a band's V) once per channel block, so a band's V is cut to <see cref="BandBytes"/>
     /// (one row at least), and rows over <see cref="RowMaxBytes"/> keep the channel-vector or shifted-window kernels.
     /// </summary>
     internal static long RowBytes(in Conv2dGeometry g) =>
         (long)(g.R + 1) * (g.R + 1) * g.C * RoundUp(CeilDiv(g.OutW, 2), 8) * sizeof(float);
 
-    /// <summary>Most bytes of V one band holds (half of L2).</summary>
-    internal const long BandBytes = 256 * 1024;
+    /// <summary>Most bytes of V one band holds (its V_ξ slices, which the products reread, are a small part of L2).</summary>
+    internal const long BandBytes = 1024 * 1024;
 
     /// <summary>
     /// Most bytes of V in one tile row for the per-call routing: a one-row band within a 1 MB L2
@@ -236,8 +239,12 @@ internal static partial class Conv2dWinograd
 
     /// <summary>
     /// Tile rows [i0, i1) of one image, output channel blocks [kb0, kb1): band by band, the input
-    /// transform of every channel into V, then for each group of six tiles its 16 products (M in L1;
-    /// two channel blocks at a time when <paramref name="wide"/>) and their output transform into y [K, OutH, OutW].
+    /// transform of every channel into V; then per channel block (two at a time when <paramref name="wide"/>)
+    /// and transform point ξ, the products of every group of six tiles of the band with U_ξ of that block,
+    /// into M [groups][α² ξ][6][16]; then the groups' output transforms into y [K, OutH, OutW].
+    /// ξ outside the groups: each block's U_ξ (C·16 floats) is read once per band and stays in L1 while
+    /// every group passes over it, where groups outside ξ read all of a block's U again for every six
+    /// tiles (with one image and deep filters, U is megabytes streamed from L3 per group).
     /// </summary>
     private static unsafe void ForwardTask(float* image, float* panels, float* bias, float* y, in Conv2dGeometry g, in TileGeometry wg,
         int i0, int i1, int kb0, int kb1, bool relu, bool wide)
@@ -253,8 +260,10 @@ internal static partial class Conv2dWinograd
         var off = ArrayPool<int>.Shared.Rent(c);                         // channel c's row in V_ξ
         var at = ArrayPool<int>.Shared.Rent(RoundUp(bandRows * wg.TilesW, Rows)); // the band's real tiles (not the padding of a row to 8)
         const int mXi = Rows * Lanes;
-        var m = stackalloc float[36 * mXi];                              // M of six tiles: [α² ξ][6][16]
-        var m2 = stackalloc float[36 * mXi];                             // and of the next channel block (pairs)
+        long mGroup = (long)points * mXi;                                // M of one group of six tiles: [α² ξ][6][16]
+        int groupsMax = CeilDiv(bandRows * wg.TilesW, Rows);
+        float* m = CpuScratch.Floats(ref _productScratch, 2 * groupsMax * mGroup); // [groups][α² ξ][6][16], then the next block's (pairs)
+        float* m2 = m + groupsMax * mGroup;
         fixed (float* pv = v)
         fixed (int* poff = off, pat = at)
         {
@@ -263,8 +272,8 @@ internal static partial class Conv2dWinograd
                 int rows = Math.Min(bandRows, i1 - b0), tiles = rows * tilesWPad;
                 // the products run over the real tiles only, six at a time: position of the o-th in V (the
                 // last one repeated to fill the last six; their results are never read)
-                int real = rows * wg.TilesW, groups = RoundUp(real, Rows);
-                for (int o = 0; o < groups; o++)
+                int real = rows * wg.TilesW, groups = CeilDiv(real, Rows);
+                for (int o = 0; o < groups * Rows; o++)
                 {
                     int e = Math.Min(o, real - 1);
                     pat[o] = e / wg.TilesW * tilesWPad + e % wg.TilesW;
@@ -287,19 +296,24 @@ internal static partial class Conv2dWinograd
                     // two channel blocks at once with 512-bit vectors (the same FMA chains as one at a time)
                     bool pair = wide && kb + 1 < kb1;
                     float* u = panels + (long)kb * c * Lanes;
-                    for (int o0 = 0; o0 < real; o0 += Rows)
+                    for (int xi = 0; xi < points; xi++)
                     {
-                        int* t = pat + o0;
-                        for (int xi = 0; xi < points; xi++)
+                        float* vx = pv + xi * vXi, ux = u + xi * uXi;
+                        for (int o = 0; o < groups; o++)
                         {
-                            float* vx = pv + xi * vXi, ux = u + xi * uXi;
+                            int* t = pat + o * Rows;
+                            float* mo = m + o * mGroup + xi * mXi;
                             if (pair)
-                                Conv2dChannelVector.Kernel6x32(c, ux, ux + (long)c * Lanes, poff, vx + t[0], vx + t[1], vx + t[2], vx + t[3], vx + t[4], vx + t[5], m + xi * mXi, m2 + xi * mXi);
+                                Conv2dChannelVector.Kernel6x32(c, ux, ux + (long)c * Lanes, poff, vx + t[0], vx + t[1], vx + t[2], vx + t[3], vx + t[4], vx + t[5], mo, m2 + o * mGroup + xi * mXi);
                             else
-                                Conv2dChannelVector.Kernel6x16(c, ux, poff, vx + t[0], vx + t[1], vx + t[2], vx + t[3], vx + t[4], vx + t[5], m + xi * mXi, accumulate: false);
+                                Conv2dChannelVector.Kernel6x16(c, ux, poff, vx + t[0], vx + t[1], vx + t[2], vx + t[3], vx + t[4], vx + t[5], mo, accumulate: false);
                         }
-                        StoreGroup(wg, m, mXi, t, Math.Min(Rows, real - o0), b0, kb, bias, relu, y, g);
-                        if (pair) StoreGroup(wg, m2, mXi, t, Math.Min(Rows, real - o0), b0, kb + 1, bias, relu, y, g);
+                    }
+                    for (int o = 0; o < groups; o++)
+                    {
+                        int count = Math.Min(Rows, real - o * Rows);
+                        StoreGroup(wg, m + o * mGroup, mXi, pat + o * Rows, count, b0, kb, bias, relu, y, g);
+                        if (pair) StoreGroup(wg, m2 + o * mGroup, mXi, pat + o * Rows, count, b0, kb + 1, bias, relu, y, g);
                     }
                     kb += pair ? 2 : 1;
                 }
@@ -309,6 +323,9 @@ internal static partial class Conv2dWinograd
         ArrayPool<int>.Shared.Return(off);
         ArrayPool<int>.Shared.Return(at);
     }
+
+    /// <summary>This thread's M of <see cref="ForwardTask"/> (CpuScratch).</summary>
+    [ThreadStatic] private static float[]? _productScratch;
 
     /// <summary>
     /// The output transforms of <paramref name="count"/> tiles of a group of six (positions t in the band's V)
