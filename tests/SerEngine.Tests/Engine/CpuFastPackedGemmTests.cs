@@ -57,6 +57,41 @@ public class CpuFastPackedGemmTests
         }
     }
 
+    /// <summary>
+    /// The 12×16 tiles for at most 16 columns (512-bit CPUs) give the driver's bits (its 6×16 tiles, as on an AVX2
+    /// CPU): row counts off the 12-row tile, several slabs, a bias, beta 1, one to three threads.
+    /// </summary>
+    [Theory]
+    [InlineData(768, 15, 480, 1)]
+    [InlineData(256, 15, 256, 2)]
+    [InlineData(13, 16, 600, 1)]
+    [InlineData(7, 1, 513, 2)]
+    public void NarrowTilesGiveTheDriversBits(int m, int n, int k, int batch)
+    {
+        if (CpuBackend.BestGemmKernel != GemmKernelKind.Vector512) return; // the narrow tiles need 512-bit vectors
+        var rng = new Generator(63);
+        var a = Random(rng, m * k);
+        var b = Random(rng, batch * k * n);
+        var bias = Random(rng, m);
+        foreach (var (beta, withBias) in new[] { (0f, false), (0f, true), (1f, false) })
+            foreach (int threads in new[] { 1, 2, 3 })
+            {
+                var c0 = RandomArray(rng, batch * m * n);
+                float[] Run(GemmKernelKind kind)
+                {
+                    var fast = new CpuBackend { GemmKernel = kind, Threads = threads };
+                    var c = Ref.Allocate(batch * m * n, DType.Float32);
+                    Ref.Write(c, c0);
+                    fast.GemmPackedA(fast.PackGemmA(a, false, m, k), false, batch, n, 1f, b, k * n, beta, c, m * n, withBias ? bias : null);
+                    var result = new float[batch * m * n];
+                    Ref.Read(c, result);
+                    return result;
+                }
+                Assert.True(Run(GemmKernelKind.Vector256).AsSpan().SequenceEqual(Run(GemmKernelKind.Vector512)),
+                    $"m {m}, n {n}, k {k}, batch {batch}, beta {beta}, bias {withBias}, t{threads}: the 12×16 tiles differ from the driver's");
+            }
+    }
+
     [Fact]
     public void PackedOperandOfAnotherBackendIsRefused()
     {

@@ -58,8 +58,13 @@ public partial class CpuBackend
                     }
                 beta = 1f;
             }
-            var srcA = new PlainA(null, 0, a.Trans, m, k); // never read: every task takes the prepacked panels
             var srcB = new PlainB(pb, strideB, transB, k, n);
+            if (GemmNarrowApplies(batch, m, n, k, alpha, beta))
+            {
+                GemmNarrow((float*)Align64(packed.Panels), srcB, batch, m, n, k, beta, pc, strideC);
+                return;
+            }
+            var srcA = new PlainA(null, 0, a.Trans, m, k); // never read: every task takes the prepacked panels
             GemmRun(srcA, srcB, batch, m, n, k, alpha, beta, pc, strideC, Threads, prepackedA: (float*)Align64(packed.Panels));
         }
     }

@@ -1,0 +1,110 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+
+namespace SerEngine.Backends.Cpu;
+
+// GEMM with a prepacked A and at most 16 columns of B (GemmPackedA's inference case: Yᵀ [m, n] = W [m, k]·Xᵀ
+// with n = the 15 tokens of a segment). The blocked driver's 6×32 tile would leave 17 of its 32 lanes idle
+// there; this runs 12×16 tiles instead, one 512-bit accumulator per row (two 6-row A micro-panels per tile,
+// 12 independent FMA chains: enough to keep both FMA pipes busy), and packs B once into a single 16-column panel.
+// Each element of C is the same chain as in the driver (per KC slab an FMA chain over p in order, the first slab
+// stored and later ones added with one rounding), so results are bit-identical to it at any vector width.
+public partial class CpuBackend
+{
+    /// <summary>Widest B (columns) the narrow path takes.</summary>
+    private const int GemmNarrowColumns = 16;
+
+    /// <summary>This thread's packed B panel of the narrow path [k][16] (CpuScratch).</summary>
+    [ThreadStatic] private static float[]? _narrowB;
+
+    /// <summary>
+    /// True when <see cref="GemmNarrow"/> runs C = A·B (+ C) on this CPU: 512-bit vectors, n ≤ 16, alpha 1 and
+    /// beta 0 or 1, and a call the driver would not split along k (its partial sums would add in another order).
+    /// </summary>
+    private unsafe bool GemmNarrowApplies(int batch, int m, int n, int k, float alpha, float beta)
+    {
+        if (GemmKernel != GemmKernelKind.Vector512 || !Vector512.IsHardwareAccelerated || n > GemmNarrowColumns || alpha != 1f || (beta != 0f && beta != 1f))
+            return false;
+        var plan = new GemmJob<PlainA, PlainB>(default, default, GemmKernelKind.Vector256, batch, m, n, k, alpha, beta, null, 0);
+        plan.Plan(Threads > 1 && (long)batch * m * n * k >= GemmParallelMacs ? Threads : 1);
+        return plan.KSplits == 1;
+    }
+
+    /// <summary>
+    /// C_item [m, n] (= or +=, by <paramref name="beta"/> 0 or 1) A·B_item for every item, A as packed by
+    /// <see cref="PackGemmA"/> (KC slabs of 6-row micro-panels), B read through <paramref name="b"/>.
+    /// </summary>
+    private unsafe void GemmNarrow(float* packedA, PlainB b, int batch, int m, int n, int k, float beta, float* c, long strideC)
+    {
+        int mPad = RoundUp(m, GemmMR), pairs = CeilDiv(mPad / GemmMR, 2);
+        long kPanel = (long)RoundUp(k, GemmKC) * GemmNarrowColumns;
+        for (int item = 0; item < batch; item++)
+        {
+            float* pb = CpuScratch.Floats(ref _narrowB, kPanel); // [k][16], zeros past n
+            for (int p0 = 0; p0 < k; p0 += GemmKC)
+                b.Pack(pb + (long)p0 * GemmNarrowColumns, item, p0, Math.Min(GemmKC, k - p0), 0, n, GemmNarrowColumns);
+            float* ci = c + item * strideC;
+            long macs = (long)m * n * k;
+            ParallelFor(pairs, macs >= GemmParallelMacs ? Threads : 1, pair =>
+            {
+                int r0 = pair * 2 * GemmMR, rows = Math.Min(2 * GemmMR, m - r0);
+                var tile = stackalloc float[2 * GemmMR * GemmNarrowColumns + 16];
+                float* t = (float*)(((nint)tile + 63) & ~(nint)63); // [12, 16]
+                for (int p0 = 0; p0 < k; p0 += GemmKC)
+                {
+                    int kc = Math.Min(GemmKC, k - p0);
+                    float* ap = packedA + (long)p0 * mPad + (long)r0 * kc; // this slab's panels of rows r0.., [kc][6] each
+                    Kernel12x16(kc, ap, ap + (long)GemmMR * kc, pb + (long)p0 * GemmNarrowColumns, t, twoPanels: rows > GemmMR);
+                    bool add = p0 > 0 || beta == 1f;
+                    for (int r = 0; r < rows; r++)
+                    {
+                        float* cr = ci + (long)(r0 + r) * n, tr = t + r * GemmNarrowColumns;
+                        if (add) for (int j = 0; j < n; j++) cr[j] += tr[j];
+                        else for (int j = 0; j < n; j++) cr[j] = tr[j];
+                    }
+                }
+            });
+        }
+    }
+
+    /// <summary>
+    /// 12×16 tile with Vector512: rows 0–5 from A panel <paramref name="a0"/>, rows 6–11 from <paramref name="a1"/>
+    /// (skipped unless <paramref name="twoPanels"/>), one accumulator per row; result to tile [12, 16].
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static unsafe void Kernel12x16(int kc, float* a0, float* a1, float* b, float* tile, bool twoPanels)
+    {
+        Vector512<float> c0 = default, c1 = default, c2 = default, c3 = default, c4 = default, c5 = default;
+        Vector512<float> c6 = default, c7 = default, c8 = default, c9 = default, c10 = default, c11 = default;
+        if (twoPanels)
+        {
+            for (int p = 0; p < kc; p++)
+            {
+                var bv = Vector512.Load(b);
+                c0 = Fmadd(Vector512.Create(a0[0]), bv, c0); c1 = Fmadd(Vector512.Create(a0[1]), bv, c1);
+                c2 = Fmadd(Vector512.Create(a0[2]), bv, c2); c3 = Fmadd(Vector512.Create(a0[3]), bv, c3);
+                c4 = Fmadd(Vector512.Create(a0[4]), bv, c4); c5 = Fmadd(Vector512.Create(a0[5]), bv, c5);
+                c6 = Fmadd(Vector512.Create(a1[0]), bv, c6); c7 = Fmadd(Vector512.Create(a1[1]), bv, c7);
+                c8 = Fmadd(Vector512.Create(a1[2]), bv, c8); c9 = Fmadd(Vector512.Create(a1[3]), bv, c9);
+                c10 = Fmadd(Vector512.Create(a1[4]), bv, c10); c11 = Fmadd(Vector512.Create(a1[5]), bv, c11);
+                a0 += GemmMR;
+                a1 += GemmMR;
+                b += GemmNarrowColumns;
+            }
+        }
+        else
+        {
+            for (int p = 0; p < kc; p++)
+            {
+                var bv = Vector512.Load(b);
+                c0 = Fmadd(Vector512.Create(a0[0]), bv, c0); c1 = Fmadd(Vector512.Create(a0[1]), bv, c1);
+                c2 = Fmadd(Vector512.Create(a0[2]), bv, c2); c3 = Fmadd(Vector512.Create(a0[3]), bv, c3);
+                c4 = Fmadd(Vector512.Create(a0[4]), bv, c4); c5 = Fmadd(Vector512.Create(a0[5]), bv, c5);
+                a0 += GemmMR;
+                b += GemmNarrowColumns;
+            }
+        }
+        c0.Store(tile); c1.Store(tile + 16); c2.Store(tile + 32); c3.Store(tile + 48); c4.Store(tile + 64); c5.Store(tile + 80);
+        c6.Store(tile + 96); c7.Store(tile + 112); c8.Store(tile + 128); c9.Store(tile + 144); c10.Store(tile + 160); c11.Store(tile + 176);
+    }
+}
