@@ -57,14 +57,34 @@ public partial class CpuBackend
                     Kernel12x16(kc, ap, ap + (long)GemmMR * kc, pb + (long)p0 * GemmNarrowColumns, t, twoPanels: rows > GemmMR);
                     bool add = p0 > 0 || beta == 1f;
                     for (int r = 0; r < rows; r++)
-                    {
-                        float* cr = ci + (long)(r0 + r) * n, tr = t + r * GemmNarrowColumns;
-                        if (add) for (int j = 0; j < n; j++) cr[j] += tr[j];
-                        else for (int j = 0; j < n; j++) cr[j] = tr[j];
-                    }
+                        StoreRow(t + r * GemmNarrowColumns, ci + (long)(r0 + r) * n, n, add);
                 }
             });
         }
+    }
+
+    /// <summary>
+    /// c[0..n) = tile row (or c + tile row when <paramref name="add"/>), n ≤ 16: two runs of 8 from the ends
+    /// (they may overlap; both are computed from c before either is stored), element by element below 8.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe void StoreRow(float* tile, float* c, int n, bool add)
+    {
+        if (n < 8)
+        {
+            if (add) for (int j = 0; j < n; j++) c[j] += tile[j];
+            else for (int j = 0; j < n; j++) c[j] = tile[j];
+            return;
+        }
+        var first = Vector256.Load(tile);
+        var last = Vector256.Load(tile + n - 8);
+        if (add)
+        {
+            first += Vector256.Load(c);
+            last += Vector256.Load(c + n - 8);
+        }
+        first.Store(c);
+        last.Store(c + n - 8);
     }
 
     /// <summary>
