@@ -32,55 +32,139 @@ public sealed class CpuBufferPoolTests
         }
     }
 
-    private const int Len = 1000; // 4000 bytes per float array
+    // lengths of four size classes in [1024, 2048) (a class every 128 elements there)
+    private const int L0 = 1024, L1 = 1152, L2 = 1280, L3 = 1408;
 
     [Fact]
-    public void AFullPoolDropsTheLeastRecentlyUsedLengthsFirst()
+    public void AFullPoolDropsTheLeastRecentlyUsedClassesFirst()
     {
-        var pool = new CpuBufferPool { CapacityBytes = 3 * 4 * Len + 100 };
-        var a = pool.RentFloats(Len);
-        var b = pool.RentFloats(Len + 1);
-        var c = pool.RentFloats(Len + 2);
+        var pool = new CpuBufferPool { CapacityBytes = 4L * (L0 + L2 + L3) + 100, SlackTest = false };
+        var a = pool.RentFloats(L0);
+        var b = pool.RentFloats(L1);
+        var c = pool.RentFloats(L2);
         pool.Return(a);
         pool.Return(b);
         pool.Return(c);
-        Assert.Equal(4L * (3 * Len + 3), pool.PooledBytes);
-        Assert.Same(a, pool.RentFloats(Len));         // a is now the most recently used length
+        Assert.Equal(4L * (L0 + L1 + L2), pool.PooledBytes);
+        Assert.Same(a, pool.RentFloats(L0));          // a is now the most recently used class
         pool.Return(a);
-        var d = pool.RentFloats(Len + 3);             // a fourth length does not fit beside the three
+        var d = pool.RentFloats(L3);                  // a fourth class does not fit beside the three
         pool.Return(d);
         Assert.True(pool.PooledBytes <= pool.CapacityBytes, $"{pool.PooledBytes} pooled over {pool.CapacityBytes}");
-        Assert.Same(a, pool.RentFloats(Len));         // kept: used recently
-        Assert.Same(d, pool.RentFloats(Len + 3));     // kept: just returned
-        Assert.NotSame(b, pool.RentFloats(Len + 1));  // dropped: the least recently used
+        Assert.Same(a, pool.RentFloats(L0));          // kept: used recently
+        Assert.Same(d, pool.RentFloats(L3));          // kept: just returned
+        Assert.Same(c, pool.RentFloats(L2));          // kept: dropping b made room
+        Assert.NotSame(b, pool.RentFloats(L1));       // dropped: the least recently used
     }
 
     [Fact]
     public void DroppingHalfTheCapacityAsksForOneCollection()
     {
-        var pool = new CpuBufferPool { CapacityBytes = 4 * 4 * Len + 100 };
+        int[] lengths = [.. Enumerable.Range(0, 6).Select(i => L0 + 128 * i)];  // six classes, 4096 to 6656 bytes
+        var pool = new CpuBufferPool { CapacityBytes = 4L * (L0 + L1 + L2 + L3) + 100, SlackTest = false };
         Assert.Equal(pool.CapacityBytes / 2, pool.CollectAfterBytes);
-        for (int i = 0; i < 4; i++) pool.Return(new float[Len + i]);   // fills the pool (4 lengths)
+        for (int i = 0; i < 4; i++) pool.Return(new float[lengths[i]]);   // fills the pool (4 classes)
         Assert.Equal(0, pool.Collections);
-        for (int i = 4; i < 6; i++) pool.Return(new float[Len + i]);   // drops 2 lengths: not yet half the capacity
+        pool.Return(new float[lengths[4]]);                                 // drops 2 classes: not yet half the capacity
         Assert.Equal(0, pool.Collections);
-        pool.Return(new float[Len + 6]);                               // a third drop passes half the capacity
+        pool.Return(new float[lengths[5]]);                                 // a third drop passes half the capacity
         Assert.Equal(1, pool.Collections);
         Assert.True(pool.PooledBytes <= pool.CapacityBytes);
     }
 
     [Fact]
-    public void ArraysOverTheCapacityOrTooSmallAreNotKept()
+    public void ArraysOverTheCapacityTooSmallOrOfNoClassAreNotKept()
     {
-        var pool = new CpuBufferPool { CapacityBytes = 4 * Len };
-        pool.Return(new float[Len + 1]);
-        pool.Return(new float[CpuBufferPool.MinLength - 1]);
+        var pool = new CpuBufferPool { CapacityBytes = 4 * L0, SlackTest = false };
+        pool.Return(new float[L1]);                          // over the capacity
+        pool.Return(new float[CpuBufferPool.MinLength - 1]); // too small to pool
+        pool.Return(new float[L0 - 1]);                      // not a class length: no request gets this
         Assert.Equal(0, pool.PooledBytes);
-        var ints = new int[Len];
+        var ints = new int[L0];
         pool.Return(ints);
-        Assert.Equal(4L * Len, pool.PooledBytes);
-        Assert.Equal(Len, pool.RentFloats(Len).Length); // a float request never gets the int array
-        Assert.Same(ints, pool.RentInts(Len));
+        Assert.Equal(4L * L0, pool.PooledBytes);
+        pool.RentFloats(L0);
+        Assert.Equal(4L * L0, pool.PooledBytes);            // a float request never gets the int array
+        Assert.Same(ints, pool.RentInts(1000));          // another length of its class
         Assert.Equal(0, pool.PooledBytes);
+    }
+
+    [Fact]
+    public void SizeClassesAreEightPerDoublingAndAtMostAnEighthLonger()
+    {
+        Assert.Equal(64, CpuBufferPool.ClassLength(64));
+        Assert.Equal(72, CpuBufferPool.ClassLength(65));
+        Assert.Equal(1024, CpuBufferPool.ClassLength(1000));
+        Assert.Equal(1152, CpuBufferPool.ClassLength(1025));
+        Assert.Equal(int.MaxValue, CpuBufferPool.ClassLength(int.MaxValue)); // no class above the largest array: exact
+        for (int n = 0; n <= CpuBufferPool.MinLength; n++) Assert.Equal(n, CpuBufferPool.ClassLength(n));
+        int previous = 0;
+        var rng = new Random(5);
+        foreach (int n in Enumerable.Range(CpuBufferPool.MinLength, 70_000).Concat(Enumerable.Range(0, 2000).Select(_ => rng.Next(70_000, 1 << 30))).Order())
+        {
+            int c = CpuBufferPool.ClassLength(n);
+            Assert.True(c >= n && c - n <= n / 8, $"class {c} of {n}");
+            Assert.Equal(c, CpuBufferPool.ClassLength(c));  // a class is its own class
+            Assert.True(c >= previous, $"class {c} of {n} below the class {previous} of a shorter length");
+            previous = c;
+        }
+        // eight classes in every doubling above the smallest
+        for (int k = 7; k < 20; k++)
+            Assert.Equal(8, Enumerable.Range((1 << k) + 1, 1 << k).Select(CpuBufferPool.ClassLength).Distinct().Count());
+    }
+
+    [Fact]
+    public void ANewLengthReusesTheArrayOfItsClass()
+    {
+        var pool = new CpuBufferPool { CapacityBytes = 1 << 20, SlackTest = false };
+        var a = pool.RentFloats(1000);
+        Assert.Equal(1024, a.Length);
+        pool.Return(a);
+        var other = pool.RentFloats(1030);              // class 1152: not a's
+        Assert.NotSame(a, other);
+        Assert.Same(a, pool.RentFloats(1017));          // another length of a's class gets a
+        var ints = pool.RentInts(999);
+        Assert.Equal(1024, ints.Length);
+        pool.Return(ints);
+        Assert.Same(ints, pool.RentInts(1024));
+        Assert.Equal(50, pool.RentFloats(50).Length);    // small requests are exact
+        var off = new CpuBufferPool { CapacityBytes = 0, SlackTest = false };
+        Assert.Equal(1000, off.RentFloats(1000).Length); // the pool off: exact lengths, nothing kept
+    }
+
+    [Fact]
+    public void TheSlackTestPoisonsTheTailOfEveryRent()
+    {
+        var pool = new CpuBufferPool { CapacityBytes = 1 << 20, SlackTest = true };
+        var a = pool.RentFloats(1000);
+        Assert.Equal(1024 + CpuBufferPool.SlackTestElements, a.Length);
+        Assert.All(a[1000..], v => Assert.True(float.IsNaN(v)));
+        a.AsSpan().Fill(1f);
+        pool.Return(a);
+        var again = pool.RentFloats(1010);              // the same array, its new tail poisoned again
+        Assert.Same(a, again);
+        Assert.All(again[1010..], v => Assert.True(float.IsNaN(v)));
+        Assert.All(again[..1010], v => Assert.Equal(1f, v));
+        var small = pool.RentInts(5);                   // small requests get a tail too
+        Assert.Equal(5 + CpuBufferPool.SlackTestElements, small.Length);
+        Assert.All(small[5..], v => Assert.Equal(CpuBufferPool.PoisonInt, v));
+        Assert.Equal(CpuBufferPool.SlackTestElements, pool.RentFloats(0).Length);
+    }
+
+    [Fact]
+    public void TheSlackTestComesFromTheEnvironment()
+    {
+        string? saved = Environment.GetEnvironmentVariable(CpuBufferPool.SlackTestEnvironmentVariable);
+        try
+        {
+            Environment.SetEnvironmentVariable(CpuBufferPool.SlackTestEnvironmentVariable, "1");
+            Assert.True(new CpuBufferPool().SlackTest);
+            Environment.SetEnvironmentVariable(CpuBufferPool.SlackTestEnvironmentVariable, null);
+            Assert.False(new CpuBufferPool().SlackTest);
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable(CpuBufferPool.SlackTestEnvironmentVariable, saved);
+        }
     }
 }

@@ -407,7 +407,7 @@ public class CpuFastPrimitiveTests
     [Fact]
     public void ReleasedBuffersAreReusedAndLiveBytesStayExact()
     {
-        var be = new CpuBackend(2);
+        var be = new CpuBackend(2) { Pool = new CpuBufferPool { CapacityBytes = 1 << 20, SlackTest = false } };
         long before = be.LiveBytes;
         var first = be.Allocate(1000, DType.Float32);
         var array = ((CpuStorage)first).F;
@@ -416,12 +416,17 @@ public class CpuFastPrimitiveTests
         Assert.Equal(before, be.LiveBytes);
         var second = be.Allocate(1000, DType.Float32);
         Assert.Same(array, ((CpuStorage)second).F);             // same size: the released array comes back
-        var other = be.Allocate(999, DType.Float32);
-        Assert.NotSame(array, ((CpuStorage)other).F);           // another size never gets it
-        Assert.Equal(999, ((CpuStorage)other).F.Length);
+        var other = be.Allocate(1100, DType.Float32);
+        Assert.NotSame(array, ((CpuStorage)other).F);           // another size class never gets it
+        Assert.Equal(1152, ((CpuStorage)other).F.Length);
         var ints = be.Allocate(1000, DType.Int32);              // nor another element type
-        Assert.Equal(1000, ((CpuStorage)ints).I.Length);
+        Assert.Equal(1024, ((CpuStorage)ints).I.Length);
         second.Dispose();
+        var third = be.Allocate(999, DType.Float32);            // another length of its class does
+        Assert.Same(array, ((CpuStorage)third).F);
+        Assert.Equal(999, third.Length);
+        Assert.Equal(before + 4 * (999 + 1100 + 1000), be.LiveBytes); // live bytes count lengths, not arrays
+        third.Dispose();
         other.Dispose();
         ints.Dispose();
         Assert.Equal(before, be.LiveBytes);

@@ -1,15 +1,18 @@
+using System.Numerics;
+
 namespace SerEngine.Backends.Cpu;
 
 /// <summary>
-/// Released arrays of the CPU backends kept for reuse, by element type and exact length: a training
-/// step allocates the same sizes every time, so after the first step every allocation is served
-/// from here (no zeroing, no large-object-heap garbage). Contents of a reused array are whatever
-/// its last user left (Backend.Allocate promises nothing else). The pool holds at most
-/// <see cref="CapacityBytes"/>; a release that would go over it first drops the lengths used least
-/// recently (with variable-length batches, the shapes of earlier batches), and once
-/// <see cref="CollectAfterBytes"/> have been dropped it asks the GC for a collection, so that the
-/// dropped arrays are reused for new ones instead of piling up until the GC's own budget runs out.
-/// Thread-safe.
+/// Released arrays of the CPU backends kept for reuse, by element type and size class: a request
+/// of n elements gets an array of <see cref="ClassLength"/>(n) ≥ n elements (eight classes per
+/// doubling, at most 12.5 % longer), so the new lengths of variable-length batches reuse the arrays
+/// of earlier batches instead of each needing fresh memory. The storage keeps its own length; the
+/// elements past it are never read or written (the slack test setting checks that). Contents of a
+/// reused array are whatever its last user left (Backend.Allocate promises nothing else). The pool
+/// holds at most <see cref="CapacityBytes"/>; a release that would go over it first drops the
+/// classes used least recently, and once <see cref="CollectAfterBytes"/> have been dropped it asks
+/// the GC for a collection, so that the dropped arrays are reused for new ones instead of piling up
+/// until the GC's own budget runs out. Thread-safe.
 /// </summary>
 internal sealed class CpuBufferPool
 {
@@ -17,7 +20,7 @@ internal sealed class CpuBufferPool
     private readonly Dictionary<int, Slot> _slots = [];
     private long _bytes, _clock, _droppedSinceCollect;
 
-    // every array of one length and element type (the key is the length, negative for ints)
+    // every array of one array length and element type (the key is the length, negative for ints)
     private sealed class Slot
     {
         public readonly Stack<float[]> Floats = new();
@@ -26,11 +29,26 @@ internal sealed class CpuBufferPool
         public long Bytes;
     }
 
-    /// <summary>Arrays below this many elements are left to the GC (they are cheap to allocate).</summary>
+    /// <summary>Arrays below this many elements are left to the GC (they are cheap to allocate) and have their exact length.</summary>
     public const int MinLength = 64;
+
+    /// <summary>Size classes per doubling of the length (the most an array exceeds its request by is 1 / this).</summary>
+    public const int ClassesPerDoubling = 8;
 
     /// <summary>The variable that sets <see cref="CapacityBytes"/> in MiB (0 = keep nothing).</summary>
     public const string CapacityEnvironmentVariable = "SERENGINE_CPU_POOL_MB";
+
+    /// <summary>
+    /// The test-only variable that turns <see cref="SlackTest"/> on (<c>1</c>): every array is
+    /// <see cref="SlackTestElements"/> longer than its class, and its tail is poisoned at every rent.
+    /// </summary>
+    public const string SlackTestEnvironmentVariable = "SERENGINE_CPU_POOL_SLACK_TEST";
+
+    /// <summary>Extra elements of every array under <see cref="SlackTest"/>.</summary>
+    public const int SlackTestElements = 13;
+
+    /// <summary>The value the tail of an int array holds under <see cref="SlackTest"/> (an index nothing can use).</summary>
+    public const int PoisonInt = int.MinValue / 2 - 12345;
 
     /// <summary>
     /// Most bytes the pool keeps: <c>$SERENGINE_CPU_POOL_MB</c>, else an eighth of the memory the GC may use,
@@ -38,6 +56,13 @@ internal sealed class CpuBufferPool
     /// from fresh pages (WHOLE-JOB-2026-12-06.md: fcn training at 1 GiB, 512 and 256 MiB).
     /// </summary>
     public long CapacityBytes { get; init; } = CapacityFromEnvironment();
+
+    /// <summary>
+    /// Test setting (<c>$SERENGINE_CPU_POOL_SLACK_TEST=1</c>): every array, small ones too, is longer
+    /// than asked and the elements past the request are NaN (ints: <see cref="PoisonInt"/>) at every
+    /// rent, so that a kernel reading past a storage's length shows in the results.
+    /// </summary>
+    public bool SlackTest { get; init; } = Environment.GetEnvironmentVariable(SlackTestEnvironmentVariable) == "1";
 
     /// <summary>The cap from <c>$SERENGINE_CPU_POOL_MB</c> (MiB, 0 = off), else the default above.</summary>
     /// <exception cref="ArgumentException">The variable is not a whole number ≥ 0.</exception>
@@ -48,6 +73,20 @@ internal sealed class CpuBufferPool
         if (!long.TryParse(text.Trim(), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out long mib) || mib > (1L << 40))
             throw new ArgumentException($"{CapacityEnvironmentVariable} must be a whole number of MiB ≥ 0 (0 turns the CPU buffer pool off), got '{text}'");
         return mib << 20;
+    }
+
+    /// <summary>
+    /// The size class of a request of <paramref name="length"/> elements: the length itself below
+    /// <see cref="MinLength"/> (and where the class would pass the largest array), else the length
+    /// rounded up to a multiple of an eighth of the largest power of two below it (…, 512, 576, 640, …, 1024, 1152, …).
+    /// </summary>
+    public static int ClassLength(int length)
+    {
+        if (length <= MinLength) return length;
+        int top = 1 << (31 - BitOperations.LeadingZeroCount((uint)(length - 1))); // largest power of two < length
+        int step = top / ClassesPerDoubling;
+        long rounded = ((long)length + step - 1) / step * step;
+        return rounded > Array.MaxLength ? length : (int)rounded;
     }
 
     /// <summary>Bytes dropped from the pool after which it asks for a garbage collection (half the capacity).</summary>
@@ -62,20 +101,50 @@ internal sealed class CpuBufferPool
     /// <summary>Collections the pool has asked for (after dropping <see cref="CollectAfterBytes"/>).</summary>
     public int Collections { get; private set; }
 
-    /// <summary>A float array of exactly <paramref name="length"/> elements, reused when one is free (contents undefined).</summary>
-    public float[] RentFloats(int length) => Take(length, length, static s => s.Floats) ?? GC.AllocateUninitializedArray<float>(length);
-
-    /// <summary>An int array of exactly <paramref name="length"/> elements, reused when one is free (contents undefined).</summary>
-    public int[] RentInts(int length) => Take(-length, length, static s => s.Ints) ?? GC.AllocateUninitializedArray<int>(length);
-
-    // a pooled array of the slot `key` (length, negative for ints), or null
-    private T[]? Take<T>(int key, int length, Func<Slot, Stack<T[]>> arrays)
+    /// <summary>
+    /// A float array of at least <paramref name="length"/> elements (its size class while the pool is on, else exactly
+    /// <paramref name="length"/>), reused when one is free; contents undefined.
+    /// </summary>
+    public float[] RentFloats(int length)
     {
-        if (length < MinLength) return null;
+        int arrayLength = ArrayLength(length);
+        var a = Take(arrayLength, arrayLength, static s => s.Floats) ?? GC.AllocateUninitializedArray<float>(arrayLength);
+        if (SlackTest) a.AsSpan(length).Fill(float.NaN);
+        return a;
+    }
+
+    /// <summary>An int array of at least <paramref name="length"/> elements, as <see cref="RentFloats"/>.</summary>
+    public int[] RentInts(int length)
+    {
+        int arrayLength = ArrayLength(length);
+        var a = Take(-arrayLength, arrayLength, static s => s.Ints) ?? GC.AllocateUninitializedArray<int>(arrayLength);
+        if (SlackTest) a.AsSpan(length).Fill(PoisonInt);
+        return a;
+    }
+
+    // the array length a request gets: its class while the pool keeps arrays (exact when it is off), plus the test slack
+    private int ArrayLength(int length)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(length);
+        int array = CapacityBytes > 0 ? ClassLength(length) : length;
+        return SlackTest ? checked(array + SlackTestElements) : array;
+    }
+
+    // true when `arrayLength` is what ArrayLength gives some poolable request (arrays of other lengths are left to the GC)
+    private bool IsPoolable(int arrayLength)
+    {
+        int cls = SlackTest ? arrayLength - SlackTestElements : arrayLength;
+        return cls >= MinLength && ClassLength(cls) == cls;
+    }
+
+    // a pooled array of the slot `key` (array length, negative for ints), or null
+    private T[]? Take<T>(int key, int arrayLength, Func<Slot, Stack<T[]>> arrays)
+    {
+        if (!IsPoolable(arrayLength)) return null;
         lock (_gate)
         {
             if (!_slots.TryGetValue(key, out var slot) || !arrays(slot).TryPop(out var a)) return null;
-            long bytes = (long)length * sizeof(float);
+            long bytes = (long)arrayLength * sizeof(float);
             slot.Bytes -= bytes;
             slot.LastUse = ++_clock;
             _bytes -= bytes;
@@ -87,7 +156,7 @@ internal sealed class CpuBufferPool
     public void Return(Array data)
     {
         int length = data.Length;
-        if (length < MinLength) return;
+        if (!IsPoolable(length)) return;
         long bytes = (long)length * sizeof(float);
         bool collect = false;
         lock (_gate)
@@ -116,7 +185,7 @@ internal sealed class CpuBufferPool
         }
     }
 
-    // drops whole lengths, least recently used first, until at most `target` bytes stay; true when a collection is due
+    // drops whole classes, least recently used first, until at most `target` bytes stay; true when a collection is due
     private bool DropLeastRecent(long target)
     {
         foreach (var (key, slot) in _slots.OrderBy(s => s.Value.LastUse).ToList())

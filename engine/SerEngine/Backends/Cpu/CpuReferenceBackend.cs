@@ -13,14 +13,14 @@ public partial class CpuReferenceBackend : Backend
     /// <inheritdoc/>
     public override string DeviceName => $"{Environment.ProcessorCount}-thread host CPU, plain loops (the reference)";
 
-    /// <summary>The float array behind a storage of this backend.</summary>
+    /// <summary>The float array behind a storage of this backend (it may be longer than the storage: index by the storage's length and shapes only).</summary>
     protected static float[] F(Storage s) => ((CpuStorage)s).F;
 
-    /// <summary>The int array behind a storage of this backend.</summary>
+    /// <summary>The int array behind a storage of this backend (it may be longer than the storage, as <see cref="F"/>).</summary>
     protected static int[] I(Storage s) => ((CpuStorage)s).I;
 
     /// <summary>Released arrays kept for reuse (so a training step allocates nothing in steady state).</summary>
-    internal CpuBufferPool Pool { get; } = new();
+    internal CpuBufferPool Pool { get; init; } = new();
 
     /// <inheritdoc/>
     protected override Storage AllocateCore(int length, DType dtype) =>
