@@ -68,15 +68,15 @@ public class Conv2dRoutingTests
         { "alexnet.features.10", 16, WinogradF23, WinogradF23, WinogradF23, WinogradF23 },
         { "narrow.features.0", 16, ChannelVector, ChannelVector, ImplicitGemm, ImplicitGemm },
         { "narrow.features.3", 16, WinogradF25, WinogradF25, WinogradF25, WinogradF25 },
-        { "narrow.features.6", 16, ChannelVector, WinogradF23, WinogradF23, ChannelVector },
+        { "narrow.features.6", 16, WinogradF23, WinogradF23, WinogradF23, WinogradF23 },
         { "narrow.features.8", 16, WinogradF23, WinogradF23, WinogradF23, WinogradF23 },
         { "narrow.features.10", 16, WinogradF23, WinogradF23, WinogradF23, WinogradF23 },
         { "fca.conv1a", 16, OneChannelDirect, OneChannelDirect, ShiftedWindow, OneChannelDirect },
         { "fca.conv1b", 16, OneChannelDirect, OneChannelDirect, ShiftedWindow, OneChannelDirect },
-        { "fca.conv2", 16, ChannelVector, WinogradF23, ChannelVector, ChannelVector },
-        { "fca.conv3", 16, ChannelVector, WinogradF23, ChannelVector, ChannelVector },
-        { "fca.conv4", 16, ChannelVector, WinogradF23, ChannelVector, ChannelVector },
-        { "fca.conv5", 16, ChannelVector, WinogradF23, ChannelVector, ChannelVector },
+        { "fca.conv2", 16, WinogradF23, WinogradF23, WinogradF23, ChannelVector },
+        { "fca.conv3", 16, WinogradF23, WinogradF23, WinogradF23, WinogradF23 },
+        { "fca.conv4", 16, WinogradF23, WinogradF23, WinogradF23, WinogradF23 },
+        { "fca.conv5", 16, WinogradF23, WinogradF23, WinogradF23, WinogradF23 },
         { "alexnet.features.0", 32, ChannelVector, ChannelVector, ImplicitGemm, ImplicitGemm },
         { "alexnet.features.3", 32, WinogradF25, WinogradF25, WinogradF25, WinogradF25 },
         { "alexnet.features.6", 32, WinogradF23, WinogradF23, WinogradF23, WinogradF23 },
@@ -84,15 +84,15 @@ public class Conv2dRoutingTests
         { "alexnet.features.10", 32, WinogradF23, WinogradF23, WinogradF23, WinogradF23 },
         { "narrow.features.0", 32, ChannelVector, ChannelVector, ImplicitGemm, ImplicitGemm },
         { "narrow.features.3", 32, WinogradF25, WinogradF25, WinogradF25, WinogradF25 },
-        { "narrow.features.6", 32, ChannelVector, WinogradF23, WinogradF23, ChannelVector },
+        { "narrow.features.6", 32, WinogradF23, WinogradF23, WinogradF23, WinogradF23 },
         { "narrow.features.8", 32, WinogradF23, WinogradF23, WinogradF23, WinogradF23 },
         { "narrow.features.10", 32, WinogradF23, WinogradF23, WinogradF23, WinogradF23 },
         { "fca.conv1a", 32, OneChannelDirect, OneChannelDirect, ShiftedWindow, OneChannelDirect },
         { "fca.conv1b", 32, OneChannelDirect, OneChannelDirect, ShiftedWindow, OneChannelDirect },
-        { "fca.conv2", 32, ChannelVector, WinogradF23, ChannelVector, ChannelVector },
-        { "fca.conv3", 32, ChannelVector, WinogradF23, ChannelVector, ChannelVector },
-        { "fca.conv4", 32, ChannelVector, WinogradF23, ChannelVector, ChannelVector },
-        { "fca.conv5", 32, ChannelVector, WinogradF23, ChannelVector, ChannelVector },
+        { "fca.conv2", 32, WinogradF23, WinogradF23, WinogradF23, ChannelVector },
+        { "fca.conv3", 32, WinogradF23, WinogradF23, WinogradF23, WinogradF23 },
+        { "fca.conv4", 32, WinogradF23, WinogradF23, WinogradF23, WinogradF23 },
+        { "fca.conv5", 32, WinogradF23, WinogradF23, WinogradF23, WinogradF23 },
     };
 
     [Theory]
@@ -115,7 +115,7 @@ public class Conv2dRoutingTests
     [Fact]
     public void TheBackendRoutesWithTheHostIsaAndItsSettings()
     {
-        var fast = new CpuBackend(2) { Conv2dPaths = Conv2dPathSettings.Parse("-channel-vector") };
+        var fast = new CpuBackend(2) { Conv2dPaths = Conv2dPathSettings.Parse("-channel-vector,-winograd-f23") };
         var g = Layer("fca.conv2", 16);
         foreach (var pass in Passes)
             Assert.Equal(Conv2dRouting.Choose(pass, g, fast.Conv2dPaths, Conv2dIsa.Host), fast.ChooseConv2dPath(pass, g));
@@ -149,7 +149,7 @@ public class Conv2dRoutingTests
         Assert.Equal(WinogradF23, Choose(Conv2dPass.Forward, Layer("fca.conv2", 16), f23));        // 3×3: a per-call transform
         Assert.Equal(WinogradF23, Choose(Conv2dPass.BackwardInput, Layer("fca.conv2", 16), f23));
         Assert.Equal(WinogradF23, Choose(Conv2dPass.BackwardWeight, Layer("fca.conv2", 16), f23));
-        Assert.Equal(ChannelVector, Choose(Conv2dPass.BackwardWeight, Layer("fca.conv2", 16), default)); // F(2×2, 3×3) backward-weight only when forced
+        Assert.Equal(ChannelVector, Choose(Conv2dPass.BackwardWeight, Layer("fca.conv2", 16), default)); // F(2×2, 3×3) backward-weight of 16 channels only when forced
         Assert.Equal(WinogradF25, Choose(Conv2dPass.Forward, Layer("alexnet.features.3", 16), f23)); // 5×5: the rules
         Assert.Equal(OneChannelDirect, Choose(Conv2dPass.Forward, Layer("fca.conv1a", 1), f23));
         var shifted = Conv2dPathSettings.Default.Force(ShiftedWindow);

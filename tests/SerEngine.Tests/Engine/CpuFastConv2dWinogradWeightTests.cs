@@ -8,7 +8,7 @@ namespace SerEngine.Tests.Engine;
 /// The Winograd backward-weight (Conv2dWinograd.BackwardWeight.cs) against the <c>cpu-reference</c>
 /// loops, norm-wise to 1e-4 relative, at F(2×2, 5×5) and F(2×2, 3×3) shapes with odd output sizes,
 /// asymmetric padding, input channels off the 16 lanes, output channels off the 6-row micro-tile and
-/// the 24-channel task unit, one image, on 1–3 threads; its 512- and 256-bit micro-tiles and its thread
+/// the 8-channel task unit, one image, on 1–3 threads; its 512- and 256-bit micro-tiles and its thread
 /// counts give the same bits, as do the forward's products with paired channel blocks; the routing takes
 /// it for AttentionFcn's 5×5 layer.
 /// </summary>
@@ -22,6 +22,8 @@ public class CpuFastConv2dWinogradWeightTests
         new(2, 64, 12, 18, 50, 5, 5, 1, 1, 2, 2, 2, 2, 1, 1),   // a 64-column micro-tile, 50 output channels
         new(2, 5, 6, 5, 9, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1),       // F(2×2, 3×3), 5 channels
         new(1, 33, 10, 17, 25, 3, 3, 1, 1, 0, 1, 1, 0, 1, 1),   // F(2×2, 3×3), odd everything
+        new(2, 32, 7, 9, 32, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1),    // 32 output channels: tasks of 16 on 2 threads (rows padded to 18)
+        new(3, 48, 5, 7, 20, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1),    // 20 output channels: tasks of 8 and 16 (2 threads), 8, 8 and 4 live (3)
     ];
 
     [Fact]

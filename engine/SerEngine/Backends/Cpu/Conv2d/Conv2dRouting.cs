@@ -18,17 +18,24 @@ internal static class Conv2dRouting
     internal const int WinogradPerCallMinChannels = 16;
 
     /// <summary>
-    /// Fewest input channels for the per-call F(2×2, 3×3) passes (they save 20 of 36 multiplies, not 64 of 100, so
-    /// deeper sums must carry the transforms: AttentionFcn's 3×3 layers, 192–384 channels on 11×17 maps
-    /// (attention_fcn.train_step.b16.200x300); FocusCalibrationNet's, 16–80 channels, keep their paths).
+    /// Fewest input channels for the per-call F(2×2, 3×3) passes with several images: the filter transform is
+    /// shared by the batch, so from 16 channels the 20 of 36 multiplies saved carry the transforms
+    /// (AttentionFcn's 3×3 layers, 192–384 channels on 11×17 maps, attention_fcn.train_step.b16.200x300;
+    /// FocusCalibrationNet's, 16–80 channels, focus_calibration_net.train_step.b32.26x63: FCA-STEP-2026-12-06-evening.md).
     /// </summary>
-    internal const int WinogradF23PerCallMinChannels = 128;
+    internal const int WinogradF23PerCallMinChannels = 16;
 
     /// <summary>
     /// Fewest images for the per-call F(2×2, 3×3) passes: one image of 11×17 pixels does not pay for transforming
     /// up to 3.5 MB of filters per call (attention_fcn.infer.b1.200x300 keeps the shifted-window path, which reads them in place).
     /// </summary>
     internal const int WinogradF23PerCallMinImages = 2;
+
+    /// <summary>
+    /// Fewest input channels for the F(2×2, 3×3) backward-weight: with 16 the products per tile are too few to carry
+    /// the transforms and transposes of x and dy (FocusCalibrationNet's conv2 keeps the channel-vector path).
+    /// </summary>
+    internal const int WinogradF23WeightMinChannels = 32;
 
     /// <summary>Fewest multiply-adds for the per-call Winograd forward (the conv2d.*.k5x192 bench case and AttentionFcn's features.3).</summary>
     internal const long WinogradPerCallMacs = 1L << 24;
@@ -39,7 +46,7 @@ internal static class Conv2dRouting
     /// (AttentionFcn's 11×11 stride-4 first layer, 3626 pixels, beats the im2col GEMM:
     /// attention_fcn.infer.b1.200x300; its 5×5 layer takes the per-call Winograd rule before this one).
     /// Its 3×3 layers on 11×17 maps (187 pixels) take the per-call F(2×2, 3×3) rule before this one when
-    /// deep enough (128 input channels, several images), and FocusCalibrationNet's small layers (2–7 M, when their weights are not packed) stay
+    /// deep enough (16 input channels, several images), and FocusCalibrationNet's small layers at batch 1 (2–7 M, when their weights are not packed) stay
     /// on the shifted-window path, which reads the weights in place.
     /// </summary>
     internal const long ChannelBatchOneMacs = 1L << 24;
@@ -126,7 +133,7 @@ internal static class Conv2dRouting
     /// multiply-adds as the per-call forward needs, the input channels (the micro-tile's columns) on full lanes.
     /// </summary>
     private static bool WinogradWeightPays(in Conv2dGeometry g) =>
-        g.C >= PerCallMinChannels(g) && LanesFit(g.C) && g.Macs >= WinogradPerCallMacs;
+        g.C >= PerCallMinChannels(g) && (g.R != 3 || g.C >= WinogradF23WeightMinChannels) && LanesFit(g.C) && g.Macs >= WinogradPerCallMacs;
 
     /// <summary>Fewest input channels of <paramref name="g"/> for a per-call Winograd pass (by its filter size; 3×3 ones none with one image).</summary>
     private static int PerCallMinChannels(in Conv2dGeometry g) =>

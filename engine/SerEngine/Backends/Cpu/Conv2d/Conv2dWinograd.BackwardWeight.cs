@@ -23,8 +23,11 @@ internal static partial class Conv2dWinograd
     /// <summary>Output channels of the backward-weight micro-tile (broadcast from dM).</summary>
     private const int WeightRows = 6;
 
-    /// <summary>Output channels a backward-weight task takes a multiple of: whole micro-tiles and whole 8-lane transforms.</summary>
-    private const int WeightChannelUnit = 24;
+    /// <summary>
+    /// Output channels a backward-weight task takes a multiple of: whole 8-lane transforms of dy (its rows of dM
+    /// are padded with zero rows to whole micro-tiles, so 32 channels on two threads cost 2 × 18 rows, not 2 × 24).
+    /// </summary>
+    private const int WeightChannelUnit = 8;
 
     /// <summary>Tiles of a backward-weight band at least (whole tile rows): V and dM of a band stay near while dU streams past.</summary>
     private const int WeightBandTiles = 48;
@@ -38,7 +41,7 @@ internal static partial class Conv2dWinograd
     {
         var wg = TileGeometry.Of(g);
         int channels = RoundUp(g.C, Lanes), units = CeilDiv(g.K, WeightChannelUnit);
-        long macs = (long)g.N * wg.Points * units * WeightChannelUnit * channels * wg.TilesH * wg.TilesW;
+        long macs = (long)g.N * wg.Points * RoundUp(g.K, WeightRows) * channels * wg.TilesH * wg.TilesW;
         int workers = macs < GemmParallelMacs ? 1 : Math.Min(threads, units);
         var geo = g;
         ParallelFor(workers, workers, task =>
@@ -48,17 +51,20 @@ internal static partial class Conv2dWinograd
         });
     }
 
-    /// <summary>dw for output channels [k0, k1) (a multiple of <see cref="WeightChannelUnit"/> wide; those past K dropped) over every image.</summary>
+    /// <summary>
+    /// dw for output channels [k0, k1) (a multiple of <see cref="WeightChannelUnit"/> wide; those past K dropped) over every image;
+    /// dM and dU rows have a pitch of whole micro-tiles (ldk), the rows past k1 − k0 zero.
+    /// </summary>
     private static unsafe void WeightTask(float[] x, float[] dy, float[] dw, in Conv2dGeometry g, in TileGeometry wg, int k0, int k1, int channels, bool wide)
     {
-        int points = wg.Points, ks = k1 - k0, tilesW = wg.TilesW, tilesWPad = wg.TilesWPad, outH = g.OutH, outW = g.OutW;
+        int points = wg.Points, ks = k1 - k0, ldk = RoundUp(ks, WeightRows), tilesW = wg.TilesW, tilesWPad = wg.TilesWPad, outH = g.OutH, outW = g.OutW;
         int bandRows = Math.Min(wg.TilesH, CeilDiv(WeightBandTiles, tilesW));
         // a band's rows of 8 tiles are written whole: up to 8 tiles past its last real one
         int bandTiles = bandRows * tilesW + 8;
         int dyW = 2 * tilesWPad, dyPlane = 2 * wg.TilesH * dyW;
         var padding = wg.Image(g);
         long xFloats = (long)channels * wg.Plane, dyFloats = (long)ks * dyPlane;
-        long vXi = (long)bandTiles * channels, mXi = (long)bandTiles * ks, uFloats = (long)points * ks * channels;
+        long vXi = (long)bandTiles * channels, mXi = (long)bandTiles * ldk, uFloats = (long)points * ldk * channels;
         long total = xFloats + dyFloats + points * (vXi + mXi) + uFloats;
         float* buffer = (float*)NativeMemory.AlignedAlloc((nuint)(total * sizeof(float)), 64);
         try
@@ -67,6 +73,7 @@ internal static partial class Conv2dWinograd
             new Span<float>(xp, (int)xFloats).Clear(); // the planes past C stay zero
             new Span<float>(dyp, (int)dyFloats).Clear(); // and dy past its rows, columns and K
             new Span<float>(u, (int)uFloats).Clear();
+            if (ldk > ks) new Span<float>(m, (int)(points * mXi)).Clear(); // the rows of dM past ks (never written)
             var scratch = stackalloc float[36 * 64 + 16];
             float* s = (float*)(((nint)scratch + 63) & ~(nint)63); // [α² ξ][8 channels][8 tiles]
             var work = stackalloc Vector256<float>[18];
@@ -103,23 +110,23 @@ internal static partial class Conv2dWinograd
                                 {
                                     for (int l = 0; l < 8; l++)
                                         OutputAdjoint8(wg.Alpha, dyp + (long)(kk + l) * dyPlane + 2 * i * dyW + 2 * j0, dyW, s + 8 * l, 64, work);
-                                    float* dst = m + ((i - b0) * tilesW + j0) * ks + kk;
-                                    for (int xi = 0; xi < points; xi++) Conv2dPack.Transpose8x8(rows, 64 * xi, dst + xi * mXi, ks);
+                                    float* dst = m + ((i - b0) * tilesW + j0) * ldk + kk;
+                                    for (int xi = 0; xi < points; xi++) Conv2dPack.Transpose8x8(rows, 64 * xi, dst + xi * mXi, ldk);
                                 }
                         // dU_ξ += dM_ξᵀ V_ξ over the band's tiles
                         for (int xi = 0; xi < points; xi++)
-                            for (int kr = 0; kr < ks; kr += WeightRows)
+                            for (int kr = 0; kr < ldk; kr += WeightRows)
                             {
-                                float* mr = m + xi * mXi + kr, vr = v + xi * vXi, ur = u + ((long)xi * ks + kr) * channels;
+                                float* mr = m + xi * mXi + kr, vr = v + xi * vXi, ur = u + ((long)xi * ldk + kr) * channels;
                                 int c = 0;
                                 if (wide)
-                                    for (; c + 4 * Lanes <= channels; c += 4 * Lanes) WeightKernel6x64(tiles, mr, ks, vr + c, channels, ur + c, channels);
-                                for (; c < channels; c += Lanes) WeightKernel6x16(tiles, mr, ks, vr + c, channels, ur + c, channels);
+                                    for (; c + 4 * Lanes <= channels; c += 4 * Lanes) WeightKernel6x64(tiles, mr, ldk, vr + c, channels, ur + c, channels);
+                                for (; c < channels; c += Lanes) WeightKernel6x16(tiles, mr, ldk, vr + c, channels, ur + c, channels);
                             }
                     }
                 }
             fixed (float* pdw = dw)
-                FilterAdjoint(u, ks, channels, g, k0, kLive, pdw);
+                FilterAdjoint(u, ldk, channels, g, k0, kLive, pdw);
         }
         finally
         {
