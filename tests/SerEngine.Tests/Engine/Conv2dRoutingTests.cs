@@ -74,7 +74,7 @@ public class Conv2dRoutingTests
         { "fca.conv1a", 16, OneChannelDirect, OneChannelDirect, ShiftedWindow, OneChannelDirect },
         { "fca.conv1b", 16, OneChannelDirect, OneChannelDirect, ShiftedWindow, OneChannelDirect },
         { "fca.conv2", 16, WinogradF23, WinogradF23, WinogradF23, ChannelVector },
-        { "fca.conv3", 16, WinogradF23, WinogradF23, WinogradF23, WinogradF23 },
+        { "fca.conv3", 16, WinogradF23, WinogradF23, WinogradF23, ChannelVector },
         { "fca.conv4", 16, WinogradF23, WinogradF23, WinogradF23, WinogradF23 },
         { "fca.conv5", 16, WinogradF23, WinogradF23, WinogradF23, WinogradF23 },
         { "alexnet.features.0", 32, ChannelVector, ChannelVector, ImplicitGemm, ImplicitGemm },
@@ -90,7 +90,7 @@ public class Conv2dRoutingTests
         { "fca.conv1a", 32, OneChannelDirect, OneChannelDirect, ShiftedWindow, OneChannelDirect },
         { "fca.conv1b", 32, OneChannelDirect, OneChannelDirect, ShiftedWindow, OneChannelDirect },
         { "fca.conv2", 32, WinogradF23, WinogradF23, WinogradF23, ChannelVector },
-        { "fca.conv3", 32, WinogradF23, WinogradF23, WinogradF23, WinogradF23 },
+        { "fca.conv3", 32, WinogradF23, WinogradF23, WinogradF23, ChannelVector },
         { "fca.conv4", 32, WinogradF23, WinogradF23, WinogradF23, WinogradF23 },
         { "fca.conv5", 32, WinogradF23, WinogradF23, WinogradF23, WinogradF23 },
     };
@@ -149,7 +149,7 @@ public class Conv2dRoutingTests
         Assert.Equal(WinogradF23, Choose(Conv2dPass.Forward, Layer("fca.conv2", 16), f23));        // 3×3: a per-call transform
         Assert.Equal(WinogradF23, Choose(Conv2dPass.BackwardInput, Layer("fca.conv2", 16), f23));
         Assert.Equal(WinogradF23, Choose(Conv2dPass.BackwardWeight, Layer("fca.conv2", 16), f23));
-        Assert.Equal(ChannelVector, Choose(Conv2dPass.BackwardWeight, Layer("fca.conv2", 16), default)); // F(2×2, 3×3) backward-weight of 16 channels only when forced
+        Assert.Equal(ChannelVector, Choose(Conv2dPass.BackwardWeight, Layer("fca.conv2", 16), default)); // F(2×2, 3×3) backward-weight of under 48 channels only when forced
         Assert.Equal(WinogradF25, Choose(Conv2dPass.Forward, Layer("alexnet.features.3", 16), f23)); // 5×5: the rules
         Assert.Equal(OneChannelDirect, Choose(Conv2dPass.Forward, Layer("fca.conv1a", 1), f23));
         var shifted = Conv2dPathSettings.Default.Force(ShiftedWindow);

@@ -32,10 +32,10 @@ internal static class Conv2dRouting
     internal const int WinogradF23PerCallMinImages = 2;
 
     /// <summary>
-    /// Fewest input channels for the F(2×2, 3×3) backward-weight: with 16 the products per tile are too few to carry
-    /// the transforms and transposes of x and dy (FocusCalibrationNet's conv2 keeps the channel-vector path).
+    /// Fewest input channels for the F(2×2, 3×3) backward-weight: with fewer the products per tile are too few to carry
+    /// the transforms and transposes of x and dy (FocusCalibrationNet's conv2 and conv3, 16 and 32 channels, keep the channel-vector path).
     /// </summary>
-    internal const int WinogradF23WeightMinChannels = 32;
+    internal const int WinogradF23WeightMinChannels = 48;
 
     /// <summary>Fewest multiply-adds for the per-call Winograd forward (the conv2d.*.k5x192 bench case and AttentionFcn's features.3).</summary>
     internal const long WinogradPerCallMacs = 1L << 24;
