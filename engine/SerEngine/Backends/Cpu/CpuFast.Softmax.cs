@@ -6,7 +6,7 @@ using System.Runtime.Intrinsics;
 namespace SerEngine.Backends.Cpu;
 
 // Fast softmax family: one row at a time, the row kept in L1 between its few vectorised passes,
-// rows shared among threads. The exponentials are Exp8 (CpuFast.Exp.cs).
+// rows shared among threads. The exponentials are ExpRow8 / ExpRow16 (CpuFast.Exp.cs).
 //   softmax:       y = x − max; y = e^y; y /= Σ y          (reads x once, writes y once)
 //   log-softmax:   y = x − max − ln Σ e^(x − max)         (the exponentials go to a row of scratch)
 //   biased:        y = scale·x + bias, masked keys −∞; then as softmax (e^−∞ = 0 exactly); a row
@@ -193,8 +193,8 @@ public partial class CpuBackend
 
     /// <summary>
     /// y = e^(y − max) / Σ e^(y − max) in two passes over the row (−∞ entries become exactly 0).
-    /// With 512-bit vectors (unless <paramref name="wide"/> is false) each 16-float step runs
-    /// <see cref="Exp16"/> and adds its two halves to the 8-lane sum one after the other: the
+    /// The exponential is <see cref="ExpRow8"/> / <see cref="ExpRow16"/>. With 512-bit vectors (unless
+    /// <paramref name="wide"/> is false) each 16-float step adds its two halves to the 8-lane sum one after the other: the
     /// 256-bit path's values and order, so both give bit-identical rows.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -211,7 +211,7 @@ public partial class CpuBackend
                 var vm16 = Vector512.Create(max);
                 for (; j + 16 <= n; j += 16)
                 {
-                    var e = Exp16(Vector512.Load(py + j) - vm16);
+                    var e = ExpRow16(Vector512.Load(py + j) - vm16);
                     e.Store(py + j);
                     vsum += e.GetLower();
                     vsum += e.GetUpper();
@@ -220,7 +220,7 @@ public partial class CpuBackend
             if (Vector256.IsHardwareAccelerated)
                 for (; j + 8 <= n; j += 8)
                 {
-                    var e = Exp8(Vector256.Load(py + j) - vm);
+                    var e = ExpRow8(Vector256.Load(py + j) - vm);
                     e.Store(py + j);
                     vsum += e;
                 }
