@@ -42,6 +42,35 @@ public class VectorWidthDeterminismTests
     }
 
     [Theory]
+    [InlineData(1)]
+    [InlineData(7)]
+    [InlineData(15)]
+    [InlineData(16)]
+    [InlineData(17)]
+    [InlineData(40)]
+    [InlineData(128)]
+    [InlineData(129)]
+    public void BiasedSoftmaxRowsAreBitIdenticalWith256And512BitVectors(int cols)
+    {
+        var rng = new Generator((ulong)cols + 11);
+        var x = Tensor.RandomNormal(new Shape(cols), rng, 0f, 4f, KernelTwinReference).ToArray();
+        var bias = Tensor.RandomNormal(new Shape(cols), rng, backend: KernelTwinReference).ToArray();
+        var mask = new int[cols];
+        for (int j = 0; j < cols; j++) mask[j] = j % 5 == 3 || j >= cols - cols / 4 ? 0 : 1; // masked keys inside and at the end
+        x[0] = 90f; // large exponents stay in range after the maximum is subtracted
+        float[] Row(bool wide)
+        {
+            var y = new float[cols];
+            float max = CpuBackend.BiasedRow(x, bias, mask, 0.125f, y, wide);
+            if (!float.IsNegativeInfinity(max)) CpuBackend.ExpNormalizeRow(y, max, wide);
+            return y;
+        }
+        var narrow = Row(false);
+        Assert.Equal(narrow.Select(BitConverter.SingleToInt32Bits), Row(true).Select(BitConverter.SingleToInt32Bits));
+        if (cols > 3) Assert.Equal(0f, narrow[3]); // a masked key is exactly 0
+    }
+
+    [Theory]
     [InlineData(0)]
     [InlineData(7)]
     [InlineData(8)]

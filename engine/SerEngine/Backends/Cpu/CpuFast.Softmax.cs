@@ -6,7 +6,7 @@ using System.Runtime.Intrinsics;
 namespace SerEngine.Backends.Cpu;
 
 // Fast softmax family: one row at a time, the row kept in L1 between its few vectorised passes,
-// rows shared among threads. The exponentials are Exp8 (CpuFast.Exp.cs).
+// rows shared among threads. The exponentials are ExpRow8 / ExpRow16 (CpuFast.Exp.cs).
 //   softmax:       y = x − max; y = e^y; y /= Σ y          (reads x once, writes y once)
 //   log-softmax:   y = x − max − ln Σ e^(x − max)         (the exponentials go to a row of scratch)
 //   biased:        y = scale·x + bias, masked keys −∞; then as softmax (e^−∞ = 0 exactly); a row
@@ -134,10 +134,11 @@ public partial class CpuBackend
 
     /// <summary>
     /// y = scale·x + bias (bias empty: none), −∞ where the mask (empty: none) is 0, in one pass;
-    /// returns the row maximum (−∞ when every key is masked).
+    /// returns the row maximum (−∞ when every key is masked). <paramref name="wide"/> false keeps
+    /// to 256-bit vectors (the tests' twin of the 512-bit path: every element is computed alike).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static unsafe float BiasedRow(ReadOnlySpan<float> x, ReadOnlySpan<float> bias, ReadOnlySpan<int> mask, float scale, Span<float> y)
+    internal static unsafe float BiasedRow(ReadOnlySpan<float> x, ReadOnlySpan<float> bias, ReadOnlySpan<int> mask, float scale, Span<float> y, bool wide = true)
     {
         int n = x.Length, j = 0;
         bool hasBias = !bias.IsEmpty, hasMask = !mask.IsEmpty;
@@ -147,6 +148,22 @@ public partial class CpuBackend
         fixed (float* px = x, pb = bias, py = y)
         fixed (int* pm = mask)
         {
+            if (wide && Vector512.IsHardwareAccelerated && n >= 16)
+            {
+                // the maximum is exact, so it does not depend on how the lanes are grouped
+                var vmax16 = Vector512.Create(float.NegativeInfinity);
+                var vs16 = Vector512.Create(scale);
+                var ninf16 = Vector512.Create(float.NegativeInfinity);
+                for (; j + 16 <= n; j += 16)
+                {
+                    var z = Vector512.Load(px + j) * vs16;
+                    if (hasBias) z += Vector512.Load(pb + j);
+                    if (hasMask) z = Vector512.ConditionalSelect(Vector512.Equals(Vector512.Load(pm + j), Vector512<int>.Zero).AsSingle(), ninf16, z);
+                    z.Store(py + j);
+                    vmax16 = Vector512.Max(vmax16, z);
+                }
+                vmax = Vector256.Max(vmax16.GetLower(), vmax16.GetUpper());
+            }
             for (; j + 8 <= n; j += 8)
             {
                 var z = Vector256.Load(px + j) * vs;
@@ -174,19 +191,36 @@ public partial class CpuBackend
         return m;
     }
 
-    /// <summary>y = e^(y − max) / Σ e^(y − max) in two passes over the row (−∞ entries become exactly 0).</summary>
+    /// <summary>
+    /// y = e^(y − max) / Σ e^(y − max) in two passes over the row (−∞ entries become exactly 0).
+    /// The exponential is <see cref="ExpRow8"/> / <see cref="ExpRow16"/>. With 512-bit vectors (unless
+    /// <paramref name="wide"/> is false) each 16-float step adds its two halves to the 8-lane sum one after the other: the
+    /// 256-bit path's values and order, so both give bit-identical rows.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static unsafe void ExpNormalizeRow(Span<float> y, float max)
+    internal static unsafe void ExpNormalizeRow(Span<float> y, float max, bool wide = true)
     {
         int n = y.Length, j = 0;
         var vm = Vector256.Create(max);
         var vsum = Vector256<float>.Zero;
+        bool use512 = wide && Vector512.IsHardwareAccelerated;
         fixed (float* py = y)
         {
+            if (use512)
+            {
+                var vm16 = Vector512.Create(max);
+                for (; j + 16 <= n; j += 16)
+                {
+                    var e = ExpRow16(Vector512.Load(py + j) - vm16);
+                    e.Store(py + j);
+                    vsum += e.GetLower();
+                    vsum += e.GetUpper();
+                }
+            }
             if (Vector256.IsHardwareAccelerated)
                 for (; j + 8 <= n; j += 8)
                 {
-                    var e = Exp8(Vector256.Load(py + j) - vm);
+                    var e = ExpRow8(Vector256.Load(py + j) - vm);
                     e.Store(py + j);
                     vsum += e;
                 }
@@ -197,11 +231,17 @@ public partial class CpuBackend
                 py[j] = e;
                 sum += e;
             }
-            var inv = Vector256.Create(1f / sum);
+            float invSum = 1f / sum;
             j = 0;
+            if (use512)
+            {
+                var inv16 = Vector512.Create(invSum);
+                for (; j + 16 <= n; j += 16) (Vector512.Load(py + j) * inv16).Store(py + j);
+            }
+            var inv = Vector256.Create(invSum);
             if (Vector256.IsHardwareAccelerated)
                 for (; j + 8 <= n; j += 8) (Vector256.Load(py + j) * inv).Store(py + j);
-            for (; j < n; j++) py[j] *= 1f / sum;
+            for (; j < n; j++) py[j] *= invSum;
         }
     }
 
