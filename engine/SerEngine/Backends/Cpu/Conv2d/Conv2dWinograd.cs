@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 using static SerEngine.Backends.Cpu.Conv2dChannelVector;
@@ -235,80 +236,143 @@ internal static partial class Conv2dWinograd
     private const double InputShare = 0.35;
 
     /// <summary>
-    /// Tile rows [i0, i1) of one image, output channel blocks [kb0, kb1): band by band, the input
-    /// transform of every channel into V, then for each group of six tiles its 16 products (M in L1;
-    /// two channel blocks at a time when <paramref name="wide"/>) and their output transform into y [K, OutH, OutW].
+    /// Tile rows [i0, i1) of one image, output channel blocks [kb0, kb1): band by band (<see cref="Bands"/>), the
+    /// input transform of every channel into V; then for each chunk of channel blocks, point by point ξ, the
+    /// products of every group of six tiles (two channel blocks at a time when <paramref name="wide"/>) into M
+    /// [block][group][α² ξ][6][16], and the chunk's output transforms into y [K, OutH, OutW]. With ξ outermost,
+    /// U_ξ of the chunk and V_ξ of the band stay in L1/L2 across the groups, and U is read once per band
+    /// (each element is still one FMA chain over the input channels: the same bits in any order of the loops).
     /// </summary>
     private static unsafe void ForwardTask(float* image, float* panels, float* bias, float* y, in Conv2dGeometry g, in TileGeometry wg,
         int i0, int i1, int kb0, int kb1, bool relu, bool wide)
     {
         int c = g.C, blocks = CeilDiv(g.K, Lanes), tilesWPad = wg.TilesWPad;
-        int bandRows = Math.Min(i1 - i0, CeilDiv(BandTiles, tilesWPad));
-        bandRows = (int)Math.Clamp(BandBytes / RowBytes(g), 1, bandRows);
+        var (bandRows, chunkBlocks) = Bands(g, wg, i1 - i0, kb1 - kb0, wide);
         // V_ξ [C][band tiles] lie 32 floats more than a multiple of 4 KB apart at most (one input
         // transform writes all 16: in one L1 set they would evict each other)
         long vXi = (long)c * bandRows * tilesWPad + 32;
         int points = wg.Points;
+        int groupsMax = CeilDiv(bandRows * wg.TilesW, Rows);
+        const int mXi = Rows * Lanes;
+        long mGroup = (long)points * mXi;                                // M of one block's six tiles: [α² ξ][6][16]
         var v = ArrayPool<float>.Shared.Rent((int)(points * vXi));       // [α² ξ][C][band tiles]
         var off = ArrayPool<int>.Shared.Rent(c);                         // channel c's row in V_ξ
-        var at = ArrayPool<int>.Shared.Rent(RoundUp(bandRows * wg.TilesW, Rows)); // the band's real tiles (not the padding of a row to 8)
-        const int mXi = Rows * Lanes;
-        var m = stackalloc float[36 * mXi];                              // M of six tiles: [α² ξ][6][16]
-        var m2 = stackalloc float[36 * mXi];                             // and of the next channel block (pairs)
-        fixed (float* pv = v)
-        fixed (int* poff = off, pat = at)
+        var at = ArrayPool<int>.Shared.Rent(groupsMax * Rows);           // the band's real tiles (not the padding of a row to 8)
+        float* mAll = (float*)NativeMemory.AlignedAlloc((nuint)(chunkBlocks * groupsMax * mGroup * sizeof(float)), 64); // [chunk block][group][α² ξ][6][16]
+        try
         {
-            for (int b0 = i0; b0 < i1; b0 += bandRows)
-            {
-                int rows = Math.Min(bandRows, i1 - b0), tiles = rows * tilesWPad;
-                // the products run over the real tiles only, six at a time: position of the o-th in V (the
-                // last one repeated to fill the last six; their results are never read)
-                int real = rows * wg.TilesW, groups = RoundUp(real, Rows);
-                for (int o = 0; o < groups; o++)
+            fixed (float* pv = v)
+            fixed (int* poff = off, pat = at)
+                for (int b0 = i0; b0 < i1; b0 += bandRows)
                 {
-                    int e = Math.Min(o, real - 1);
-                    pat[o] = e / wg.TilesW * tilesWPad + e % wg.TilesW;
-                }
-                for (int cc = 0; cc < c; cc++)
-                {
-                    poff[cc] = cc * tiles;
-                    float* src = image + (long)cc * wg.Plane;
-                    for (int r = 0; r < rows; r++)
-                        for (int j0 = 0; j0 < tilesWPad; j0 += 8)
-                        {
-                            float* patch = src + 2 * (b0 + r) * wg.Wp + 2 * j0, slot = pv + (long)cc * tiles + r * tilesWPad + j0;
-                            if (wg.Alpha == 4) Input8(patch, wg.Wp, slot, vXi);
-                            else Input8Alpha6(patch, wg.Wp, slot, vXi);
-                        }
-                }
-                long uXi = (long)blocks * c * Lanes;
-                for (int kb = kb0; kb < kb1;)
-                {
-                    // two channel blocks at once with 512-bit vectors (the same FMA chains as one at a time)
-                    bool pair = wide && kb + 1 < kb1;
-                    float* u = panels + (long)kb * c * Lanes;
-                    for (int o0 = 0; o0 < real; o0 += Rows)
+                    int rows = Math.Min(bandRows, i1 - b0), tiles = rows * tilesWPad;
+                    // the products run over the real tiles only, six at a time: position of the o-th in V (the
+                    // last one repeated to fill the last six; their results are never read)
+                    int real = rows * wg.TilesW, groups = CeilDiv(real, Rows);
+                    for (int o = 0; o < groups * Rows; o++)
                     {
-                        int* t = pat + o0;
+                        int e = Math.Min(o, real - 1);
+                        pat[o] = e / wg.TilesW * tilesWPad + e % wg.TilesW;
+                    }
+                    for (int cc = 0; cc < c; cc++)
+                    {
+                        poff[cc] = cc * tiles;
+                        float* src = image + (long)cc * wg.Plane;
+                        for (int r = 0; r < rows; r++)
+                            for (int j0 = 0; j0 < tilesWPad; j0 += 8)
+                            {
+                                float* patch = src + 2 * (b0 + r) * wg.Wp + 2 * j0, slot = pv + (long)cc * tiles + r * tilesWPad + j0;
+                                if (wg.Alpha == 4) Input8(patch, wg.Wp, slot, vXi);
+                                else Input8Alpha6(patch, wg.Wp, slot, vXi);
+                            }
+                    }
+                    long uXi = (long)blocks * c * Lanes, mBlock = groups * mGroup;
+                    for (int kc0 = kb0; kc0 < kb1; kc0 += chunkBlocks)
+                    {
+                        int kc1 = Math.Min(kb1, kc0 + chunkBlocks);
                         for (int xi = 0; xi < points; xi++)
                         {
-                            float* vx = pv + xi * vXi, ux = u + xi * uXi;
-                            if (pair)
-                                Conv2dChannelVector.Kernel6x32(c, ux, ux + (long)c * Lanes, poff, vx + t[0], vx + t[1], vx + t[2], vx + t[3], vx + t[4], vx + t[5], m + xi * mXi, m2 + xi * mXi);
-                            else
-                                Conv2dChannelVector.Kernel6x16(c, ux, poff, vx + t[0], vx + t[1], vx + t[2], vx + t[3], vx + t[4], vx + t[5], m + xi * mXi, accumulate: false);
+                            float* vx = pv + xi * vXi;
+                            for (int kb = kc0; kb < kc1;)
+                            {
+                                // two channel blocks at once with 512-bit vectors (the same FMA chains as one at a time)
+                                bool pair = wide && kb + 1 < kc1;
+                                float* ux = panels + xi * uXi + (long)kb * c * Lanes, mo = mAll + (kb - kc0) * mBlock + xi * mXi;
+                                for (int o = 0; o < groups; o++, mo += mGroup)
+                                {
+                                    int* t = pat + o * Rows;
+                                    if (pair)
+                                        Conv2dChannelVector.Kernel6x32(c, ux, ux + (long)c * Lanes, poff, vx + t[0], vx + t[1], vx + t[2], vx + t[3], vx + t[4], vx + t[5], mo, mo + mBlock);
+                                    else
+                                        Conv2dChannelVector.Kernel6x16(c, ux, poff, vx + t[0], vx + t[1], vx + t[2], vx + t[3], vx + t[4], vx + t[5], mo, accumulate: false);
+                                }
+                                kb += pair ? 2 : 1;
+                            }
                         }
-                        StoreGroup(wg, m, mXi, t, Math.Min(Rows, real - o0), b0, kb, bias, relu, y, g);
-                        if (pair) StoreGroup(wg, m2, mXi, t, Math.Min(Rows, real - o0), b0, kb + 1, bias, relu, y, g);
+                        for (int kb = kc0; kb < kc1; kb++)
+                            for (int o = 0; o < groups; o++)
+                                StoreGroup(wg, mAll + (kb - kc0) * mBlock + o * mGroup, mXi, pat + o * Rows, Math.Min(Rows, real - o * Rows), b0, kb, bias, relu, y, g);
                     }
-                    kb += pair ? 2 : 1;
                 }
+        }
+        finally
+        {
+            NativeMemory.AlignedFree(mAll);
+            ArrayPool<float>.Shared.Return(v);
+            ArrayPool<int>.Shared.Return(off);
+            ArrayPool<int>.Shared.Return(at);
+        }
+    }
+
+    /// <summary>Most bytes of M one chunk of channel blocks holds (it is written and read back while in L2).</summary>
+    private const long ChunkBytes = 256 * 1024;
+
+    /// <summary>Most bytes of V a band keeps for re-reading from L2 by every chunk; a bigger band's V streams once per chunk.</summary>
+    private const long ResidentBytes = 512 * 1024;
+
+    /// <summary>Most bytes of V one band of a deep or 5×5 convolution holds (beyond L2: read once per chunk from L3).</summary>
+    private const long DeepBandBytes = 5L << 19;
+
+    /// <summary>
+    /// Tile rows per band and channel blocks per chunk for <paramref name="taskRows"/> rows and <paramref name="taskBlocks"/> blocks.
+    /// Deep (≥ 128 input channels) or 5×5 convolutions take the band with the fewest bytes moved per tile beyond L2
+    /// (U once per band, V once plus once per chunk when over <see cref="ResidentBytes"/>), up to <see cref="DeepBandBytes"/>;
+    /// the rest keep whole tile rows of up to <see cref="BandTiles"/> tiles within <see cref="BandBytes"/>.
+    /// </summary>
+    private static (int Rows, int Chunk) Bands(in Conv2dGeometry g, in TileGeometry wg, int taskRows, int taskBlocks, bool wide)
+    {
+        long rowBytes = RowBytes(g);
+        int unit = wide ? 2 : 1, points = wg.Points, tilesW = wg.TilesW;
+        int Chunk(int rows)
+        {
+            long mBlock = (long)points * RoundUp(rows * tilesW, Rows) * Lanes * sizeof(float);
+            return Math.Min(taskBlocks, Math.Max(unit, (int)(ChunkBytes / mBlock) / unit * unit));
+        }
+        if (g.C < WinogradDeepChannels && g.R != 5)
+        {
+            int rows = Math.Min(taskRows, CeilDiv(BandTiles, wg.TilesWPad));
+            rows = (int)Math.Clamp(BandBytes / rowBytes, 1, rows);
+            return (rows, Chunk(rows));
+        }
+        long u = (long)wg.Points * g.C * taskBlocks * Lanes * sizeof(float);
+        (int, int) best = (1, Chunk(1));
+        double bestCost = double.MaxValue;
+        for (int rows = 1; rows <= taskRows && (rows == 1 || rows * rowBytes <= DeepBandBytes); rows++)
+        {
+            int chunk = Chunk(rows), chunks = CeilDiv(taskBlocks, chunk);
+            long vBytes = rows * rowBytes;
+            double cost = (u + vBytes * (1 + (vBytes <= ResidentBytes ? 1 : chunks))) / (double)(rows * wg.TilesW);
+            if (cost < bestCost * 0.999)
+            {
+                bestCost = cost;
+                best = (rows, chunk);
             }
         }
-        ArrayPool<float>.Shared.Return(v);
-        ArrayPool<int>.Shared.Return(off);
-        ArrayPool<int>.Shared.Return(at);
+        return best;
     }
+
+    /// <summary>Input channels from which <see cref="Bands"/> weighs the traffic of U against that of V (the 3×3 layers of AttentionFcn).</summary>
+    private const int WinogradDeepChannels = 128;
 
     /// <summary>
     /// The output transforms of <paramref name="count"/> tiles of a group of six (positions t in the band's V)
