@@ -30,7 +30,7 @@ internal static partial class Conv2dWinograd
     /// Tiles of a backward-weight band at least (whole tile rows, or whole images when one has fewer): dU is read and
     /// written once per band, while V and dM of a band are read once point by point, so long bands pay.
     /// </summary>
-    private const int WeightBandTiles = 216;
+    private const int WeightBandTiles = 108;
 
     /// <summary>dw [K, C, R, R] = the weight gradient of conv(x, w) given dy, for stride 1 and no dilation (see the comment above).</summary>
     public static void BackwardWeight(float[] x, float[] dy, float[] dw, in Conv2dGeometry g, int threads) =>
