@@ -57,28 +57,32 @@ public class CpuFastConv2dChannelTests
         }
     }
 
-    // forward with strides (backward-input and backward-weight take stride 1 only)
+    // forward and backward-weight with strides (backward-input takes stride 1 only)
     private static readonly Conv2dGeometry[] Strided =
     [
         new(1, 1, 40, 53, 16, 11, 11, 4, 4, 2, 2, 2, 2, 1, 1),   // features.0: 11×11 stride 4, one channel
         new(2, 3, 17, 15, 20, 3, 3, 2, 2, 1, 1, 2, 2, 2, 2),     // stride and dilation, idle lanes
         new(2, 5, 10, 9, 33, 3, 4, 2, 3, 0, 2, 1, 3, 1, 2),      // asymmetric everything
         new(3, 4, 9, 12, 16, 1, 1, 3, 2, 0, 0, 0, 0, 1, 1),      // 1×1 kernel, strides 3 and 2
+        new(3, 1, 37, 61, 20, 11, 11, 4, 4, 2, 2, 2, 2, 1, 1),   // features.0 at odd sizes, 20 filters: idle lanes
     ];
 
     [Fact]
-    public void StridedForwardAgreesWithTheReference()
+    public void StridedForwardAndBackwardWeightAgreeWithTheReference()
     {
         var rng = new Generator(44);
         foreach (var g in Strided)
         {
             var (x, w, bias, dy) = Operands(rng, g);
-            var (yr, _, _) = ReferencePasses(x, w, bias, dy, g);
+            var (yr, _, dwr) = ReferencePasses(x, w, bias, dy, g);
             foreach (int threads in new[] { 1, 2, 3 })
             {
                 var y = new float[yr.Length];
                 Conv2dChannelVector.Forward(x, w, bias, y, g, relu: false, threads);
                 Agree(yr, y, $"forward t{threads} {g}");
+                var dw = new float[dwr.Length];
+                Conv2dChannelVector.BackwardWeight(x, dy, dw, g, threads);
+                Agree(dwr, dw, $"backward-weight t{threads} {g}");
             }
         }
     }

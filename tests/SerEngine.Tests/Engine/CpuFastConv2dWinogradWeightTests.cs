@@ -9,7 +9,8 @@ namespace SerEngine.Tests.Engine;
 /// loops, norm-wise to 1e-4 relative, at F(2×2, 5×5) and F(2×2, 3×3) shapes with odd output sizes,
 /// asymmetric padding, input channels off the 16 lanes, output channels off the 6-row micro-tile and
 /// the 8-channel task unit, one image, on 1–3 threads; its 512- and 256-bit micro-tiles and its thread
-/// counts give the same bits, as do the forward's products with paired channel blocks; the routing takes
+/// counts give the same bits, as do the forward's products with paired channel blocks; bands of several rows,
+/// chunks of channel blocks and bands of several images agree and give the same bits; the routing takes
 /// it for AttentionFcn's 5×5 layer.
 /// </summary>
 public class CpuFastConv2dWinogradWeightTests
@@ -125,6 +126,83 @@ public class CpuFastConv2dWinogradWeightTests
         Check(Conv2dPass.Forward, dy.Length, (b, y) => b.Conv2dForwardRelu(x, w, bias, y, g));
         Check(Conv2dPass.BackwardInput, x.Length, (b, dx) => b.Conv2dBackwardInput(dy, w, dx, g));
         Check(Conv2dPass.BackwardWeight, w.Length, (b, dw) => b.Conv2dBackwardWeight(x, dy, dw, g));
+    }
+
+    [Fact]
+    public void DeepAndFiveByFiveForwardsCutIntoBandsAndChunksAgreeAndGiveTheSameBits()
+    {
+        // the forwards whose bands weigh U's traffic (Conv2dWinograd.Bands): 130 channels in (off the lanes) on
+        // 13×19 maps with 200 out (13 blocks: pairs and a single per chunk), a 5×5 on a tall map (several bands of
+        // several rows) with 100 out, and the backward-inputs (adjoints of 200 and 100 input channels); one image
+        // (cut into rows and blocks between threads) and three
+        var rng = new Generator(2216);
+        Conv2dGeometry[] shapes =
+        [
+            new(1, 130, 13, 19, 200, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1),
+            new(3, 130, 13, 19, 200, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1),
+            new(1, 20, 61, 23, 100, 5, 5, 1, 1, 2, 2, 2, 2, 1, 1),
+            new(2, 33, 41, 9, 100, 5, 5, 1, 1, 2, 1, 1, 2, 1, 1),
+        ];
+        foreach (var g in shapes)
+        {
+            var x = RandomArray(rng, g.N * g.C * g.H * g.W);
+            var w = RandomArray(rng, g.K * g.C * g.R * g.S);
+            var bias = RandomArray(rng, g.K);
+            var dy = RandomArray(rng, g.N * g.K * g.OutH * g.OutW);
+            float[] Forward(int threads, bool wide)
+            {
+                var y = new float[dy.Length];
+                Conv2dWinograd.ForwardPerCall(x, w, bias, y, g, relu: false, threads, wide);
+                return y;
+            }
+            float[] BackwardInput(int threads, bool wide)
+            {
+                var dx = new float[x.Length];
+                Conv2dWinograd.BackwardInput(dy, w, dx, g, threads, wide);
+                return dx;
+            }
+            var y2 = Forward(2, wide: true);
+            Assert.Equal(y2, Forward(2, wide: false));
+            var dx2 = BackwardInput(2, wide: true);
+            Assert.Equal(dx2, BackwardInput(2, wide: false));
+            var (expectedY, expectedDx) = (Output(dy.Length), Output(x.Length));
+            Ref.Conv2dForward(ToRef(x), ToRef(w), ToRef(bias), expectedY, g);
+            Ref.Conv2dBackwardInput(ToRef(dy), ToRef(w), expectedDx, g);
+            Agree(Read(expectedY), y2, $"banded forward {g}");
+            Agree(Read(expectedDx), dx2, $"banded backward-input {g}");
+            foreach (int threads in new[] { 1, 3 })
+            {
+                Agree(Read(expectedY), Forward(threads, wide: true), $"banded forward {g} on {threads} threads");
+                Agree(Read(expectedDx), BackwardInput(threads, wide: false), $"banded backward-input {g} on {threads} threads");
+            }
+        }
+    }
+
+    [Fact]
+    public void BackwardWeightBandsOfSeveralImagesAgreeAndGiveTheSameBitsAtBothWidths()
+    {
+        // small maps take several whole images per band (AttentionFcn's 3×3 layers: 54 tiles, two images); five
+        // images make bands of two, two and one, seven 5×5 images on 6×7 maps one of seven
+        var rng = new Generator(2217);
+        Conv2dGeometry[] shapes = [new(5, 40, 11, 17, 30, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1), new(7, 17, 6, 7, 13, 5, 5, 1, 1, 2, 2, 2, 2, 1, 1)];
+        foreach (var g in shapes)
+        {
+            var x = RandomArray(rng, g.N * g.C * g.H * g.W);
+            var dy = RandomArray(rng, g.N * g.K * g.OutH * g.OutW);
+            float[] Run(int threads, bool wide)
+            {
+                var dw = new float[g.K * g.C * g.R * g.S];
+                Conv2dWinograd.BackwardWeight(x, dy, dw, g, threads, wide);
+                return dw;
+            }
+            var narrow = Run(2, wide: false);
+            Assert.Equal(narrow, Run(2, wide: true));
+            Assert.Equal(narrow, Run(1, wide: true));
+            Assert.Equal(narrow, Run(3, wide: false));
+            var expected = Output(g.K * g.C * g.R * g.S);
+            Ref.Conv2dBackwardWeight(ToRef(x), ToRef(dy), expected, g);
+            Agree(Read(expected), narrow, $"multi-image bands {g}");
+        }
     }
 
     private static Storage ToRef(float[] v)

@@ -6,10 +6,10 @@ using static SerEngine.Backends.Cpu.CpuBackend;
 
 namespace SerEngine.Backends.Cpu;
 
-// Conv2d backward-weight with stride 1 as channel-vector tiles (see Conv2dChannelVector.cs):
+// Conv2d backward-weight as channel-vector tiles (see Conv2dChannelVector.cs):
 //   dwᵀ[t, k] = Σ_n Σ_p P_n[base(p) + off[t]] · dy[n, k, p]      (16 output channels k × 6 taps t per tile)
 // P_n is image n zero-padded as for the shifted-window kernel ([C, Hp, Wp]), off[t] the tap offset
-// and base(p) = oh·Wp + ow. dy is packed once per call into 16-channel panels dyᵀ [N][K/16][OHW][16]
+// and base(p) = oh·sh·Wp + ow·sw. dy is packed once per call into 16-channel panels dyᵀ [N][K/16][OHW][16]
 // (8×8 register transposes, lanes past K zero): a step over one output pixel is two aligned loads of
 // dyᵀ, six broadcasts of input values (one per tap, read in place from P) and twelve FMAs, with no
 // im2col packing and no virtual columns. Threads take whole (channel panel, tap range) blocks and sum
@@ -20,12 +20,12 @@ internal static partial class Conv2dChannelVector
     /// <summary>Pixels of one dyᵀ chunk every tap tile of a task passes over before the next (whole output rows, ≤ 512 · 64 B = 32 KB).</summary>
     private const int ChunkPixels = 512;
 
-    /// <summary>Backward-weight with channel-vector tiles (stride 1): dw [K, C·R·S] = Σ_n dy[n] · col(x[n])ᵀ.</summary>
+    /// <summary>Backward-weight with channel-vector tiles (any stride): dw [K, C·R·S] = Σ_n dy[n] · col(x[n])ᵀ.</summary>
     public static unsafe void BackwardWeight(float[] x, float[] dy, float[] dw, in Conv2dGeometry g, int threads)
     {
         var s = PaddedConv.Forward(g);
         int wp = s.Wp, taps = s.Taps, img = s.ImageLength, k = g.K, images = g.N;
-        int outH = g.OutH, outW = g.OutW, ohw = outH * outW, blocks = CeilDiv(k, Lanes), tapTiles = CeilDiv(taps, Rows);
+        int outH = g.OutH, outW = g.OutW, ohw = outH * outW, sh = g.StrideH, sw = g.StrideW, blocks = CeilDiv(k, Lanes), tapTiles = CeilDiv(taps, Rows);
         var off = s.TapOffsets(taps);
         long macs = (long)images * blocks * Lanes * tapTiles * Rows * ohw;
         int workers = macs < GemmParallelMacs ? 1 : threads;
@@ -63,11 +63,11 @@ internal static partial class Conv2dChannelVector
                         {
                             int rows = Math.Min(rowChunk, outH - oh0);
                             float* d = panelN + (long)oh0 * outW * Lanes;
-                            float* at = image + (long)oh0 * wp;
+                            float* at = image + (long)oh0 * sh * wp;
                             for (int tt = tt0; tt < tt1; tt++)
                             {
                                 int t = tt * Rows, last = taps - 1;
-                                KernelWeight6x16(rows, outW, wp, d,
+                                KernelWeight6x16(rows, outW, sh * wp, sw, d,
                                     at + poff[t], at + poff[Math.Min(t + 1, last)], at + poff[Math.Min(t + 2, last)],
                                     at + poff[Math.Min(t + 3, last)], at + poff[Math.Min(t + 4, last)], at + poff[Math.Min(t + 5, last)],
                                     pdwT + ((long)kb * tapTiles + tt) * Rows * Lanes);
@@ -101,19 +101,20 @@ internal static partial class Conv2dChannelVector
 
     /// <summary>
     /// tile [6 taps, 16 channels] += Σ over <paramref name="rows"/> × <paramref name="cols"/> output
-    /// pixels of x_j[oh·wp + ow] · d[(oh·cols + ow)·16 ..]: d is the dyᵀ panel (64-byte aligned),
-    /// x_j tap j's view of the padded image. Nothing else happens in the loop, so the twelve
-    /// accumulators stay in registers.
+    /// pixels of x_j[oh·rowStep + ow·step] · d[(oh·cols + ow)·16 ..]: d is the dyᵀ panel (64-byte aligned),
+    /// x_j tap j's view of the padded image (rowStep = sh·Wp, step = sw). Nothing else happens in the
+    /// loop, so the twelve accumulators stay in registers.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static unsafe void KernelWeight6x16(int rows, int cols, int wp, float* d, float* x0, float* x1, float* x2, float* x3, float* x4, float* x5,
+    private static unsafe void KernelWeight6x16(int rows, int cols, int rowStep, nint step, float* d, float* x0, float* x1, float* x2, float* x3, float* x4, float* x5,
         float* tile)
     {
         MicroTile.Load(tile, 16, out var c00, out var c01, out var c10, out var c11, out var c20, out var c21,
             out var c30, out var c31, out var c40, out var c41, out var c50, out var c51);
         for (int r = 0; r < rows; r++)
         {
-            for (nint q = 0; q < cols; q++)
+            nint end = cols * step;
+            for (nint q = 0; q < end; q += step)
             {
                 var d0 = Vector256.LoadAligned(d);
                 var d1 = Vector256.LoadAligned(d + 8);
@@ -131,7 +132,7 @@ internal static partial class Conv2dChannelVector
                 c50 = Fmadd(b, d0, c50); c51 = Fmadd(b, d1, c51);
                 d += Lanes;
             }
-            x0 += wp; x1 += wp; x2 += wp; x3 += wp; x4 += wp; x5 += wp;
+            x0 += rowStep; x1 += rowStep; x2 += rowStep; x3 += rowStep; x4 += rowStep; x5 += rowStep;
         }
         MicroTile.Store(tile, 16, c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51);
     }

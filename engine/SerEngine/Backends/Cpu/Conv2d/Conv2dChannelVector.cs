@@ -25,14 +25,13 @@ namespace SerEngine.Backends.Cpu;
 internal static partial class Conv2dChannelVector
 {
     /// <summary>
-    /// Forward at any stride (a pixel's base is oh·sh·Wp + ow·sw), backward-input where the adjoint
-    /// exists, backward-weight at stride 1; on 256-bit vectors with FMA.
+    /// Forward and backward-weight at any stride (a pixel's base is oh·sh·Wp + ow·sw), backward-input
+    /// where the adjoint exists; on 256-bit vectors with FMA.
     /// </summary>
     public static bool Supports(Conv2dPass pass, in Conv2dGeometry g, in Conv2dIsa isa) =>
         isa.Simd256 && isa.Fma && pass switch
         {
             Conv2dPass.BackwardInput => Conv2dAdjoint.Exists(g),
-            Conv2dPass.BackwardWeight => g.StrideH == 1 && g.StrideW == 1,
             _ => true,
         };
 

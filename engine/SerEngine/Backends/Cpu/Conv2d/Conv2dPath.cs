@@ -30,7 +30,7 @@ public enum Conv2dPath
 
     /// <summary>
     /// <c>channel-vector</c>: 16 output channels × 6 pixels (or taps) per register tile, read from the
-    /// padded image; forward at any stride, backward-input and backward-weight at stride 1.
+    /// padded image; forward and backward-weight at any stride, backward-input at stride 1.
     /// </summary>
     ChannelVector,
 

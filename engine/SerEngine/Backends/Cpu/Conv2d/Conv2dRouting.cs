@@ -112,7 +112,10 @@ internal static class Conv2dRouting
                 if (Can(WinogradF25) && WinogradWeightPays(g)) return WinogradF25;
                 if (Can(WinogradF23) && WinogradWeightPays(g)) return WinogradF23;
                 // dy packed once into 16-channel panels shared by every tap, with several images and full lanes
-                if (Can(ChannelVector) && g.C > 1 && g.N >= 2 && LanesFit(g.K)) return ChannelVector;
+                if (Can(ChannelVector) && g.C > 1 && g.N >= 2 && LanesFit(g.K) && g.StrideH == 1 && g.StrideW == 1) return ChannelVector;
+                // one input channel with more taps than the direct loops take (AttentionFcn's 11×11 stride-4 first layer):
+                // the taps share dy's packing, and the input is read in place instead of through strided im2col panels
+                if (Can(ChannelVector) && g.C == 1 && g.R * g.S > DirectMaxTaps && LanesFit(g.K)) return ChannelVector;
                 // dot products along the virtual grid beat the packed GEMM for few output channels
                 if (Can(ShiftedWindow) && g.C > 1 && g.K <= ShiftedWeightMaxChannels) return ShiftedWindow;
                 break;

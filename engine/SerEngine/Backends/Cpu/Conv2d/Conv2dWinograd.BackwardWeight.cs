@@ -29,8 +29,11 @@ internal static partial class Conv2dWinograd
     /// </summary>
     private const int WeightChannelUnit = 8;
 
-    /// <summary>Tiles of a backward-weight band at least (whole tile rows): V and dM of a band stay near while dU streams past.</summary>
-    private const int WeightBandTiles = 48;
+    /// <summary>
+    /// Tiles of a backward-weight band at least (whole tile rows, or whole images when one has fewer): dU is read and
+    /// written once per band, while V and dM of a band are read once point by point, so long bands pay.
+    /// </summary>
+    private const int WeightBandTiles = 108;
 
     /// <summary>dw [K, C, R, R] = the weight gradient of conv(x, w) given dy, for stride 1 and no dilation (see the comment above).</summary>
     public static void BackwardWeight(float[] x, float[] dy, float[] dw, in Conv2dGeometry g, int threads) =>
@@ -59,11 +62,14 @@ internal static partial class Conv2dWinograd
     {
         int points = wg.Points, ks = k1 - k0, ldk = RoundUp(ks, WeightRows), tilesW = wg.TilesW, tilesWPad = wg.TilesWPad, outH = g.OutH, outW = g.OutW;
         int bandRows = Math.Min(wg.TilesH, CeilDiv(WeightBandTiles, tilesW));
+        // small images: whole images per band (in order, so the chains over the tiles are the same)
+        int bandImages = bandRows < wg.TilesH ? 1 : Math.Clamp(WeightBandTiles / (wg.TilesH * tilesW), 1, g.N);
         // a band's rows of 8 tiles are written whole: up to 8 tiles past its last real one
-        int bandTiles = bandRows * tilesW + 8;
+        int bandTiles = bandImages * bandRows * tilesW + 8;
         int dyW = 2 * tilesWPad, dyPlane = 2 * wg.TilesH * dyW;
         var padding = wg.Image(g);
-        long xFloats = (long)channels * wg.Plane, dyFloats = (long)ks * dyPlane;
+        long xImage = (long)channels * wg.Plane, dyImage = (long)ks * dyPlane;
+        long xFloats = bandImages * xImage, dyFloats = bandImages * dyImage;
         long vXi = (long)bandTiles * channels, mXi = (long)bandTiles * ldk, uFloats = (long)points * ldk * channels;
         long total = xFloats + dyFloats + points * (vXi + mXi) + uFloats;
         float* buffer = (float*)NativeMemory.AlignedAlloc((nuint)(total * sizeof(float)), 64);
@@ -81,38 +87,45 @@ internal static partial class Conv2dWinograd
             for (int i = 0; i < 8; i++) rows[i] = s + 8 * i;
             int kLive = Math.Min(k1, g.K) - k0;
             fixed (float* px = x, pdy = dy)
-                for (int n = 0; n < g.N; n++)
+                for (int n0 = 0; n0 < g.N; n0 += bandImages)
                 {
-                    padding.Write(px + (long)n * g.C * g.H * g.W, xp);
-                    for (int kk = 0; kk < kLive; kk++)
-                        for (int oh = 0; oh < outH; oh++)
-                            CopyFloats(dyp + (long)kk * dyPlane + oh * dyW, pdy + (((long)n * g.K + k0 + kk) * outH + oh) * outW, outW);
+                    int images = Math.Min(bandImages, g.N - n0);
+                    for (int l = 0; l < images; l++)
+                    {
+                        int n = n0 + l;
+                        padding.Write(px + (long)n * g.C * g.H * g.W, xp + l * xImage);
+                        for (int kk = 0; kk < kLive; kk++)
+                            for (int oh = 0; oh < outH; oh++)
+                                CopyFloats(dyp + l * dyImage + (long)kk * dyPlane + oh * dyW, pdy + (((long)n * g.K + k0 + kk) * outH + oh) * outW, outW);
+                    }
                     for (int b0 = 0; b0 < wg.TilesH; b0 += bandRows)
                     {
-                        int bandEnd = Math.Min(wg.TilesH, b0 + bandRows), tiles = (bandEnd - b0) * tilesW;
-                        // V and dM of the band's tiles, 8 channels × 8 tiles at a time, transposed to tile-major rows
+                        int bandEnd = Math.Min(wg.TilesH, b0 + bandRows), tiles = images * (bandEnd - b0) * tilesW;
+                        // V and dM of the band's tiles (image, row, column in order), 8 channels × 8 tiles at a time, transposed to tile-major rows
                         for (int c = 0; c < channels; c += 8)
-                            for (int i = b0; i < bandEnd; i++)
-                                for (int j0 = 0; j0 < tilesWPad; j0 += 8)
-                                {
-                                    for (int l = 0; l < 8; l++)
+                            for (int l = 0; l < images; l++)
+                                for (int i = b0; i < bandEnd; i++)
+                                    for (int j0 = 0; j0 < tilesWPad; j0 += 8)
                                     {
-                                        float* patch = xp + (long)(c + l) * wg.Plane + 2 * i * wg.Wp + 2 * j0;
-                                        if (wg.Alpha == 4) Input8(patch, wg.Wp, s + 8 * l, 64);
-                                        else Input8Alpha6(patch, wg.Wp, s + 8 * l, 64);
+                                        for (int q = 0; q < 8; q++)
+                                        {
+                                            float* patch = xp + l * xImage + (long)(c + q) * wg.Plane + 2 * i * wg.Wp + 2 * j0;
+                                            if (wg.Alpha == 4) Input8(patch, wg.Wp, s + 8 * q, 64);
+                                            else Input8Alpha6(patch, wg.Wp, s + 8 * q, 64);
+                                        }
+                                        float* dst = v + ((l * (bandEnd - b0) + i - b0) * tilesW + j0) * channels + c;
+                                        for (int xi = 0; xi < points; xi++) Conv2dPack.Transpose8x8(rows, 64 * xi, dst + xi * vXi, channels);
                                     }
-                                    float* dst = v + ((i - b0) * tilesW + j0) * channels + c;
-                                    for (int xi = 0; xi < points; xi++) Conv2dPack.Transpose8x8(rows, 64 * xi, dst + xi * vXi, channels);
-                                }
                         for (int kk = 0; kk < ks; kk += 8)
-                            for (int i = b0; i < bandEnd; i++)
-                                for (int j0 = 0; j0 < tilesWPad; j0 += 8)
-                                {
-                                    for (int l = 0; l < 8; l++)
-                                        OutputAdjoint8(wg.Alpha, dyp + (long)(kk + l) * dyPlane + 2 * i * dyW + 2 * j0, dyW, s + 8 * l, 64, work);
-                                    float* dst = m + ((i - b0) * tilesW + j0) * ldk + kk;
-                                    for (int xi = 0; xi < points; xi++) Conv2dPack.Transpose8x8(rows, 64 * xi, dst + xi * mXi, ldk);
-                                }
+                            for (int l = 0; l < images; l++)
+                                for (int i = b0; i < bandEnd; i++)
+                                    for (int j0 = 0; j0 < tilesWPad; j0 += 8)
+                                    {
+                                        for (int q = 0; q < 8; q++)
+                                            OutputAdjoint8(wg.Alpha, dyp + l * dyImage + (long)(kk + q) * dyPlane + 2 * i * dyW + 2 * j0, dyW, s + 8 * q, 64, work);
+                                        float* dst = m + ((l * (bandEnd - b0) + i - b0) * tilesW + j0) * ldk + kk;
+                                        for (int xi = 0; xi < points; xi++) Conv2dPack.Transpose8x8(rows, 64 * xi, dst + xi * mXi, ldk);
+                                    }
                         // dU_ξ += dM_ξᵀ V_ξ over the band's tiles
                         for (int xi = 0; xi < points; xi++)
                             for (int kr = 0; kr < ldk; kr += WeightRows)

@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 using static SerEngine.Backends.Cpu.Conv2dChannelVector;
@@ -22,10 +23,11 @@ namespace SerEngine.Backends.Cpu;
 // with full output lanes), per call for the 5×5 forwards and backward-inputs (as the forward of
 // their adjoint) that Conv2dRouting finds big enough (3×3 per call only when forced), so each product runs the
 // channel-vector micro-kernel of Conv2dChannelVector.cs unchanged: 16 output channels in the
-// lanes, six tiles broadcast, one input channel per step. Around it, per band of tile rows (V in L2):
+// lanes, six tiles broadcast, one input channel per step. Around it, per band of tile rows (Bands):
 //   input transform   8 tiles of a tile row at a time from the zero-padded image (even and odd
 //                     columns split with two shuffles), V [α² ξ][C][band tiles]
-//   products          per group of six real tiles, M [α² ξ][6][16] (in L1)
+//   products          per chunk of channel blocks, point ξ by point, every group of six real tiles,
+//                     M [block][group][α² ξ][6][16] (U_ξ and V_ξ stay close over the band's groups)
 //   output transform  8 channels of a tile at a time, + bias, ReLU, stored as column pairs
 // The tasks are (image, range of tile rows, range of 16-channel blocks), cut by Splits.
 // Rounding: the transforms add and subtract values of the patch before multiplying, so results
@@ -43,11 +45,8 @@ internal static partial class Conv2dWinograd
         isa.Avx2 && isa.Fma && g.R == r && g.S == r && g.StrideH == 1 && g.StrideW == 1 && g.DilationH == 1 && g.DilationW == 1
         && pass switch { Conv2dPass.BackwardInput => Conv2dAdjoint.Exists(g), _ => true };
 
-    /// <summary>
-    /// Tiles a band should hold at least (whole tile rows): each block's U_ξ is read once per band, so more tiles
-    /// share each read; M of a band's groups of six, [groups][α² ξ][6][16] per block, stays within L2.
-    /// </summary>
-    private const int BandTiles = 96;
+    /// <summary>Tiles a band should hold at least (whole tile rows): 8 groups of six for the micro-kernel, little waste.</summary>
+    private const int BandTiles = 48;
 
     /// <summary>The panels of <see cref="Panels(float[], in Conv2dGeometry, float*, int)"/> in a new pinned array (zeros past K).</summary>
     public static unsafe float[] Panels(float[] w, in Conv2dGeometry g, int threads)
@@ -61,15 +60,15 @@ internal static partial class Conv2dWinograd
     private static int PanelFloats(in Conv2dGeometry g) => (g.R + 1) * (g.R + 1) * CeilDiv(g.K, Lanes) * g.C * Lanes;
 
     /// <summary>
-    /// Bytes of V for one tile row (α² · C · TilesWPad floats). The products read V_ξ (a sixteenth or
-    /// thirty-sixth of a band's V) once per channel block, so a band's V is cut to <see cref="BandBytes"/>
+    /// Bytes of V for one tile row (α² · C · TilesWPad floats). The products read a band's V for every
+    /// group of six tiles, so a band should stay in L2: bands are cut to <see cref="BandBytes"/>
     /// (one row at least), and rows over <see cref="RowMaxBytes"/> keep the channel-vector or shifted-window kernels.
     /// </summary>
     internal static long RowBytes(in Conv2dGeometry g) =>
         (long)(g.R + 1) * (g.R + 1) * g.C * RoundUp(CeilDiv(g.OutW, 2), 8) * sizeof(float);
 
-    /// <summary>Most bytes of V one band holds (its V_ξ slices, which the products reread, are a small part of L2).</summary>
-    internal const long BandBytes = 1024 * 1024;
+    /// <summary>Most bytes of V one band holds (half of L2).</summary>
+    internal const long BandBytes = 256 * 1024;
 
     /// <summary>
     /// Most bytes of V in one tile row for the per-call routing: a one-row band within a 1 MB L2
@@ -238,94 +237,145 @@ internal static partial class Conv2dWinograd
     private const double InputShare = 0.35;
 
     /// <summary>
-    /// Tile rows [i0, i1) of one image, output channel blocks [kb0, kb1): band by band, the input
-    /// transform of every channel into V; then per channel block (two at a time when <paramref name="wide"/>)
-    /// and transform point ξ, the products of every group of six tiles of the band with U_ξ of that block,
-    /// into M [groups][α² ξ][6][16]; then the groups' output transforms into y [K, OutH, OutW].
-    /// ξ outside the groups: each block's U_ξ (C·16 floats) is read once per band and stays in L1 while
-    /// every group passes over it, where groups outside ξ read all of a block's U again for every six
-    /// tiles (with one image and deep filters, U is megabytes streamed from L3 per group).
+    /// Tile rows [i0, i1) of one image, output channel blocks [kb0, kb1): band by band (<see cref="Bands"/>), the
+    /// input transform of every channel into V; then for each chunk of channel blocks, point by point ξ, the
+    /// products of every group of six tiles (two channel blocks at a time when <paramref name="wide"/>) into M
+    /// [block][group][α² ξ][6][16], and the chunk's output transforms into y [K, OutH, OutW]. With ξ outermost,
+    /// U_ξ of the chunk and V_ξ of the band stay in L1/L2 across the groups, and U is read once per band
+    /// (each element is still one FMA chain over the input channels: the same bits in any order of the loops).
     /// </summary>
     private static unsafe void ForwardTask(float* image, float* panels, float* bias, float* y, in Conv2dGeometry g, in TileGeometry wg,
         int i0, int i1, int kb0, int kb1, bool relu, bool wide)
     {
         int c = g.C, blocks = CeilDiv(g.K, Lanes), tilesWPad = wg.TilesWPad;
-        int bandRows = Math.Min(i1 - i0, CeilDiv(BandTiles, tilesWPad));
-        bandRows = (int)Math.Clamp(BandBytes / RowBytes(g), 1, bandRows);
+        var (bandRows, chunkBlocks) = Bands(g, wg, i1 - i0, kb1 - kb0, wide);
         // V_ξ [C][band tiles] lie 32 floats more than a multiple of 4 KB apart at most (one input
         // transform writes all 16: in one L1 set they would evict each other)
         long vXi = (long)c * bandRows * tilesWPad + 32;
         int points = wg.Points;
+        int groupsMax = CeilDiv(bandRows * wg.TilesW, Rows);
+        const int mXi = Rows * Lanes;
+        long mGroup = (long)points * mXi;                                // M of one block's six tiles: [α² ξ][6][16]
         var v = ArrayPool<float>.Shared.Rent((int)(points * vXi));       // [α² ξ][C][band tiles]
         var off = ArrayPool<int>.Shared.Rent(c);                         // channel c's row in V_ξ
-        var at = ArrayPool<int>.Shared.Rent(RoundUp(bandRows * wg.TilesW, Rows)); // the band's real tiles (not the padding of a row to 8)
-        const int mXi = Rows * Lanes;
-        long mGroup = (long)points * mXi;                                // M of one group of six tiles: [α² ξ][6][16]
-        int groupsMax = CeilDiv(bandRows * wg.TilesW, Rows);
-        float* m = CpuScratch.Floats(ref _productScratch, 2 * groupsMax * mGroup); // [groups][α² ξ][6][16], then the next block's (pairs)
-        float* m2 = m + groupsMax * mGroup;
-        fixed (float* pv = v)
-        fixed (int* poff = off, pat = at)
+        var at = ArrayPool<int>.Shared.Rent(groupsMax * Rows);           // the band's real tiles (not the padding of a row to 8)
+        float* mAll = CpuScratch.Floats(ref _productScratch, chunkBlocks * groupsMax * mGroup); // [chunk block][group][α² ξ][6][16]
+        try
         {
-            for (int b0 = i0; b0 < i1; b0 += bandRows)
-            {
-                int rows = Math.Min(bandRows, i1 - b0), tiles = rows * tilesWPad;
-                // the products run over the real tiles only, six at a time: position of the o-th in V (the
-                // last one repeated to fill the last six; their results are never read)
-                int real = rows * wg.TilesW, groups = CeilDiv(real, Rows);
-                for (int o = 0; o < groups * Rows; o++)
+            fixed (float* pv = v)
+            fixed (int* poff = off, pat = at)
+                for (int b0 = i0; b0 < i1; b0 += bandRows)
                 {
-                    int e = Math.Min(o, real - 1);
-                    pat[o] = e / wg.TilesW * tilesWPad + e % wg.TilesW;
-                }
-                for (int cc = 0; cc < c; cc++)
-                {
-                    poff[cc] = cc * tiles;
-                    float* src = image + (long)cc * wg.Plane;
-                    for (int r = 0; r < rows; r++)
-                        for (int j0 = 0; j0 < tilesWPad; j0 += 8)
-                        {
-                            float* patch = src + 2 * (b0 + r) * wg.Wp + 2 * j0, slot = pv + (long)cc * tiles + r * tilesWPad + j0;
-                            if (wg.Alpha == 4) Input8(patch, wg.Wp, slot, vXi);
-                            else Input8Alpha6(patch, wg.Wp, slot, vXi);
-                        }
-                }
-                long uXi = (long)blocks * c * Lanes;
-                for (int kb = kb0; kb < kb1;)
-                {
-                    // two channel blocks at once with 512-bit vectors (the same FMA chains as one at a time)
-                    bool pair = wide && kb + 1 < kb1;
-                    float* u = panels + (long)kb * c * Lanes;
-                    for (int xi = 0; xi < points; xi++)
+                    int rows = Math.Min(bandRows, i1 - b0), tiles = rows * tilesWPad;
+                    // the products run over the real tiles only, six at a time: position of the o-th in V (the
+                    // last one repeated to fill the last six; their results are never read)
+                    int real = rows * wg.TilesW, groups = CeilDiv(real, Rows);
+                    for (int o = 0; o < groups * Rows; o++)
                     {
-                        float* vx = pv + xi * vXi, ux = u + xi * uXi;
-                        for (int o = 0; o < groups; o++)
-                        {
-                            int* t = pat + o * Rows;
-                            float* mo = m + o * mGroup + xi * mXi;
-                            if (pair)
-                                Conv2dChannelVector.Kernel6x32(c, ux, ux + (long)c * Lanes, poff, vx + t[0], vx + t[1], vx + t[2], vx + t[3], vx + t[4], vx + t[5], mo, m2 + o * mGroup + xi * mXi);
-                            else
-                                Conv2dChannelVector.Kernel6x16(c, ux, poff, vx + t[0], vx + t[1], vx + t[2], vx + t[3], vx + t[4], vx + t[5], mo, accumulate: false);
-                        }
+                        int e = Math.Min(o, real - 1);
+                        pat[o] = e / wg.TilesW * tilesWPad + e % wg.TilesW;
                     }
-                    for (int o = 0; o < groups; o++)
+                    for (int cc = 0; cc < c; cc++)
                     {
-                        int count = Math.Min(Rows, real - o * Rows);
-                        StoreGroup(wg, m + o * mGroup, mXi, pat + o * Rows, count, b0, kb, bias, relu, y, g);
-                        if (pair) StoreGroup(wg, m2 + o * mGroup, mXi, pat + o * Rows, count, b0, kb + 1, bias, relu, y, g);
+                        poff[cc] = cc * tiles;
+                        float* src = image + (long)cc * wg.Plane;
+                        for (int r = 0; r < rows; r++)
+                            for (int j0 = 0; j0 < tilesWPad; j0 += 8)
+                            {
+                                float* patch = src + 2 * (b0 + r) * wg.Wp + 2 * j0, slot = pv + (long)cc * tiles + r * tilesWPad + j0;
+                                if (wg.Alpha == 4) Input8(patch, wg.Wp, slot, vXi);
+                                else Input8Alpha6(patch, wg.Wp, slot, vXi);
+                            }
                     }
-                    kb += pair ? 2 : 1;
+                    long uXi = (long)blocks * c * Lanes, mBlock = groups * mGroup;
+                    for (int kc0 = kb0; kc0 < kb1; kc0 += chunkBlocks)
+                    {
+                        int kc1 = Math.Min(kb1, kc0 + chunkBlocks);
+                        for (int xi = 0; xi < points; xi++)
+                        {
+                            float* vx = pv + xi * vXi;
+                            for (int kb = kc0; kb < kc1;)
+                            {
+                                // two channel blocks at once with 512-bit vectors (the same FMA chains as one at a time)
+                                bool pair = wide && kb + 1 < kc1;
+                                float* ux = panels + xi * uXi + (long)kb * c * Lanes, mo = mAll + (kb - kc0) * mBlock + xi * mXi;
+                                for (int o = 0; o < groups; o++, mo += mGroup)
+                                {
+                                    int* t = pat + o * Rows;
+                                    if (pair)
+                                        Conv2dChannelVector.Kernel6x32(c, ux, ux + (long)c * Lanes, poff, vx + t[0], vx + t[1], vx + t[2], vx + t[3], vx + t[4], vx + t[5], mo, mo + mBlock);
+                                    else
+                                        Conv2dChannelVector.Kernel6x16(c, ux, poff, vx + t[0], vx + t[1], vx + t[2], vx + t[3], vx + t[4], vx + t[5], mo, accumulate: false);
+                                }
+                                kb += pair ? 2 : 1;
+                            }
+                        }
+                        for (int kb = kc0; kb < kc1; kb++)
+                            for (int o = 0; o < groups; o++)
+                                StoreGroup(wg, mAll + (kb - kc0) * mBlock + o * mGroup, mXi, pat + o * Rows, Math.Min(Rows, real - o * Rows), b0, kb, bias, relu, y, g);
+                    }
                 }
-            }
         }
-        ArrayPool<float>.Shared.Return(v);
-        ArrayPool<int>.Shared.Return(off);
-        ArrayPool<int>.Shared.Return(at);
+        finally
+        {
+            ArrayPool<float>.Shared.Return(v);
+            ArrayPool<int>.Shared.Return(off);
+            ArrayPool<int>.Shared.Return(at);
+        }
     }
 
-    /// <summary>This thread's M of <see cref="ForwardTask"/> (CpuScratch).</summary>
+    /// <summary>Most bytes of M one chunk of channel blocks holds (it is written and read back while in L2).</summary>
+    private const long ChunkBytes = 256 * 1024;
+
+    /// <summary>Most bytes of V a band keeps for re-reading from L2 by every chunk; a bigger band's V streams once per chunk.</summary>
+    private const long ResidentBytes = 512 * 1024;
+
+    /// <summary>Most bytes of V one band of a deep or 5×5 convolution holds (beyond L2: read once per chunk from L3).</summary>
+    private const long DeepBandBytes = 5L << 19;
+
+    /// <summary>
+    /// Tile rows per band and channel blocks per chunk for <paramref name="taskRows"/> rows and <paramref name="taskBlocks"/> blocks.
+    /// Deep (≥ 128 input channels) or 5×5 convolutions take the band with the fewest bytes moved per tile beyond L2
+    /// (U once per band, V once plus once per chunk when over <see cref="ResidentBytes"/>), up to <see cref="DeepBandBytes"/>;
+    /// the rest keep whole tile rows of up to <see cref="BandTiles"/> tiles within <see cref="BandBytes"/>.
+    /// </summary>
+    private static (int Rows, int Chunk) Bands(in Conv2dGeometry g, in TileGeometry wg, int taskRows, int taskBlocks, bool wide)
+    {
+        long rowBytes = RowBytes(g);
+        int unit = wide ? 2 : 1, points = wg.Points, tilesW = wg.TilesW;
+        int Chunk(int rows)
+        {
+            long mBlock = (long)points * RoundUp(rows * tilesW, Rows) * Lanes * sizeof(float);
+            return Math.Min(taskBlocks, Math.Max(unit, (int)(ChunkBytes / mBlock) / unit * unit));
+        }
+        if (g.C < WinogradDeepChannels && g.R != 5)
+        {
+            int rows = Math.Min(taskRows, CeilDiv(BandTiles, wg.TilesWPad));
+            rows = (int)Math.Clamp(BandBytes / rowBytes, 1, rows);
+            return (rows, Chunk(rows));
+        }
+        long u = (long)wg.Points * g.C * taskBlocks * Lanes * sizeof(float);
+        (int, int) best = (1, Chunk(1));
+        double bestCost = double.MaxValue;
+        for (int rows = 1; rows <= taskRows && (rows == 1 || rows * rowBytes <= DeepBandBytes); rows++)
+        {
+            int chunk = Chunk(rows), chunks = CeilDiv(taskBlocks, chunk);
+            long vBytes = rows * rowBytes;
+            double cost = (u + vBytes * (1 + (vBytes <= ResidentBytes ? 1 : chunks))) / (double)(rows * wg.TilesW);
+            if (cost < bestCost * 0.999)
+            {
+                bestCost = cost;
+                best = (rows, chunk);
+            }
+        }
+        return best;
+    }
+
+    /// <summary>This thread's M of <see cref="ForwardTask"/> (CpuScratch: a fresh block per task page-faults).</summary>
     [ThreadStatic] private static float[]? _productScratch;
+
+    /// <summary>Input channels from which <see cref="Bands"/> weighs the traffic of U against that of V (the 3×3 layers of AttentionFcn).</summary>
+    private const int WinogradDeepChannels = 128;
 
     /// <summary>
     /// The output transforms of <paramref name="count"/> tiles of a group of six (positions t in the band's V)
