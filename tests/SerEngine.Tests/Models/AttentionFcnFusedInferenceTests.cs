@@ -5,6 +5,7 @@ using SerEngine.Models;
 using SerEngine.Nn;
 using SerEngine.Optim;
 using SerEngine.Tests.Gpu;
+using static SerEngine.Tests.Models.FusedInferenceTests;
 
 namespace SerEngine.Tests.Models;
 
@@ -125,8 +126,6 @@ public class AttentionFcnFusedInferenceTests(ITestOutputHelper output)
         return model;
     }
 
-    private static float[] Values(int n, Func<int, float> f) => [.. Enumerable.Range(0, n).Select(f)];
-
     private static ((Tensor Logits, Tensor Alpha) Fused, (Tensor Logits, Tensor Alpha) Plain) BothForwards(AttentionFcn model, Tensor x, int[]? lengths)
     {
         using var _ = Graph.NoGrad();
@@ -136,19 +135,5 @@ public class AttentionFcnFusedInferenceTests(ITestOutputHelper output)
         var plain = model.Forward(x, lengths);
         model.FusedInference = true;
         return (fused, plain);
-    }
-
-    /// <summary>Norm-wise: ‖fused − plain‖ ≤ 1e-5·‖plain‖ + 1e-6·√n.</summary>
-    private static void Close(Tensor expected, Tensor actual, string what)
-    {
-        Assert.Equal(expected.Shape, actual.Shape);
-        float[] e = expected.ToArray(), a = actual.ToArray();
-        double diff = 0, norm = 0;
-        for (int i = 0; i < e.Length; i++)
-        {
-            diff += ((double)a[i] - e[i]) * ((double)a[i] - e[i]);
-            norm += (double)e[i] * e[i];
-        }
-        Assert.True(Math.Sqrt(diff) <= 1e-5 * Math.Sqrt(norm) + 1e-6 * Math.Sqrt(e.Length), $"{what}: ‖fused − plain‖ = {Math.Sqrt(diff):G4}, ‖plain‖ = {Math.Sqrt(norm):G4}");
     }
 }

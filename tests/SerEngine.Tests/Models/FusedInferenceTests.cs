@@ -154,10 +154,10 @@ public class FusedInferenceTests(ITestOutputHelper output)
         }
     }
 
-    private static float[] Values(int n, Func<int, float> f) => [.. Enumerable.Range(0, n).Select(f)];
+    internal static float[] Values(int n, Func<int, float> f) => [.. Enumerable.Range(0, n).Select(f)];
 
     /// <summary>Norm-wise: ‖fused − plain‖ ≤ 1e-5·‖plain‖ + 1e-6·√n.</summary>
-    private static void Close(Tensor expected, Tensor actual, string what)
+    internal static void Close(Tensor expected, Tensor actual, string what)
     {
         Assert.Equal(expected.Shape, actual.Shape);
         float[] e = expected.ToArray(), a = actual.ToArray();
