@@ -30,9 +30,7 @@ public sealed partial class FocusCalibrationNet
     private (Conv2d Conv, BatchNorm2d Bn)[] ConvLayers() =>
         [(Conv1a, Bn1a), (Conv1b, Bn1b), (Conv2, Bn2), (Conv3, Bn3), (Conv4, Bn4), (Conv5, Bn5)];
 
-    private bool UsesFusedPath() =>
-        FusedInference && !Graph.IsGradEnabled && !Training && !Attn.Training
-        && !Bn1a.Training && !Bn1b.Training && !Bn2.Training && !Bn3.Training && !Bn4.Training && !Bn5.Training;
+    private bool UsesFusedPath() => FusedInference && !Graph.IsGradEnabled && ConvFolding.InEval(this);
 
     /// <summary>
     /// Releases the cached folded weights of the fused path (device memory on GPU backends); the next

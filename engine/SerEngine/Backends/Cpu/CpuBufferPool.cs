@@ -5,7 +5,7 @@ namespace SerEngine.Backends.Cpu;
 /// <summary>
 /// Released arrays of the CPU backends kept for reuse, by element type and size class: a request
 /// of n elements gets an array of <see cref="ClassLength"/>(n) ≥ n elements (eight classes per
-/// doubling, at most 12.5 % longer), so the new lengths of variable-length batches reuse the arrays
+/// doubling, at most an eighth longer), so the new lengths of variable-length batches reuse the arrays
 /// of earlier batches instead of each needing fresh memory. The storage keeps its own length; the
 /// elements past it are never read or written (the slack test setting checks that). Contents of a
 /// reused array are whatever its last user left (Backend.Allocate promises nothing else). The pool

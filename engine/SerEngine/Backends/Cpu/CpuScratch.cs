@@ -3,8 +3,8 @@ namespace SerEngine.Backends.Cpu;
 /// <summary>
 /// Per-thread workspaces of the CPU kernels, kept from call to call. A block allocated per call
 /// (NativeMemory or a new array) comes from fresh pages above malloc's mmap threshold, and the first
-/// touch of each page faults: on a VM a few hundred faults per call cost more than a small convolution
-/// (CONV-CPU-2026-12-06-evening.md). Each call site owns its slot (a [ThreadStatic] field), so two live
+/// touch of each page faults: on a VM the faults of one call can cost more than a small convolution
+/// (AUDIO-GEMM-CPU-2026-12-06.md measured them). Each call site owns its slot (a [ThreadStatic] field), so two live
 /// workspaces never share one; a task running on a pool thread uses that thread's slot.
 /// </summary>
 internal static unsafe class CpuScratch
