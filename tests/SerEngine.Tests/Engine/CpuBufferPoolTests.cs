@@ -24,7 +24,7 @@ public sealed class CpuBufferPoolTests
             var e = Assert.Throws<ArgumentException>(() => CpuBufferPool.CapacityFromEnvironment());
             Assert.Equal("SERENGINE_CPU_POOL_MB must be a whole number of MiB ≥ 0 (0 turns the CPU buffer pool off), got '1.5G'", e.Message);
             Environment.SetEnvironmentVariable(CpuBufferPool.CapacityEnvironmentVariable, null);
-            Assert.InRange(CpuBufferPool.CapacityFromEnvironment(), 1, 1L << 30);
+            Assert.InRange(CpuBufferPool.CapacityFromEnvironment(), 1, CpuBufferPool.DefaultCapacityBytes);
         }
         finally
         {
@@ -130,6 +130,25 @@ public sealed class CpuBufferPoolTests
         Assert.Equal(50, pool.RentFloats(50).Length);    // small requests are exact
         var off = new CpuBufferPool { CapacityBytes = 0, SlackTest = false };
         Assert.Equal(1000, off.RentFloats(1000).Length); // the pool off: exact lengths, nothing kept
+    }
+
+    [Fact]
+    public void AnEmptyClassTakesTheShortestFreeArrayUpToTwiceItsLength()
+    {
+        var pool = new CpuBufferPool { CapacityBytes = 1 << 24, SlackTest = false };
+        float[] a1408 = new float[L3], a2048 = new float[2048], a4096 = new float[4096];
+        int[] ints = new int[L1];
+        foreach (Array a in new Array[] { a4096, a2048, a1408, ints }) pool.Return(a);
+        Assert.Same(a1408, pool.RentFloats(1000));     // class 1024 is empty: the shortest free array above it
+        Assert.Same(a2048, pool.RentFloats(1000));     // then the next shortest, still within twice 1024
+        Assert.NotSame(a4096, pool.RentFloats(1000));  // over twice the class: left for a request it fits better
+        Assert.Same(a4096, pool.RentFloats(2100));     // class 2304: 4096 is within twice that
+        Assert.Equal(4L * L1, pool.PooledBytes);       // only the int array is left
+        Assert.Same(ints, pool.RentInts(L0));          // ints fit the same way, never from the float arrays
+        var exact = new float[L2];
+        pool.Return(exact);
+        pool.Return(new float[2048]);
+        Assert.Same(exact, pool.RentFloats(L2));       // its own class first
     }
 
     [Fact]

@@ -6,7 +6,9 @@ namespace SerEngine.Backends.Cpu;
 /// Released arrays of the CPU backends kept for reuse, by element type and size class: a request
 /// of n elements gets an array of <see cref="ClassLength"/>(n) ≥ n elements (eight classes per
 /// doubling, at most an eighth longer), so the new lengths of variable-length batches reuse the arrays
-/// of earlier batches instead of each needing fresh memory. The storage keeps its own length; the
+/// of earlier batches instead of each needing fresh memory; when its own class has no free array, a request
+/// takes the shortest free array of the classes above it, up to <see cref="ReachFactor"/> times its length, so that
+/// a working set of one batch length serves the shorter batches too. The storage keeps its own length; the
 /// elements past it are never read or written (the slack test setting checks that). Contents of a
 /// reused array are whatever its last user left (Backend.Allocate promises nothing else). The pool
 /// holds at most <see cref="CapacityBytes"/>; a release that would go over it first drops the
@@ -18,6 +20,8 @@ internal sealed class CpuBufferPool
 {
     private readonly Lock _gate = new();
     private readonly Dictionary<int, Slot> _slots = [];
+    // the array lengths that have a free array now, per element type (best fit looks up the shortest one that fits)
+    private readonly SortedSet<int> _freeFloatLengths = [], _freeIntLengths = [];
     private long _bytes, _clock, _droppedSinceCollect;
 
     // every array of one array length and element type (the key is the length, negative for ints)
@@ -35,6 +39,9 @@ internal sealed class CpuBufferPool
     /// <summary>Size classes per doubling of the length (the most an array exceeds its request by is 1 / this).</summary>
     public const int ClassesPerDoubling = 8;
 
+    /// <summary>How much longer than its own class a free array a request takes may be (a factor).</summary>
+    public const int ReachFactor = 2;
+
     /// <summary>The variable that sets <see cref="CapacityBytes"/> in MiB (0 = keep nothing).</summary>
     public const string CapacityEnvironmentVariable = "SERENGINE_CPU_POOL_MB";
 
@@ -51,9 +58,9 @@ internal sealed class CpuBufferPool
     public const int PoisonInt = int.MinValue / 2 - 12345;
 
     /// <summary>
-    /// Most bytes the pool keeps: <c>$SERENGINE_CPU_POOL_MB</c>, else an eighth of the memory the GC may use,
-    /// at most 1 GiB. Less memory costs speed with variable-length batches, whose new sizes then come
-    /// from fresh pages (WHOLE-JOB-2026-12-06.md: fcn training at 1 GiB, 512 and 256 MiB).
+    /// Most bytes the pool keeps: <c>$SERENGINE_CPU_POOL_MB</c>, else <see cref="DefaultCapacityBytes"/> (an eighth of
+    /// the memory the GC may use where that is less). With best fit across classes, a larger cap bought no speed on
+    /// variable-length training and cost peak memory (MEMORY-2026-12-06-night.md).
     /// </summary>
     public long CapacityBytes { get; init; } = CapacityFromEnvironment();
 
@@ -64,12 +71,15 @@ internal sealed class CpuBufferPool
     /// </summary>
     public bool SlackTest { get; init; } = Environment.GetEnvironmentVariable(SlackTestEnvironmentVariable) == "1";
 
+    /// <summary>The cap when <c>$SERENGINE_CPU_POOL_MB</c> is unset and memory is plentiful: 256 MiB.</summary>
+    public const long DefaultCapacityBytes = 256L << 20;
+
     /// <summary>The cap from <c>$SERENGINE_CPU_POOL_MB</c> (MiB, 0 = off), else the default above.</summary>
     /// <exception cref="ArgumentException">The variable is not a whole number ≥ 0.</exception>
     public static long CapacityFromEnvironment()
     {
         string? text = Environment.GetEnvironmentVariable(CapacityEnvironmentVariable);
-        if (string.IsNullOrWhiteSpace(text)) return Math.Min(1L << 30, GC.GetGCMemoryInfo().TotalAvailableMemoryBytes / 8);
+        if (string.IsNullOrWhiteSpace(text)) return Math.Min(DefaultCapacityBytes, GC.GetGCMemoryInfo().TotalAvailableMemoryBytes / 8);
         if (!long.TryParse(text.Trim(), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out long mib) || mib > (1L << 40))
             throw new ArgumentException($"{CapacityEnvironmentVariable} must be a whole number of MiB ≥ 0 (0 turns the CPU buffer pool off), got '{text}'");
         return mib << 20;
@@ -108,7 +118,7 @@ internal sealed class CpuBufferPool
     public float[] RentFloats(int length)
     {
         int arrayLength = ArrayLength(length);
-        var a = Take(arrayLength, arrayLength, static s => s.Floats) ?? GC.AllocateUninitializedArray<float>(arrayLength);
+        var a = Take(arrayLength, _freeFloatLengths, static s => s.Floats, sign: 1) ?? GC.AllocateUninitializedArray<float>(arrayLength);
         if (SlackTest) a.AsSpan(length).Fill(float.NaN);
         return a;
     }
@@ -117,7 +127,7 @@ internal sealed class CpuBufferPool
     public int[] RentInts(int length)
     {
         int arrayLength = ArrayLength(length);
-        var a = Take(-arrayLength, arrayLength, static s => s.Ints) ?? GC.AllocateUninitializedArray<int>(arrayLength);
+        var a = Take(arrayLength, _freeIntLengths, static s => s.Ints, sign: -1) ?? GC.AllocateUninitializedArray<int>(arrayLength);
         if (SlackTest) a.AsSpan(length).Fill(PoisonInt);
         return a;
     }
@@ -137,14 +147,22 @@ internal sealed class CpuBufferPool
         return cls >= MinLength && ClassLength(cls) == cls;
     }
 
-    // a pooled array of the slot `key` (array length, negative for ints), or null
-    private T[]? Take<T>(int key, int arrayLength, Func<Slot, Stack<T[]>> arrays)
+    // the shortest free array of `arrayLength` up to ReachFactor times its class (the slot key is length × sign), or null
+    private T[]? Take<T>(int arrayLength, SortedSet<int> freeLengths, Func<Slot, Stack<T[]>> arrays, int sign)
     {
         if (!IsPoolable(arrayLength)) return null;
+        int slack = SlackTest ? SlackTestElements : 0;
+        int reach = (int)Math.Min(Array.MaxLength, (long)(arrayLength - slack) * ReachFactor + slack);
         lock (_gate)
         {
-            if (!_slots.TryGetValue(key, out var slot) || !arrays(slot).TryPop(out var a)) return null;
-            long bytes = (long)arrayLength * sizeof(float);
+            if (freeLengths.Count == 0) return null;
+            int length = freeLengths.GetViewBetween(arrayLength, Math.Max(arrayLength, reach)).Min; // 0: none fits (a view's Count walks it)
+            if (length == 0) return null;
+            var slot = _slots[length * sign];
+            var stack = arrays(slot);
+            var a = stack.Pop();
+            if (stack.Count == 0) freeLengths.Remove(length);
+            long bytes = (long)length * sizeof(float);
             slot.Bytes -= bytes;
             slot.LastUse = ++_clock;
             _bytes -= bytes;
@@ -165,8 +183,16 @@ internal sealed class CpuBufferPool
             if (_bytes + bytes > CapacityBytes) collect = DropLeastRecent(CapacityBytes - bytes);
             int key = data is float[]? length : -length;
             if (!_slots.TryGetValue(key, out var slot)) _slots[key] = slot = new Slot();
-            if (data is float[] f) slot.Floats.Push(f);
-            else slot.Ints.Push((int[])data);
+            if (data is float[] f)
+            {
+                slot.Floats.Push(f);
+                _freeFloatLengths.Add(length);
+            }
+            else
+            {
+                slot.Ints.Push((int[])data);
+                _freeIntLengths.Add(length);
+            }
             slot.LastUse = ++_clock;
             slot.Bytes += bytes;
             _bytes += bytes;
@@ -181,6 +207,8 @@ internal sealed class CpuBufferPool
         lock (_gate)
         {
             _slots.Clear();
+            _freeFloatLengths.Clear();
+            _freeIntLengths.Clear();
             _bytes = 0;
         }
     }
@@ -194,6 +222,7 @@ internal sealed class CpuBufferPool
             _bytes -= slot.Bytes;
             _droppedSinceCollect += slot.Bytes;
             _slots.Remove(key);
+            (key > 0 ? _freeFloatLengths : _freeIntLengths).Remove(Math.Abs(key));
         }
         if (_droppedSinceCollect < CollectAfterBytes) return false;
         _droppedSinceCollect = 0;
