@@ -122,8 +122,7 @@ internal static partial class Conv2dWinograd
     /// </summary>
     private static unsafe void Panels(float[] w, FilterLayout layout, in Conv2dGeometry g, float* u, int threads)
     {
-        int k = g.K, c = g.C, r = g.R, rr = r * r, alpha = r + 1, blocks = CeilDiv(k, Lanes);
-        float[] gm = r == 3 ? G3 : G5; // G [α, R]
+        int k = g.K, c = g.C, r = g.R, rr = r * r, blocks = CeilDiv(k, Lanes);
         long xiStride = (long)blocks * c * Lanes;
         // eight output channels at a time, one per lane, their taps gathered (filling the lanes one by one
         // through memory stalled every load on store forwarding); (G g Gᵀ) as two products
@@ -142,23 +141,20 @@ internal static partial class Conv2dWinograd
                     float* filters = pw + (long)k0 * layout.KStride + (long)cc * layout.CStride + layout.QFirst;
                     for (int q = 0; q < rr; q++)
                         taps[q] = Avx2.GatherMaskVector256(Vector256<float>.Zero, filters + q * layout.QStep, index, mask, 4);
-                    for (int i = 0; i < alpha; i++)
-                        for (int s = 0; s < r; s++)
-                        {
-                            var sum = Vector256<float>.Zero;
-                            for (int q = 0; q < r; q++)
-                                if (gm[i * r + q] != 0f) sum = Fmadd(Vector256.Create(gm[i * r + q]), taps[q * r + s], sum);
-                            gg[i * r + s] = sum;
-                        }
+                    // G·g column by column, then (G·g)·Gᵀ row by row: each output the FMA chain over G's
+                    // nonzero taps in order (the loops over G's entries cost more than the arithmetic)
                     float* lane = u + ((long)(k0 / Lanes) * c + cc) * Lanes + k0 % Lanes;
-                    for (int rho = 0; rho < alpha; rho++)
-                        for (int sigma = 0; sigma < alpha; sigma++)
-                        {
-                            var sum = Vector256<float>.Zero;
-                            for (int q = 0; q < r; q++)
-                                if (gm[sigma * r + q] != 0f) sum = Fmadd(gg[rho * r + q], Vector256.Create(gm[sigma * r + q]), sum);
-                            sum.Store(lane + (rho * alpha + sigma) * xiStride);
-                        }
+                    if (r == 3)
+                    {
+                        for (int s = 0; s < 3; s++) ApplyG3(taps[s], taps[3 + s], taps[6 + s], gg + s, 3);
+                        for (int rho = 0; rho < 4; rho++) ApplyG3(gg[3 * rho], gg[3 * rho + 1], gg[3 * rho + 2], lane + 4 * rho * xiStride, xiStride);
+                    }
+                    else
+                    {
+                        for (int s = 0; s < 5; s++) ApplyG5(taps[s], taps[5 + s], taps[10 + s], taps[15 + s], taps[20 + s], gg + s, 5);
+                        for (int rho = 0; rho < 6; rho++)
+                            ApplyG5(gg[5 * rho], gg[5 * rho + 1], gg[5 * rho + 2], gg[5 * rho + 3], gg[5 * rho + 4], lane + 6 * rho * xiStride, xiStride);
+                    }
                 }
         });
     }
