@@ -11,7 +11,7 @@ namespace SerEngine.Tests.Engine;
 /// the 8-channel task unit, one image, on 1–3 threads; its 512- and 256-bit micro-tiles and its thread
 /// counts give the same bits, as do the forward's products with paired channel blocks; bands of several rows,
 /// chunks of channel blocks and bands of several images agree and give the same bits; the routing takes
-/// it for AttentionFcn's 5×5 layer.
+/// it for AttentionFcn's 5×5 layer; the 16-tile (512-bit) input transforms give the bits of the 8-tile ones.
 /// </summary>
 public class CpuFastConv2dWinogradWeightTests
 {
@@ -100,6 +100,48 @@ public class CpuFastConv2dWinogradWeightTests
             var expected = Output(dy.Length);
             Ref.Conv2dForwardRelu(ToRef(x), ToRef(w), ToRef(bias), expected, g);
             Agree(Read(expected), Forward(true), $"paired forward {g}");
+        }
+    }
+
+    [Fact]
+    public void SixteenTileInputTransformsGiveTheBitsOfEightTileOnes()
+    {
+        // rows of 18 and 17 tiles (24 with the padding to 8: a 16-tile transform, then an 8-tile one) and of 9 (16:
+        // one 16-tile transform), at F(2×2, 5×5) and F(2×2, 3×3), forward and backward-input (adjoint filters
+        // gathered from w): the 512-bit transforms against the 256-bit ones, and the reference
+        var rng = new Generator(2218);
+        Conv2dGeometry[] shapes =
+        [
+            new(2, 12, 6, 36, 20, 5, 5, 1, 1, 2, 2, 2, 2, 1, 1),
+            new(1, 9, 5, 33, 17, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1),
+            new(2, 7, 4, 17, 24, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1),
+        ];
+        foreach (var g in shapes)
+        {
+            var x = RandomArray(rng, g.N * g.C * g.H * g.W);
+            var w = RandomArray(rng, g.K * g.C * g.R * g.S);
+            var bias = RandomArray(rng, g.K);
+            var dy = RandomArray(rng, g.N * g.K * g.OutH * g.OutW);
+            float[] Forward(bool wide)
+            {
+                var y = new float[dy.Length];
+                Conv2dWinograd.ForwardPerCall(x, w, bias, y, g, relu: false, threads: 2, wide);
+                return y;
+            }
+            float[] BackwardInput(bool wide)
+            {
+                var dx = new float[x.Length];
+                Conv2dWinograd.BackwardInput(dy, w, dx, g, threads: 2, wide);
+                return dx;
+            }
+            var (y, dx) = (Forward(true), BackwardInput(true));
+            Assert.Equal(Forward(false), y);
+            Assert.Equal(BackwardInput(false), dx);
+            var (expectedY, expectedDx) = (Output(dy.Length), Output(x.Length));
+            Ref.Conv2dForward(ToRef(x), ToRef(w), ToRef(bias), expectedY, g);
+            Ref.Conv2dBackwardInput(ToRef(dy), ToRef(w), expectedDx, g);
+            Agree(Read(expectedY), y, $"16-tile forward {g}");
+            Agree(Read(expectedDx), dx, $"16-tile backward-input {g}");
         }
     }
 

@@ -21,10 +21,19 @@ internal readonly record struct PaddedImage(int Planes, int H, int W, int Top, i
     /// <summary>Writes image src [Planes, H, W] into dst [Length] with its zero padding.</summary>
     public unsafe void Write(float* src, float* dst)
     {
-        new Span<float>(dst, Length).Clear();
+        // only the zeros between the rows are cleared (clearing the whole buffer first wrote the data twice);
+        // the rows lie in increasing order: Left + W ≤ Pitch and Top + H rows within a plane
+        System.Diagnostics.Debug.Assert(Left + W <= Pitch && (long)(Top + H) * Pitch <= PlaneLength);
+        long done = 0;
         for (int c = 0; c < Planes; c++)
             for (int i = 0; i < H; i++)
-                CopyFloats(dst + (long)c * PlaneLength + (i + Top) * Pitch + Left, src + ((long)c * H + i) * W, W);
+            {
+                long start = (long)c * PlaneLength + (long)(i + Top) * Pitch + Left;
+                new Span<float>(dst + done, (int)(start - done)).Clear();
+                CopyFloats(dst + start, src + ((long)c * H + i) * W, W);
+                done = start + W;
+            }
+        new Span<float>(dst + done, (int)(Length - done)).Clear();
     }
 
     /// <summary>

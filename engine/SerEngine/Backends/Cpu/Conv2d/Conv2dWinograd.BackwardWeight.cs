@@ -1,5 +1,4 @@
 using System.Runtime.CompilerServices;
-using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using static SerEngine.Backends.Cpu.Conv2dChannelVector;
 using static SerEngine.Backends.Cpu.CpuBackend;
@@ -72,11 +71,11 @@ internal static partial class Conv2dWinograd
         long xFloats = bandImages * xImage, dyFloats = bandImages * dyImage;
         long vXi = (long)bandTiles * channels, mXi = (long)bandTiles * ldk, uFloats = (long)points * ldk * channels;
         long total = xFloats + dyFloats + points * (vXi + mXi) + uFloats;
-        float* buffer = (float*)NativeMemory.AlignedAlloc((nuint)(total * sizeof(float)), 64);
-        try
+        float* buffer = CpuScratch.Floats(ref _weightScratch, total);
         {
             float* xp = buffer, dyp = xp + xFloats, v = dyp + dyFloats, m = v + points * vXi, u = m + points * mXi;
-            new Span<float>(xp, (int)xFloats).Clear(); // the planes past C stay zero
+            for (int l = 0; l < bandImages; l++) // the planes past C stay zero (padding.Write clears the rest)
+                new Span<float>(xp + l * xImage + padding.Length, (int)(xImage - padding.Length)).Clear();
             new Span<float>(dyp, (int)dyFloats).Clear(); // and dy past its rows, columns and K
             new Span<float>(u, (int)uFloats).Clear();
             if (ldk > ks) new Span<float>(m, (int)(points * mXi)).Clear(); // the rows of dM past ks (never written)
@@ -141,11 +140,10 @@ internal static partial class Conv2dWinograd
             fixed (float* pdw = dw)
                 FilterAdjoint(u, ldk, channels, g, k0, kLive, pdw);
         }
-        finally
-        {
-            NativeMemory.AlignedFree(buffer);
-        }
     }
+
+    /// <summary>This thread's buffers of <see cref="WeightTask"/> (CpuScratch: a fresh block per call page-faults).</summary>
+    [ThreadStatic] private static float[]? _weightScratch;
 
     /// <summary>
     /// dM = A dY Aᵀ for 8 consecutive tiles of one channel of dy: p is the padded dy plane at the first tile's

@@ -1,6 +1,7 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using static SerEngine.Backends.Cpu.Conv2dEpilogue;
+using static SerEngine.Backends.Cpu.CpuBackend;
 
 namespace SerEngine.Backends.Cpu;
 
@@ -12,6 +13,34 @@ internal static partial class Conv2dWinograd
 {
     /// <summary>G of F(2, 3) [4, 3] (rows: the points 0, 1, −1, ∞).</summary>
     private static readonly float[] G3 = [1, 0, 0, 0.5f, 0.5f, 0.5f, 0.5f, -0.5f, 0.5f, 0, 0, 1];
+
+    /// <summary>
+    /// (G x)[i] for F(2, 3)'s G (rows of <see cref="G3"/>), each the FMA chain over the row's nonzero entries in order,
+    /// to y[i·<paramref name="pitch"/>] (a vector pointer: G·g into registers' slots; a float pointer: panels in memory).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe void ApplyG3(Vector256<float> x0, Vector256<float> x1, Vector256<float> x2, Vector256<float>* y, int pitch)
+    {
+        var (y0, y1, y2, y3) = ApplyG3(x0, x1, x2);
+        y[0] = y0; y[pitch] = y1; y[2 * pitch] = y2; y[3 * pitch] = y3;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe void ApplyG3(Vector256<float> x0, Vector256<float> x1, Vector256<float> x2, float* y, long pitch)
+    {
+        var (y0, y1, y2, y3) = ApplyG3(x0, x1, x2);
+        y0.Store(y); y1.Store(y + pitch); y2.Store(y + 2 * pitch); y3.Store(y + 3 * pitch);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static (Vector256<float>, Vector256<float>, Vector256<float>, Vector256<float>) ApplyG3(Vector256<float> x0, Vector256<float> x1, Vector256<float> x2)
+    {
+        Vector256<float> zero = Vector256<float>.Zero, one = Vector256.Create(1f), half = Vector256.Create(0.5f), minusHalf = Vector256.Create(-0.5f);
+        return (Fmadd(one, x0, zero),
+            Fmadd(half, x2, Fmadd(half, x1, Fmadd(half, x0, zero))),
+            Fmadd(half, x2, Fmadd(minusHalf, x1, Fmadd(half, x0, zero))),
+            Fmadd(one, x2, zero));
+    }
 
     /// <summary>
     /// V_ξ for 8 consecutive tiles of a tile row: p is the padded plane at the first tile's patch

@@ -27,6 +27,37 @@ internal static partial class Conv2dWinograd
         0, 0, 0, 0, 1,
     ];
 
+    /// <summary>(G x)[i] for F(2, 5)'s G (rows of <see cref="G5"/>), each the FMA chain over the row's nonzero entries in order, to y[i·<paramref name="pitch"/>].</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe void ApplyG5(Vector256<float> x0, Vector256<float> x1, Vector256<float> x2, Vector256<float> x3, Vector256<float> x4, Vector256<float>* y, int pitch)
+    {
+        var (y0, y1, y2, y3, y4, y5) = ApplyG5(x0, x1, x2, x3, x4);
+        y[0] = y0; y[pitch] = y1; y[2 * pitch] = y2; y[3 * pitch] = y3; y[4 * pitch] = y4; y[5 * pitch] = y5;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe void ApplyG5(Vector256<float> x0, Vector256<float> x1, Vector256<float> x2, Vector256<float> x3, Vector256<float> x4, float* y, long pitch)
+    {
+        var (y0, y1, y2, y3, y4, y5) = ApplyG5(x0, x1, x2, x3, x4);
+        y0.Store(y); y1.Store(y + pitch); y2.Store(y + 2 * pitch); y3.Store(y + 3 * pitch); y4.Store(y + 4 * pitch); y5.Store(y + 5 * pitch);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static (Vector256<float>, Vector256<float>, Vector256<float>, Vector256<float>, Vector256<float>, Vector256<float>) ApplyG5(
+        Vector256<float> x0, Vector256<float> x1, Vector256<float> x2, Vector256<float> x3, Vector256<float> x4)
+    {
+        var zero = Vector256<float>.Zero;
+        Vector256<float> sixth = Vector256.Create(1 / 6f), minusSixth = Vector256.Create(-1 / 6f), twelfth = Vector256.Create(1 / 12f);
+        Vector256<float> minusTwelfth = Vector256.Create(-1 / 12f), third = Vector256.Create(1 / 3f), minusThird = Vector256.Create(-1 / 3f);
+        Vector256<float> twentyFourth = Vector256.Create(1 / 24f), twoThirds = Vector256.Create(2 / 3f);
+        return (Fmadd(Vector256.Create(1 / 4f), x0, zero),
+            Fmadd(minusSixth, x4, Fmadd(minusSixth, x3, Fmadd(minusSixth, x2, Fmadd(minusSixth, x1, Fmadd(minusSixth, x0, zero))))),
+            Fmadd(minusSixth, x4, Fmadd(sixth, x3, Fmadd(minusSixth, x2, Fmadd(sixth, x1, Fmadd(minusSixth, x0, zero))))),
+            Fmadd(twoThirds, x4, Fmadd(third, x3, Fmadd(sixth, x2, Fmadd(twelfth, x1, Fmadd(twentyFourth, x0, zero))))),
+            Fmadd(twoThirds, x4, Fmadd(minusThird, x3, Fmadd(sixth, x2, Fmadd(minusTwelfth, x1, Fmadd(twentyFourth, x0, zero))))),
+            Fmadd(Vector256.Create(1f), x4, zero));
+    }
+
     /// <summary>
     /// V_ξ (ξ = 6ρ + σ) for 8 consecutive tiles of a tile row: p is the padded plane at the first
     /// tile's 6×6 patch (row pitch <paramref name="wp"/>), v the 8 tiles' slot in V_0 (V_ξ is

@@ -78,77 +78,83 @@ internal static partial class Conv2dWinograd
     internal const long RowMaxBytes = 768 * 1024;
 
     /// <summary>y = conv(x, w) + bias (then ReLU) with w [K, C, R, R] transformed for this call.</summary>
-    public static unsafe void ForwardPerCall(float[] x, float[] w, float[]? bias, float[] y, in Conv2dGeometry g, bool relu, int threads, bool? wide = null)
+    public static void ForwardPerCall(float[] x, float[] w, float[]? bias, float[] y, in Conv2dGeometry g, bool relu, int threads, bool? wide = null) =>
+        ForwardPerCall(x, w, FilterLayout.Plain(g), bias, y, g, relu, threads, wide);
+
+    /// <summary>
+    /// dx = the adjoint of conv(·, w) applied to dy, as the Winograd forward of dy with w[k, c, r, s] read as w'[c, k, R−1−r, S−1−s]
+    /// (the panels gather w' straight from w: no flipped copy).
+    /// </summary>
+    public static void BackwardInput(float[] dy, float[] w, float[] dx, in Conv2dGeometry g, int threads, bool? wide = null) =>
+        ForwardPerCall(dy, w, FilterLayout.Adjoint(g), null, dx, Conv2dAdjoint.Geometry(g), relu: false, threads, wide);
+
+    private static unsafe void ForwardPerCall(float[] x, float[] w, FilterLayout layout, float[]? bias, float[] y, in Conv2dGeometry g, bool relu, int threads, bool? wide)
     {
         var panels = ArrayPool<float>.Shared.Rent(PanelFloats(g) + 16);
         fixed (float* pp = panels)
         {
             float* u = (float*)(((nint)pp + 63) & ~(nint)63);
-            Panels(w, g, u, threads);
+            Panels(w, layout, g, u, threads);
             Forward(x, u, bias, y, g, relu, threads, wide);
         }
         ArrayPool<float>.Shared.Return(panels);
     }
 
-    /// <summary>dx = the adjoint of conv(·, w) applied to dy, as the Winograd forward of dy with w[k, c, r, s] read as w'[c, k, R−1−r, S−1−s].</summary>
-    public static void BackwardInput(float[] dy, float[] w, float[] dx, in Conv2dGeometry g, int threads, bool? wide = null)
+    /// <summary>
+    /// Where filter tap q of (output channel k, input channel c) of the convolution being run lies in the array
+    /// given: w[k·KStride + c·CStride + q·QStep + QFirst] (QStep −1 for the adjoint's flipped taps).
+    /// </summary>
+    private readonly record struct FilterLayout(int KStride, int CStride, int QStep, int QFirst)
     {
-        int rs = g.R * g.S;
-        var flipped = ArrayPool<float>.Shared.Rent(g.K * g.C * rs); // [C, K, R, S]
-        var geo = g;
-        ParallelFor(g.C, (long)g.K * g.C * rs >= ParallelElements ? threads : 1, c =>
-        {
-            for (int k = 0; k < geo.K; k++)
-                for (int q = 0; q < rs; q++)
-                    flipped[(c * geo.K + k) * rs + q] = w[(k * geo.C + c) * rs + rs - 1 - q];
-        });
-        ForwardPerCall(dy, flipped, null, dx, Conv2dAdjoint.Geometry(g), relu: false, threads, wide);
-        ArrayPool<float>.Shared.Return(flipped);
+        /// <summary>w [K, C, R, S] as it is.</summary>
+        public static FilterLayout Plain(in Conv2dGeometry g) => new(g.C * g.R * g.S, g.R * g.S, 1, 0);
+
+        /// <summary>The adjoint's filters w'[c, k, q] = w[k, c, RS − 1 − q] of w [K, C, R, S] (g the forward's geometry).</summary>
+        public static FilterLayout Adjoint(in Conv2dGeometry g) => new(g.R * g.S, g.C * g.R * g.S, -1, g.R * g.S - 1);
     }
 
+    private static unsafe void Panels(float[] w, in Conv2dGeometry g, float* u, int threads) => Panels(w, FilterLayout.Plain(g), g, u, threads);
+
     /// <summary>
-    /// U[ξ = αρ + σ] = (G g Gᵀ)[ρ, σ] of every filter g = w[k, c] [R, R] (α = R + 1) into
-    /// panels u [α² ξ][K/16][C][16] (64-byte aligned; lane k mod 16, lanes past K zero or left as they are:
-    /// their outputs are never stored); output channels shared among threads.
+    /// U[ξ = αρ + σ] = (G g Gᵀ)[ρ, σ] of every filter g = w[k, c] [R, R] (α = R + 1, w read through <paramref name="layout"/>) into
+    /// panels u [α² ξ][K/16][C][16] (64-byte aligned; lane k mod 16, lanes past K zero: their outputs are never stored);
+    /// output channels shared among threads.
     /// </summary>
-    private static unsafe void Panels(float[] w, in Conv2dGeometry g, float* u, int threads)
+    private static unsafe void Panels(float[] w, FilterLayout layout, in Conv2dGeometry g, float* u, int threads)
     {
-        int k = g.K, c = g.C, r = g.R, rr = r * r, alpha = r + 1, blocks = CeilDiv(k, Lanes);
-        float[] gm = r == 3 ? G3 : G5; // G [α, R]
+        int k = g.K, c = g.C, r = g.R, rr = r * r, blocks = CeilDiv(k, Lanes);
         long xiStride = (long)blocks * c * Lanes;
-        // eight output channels at a time, one per lane (a small share of conv2d.fwd.16x64x24x36.k5x192,
-        // unlike filter-by-filter loops): (G g Gᵀ) as two products
+        // eight output channels at a time, one per lane, their taps gathered (filling the lanes one by one
+        // through memory stalled every load on store forwarding); (G g Gᵀ) as two products
         ParallelFor(CeilDiv(k, 8), (long)k * c * rr >= ParallelElements ? threads : 1, kb =>
         {
             int k0 = 8 * kb, live = Math.Min(8, k - k0);
             var taps = stackalloc Vector256<float>[25];  // g [R, R], 8 filters
             var gg = stackalloc Vector256<float>[30];    // G·g [α, R]
-            var lanes = stackalloc float[8];
+            var lanes = stackalloc int[8];
+            for (int i = 0; i < 8; i++) lanes[i] = (Math.Min(i, live - 1)) * layout.KStride;
+            var index = Vector256.Load(lanes);
+            var mask = Vector256.LessThan(Vector256.Create(0, 1, 2, 3, 4, 5, 6, 7), Vector256.Create(live)).AsSingle();
             fixed (float* pw = w)
                 for (int cc = 0; cc < c; cc++)
                 {
+                    float* filters = pw + (long)k0 * layout.KStride + (long)cc * layout.CStride + layout.QFirst;
                     for (int q = 0; q < rr; q++)
-                    {
-                        for (int i = 0; i < 8; i++) lanes[i] = i < live ? pw[((long)(k0 + i) * c + cc) * rr + q] : 0f;
-                        taps[q] = Vector256.Load(lanes);
-                    }
-                    for (int i = 0; i < alpha; i++)
-                        for (int s = 0; s < r; s++)
-                        {
-                            var sum = Vector256<float>.Zero;
-                            for (int q = 0; q < r; q++)
-                                if (gm[i * r + q] != 0f) sum = Fmadd(Vector256.Create(gm[i * r + q]), taps[q * r + s], sum);
-                            gg[i * r + s] = sum;
-                        }
+                        taps[q] = Avx2.GatherMaskVector256(Vector256<float>.Zero, filters + q * layout.QStep, index, mask, 4);
+                    // G·g column by column, then (G·g)·Gᵀ row by row: each output the FMA chain over G's
+                    // nonzero taps in order (the loops over G's entries cost more than the arithmetic)
                     float* lane = u + ((long)(k0 / Lanes) * c + cc) * Lanes + k0 % Lanes;
-                    for (int rho = 0; rho < alpha; rho++)
-                        for (int sigma = 0; sigma < alpha; sigma++)
-                        {
-                            var sum = Vector256<float>.Zero;
-                            for (int q = 0; q < r; q++)
-                                if (gm[sigma * r + q] != 0f) sum = Fmadd(gg[rho * r + q], Vector256.Create(gm[sigma * r + q]), sum);
-                            sum.Store(lane + (rho * alpha + sigma) * xiStride);
-                        }
+                    if (r == 3)
+                    {
+                        for (int s = 0; s < 3; s++) ApplyG3(taps[s], taps[3 + s], taps[6 + s], gg + s, 3);
+                        for (int rho = 0; rho < 4; rho++) ApplyG3(gg[3 * rho], gg[3 * rho + 1], gg[3 * rho + 2], lane + 4 * rho * xiStride, xiStride);
+                    }
+                    else
+                    {
+                        for (int s = 0; s < 5; s++) ApplyG5(taps[s], taps[5 + s], taps[10 + s], taps[15 + s], taps[20 + s], gg + s, 5);
+                        for (int rho = 0; rho < 6; rho++)
+                            ApplyG5(gg[5 * rho], gg[5 * rho + 1], gg[5 * rho + 2], gg[5 * rho + 3], gg[5 * rho + 4], lane + 6 * rho * xiStride, xiStride);
+                    }
                 }
         });
     }
@@ -248,6 +254,7 @@ internal static partial class Conv2dWinograd
         int i0, int i1, int kb0, int kb1, bool relu, bool wide)
     {
         int c = g.C, blocks = CeilDiv(g.K, Lanes), tilesWPad = wg.TilesWPad;
+        bool wideInput = WideTransforms(wide);
         var (bandRows, chunkBlocks) = Bands(g, wg, i1 - i0, kb1 - kb0, wide);
         // V_ξ [C][band tiles] lie 32 floats more than a multiple of 4 KB apart at most (one input
         // transform writes all 16: in one L1 set they would evict each other)
@@ -280,11 +287,10 @@ internal static partial class Conv2dWinograd
                         poff[cc] = cc * tiles;
                         float* src = image + (long)cc * wg.Plane;
                         for (int r = 0; r < rows; r++)
-                            for (int j0 = 0; j0 < tilesWPad; j0 += 8)
+                            for (int j0 = 0; j0 < tilesWPad;)
                             {
                                 float* patch = src + 2 * (b0 + r) * wg.Wp + 2 * j0, slot = pv + (long)cc * tiles + r * tilesWPad + j0;
-                                if (wg.Alpha == 4) Input8(patch, wg.Wp, slot, vXi);
-                                else Input8Alpha6(patch, wg.Wp, slot, vXi);
+                                j0 += InputTiles(wg.Alpha, patch, wg.Wp, slot, vXi, tilesWPad - j0, wideInput);
                             }
                     }
                     long uXi = (long)blocks * c * Lanes, mBlock = groups * mGroup;
