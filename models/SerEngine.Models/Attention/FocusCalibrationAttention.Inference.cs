@@ -43,10 +43,20 @@ public sealed partial class FocusCalibrationAttention
         if (Focus)
         {
             // cᵀ = tanh(Wfq · Qᵀ + bfq + Wfg · mean_T(Q) + bfg), then P | W [N, 2H, T] = sigmoid(U · cᵀ) · T
+            var global = FocusGlobal!.Forward(Ops.Narrow(qkvT, 1, 0, hd).Mean([2])); // [N, H·dh] (the mean over Q's rows only)
             var cT = Tensor.Empty(new Shape(n, hd, t), backend: backend);        // [N, H·dh, T]
-            backend.GemmPackedA(packed[2], false, n, t, 1f, qkvT.Storage, 3 * hd * t, 0f, cT.Storage, hd * t, FocusQuery!.Bias?.Storage);
-            var global = FocusGlobal!.Forward(Ops.Narrow(qkvT.Mean([2]), 1, 0, hd)); // [N, H·dh]
-            cT = (cT + global.Reshape(n, hd, 1)).Tanh();
+            if (n == 1)
+            {
+                // one image: the global term is one more bias per row, so it rides on the product's bias pass
+                var rowBias = FocusQuery!.Bias is null ? global : global + FocusQuery.Bias.Reshape(1, hd);
+                backend.GemmPackedA(packed[2], false, n, t, 1f, qkvT.Storage, 3 * hd * t, 0f, cT.Storage, hd * t, rowBias.Storage);
+                cT = cT.Tanh();
+            }
+            else
+            {
+                backend.GemmPackedA(packed[2], false, n, t, 1f, qkvT.Storage, 3 * hd * t, 0f, cT.Storage, hd * t, FocusQuery!.Bias?.Storage);
+                cT = (cT + global.Reshape(n, hd, 1)).Tanh();
+            }
             var logits = Tensor.Empty(new Shape(n, 2 * h, t), backend: backend);  // [N, 2H, T]
             backend.Gemm(false, false, n, 2 * h, t, hd, 1f, d[2].Storage, 0, cT.Storage, hd * t, 0f, logits.Storage, 2 * h * t);
             var pz = logits.Sigmoid() * t;                                                                // [N, 2H, T]: P | W

@@ -186,6 +186,11 @@ public partial class CpuBackend
                 GemmDots(batch, m, n, k, alpha, pa, strideA, pb, strideB, beta, pc, strideC);
                 return;
             }
+            if (GemmUsesTiny(transB, batch, m, n, k))
+            {
+                GemmTiny(transA, batch, m, n, k, alpha, pa, strideA, pb, strideB, beta, pc, strideC);
+                return;
+            }
             var srcA = new PlainA(pa, strideA, transA, m, k);
             var srcB = new PlainB(pb, strideB, transB, k, n);
             if (strideC == 0 && batch > 1)
