@@ -62,6 +62,8 @@ public class CpuFastAgreementTests
         CheckGemm(fast, rng, true, true, 1, 5, 40, 2100, 0.5f, 1f, false, false);
         CheckGemm(fast, rng, false, true, 1, 30, 3, 900, 1f, 1f, false, false);
         CheckGemm(fast, rng, false, false, 1, 100, 2100, 20, 1f, 0f, false, false);  // wider than one column block (NC)
+        // an A larger than GemmWideA: two column blocks per thread, on each kernel
+        CheckGemm([.. fast, Fast(CpuBackend.BestGemmKernel.ToString(), 2)], rng, false, false, 1, 300, 200, 900, 1f, 0f, false, false);
     }
 
     // N, C, H, W, K, R, S, stride, padding (top, bottom, left, right), dilation

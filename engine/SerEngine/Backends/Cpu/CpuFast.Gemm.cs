@@ -178,6 +178,9 @@ public partial class CpuBackend
     /// <summary>Largest column block of a task (a packed B block of KC·NC floats); a multiple of every NR.</summary>
     internal const int GemmNC = 2048;
 
+    /// <summary>An A of at least this many floats (an L2 cache's worth) is planned with fewer column blocks per thread.</summary>
+    internal const long GemmWideA = 1L << 18;
+
     /// <summary>Below this many multiply-adds a GEMM runs on the calling thread only.</summary>
     internal const long GemmParallelMacs = 1L << 17;
 
@@ -353,11 +356,14 @@ public partial class CpuBackend
             _rowBlocks = 1;
             if (threads > 1)
             {
-                (_colBlocks, _rowBlocks) = Blocks(threads, nr);
+                // a single product whose A outgrows L2 gets two blocks per thread, not four: every column block
+                // streams all of A again, while two blocks per thread still let the faster thread take more
+                int perThread = batch == 1 && (long)m * k >= GemmWideA ? 2 : 4;
+                (_colBlocks, _rowBlocks) = Blocks(threads, nr, perThread);
                 // then split k (partial products summed at the end) when the output is too small to share. The split
                 // decides the order in which partial products are added, so it is planned with 16-column panels on
                 // every CPU (the blocks above follow this CPU's tile): AVX2 and AVX-512 machines add alike
-                var (cols16, rows16) = Blocks(threads, GemmNR(GemmKernelKind.Vector256));
+                var (cols16, rows16) = Blocks(threads, GemmNR(GemmKernelKind.Vector256), 4);
                 long partialFloats = (long)m * n;
                 if (batch == 1 && cols16 * rows16 < 2 * threads && k >= 2 * GemmKC && partialFloats <= (1 << 22))
                     KSplits = (int)Math.Min(Math.Min(CeilDiv(k, GemmKC), CeilDiv(2 * threads, cols16 * rows16)),
@@ -372,10 +378,13 @@ public partial class CpuBackend
             KSplits = CeilDiv(k, _depthPerSplit);
         }
 
-        /// <summary>Column and row blocks for <paramref name="threads"/> threads with <paramref name="panelWidth"/>-column micro-panels.</summary>
-        private (int Cols, int Rows) Blocks(int threads, int panelWidth)
+        /// <summary>
+        /// Column and row blocks for <paramref name="threads"/> threads with <paramref name="panelWidth"/>-column
+        /// micro-panels, aiming at <paramref name="perThread"/> tasks per thread.
+        /// </summary>
+        private (int Cols, int Rows) Blocks(int threads, int panelWidth, int perThread)
         {
-            int want = 4 * threads;
+            int want = perThread * threads;
             int cols = CeilDiv(n, GemmNC), rows = 1;
             // more column blocks (each repeats the packing of its A rows: cheap while blocks are wide)
             int maxCols = Math.Max(1, CeilDiv(n, 4 * panelWidth));
