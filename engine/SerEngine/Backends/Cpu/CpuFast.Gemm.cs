@@ -111,7 +111,7 @@ internal readonly unsafe struct PlainB(float* data, long stride, bool trans, int
         if (!trans)
         {
             // B[p, j] = b[p·n + j]: row p is read in one run across four micro-panels at a time (reading
-            // each panel's narrow strip down all kc rows walks 4 KB strides, a cache miss per row)
+            // each panel's narrow strip down all kc rows strides n floats, a new stream per row)
             for (int jg = 0; jg < nc; jg += 4 * nr, dst += 4 * kc * nr)
             {
                 int groupEnd = Math.Min(nc, jg + 4 * nr);
