@@ -28,7 +28,7 @@ public class CpuFastAgreementTests
     {
         int[][] sizes = Emulated(kernel)
             ? [[1, 1, 1], [7, 17, 64], [17, 7, 3], [13, 40, 9], [6, 32, 129]]
-            : [[1, 1, 1], [7, 17, 64], [17, 7, 129], [64, 129, 7], [129, 64, 17], [300, 1, 7], [1, 300, 17], [129, 300, 300], [64, 64, 64]];
+            : [[1, 1, 1], [7, 17, 64], [17, 7, 129], [64, 129, 7], [129, 64, 17], [300, 1, 7], [1, 300, 17], [129, 300, 300], [64, 64, 64], [13, 200, 265]];
         var rng = new Generator(21);
         CpuBackend[] fast = Emulated(kernel) ? [Fast(kernel, 2)] : [Fast(kernel, 2), Fast(kernel, 1), Fast(kernel, 3)];
         foreach (bool ta in new[] { false, true })
@@ -62,6 +62,8 @@ public class CpuFastAgreementTests
         CheckGemm(fast, rng, true, true, 1, 5, 40, 2100, 0.5f, 1f, false, false);
         CheckGemm(fast, rng, false, true, 1, 30, 3, 900, 1f, 1f, false, false);
         CheckGemm(fast, rng, false, false, 1, 100, 2100, 20, 1f, 0f, false, false);  // wider than one column block (NC)
+        // an A larger than GemmWideA: two column blocks per thread, on each kernel
+        CheckGemm([.. fast, Fast(CpuBackend.BestGemmKernel.ToString(), 2)], rng, false, false, 1, 300, 200, 900, 1f, 0f, false, false);
     }
 
     // N, C, H, W, K, R, S, stride, padding (top, bottom, left, right), dilation

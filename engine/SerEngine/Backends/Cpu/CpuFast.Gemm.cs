@@ -39,6 +39,7 @@ internal readonly unsafe struct PlainA(float* data, long stride, bool trans, int
     {
         float* a = data + item * stride;
         const int mr = CpuBackend.GemmMR;
+        float** src8 = stackalloc float*[8];
         for (int ir = 0; ir < mc; ir += mr, dst += kc * mr)
         {
             int rows = Math.Min(mr, mc - ir);
@@ -61,12 +62,26 @@ internal readonly unsafe struct PlainA(float* data, long stride, bool trans, int
                 if (rows == mr)
                 {
                     float* s1 = s0 + k, s2 = s1 + k, s3 = s2 + k, s4 = s3 + k, s5 = s4 + k;
-                    for (int p = 0; p < kc; p++, dst += mr)
+                    int p = 0;
+                    if (Avx.IsSupported)
                     {
-                        dst[0] = s0[p]; dst[1] = s1[p]; dst[2] = s2[p];
-                        dst[3] = s3[p]; dst[4] = s4[p]; dst[5] = s5[p];
+                        // eight steps at a time through an 8 × 8 transpose (rows 6 and 7 repeat 4 and 5): step t's
+                        // eight floats land at t·MR, their two extra ones are overwritten by step t + 1, so the
+                        // group stops while a step follows it inside the panel
+                        src8[0] = s0; src8[1] = s1; src8[2] = s2; src8[3] = s3; src8[4] = s4; src8[5] = s5; src8[6] = s4; src8[7] = s5;
+                        for (; p + 8 < kc; p += 8)
+                        {
+                            if ((p & 15) == 0 && Sse.IsSupported)
+                                for (int r = 0; r < mr; r++) Sse.Prefetch0(src8[r] + p + 64); // six streams: ahead of the hardware prefetcher
+                            Conv2dPack.Transpose8x8(src8, p, dst + p * mr, mr);
+                        }
                     }
-                    dst -= kc * mr;
+                    for (; p < kc; p++)
+                    {
+                        float* d = dst + p * mr;
+                        d[0] = s0[p]; d[1] = s1[p]; d[2] = s2[p];
+                        d[3] = s3[p]; d[4] = s4[p]; d[5] = s5[p];
+                    }
                 }
                 else
                 {
@@ -86,50 +101,66 @@ internal readonly unsafe struct PlainA(float* data, long stride, bool trans, int
 /// <summary>A plain row-major B: [k, n], or [n, k] when transposed; batch items <c>Stride</c> floats apart.</summary>
 internal readonly unsafe struct PlainB(float* data, long stride, bool trans, int k, int n) : IGemmPackB
 {
+    /// <summary>How many rows ahead packing a plain B prefetches.</summary>
+    private const int PrefetchRows = 8;
+
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Pack(float* dst, int item, int p0, int kc, int j0, int nc, int nr)
     {
         float* b = data + item * stride;
+        if (!trans)
+        {
+            // B[p, j] = b[p·n + j]: row p is read in one run across four micro-panels at a time (reading
+            // each panel's narrow strip down all kc rows strides n floats, a new stream per row)
+            for (int jg = 0; jg < nc; jg += 4 * nr, dst += 4 * kc * nr)
+            {
+                int groupEnd = Math.Min(nc, jg + 4 * nr);
+                for (int p = 0; p < kc; p++)
+                {
+                    float* src = b + (long)(p0 + p) * n + j0;
+                    if (Sse.IsSupported && p + PrefetchRows < kc)
+                    {
+                        // each row's run starts a new stream the hardware prefetcher has not seen: fetch it ahead
+                        float* ahead = src + PrefetchRows * (long)n;
+                        for (int j = jg; j < groupEnd; j += 16) Sse.Prefetch0(ahead + j);
+                    }
+                    for (int jr = jg; jr < groupEnd; jr += nr)
+                    {
+                        int cols = Math.Min(nr, nc - jr);
+                        float* d = dst + (long)(jr - jg) * kc + p * nr;
+                        CpuBackend.CopyFloats(d, src + jr, cols);
+                        for (int j = cols; j < nr; j++) d[j] = 0f;
+                    }
+                }
+            }
+            return;
+        }
+        // B[p, j] = b[j·k + p]: each column j is a contiguous run of b; eight full columns
+        // go 8 × 8 at a time through an in-register transpose
         float** rows = stackalloc float*[8];
         for (int jr = 0; jr < nc; jr += nr, dst += kc * nr)
         {
             int cols = Math.Min(nr, nc - jr);
-            if (trans)
+            for (int jg = 0; jg < nr; jg += 8)
             {
-                // B[p, j] = b[j·k + p]: each column j is a contiguous run of b; eight full columns
-                // go 8 × 8 at a time through an in-register transpose
-                for (int jg = 0; jg < nr; jg += 8)
+                int p = 0;
+                if (jg + 8 <= cols && Avx.IsSupported)
                 {
-                    int p = 0;
-                    if (jg + 8 <= cols && Avx.IsSupported)
-                    {
-                        for (int i = 0; i < 8; i++) rows[i] = b + (long)(j0 + jr + jg + i) * k + p0;
-                        for (; p + 8 <= kc; p += 8) Conv2dPack.Transpose8x8(rows, p, dst + p * nr + jg, nr);
-                    }
-                    for (int jj = jg; jj < jg + 8; jj++)
-                    {
-                        float* d = dst + jj;
-                        if (jj < cols)
-                        {
-                            float* src = b + (long)(j0 + jr + jj) * k + p0;
-                            for (int q = p; q < kc; q++) d[q * nr] = src[q];
-                        }
-                        else
-                        {
-                            for (int q = p; q < kc; q++) d[q * nr] = 0f;
-                        }
-                    }
+                    for (int i = 0; i < 8; i++) rows[i] = b + (long)(j0 + jr + jg + i) * k + p0;
+                    for (; p + 8 <= kc; p += 8) Conv2dPack.Transpose8x8(rows, p, dst + p * nr + jg, nr);
                 }
-            }
-            else
-            {
-                // B[p, j] = b[p·n + j]: each step p copies `cols` consecutive floats
-                for (int p = 0; p < kc; p++)
+                for (int jj = jg; jj < jg + 8; jj++)
                 {
-                    float* src = b + (long)(p0 + p) * n + j0 + jr;
-                    float* d = dst + p * nr;
-                    CpuBackend.CopyFloats(d, src, cols);
-                    for (int j = cols; j < nr; j++) d[j] = 0f;
+                    float* d = dst + jj;
+                    if (jj < cols)
+                    {
+                        float* src = b + (long)(j0 + jr + jj) * k + p0;
+                        for (int q = p; q < kc; q++) d[q * nr] = src[q];
+                    }
+                    else
+                    {
+                        for (int q = p; q < kc; q++) d[q * nr] = 0f;
+                    }
                 }
             }
         }
@@ -146,6 +177,9 @@ public partial class CpuBackend
 
     /// <summary>Largest column block of a task (a packed B block of KC·NC floats); a multiple of every NR.</summary>
     internal const int GemmNC = 2048;
+
+    /// <summary>An A of at least this many floats (an L2 cache's worth) is planned with fewer column blocks per thread.</summary>
+    internal const long GemmWideA = 1L << 18;
 
     /// <summary>Below this many multiply-adds a GEMM runs on the calling thread only.</summary>
     internal const long GemmParallelMacs = 1L << 17;
@@ -327,11 +361,14 @@ public partial class CpuBackend
             _rowBlocks = 1;
             if (threads > 1)
             {
-                (_colBlocks, _rowBlocks) = Blocks(threads, nr);
+                // a single product whose A outgrows L2 gets two blocks per thread, not four: every column block
+                // streams all of A again, while two blocks per thread still let the faster thread take more
+                int perThread = batch == 1 && (long)m * k >= GemmWideA ? 2 : 4;
+                (_colBlocks, _rowBlocks) = Blocks(threads, nr, perThread);
                 // then split k (partial products summed at the end) when the output is too small to share. The split
                 // decides the order in which partial products are added, so it is planned with 16-column panels on
                 // every CPU (the blocks above follow this CPU's tile): AVX2 and AVX-512 machines add alike
-                var (cols16, rows16) = Blocks(threads, GemmNR(GemmKernelKind.Vector256));
+                var (cols16, rows16) = Blocks(threads, GemmNR(GemmKernelKind.Vector256), 4);
                 long partialFloats = (long)m * n;
                 if (batch == 1 && cols16 * rows16 < 2 * threads && k >= 2 * GemmKC && partialFloats <= (1 << 22))
                     KSplits = (int)Math.Min(Math.Min(CeilDiv(k, GemmKC), CeilDiv(2 * threads, cols16 * rows16)),
@@ -346,10 +383,13 @@ public partial class CpuBackend
             KSplits = CeilDiv(k, _depthPerSplit);
         }
 
-        /// <summary>Column and row blocks for <paramref name="threads"/> threads with <paramref name="panelWidth"/>-column micro-panels.</summary>
-        private (int Cols, int Rows) Blocks(int threads, int panelWidth)
+        /// <summary>
+        /// Column and row blocks for <paramref name="threads"/> threads with <paramref name="panelWidth"/>-column
+        /// micro-panels, aiming at <paramref name="perThread"/> tasks per thread.
+        /// </summary>
+        private (int Cols, int Rows) Blocks(int threads, int panelWidth, int perThread)
         {
-            int want = 4 * threads;
+            int want = perThread * threads;
             int cols = CeilDiv(n, GemmNC), rows = 1;
             // more column blocks (each repeats the packing of its A rows: cheap while blocks are wide)
             int maxCols = Math.Max(1, CeilDiv(n, 4 * panelWidth));
