@@ -98,20 +98,21 @@ public static class Cepstrum
         // blocks of frames are independent; inside one, each output vector sums its n_mels products in
         // registers (m ascending, the same order in every lane at any vector width)
         int blocks = (nT + DctBlock - 1) / DctBlock;
+        bool wide = StftBatch.Wide; // read on this thread (tests narrow it here)
         ForChunks(blocks, (long)nK * nM * nT >= 1 << 16 ? Math.Min(blocks, 4 * FrontEndThreads.Max) : 1,
-            (_, b0, b1) => DctBlocks(d, x, o, nM, nK, nT, b0 * DctBlock, Math.Min(nT, b1 * DctBlock)));
+            (_, b0, b1) => DctBlocks(d, x, o, nM, nK, nT, b0 * DctBlock, Math.Min(nT, b1 * DctBlock), wide));
     }
 
     /// <summary>Frames per block of <see cref="ApplyDct"/> (the block's [n_mels, 64] inputs stay in L1/L2 while every coefficient reads them).</summary>
     private const int DctBlock = 64;
 
-    /// <summary>Columns t0 .. t1 − 1 of <see cref="ApplyDct"/>: o[k, t] = Σ_m d[m·nK + k]·x[m·nT + t].</summary>
-    private static unsafe void DctBlocks(double[] d, double[] x, double[] o, int nM, int nK, int nT, int t0, int t1)
+    /// <summary>Columns t0 .. t1 − 1 of <see cref="ApplyDct"/>: o[k, t] = Σ_m d[m·nK + k]·x[m·nT + t] (512-bit vectors when <paramref name="wide"/>; the same bits either way).</summary>
+    private static unsafe void DctBlocks(double[] d, double[] x, double[] o, int nM, int nK, int nT, int t0, int t1, bool wide)
     {
         fixed (double* pd = d, px = x, po = o)
         {
             int t = t0;
-            if (Vector512.IsHardwareAccelerated)
+            if (wide)
             {
                 for (; t + 8 <= t1; t += 8)
                 {
