@@ -1,4 +1,5 @@
 using System.Numerics.Tensors;
+using System.Runtime.Intrinsics;
 
 namespace SerEngine.Audio;
 
@@ -17,18 +18,18 @@ public static class Cepstrum
         if (!(amin > 0)) throw new ArgumentException($"amin must be > 0, got {amin}");
         if (topDb is { } t && !(t >= 0)) throw new ArgumentException($"top_db must be >= 0, got {t}");
         var v = new double[x.Values.Length];
-        AmplitudeToDb(x.Values, v, multiplier, amin, reference, topDb);
+        AmplitudeToDb(x.Values, v, v.Length, multiplier, amin, reference, topDb);
         return new DoubleMatrix(v, x.Rows, x.Columns);
     }
 
-    /// <summary><see cref="AmplitudeToDb(DoubleMatrix, double, double, double, double?)"/> of src into v (v may be src: MFCC converts its own mel matrix in place).</summary>
-    private static void AmplitudeToDb(double[] src, double[] v, double multiplier, double amin, double reference, double? topDb)
+    /// <summary><see cref="AmplitudeToDb(DoubleMatrix, double, double, double, double?)"/> of the first n values of src into v (v may be src: MFCC converts its own mel matrix in place).</summary>
+    private static void AmplitudeToDb(double[] src, double[] v, int n, double multiplier, double amin, double reference, double? topDb)
     {
         double offset = multiplier * Math.Log10(Math.Max(amin, reference));
         // chunks in parallel: v = multiplier·log10(max(x, amin)) − offset, and each chunk's maximum
-        int chunks = ParallelChunks(v.Length);
+        int chunks = ParallelChunks(n);
         var maxima = new double[chunks];
-        ForChunks(v.Length, chunks, (c, start, end) =>
+        ForChunks(n, chunks, (c, start, end) =>
         {
             var dst = v.AsSpan(start, end - start);
             TensorPrimitives.Max(src.AsSpan(start, end - start), amin, dst);
@@ -39,10 +40,10 @@ public static class Cepstrum
         });
         double max = double.NegativeInfinity;
         foreach (double m in maxima) max = Math.Max(max, m);
-        if (topDb is { } top && v.Length > 0)
+        if (topDb is { } top && n > 0)
         {
             double floor = max - top;
-            ForChunks(v.Length, chunks, (_, start, end) => TensorPrimitives.Max(v.AsSpan(start, end - start), floor, v.AsSpan(start, end - start)));
+            ForChunks(n, chunks, (_, start, end) => TensorPrimitives.Max(v.AsSpan(start, end - start), floor, v.AsSpan(start, end - start)));
         }
     }
 
@@ -86,19 +87,96 @@ public static class Cepstrum
     public static DoubleMatrix ApplyDct(DoubleMatrix dct, DoubleMatrix x)
     {
         if (dct.Rows != x.Rows) throw new ArgumentException($"DCT [{dct.Rows}, {dct.Columns}] does not fit {x.Rows} mel bands");
-        int nM = dct.Rows, nK = dct.Columns, nT = x.Columns;
-        var o = new double[(long)nK * nT]; // [n_mfcc, frames]
-        // rows of the output are independent: row k = Σ_m dct[m, k]·x[m, :] (vectorised along frames)
-        ForChunks(nK, (long)nK * nM * nT >= 1 << 16 ? Math.Min(nK, FrontEndThreads.Max) : 1, (_, k0, k1) =>
+        var o = new double[(long)dct.Columns * x.Columns]; // [n_mfcc, frames]
+        DctInto(dct.Values, x.Values, dct.Rows, dct.Columns, x.Columns, o);
+        return new DoubleMatrix(o, dct.Columns, x.Columns);
+    }
+
+    /// <summary><see cref="ApplyDct(DoubleMatrix, DoubleMatrix)"/> on arrays that may be longer than their matrices: d [nM, nK], x [nM, nT] → o [nK, nT].</summary>
+    private static void DctInto(double[] d, double[] x, int nM, int nK, int nT, double[] o)
+    {
+        // blocks of frames are independent; inside one, each output vector sums its n_mels products in
+        // registers (m ascending, the same order in every lane at any vector width)
+        int blocks = (nT + DctBlock - 1) / DctBlock;
+        bool wide = StftBatch.Wide; // read on this thread (tests narrow it here)
+        ForChunks(blocks, (long)nK * nM * nT >= 1 << 16 ? Math.Min(blocks, 4 * FrontEndThreads.Max) : 1,
+            (_, b0, b1) => DctBlocks(d, x, o, nM, nK, nT, b0 * DctBlock, Math.Min(nT, b1 * DctBlock), wide));
+    }
+
+    /// <summary>Frames per block of <see cref="ApplyDct"/> (the block's [n_mels, 64] inputs stay in L1/L2 while every coefficient reads them).</summary>
+    private const int DctBlock = 64;
+
+    /// <summary>Columns t0 .. t1 − 1 of <see cref="ApplyDct"/>: o[k, t] = Σ_m d[m·nK + k]·x[m·nT + t] (512-bit vectors when <paramref name="wide"/>; the same bits either way).</summary>
+    private static unsafe void DctBlocks(double[] d, double[] x, double[] o, int nM, int nK, int nT, int t0, int t1, bool wide)
+    {
+        fixed (double* pd = d, px = x, po = o)
         {
-            for (int k = k0; k < k1; k++)
+            int t = t0;
+            if (wide)
             {
-                var row = o.AsSpan(k * nT, nT);
-                for (int m = 0; m < nM; m++)
-                    TensorPrimitives.MultiplyAdd(x.Values.AsSpan(m * nT, nT), dct.Values[m * nK + k], row, row);
+                for (; t + 8 <= t1; t += 8)
+                {
+                    int k = 0;
+                    for (; k + 4 <= nK; k += 4) // four independent sums in flight
+                    {
+                        Vector512<double> a0 = default, a1 = default, a2 = default, a3 = default;
+                        for (int m = 0; m < nM; m++)
+                        {
+                            var xv = Vector512.Load(px + (long)m * nT + t);
+                            double* dm = pd + m * nK + k;
+                            a0 += xv * Vector512.Create(dm[0]);
+                            a1 += xv * Vector512.Create(dm[1]);
+                            a2 += xv * Vector512.Create(dm[2]);
+                            a3 += xv * Vector512.Create(dm[3]);
+                        }
+                        a0.Store(po + (long)k * nT + t);
+                        a1.Store(po + (long)(k + 1) * nT + t);
+                        a2.Store(po + (long)(k + 2) * nT + t);
+                        a3.Store(po + (long)(k + 3) * nT + t);
+                    }
+                    for (; k < nK; k++)
+                    {
+                        var acc = Vector512<double>.Zero;
+                        for (int m = 0; m < nM; m++) acc += Vector512.Load(px + (long)m * nT + t) * Vector512.Create(pd[m * nK + k]);
+                        acc.Store(po + (long)k * nT + t);
+                    }
+                }
             }
-        });
-        return new DoubleMatrix(o, nK, nT);
+            for (; t + 4 <= t1; t += 4)
+            {
+                int k = 0;
+                for (; k + 4 <= nK; k += 4)
+                {
+                    Vector256<double> a0 = default, a1 = default, a2 = default, a3 = default;
+                    for (int m = 0; m < nM; m++)
+                    {
+                        var xv = Vector256.Load(px + (long)m * nT + t);
+                        double* dm = pd + m * nK + k;
+                        a0 += xv * Vector256.Create(dm[0]);
+                        a1 += xv * Vector256.Create(dm[1]);
+                        a2 += xv * Vector256.Create(dm[2]);
+                        a3 += xv * Vector256.Create(dm[3]);
+                    }
+                    a0.Store(po + (long)k * nT + t);
+                    a1.Store(po + (long)(k + 1) * nT + t);
+                    a2.Store(po + (long)(k + 2) * nT + t);
+                    a3.Store(po + (long)(k + 3) * nT + t);
+                }
+                for (; k < nK; k++)
+                {
+                    var acc = Vector256<double>.Zero;
+                    for (int m = 0; m < nM; m++) acc += Vector256.Load(px + (long)m * nT + t) * Vector256.Create(pd[m * nK + k]);
+                    acc.Store(po + (long)k * nT + t);
+                }
+            }
+            for (; t < t1; t++)
+                for (int k = 0; k < nK; k++)
+                {
+                    double acc = 0;
+                    for (int m = 0; m < nM; m++) acc += px[(long)m * nT + t] * pd[m * nK + k];
+                    po[(long)k * nT + t] = acc;
+                }
+        }
     }
 
     /// <summary>
@@ -111,8 +189,18 @@ public static class Cepstrum
             var spec = Stft.Compute(samples, stft);
             return MelFilterbank.Apply(MelFilterbank.Create(stft.FreqBins, mel), spec);
         }
-        // the fast path projects each group of frames on the (cached, sparse) filterbank as it is
-        // computed, so the full spectrogram is never stored
+        int count = MelSpectrogramFast(samples, stft, mel, static n => GC.AllocateUninitializedArray<double>(n), out var outv);
+        return new DoubleMatrix(outv, mel.NMels, count);
+    }
+
+    /// <summary>
+    /// The fast path of <see cref="MelSpectrogram"/> (<see cref="StftBatch.Supports"/> must hold): each
+    /// group of frames is projected on the (cached, sparse) filterbank as it is computed, so the full
+    /// spectrogram is never stored. <paramref name="allocate"/>(n) gives the <c>[n_mels, frames]</c>
+    /// result's array (at least n values; every one of the first n is written); returns the frame count.
+    /// </summary>
+    internal static int MelSpectrogramFast(ReadOnlySpan<float> samples, StftSettings stft, MelSettings mel, Func<int, double[]> allocate, out double[] values)
+    {
         var fb = MelFilterbank.CreateSparse(stft.FreqBins, mel);
         double[] outv = [];
         int n = samples.Length;
@@ -120,10 +208,11 @@ public static class Cepstrum
         {
             if ((long)fb.Mels * frames > Array.MaxLength)
                 throw new ArgumentException($"{n} samples give a mel spectrogram of {fb.Mels} bands x {frames} frames, more than the {Array.MaxLength} values an array holds");
-            outv = GC.AllocateUninitializedArray<double>(fb.Mels * frames); // [n_mels, frames], every element written
+            outv = allocate(fb.Mels * frames); // [n_mels, frames]
             return new MelSink(fb, outv, frames);
         });
-        return new DoubleMatrix(outv, fb.Mels, count);
+        values = outv;
+        return count;
     }
 
     /// <summary>
@@ -135,22 +224,53 @@ public static class Cepstrum
     public static DoubleMatrix Mfcc(ReadOnlySpan<float> samples, StftSettings stft, MelSettings mel, int nMfcc,
         double? topDb = 80.0, bool logMels = false, bool orthoDct = true)
     {
+        double[] o = [];
+        int frames = MfccInto(samples, stft, mel, nMfcc, topDb, logMels, orthoDct, n => o = new double[n]);
+        return new DoubleMatrix(o, nMfcc, frames);
+    }
+
+    /// <summary>
+    /// <see cref="Mfcc(ReadOnlySpan{float}, StftSettings, MelSettings, int, double?, bool, bool)"/> into
+    /// the array <paramref name="allocate"/>(n) gives (at least n values, the first n written as
+    /// <c>[n_mfcc, frames]</c>); returns the frame count. The mel matrix in between comes from the
+    /// shared array pool on the fast path, so repeated calls reuse its memory instead of faulting in fresh pages.
+    /// </summary>
+    internal static int MfccInto(ReadOnlySpan<float> samples, StftSettings stft, MelSettings mel, int nMfcc,
+        double? topDb, bool logMels, bool orthoDct, Func<int, double[]> allocate)
+    {
         if (nMfcc > mel.NMels) throw new ArgumentException($"n_mfcc ({nMfcc}) cannot exceed n_mels ({mel.NMels})");
-        var melSpec = MelSpectrogram(samples, stft, mel);
-        DoubleMatrix logMel;
-        if (logMels)
-        {
-            var v = melSpec.Values.Select(x => Math.Log(x + 1e-6)).ToArray();
-            logMel = new DoubleMatrix(v, melSpec.Rows, melSpec.Columns);
-        }
+        if (!logMels && topDb is { } t && !(t >= 0)) throw new ArgumentException($"top_db must be >= 0, got {t}");
+        bool pooled = StftBatch.Supports(stft);
+        double[] melv;
+        int frames;
+        if (pooled) frames = MelSpectrogramFast(samples, stft, mel, System.Buffers.ArrayPool<double>.Shared.Rent, out melv);
         else
         {
-            if (topDb is { } t && !(t >= 0)) throw new ArgumentException($"top_db must be >= 0, got {t}");
-            AmplitudeToDb(melSpec.Values, melSpec.Values, 10.0, 1e-10, 1.0, topDb); // the mel matrix is ours: no second one
-            logMel = melSpec;
+            var m = MelSpectrogram(samples, stft, mel);
+            (melv, frames) = (m.Values, m.Columns);
         }
-        return ApplyDct(CreateDct(nMfcc, mel.NMels, orthoDct), logMel);
+        try
+        {
+            int n = mel.NMels * frames;
+            if (logMels)
+                for (int i = 0; i < n; i++) melv[i] = Math.Log(melv[i] + 1e-6);
+            else
+                AmplitudeToDb(melv, melv, n, 10.0, 1e-10, 1.0, topDb); // the mel matrix is ours: in place
+            var o = allocate(nMfcc * frames); // [n_mfcc, frames]
+            DctInto(Dct(nMfcc, mel.NMels, orthoDct), melv, mel.NMels, nMfcc, frames, o);
+            return frames;
+        }
+        finally
+        {
+            if (pooled) System.Buffers.ArrayPool<double>.Shared.Return(melv);
+        }
     }
+
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<(int, int, bool), double[]> DctCache = new();
+
+    /// <summary><see cref="CreateDct"/>'s values, built once per shape (a few shapes in practice).</summary>
+    private static double[] Dct(int nMfcc, int nMels, bool ortho) =>
+        DctCache.GetOrAdd((nMfcc, nMels, ortho), static k => CreateDct(k.Item1, k.Item2, k.Item3).Values);
 
     /// <summary>
     /// torchaudio.functional.compute_deltas along frames: with n = (win_length − 1)/2,

@@ -1,5 +1,7 @@
+using System.Buffers;
 using System.Collections.Concurrent;
 using SerEngine.Backends;
+using SerEngine.Backends.Cpu;
 
 namespace SerEngine.Audio;
 
@@ -11,7 +13,10 @@ namespace SerEngine.Audio;
 /// host does what is cheap and exact: the <c>pad</c> and centring pads, the window, the filterbank
 /// and the DCT matrix (the same double-precision code as <see cref="Stft"/>, <see cref="MelFilterbank"/>
 /// and <see cref="Cepstrum"/>, rounded once to float and uploaded). Same settings and shapes as those
-/// double-precision functions, which stay the oracle.
+/// double-precision functions, which stay the oracle. On the fast CPU backend the host's SIMD front
+/// end computes the features (the spectrogram in float32 as <see cref="Stft.ComputeSingle"/>, the mel
+/// spectrogram and MFCC in double as <see cref="Cepstrum"/>, rounded once) straight into tensors of the
+/// backend's buffer pool, so repeated calls reuse memory as PyTorch's allocator does.
 /// </summary>
 public static class DeviceFeatures
 {
@@ -23,6 +28,25 @@ public static class DeviceFeatures
     public static Tensor Spectrogram(Backend backend, ReadOnlySpan<float> samples, StftSettings stft)
     {
         ArgumentNullException.ThrowIfNull(backend);
+        if (UsesHostFft(backend, stft))
+        {
+            // the host's float32 SIMD STFT (Stft.ComputeSingle's), written straight into the tensor's pooled storage
+            Tensor? result = null;
+            try
+            {
+                StftBatch.Run<float>(samples, stft, frames =>
+                {
+                    result = Tensor.Empty(new Shape(stft.FreqBins, frames), DType.Float32, backend); // [bins, frames]
+                    return new SpectrogramSink<float>(((CpuStorage)result.Storage).F, stft.FreqBins, frames);
+                });
+                return result!;
+            }
+            catch
+            {
+                result?.Dispose();
+                throw;
+            }
+        }
         var (signal, window, frames) = Frames(backend, samples, stft);
         using (signal)
         using (window)
@@ -48,6 +72,19 @@ public static class DeviceFeatures
     public static Tensor MelSpectrogram(Backend backend, ReadOnlySpan<float> samples, StftSettings stft, MelSettings mel)
     {
         ArgumentNullException.ThrowIfNull(mel);
+        if (UsesHostFft(backend, stft))
+        {
+            double[]? rented = null;
+            try
+            {
+                int frames = Cepstrum.MelSpectrogramFast(samples, stft, mel, n => rented = ArrayPool<double>.Shared.Rent(n), out _);
+                return ToTensor(backend, rented!, mel.NMels, frames);
+            }
+            finally
+            {
+                if (rented is not null) ArrayPool<double>.Shared.Return(rented);
+            }
+        }
         var plan = Plan(new PlanKey(stft.FreqBins, mel, 0, true, MelFeatureScale.Power, null));
         return Features(backend, samples, stft, plan);
     }
@@ -64,8 +101,43 @@ public static class DeviceFeatures
         ArgumentNullException.ThrowIfNull(mel);
         if (nMfcc > mel.NMels) throw new ArgumentException($"n_mfcc ({nMfcc}) cannot exceed n_mels ({mel.NMels})");
         if (topDb is { } t && !(t >= 0)) throw new ArgumentException($"top_db must be >= 0, got {t}");
+        if (UsesHostFft(backend, stft))
+        {
+            double[]? rented = null;
+            try
+            {
+                int frames = Cepstrum.MfccInto(samples, stft, mel, nMfcc, topDb, logMels, orthoDct, n => rented = ArrayPool<double>.Shared.Rent(n));
+                return ToTensor(backend, rented!, nMfcc, frames);
+            }
+            finally
+            {
+                if (rented is not null) ArrayPool<double>.Shared.Return(rented);
+            }
+        }
         var plan = Plan(new PlanKey(stft.FreqBins, mel, nMfcc, orthoDct, logMels ? MelFeatureScale.Log : MelFeatureScale.Decibels, logMels ? null : topDb));
         return Features(backend, samples, stft, plan);
+    }
+
+    /// <summary>
+    /// True on the fast CPU backend for settings the host's SIMD STFT handles: there the features are
+    /// the host's (the double-precision mel/MFCC path, the float32 spectrogram), written into tensors
+    /// of the backend's buffer pool, instead of its reference spectrogram primitive (a direct DFT).
+    /// </summary>
+    private static bool UsesHostFft(Backend backend, StftSettings stft)
+    {
+        ArgumentNullException.ThrowIfNull(backend);
+        ArgumentNullException.ThrowIfNull(stft);
+        stft.Validate();
+        return backend is CpuBackend && StftBatch.Supports(stft);
+    }
+
+    /// <summary>The first rows·frames values of <paramref name="v"/> rounded into a new <c>[rows, frames]</c> tensor on the backend.</summary>
+    private static Tensor ToTensor(Backend backend, double[] v, int rows, int frames)
+    {
+        var y = Tensor.Empty(new Shape(rows, frames), DType.Float32, backend); // [rows, frames]
+        var f = ((CpuStorage)y.Storage).F;
+        for (int i = 0; i < rows * frames; i++) f[i] = (float)v[i];
+        return y;
     }
 
     /// <summary>The mel feature tail on the backend in one primitive (<see cref="Backend.MelFeatures"/>): [plan rows, frames].</summary>

@@ -6,8 +6,8 @@ using System.Runtime.Intrinsics;
 namespace SerEngine.Audio;
 
 /// <summary>
-/// <see cref="Vector256{T}.Count"/> complex DFTs of one length m at once (four in double precision,
-/// eight in single): every value is a <see cref="Vector256{T}"/> whose lanes belong to independent
+/// L complex DFTs of one length m at once (L = the lanes of the vector type TV of <see cref="Forward"/>:
+/// 4 or 8 in double precision, 8 or 16 in single): every value is one TV whose lanes belong to independent
 /// transforms (consecutive STFT frames), so every butterfly of every stage is a plain vector
 /// operation with no shuffles. The twiddles are computed in double precision and rounded to T.
 /// Mixed-radix Stockham autosort (radix 4, 2, 3, 5 stages, as <see cref="FftPlan"/>), with each
@@ -62,45 +62,43 @@ internal sealed class FftBatch<T>
         ? new FftBatch<T>(k) : throw new ArgumentException($"batched FFT needs a 2/3/5-smooth length, got {k}"));
 
     /// <summary>
-    /// In-place forward transform of every lane of <paramref name="re"/> + i·<paramref name="im"/>
-    /// ([m] each); <paramref name="sRe"/>, <paramref name="sIm"/> are scratch of the same length.
+    /// Forward transform of every lane of <paramref name="re"/> + i·<paramref name="im"/> ([m] each),
+    /// using <paramref name="sRe"/>, <paramref name="sIm"/> (same length) as the other half of each
+    /// stage's ping-pong: the result is left in whichever pair the last stage wrote, returned in
+    /// <paramref name="outRe"/>, <paramref name="outIm"/> (no copy back; the other pair is clobbered).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public unsafe void Forward(Vector256<T>* re, Vector256<T>* im, Vector256<T>* sRe, Vector256<T>* sIm)
+    public unsafe void Forward<TV>(TV* re, TV* im, TV* sRe, TV* sIm, out TV* outRe, out TV* outIm)
+        where TV : unmanaged, ILaneVector<TV, T>
     {
         int m = Length;
-        Vector256<T>* xr = re, xi = im, yr = sRe, yi = sIm;
+        TV* xr = re, xi = im, yr = sRe, yi = sIm;
         foreach (var st in _stages)
         {
             fixed (T* twr = st.TwRe, twi = st.TwIm)
             {
                 switch (st.Radix)
                 {
-                    case 4: Radix4(m, st.Ns, twr, twi, xr, xi, yr, yi); break;
-                    case 2: Radix2(m, st.Ns, twr, twi, xr, xi, yr, yi); break;
-                    case 3: Radix3(m, st.Ns, twr, twi, xr, xi, yr, yi); break;
-                    default: Radix5(m, st.Ns, twr, twi, xr, xi, yr, yi); break;
+                    case 4: Radix4<TV>(m, st.Ns, twr, twi, xr, xi, yr, yi); break;
+                    case 2: Radix2<TV>(m, st.Ns, twr, twi, xr, xi, yr, yi); break;
+                    case 3: Radix3<TV>(m, st.Ns, twr, twi, xr, xi, yr, yi); break;
+                    default: Radix5<TV>(m, st.Ns, twr, twi, xr, xi, yr, yi); break;
                 }
             }
             var tr = xr; xr = yr; yr = tr;
             var ti = xi; xi = yi; yi = ti;
         }
-        if (xr != re)
-        {
-            for (int i = 0; i < m; i++)
-            {
-                re[i] = xr[i];
-                im[i] = xi[i];
-            }
-        }
+        outRe = xr;
+        outIm = xi;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Twiddle(ref Vector256<T> r, ref Vector256<T> i, T wr, T wi)
+    private static void Twiddle<TV>(ref TV r, ref TV i, T wr, T wi)
+        where TV : unmanaged, ILaneVector<TV, T>
     {
         var a = r;
-        var vr = Vector256.Create(wr);
-        var vi = Vector256.Create(wi);
+        var vr = TV.Broadcast(wr);
+        var vi = TV.Broadcast(wi);
         r = a * vr - i * vi;
         i = a * vi + i * vr;
     }
@@ -108,7 +106,8 @@ internal sealed class FftBatch<T>
     // Stage layout (Stockham): for j = blk·ns + jm, inputs x[j + q·m/R], outputs y[blk·ns·R + jm + k·ns].
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static unsafe void Radix2(int m, int ns, T* twr, T* twi, Vector256<T>* xr, Vector256<T>* xi, Vector256<T>* yr, Vector256<T>* yi)
+    private static unsafe void Radix2<TV>(int m, int ns, T* twr, T* twi, TV* xr, TV* xi, TV* yr, TV* yi)
+        where TV : unmanaged, ILaneVector<TV, T>
     {
         int stride = m / 2;
         for (int j = 0, blk = 0; j < stride; blk++)
@@ -124,7 +123,8 @@ internal sealed class FftBatch<T>
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static unsafe void Radix4(int m, int ns, T* twr, T* twi, Vector256<T>* xr, Vector256<T>* xi, Vector256<T>* yr, Vector256<T>* yi)
+    private static unsafe void Radix4<TV>(int m, int ns, T* twr, T* twi, TV* xr, TV* xi, TV* yr, TV* yi)
+        where TV : unmanaged, ILaneVector<TV, T>
     {
         int stride = m / 4;
         for (int j = 0, blk = 0; j < stride; blk++)
@@ -152,11 +152,12 @@ internal sealed class FftBatch<T>
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static unsafe void Radix3(int m, int ns, T* twr, T* twi, Vector256<T>* xr, Vector256<T>* xi, Vector256<T>* yr, Vector256<T>* yi)
+    private static unsafe void Radix3<TV>(int m, int ns, T* twr, T* twi, TV* xr, TV* xi, TV* yr, TV* yi)
+        where TV : unmanaged, ILaneVector<TV, T>
     {
         int stride = m / 3;
-        var half = Vector256.Create(T.CreateTruncating(0.5));
-        var s60 = Vector256.Create(T.CreateTruncating(Math.Sqrt(3.0) / 2));
+        var half = TV.Broadcast(T.CreateTruncating(0.5));
+        var s60 = TV.Broadcast(T.CreateTruncating(Math.Sqrt(3.0) / 2));
         for (int j = 0, blk = 0; j < stride; blk++)
             for (int jm = 0; jm < ns; jm++, j++)
             {
@@ -180,11 +181,12 @@ internal sealed class FftBatch<T>
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static unsafe void Radix5(int m, int ns, T* twr, T* twi, Vector256<T>* xr, Vector256<T>* xi, Vector256<T>* yr, Vector256<T>* yi)
+    private static unsafe void Radix5<TV>(int m, int ns, T* twr, T* twi, TV* xr, TV* xi, TV* yr, TV* yi)
+        where TV : unmanaged, ILaneVector<TV, T>
     {
         int stride = m / 5;
-        var c1 = Vector256.Create(T.CreateTruncating(Math.Cos(2 * Math.PI / 5))); var c2 = Vector256.Create(T.CreateTruncating(Math.Cos(4 * Math.PI / 5)));
-        var s1 = Vector256.Create(T.CreateTruncating(Math.Sin(2 * Math.PI / 5))); var s2 = Vector256.Create(T.CreateTruncating(Math.Sin(4 * Math.PI / 5)));
+        var c1 = TV.Broadcast(T.CreateTruncating(Math.Cos(2 * Math.PI / 5))); var c2 = TV.Broadcast(T.CreateTruncating(Math.Cos(4 * Math.PI / 5)));
+        var s1 = TV.Broadcast(T.CreateTruncating(Math.Sin(2 * Math.PI / 5))); var s2 = TV.Broadcast(T.CreateTruncating(Math.Sin(4 * Math.PI / 5)));
         for (int j = 0, blk = 0; j < stride; blk++)
             for (int jm = 0; jm < ns; jm++, j++)
             {

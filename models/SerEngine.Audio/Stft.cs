@@ -159,7 +159,7 @@ public static class Stft
 
     /// <summary>
     /// |STFT|^power of <paramref name="samples"/> in single precision, as torch.stft computes it on
-    /// float32 input: <c>[n_fft/2 + 1, frames]</c>. Eight frames run per 256-bit vector, so this is
+    /// float32 input: <c>[n_fft/2 + 1, frames]</c>. Sixteen frames run per 512-bit vector (eight per 256-bit one, with the same bits), so this is
     /// about twice as fast as <see cref="Compute"/> and its result half the size; the values differ
     /// from <see cref="Compute"/>'s by float32 rounding (a relative error of order 1e-6 of the
     /// spectrum's norm). Settings the SIMD path does not handle fall back to <see cref="Compute"/>,

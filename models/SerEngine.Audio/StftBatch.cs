@@ -7,25 +7,13 @@ using System.Runtime.Intrinsics.X86;
 namespace SerEngine.Audio;
 
 /// <summary>
-/// Receives the spectra of a group of L = <see cref="Vector256{T}.Count"/> consecutive STFT frames
-/// (one per lane: four in double precision, eight in single): spec[f] holds |X(f)|^power of frames
-/// t0 .. t0 + L − 1 for every bin f; lanes past <c>count</c> are padding to ignore.
-/// Called from several threads at once for different groups.
-/// </summary>
-internal abstract unsafe class FrameSink<T>
-    where T : unmanaged
-{
-    /// <summary>Consumes the group starting at frame <paramref name="t0"/> with <paramref name="count"/> (1–L) valid lanes.</summary>
-    public abstract void Consume(int t0, int count, Vector256<T>* spec);
-}
-
-/// <summary>
-/// The fast STFT: frames are taken L at a time (each a lane of <see cref="Vector256{T}"/>: L = 4 in
-/// double precision, 8 in single), the real FFT of length n runs as a batched complex FFT of length
+/// The fast STFT: frames are taken L at a time (each a lane of one vector: L = 8 in double precision
+/// and 16 in single with 512-bit vectors, half that with 256-bit ones), the real FFT of length n runs as a batched complex FFT of length
 /// n/2 (<see cref="FftBatch{T}"/>) plus the usual split into even and odd parts with precomputed
 /// twiddles, and groups of frames are shared among <see cref="FrontEndThreads.Max"/> threads. In
 /// double precision the results equal <see cref="FftPlan"/>'s to rounding; in single precision they
-/// carry float32 rounding (as torch.stft's). Legend: n = n_fft, h = n/2, bins = h + 1.
+/// carry float32 rounding (as torch.stft's). Every lane runs the same operations at either width,
+/// so the results do not depend on it. Legend: n = n_fft, h = n/2, bins = h + 1.
 /// </summary>
 internal static unsafe class StftBatch
 {
@@ -124,6 +112,13 @@ internal static unsafe class StftBatch
     [ThreadStatic]
     private static byte[]? _workspace;
 
+    /// <summary>Set on a thread to run its STFTs with 256-bit vectors even where 512-bit ones are fast (tests compare the two).</summary>
+    [ThreadStatic]
+    internal static bool NarrowVectors;
+
+    /// <summary>True when this thread's STFTs run with 512-bit vectors.</summary>
+    internal static bool Wide => Vector512.IsHardwareAccelerated && !NarrowVectors;
+
     /// <summary>
     /// Runs frames 0 .. frames−1 (frame t's samples start at <paramref name="starts"/>[t]), windowed by
     /// <paramref name="window"/> [n], through the FFT and |·|^power, handing every group of L to
@@ -132,7 +127,16 @@ internal static unsafe class StftBatch
     private static void Run<T>(FrameStarts starts, int frames, StftSettings s, T[] window, FrameSink<T> sink)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        int n = s.NFft, h = n / 2, bins = h + 1, lanes = Vector256<T>.Count;
+        if (Wide) Run<T, Lanes512<T>>(starts, frames, s, window, sink);
+        else Run<T, Lanes256<T>>(starts, frames, s, window, sink);
+    }
+
+    /// <summary><see cref="Run{T}(FrameStarts, int, StftSettings, T[], FrameSink{T})"/> with vectors of type TV (L = TV.Count lanes).</summary>
+    private static void Run<T, TV>(FrameStarts starts, int frames, StftSettings s, T[] window, FrameSink<T> sink)
+        where T : unmanaged, IFloatingPointIeee754<T>
+        where TV : unmanaged, ILaneVector<TV, T>
+    {
+        int n = s.NFft, h = n / 2, bins = h + 1, lanes = TV.Count;
         var plan = FftBatch<T>.Get(h);
         var (wr, wi) = HalfTwiddles<T>(n);
         double power = s.Power;
@@ -143,29 +147,43 @@ internal static unsafe class StftBatch
         {
             int g0 = (int)((long)groups * c / chunks), g1 = (int)((long)groups * (c + 1) / chunks);
             // [h] re, im, scratch re, scratch im; [bins] spectrum (64-byte aligned inside the workspace)
-            int bytes = (4 * h + bins) * sizeof(Vector256<T>) + 64;
+            int bytes = (4 * h + bins) * sizeof(TV) + 64;
             if (_workspace is not { } buffer || buffer.Length < bytes) _workspace = buffer = GC.AllocateUninitializedArray<byte>(bytes, pinned: true);
             var pf = stackalloc nint[lanes];
             fixed (byte* pbytes = buffer)
             fixed (T* pw = window, pwr = wr, pwi = wi)
             {
-                var pb = (Vector256<T>*)(((nint)pbytes + 63) & ~(nint)63);
-                Vector256<T>* zr = pb, zi = pb + h, sr = pb + 2 * h, si = pb + 3 * h, spec = pb + 4 * h;
+                var pb = (TV*)(((nint)pbytes + 63) & ~(nint)63);
+                TV* zr = pb, zi = pb + h, sr = pb + 2 * h, si = pb + 3 * h, spec = pb + 4 * h;
                 for (int g = g0; g < g1; g++)
                 {
                     int t0 = lanes * g, count = Math.Min(lanes, frames - t0);
                     // lanes past the last frame repeat frame t0 (their results are ignored)
                     for (int l = 0; l < lanes; l++) pf[l] = (nint)starts[t0 + (l < count ? l : 0)];
-                    if (typeof(T) == typeof(float)) LoadFrames8((float**)pf, (float*)pw, n, (Vector256<float>*)zr, (Vector256<float>*)zi);
-                    else LoadFrames4((float**)pf, (double*)pw, n, (Vector256<double>*)zr, (Vector256<double>*)zi);
-                    plan.Forward(zr, zi, sr, si);
-                    RealSpectrum(zr, zi, pwr, pwi, h, power, spec);
-                    sink.Consume(t0, count, spec);
+                    LoadFrames((float**)pf, pw, n, zr, zi);
+                    plan.Forward(zr, zi, sr, si, out var xr, out var xi);
+                    RealSpectrum(xr, xi, pwr, pwi, h, power, spec);
+                    sink.Consume(t0, count, lanes, (T*)spec);
                 }
             }
         }
         if (chunks == 1) Chunk(0);
         else Parallel.For(0, chunks, new ParallelOptions { MaxDegreeOfParallelism = threads }, Chunk);
+    }
+
+    /// <summary>
+    /// zr[j] = (x_l[2j]·w[2j])_l and zi[j] = (x_l[2j+1]·w[2j+1])_l for the L frames x_l at
+    /// <paramref name="f"/>, j = 0..n/2 − 1 (samples widened to T first).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void LoadFrames<T, TV>(float** f, T* w, int n, TV* zr, TV* zi)
+        where T : unmanaged, IFloatingPointIeee754<T>
+        where TV : unmanaged, ILaneVector<TV, T>
+    {
+        if (typeof(TV) == typeof(Lanes256<float>)) LoadFrames8(f, (float*)w, n, (Vector256<float>*)zr, (Vector256<float>*)zi);
+        else if (typeof(TV) == typeof(Lanes512<float>)) LoadFrames16(f, (float*)w, n, (Vector512<float>*)zr, (Vector512<float>*)zi);
+        else if (typeof(TV) == typeof(Lanes256<double>)) LoadFrames4(f, (double*)w, n, (Vector256<double>*)zr, (Vector256<double>*)zi);
+        else LoadFrames8Wide(f, (double*)w, n, (Vector512<double>*)zr, (Vector512<double>*)zi);
     }
 
     /// <summary>
@@ -216,6 +234,73 @@ internal static unsafe class StftBatch
         }
     }
 
+    /// <summary>
+    /// The same for sixteen frames with 512-bit vectors: frames 0–7 and 8–15 are transposed as two
+    /// 8×8 blocks, whose columns become the low and high halves of each vector.
+    /// </summary>
+    private static void LoadFrames16(float** f, float* w, int n, Vector512<float>* zr, Vector512<float>* zi)
+    {
+        var c = stackalloc Vector512<float>[8];
+        int i = 0;
+        for (; i + 8 <= n; i += 8)
+        {
+            Transpose8(Vector256.Load(f[0] + i), Vector256.Load(f[1] + i), Vector256.Load(f[2] + i), Vector256.Load(f[3] + i),
+                Vector256.Load(f[4] + i), Vector256.Load(f[5] + i), Vector256.Load(f[6] + i), Vector256.Load(f[7] + i),
+                out var a0, out var a1, out var a2, out var a3, out var a4, out var a5, out var a6, out var a7);
+            Transpose8(Vector256.Load(f[8] + i), Vector256.Load(f[9] + i), Vector256.Load(f[10] + i), Vector256.Load(f[11] + i),
+                Vector256.Load(f[12] + i), Vector256.Load(f[13] + i), Vector256.Load(f[14] + i), Vector256.Load(f[15] + i),
+                out var b0, out var b1, out var b2, out var b3, out var b4, out var b5, out var b6, out var b7);
+            int j = i / 2;
+            zr[j] = Vector512.Create(a0, b0) * Vector512.Create(w[i]);
+            zi[j] = Vector512.Create(a1, b1) * Vector512.Create(w[i + 1]);
+            zr[j + 1] = Vector512.Create(a2, b2) * Vector512.Create(w[i + 2]);
+            zi[j + 1] = Vector512.Create(a3, b3) * Vector512.Create(w[i + 3]);
+            zr[j + 2] = Vector512.Create(a4, b4) * Vector512.Create(w[i + 4]);
+            zi[j + 2] = Vector512.Create(a5, b5) * Vector512.Create(w[i + 5]);
+            zr[j + 3] = Vector512.Create(a6, b6) * Vector512.Create(w[i + 6]);
+            zi[j + 3] = Vector512.Create(a7, b7) * Vector512.Create(w[i + 7]);
+        }
+        var lane = (float*)c;
+        for (; i < n; i += 2)
+        {
+            for (int l = 0; l < 16; l++) lane[l] = f[l][i];
+            zr[i / 2] = c[0] * Vector512.Create(w[i]);
+            for (int l = 0; l < 16; l++) lane[l] = f[l][i + 1];
+            zi[i / 2] = c[0] * Vector512.Create(w[i + 1]);
+        }
+    }
+
+    /// <summary>
+    /// The same for eight frames in double precision with 512-bit vectors: the 8×8 float block is
+    /// transposed as in <see cref="LoadFrames8"/>, then each column is widened to double (exactly)
+    /// before the window multiplies it, as <see cref="LoadFrames4"/> does lane by lane.
+    /// </summary>
+    private static void LoadFrames8Wide(float** f, double* w, int n, Vector512<double>* zr, Vector512<double>* zi)
+    {
+        int i = 0;
+        for (; i + 8 <= n; i += 8)
+        {
+            Transpose8(Vector256.Load(f[0] + i), Vector256.Load(f[1] + i), Vector256.Load(f[2] + i), Vector256.Load(f[3] + i),
+                Vector256.Load(f[4] + i), Vector256.Load(f[5] + i), Vector256.Load(f[6] + i), Vector256.Load(f[7] + i),
+                out var s0, out var s1, out var s2, out var s3, out var s4, out var s5, out var s6, out var s7);
+            int j = i / 2;
+            zr[j] = Avx512F.ConvertToVector512Double(s0) * Vector512.Create(w[i]);
+            zi[j] = Avx512F.ConvertToVector512Double(s1) * Vector512.Create(w[i + 1]);
+            zr[j + 1] = Avx512F.ConvertToVector512Double(s2) * Vector512.Create(w[i + 2]);
+            zi[j + 1] = Avx512F.ConvertToVector512Double(s3) * Vector512.Create(w[i + 3]);
+            zr[j + 2] = Avx512F.ConvertToVector512Double(s4) * Vector512.Create(w[i + 4]);
+            zi[j + 2] = Avx512F.ConvertToVector512Double(s5) * Vector512.Create(w[i + 5]);
+            zr[j + 3] = Avx512F.ConvertToVector512Double(s6) * Vector512.Create(w[i + 6]);
+            zi[j + 3] = Avx512F.ConvertToVector512Double(s7) * Vector512.Create(w[i + 7]);
+        }
+        for (; i < n; i += 2)
+        {
+            zr[i / 2] = Vector512.Create(f[0][i], f[1][i], f[2][i], f[3][i], f[4][i], f[5][i], f[6][i], f[7][i]) * Vector512.Create(w[i]);
+            zi[i / 2] = Vector512.Create(f[0][i + 1], f[1][i + 1], f[2][i + 1], f[3][i + 1], f[4][i + 1], f[5][i + 1], f[6][i + 1], f[7][i + 1])
+                * Vector512.Create(w[i + 1]);
+        }
+    }
+
     /// <summary>Transposes the 8×8 block whose rows are r0..r7 into columns c0..c7 (cK[l] = rL[K]).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Transpose8(Vector256<float> r0, Vector256<float> r1, Vector256<float> r2, Vector256<float> r3,
@@ -245,11 +330,11 @@ internal static unsafe class StftBatch
     /// O = (Z[k] − conj Z[h−k])/2i, X = E + W^k·O; then spec[k] = |X|^power.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void RealSpectrum<T>(Vector256<T>* zr, Vector256<T>* zi, T* wr, T* wi, int h, double power, Vector256<T>* spec)
+    private static void RealSpectrum<T, TV>(TV* zr, TV* zi, T* wr, T* wi, int h, double power, TV* spec)
         where T : unmanaged, IFloatingPointIeee754<T>
+        where TV : unmanaged, ILaneVector<TV, T>
     {
-        var half = Vector256.Create(T.CreateTruncating(0.5));
-        var lanes = stackalloc T[Vector256<T>.Count]; // one general power, lane by lane
+        var half = TV.Broadcast(T.CreateTruncating(0.5));
         for (int k = 0; k <= h; k++)
         {
             int a = k == h ? 0 : k, b = k == 0 ? 0 : h - k;
@@ -257,18 +342,20 @@ internal static unsafe class StftBatch
             var eIm = half * (zi[a] - zi[b]);
             var oRe = half * (zi[a] + zi[b]);
             var oIm = half * (zr[b] - zr[a]);
-            var vr = Vector256.Create(wr[k]);
-            var vi = Vector256.Create(wi[k]);
+            var vr = TV.Broadcast(wr[k]);
+            var vi = TV.Broadcast(wi[k]);
             var re = eRe + vr * oRe - vi * oIm;
             var im = eIm + vr * oIm + vi * oRe;
             var p = re * re + im * im;
             if (power == 2.0) spec[k] = p;
-            else if (power == 1.0) spec[k] = Vector256.Sqrt(p);
+            else if (power == 1.0) spec[k] = TV.Sqrt(p);
             else
             {
-                for (int l = 0; l < Vector256<T>.Count; l++)
-                    lanes[l] = T.CreateTruncating(Math.Pow(Math.Sqrt(double.CreateTruncating(p.GetElement(l))), power));
-                spec[k] = Vector256.Load(lanes);
+                // one general power, lane by lane
+                spec[k] = p;
+                var lanes = (T*)(spec + k);
+                for (int l = 0; l < TV.Count; l++)
+                    lanes[l] = T.CreateTruncating(Math.Pow(Math.Sqrt(double.CreateTruncating(lanes[l])), power));
             }
         }
     }
@@ -290,91 +377,3 @@ internal static unsafe class StftBatch
     }
 }
 
-/// <summary>Writes each group's spectra into a <c>[bins, frames]</c> matrix (a group is one 32-byte store per bin).</summary>
-internal sealed unsafe class SpectrogramSink<T>(T[] output, int bins, int frames) : FrameSink<T>
-    where T : unmanaged
-{
-    /// <inheritdoc/>
-    public override void Consume(int t0, int count, Vector256<T>* spec)
-    {
-        fixed (T* po = output)
-        {
-            for (int f = 0; f < bins; f++)
-            {
-                T* dst = po + (long)f * frames + t0;
-                if (count == Vector256<T>.Count) spec[f].Store(dst);
-                else for (int l = 0; l < count; l++) dst[l] = spec[f][l];
-            }
-        }
-    }
-}
-
-/// <summary>Projects each group's spectra on a sparse mel filterbank into a <c>[n_mels, frames]</c> matrix.</summary>
-internal sealed unsafe class MelSink(SparseFilterbank fb, double[] output, int frames) : FrameSink<double>
-{
-    /// <inheritdoc/>
-    public override void Consume(int t0, int count, Vector256<double>* spec)
-    {
-        fixed (double* po = output, pw = fb.Weights)
-        {
-            for (int m = 0; m < fb.Mels; m++)
-            {
-                int lo = fb.Start[m], len = fb.Length[m];
-                double* w = pw + fb.Offset[m];
-                var acc = Vector256<double>.Zero;
-                for (int i = 0; i < len; i++) acc += Vector256.Create(w[i]) * spec[lo + i];
-                double* dst = po + (long)m * frames + t0;
-                if (count == 4) acc.Store(dst);
-                else for (int l = 0; l < count; l++) dst[l] = acc[l];
-            }
-        }
-    }
-}
-
-/// <summary>
-/// A mel filterbank <c>[n_freqs, n_mels]</c> kept by filter: filter m covers bins
-/// Start[m] .. Start[m] + Length[m] − 1 with weights Weights[Offset[m] ..] (its non-zero run).
-/// </summary>
-internal sealed class SparseFilterbank
-{
-    /// <summary>Keeps the non-zero run of every column of <paramref name="fb"/> [n_freqs, n_mels].</summary>
-    public SparseFilterbank(DoubleMatrix fb)
-    {
-        int nF = fb.Rows, nM = fb.Columns;
-        Mels = nM;
-        Start = new int[nM];
-        Length = new int[nM];
-        Offset = new int[nM];
-        var weights = new List<double>();
-        for (int m = 0; m < nM; m++)
-        {
-            int lo = 0, hi = -1;
-            for (int f = 0; f < nF; f++)
-                if (fb.Values[f * nM + m] != 0)
-                {
-                    if (hi < 0) lo = f;
-                    hi = f;
-                }
-            Start[m] = lo;
-            Length[m] = hi - lo + 1;
-            Offset[m] = weights.Count;
-            for (int f = lo; f <= hi; f++) weights.Add(fb.Values[f * nM + m]);
-        }
-        Weights = [.. weights];
-    }
-
-    /// <summary>Number of filters.</summary>
-    public int Mels { get; }
-
-    /// <summary>First bin of each filter's run.</summary>
-    public int[] Start { get; }
-
-    /// <summary>Bins in each filter's run (0 for an all-zero filter).</summary>
-    public int[] Length { get; }
-
-    /// <summary>Where each filter's weights start in <see cref="Weights"/>.</summary>
-    public int[] Offset { get; }
-
-    /// <summary>The runs' weights, filter after filter.</summary>
-    public double[] Weights { get; }
-}

@@ -1,14 +1,17 @@
 using SerEngine.Audio;
 using SerEngine.Backends;
+using SerEngine.Backends.Cpu;
 
 namespace SerEngine.Bench;
 
 /// <summary>
-/// The audio front end on <paramref name="seconds"/> of random normal 16 kHz samples (host code; the
-/// backend plays no part): <c>mfcc.60s</c> (Paper B's 26 MFCCs) and <c>melspec.60s.400_160_40</c>
-/// (power mel spectrogram, 40 HTK mels, centred with reflect padding) in double precision, and
+/// The audio front end on <paramref name="seconds"/> of random normal 16 kHz samples (host code):
+/// <c>mfcc.60s</c> (Paper B's 26 MFCCs) and <c>melspec.60s.400_160_40</c> (power mel spectrogram,
+/// 40 HTK mels, centred with reflect padding) in double precision, and
 /// <c>spectrogram.60s.800_640_160</c> (magnitude, Hamming 640 inside n_fft 800, not centred) in
-/// single precision with a float32 result, as torch.stft computes it (<see cref="Stft.ComputeSingle"/>).
+/// single precision, as torch.stft computes it (<see cref="Stft.ComputeSingle"/>). On the cpu backend
+/// each call returns a float32 tensor of the backend's buffer pool (<see cref="DeviceFeatures"/>), as
+/// torchaudio returns a tensor from PyTorch's allocator; on other backends the host functions return arrays.
 /// </summary>
 /// <param name="kind"><c>mfcc</c>, <c>melspec</c> or <c>spectrogram</c>.</param>
 /// <param name="seconds">Signal length in seconds.</param>
@@ -46,12 +49,23 @@ public sealed class AudioCase(string kind, int seconds) : BenchCase
         var rng = new Generator(6);
         var samples = new float[seconds * 16000];
         for (int i = 0; i < samples.Length; i++) samples[i] = rng.NextNormal();
-        Action run = kind switch
-        {
-            "mfcc" => () => AudioFeatures.Mfcc(samples),
-            "melspec" => () => Cepstrum.MelSpectrogram(samples, MelSpecStft, MelSpecMel),
-            _ => () => Stft.ComputeSingle(samples, SpectrogramStft),
-        };
+        var b = FeatureSettings.PaperB;
+        var mfccMel = b.Mel with { SampleRate = b.SampleRate };
+        // on the cpu backend the result is a tensor of the backend's buffer pool (as PyTorch's comes from
+        // its allocator), so a call does not fault in a fresh result array; other backends time the host code
+        Action run = backend is CpuBackend
+            ? kind switch
+            {
+                "mfcc" => () => DeviceFeatures.Mfcc(backend, samples, b.Stft, mfccMel, b.NMfcc, b.TopDb).Dispose(),
+                "melspec" => () => DeviceFeatures.MelSpectrogram(backend, samples, MelSpecStft, MelSpecMel).Dispose(),
+                _ => () => DeviceFeatures.Spectrogram(backend, samples, SpectrogramStft).Dispose(),
+            }
+            : kind switch
+            {
+                "mfcc" => () => AudioFeatures.Mfcc(samples),
+                "melspec" => () => Cepstrum.MelSpectrogram(samples, MelSpecStft, MelSpecMel),
+                _ => () => Stft.ComputeSingle(samples, SpectrogramStft),
+            };
         _ = Name; // validates the kind
         return new BenchStep(run);
     }

@@ -1,0 +1,123 @@
+using System.Runtime.Intrinsics;
+
+namespace SerEngine.Audio;
+
+/// <summary>
+/// Receives the spectra of a group of L consecutive STFT frames (one per vector lane: L = 4 or 8 in
+/// double precision, 8 or 16 in single, by the vector width <see cref="StftBatch"/> runs with):
+/// spec[f·L + l] holds |X(f)|^power of frame t0 + l for every bin f; lanes past <c>count</c> are
+/// padding to ignore. Called from several threads at once for different groups.
+/// </summary>
+internal abstract unsafe class FrameSink<T>
+    where T : unmanaged
+{
+    /// <summary>Consumes the group starting at frame <paramref name="t0"/> with <paramref name="count"/> (1–<paramref name="lanes"/>) valid lanes.</summary>
+    public abstract void Consume(int t0, int count, int lanes, T* spec);
+}
+
+/// <summary>Writes each group's spectra into a <c>[bins, frames]</c> matrix (a group is one 32- or 64-byte store per bin).</summary>
+internal sealed unsafe class SpectrogramSink<T>(T[] output, int bins, int frames) : FrameSink<T>
+    where T : unmanaged
+{
+    /// <inheritdoc/>
+    public override void Consume(int t0, int count, int lanes, T* spec)
+    {
+        fixed (T* po = output)
+            Write(po, bins, frames, t0, count, lanes, spec);
+    }
+
+    /// <summary>The group into <paramref name="po"/> <c>[bins, frames]</c>, row by row.</summary>
+    internal static void Write(T* po, int bins, int frames, int t0, int count, int lanes, T* spec)
+    {
+        int bytes = lanes * sizeof(T);
+        for (int f = 0; f < bins; f++)
+        {
+            T* dst = po + (long)f * frames + t0;
+            T* src = spec + f * lanes;
+            if (count == lanes && bytes == 64) Vector512.Store(Vector512.Load((byte*)src), (byte*)dst);
+            else if (count == lanes && bytes == 32) Vector256.Store(Vector256.Load((byte*)src), (byte*)dst);
+            else for (int l = 0; l < count; l++) dst[l] = src[l];
+        }
+    }
+}
+
+/// <summary>Projects each group's spectra on a sparse mel filterbank into a <c>[n_mels, frames]</c> matrix.</summary>
+internal sealed unsafe class MelSink(SparseFilterbank fb, double[] output, int frames) : FrameSink<double>
+{
+    /// <inheritdoc/>
+    public override void Consume(int t0, int count, int lanes, double* spec)
+    {
+        fixed (double* po = output, pw = fb.Weights)
+        {
+            for (int m = 0; m < fb.Mels; m++)
+            {
+                int lo = fb.Start[m], len = fb.Length[m];
+                double* w = pw + fb.Offset[m];
+                double* dst = po + (long)m * frames + t0;
+                // the same products and sums in the same order in every lane, at either width
+                if (lanes == 8)
+                {
+                    var acc = Vector512<double>.Zero;
+                    for (int i = 0; i < len; i++) acc += Vector512.Create(w[i]) * Vector512.Load(spec + (lo + i) * 8);
+                    if (count == 8) acc.Store(dst);
+                    else for (int l = 0; l < count; l++) dst[l] = acc[l];
+                }
+                else
+                {
+                    var acc = Vector256<double>.Zero;
+                    for (int i = 0; i < len; i++) acc += Vector256.Create(w[i]) * Vector256.Load(spec + (lo + i) * 4);
+                    if (count == 4) acc.Store(dst);
+                    else for (int l = 0; l < count; l++) dst[l] = acc[l];
+                }
+            }
+        }
+    }
+}
+
+/// <summary>
+/// A mel filterbank <c>[n_freqs, n_mels]</c> kept by filter: filter m covers bins
+/// Start[m] .. Start[m] + Length[m] − 1 with weights Weights[Offset[m] ..] (its non-zero run).
+/// </summary>
+internal sealed class SparseFilterbank
+{
+    /// <summary>Keeps the non-zero run of every column of <paramref name="fb"/> [n_freqs, n_mels].</summary>
+    public SparseFilterbank(DoubleMatrix fb)
+    {
+        int nF = fb.Rows, nM = fb.Columns;
+        Mels = nM;
+        Start = new int[nM];
+        Length = new int[nM];
+        Offset = new int[nM];
+        var weights = new List<double>();
+        for (int m = 0; m < nM; m++)
+        {
+            int lo = 0, hi = -1;
+            for (int f = 0; f < nF; f++)
+                if (fb.Values[f * nM + m] != 0)
+                {
+                    if (hi < 0) lo = f;
+                    hi = f;
+                }
+            Start[m] = lo;
+            Length[m] = hi - lo + 1;
+            Offset[m] = weights.Count;
+            for (int f = lo; f <= hi; f++) weights.Add(fb.Values[f * nM + m]);
+        }
+        Weights = [.. weights];
+    }
+
+    /// <summary>Number of filters.</summary>
+    public int Mels { get; }
+
+    /// <summary>First bin of each filter's run.</summary>
+    public int[] Start { get; }
+
+    /// <summary>Bins in each filter's run (0 for an all-zero filter).</summary>
+    public int[] Length { get; }
+
+    /// <summary>Where each filter's weights start in <see cref="Weights"/>.</summary>
+    public int[] Offset { get; }
+
+    /// <summary>The runs' weights, filter after filter.</summary>
+    public double[] Weights { get; }
+}
