@@ -1,5 +1,3 @@
-using System.Buffers;
-
 namespace SerEngine.Audio;
 
 /// <summary>
@@ -50,22 +48,6 @@ public static class AudioFeatures
                 var melSpec = Cepstrum.MelSpectrogram(samples, stft, mel);
                 m = new DoubleMatrix(melSpec.Values.Select(x => Math.Log(1.0 + x)).ToArray(), melSpec.Rows, melSpec.Columns);
                 break;
-            }
-            case FeatureKind.Mfcc when settings.Normalization == FeatureNormalization.None:
-            {
-                // the double result comes from the shared pool and is rounded straight into the float matrix
-                double[]? rented = null;
-                try
-                {
-                    int frames = Cepstrum.MfccInto(samples, stft, mel, settings.NMfcc, settings.TopDb, false, true, n => rented = ArrayPool<double>.Shared.Rent(n));
-                    var f = GC.AllocateUninitializedArray<float>(settings.NMfcc * frames); // [n_mfcc, frames]
-                    for (int i = 0; i < f.Length; i++) f[i] = (float)rented![i];
-                    return new FeatureMatrix(f, settings.NMfcc, frames);
-                }
-                finally
-                {
-                    if (rented is not null) ArrayPool<double>.Shared.Return(rented);
-                }
             }
             case FeatureKind.Mfcc:
                 m = Cepstrum.Mfcc(samples, stft, mel, settings.NMfcc, settings.TopDb);

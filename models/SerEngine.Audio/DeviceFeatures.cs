@@ -74,16 +74,7 @@ public static class DeviceFeatures
         ArgumentNullException.ThrowIfNull(mel);
         if (UsesHostFft(backend, stft))
         {
-            double[]? rented = null;
-            try
-            {
-                int frames = Cepstrum.MelSpectrogramFast(samples, stft, mel, n => rented = ArrayPool<double>.Shared.Rent(n), out _);
-                return ToTensor(backend, rented!, mel.NMels, frames);
-            }
-            finally
-            {
-                if (rented is not null) ArrayPool<double>.Shared.Return(rented);
-            }
+            return HostToTensor(backend, samples, mel.NMels, (s, rent) => Cepstrum.MelSpectrogramFast(s, stft, mel, rent, out _));
         }
         var plan = Plan(new PlanKey(stft.FreqBins, mel, 0, true, MelFeatureScale.Power, null));
         return Features(backend, samples, stft, plan);
@@ -103,16 +94,7 @@ public static class DeviceFeatures
         if (topDb is { } t && !(t >= 0)) throw new ArgumentException($"top_db must be >= 0, got {t}");
         if (UsesHostFft(backend, stft))
         {
-            double[]? rented = null;
-            try
-            {
-                int frames = Cepstrum.MfccInto(samples, stft, mel, nMfcc, topDb, logMels, orthoDct, n => rented = ArrayPool<double>.Shared.Rent(n));
-                return ToTensor(backend, rented!, nMfcc, frames);
-            }
-            finally
-            {
-                if (rented is not null) ArrayPool<double>.Shared.Return(rented);
-            }
+            return HostToTensor(backend, samples, nMfcc, (s, rent) => Cepstrum.MfccInto(s, stft, mel, nMfcc, topDb, logMels, orthoDct, rent));
         }
         var plan = Plan(new PlanKey(stft.FreqBins, mel, nMfcc, orthoDct, logMels ? MelFeatureScale.Log : MelFeatureScale.Decibels, logMels ? null : topDb));
         return Features(backend, samples, stft, plan);
@@ -131,13 +113,28 @@ public static class DeviceFeatures
         return backend is CpuBackend && StftBatch.Supports(stft);
     }
 
-    /// <summary>The first rows·frames values of <paramref name="v"/> rounded into a new <c>[rows, frames]</c> tensor on the backend.</summary>
-    private static Tensor ToTensor(Backend backend, double[] v, int rows, int frames)
+    /// <summary>A host feature function: writes its double <c>[rows, frames]</c> result into the array <c>allocate</c>(n) gives; returns the frame count.</summary>
+    private delegate int HostFeatures(ReadOnlySpan<float> samples, Func<int, double[]> allocate);
+
+    /// <summary>
+    /// <paramref name="compute"/>'s double-precision <c>[rows, frames]</c> result in a pooled array, rounded once
+    /// into a new float tensor on the backend.
+    /// </summary>
+    private static Tensor HostToTensor(Backend backend, ReadOnlySpan<float> samples, int rows, HostFeatures compute)
     {
-        var y = Tensor.Empty(new Shape(rows, frames), DType.Float32, backend); // [rows, frames]
-        var f = ((CpuStorage)y.Storage).F;
-        for (int i = 0; i < rows * frames; i++) f[i] = (float)v[i];
-        return y;
+        double[]? rented = null;
+        try
+        {
+            int frames = compute(samples, n => rented = ArrayPool<double>.Shared.Rent(n));
+            var y = Tensor.Empty(new Shape(rows, frames), DType.Float32, backend); // [rows, frames]
+            var f = ((CpuStorage)y.Storage).F;
+            for (int i = 0; i < rows * frames; i++) f[i] = (float)rented![i];
+            return y;
+        }
+        finally
+        {
+            if (rented is not null) ArrayPool<double>.Shared.Return(rented);
+        }
     }
 
     /// <summary>The mel feature tail on the backend in one primitive (<see cref="Backend.MelFeatures"/>): [plan rows, frames].</summary>

@@ -71,7 +71,7 @@ internal readonly unsafe struct PlainA(float* data, long stride, bool trans, int
                         src8[0] = s0; src8[1] = s1; src8[2] = s2; src8[3] = s3; src8[4] = s4; src8[5] = s5; src8[6] = s4; src8[7] = s5;
                         for (; p + 8 < kc; p += 8)
                         {
-                            if ((p & 15) == 0 && Sse.IsSupported)
+                            if ((p & 15) == 0)
                                 for (int r = 0; r < mr; r++) Sse.Prefetch0(src8[r] + p + 64); // six streams: ahead of the hardware prefetcher
                             Conv2dPack.Transpose8x8(src8, p, dst + p * mr, mr);
                         }

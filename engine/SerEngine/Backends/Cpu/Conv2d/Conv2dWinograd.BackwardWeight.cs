@@ -72,74 +72,72 @@ internal static partial class Conv2dWinograd
         long vXi = (long)bandTiles * channels, mXi = (long)bandTiles * ldk, uFloats = (long)points * ldk * channels;
         long total = xFloats + dyFloats + points * (vXi + mXi) + uFloats;
         float* buffer = CpuScratch.Floats(ref _weightScratch, total);
-        {
-            float* xp = buffer, dyp = xp + xFloats, v = dyp + dyFloats, m = v + points * vXi, u = m + points * mXi;
-            for (int l = 0; l < bandImages; l++) // the planes past C stay zero (padding.Write clears the rest)
-                new Span<float>(xp + l * xImage + padding.Length, (int)(xImage - padding.Length)).Clear();
-            new Span<float>(dyp, (int)dyFloats).Clear(); // and dy past its rows, columns and K
-            new Span<float>(u, (int)uFloats).Clear();
-            if (ldk > ks) new Span<float>(m, (int)(points * mXi)).Clear(); // the rows of dM past ks (never written)
-            var scratch = stackalloc float[36 * 64 + 16];
-            float* s = (float*)(((nint)scratch + 63) & ~(nint)63); // [α² ξ][8 channels][8 tiles]
-            var work = stackalloc Vector256<float>[18];
-            var rows = stackalloc float*[8];
-            for (int i = 0; i < 8; i++) rows[i] = s + 8 * i;
-            int kLive = Math.Min(k1, g.K) - k0;
-            fixed (float* px = x, pdy = dy)
-                for (int n0 = 0; n0 < g.N; n0 += bandImages)
+        float* xp = buffer, dyp = xp + xFloats, v = dyp + dyFloats, m = v + points * vXi, u = m + points * mXi;
+        for (int l = 0; l < bandImages; l++) // the planes past C stay zero (padding.Write clears the rest)
+            new Span<float>(xp + l * xImage + padding.Length, (int)(xImage - padding.Length)).Clear();
+        new Span<float>(dyp, (int)dyFloats).Clear(); // and dy past its rows, columns and K
+        new Span<float>(u, (int)uFloats).Clear();
+        if (ldk > ks) new Span<float>(m, (int)(points * mXi)).Clear(); // the rows of dM past ks (never written)
+        var scratch = stackalloc float[36 * 64 + 16];
+        float* s = (float*)(((nint)scratch + 63) & ~(nint)63); // [α² ξ][8 channels][8 tiles]
+        var work = stackalloc Vector256<float>[18];
+        var rows = stackalloc float*[8];
+        for (int i = 0; i < 8; i++) rows[i] = s + 8 * i;
+        int kLive = Math.Min(k1, g.K) - k0;
+        fixed (float* px = x, pdy = dy)
+            for (int n0 = 0; n0 < g.N; n0 += bandImages)
+            {
+                int images = Math.Min(bandImages, g.N - n0);
+                for (int l = 0; l < images; l++)
                 {
-                    int images = Math.Min(bandImages, g.N - n0);
-                    for (int l = 0; l < images; l++)
-                    {
-                        int n = n0 + l;
-                        padding.Write(px + (long)n * g.C * g.H * g.W, xp + l * xImage);
-                        for (int kk = 0; kk < kLive; kk++)
-                            for (int oh = 0; oh < outH; oh++)
-                                CopyFloats(dyp + l * dyImage + (long)kk * dyPlane + oh * dyW, pdy + (((long)n * g.K + k0 + kk) * outH + oh) * outW, outW);
-                    }
-                    for (int b0 = 0; b0 < wg.TilesH; b0 += bandRows)
-                    {
-                        int bandEnd = Math.Min(wg.TilesH, b0 + bandRows), tiles = images * (bandEnd - b0) * tilesW;
-                        // V and dM of the band's tiles (image, row, column in order), 8 channels × 8 tiles at a time, transposed to tile-major rows
-                        for (int c = 0; c < channels; c += 8)
-                            for (int l = 0; l < images; l++)
-                                for (int i = b0; i < bandEnd; i++)
-                                    for (int j0 = 0; j0 < tilesWPad; j0 += 8)
-                                    {
-                                        for (int q = 0; q < 8; q++)
-                                        {
-                                            float* patch = xp + l * xImage + (long)(c + q) * wg.Plane + 2 * i * wg.Wp + 2 * j0;
-                                            if (wg.Alpha == 4) Input8(patch, wg.Wp, s + 8 * q, 64);
-                                            else Input8Alpha6(patch, wg.Wp, s + 8 * q, 64);
-                                        }
-                                        float* dst = v + ((l * (bandEnd - b0) + i - b0) * tilesW + j0) * channels + c;
-                                        for (int xi = 0; xi < points; xi++) Conv2dPack.Transpose8x8(rows, 64 * xi, dst + xi * vXi, channels);
-                                    }
-                        for (int kk = 0; kk < ks; kk += 8)
-                            for (int l = 0; l < images; l++)
-                                for (int i = b0; i < bandEnd; i++)
-                                    for (int j0 = 0; j0 < tilesWPad; j0 += 8)
-                                    {
-                                        for (int q = 0; q < 8; q++)
-                                            OutputAdjoint8(wg.Alpha, dyp + l * dyImage + (long)(kk + q) * dyPlane + 2 * i * dyW + 2 * j0, dyW, s + 8 * q, 64, work);
-                                        float* dst = m + ((l * (bandEnd - b0) + i - b0) * tilesW + j0) * ldk + kk;
-                                        for (int xi = 0; xi < points; xi++) Conv2dPack.Transpose8x8(rows, 64 * xi, dst + xi * mXi, ldk);
-                                    }
-                        // dU_ξ += dM_ξᵀ V_ξ over the band's tiles
-                        for (int xi = 0; xi < points; xi++)
-                            for (int kr = 0; kr < ldk; kr += WeightRows)
-                            {
-                                float* mr = m + xi * mXi + kr, vr = v + xi * vXi, ur = u + ((long)xi * ldk + kr) * channels;
-                                int c = 0;
-                                if (wide)
-                                    for (; c + 4 * Lanes <= channels; c += 4 * Lanes) WeightKernel6x64(tiles, mr, ldk, vr + c, channels, ur + c, channels);
-                                for (; c < channels; c += Lanes) WeightKernel6x16(tiles, mr, ldk, vr + c, channels, ur + c, channels);
-                            }
-                    }
+                    int n = n0 + l;
+                    padding.Write(px + (long)n * g.C * g.H * g.W, xp + l * xImage);
+                    for (int kk = 0; kk < kLive; kk++)
+                        for (int oh = 0; oh < outH; oh++)
+                            CopyFloats(dyp + l * dyImage + (long)kk * dyPlane + oh * dyW, pdy + (((long)n * g.K + k0 + kk) * outH + oh) * outW, outW);
                 }
-            fixed (float* pdw = dw)
-                FilterAdjoint(u, ldk, channels, g, k0, kLive, pdw);
-        }
+                for (int b0 = 0; b0 < wg.TilesH; b0 += bandRows)
+                {
+                    int bandEnd = Math.Min(wg.TilesH, b0 + bandRows), tiles = images * (bandEnd - b0) * tilesW;
+                    // V and dM of the band's tiles (image, row, column in order), 8 channels × 8 tiles at a time, transposed to tile-major rows
+                    for (int c = 0; c < channels; c += 8)
+                        for (int l = 0; l < images; l++)
+                            for (int i = b0; i < bandEnd; i++)
+                                for (int j0 = 0; j0 < tilesWPad; j0 += 8)
+                                {
+                                    for (int q = 0; q < 8; q++)
+                                    {
+                                        float* patch = xp + l * xImage + (long)(c + q) * wg.Plane + 2 * i * wg.Wp + 2 * j0;
+                                        if (wg.Alpha == 4) Input8(patch, wg.Wp, s + 8 * q, 64);
+                                        else Input8Alpha6(patch, wg.Wp, s + 8 * q, 64);
+                                    }
+                                    float* dst = v + ((l * (bandEnd - b0) + i - b0) * tilesW + j0) * channels + c;
+                                    for (int xi = 0; xi < points; xi++) Conv2dPack.Transpose8x8(rows, 64 * xi, dst + xi * vXi, channels);
+                                }
+                    for (int kk = 0; kk < ks; kk += 8)
+                        for (int l = 0; l < images; l++)
+                            for (int i = b0; i < bandEnd; i++)
+                                for (int j0 = 0; j0 < tilesWPad; j0 += 8)
+                                {
+                                    for (int q = 0; q < 8; q++)
+                                        OutputAdjoint8(wg.Alpha, dyp + l * dyImage + (long)(kk + q) * dyPlane + 2 * i * dyW + 2 * j0, dyW, s + 8 * q, 64, work);
+                                    float* dst = m + ((l * (bandEnd - b0) + i - b0) * tilesW + j0) * ldk + kk;
+                                    for (int xi = 0; xi < points; xi++) Conv2dPack.Transpose8x8(rows, 64 * xi, dst + xi * mXi, ldk);
+                                }
+                    // dU_ξ += dM_ξᵀ V_ξ over the band's tiles
+                    for (int xi = 0; xi < points; xi++)
+                        for (int kr = 0; kr < ldk; kr += WeightRows)
+                        {
+                            float* mr = m + xi * mXi + kr, vr = v + xi * vXi, ur = u + ((long)xi * ldk + kr) * channels;
+                            int c = 0;
+                            if (wide)
+                                for (; c + 4 * Lanes <= channels; c += 4 * Lanes) WeightKernel6x64(tiles, mr, ldk, vr + c, channels, ur + c, channels);
+                            for (; c < channels; c += Lanes) WeightKernel6x16(tiles, mr, ldk, vr + c, channels, ur + c, channels);
+                        }
+                }
+            }
+        fixed (float* pdw = dw)
+            FilterAdjoint(u, ldk, channels, g, k0, kLive, pdw);
     }
 
     /// <summary>This thread's buffers of <see cref="WeightTask"/> (CpuScratch: a fresh block per call page-faults).</summary>
