@@ -65,7 +65,14 @@ public sealed class Checkpoint
     public string? HeldOutJson { get; private init; }
 
     /// <summary>Writes <paramref name="model"/> (and the optimizer and training state, and the held-out set, when given) to <paramref name="path"/>.</summary>
-    public static void Save(string path, SerModel model, Optimizer? optimizer = null, TrainingState? training = null, string? heldOutJson = null)
+    public static void Save(string path, SerModel model, Optimizer? optimizer = null, TrainingState? training = null, string? heldOutJson = null) =>
+        Prepare(path, model, optimizer, training, heldOutJson)();
+
+    /// <summary>
+    /// Copies what <see cref="Save"/> writes (tensors, metadata) now and returns the file write, which may run later
+    /// on another thread (<see cref="CheckpointWriter"/>): the training may change the model meanwhile.
+    /// </summary>
+    internal static Action Prepare(string path, SerModel model, Optimizer? optimizer = null, TrainingState? training = null, string? heldOutJson = null)
     {
         var tensors = new List<KeyValuePair<string, HostTensor>>();
         foreach (var (name, t) in model.Network.StateDict()) tensors.Add(new(name, HostTensor.FromTensor(t)));
@@ -93,7 +100,7 @@ public sealed class Checkpoint
         if (heldOutJson is not null) metadata["held_out"] = heldOutJson;
         var dir = System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(path));
         if (dir is not null) Directory.CreateDirectory(dir);
-        SafeTensors.Write(path, tensors, metadata);
+        return () => SafeTensors.Write(path, tensors, metadata);
     }
 
     /// <summary>

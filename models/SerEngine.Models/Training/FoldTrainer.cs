@@ -119,90 +119,100 @@ public static class FoldTrainer
 
         // the fold's steps from here to its last epoch (early stopping ends it sooner: the ETA is an upper bound)
         var meter = new ProgressMeter((long)options.EffectiveEpochs * steps, "steps", startDone: (long)state.Epoch * steps);
-        for (int epoch = state.Epoch + 1; epoch <= options.EffectiveEpochs && !state.StoppedEarly; epoch++)
+        var checkpoints = new CheckpointWriter(); // the epoch's files are written while the next epoch trains
+        try
         {
-            var epochClock = Stopwatch.StartNew();
-            var order = EpochOrder(exampleLabels, data.Labels.Count, options.Balanced, shuffleRng);
-            model.Network.Train();
-            double lossSum = 0;
-            var stepsTimer = phases.Time(RunPhase.Steps);
-            for (int s = 0; s < steps; s++)
+            for (int epoch = state.Epoch + 1; epoch <= options.EffectiveEpochs && !state.StoppedEarly; epoch++)
             {
-                int from = s * batchSize, count = Math.Min(batchSize, order.Length - from);
-                var batch = new Example[count];
-                var y = new int[count];
-                for (int j = 0; j < count; j++)
+                var epochClock = Stopwatch.StartNew();
+                var order = EpochOrder(exampleLabels, data.Labels.Count, options.Balanced, shuffleRng);
+                model.Network.Train();
+                double lossSum = 0;
+                var stepsTimer = phases.Time(RunPhase.Steps);
+                for (int s = 0; s < steps; s++)
                 {
-                    batch[j] = examples[order[from + j]];
-                    y[j] = exampleLabels[order[from + j]];
+                    int from = s * batchSize, count = Math.Min(batchSize, order.Length - from);
+                    var batch = new Example[count];
+                    var y = new int[count];
+                    for (int j = 0; j < count; j++)
+                    {
+                        batch[j] = examples[order[from + j]];
+                        y[j] = exampleLabels[order[from + j]];
+                    }
+                    using var scope = TensorScope.Begin();
+                    optimizer.Lr = options.LearningRateAt(epoch, s, steps);
+                    // a generator per step (not one running state) so a resumed run masks exactly as an uninterrupted one
+                    model.AugmentationRng = Seeds.Generator(options.Seed, fold, 5, (ulong)epoch, (ulong)s);
+                    bool dumpThis = options.DumpStep is not null && epoch == 1 && s == 0 && plan.Fold == (options.Fold ?? 1); // the run's first fold only
+                    var dump = dumpThis ? StepDump.Before(model, data, batch, options, optimizer.Lr, optimizer) : null;
+                    var (x, valid) = model.BatchInput(batch, features);
+                    var logits = model.Forward(x, valid);
+                    var target = Tensor.FromArray(y, new Shape(count), backend);
+                    var loss = Ops.CrossEntropy(logits, target);
+                    float value = loss.Item();
+                    if (!float.IsFinite(value))
+                        throw Diverged(tag, string.Create(CultureInfo.InvariantCulture, $"the loss became {(float.IsNaN(value) ? "NaN" : "infinite")} in epoch {epoch} at step {s + 1}"), state, lastPath, checkpoints);
+                    optimizer.ZeroGrad();
+                    loss.Backward();
+                    dump?.Forward(x, valid, y, logits, loss);
+                    dump?.Gradients(model);
+                    if (clip > 0) GradClip.ClipGlobalNorm(parameters, clip);
+                    optimizer.Step();
+                    if (dump is not null)
+                    {
+                        dump.After(model, options.DumpStep!);
+                        log.Line($"{tag}: first training step written to {options.DumpStep}");
+                    }
+                    lossSum += (double)value * count;
+                    log.Progress(string.Create(CultureInfo.InvariantCulture,
+                        $"{tag} epoch {epoch}/{options.EffectiveEpochs} step {s + 1}/{steps} loss {lossSum / (from + count):0.000}  {meter.Render((long)(epoch - 1) * steps + s + 1)}"));
                 }
-                using var scope = TensorScope.Begin();
-                optimizer.Lr = options.LearningRateAt(epoch, s, steps);
-                // a generator per step (not one running state) so a resumed run masks exactly as an uninterrupted one
-                model.AugmentationRng = Seeds.Generator(options.Seed, fold, 5, (ulong)epoch, (ulong)s);
-                bool dumpThis = options.DumpStep is not null && epoch == 1 && s == 0 && plan.Fold == (options.Fold ?? 1); // the run's first fold only
-                var dump = dumpThis ? StepDump.Before(model, data, batch, options, optimizer.Lr, optimizer) : null;
-                var (x, valid) = model.BatchInput(batch, features);
-                var logits = model.Forward(x, valid);
-                var target = Tensor.FromArray(y, new Shape(count), backend);
-                var loss = Ops.CrossEntropy(logits, target);
-                float value = loss.Item();
-                if (!float.IsFinite(value))
-                    throw Diverged(tag, string.Create(CultureInfo.InvariantCulture, $"the loss became {(float.IsNaN(value) ? "NaN" : "infinite")} in epoch {epoch} at step {s + 1}"), state, lastPath);
-                optimizer.ZeroGrad();
-                loss.Backward();
-                dump?.Forward(x, valid, y, logits, loss);
-                dump?.Gradients(model);
-                if (clip > 0) GradClip.ClipGlobalNorm(parameters, clip);
-                optimizer.Step();
-                if (dump is not null)
-                {
-                    dump.After(model, options.DumpStep!);
-                    log.Line($"{tag}: first training step written to {options.DumpStep}");
-                }
-                lossSum += (double)value * count;
-                log.Progress(string.Create(CultureInfo.InvariantCulture,
-                    $"{tag} epoch {epoch}/{options.EffectiveEpochs} step {s + 1}/{steps} loss {lossSum / (from + count):0.000}  {meter.Render((long)(epoch - 1) * steps + s + 1)}"));
-            }
-            stepsTimer.Dispose();
-            var validationTimer = phases.Time(RunPhase.Validation);
-            // weights, and outputs on held-out (or a few training) utterances, must still be finite
-            var probe = plan.Validation.Length > 0 ? plan.Validation : plan.Train[..Math.Min(8, plan.Train.Length)];
-            var probeLogits = model.PredictLogits([.. probe.Select(i => features[i])]);
-            if (parameters.Any(p => p.ToArray().Any(v => !float.IsFinite(v))) || probeLogits.Any(r => r.Any(v => !float.IsFinite(v))))
-                throw Diverged(tag, string.Create(CultureInfo.InvariantCulture, $"the weights became NaN or infinite in epoch {epoch}"), state, lastPath);
+                stepsTimer.Dispose();
+                var validationTimer = phases.Time(RunPhase.Validation);
+                // weights, and outputs on held-out (or a few training) utterances, must still be finite
+                var probe = plan.Validation.Length > 0 ? plan.Validation : plan.Train[..Math.Min(8, plan.Train.Length)];
+                var probeLogits = model.PredictLogits([.. probe.Select(i => features[i])]);
+                if (parameters.Any(p => p.ToArray().Any(v => !float.IsFinite(v))) || probeLogits.Any(r => r.Any(v => !float.IsFinite(v))))
+                    throw Diverged(tag, string.Create(CultureInfo.InvariantCulture, $"the weights became NaN or infinite in epoch {epoch}"), state, lastPath, checkpoints);
 
-            double valWa = double.NaN, valUa = double.NaN;
-            bool best;
-            if (plan.Validation.Length > 0)
-            {
-                var m = Metrics(model, data, plan.Validation, probeLogits);
-                (valWa, valUa) = (m.WeightedAccuracy, m.UnweightedAccuracy);
-                best = valUa > state.BestUa;
+                double valWa = double.NaN, valUa = double.NaN;
+                bool best;
+                if (plan.Validation.Length > 0)
+                {
+                    var m = Metrics(model, data, plan.Validation, probeLogits);
+                    (valWa, valUa) = (m.WeightedAccuracy, m.UnweightedAccuracy);
+                    best = valUa > state.BestUa;
+                }
+                else best = true; // no validation set: keep the latest
+                validationTimer.Dispose();
+                if (best)
+                {
+                    state.BestEpoch = epoch;
+                    state.BestUa = double.IsNaN(valUa) ? 0 : valUa;
+                    state.EpochsSinceBest = 0;
+                    using (phases.Time(RunPhase.Checkpoints)) checkpoints.Save(bestPath, model, heldOutJson: heldOut);
+                }
+                else state.EpochsSinceBest++;
+                state.Epoch = epoch;
+                state.StoppedEarly = options.EffectivePatience > 0 && state.EpochsSinceBest >= options.EffectivePatience && epoch < options.EffectiveEpochs;
+                var record = new EpochRecord(epoch, lossSum / examples.Length, optimizer.Lr, valWa, valUa, best, epochClock.Elapsed.TotalSeconds);
+                state.History.Add(record);
+                state.ModelRng = modelRng.GetState();
+                state.ShuffleRng = shuffleRng.GetState();
+                using (phases.Time(RunPhase.Checkpoints)) checkpoints.Save(lastPath, model, optimizer, state, heldOut);
+                string val = plan.Validation.Length > 0 ? string.Create(CultureInfo.InvariantCulture, $"val WA={valWa:0.000} UA={valUa:0.000}") : "no validation";
+                log.Line(string.Create(CultureInfo.InvariantCulture,
+                    $"{tag} epoch {epoch,3}/{options.EffectiveEpochs}  loss {record.Loss:0.0000}  lr {record.LearningRate:0.#e+0}  {val}{(best ? " *" : "  ")}  ({record.Seconds:0.0} s)"));
+                if (state.StoppedEarly)
+                    log.Line(string.Create(CultureInfo.InvariantCulture, $"{tag}: no better validation UA for {options.EffectivePatience} epochs; stopping early"));
             }
-            else best = true; // no validation set: keep the latest
-            validationTimer.Dispose();
-            if (best)
-            {
-                state.BestEpoch = epoch;
-                state.BestUa = double.IsNaN(valUa) ? 0 : valUa;
-                state.EpochsSinceBest = 0;
-                using (phases.Time(RunPhase.Checkpoints)) Checkpoint.Save(bestPath, model, heldOutJson: heldOut);
-            }
-            else state.EpochsSinceBest++;
-            state.Epoch = epoch;
-            state.StoppedEarly = options.EffectivePatience > 0 && state.EpochsSinceBest >= options.EffectivePatience && epoch < options.EffectiveEpochs;
-            var record = new EpochRecord(epoch, lossSum / examples.Length, optimizer.Lr, valWa, valUa, best, epochClock.Elapsed.TotalSeconds);
-            state.History.Add(record);
-            state.ModelRng = modelRng.GetState();
-            state.ShuffleRng = shuffleRng.GetState();
-            using (phases.Time(RunPhase.Checkpoints)) Checkpoint.Save(lastPath, model, optimizer, state, heldOut);
-            string val = plan.Validation.Length > 0 ? string.Create(CultureInfo.InvariantCulture, $"val WA={valWa:0.000} UA={valUa:0.000}") : "no validation";
-            log.Line(string.Create(CultureInfo.InvariantCulture,
-                $"{tag} epoch {epoch,3}/{options.EffectiveEpochs}  loss {record.Loss:0.0000}  lr {record.LearningRate:0.#e+0}  {val}{(best ? " *" : "  ")}  ({record.Seconds:0.0} s)"));
-            if (state.StoppedEarly)
-                log.Line(string.Create(CultureInfo.InvariantCulture, $"{tag}: no better validation UA for {options.EffectivePatience} epochs; stopping early"));
         }
+        catch
+        {
+            checkpoints.WaitQuietly(); // the last good checkpoint the error names is on disk before the error surfaces
+            throw;
+        }
+        using (phases.Time(RunPhase.Checkpoints)) checkpoints.Flush();
 
         var testTimer = phases.Time(RunPhase.Test);
         if (File.Exists(bestPath)) Checkpoint.Load(bestPath).LoadWeightsInto(model);
@@ -251,8 +261,9 @@ public static class FoldTrainer
         return drawn;
     }
 
-    private static TrainingDivergedException Diverged(string tag, string what, TrainingState state, string lastPath)
+    private static TrainingDivergedException Diverged(string tag, string what, TrainingState state, string lastPath, CheckpointWriter checkpoints)
     {
+        checkpoints.WaitQuietly(); // the last epoch's checkpoint may still be on its way to disk
         string kept = state.Epoch > 0 && File.Exists(lastPath)
             ? string.Create(CultureInfo.InvariantCulture, $"the last good checkpoint is {lastPath} (epoch {state.Epoch})")
             : "no checkpoint was written";
