@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.Globalization;
+using System.Runtime.InteropServices;
 using System.Text;
 
 namespace SerEngine.Audio;
@@ -313,11 +314,17 @@ public static class WavReader
         stream.Position = start + info.DataOffset;
         double invChannels = 1.0 / channels;
         bool isFloat = info.Encoding is WavSampleEncoding.Float32 or WavSampleEncoding.Float64;
+        bool pcm16 = info.Encoding == WavSampleEncoding.PcmSigned16 && channels <= 2 && block == 2 * channels;
         for (long f0 = 0; f0 < frames; f0 += framesPerChunk)
         {
             int n = (int)Math.Min(framesPerChunk, frames - f0);
             var span = buf.AsSpan(0, n * block);
             stream.ReadExactly(span);
+            if (pcm16)
+            {
+                Pcm16ToMono(span, channels, mono.AsSpan((int)f0, n));
+                continue;
+            }
             for (int i = 0; i < n; i++)
             {
                 double sum = 0;
@@ -351,6 +358,26 @@ public static class WavReader
             }
         }
         return (mono, clipped);
+    }
+
+    /// <summary>
+    /// 16-bit PCM, one or two channels, to mono: the general loop's value exactly (s / 2^15, or the two channels'
+    /// mean (a + b) / 2^16, is exact in float and never reaches ±1 clipping), without its per-sample switch.
+    /// </summary>
+    private static void Pcm16ToMono(ReadOnlySpan<byte> data, int channels, Span<float> mono)
+    {
+        var s = MemoryMarshal.Cast<byte, short>(data); // little-endian host (x86, Arm64)
+        if (!BitConverter.IsLittleEndian)
+        {
+            for (int i = 0; i < mono.Length; i++)
+                mono[i] = channels == 1 ? BinaryPrimitives.ReverseEndianness(s[i]) / 32768f
+                    : (BinaryPrimitives.ReverseEndianness(s[2 * i]) + BinaryPrimitives.ReverseEndianness(s[2 * i + 1])) / 65536f;
+            return;
+        }
+        if (channels == 1)
+            for (int i = 0; i < mono.Length; i++) mono[i] = s[i] * (1f / 32768f);
+        else
+            for (int i = 0; i < mono.Length; i++) mono[i] = (s[2 * i] + s[2 * i + 1]) * (1f / 65536f);
     }
 
     private static string Quote(string fourCc) => fourCc.Length == 4 ? "'" + fourCc + "'" : fourCc;
