@@ -6,7 +6,8 @@ namespace SerEngine.Models.Training;
 /// Writes a fold's checkpoints off the training thread: <see cref="Save"/> copies the tensors and metadata
 /// at once and leaves the file write (temp file, flush to disk, rename) to a background task, so the next
 /// epoch's steps do not wait on the disk. Writes run one at a time in the order saved; <see cref="Flush"/>
-/// waits for them (before a checkpoint is read back, and before the fold ends) and rethrows a failed write.
+/// waits for them (before a checkpoint is read back, and before the fold ends) and rethrows a failed write,
+/// as does the next <see cref="Save"/> once the failed write has finished.
 /// </summary>
 internal sealed class CheckpointWriter
 {
@@ -15,6 +16,7 @@ internal sealed class CheckpointWriter
     /// <summary>Snapshots the checkpoint now (as <see cref="Checkpoint.Save"/> would write it) and queues its write.</summary>
     public void Save(string path, SerModel model, Optimizer? optimizer = null, TrainingState? training = null, string? heldOutJson = null)
     {
+        if (_pending.IsFaulted) Flush(); // an earlier write failed: report it now, an epoch later at most, not after the last epoch
         var write = Checkpoint.Prepare(path, model, optimizer, training, heldOutJson);
         var previous = _pending;
         // a failed earlier write stops the chain: Flush reports the first failure
