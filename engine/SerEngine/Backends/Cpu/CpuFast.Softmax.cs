@@ -82,6 +82,26 @@ public partial class CpuBackend
         TensorPrimitives.Multiply(d, y, d);
     }
 
+    /// <summary>
+    /// body(start, end) over [0, rows) in up to 16 chunks per thread (ForChunks cuts 4): the workers take the
+    /// chunks in turn, so a memory-bound row op keeps every thread busy to the end even when one of them is
+    /// slowed for a while.
+    /// </summary>
+    private void RowChunks(int rows, long work, Action<int, int> body)
+    {
+        if (Threads <= 1 || work < ParallelElements)
+        {
+            body(0, rows);
+            return;
+        }
+        int chunks = (int)Math.Min(rows, Math.Min(16L * Threads, work / (ParallelElements / 2)));
+        CpuWorkerPool.For(chunks, Threads, i =>
+        {
+            int start = (int)((long)rows * i / chunks), end = (int)((long)rows * (i + 1) / chunks);
+            if (start < end) body(start, end);
+        });
+    }
+
     /// <inheritdoc/>
     public override void BiasedSoftmax(Storage x, Storage? bias, Storage? keyMask, Storage y, int rows, int cols, int rowsPerMask, float scale)
     {
@@ -89,20 +109,24 @@ public partial class CpuBackend
         float[]? bv = bias is null ? null : F(bias);    // [rows, cols]
         int[]? mv = keyMask is null ? null : I(keyMask); // [rows / rowsPerMask, cols]
         if (cols == 0) return;
-        ForChunks(rows, 4L * rows * cols, (s, e) =>
+        RowChunks(rows, 4L * rows * cols, (s, e) =>
         {
+            // the row is built in scratch (kept in L1), so y is written once, in the last pass
+            float[] scratch = ArrayPool<float>.Shared.Rent(cols);
+            var t = scratch.AsSpan(0, cols);
             for (int r = s; r < e; r++)
             {
                 var yr = yv.AsSpan(r * cols, cols);
                 float max = BiasedRow(xv.AsSpan(r * cols, cols), bv is null ? default : bv.AsSpan(r * cols, cols),
-                    mv is null ? default : mv.AsSpan(r / rowsPerMask * cols, cols), scale, yr);
+                    mv is null ? default : mv.AsSpan(r / rowsPerMask * cols, cols), scale, t);
                 if (float.IsNegativeInfinity(max))
                 {
                     yr.Clear(); // every key masked: all zeros, never NaN
                     continue;
                 }
-                ExpNormalizeRow(yr, max);
+                ScaleRow(t, 1f / ExpSumRow(t, max), yr);
             }
+            ArrayPool<float>.Shared.Return(scratch);
         });
     }
 
@@ -192,26 +216,42 @@ public partial class CpuBackend
     }
 
     /// <summary>
-    /// y = e^(y − max) / Σ e^(y − max) in two passes over the row (−∞ entries become exactly 0).
-    /// The exponential is <see cref="ExpRow8"/> / <see cref="ExpRow16"/>. With 512-bit vectors (unless
-    /// <paramref name="wide"/> is false) each 16-float step adds its two halves to the 8-lane sum one after the other: the
-    /// 256-bit path's values and order, so both give bit-identical rows.
+    /// y = e^(y − max) / Σ e^(y − max) in two passes over the row (−∞ entries become exactly 0):
+    /// <see cref="ExpSumRow"/>, then <see cref="ScaleRow"/> by 1 / sum.
+    /// </summary>
+    internal static void ExpNormalizeRow(Span<float> y, float max, bool wide = true) =>
+        ScaleRow(y, 1f / ExpSumRow(y, max, wide), y, wide);
+
+    /// <summary>
+    /// y = e^(y − max) in place; returns Σ y. The exponential is <see cref="ExpRow8"/> / <see cref="ExpRow16"/>.
+    /// With 512-bit vectors (unless <paramref name="wide"/> is false) each 16-float step adds its two halves to
+    /// the 8-lane sum one after the other: the 256-bit path's values and order, so both give bit-identical rows.
+    /// A step whose inputs are all −∞ (masked keys) stores zeros and adds nothing: the exponential's
+    /// values (unless max is NaN), and adding +0 to a sum of non-negative terms leaves it unchanged.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    internal static unsafe void ExpNormalizeRow(Span<float> y, float max, bool wide = true)
+    internal static unsafe float ExpSumRow(Span<float> y, float max, bool wide = true)
     {
         int n = y.Length, j = 0;
         var vm = Vector256.Create(max);
         var vsum = Vector256<float>.Zero;
-        bool use512 = wide && Vector512.IsHardwareAccelerated;
+        var ninf = Vector256.Create(float.NegativeInfinity);
+        bool skipMasked = !float.IsNaN(max);
         fixed (float* py = y)
         {
-            if (use512)
+            if (wide && Vector512.IsHardwareAccelerated)
             {
                 var vm16 = Vector512.Create(max);
+                var ninf16 = Vector512.Create(float.NegativeInfinity);
                 for (; j + 16 <= n; j += 16)
                 {
-                    var e = ExpRow16(Vector512.Load(py + j) - vm16);
+                    var v = Vector512.Load(py + j);
+                    if (skipMasked && Vector512.EqualsAll(v, ninf16))
+                    {
+                        Vector512<float>.Zero.Store(py + j);
+                        continue;
+                    }
+                    var e = ExpRow16(v - vm16);
                     e.Store(py + j);
                     vsum += e.GetLower();
                     vsum += e.GetUpper();
@@ -220,7 +260,13 @@ public partial class CpuBackend
             if (Vector256.IsHardwareAccelerated)
                 for (; j + 8 <= n; j += 8)
                 {
-                    var e = ExpRow8(Vector256.Load(py + j) - vm);
+                    var v = Vector256.Load(py + j);
+                    if (skipMasked && Vector256.EqualsAll(v, ninf))
+                    {
+                        Vector256<float>.Zero.Store(py + j);
+                        continue;
+                    }
+                    var e = ExpRow8(v - vm);
                     e.Store(py + j);
                     vsum += e;
                 }
@@ -231,17 +277,26 @@ public partial class CpuBackend
                 py[j] = e;
                 sum += e;
             }
-            float invSum = 1f / sum;
-            j = 0;
-            if (use512)
+            return sum;
+        }
+    }
+
+    /// <summary>dst = src · <paramref name="factor"/> (src and dst may be the same row).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static unsafe void ScaleRow(ReadOnlySpan<float> src, float factor, Span<float> dst, bool wide = true)
+    {
+        int n = src.Length, j = 0;
+        fixed (float* ps = src, pd = dst)
+        {
+            if (wide && Vector512.IsHardwareAccelerated)
             {
-                var inv16 = Vector512.Create(invSum);
-                for (; j + 16 <= n; j += 16) (Vector512.Load(py + j) * inv16).Store(py + j);
+                var f16 = Vector512.Create(factor);
+                for (; j + 16 <= n; j += 16) (Vector512.Load(ps + j) * f16).Store(pd + j);
             }
-            var inv = Vector256.Create(invSum);
+            var f8 = Vector256.Create(factor);
             if (Vector256.IsHardwareAccelerated)
-                for (; j + 8 <= n; j += 8) (Vector256.Load(py + j) * inv).Store(py + j);
-            for (; j < n; j++) py[j] *= invSum;
+                for (; j + 8 <= n; j += 8) (Vector256.Load(ps + j) * f8).Store(pd + j);
+            for (; j < n; j++) pd[j] = ps[j] * factor;
         }
     }
 
@@ -252,7 +307,7 @@ public partial class CpuBackend
         float[]? dxv = dx is null ? null : F(dx);       // [rows, cols]
         float[]? dbv = dBias is null ? null : F(dBias); // [rows, cols]
         if (cols == 0 || (dxv is null && dbv is null)) return;
-        ForChunks(rows, 3L * rows * cols, (s, e) =>
+        RowChunks(rows, 3L * rows * cols, (s, e) =>
         {
             for (int r = s; r < e; r++)
             {
