@@ -40,6 +40,12 @@ public sealed class BatchNorm2d : Layer
     /// <inheritdoc/>
     public override Tensor Forward(Tensor x) => Ops.BatchNorm2d(x, Weight, Bias, RunningMean, RunningVar, Training, Momentum, Eps);
 
+    /// <summary>ReLU(BatchNorm2d(x)) as one op (<see cref="Ops.BatchNormRelu(Tensor, Tensor?, Tensor?, Tensor?, Tensor?, bool, float, float)"/>): the same numbers as <c>Forward(x).Relu()</c>.</summary>
+    public Tensor ForwardRelu(Tensor x) => Ops.BatchNormRelu(x, Weight, Bias, RunningMean, RunningVar, Training, Momentum, Eps);
+
+    /// <summary>This layer applied to <paramref name="x"/>, as one input of the channel-concatenating <see cref="Ops.BatchNormRelu(IReadOnlyList{Ops.BatchNormReluInput}, bool)"/>.</summary>
+    public Ops.BatchNormReluInput ReluInput(Tensor x) => new(x, Weight, Bias, RunningMean, RunningVar, Momentum, Eps);
+
     /// <summary>
     /// Batch normalisation of x [N, C, H, T] whose item i holds data only in its first
     /// <paramref name="validColumns"/>[i] columns (zero padding after): in training the batch mean and

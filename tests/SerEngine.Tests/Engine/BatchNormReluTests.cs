@@ -1,0 +1,83 @@
+using SerEngine.Backends;
+using SerEngine.Backends.Cpu;
+using SerEngine.Nn;
+
+namespace SerEngine.Tests.Engine;
+
+/// <summary>
+/// Ops.BatchNormRelu (ReLU(BatchNorm2d(x)), several inputs concatenated along channels) against the
+/// separate ops it replaces (BatchNorm2d, Relu, Concat): on the fast cpu backend (1 and 2 threads) the
+/// output, the running buffers and every gradient are the same bits; on cpu-reference (whose primitives
+/// are the defaults, the separate ones) too; and the fast result agrees with the reference one. Sizes
+/// with rows of a multiple of eight values and with a tail, training and eval, one and two inputs.
+/// </summary>
+public class BatchNormReluTests
+{
+    // N, channels of each input, H, W
+    public static TheoryData<int, int[], int, int, bool> Cases => new()
+    {
+        { 2, [3], 3, 5, true },
+        { 2, [3], 3, 5, false },
+        { 4, [8, 8], 5, 31, true },     // the concat of FocusCalibrationNet's first two branches, smaller
+        { 4, [8, 8], 5, 31, false },
+        { 3, [5, 2, 4], 4, 8, true },    // rows of exactly eight values, three inputs
+        { 8, [32], 9, 62, true },        // above the threshold for threads
+    };
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public void FusedGivesTheSeparateOpsBitForBit(int n, int[] channels, int h, int w, bool training)
+    {
+        foreach (var be in new Backend[] { new CpuBackend(1), new CpuBackend(2), FastAgreement.Ref })
+        {
+            var fused = Run(be, n, channels, h, w, training, fused: true);
+            var separate = Run(be, n, channels, h, w, training, fused: false);
+            Assert.Equal(separate.Length, fused.Length);
+            for (int i = 0; i < fused.Length; i++) Assert.Equal(separate[i], fused[i]);
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public void FastAgreesWithTheReference(int n, int[] channels, int h, int w, bool training)
+    {
+        var expected = Run(FastAgreement.Ref, n, channels, h, w, training, fused: true);
+        var actual = Run(new CpuBackend(2), n, channels, h, w, training, fused: true);
+        for (int i = 0; i < expected.Length; i++) FastAgreement.Agree(expected[i], actual[i], $"output/buffer/gradient {i}");
+    }
+
+    /// <summary>y, each layer's running mean and variance, the gradient of each x, weight and bias, of Σ(y·R) for a fixed random R.</summary>
+    private static float[][] Run(Backend be, int n, int[] channels, int h, int w, bool training, bool fused)
+    {
+        var rng = new Generator(17);
+        var xs = new List<Tensor>();
+        var layers = new List<BatchNorm2d>();
+        foreach (int c in channels)
+        {
+            var x = Tensor.RandomNormal(new Shape(n, c, h, w), rng, mean: 0.3f, backend: be);
+            x.RequiresGrad = true;
+            xs.Add(x);
+            var bn = new BatchNorm2d(c, backend: be);
+            bn.Weight.CopyFrom(Tensor.RandomNormal(new Shape(c), rng, mean: 1f, backend: be).ToArray());
+            bn.Bias.CopyFrom(Tensor.RandomNormal(new Shape(c), rng, backend: be).ToArray());
+            bn.RunningMean.CopyFrom(Tensor.RandomNormal(new Shape(c), rng, backend: be).ToArray());
+            bn.RunningVar.CopyFrom([.. Tensor.RandomNormal(new Shape(c), rng, backend: be).ToArray().Select(v => 0.5f + MathF.Abs(v))]);
+            if (!training) bn.Eval();
+            layers.Add(bn);
+        }
+        Tensor y;
+        if (fused) y = xs.Count == 1 ? layers[0].ForwardRelu(xs[0]) : Ops.BatchNormRelu([.. xs.Select((x, i) => layers[i].ReluInput(x))], training);
+        else
+        {
+            var parts = xs.Select((x, i) => layers[i].Forward(x).Relu()).ToList();
+            y = parts.Count == 1 ? parts[0] : Ops.Concat(parts, 1);
+        }
+        var r = Tensor.RandomNormal(y.Shape, new Generator(5), backend: be);
+        Ops.Sum(Ops.Mul(y, r)).Backward();
+        var outputs = new List<float[]> { y.ToArray() };
+        for (int i = 0; i < xs.Count; i++)
+            outputs.AddRange([layers[i].RunningMean.ToArray(), layers[i].RunningVar.ToArray(),
+                xs[i].Grad!.ToArray(), layers[i].Weight.Grad!.ToArray(), layers[i].Bias.Grad!.ToArray()]);
+        return [.. outputs];
+    }
+}
