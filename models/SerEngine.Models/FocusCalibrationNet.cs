@@ -84,8 +84,8 @@ public sealed partial class FocusCalibrationNet : Module
         if (UsesFusedPath()) return ForwardFused(x);
         // ReLU(BN(·)) of both branches, written side by side: [N, 16, F−1, T−1] = concat of two [N, 8, F−1, T−1]
         var h = Ops.BatchNormRelu([Bn1a.ReluInput(Conv1a.Forward(x)), Bn1b.ReluInput(Conv1b.Forward(x))], Training);
-        h = Ops.MaxPool2d(Bn2.ForwardRelu(Conv2.Forward(h)), (2, 2));   // [N, 32, ⌊(F−1)/2⌋, ⌊(T−1)/2⌋]
-        h = Ops.MaxPool2d(Bn3.ForwardRelu(Conv3.Forward(h)), (2, 2));   // [N, 48, F', T']
+        h = Bn2.ForwardReluMaxPool(Conv2.Forward(h), (2, 2));           // [N, 32, ⌊(F−1)/2⌋, ⌊(T−1)/2⌋]
+        h = Bn3.ForwardReluMaxPool(Conv3.Forward(h), (2, 2));           // [N, 48, F', T']
         h = Bn4.ForwardRelu(Conv4.Forward(h));                          // [N, 64, F', T']
         h = Bn5.ForwardRelu(Conv5.Forward(h));                          // [N, 80, F', T']
         int n = h.Shape[0], c = h.Shape[1], f = h.Shape[2], t = h.Shape[3];

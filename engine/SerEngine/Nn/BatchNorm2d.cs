@@ -43,6 +43,10 @@ public sealed class BatchNorm2d : Layer
     /// <summary>ReLU(BatchNorm2d(x)) as one op (<see cref="Ops.BatchNormRelu(Tensor, Tensor?, Tensor?, Tensor?, Tensor?, bool, float, float)"/>): the same numbers as <c>Forward(x).Relu()</c>.</summary>
     public Tensor ForwardRelu(Tensor x) => Ops.BatchNormRelu(x, Weight, Bias, RunningMean, RunningVar, Training, Momentum, Eps);
 
+    /// <summary>MaxPool2d(ReLU(BatchNorm2d(x)), kernel) with stride = kernel as one op (<see cref="Ops.BatchNormReluMaxPool"/>): the same numbers as <c>Ops.MaxPool2d(Forward(x).Relu(), kernel)</c>.</summary>
+    public Tensor ForwardReluMaxPool(Tensor x, (int H, int W) kernel) =>
+        Ops.BatchNormReluMaxPool(x, Weight, Bias, RunningMean, RunningVar, Training, kernel, Momentum, Eps);
+
     /// <summary>This layer applied to <paramref name="x"/>, as one input of the channel-concatenating <see cref="Ops.BatchNormRelu(IReadOnlyList{Ops.BatchNormReluInput}, bool)"/>.</summary>
     public Ops.BatchNormReluInput ReluInput(Tensor x) => new(x, Weight, Bias, RunningMean, RunningVar, Momentum, Eps);
 

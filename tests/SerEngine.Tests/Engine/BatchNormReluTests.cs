@@ -10,6 +10,7 @@ namespace SerEngine.Tests.Engine;
 /// output, the running buffers and every gradient are the same bits; on cpu-reference (whose primitives
 /// are the defaults, the separate ones) too; and the fast result agrees with the reference one. Sizes
 /// with rows of a multiple of eight values and with a tail, training and eval, one and two inputs.
+/// Likewise Ops.BatchNormReluMaxPool against BatchNorm2d, Relu and MaxPool2d.
 /// </summary>
 public class BatchNormReluTests
 {
@@ -44,6 +45,55 @@ public class BatchNormReluTests
         var expected = Run(FastAgreement.Ref, n, channels, h, w, training, fused: true);
         var actual = Run(new CpuBackend(2), n, channels, h, w, training, fused: true);
         for (int i = 0; i < expected.Length; i++) FastAgreement.Agree(expected[i], actual[i], $"output/buffer/gradient {i}");
+    }
+
+    // N, C, H, W, pool kernel, training
+    public static TheoryData<int, int, int, int, int, bool> PoolCases => new()
+    {
+        { 2, 3, 5, 7, 2, true },
+        { 2, 3, 5, 7, 2, false },
+        { 4, 8, 25, 62, 2, true },      // FocusCalibrationNet's conv2 map, fewer images and channels
+        { 3, 5, 12, 31, 2, true },      // its conv3 map: odd width, a pooled row under eight outputs
+        { 2, 4, 9, 40, 3, true },
+    };
+
+    [Theory]
+    [MemberData(nameof(PoolCases))]
+    public void FusedPoolGivesTheSeparateOpsBitForBit(int n, int c, int h, int w, int k, bool training)
+    {
+        foreach (var be in new Backend[] { new CpuBackend(1), new CpuBackend(2), FastAgreement.Ref })
+        {
+            var fused = RunPool(be, n, c, h, w, k, training, fused: true);
+            var separate = RunPool(be, n, c, h, w, k, training, fused: false);
+            for (int i = 0; i < fused.Length; i++) Assert.Equal(separate[i], fused[i]);
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(PoolCases))]
+    public void FastPoolAgreesWithTheReference(int n, int c, int h, int w, int k, bool training)
+    {
+        var expected = RunPool(FastAgreement.Ref, n, c, h, w, k, training, fused: true);
+        var actual = RunPool(new CpuBackend(2), n, c, h, w, k, training, fused: true);
+        for (int i = 0; i < expected.Length; i++) FastAgreement.Agree(expected[i], actual[i], $"output/buffer/gradient {i}");
+    }
+
+    /// <summary>y, the running mean and variance, the gradients of x, weight and bias, of Σ(MaxPool(ReLU(BN(x)))·R).</summary>
+    private static float[][] RunPool(Backend be, int n, int c, int h, int w, int k, bool training, bool fused)
+    {
+        var rng = new Generator(23);
+        var x = Tensor.RandomNormal(new Shape(n, c, h, w), rng, mean: -0.2f, backend: be);
+        x.RequiresGrad = true;
+        var bn = new BatchNorm2d(c, backend: be);
+        bn.Weight.CopyFrom(Tensor.RandomNormal(new Shape(c), rng, mean: 1f, backend: be).ToArray());
+        bn.Bias.CopyFrom(Tensor.RandomNormal(new Shape(c), rng, mean: -0.5f, backend: be).ToArray()); // many windows all ≤ 0
+        bn.RunningMean.CopyFrom(Tensor.RandomNormal(new Shape(c), rng, backend: be).ToArray());
+        bn.RunningVar.CopyFrom([.. Tensor.RandomNormal(new Shape(c), rng, backend: be).ToArray().Select(v => 0.5f + MathF.Abs(v))]);
+        if (!training) bn.Eval();
+        var y = fused ? bn.ForwardReluMaxPool(x, (k, k)) : Ops.MaxPool2d(bn.Forward(x).Relu(), (k, k));
+        var r = Tensor.RandomNormal(y.Shape, new Generator(5), backend: be);
+        Ops.Sum(Ops.Mul(y, r)).Backward();
+        return [y.ToArray(), bn.RunningMean.ToArray(), bn.RunningVar.ToArray(), x.Grad!.ToArray(), bn.Weight.Grad!.ToArray(), bn.Bias.Grad!.ToArray()];
     }
 
     /// <summary>y, each layer's running mean and variance, the gradient of each x, weight and bias, of Σ(y·R) for a fixed random R.</summary>
