@@ -6,14 +6,18 @@ namespace SerEngine.Backends.Cpu;
 // Fast MaxPool2d(ReLU(BatchNorm2d(x))) (Backend.BatchNormReluMaxPool.cs): per channel the batch
 // statistics as BatchNorm2dReluForward, then each image's plane is normalised and rectified into a
 // plane-sized scratch buffer (in L1) and pooled from there (MaxPoolPlane), so the pre-pool map never
-// reaches memory. Backward: each plane's masked gradient (dyPool added at the winner where yPool > 0,
-// as MaxPool2dBackward then the rectifier's mask) is rebuilt in the scratch buffer for each of the
-// batch norm's two passes. Same float operations in the same order as the separate primitives.
+// reaches memory. Backward: the masked gradient (dyPool added at the winner where yPool > 0, as
+// MaxPool2dBackward then the rectifier's mask) of one channel's planes is built in a per-thread
+// workspace by the batch norm's first pass and read again (from L2) by its second. Same float
+// operations in the same order as the separate primitives.
 // Legend: x, dx [N, C, H, W]; yPool, dyPool, argmax [N, C, OutH, OutW].
 public partial class CpuBackend
 {
     /// <summary>Largest plane (H·W) whose scratch buffer goes on the stack.</summary>
     private const int StackPlane = 4096;
+
+    /// <summary>Per-thread workspace of BatchNorm2dReluMaxPoolBackward (CpuScratch).</summary>
+    [ThreadStatic] private static float[]? t_maskedPoolGradient;
 
     /// <inheritdoc/>
     public override void BatchNorm2dReluMaxPoolForward(Storage x, Storage? weight, Storage? bias, Storage yPool, Storage argmax,
@@ -69,7 +73,7 @@ public partial class CpuBackend
     }
 
     /// <inheritdoc/>
-    public override void BatchNorm2dReluMaxPoolBackward(Storage dyPool, Storage yPool, Storage argmax, Storage x, Storage? weight,
+    public override unsafe void BatchNorm2dReluMaxPoolBackward(Storage dyPool, Storage yPool, Storage argmax, Storage x, Storage? weight,
         Storage mean, Storage invStd, Storage dx, Storage? dWeight, Storage? dBias, in Pool2dGeometry g, bool training)
     {
         float[] gv = F(dyPool), ypv = F(yPool), xv = F(x), mv = F(mean), sv = F(invStd), dxv = F(dx);
@@ -80,7 +84,8 @@ public partial class CpuBackend
         long count = (long)n * hw;
         ForChunks(c, 3L * n * c * hw, (c0, c1) =>
         {
-            Span<float> plane = hw <= StackPlane ? stackalloc float[hw] : new float[hw]; // [H, W]: the masked gradient of one image
+            // [N, H, W]: one channel's masked gradient, built in the first pass and read again (from L2) in the second
+            float* planes = CpuScratch.Floats(ref t_maskedPoolGradient, (long)n * hw);
             for (int ch = c0; ch < c1; ch++)
             {
                 float mu = mv[ch];
@@ -88,6 +93,7 @@ public partial class CpuBackend
                 double sumDy = 0, sumDyXc = 0; // Σg, Σg·(x − mean)
                 for (int i = 0; i < n; i++)
                 {
+                    var plane = new Span<float>(planes + (long)i * hw, hw);
                     MaskedPoolGradient(gv, ypv, av, (i * c + ch) * outHW, outHW, plane);
                     var (a, b) = SumAndCenteredDot(plane, Row(xv, i, ch, c, hw), mu);
                     sumDy += a;
@@ -99,7 +105,7 @@ public partial class CpuBackend
                 double k = w * istd;
                 for (int i = 0; i < n; i++)
                 {
-                    MaskedPoolGradient(gv, ypv, av, (i * c + ch) * outHW, outHW, plane);
+                    var plane = new ReadOnlySpan<float>(planes + (long)i * hw, hw);
                     var d = dxv.AsSpan((i * c + ch) * hw, hw);
                     if (training)
                         BatchNormRowBackward(plane, Row(xv, i, ch, c, hw), mu, (float)k, (float)(sumDy / count), (float)(istd * sumDyXhat / count), d);
