@@ -188,10 +188,10 @@ public sealed partial class ProfilingBackend
     }
 
     /// <inheritdoc/>
-    public override void BatchNorm2dReluBackward(Storage dy, Storage y, int yChannels, int yOffset, Storage x, Storage? weight, Storage mean, Storage invStd, Storage dx, Storage? dWeight, Storage? dBias, int n, int c, int hw, bool training)
+    public override void BatchNorm2dReluBackward(Storage dy, Storage y, int yChannels, int yOffset, Storage x, Storage? weight, Storage mean, Storage invStd, Storage dx, Storage? dWeight, Storage? dBias, int n, int c, int hw, bool training, Storage? dxChannelSum = null)
     {
         long t0 = Start();
-        Inner.BatchNorm2dReluBackward(U(dy), U(y), yChannels, yOffset, U(x), UOrNull(weight), U(mean), U(invStd), U(dx), UOrNull(dWeight), UOrNull(dBias), n, c, hw, training);
+        Inner.BatchNorm2dReluBackward(U(dy), U(y), yChannels, yOffset, U(x), UOrNull(weight), U(mean), U(invStd), U(dx), UOrNull(dWeight), UOrNull(dBias), n, c, hw, training, UOrNull(dxChannelSum));
         Record(Stop(t0), $"BatchNorm2dReluBackward [{n},{c},{hw}]{(yChannels == c ? "" : $" from {yChannels} channels")}");
     }
 
@@ -204,10 +204,10 @@ public sealed partial class ProfilingBackend
     }
 
     /// <inheritdoc/>
-    public override void BatchNorm2dReluMaxPoolBackward(Storage dyPool, Storage yPool, Storage argmax, Storage x, Storage? weight, Storage mean, Storage invStd, Storage dx, Storage? dWeight, Storage? dBias, in Pool2dGeometry g, bool training)
+    public override void BatchNorm2dReluMaxPoolBackward(Storage dyPool, Storage yPool, Storage argmax, Storage x, Storage? weight, Storage mean, Storage invStd, Storage dx, Storage? dWeight, Storage? dBias, in Pool2dGeometry g, bool training, Storage? dxChannelSum = null)
     {
         long t0 = Start();
-        Inner.BatchNorm2dReluMaxPoolBackward(U(dyPool), U(yPool), U(argmax), U(x), UOrNull(weight), U(mean), U(invStd), U(dx), UOrNull(dWeight), UOrNull(dBias), g, training);
+        Inner.BatchNorm2dReluMaxPoolBackward(U(dyPool), U(yPool), U(argmax), U(x), UOrNull(weight), U(mean), U(invStd), U(dx), UOrNull(dWeight), UOrNull(dBias), g, training, UOrNull(dxChannelSum));
         Record(Stop(t0), $"BatchNorm2dReluMaxPoolBackward [{g.N},{g.C},{g.H},{g.W}] k{g.KernelH}x{g.KernelW}");
     }
 

@@ -34,10 +34,11 @@ public abstract partial class Backend
     /// <summary>
     /// Gradients of <see cref="BatchNorm2dReluForward"/>: dy and y are [N, <paramref name="yChannels"/>, HW]
     /// read at channels yOffset..yOffset+C; dy counts where y &gt; 0 (the rectifier's mask), then
-    /// <see cref="BatchNorm2dBackward"/> gives dx [N, C, HW] and dWeight/dBias when given.
+    /// <see cref="BatchNorm2dBackward"/> gives dx [N, C, HW] and dWeight/dBias when given; <paramref name="dxChannelSum"/>,
+    /// when given, gets Σ dx per channel [C] (as SumTo to [1, C, 1]): the gradient of a per-channel bias already added to x.
     /// </summary>
     public virtual void BatchNorm2dReluBackward(Storage dy, Storage y, int yChannels, int yOffset, Storage x, Storage? weight,
-        Storage mean, Storage invStd, Storage dx, Storage? dWeight, Storage? dBias, int n, int c, int hw, bool training)
+        Storage mean, Storage invStd, Storage dx, Storage? dWeight, Storage? dBias, int n, int c, int hw, bool training, Storage? dxChannelSum = null)
     {
         int size = n * c * hw;
         bool whole = yChannels == c && yOffset == 0;
@@ -53,6 +54,7 @@ public abstract partial class Backend
             }
             UnaryBackward(UnaryOp.Relu, ys, ys, gs, masked, size, 0f);
             BatchNorm2dBackward(masked, x, weight, mean, invStd, dx, dWeight, dBias, n, c, hw, training);
+            if (dxChannelSum is not null) SumTo(dx, new Shape(n, c, hw), dxChannelSum, new Shape(1, c, 1));
         }
         finally
         {

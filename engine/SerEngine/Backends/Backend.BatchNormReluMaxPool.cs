@@ -30,9 +30,12 @@ public abstract partial class Backend
         }
     }
 
-    /// <summary>Gradients of <see cref="BatchNorm2dReluMaxPoolForward"/>: dx [N, C, H, W] always, dWeight/dBias when given.</summary>
+    /// <summary>
+    /// Gradients of <see cref="BatchNorm2dReluMaxPoolForward"/>: dx [N, C, H, W] always, dWeight/dBias when given, and Σ dx
+    /// per channel when <paramref name="dxChannelSum"/> is given (as <see cref="BatchNorm2dReluBackward"/>).
+    /// </summary>
     public virtual void BatchNorm2dReluMaxPoolBackward(Storage dyPool, Storage yPool, Storage argmax, Storage x, Storage? weight,
-        Storage mean, Storage invStd, Storage dx, Storage? dWeight, Storage? dBias, in Pool2dGeometry g, bool training)
+        Storage mean, Storage invStd, Storage dx, Storage? dWeight, Storage? dBias, in Pool2dGeometry g, bool training, Storage? dxChannelSum = null)
     {
         int size = g.N * g.C * g.H * g.W;
         var dy = Allocate(size, DType.Float32); // [N, C, H, W]: dyPool at the winners, 0 elsewhere
@@ -41,7 +44,7 @@ public abstract partial class Backend
         {
             MaxPool2dBackward(dyPool, argmax, dy, g);
             MaxPool2dBackward(yPool, argmax, y, g);
-            BatchNorm2dReluBackward(dy, y, g.C, 0, x, weight, mean, invStd, dx, dWeight, dBias, g.N, g.C, g.H * g.W, training);
+            BatchNorm2dReluBackward(dy, y, g.C, 0, x, weight, mean, invStd, dx, dWeight, dBias, g.N, g.C, g.H * g.W, training, dxChannelSum);
         }
         finally
         {

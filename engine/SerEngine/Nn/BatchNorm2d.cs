@@ -40,15 +40,21 @@ public sealed class BatchNorm2d : Layer
     /// <inheritdoc/>
     public override Tensor Forward(Tensor x) => Ops.BatchNorm2d(x, Weight, Bias, RunningMean, RunningVar, Training, Momentum, Eps);
 
-    /// <summary>ReLU(BatchNorm2d(x)) as one op (<see cref="Ops.BatchNormRelu(Tensor, Tensor?, Tensor?, Tensor?, Tensor?, bool, float, float)"/>): the same numbers as <c>Forward(x).Relu()</c>.</summary>
-    public Tensor ForwardRelu(Tensor x) => Ops.BatchNormRelu(x, Weight, Bias, RunningMean, RunningVar, Training, Momentum, Eps);
+    /// <summary>
+    /// ReLU(BatchNorm2d(x)) as one op (<see cref="Ops.BatchNormRelu(IReadOnlyList{Ops.BatchNormReluInput}, bool)"/>): the same numbers as
+    /// <c>Forward(x).Relu()</c>; <paramref name="inputBias"/>, a bias already in x per channel, gets its gradient from this op.
+    /// </summary>
+    public Tensor ForwardRelu(Tensor x, Tensor? inputBias = null) => Ops.BatchNormRelu([ReluInput(x, inputBias)], Training);
 
-    /// <summary>MaxPool2d(ReLU(BatchNorm2d(x)), kernel) with stride = kernel as one op (<see cref="Ops.BatchNormReluMaxPool"/>): the same numbers as <c>Ops.MaxPool2d(Forward(x).Relu(), kernel)</c>.</summary>
-    public Tensor ForwardReluMaxPool(Tensor x, (int H, int W) kernel) =>
-        Ops.BatchNormReluMaxPool(x, Weight, Bias, RunningMean, RunningVar, Training, kernel, Momentum, Eps);
+    /// <summary>
+    /// MaxPool2d(ReLU(BatchNorm2d(x)), kernel) with stride = kernel as one op (<see cref="Ops.BatchNormReluMaxPool"/>): the same numbers as
+    /// <c>Ops.MaxPool2d(Forward(x).Relu(), kernel)</c>; <paramref name="inputBias"/> as in <see cref="ForwardRelu"/>.
+    /// </summary>
+    public Tensor ForwardReluMaxPool(Tensor x, (int H, int W) kernel, Tensor? inputBias = null) =>
+        Ops.BatchNormReluMaxPool(x, Weight, Bias, RunningMean, RunningVar, Training, kernel, Momentum, Eps, inputBias);
 
     /// <summary>This layer applied to <paramref name="x"/>, as one input of the channel-concatenating <see cref="Ops.BatchNormRelu(IReadOnlyList{Ops.BatchNormReluInput}, bool)"/>.</summary>
-    public Ops.BatchNormReluInput ReluInput(Tensor x) => new(x, Weight, Bias, RunningMean, RunningVar, Momentum, Eps);
+    public Ops.BatchNormReluInput ReluInput(Tensor x, Tensor? inputBias = null) => new(x, Weight, Bias, RunningMean, RunningVar, Momentum, Eps, inputBias);
 
     /// <summary>
     /// Batch normalisation of x [N, C, H, T] whose item i holds data only in its first

@@ -9,7 +9,9 @@ namespace SerEngine;
 // The same float operations in the same order as Ops.BatchNorm2d, Relu and Concat (Backend.BatchNormRelu.cs),
 // so the results are those of the separate ops bit for bit; the fast CPU backend runs each in one pass
 // per channel and writes the concat in place. Backward: dy where y > 0 (the rectifier's mask), then
-// BatchNorm2d's backward per input.
+// BatchNorm2d's backward per input. An input's InputBias (a per-channel bias already in x, such as the
+// convolution's before it, applied there through a detached view) gets its gradient Σ dx here, summed
+// in SumTo's order as dx is written, so the convolution's own SumTo pass over dx is not needed.
 public static partial class Ops
 {
     /// <summary>One input of <see cref="BatchNormRelu(IReadOnlyList{BatchNormReluInput}, bool)"/>: x [N, C, H, W] and its BatchNorm2d settings.</summary>
@@ -20,8 +22,9 @@ public static partial class Ops
     /// <param name="RunningVar">[C] or null; moves toward the unbiased batch variance in training.</param>
     /// <param name="Momentum">Running-buffer momentum.</param>
     /// <param name="Eps">Variance epsilon.</param>
+    /// <param name="InputBias">[C] or null: a bias already added to x per channel (not added again) whose gradient Σ dx this op returns.</param>
     public readonly record struct BatchNormReluInput(Tensor X, Tensor? Weight, Tensor? Bias, Tensor? RunningMean, Tensor? RunningVar,
-        float Momentum = 0.1f, float Eps = 1e-5f);
+        float Momentum = 0.1f, float Eps = 1e-5f, Tensor? InputBias = null);
 
     /// <summary>ReLU(BatchNorm2d(x)) (<see cref="BatchNorm2d"/> unmasked, then <see cref="Relu"/>), as one op.</summary>
     public static Tensor BatchNormRelu(Tensor x, Tensor? weight, Tensor? bias, Tensor? runningMean, Tensor? runningVar,
@@ -46,7 +49,7 @@ public static partial class Ops
                 throw new ArgumentException($"batchnorm2d_relu: every x must be [N, C, H, W] with the first's N, H and W, got {p.X.Shape} and {first.Shape}");
             int c = p.X.Shape[1];
             all.Add(p.X);
-            foreach (var (t, what) in new[] { (p.Weight, "weight"), (p.Bias, "bias"), (p.RunningMean, "running_mean"), (p.RunningVar, "running_var") })
+            foreach (var (t, what) in new[] { (p.Weight, "weight"), (p.Bias, "bias"), (p.RunningMean, "running_mean"), (p.RunningVar, "running_var"), (p.InputBias, "input_bias") })
             {
                 if (t is null) continue;
                 RequireFloat("batchnorm2d_relu", t, what);
@@ -89,6 +92,7 @@ public static partial class Ops
             graphInputs.Add(p.X);
             if (p.Weight is not null) graphInputs.Add(p.Weight);
             if (p.Bias is not null) graphInputs.Add(p.Bias);
+            if (p.InputBias is not null) graphInputs.Add(p.InputBias);
         }
         return Graph.Record("batchnorm2d_relu", y, [.. graphInputs], dy =>
         {
@@ -101,11 +105,13 @@ public static partial class Ops
                 var dx = NewLike(be, p.X.Shape); // [N, C, H, W]
                 var dw = p.Weight is not null && p.Weight.RequiresGrad ? NewLike(be, p.Weight.Shape) : null; // [C]
                 var db = p.Bias is not null && p.Bias.RequiresGrad ? NewLike(be, p.Bias.Shape) : null;       // [C]
+                var dib = p.InputBias is not null && p.InputBias.RequiresGrad ? NewLike(be, p.InputBias.Shape) : null; // [C] = Σ dx
                 be.BatchNorm2dReluBackward(dy.Storage, y.Storage, total, offsets[i], p.X.Storage, p.Weight?.Storage,
-                    stats[i].Mean.Storage, stats[i].InvStd.Storage, dx.Storage, dw?.Storage, db?.Storage, n, c, hw, training);
+                    stats[i].Mean.Storage, stats[i].InvStd.Storage, dx.Storage, dw?.Storage, db?.Storage, n, c, hw, training, dib?.Storage);
                 grads.Add(p.X.RequiresGrad ? dx : null);
                 if (p.Weight is not null) grads.Add(dw);
                 if (p.Bias is not null) grads.Add(db);
+                if (p.InputBias is not null) grads.Add(dib);
             }
             return [.. grads];
         });

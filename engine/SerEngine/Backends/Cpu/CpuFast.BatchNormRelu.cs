@@ -53,11 +53,11 @@ public partial class CpuBackend
 
     /// <inheritdoc/>
     public override void BatchNorm2dReluBackward(Storage dy, Storage y, int yChannels, int yOffset, Storage x, Storage? weight,
-        Storage mean, Storage invStd, Storage dx, Storage? dWeight, Storage? dBias, int n, int c, int hw, bool training)
+        Storage mean, Storage invStd, Storage dx, Storage? dWeight, Storage? dBias, int n, int c, int hw, bool training, Storage? dxChannelSum = null)
     {
         float[] dyv = F(dy), yv = F(y), xv = F(x), mv = F(mean), sv = F(invStd), dxv = F(dx);
         float[]? wv = weight is null ? null : F(weight);
-        float[]? dwv = dWeight is null ? null : F(dWeight), dbv = dBias is null ? null : F(dBias);
+        float[]? dwv = dWeight is null ? null : F(dWeight), dbv = dBias is null ? null : F(dBias), dsv = dxChannelSum is null ? null : F(dxChannelSum);
         long count = (long)n * hw;
         ForChunks(c, 5L * n * c * hw, (c0, c1) =>
         {
@@ -76,7 +76,7 @@ public partial class CpuBackend
                 double sumDyXhat = sumDyXc * istd;
                 if (dbv is not null) dbv[ch] = (float)sumDy;
                 if (dwv is not null) dwv[ch] = (float)sumDyXhat;
-                double k = w * istd;
+                double k = w * istd, dxSum = 0;
                 for (int i = 0; i < n; i++)
                 {
                     int yc = yOffset + ch;
@@ -86,7 +86,9 @@ public partial class CpuBackend
                             (float)k, (float)(sumDy / count), (float)(istd * sumDyXhat / count), d);
                     else
                         ScaleRelu(Row(dyv, i, yc, yChannels, hw), Row(yv, i, yc, yChannels, hw), (float)k, d);
+                    if (dsv is not null) dxSum += FixedSum.Sum(d); // SumTo's order: a row's vector sum, rows added in double
                 }
+                if (dsv is not null) dsv[ch] = (float)dxSum;
             }
         });
     }

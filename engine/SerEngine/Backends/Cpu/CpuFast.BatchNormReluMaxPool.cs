@@ -74,12 +74,12 @@ public partial class CpuBackend
 
     /// <inheritdoc/>
     public override unsafe void BatchNorm2dReluMaxPoolBackward(Storage dyPool, Storage yPool, Storage argmax, Storage x, Storage? weight,
-        Storage mean, Storage invStd, Storage dx, Storage? dWeight, Storage? dBias, in Pool2dGeometry g, bool training)
+        Storage mean, Storage invStd, Storage dx, Storage? dWeight, Storage? dBias, in Pool2dGeometry g, bool training, Storage? dxChannelSum = null)
     {
         float[] gv = F(dyPool), ypv = F(yPool), xv = F(x), mv = F(mean), sv = F(invStd), dxv = F(dx);
         int[] av = I(argmax);
         float[]? wv = weight is null ? null : F(weight);
-        float[]? dwv = dWeight is null ? null : F(dWeight), dbv = dBias is null ? null : F(dBias);
+        float[]? dwv = dWeight is null ? null : F(dWeight), dbv = dBias is null ? null : F(dBias), dsv = dxChannelSum is null ? null : F(dxChannelSum);
         int n = g.N, c = g.C, hw = g.H * g.W, outHW = g.OutH * g.OutW;
         long count = (long)n * hw;
         ForChunks(c, 3L * n * c * hw, (c0, c1) =>
@@ -102,7 +102,7 @@ public partial class CpuBackend
                 double sumDyXhat = sumDyXc * istd;
                 if (dbv is not null) dbv[ch] = (float)sumDy;
                 if (dwv is not null) dwv[ch] = (float)sumDyXhat;
-                double k = w * istd;
+                double k = w * istd, dxSum = 0;
                 for (int i = 0; i < n; i++)
                 {
                     var plane = new ReadOnlySpan<float>(planes + (long)i * hw, hw);
@@ -111,7 +111,9 @@ public partial class CpuBackend
                         BatchNormRowBackward(plane, Row(xv, i, ch, c, hw), mu, (float)k, (float)(sumDy / count), (float)(istd * sumDyXhat / count), d);
                     else
                         for (int j = 0; j < hw; j++) d[j] = plane[j] * (float)k;
+                    if (dsv is not null) dxSum += FixedSum.Sum(d); // SumTo's order: a row's vector sum, rows added in double
                 }
+                if (dsv is not null) dsv[ch] = (float)dxSum;
             }
         });
     }
