@@ -82,13 +82,13 @@ public sealed partial class FocusCalibrationNet : Module
         if (x.Shape[3] < 8)
             throw new ArgumentException($"input of {x.Shape[3]} frames is too short for FocusCalibrationNet: it needs at least 8 frames");
         if (UsesFusedPath()) return ForwardFused(x);
-        var a = Bn1a.Forward(Conv1a.Forward(x)).Relu();                 // [N, 8, F−1, T−1]
-        var b = Bn1b.Forward(Conv1b.Forward(x)).Relu();                 // [N, 8, F−1, T−1]
-        var h = Ops.Concat([a, b], 1);                                  // [N, 16, F−1, T−1]
-        h = Ops.MaxPool2d(Bn2.Forward(Conv2.Forward(h)).Relu(), (2, 2)); // [N, 32, ⌊(F−1)/2⌋, ⌊(T−1)/2⌋]
-        h = Ops.MaxPool2d(Bn3.Forward(Conv3.Forward(h)).Relu(), (2, 2)); // [N, 48, F', T']
-        h = Bn4.Forward(Conv4.Forward(h)).Relu();                       // [N, 64, F', T']
-        h = Bn5.Forward(Conv5.Forward(h)).Relu();                       // [N, 80, F', T']
+        // ReLU(BN(·)) of both branches, written side by side: [N, 16, F−1, T−1] = concat of two [N, 8, F−1, T−1].
+        // Each conv's bias gradient (Σ of the batch norm's dx) comes from the batch-norm op, as it writes dx.
+        var h = Ops.BatchNormRelu([Bn1a.ReluInput(Conv1a.ForwardBiasDetached(x), Conv1a.Bias), Bn1b.ReluInput(Conv1b.ForwardBiasDetached(x), Conv1b.Bias)], Training);
+        h = Bn2.ForwardReluMaxPool(Conv2.ForwardBiasDetached(h), (2, 2), Conv2.Bias); // [N, 32, ⌊(F−1)/2⌋, ⌊(T−1)/2⌋]
+        h = Bn3.ForwardReluMaxPool(Conv3.ForwardBiasDetached(h), (2, 2), Conv3.Bias); // [N, 48, F', T']
+        h = Bn4.ForwardRelu(Conv4.ForwardBiasDetached(h), Conv4.Bias);                // [N, 64, F', T']
+        h = Bn5.ForwardRelu(Conv5.ForwardBiasDetached(h), Conv5.Bias);                // [N, 80, F', T']
         int n = h.Shape[0], c = h.Shape[1], f = h.Shape[2], t = h.Shape[3];
         var tokens = h.Permute(0, 3, 1, 2).Reshape(n, t, c * f);        // [N, T', 80·F'], feature c·F' + f
         var (attended, internals) = Attn.Forward(tokens);

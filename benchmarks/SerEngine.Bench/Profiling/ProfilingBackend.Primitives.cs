@@ -179,6 +179,38 @@ public sealed partial class ProfilingBackend
         Record(Stop(t0), $"BatchNorm2dBackward [{n},{c},{hw}]{(validColumns is null ? "" : " masked")}");
     }
 
+    /// <inheritdoc/>
+    public override void BatchNorm2dReluForward(Storage x, Storage? weight, Storage? bias, Storage y, int yChannels, int yOffset, Storage mean, Storage invStd, Storage? runningMean, Storage? runningVar, int n, int c, int hw, float eps, float momentum, bool training)
+    {
+        long t0 = Start();
+        Inner.BatchNorm2dReluForward(U(x), UOrNull(weight), UOrNull(bias), U(y), yChannels, yOffset, U(mean), U(invStd), UOrNull(runningMean), UOrNull(runningVar), n, c, hw, eps, momentum, training);
+        Record(Stop(t0), $"BatchNorm2dReluForward [{n},{c},{hw}]{(yChannels == c ? "" : $" into {yChannels} channels")}");
+    }
+
+    /// <inheritdoc/>
+    public override void BatchNorm2dReluBackward(Storage dy, Storage y, int yChannels, int yOffset, Storage x, Storage? weight, Storage mean, Storage invStd, Storage dx, Storage? dWeight, Storage? dBias, int n, int c, int hw, bool training, Storage? dxChannelSum = null)
+    {
+        long t0 = Start();
+        Inner.BatchNorm2dReluBackward(U(dy), U(y), yChannels, yOffset, U(x), UOrNull(weight), U(mean), U(invStd), U(dx), UOrNull(dWeight), UOrNull(dBias), n, c, hw, training, UOrNull(dxChannelSum));
+        Record(Stop(t0), $"BatchNorm2dReluBackward [{n},{c},{hw}]{(yChannels == c ? "" : $" from {yChannels} channels")}");
+    }
+
+    /// <inheritdoc/>
+    public override void BatchNorm2dReluMaxPoolForward(Storage x, Storage? weight, Storage? bias, Storage yPool, Storage argmax, Storage mean, Storage invStd, Storage? runningMean, Storage? runningVar, in Pool2dGeometry g, float eps, float momentum, bool training)
+    {
+        long t0 = Start();
+        Inner.BatchNorm2dReluMaxPoolForward(U(x), UOrNull(weight), UOrNull(bias), U(yPool), U(argmax), U(mean), U(invStd), UOrNull(runningMean), UOrNull(runningVar), g, eps, momentum, training);
+        Record(Stop(t0), $"BatchNorm2dReluMaxPoolForward [{g.N},{g.C},{g.H},{g.W}] k{g.KernelH}x{g.KernelW}");
+    }
+
+    /// <inheritdoc/>
+    public override void BatchNorm2dReluMaxPoolBackward(Storage dyPool, Storage yPool, Storage argmax, Storage x, Storage? weight, Storage mean, Storage invStd, Storage dx, Storage? dWeight, Storage? dBias, in Pool2dGeometry g, bool training, Storage? dxChannelSum = null)
+    {
+        long t0 = Start();
+        Inner.BatchNorm2dReluMaxPoolBackward(U(dyPool), U(yPool), U(argmax), U(x), UOrNull(weight), U(mean), U(invStd), U(dx), UOrNull(dWeight), UOrNull(dBias), g, training, UOrNull(dxChannelSum));
+        Record(Stop(t0), $"BatchNorm2dReluMaxPoolBackward [{g.N},{g.C},{g.H},{g.W}] k{g.KernelH}x{g.KernelW}");
+    }
+
     // ---- softmax family -----------------------------------------------------------------------
 
     /// <inheritdoc/>

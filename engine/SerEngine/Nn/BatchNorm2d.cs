@@ -41,6 +41,22 @@ public sealed class BatchNorm2d : Layer
     public override Tensor Forward(Tensor x) => Ops.BatchNorm2d(x, Weight, Bias, RunningMean, RunningVar, Training, Momentum, Eps);
 
     /// <summary>
+    /// ReLU(BatchNorm2d(x)) as one op (<see cref="Ops.BatchNormRelu(IReadOnlyList{Ops.BatchNormReluInput}, bool)"/>): the same numbers as
+    /// <c>Forward(x).Relu()</c>; <paramref name="inputBias"/>, a bias already in x per channel, gets its gradient from this op.
+    /// </summary>
+    public Tensor ForwardRelu(Tensor x, Tensor? inputBias = null) => Ops.BatchNormRelu([ReluInput(x, inputBias)], Training);
+
+    /// <summary>
+    /// MaxPool2d(ReLU(BatchNorm2d(x)), kernel) with stride = kernel as one op (<see cref="Ops.BatchNormReluMaxPool"/>): the same numbers as
+    /// <c>Ops.MaxPool2d(Forward(x).Relu(), kernel)</c>; <paramref name="inputBias"/> as in <see cref="ForwardRelu"/>.
+    /// </summary>
+    public Tensor ForwardReluMaxPool(Tensor x, (int H, int W) kernel, Tensor? inputBias = null) =>
+        Ops.BatchNormReluMaxPool(x, Weight, Bias, RunningMean, RunningVar, Training, kernel, Momentum, Eps, inputBias);
+
+    /// <summary>This layer applied to <paramref name="x"/>, as one input of the channel-concatenating <see cref="Ops.BatchNormRelu(IReadOnlyList{Ops.BatchNormReluInput}, bool)"/>.</summary>
+    public Ops.BatchNormReluInput ReluInput(Tensor x, Tensor? inputBias = null) => new(x, Weight, Bias, RunningMean, RunningVar, Momentum, Eps, inputBias);
+
+    /// <summary>
     /// Batch normalisation of x [N, C, H, T] whose item i holds data only in its first
     /// <paramref name="validColumns"/>[i] columns (zero padding after): in training the batch mean and
     /// variance come from the valid positions alone, so how much padding a batch carries does not move

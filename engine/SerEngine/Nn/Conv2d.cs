@@ -40,6 +40,12 @@ public sealed class Conv2d : Layer
     /// <inheritdoc/>
     public override Tensor Forward(Tensor x) => Ops.Conv2d(x, Weight, Bias, Stride, Padding, Dilation);
 
+    /// <summary>
+    /// <see cref="Forward"/> with the bias applied through a detached view: the same output, and no bias gradient from
+    /// this op, for a following op that returns it itself (the InputBias of <see cref="Ops.BatchNormRelu(IReadOnlyList{Ops.BatchNormReluInput}, bool)"/>).
+    /// </summary>
+    public Tensor ForwardBiasDetached(Tensor x) => Ops.Conv2d(x, Weight, Bias?.Detach(), Stride, Padding, Dilation);
+
     /// <summary>Output length along one axis: floor((in + 2p − d(k−1) − 1)/s) + 1.</summary>
     public static int OutputSize(int input, int kernel, int stride, int padding, int dilation = 1) =>
         (input + 2 * padding - dilation * (kernel - 1) - 1) / stride + 1;

@@ -33,11 +33,14 @@ public partial class CpuBackend
 
     private static void MaxPoolPlane(float[] xv, float[] yv, int[] av, int plane, in Pool2dGeometry g)
     {
+        int outHW = g.OutH * g.OutW;
+        MaxPoolPlane(xv.AsSpan(plane * g.H * g.W, g.H * g.W), yv.AsSpan(plane * outHW, outHW), av.AsSpan(plane * outHW, outHW), g);
+    }
+
+    /// <summary>One plane: xp [H, W] pooled into yp [OutH, OutW] with the winners' indices h·W + w in ap.</summary>
+    internal static void MaxPoolPlane(ReadOnlySpan<float> xp, Span<float> yp, Span<int> ap, in Pool2dGeometry g)
+    {
         int outH = g.OutH, outW = g.OutW, w = g.W;
-        int xo = plane * g.H * g.W, yo = plane * outH * outW;
-        var xp = xv.AsSpan(xo, g.H * g.W);
-        var yp = yv.AsSpan(yo, outH * outW);
-        var ap = av.AsSpan(yo, outH * outW);
         bool inside = g.PadH == 0 && g.PadW == 0;
         for (int oh = 0; oh < outH; oh++)
         {

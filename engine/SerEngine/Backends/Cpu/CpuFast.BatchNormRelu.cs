@@ -1,0 +1,169 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+
+namespace SerEngine.Backends.Cpu;
+
+// Fast ReLU(BatchNorm2d(x)) into a channel slice of y (Backend.BatchNormRelu.cs): the batch norm's
+// passes of CpuFast.BatchNorm2d.cs, with the rectifier applied as each row is stored and the
+// rectifier's mask (y > 0) applied to dy as each row is read, so neither the rectified map nor the
+// masked gradient is a pass of its own. Same float operations in the same order as BatchNorm2dForward,
+// Unary Relu, UnaryBackward Relu and BatchNorm2dBackward: the results are theirs bit for bit.
+// Legend: x, dx [N, C, HW]; y, dy [N, CY, HW] with this op's channel ch at CY channel yOffset + ch.
+public partial class CpuBackend
+{
+    /// <inheritdoc/>
+    public override void BatchNorm2dReluForward(Storage x, Storage? weight, Storage? bias, Storage y, int yChannels, int yOffset,
+        Storage mean, Storage invStd, Storage? runningMean, Storage? runningVar, int n, int c, int hw, float eps, float momentum, bool training)
+    {
+        float[] xv = F(x), yv = F(y), mv = F(mean), sv = F(invStd);
+        float[]? wv = weight is null ? null : F(weight), bv = bias is null ? null : F(bias);
+        float[]? rm = runningMean is null ? null : F(runningMean), rv = runningVar is null ? null : F(runningVar);
+        if (!training && (rm is null || rv is null))
+            throw new ArgumentException("batchnorm2d_relu: eval mode needs the running mean and variance");
+        long count = (long)n * hw;
+        ForChunks(c, 3L * n * c * hw, (c0, c1) =>
+        {
+            for (int ch = c0; ch < c1; ch++)
+            {
+                double mu, istd;
+                if (training)
+                {
+                    double sum = 0;
+                    for (int i = 0; i < n; i++) sum += FixedSum.Sum(Row(xv, i, ch, c, hw));
+                    mu = sum / count;
+                    double sq = 0;
+                    for (int i = 0; i < n; i++) sq += SumSquaredDeviation(Row(xv, i, ch, c, hw), (float)mu);
+                    istd = 1.0 / Math.Sqrt(sq / count + eps);
+                    if (rm is not null) rm[ch] = (float)((1 - momentum) * (double)rm[ch] + momentum * mu);
+                    if (rv is not null) rv[ch] = (float)((1 - momentum) * (double)rv[ch] + momentum * (sq / (count - 1)));
+                }
+                else
+                {
+                    mu = rm![ch];
+                    istd = 1.0 / Math.Sqrt(rv![ch] + (double)eps);
+                }
+                mv[ch] = (float)mu;
+                sv[ch] = (float)istd;
+                double scale = istd * (wv is null ? 1.0 : wv[ch]), shift = bv is null ? 0.0 : bv[ch];
+                for (int i = 0; i < n; i++)
+                    ScaleShiftRelu(Row(xv, i, ch, c, hw), (float)mu, (float)scale, (float)shift, yv.AsSpan((i * yChannels + yOffset + ch) * hw, hw));
+            }
+        });
+    }
+
+    /// <inheritdoc/>
+    public override void BatchNorm2dReluBackward(Storage dy, Storage y, int yChannels, int yOffset, Storage x, Storage? weight,
+        Storage mean, Storage invStd, Storage dx, Storage? dWeight, Storage? dBias, int n, int c, int hw, bool training, Storage? dxChannelSum = null)
+    {
+        float[] dyv = F(dy), yv = F(y), xv = F(x), mv = F(mean), sv = F(invStd), dxv = F(dx);
+        float[]? wv = weight is null ? null : F(weight);
+        float[]? dwv = dWeight is null ? null : F(dWeight), dbv = dBias is null ? null : F(dBias), dsv = dxChannelSum is null ? null : F(dxChannelSum);
+        long count = (long)n * hw;
+        ForChunks(c, 5L * n * c * hw, (c0, c1) =>
+        {
+            for (int ch = c0; ch < c1; ch++)
+            {
+                float mu = mv[ch];
+                double istd = sv[ch], w = wv is null ? 1.0 : wv[ch];
+                double sumDy = 0, sumDyXc = 0; // Σg, Σg·(x − mean) with g = dy where y > 0
+                for (int i = 0; i < n; i++)
+                {
+                    int yc = yOffset + ch;
+                    var (a, b) = SumAndCenteredDotRelu(Row(dyv, i, yc, yChannels, hw), Row(yv, i, yc, yChannels, hw), Row(xv, i, ch, c, hw), mu);
+                    sumDy += a;
+                    sumDyXc += b;
+                }
+                double sumDyXhat = sumDyXc * istd;
+                if (dbv is not null) dbv[ch] = (float)sumDy;
+                if (dwv is not null) dwv[ch] = (float)sumDyXhat;
+                double k = w * istd, dxSum = 0;
+                for (int i = 0; i < n; i++)
+                {
+                    int yc = yOffset + ch;
+                    var d = dxv.AsSpan((i * c + ch) * hw, hw);
+                    if (training)
+                        BatchNormReluRowBackward(Row(dyv, i, yc, yChannels, hw), Row(yv, i, yc, yChannels, hw), Row(xv, i, ch, c, hw), mu,
+                            (float)k, (float)(sumDy / count), (float)(istd * sumDyXhat / count), d);
+                    else
+                        ScaleRelu(Row(dyv, i, yc, yChannels, hw), Row(yv, i, yc, yChannels, hw), (float)k, d);
+                    if (dsv is not null) dxSum += FixedSum.Sum(d); // SumTo's order: a row's vector sum, rows added in double
+                }
+                if (dsv is not null) dsv[ch] = (float)dxSum;
+            }
+        });
+    }
+
+    /// <summary>y = ReLU((x − mu)·scale + shift): ScaleShift, then the rectifier's select.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void ScaleShiftRelu(ReadOnlySpan<float> x, float mu, float scale, float shift, Span<float> y)
+    {
+        var vm = Vector256.Create(mu);
+        var vs = Vector256.Create(scale);
+        var vb = Vector256.Create(shift);
+        int i = 0;
+        for (; i + 8 <= x.Length; i += 8)
+        {
+            var v = (Vector256.Create(x.Slice(i, 8)) - vm) * vs + vb;
+            Vector256.ConditionalSelect(Vector256.GreaterThan(v, Vector256<float>.Zero), v, Vector256<float>.Zero).CopyTo(y.Slice(i, 8));
+        }
+        for (; i < x.Length; i++)
+        {
+            float v = (x[i] - mu) * scale + shift;
+            y[i] = v > 0 ? v : 0f;
+        }
+    }
+
+    /// <summary>(Σ g, Σ g·(x − mu)) for g = dy where y &gt; 0, as SumAndCenteredDot over the masked dy.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static (double SumDy, double SumDyXc) SumAndCenteredDotRelu(ReadOnlySpan<float> dy, ReadOnlySpan<float> y, ReadOnlySpan<float> x, float mu)
+    {
+        var a = Vector256<float>.Zero;
+        var b = Vector256<float>.Zero;
+        var m = Vector256.Create(mu);
+        int i = 0;
+        for (; i + 8 <= dy.Length; i += 8)
+        {
+            var g = Vector256.ConditionalSelect(Vector256.GreaterThan(Vector256.Create(y.Slice(i, 8)), Vector256<float>.Zero),
+                Vector256.Create(dy.Slice(i, 8)), Vector256<float>.Zero);
+            a += g;
+            b += g * (Vector256.Create(x.Slice(i, 8)) - m);
+        }
+        double sa = Vector256.Sum(a), sb = Vector256.Sum(b);
+        for (; i < dy.Length; i++)
+        {
+            float g = y[i] > 0 ? dy[i] : 0f;
+            sa += g;
+            sb += (double)g * (x[i] - mu);
+        }
+        return (sa, sb);
+    }
+
+    /// <summary>d = k·(g − meanDy − (x − mu)·q) for g = dy where y &gt; 0, as BatchNormRowBackward over the masked dy.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void BatchNormReluRowBackward(ReadOnlySpan<float> dy, ReadOnlySpan<float> y, ReadOnlySpan<float> x, float mu, float k, float meanDy, float q, Span<float> d)
+    {
+        var vk = Vector256.Create(k);
+        var vm = Vector256.Create(meanDy);
+        var vq = Vector256.Create(q);
+        var vmu = Vector256.Create(mu);
+        int i = 0;
+        for (; i + 8 <= dy.Length; i += 8)
+        {
+            var g = Vector256.ConditionalSelect(Vector256.GreaterThan(Vector256.Create(y.Slice(i, 8)), Vector256<float>.Zero),
+                Vector256.Create(dy.Slice(i, 8)), Vector256<float>.Zero);
+            var xc = Vector256.Create(x.Slice(i, 8)) - vmu;
+            (vk * (g - vm - xc * vq)).CopyTo(d.Slice(i, 8));
+        }
+        for (; i < dy.Length; i++)
+        {
+            float g = y[i] > 0 ? dy[i] : 0f;
+            d[i] = k * (g - meanDy - (x[i] - mu) * q);
+        }
+    }
+
+    /// <summary>d = g·k for g = dy where y &gt; 0 (eval mode's backward).</summary>
+    private static void ScaleRelu(ReadOnlySpan<float> dy, ReadOnlySpan<float> y, float k, Span<float> d)
+    {
+        for (int i = 0; i < dy.Length; i++) d[i] = (y[i] > 0 ? dy[i] : 0f) * k;
+    }
+}
