@@ -57,7 +57,20 @@ internal static partial class Conv2dWinograd
     }
 
     /// <summary>Floats of the Winograd panels of g's filters: α² · K/16 · C · 16.</summary>
-    private static int PanelFloats(in Conv2dGeometry g) => (g.R + 1) * (g.R + 1) * CeilDiv(g.K, Lanes) * g.C * Lanes;
+    private static int PanelFloats(in Conv2dGeometry g) => Alpha(g) * Alpha(g) * CeilDiv(g.K, Lanes) * g.C * Lanes;
+
+    /// <summary>
+    /// Input channels from which 3×3 filters take F(4×4, 3×3) (Conv2dWinograd.F43.cs: 36 multiplies per 16 outputs
+    /// instead of 16 per 4) in the forward passes: AttentionFcn's deep 3×3 layers; FocusCalibrationNet's (at most
+    /// 80 channels either way) keep F(2×2, 3×3) and its smaller rounding.
+    /// </summary>
+    internal const int LargeTileMinChannels = 96;
+
+    /// <summary>Outputs per tile side of g's forward: 4 for 3×3 filters over at least <see cref="LargeTileMinChannels"/> channels, else 2.</summary>
+    internal static int TileSize(in Conv2dGeometry g) => g.R == 3 && g.C >= LargeTileMinChannels ? 4 : 2;
+
+    /// <summary>Transform points per axis of g's forward, α = m + R − 1.</summary>
+    private static int Alpha(in Conv2dGeometry g) => TileSize(g) + g.R - 1;
 
     /// <summary>
     /// Bytes of V for one tile row (α² · C · TilesWPad floats). The products read a band's V for every
@@ -65,7 +78,7 @@ internal static partial class Conv2dWinograd
     /// (one row at least), and rows over <see cref="RowMaxBytes"/> keep the channel-vector or shifted-window kernels.
     /// </summary>
     internal static long RowBytes(in Conv2dGeometry g) =>
-        (long)(g.R + 1) * (g.R + 1) * g.C * RoundUp(CeilDiv(g.OutW, 2), 8) * sizeof(float);
+        (long)Alpha(g) * Alpha(g) * g.C * RoundUp(CeilDiv(g.OutW, TileSize(g)), 8) * sizeof(float);
 
     /// <summary>Most bytes of V one band holds (half of L2).</summary>
     internal const long BandBytes = 256 * 1024;
@@ -123,6 +136,7 @@ internal static partial class Conv2dWinograd
     private static unsafe void Panels(float[] w, FilterLayout layout, in Conv2dGeometry g, float* u, int threads)
     {
         int k = g.K, c = g.C, r = g.R, rr = r * r, blocks = CeilDiv(k, Lanes);
+        bool large = TileSize(g) == 4;
         long xiStride = (long)blocks * c * Lanes;
         // eight output channels at a time, one per lane, their taps gathered (filling the lanes one by one
         // through memory stalled every load on store forwarding); (G g Gᵀ) as two products
@@ -144,7 +158,12 @@ internal static partial class Conv2dWinograd
                     // G·g column by column, then (G·g)·Gᵀ row by row: each output the FMA chain over G's
                     // nonzero taps in order (the loops over G's entries cost more than the arithmetic)
                     float* lane = u + ((long)(k0 / Lanes) * c + cc) * Lanes + k0 % Lanes;
-                    if (r == 3)
+                    if (r == 3 && large)
+                    {
+                        for (int s = 0; s < 3; s++) ApplyG43(taps[s], taps[3 + s], taps[6 + s], gg + s, 3);
+                        for (int rho = 0; rho < 6; rho++) ApplyG43(gg[3 * rho], gg[3 * rho + 1], gg[3 * rho + 2], lane + 6 * rho * xiStride, xiStride);
+                    }
+                    else if (r == 3)
                     {
                         for (int s = 0; s < 3; s++) ApplyG3(taps[s], taps[3 + s], taps[6 + s], gg + s, 3);
                         for (int rho = 0; rho < 4; rho++) ApplyG3(gg[3 * rho], gg[3 * rho + 1], gg[3 * rho + 2], lane + 4 * rho * xiStride, xiStride);
@@ -159,14 +178,20 @@ internal static partial class Conv2dWinograd
         });
     }
 
-    /// <summary>Tile counts and the zero-padded image of one F(2×2, R×R) convolution (α = R + 1 points per axis).</summary>
-    private readonly record struct TileGeometry(int Alpha, int TilesH, int TilesW, int TilesWPad, int Hp, int Wp)
+    /// <summary>Tile counts and the zero-padded image of one F(m×m, R×R) convolution (α = m + R − 1 points per axis).</summary>
+    private readonly record struct TileGeometry(int M, int Alpha, int TilesH, int TilesW, int TilesWPad, int Hp, int Wp)
     {
-        /// <summary>Tiles cover the output in 2×2 blocks; a tile row is computed in groups of 8 (TilesWPad), reading the padded plane [Hp, Wp].</summary>
-        public static TileGeometry Of(in Conv2dGeometry g)
+        /// <summary>The forward's tiles (<see cref="TileSize"/>).</summary>
+        public static TileGeometry Of(in Conv2dGeometry g) => Of(g, TileSize(g));
+
+        /// <summary>
+        /// Tiles cover the output in m×m blocks; a tile row is computed in groups of 8 (TilesWPad), reading the padded plane [Hp, Wp]
+        /// (with m = 4, two columns more: the last group's loads of 8 tiles reach 4 columns past its last patch start).
+        /// </summary>
+        public static TileGeometry Of(in Conv2dGeometry g, int m)
         {
-            int tilesH = CeilDiv(g.OutH, 2), tilesW = CeilDiv(g.OutW, 2), tilesWPad = RoundUp(tilesW, 8);
-            return new(g.R + 1, tilesH, tilesW, tilesWPad, 2 * tilesH + g.R - 1, 2 * tilesWPad + g.R - 1);
+            int tilesH = CeilDiv(g.OutH, m), tilesW = CeilDiv(g.OutW, m), tilesWPad = RoundUp(tilesW, 8);
+            return new(m, m + g.R - 1, tilesH, tilesW, tilesWPad, m * tilesH + g.R - 1, m * tilesWPad + g.R - 1 + (m == 4 ? 2 : 0));
         }
 
         public int Plane => Hp * Wp;
@@ -289,8 +314,13 @@ internal static partial class Conv2dWinograd
                         for (int r = 0; r < rows; r++)
                             for (int j0 = 0; j0 < tilesWPad;)
                             {
-                                float* patch = src + 2 * (b0 + r) * wg.Wp + 2 * j0, slot = pv + (long)cc * tiles + r * tilesWPad + j0;
-                                j0 += InputTiles(wg.Alpha, patch, wg.Wp, slot, vXi, tilesWPad - j0, wideInput);
+                                float* patch = src + wg.M * ((b0 + r) * wg.Wp + j0), slot = pv + (long)cc * tiles + r * tilesWPad + j0;
+                                if (wg.M == 4)
+                                {
+                                    Input8Tile4(patch, wg.Wp, slot, vXi);
+                                    j0 += 8;
+                                }
+                                else j0 += InputTiles(wg.Alpha, patch, wg.Wp, slot, vXi, tilesWPad - j0, wideInput);
                             }
                     }
                     long uXi = (long)blocks * c * Lanes, mBlock = groups * mGroup;
@@ -395,9 +425,16 @@ internal static partial class Conv2dWinograd
         Vector256<float> biasLow = Bias(bias, k0, lanesLow), biasHigh = lanesHigh > 0 ? Bias(bias, k0 + 8, lanesHigh) : default;
         for (int q = 0; q < count; q++)
         {
-            int r = t[q] / tilesWPad, j = t[q] - r * tilesWPad, oh = 2 * (b0 + r);
-            float* dst = y + k0 * plane + (long)oh * outW + 2 * j;
-            int rowsIn = Math.Min(2, outH - oh), colsIn = Math.Min(2, outW - 2 * j);
+            int r = t[q] / tilesWPad, j = t[q] - r * tilesWPad, oh = wg.M * (b0 + r);
+            float* dst = y + k0 * plane + (long)oh * outW + wg.M * j;
+            int rowsIn = Math.Min(wg.M, outH - oh), colsIn = Math.Min(wg.M, outW - wg.M * j);
+            if (wg.M == 4)
+            {
+                StoreTile4(m + q * Lanes, mXi, biasLow, relu, dst, plane, outW, lanesLow, rowsIn, colsIn);
+                if (lanesHigh > 0)
+                    StoreTile4(m + q * Lanes + 8, mXi, biasHigh, relu, dst + 8 * plane, plane, outW, lanesHigh, rowsIn, colsIn);
+                continue;
+            }
             Store(wg.Alpha, m + q * Lanes, mXi, biasLow, relu, dst, plane, outW, lanesLow, rowsIn, colsIn);
             if (lanesHigh > 0)
                 Store(wg.Alpha, m + q * Lanes + 8, mXi, biasHigh, relu, dst + 8 * plane, plane, outW, lanesHigh, rowsIn, colsIn);
