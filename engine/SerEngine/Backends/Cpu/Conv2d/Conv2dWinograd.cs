@@ -48,37 +48,35 @@ internal static partial class Conv2dWinograd
     /// <summary>Tiles a band should hold at least (whole tile rows): 8 groups of six for the micro-kernel, little waste.</summary>
     private const int BandTiles = 48;
 
-    /// <summary>The panels of <see cref="Panels(float[], in Conv2dGeometry, float*, int)"/> in a new pinned array (zeros past K).</summary>
+    /// <summary>The panels of <see cref="Panels(float[], FilterLayout, in Conv2dGeometry, float*, int, int)"/> (2×2 tiles) in a new pinned array (zeros past K).</summary>
     public static unsafe float[] Panels(float[] w, in Conv2dGeometry g, int threads)
     {
-        var panels = GC.AllocateArray<float>(PanelFloats(g) + 16, pinned: true);
-        Panels(w, g, (float*)Align64(panels), threads);
+        var panels = GC.AllocateArray<float>(PanelFloats(g, 2) + 16, pinned: true);
+        Panels(w, FilterLayout.Plain(g), g, (float*)Align64(panels), threads, 2);
         return panels;
     }
 
-    /// <summary>Floats of the Winograd panels of g's filters: α² · K/16 · C · 16.</summary>
-    private static int PanelFloats(in Conv2dGeometry g) => Alpha(g) * Alpha(g) * CeilDiv(g.K, Lanes) * g.C * Lanes;
+    /// <summary>Floats of the Winograd panels of g's filters for m×m tiles: α² · K/16 · C · 16.</summary>
+    private static int PanelFloats(in Conv2dGeometry g, int m) => (m + g.R - 1) * (m + g.R - 1) * CeilDiv(g.K, Lanes) * g.C * Lanes;
 
     /// <summary>
-    /// Input channels from which 3×3 filters take F(4×4, 3×3) (Conv2dWinograd.F43.cs: 36 multiplies per 16 outputs
-    /// instead of 16 per 4) in the forward passes: AttentionFcn's deep 3×3 layers; FocusCalibrationNet's (at most
-    /// 80 channels either way) keep F(2×2, 3×3) and its smaller rounding.
+    /// Input channels from which the per-call forward passes of 3×3 filters over several images take F(4×4, 3×3)
+    /// (Conv2dWinograd.F43.cs: 36 multiplies per 16 outputs instead of 16 per 4; the whole batch at once,
+    /// Conv2dWinograd.Batched.cs): AttentionFcn's deep 3×3 layers in training. FocusCalibrationNet's (at most
+    /// 80 channels either way) keep F(2×2, 3×3) and its smaller rounding, and so do packed filters (inference).
     /// </summary>
     internal const int LargeTileMinChannels = 96;
 
-    /// <summary>Outputs per tile side of g's forward: 4 for 3×3 filters over at least <see cref="LargeTileMinChannels"/> channels, else 2.</summary>
-    internal static int TileSize(in Conv2dGeometry g) => g.R == 3 && g.C >= LargeTileMinChannels ? 4 : 2;
-
-    /// <summary>Transform points per axis of g's forward, α = m + R − 1.</summary>
-    private static int Alpha(in Conv2dGeometry g) => TileSize(g) + g.R - 1;
+    /// <summary>Outputs per tile side of g's per-call forward: 4 for 3×3 filters over at least <see cref="LargeTileMinChannels"/> channels and several images, else 2.</summary>
+    internal static int TileSize(in Conv2dGeometry g) => g.R == 3 && g.C >= LargeTileMinChannels && g.N >= 2 ? 4 : 2;
 
     /// <summary>
     /// Bytes of V for one tile row (α² · C · TilesWPad floats). The products read a band's V for every
     /// group of six tiles, so a band should stay in L2: bands are cut to <see cref="BandBytes"/>
     /// (one row at least), and rows over <see cref="RowMaxBytes"/> keep the channel-vector or shifted-window kernels.
     /// </summary>
-    internal static long RowBytes(in Conv2dGeometry g) =>
-        (long)Alpha(g) * Alpha(g) * g.C * RoundUp(CeilDiv(g.OutW, TileSize(g)), 8) * sizeof(float);
+    internal static long RowBytes(in Conv2dGeometry g, int m = 2) =>
+        (long)(m + g.R - 1) * (m + g.R - 1) * g.C * RoundUp(CeilDiv(g.OutW, m), 8) * sizeof(float);
 
     /// <summary>Most bytes of V one band holds (half of L2).</summary>
     internal const long BandBytes = 256 * 1024;
@@ -103,12 +101,14 @@ internal static partial class Conv2dWinograd
 
     private static unsafe void ForwardPerCall(float[] x, float[] w, FilterLayout layout, float[]? bias, float[] y, in Conv2dGeometry g, bool relu, int threads, bool? wide)
     {
-        var panels = ArrayPool<float>.Shared.Rent(PanelFloats(g) + 16);
+        int m = TileSize(g);
+        var panels = ArrayPool<float>.Shared.Rent(PanelFloats(g, m) + 16);
         fixed (float* pp = panels)
         {
             float* u = (float*)(((nint)pp + 63) & ~(nint)63);
-            Panels(w, layout, g, u, threads);
-            Forward(x, u, bias, y, g, relu, threads, wide);
+            Panels(w, layout, g, u, threads, m);
+            if (m == 4) ForwardBatched(x, u, bias, y, g, relu, threads, wide);
+            else Forward(x, u, bias, y, g, relu, threads, wide);
         }
         ArrayPool<float>.Shared.Return(panels);
     }
@@ -126,17 +126,15 @@ internal static partial class Conv2dWinograd
         public static FilterLayout Adjoint(in Conv2dGeometry g) => new(g.R * g.S, g.C * g.R * g.S, -1, g.R * g.S - 1);
     }
 
-    private static unsafe void Panels(float[] w, in Conv2dGeometry g, float* u, int threads) => Panels(w, FilterLayout.Plain(g), g, u, threads);
-
     /// <summary>
     /// U[ξ = αρ + σ] = (G g Gᵀ)[ρ, σ] of every filter g = w[k, c] [R, R] (α = R + 1, w read through <paramref name="layout"/>) into
     /// panels u [α² ξ][K/16][C][16] (64-byte aligned; lane k mod 16, lanes past K zero: their outputs are never stored);
     /// output channels shared among threads.
     /// </summary>
-    private static unsafe void Panels(float[] w, FilterLayout layout, in Conv2dGeometry g, float* u, int threads)
+    private static unsafe void Panels(float[] w, FilterLayout layout, in Conv2dGeometry g, float* u, int threads, int m)
     {
         int k = g.K, c = g.C, r = g.R, rr = r * r, blocks = CeilDiv(k, Lanes);
-        bool large = TileSize(g) == 4;
+        bool large = m == 4;
         long xiStride = (long)blocks * c * Lanes;
         // eight output channels at a time, one per lane, their taps gathered (filling the lanes one by one
         // through memory stalled every load on store forwarding); (G g Gᵀ) as two products
@@ -181,9 +179,6 @@ internal static partial class Conv2dWinograd
     /// <summary>Tile counts and the zero-padded image of one F(m×m, R×R) convolution (α = m + R − 1 points per axis).</summary>
     private readonly record struct TileGeometry(int M, int Alpha, int TilesH, int TilesW, int TilesWPad, int Hp, int Wp)
     {
-        /// <summary>The forward's tiles (<see cref="TileSize"/>).</summary>
-        public static TileGeometry Of(in Conv2dGeometry g) => Of(g, TileSize(g));
-
         /// <summary>
         /// Tiles cover the output in m×m blocks; a tile row is computed in groups of 8 (TilesWPad), reading the padded plane [Hp, Wp]
         /// (with m = 4, two columns more: the last group's loads of 8 tiles reach 4 columns past its last patch start).
@@ -207,7 +202,7 @@ internal static partial class Conv2dWinograd
     public static unsafe void Forward(float[] x, float* panels, float[]? bias, float[] y, in Conv2dGeometry g, bool relu, int threads, bool? wide = null)
     {
         bool wideProducts = wide ?? Vector512.IsHardwareAccelerated; // 512-bit products (tests pin both widths: same bits)
-        var wg = TileGeometry.Of(g);
+        var wg = TileGeometry.Of(g, 2);
         int blocks = CeilDiv(g.K, Lanes);
         long image = (long)g.C * wg.Plane;
         var padded = ArrayPool<float>.Shared.Rent((int)(g.N * image)); // [N][C][Hp, Wp]
@@ -315,12 +310,7 @@ internal static partial class Conv2dWinograd
                             for (int j0 = 0; j0 < tilesWPad;)
                             {
                                 float* patch = src + wg.M * ((b0 + r) * wg.Wp + j0), slot = pv + (long)cc * tiles + r * tilesWPad + j0;
-                                if (wg.M == 4)
-                                {
-                                    Input8Tile4(patch, wg.Wp, slot, vXi);
-                                    j0 += 8;
-                                }
-                                else j0 += InputTiles(wg.Alpha, patch, wg.Wp, slot, vXi, tilesWPad - j0, wideInput);
+                                j0 += InputTiles(wg.Alpha, patch, wg.Wp, slot, vXi, tilesWPad - j0, wideInput);
                             }
                     }
                     long uXi = (long)blocks * c * Lanes, mBlock = groups * mGroup;
@@ -428,13 +418,6 @@ internal static partial class Conv2dWinograd
             int r = t[q] / tilesWPad, j = t[q] - r * tilesWPad, oh = wg.M * (b0 + r);
             float* dst = y + k0 * plane + (long)oh * outW + wg.M * j;
             int rowsIn = Math.Min(wg.M, outH - oh), colsIn = Math.Min(wg.M, outW - wg.M * j);
-            if (wg.M == 4)
-            {
-                StoreTile4(m + q * Lanes, mXi, biasLow, relu, dst, plane, outW, lanesLow, rowsIn, colsIn);
-                if (lanesHigh > 0)
-                    StoreTile4(m + q * Lanes + 8, mXi, biasHigh, relu, dst + 8 * plane, plane, outW, lanesHigh, rowsIn, colsIn);
-                continue;
-            }
             Store(wg.Alpha, m + q * Lanes, mXi, biasLow, relu, dst, plane, outW, lanesLow, rowsIn, colsIn);
             if (lanesHigh > 0)
                 Store(wg.Alpha, m + q * Lanes + 8, mXi, biasHigh, relu, dst + 8 * plane, plane, outW, lanesHigh, rowsIn, colsIn);
