@@ -30,7 +30,7 @@ internal static partial class Conv2dWinograd
         long vXi = c * vc + 32;                  // V_ξ [C][tiles] (32 floats more than a multiple of 4 KB apart at most)
         const int mXi = Rows * Lanes;
         long mGroup = (long)points * mXi, mBlock = groups * mGroup;
-        long uXi = (long)blocks * c * Lanes;
+        long uXi = PanelXiStride(g);
         var padded = ArrayPool<float>.Shared.Rent((int)(g.N * image));  // [N][C][Hp, Wp]
         var v = ArrayPool<float>.Shared.Rent((int)(points * vXi));     // [36 ξ][C][tiles]
         var mAll = ArrayPool<float>.Shared.Rent((int)(blocks * mBlock)); // [block][group][36 ξ][6][16]

@@ -52,6 +52,7 @@ internal static partial class Conv2dWinograd
     /// tile's 6×6 patch (row pitch <paramref name="wp"/>; the loads reach p[35] of each row), v the 8 tiles'
     /// slot in V_0 (V_ξ is <paramref name="xiStride"/> further).
     /// </summary>
+    [SkipLocalsInit] // its stack buffers are written before they are read: zeroing them cost more than the transform
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe void Input8Tile4(float* p, int wp, float* v, long xiStride)
     {
@@ -110,6 +111,7 @@ internal static partial class Conv2dWinograd
     /// M_ξ <paramref name="xiStride"/> further) into y at dst (row pitch <paramref name="outW"/>, channels <paramref name="plane"/> apart):
     /// the first <paramref name="lanes"/> channels, <paramref name="rows"/> rows and <paramref name="cols"/> columns.
     /// </summary>
+    [SkipLocalsInit] // its stack buffers are written before they are read: zeroing them cost more than the transform
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe void StoreTile4(float* m, long xiStride, Vector256<float> bias, bool relu, float* dst, long plane, int outW, int lanes, int rows, int cols)
     {

@@ -56,8 +56,14 @@ internal static partial class Conv2dWinograd
         return panels;
     }
 
-    /// <summary>Floats of the Winograd panels of g's filters for m×m tiles: α² · K/16 · C · 16.</summary>
-    private static int PanelFloats(in Conv2dGeometry g, int m) => (m + g.R - 1) * (m + g.R - 1) * CeilDiv(g.K, Lanes) * g.C * Lanes;
+    /// <summary>Floats of the Winograd panels of g's filters for m×m tiles: α² points of <see cref="PanelXiStride"/> floats.</summary>
+    private static int PanelFloats(in Conv2dGeometry g, int m) => (m + g.R - 1) * (m + g.R - 1) * (int)PanelXiStride(g);
+
+    /// <summary>
+    /// Floats from U_ξ to U_ξ+1: K/16 · C · 16 and one cache line more (at whole multiples of 4 KB, or of 64 KB, the α²
+    /// lines one filter transform writes fell into one L1 set, or one L2 set, and evicted each other half-written).
+    /// </summary>
+    internal static long PanelXiStride(in Conv2dGeometry g) => (long)CeilDiv(g.K, Lanes) * g.C * Lanes + Lanes;
 
     /// <summary>
     /// Input channels from which the per-call forward passes of 3×3 filters over several images take F(4×4, 3×3)
@@ -127,51 +133,66 @@ internal static partial class Conv2dWinograd
     }
 
     /// <summary>
-    /// U[ξ = αρ + σ] = (G g Gᵀ)[ρ, σ] of every filter g = w[k, c] [R, R] (α = R + 1, w read through <paramref name="layout"/>) into
-    /// panels u [α² ξ][K/16][C][16] (64-byte aligned; lane k mod 16, lanes past K zero: their outputs are never stored);
-    /// output channels shared among threads.
+    /// U[ξ = αρ + σ] = (G g Gᵀ)[ρ, σ] of every filter g = w[k, c] [R, R] for m×m tiles (α = m + R − 1, w read through
+    /// <paramref name="layout"/>) into panels u [α² ξ][K/16][C][16] (64-byte aligned, U_ξ <see cref="PanelXiStride"/> apart;
+    /// lane k mod 16, lanes past K zero: their outputs are never stored); blocks of 16 output channels shared among threads.
     /// </summary>
     private static unsafe void Panels(float[] w, FilterLayout layout, in Conv2dGeometry g, float* u, int threads, int m)
     {
-        int k = g.K, c = g.C, r = g.R, rr = r * r, blocks = CeilDiv(k, Lanes);
+        int k = g.K, c = g.C, r = g.R, rr = r * r;
         bool large = m == 4;
-        long xiStride = (long)blocks * c * Lanes;
-        // eight output channels at a time, one per lane, their taps gathered (filling the lanes one by one
-        // through memory stalled every load on store forwarding); (G g Gᵀ) as two products
-        ParallelFor(CeilDiv(k, 8), (long)k * c * rr >= ParallelElements ? threads : 1, kb =>
+        long xiStride = PanelXiStride(g);
+        // a block's 16 output channels as two halves of 8, one per lane, their taps gathered (filling the lanes one by one
+        // through memory stalled every load on store forwarding); (G g Gᵀ) as two products; both halves of a panel row
+        // are stored together, so each cache line of U is written whole at once
+        ParallelFor(CeilDiv(k, Lanes), (long)k * c * rr >= ParallelElements ? threads : 1, kb =>
         {
-            int k0 = 8 * kb, live = Math.Min(8, k - k0);
-            var taps = stackalloc Vector256<float>[25];  // g [R, R], 8 filters
-            var gg = stackalloc Vector256<float>[30];    // G·g [α, R]
+            int k0 = Lanes * kb;
+            var taps = stackalloc Vector256<float>[50];  // g [R, R], 8 filters, per half
+            var gg = stackalloc Vector256<float>[60];    // G·g [α, R] per half
             var lanes = stackalloc int[8];
-            for (int i = 0; i < 8; i++) lanes[i] = (Math.Min(i, live - 1)) * layout.KStride;
-            var index = Vector256.Load(lanes);
-            var mask = Vector256.LessThan(Vector256.Create(0, 1, 2, 3, 4, 5, 6, 7), Vector256.Create(live)).AsSingle();
+            var index = stackalloc Vector256<int>[2];
+            var mask = stackalloc Vector256<float>[2];
+            for (int h = 0; h < 2; h++)
+            {
+                int live = Math.Clamp(k - k0 - 8 * h, 0, 8);
+                for (int i = 0; i < 8; i++) lanes[i] = Math.Max(0, Math.Min(i, live - 1)) * layout.KStride;
+                index[h] = Vector256.Load(lanes);
+                mask[h] = Vector256.LessThan(Vector256.Create(0, 1, 2, 3, 4, 5, 6, 7), Vector256.Create(live)).AsSingle();
+            }
             fixed (float* pw = w)
                 for (int cc = 0; cc < c; cc++)
                 {
-                    float* filters = pw + (long)k0 * layout.KStride + (long)cc * layout.CStride + layout.QFirst;
-                    for (int q = 0; q < rr; q++)
-                        taps[q] = Avx2.GatherMaskVector256(Vector256<float>.Zero, filters + q * layout.QStep, index, mask, 4);
+                    for (int h = 0; h < 2; h++)
+                    {
+                        // no live lane in the upper half: the masked gathers read nothing and give zeros
+                        float* filters = k0 + 8 * h < k ? pw + (long)(k0 + 8 * h) * layout.KStride + (long)cc * layout.CStride + layout.QFirst : pw;
+                        for (int q = 0; q < rr; q++)
+                            taps[25 * h + q] = Avx2.GatherMaskVector256(Vector256<float>.Zero, filters + q * layout.QStep, index[h], mask[h], 4);
+                    }
                     // G·g column by column, then (G·g)·Gᵀ row by row: each output the FMA chain over G's
                     // nonzero taps in order (the loops over G's entries cost more than the arithmetic)
-                    float* lane = u + ((long)(k0 / Lanes) * c + cc) * Lanes + k0 % Lanes;
-                    if (r == 3 && large)
+                    float* line = u + ((long)kb * c + cc) * Lanes;
+                    for (int h = 0; h < 2; h++)
                     {
-                        for (int s = 0; s < 3; s++) ApplyG43(taps[s], taps[3 + s], taps[6 + s], gg + s, 3);
-                        for (int rho = 0; rho < 6; rho++) ApplyG43(gg[3 * rho], gg[3 * rho + 1], gg[3 * rho + 2], lane + 6 * rho * xiStride, xiStride);
+                        Vector256<float>* t = taps + 25 * h, gh = gg + 30 * h;
+                        if (r == 5)
+                            for (int s = 0; s < 5; s++) ApplyG5(t[s], t[5 + s], t[10 + s], t[15 + s], t[20 + s], gh + s, 5);
+                        else if (large)
+                            for (int s = 0; s < 3; s++) ApplyG43(t[s], t[3 + s], t[6 + s], gh + s, 3);
+                        else
+                            for (int s = 0; s < 3; s++) ApplyG3(t[s], t[3 + s], t[6 + s], gh + s, 3);
                     }
-                    else if (r == 3)
-                    {
-                        for (int s = 0; s < 3; s++) ApplyG3(taps[s], taps[3 + s], taps[6 + s], gg + s, 3);
-                        for (int rho = 0; rho < 4; rho++) ApplyG3(gg[3 * rho], gg[3 * rho + 1], gg[3 * rho + 2], lane + 4 * rho * xiStride, xiStride);
-                    }
-                    else
-                    {
-                        for (int s = 0; s < 5; s++) ApplyG5(taps[s], taps[5 + s], taps[10 + s], taps[15 + s], taps[20 + s], gg + s, 5);
-                        for (int rho = 0; rho < 6; rho++)
-                            ApplyG5(gg[5 * rho], gg[5 * rho + 1], gg[5 * rho + 2], gg[5 * rho + 3], gg[5 * rho + 4], lane + 6 * rho * xiStride, xiStride);
-                    }
+                    int alpha = m + r - 1;
+                    for (int rho = 0; rho < alpha; rho++)
+                        for (int h = 0; h < 2; h++)
+                        {
+                            Vector256<float>* row = gg + 30 * h + r * rho;
+                            float* dst = line + alpha * rho * xiStride + 8 * h;
+                            if (r == 5) ApplyG5(row[0], row[1], row[2], row[3], row[4], dst, xiStride);
+                            else if (large) ApplyG43(row[0], row[1], row[2], dst, xiStride);
+                            else ApplyG3(row[0], row[1], row[2], dst, xiStride);
+                        }
                 }
         });
     }
@@ -313,7 +334,7 @@ internal static partial class Conv2dWinograd
                                 j0 += InputTiles(wg.Alpha, patch, wg.Wp, slot, vXi, tilesWPad - j0, wideInput);
                             }
                     }
-                    long uXi = (long)blocks * c * Lanes, mBlock = groups * mGroup;
+                    long uXi = PanelXiStride(g), mBlock = groups * mGroup;
                     for (int kc0 = kb0; kc0 < kb1; kc0 += chunkBlocks)
                     {
                         int kc1 = Math.Min(kb1, kc0 + chunkBlocks);
@@ -468,6 +489,7 @@ internal static partial class Conv2dWinograd
     /// A tile on the bottom or right edge of y, or of the last channels: the first
     /// <paramref name="lanes"/> channels, <paramref name="rows"/> rows and <paramref name="cols"/> columns, element by element.
     /// </summary>
+    [SkipLocalsInit] // its stack buffer is written before it is read
     private static unsafe void StoreEdgeTile(Vector256<float> y00, Vector256<float> y01, Vector256<float> y10, Vector256<float> y11,
         float* dst, long plane, int outW, int lanes, int rows, int cols)
     {
