@@ -68,10 +68,12 @@ internal static partial class Conv2dWinograd
     /// <summary>
     /// Input channels from which the per-call forward passes of 3×3 filters over several images take F(4×4, 3×3)
     /// (Conv2dWinograd.F43.cs: 36 multiplies per 16 outputs instead of 16 per 4; the whole batch at once,
-    /// Conv2dWinograd.Batched.cs): AttentionFcn's deep 3×3 layers in training. FocusCalibrationNet's (at most
-    /// 80 channels either way) keep F(2×2, 3×3) and its smaller rounding, and so do packed filters (inference).
+    /// Conv2dWinograd.Batched.cs): AttentionFcn's default-width 3×3 layers in training (192–384 channels). With 128
+    /// channels (its scratch recipe, attention_fcn.scratch_step.b16.200x300) the larger filter transforms and the
+    /// batch-wide V and M cost more than the products saved; FocusCalibrationNet's layers (at most 80 channels) and
+    /// packed filters (inference) keep F(2×2, 3×3) as well.
     /// </summary>
-    internal const int LargeTileMinChannels = 96;
+    internal const int LargeTileMinChannels = 192;
 
     /// <summary>Outputs per tile side of g's per-call forward: 4 for 3×3 filters over at least <see cref="LargeTileMinChannels"/> channels and several images, else 2.</summary>
     internal static int TileSize(in Conv2dGeometry g) => g.R == 3 && g.C >= LargeTileMinChannels && g.N >= 2 ? 4 : 2;
