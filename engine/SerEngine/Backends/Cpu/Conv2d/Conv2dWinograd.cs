@@ -34,6 +34,8 @@ namespace SerEngine.Backends.Cpu;
 // differ from direct summation by a few ulps of the larger partial sums (CpuFastConv2dWinogradTests bounds
 // them against a double sum; the measured errors are in benchmarks/results).
 // FocusCalibrationNet at batch 1: 19 M multiply-adds of 3×3 convolution become 8.5 M.
+// Per-call forwards of 3×3 filters over many channels and several images take 4×4 tiles instead, F(4×4, 3×3)
+// (TileSize; Conv2dWinograd.F43.cs), the whole batch at once (Conv2dWinograd.Batched.cs).
 internal static partial class Conv2dWinograd
 {
     /// <summary>
