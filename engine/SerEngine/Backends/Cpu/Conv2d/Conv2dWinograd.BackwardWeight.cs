@@ -41,7 +41,7 @@ internal static partial class Conv2dWinograd
     /// <summary>As <see cref="BackwardWeight(float[], float[], float[], in Conv2dGeometry, int)"/> with 512-bit (<paramref name="wide"/>) or 256-bit micro-tiles; both give the same bits.</summary>
     internal static void BackwardWeight(float[] x, float[] dy, float[] dw, in Conv2dGeometry g, int threads, bool wide)
     {
-        var wg = TileGeometry.Of(g);
+        var wg = TileGeometry.Of(g, 2); // F(2×2, R×R) whatever the forward uses
         int channels = RoundUp(g.C, Lanes), units = CeilDiv(g.K, WeightChannelUnit);
         long macs = (long)g.N * wg.Points * RoundUp(g.K, WeightRows) * channels * wg.TilesH * wg.TilesW;
         int workers = macs < GemmParallelMacs ? 1 : Math.Min(threads, units);

@@ -63,6 +63,7 @@ internal static partial class Conv2dWinograd
     /// tile's 6×6 patch (row pitch <paramref name="wp"/>), v the 8 tiles' slot in V_0 (V_ξ is
     /// <paramref name="xiStride"/> further).
     /// </summary>
+    [SkipLocalsInit] // its stack buffers are written before they are read: zeroing them cost more than the transform
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe void Input8Alpha6(float* p, int wp, float* v, long xiStride)
     {
@@ -109,6 +110,7 @@ internal static partial class Conv2dWinograd
     /// M_0's 8 lanes of the tile, M_ξ <paramref name="xiStride"/> further; y_ab is the output at row a,
     /// column b of the tile.
     /// </summary>
+    [SkipLocalsInit] // its stack buffers are written before they are read: zeroing them cost more than the transform
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe void Output8Alpha6(float* m, long xiStride, Vector256<float> bias, bool relu,
         out Vector256<float> y00, out Vector256<float> y01, out Vector256<float> y10, out Vector256<float> y11)

@@ -74,6 +74,7 @@ internal static partial class Conv2dWinograd
     }
 
     /// <summary><see cref="Input8Alpha6"/> for 16 consecutive tiles.</summary>
+    [SkipLocalsInit] // its stack buffers are written before they are read: zeroing them cost more than the transform
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe void Input16Alpha6(float* p, int wp, float* v, long xiStride)
     {

@@ -34,6 +34,8 @@ namespace SerEngine.Backends.Cpu;
 // differ from direct summation by a few ulps of the larger partial sums (CpuFastConv2dWinogradTests bounds
 // them against a double sum; the measured errors are in benchmarks/results).
 // FocusCalibrationNet at batch 1: 19 M multiply-adds of 3×3 convolution become 8.5 M.
+// Per-call forwards of 3×3 filters over many channels and several images take 4×4 tiles instead, F(4×4, 3×3)
+// (TileSize; Conv2dWinograd.F43.cs), the whole batch at once (Conv2dWinograd.Batched.cs).
 internal static partial class Conv2dWinograd
 {
     /// <summary>
@@ -48,24 +50,43 @@ internal static partial class Conv2dWinograd
     /// <summary>Tiles a band should hold at least (whole tile rows): 8 groups of six for the micro-kernel, little waste.</summary>
     private const int BandTiles = 48;
 
-    /// <summary>The panels of <see cref="Panels(float[], in Conv2dGeometry, float*, int)"/> in a new pinned array (zeros past K).</summary>
+    /// <summary>The panels of <see cref="Panels(float[], FilterLayout, in Conv2dGeometry, float*, int, int)"/> (2×2 tiles) in a new pinned array (zeros past K).</summary>
     public static unsafe float[] Panels(float[] w, in Conv2dGeometry g, int threads)
     {
-        var panels = GC.AllocateArray<float>(PanelFloats(g) + 16, pinned: true);
-        Panels(w, g, (float*)Align64(panels), threads);
+        var panels = GC.AllocateArray<float>(PanelFloats(g, 2) + 16, pinned: true);
+        Panels(w, FilterLayout.Plain(g), g, (float*)Align64(panels), threads, 2);
         return panels;
     }
 
-    /// <summary>Floats of the Winograd panels of g's filters: α² · K/16 · C · 16.</summary>
-    private static int PanelFloats(in Conv2dGeometry g) => (g.R + 1) * (g.R + 1) * CeilDiv(g.K, Lanes) * g.C * Lanes;
+    /// <summary>Floats of the Winograd panels of g's filters for m×m tiles: α² points of <see cref="PanelXiStride"/> floats.</summary>
+    private static int PanelFloats(in Conv2dGeometry g, int m) => (m + g.R - 1) * (m + g.R - 1) * (int)PanelXiStride(g);
+
+    /// <summary>
+    /// Floats from U_ξ to U_ξ+1: K/16 · C · 16 and one cache line more (at whole multiples of 4 KB, or of 64 KB, the α²
+    /// lines one filter transform writes fell into one L1 set, or one L2 set, and evicted each other half-written).
+    /// </summary>
+    internal static long PanelXiStride(in Conv2dGeometry g) => (long)CeilDiv(g.K, Lanes) * g.C * Lanes + Lanes;
+
+    /// <summary>
+    /// Input channels from which the per-call forward passes of 3×3 filters over several images take F(4×4, 3×3)
+    /// (Conv2dWinograd.F43.cs: 36 multiplies per 16 outputs instead of 16 per 4; the whole batch at once,
+    /// Conv2dWinograd.Batched.cs): AttentionFcn's default-width 3×3 layers in training (192–384 channels). With 128
+    /// channels (its scratch recipe, attention_fcn.scratch_step.b16.200x300) the larger filter transforms and the
+    /// batch-wide V and M cost more than the products saved; FocusCalibrationNet's layers (at most 80 channels) and
+    /// packed filters (inference) keep F(2×2, 3×3) as well.
+    /// </summary>
+    internal const int LargeTileMinChannels = 192;
+
+    /// <summary>Outputs per tile side of g's per-call forward: 4 for 3×3 filters over at least <see cref="LargeTileMinChannels"/> channels and several images, else 2.</summary>
+    internal static int TileSize(in Conv2dGeometry g) => g.R == 3 && g.C >= LargeTileMinChannels && g.N >= 2 ? 4 : 2;
 
     /// <summary>
     /// Bytes of V for one tile row (α² · C · TilesWPad floats). The products read a band's V for every
     /// group of six tiles, so a band should stay in L2: bands are cut to <see cref="BandBytes"/>
     /// (one row at least), and rows over <see cref="RowMaxBytes"/> keep the channel-vector or shifted-window kernels.
     /// </summary>
-    internal static long RowBytes(in Conv2dGeometry g) =>
-        (long)(g.R + 1) * (g.R + 1) * g.C * RoundUp(CeilDiv(g.OutW, 2), 8) * sizeof(float);
+    internal static long RowBytes(in Conv2dGeometry g, int m = 2) =>
+        (long)(m + g.R - 1) * (m + g.R - 1) * g.C * RoundUp(CeilDiv(g.OutW, m), 8) * sizeof(float);
 
     /// <summary>Most bytes of V one band holds (half of L2).</summary>
     internal const long BandBytes = 256 * 1024;
@@ -90,12 +111,14 @@ internal static partial class Conv2dWinograd
 
     private static unsafe void ForwardPerCall(float[] x, float[] w, FilterLayout layout, float[]? bias, float[] y, in Conv2dGeometry g, bool relu, int threads, bool? wide)
     {
-        var panels = ArrayPool<float>.Shared.Rent(PanelFloats(g) + 16);
+        int m = TileSize(g);
+        var panels = ArrayPool<float>.Shared.Rent(PanelFloats(g, m) + 16);
         fixed (float* pp = panels)
         {
             float* u = (float*)(((nint)pp + 63) & ~(nint)63);
-            Panels(w, layout, g, u, threads);
-            Forward(x, u, bias, y, g, relu, threads, wide);
+            Panels(w, layout, g, u, threads, m);
+            if (m == 4) ForwardBatched(x, u, bias, y, g, relu, threads, wide);
+            else Forward(x, u, bias, y, g, relu, threads, wide);
         }
         ArrayPool<float>.Shared.Return(panels);
     }
@@ -113,60 +136,82 @@ internal static partial class Conv2dWinograd
         public static FilterLayout Adjoint(in Conv2dGeometry g) => new(g.R * g.S, g.C * g.R * g.S, -1, g.R * g.S - 1);
     }
 
-    private static unsafe void Panels(float[] w, in Conv2dGeometry g, float* u, int threads) => Panels(w, FilterLayout.Plain(g), g, u, threads);
-
     /// <summary>
-    /// U[ξ = αρ + σ] = (G g Gᵀ)[ρ, σ] of every filter g = w[k, c] [R, R] (α = R + 1, w read through <paramref name="layout"/>) into
-    /// panels u [α² ξ][K/16][C][16] (64-byte aligned; lane k mod 16, lanes past K zero: their outputs are never stored);
-    /// output channels shared among threads.
+    /// U[ξ = αρ + σ] = (G g Gᵀ)[ρ, σ] of every filter g = w[k, c] [R, R] for m×m tiles (α = m + R − 1, w read through
+    /// <paramref name="layout"/>) into panels u [α² ξ][K/16][C][16] (64-byte aligned, U_ξ <see cref="PanelXiStride"/> apart;
+    /// lane k mod 16, lanes past K zero: their outputs are never stored); blocks of 16 output channels shared among threads.
     /// </summary>
-    private static unsafe void Panels(float[] w, FilterLayout layout, in Conv2dGeometry g, float* u, int threads)
+    private static unsafe void Panels(float[] w, FilterLayout layout, in Conv2dGeometry g, float* u, int threads, int m)
     {
-        int k = g.K, c = g.C, r = g.R, rr = r * r, blocks = CeilDiv(k, Lanes);
-        long xiStride = (long)blocks * c * Lanes;
-        // eight output channels at a time, one per lane, their taps gathered (filling the lanes one by one
-        // through memory stalled every load on store forwarding); (G g Gᵀ) as two products
-        ParallelFor(CeilDiv(k, 8), (long)k * c * rr >= ParallelElements ? threads : 1, kb =>
+        int k = g.K, c = g.C, r = g.R, rr = r * r;
+        bool large = m == 4;
+        long xiStride = PanelXiStride(g);
+        // a block's 16 output channels as two halves of 8, one per lane, their taps gathered (filling the lanes one by one
+        // through memory stalled every load on store forwarding); (G g Gᵀ) as two products; both halves of a panel row
+        // are stored together, so each cache line of U is written whole at once
+        ParallelFor(CeilDiv(k, Lanes), (long)k * c * rr >= ParallelElements ? threads : 1, kb =>
         {
-            int k0 = 8 * kb, live = Math.Min(8, k - k0);
-            var taps = stackalloc Vector256<float>[25];  // g [R, R], 8 filters
-            var gg = stackalloc Vector256<float>[30];    // G·g [α, R]
+            int k0 = Lanes * kb;
+            var taps = stackalloc Vector256<float>[50];  // g [R, R], 8 filters, per half
+            var gg = stackalloc Vector256<float>[60];    // G·g [α, R] per half
             var lanes = stackalloc int[8];
-            for (int i = 0; i < 8; i++) lanes[i] = (Math.Min(i, live - 1)) * layout.KStride;
-            var index = Vector256.Load(lanes);
-            var mask = Vector256.LessThan(Vector256.Create(0, 1, 2, 3, 4, 5, 6, 7), Vector256.Create(live)).AsSingle();
+            var index = stackalloc Vector256<int>[2];
+            var mask = stackalloc Vector256<float>[2];
+            for (int h = 0; h < 2; h++)
+            {
+                int live = Math.Clamp(k - k0 - 8 * h, 0, 8);
+                for (int i = 0; i < 8; i++) lanes[i] = Math.Max(0, Math.Min(i, live - 1)) * layout.KStride;
+                index[h] = Vector256.Load(lanes);
+                mask[h] = Vector256.LessThan(Vector256.Create(0, 1, 2, 3, 4, 5, 6, 7), Vector256.Create(live)).AsSingle();
+            }
             fixed (float* pw = w)
                 for (int cc = 0; cc < c; cc++)
                 {
-                    float* filters = pw + (long)k0 * layout.KStride + (long)cc * layout.CStride + layout.QFirst;
-                    for (int q = 0; q < rr; q++)
-                        taps[q] = Avx2.GatherMaskVector256(Vector256<float>.Zero, filters + q * layout.QStep, index, mask, 4);
+                    for (int h = 0; h < 2; h++)
+                    {
+                        // no live lane in the upper half: the masked gathers read nothing and give zeros
+                        float* filters = k0 + 8 * h < k ? pw + (long)(k0 + 8 * h) * layout.KStride + (long)cc * layout.CStride + layout.QFirst : pw;
+                        for (int q = 0; q < rr; q++)
+                            taps[25 * h + q] = Avx2.GatherMaskVector256(Vector256<float>.Zero, filters + q * layout.QStep, index[h], mask[h], 4);
+                    }
                     // G·g column by column, then (G·g)·Gᵀ row by row: each output the FMA chain over G's
                     // nonzero taps in order (the loops over G's entries cost more than the arithmetic)
-                    float* lane = u + ((long)(k0 / Lanes) * c + cc) * Lanes + k0 % Lanes;
-                    if (r == 3)
+                    float* line = u + ((long)kb * c + cc) * Lanes;
+                    for (int h = 0; h < 2; h++)
                     {
-                        for (int s = 0; s < 3; s++) ApplyG3(taps[s], taps[3 + s], taps[6 + s], gg + s, 3);
-                        for (int rho = 0; rho < 4; rho++) ApplyG3(gg[3 * rho], gg[3 * rho + 1], gg[3 * rho + 2], lane + 4 * rho * xiStride, xiStride);
+                        Vector256<float>* t = taps + 25 * h, gh = gg + 30 * h;
+                        if (r == 5)
+                            for (int s = 0; s < 5; s++) ApplyG5(t[s], t[5 + s], t[10 + s], t[15 + s], t[20 + s], gh + s, 5);
+                        else if (large)
+                            for (int s = 0; s < 3; s++) ApplyG43(t[s], t[3 + s], t[6 + s], gh + s, 3);
+                        else
+                            for (int s = 0; s < 3; s++) ApplyG3(t[s], t[3 + s], t[6 + s], gh + s, 3);
                     }
-                    else
-                    {
-                        for (int s = 0; s < 5; s++) ApplyG5(taps[s], taps[5 + s], taps[10 + s], taps[15 + s], taps[20 + s], gg + s, 5);
-                        for (int rho = 0; rho < 6; rho++)
-                            ApplyG5(gg[5 * rho], gg[5 * rho + 1], gg[5 * rho + 2], gg[5 * rho + 3], gg[5 * rho + 4], lane + 6 * rho * xiStride, xiStride);
-                    }
+                    int alpha = m + r - 1;
+                    for (int rho = 0; rho < alpha; rho++)
+                        for (int h = 0; h < 2; h++)
+                        {
+                            Vector256<float>* row = gg + 30 * h + r * rho;
+                            float* dst = line + alpha * rho * xiStride + 8 * h;
+                            if (r == 5) ApplyG5(row[0], row[1], row[2], row[3], row[4], dst, xiStride);
+                            else if (large) ApplyG43(row[0], row[1], row[2], dst, xiStride);
+                            else ApplyG3(row[0], row[1], row[2], dst, xiStride);
+                        }
                 }
         });
     }
 
-    /// <summary>Tile counts and the zero-padded image of one F(2×2, R×R) convolution (α = R + 1 points per axis).</summary>
-    private readonly record struct TileGeometry(int Alpha, int TilesH, int TilesW, int TilesWPad, int Hp, int Wp)
+    /// <summary>Tile counts and the zero-padded image of one F(m×m, R×R) convolution (α = m + R − 1 points per axis).</summary>
+    private readonly record struct TileGeometry(int M, int Alpha, int TilesH, int TilesW, int TilesWPad, int Hp, int Wp)
     {
-        /// <summary>Tiles cover the output in 2×2 blocks; a tile row is computed in groups of 8 (TilesWPad), reading the padded plane [Hp, Wp].</summary>
-        public static TileGeometry Of(in Conv2dGeometry g)
+        /// <summary>
+        /// Tiles cover the output in m×m blocks; a tile row is computed in groups of 8 (TilesWPad), reading the padded plane [Hp, Wp]
+        /// (with m = 4, two columns more: the last group's loads of 8 tiles reach 4 columns past its last patch start).
+        /// </summary>
+        public static TileGeometry Of(in Conv2dGeometry g, int m)
         {
-            int tilesH = CeilDiv(g.OutH, 2), tilesW = CeilDiv(g.OutW, 2), tilesWPad = RoundUp(tilesW, 8);
-            return new(g.R + 1, tilesH, tilesW, tilesWPad, 2 * tilesH + g.R - 1, 2 * tilesWPad + g.R - 1);
+            int tilesH = CeilDiv(g.OutH, m), tilesW = CeilDiv(g.OutW, m), tilesWPad = RoundUp(tilesW, 8);
+            return new(m, m + g.R - 1, tilesH, tilesW, tilesWPad, m * tilesH + g.R - 1, m * tilesWPad + g.R - 1 + (m == 4 ? 2 : 0));
         }
 
         public int Plane => Hp * Wp;
@@ -182,7 +227,7 @@ internal static partial class Conv2dWinograd
     public static unsafe void Forward(float[] x, float* panels, float[]? bias, float[] y, in Conv2dGeometry g, bool relu, int threads, bool? wide = null)
     {
         bool wideProducts = wide ?? Vector512.IsHardwareAccelerated; // 512-bit products (tests pin both widths: same bits)
-        var wg = TileGeometry.Of(g);
+        var wg = TileGeometry.Of(g, 2);
         int blocks = CeilDiv(g.K, Lanes);
         long image = (long)g.C * wg.Plane;
         var padded = ArrayPool<float>.Shared.Rent((int)(g.N * image)); // [N][C][Hp, Wp]
@@ -289,11 +334,11 @@ internal static partial class Conv2dWinograd
                         for (int r = 0; r < rows; r++)
                             for (int j0 = 0; j0 < tilesWPad;)
                             {
-                                float* patch = src + 2 * (b0 + r) * wg.Wp + 2 * j0, slot = pv + (long)cc * tiles + r * tilesWPad + j0;
+                                float* patch = src + wg.M * ((b0 + r) * wg.Wp + j0), slot = pv + (long)cc * tiles + r * tilesWPad + j0;
                                 j0 += InputTiles(wg.Alpha, patch, wg.Wp, slot, vXi, tilesWPad - j0, wideInput);
                             }
                     }
-                    long uXi = (long)blocks * c * Lanes, mBlock = groups * mGroup;
+                    long uXi = PanelXiStride(g), mBlock = groups * mGroup;
                     for (int kc0 = kb0; kc0 < kb1; kc0 += chunkBlocks)
                     {
                         int kc1 = Math.Min(kb1, kc0 + chunkBlocks);
@@ -395,9 +440,9 @@ internal static partial class Conv2dWinograd
         Vector256<float> biasLow = Bias(bias, k0, lanesLow), biasHigh = lanesHigh > 0 ? Bias(bias, k0 + 8, lanesHigh) : default;
         for (int q = 0; q < count; q++)
         {
-            int r = t[q] / tilesWPad, j = t[q] - r * tilesWPad, oh = 2 * (b0 + r);
-            float* dst = y + k0 * plane + (long)oh * outW + 2 * j;
-            int rowsIn = Math.Min(2, outH - oh), colsIn = Math.Min(2, outW - 2 * j);
+            int r = t[q] / tilesWPad, j = t[q] - r * tilesWPad, oh = wg.M * (b0 + r);
+            float* dst = y + k0 * plane + (long)oh * outW + wg.M * j;
+            int rowsIn = Math.Min(wg.M, outH - oh), colsIn = Math.Min(wg.M, outW - wg.M * j);
             Store(wg.Alpha, m + q * Lanes, mXi, biasLow, relu, dst, plane, outW, lanesLow, rowsIn, colsIn);
             if (lanesHigh > 0)
                 Store(wg.Alpha, m + q * Lanes + 8, mXi, biasHigh, relu, dst + 8 * plane, plane, outW, lanesHigh, rowsIn, colsIn);
@@ -448,6 +493,7 @@ internal static partial class Conv2dWinograd
     /// A tile on the bottom or right edge of y, or of the last channels: the first
     /// <paramref name="lanes"/> channels, <paramref name="rows"/> rows and <paramref name="cols"/> columns, element by element.
     /// </summary>
+    [SkipLocalsInit] // its stack buffer is written before it is read
     private static unsafe void StoreEdgeTile(Vector256<float> y00, Vector256<float> y01, Vector256<float> y10, Vector256<float> y11,
         float* dst, long plane, int outW, int lanes, int rows, int cols)
     {
