@@ -107,6 +107,33 @@ public class CpuFastConv2dChannelTests
         }
     }
 
+    /// <summary>
+    /// The backward-weight's 512-bit tiles (two panels per task) give the 256-bit tiles' bits: FocusCalibrationNet's
+    /// conv2 and AttentionFcn's 11×11 stride-4 conv1 at full size, and the odd shapes above, on 1–3 threads.
+    /// </summary>
+    [Fact]
+    public void WideBackwardWeightTilesGiveTheNarrowOnesBits()
+    {
+        var rng = new Generator(46);
+        Conv2dGeometry[] models =
+        [
+            new(32, 16, 26, 63, 32, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1),      // FocusCalibrationNet conv2
+            new(2, 1, 200, 300, 64, 11, 11, 4, 4, 2, 2, 2, 2, 1, 1),    // AttentionFcn conv1 (two images)
+        ];
+        foreach (var g in models.Concat(Direct).Concat(Strided))
+        {
+            var (x, _, _, dy) = Operands(rng, g);
+            foreach (int threads in new[] { 1, 2, 3 })
+            {
+                var narrow = new float[g.K * g.C * g.R * g.S];
+                var wide = new float[narrow.Length];
+                Conv2dChannelVector.BackwardWeight(x, dy, narrow, g, threads, wide: false);
+                Conv2dChannelVector.BackwardWeight(x, dy, wide, g, threads, wide: true);
+                Assert.True(narrow.AsSpan().SequenceEqual(wide), $"t{threads} {g}: 512-bit backward-weight tiles differ from 256-bit ones");
+            }
+        }
+    }
+
     // shapes the routing gives to the channel kernels (stride 1, several images, full lanes) and
     // shapes it must not: one image, idle lanes, stride 2, one channel
     private static readonly Conv2dGeometry[] Routed =

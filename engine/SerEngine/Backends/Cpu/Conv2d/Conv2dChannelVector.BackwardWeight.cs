@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 using static SerEngine.Backends.Cpu.CpuBackend;
 
 namespace SerEngine.Backends.Cpu;
@@ -14,15 +15,20 @@ namespace SerEngine.Backends.Cpu;
 // dyᵀ, six broadcasts of input values (one per tap, read in place from P) and twelve FMAs, with no
 // im2col packing and no virtual columns. Threads take whole (channel panel, tap range) blocks and sum
 // over every image themselves, so there are no partial sums to reduce; the pixels go in chunks of
-// output rows (≤ 32 KB of dyᵀ, kept close while the block's taps pass over it).
+// output rows (≤ 32 KB of dyᵀ, kept close while the block's taps pass over it). With 512-bit vectors
+// a task takes two channel panels at once (6 taps × 32 channels, one register per tap and panel): every
+// output element keeps its FMA chain, so the bits are those of the 256-bit tiles.
 internal static partial class Conv2dChannelVector
 {
-    /// <summary>Pixels of one dyᵀ chunk every tap tile of a task passes over before the next (whole output rows, ≤ 512 · 64 B = 32 KB).</summary>
+    /// <summary>Pixels of one dyᵀ chunk every tap tile of a task passes over before the next (whole output rows, ≤ 512 · 64 B = 32 KB; half as many per panel for panel pairs).</summary>
     private const int ChunkPixels = 512;
 
     /// <summary>Backward-weight with channel-vector tiles (any stride): dw [K, C·R·S] = Σ_n dy[n] · col(x[n])ᵀ.</summary>
-    public static unsafe void BackwardWeight(float[] x, float[] dy, float[] dw, in Conv2dGeometry g, int threads)
+    /// <remarks><paramref name="wide"/> pins the 512-bit tiles on or off (default: where the CPU has them); both give the same bits.</remarks>
+    public static unsafe void BackwardWeight(float[] x, float[] dy, float[] dw, in Conv2dGeometry g, int threads, bool? wide = null)
     {
+        // channel panels per task: pairs only where they split evenly, as single panels balance the threads otherwise
+        int width = (wide ?? Vector512.IsHardwareAccelerated) && CeilDiv(g.K, Lanes) % 2 == 0 ? 2 : 1;
         var s = PaddedConv.Forward(g);
         int wp = s.Wp, taps = s.Taps, img = s.ImageLength, k = g.K, images = g.N;
         int outH = g.OutH, outW = g.OutW, ohw = outH * outW, sh = g.StrideH, sw = g.StrideW, blocks = CeilDiv(k, Lanes), tapTiles = CeilDiv(taps, Rows);
@@ -46,11 +52,12 @@ internal static partial class Conv2dChannelVector
                     PackPanel(pdy + ((long)n * k + kb * Lanes) * ohw, Math.Min(Lanes, k - kb * Lanes), ohw, pdyT + (n * blocks + kb) * panel);
                 }
             });
-            // tasks: (channel panel, range of tap tiles), as many as make a multiple of the threads
-            int splits = workers / Gcd(blocks, workers), rowChunk = Math.Max(1, ChunkPixels / outW);
-            ParallelFor(blocks * splits, workers, task =>
+            // tasks: (channel panels, range of tap tiles), as many as make a multiple of the threads
+            int units = CeilDiv(blocks, width), splits = workers / Gcd(units, workers), rowChunk = Math.Max(1, ChunkPixels / width / outW);
+            ParallelFor(units * splits, workers, task =>
             {
-                int kb = task / splits, sp = task % splits;
+                int kb = task / splits * width, sp = task % splits;
+                bool pair = width == 2 && kb + 1 < blocks;
                 int tt0 = (int)((long)tapTiles * sp / splits), tt1 = (int)((long)tapTiles * (sp + 1) / splits);
                 fixed (float* pin = padded)
                 fixed (int* poff = off)
@@ -67,10 +74,17 @@ internal static partial class Conv2dChannelVector
                             for (int tt = tt0; tt < tt1; tt++)
                             {
                                 int t = tt * Rows, last = taps - 1;
-                                KernelWeight6x16(rows, outW, sh * wp, sw, d,
-                                    at + poff[t], at + poff[Math.Min(t + 1, last)], at + poff[Math.Min(t + 2, last)],
-                                    at + poff[Math.Min(t + 3, last)], at + poff[Math.Min(t + 4, last)], at + poff[Math.Min(t + 5, last)],
-                                    pdwT + ((long)kb * tapTiles + tt) * Rows * Lanes);
+                                float* tile = pdwT + ((long)kb * tapTiles + tt) * Rows * Lanes;
+                                if (pair)
+                                    KernelWeight6x32(rows, outW, sh * wp, sw, d, (nint)panel,
+                                        at + poff[t], at + poff[Math.Min(t + 1, last)], at + poff[Math.Min(t + 2, last)],
+                                        at + poff[Math.Min(t + 3, last)], at + poff[Math.Min(t + 4, last)], at + poff[Math.Min(t + 5, last)],
+                                        tile, tile + (long)tapTiles * Rows * Lanes);
+                                else
+                                    KernelWeight6x16(rows, outW, sh * wp, sw, d,
+                                        at + poff[t], at + poff[Math.Min(t + 1, last)], at + poff[Math.Min(t + 2, last)],
+                                        at + poff[Math.Min(t + 3, last)], at + poff[Math.Min(t + 4, last)], at + poff[Math.Min(t + 5, last)],
+                                        tile);
                             }
                         }
                     }
@@ -136,4 +150,51 @@ internal static partial class Conv2dChannelVector
         }
         MicroTile.Store(tile, 16, c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51);
     }
+
+    /// <summary>
+    /// <see cref="KernelWeight6x16"/> over two neighbouring channel panels at once (the second's dyᵀ
+    /// <paramref name="next"/> floats on, its tile <paramref name="tileHigh"/>), one Vector512 per tap
+    /// and panel: the broadcast of each input value feeds 32 channels.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static unsafe void KernelWeight6x32(int rows, int cols, int rowStep, nint step, float* d, nint next, float* x0, float* x1, float* x2, float* x3, float* x4, float* x5,
+        float* tileLow, float* tileHigh)
+    {
+        var c00 = Vector512.Load(tileLow); var c10 = Vector512.Load(tileLow + 16); var c20 = Vector512.Load(tileLow + 32);
+        var c30 = Vector512.Load(tileLow + 48); var c40 = Vector512.Load(tileLow + 64); var c50 = Vector512.Load(tileLow + 80);
+        var c01 = Vector512.Load(tileHigh); var c11 = Vector512.Load(tileHigh + 16); var c21 = Vector512.Load(tileHigh + 32);
+        var c31 = Vector512.Load(tileHigh + 48); var c41 = Vector512.Load(tileHigh + 64); var c51 = Vector512.Load(tileHigh + 80);
+        for (int r = 0; r < rows; r++)
+        {
+            nint end = cols * step;
+            for (nint q = 0; q < end; q += step)
+            {
+                var d0 = Vector512.LoadAligned(d);
+                var d1 = Vector512.LoadAligned(d + next);
+                var b = Vector512.Create(x0[q]);
+                c00 = Fmadd512(b, d0, c00); c01 = Fmadd512(b, d1, c01);
+                b = Vector512.Create(x1[q]);
+                c10 = Fmadd512(b, d0, c10); c11 = Fmadd512(b, d1, c11);
+                b = Vector512.Create(x2[q]);
+                c20 = Fmadd512(b, d0, c20); c21 = Fmadd512(b, d1, c21);
+                b = Vector512.Create(x3[q]);
+                c30 = Fmadd512(b, d0, c30); c31 = Fmadd512(b, d1, c31);
+                b = Vector512.Create(x4[q]);
+                c40 = Fmadd512(b, d0, c40); c41 = Fmadd512(b, d1, c41);
+                b = Vector512.Create(x5[q]);
+                c50 = Fmadd512(b, d0, c50); c51 = Fmadd512(b, d1, c51);
+                d += Lanes;
+            }
+            x0 += rowStep; x1 += rowStep; x2 += rowStep; x3 += rowStep; x4 += rowStep; x5 += rowStep;
+        }
+        c00.Store(tileLow); c10.Store(tileLow + 16); c20.Store(tileLow + 32);
+        c30.Store(tileLow + 48); c40.Store(tileLow + 64); c50.Store(tileLow + 80);
+        c01.Store(tileHigh); c11.Store(tileHigh + 16); c21.Store(tileHigh + 32);
+        c31.Store(tileHigh + 48); c41.Store(tileHigh + 64); c51.Store(tileHigh + 80);
+    }
+
+    // fused also where the CPU lacks AVX-512 (then emulated), so the pinned 512-bit tiles round as the 256-bit ones anywhere
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> Fmadd512(Vector512<float> a, Vector512<float> b, Vector512<float> c) =>
+        Avx512F.IsSupported ? Avx512F.FusedMultiplyAdd(a, b, c) : Vector512.FusedMultiplyAdd(a, b, c);
 }
