@@ -90,6 +90,11 @@ internal static partial class Conv2dWinograd
 
     private static unsafe void ForwardPerCall(float[] x, float[] w, FilterLayout layout, float[]? bias, float[] y, in Conv2dGeometry g, bool relu, int threads, bool? wide)
     {
+        if (UsesF45(g))
+        {
+            ForwardF45(x, w, layout, bias, y, g, relu, threads, wide);
+            return;
+        }
         var panels = ArrayPool<float>.Shared.Rent(PanelFloats(g) + 16);
         fixed (float* pp = panels)
         {
