@@ -5,8 +5,8 @@ using static SerEngine.Tests.Engine.FastAgreement;
 namespace SerEngine.Tests.Engine;
 
 /// <summary>
-/// The per-call 5×5 passes over several images as Winograd F(4×4, 5×5) (Conv2dWinograd.F45.cs, Conv2dWinograd.F45Driver.cs):
-/// forward (bias, ReLU) and backward-input against the <c>cpu-reference</c> loops at the shared norm-wise tolerance, at rows
+/// The per-call 5×5 forward over several images as Winograd F(4×4, 5×5) (Conv2dWinograd.F45.cs, Conv2dWinograd.F45Driver.cs):
+/// forward (bias, ReLU), and backward-input (still F(2×2, 5×5)) beside it, against the <c>cpu-reference</c> loops at the shared norm-wise tolerance, at rows
 /// of fewer than 8 tiles, of 9 and 10 (a last run overlapping the one before), odd and asymmetric padding, output channel
 /// blocks with idle lanes, on 1–3 threads; the same bits with 256-bit and 512-bit products.
 /// </summary>

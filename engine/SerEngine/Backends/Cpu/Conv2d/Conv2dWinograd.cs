@@ -90,7 +90,7 @@ internal static partial class Conv2dWinograd
 
     private static unsafe void ForwardPerCall(float[] x, float[] w, FilterLayout layout, float[]? bias, float[] y, in Conv2dGeometry g, bool relu, int threads, bool? wide)
     {
-        if (UsesF45(g))
+        if (layout.QStep == 1 && UsesF45(g)) // forwards only: backward-input keeps F(2×2, 5×5) (CONV5-2026-12-06-late.md)
         {
             ForwardF45(x, w, layout, bias, y, g, relu, threads, wide);
             return;
