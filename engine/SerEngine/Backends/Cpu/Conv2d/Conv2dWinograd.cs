@@ -35,7 +35,8 @@ namespace SerEngine.Backends.Cpu;
 // them against a double sum; the measured errors are in benchmarks/results).
 // FocusCalibrationNet at batch 1: 19 M multiply-adds of 3×3 convolution become 8.5 M.
 // Per-call forwards of 3×3 filters over many channels and several images take 4×4 tiles instead, F(4×4, 3×3)
-// (TileSize; Conv2dWinograd.F43.cs), the whole batch at once (Conv2dWinograd.Batched.cs).
+// (TileSize; Conv2dWinograd.F43.cs), the whole batch at once (Conv2dWinograd.Batched.cs); per-call 5×5 forwards over
+// several images take F(4×4, 5×5) (Conv2dWinograd.F45.cs, Conv2dWinograd.F45Driver.cs).
 internal static partial class Conv2dWinograd
 {
     /// <summary>
@@ -77,8 +78,14 @@ internal static partial class Conv2dWinograd
     /// </summary>
     internal const int LargeTileMinChannels = 192;
 
-    /// <summary>Outputs per tile side of g's per-call forward: 4 for 3×3 filters over at least <see cref="LargeTileMinChannels"/> channels and several images, else 2.</summary>
-    internal static int TileSize(in Conv2dGeometry g) => g.R == 3 && g.C >= LargeTileMinChannels && g.N >= 2 ? 4 : 2;
+    /// <summary>
+    /// Outputs per tile side of g's per-call pass, the one place that chooses it: 4 for 3×3 filters over at least
+    /// <see cref="LargeTileMinChannels"/> channels and several images (F(4×4, 3×3)), and for 5×5 forwards over several
+    /// images (F(4×4, 5×5); the adjoint keeps F(2×2, 5×5): with both on 4×4 tiles a seed of AttentionFcn's training
+    /// test collapsed to one class, CONV5-2026-12-06-late.md); else 2.
+    /// </summary>
+    internal static int TileSize(in Conv2dGeometry g, bool adjoint = false) =>
+        g.N >= 2 && ((g.R == 3 && g.C >= LargeTileMinChannels) || (g.R == 5 && !adjoint)) ? 4 : 2;
 
     /// <summary>
     /// Bytes of V for one tile row (α² · C · TilesWPad floats). The products read a band's V for every
@@ -111,7 +118,12 @@ internal static partial class Conv2dWinograd
 
     private static unsafe void ForwardPerCall(float[] x, float[] w, FilterLayout layout, float[]? bias, float[] y, in Conv2dGeometry g, bool relu, int threads, bool? wide)
     {
-        int m = TileSize(g);
+        int m = TileSize(g, adjoint: layout.QStep != 1);
+        if (m == 4 && g.R == 5)
+        {
+            ForwardF45(x, w, layout, bias, y, g, relu, threads, wide);
+            return;
+        }
         var panels = ArrayPool<float>.Shared.Rent(PanelFloats(g, m) + 16);
         fixed (float* pp = panels)
         {
