@@ -20,28 +20,11 @@ public partial class CpuBackend
         float[]? rm = runningMean is null ? null : F(runningMean), rv = runningVar is null ? null : F(runningVar);
         if (!training && (rm is null || rv is null))
             throw new ArgumentException("batchnorm2d_relu: eval mode needs the running mean and variance");
-        long count = (long)n * hw;
         ForChunks(c, 3L * n * c * hw, (c0, c1) =>
         {
             for (int ch = c0; ch < c1; ch++)
             {
-                double mu, istd;
-                if (training)
-                {
-                    double sum = 0;
-                    for (int i = 0; i < n; i++) sum += FixedSum.Sum(Row(xv, i, ch, c, hw));
-                    mu = sum / count;
-                    double sq = 0;
-                    for (int i = 0; i < n; i++) sq += SumSquaredDeviation(Row(xv, i, ch, c, hw), (float)mu);
-                    istd = 1.0 / Math.Sqrt(sq / count + eps);
-                    if (rm is not null) rm[ch] = (float)((1 - momentum) * (double)rm[ch] + momentum * mu);
-                    if (rv is not null) rv[ch] = (float)((1 - momentum) * (double)rv[ch] + momentum * (sq / (count - 1)));
-                }
-                else
-                {
-                    mu = rm![ch];
-                    istd = 1.0 / Math.Sqrt(rv![ch] + (double)eps);
-                }
+                var (mu, istd) = ChannelStatistics(xv, n, c, hw, ch, training, rm, rv, eps, momentum);
                 mv[ch] = (float)mu;
                 sv[ch] = (float)istd;
                 double scale = istd * (wv is null ? 1.0 : wv[ch]), shift = bv is null ? 0.0 : bv[ch];
@@ -91,6 +74,25 @@ public partial class CpuBackend
                 if (dsv is not null) dsv[ch] = (float)dxSum;
             }
         });
+    }
+
+    /// <summary>
+    /// Channel ch's mean and 1/σ over x [N, C, HW]: in training the batch statistics (double sums, the order of
+    /// BatchNorm2dForward's) with the running buffers moved by momentum; in eval the running ones.
+    /// </summary>
+    private static (double Mean, double InvStd) ChannelStatistics(float[] xv, int n, int c, int hw, int ch, bool training,
+        float[]? rm, float[]? rv, float eps, float momentum)
+    {
+        if (!training) return (rm![ch], 1.0 / Math.Sqrt(rv![ch] + (double)eps));
+        long count = (long)n * hw;
+        double sum = 0;
+        for (int i = 0; i < n; i++) sum += FixedSum.Sum(Row(xv, i, ch, c, hw));
+        double mu = sum / count;
+        double sq = 0;
+        for (int i = 0; i < n; i++) sq += SumSquaredDeviation(Row(xv, i, ch, c, hw), (float)mu);
+        if (rm is not null) rm[ch] = (float)((1 - momentum) * (double)rm[ch] + momentum * mu);
+        if (rv is not null) rv[ch] = (float)((1 - momentum) * (double)rv[ch] + momentum * (sq / (count - 1)));
+        return (mu, 1.0 / Math.Sqrt(sq / count + eps));
     }
 
     /// <summary>y = ReLU((x − mu)·scale + shift): ScaleShift, then the rectifier's select.</summary>

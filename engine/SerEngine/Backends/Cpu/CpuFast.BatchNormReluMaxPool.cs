@@ -36,29 +36,12 @@ public partial class CpuBackend
             throw new ArgumentException("batchnorm2d_relu_maxpool2d: eval mode needs the running mean and variance");
         var geo = g;
         int n = g.N, c = g.C, hw = g.H * g.W, outHW = g.OutH * g.OutW;
-        long count = (long)n * hw;
         ForChunks(c, 3L * n * c * hw, (c0, c1) =>
         {
             Span<float> plane = hw <= StackPlane ? stackalloc float[hw] : new float[hw]; // [H, W]
             for (int ch = c0; ch < c1; ch++)
             {
-                double mu, istd;
-                if (training)
-                {
-                    double sum = 0;
-                    for (int i = 0; i < n; i++) sum += FixedSum.Sum(Row(xv, i, ch, c, hw));
-                    mu = sum / count;
-                    double sq = 0;
-                    for (int i = 0; i < n; i++) sq += SumSquaredDeviation(Row(xv, i, ch, c, hw), (float)mu);
-                    istd = 1.0 / Math.Sqrt(sq / count + eps);
-                    if (rm is not null) rm[ch] = (float)((1 - momentum) * (double)rm[ch] + momentum * mu);
-                    if (rv is not null) rv[ch] = (float)((1 - momentum) * (double)rv[ch] + momentum * (sq / (count - 1)));
-                }
-                else
-                {
-                    mu = rm![ch];
-                    istd = 1.0 / Math.Sqrt(rv![ch] + (double)eps);
-                }
+                var (mu, istd) = ChannelStatistics(xv, n, c, hw, ch, training, rm, rv, eps, momentum);
                 mv[ch] = (float)mu;
                 sv[ch] = (float)istd;
                 double scale = istd * (wv is null ? 1.0 : wv[ch]), shift = bv is null ? 0.0 : bv[ch];
