@@ -99,9 +99,16 @@ public sealed partial class ProfilingBackend : Backend
 
     private static string G(in Conv2dGeometry g) => $"x[{g.N},{g.C},{g.H},{g.W}] w[{g.K},{g.C},{g.R},{g.S}] s{g.StrideH}";
 
-    /// <summary>On the cpu backend, the conv2d path the pass runs, as <c> path=NAME</c> (<see cref="CpuBackend.ChooseConv2dPath"/>); elsewhere nothing.</summary>
-    private string P(Conv2dPass pass, in Conv2dGeometry g) =>
-        Inner is CpuBackend cpu ? " path=" + Conv2dPathNames.Of(cpu.ChooseConv2dPath(pass, g)) : "";
+    /// <summary>
+    /// On the cpu backend, the conv2d path the pass runs, as <c> path=NAME</c> (<see cref="CpuBackend.ChooseConv2dPath"/>),
+    /// followed by <c> tile=4x4</c> where a Winograd path takes its large tiles (<see cref="CpuBackend.Conv2dWinogradTile"/>); elsewhere nothing.
+    /// </summary>
+    private string P(Conv2dPass pass, in Conv2dGeometry g)
+    {
+        if (Inner is not CpuBackend cpu) return "";
+        int tile = cpu.Conv2dWinogradTile(pass, g);
+        return " path=" + Conv2dPathNames.Of(cpu.ChooseConv2dPath(pass, g)) + (tile == 4 ? " tile=4x4" : "");
+    }
 
     // ---- memory -------------------------------------------------------------------------------
 

@@ -33,6 +33,22 @@ public partial class CpuBackend
     /// </summary>
     public Conv2dPath ChooseConv2dPath(Conv2dPass pass, in Conv2dGeometry g) => Conv2dRouting.Choose(pass, g, Conv2dPaths, Conv2dIsa.Host);
 
+    /// <summary>
+    /// Outputs per tile side when <paramref name="pass"/> of <paramref name="g"/> runs on a Winograd path: 4 where the
+    /// per-call forward or backward-input takes F(4×4, r×r) (Conv2dWinograd.TileSize, the one place that chooses), else 2;
+    /// 0 when the pass runs on another path.
+    /// </summary>
+    public int Conv2dWinogradTile(Conv2dPass pass, in Conv2dGeometry g)
+    {
+        if (!IsWinograd(ChooseConv2dPath(pass, g))) return 0;
+        return pass switch
+        {
+            Conv2dPass.Forward => Conv2dWinograd.TileSize(g),
+            Conv2dPass.BackwardInput => Conv2dWinograd.TileSize(Conv2dAdjoint.Geometry(g), adjoint: true),
+            _ => 2, // packed filters and backward-weight keep F(2×2, r×r)
+        };
+    }
+
     /// <inheritdoc/>
     public override void Conv2dForward(Storage x, Storage w, Storage? bias, Storage y, in Conv2dGeometry g) =>
         Conv2dForwardCore(x, w, bias, y, g, relu: false);
