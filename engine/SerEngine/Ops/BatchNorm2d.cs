@@ -35,14 +35,7 @@ public static partial class Ops
         // a mask that keeps every column is no mask: the unmasked launches, bit for bit
         int[]? valid = validColumns is null || validColumns.All(v => v >= w) ? null : BatchNorm2dMask.Clamped(validColumns, w);
         var all = new List<Tensor> { x };
-        foreach (var (t, what) in new[] { (weight, "weight"), (bias, "bias"), (runningMean, "running_mean"), (runningVar, "running_var") })
-        {
-            if (t is null) continue;
-            RequireFloat("batchnorm2d", t, what);
-            if (t.Rank != 1 || t.Size != c)
-                throw new ArgumentException($"batchnorm2d: {what} must be [{c}] for input {x.Shape}, got {t.Shape}");
-            all.Add(t);
-        }
+        AddChannelVectors("batchnorm2d", x.Shape, c, all, (weight, "weight"), (bias, "bias"), (runningMean, "running_mean"), (runningVar, "running_var"));
         var backend = SameBackend("batchnorm2d", [.. all]);
         if (!training && (runningMean is null || runningVar is null))
             throw new ArgumentException($"batchnorm2d: eval mode needs running_mean and running_var (input {x.Shape})");
@@ -75,5 +68,21 @@ public static partial class Ops
             if (bias is not null) grads.Add(db);
             return [.. grads];
         });
+    }
+
+    /// <summary>
+    /// Checks each given per-channel tensor of a batch norm over x (float, [<paramref name="c"/>]) and adds it to
+    /// <paramref name="all"/>; null ones are skipped. The batch-norm ops and their fused forms share it.
+    /// </summary>
+    private static void AddChannelVectors(string op, Shape xShape, int c, List<Tensor> all, params (Tensor? T, string What)[] vectors)
+    {
+        foreach (var (t, what) in vectors)
+        {
+            if (t is null) continue;
+            RequireFloat(op, t, what);
+            if (t.Rank != 1 || t.Size != c)
+                throw new ArgumentException($"{op}: {what} must be [{c}] for input {xShape}, got {t.Shape}");
+            all.Add(t);
+        }
     }
 }

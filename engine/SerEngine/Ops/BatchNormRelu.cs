@@ -49,14 +49,8 @@ public static partial class Ops
                 throw new ArgumentException($"batchnorm2d_relu: every x must be [N, C, H, W] with the first's N, H and W, got {p.X.Shape} and {first.Shape}");
             int c = p.X.Shape[1];
             all.Add(p.X);
-            foreach (var (t, what) in new[] { (p.Weight, "weight"), (p.Bias, "bias"), (p.RunningMean, "running_mean"), (p.RunningVar, "running_var"), (p.InputBias, "input_bias") })
-            {
-                if (t is null) continue;
-                RequireFloat("batchnorm2d_relu", t, what);
-                if (t.Rank != 1 || t.Size != c)
-                    throw new ArgumentException($"batchnorm2d_relu: {what} must be [{c}] for input {p.X.Shape}, got {t.Shape}");
-                all.Add(t);
-            }
+            AddChannelVectors("batchnorm2d_relu", p.X.Shape, c, all,
+                (p.Weight, "weight"), (p.Bias, "bias"), (p.RunningMean, "running_mean"), (p.RunningVar, "running_var"), (p.InputBias, "input_bias"));
             if (!training && (p.RunningMean is null || p.RunningVar is null))
                 throw new ArgumentException($"batchnorm2d_relu: eval mode needs running_mean and running_var (input {p.X.Shape})");
             if (training && (long)n * h * w <= 1)

@@ -24,14 +24,8 @@ public static partial class Ops
         if (x.Rank != 4) throw new ArgumentException($"batchnorm2d_relu_maxpool2d: x must be [N, C, H, W], got {x.Shape}");
         int n = x.Shape[0], c = x.Shape[1], h = x.Shape[2], w = x.Shape[3];
         var all = new List<Tensor> { x };
-        foreach (var (t, what) in new[] { (weight, "weight"), (bias, "bias"), (runningMean, "running_mean"), (runningVar, "running_var"), (inputBias, "input_bias") })
-        {
-            if (t is null) continue;
-            RequireFloat("batchnorm2d_relu_maxpool2d", t, what);
-            if (t.Rank != 1 || t.Size != c)
-                throw new ArgumentException($"batchnorm2d_relu_maxpool2d: {what} must be [{c}] for input {x.Shape}, got {t.Shape}");
-            all.Add(t);
-        }
+        AddChannelVectors("batchnorm2d_relu_maxpool2d", x.Shape, c, all,
+            (weight, "weight"), (bias, "bias"), (runningMean, "running_mean"), (runningVar, "running_var"), (inputBias, "input_bias"));
         var backend = SameBackend("batchnorm2d_relu_maxpool2d", [.. all]);
         if (!training && (runningMean is null || runningVar is null))
             throw new ArgumentException($"batchnorm2d_relu_maxpool2d: eval mode needs running_mean and running_var (input {x.Shape})");

@@ -82,26 +82,6 @@ public partial class CpuBackend
         TensorPrimitives.Multiply(d, y, d);
     }
 
-    /// <summary>
-    /// body(start, end) over [0, rows) in up to 16 chunks per thread (ForChunks cuts 4): the workers take the
-    /// chunks in turn, so a memory-bound row op keeps every thread busy to the end even when one of them is
-    /// slowed for a while.
-    /// </summary>
-    private void RowChunks(int rows, long work, Action<int, int> body)
-    {
-        if (Threads <= 1 || work < ParallelElements)
-        {
-            body(0, rows);
-            return;
-        }
-        int chunks = (int)Math.Min(rows, Math.Min(16L * Threads, work / (ParallelElements / 2)));
-        CpuWorkerPool.For(chunks, Threads, i =>
-        {
-            int start = (int)((long)rows * i / chunks), end = (int)((long)rows * (i + 1) / chunks);
-            if (start < end) body(start, end);
-        });
-    }
-
     /// <inheritdoc/>
     public override void BiasedSoftmax(Storage x, Storage? bias, Storage? keyMask, Storage y, int rows, int cols, int rowsPerMask, float scale)
     {
@@ -109,7 +89,7 @@ public partial class CpuBackend
         float[]? bv = bias is null ? null : F(bias);    // [rows, cols]
         int[]? mv = keyMask is null ? null : I(keyMask); // [rows / rowsPerMask, cols]
         if (cols == 0) return;
-        RowChunks(rows, 4L * rows * cols, (s, e) =>
+        ForChunks(rows, 4L * rows * cols, (s, e) =>
         {
             // the row is built in scratch (kept in L1), so y is written once, in the last pass
             float[] scratch = ArrayPool<float>.Shared.Rent(cols);
@@ -127,7 +107,7 @@ public partial class CpuBackend
                 ScaleRow(t, 1f / ExpSumRow(t, max), yr);
             }
             ArrayPool<float>.Shared.Return(scratch);
-        });
+        }, chunksPerThread: 16); // memory-bound rows: while the host slows one worker the other takes more chunks
     }
 
     /// <summary>With t = y·(dy − dot): dx = scale·t and dBias = t (either may be empty), in one pass.</summary>
@@ -307,7 +287,7 @@ public partial class CpuBackend
         float[]? dxv = dx is null ? null : F(dx);       // [rows, cols]
         float[]? dbv = dBias is null ? null : F(dBias); // [rows, cols]
         if (cols == 0 || (dxv is null && dbv is null)) return;
-        RowChunks(rows, 3L * rows * cols, (s, e) =>
+        ForChunks(rows, 3L * rows * cols, (s, e) =>
         {
             for (int r = s; r < e; r++)
             {
@@ -315,6 +295,6 @@ public partial class CpuBackend
                 BiasedRowBackward(yr, g, FixedSum.Dot(g, yr), scale,
                     dxv is null ? default : dxv.AsSpan(r * cols, cols), dbv is null ? default : dbv.AsSpan(r * cols, cols));
             }
-        });
+        }, chunksPerThread: 16); // memory-bound rows: while the host slows one worker the other takes more chunks
     }
 }

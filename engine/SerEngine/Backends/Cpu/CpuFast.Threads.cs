@@ -31,12 +31,13 @@ public partial class CpuBackend
     /// <summary>
     /// Runs <paramref name="body"/>(start, end) over [0, <paramref name="count"/>) cut into chunks: inline
     /// when <paramref name="work"/> (elements touched) is below <see cref="ParallelElements"/> or one
-    /// thread is configured, else a few chunks per thread.
+    /// thread is configured, else up to <paramref name="chunksPerThread"/> chunks per thread (more chunks let the
+    /// workers take them in turn, so a memory-bound op keeps every thread busy when one of them is slowed).
     /// </summary>
-    internal void ForChunks(int count, long work, Action<int, int> body)
+    internal void ForChunks(int count, long work, Action<int, int> body, int chunksPerThread = 4)
     {
         if (count <= 0) return;
-        int chunks = Threads <= 1 || work < ParallelElements ? 1 : (int)Math.Min(count, Math.Min(4L * Threads, work / (ParallelElements / 2)));
+        int chunks = Threads <= 1 || work < ParallelElements ? 1 : (int)Math.Min(count, Math.Min((long)chunksPerThread * Threads, work / (ParallelElements / 2)));
         if (chunks <= 1)
         {
             body(0, count);

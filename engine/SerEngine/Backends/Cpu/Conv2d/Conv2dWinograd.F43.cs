@@ -128,24 +128,28 @@ internal static partial class Conv2dWinograd
             ApplyA46(s[6 * a], s[6 * a + 1], s[6 * a + 2], s[6 * a + 3], s[6 * a + 4], s[6 * a + 5], y + 4 * a, 1);
             for (int b = 0; b < 4; b++) y[4 * a + b] = BiasRelu(y[4 * a + b], bias, relu);
         }
+        StoreOutput4x4(y, dst, plane, outW, lanes, rows, cols);
+    }
+
+    /// <summary>
+    /// A 4×4 output tile of 8 channels (Y[a, b] at y[4a + b], one lane per channel) into y at dst (row pitch
+    /// <paramref name="outW"/>, channels <paramref name="plane"/> apart): the first <paramref name="lanes"/> channels,
+    /// <paramref name="rows"/> rows and <paramref name="cols"/> columns (F(4×4, 3×3) and F(4×4, 5×5) share it).
+    /// </summary>
+    [SkipLocalsInit] // the edge tile is written before it is read
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe void StoreOutput4x4(Vector256<float>* y, float* dst, long plane, int outW, int lanes, int rows, int cols)
+    {
         bool whole = lanes == 8 && rows == 4 && cols == 4;
         var tile = stackalloc float[8 * 16]; // an edge tile: [channel][a][b]
         for (int a = 0; a < 4; a++)
         {
             // 8 channels' row a as four floats each: a 4×4 transpose within each 128-bit half
             var (c0, c1, c2, c3) = Columns4(y[4 * a], y[4 * a + 1], y[4 * a + 2], y[4 * a + 3]);
-            if (whole)
-            {
-                float* at = dst + a * outW;
-                c0.GetLower().Store(at); c1.GetLower().Store(at + plane); c2.GetLower().Store(at + 2 * plane); c3.GetLower().Store(at + 3 * plane);
-                c0.GetUpper().Store(at + 4 * plane); c1.GetUpper().Store(at + 5 * plane); c2.GetUpper().Store(at + 6 * plane); c3.GetUpper().Store(at + 7 * plane);
-            }
-            else
-            {
-                float* at = tile + 4 * a;
-                c0.GetLower().Store(at); c1.GetLower().Store(at + 16); c2.GetLower().Store(at + 32); c3.GetLower().Store(at + 48);
-                c0.GetUpper().Store(at + 64); c1.GetUpper().Store(at + 80); c2.GetUpper().Store(at + 96); c3.GetUpper().Store(at + 112);
-            }
+            float* at = whole ? dst + a * outW : tile + 4 * a;
+            long pitch = whole ? plane : 16;
+            c0.GetLower().Store(at); c1.GetLower().Store(at + pitch); c2.GetLower().Store(at + 2 * pitch); c3.GetLower().Store(at + 3 * pitch);
+            c0.GetUpper().Store(at + 4 * pitch); c1.GetUpper().Store(at + 5 * pitch); c2.GetUpper().Store(at + 6 * pitch); c3.GetUpper().Store(at + 7 * pitch);
         }
         if (whole) return;
         for (int i = 0; i < lanes; i++)

@@ -95,8 +95,8 @@ internal static partial class Conv2dWinograd
             var c = Vector256.Create(Vector128.Load(row + 8), Vector128.Load(row + 24));
             var d = Vector256.Create(Vector128.Load(row + 12), Vector128.Load(row + 28));
             var e = Vector256.Create(Vector128.Load(row + 16), Vector128.Load(row + 32));
-            var (d0, d1, d2, d3) = Transpose4Halves(a, b, c, d);
-            var (d4, d5, d6, d7) = Transpose4Halves(b, c, d, e);
+            var (d0, d1, d2, d3) = Columns4(a, b, c, d);
+            var (d4, d5, d6, d7) = Columns4(b, c, d, e);
             TransformB8(d0, d1, d2, d3, d4, d5, d6, d7, q + 8 * r, 1);
         }
         var col = stackalloc Vector256<float>[8];
@@ -105,19 +105,6 @@ internal static partial class Conv2dWinograd
             TransformB8(q[sigma], q[8 + sigma], q[16 + sigma], q[24 + sigma], q[32 + sigma], q[40 + sigma], q[48 + sigma], q[56 + sigma], col, 1);
             for (int rho = 0; rho < 8; rho++) col[rho].Store(v + (8 * rho + sigma) * xiStride);
         }
-    }
-
-    /// <summary>A 4×4 transpose within each 128-bit half of a, b, c, d (element i of the results: row i of the halves).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static (Vector256<float>, Vector256<float>, Vector256<float>, Vector256<float>) Transpose4Halves(
-        Vector256<float> a, Vector256<float> b, Vector256<float> c, Vector256<float> d)
-    {
-        var abLo = Avx.UnpackLow(a, b).AsDouble();  // a0 b0 a1 b1
-        var abHi = Avx.UnpackHigh(a, b).AsDouble(); // a2 b2 a3 b3
-        var cdLo = Avx.UnpackLow(c, d).AsDouble();
-        var cdHi = Avx.UnpackHigh(c, d).AsDouble();
-        return (Avx.UnpackLow(abLo, cdLo).AsSingle(), Avx.UnpackHigh(abLo, cdLo).AsSingle(),
-            Avx.UnpackLow(abHi, cdHi).AsSingle(), Avx.UnpackHigh(abHi, cdHi).AsSingle());
     }
 
     /// <summary>
@@ -142,21 +129,6 @@ internal static partial class Conv2dWinograd
             ApplyA8(s[8 * a], s[8 * a + 1], s[8 * a + 2], s[8 * a + 3], s[8 * a + 4], s[8 * a + 5], s[8 * a + 6], s[8 * a + 7], y + 4 * a, 1);
             for (int b = 0; b < 4; b++) y[4 * a + b] = BiasRelu(y[4 * a + b], bias, relu);
         }
-        bool whole = lanes == 8 && rows == 4 && cols == 4;
-        var tile = stackalloc float[8 * 16]; // an edge tile: [channel][a][b]
-        for (int a = 0; a < 4; a++)
-        {
-            // 8 channels' row a as four floats each
-            var (c0, c1, c2, c3) = Transpose4Halves(y[4 * a], y[4 * a + 1], y[4 * a + 2], y[4 * a + 3]);
-            float* at = whole ? dst + a * outW : tile + 4 * a;
-            long pitch = whole ? plane : 16;
-            c0.GetLower().Store(at); c1.GetLower().Store(at + pitch); c2.GetLower().Store(at + 2 * pitch); c3.GetLower().Store(at + 3 * pitch);
-            c0.GetUpper().Store(at + 4 * pitch); c1.GetUpper().Store(at + 5 * pitch); c2.GetUpper().Store(at + 6 * pitch); c3.GetUpper().Store(at + 7 * pitch);
-        }
-        if (whole) return;
-        for (int i = 0; i < lanes; i++)
-            for (int a = 0; a < rows; a++)
-                for (int b = 0; b < cols; b++)
-                    dst[i * plane + a * outW + b] = tile[16 * i + 4 * a + b];
+        StoreOutput4x4(y, dst, plane, outW, lanes, rows, cols);
     }
 }
