@@ -16,7 +16,8 @@ namespace SerEngine.Models;
 // (DerivedWeights) and rebuilt when a parameter or running statistic changes. Results equal the plain
 // forward's up to rounding (the folding reorders a multiply). The folded 3×3 filters of conv2 … conv5 are
 // also kept packed for the backend (Backend.PackConv2dWeight; on the fast CPU backend Winograd
-// F(2×2, 3×3) panels, which take 16 multiplies per 2×2 outputs instead of 36).
+// F(2×2, 3×3) panels, which take 16 multiplies per 2×2 outputs instead of 36). conv2 and conv3 are pooled in the
+// same call (Ops.Conv2dReluMaxPool: each 2×2 Winograd tile is one pool window, so their full-size maps are never stored).
 public sealed partial class FocusCalibrationNet
 {
     private DerivedWeights<PackedConv2dWeight>? _folded;
@@ -61,8 +62,8 @@ public sealed partial class FocusCalibrationNet
         var a = ConvRelu(x, w[0], w[1], Conv1a);                        // [N, 8, F−1, T−1]
         var b = ConvRelu(x, w[2], w[3], Conv1b);                        // [N, 8, F−1, T−1]
         var h = Ops.Concat([a, b], 1);                                  // [N, 16, F−1, T−1]
-        h = Ops.MaxPool2d(ConvRelu(h, packed[0], w[5], Conv2), (2, 2)); // [N, 32, ⌊(F−1)/2⌋, ⌊(T−1)/2⌋]
-        h = Ops.MaxPool2d(ConvRelu(h, packed[1], w[7], Conv3), (2, 2)); // [N, 48, F', T']
+        h = ConvFolding.ConvReluMaxPool(h, packed[0], w[5], Conv2);     // [N, 32, ⌊(F−1)/2⌋, ⌊(T−1)/2⌋]
+        h = ConvFolding.ConvReluMaxPool(h, packed[1], w[7], Conv3);     // [N, 48, F', T']
         h = ConvRelu(h, packed[2], w[9], Conv4);                        // [N, 64, F', T']
         h = ConvRelu(h, packed[3], w[11], Conv5);                       // [N, 80, F', T']
         int n = h.Shape[0], c = h.Shape[1], f = h.Shape[2], t = h.Shape[3];

@@ -130,6 +130,15 @@ public sealed partial class ProfilingBackend
     }
 
     /// <inheritdoc/>
+    public override void Conv2dForwardPackedReluMaxPool(Storage x, PackedConv2dWeight w, Storage? bias, Storage y, in Conv2dGeometry g)
+    {
+        if (w is not ProfiledPackedConv2dWeight p || !ReferenceEquals(w.Backend, this)) throw new ArgumentException("conv2d: the packed weight belongs to another backend");
+        long t0 = Start();
+        Inner.Conv2dForwardPackedReluMaxPool(U(x), p.Inner, UOrNull(bias), U(y), g);
+        Record(Stop(t0), $"Conv2dForwardPackedReluMaxPool {G(g)}{P(Conv2dPass.ForwardPacked, g)}");
+    }
+
+    /// <inheritdoc/>
     public override void Conv2dBackwardInput(Storage dy, Storage w, Storage dx, in Conv2dGeometry g)
     {
         long t0 = Start();

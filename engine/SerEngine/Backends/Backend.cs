@@ -170,6 +170,21 @@ public abstract partial class Backend
         else Conv2dForward(x, w.Source, bias, y, g);
     }
 
+    /// <summary>
+    /// y [N, K, ⌊OutH/2⌋, ⌊OutW/2⌋] = 2×2 max pooling (stride 2) of ReLU(conv(x, w) + bias), the conv with filters
+    /// prepared by <see cref="PackConv2dWeight"/> (eval-mode inference: no argmax is kept). The default runs
+    /// <see cref="Conv2dForwardPacked"/> into a temporary map, then <see cref="MaxPool2dForward"/>; a backend may
+    /// pool as it stores each output tile, so the full-size map is never written.
+    /// </summary>
+    public virtual void Conv2dForwardPackedReluMaxPool(Storage x, PackedConv2dWeight w, Storage? bias, Storage y, in Conv2dGeometry g)
+    {
+        var p = new Pool2dGeometry(g.N, g.K, g.OutH, g.OutW, 2, 2, 2, 2, 0, 0);
+        using var map = Allocate(g.N * g.K * g.OutH * g.OutW, DType.Float32);         // [N, K, OutH, OutW]
+        using var argmax = Allocate(p.N * p.C * p.OutH * p.OutW, DType.Int32);         // [N, K, OutH/2, OutW/2], unused
+        Conv2dForwardPacked(x, w, bias, map, g, relu: true);
+        MaxPool2dForward(map, y, argmax, p);
+    }
+
     /// <summary>dx [N, C, H, W] = the adjoint of the forward pass applied to dy [N, K, OutH, OutW].</summary>
     public abstract void Conv2dBackwardInput(Storage dy, Storage w, Storage dx, in Conv2dGeometry g);
 

@@ -47,6 +47,10 @@ internal static class ConvFolding
     public static Tensor ConvRelu(Tensor x, PackedConv2dWeight weight, Tensor? bias, Conv2d conv) =>
         Ops.Conv2dRelu(x, weight, bias, (conv.Padding.H, conv.Padding.H, conv.Padding.W, conv.Padding.W));
 
+    /// <summary>2×2 max pool of ReLU(conv(x) + bias) with <paramref name="conv"/>'s symmetric padding and packed filters, in one call.</summary>
+    public static Tensor ConvReluMaxPool(Tensor x, PackedConv2dWeight weight, Tensor? bias, Conv2d conv) =>
+        Ops.Conv2dReluMaxPool(x, weight, bias, (conv.Padding.H, conv.Padding.H, conv.Padding.W, conv.Padding.W));
+
     /// <summary>ReLU(conv(x) + bias) with <paramref name="conv"/>'s stride, symmetric padding and dilation.</summary>
     public static Tensor ConvRelu(Tensor x, Tensor weight, Tensor? bias, Conv2d conv) =>
         Ops.Conv2dRelu(x, weight, bias, conv.Stride, (conv.Padding.H, conv.Padding.H, conv.Padding.W, conv.Padding.W), conv.Dilation);

@@ -101,6 +101,24 @@ public partial class CpuBackend
         base.Conv2dForwardPacked(x, w, bias, y, g, relu);
     }
 
+    /// <inheritdoc/>
+    /// <remarks>
+    /// On the Winograd path of <see cref="Conv2dForwardPacked"/> the conv runs over the outputs the pool reads (an odd last
+    /// row or column cut by taking one padding less at the bottom or right) and pools each 2×2 tile as it stores it.
+    /// </remarks>
+    public override unsafe void Conv2dForwardPackedReluMaxPool(Storage x, PackedConv2dWeight w, Storage? bias, Storage y, in Conv2dGeometry g)
+    {
+        var cut = g with { PadBottom = g.PadBottom - g.OutH % 2, PadRight = g.PadRight - g.OutW % 2 }; // output [2·⌊OutH/2⌋, 2·⌊OutW/2⌋]
+        if (w is Conv2dWinogradWeight u && ReferenceEquals(w.Backend, this) && cut.PadBottom >= 0 && cut.PadRight >= 0
+            && IsWinograd(ChooseConv2dPath(Conv2dPass.ForwardPacked, g)))
+        {
+            w.Check(g);
+            Conv2dWinograd.Forward(F(x), (float*)Align64(u.Panels), bias is null ? null : F(bias), F(y), cut, relu: true, Threads, pool: true); // pinned
+            return;
+        }
+        base.Conv2dForwardPackedReluMaxPool(x, w, bias, y, g);
+    }
+
     private static bool IsWinograd(Conv2dPath path) => path is Conv2dPath.WinogradF23 or Conv2dPath.WinogradF25;
 
     /// <inheritdoc/>

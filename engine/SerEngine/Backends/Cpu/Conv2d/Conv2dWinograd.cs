@@ -235,8 +235,11 @@ internal static partial class Conv2dWinograd
         public int Points => Alpha * Alpha;
     }
 
-    /// <summary>y = conv(x, w) + bias (then ReLU when <paramref name="relu"/>) with w as Winograd panels (<see cref="Panels(float[], in Conv2dGeometry, int)"/>).</summary>
-    public static unsafe void Forward(float[] x, float* panels, float[]? bias, float[] y, in Conv2dGeometry g, bool relu, int threads, bool? wide = null)
+    /// <summary>
+    /// y = conv(x, w) + bias (then ReLU when <paramref name="relu"/>) with w as Winograd panels (<see cref="Panels(float[], in Conv2dGeometry, int)"/>);
+    /// with <paramref name="pool"/> (2×2 tiles, g's output size even) y [N, K, OutH/2, OutW/2] is its 2×2 max pool (Conv2dWinograd.Pool.cs).
+    /// </summary>
+    public static unsafe void Forward(float[] x, float* panels, float[]? bias, float[] y, in Conv2dGeometry g, bool relu, int threads, bool? wide = null, bool pool = false)
     {
         bool wideProducts = wide ?? Vector512.IsHardwareAccelerated; // 512-bit products (tests pin both widths: same bits)
         var wg = TileGeometry.Of(g, 2);
@@ -247,6 +250,7 @@ internal static partial class Conv2dWinograd
         int workers = macs < GemmParallelMacs ? 1 : threads;
         var geo = g;
         var padding = wg.Image(g);
+        long yImage = pool ? (long)g.K * (g.OutH / 2) * (g.OutW / 2) : (long)g.K * g.OutH * g.OutW;
         ParallelFor(g.N, workers, n =>
         {
             fixed (float* src = x, dst = padded)
@@ -260,7 +264,7 @@ internal static partial class Conv2dWinograd
             int kb0 = (int)((long)blocks * bs / blockSplits), kb1 = (int)((long)blocks * (bs + 1) / blockSplits);
             if (i0 >= i1 || kb0 >= kb1) return;
             fixed (float* pin = padded, py = y, pb = bias)
-                ForwardTask(pin + n * image, panels, pb, py + (long)n * geo.K * geo.OutH * geo.OutW, geo, wg, i0, i1, kb0, kb1, relu, wideProducts);
+                ForwardTask(pin + n * image, panels, pb, py + n * yImage, geo, wg, i0, i1, kb0, kb1, relu, wideProducts, pool);
         });
         ArrayPool<float>.Shared.Return(padded);
     }
@@ -308,7 +312,7 @@ internal static partial class Conv2dWinograd
     /// (each element is still one FMA chain over the input channels: the same bits in any order of the loops).
     /// </summary>
     private static unsafe void ForwardTask(float* image, float* panels, float* bias, float* y, in Conv2dGeometry g, in TileGeometry wg,
-        int i0, int i1, int kb0, int kb1, bool relu, bool wide)
+        int i0, int i1, int kb0, int kb1, bool relu, bool wide, bool pool = false)
     {
         int c = g.C, blocks = CeilDiv(g.K, Lanes), tilesWPad = wg.TilesWPad;
         bool wideInput = WideTransforms(wide);
@@ -375,7 +379,10 @@ internal static partial class Conv2dWinograd
                         }
                         for (int kb = kc0; kb < kc1; kb++)
                             for (int o = 0; o < groups; o++)
-                                StoreGroup(wg, mAll + (kb - kc0) * mBlock + o * mGroup, mXi, pat + o * Rows, Math.Min(Rows, real - o * Rows), b0, kb, bias, relu, y, g);
+                                if (pool)
+                                    StoreGroupPooled(wg, mAll + (kb - kc0) * mBlock + o * mGroup, mXi, pat + o * Rows, Math.Min(Rows, real - o * Rows), b0, kb, bias, relu, y, g);
+                                else
+                                    StoreGroup(wg, mAll + (kb - kc0) * mBlock + o * mGroup, mXi, pat + o * Rows, Math.Min(Rows, real - o * Rows), b0, kb, bias, relu, y, g);
                     }
                 }
         }
