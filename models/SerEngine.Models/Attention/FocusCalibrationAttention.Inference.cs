@@ -15,7 +15,9 @@ namespace SerEngine.Models.Attention;
 // packed), and the centre and width logits of all heads come from one product with a block-diagonal
 // matrix U [2H, H·dh] (row h holds u_p[h] in head h's columns, row H + h holds u_z[h]),
 // p | z [N, 2H, T] = U · cᵀ, instead of two broadcast products and sums per head; the focus bias is
-// one op (Ops.FocusBias), as in training; the output projection is again a packed product, Yᵀ = Wo · mergedᵀ + bo.
+// one op (Ops.FocusBias), as in training; each head's output comes transposed, Oᵀ = Vᵀ · Aᵀ [dh, T], so the
+// calibration mean is over rows and the heads lie as mergedᵀ [N, H·dh, T] (no permute); the output projection
+// is again a packed product, Yᵀ = Wo · mergedᵀ + bo.
 // Everything else is the plain forward's arithmetic. The stacked and packed matrices are cached
 // (DerivedWeights).
 public sealed partial class FocusCalibrationAttention
@@ -66,17 +68,17 @@ public sealed partial class FocusCalibrationAttention
         }
 
         var attention = Ops.BiasedSoftmax(scores, bias, null, 1f / MathF.Sqrt(dh)); // [N, H, T, T]
-        var o = Tensor.Empty(new Shape(n, h, t, dh), backend: backend);           // [N, H, T, dh] = A · V
-        backend.Gemm(false, true, n * h, t, dh, t, 1f, attention.Storage, t * t, vT.Storage, dh * t, 0f, o.Storage, t * dh);
+        // per head Oᵀ [dh, T] = Vᵀ · Aᵀ: the heads' outputs feature-major, so [N, H, dh, T] is mergedᵀ [N, H·dh, T] as it lies
+        var oT = Tensor.Empty(new Shape(n, h, dh, t), backend: backend);          // [N, H, dh, T] = (A · V)ᵀ per head
+        backend.Gemm(false, true, n * h, dh, t, t, 1f, vT.Storage, dh * t, attention.Storage, t * t, 0f, oT.Storage, dh * t);
         Tensor? gates = null;
         if (Calibration)
         {
-            gates = CalibrationGate!.Forward(o.Mean([2]).Reshape(n, hd)).Sigmoid(); // [N, H]
-            o = o * gates.Reshape(n, h, 1, 1);
+            gates = CalibrationGate!.Forward(oT.Mean([3]).Reshape(n, hd)).Sigmoid(); // [N, H]
+            oT = oT * gates.Reshape(n, h, 1, 1);
         }
-        var merged = o.Permute(0, 2, 1, 3).Reshape(n, t, hd);                   // [N, T, H·dh]
         var yT = Tensor.Empty(new Shape(n, dIn, t), backend: backend);           // [N, d_in, T] = Wo · mergedᵀ + bo
-        backend.GemmPackedA(packed[1], true, n, t, 1f, merged.Storage, t * hd, 0f, yT.Storage, dIn * t, Out.Bias?.Storage);
+        backend.GemmPackedA(packed[1], false, n, t, 1f, oT.Storage, hd * t, 0f, yT.Storage, dIn * t, Out.Bias?.Storage);
         return (yT, new Internals(attention, centres, widths, gates));
     }
 

@@ -32,9 +32,10 @@ public partial class CpuBackend
 
     /// <summary>
     /// C_item [m, n] (= or +=, by <paramref name="beta"/> 0 or 1) A·B_item for every item, A as packed by
-    /// <see cref="PackGemmA"/> (KC slabs of 6-row micro-panels), B read through <paramref name="b"/>.
+    /// <see cref="PackGemmA"/> (KC slabs of 6-row micro-panels), B read through <paramref name="b"/>; with
+    /// <paramref name="rowBias"/> [m], each row of C is first set to (or, beta 1, increased by) its bias, then A·B is added.
     /// </summary>
-    private unsafe void GemmNarrow(float* packedA, PlainB b, int batch, int m, int n, int k, float beta, float* c, long strideC)
+    private unsafe void GemmNarrow(float* packedA, PlainB b, int batch, int m, int n, int k, float beta, float* c, long strideC, float* rowBias = null)
     {
         int mPad = RoundUp(m, GemmMR), pairs = CeilDiv(mPad / GemmMR, 2);
         long kPanel = (long)RoundUp(k, GemmKC) * GemmNarrowColumns;
@@ -50,12 +51,20 @@ public partial class CpuBackend
                 int r0 = pair * 2 * GemmMR, rows = Math.Min(2 * GemmMR, m - r0);
                 var tile = stackalloc float[2 * GemmMR * GemmNarrowColumns + 16];
                 float* t = (float*)(((nint)tile + 63) & ~(nint)63); // [12, 16]
+                if (rowBias != null)
+                    for (int r = 0; r < rows; r++)
+                    {
+                        float* row = ci + (long)(r0 + r) * n;
+                        float bi = rowBias[r0 + r];
+                        if (beta == 0f) new Span<float>(row, n).Fill(bi);
+                        else for (int j = 0; j < n; j++) row[j] += bi;
+                    }
                 for (int p0 = 0; p0 < k; p0 += GemmKC)
                 {
                     int kc = Math.Min(GemmKC, k - p0);
                     float* ap = packedA + (long)p0 * mPad + (long)r0 * kc; // this slab's panels of rows r0.., [kc][6] each
                     Kernel12x16(kc, ap, ap + (long)GemmMR * kc, pb + (long)p0 * GemmNarrowColumns, t, twoPanels: rows > GemmMR);
-                    bool add = p0 > 0 || beta == 1f;
+                    bool add = p0 > 0 || beta == 1f || rowBias != null;
                     for (int r = 0; r < rows; r++)
                         StoreRow(t + r * GemmNarrowColumns, ci + (long)(r0 + r) * n, n, add);
                 }

@@ -45,6 +45,13 @@ public partial class CpuBackend
         int m = a.Rows, k = a.Depth;
         fixed (float* pb = F(b), pc = F(c), pbias = rowBias is null ? null : F(rowBias))
         {
+            var srcB = new PlainB(pb, strideB, transB, k, n);
+            if (GemmNarrowApplies(batch, m, n, k, alpha, pbias != null ? 1f : beta))
+            {
+                // each task puts the bias on its own rows before its products (no serial pass over C while the workers wait)
+                GemmNarrow((float*)Align64(packed.Panels), srcB, batch, m, n, k, beta, pc, strideC, pbias);
+                return;
+            }
             if (pbias != null)
             {
                 // C = beta·C + bias[i] on every row first (n is short: one pass over C), then C += alpha·A·B
@@ -57,12 +64,6 @@ public partial class CpuBackend
                         else for (int j = 0; j < n; j++) row[j] = beta * row[j] + bi;
                     }
                 beta = 1f;
-            }
-            var srcB = new PlainB(pb, strideB, transB, k, n);
-            if (GemmNarrowApplies(batch, m, n, k, alpha, beta))
-            {
-                GemmNarrow((float*)Align64(packed.Panels), srcB, batch, m, n, k, beta, pc, strideC);
-                return;
             }
             var srcA = new PlainA(null, 0, a.Trans, m, k); // never read: every task takes the prepacked panels
             GemmRun(srcA, srcB, batch, m, n, k, alpha, beta, pc, strideC, Threads, prepackedA: (float*)Align64(packed.Panels));
