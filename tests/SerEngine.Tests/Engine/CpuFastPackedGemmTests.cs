@@ -59,13 +59,16 @@ public class CpuFastPackedGemmTests
 
     /// <summary>
     /// The 12×16 tiles for at most 16 columns (512-bit CPUs) give the driver's bits (its 6×16 tiles, as on an AVX2
-    /// CPU): row counts off the 12-row tile, several slabs, a bias, beta 1, one to three threads.
+    /// CPU): row counts off the 12-row tile, several slabs, a bias, beta 1, one to three threads; B packed (one column)
+    /// and read in place (8 to 16 columns, its last row from a padded copy).
     /// </summary>
     [Theory]
     [InlineData(768, 15, 480, 1)]
     [InlineData(256, 15, 256, 2)]
     [InlineData(13, 16, 600, 1)]
     [InlineData(7, 1, 513, 2)]
+    [InlineData(20, 8, 300, 2)]   // the fewest columns read in place, B's last row in the second slab
+    [InlineData(12, 9, 1, 3)]     // one row of B: only the padded copy of the last row
     public void NarrowTilesGiveTheDriversBits(int m, int n, int k, int batch)
     {
         if (CpuBackend.BestGemmKernel != GemmKernelKind.Vector512) return; // the narrow tiles need 512-bit vectors
@@ -73,7 +76,7 @@ public class CpuFastPackedGemmTests
         var a = Random(rng, m * k);
         var b = Random(rng, batch * k * n);
         var bias = Random(rng, m);
-        foreach (var (beta, withBias) in new[] { (0f, false), (0f, true), (1f, false) })
+        foreach (var (beta, withBias) in new[] { (0f, false), (0f, true), (1f, false), (1f, true) })
             foreach (int threads in new[] { 1, 2, 3 })
             {
                 var c0 = RandomArray(rng, batch * m * n);

@@ -49,7 +49,7 @@ public partial class CpuBackend
             if (GemmNarrowApplies(batch, m, n, k, alpha, pbias != null ? 1f : beta))
             {
                 // each task puts the bias on its own rows before its products (no serial pass over C while the workers wait)
-                GemmNarrow((float*)Align64(packed.Panels), srcB, batch, m, n, k, beta, pc, strideC, pbias);
+                GemmNarrow((float*)Align64(packed.Panels), pb, strideB, transB, batch, m, n, k, beta, pc, strideC, pbias);
                 return;
             }
             if (pbias != null)
