@@ -1,3 +1,4 @@
+using System.Runtime.Intrinsics;
 using static SerEngine.Backends.Cpu.CpuBackend;
 
 namespace SerEngine.Backends.Cpu;
@@ -24,6 +25,11 @@ internal readonly record struct PaddedImage(int Planes, int H, int W, int Top, i
         // only the zeros between the rows are cleared (clearing the whole buffer first wrote the data twice);
         // the rows lie in increasing order: Left + W ≤ Pitch and Top + H rows within a plane
         System.Diagnostics.Debug.Assert(Left + W <= Pitch && (long)(Top + H) * Pitch <= PlaneLength);
+        if (W >= 8 && Vector256.IsHardwareAccelerated)
+        {
+            WriteShortRows(src, dst);
+            return;
+        }
         long done = 0;
         for (int c = 0; c < Planes; c++)
             for (int i = 0; i < H; i++)
@@ -31,6 +37,29 @@ internal readonly record struct PaddedImage(int Planes, int H, int W, int Top, i
                 long start = (long)c * PlaneLength + (long)(i + Top) * Pitch + Left;
                 new Span<float>(dst + done, (int)(start - done)).Clear();
                 CopyFloats(dst + start, src + ((long)c * H + i) * W, W);
+                done = start + W;
+            }
+        new Span<float>(dst + done, (int)(Length - done)).Clear();
+    }
+
+    /// <summary>
+    /// <see cref="Write"/> with 8-float vectors in line instead of a clear and a copy call per row (the calls cost more than
+    /// rows of a few dozen floats): each gap is zeroed 8 floats at a time, overshooting into the row after it, which is
+    /// written next; each row is copied 8 at a time, its last 8 floats as one more (overlapping) vector.
+    /// </summary>
+    private unsafe void WriteShortRows(float* src, float* dst)
+    {
+        var zero = Vector256<float>.Zero;
+        long done = 0;
+        for (int c = 0; c < Planes; c++)
+            for (int i = 0; i < H; i++)
+            {
+                long start = (long)c * PlaneLength + (long)(i + Top) * Pitch + Left;
+                for (long z = done; z < start; z += 8) zero.Store(dst + z); // ends at most 7 floats into this row
+                float* from = src + ((long)c * H + i) * W, to = dst + start;
+                int j = 0;
+                for (; j + 8 <= W; j += 8) Vector256.Load(from + j).Store(to + j);
+                if (j < W) Vector256.Load(from + W - 8).Store(to + W - 8);
                 done = start + W;
             }
         new Span<float>(dst + done, (int)(Length - done)).Clear();
