@@ -37,10 +37,7 @@ internal static partial class Conv2dChannelVector
         int workers = macs < GemmParallelMacs ? 1 : threads;
         var padded = ArrayPool<float>.Shared.Rent(images * img); // [N][ImageLength]
         long panel = (long)ohw * Lanes;
-        // dyᵀ from the pool: a fresh block of this size per call spent its time in page faults
-        var dyTArray = ArrayPool<float>.Shared.Rent(checked((int)(images * blocks * panel + 16)));
-        var dyTPin = GCHandle.Alloc(dyTArray, GCHandleType.Pinned);
-        float* dyT = (float*)Align64(dyTArray); // [N][K/16][OHW][16]
+        float* dyT = (float*)NativeMemory.AlignedAlloc((nuint)(images * blocks * panel * sizeof(float)), 64); // [N][K/16][OHW][16]
         float* dwT = (float*)NativeMemory.AlignedAlloc((nuint)((long)blocks * tapTiles * Rows * Lanes * sizeof(float)), 64); // [K/16][taps'][16]
         try
         {
@@ -104,8 +101,7 @@ internal static partial class Conv2dChannelVector
         }
         finally
         {
-            dyTPin.Free();
-            ArrayPool<float>.Shared.Return(dyTArray);
+            NativeMemory.AlignedFree(dyT);
             NativeMemory.AlignedFree(dwT);
             ArrayPool<float>.Shared.Return(padded);
         }

@@ -7,8 +7,8 @@ using static SerEngine.Backends.Cpu.CpuBackend;
 
 namespace SerEngine.Backends.Cpu;
 
-// The per-call 5×5 forward over several images as F(4×4, 5×5), and backward-input's adjoint where TileSize takes 4×4 tiles
-// for it (Conv2dWinograd.F45.cs): filters transformed once per call into U [64 ξ][K/16][C][16], then
+// The per-call 5×5 forward over several images as F(4×4, 5×5) (the driver also runs backward-input's adjoint
+// correctly, but that changed AttentionFcn's training more than the forward alone: not routed here) (Conv2dWinograd.F45.cs): filters transformed once per call into U [64 ξ][K/16][C][16], then
 // one task per (image, band of tile rows):
 //   input transform   8 tiles at a time (a row's last run of 8 overlapping the one before it), V [64 ξ][C][band tiles]
 //   products          per chunk of channel blocks, point by point ξ, every group of six tiles: M [block][group][64 ξ][6][16]

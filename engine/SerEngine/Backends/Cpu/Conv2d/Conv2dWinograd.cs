@@ -36,7 +36,7 @@ namespace SerEngine.Backends.Cpu;
 // FocusCalibrationNet at batch 1: 19 M multiply-adds of 3×3 convolution become 8.5 M.
 // Per-call forwards of 3×3 filters over many channels and several images take 4×4 tiles instead, F(4×4, 3×3)
 // (TileSize; Conv2dWinograd.F43.cs), the whole batch at once (Conv2dWinograd.Batched.cs); per-call 5×5 forwards over
-// several images, and their backward-inputs from 64 channels, take F(4×4, 5×5) (Conv2dWinograd.F45.cs, Conv2dWinograd.F45Driver.cs).
+// several images take F(4×4, 5×5) (Conv2dWinograd.F45.cs, Conv2dWinograd.F45Driver.cs).
 internal static partial class Conv2dWinograd
 {
     /// <summary>
@@ -79,23 +79,14 @@ internal static partial class Conv2dWinograd
     internal const int LargeTileMinChannels = 192;
 
     /// <summary>
-    /// Input channels of a 5×5 backward-input's adjoint (the forward's output channels) from which it takes F(4×4, 5×5).
-    /// The 4×4 tiles are faster from 32 channels on as well, and their error stays within a factor of two of F(2×2, 5×5)'s,
-    /// but AttentionFcn's README widths (an adjoint of 32 channels) then train their test seed into a one-class collapse that
-    /// the 2×2 tiles do not (that run's outcome swings with one-ulp changes of these gradients; CONV5-BWDI-2026-12-07.md), so
-    /// 4×4 tiles start above those widths: the hard12 recipe's 64 channels and AlexNet's 192 (attention_fcn.scratch_step.b16.200x300,
-    /// attention_fcn.train_step.b16.200x300).
-    /// </summary>
-    internal const int LargeTileAdjointMinChannels5 = 64;
-
-    /// <summary>
     /// Outputs per tile side of g's per-call pass, the one place that chooses it: 4 for 3×3 filters over at least
-    /// <see cref="LargeTileMinChannels"/> channels and several images (F(4×4, 3×3)), for 5×5 forwards over several
-    /// images (F(4×4, 5×5)), and for 5×5 backward-inputs (g the adjoint's geometry) over several images and at least
-    /// <see cref="LargeTileAdjointMinChannels5"/> channels; else 2.
+    /// <see cref="LargeTileMinChannels"/> channels and several images (F(4×4, 3×3)), and for 5×5 forwards over several
+    /// images (F(4×4, 5×5)); else 2. A 5×5 backward-input (its adjoint) keeps F(2×2, 5×5) at every width: 4×4 tiles are faster
+    /// for it from 16 channels up, and each call's result stays within a few millionths of the 2×2 one, but trained with them
+    /// AttentionFcn lost test UA across seeds (README's widths and the hard12 recipe's; CONV5-BWDI-2026-12-07.md).
     /// </summary>
     internal static int TileSize(in Conv2dGeometry g, bool adjoint = false) =>
-        g.N >= 2 && ((g.R == 3 && g.C >= LargeTileMinChannels) || (g.R == 5 && (!adjoint || g.C >= LargeTileAdjointMinChannels5))) ? 4 : 2;
+        g.N >= 2 && ((g.R == 3 && g.C >= LargeTileMinChannels) || (g.R == 5 && !adjoint)) ? 4 : 2;
 
     /// <summary>
     /// Bytes of V for one tile row (α² · C · TilesWPad floats). The products read a band's V for every
