@@ -21,6 +21,8 @@ public class CpuFastConv2dWinogradF45Tests
         new(4, 7, 9, 40, 20, 5, 5, 1, 1, 2, 2, 2, 2, 1, 1),     // 10 tiles a row, 20 channels
         new(2, 5, 5, 6, 16, 5, 5, 1, 1, 0, 0, 0, 0, 1, 1),      // no padding: one output row of two
         new(2, 24, 13, 11, 8, 5, 5, 1, 1, 2, 2, 2, 2, 1, 1),    // 8 output channels: half a block
+        new(3, 12, 24, 17, 64, 5, 5, 1, 1, 2, 2, 2, 2, 1, 1),   // AttentionFcn's training maps (5 tiles a row), 12 channels in
+        new(2, 40, 11, 23, 96, 5, 5, 1, 1, 1, 3, 2, 1, 1, 1),   // 6 tiles a row, asymmetric padding
     ];
 
     [Fact]
@@ -30,7 +32,7 @@ public class CpuFastConv2dWinogradF45Tests
         foreach (var g in Shapes)
         {
             Assert.Equal(4, Conv2dWinograd.TileSize(g));
-            Assert.Equal(2, Conv2dWinograd.TileSize(g, adjoint: true));
+            Assert.Equal(2, Conv2dWinograd.TileSize(Conv2dAdjoint.Geometry(g), adjoint: true));
             var x = RandomArray(rng, g.N * g.C * g.H * g.W);
             var w = RandomArray(rng, g.K * g.C * g.R * g.S);
             var bias = RandomArray(rng, g.K);

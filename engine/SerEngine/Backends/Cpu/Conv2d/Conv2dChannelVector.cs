@@ -216,9 +216,8 @@ internal static partial class Conv2dChannelVector
                         }
                     }
                     float* outImage = po + (long)n * s.Cout * ohw;
-                    for (int t = t0; t < t1; t++)
-                        for (int kb = b0; kb < b1; kb++)
-                            Store(acc + ((long)(t - t0) * mineBlocks + kb - b0) * tileFloats, outImage, kb * Lanes, s.Cout, t * Rows, ohw, pb, relu);
+                    for (int kb = b0; kb < b1; kb++)
+                        Store(acc + (kb - b0) * tileFloats, mineBlocks * tileFloats, t0, t1, outImage, kb * Lanes, s.Cout, ohw, pb, relu);
                 }
             }
         });
@@ -226,14 +225,14 @@ internal static partial class Conv2dChannelVector
     }
 
     /// <summary>
-    /// Writes tile [6 pixels, 16 channels] (channels k0.., pixels p0..p0+5) into out [Cout, OHW] plus
-    /// bias (then ReLU when <paramref name="relu"/>: v > 0 ? v : 0, so NaN becomes 0 as in the reference),
-    /// dropping channels past Cout and pixels past OHW.
+    /// Writes channel block k0 of tiles [t0, t1) into out [Cout, OHW] plus bias (then ReLU when <paramref name="relu"/>:
+    /// v > 0 ? v : 0, so NaN becomes 0 as in the reference): tile t's [6 pixels, 16 channels] lies at
+    /// tiles + (t − t0)·<paramref name="tileStride"/>; channels past Cout and pixels past OHW are dropped.
     /// </summary>
-    private static unsafe void Store(float* tile, float* outImage, int k0, int cout, int p0, int ohw, float* bias, bool relu)
+    private static unsafe void Store(float* tiles, long tileStride, int t0, int t1, float* outImage, int k0, int cout, int ohw, float* bias, bool relu)
     {
-        int lanes = Math.Min(Lanes, cout - k0), pixels = Math.Min(Rows, ohw - p0);
-        // bias and ReLU on the tile's rows as vectors (no branch per output), then the transposing copy
+        int lanes = Math.Min(Lanes, cout - k0);
+        // bias and ReLU on the tiles' rows as vectors (no branch per output), then the transposing copy
         Vector256<float> bLow = Vector256<float>.Zero, bHigh = Vector256<float>.Zero;
         if (bias != null)
         {
@@ -242,16 +241,31 @@ internal static partial class Conv2dChannelVector
             bLow = Vector256.Load(lanesBias);
             bHigh = Vector256.Load(lanesBias + 8);
         }
-        for (int j = 0; j < pixels; j++)
+        for (int t = t0; t < t1; t++)
+            for (int j = 0; j < Rows; j++)
+            {
+                float* row = tiles + (t - t0) * tileStride + j * Lanes;
+                BiasRelu(Vector256.Load(row), bLow, relu).Store(row);
+                BiasRelu(Vector256.Load(row + 8), bHigh, relu).Store(row + 8);
+            }
+        // runs of eight pixels (across tiles) by whole halves of eight channels as 8×8 register transposes, the rest one by one
+        // (element by element, a channel's six floats per tile went to a new row of out each time)
+        var rows = stackalloc float*[8];
+        int p0 = t0 * Rows, p1 = Math.Min(t1 * Rows, ohw), halves = Avx.IsSupported ? lanes / 8 : 0, p = p0;
+        for (; p + 8 <= p1 && halves > 0; p += 8)
         {
-            float* row = tile + j * Lanes;
-            BiasRelu(Vector256.Load(row), bLow, relu).Store(row);
-            BiasRelu(Vector256.Load(row + 8), bHigh, relu).Store(row + 8);
+            for (int i = 0; i < 8; i++)
+            {
+                int q = p + i - p0;
+                rows[i] = tiles + q / Rows * tileStride + q % Rows * Lanes;
+            }
+            for (int h = 0; h < halves; h++)
+                Conv2dPack.Transpose8x8(rows, 8 * h, outImage + (long)(k0 + 8 * h) * ohw + p, ohw);
         }
         for (int i = 0; i < lanes; i++)
         {
-            float* dst = outImage + (long)(k0 + i) * ohw + p0;
-            for (int j = 0; j < pixels; j++) dst[j] = tile[j * Lanes + i];
+            float* dst = outImage + (long)(k0 + i) * ohw;
+            for (int q = i < 8 * halves ? p : p0; q < p1; q++) dst[q] = tiles[(q - p0) / Rows * tileStride + (q - p0) % Rows * Lanes + i];
         }
     }
 

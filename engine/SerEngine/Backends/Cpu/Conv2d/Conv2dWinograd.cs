@@ -81,8 +81,9 @@ internal static partial class Conv2dWinograd
     /// <summary>
     /// Outputs per tile side of g's per-call pass, the one place that chooses it: 4 for 3×3 filters over at least
     /// <see cref="LargeTileMinChannels"/> channels and several images (F(4×4, 3×3)), and for 5×5 forwards over several
-    /// images (F(4×4, 5×5); the adjoint keeps F(2×2, 5×5): with both on 4×4 tiles a seed of AttentionFcn's training
-    /// test collapsed to one class, CONV5-2026-12-06-late.md); else 2.
+    /// images (F(4×4, 5×5)); else 2. A 5×5 backward-input (its adjoint) keeps F(2×2, 5×5) at every width: 4×4 tiles are faster
+    /// for it from 16 channels up, and each call's result stays within a few millionths of the 2×2 one, but trained with them
+    /// AttentionFcn lost test UA across seeds (README's widths and the hard12 recipe's; CONV5-BWDI-2026-12-07.md).
     /// </summary>
     internal static int TileSize(in Conv2dGeometry g, bool adjoint = false) =>
         g.N >= 2 && ((g.R == 3 && g.C >= LargeTileMinChannels) || (g.R == 5 && !adjoint)) ? 4 : 2;
