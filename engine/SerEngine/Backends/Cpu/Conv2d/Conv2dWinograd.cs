@@ -88,6 +88,12 @@ internal static partial class Conv2dWinograd
         g.N >= 2 && ((g.R == 3 && g.C >= LargeTileMinChannels) || (g.R == 5 && !adjoint)) ? 4 : 2;
 
     /// <summary>
+    /// Outputs per tile side of g's backward-weight (Conv2dWinograd.BackwardWeight.cs), the one place that chooses it: PROVISIONAL.
+    /// </summary>
+    internal static int WeightTileSize(in Conv2dGeometry g) =>
+        Environment.GetEnvironmentVariable("SER_WTILE") is { } f ? int.Parse(f) : g.N >= 2 && ((g.R == 3 && g.C >= LargeTileMinChannels) || g.R == 5) ? 4 : 2;
+
+    /// <summary>
     /// Bytes of V for one tile row (α² · C · TilesWPad floats). The products read a band's V for every
     /// group of six tiles, so a band should stay in L2: bands are cut to <see cref="BandBytes"/>
     /// (one row at least), and rows over <see cref="RowMaxBytes"/> keep the channel-vector or shifted-window kernels.

@@ -1,0 +1,108 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using static SerEngine.Backends.Cpu.CpuBackend;
+
+namespace SerEngine.Backends.Cpu;
+
+// The backward-weight of Conv2dWinograd.BackwardWeight.cs on 4×4 tiles (Conv2dWinograd.WeightTileSize): F(4×4, 3×3)
+// (α = 6) and F(4×4, 5×5) (α = 8) with the forward's transforms, so per (k, c, tile) 36 or 64 multiply-adds
+// of the GEMM serve 16 outputs of dy instead of 16 or 36 serving 4:
+//   V  = Bᵀ d B          the forward's input transforms of x (Input8Tile4, Input8Alpha8)
+//   dM = A dY Aᵀ         dY the 4×4 block of dy under a tile; A = (Aᵀ)ᵀ of F(4, 3) (rows: the points 0, 1, −1, 2, −2, ∞)
+//                        or of F(4, 5) (0, 1, −1, 2, −2, ½, −½, ∞): the adjoint of the forward's output transform
+//   dw = Gᵀ dU G         G of F(4, 3) [6, 3] or F(4, 5) [8, 5], the forward's filter transforms (ApplyG43, ApplyG8)
+// The driver, its GEMM and its FMA chains are those of the 2×2 tiles; every transform here is 256-bit.
+internal static partial class Conv2dWinograd
+{
+    /// <summary>G of F(4, 3) [6, 3] (rows: the points 0, 1, −1, 2, −2, ∞), as <see cref="ApplyG43(Vector256{float}, Vector256{float}, Vector256{float})"/> applies it.</summary>
+    private static readonly float[] G43 =
+    [
+        1 / 4f, 0, 0,
+        -1 / 6f, -1 / 6f, -1 / 6f,
+        -1 / 6f, 1 / 6f, -1 / 6f,
+        1 / 24f, 1 / 12f, 1 / 6f,
+        1 / 24f, -1 / 12f, 1 / 6f,
+        0, 0, 1,
+    ];
+
+    /// <summary>G of F(4, 5) [8, 5] (rows: the points 0, 1, −1, 2, −2, ½, −½, ∞), as <see cref="ApplyG8"/> applies it.</summary>
+    private static readonly float[] G45 =
+    [
+        1, 0, 0, 0, 0,
+        -2 / 9f, -2 / 9f, -2 / 9f, -2 / 9f, -2 / 9f,
+        -2 / 9f, 2 / 9f, -2 / 9f, 2 / 9f, -2 / 9f,
+        1 / 90f, 1 / 45f, 2 / 45f, 4 / 45f, 8 / 45f,
+        1 / 90f, -1 / 45f, 2 / 45f, -4 / 45f, 8 / 45f,
+        32 / 45f, 16 / 45f, 8 / 45f, 4 / 45f, 2 / 45f,
+        32 / 45f, -16 / 45f, 8 / 45f, -4 / 45f, 2 / 45f,
+        0, 0, 0, 0, 1,
+    ];
+
+    /// <summary>
+    /// V_ξ of 8 consecutive tiles of one channel of x with the forward's input transform of <paramref name="wg"/>'s tiles:
+    /// p is the padded plane at the first tile's patch, dst + 64ξ the 8 tiles' V_ξ.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe void InputWeight(in TileGeometry wg, float* p, float* dst)
+    {
+        switch ((wg.M, wg.Alpha))
+        {
+            case (2, 4): Input8(p, wg.Wp, dst, 64); break;
+            case (2, _): Input8Alpha6(p, wg.Wp, dst, 64); break;
+            case (4, 6): Input8Tile4(p, wg.Wp, dst, 64); break;
+            default: Input8Alpha8(p, wg.Wp, dst, 64); break;
+        }
+    }
+
+    /// <summary>
+    /// dM = A dY Aᵀ (α = 6 or 8) for 8 consecutive 4×4 tiles of one channel of dy: p is the padded dy plane at the first
+    /// tile's 4×4 block (row pitch <paramref name="pitch"/>; the loads reach p[31] of each row), dM_ξ of the 8 tiles to
+    /// dst + ξ·<paramref name="xiStride"/>; <paramref name="work"/> holds 40 vectors.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static unsafe void OutputAdjoint8Tile4(int alpha, float* p, int pitch, float* dst, long xiStride, Vector256<float>* work)
+    {
+        Vector256<float>* z = work, col = work + 32; // z[8a + σ] = (dY[a, ·] Aᵀ)[σ]: dY's rows expanded along the columns
+        for (int a = 0; a < 4; a++)
+        {
+            float* row = p + a * pitch;
+            // tile t's columns 4t .. 4t + 3 in the 128-bit halves: tiles (0, 4), (1, 5), (2, 6), (3, 7)
+            var r0 = Vector256.Create(Vector128.Load(row), Vector128.Load(row + 16));
+            var r1 = Vector256.Create(Vector128.Load(row + 4), Vector128.Load(row + 20));
+            var r2 = Vector256.Create(Vector128.Load(row + 8), Vector128.Load(row + 24));
+            var r3 = Vector256.Create(Vector128.Load(row + 12), Vector128.Load(row + 28));
+            var (y0, y1, y2, y3) = Columns4(r0, r1, r2, r3);
+            ExpandA4(alpha, y0, y1, y2, y3, z + 8 * a);
+        }
+        for (int j = 0; j < alpha; j++)
+        {
+            ExpandA4(alpha, z[j], z[8 + j], z[16 + j], z[24 + j], col);
+            for (int i = 0; i < alpha; i++) col[i].Store(dst + (alpha * i + j) * xiStride);
+        }
+    }
+
+    /// <summary>
+    /// A·(a0, a1, a2, a3) for A = (Aᵀ)ᵀ of F(4, 3) (α = 6: the values of the cubic with coefficients a at 0, 1, −1, 2, −2,
+    /// and a3 for ∞) or F(4, 5) (α = 8: also at ½ and −½): even and odd parts, each point once.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe void ExpandA4(int alpha, Vector256<float> a0, Vector256<float> a1, Vector256<float> a2, Vector256<float> a3, Vector256<float>* y)
+    {
+        Vector256<float> even1 = a0 + a2, odd1 = a1 + a3;
+        Vector256<float> even2 = Fmadd(Vector256.Create(4f), a2, a0), odd2 = Fmadd(Vector256.Create(8f), a3, a1 + a1);
+        y[0] = a0;
+        y[1] = even1 + odd1;
+        y[2] = even1 - odd1;
+        y[3] = even2 + odd2;
+        y[4] = even2 - odd2;
+        if (alpha == 6)
+        {
+            y[5] = a3;
+            return;
+        }
+        Vector256<float> even3 = Fmadd(Vector256.Create(0.25f), a2, a0), odd3 = Fmadd(Vector256.Create(0.125f), a3, Vector256.Create(0.5f) * a1);
+        y[5] = even3 + odd3;
+        y[6] = even3 - odd3;
+        y[7] = a3;
+    }
+}
