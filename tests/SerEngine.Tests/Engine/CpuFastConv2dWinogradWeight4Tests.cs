@@ -35,33 +35,75 @@ public class CpuFastConv2dWinogradWeight4Tests
             var dy = RandomArray(rng, g.N * g.K * g.OutH * g.OutW);
             var expected = Output(g.K * g.C * g.R * g.S);
             Ref.Conv2dBackwardWeight(ToRef(x), ToRef(dy), expected, g);
-            foreach (int threads in new[] { 1, 2, 3 })
-            {
-                var dw = new float[g.K * g.C * g.R * g.S];
-                Conv2dWinograd.BackwardWeight(x, dy, dw, g, threads, wide: threads != 2, m: 4);
-                Agree(Read(expected), dw, $"4×4-tile backward-weight {g} on {threads} threads");
-            }
+            foreach (bool batched in new[] { false, true })
+                foreach (int threads in new[] { 1, 2, 3 })
+                {
+                    var dw = new float[g.K * g.C * g.R * g.S];
+                    Conv2dWinograd.BackwardWeight(x, dy, dw, g, threads, wide: threads != 2, m: 4, batched);
+                    Agree(Read(expected), dw, $"4×4-tile backward-weight {g} on {threads} threads (batched: {batched})");
+                }
         }
     }
 
     [Fact]
-    public void WideAndNarrowMicroTilesAndThreadCountsGiveTheSameBits()
+    public void WideAndNarrowMicroTilesThreadCountsAndBothDriversGiveTheSameBits()
     {
+        // the 512-bit micro-tiles against the 256-bit ones, 1–3 threads, the banded driver against the batch-wide one
         var rng = new Generator(4402);
         foreach (var g in Shapes)
         {
             var x = RandomArray(rng, g.N * g.C * g.H * g.W);
             var dy = RandomArray(rng, g.N * g.K * g.OutH * g.OutW);
-            float[] Run(int threads, bool wide)
+            float[] Run(int threads, bool wide, bool batched)
             {
                 var dw = new float[g.K * g.C * g.R * g.S];
-                Conv2dWinograd.BackwardWeight(x, dy, dw, g, threads, wide, m: 4);
+                Conv2dWinograd.BackwardWeight(x, dy, dw, g, threads, wide, m: 4, batched);
                 return dw;
             }
-            var narrow = Run(2, wide: false);
-            Assert.Equal(narrow, Run(2, wide: true));
-            Assert.Equal(narrow, Run(1, wide: true));
-            Assert.Equal(narrow, Run(3, wide: false));
+            var narrow = Run(2, wide: false, batched: false);
+            Assert.Equal(narrow, Run(2, wide: true, batched: false));
+            Assert.Equal(narrow, Run(1, wide: true, batched: false));
+            Assert.Equal(narrow, Run(3, wide: false, batched: false));
+            Assert.Equal(narrow, Run(2, wide: false, batched: true));
+            Assert.Equal(narrow, Run(2, wide: true, batched: true));
+            Assert.Equal(narrow, Run(1, wide: true, batched: true));
+            Assert.Equal(narrow, Run(3, wide: false, batched: true));
+        }
+    }
+
+    [Fact]
+    public void LargeTilesAreTakenForDeepThreeByThreeAndFiveByFiveFromThirtyTwoChannels()
+    {
+        Conv2dGeometry Layer(int n, int c, int k, int r, int h, int w) => new(n, c, h, w, k, r, r, 1, 1, r / 2, r / 2, r / 2, r / 2, 1, 1);
+        Assert.Equal(4, Conv2dWinograd.WeightTileSize(Layer(16, 384, 256, 3, 11, 17)));  // AttentionFcn's default widths
+        Assert.Equal(4, Conv2dWinograd.WeightTileSize(Layer(16, 192, 384, 3, 11, 17)));
+        Assert.Equal(4, Conv2dWinograd.WeightTileSize(Layer(16, 64, 192, 5, 24, 36)));
+        Assert.Equal(4, Conv2dWinograd.WeightTileSize(Layer(16, 32, 64, 5, 24, 36)));    // its scratch recipe's 5×5
+        Assert.Equal(2, Conv2dWinograd.WeightTileSize(Layer(16, 128, 128, 3, 11, 17)));  // and its 3×3 layers
+        Assert.Equal(2, Conv2dWinograd.WeightTileSize(Layer(16, 64, 128, 3, 11, 17)));
+        Assert.Equal(2, Conv2dWinograd.WeightTileSize(Layer(16, 16, 32, 5, 24, 36)));    // the built-in recipe's 5×5
+        Assert.Equal(2, Conv2dWinograd.WeightTileSize(Layer(16, 48, 48, 3, 11, 17)));    // and 3×3
+        Assert.Equal(2, Conv2dWinograd.WeightTileSize(Layer(1, 384, 256, 3, 11, 17)));   // one image
+    }
+
+    [Fact]
+    public void TheRoutedBackwardWeightOfADeepLayerTakesLargeTilesAndAgreesWithTheReference()
+    {
+        // AttentionFcn's conv4 in small (two images, 200 output channels: off the lanes) and its conv2 (two images) through the backend
+        if (Conv2dIsa.Host != Conv2dIsa.Avx2Fma) return;
+        var rng = new Generator(4404);
+        Conv2dGeometry[] shapes = [new(2, 192, 11, 17, 200, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1), new(2, 64, 24, 36, 192, 5, 5, 1, 1, 2, 2, 2, 2, 1, 1)];
+        var fast = new CpuBackend(2);
+        foreach (var g in shapes)
+        {
+            Assert.Equal(g.R == 3 ? Conv2dPath.WinogradF23 : Conv2dPath.WinogradF25, fast.ChooseConv2dPath(Conv2dPass.BackwardWeight, g));
+            Assert.Equal(4, fast.Conv2dWinogradTile(Conv2dPass.BackwardWeight, g));
+            var x = Random(rng, g.N * g.C * g.H * g.W);
+            var dy = Random(rng, g.N * g.K * g.OutH * g.OutW);
+            var (expected, actual) = (Output(g.K * g.C * g.R * g.S), Output(g.K * g.C * g.R * g.S));
+            Ref.Conv2dBackwardWeight(x, dy, expected, g);
+            fast.Conv2dBackwardWeight(x, dy, actual, g);
+            Agree(expected, actual, $"routed backward-weight {g}");
         }
     }
 

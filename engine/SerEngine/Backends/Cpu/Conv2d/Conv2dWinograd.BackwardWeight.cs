@@ -35,6 +35,18 @@ internal static partial class Conv2dWinograd
     /// </summary>
     private const int WeightBandTiles = 108;
 
+    /// <summary>
+    /// Bytes of dU (α² · K · C floats) from which 4×4 tiles take the batch-wide driver (Conv2dWinograd.BackwardWeightBatched.cs):
+    /// the banded one streams each thread's dU once per band and has each thread transform all of x, which costs more than
+    /// the batch's V and dM crossing memory once (AttentionFcn's default-width 3×3 layers); below, its bands stay in cache
+    /// (the 5×5 layers).
+    /// </summary>
+    private const long WeightBatchedMinBytes = 6L << 20;
+
+    /// <summary>True when g's 4×4-tile backward-weight takes the batch-wide driver (see <see cref="WeightBatchedMinBytes"/>).</summary>
+    private static bool WeightBatchedPays(in Conv2dGeometry g) =>
+        (long)(g.R + 3) * (g.R + 3) * g.K * g.C * sizeof(float) >= WeightBatchedMinBytes;
+
     /// <summary>dw [K, C, R, R] = the weight gradient of conv(x, w) given dy, for stride 1 and no dilation (see the comment above).</summary>
     public static void BackwardWeight(float[] x, float[] dy, float[] dw, in Conv2dGeometry g, int threads) =>
         BackwardWeight(x, dy, dw, g, threads, Vector512.IsHardwareAccelerated);
@@ -43,9 +55,18 @@ internal static partial class Conv2dWinograd
     internal static void BackwardWeight(float[] x, float[] dy, float[] dw, in Conv2dGeometry g, int threads, bool wide) =>
         BackwardWeight(x, dy, dw, g, threads, wide, WeightTileSize(g));
 
-    /// <summary>As <see cref="BackwardWeight(float[], float[], float[], in Conv2dGeometry, int, bool)"/> on m×m tiles (2 or 4) whatever <see cref="WeightTileSize"/> chooses.</summary>
-    internal static void BackwardWeight(float[] x, float[] dy, float[] dw, in Conv2dGeometry g, int threads, bool wide, int m)
+    /// <summary>
+    /// As <see cref="BackwardWeight(float[], float[], float[], in Conv2dGeometry, int, bool)"/> on m×m tiles (2 or 4) whatever
+    /// <see cref="WeightTileSize"/> chooses; 4×4 tiles by the batch-wide driver (<paramref name="batched"/>, by default
+    /// <see cref="WeightBatchedPays"/>) or by bands: both give the same bits.
+    /// </summary>
+    internal static void BackwardWeight(float[] x, float[] dy, float[] dw, in Conv2dGeometry g, int threads, bool wide, int m, bool? batched = null)
     {
+        if (m == 4 && (batched ?? WeightBatchedPays(g)))
+        {
+            BackwardWeightBatched(x, dy, dw, g, threads, wide);
+            return;
+        }
         var wg = TileGeometry.Of(g, m);
         int channels = RoundUp(g.C, Lanes), units = CeilDiv(g.K, WeightChannelUnit);
         long macs = (long)g.N * wg.Points * RoundUp(g.K, WeightRows) * channels * wg.TilesH * wg.TilesW;

@@ -105,4 +105,58 @@ internal static partial class Conv2dWinograd
         y[6] = even3 - odd3;
         y[7] = a3;
     }
+    /// <summary>
+    /// V_ξ (ξ = αρ + σ, α = 6 or 8) of 8 tiles of one channel of x with the forward's input transform (Input8Tile4's or
+    /// Input8Alpha8's arithmetic lane for lane): tile t's patch at plane + off[t] (row pitch <paramref name="wp"/>; the
+    /// loads reach 8 columns of each row), the 8 tiles' V_ξ to dst + 64ξ.
+    /// </summary>
+    [SkipLocalsInit] // its stack buffers are written before they are read
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static unsafe void InputGather(int alpha, float* plane, long* off, int wp, float* dst)
+    {
+        var q = stackalloc Vector256<float>[64]; // (d B)[r, σ] at αr + σ
+        float* p0 = plane + off[0], p1 = plane + off[1], p2 = plane + off[2], p3 = plane + off[3];
+        float* p4 = plane + off[4], p5 = plane + off[5], p6 = plane + off[6], p7 = plane + off[7];
+        for (int r = 0, o = 0; r < alpha; r++, o += wp)
+        {
+            // tile t's columns 0..3 and 4..7 in the 128-bit halves: tiles (0, 4), (1, 5), (2, 6), (3, 7)
+            var (d0, d1, d2, d3) = Columns4(Vector256.Create(Vector128.Load(p0 + o), Vector128.Load(p4 + o)), Vector256.Create(Vector128.Load(p1 + o), Vector128.Load(p5 + o)),
+                Vector256.Create(Vector128.Load(p2 + o), Vector128.Load(p6 + o)), Vector256.Create(Vector128.Load(p3 + o), Vector128.Load(p7 + o)));
+            var (d4, d5, d6, d7) = Columns4(Vector256.Create(Vector128.Load(p0 + o + 4), Vector128.Load(p4 + o + 4)), Vector256.Create(Vector128.Load(p1 + o + 4), Vector128.Load(p5 + o + 4)),
+                Vector256.Create(Vector128.Load(p2 + o + 4), Vector128.Load(p6 + o + 4)), Vector256.Create(Vector128.Load(p3 + o + 4), Vector128.Load(p7 + o + 4)));
+            if (alpha == 6) TransformB6(d0, d1, d2, d3, d4, d5, q + 6 * r);
+            else TransformB8(d0, d1, d2, d3, d4, d5, d6, d7, q + 8 * r, 1);
+        }
+        var col = stackalloc Vector256<float>[8];
+        for (int sigma = 0; sigma < alpha; sigma++)
+        {
+            if (alpha == 6) TransformB6(q[sigma], q[6 + sigma], q[12 + sigma], q[18 + sigma], q[24 + sigma], q[30 + sigma], col);
+            else TransformB8(q[sigma], q[8 + sigma], q[16 + sigma], q[24 + sigma], q[32 + sigma], q[40 + sigma], q[48 + sigma], q[56 + sigma], col, 1);
+            for (int rho = 0; rho < alpha; rho++) col[rho].Store(dst + (alpha * rho + sigma) * 64);
+        }
+    }
+
+    /// <summary>
+    /// dM = A dY Aᵀ (α = 6 or 8) of 8 tiles of one channel of dy: tile t's 4×4 block at plane + off[t] (row pitch
+    /// <paramref name="pitch"/>), dM_ξ of the 8 tiles to dst + 64ξ (OutputAdjoint8Tile4's arithmetic lane for lane);
+    /// <paramref name="work"/> holds 40 vectors.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static unsafe void OutputAdjointGather(int alpha, float* plane, long* off, int pitch, float* dst, Vector256<float>* work)
+    {
+        Vector256<float>* z = work, col = work + 32; // z[8a + σ] = (dY[a, ·] Aᵀ)[σ]
+        float* p0 = plane + off[0], p1 = plane + off[1], p2 = plane + off[2], p3 = plane + off[3];
+        float* p4 = plane + off[4], p5 = plane + off[5], p6 = plane + off[6], p7 = plane + off[7];
+        for (int a = 0, o = 0; a < 4; a++, o += pitch)
+        {
+            var (y0, y1, y2, y3) = Columns4(Vector256.Create(Vector128.Load(p0 + o), Vector128.Load(p4 + o)), Vector256.Create(Vector128.Load(p1 + o), Vector128.Load(p5 + o)),
+                Vector256.Create(Vector128.Load(p2 + o), Vector128.Load(p6 + o)), Vector256.Create(Vector128.Load(p3 + o), Vector128.Load(p7 + o)));
+            ExpandA4(alpha, y0, y1, y2, y3, z + 8 * a);
+        }
+        for (int j = 0; j < alpha; j++)
+        {
+            ExpandA4(alpha, z[j], z[8 + j], z[16 + j], z[24 + j], col);
+            for (int i = 0; i < alpha; i++) col[i].Store(dst + (alpha * i + j) * 64);
+        }
+    }
 }

@@ -88,10 +88,22 @@ internal static partial class Conv2dWinograd
         g.N >= 2 && ((g.R == 3 && g.C >= LargeTileMinChannels) || (g.R == 5 && !adjoint)) ? 4 : 2;
 
     /// <summary>
-    /// Outputs per tile side of g's backward-weight (Conv2dWinograd.BackwardWeight.cs), the one place that chooses it: PROVISIONAL.
+    /// Outputs per tile side of g's backward-weight (Conv2dWinograd.BackwardWeight.cs), the one place that chooses it (measured
+    /// per layer with the forward's geometry, CONV-BWDW4-2026-12-07.md): 4 over several images for 3×3 filters from
+    /// <see cref="LargeTileMinChannels"/> input channels (AttentionFcn's default-width 3×3 layers: the products fall to 36 per
+    /// 16 outputs and the batch-wide driver keeps dU in L2 point by point; with 128 channels or fewer F(2×2, 3×3) is as fast
+    /// or faster) and for 5×5 filters from <see cref="LargeWeightTile5MinChannels"/> (F(4×4, 5×5): 64 products per 16 outputs
+    /// instead of 144, and closer to a double sum than F(2×2, 5×5)); else 2.
     /// </summary>
     internal static int WeightTileSize(in Conv2dGeometry g) =>
-        Environment.GetEnvironmentVariable("SER_WTILE") is { } f ? int.Parse(f) : g.N >= 2 && ((g.R == 3 && g.C >= LargeTileMinChannels) || g.R == 5) ? 4 : 2;
+        g.N >= 2 && ((g.R == 3 && g.C >= LargeTileMinChannels) || (g.R == 5 && g.C >= LargeWeightTile5MinChannels)) ? 4 : 2;
+
+    /// <summary>
+    /// Input channels from which 5×5 backward-weights take 4×4 tiles (<see cref="WeightTileSize"/>): AttentionFcn's scratch
+    /// recipe (32 → 64) and default widths (64 → 192). Its built-in recipe's 16 → 32 would pay as well but keeps F(2×2, 5×5),
+    /// so the main command's training (README) and the training tests keep their bits.
+    /// </summary>
+    internal const int LargeWeightTile5MinChannels = 32;
 
     /// <summary>
     /// Bytes of V for one tile row (α² · C · TilesWPad floats). The products read a band's V for every
