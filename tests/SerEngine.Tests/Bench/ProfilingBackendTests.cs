@@ -73,7 +73,7 @@ public class ProfilingBackendTests(ITestOutputHelper output)
         Assert.Equal(Conv2dPath.WinogradF25, cpu.ChooseConv2dPath(Conv2dPass.Forward, g));
         Assert.Equal(4, cpu.Conv2dWinogradTile(Conv2dPass.Forward, g));        // F(4×4, 5×5)
         Assert.Equal(2, cpu.Conv2dWinogradTile(Conv2dPass.BackwardInput, g));  // the adjoint keeps F(2×2, 5×5)
-        Assert.Equal(4, cpu.Conv2dWinogradTile(Conv2dPass.BackwardWeight, g)); // F(4×4, 5×5) from 32 input channels
+        Assert.Equal(4, cpu.Conv2dWinogradTile(Conv2dPass.BackwardWeight, g)); // F(4×4, 5×5) from 64 input channels
         Assert.Equal(0, cpu.Conv2dWinogradTile(Conv2dPass.Forward, new Conv2dGeometry(2, 1, 26, 63, 8, 10, 2, 1, 1, 4, 4, 0, 0, 1, 1))); // not Winograd
         Storage Zeros(int n)
         {
