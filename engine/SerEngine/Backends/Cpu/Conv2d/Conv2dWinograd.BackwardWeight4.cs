@@ -11,7 +11,8 @@ namespace SerEngine.Backends.Cpu;
 //   dM = A dY Aᵀ         dY the 4×4 block of dy under a tile; A = (Aᵀ)ᵀ of F(4, 3) (rows: the points 0, 1, −1, 2, −2, ∞)
 //                        or of F(4, 5) (0, 1, −1, 2, −2, ½, −½, ∞): the adjoint of the forward's output transform
 //   dw = Gᵀ dU G         G of F(4, 3) [6, 3] or F(4, 5) [8, 5], the forward's filter transforms (ApplyG43, ApplyG8)
-// The driver, its GEMM and its FMA chains are those of the 2×2 tiles; every transform here is 256-bit.
+// The banded driver (Conv2dWinograd.BackwardWeight.cs) or the batch-wide one (Conv2dWinograd.BackwardWeightBatched.cs) runs them
+// with the 2×2 tiles' GEMM and FMA chains; every transform here is 256-bit.
 internal static partial class Conv2dWinograd
 {
     /// <summary>G of F(4, 3) [6, 3] (rows: the points 0, 1, −1, 2, −2, ∞), as <see cref="ApplyG43(Vector256{float}, Vector256{float}, Vector256{float})"/> applies it.</summary>
