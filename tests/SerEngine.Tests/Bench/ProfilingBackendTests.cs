@@ -73,6 +73,7 @@ public class ProfilingBackendTests(ITestOutputHelper output)
         Assert.Equal(Conv2dPath.WinogradF25, cpu.ChooseConv2dPath(Conv2dPass.Forward, g));
         Assert.Equal(4, cpu.Conv2dWinogradTile(Conv2dPass.Forward, g));        // F(4×4, 5×5)
         Assert.Equal(2, cpu.Conv2dWinogradTile(Conv2dPass.BackwardInput, g));  // the adjoint keeps F(2×2, 5×5)
+        Assert.Equal(4, cpu.Conv2dWinogradTile(Conv2dPass.BackwardWeight, g)); // F(4×4, 5×5) from 64 input channels
         Assert.Equal(0, cpu.Conv2dWinogradTile(Conv2dPass.Forward, new Conv2dGeometry(2, 1, 26, 63, 8, 10, 2, 1, 1, 4, 4, 0, 0, 1, 1))); // not Winograd
         Storage Zeros(int n)
         {
@@ -83,12 +84,14 @@ public class ProfilingBackendTests(ITestOutputHelper output)
         Storage x = Zeros(g.N * g.C * g.H * g.W), w = Zeros(g.K * g.C * g.R * g.S), y = Zeros(g.N * g.K * g.OutH * g.OutW);
         p.Conv2dForward(x, w, null, y, g);
         p.Conv2dBackwardInput(y, w, x, g);
+        p.Conv2dBackwardWeight(x, y, w, g);
         var report = new StringWriter();
         p.Report(report, 1, minShare: 0);
         string text = report.ToString(), shape = "x[2,64,24,36] w[192,64,5,5] s1";
         Assert.Contains($"Conv2dForward {shape} path=winograd-f25 tile=4x4", text);
         Assert.Contains($"Conv2dBackwardInput {shape} path=winograd-f25", text);
         Assert.DoesNotContain($"Conv2dBackwardInput {shape} path=winograd-f25 tile", text);
+        Assert.Contains($"Conv2dBackwardWeight {shape} path=winograd-f25 tile=4x4", text);
         foreach (var s in new[] { x, w, y }) s.Dispose();
     }
 

@@ -45,7 +45,8 @@ public partial class CpuBackend
         {
             Conv2dPass.Forward => Conv2dWinograd.TileSize(g),
             Conv2dPass.BackwardInput => Conv2dWinograd.TileSize(Conv2dAdjoint.Geometry(g), adjoint: true),
-            _ => 2, // packed filters and backward-weight keep F(2×2, r×r)
+            Conv2dPass.BackwardWeight => Conv2dWinograd.WeightTileSize(g),
+            _ => 2, // packed filters keep F(2×2, r×r)
         };
     }
 

@@ -6,10 +6,11 @@ using static SerEngine.Backends.Cpu.CpuBackend;
 namespace SerEngine.Backends.Cpu;
 
 // Backward-weight of the Winograd paths: the forward Y = Aᵀ [Σ_c U[k, c] ⊙ V[c]] A (Conv2dWinograd.cs)
-// is linear in U, so with dM = A dY Aᵀ (α×α from a tile's 2×2 outputs of dy) and V = Bᵀ d B as in the forward,
+// is linear in U, so with dM = A dY Aᵀ (α×α from a tile's m×m outputs of dy) and V = Bᵀ d B as in the forward,
 //   dU_ξ [K, C] = Σ_n Σ_tiles dM_ξ[tile, K]ᵀ · V_ξ[tile, C]     (one GEMM per transform point ξ)
 //   dw[k, c]    = Gᵀ dU[k, c] G                                  (α×α back to R×R)
-// which is 36 multiply-adds per (k, c, tile) instead of 100 for F(2×2, 5×5). Both transforms run on 8
+// which is 36 multiply-adds per (k, c, tile) instead of 100 for F(2×2, 5×5). Tiles are 2×2 or 4×4 (WeightTileSize;
+// the 4×4 transforms are in Conv2dWinograd.BackwardWeight4.cs). Both transforms run on 8
 // tiles in the lanes (the forward's input transform, dy's even and odd columns for dM) and are transposed
 // in registers into tile-major rows with the channels contiguous: V [α² ξ][tile][C'], dM [α² ξ][tile][k].
 // The GEMM's micro-tile keeps 6 output channels k × 64 input channels c (16 with 256-bit vectors) in
@@ -34,14 +35,39 @@ internal static partial class Conv2dWinograd
     /// </summary>
     private const int WeightBandTiles = 108;
 
+    /// <summary>
+    /// Bytes of dU (α² · K · C floats) from which 4×4 tiles take the batch-wide driver (Conv2dWinograd.BackwardWeightBatched.cs):
+    /// the banded one streams each thread's dU once per band and has each thread transform all of x, which costs more than
+    /// the batch's V and dM crossing memory once (AttentionFcn's default-width 3×3 layers); below, its bands stay in cache
+    /// (the 5×5 layers).
+    /// </summary>
+    private const long WeightBatchedMinBytes = 6L << 20;
+
+    /// <summary>True when g's 4×4-tile backward-weight takes the batch-wide driver (see <see cref="WeightBatchedMinBytes"/>).</summary>
+    private static bool WeightBatchedPays(in Conv2dGeometry g) =>
+        (long)(g.R + 3) * (g.R + 3) * g.K * g.C * sizeof(float) >= WeightBatchedMinBytes;
+
     /// <summary>dw [K, C, R, R] = the weight gradient of conv(x, w) given dy, for stride 1 and no dilation (see the comment above).</summary>
     public static void BackwardWeight(float[] x, float[] dy, float[] dw, in Conv2dGeometry g, int threads) =>
         BackwardWeight(x, dy, dw, g, threads, Vector512.IsHardwareAccelerated);
 
     /// <summary>As <see cref="BackwardWeight(float[], float[], float[], in Conv2dGeometry, int)"/> with 512-bit (<paramref name="wide"/>) or 256-bit micro-tiles; both give the same bits.</summary>
-    internal static void BackwardWeight(float[] x, float[] dy, float[] dw, in Conv2dGeometry g, int threads, bool wide)
+    internal static void BackwardWeight(float[] x, float[] dy, float[] dw, in Conv2dGeometry g, int threads, bool wide) =>
+        BackwardWeight(x, dy, dw, g, threads, wide, WeightTileSize(g));
+
+    /// <summary>
+    /// As <see cref="BackwardWeight(float[], float[], float[], in Conv2dGeometry, int, bool)"/> on m×m tiles (2 or 4) whatever
+    /// <see cref="WeightTileSize"/> chooses; 4×4 tiles by the batch-wide driver (<paramref name="batched"/>, by default
+    /// <see cref="WeightBatchedPays"/>) or by bands: both give the same bits.
+    /// </summary>
+    internal static void BackwardWeight(float[] x, float[] dy, float[] dw, in Conv2dGeometry g, int threads, bool wide, int m, bool? batched = null)
     {
-        var wg = TileGeometry.Of(g, 2); // F(2×2, R×R) whatever the forward uses
+        if (m == 4 && (batched ?? WeightBatchedPays(g)))
+        {
+            BackwardWeightBatched(x, dy, dw, g, threads, wide);
+            return;
+        }
+        var wg = TileGeometry.Of(g, m);
         int channels = RoundUp(g.C, Lanes), units = CeilDiv(g.K, WeightChannelUnit);
         long macs = (long)g.N * wg.Points * RoundUp(g.K, WeightRows) * channels * wg.TilesH * wg.TilesW;
         int workers = macs < GemmParallelMacs ? 1 : Math.Min(threads, units);
@@ -65,7 +91,7 @@ internal static partial class Conv2dWinograd
         int bandImages = bandRows < wg.TilesH ? 1 : Math.Clamp(WeightBandTiles / (wg.TilesH * tilesW), 1, g.N);
         // a band's rows of 8 tiles are written whole: up to 8 tiles past its last real one
         int bandTiles = bandImages * bandRows * tilesW + 8;
-        int dyW = 2 * tilesWPad, dyPlane = 2 * wg.TilesH * dyW;
+        int tile = wg.M, dyW = tile * tilesWPad, dyPlane = tile * wg.TilesH * dyW;
         var padding = wg.Image(g);
         long xImage = (long)channels * wg.Plane, dyImage = (long)ks * dyPlane;
         long xFloats = bandImages * xImage, dyFloats = bandImages * dyImage;
@@ -78,9 +104,9 @@ internal static partial class Conv2dWinograd
         new Span<float>(dyp, (int)dyFloats).Clear(); // and dy past its rows, columns and K
         new Span<float>(u, (int)uFloats).Clear();
         if (ldk > ks) new Span<float>(m, (int)(points * mXi)).Clear(); // the rows of dM past ks (never written)
-        var scratch = stackalloc float[36 * 64 + 16];
+        var scratch = stackalloc float[points * 64 + 16];
         float* s = (float*)(((nint)scratch + 63) & ~(nint)63); // [α² ξ][8 channels][8 tiles]
-        var work = stackalloc Vector256<float>[18];
+        var work = stackalloc Vector256<float>[40];
         var rows = stackalloc float*[8];
         for (int i = 0; i < 8; i++) rows[i] = s + 8 * i;
         int kLive = Math.Min(k1, g.K) - k0;
@@ -107,9 +133,8 @@ internal static partial class Conv2dWinograd
                                 {
                                     for (int q = 0; q < 8; q++)
                                     {
-                                        float* patch = xp + l * xImage + (long)(c + q) * wg.Plane + 2 * i * wg.Wp + 2 * j0;
-                                        if (wg.Alpha == 4) Input8(patch, wg.Wp, s + 8 * q, 64);
-                                        else Input8Alpha6(patch, wg.Wp, s + 8 * q, 64);
+                                        float* patch = xp + l * xImage + (long)(c + q) * wg.Plane + tile * (i * wg.Wp + j0);
+                                        InputWeight(wg, patch, s + 8 * q);
                                     }
                                     float* dst = v + ((l * (bandEnd - b0) + i - b0) * tilesW + j0) * channels + c;
                                     for (int xi = 0; xi < points; xi++) Conv2dPack.Transpose8x8(rows, 64 * xi, dst + xi * vXi, channels);
@@ -120,7 +145,11 @@ internal static partial class Conv2dWinograd
                                 for (int j0 = 0; j0 < tilesWPad; j0 += 8)
                                 {
                                     for (int q = 0; q < 8; q++)
-                                        OutputAdjoint8(wg.Alpha, dyp + l * dyImage + (long)(kk + q) * dyPlane + 2 * i * dyW + 2 * j0, dyW, s + 8 * q, 64, work);
+                                    {
+                                        float* block = dyp + l * dyImage + (long)(kk + q) * dyPlane + tile * (i * dyW + j0);
+                                        if (tile == 2) OutputAdjoint8(wg.Alpha, block, dyW, s + 8 * q, 64, work);
+                                        else OutputAdjoint8Tile4(wg.Alpha, block, dyW, s + 8 * q, 64, work);
+                                    }
                                     float* dst = m + ((l * (bandEnd - b0) + i - b0) * tilesW + j0) * ldk + kk;
                                     for (int xi = 0; xi < points; xi++) Conv2dPack.Transpose8x8(rows, 64 * xi, dst + xi * mXi, ldk);
                                 }
@@ -137,7 +166,7 @@ internal static partial class Conv2dWinograd
                 }
             }
         fixed (float* pdw = dw)
-            FilterAdjoint(u, ldk, channels, g, k0, kLive, pdw);
+            FilterAdjoint(u, ldk, channels, g, wg, k0, kLive, pdw);
     }
 
     /// <summary>This thread's buffers of <see cref="WeightTask"/> (CpuScratch: a fresh block per call page-faults).</summary>
@@ -185,11 +214,11 @@ internal static partial class Conv2dWinograd
     /// dw[k, c] = Gᵀ dU[k, c] G (R×R) for the task's live channels k0 .. k0 + <paramref name="kLive"/>,
     /// 8 input channels at a time: u is dU [α² ξ][ks][channels].
     /// </summary>
-    private static unsafe void FilterAdjoint(float* u, int ks, int channels, in Conv2dGeometry g, int k0, int kLive, float* dw)
+    private static unsafe void FilterAdjoint(float* u, int ks, int channels, in Conv2dGeometry g, in TileGeometry wg, int k0, int kLive, float* dw)
     {
-        int r = g.R, rr = r * r, alpha = r + 1, c = g.C;
-        float[] gm = r == 3 ? G3 : G5; // G [α, R]
-        var h = stackalloc Vector256<float>[30];   // (dU G) [α, R]
+        int r = g.R, rr = r * r, alpha = wg.Alpha, c = g.C;
+        float[] gm = (r, wg.M) switch { (3, 2) => G3, (5, 2) => G5, (3, _) => G43, _ => G45 }; // G [α, R]
+        var h = stackalloc Vector256<float>[40];   // (dU G) [α, R]
         var out8 = stackalloc float[8 * 25];       // [R·R][8 channels]
         for (int k = 0; k < kLive; k++)
             for (int c0 = 0; c0 < c; c0 += 8)

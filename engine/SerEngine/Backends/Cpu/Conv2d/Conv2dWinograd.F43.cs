@@ -14,7 +14,7 @@ namespace SerEngine.Backends.Cpu;
 //   G = [¼ 0 0; −⅙ −⅙ −⅙; −⅙ ⅙ −⅙; 1/24 1/12 ⅙; 1/24 −1/12 ⅙; 0 0 1],
 //   Aᵀ = [1 1 1 1 1 0; 0 1 −1 2 −2 0; 0 1 1 4 4 0; 0 1 −1 8 −8 1]
 // Tiles start 4 columns apart: 8 tiles' column s of a patch row is gathered from two 128-bit loads per
-// tile pair and two unpack steps. The backward-weight keeps F(2×2, 3×3).
+// tile pair and two unpack steps. The backward-weight takes 4×4 tiles too (Conv2dWinograd.WeightTileSize).
 internal static partial class Conv2dWinograd
 {
     /// <summary>(G x)[i] for F(4, 3)'s G, each the FMA chain over the row's nonzero entries in order, to y[i·<paramref name="pitch"/>].</summary>

@@ -89,6 +89,24 @@ internal static partial class Conv2dWinograd
         g.N >= 2 && ((g.R == 3 && g.C >= LargeTileMinChannels) || (g.R == 5 && !adjoint)) ? 4 : 2;
 
     /// <summary>
+    /// Outputs per tile side of g's backward-weight (Conv2dWinograd.BackwardWeight.cs), the one place that chooses it (measured
+    /// per layer with the forward's geometry, CONV-BWDW4-2026-12-07.md): 4 over several images for 3×3 filters from
+    /// <see cref="LargeTileMinChannels"/> input channels (AttentionFcn's default-width 3×3 layers: the products fall to 36 per
+    /// 16 outputs and the batch-wide driver keeps dU in L2 point by point; with 128 channels or fewer F(2×2, 3×3) is as fast
+    /// or faster) and for 5×5 filters from <see cref="LargeWeightTile5MinChannels"/> (F(4×4, 5×5): 64 products per 16 outputs
+    /// instead of 144, and closer to a double sum than F(2×2, 5×5)); else 2.
+    /// </summary>
+    internal static int WeightTileSize(in Conv2dGeometry g) =>
+        g.N >= 2 && ((g.R == 3 && g.C >= LargeTileMinChannels) || (g.R == 5 && g.C >= LargeWeightTile5MinChannels)) ? 4 : 2;
+
+    /// <summary>
+    /// Input channels from which 5×5 backward-weights take 4×4 tiles (<see cref="WeightTileSize"/>): AttentionFcn's default
+    /// widths (64 → 192). Its scratch recipe's 32 → 64 ran faster on them too, but its hard12 training lost UA over ten seeds
+    /// (CONV-BWDW4-2026-12-07.md), and the built-in recipe's 16 → 32 keeps its bits (README's main command, the training tests).
+    /// </summary>
+    internal const int LargeWeightTile5MinChannels = 64;
+
+    /// <summary>
     /// Bytes of V for one tile row (α² · C · TilesWPad floats). The products read a band's V for every
     /// group of six tiles, so a band should stay in L2: bands are cut to <see cref="BandBytes"/>
     /// (one row at least), and rows over <see cref="RowMaxBytes"/> keep the channel-vector or shifted-window kernels.
