@@ -8,8 +8,8 @@ namespace SerEngine.Backends.Cpu;
 // The forward of packed 5×5 filters as F(4×4, 5×5) (Conv2dWinograd.PackedTileSize 4): the panels U [64 ξ][K/16][C][16]
 // were transformed once when the weights were packed (PanelsF45), so a call runs only the input transforms, the
 // products and the output transforms of Conv2dWinograd.F45.cs. Tasks are (image, band of tile rows, range of
-// 16-channel blocks): one image of AttentionFcn's conv2 is a single band, so its blocks are shared among the
-// threads (each reads only its part of U and repeats the cheap input transform) rather than leaving one thread idle.
+// 16-channel blocks): one image of AttentionFcn's conv2 would be a single band, so with fewer images than threads
+// its tile rows are cut into one band per thread (and the blocks as well when the rows run out).
 // Each element of M is one FMA chain over the input channels in order (Kernel6x32 and Kernel6x16 give the same
 // bits) and every transform is 256-bit, so the result does not depend on the vector width or the thread count.
 internal static partial class Conv2dWinograd
@@ -33,17 +33,19 @@ internal static partial class Conv2dWinograd
         long image = (long)c * plane, uXi = PanelXiStride(g);
         long macs = (long)g.N * 64 * blocks * Lanes * c * tilesH * tilesW;
         int workers = macs < GemmParallelMacs ? 1 : Math.Max(1, threads);
-        // fewer (image, band) tasks than threads: cut the channel blocks too, in whole pairs
+        // fewer (image, band) tasks than threads: more bands first (each thread transforms only its rows, and its smaller V
+        // stays in L2 beside M), then the channel blocks too, in whole pairs
         var (bandRows, _) = F45Bands(g, tilesH, tilesW, blocks, unit);
         int bands = CeilDiv(tilesH, bandRows);
-        int blockSplits = Math.Clamp(CeilDiv(workers, g.N * bands), 1, CeilDiv(blocks, unit));
-        int splitBlocks = RoundUp(CeilDiv(blocks, blockSplits), unit);
-        if (blockSplits > 1)
+        if (g.N * bands < workers)
         {
-            (bandRows, _) = F45Bands(g, tilesH, tilesW, splitBlocks, unit);
+            bandRows = CeilDiv(tilesH, Math.Min(tilesH, CeilDiv(workers, g.N)));
             bands = CeilDiv(tilesH, bandRows);
         }
-        int chunk = F45Bands(g, tilesH, tilesW, Math.Min(blocks, splitBlocks), unit).Chunk;
+        int blockSplits = Math.Clamp(CeilDiv(workers, g.N * bands), 1, CeilDiv(blocks, unit));
+        int splitBlocks = RoundUp(CeilDiv(blocks, blockSplits), unit);
+        long mBlockBytes = 64L * RoundUp(bandRows * tilesW, Rows) * Lanes * sizeof(float);
+        int chunk = Math.Min(splitBlocks, Math.Max(unit, (int)(ChunkBytes / mBlockBytes) / unit * unit));
         var padded = ArrayPool<float>.Shared.Rent((int)(g.N * image)); // [N][C][Hp, Wp]
         var geo = g;
         var padding = new PaddedImage(c, g.H, g.W, g.PadTop, g.PadLeft, wp, plane, (int)image);

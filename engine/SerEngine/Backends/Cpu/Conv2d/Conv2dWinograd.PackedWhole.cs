@@ -20,7 +20,7 @@ internal static partial class Conv2dWinograd
     /// True when packed 2×2-tile filters of <paramref name="g"/> take <see cref="ForwardWhole"/>: one image over deep channels,
     /// where Forward's cut either repeats the input transform on every thread or reads all of U on every thread.
     /// </summary>
-    private static bool WholeImagePays(in Conv2dGeometry g) => g.N == 1 && g.C >= WinogradDeepChannels && Environment.GetEnvironmentVariable("SERC_WHOLE") != "0";
+    private static bool WholeImagePays(in Conv2dGeometry g) => g.N == 1 && g.C >= WinogradDeepChannels;
 
     /// <summary>y = conv(x, w) + bias (then ReLU when <paramref name="relu"/>) with w as 2×2-tile panels at <paramref name="panels"/>, the image at once.</summary>
     private static unsafe void ForwardWhole(float[] x, float* panels, float[]? bias, float[] y, in Conv2dGeometry g, bool relu, int threads, bool? wide)

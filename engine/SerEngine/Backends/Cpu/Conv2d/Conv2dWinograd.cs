@@ -60,24 +60,20 @@ internal static partial class Conv2dWinograd
         int m = PackedTileSize(g);
         var panels = GC.AllocateArray<float>(PanelFloats(g, m) + 16, pinned: true);
         float* u = (float*)Align64(panels);
-        if (m == 4 && g.R == 5) PanelsF45(w, FilterLayout.Plain(g), g, u, PanelXiStride(g), threads);
+        if (m == 4) PanelsF45(w, FilterLayout.Plain(g), g, u, PanelXiStride(g), threads);
         else Panels(w, FilterLayout.Plain(g), g, u, threads, m);
         return panels;
     }
 
     /// <summary>
     /// y = conv(x, w) + bias (then ReLU when <paramref name="relu"/>) with w packed by <see cref="Panels(float[], in Conv2dGeometry, int)"/>:
-    /// on the tiles <see cref="PackedTileSize"/> chose for them.
+    /// on the tiles <see cref="PackedTileSize"/> chose for them, one image of deep filters through the whole-image driver.
     /// </summary>
     public static unsafe void ForwardPacked(float[] x, float* panels, float[]? bias, float[] y, in Conv2dGeometry g, bool relu, int threads, bool? wide = null)
     {
-        if (PackedTileSize(g) == 2)
-        {
-            if (WholeImagePays(g)) ForwardWhole(x, panels, bias, y, g, relu, threads, wide);
-            else Forward(x, panels, bias, y, g, relu, threads, wide);
-        }
-        else if (g.R == 5) ForwardPackedF45(x, panels, bias, y, g, relu, threads, wide);
-        else ForwardBatched(x, panels, bias, y, g, relu, threads, wide);
+        if (PackedTileSize(g) == 4) ForwardPackedF45(x, panels, bias, y, g, relu, threads, wide);
+        else if (WholeImagePays(g)) ForwardWhole(x, panels, bias, y, g, relu, threads, wide);
+        else Forward(x, panels, bias, y, g, relu, threads, wide);
     }
 
     /// <summary>Floats of the Winograd panels of g's filters for m×m tiles: α² points of <see cref="PanelXiStride"/> floats.</summary>
@@ -109,14 +105,21 @@ internal static partial class Conv2dWinograd
         g.N >= 2 && ((g.R == 3 && g.C >= LargeTileMinChannels) || (g.R == 5 && !adjoint)) ? 4 : 2;
 
     /// <summary>
-    /// Outputs per tile side of packed filters (inference; the packing and <see cref="ForwardPacked"/> both ask it, so it may
-    /// depend on the filters' shape only, not on the image count). EXPERIMENT: SERC_PACKED3 / SERC_PACKED5 force 3×3 / 5×5.
+    /// Outputs per tile side of packed filters (inference), the one place that chooses it: the packing and
+    /// <see cref="ForwardPacked"/> both ask it, so it depends on the filters only, not on the image count. 4 for 5×5 filters
+    /// over at least <see cref="PackedLargeTileMinChannels"/> channels (F(4×4, 5×5): AttentionFcn's default-width conv2, whose
+    /// one image per call in attention_fcn.infer.b1.200x300 reads its 3 MB of U once for 0.44× the products); else 2. Deep 3×3
+    /// filters keep F(2×2, 3×3): at one 11×17 image F(4×4) covers 15 tiles in three groups of six for 2.25× the U, and was
+    /// no faster (FCN-INFER-2026-12-07.md).
     /// </summary>
-    internal static int PackedTileSize(in Conv2dGeometry g) =>
-        g.R == 5 ? (g.C >= PackedLargeTileMinChannels5 ? 4 : 2) : g.C >= PackedLargeTileMinChannels3 ? 4 : 2;
+    internal static int PackedTileSize(in Conv2dGeometry g) => g.R == 5 && g.C >= PackedLargeTileMinChannels ? 4 : 2;
 
-    internal static readonly int PackedLargeTileMinChannels5 = int.TryParse(Environment.GetEnvironmentVariable("SERC_PACKED5"), out int v5) ? v5 : 64;
-    internal static readonly int PackedLargeTileMinChannels3 = int.TryParse(Environment.GetEnvironmentVariable("SERC_PACKED3"), out int v3) ? v3 : int.MaxValue;
+    /// <summary>
+    /// Input channels from which packed 5×5 filters take F(4×4, 5×5): AttentionFcn's default widths (64 into conv2); the
+    /// README's and the hard12 recipe's narrower conv2 (16 and 32 channels), whose validation passes pick the kept epoch,
+    /// keep the F(2×2, 5×5) bits.
+    /// </summary>
+    internal const int PackedLargeTileMinChannels = 64;
 
     /// <summary>
     /// Bytes of V for one tile row (α² · C · TilesWPad floats). The products read a band's V for every
@@ -283,9 +286,7 @@ internal static partial class Conv2dWinograd
             fixed (float* src = x, dst = padded)
                 padding.Write(src + (long)n * geo.C * geo.H * geo.W, dst + n * image);
         });
-        // deep filters stream from beyond L2 once per task: a task's share of them counts (in tile rows of products) in the cut
-        double blockRows = g.C >= WinogradDeepChannels ? PanelReadFmas / wg.TilesW : 0;
-        var (rowSplits, blockSplits) = workers == 1 || g.N >= 2 * workers ? (1, 1) : Splits(g.N, wg.TilesH, blocks, workers, blockRows);
+        var (rowSplits, blockSplits) = workers == 1 || g.N >= 2 * workers ? (1, 1) : Splits(g.N, wg.TilesH, blocks, workers);
         ParallelFor(g.N * rowSplits * blockSplits, workers, task =>
         {
             int n = task / (rowSplits * blockSplits), rs = task / blockSplits % rowSplits, bs = task % blockSplits;
@@ -306,7 +307,7 @@ internal static partial class Conv2dWinograd
     /// threads: conv2's 13 tile rows in halves of 7 and 6 rather than both threads transforming all
     /// rows for one of its two blocks; conv5's 3 tile rows whole, its five blocks as 3 and 2.)
     /// </summary>
-    internal static (int RowSplits, int BlockSplits) Splits(int images, int tileRows, int blocks, int threads, double blockRows = 0)
+    internal static (int RowSplits, int BlockSplits) Splits(int images, int tileRows, int blocks, int threads)
     {
         (int, int) best = (1, 1);
         double bestCost = double.MaxValue;
@@ -315,7 +316,7 @@ internal static partial class Conv2dWinograd
             {
                 int tasks = images * rs * bs;
                 if (tasks > 8 * threads) break;
-                double cost = CeilDiv(tasks, threads) * (CeilDiv(tileRows, rs) * (InputShare + CeilDiv(blocks, bs)) + blockRows * CeilDiv(blocks, bs));
+                double cost = CeilDiv(tasks, threads) * CeilDiv(tileRows, rs) * (InputShare + CeilDiv(blocks, bs));
                 if (cost < bestCost - 1e-9)
                 {
                     bestCost = cost;
@@ -331,12 +332,6 @@ internal static partial class Conv2dWinograd
     /// the cuts it gives focus_calibration_net.infer.b1.26x63's layers are listed at Splits).
     /// </summary>
     private const double InputShare = 0.35;
-
-    /// <summary>
-    /// FMA lanes one panel float streamed from L3 or memory costs about as much time as (a core runs 16 FMA lanes a cycle
-    /// but brings in a few bytes): with it, a task's reading of its blocks' panels enters <see cref="Splits"/>.
-    /// </summary>
-    private static readonly double PanelReadFmas = double.TryParse(Environment.GetEnvironmentVariable("SERC_PRF"), out double prf) ? prf : 8;
 
     /// <summary>
     /// Tile rows [i0, i1) of one image, output channel blocks [kb0, kb1): band by band (<see cref="Bands"/>), the
