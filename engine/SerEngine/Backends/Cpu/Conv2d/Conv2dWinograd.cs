@@ -36,7 +36,9 @@ namespace SerEngine.Backends.Cpu;
 // FocusCalibrationNet at batch 1: 19 M multiply-adds of 3×3 convolution become 8.5 M.
 // Per-call forwards of 3×3 filters over many channels and several images take 4×4 tiles instead, F(4×4, 3×3)
 // (TileSize; Conv2dWinograd.F43.cs), the whole batch at once (Conv2dWinograd.Batched.cs); per-call 5×5 forwards over
-// several images take F(4×4, 5×5) (Conv2dWinograd.F45.cs, Conv2dWinograd.F45Driver.cs).
+// several images take F(4×4, 5×5) (Conv2dWinograd.F45.cs, Conv2dWinograd.F45Driver.cs). Packed 5×5 filters over many
+// channels take F(4×4, 5×5) too (PackedTileSize; Conv2dWinograd.F45Packed.cs), and one image of deep packed filters
+// runs the whole-image driver (Conv2dWinograd.PackedWhole.cs: Forward's bits, the threads sharing each pass).
 internal static partial class Conv2dWinograd
 {
     /// <summary>
