@@ -35,7 +35,8 @@ public partial class CpuBackend
 
     /// <summary>
     /// Outputs per tile side when <paramref name="pass"/> of <paramref name="g"/> runs on a Winograd path: 4 where the
-    /// per-call forward or backward-input takes F(4×4, r×r) (Conv2dWinograd.TileSize, the one place that chooses), else 2;
+    /// per-call forward or backward-input takes F(4×4, r×r) (Conv2dWinograd.TileSize), the backward-weight does
+    /// (Conv2dWinograd.WeightTileSize) or packed filters do (Conv2dWinograd.PackedTileSize), else 2;
     /// 0 when the pass runs on another path.
     /// </summary>
     public int Conv2dWinogradTile(Conv2dPass pass, in Conv2dGeometry g)
@@ -46,7 +47,8 @@ public partial class CpuBackend
             Conv2dPass.Forward => Conv2dWinograd.TileSize(g),
             Conv2dPass.BackwardInput => Conv2dWinograd.TileSize(Conv2dAdjoint.Geometry(g), adjoint: true),
             Conv2dPass.BackwardWeight => Conv2dWinograd.WeightTileSize(g),
-            _ => 2, // packed filters keep F(2×2, r×r)
+            Conv2dPass.ForwardPacked => Conv2dWinograd.PackedTileSize(g),
+            _ => 2,
         };
     }
 
@@ -96,7 +98,7 @@ public partial class CpuBackend
         if (w is Conv2dWinogradWeight u && ReferenceEquals(w.Backend, this) && IsWinograd(ChooseConv2dPath(Conv2dPass.ForwardPacked, g)))
         {
             w.Check(g);
-            Conv2dWinograd.Forward(F(x), (float*)Align64(u.Panels), bias is null ? null : F(bias), F(y), g, relu, Threads); // pinned
+            Conv2dWinograd.ForwardPacked(F(x), (float*)Align64(u.Panels), bias is null ? null : F(bias), F(y), g, relu, Threads); // pinned
             return;
         }
         base.Conv2dForwardPacked(x, w, bias, y, g, relu);

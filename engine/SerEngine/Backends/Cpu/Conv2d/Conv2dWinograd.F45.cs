@@ -16,8 +16,9 @@ namespace SerEngine.Backends.Cpu;
 //         (1/90 −1/45 2/45 −4/45 8/45); (32/45 16/45 8/45 4/45 2/45); (32/45 −16/45 8/45 −4/45 2/45); 0 0 0 0 1]
 //   Aᵀ = [1 1 1 1 1 1 1 0; 0 1 −1 2 −2 ½ −½ 0; 0 1 1 4 4 ¼ ¼ 0; 0 1 −1 8 −8 ⅛ −⅛ 1]
 // (the first rows of Bᵀ and G negated against the textbook form: the product is the same, the signs simpler).
-// The points ±2 and ±½ amplify rounding more than F(2×2, 5×5) does, so packed filters (inference, and the
-// accuracy test of the packed paths) keep F(2×2, 5×5). All transforms are 256-bit: the same bits at either width.
+// The points ±2 and ±½ amplify rounding more than F(2×2, 5×5) does; packed filters (inference) take F(4×4, 5×5) only
+// over many input channels (Conv2dWinograd.PackedTileSize; Conv2dWinograd.F45Packed.cs). All transforms are 256-bit:
+// the same bits at either width.
 internal static partial class Conv2dWinograd
 {
     /// <summary>(G x)[0..8) for F(4, 5)'s G, each output the FMA chain over its row's entries in order.</summary>

@@ -36,7 +36,9 @@ namespace SerEngine.Backends.Cpu;
 // FocusCalibrationNet at batch 1: 19 M multiply-adds of 3×3 convolution become 8.5 M.
 // Per-call forwards of 3×3 filters over many channels and several images take 4×4 tiles instead, F(4×4, 3×3)
 // (TileSize; Conv2dWinograd.F43.cs), the whole batch at once (Conv2dWinograd.Batched.cs); per-call 5×5 forwards over
-// several images take F(4×4, 5×5) (Conv2dWinograd.F45.cs, Conv2dWinograd.F45Driver.cs).
+// several images take F(4×4, 5×5) (Conv2dWinograd.F45.cs, Conv2dWinograd.F45Driver.cs). Packed 5×5 filters over many
+// channels take F(4×4, 5×5) too (PackedTileSize; Conv2dWinograd.F45Packed.cs), and one image of deep packed filters
+// runs the whole-image driver (Conv2dWinograd.PackedWhole.cs: Forward's bits, the threads sharing each pass).
 internal static partial class Conv2dWinograd
 {
     /// <summary>
@@ -51,12 +53,29 @@ internal static partial class Conv2dWinograd
     /// <summary>Tiles a band should hold at least (whole tile rows): 8 groups of six for the micro-kernel, little waste.</summary>
     private const int BandTiles = 48;
 
-    /// <summary>The panels of <see cref="Panels(float[], FilterLayout, in Conv2dGeometry, float*, int, int)"/> (2×2 tiles) in a new pinned array (zeros past K).</summary>
+    /// <summary>
+    /// Packed filters' panels for <see cref="PackedTileSize"/>×<see cref="PackedTileSize"/> tiles in a new pinned array (zeros past K):
+    /// F(4×4, 5×5)'s (<see cref="PanelsF45"/>) or those of <see cref="Panels(float[], FilterLayout, in Conv2dGeometry, float*, int, int)"/>.
+    /// </summary>
     public static unsafe float[] Panels(float[] w, in Conv2dGeometry g, int threads)
     {
-        var panels = GC.AllocateArray<float>(PanelFloats(g, 2) + 16, pinned: true);
-        Panels(w, FilterLayout.Plain(g), g, (float*)Align64(panels), threads, 2);
+        int m = PackedTileSize(g);
+        var panels = GC.AllocateArray<float>(PanelFloats(g, m) + 16, pinned: true);
+        float* u = (float*)Align64(panels);
+        if (m == 4) PanelsF45(w, FilterLayout.Plain(g), g, u, PanelXiStride(g), threads);
+        else Panels(w, FilterLayout.Plain(g), g, u, threads, m);
         return panels;
+    }
+
+    /// <summary>
+    /// y = conv(x, w) + bias (then ReLU when <paramref name="relu"/>) with w packed by <see cref="Panels(float[], in Conv2dGeometry, int)"/>:
+    /// on the tiles <see cref="PackedTileSize"/> chose for them, one image of deep filters through the whole-image driver.
+    /// </summary>
+    public static unsafe void ForwardPacked(float[] x, float* panels, float[]? bias, float[] y, in Conv2dGeometry g, bool relu, int threads, bool? wide = null)
+    {
+        if (PackedTileSize(g) == 4) ForwardPackedF45(x, panels, bias, y, g, relu, threads, wide);
+        else if (WholeImagePays(g)) ForwardWhole(x, panels, bias, y, g, relu, threads, wide);
+        else Forward(x, panels, bias, y, g, relu, threads, wide);
     }
 
     /// <summary>Floats of the Winograd panels of g's filters for m×m tiles: α² points of <see cref="PanelXiStride"/> floats.</summary>
@@ -105,6 +124,23 @@ internal static partial class Conv2dWinograd
     /// (CONV-BWDW4-2026-12-07.md), and the built-in recipe's 16 → 32 keeps its bits (README's main command, the training tests).
     /// </summary>
     internal const int LargeWeightTile5MinChannels = 64;
+
+    /// <summary>
+    /// Outputs per tile side of packed filters (inference), the one place that chooses it: the packing and
+    /// <see cref="ForwardPacked"/> both ask it, so it depends on the filters only, not on the image count. 4 for 5×5 filters
+    /// over at least <see cref="PackedLargeTileMinChannels"/> channels (F(4×4, 5×5): AttentionFcn's default-width conv2, whose
+    /// one image per call in attention_fcn.infer.b1.200x300 reads its 3 MB of U once for 0.44× the products); else 2. Deep 3×3
+    /// filters keep F(2×2, 3×3): at one 11×17 image F(4×4) covers 15 tiles in three groups of six for 2.25× the U, and was
+    /// no faster (FCN-INFER-2026-12-07.md).
+    /// </summary>
+    internal static int PackedTileSize(in Conv2dGeometry g) => g.R == 5 && g.C >= PackedLargeTileMinChannels ? 4 : 2;
+
+    /// <summary>
+    /// Input channels from which packed 5×5 filters take F(4×4, 5×5): AttentionFcn's default widths (64 into conv2); the
+    /// README's and the hard12 recipe's narrower conv2 (16 and 32 channels), whose validation passes pick the kept epoch,
+    /// keep the F(2×2, 5×5) bits.
+    /// </summary>
+    internal const int PackedLargeTileMinChannels = 64;
 
     /// <summary>
     /// Bytes of V for one tile row (α² · C · TilesWPad floats). The products read a band's V for every

@@ -1,0 +1,136 @@
+using System.Buffers;
+using System.Runtime.Intrinsics;
+using static SerEngine.Backends.Cpu.Conv2dChannelVector;
+using static SerEngine.Backends.Cpu.CpuBackend;
+
+namespace SerEngine.Backends.Cpu;
+
+// The forward of packed deep filters on 2×2 tiles for one image (AttentionFcn's 3×3 layers at batch 1,
+// attention_fcn.infer.b1.200x300), the whole image at once in three passes shared among the threads instead of
+// Forward's tasks (which each transform the whole image, or each stream all of U):
+//   input transform   the threads' channel ranges, every real tile into V [α² ξ][C][tiles]
+//   products          the threads' ranges of (ξ, 16-channel block pair): every group of six tiles, M [block][group][α² ξ][6][16]
+//   output transform  the threads' ranges of (block, group), + bias, ReLU, into y
+// so each thread transforms its own channels once and reads only its part of U. Every element of M is the FMA
+// chain of Forward over the input channels in order, V and the output transform are Forward's, so the result has
+// Forward's bits (whatever the vector width or the thread count).
+internal static partial class Conv2dWinograd
+{
+    /// <summary>
+    /// True when packed 2×2-tile filters of <paramref name="g"/> take <see cref="ForwardWhole"/>: one image over deep channels,
+    /// where Forward's cut either repeats the input transform on every thread or reads all of U on every thread.
+    /// </summary>
+    private static bool WholeImagePays(in Conv2dGeometry g) => g.N == 1 && g.C >= WinogradDeepChannels;
+
+    /// <summary>y = conv(x, w) + bias (then ReLU when <paramref name="relu"/>) with w as 2×2-tile panels at <paramref name="panels"/>, the image at once.</summary>
+    private static unsafe void ForwardWhole(float[] x, float* panels, float[]? bias, float[] y, in Conv2dGeometry g, bool relu, int threads, bool? wide)
+    {
+        bool pairs = wide ?? Vector512.IsHardwareAccelerated; // 512-bit products (tests pin both widths: same bits)
+        bool wideInput = WideTransforms(pairs);
+        var wg = TileGeometry.Of(g, 2);
+        int c = g.C, blocks = CeilDiv(g.K, Lanes), points = wg.Points;
+        int perImage = wg.TilesH * wg.TilesW, tiles = g.N * perImage, groups = CeilDiv(tiles, Rows);
+        long image = (long)c * wg.Plane;
+        long vc = tiles + 8 + 8;                 // V_ξ row of one channel: its tiles, the up to 7 a last run writes past them, and a gap
+        long vXi = c * vc + 32;                  // V_ξ [C][tiles] (32 floats more than a multiple of 4 KB apart at most)
+        const int mXi = Rows * Lanes;
+        long mGroup = (long)points * mXi, mBlock = groups * mGroup;
+        long uXi = PanelXiStride(g);
+        var padded = ArrayPool<float>.Shared.Rent((int)(g.N * image));    // [N][C][Hp, Wp]
+        var v = ArrayPool<float>.Shared.Rent((int)(points * vXi));        // [α² ξ][C][tiles]
+        var mAll = ArrayPool<float>.Shared.Rent((int)(blocks * mBlock));  // [block][group][α² ξ][6][16]
+        var off = ArrayPool<int>.Shared.Rent(c);
+        for (int cc = 0; cc < c; cc++) off[cc] = (int)(cc * vc);
+        var at = ArrayPool<int>.Shared.Rent(groups * Rows); // the o-th tile of the products (the last repeated to fill the last six)
+        for (int o = 0; o < groups * Rows; o++) at[o] = Math.Min(o, tiles - 1);
+        var geo = g;
+        var padding = wg.Image(g);
+        int workers = Math.Max(1, threads);
+        nint ua = (nint)panels;
+        try
+        {
+            // padding and the input transforms, channel by channel: runs of 8 or 16 tiles within the padded row width, rows in
+            // order (a run past a row's last tile writes into the next row's slots, which that row then overwrites)
+            ParallelFor(workers, workers, task =>
+            {
+                int c0 = (int)((long)c * task / workers), c1 = (int)((long)c * (task + 1) / workers);
+                var part = new PaddedImage(c1 - c0, geo.H, geo.W, geo.PadTop, geo.PadLeft, wg.Wp, wg.Plane, (c1 - c0) * wg.Plane);
+                fixed (float* src = x, pin = padded, pv = v)
+                    for (int n = 0; n < geo.N; n++)
+                    {
+                        float* img = pin + n * image;
+                        part.Write(src + ((long)n * geo.C + c0) * geo.H * geo.W, img + (long)c0 * wg.Plane);
+                        for (int cc = c0; cc < c1; cc++)
+                            for (int i = 0; i < wg.TilesH; i++)
+                                for (int j0 = 0; j0 < wg.TilesW;)
+                                {
+                                    float* patch = img + (long)cc * wg.Plane + 2 * (i * wg.Wp + j0), slot = pv + cc * vc + n * perImage + i * wg.TilesW + j0;
+                                    j0 += InputTiles(wg.Alpha, patch, wg.Wp, slot, vXi, wg.TilesWPad - j0, wideInput);
+                                }
+                    }
+            });
+            // the products: (ξ, block pair) tasks in order, each thread a contiguous range of them
+            int units = pairs ? CeilDiv(blocks, 2) : blocks, tasks = points * units;
+            ParallelFor(workers, workers, task =>
+            {
+                int t0 = (int)((long)tasks * task / workers), t1 = (int)((long)tasks * (task + 1) / workers);
+                fixed (float* pv = v, pm = mAll)
+                fixed (int* poff = off, pat = at)
+                    for (int t = t0; t < t1; t++)
+                    {
+                        int xi = t / units, kb = (t % units) * (pairs ? 2 : 1);
+                        bool pair = pairs && kb + 1 < blocks;
+                        float* vx = pv + xi * vXi, ux = (float*)ua + xi * uXi + (long)kb * c * Lanes, mo = pm + kb * mBlock + xi * mXi;
+                        for (int o = 0; o < groups; o++, mo += mGroup)
+                        {
+                            int* q = pat + o * Rows;
+                            if (pair)
+                                Kernel6x32(c, ux, ux + (long)c * Lanes, poff, vx + q[0], vx + q[1], vx + q[2], vx + q[3], vx + q[4], vx + q[5], mo, mo + mBlock);
+                            else
+                                Kernel6x16(c, ux, poff, vx + q[0], vx + q[1], vx + q[2], vx + q[3], vx + q[4], vx + q[5], mo, accumulate: false);
+                        }
+                    }
+            });
+            // the output transforms, (block, group) by (block, group)
+            ParallelFor(workers, workers, task =>
+            {
+                int all = blocks * groups, s0 = (int)((long)all * task / workers), s1 = (int)((long)all * (task + 1) / workers);
+                fixed (float* pm = mAll, py = y, pb = bias)
+                    for (int s = s0; s < s1; s++)
+                    {
+                        int kb = s / groups, o = s % groups;
+                        StoreWholeGroup(wg, geo, pm + kb * mBlock + o * mGroup, mXi, o * Rows, Math.Min(Rows, tiles - o * Rows), kb, pb, relu, py);
+                    }
+            });
+        }
+        finally
+        {
+            ArrayPool<float>.Shared.Return(padded);
+            ArrayPool<float>.Shared.Return(v);
+            ArrayPool<float>.Shared.Return(mAll);
+            ArrayPool<int>.Shared.Return(off);
+            ArrayPool<int>.Shared.Return(at);
+        }
+    }
+
+    /// <summary>
+    /// The output transforms (2×2 tiles) of <paramref name="count"/> tiles from tile <paramref name="first"/> on (image, tile row, tile
+    /// column in order) for channel block <paramref name="kb"/>: M [α² ξ][6][16] at m, + bias, ReLU, into y [N, K, OutH, OutW].
+    /// </summary>
+    private static unsafe void StoreWholeGroup(in TileGeometry wg, in Conv2dGeometry g, float* m, long mXi, int first, int count, int kb, float* bias, bool relu, float* y)
+    {
+        int k = g.K, outH = g.OutH, outW = g.OutW, k0 = kb * Lanes, perImage = wg.TilesH * wg.TilesW;
+        long plane = (long)outH * outW;
+        int lanesLow = Math.Min(8, k - k0), lanesHigh = Math.Min(8, k - k0 - 8);
+        Vector256<float> biasLow = Bias(bias, k0, lanesLow), biasHigh = lanesHigh > 0 ? Bias(bias, k0 + 8, lanesHigh) : default;
+        for (int q = 0; q < count; q++)
+        {
+            int e = first + q, n = e / perImage, r = e % perImage / wg.TilesW, j = e % wg.TilesW, oh = 2 * r;
+            float* dst = y + ((long)n * k + k0) * plane + (long)oh * outW + 2 * j;
+            int rowsIn = Math.Min(2, outH - oh), colsIn = Math.Min(2, outW - 2 * j);
+            Store(wg.Alpha, m + q * Lanes, mXi, biasLow, relu, dst, plane, outW, lanesLow, rowsIn, colsIn);
+            if (lanesHigh > 0)
+                Store(wg.Alpha, m + q * Lanes + 8, mXi, biasHigh, relu, dst + 8 * plane, plane, outW, lanesHigh, rowsIn, colsIn);
+        }
+    }
+}
