@@ -8,7 +8,7 @@ namespace SerEngine.Tests.Engine;
 /// Packed (inference) Winograd filters on the tiles <see cref="Conv2dWinograd.PackedTileSize"/> chooses: 5×5 filters over
 /// at least 64 channels as F(4×4, 5×5) (Conv2dWinograd.F45Packed.cs) against the <c>cpu-reference</c> loops and a double
 /// sum, the same bits at both vector widths and any thread count; deep 3×3 filters of one image through the whole-image
-/// driver (Conv2dWinograd.PackedWhole.cs) with the bits of the banded F(2×2, 3×3) forward.
+/// driver (Conv2dWinograd.Batched.cs on 2×2 tiles) with the bits of the banded F(2×2, 3×3) forward.
 /// </summary>
 public class CpuFastConv2dWinogradPackedTests
 {
