@@ -58,7 +58,7 @@ internal static partial class Conv2dWinograd
                 {
                     int n = task / bands, i0 = task % bands * bandRows, rows = Math.Min(bandRows, tilesH - i0);
                     fixed (float* pin = padded, py = y, pb = bias)
-                        BandF45(pin + n * image, wp, plane, (float*)ua, uXi, pb, py + (long)n * geo.K * geo.OutH * geo.OutW, geo, tilesW, i0, rows, chunk, relu, pairs);
+                        BandF45(pin + n * image, wp, plane, (float*)ua, uXi, pb, py + (long)n * geo.K * geo.OutH * geo.OutW, geo, tilesW, i0, rows, 0, blocks, chunk, relu, pairs);
                 });
             }
         }
@@ -98,13 +98,14 @@ internal static partial class Conv2dWinograd
     }
 
     /// <summary>
-    /// Tile rows [i0, i0 + rows) of one padded image (planes <paramref name="plane"/> apart, rows <paramref name="wp"/>):
-    /// input transforms into V, then per chunk of channel blocks the products point by point and the output transforms into y [K, OutH, OutW].
+    /// Tile rows [i0, i0 + rows) of one padded image (planes <paramref name="plane"/> apart, rows <paramref name="wp"/>) for channel
+    /// blocks [kb0, kb1): input transforms into V [64 ξ][C][band tiles], then per chunk of blocks the products point by point into
+    /// M [block][group][64 ξ][6][16] and the output transforms into y [K, OutH, OutW].
     /// </summary>
     private static unsafe void BandF45(float* image, int wp, int plane, float* panels, long uXi, float* bias, float* y, in Conv2dGeometry g,
-        int tilesW, int i0, int rows, int chunkBlocks, bool relu, bool pairs)
+        int tilesW, int i0, int rows, int kb0, int kb1, int chunkBlocks, bool relu, bool pairs)
     {
-        int c = g.C, blocks = CeilDiv(g.K, Lanes);
+        int c = g.C;
         int real = rows * tilesW, groups = CeilDiv(real, Rows);
         long vc = real + 8 + 8;          // one channel's tiles in V_ξ, the 8 a short row's run writes past them, and a gap
         long vXi = c * vc + 32;          // (V_ξ apart by 32 floats more than a multiple of 4 KB at most)
@@ -118,7 +119,7 @@ internal static partial class Conv2dWinograd
         {
             for (int cc = 0; cc < c; cc++) off[cc] = (int)(cc * vc);
             for (int o = 0; o < groups * Rows; o++) at[o] = Math.Min(o, real - 1);
-            BandF45Work(image, wp, plane, panels, uXi, bias, y, g, tilesW, i0, rows, chunkBlocks, relu, pairs, v, vc, vXi, mAll, mBlock, off, at);
+            BandF45Work(image, wp, plane, panels, uXi, bias, y, g, tilesW, i0, rows, kb0, kb1, chunkBlocks, relu, pairs, v, vc, vXi, mAll, mBlock, off, at);
         }
         ArrayPool<int>.Shared.Return(offArray);
         ArrayPool<int>.Shared.Return(atArray);
@@ -126,9 +127,9 @@ internal static partial class Conv2dWinograd
 
     /// <summary>The work of <see cref="BandF45"/> with its buffers: V (channels <paramref name="vc"/> apart), M, the channel offsets and tile positions.</summary>
     private static unsafe void BandF45Work(float* image, int wp, int plane, float* panels, long uXi, float* bias, float* y, in Conv2dGeometry g,
-        int tilesW, int i0, int rows, int chunkBlocks, bool relu, bool pairs, float* v, long vc, long vXi, float* mAll, long mBlock, int* off, int* at)
+        int tilesW, int i0, int rows, int kb0, int kb1, int chunkBlocks, bool relu, bool pairs, float* v, long vc, long vXi, float* mAll, long mBlock, int* off, int* at)
     {
-        int c = g.C, blocks = CeilDiv(g.K, Lanes), real = rows * tilesW, groups = CeilDiv(real, Rows);
+        int c = g.C, real = rows * tilesW, groups = CeilDiv(real, Rows);
         const int mXi = Rows * Lanes;
         long mGroup = 64L * mXi;
         // input transforms, rows in order: a row of fewer than 8 tiles writes 8, the next row overwriting the rest
@@ -143,9 +144,9 @@ internal static partial class Conv2dWinograd
                 }
         }
         long uBlock = (long)c * Lanes;
-        for (int kc0 = 0; kc0 < blocks; kc0 += chunkBlocks)
+        for (int kc0 = kb0; kc0 < kb1; kc0 += chunkBlocks)
         {
-            int kc1 = Math.Min(blocks, kc0 + chunkBlocks);
+            int kc1 = Math.Min(kb1, kc0 + chunkBlocks);
             for (int xi = 0; xi < 64; xi++)
             {
                 float* vx = v + xi * vXi;
@@ -164,22 +165,30 @@ internal static partial class Conv2dWinograd
                     kb += pair ? 2 : 1;
                 }
             }
-            int k = g.K, outH = g.OutH, outW = g.OutW;
-            long yPlane = (long)outH * outW;
-            for (int kb = kc0; kb < kc1; kb++)
+            StoreChunkF45(mAll, mBlock, mGroup, kc0, kc1, bias, relu, y, g, tilesW, i0, real);
+        }
+    }
+
+    /// <summary>The output transforms of blocks [kc0, kc1) over a band's <paramref name="real"/> tiles from M (block kc0 at <paramref name="mAll"/>), + bias, ReLU, into y.</summary>
+    private static unsafe void StoreChunkF45(float* mAll, long mBlock, long mGroup, int kc0, int kc1, float* bias, bool relu, float* y, in Conv2dGeometry g,
+        int tilesW, int i0, int real)
+    {
+        const int mXi = Rows * Lanes;
+        int k = g.K, outH = g.OutH, outW = g.OutW;
+        long yPlane = (long)outH * outW;
+        for (int kb = kc0; kb < kc1; kb++)
+        {
+            int k0 = kb * Lanes, lanesLow = Math.Min(8, k - k0), lanesHigh = Math.Min(8, k - k0 - 8);
+            Vector256<float> biasLow = Bias(bias, k0, lanesLow), biasHigh = lanesHigh > 0 ? Bias(bias, k0 + 8, lanesHigh) : default;
+            float* mb = mAll + (kb - kc0) * mBlock;
+            for (int e = 0; e < real; e++)
             {
-                int k0 = kb * Lanes, lanesLow = Math.Min(8, k - k0), lanesHigh = Math.Min(8, k - k0 - 8);
-                Vector256<float> biasLow = Bias(bias, k0, lanesLow), biasHigh = lanesHigh > 0 ? Bias(bias, k0 + 8, lanesHigh) : default;
-                float* mb = mAll + (kb - kc0) * mBlock;
-                for (int e = 0; e < real; e++)
-                {
-                    int r = e / tilesW, j = e - r * tilesW, oh = 4 * (i0 + r), ow = 4 * j;
-                    float* m = mb + e / Rows * mGroup + e % Rows * Lanes, dst = y + k0 * yPlane + (long)oh * outW + ow;
-                    int rowsIn = Math.Min(4, outH - oh), colsIn = Math.Min(4, outW - ow);
-                    StoreTileAlpha8(m, mXi, biasLow, relu, dst, yPlane, outW, lanesLow, rowsIn, colsIn);
-                    if (lanesHigh > 0)
-                        StoreTileAlpha8(m + 8, mXi, biasHigh, relu, dst + 8 * yPlane, yPlane, outW, lanesHigh, rowsIn, colsIn);
-                }
+                int r = e / tilesW, j = e - r * tilesW, oh = 4 * (i0 + r), ow = 4 * j;
+                float* m = mb + e / Rows * mGroup + e % Rows * Lanes, dst = y + k0 * yPlane + (long)oh * outW + ow;
+                int rowsIn = Math.Min(4, outH - oh), colsIn = Math.Min(4, outW - ow);
+                StoreTileAlpha8(m, mXi, biasLow, relu, dst, yPlane, outW, lanesLow, rowsIn, colsIn);
+                if (lanesHigh > 0)
+                    StoreTileAlpha8(m + 8, mXi, biasHigh, relu, dst + 8 * yPlane, yPlane, outW, lanesHigh, rowsIn, colsIn);
             }
         }
     }
