@@ -24,6 +24,7 @@ public class CpuFastConv2dReluMaxPoolTests
         new(3, 7, 6, 8, 60, 3, 3, 1, 1, 1, 1, 0, 1, 1, 1),      // 60 channels: a block with 12 live lanes; odd width cut on the right
         new(1, 9, 40, 3, 32, 3, 3, 1, 1, 2, 1, 0, 2, 1, 1),     // tall and narrow: several bands
         new(2, 16, 11, 17, 32, 5, 5, 1, 1, 2, 2, 2, 2, 1, 1),   // F(2×2, 5×5): odd output sizes
+        new(1, 64, 12, 18, 32, 5, 5, 1, 1, 2, 2, 2, 2, 1, 1),   // packed on 4×4 tiles (PackedTileSize): the pooled store takes the default
     ];
 
     [Fact]
