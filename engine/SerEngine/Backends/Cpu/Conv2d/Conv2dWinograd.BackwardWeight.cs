@@ -148,7 +148,7 @@ internal static partial class Conv2dWinograd
                                     {
                                         float* block = dyp + l * dyImage + (long)(kk + q) * dyPlane + tile * (i * dyW + j0);
                                         if (tile == 2) OutputAdjoint8(wg.Alpha, block, dyW, s + 8 * q, 64, work);
-                                        else OutputAdjoint8Tile4(wg.Alpha, block, dyW, s + 8 * q, 64, work);
+                                        else OutputAdjoint8Tile4(wg.Alpha, block, dyW, s + 8 * q, work);
                                     }
                                     float* dst = m + ((l * (bandEnd - b0) + i - b0) * tilesW + j0) * ldk + kk;
                                     for (int xi = 0; xi < points; xi++) Conv2dPack.Transpose8x8(rows, 64 * xi, dst + xi * mXi, ldk);

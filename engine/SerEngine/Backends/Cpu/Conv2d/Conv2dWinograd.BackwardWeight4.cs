@@ -58,28 +58,13 @@ internal static partial class Conv2dWinograd
     /// <summary>
     /// dM = A dY Aᵀ (α = 6 or 8) for 8 consecutive 4×4 tiles of one channel of dy: p is the padded dy plane at the first
     /// tile's 4×4 block (row pitch <paramref name="pitch"/>; the loads reach p[31] of each row), dM_ξ of the 8 tiles to
-    /// dst + ξ·<paramref name="xiStride"/>; <paramref name="work"/> holds 40 vectors.
+    /// dst + 64ξ; <paramref name="work"/> holds 40 vectors. <see cref="OutputAdjointGather"/> with the tiles 4 floats apart.
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static unsafe void OutputAdjoint8Tile4(int alpha, float* p, int pitch, float* dst, long xiStride, Vector256<float>* work)
+    private static unsafe void OutputAdjoint8Tile4(int alpha, float* p, int pitch, float* dst, Vector256<float>* work)
     {
-        Vector256<float>* z = work, col = work + 32; // z[8a + σ] = (dY[a, ·] Aᵀ)[σ]: dY's rows expanded along the columns
-        for (int a = 0; a < 4; a++)
-        {
-            float* row = p + a * pitch;
-            // tile t's columns 4t .. 4t + 3 in the 128-bit halves: tiles (0, 4), (1, 5), (2, 6), (3, 7)
-            var r0 = Vector256.Create(Vector128.Load(row), Vector128.Load(row + 16));
-            var r1 = Vector256.Create(Vector128.Load(row + 4), Vector128.Load(row + 20));
-            var r2 = Vector256.Create(Vector128.Load(row + 8), Vector128.Load(row + 24));
-            var r3 = Vector256.Create(Vector128.Load(row + 12), Vector128.Load(row + 28));
-            var (y0, y1, y2, y3) = Columns4(r0, r1, r2, r3);
-            ExpandA4(alpha, y0, y1, y2, y3, z + 8 * a);
-        }
-        for (int j = 0; j < alpha; j++)
-        {
-            ExpandA4(alpha, z[j], z[8 + j], z[16 + j], z[24 + j], col);
-            for (int i = 0; i < alpha; i++) col[i].Store(dst + (alpha * i + j) * xiStride);
-        }
+        var off = stackalloc long[8];
+        for (int t = 0; t < 8; t++) off[t] = 4 * t;
+        OutputAdjointGather(alpha, p, off, pitch, dst, work);
     }
 
     /// <summary>
@@ -139,7 +124,7 @@ internal static partial class Conv2dWinograd
 
     /// <summary>
     /// dM = A dY Aᵀ (α = 6 or 8) of 8 tiles of one channel of dy: tile t's 4×4 block at plane + off[t] (row pitch
-    /// <paramref name="pitch"/>), dM_ξ of the 8 tiles to dst + 64ξ (OutputAdjoint8Tile4's arithmetic lane for lane);
+    /// <paramref name="pitch"/>), dM_ξ of the 8 tiles to dst + 64ξ;
     /// <paramref name="work"/> holds 40 vectors.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
