@@ -15,7 +15,8 @@ namespace SerEngine.Backends.Cpu;
 // without ever forming them (Conv2d/Conv2dImplicitGemm.cs). Packing zero-pads the edges, so the micro-kernel
 // always runs full tiles and only the store is clipped.
 // Threads: tasks are independent (each packs what it needs), planned so that there are a few per
-// thread; a split along k sums its partial products at the end.
+// thread; a split along k sums its partial products at the end. An A, or a small B, that several tasks
+// would each pack again is packed once up front by all threads together and shared (PackShared).
 
 /// <summary>Packs rows i0..i0+mc, columns p0..p0+kc of a GEMM A operand into MR-row micro-panels.</summary>
 internal unsafe interface IGemmPackA
@@ -234,7 +235,7 @@ public partial class CpuBackend
                     GemmRun(new ShiftA(srcA, i), new ShiftB(srcB, i), 1, m, n, k, alpha, beta, pc, 0, Threads);
                 return;
             }
-            GemmRun(srcA, srcB, batch, m, n, k, alpha, beta, pc, strideC, Threads, aShared: strideA == 0);
+            GemmRun(srcA, srcB, batch, m, n, k, alpha, beta, pc, strideC, Threads, aShared: strideA == 0, shareB: true);
         }
     }
 
@@ -249,7 +250,7 @@ public partial class CpuBackend
     /// several column blocks): a conv2d's weights are packed once per call instead of once per image.
     /// </remarks>
     internal unsafe void GemmRun<TA, TB>(TA a, TB b, int batch, int m, int n, int k,
-        float alpha, float beta, float* c, long strideC, int threads, bool aShared = false, float* prepackedA = null)
+        float alpha, float beta, float* c, long strideC, int threads, bool aShared = false, float* prepackedA = null, bool shareB = false)
         where TA : struct, IGemmPackA where TB : struct, IGemmPackB
     {
         if (batch <= 0 || m <= 0 || n <= 0) return;
@@ -270,10 +271,15 @@ public partial class CpuBackend
         float[]? packedA = null;
         if (prepackedA == null && (aShared || batch == 1) && job.APackings > 1 && (long)RoundUp(m, GemmMR) * k <= GemmPrepackFloats)
             packedA = System.Buffers.ArrayPool<float>.Shared.Rent(RoundUp(m, GemmMR) * k);
-        fixed (float* ppa = packedA)
+        // a small B that several row blocks would each pack again is packed once, beside A, and shared by the tasks
+        float[]? packedB = null;
+        if (shareB && batch == 1 && job.BPackings > 1 && (long)RoundUp(n, GemmNR(GemmKernel)) * k <= GemmPrepackBFloats)
+            packedB = System.Buffers.ArrayPool<float>.Shared.Rent(RoundUp(n, GemmNR(GemmKernel)) * k + 16);
+        fixed (float* ppa = packedA, ppb = packedB)
         {
-            job.PackedA = prepackedA != null ? prepackedA : ppa; // PackGemmA's panels (the layout of PackAllOfA), or packed here
-            if (packedA is not null) job.PackAllOfA(parallel ? threads : 1);
+            job.PackedA = prepackedA != null ? prepackedA : ppa; // PackGemmA's panels (the layout of PackShared), or packed here
+            job.PackedB = ppb == null ? null : (float*)(((nint)ppb + 63) & ~(nint)63);
+            if (packedA is not null || packedB is not null) job.PackShared(parallel ? threads : 1, packedA is not null);
             if (!parallel)
             {
                 for (int t = 0; t < job.Tasks; t++) job.Run(t);
@@ -284,7 +290,11 @@ public partial class CpuBackend
             }
         }
         if (packedA is not null) System.Buffers.ArrayPool<float>.Shared.Return(packedA);
+        if (packedB is not null) System.Buffers.ArrayPool<float>.Shared.Return(packedB);
     }
+
+    /// <summary>Most floats of B packed once up front and shared (2 MB, within an L2 of the two threads); larger B operands are packed per task.</summary>
+    internal const int GemmPrepackBFloats = 1 << 19;
 
     /// <summary>Most floats of A packed up front (64 MB); larger A operands are packed per task.</summary>
     internal const int GemmPrepackFloats = 1 << 24;
@@ -332,22 +342,47 @@ public partial class CpuBackend
         /// <summary>How many times the planned tasks would pack all of A between them.</summary>
         public long APackings => (long)batch * _colBlocks * CeilDiv(_colsPerTask, GemmNC);
 
-        /// <summary>Fills <see cref="PackedA"/> (item 0's A), the (slab, row block) pieces shared among threads.</summary>
-        public void PackAllOfA(int threads)
+        /// <summary>
+        /// B packed once for the whole call, or null: slab p (depth p·KC ..) holds every NR-column micro-panel
+        /// of B, [RoundUp(n, NR)][kc], starting at p·KC·RoundUp(n, NR) (item 0 only).
+        /// </summary>
+        public float* PackedB { get; set; }
+
+        /// <summary>How many times the planned tasks would pack all of B between them (each row block packs its columns).</summary>
+        public long BPackings => (long)batch * _rowBlocks;
+
+        /// <summary>
+        /// Fills <see cref="PackedA"/> (when <paramref name="packA"/>) and <see cref="PackedB"/> (when set) for
+        /// item 0: the (slab, row block) pieces of A and (slab, column group) pieces of B, shared among threads in one pass.
+        /// </summary>
+        public void PackShared(int threads, bool packA)
         {
-            int slabs = CeilDiv(k, GemmKC), rowBlocks = CeilDiv(m, GemmMC), mPad = RoundUp(m, GemmMR);
-            float* packed = PackedA;
-            var src = a;
+            int nr = GemmNR(kind), slabs = CeilDiv(k, GemmKC), mPad = RoundUp(m, GemmMR), nPad = RoundUp(n, nr);
+            int rowBlocks = packA ? CeilDiv(m, GemmMC) : 0, colGroups = PackedB == null ? 0 : CeilDiv(n, 4 * nr);
+            float* packedA = PackedA, packedB = PackedB;
+            var srcA = a;
+            var srcB = b;
             void Piece(int t)
             {
-                int p = t / rowBlocks, i = t % rowBlocks;
-                int p0 = p * GemmKC, kc = Math.Min(GemmKC, k - p0), i0 = i * GemmMC, mc = Math.Min(GemmMC, m - i0);
-                src.Pack(packed + (long)p0 * mPad + (long)i0 * kc, 0, i0, mc, p0, kc);
+                int pieces = rowBlocks + colGroups, p = t / pieces, r = t % pieces;
+                int p0 = p * GemmKC, kc = Math.Min(GemmKC, k - p0);
+                if (r < rowBlocks)
+                {
+                    int i0 = r * GemmMC, mc = Math.Min(GemmMC, m - i0);
+                    srcA.Pack(packedA + (long)p0 * mPad + (long)i0 * kc, 0, i0, mc, p0, kc);
+                }
+                else
+                {
+                    int j0 = (r - rowBlocks) * 4 * nr, nc = Math.Min(4 * nr, n - j0);
+                    srcB.Pack(packedB + (long)p0 * nPad + (long)j0 * kc, 0, p0, kc, j0, nc, nr);
+                }
             }
-            if (threads <= 1 || (long)m * k < 1 << 16)
-                for (int t = 0; t < slabs * rowBlocks; t++) Piece(t);
+            int count = slabs * (rowBlocks + colGroups);
+            long floats = (packA ? (long)m * k : 0) + (packedB == null ? 0 : (long)n * k);
+            if (threads <= 1 || floats < 1 << 16)
+                for (int t = 0; t < count; t++) Piece(t);
             else
-                ParallelFor(slabs * rowBlocks, threads, Piece);
+                ParallelFor(count, threads, Piece);
         }
 
         /// <summary>[KSplits − 1][m, n] partial products of the later k splits (batch 1 only).</summary>
@@ -437,7 +472,9 @@ public partial class CpuBackend
                 for (int pc = p0; pc < pEnd; pc += GemmKC)
                 {
                     int kc = Math.Min(GemmKC, pEnd - pc);
-                    b.Pack(pb, item, pc, kc, jc, ncBlock, GemmNR(kind));
+                    float* bp = pb;
+                    if (PackedB != null) bp = PackedB + (long)pc * RoundUp(n, GemmNR(kind)) + (long)jc * kc;
+                    else b.Pack(pb, item, pc, kc, jc, ncBlock, GemmNR(kind));
                     float bt = pc == p0 ? betaFirst : 1f;
                     float* slab = PackedA == null ? null : PackedA + (long)pc * RoundUp(m, GemmMR);
                     for (int ic = i0; ic < i0 + mRows; ic += GemmMC)
@@ -446,7 +483,7 @@ public partial class CpuBackend
                         float* ap = pa;
                         if (slab != null) ap = slab + (long)ic * kc;
                         else a.Pack(pa, item, ic, mc, pc, kc);
-                        GemmMacroKernel(kind, mc, ncBlock, kc, ap, pb, cItem + (long)ic * n + jc, n, alpha, bt);
+                        GemmMacroKernel(kind, mc, ncBlock, kc, ap, bp, cItem + (long)ic * n + jc, n, alpha, bt);
                     }
                 }
             }

@@ -2,7 +2,7 @@ namespace SerEngine.Backends.Cpu;
 
 // GEMM with a prepacked A (a weight matrix in inference: Yᵀ [m, n] = W [m, k] · Xᵀ, n = the few tokens
 // of a sequence): PackGemmA packs W once into the MR-row micro-panels of the blocked driver, slab by
-// slab of KC (the layout of GemmJob.PackAllOfA), so that each product only packs its small B and runs
+// slab of KC (the layout of GemmJob.PackShared), so that each product only packs its small B and runs
 // the register-blocked micro-kernel. With m = the long side (hundreds of weight rows) and n = 15
 // tokens in one 16-wide panel, the tiles waste 6 % instead of the 17 % of six-row tiles over 15 rows,
 // and no call reads or packs the weight's raw layout.
