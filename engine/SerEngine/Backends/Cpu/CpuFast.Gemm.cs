@@ -271,9 +271,10 @@ public partial class CpuBackend
         float[]? packedA = null;
         if (prepackedA == null && (aShared || batch == 1) && job.APackings > 1 && (long)RoundUp(m, GemmMR) * k <= GemmPrepackFloats)
             packedA = System.Buffers.ArrayPool<float>.Shared.Rent(RoundUp(m, GemmMR) * k);
-        // a small B that several row blocks would each pack again is packed once, beside A, and shared by the tasks
+        // a small B that four or more row blocks would each pack again is packed once, beside A, and shared by the
+        // tasks (with two, the threads' reads of each other's packed halves cost about what the second packing did)
         float[]? packedB = null;
-        if (shareB && batch == 1 && job.BPackings > 1 && (long)RoundUp(n, GemmNR(GemmKernel)) * k <= GemmPrepackBFloats)
+        if (shareB && batch == 1 && job.BPackings >= 4 && (long)RoundUp(n, GemmNR(GemmKernel)) * k <= GemmPrepackBFloats)
             packedB = System.Buffers.ArrayPool<float>.Shared.Rent(RoundUp(n, GemmNR(GemmKernel)) * k + 16);
         fixed (float* ppa = packedA, ppb = packedB)
         {
