@@ -76,6 +76,14 @@ public sealed partial class ProfilingBackend
     }
 
     /// <inheritdoc/>
+    public override void LinearForward(Storage x, Storage w, Storage? bias, Storage y, int m, int outF, int inF)
+    {
+        long t0 = Start();
+        Inner.LinearForward(U(x), U(w), bias is null ? null : U(bias), U(y), m, outF, inF);
+        Record(Stop(t0), $"LinearForward [{m}x{outF}x{inF}]{(bias is null ? "" : " +bias")}");
+    }
+
+    /// <inheritdoc/>
     public override PackedGemmA PackGemmA(Storage a, bool transA, int m, int k)
     {
         long t0 = Start();

@@ -3,7 +3,8 @@ using SerEngine.Autograd;
 namespace SerEngine;
 
 // Linear layer over any leading dims: y [..., out] = x [..., in] · wᵀ + b, w [out, in], b [out].
-// Forward is one GEMM with B transposed over M = the product of the leading dims.
+// Forward is one GEMM with B transposed over M = the product of the leading dims, then the bias
+// (Backend.LinearForward: the fast CPU backend adds it as the GEMM stores each block).
 // Backward: dx = dy · w, dw = dyᵀ · x, db = Σ dy over the leading dims.
 public static partial class Ops
 {
@@ -22,9 +23,7 @@ public static partial class Ops
         var yDims = x.Shape.ToArray();
         yDims[^1] = outF;
         var y = NewLike(backend, new Shape(yDims));
-        backend.Gemm(false, true, 1, m, outF, inF, 1f, x.Storage, 0, weight.Storage, 0, 0f, y.Storage, 0);
-        if (bias is not null)
-            backend.Binary(Backends.BinaryOp.Add, y.Storage, new Shape(m, outF), bias.Storage, new Shape(1, outF), y.Storage, new Shape(m, outF));
+        backend.LinearForward(x.Storage, weight.Storage, bias?.Storage, y.Storage, m, outF, inF); // the GEMM, then + b
         Tensor[] inputs = bias is null ? [x, weight] : [x, weight, bias];
         return Graph.Record("linear", y, inputs, dy =>
         {

@@ -250,7 +250,8 @@ public partial class CpuBackend
     /// several column blocks): a conv2d's weights are packed once per call instead of once per image.
     /// </remarks>
     internal unsafe void GemmRun<TA, TB>(TA a, TB b, int batch, int m, int n, int k,
-        float alpha, float beta, float* c, long strideC, int threads, bool aShared = false, float* prepackedA = null, bool shareB = false)
+        float alpha, float beta, float* c, long strideC, int threads, bool aShared = false, float* prepackedA = null, bool shareB = false,
+        float* columnBias = null)
         where TA : struct, IGemmPackA where TB : struct, IGemmPackB
     {
         if (batch <= 0 || m <= 0 || n <= 0) return;
@@ -268,6 +269,9 @@ public partial class CpuBackend
         long macs = (long)batch * m * n * k;
         bool parallel = threads > 1 && macs >= GemmParallelMacs;
         job.Plan(parallel ? threads : 1);
+        // a bias per column of C (batch 1) is added by each task after its block's last k slab; after partial
+        // products of a k split it is added at the end instead
+        if (columnBias != null && batch == 1 && job.KSplits == 1) job.ColumnBias = columnBias;
         float[]? packedA = null;
         if (prepackedA == null && (aShared || batch == 1) && job.APackings > 1 && (long)RoundUp(m, GemmMR) * k <= GemmPrepackFloats)
             packedA = System.Buffers.ArrayPool<float>.Shared.Rent(RoundUp(m, GemmMR) * k);
@@ -292,6 +296,8 @@ public partial class CpuBackend
         }
         if (packedA is not null) System.Buffers.ArrayPool<float>.Shared.Return(packedA);
         if (packedB is not null) System.Buffers.ArrayPool<float>.Shared.Return(packedB);
+        if (columnBias != null && job.ColumnBias == null)
+            for (int i = 0; i < batch; i++) AddColumnBias(c + i * strideC, n, m, n, columnBias);
     }
 
     /// <summary>Most floats of B packed once up front and shared (2 MB, within an L2 of the two threads); larger B operands are packed per task.</summary>
@@ -348,6 +354,9 @@ public partial class CpuBackend
         /// of B, [RoundUp(n, NR)][kc], starting at p·KC·RoundUp(n, NR) (item 0 only).
         /// </summary>
         public float* PackedB { get; set; }
+
+        /// <summary>A bias per column of C added to each block after its last k slab (batch 1, no k split), or null.</summary>
+        public float* ColumnBias { get; set; }
 
         /// <summary>How many times the planned tasks would pack all of B between them (each row block packs its columns).</summary>
         public long BPackings => (long)batch * _rowBlocks;
@@ -485,6 +494,7 @@ public partial class CpuBackend
                         if (slab != null) ap = slab + (long)ic * kc;
                         else a.Pack(pa, item, ic, mc, pc, kc);
                         GemmMacroKernel(kind, mc, ncBlock, kc, ap, bp, cItem + (long)ic * n + jc, n, alpha, bt);
+                        if (ColumnBias != null && pc + kc == pEnd) AddColumnBias(cItem + (long)ic * n + jc, n, mc, ncBlock, ColumnBias + jc);
                     }
                 }
             }

@@ -1,0 +1,19 @@
+namespace SerEngine.Backends;
+
+// The forward of a linear layer as one primitive, y [M, out] = x [M, in] · wᵀ + b, so that a backend can add
+// the bias as its GEMM stores each block of y (while the block is in cache) instead of in a second pass over y.
+// The default is the two primitives Ops.Linear ran before: Gemm, then a broadcast Binary add of b.
+public abstract partial class Backend
+{
+    /// <summary>
+    /// y [m, outF] = x [m, inF] · w [outF, inF]ᵀ, then y[i, j] = y[i, j] + b[j] when <paramref name="bias"/> is given:
+    /// the product is exactly <see cref="Gemm"/>'s and the bias one float add per element, as a separate
+    /// <see cref="Binary"/> add gives.
+    /// </summary>
+    public virtual void LinearForward(Storage x, Storage w, Storage? bias, Storage y, int m, int outF, int inF)
+    {
+        Gemm(false, true, 1, m, outF, inF, 1f, x, 0, w, 0, 0f, y, 0);
+        if (bias is not null)
+            Binary(BinaryOp.Add, y, new Shape(m, outF), bias, new Shape(1, outF), y, new Shape(m, outF));
+    }
+}

@@ -1,0 +1,37 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+
+namespace SerEngine.Backends.Cpu;
+
+// A linear layer's forward with its bias added by the GEMM tasks: after the last k slab of each block of y the
+// task adds b to the block's rows while they are in cache (GemmJob.ColumnBias), instead of a second pass over y.
+// Each element is the GEMM's sum, then one float add of b[j], as Gemm followed by a broadcast Binary add gives.
+public partial class CpuBackend
+{
+    /// <inheritdoc/>
+    public override unsafe void LinearForward(Storage x, Storage w, Storage? bias, Storage y, int m, int outF, int inF)
+    {
+        // the products Gemm sends to its one-row and tiny paths, and empty ones, keep the two primitives
+        if (bias is null || m <= 0 || outF <= 0 || inF <= 0 || GemmUsesDots(false, true, m, inF) || GemmUsesTiny(true, 1, m, outF, inF))
+        {
+            base.LinearForward(x, w, bias, y, m, outF, inF);
+            return;
+        }
+        fixed (float* px = F(x), pw = F(w), py = F(y), pb = F(bias))
+            GemmRun(new PlainA(px, 0, false, m, inF), new PlainB(pw, 0, true, inF, outF), 1, m, outF, inF, 1f, 0f, py, 0, Threads,
+                aShared: true, shareB: true, columnBias: pb);
+    }
+
+    /// <summary>c[r, j] = c[r, j] + bias[j] for <paramref name="rows"/> rows of <paramref name="cols"/> columns, <paramref name="ldc"/> floats apart.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static unsafe void AddColumnBias(float* c, long ldc, int rows, int cols, float* bias)
+    {
+        for (int r = 0; r < rows; r++, c += ldc)
+        {
+            int j = 0;
+            if (Vector256.IsHardwareAccelerated)
+                for (; j + 8 <= cols; j += 8) (Vector256.Load(c + j) + Vector256.Load(bias + j)).Store(c + j);
+            for (; j < cols; j++) c[j] += bias[j];
+        }
+    }
+}
