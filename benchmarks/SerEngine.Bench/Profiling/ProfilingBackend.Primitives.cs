@@ -300,6 +300,37 @@ public sealed partial class ProfilingBackend
         Record(Stop(t0), $"AttentionBackward {batchHeads}x[{t}x{t}x{d}] {impl}");
     }
 
+    /// <inheritdoc/>
+    public override void AttentionForwardTokens(Storage q, Storage k, Storage v, Storage? bias, Storage? keyMask, Storage? dropMask,
+        Storage probs, Storage o, int batch, int heads, int t, int d, float scale)
+    {
+        string impl = Inner.AttentionImplementation(t, d);
+        if (impl == "composed")
+        {
+            base.AttentionForwardTokens(q, k, v, bias, keyMask, dropMask, probs, o, batch, heads, t, d, scale);
+            return;
+        }
+        long t0 = Start();
+        Inner.AttentionForwardTokens(U(q), U(k), U(v), UOrNull(bias), UOrNull(keyMask), UOrNull(dropMask), U(probs), U(o), batch, heads, t, d, scale);
+        Record(Stop(t0), $"AttentionForwardTokens {batch * heads}x[{t}x{t}x{d}] {impl}");
+    }
+
+    /// <inheritdoc/>
+    public override void AttentionBackwardTokens(Storage q, Storage k, Storage v, Storage probs, Storage? dropMask,
+        Storage? dOut, Storage? dProbs, Storage? dQ, Storage? dK, Storage? dV, Storage? dBias, int batch, int heads, int t, int d, float scale)
+    {
+        string impl = Inner.AttentionImplementation(t, d);
+        if (impl == "composed")
+        {
+            base.AttentionBackwardTokens(q, k, v, probs, dropMask, dOut, dProbs, dQ, dK, dV, dBias, batch, heads, t, d, scale);
+            return;
+        }
+        long t0 = Start();
+        Inner.AttentionBackwardTokens(U(q), U(k), U(v), U(probs), UOrNull(dropMask), UOrNull(dOut), UOrNull(dProbs),
+            UOrNull(dQ), UOrNull(dK), UOrNull(dV), UOrNull(dBias), batch, heads, t, d, scale);
+        Record(Stop(t0), $"AttentionBackwardTokens {batch * heads}x[{t}x{t}x{d}] {impl}");
+    }
+
     // Mel features: as attention, the composed path runs here (a row per primitive); fused is one row naming it.
 
     /// <inheritdoc/>

@@ -21,16 +21,30 @@ public static partial class Ops
     /// applies when <paramref name="training"/>, its mask drawn as <see cref="Dropout"/> draws it.
     /// </summary>
     public static (Tensor Out, Tensor Probs) Attention(Tensor q, Tensor k, Tensor v, Tensor? bias = null, Tensor? keyMask = null,
-        float scale = 1f, float dropout = 0f, bool training = false, Generator? rng = null)
+        float scale = 1f, float dropout = 0f, bool training = false, Generator? rng = null) =>
+        Attention(q, k, v, bias, keyMask, scale, dropout, training, rng, tokens: false);
+
+    /// <summary>
+    /// <see cref="Attention(Tensor, Tensor, Tensor, Tensor?, Tensor?, float, float, bool, Generator?)"/> with q, k, v
+    /// [N, T, H, D]: the heads as they lie in a projection's output [N, T, H·D] (reshaped), not split into copies.
+    /// O [N, H, T, D] and P [N, H, T, T] are as there, and so is every value: the same products in the same order.
+    /// </summary>
+    public static (Tensor Out, Tensor Probs) AttentionTokens(Tensor q, Tensor k, Tensor v, Tensor? bias = null, Tensor? keyMask = null,
+        float scale = 1f, float dropout = 0f, bool training = false, Generator? rng = null) =>
+        Attention(q, k, v, bias, keyMask, scale, dropout, training, rng, tokens: true);
+
+    private static (Tensor Out, Tensor Probs) Attention(Tensor q, Tensor k, Tensor v, Tensor? bias, Tensor? keyMask,
+        float scale, float dropout, bool training, Generator? rng, bool tokens)
     {
         const string op = "attention";
         var be = SameBackend(op, q, k, v);
         RequireFloat(op, q, "q");
         RequireFloat(op, k, "k");
         RequireFloat(op, v, "v");
-        if (q.Rank != 4) throw new ArgumentException($"{op}: q must be [N, H, T, D], got {q.Shape}");
-        if (k.Shape != q.Shape || v.Shape != q.Shape) throw new ArgumentException($"{op}: q {q.Shape}, k {k.Shape} and v {v.Shape} must have one shape [N, H, T, D]");
-        int n = q.Shape[0], h = q.Shape[1], t = q.Shape[2], d = q.Shape[3], bh = n * h;
+        string layout = tokens ? "[N, T, H, D]" : "[N, H, T, D]";
+        if (q.Rank != 4) throw new ArgumentException($"{op}: q must be {layout}, got {q.Shape}");
+        if (k.Shape != q.Shape || v.Shape != q.Shape) throw new ArgumentException($"{op}: q {q.Shape}, k {k.Shape} and v {v.Shape} must have one shape {layout}");
+        int n = q.Shape[0], h = q.Shape[tokens ? 2 : 1], t = q.Shape[tokens ? 1 : 2], d = q.Shape[3], bh = n * h;
         var probsShape = new Shape(n, h, t, t);
         if (bias is not null)
         {
@@ -54,9 +68,13 @@ public static partial class Ops
             be.DropoutMask(dropMask.Storage, dropMask.Size, dropout, rng.NextUInt64());
         }
         var probs = NewLike(be, probsShape);                       // [N, H, T, T]
-        var o = NewLike(be, q.Shape);                              // [N, H, T, D]
-        be.AttentionForward(q.Storage, k.Storage, v.Storage, bias?.Storage, keyMask?.Storage, dropMask?.Storage,
-            probs.Storage, o.Storage, bh, t, d, h, scale);
+        var o = NewLike(be, new Shape(n, h, t, d));                // [N, H, T, D]
+        if (tokens)
+            be.AttentionForwardTokens(q.Storage, k.Storage, v.Storage, bias?.Storage, keyMask?.Storage, dropMask?.Storage,
+                probs.Storage, o.Storage, n, h, t, d, scale);
+        else
+            be.AttentionForward(q.Storage, k.Storage, v.Storage, bias?.Storage, keyMask?.Storage, dropMask?.Storage,
+                probs.Storage, o.Storage, bh, t, d, h, scale);
 
         Tensor?[] Grads(Tensor? dOut, Tensor? dProbs, bool withV)
         {
@@ -65,8 +83,12 @@ public static partial class Ops
             var dk = k.RequiresGrad ? NewLike(b, k.Shape) : null;
             var dv = withV && v.RequiresGrad ? NewLike(b, v.Shape) : null;
             var dBias = bias is not null && bias.RequiresGrad ? NewLike(b, probsShape) : null;
-            b.AttentionBackward(q.Storage, k.Storage, v.Storage, probs.Storage, dropMask?.Storage, dOut?.Storage, dProbs?.Storage,
-                dq?.Storage, dk?.Storage, dv?.Storage, dBias?.Storage, bh, t, d, scale);
+            if (tokens)
+                b.AttentionBackwardTokens(q.Storage, k.Storage, v.Storage, probs.Storage, dropMask?.Storage, dOut?.Storage, dProbs?.Storage,
+                    dq?.Storage, dk?.Storage, dv?.Storage, dBias?.Storage, n, h, t, d, scale);
+            else
+                b.AttentionBackward(q.Storage, k.Storage, v.Storage, probs.Storage, dropMask?.Storage, dOut?.Storage, dProbs?.Storage,
+                    dq?.Storage, dk?.Storage, dv?.Storage, dBias?.Storage, bh, t, d, scale);
             return withV ? (bias is null ? [dq, dk, dv] : [dq, dk, dv, dBias]) : (bias is null ? [dq, dk] : [dq, dk, dBias]);
         }
         Tensor[] outInputs = bias is null ? [q, k, v] : [q, k, v, bias];

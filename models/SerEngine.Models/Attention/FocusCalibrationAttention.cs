@@ -93,9 +93,9 @@ public sealed partial class FocusCalibrationAttention : Module
         if (x.Rank != 3) throw new ArgumentException($"focus-calibration attention expects X [N, T, d_in], got {x.Shape}");
         int n = x.Shape[0], t = x.Shape[1], h = Heads, dh = HeadDim;
         var q = Query.Forward(x);                                   // [N, T, H·dh]
-        var qh = SplitHeads(q, n, t);                               // [N, H, T, dh]
-        var kh = SplitHeads(Key.Forward(x), n, t);                  // [N, H, T, dh]
-        var vh = SplitHeads(Value.Forward(x), n, t);                // [N, H, T, dh]
+        var qh = q.Reshape(n, t, h, dh);                            // [N, T, H, dh]: the heads as they lie (no copy)
+        var kh = Key.Forward(x).Reshape(n, t, h, dh);               // [N, T, H, dh]
+        var vh = Value.Forward(x).Reshape(n, t, h, dh);             // [N, T, H, dh]
 
         Tensor? bias = null, centres = null, widths = null;
         if (Focus)
@@ -111,7 +111,8 @@ public sealed partial class FocusCalibrationAttention : Module
 
         // A = softmax(Q Kᵀ/√dh + bias) [N, H, T, T], O = dropout(A) V [N, H, T, dh]: one fused op
         // (GPU backends: one kernel per batch·head for T ≤ 128, see Ops.Attention)
-        var (o, attention) = Ops.Attention(qh, kh, vh, bias, null, 1f / MathF.Sqrt(dh), DropoutP, Training, _rng);
+        // (the attention reads each head's rows inside [N, T, H·dh]; O and A come per head)
+        var (o, attention) = Ops.AttentionTokens(qh, kh, vh, bias, null, 1f / MathF.Sqrt(dh), DropoutP, Training, _rng);
 
         Tensor? gates = null;
         if (Calibration)

@@ -12,7 +12,8 @@ namespace SerEngine.Backends.Cpu;
 // multiply-add per term, whatever the vector width (256-bit vectors along B's rows, scalar FMA on the
 // tail), so the results do not depend on the machine; four rows of A at a time keep eight sums in
 // flight. K and V are transposed once per item (columns padded to 8 with zeros) so that Q·Kᵀ and
-// dO·Vᵀ are such products too.
+// dO·Vᵀ are such products too. The Tokens variants read q, k, v (and write their gradients) as the heads
+// lie in a projection's output [N, T, H, D], rows H·D apart: the same products, no split into heads.
 public partial class CpuBackend
 {
     /// <summary>Longest sequence the fused attention runs (its per-item scratch is ~(D + 2T)·T floats).</summary>
@@ -35,8 +36,35 @@ public partial class CpuBackend
             return;
         }
         CheckAttentionSizes("AttentionForward", batchHeads, t, d);
+        FusedForward(q, k, v, bias, keyMask, dropMask, probs, o, batchHeads, t, d, itemsPerMask, scale, tokens: false);
+    }
+
+    /// <inheritdoc/>
+    public override void AttentionForwardTokens(Storage q, Storage k, Storage v, Storage? bias, Storage? keyMask, Storage? dropMask,
+        Storage probs, Storage o, int batch, int heads, int t, int d, float scale)
+    {
+        if (AttentionImplementation(t, d) != "fused")
+        {
+            base.AttentionForwardTokens(q, k, v, bias, keyMask, dropMask, probs, o, batch, heads, t, d, scale);
+            return;
+        }
+        CheckAttentionSizes("AttentionForwardTokens", batch * heads, t, d);
+        FusedForward(q, k, v, bias, keyMask, dropMask, probs, o, batch * heads, t, d, heads, scale, tokens: true);
+    }
+
+    /// <summary>
+    /// Where item <paramref name="item"/>'s q, k or v [T, D] starts and its row stride: [BH, T, D] as it lies, or with
+    /// <paramref name="tokens"/> head h of image n inside [N, T, H, D] (rows H·D apart; H = <paramref name="heads"/>).
+    /// </summary>
+    private static (long Offset, int Stride) AttentionRows(int item, int heads, int t, int d, bool tokens) =>
+        tokens ? (((long)(item / heads) * t * heads + item % heads) * d, heads * d) : ((long)item * t * d, d);
+
+    // the fused forward over items; with tokens, q, k and v are [N, T, H, D] (itemsPerMask = H), P and O stay per item
+    private unsafe void FusedForward(Storage q, Storage k, Storage v, Storage? bias, Storage? keyMask, Storage? dropMask,
+        Storage probs, Storage o, int batchHeads, int t, int d, int itemsPerMask, float scale, bool tokens)
+    {
         if (batchHeads == 0 || t == 0) return;
-        float[] qv = F(q), kv = F(k), vv = F(v), pv = F(probs), ov = F(o); // [BH, T, D] or [BH, T, T]
+        float[] qv = F(q), kv = F(k), vv = F(v), pv = F(probs), ov = F(o); // [BH, T, D] (or [N, T, H, D]) or [BH, T, T]
         float[]? bv = bias is null ? null : F(bias), dv = dropMask is null ? null : F(dropMask);
         int[]? mv = keyMask is null ? null : I(keyMask);                      // [BH / itemsPerMask, T]
         int perMask = Math.Max(itemsPerMask, 1), tp = (t + 7) & ~7, td = t * d, tt = t * t;
@@ -50,8 +78,9 @@ public partial class CpuBackend
                 for (int item = s; item < e; item++)
                 {
                     float* pi = pp + (long)item * tt;
-                    TransposePadded(pk + (long)item * td, t, d, kt, tp);
-                    RowsTimes(pq + (long)item * td, d, t, d, kt, tp, tp, sm, tp); // S = Q · Kᵀ
+                    var (off, rs) = AttentionRows(item, perMask, t, d, tokens);
+                    TransposePadded(pk + off, t, d, rs, kt, tp);
+                    RowsTimes(pq + off, rs, t, d, kt, tp, tp, sm, tp); // S = Q · Kᵀ
                     for (int i = 0; i < t; i++)
                     {
                         var yr = new Span<float>(pi + i * t, t);
@@ -68,7 +97,7 @@ public partial class CpuBackend
                         for (int j = 0; j < tt; j++) am[j] = pi[j] * di[j];
                         a = am;
                     }
-                    RowsTimes(a, t, t, t, pvv + (long)item * td, d, d, po + (long)item * td, d); // O = A · V
+                    RowsTimes(a, t, t, t, pvv + off, rs, d, po + (long)item * td, d); // O = A · V
                 }
             }
             ArrayPool<float>.Shared.Return(scratch);
@@ -86,6 +115,28 @@ public partial class CpuBackend
             return;
         }
         CheckAttentionSizes("AttentionBackward", batchHeads, t, d);
+        FusedBackward(q, k, v, probs, dropMask, dOut, dProbs, dQ, dK, dV, dBias, batchHeads, 1, t, d, scale, tokens: false);
+    }
+
+    /// <inheritdoc/>
+    public override void AttentionBackwardTokens(Storage q, Storage k, Storage v, Storage probs, Storage? dropMask,
+        Storage? dOut, Storage? dProbs, Storage? dQ, Storage? dK, Storage? dV, Storage? dBias,
+        int batch, int heads, int t, int d, float scale)
+    {
+        if (AttentionImplementation(t, d) != "fused")
+        {
+            base.AttentionBackwardTokens(q, k, v, probs, dropMask, dOut, dProbs, dQ, dK, dV, dBias, batch, heads, t, d, scale);
+            return;
+        }
+        CheckAttentionSizes("AttentionBackwardTokens", batch * heads, t, d);
+        FusedBackward(q, k, v, probs, dropMask, dOut, dProbs, dQ, dK, dV, dBias, batch * heads, heads, t, d, scale, tokens: true);
+    }
+
+    // the fused backward over items; with tokens, q, k, v and dQ, dK, dV are [N, T, H, D], P, dO, dP and dBias per item
+    private unsafe void FusedBackward(Storage q, Storage k, Storage v, Storage probs, Storage? dropMask,
+        Storage? dOut, Storage? dProbs, Storage? dQ, Storage? dK, Storage? dV, Storage? dBias,
+        int batchHeads, int heads, int t, int d, float scale, bool tokens)
+    {
         if (batchHeads == 0 || t == 0) return;
         float[] qv = F(q), kv = F(k), vv = F(v), pv = F(probs);
         float[]? dmv = dropMask is null ? null : F(dropMask), gov = dOut is null ? null : F(dOut), gpv = dProbs is null ? null : F(dProbs);
@@ -103,23 +154,24 @@ public partial class CpuBackend
                 for (int item = s; item < e; item++)
                 {
                     long oTd = (long)item * td, oTt = (long)item * tt;
-                    float* qi = pq + oTd, ki = pk + oTd, pi = pp + oTt;
+                    var (off, rs) = AttentionRows(item, heads, t, d, tokens); // q, k, v and their gradients
+                    float* qi = pq + off, ki = pk + off, pi = pp + oTt;
                     float* doi = pgo is null ? null : pgo + oTd, dmi = pdm is null ? null : pdm + oTt;
                     if (pdv is not null)
                     {
-                        if (doi is null) new Span<float>(pdv + oTd, td).Clear();
+                        if (doi is null) for (int i = 0; i < t; i++) new Span<float>(pdv + off + (long)i * rs, d).Clear();
                         else
                         {
                             for (int i = 0; i < t; i++) // Aᵀ, A = P ∘ dropMask
                                 for (int j = 0; j < t; j++) gt[j * t + i] = dmi is null ? pi[i * t + j] : pi[i * t + j] * dmi[i * t + j];
-                            RowsTimes(gt, t, t, t, doi, d, d, pdv + oTd, d); // dV = Aᵀ · dO
+                            RowsTimes(gt, t, t, t, doi, d, d, pdv + off, rs); // dV = Aᵀ · dO
                         }
                     }
                     if (!wantG) continue;
                     float* gi = pdb is null ? g : pdb + oTt; // G straight into dBias when it is wanted
                     if (doi is not null)
                     {
-                        TransposePadded(pvv + oTd, t, d, vt, tp);
+                        TransposePadded(pvv + off, t, d, rs, vt, tp);
                         RowsTimes(doi, d, t, d, vt, tp, tp, dpm, tp); // dP = dO · Vᵀ
                     }
                     for (int i = 0; i < t; i++)
@@ -134,15 +186,15 @@ public partial class CpuBackend
                     }
                     if (pdq is not null)
                     {
-                        RowsTimes(gi, t, t, t, ki, d, d, pdq + oTd, d); // dQ = scale · G · K
-                        Scale(pdq + oTd, td, scale);
+                        RowsTimes(gi, t, t, t, ki, rs, d, pdq + off, rs); // dQ = scale · G · K
+                        for (int i = 0; i < t; i++) Scale(pdq + off + (long)i * rs, d, scale);
                     }
                     if (pdk is not null)
                     {
                         for (int i = 0; i < t; i++)
                             for (int j = 0; j < t; j++) gt[j * t + i] = gi[i * t + j];
-                        RowsTimes(gt, t, t, t, qi, d, d, pdk + oTd, d); // dK = scale · Gᵀ · Q
-                        Scale(pdk + oTd, td, scale);
+                        RowsTimes(gt, t, t, t, qi, rs, d, pdk + off, rs); // dK = scale · Gᵀ · Q
+                        for (int i = 0; i < t; i++) Scale(pdk + off + (long)i * rs, d, scale);
                     }
                 }
             }
@@ -237,15 +289,15 @@ public partial class CpuBackend
         }
     }
 
-    /// <summary>dst [cols, ldDst] = src [rows, cols]ᵀ, the columns rows..ldDst of each dst row zero.</summary>
-    private static unsafe void TransposePadded(float* src, int rows, int cols, float* dst, int ldDst)
+    /// <summary>dst [cols, ldDst] = src [rows, cols]ᵀ (src rows <paramref name="ldSrc"/> apart), the columns rows..ldDst of each dst row zero.</summary>
+    private static unsafe void TransposePadded(float* src, int rows, int cols, int ldSrc, float* dst, int ldDst)
     {
         for (int c = 0; c < cols; c++)
         {
             float* dr = dst + (long)c * ldDst;
             float* sc = src + c;
             int r = 0;
-            for (; r < rows; r++) dr[r] = sc[(long)r * cols];
+            for (; r < rows; r++) dr[r] = sc[(long)r * ldSrc];
             for (; r < ldDst; r++) dr[r] = 0f;
         }
     }
