@@ -15,6 +15,7 @@ public abstract partial class Backend
         Storage probs, Storage o, int batch, int heads, int t, int d, float scale)
     {
         CheckAttentionSizes("AttentionForwardTokens", batch * heads, t, d);
+        if (batch * heads == 0 || t == 0) return;
         using var qh = SplitHeads(q, batch, heads, t, d);
         using var kh = SplitHeads(k, batch, heads, t, d);
         using var vh = SplitHeads(v, batch, heads, t, d);
@@ -30,6 +31,7 @@ public abstract partial class Backend
         int batch, int heads, int t, int d, float scale)
     {
         CheckAttentionSizes("AttentionBackwardTokens", batch * heads, t, d);
+        if (batch * heads == 0 || t == 0) return;
         int size = batch * heads * t * d;
         using var qh = SplitHeads(q, batch, heads, t, d);
         using var kh = SplitHeads(k, batch, heads, t, d);
