@@ -238,12 +238,14 @@ internal static partial class Conv2dWinograd
 
     /// <summary>
     /// y = conv(x, w) + bias (then ReLU when <paramref name="relu"/>) with w as Winograd panels (<see cref="Panels(float[], in Conv2dGeometry, int)"/>);
-    /// with <paramref name="pool"/> (2×2 tiles, g's output size even) y [N, K, OutH/2, OutW/2] is its 2×2 max pool (Conv2dWinograd.Pool.cs).
+    /// on <paramref name="m"/>×<paramref name="m"/> tiles (the panels' tile size: 2, or 4 for 3×3 filters, F(4×4, 3×3));
+    /// with <paramref name="pool"/> (g's output size even) y [N, K, OutH/2, OutW/2] is its 2×2 max pool (Conv2dWinograd.Pool.cs).
     /// </summary>
-    public static unsafe void Forward(float[] x, float* panels, float[]? bias, float[] y, in Conv2dGeometry g, bool relu, int threads, bool? wide = null, bool pool = false)
+    public static unsafe void Forward(float[] x, float* panels, float[]? bias, float[] y, in Conv2dGeometry g, bool relu, int threads, bool? wide = null, bool pool = false, int m = 2)
     {
+        if (m == 4 && g.R != 3) throw new ArgumentException($"conv2d Winograd: 4×4 tiles in this driver take 3×3 filters, got {g.R}×{g.S}");
         bool wideProducts = wide ?? Vector512.IsHardwareAccelerated; // 512-bit products (tests pin both widths: same bits)
-        var wg = TileGeometry.Of(g, 2);
+        var wg = TileGeometry.Of(g, m);
         int blocks = CeilDiv(g.K, Lanes);
         long image = (long)g.C * wg.Plane;
         var padded = ArrayPool<float>.Shared.Rent((int)(g.N * image)); // [N][C][Hp, Wp]
@@ -352,7 +354,12 @@ internal static partial class Conv2dWinograd
                             for (int j0 = 0; j0 < tilesWPad;)
                             {
                                 float* patch = src + wg.M * ((b0 + r) * wg.Wp + j0), slot = pv + (long)cc * tiles + r * tilesWPad + j0;
-                                j0 += InputTiles(wg.Alpha, patch, wg.Wp, slot, vXi, tilesWPad - j0, wideInput);
+                                if (wg.M == 4)
+                                {
+                                    Input8Tile4(patch, wg.Wp, slot, vXi);
+                                    j0 += 8;
+                                }
+                                else j0 += InputTiles(wg.Alpha, patch, wg.Wp, slot, vXi, tilesWPad - j0, wideInput);
                             }
                     }
                     long uXi = PanelXiStride(g), mBlock = groups * mGroup;
@@ -412,7 +419,7 @@ internal static partial class Conv2dWinograd
     /// </summary>
     private static (int Rows, int Chunk) Bands(in Conv2dGeometry g, in TileGeometry wg, int taskRows, int taskBlocks, bool wide)
     {
-        long rowBytes = RowBytes(g);
+        long rowBytes = RowBytes(g, wg.M);
         int unit = wide ? 2 : 1, points = wg.Points, tilesW = wg.TilesW;
         int Chunk(int rows)
         {
@@ -463,6 +470,13 @@ internal static partial class Conv2dWinograd
             int r = t[q] / tilesWPad, j = t[q] - r * tilesWPad, oh = wg.M * (b0 + r);
             float* dst = y + k0 * plane + (long)oh * outW + wg.M * j;
             int rowsIn = Math.Min(wg.M, outH - oh), colsIn = Math.Min(wg.M, outW - wg.M * j);
+            if (wg.M == 4)
+            {
+                StoreTile4(m + q * Lanes, mXi, biasLow, relu, dst, plane, outW, lanesLow, rowsIn, colsIn);
+                if (lanesHigh > 0)
+                    StoreTile4(m + q * Lanes + 8, mXi, biasHigh, relu, dst + 8 * plane, plane, outW, lanesHigh, rowsIn, colsIn);
+                continue;
+            }
             Store(wg.Alpha, m + q * Lanes, mXi, biasLow, relu, dst, plane, outW, lanesLow, rowsIn, colsIn);
             if (lanesHigh > 0)
                 Store(wg.Alpha, m + q * Lanes + 8, mXi, biasHigh, relu, dst + 8 * plane, plane, outW, lanesHigh, rowsIn, colsIn);
@@ -556,4 +570,13 @@ internal sealed class Conv2dWinogradWeight(Backend backend, Storage source, in C
     : PackedConv2dWeight(backend, source, g)
 {
     public float[] Panels { get; } = panels;
+
+    private float[]? _pooledPanels;
+
+    /// <summary>
+    /// The filters' panels for the pooled forward when it takes another tile size than <see cref="Panels"/>
+    /// (Conv2dWinograd.PooledTileSize), built from <see cref="PackedConv2dWeight.Source"/> on the first pooled call.
+    /// </summary>
+    public float[] PooledPanels(int threads) =>
+        LazyInitializer.EnsureInitialized(ref _pooledPanels, () => Conv2dWinograd.PooledPanels(((CpuStorage)Source).F, Geometry, threads));
 }
