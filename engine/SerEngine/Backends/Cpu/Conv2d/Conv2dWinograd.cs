@@ -259,6 +259,21 @@ internal static partial class Conv2dWinograd
             fixed (float* src = x, dst = padded)
                 padding.Write(src + (long)n * geo.C * geo.H * geo.W, dst + n * image);
         });
+        if (g.N == 1 && workers > 1 && g.C < WinogradDeepChannels)
+        {
+            // one image: each thread takes an equal share of the groups of six tiles with every channel block, transforming the
+            // input rows under its tiles only (a cut by tile rows or by blocks leaves one thread a row or a block more)
+            int all = wg.TilesH * wg.TilesW, groups = CeilDiv(all, Rows);
+            ParallelFor(workers, workers, task =>
+            {
+                int e0 = Rows * (int)((long)groups * task / workers), e1 = Math.Min(all, Rows * (int)((long)groups * (task + 1) / workers));
+                if (e0 >= e1) return;
+                fixed (float* pin = padded, py = y, pb = bias)
+                    ForwardTask(pin, panels, pb, py, geo, wg, e0 / wg.TilesW, CeilDiv(e1, wg.TilesW), 0, blocks, relu, wideProducts, pool, e0, e1);
+            });
+            ArrayPool<float>.Shared.Return(padded);
+            return;
+        }
         var (rowSplits, blockSplits) = workers == 1 || g.N >= 2 * workers ? (1, 1) : Splits(g.N, wg.TilesH, blocks, workers);
         ParallelFor(g.N * rowSplits * blockSplits, workers, task =>
         {
@@ -278,7 +293,8 @@ internal static partial class Conv2dWinograd
     /// transform of a task's rows, which every task repeats, as <see cref="InputShare"/> of
     /// one block's products over them; ties go to fewer tasks. (FocusCalibrationNet at batch 1 on two
     /// threads: conv2's 13 tile rows in halves of 7 and 6 rather than both threads transforming all
-    /// rows for one of its two blocks; conv5's 3 tile rows whole, its five blocks as 3 and 2.)
+    /// rows for one of its two blocks; conv5's 3 tile rows whole, its five blocks as 3 and 2; one image over fewer than
+    /// WinogradDeepChannels channels is now cut into equal shares of its groups of six tiles instead, in Forward.)
     /// </summary>
     internal static (int RowSplits, int BlockSplits) Splits(int images, int tileRows, int blocks, int threads)
     {
@@ -307,7 +323,8 @@ internal static partial class Conv2dWinograd
     private const double InputShare = 0.35;
 
     /// <summary>
-    /// Tile rows [i0, i1) of one image, output channel blocks [kb0, kb1): band by band (<see cref="Bands"/>), the
+    /// Tile rows [i0, i1) of one image (of them only the tiles [<paramref name="e0"/>, <paramref name="e1"/>) in the image's
+    /// row-major order), output channel blocks [kb0, kb1): band by band (<see cref="Bands"/>), the
     /// input transform of every channel into V; then for each chunk of channel blocks, point by point ξ, the
     /// products of every group of six tiles (two channel blocks at a time when <paramref name="wide"/>) into M
     /// [block][group][α² ξ][6][16], and the chunk's output transforms into y [K, OutH, OutW]. With ξ outermost,
@@ -315,7 +332,7 @@ internal static partial class Conv2dWinograd
     /// (each element is still one FMA chain over the input channels: the same bits in any order of the loops).
     /// </summary>
     private static unsafe void ForwardTask(float* image, float* panels, float* bias, float* y, in Conv2dGeometry g, in TileGeometry wg,
-        int i0, int i1, int kb0, int kb1, bool relu, bool wide, bool pool = false)
+        int i0, int i1, int kb0, int kb1, bool relu, bool wide, bool pool = false, int e0 = 0, int e1 = int.MaxValue)
     {
         int c = g.C, blocks = CeilDiv(g.K, Lanes), tilesWPad = wg.TilesWPad;
         bool wideInput = WideTransforms(wide);
@@ -340,10 +357,12 @@ internal static partial class Conv2dWinograd
                     int rows = Math.Min(bandRows, i1 - b0), tiles = rows * tilesWPad;
                     // the products run over the real tiles only, six at a time: position of the o-th in V (the
                     // last one repeated to fill the last six; their results are never read)
-                    int real = rows * wg.TilesW, groups = CeilDiv(real, Rows);
+                    int first = Math.Max(0, e0 - b0 * wg.TilesW), real = Math.Min(rows * wg.TilesW, e1 - b0 * wg.TilesW) - first; // the task's tiles in the band
+                    if (real <= 0) continue;
+                    int groups = CeilDiv(real, Rows);
                     for (int o = 0; o < groups * Rows; o++)
                     {
-                        int e = Math.Min(o, real - 1);
+                        int e = first + Math.Min(o, real - 1);
                         pat[o] = e / wg.TilesW * tilesWPad + e % wg.TilesW;
                     }
                     for (int cc = 0; cc < c; cc++)
