@@ -259,10 +259,12 @@ internal static partial class Conv2dWinograd
             fixed (float* src = x, dst = padded)
                 padding.Write(src + (long)n * geo.C * geo.H * geo.W, dst + n * image);
         });
-        if (g.N == 1 && workers > 1 && g.C < WinogradDeepChannels)
+        if (g.N == 1 && workers > 1 && g.C < WinogradDeepChannels && blocks % ((wideProducts ? 2 : 1) * workers) != 0)
         {
-            // one image: each thread takes an equal share of the groups of six tiles with every channel block, transforming the
-            // input rows under its tiles only (a cut by tile rows or by blocks leaves one thread a row or a block more)
+            // one image whose channel blocks (pairs of them with 512-bit products) do not split evenly among the threads: each
+            // thread takes an equal share of the groups of six tiles with every block, transforming the input rows under its tiles
+            // only (a cut by tile rows or by blocks left one thread a row or a block more); an even cut by blocks is kept, as each
+            // thread then reads only its part of U
             int all = wg.TilesH * wg.TilesW, groups = CeilDiv(all, Rows);
             ParallelFor(workers, workers, task =>
             {
@@ -294,7 +296,7 @@ internal static partial class Conv2dWinograd
     /// one block's products over them; ties go to fewer tasks. (FocusCalibrationNet at batch 1 on two
     /// threads: conv2's 13 tile rows in halves of 7 and 6 rather than both threads transforming all
     /// rows for one of its two blocks; conv5's 3 tile rows whole, its five blocks as 3 and 2; one image over fewer than
-    /// WinogradDeepChannels channels is now cut into equal shares of its groups of six tiles instead, in Forward.)
+    /// WinogradDeepChannels channels whose blocks do not split evenly is cut into equal shares of its groups of six tiles instead, in Forward.)
     /// </summary>
     internal static (int RowSplits, int BlockSplits) Splits(int images, int tileRows, int blocks, int threads)
     {
