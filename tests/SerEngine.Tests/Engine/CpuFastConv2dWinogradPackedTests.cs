@@ -36,6 +36,38 @@ public class CpuFastConv2dWinogradPackedTests
     }
 
     [Fact]
+    public void OneImageCutIntoGroupsOfTilesGivesTheBitsOfOneThread()
+    {
+        // one image whose channel blocks do not split evenly among the threads: each thread takes a share of the groups of six
+        // tiles (Conv2dWinograd.Forward); every output is still one FMA chain, so any thread count gives one thread's bits
+        var rng = new Generator(57);
+        Conv2dGeometry[] shapes =
+        [
+            new(1, 64, 6, 15, 80, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1),   // FocusCalibrationNet conv5: five blocks
+            new(1, 32, 12, 31, 48, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1),  // conv3 unpooled: three blocks, 2×2 tiles
+            new(1, 8, 13, 38, 16, 3, 3, 1, 1, 0, 1, 2, 0, 1, 1),   // one block, a share ending inside a tile row
+        ];
+        foreach (var g in shapes)
+        {
+            var x = Random(rng, g.N * g.C * g.H * g.W);
+            var w = Random(rng, g.K * g.C * 9);
+            var bias = Random(rng, g.K);
+            var expected = Output(g.N * g.K * g.OutH * g.OutW);
+            Ref.Conv2dForwardRelu(x, w, bias, expected, g);
+            float[]? one = null;
+            foreach (int threads in new[] { 1, 2, 3 })
+            {
+                var fast = new CpuBackend(threads);
+                var y = Output(g.N * g.K * g.OutH * g.OutW);
+                fast.Conv2dForwardPacked(x, fast.PackConv2dWeight(w, g), bias, y, g, relu: true);
+                Agree(expected, y, $"{g} threads={threads}");
+                one ??= Read(y);
+                Assert.Equal(one, Read(y));
+            }
+        }
+    }
+
+    [Fact]
     public unsafe void PackedFourByFourTilesAgreeWithTheReferenceAndGiveTheSameBitsAtBothWidths()
     {
         var rng = new Generator(4547);

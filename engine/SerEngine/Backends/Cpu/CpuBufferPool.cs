@@ -156,9 +156,11 @@ internal sealed class CpuBufferPool
         lock (_gate)
         {
             if (freeLengths.Count == 0) return null;
-            int length = freeLengths.GetViewBetween(arrayLength, Math.Max(arrayLength, reach)).Min; // 0: none fits (a view's Count walks it)
+            // the request's own length when it has a free array (the shortest that fits, found without a view of the set)
+            int length = _slots.TryGetValue(arrayLength * sign, out var own) && arrays(own).Count > 0
+                ? arrayLength : freeLengths.GetViewBetween(arrayLength, Math.Max(arrayLength, reach)).Min; // 0: none fits (a view's Count walks it)
             if (length == 0) return null;
-            var slot = _slots[length * sign];
+            var slot = length == arrayLength && own is not null ? own : _slots[length * sign];
             var stack = arrays(slot);
             var a = stack.Pop();
             if (stack.Count == 0) freeLengths.Remove(length);

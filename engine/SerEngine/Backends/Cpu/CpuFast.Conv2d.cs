@@ -112,12 +112,15 @@ public partial class CpuBackend
     public override unsafe void Conv2dForwardPackedReluMaxPool(Storage x, PackedConv2dWeight w, Storage? bias, Storage y, in Conv2dGeometry g)
     {
         var cut = g with { PadBottom = g.PadBottom - g.OutH % 2, PadRight = g.PadRight - g.OutW % 2 }; // output [2·⌊OutH/2⌋, 2·⌊OutW/2⌋]
-        // the pool is one 2×2 output tile: filters packed for 4×4 tiles (Conv2dWinograd.PackedTileSize) take the default
+        // a pool window is one 2×2 tile or a quarter of a 4×4 tile of 3×3 filters (Conv2dWinograd.PooledTileSize; panels
+        // for another tile size than the packed one are kept beside them); 5×5 filters packed for 4×4 tiles take the default
+        int tile = Conv2dWinograd.PooledTileSize(g);
         if (w is Conv2dWinogradWeight u && ReferenceEquals(w.Backend, this) && cut.PadBottom >= 0 && cut.PadRight >= 0
-            && IsWinograd(ChooseConv2dPath(Conv2dPass.ForwardPacked, g)) && Conv2dWinograd.PackedTileSize(g) == 2)
+            && IsWinograd(ChooseConv2dPath(Conv2dPass.ForwardPacked, g)) && (tile == 2 || g.R == 3))
         {
             w.Check(g);
-            Conv2dWinograd.Forward(F(x), (float*)Align64(u.Panels), bias is null ? null : F(bias), F(y), cut, relu: true, Threads, pool: true); // pinned
+            float[] panels = tile == Conv2dWinograd.PackedTileSize(g) ? u.Panels : u.PooledPanels(Threads);
+            Conv2dWinograd.Forward(F(x), (float*)Align64(panels), bias is null ? null : F(bias), F(y), cut, relu: true, Threads, pool: true, m: tile); // pinned
             return;
         }
         base.Conv2dForwardPackedReluMaxPool(x, w, bias, y, g);

@@ -2,7 +2,7 @@ namespace SerEngine.Backends.Cpu;
 
 // The tile size of every Winograd pass, chosen here and nowhere else (each rule's measurement in its doc):
 // the per-call forward and backward-input (TileSize), the backward-weight (WeightTileSize) and packed filters
-// (PackedTileSize). 4 means F(4×4, r×r): α = r + 3, fewer products per output for larger transforms and larger
+// (PackedTileSize) and the pooled packed forward (PooledTileSize). 4 means F(4×4, r×r): α = r + 3, fewer products per output for larger transforms and larger
 // rounding; 2 means F(2×2, r×r). The profile names the choice (CpuBackend.Conv2dWinogradTile).
 internal static partial class Conv2dWinograd
 {
@@ -53,6 +53,16 @@ internal static partial class Conv2dWinograd
     /// no faster (FCN-INFER-2026-12-07.md).
     /// </summary>
     internal static int PackedTileSize(in Conv2dGeometry g) => g.R == 5 && g.C >= PackedLargeTileMinChannels ? 4 : 2;
+
+    /// <summary>
+    /// Outputs per tile side of the pooled packed forward (Backend.Conv2dForwardPackedReluMaxPool, Conv2dWinograd.Pool.cs), the one
+    /// place that chooses it; the weight keeps panels for it beside its own (Conv2dWinogradWeight.PooledPanels). 4 for 3×3 filters
+    /// over fewer than <see cref="WinogradDeepChannels"/> channels (FocusCalibrationNet's conv2 and conv3 at one image,
+    /// focus_calibration_net.infer.b1.26x63: a 4×4 tile is four pool windows, 36 products per 16 outputs instead of 64, and the
+    /// input and output transforms per output fall too); else the tile the filters were packed for (<see cref="PackedTileSize"/>),
+    /// and the pooled store takes only 2×2 ones.
+    /// </summary>
+    internal static int PooledTileSize(in Conv2dGeometry g) => g.R == 3 && g.S == 3 && g.C < WinogradDeepChannels ? 4 : PackedTileSize(g);
 
     /// <summary>
     /// Input channels from which packed 5×5 filters take F(4×4, 5×5): AttentionFcn's default widths (64 into conv2); the

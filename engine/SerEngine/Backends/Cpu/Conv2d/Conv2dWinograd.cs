@@ -238,12 +238,14 @@ internal static partial class Conv2dWinograd
 
     /// <summary>
     /// y = conv(x, w) + bias (then ReLU when <paramref name="relu"/>) with w as Winograd panels (<see cref="Panels(float[], in Conv2dGeometry, int)"/>);
-    /// with <paramref name="pool"/> (2×2 tiles, g's output size even) y [N, K, OutH/2, OutW/2] is its 2×2 max pool (Conv2dWinograd.Pool.cs).
+    /// on <paramref name="m"/>×<paramref name="m"/> tiles (the panels' tile size: 2, or 4 for 3×3 filters, F(4×4, 3×3));
+    /// with <paramref name="pool"/> (g's output size even) y [N, K, OutH/2, OutW/2] is its 2×2 max pool (Conv2dWinograd.Pool.cs).
     /// </summary>
-    public static unsafe void Forward(float[] x, float* panels, float[]? bias, float[] y, in Conv2dGeometry g, bool relu, int threads, bool? wide = null, bool pool = false)
+    public static unsafe void Forward(float[] x, float* panels, float[]? bias, float[] y, in Conv2dGeometry g, bool relu, int threads, bool? wide = null, bool pool = false, int m = 2)
     {
+        if (m == 4 && g.R != 3) throw new ArgumentException($"conv2d Winograd: 4×4 tiles in this driver take 3×3 filters, got {g.R}×{g.S}");
         bool wideProducts = wide ?? Vector512.IsHardwareAccelerated; // 512-bit products (tests pin both widths: same bits)
-        var wg = TileGeometry.Of(g, 2);
+        var wg = TileGeometry.Of(g, m);
         int blocks = CeilDiv(g.K, Lanes);
         long image = (long)g.C * wg.Plane;
         var padded = ArrayPool<float>.Shared.Rent((int)(g.N * image)); // [N][C][Hp, Wp]
@@ -257,6 +259,23 @@ internal static partial class Conv2dWinograd
             fixed (float* src = x, dst = padded)
                 padding.Write(src + (long)n * geo.C * geo.H * geo.W, dst + n * image);
         });
+        if (g.N == 1 && workers > 1 && g.C < WinogradDeepChannels && blocks % ((wideProducts ? 2 : 1) * workers) != 0)
+        {
+            // one image whose channel blocks (pairs of them with 512-bit products) do not split evenly among the threads: each
+            // thread takes an equal share of the groups of six tiles with every block, transforming the input rows under its tiles
+            // only (a cut by tile rows or by blocks left one thread a row or a block more); an even cut by blocks is kept, as each
+            // thread then reads only its part of U
+            int all = wg.TilesH * wg.TilesW, groups = CeilDiv(all, Rows);
+            ParallelFor(workers, workers, task =>
+            {
+                int e0 = Rows * (int)((long)groups * task / workers), e1 = Math.Min(all, Rows * (int)((long)groups * (task + 1) / workers));
+                if (e0 >= e1) return;
+                fixed (float* pin = padded, py = y, pb = bias)
+                    ForwardTask(pin, panels, pb, py, geo, wg, e0 / wg.TilesW, CeilDiv(e1, wg.TilesW), 0, blocks, relu, wideProducts, pool, e0, e1);
+            });
+            ArrayPool<float>.Shared.Return(padded);
+            return;
+        }
         var (rowSplits, blockSplits) = workers == 1 || g.N >= 2 * workers ? (1, 1) : Splits(g.N, wg.TilesH, blocks, workers);
         ParallelFor(g.N * rowSplits * blockSplits, workers, task =>
         {
@@ -276,7 +295,8 @@ internal static partial class Conv2dWinograd
     /// transform of a task's rows, which every task repeats, as <see cref="InputShare"/> of
     /// one block's products over them; ties go to fewer tasks. (FocusCalibrationNet at batch 1 on two
     /// threads: conv2's 13 tile rows in halves of 7 and 6 rather than both threads transforming all
-    /// rows for one of its two blocks; conv5's 3 tile rows whole, its five blocks as 3 and 2.)
+    /// rows for one of its two blocks; conv5's 3 tile rows whole, its five blocks as 3 and 2; one image over fewer than
+    /// WinogradDeepChannels channels whose blocks do not split evenly is cut into equal shares of its groups of six tiles instead, in Forward.)
     /// </summary>
     internal static (int RowSplits, int BlockSplits) Splits(int images, int tileRows, int blocks, int threads)
     {
@@ -305,7 +325,8 @@ internal static partial class Conv2dWinograd
     private const double InputShare = 0.35;
 
     /// <summary>
-    /// Tile rows [i0, i1) of one image, output channel blocks [kb0, kb1): band by band (<see cref="Bands"/>), the
+    /// Tile rows [i0, i1) of one image (of them only the tiles [<paramref name="e0"/>, <paramref name="e1"/>) in the image's
+    /// row-major order), output channel blocks [kb0, kb1): band by band (<see cref="Bands"/>), the
     /// input transform of every channel into V; then for each chunk of channel blocks, point by point ξ, the
     /// products of every group of six tiles (two channel blocks at a time when <paramref name="wide"/>) into M
     /// [block][group][α² ξ][6][16], and the chunk's output transforms into y [K, OutH, OutW]. With ξ outermost,
@@ -313,7 +334,7 @@ internal static partial class Conv2dWinograd
     /// (each element is still one FMA chain over the input channels: the same bits in any order of the loops).
     /// </summary>
     private static unsafe void ForwardTask(float* image, float* panels, float* bias, float* y, in Conv2dGeometry g, in TileGeometry wg,
-        int i0, int i1, int kb0, int kb1, bool relu, bool wide, bool pool = false)
+        int i0, int i1, int kb0, int kb1, bool relu, bool wide, bool pool = false, int e0 = 0, int e1 = int.MaxValue)
     {
         int c = g.C, blocks = CeilDiv(g.K, Lanes), tilesWPad = wg.TilesWPad;
         bool wideInput = WideTransforms(wide);
@@ -338,10 +359,12 @@ internal static partial class Conv2dWinograd
                     int rows = Math.Min(bandRows, i1 - b0), tiles = rows * tilesWPad;
                     // the products run over the real tiles only, six at a time: position of the o-th in V (the
                     // last one repeated to fill the last six; their results are never read)
-                    int real = rows * wg.TilesW, groups = CeilDiv(real, Rows);
+                    int first = Math.Max(0, e0 - b0 * wg.TilesW), real = Math.Min(rows * wg.TilesW, e1 - b0 * wg.TilesW) - first; // the task's tiles in the band
+                    if (real <= 0) continue;
+                    int groups = CeilDiv(real, Rows);
                     for (int o = 0; o < groups * Rows; o++)
                     {
-                        int e = Math.Min(o, real - 1);
+                        int e = first + Math.Min(o, real - 1);
                         pat[o] = e / wg.TilesW * tilesWPad + e % wg.TilesW;
                     }
                     for (int cc = 0; cc < c; cc++)
@@ -352,7 +375,12 @@ internal static partial class Conv2dWinograd
                             for (int j0 = 0; j0 < tilesWPad;)
                             {
                                 float* patch = src + wg.M * ((b0 + r) * wg.Wp + j0), slot = pv + (long)cc * tiles + r * tilesWPad + j0;
-                                j0 += InputTiles(wg.Alpha, patch, wg.Wp, slot, vXi, tilesWPad - j0, wideInput);
+                                if (wg.M == 4)
+                                {
+                                    Input8Tile4(patch, wg.Wp, slot, vXi);
+                                    j0 += 8;
+                                }
+                                else j0 += InputTiles(wg.Alpha, patch, wg.Wp, slot, vXi, tilesWPad - j0, wideInput);
                             }
                     }
                     long uXi = PanelXiStride(g), mBlock = groups * mGroup;
@@ -412,7 +440,7 @@ internal static partial class Conv2dWinograd
     /// </summary>
     private static (int Rows, int Chunk) Bands(in Conv2dGeometry g, in TileGeometry wg, int taskRows, int taskBlocks, bool wide)
     {
-        long rowBytes = RowBytes(g);
+        long rowBytes = RowBytes(g, wg.M);
         int unit = wide ? 2 : 1, points = wg.Points, tilesW = wg.TilesW;
         int Chunk(int rows)
         {
@@ -463,6 +491,13 @@ internal static partial class Conv2dWinograd
             int r = t[q] / tilesWPad, j = t[q] - r * tilesWPad, oh = wg.M * (b0 + r);
             float* dst = y + k0 * plane + (long)oh * outW + wg.M * j;
             int rowsIn = Math.Min(wg.M, outH - oh), colsIn = Math.Min(wg.M, outW - wg.M * j);
+            if (wg.M == 4)
+            {
+                StoreTile4(m + q * Lanes, mXi, biasLow, relu, dst, plane, outW, lanesLow, rowsIn, colsIn);
+                if (lanesHigh > 0)
+                    StoreTile4(m + q * Lanes + 8, mXi, biasHigh, relu, dst + 8 * plane, plane, outW, lanesHigh, rowsIn, colsIn);
+                continue;
+            }
             Store(wg.Alpha, m + q * Lanes, mXi, biasLow, relu, dst, plane, outW, lanesLow, rowsIn, colsIn);
             if (lanesHigh > 0)
                 Store(wg.Alpha, m + q * Lanes + 8, mXi, biasHigh, relu, dst + 8 * plane, plane, outW, lanesHigh, rowsIn, colsIn);
@@ -546,14 +581,4 @@ internal static partial class Conv2dWinograd
         Sse2.StoreLow((double*)(dst + 6 * channelStride), h);
         Sse2.StoreHigh((double*)(dst + 7 * channelStride), h);
     }
-}
-
-/// <summary>
-/// Filters kept as Winograd panels U [α² ξ][K/16][C][16] (<see cref="Conv2dWinograd.Panels(float[], in Conv2dGeometry, int)"/>:
-/// pinned, 64-byte aligned from <see cref="CpuBackend.Align64"/>), the fast CPU backend's packed conv2d weight.
-/// </summary>
-internal sealed class Conv2dWinogradWeight(Backend backend, Storage source, in Conv2dGeometry g, float[] panels)
-    : PackedConv2dWeight(backend, source, g)
-{
-    public float[] Panels { get; } = panels;
 }
