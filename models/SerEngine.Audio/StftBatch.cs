@@ -160,6 +160,7 @@ internal static unsafe class StftBatch
                     int t0 = lanes * g, count = Math.Min(lanes, frames - t0);
                     // lanes past the last frame repeat frame t0 (their results are ignored)
                     for (int l = 0; l < lanes; l++) pf[l] = (nint)starts[t0 + (l < count ? l : 0)];
+                    sink.Prepare(t0, lanes);
                     LoadFrames((float**)pf, pw, n, zr, zi);
                     plan.Forward(zr, zi, sr, si, out var xr, out var xi);
                     RealSpectrum(xr, xi, pwr, pwi, h, power, spec);

@@ -1,4 +1,5 @@
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace SerEngine.Audio;
 
@@ -13,6 +14,11 @@ internal abstract unsafe class FrameSink<T>
 {
     /// <summary>Consumes the group starting at frame <paramref name="t0"/> with <paramref name="count"/> (1–<paramref name="lanes"/>) valid lanes.</summary>
     public abstract void Consume(int t0, int count, int lanes, T* spec);
+
+    /// <summary>Called before the group at frame <paramref name="t0"/> is transformed: a hint to fetch what its <see cref="Consume"/> will write.</summary>
+    public virtual void Prepare(int t0, int lanes)
+    {
+    }
 }
 
 /// <summary>Writes each group's spectra into a <c>[bins, frames]</c> matrix (a group is one 32- or 64-byte store per bin).</summary>
@@ -24,6 +30,19 @@ internal sealed unsafe class SpectrogramSink<T>(T[] output, int bins, int frames
     {
         fixed (T* po = output)
             Write(po, bins, frames, t0, count, lanes, spec);
+    }
+
+    /// <inheritdoc/>
+    public override void Prepare(int t0, int lanes)
+    {
+        if (!Sse.IsSupported || t0 + lanes > frames) return;
+        // a group's stores miss one new line per row (the rows are frames apart): asked for now, into L2,
+        // those lines arrive while the frames are transformed instead of stalling the stores
+        fixed (T* po = output)
+        {
+            T* p = po + t0 + lanes - 1;
+            for (int f = 0; f < bins; f++) Sse.Prefetch1(p + (long)f * frames);
+        }
     }
 
     /// <summary>The group into <paramref name="po"/> <c>[bins, frames]</c>, row by row.</summary>
