@@ -285,6 +285,24 @@ public sealed partial class ProfilingBackend
     }
 
     /// <inheritdoc/>
+    public override string AttentionTransposedImplementation(int t, int d) => Inner.AttentionTransposedImplementation(t, d);
+
+    /// <inheritdoc/>
+    public override void AttentionForwardTransposed(Storage qkvT, Storage? centres, Storage? widths, Storage probs, Storage oT, Storage? means,
+        int batch, int heads, int t, int d, float scale)
+    {
+        string impl = Inner.AttentionTransposedImplementation(t, d);
+        if (impl == "composed")
+        {
+            base.AttentionForwardTransposed(qkvT, centres, widths, probs, oT, means, batch, heads, t, d, scale);
+            return;
+        }
+        long t0 = Start();
+        Inner.AttentionForwardTransposed(U(qkvT), UOrNull(centres), UOrNull(widths), U(probs), U(oT), UOrNull(means), batch, heads, t, d, scale);
+        Record(Stop(t0), $"AttentionForwardTransposed {batch * heads}x[{t}x{t}x{d}] {impl}");
+    }
+
+    /// <inheritdoc/>
     public override void AttentionBackward(Storage q, Storage k, Storage v, Storage probs, Storage? dropMask,
         Storage? dOut, Storage? dProbs, Storage? dQ, Storage? dK, Storage? dV, Storage? dBias, int batchHeads, int t, int d, float scale)
     {

@@ -14,8 +14,9 @@ namespace SerEngine.Models.Attention;
 // transposed copies); the Focus context is computed feature-major too, cᵀ = tanh(Wfq·Qᵀ + …) (Wfq
 // packed), and the centre and width logits of all heads come from one product with a block-diagonal
 // matrix U [2H, H·dh] (row h holds u_p[h] in head h's columns, row H + h holds u_z[h]),
-// p | z [N, 2H, T] = U · cᵀ, instead of two broadcast products and sums per head; the focus bias is
-// one op (Ops.FocusBias), as in training; each head's output comes transposed, Oᵀ = Vᵀ · Aᵀ [dh, T], so the
+// p | z [N, 2H, T] = U · cᵀ, instead of two broadcast products and sums per head; scores, focus bias, softmax,
+// A·V and the calibration mean are one backend primitive (Backend.AttentionForwardTransposed) over the heads;
+// each head's output comes transposed, Oᵀ = Vᵀ · Aᵀ [dh, T], so the
 // calibration mean is over rows and the heads lie as mergedᵀ [N, H·dh, T] (no permute); the output projection
 // is again a packed product, Yᵀ = Wo · mergedᵀ + bo.
 // Everything else is the plain forward's arithmetic. The stacked and packed matrices are cached
@@ -34,14 +35,7 @@ public sealed partial class FocusCalibrationAttention
         int n = xT.Shape[0], dIn = xT.Shape[1], t = xT.Shape[2], h = Heads, dh = HeadDim, hd = h * dh;
         var qkvT = Tensor.Empty(new Shape(n, 3 * hd, t), backend: backend);       // [N, 3·H·dh, T]: per head Qᵀ, Kᵀ, Vᵀ [dh, T]
         backend.GemmPackedA(packed[0], false, n, t, 1f, xT.Storage, dIn * t, 0f, qkvT.Storage, 3 * hd * t, d[1].Storage);
-        // per head Q Kᵀ [T, T] = (Qᵀ)ᵀ · Kᵀ and O = A · (Vᵀ)ᵀ, reading the transposed heads as they lie
-        var qT = n == 1 ? qkvT : Ops.Narrow(qkvT, 1, 0, hd);                     // [N, H·dh, T] (one image: qkvT's first rows)
-        var kT = Ops.Narrow(qkvT, 1, hd, hd);                                   // [N, H·dh, T]
-        var vT = Ops.Narrow(qkvT, 1, 2 * hd, hd);                               // [N, H·dh, T]
-        var scores = Tensor.Empty(new Shape(n, h, t, t), backend: backend);     // [N, H, T, T]
-        backend.Gemm(true, false, n * h, t, t, dh, 1f, qT.Storage, dh * t, kT.Storage, dh * t, 0f, scores.Storage, t * t);
-
-        Tensor? bias = null, centres = null, widths = null;
+        Tensor? centres = null, widths = null;
         if (Focus)
         {
             // cᵀ = tanh(Wfq · Qᵀ + bfq + Wfg · mean_T(Q) + bfg), then P | W [N, 2H, T] = sigmoid(U · cᵀ) · T
@@ -64,17 +58,19 @@ public sealed partial class FocusCalibrationAttention
             var pz = logits.Sigmoid() * t;                                                                // [N, 2H, T]: P | W
             centres = Ops.Narrow(pz, 1, 0, h);                                                            // [N, H, T]
             widths = Ops.Narrow(pz, 1, h, h);                                                             // [N, H, T]
-            bias = Ops.FocusBias(centres, widths);                                                        // [N, H, T, T] = −2 (j − P_i)² / W_i²
         }
 
-        var attention = Ops.BiasedSoftmax(scores, bias, null, 1f / MathF.Sqrt(dh)); // [N, H, T, T]
-        // per head Oᵀ [dh, T] = Vᵀ · Aᵀ: the heads' outputs feature-major, so [N, H, dh, T] is mergedᵀ [N, H·dh, T] as it lies
+        // per head S = Q Kᵀ/√dh + focus bias, A = softmax(S), Oᵀ [dh, T] = Vᵀ · Aᵀ and its mean over the tokens, one primitive
+        // reading the heads as they lie in qkvT; [N, H, dh, T] is mergedᵀ [N, H·dh, T] as it lies (no permute)
+        var attention = Tensor.Empty(new Shape(n, h, t, t), backend: backend);   // [N, H, T, T]
         var oT = Tensor.Empty(new Shape(n, h, dh, t), backend: backend);          // [N, H, dh, T] = (A · V)ᵀ per head
-        backend.Gemm(false, true, n * h, dh, t, t, 1f, vT.Storage, dh * t, attention.Storage, t * t, 0f, oT.Storage, dh * t);
+        var means = Calibration ? Tensor.Empty(new Shape(n, hd), backend: backend) : null; // [N, H·dh]
+        backend.AttentionForwardTransposed(qkvT.Storage, centres?.Storage, widths?.Storage, attention.Storage, oT.Storage, means?.Storage,
+            n, h, t, dh, 1f / MathF.Sqrt(dh));
         Tensor? gates = null;
         if (Calibration)
         {
-            gates = CalibrationGate!.Forward(oT.Mean([3]).Reshape(n, hd)).Sigmoid(); // [N, H]
+            gates = CalibrationGate!.Forward(means!).Sigmoid();                     // [N, H]
             oT = oT * gates.Reshape(n, h, 1, 1);
         }
         var yT = Tensor.Empty(new Shape(n, dIn, t), backend: backend);           // [N, d_in, T] = Wo · mergedᵀ + bo
