@@ -434,9 +434,11 @@ internal static partial class Conv2dWinograd
 
     /// <summary>
     /// Tile rows per band and channel blocks per chunk for <paramref name="taskRows"/> rows and <paramref name="taskBlocks"/> blocks.
-    /// Deep (≥ 128 input channels) or 5×5 convolutions take the band with the fewest bytes moved per tile beyond L2
-    /// (U once per band, V once plus once per chunk when over <see cref="ResidentBytes"/>), up to <see cref="DeepBandBytes"/>;
-    /// the rest keep whole tile rows of up to <see cref="BandTiles"/> tiles within <see cref="BandBytes"/>.
+    /// 5×5 convolutions take as many tile rows as keep the band's V within <see cref="ResidentBytes"/> (one row at least: the
+    /// input transform writes V and every chunk reads it back in L2, which costs less than re-reading U from L3 per band;
+    /// FCN-TRAIN-2026-12-07-b.md). Deep (≥ 128 input channels) 3×3 convolutions take the band with the fewest bytes moved per
+    /// tile beyond L2 (U once per band, V once plus once per chunk when over <see cref="ResidentBytes"/>), up to
+    /// <see cref="DeepBandBytes"/>; the rest keep whole tile rows of up to <see cref="BandTiles"/> tiles within <see cref="BandBytes"/>.
     /// </summary>
     private static (int Rows, int Chunk) Bands(in Conv2dGeometry g, in TileGeometry wg, int taskRows, int taskBlocks, bool wide)
     {
@@ -446,6 +448,11 @@ internal static partial class Conv2dWinograd
         {
             long mBlock = (long)points * RoundUp(rows * tilesW, Rows) * Lanes * sizeof(float);
             return Math.Min(taskBlocks, Math.Max(unit, (int)(ChunkBytes / mBlock) / unit * unit));
+        }
+        if (g.R == 5)
+        {
+            int rows = (int)Math.Clamp(ResidentBytes / rowBytes, 1, taskRows);
+            return (rows, Chunk(rows));
         }
         if (g.C < WinogradDeepChannels && g.R != 5)
         {
