@@ -454,7 +454,7 @@ internal static partial class Conv2dWinograd
             int rows = (int)Math.Clamp(ResidentBytes / rowBytes, 1, taskRows);
             return (rows, Chunk(rows));
         }
-        if (g.C < WinogradDeepChannels && g.R != 5)
+        if (g.C < WinogradDeepChannels)
         {
             int rows = Math.Min(taskRows, CeilDiv(BandTiles, wg.TilesWPad));
             rows = (int)Math.Clamp(BandBytes / rowBytes, 1, rows);
