@@ -8,7 +8,8 @@ namespace SerEngine.Tests.Engine;
 /// FocusCalibrationNet's training convolutions over several images (focus_calibration_net.train_step.b32.26x63):
 /// the per-call F(2×2, 3×3) forward and backward-input, whose tasks are whole images where the images outnumber
 /// twice the threads (each task pads its own image) and image parts otherwise, against the <c>cpu-reference</c>
-/// loops, and the same bits on either split, at either vector width.
+/// loops, and the same bits on either split, at either vector width; the channel-vector backward-weight of conv2
+/// and conv3 likewise.
 /// </summary>
 public class CpuFastConv2dFcaTrainingTests
 {
@@ -59,6 +60,42 @@ public class CpuFastConv2dFcaTrainingTests
             var dxExpected = Output(x.Length);
             Ref.Conv2dBackwardInput(ToRef(dy), ToRef(w), dxExpected, g);
             Agree(Read(dxExpected), dx2, $"backward-input {g}");
+        }
+    }
+
+    /// <summary>
+    /// The channel-vector backward-weight (each thread pads and packs image by image what its run of tasks reads) at
+    /// conv2 (two panels, taps split between threads) and conv3 (three panels, runs crossing panels) and odd shapes:
+    /// against the reference, the same bits on 1–3 threads and at either width.
+    /// </summary>
+    [Fact]
+    public void ChannelVectorBackwardWeightAgreesWithTheReferenceOnAnyThreads()
+    {
+        var rng = new Generator(2208);
+        Conv2dGeometry[] shapes =
+        [
+            Layers[0], Layers[1],
+            new(3, 7, 9, 11, 40, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1),     // three panels, the last with 8 live lanes
+            new(4, 5, 8, 10, 64, 5, 5, 1, 1, 2, 2, 1, 3, 1, 1),     // 5×5, asymmetric padding, two pairs
+        ];
+        foreach (var g in shapes)
+        {
+            var x = RandomArray(rng, g.N * g.C * g.H * g.W);
+            var dy = RandomArray(rng, g.N * g.K * g.OutH * g.OutW);
+            float[] Run(bool wide, int threads)
+            {
+                var dw = new float[g.K * g.C * g.R * g.S];
+                Conv2dChannelVector.BackwardWeight(x, dy, dw, g, threads, wide);
+                return dw;
+            }
+            var dw2 = Run(true, 2);
+            Assert.Equal(dw2, Run(false, 2));
+            Assert.Equal(dw2, Run(true, 1));
+            Assert.Equal(dw2, Run(false, 3));
+            Assert.Equal(dw2, Run(true, 3));
+            var expected = Output(dw2.Length);
+            Ref.Conv2dBackwardWeight(ToRef(x), ToRef(dy), expected, g);
+            Agree(Read(expected), dw2, $"channel-vector backward-weight {g}");
         }
     }
 
