@@ -10,10 +10,10 @@ namespace SerEngine.Backends.Cpu;
 // Conv2d backward-weight as channel-vector tiles (see Conv2dChannelVector.cs):
 //   dwᵀ[t, k] = Σ_n Σ_p P_n[base(p) + off[t]] · dy[n, k, p]      (16 output channels k × 6 taps t per tile)
 // P_n is image n zero-padded as for the shifted-window kernel ([C, Hp, Wp]), off[t] the tap offset
-// and base(p) = oh·sh·Wp + ow·sw. dy is packed once per call into 16-channel panels dyᵀ [N][K/16][OHW][16]
+// and base(p) = oh·sh·Wp + ow·sw. dy is packed image by image, by the thread using them, into 16-channel panels dyᵀ [K/16][OHW][16]
 // (8×8 register transposes, lanes past K zero): a step over one output pixel is two aligned loads of
 // dyᵀ, six broadcasts of input values (one per tap, read in place from P) and twelve FMAs, with no
-// im2col packing and no virtual columns. Threads take whole (channel panel, tap range) blocks and sum
+// im2col packing and no virtual columns. Threads take runs of whole (channel panel, tap range) blocks and sum
 // over every image themselves, so there are no partial sums to reduce; the pixels go in chunks of
 // output rows (≤ 32 KB of dyᵀ, kept close while the block's taps pass over it). With 512-bit vectors
 // a task takes two channel panels at once (6 taps × 32 channels, one register per tap and panel): every
@@ -35,56 +35,57 @@ internal static partial class Conv2dChannelVector
         var off = s.TapOffsets(taps);
         long macs = (long)images * blocks * Lanes * tapTiles * Rows * ohw;
         int workers = macs < GemmParallelMacs ? 1 : threads;
-        var padded = ArrayPool<float>.Shared.Rent(images * img); // [N][ImageLength]
         long panel = (long)ohw * Lanes;
-        float* dyT = (float*)NativeMemory.AlignedAlloc((nuint)(images * blocks * panel * sizeof(float)), 64); // [N][K/16][OHW][16]
         float* dwT = (float*)NativeMemory.AlignedAlloc((nuint)((long)blocks * tapTiles * Rows * Lanes * sizeof(float)), 64); // [K/16][taps'][16]
         try
         {
             new Span<float>(dwT, blocks * tapTiles * Rows * Lanes).Clear();
-            float* pdyT = dyT, pdwT = dwT;
-            ParallelFor(images * blocks, workers, task =>
-            {
-                int n = task / blocks, kb = task % blocks;
-                fixed (float* src = x, dst = padded, pdy = dy)
-                {
-                    if (kb == 0) s.Pad(src + (long)n * s.Cin * s.Hin * s.Win, dst + (long)n * img);
-                    PackPanel(pdy + ((long)n * k + kb * Lanes) * ohw, Math.Min(Lanes, k - kb * Lanes), ohw, pdyT + (n * blocks + kb) * panel);
-                }
-            });
-            // tasks: (channel panels, range of tap tiles), as many as make a multiple of the threads
+            float* pdwT = dwT;
+            // tasks: (channel panels, range of tap tiles), as many as make a multiple of the threads, each thread a run of
+            // them. Image by image a thread pads x[n] and packs the panels of dy[n] its tasks use into scratch that stays in
+            // L2 (a batch-wide padded x and dyᵀ went to memory and came back), then runs its tasks over them; every dwᵀ
+            // element still sums images, row chunks, pixels in that order
             int units = CeilDiv(blocks, width), splits = workers / Gcd(units, workers), rowChunk = Math.Max(1, ChunkPixels / width / outW);
-            ParallelFor(units * splits, workers, task =>
+            int perWorker = units * splits / workers;
+            ParallelFor(workers, workers, worker =>
             {
-                int kb = task / splits * width, sp = task % splits;
-                bool pair = width == 2 && kb + 1 < blocks;
-                int tt0 = (int)((long)tapTiles * sp / splits), tt1 = (int)((long)tapTiles * (sp + 1) / splits);
-                fixed (float* pin = padded)
+                int first = worker * perWorker, end = first + perWorker;
+                int kbLo = first / splits * width, kbHi = Math.Min(blocks, ((end - 1) / splits + 1) * width);
+                float* image = CpuScratch.Floats(ref t_weightImage, img);                       // [ImageLength]
+                float* panels = CpuScratch.Floats(ref t_weightPanels, (kbHi - kbLo) * panel);  // [kbLo .. kbHi)[OHW][16]
+                fixed (float* src = x, pdy = dy)
                 fixed (int* poff = off)
                 {
                     for (int n = 0; n < images; n++)
                     {
-                        float* image = pin + (long)n * img;
-                        float* panelN = pdyT + (n * blocks + kb) * panel;
-                        for (int oh0 = 0; oh0 < outH; oh0 += rowChunk)
+                        s.Pad(src + (long)n * s.Cin * s.Hin * s.Win, image);
+                        for (int kb = kbLo; kb < kbHi; kb++)
+                            PackPanel(pdy + ((long)n * k + kb * Lanes) * ohw, Math.Min(Lanes, k - kb * Lanes), ohw, panels + (kb - kbLo) * panel);
+                        for (int task = first; task < end; task++)
                         {
-                            int rows = Math.Min(rowChunk, outH - oh0);
-                            float* d = panelN + (long)oh0 * outW * Lanes;
-                            float* at = image + (long)oh0 * sh * wp;
-                            for (int tt = tt0; tt < tt1; tt++)
+                            int kb = task / splits * width, sp = task % splits;
+                            bool pair = width == 2 && kb + 1 < blocks;
+                            int tt0 = (int)((long)tapTiles * sp / splits), tt1 = (int)((long)tapTiles * (sp + 1) / splits);
+                            for (int oh0 = 0; oh0 < outH; oh0 += rowChunk)
                             {
-                                int t = tt * Rows, last = taps - 1;
-                                float* tile = pdwT + ((long)kb * tapTiles + tt) * Rows * Lanes;
-                                if (pair)
-                                    KernelWeight6x32(rows, outW, sh * wp, sw, d, (nint)panel,
-                                        at + poff[t], at + poff[Math.Min(t + 1, last)], at + poff[Math.Min(t + 2, last)],
-                                        at + poff[Math.Min(t + 3, last)], at + poff[Math.Min(t + 4, last)], at + poff[Math.Min(t + 5, last)],
-                                        tile, tile + (long)tapTiles * Rows * Lanes);
-                                else
-                                    KernelWeight6x16(rows, outW, sh * wp, sw, d,
-                                        at + poff[t], at + poff[Math.Min(t + 1, last)], at + poff[Math.Min(t + 2, last)],
-                                        at + poff[Math.Min(t + 3, last)], at + poff[Math.Min(t + 4, last)], at + poff[Math.Min(t + 5, last)],
-                                        tile);
+                                int rows = Math.Min(rowChunk, outH - oh0);
+                                float* d = panels + (kb - kbLo) * panel + (long)oh0 * outW * Lanes;
+                                float* at = image + (long)oh0 * sh * wp;
+                                for (int tt = tt0; tt < tt1; tt++)
+                                {
+                                    int t = tt * Rows, last = taps - 1;
+                                    float* tile = pdwT + ((long)kb * tapTiles + tt) * Rows * Lanes;
+                                    if (pair)
+                                        KernelWeight6x32(rows, outW, sh * wp, sw, d, (nint)panel,
+                                            at + poff[t], at + poff[Math.Min(t + 1, last)], at + poff[Math.Min(t + 2, last)],
+                                            at + poff[Math.Min(t + 3, last)], at + poff[Math.Min(t + 4, last)], at + poff[Math.Min(t + 5, last)],
+                                            tile, tile + (long)tapTiles * Rows * Lanes);
+                                    else
+                                        KernelWeight6x16(rows, outW, sh * wp, sw, d,
+                                            at + poff[t], at + poff[Math.Min(t + 1, last)], at + poff[Math.Min(t + 2, last)],
+                                            at + poff[Math.Min(t + 3, last)], at + poff[Math.Min(t + 4, last)], at + poff[Math.Min(t + 5, last)],
+                                            tile);
+                                }
                             }
                         }
                     }
@@ -101,11 +102,12 @@ internal static partial class Conv2dChannelVector
         }
         finally
         {
-            NativeMemory.AlignedFree(dyT);
             NativeMemory.AlignedFree(dwT);
-            ArrayPool<float>.Shared.Return(padded);
         }
     }
+
+    /// <summary>This thread's padded image and dyᵀ panels of one image in <see cref="BackwardWeight"/> (CpuScratch).</summary>
+    [ThreadStatic] private static float[]? t_weightImage, t_weightPanels;
 
     private static int Gcd(int a, int b)
     {

@@ -248,35 +248,53 @@ internal static partial class Conv2dWinograd
         var wg = TileGeometry.Of(g, m);
         int blocks = CeilDiv(g.K, Lanes);
         long image = (long)g.C * wg.Plane;
-        var padded = ArrayPool<float>.Shared.Rent((int)(g.N * image)); // [N][C][Hp, Wp]
         long macs = (long)g.N * wg.Points * blocks * Lanes * g.C * wg.TilesH * wg.TilesWPad;
         int workers = macs < GemmParallelMacs ? 1 : threads;
         var geo = g;
         var padding = wg.Image(g);
         long yImage = pool ? (long)g.K * (g.OutH / 2) * (g.OutW / 2) : (long)g.K * g.OutH * g.OutW;
-        ParallelFor(g.N, workers, n =>
-        {
-            fixed (float* src = x, dst = padded)
-                padding.Write(src + (long)n * geo.C * geo.H * geo.W, dst + n * image);
-        });
         if (g.N == 1 && workers > 1 && g.C < WinogradDeepChannels && blocks % ((wideProducts ? 2 : 1) * workers) != 0)
         {
             // one image whose channel blocks (pairs of them with 512-bit products) do not split evenly among the threads: each
             // thread takes an equal share of the groups of six tiles with every block, transforming the input rows under its tiles
             // only (a cut by tile rows or by blocks left one thread a row or a block more); an even cut by blocks is kept, as each
             // thread then reads only its part of U
+            var single = ArrayPool<float>.Shared.Rent((int)image); // [C][Hp, Wp]
+            fixed (float* src = x, dst = single)
+                padding.Write(src, dst);
             int all = wg.TilesH * wg.TilesW, groups = CeilDiv(all, Rows);
             ParallelFor(workers, workers, task =>
             {
                 int e0 = Rows * (int)((long)groups * task / workers), e1 = Math.Min(all, Rows * (int)((long)groups * (task + 1) / workers));
                 if (e0 >= e1) return;
-                fixed (float* pin = padded, py = y, pb = bias)
+                fixed (float* pin = single, py = y, pb = bias)
                     ForwardTask(pin, panels, pb, py, geo, wg, e0 / wg.TilesW, CeilDiv(e1, wg.TilesW), 0, blocks, relu, wideProducts, pool, e0, e1);
             });
-            ArrayPool<float>.Shared.Return(padded);
+            ArrayPool<float>.Shared.Return(single);
             return;
         }
         var (rowSplits, blockSplits) = workers == 1 || g.N >= 2 * workers ? (1, 1) : Splits(g.N, wg.TilesH, blocks, workers);
+        if (rowSplits == 1 && blockSplits == 1)
+        {
+            // one task per image: it pads its image into its own scratch, read back from L2 by the input transforms
+            // (a batch-wide padded copy went to memory and came back)
+            ParallelFor(g.N, workers, n =>
+            {
+                float* pad = CpuScratch.Floats(ref _paddedScratch, image);
+                fixed (float* src = x, py = y, pb = bias)
+                {
+                    padding.Write(src + (long)n * geo.C * geo.H * geo.W, pad);
+                    ForwardTask(pad, panels, pb, py + n * yImage, geo, wg, 0, wg.TilesH, 0, blocks, relu, wideProducts, pool);
+                }
+            });
+            return;
+        }
+        var padded = ArrayPool<float>.Shared.Rent((int)(g.N * image)); // [N][C][Hp, Wp]
+        ParallelFor(g.N, workers, n =>
+        {
+            fixed (float* src = x, dst = padded)
+                padding.Write(src + (long)n * geo.C * geo.H * geo.W, dst + n * image);
+        });
         ParallelFor(g.N * rowSplits * blockSplits, workers, task =>
         {
             int n = task / (rowSplits * blockSplits), rs = task / blockSplits % rowSplits, bs = task % blockSplits;
@@ -476,6 +494,9 @@ internal static partial class Conv2dWinograd
         }
         return best;
     }
+
+    /// <summary>This thread's padded image in <see cref="Forward"/> when its tasks are whole images (CpuScratch).</summary>
+    [ThreadStatic] private static float[]? _paddedScratch;
 
     /// <summary>This thread's M of <see cref="ForwardTask"/> (CpuScratch: a fresh block per task page-faults).</summary>
     [ThreadStatic] private static float[]? _productScratch;
