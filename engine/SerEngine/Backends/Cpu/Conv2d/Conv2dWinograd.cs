@@ -441,68 +441,11 @@ internal static partial class Conv2dWinograd
         }
     }
 
-    /// <summary>Most bytes of M one chunk of channel blocks holds (it is written and read back while in L2).</summary>
-    private const long ChunkBytes = 256 * 1024;
-
-    /// <summary>Most bytes of V a band keeps for re-reading from L2 by every chunk; a bigger band's V streams once per chunk.</summary>
-    private const long ResidentBytes = 512 * 1024;
-
-    /// <summary>Most bytes of V one band of a deep or 5×5 convolution holds (beyond L2: read once per chunk from L3).</summary>
-    private const long DeepBandBytes = 5L << 19;
-
-    /// <summary>
-    /// Tile rows per band and channel blocks per chunk for <paramref name="taskRows"/> rows and <paramref name="taskBlocks"/> blocks.
-    /// 5×5 convolutions take as many tile rows as keep the band's V within <see cref="ResidentBytes"/> (one row at least: the
-    /// input transform writes V and every chunk reads it back in L2, which costs less than re-reading U from L3 per band;
-    /// FCN-TRAIN-2026-12-07-b.md). Deep (≥ 128 input channels) 3×3 convolutions take the band with the fewest bytes moved per
-    /// tile beyond L2 (U once per band, V once plus once per chunk when over <see cref="ResidentBytes"/>), up to
-    /// <see cref="DeepBandBytes"/>; the rest keep whole tile rows of up to <see cref="BandTiles"/> tiles within <see cref="BandBytes"/>.
-    /// </summary>
-    private static (int Rows, int Chunk) Bands(in Conv2dGeometry g, in TileGeometry wg, int taskRows, int taskBlocks, bool wide)
-    {
-        long rowBytes = RowBytes(g, wg.M);
-        int unit = wide ? 2 : 1, points = wg.Points, tilesW = wg.TilesW;
-        int Chunk(int rows)
-        {
-            long mBlock = (long)points * RoundUp(rows * tilesW, Rows) * Lanes * sizeof(float);
-            return Math.Min(taskBlocks, Math.Max(unit, (int)(ChunkBytes / mBlock) / unit * unit));
-        }
-        if (g.R == 5)
-        {
-            int rows = (int)Math.Clamp(ResidentBytes / rowBytes, 1, taskRows);
-            return (rows, Chunk(rows));
-        }
-        if (g.C < WinogradDeepChannels)
-        {
-            int rows = Math.Min(taskRows, CeilDiv(BandTiles, wg.TilesWPad));
-            rows = (int)Math.Clamp(BandBytes / rowBytes, 1, rows);
-            return (rows, Chunk(rows));
-        }
-        long u = (long)wg.Points * g.C * taskBlocks * Lanes * sizeof(float);
-        (int, int) best = (1, Chunk(1));
-        double bestCost = double.MaxValue;
-        for (int rows = 1; rows <= taskRows && (rows == 1 || rows * rowBytes <= DeepBandBytes); rows++)
-        {
-            int chunk = Chunk(rows), chunks = CeilDiv(taskBlocks, chunk);
-            long vBytes = rows * rowBytes;
-            double cost = (u + vBytes * (1 + (vBytes <= ResidentBytes ? 1 : chunks))) / (double)(rows * wg.TilesW);
-            if (cost < bestCost * 0.999)
-            {
-                bestCost = cost;
-                best = (rows, chunk);
-            }
-        }
-        return best;
-    }
-
     /// <summary>This thread's padded image in <see cref="Forward"/> when its tasks are whole images (CpuScratch).</summary>
     [ThreadStatic] private static float[]? _paddedScratch;
 
     /// <summary>This thread's M of <see cref="ForwardTask"/> (CpuScratch: a fresh block per task page-faults).</summary>
     [ThreadStatic] private static float[]? _productScratch;
-
-    /// <summary>Input channels from which <see cref="Bands"/> weighs the traffic of U against that of V (the 3×3 layers of AttentionFcn).</summary>
-    private const int WinogradDeepChannels = 128;
 
     /// <summary>
     /// The output transforms of <paramref name="count"/> tiles of a group of six (positions t in the band's V)
