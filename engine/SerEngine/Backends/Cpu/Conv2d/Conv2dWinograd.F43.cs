@@ -115,20 +115,30 @@ internal static partial class Conv2dWinograd
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe void StoreTile4(float* m, long xiStride, Vector256<float> bias, bool relu, float* dst, long plane, int outW, int lanes, int rows, int cols)
     {
-        var s = stackalloc Vector256<float>[24]; // (Aᵀ M)[a, σ] at 6a + σ
+        var s = stackalloc Vector256<float>[24];
+        var y = stackalloc Vector256<float>[16]; // Y[a, b] at 4a + b
+        OutputTile4(m, xiStride, bias, relu, s, y);
+        StoreOutput4x4(y, dst, plane, outW, lanes, rows, cols);
+    }
+
+    /// <summary>
+    /// Y = Aᵀ M A + bias (then ReLU when asked) of one F(4×4, 3×3) tile for 8 output channels into y [16] (Y[a, b] at 4a + b),
+    /// through the caller's s [24] ((Aᵀ M)[a, σ] at 6a + σ; the caller allocates both so this inlines).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe void OutputTile4(float* m, long xiStride, Vector256<float> bias, bool relu, Vector256<float>* s, Vector256<float>* y)
+    {
         for (int sigma = 0; sigma < 6; sigma++)
         {
             float* c = m + sigma * xiStride;
             ApplyA46(Vector256.Load(c), Vector256.Load(c + 6 * xiStride), Vector256.Load(c + 12 * xiStride),
                 Vector256.Load(c + 18 * xiStride), Vector256.Load(c + 24 * xiStride), Vector256.Load(c + 30 * xiStride), s + sigma, 6);
         }
-        var y = stackalloc Vector256<float>[16]; // Y[a, b] at 4a + b
         for (int a = 0; a < 4; a++)
         {
             ApplyA46(s[6 * a], s[6 * a + 1], s[6 * a + 2], s[6 * a + 3], s[6 * a + 4], s[6 * a + 5], y + 4 * a, 1);
             for (int b = 0; b < 4; b++) y[4 * a + b] = BiasRelu(y[4 * a + b], bias, relu);
         }
-        StoreOutput4x4(y, dst, plane, outW, lanes, rows, cols);
     }
 
     /// <summary>

@@ -94,19 +94,9 @@ internal static partial class Conv2dWinograd
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe void StoreTile4Pooled(float* m, long xiStride, Vector256<float> bias, bool relu, float* dst, long plane, int pw, int lanes, int rows, int cols)
     {
-        var s = stackalloc Vector256<float>[24]; // (Aᵀ M)[a, σ] at 6a + σ
-        for (int sigma = 0; sigma < 6; sigma++)
-        {
-            float* c = m + sigma * xiStride;
-            ApplyA46(Vector256.Load(c), Vector256.Load(c + 6 * xiStride), Vector256.Load(c + 12 * xiStride),
-                Vector256.Load(c + 18 * xiStride), Vector256.Load(c + 24 * xiStride), Vector256.Load(c + 30 * xiStride), s + sigma, 6);
-        }
+        var s = stackalloc Vector256<float>[24];
         var y = stackalloc Vector256<float>[16]; // Y[a, b] at 4a + b
-        for (int a = 0; a < 4; a++)
-        {
-            ApplyA46(s[6 * a], s[6 * a + 1], s[6 * a + 2], s[6 * a + 3], s[6 * a + 4], s[6 * a + 5], y + 4 * a, 1);
-            for (int b = 0; b < 4; b++) y[4 * a + b] = BiasRelu(y[4 * a + b], bias, relu);
-        }
+        OutputTile4(m, xiStride, bias, relu, s, y);
         // after ReLU every output is +0 or above (no NaN, no −0), so any order of the maxima gives MaxPool2d's value
         var p00 = Vector256.Max(Vector256.Max(y[0], y[1]), Vector256.Max(y[4], y[5]));
         var p01 = Vector256.Max(Vector256.Max(y[2], y[3]), Vector256.Max(y[6], y[7]));
