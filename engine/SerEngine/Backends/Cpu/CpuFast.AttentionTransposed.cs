@@ -54,16 +54,7 @@ public partial class CpuBackend
                     float* pi = pp + (long)item * tt;
                     for (int i = 0; i < t; i++)
                     {
-                        if (pc is not null)
-                        {
-                            // Backend.FocusBias.cs's float order: the square of the distance, over the square of the width, times −2
-                            float p = pc[(long)item * t + i], w = pw[(long)item * t + i];
-                            for (int j = 0; j < t; j++)
-                            {
-                                float dj = j - p;
-                                br[j] = dj * dj / (w * w) * -2f;
-                            }
-                        }
+                        if (pc is not null) FocusBiasRow(pc[(long)item * t + i], pw[(long)item * t + i], new Span<float>(br, t));
                         var yr = new Span<float>(pi + i * t, t);
                         float max = BiasedRow(new ReadOnlySpan<float>(sm + i * tp, t), pc is null ? default : new ReadOnlySpan<float>(br, t),
                             default, scale, yr);

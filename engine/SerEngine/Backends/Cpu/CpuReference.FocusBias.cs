@@ -8,14 +8,16 @@ public partial class CpuReferenceBackend
     public override void FocusBiasForward(Storage centres, Storage widths, Storage bias, int rows, int t)
     {
         float[] pv = F(centres), wv = F(widths), bv = F(bias); // [rows], [rows], [rows, t]
-        for (int r = 0; r < rows; r++)
+        for (int r = 0; r < rows; r++) FocusBiasRow(pv[r], wv[r], bv.AsSpan(r * t, t));
+    }
+
+    /// <summary>One query's focus bias over the keys j = 0 .. row.Length − 1, in the kernels' float order: −2 (j − p)² / w².</summary>
+    internal static void FocusBiasRow(float p, float w, Span<float> row)
+    {
+        for (int j = 0; j < row.Length; j++)
         {
-            float w = wv[r];
-            for (int j = 0; j < t; j++)
-            {
-                float d = j - pv[r];
-                bv[r * t + j] = d * d / (w * w) * -2f;
-            }
+            float d = j - p;
+            row[j] = d * d / (w * w) * -2f;
         }
     }
 
