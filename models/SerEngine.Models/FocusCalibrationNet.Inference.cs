@@ -69,8 +69,7 @@ public sealed partial class FocusCalibrationNet
         h = ConvRelu(h, packed[3], w[11], Conv5);                       // [N, 80, F', T']
         int n = h.Shape[0], c = h.Shape[1], f = h.Shape[2], t = h.Shape[3];
         var tokensT = h.Reshape(n, c * f, t);                           // [N, 80·F', T']: the tokens feature-major, as they lie
-        var (attendedT, internals) = Attn.ForwardFused(tokensT);        // [N, 80·F', T']
-        var z = (tokensT + attendedT).Relu().Mean([2]);                 // [N, d_in]
+        var (z, internals) = Attn.ForwardFusedResidualMean(tokensT);     // [N, d_in] = mean_T ReLU(Xᵀ + attn(X)ᵀ)
         return (Fc.Forward(z), internals);
     }
 

@@ -101,6 +101,25 @@ public sealed partial class ProfilingBackend
         Record(Stop(t0), $"GemmPackedA {(a.Trans ? "T" : "N")}{(transB ? "T" : "N")} {batch}x[{a.Rows}x{n}x{a.Depth}]");
     }
 
+    /// <inheritdoc/>
+    public override void GemmPackedATanh(PackedGemmA a, int batch, int n, Storage b, int strideB, Storage c, Storage? rowBias)
+    {
+        if (a is not ProfiledPackedGemmA p || !ReferenceEquals(a.Backend, this)) throw new ArgumentException("gemm: the packed operand belongs to another backend");
+        long t0 = Start();
+        Inner.GemmPackedATanh(p.Inner, batch, n, U(b), strideB, U(c), UOrNull(rowBias));
+        Record(Stop(t0), $"GemmPackedATanh {batch}x[{a.Rows}x{n}x{a.Depth}]");
+    }
+
+    /// <inheritdoc/>
+    public override void GemmPackedAResidualReluMean(PackedGemmA a, int batch, int n, Storage b, int strideB, Storage c, Storage? rowBias,
+        Storage residual, Storage means)
+    {
+        if (a is not ProfiledPackedGemmA p || !ReferenceEquals(a.Backend, this)) throw new ArgumentException("gemm: the packed operand belongs to another backend");
+        long t0 = Start();
+        Inner.GemmPackedAResidualReluMean(p.Inner, batch, n, U(b), strideB, U(c), UOrNull(rowBias), U(residual), U(means));
+        Record(Stop(t0), $"GemmPackedAResidualReluMean {batch}x[{a.Rows}x{n}x{a.Depth}]");
+    }
+
     // ---- convolution and pooling --------------------------------------------------------------
 
     /// <inheritdoc/>

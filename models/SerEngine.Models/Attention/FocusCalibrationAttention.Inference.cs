@@ -18,15 +18,33 @@ namespace SerEngine.Models.Attention;
 // A·V and the calibration mean are one backend primitive (Backend.AttentionForwardTransposed) over the heads;
 // each head's output comes transposed, Oᵀ = Vᵀ · Aᵀ [dh, T], so the
 // calibration mean is over rows and the heads lie as mergedᵀ [N, H·dh, T] (no permute); the output projection
-// is again a packed product, Yᵀ = Wo · mergedᵀ + bo.
+// is again a packed product, Yᵀ = Wo · mergedᵀ + bo (for the network's forward with its residual, ReLU and token mean
+// done on the product's rows as they are finished, Backend.GemmPackedAResidualReluMean); the tanh of the focus context
+// likewise rides on its product (Backend.GemmPackedATanh).
 // Everything else is the plain forward's arithmetic. The stacked and packed matrices are cached
 // (DerivedWeights).
 public sealed partial class FocusCalibrationAttention
 {
     private DerivedWeights<PackedGemmA>? _stacked;
 
-    /// <summary>attn(X)ᵀ [N, d_in, T] for Xᵀ [N, d_in, T] in eval mode without gradients (no dropout), fused as above.</summary>
-    internal (Tensor YT, Internals Internals) ForwardFused(Tensor xT)
+    /// <summary>
+    /// z [N, d_in] = mean over T of ReLU(Xᵀ + attn(X)ᵀ) (FocusCalibrationNet's residual, ReLU and token mean) for Xᵀ [N, d_in, T],
+    /// fused as above; the residual, ReLU and mean run on the output projection's rows as they are finished
+    /// (Backend.GemmPackedAResidualReluMean).
+    /// </summary>
+    internal (Tensor Z, Internals Internals) ForwardFusedResidualMean(Tensor xT)
+    {
+        var (oT, internals, wo) = ForwardFusedHeads(xT);
+        int n = xT.Shape[0], dIn = xT.Shape[1], t = xT.Shape[2];
+        var backend = xT.Backend;
+        var yT = Tensor.Empty(new Shape(n, dIn, t), backend: backend);           // [N, d_in, T] = Wo · mergedᵀ + bo (scratch)
+        var z = Tensor.Empty(new Shape(n, dIn), backend: backend);               // [N, d_in]
+        backend.GemmPackedAResidualReluMean(wo, n, t, oT.Storage, Heads * HeadDim * t, yT.Storage, Out.Bias?.Storage, xT.Storage, z.Storage);
+        return (z, internals);
+    }
+
+    /// <summary>The heads' gated outputs mergedᵀ [N, H·dh, T] of Xᵀ [N, d_in, T], the internals, and the packed Wo.</summary>
+    private (Tensor OT, Internals Internals, PackedGemmA Wo) ForwardFusedHeads(Tensor xT)
     {
         if (xT.Rank != 3) throw new ArgumentException($"focus-calibration attention expects Xᵀ [N, d_in, T], got {xT.Shape}");
         // d: Wqkv [3·H·dh, d_in], bqkv [3·H·dh], then U [2H, H·dh] with focus; packed: Wqkv, Wo, then Wfq with focus
@@ -45,8 +63,7 @@ public sealed partial class FocusCalibrationAttention
             {
                 // one image: the global term is one more bias per row, so it rides on the product's bias pass
                 var rowBias = FocusQuery!.Bias is null ? global : global + FocusQuery.Bias.Reshape(1, hd);
-                backend.GemmPackedA(packed[2], false, n, t, 1f, qkvT.Storage, 3 * hd * t, 0f, cT.Storage, hd * t, rowBias.Storage);
-                cT = cT.Tanh();
+                backend.GemmPackedATanh(packed[2], n, t, qkvT.Storage, 3 * hd * t, cT.Storage, rowBias.Storage); // tanh in the product's tasks
             }
             else
             {
@@ -73,9 +90,7 @@ public sealed partial class FocusCalibrationAttention
             gates = CalibrationGate!.Forward(means!).Sigmoid();                     // [N, H]
             oT = oT * gates.Reshape(n, h, 1, 1);
         }
-        var yT = Tensor.Empty(new Shape(n, dIn, t), backend: backend);           // [N, d_in, T] = Wo · mergedᵀ + bo
-        backend.GemmPackedA(packed[1], false, n, t, 1f, oT.Storage, hd * t, 0f, yT.Storage, dIn * t, Out.Bias?.Storage);
-        return (yT, new Internals(attention, centres, widths, gates));
+        return (oT, new Internals(attention, centres, widths, gates), packed[1]);
     }
 
     /// <summary>Releases the cached stacked matrices of the fused path; the next fused forward builds them again.</summary>

@@ -37,9 +37,10 @@ public partial class CpuBackend
     /// C_item [m, n] (= or +=, by <paramref name="beta"/> 0 or 1) A·B_item for every item, A as packed by
     /// <see cref="PackGemmA"/> (KC slabs of 6-row micro-panels), B_item [k, n] at <paramref name="b"/> + item·<paramref name="strideB"/>
     /// (or [n, k] with <paramref name="transB"/>); with <paramref name="rowBias"/> [m], each row of C is first set to
-    /// (or, beta 1, increased by) its bias, then A·B is added.
+    /// (or, beta 1, increased by) its bias, then A·B is added; then <paramref name="epilogue"/> runs on the task's finished rows.
     /// </summary>
-    private unsafe void GemmNarrow(float* packedA, float* b, long strideB, bool transB, int batch, int m, int n, int k, float beta, float* c, long strideC, float* rowBias = null)
+    private unsafe void GemmNarrow(float* packedA, float* b, long strideB, bool transB, int batch, int m, int n, int k, float beta, float* c, long strideC, float* rowBias = null,
+        RowsEpilogue epilogue = default)
     {
         int mPad = RoundUp(m, GemmMR), pairs = CeilDiv(mPad / GemmMR, 2);
         bool inPlace = !transB && n >= 8; // a row's 16 floats reach one row further at most
@@ -84,6 +85,7 @@ public partial class CpuBackend
                     for (int r = 0; r < rows; r++)
                         StoreRow(t + r * GemmNarrowColumns, ci + (long)(r0 + r) * n, n, add);
                 }
+                if (epilogue.Step != RowStep.None) epilogue.Apply(item, ci, r0, rows, n);
             });
         }
     }

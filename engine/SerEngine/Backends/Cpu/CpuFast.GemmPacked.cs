@@ -33,14 +33,25 @@ public partial class CpuBackend
     }
 
     /// <inheritdoc/>
-    public override unsafe void GemmPackedA(PackedGemmA a, bool transB, int batch, int n,
+    public override void GemmPackedA(PackedGemmA a, bool transB, int batch, int n,
         float alpha, Storage b, int strideB, float beta, Storage c, int strideC, Storage? rowBias = null)
     {
-        if (a is not CpuPackedGemmA packed || !ReferenceEquals(a.Backend, this) || (strideC == 0 && batch > 1))
+        if (a is not CpuPackedGemmA || !ReferenceEquals(a.Backend, this) || (strideC == 0 && batch > 1))
         {
             base.GemmPackedA(a, transB, batch, n, alpha, b, strideB, beta, c, strideC, rowBias);
             return;
         }
+        GemmPackedARows(a, transB, batch, n, alpha, b, strideB, beta, c, strideC, rowBias, default);
+    }
+
+    /// <summary>
+    /// GemmPackedA on this backend's packed A, then <paramref name="epilogue"/> on every row of C (CpuFast.GemmPackedEpilogue.cs):
+    /// on the narrow path inside each task, else after the product.
+    /// </summary>
+    private unsafe void GemmPackedARows(PackedGemmA a, bool transB, int batch, int n,
+        float alpha, Storage b, int strideB, float beta, Storage c, int strideC, Storage? rowBias, RowsEpilogue epilogue)
+    {
+        var packed = (CpuPackedGemmA)a;
         if (batch <= 0 || n <= 0) return;
         int m = a.Rows, k = a.Depth;
         fixed (float* pb = F(b), pc = F(c), pbias = rowBias is null ? null : F(rowBias))
@@ -49,7 +60,7 @@ public partial class CpuBackend
             if (GemmNarrowApplies(batch, m, n, k, alpha, pbias != null ? 1f : beta))
             {
                 // each task puts the bias on its own rows before its products (no serial pass over C while the workers wait)
-                GemmNarrow((float*)Align64(packed.Panels), pb, strideB, transB, batch, m, n, k, beta, pc, strideC, pbias);
+                GemmNarrow((float*)Align64(packed.Panels), pb, strideB, transB, batch, m, n, k, beta, pc, strideC, pbias, epilogue);
                 return;
             }
             if (pbias != null)
@@ -67,6 +78,8 @@ public partial class CpuBackend
             }
             var srcA = new PlainA(null, 0, a.Trans, m, k); // never read: every task takes the prepacked panels
             GemmRun(srcA, srcB, batch, m, n, k, alpha, beta, pc, strideC, Threads, prepackedA: (float*)Align64(packed.Panels));
+            if (epilogue.Step == RowStep.None) return;
+            for (int item = 0; item < batch; item++) epilogue.Apply(item, pc + item * (long)strideC, 0, m, n);
         }
     }
 }

@@ -73,7 +73,8 @@ public partial class CpuBackend
     {
         int colBlocks = CeilDiv(n, 8), k8 = k / 8 * 8;
         nint pa = (nint)a, pw = (nint)w, pc = (nint)c;
-        ForChunks(batch * colBlocks, (long)batch * n * k / 8, (t0, t1) =>
+        // split by the weight's size: a large W (a 256×256 layer) is read from L3, so two threads halve the wait
+        ForChunks(batch * colBlocks, (long)batch * n * k, (t0, t1) =>
         {
             float* sums = stackalloc float[8];
             for (int t = t0; t < t1; t++)
@@ -91,7 +92,7 @@ public partial class CpuBackend
                     *dst = beta == 0f ? alpha * s : alpha * s + beta * *dst;
                 }
             }
-        });
+        }, chunksPerThread: 1);
     }
 
     /// <summary>

@@ -1,0 +1,96 @@
+using System.Runtime.Intrinsics;
+
+namespace SerEngine.Backends.Cpu;
+
+// GemmPackedA with a step on each finished row of C (Backend.GemmPackedEpilogue.cs). On the narrow path
+// (≤ 16 columns, 512-bit) each task does the step on its own rows right after their products, inside the same
+// parallel loop, so the calling thread no longer runs the step alone while the worker waits; elsewhere the step
+// runs after the product. Either way each row goes through the same function, so the bits do not depend on the
+// path or the vector width, and they are those of the composed default on this backend: tanh through Tanh8 for
+// every element (the Unary kernel's vector body; a row's tail is run through it padded), and the residual mean
+// as SumTo sums a short row (in order, in double) times the Scale factor 1/n.
+public partial class CpuBackend
+{
+    /// <summary>What <see cref="GemmNarrow"/> does to each finished row of C.</summary>
+    private enum RowStep { None, Tanh, ResidualReluMean }
+
+    /// <summary>
+    /// The step and its operands: for ResidualReluMean, residual [N, m, n] (items <see cref="ItemStride"/> apart,
+    /// as C) and means [N, m].
+    /// </summary>
+    private readonly unsafe struct RowsEpilogue(RowStep step, float* residual, float* means, long itemStride, int m)
+    {
+        public RowStep Step { get; } = step;
+
+        public float* Residual { get; } = residual;
+
+        public float* Means { get; } = means;
+
+        public long ItemStride { get; } = itemStride;
+
+        public int M { get; } = m;
+
+        /// <summary>Applies the step to rows [r0, r0 + rows) of item <paramref name="item"/> of C (<paramref name="ci"/> is that item's C).</summary>
+        public void Apply(int item, float* ci, int r0, int rows, int n)
+        {
+            switch (Step)
+            {
+                case RowStep.Tanh:
+                    TanhAll(ci + (long)r0 * n, rows * n);
+                    break;
+                case RowStep.ResidualReluMean:
+                    float scale = 1f / n;
+                    float* res = Residual + item * ItemStride, mi = Means + (long)item * M;
+                    for (int r = r0; r < r0 + rows; r++)
+                    {
+                        float* cr = ci + (long)r * n, xr = res + (long)r * n;
+                        double s = 0;
+                        for (int j = 0; j < n; j++)
+                        {
+                            float v = xr[j] + cr[j];
+                            s += v > 0 ? v : 0f;
+                        }
+                        mi[r] = n == 1 ? (float)s : (float)s * scale;
+                    }
+                    break;
+            }
+        }
+    }
+
+    /// <summary>x = tanh(x) for <paramref name="count"/> floats, every one through Tanh8 (the tail padded with zeros).</summary>
+    private static unsafe void TanhAll(float* x, int count)
+    {
+        int i = 0;
+        for (; i + 8 <= count; i += 8) Tanh8(Vector256.Load(x + i)).Store(x + i);
+        if (i == count) return;
+        var tail = stackalloc float[8];
+        for (int j = 0; j < 8; j++) tail[j] = i + j < count ? x[i + j] : 0f;
+        Tanh8(Vector256.Load(tail)).Store(tail);
+        for (int j = 0; i + j < count; j++) x[i + j] = tail[j];
+    }
+
+    /// <inheritdoc/>
+    public override unsafe void GemmPackedATanh(PackedGemmA a, int batch, int n, Storage b, int strideB, Storage c, Storage? rowBias)
+    {
+        if (a is not CpuPackedGemmA || !ReferenceEquals(a.Backend, this) || !Vector256.IsHardwareAccelerated)
+        {
+            base.GemmPackedATanh(a, batch, n, b, strideB, c, rowBias);
+            return;
+        }
+        GemmPackedARows(a, false, batch, n, 1f, b, strideB, 0f, c, a.Rows * n, rowBias, new RowsEpilogue(RowStep.Tanh, null, null, 0, a.Rows));
+    }
+
+    /// <inheritdoc/>
+    public override unsafe void GemmPackedAResidualReluMean(PackedGemmA a, int batch, int n, Storage b, int strideB, Storage c, Storage? rowBias,
+        Storage residual, Storage means)
+    {
+        if (a is not CpuPackedGemmA || !ReferenceEquals(a.Backend, this))
+        {
+            base.GemmPackedAResidualReluMean(a, batch, n, b, strideB, c, rowBias, residual, means);
+            return;
+        }
+        fixed (float* pr = F(residual), pm = F(means))
+            GemmPackedARows(a, false, batch, n, 1f, b, strideB, 0f, c, a.Rows * n, rowBias,
+                new RowsEpilogue(RowStep.ResidualReluMean, pr, pm, (long)a.Rows * n, a.Rows));
+    }
+}
