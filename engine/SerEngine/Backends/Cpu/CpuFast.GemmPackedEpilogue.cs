@@ -39,22 +39,46 @@ public partial class CpuBackend
                     TanhAll(ci + (long)r0 * n, rows * n);
                     break;
                 case RowStep.ResidualReluMean:
-                    float scale = 1f / n;
-                    float* res = Residual + item * ItemStride, mi = Means + (long)item * M;
-                    for (int r = r0; r < r0 + rows; r++)
-                    {
-                        float* cr = ci + (long)r * n, xr = res + (long)r * n;
-                        double s = 0;
-                        for (int j = 0; j < n; j++)
-                        {
-                            float v = xr[j] + cr[j];
-                            s += v > 0 ? v : 0f;
-                        }
-                        mi[r] = n == 1 ? (float)s : (float)s * scale;
-                    }
+                    ResidualReluMeans(ci + (long)r0 * n, Residual + item * ItemStride + (long)r0 * n, Means + (long)item * M + r0, rows, n);
                     break;
             }
         }
+    }
+
+    /// <summary>
+    /// means[r] = (Σ_j ReLU(x[r, j] + c[r, j]), in order, in double) · (1/n) for r &lt; rows (rows of n floats): four rows'
+    /// chains at a time, so the adds of one row do not wait on each other's latency alone.
+    /// </summary>
+    private static unsafe void ResidualReluMeans(float* c, float* x, float* means, int rows, int n)
+    {
+        float scale = 1f / n;
+        int r = 0;
+        for (; r + 4 <= rows; r += 4)
+        {
+            float* c0 = c + (long)r * n, x0 = x + (long)r * n;
+            double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+            for (int j = 0; j < n; j++)
+            {
+                s0 += Relu(x0[j] + c0[j]);
+                s1 += Relu(x0[n + j] + c0[n + j]);
+                s2 += Relu(x0[2 * n + j] + c0[2 * n + j]);
+                s3 += Relu(x0[3 * n + j] + c0[3 * n + j]);
+            }
+            means[r] = Mean(s0);
+            means[r + 1] = Mean(s1);
+            means[r + 2] = Mean(s2);
+            means[r + 3] = Mean(s3);
+        }
+        for (; r < rows; r++)
+        {
+            float* cr = c + (long)r * n, xr = x + (long)r * n;
+            double s = 0;
+            for (int j = 0; j < n; j++) s += Relu(xr[j] + cr[j]);
+            means[r] = Mean(s);
+        }
+
+        static float Relu(float v) => v > 0 ? v : 0f;
+        float Mean(double s) => n == 1 ? (float)s : (float)s * scale;
     }
 
     /// <summary>x = tanh(x) for <paramref name="count"/> floats, every one through Tanh8 (the tail padded with zeros).</summary>

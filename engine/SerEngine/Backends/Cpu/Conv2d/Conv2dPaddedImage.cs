@@ -66,6 +66,33 @@ internal readonly record struct PaddedImage(int Planes, int H, int W, int Top, i
     }
 
     /// <summary>
+    /// Writes only padded rows [<paramref name="p0"/>, <paramref name="p1"/>) of every plane of dst (their data and zeros, whole
+    /// rows of <see cref="Pitch"/> floats), nothing else: a task that reads only those rows pads them into its own buffer
+    /// (one image cut among threads by tile rows: each pads its share instead of one thread padding all while the others wait).
+    /// Needs W ≥ 8 and Pitch ≥ Left + W (rows are zeroed, then their data copied, 8 floats at a time).
+    /// </summary>
+    public unsafe void WriteRows(float* src, float* dst, int p0, int p1)
+    {
+        System.Diagnostics.Debug.Assert(W >= 8 && Pitch >= 8 && Left + W <= Pitch && p0 >= 0 && p1 * (long)Pitch <= PlaneLength);
+        var zero = Vector256<float>.Zero;
+        for (int c = 0; c < Planes; c++)
+            for (int p = p0; p < p1; p++)
+            {
+                float* to = dst + (long)c * PlaneLength + (long)p * Pitch;
+                int z = 0;
+                for (; z + 8 <= Pitch; z += 8) zero.Store(to + z);
+                if (z < Pitch) zero.Store(to + Pitch - 8);
+                int i = p - Top;
+                if (i < 0 || i >= H) continue;
+                float* from = src + ((long)c * H + i) * W;
+                to += Left;
+                int j = 0;
+                for (; j + 8 <= W; j += 8) Vector256.Load(from + j).Store(to + j);
+                if (j < W) Vector256.Load(from + W - 8).Store(to + W - 8);
+            }
+    }
+
+    /// <summary>
     /// off[t] for tap t = (c, r, s) of an r×s filter with dilations (dilH, dilW): c·PlaneLength +
     /// r·dilH·Pitch + s·dilW, the tap's shift in the padded image; <paramref name="length"/> ≥ Planes·R·S
     /// entries, those past the taps 0 (the padding of a group of taps reads offset 0 and is dropped).

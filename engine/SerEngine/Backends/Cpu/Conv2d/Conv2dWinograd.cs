@@ -259,18 +259,15 @@ internal static partial class Conv2dWinograd
             // thread takes an equal share of the groups of six tiles with every block, transforming the input rows under its tiles
             // only (a cut by tile rows or by blocks left one thread a row or a block more); an even cut by blocks is kept, as each
             // thread then reads only its part of U
-            var single = ArrayPool<float>.Shared.Rent((int)image); // [C][Hp, Wp]
-            fixed (float* src = x, dst = single)
-                padding.Write(src, dst);
             int all = wg.TilesH * wg.TilesW, groups = CeilDiv(all, Rows);
             ParallelFor(workers, workers, task =>
             {
                 int e0 = Rows * (int)((long)groups * task / workers), e1 = Math.Min(all, Rows * (int)((long)groups * (task + 1) / workers));
                 if (e0 >= e1) return;
-                fixed (float* pin = single, py = y, pb = bias)
-                    ForwardTask(pin, panels, pb, py, geo, wg, e0 / wg.TilesW, CeilDiv(e1, wg.TilesW), 0, blocks, relu, wideProducts, pool, e0, e1);
+                int i0 = e0 / wg.TilesW, i1 = CeilDiv(e1, wg.TilesW);
+                fixed (float* src = x, py = y, pb = bias)
+                    ForwardTask(PadRows(src, padding, geo, wg, image, i0, i1), panels, pb, py, geo, wg, i0, i1, 0, blocks, relu, wideProducts, pool, e0, e1);
             });
-            ArrayPool<float>.Shared.Return(single);
             return;
         }
         var (rowSplits, blockSplits) = workers == 1 || g.N >= 2 * workers ? (1, 1) : Splits(g.N, wg.TilesH, blocks, workers);
@@ -286,6 +283,21 @@ internal static partial class Conv2dWinograd
                     padding.Write(src + (long)n * geo.C * geo.H * geo.W, pad);
                     ForwardTask(pad, panels, pb, py + n * yImage, geo, wg, 0, wg.TilesH, 0, blocks, relu, wideProducts, pool);
                 }
+            });
+            return;
+        }
+        if (g.N == 1 && g.W >= 8)
+        {
+            // one image cut by tile rows and blocks: each task pads the rows under its tiles into its own scratch (one thread
+            // padding the whole image while the others waited was a serial step of every batch-1 conv)
+            ParallelFor(rowSplits * blockSplits, workers, task =>
+            {
+                int rs = task / blockSplits, bs = task % blockSplits;
+                int i0 = (int)((long)wg.TilesH * rs / rowSplits), i1 = (int)((long)wg.TilesH * (rs + 1) / rowSplits);
+                int kb0 = (int)((long)blocks * bs / blockSplits), kb1 = (int)((long)blocks * (bs + 1) / blockSplits);
+                if (i0 >= i1 || kb0 >= kb1) return;
+                fixed (float* src = x, py = y, pb = bias)
+                    ForwardTask(PadRows(src, padding, geo, wg, image, i0, i1), panels, pb, py, geo, wg, i0, i1, kb0, kb1, relu, wideProducts, pool);
             });
             return;
         }
@@ -305,6 +317,18 @@ internal static partial class Conv2dWinograd
                 ForwardTask(pin + n * image, panels, pb, py + n * yImage, geo, wg, i0, i1, kb0, kb1, relu, wideProducts, pool);
         });
         ArrayPool<float>.Shared.Return(padded);
+    }
+
+    /// <summary>
+    /// The padded rows under tile rows [i0, i1) of image src written into this thread's padding scratch (the rest of it
+    /// left as it is: the task reads those rows only); W ≥ 8 (PaddedImage.WriteRows), else the whole image.
+    /// </summary>
+    private static unsafe float* PadRows(float* src, in PaddedImage padding, in Conv2dGeometry g, in TileGeometry wg, long image, int i0, int i1)
+    {
+        float* pad = CpuScratch.Floats(ref _paddedScratch, image);
+        if (g.W >= 8) padding.WriteRows(src, pad, wg.M * i0, wg.M * i1 + g.R - 1);
+        else padding.Write(src, pad);
+        return pad;
     }
 
     /// <summary>
