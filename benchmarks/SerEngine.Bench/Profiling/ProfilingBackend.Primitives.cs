@@ -111,6 +111,16 @@ public sealed partial class ProfilingBackend
     }
 
     /// <inheritdoc/>
+    public override void GemmPackedARowMeans(PackedGemmA a, int batch, int n, Storage b, int strideB, Storage c, Storage? rowBias,
+        Storage means, int meanRows)
+    {
+        if (a is not ProfiledPackedGemmA p || !ReferenceEquals(a.Backend, this)) throw new ArgumentException("gemm: the packed operand belongs to another backend");
+        long t0 = Start();
+        Inner.GemmPackedARowMeans(p.Inner, batch, n, U(b), strideB, U(c), UOrNull(rowBias), U(means), meanRows);
+        Record(Stop(t0), $"GemmPackedARowMeans {batch}x[{a.Rows}x{n}x{a.Depth}] means of {meanRows}");
+    }
+
+    /// <inheritdoc/>
     public override void GemmPackedAResidualReluMean(PackedGemmA a, int batch, int n, Storage b, int strideB, Storage c, Storage? rowBias,
         Storage residual, Storage means)
     {

@@ -2,11 +2,11 @@ namespace SerEngine.Backends;
 
 // GemmPackedA with the elementwise step that follows it in an eval forward done on each row of C as it is
 // finished, so a backend can run it inside the product's own parallel tasks instead of as separate primitives
-// (FocusCalibrationAttention.Inference.cs: the focus context cᵀ = tanh(Wfq·Qᵀ + bias), and the network's
+// (FocusCalibrationAttention.Inference.cs: the token means of Q beside the Q/K/V projection, the focus context cᵀ = tanh(Wfq·Qᵀ + bias), and the network's
 // residual, ReLU and mean over the tokens after the output projection). Legend: N items, m rows of the packed
 // A (weights), k its depth, n columns of B and C (tokens). Items of B lie strideB apart, items of C, the residual
 // and the means back to back. The defaults compose GemmPackedA with the primitives the unfused path used
-// (Unary Tanh; Binary Add, Unary Relu, SumTo, Unary Scale), so every backend runs them with that path's bits;
+// (Unary Tanh; CopyBlocks, SumTo, Unary Scale; Binary Add, Unary Relu, SumTo, Unary Scale), so every backend runs them with that path's bits;
 // the fast CPU backend does the step in the product's tasks (CpuFast.GemmPackedEpilogue.cs).
 public abstract partial class Backend
 {
@@ -18,6 +18,23 @@ public abstract partial class Backend
     {
         GemmPackedA(a, false, batch, n, 1f, b, strideB, 0f, c, a.Rows * n, rowBias);
         Unary(UnaryOp.Tanh, c, c, batch * a.Rows * n, 0f);
+    }
+
+    /// <summary>
+    /// C_item [m, n] = A · B_item + rowBias and means_item [meanRows] = the means over the n columns of C_item's first
+    /// <paramref name="meanRows"/> rows, for every item (C items back to back, means [N, meanRows]).
+    /// </summary>
+    public virtual void GemmPackedARowMeans(PackedGemmA a, int batch, int n, Storage b, int strideB, Storage c, Storage? rowBias,
+        Storage means, int meanRows)
+    {
+        int m = a.Rows;
+        if (meanRows < 0 || meanRows > m) throw new ArgumentOutOfRangeException(nameof(meanRows), meanRows, $"gemm: row means of 0..{m} rows");
+        GemmPackedA(a, false, batch, n, 1f, b, strideB, 0f, c, m * n, rowBias);
+        if (meanRows == 0 || batch <= 0) return;
+        using var first = Allocate(batch * meanRows * n, DType.Float32);       // [N, meanRows, n]
+        CopyBlocks(c, 0, m * n, first, 0, meanRows * n, meanRows * n, batch);
+        SumTo(first, new Shape(batch, meanRows, n), means, new Shape(batch, meanRows, 1));
+        if (n != 1) Unary(UnaryOp.Scale, means, means, batch * meanRows, 1f / n);
     }
 
     /// <summary>

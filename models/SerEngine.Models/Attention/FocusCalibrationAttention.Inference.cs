@@ -52,12 +52,15 @@ public sealed partial class FocusCalibrationAttention
         var backend = xT.Backend;
         int n = xT.Shape[0], dIn = xT.Shape[1], t = xT.Shape[2], h = Heads, dh = HeadDim, hd = h * dh;
         var qkvT = Tensor.Empty(new Shape(n, 3 * hd, t), backend: backend);       // [N, 3·H·dh, T]: per head Qᵀ, Kᵀ, Vᵀ [dh, T]
-        backend.GemmPackedA(packed[0], false, n, t, 1f, xT.Storage, dIn * t, 0f, qkvT.Storage, 3 * hd * t, d[1].Storage);
+        // with focus, the token means of Q's rows come from the product's own tasks: qMeans [N, H·dh]
+        var qMeans = Focus ? Tensor.Empty(new Shape(n, hd), backend: backend) : null;
+        if (qMeans is null) backend.GemmPackedA(packed[0], false, n, t, 1f, xT.Storage, dIn * t, 0f, qkvT.Storage, 3 * hd * t, d[1].Storage);
+        else backend.GemmPackedARowMeans(packed[0], n, t, xT.Storage, dIn * t, qkvT.Storage, d[1].Storage, qMeans.Storage, hd);
         Tensor? centres = null, widths = null;
         if (Focus)
         {
             // cᵀ = tanh(Wfq · Qᵀ + bfq + Wfg · mean_T(Q) + bfg), then P | W [N, 2H, T] = sigmoid(U · cᵀ) · T
-            var global = FocusGlobal!.Forward(Ops.Narrow(qkvT, 1, 0, hd).Mean([2])); // [N, H·dh] (the mean over Q's rows only)
+            var global = FocusGlobal!.Forward(qMeans!);                            // [N, H·dh]
             var cT = Tensor.Empty(new Shape(n, hd, t), backend: backend);        // [N, H·dh, T]
             if (n == 1)
             {

@@ -5,7 +5,7 @@ using static SerEngine.Tests.Engine.FastAgreement;
 namespace SerEngine.Tests.Engine;
 
 /// <summary>
-/// GemmPackedA with a step on each finished row (Backend.GemmPackedATanh, Backend.GemmPackedAResidualReluMean) on the
+/// GemmPackedA with a step on each finished row (Backend.GemmPackedATanh, GemmPackedARowMeans, GemmPackedAResidualReluMean) on the
 /// fast backend: against cpu-reference's composed default within FastAgreement's tolerance; bit for bit against the
 /// fast backend's own composition (GemmPackedA, then its Unary/Binary/SumTo primitives) where that composition runs
 /// tanh through its vector body on every element; the same bits from the 12×16 narrow tiles (the step inside the
@@ -27,7 +27,7 @@ public class CpuFastGemmPackedEpilogueTests
         var bias = Random(rng, m);
         var residual = Random(rng, batch * m * n);
         var kinds = new[] { GemmKernelKind.Vector256, CpuBackend.BestGemmKernel }.Distinct();
-        float[]? firstTanh = null, firstMeans = null;
+        float[]? firstTanh = null, firstMeans = null, firstRowMeans = null;
         foreach (var kind in kinds)
             foreach (int threads in new[] { 1, 2, 3 })
             {
@@ -39,6 +39,25 @@ public class CpuFastGemmPackedEpilogueTests
                 var means = Output(batch * m);
                 fast.GemmPackedAResidualReluMean(packed, batch, n, b, k * n, scratch, bias, residual, means);
                 float[] tanh = Read(c), mean = Read(means);
+                int meanRows = Math.Max(1, m / 3 + 1);
+                var rowC = Output(batch * m * n);
+                var rowMeans = Output(batch * meanRows);
+                fast.GemmPackedARowMeans(packed, batch, n, b, k * n, rowC, bias, rowMeans, meanRows);
+                var refRowC = Output(batch * m * n);
+                var refRowMeans = Output(batch * meanRows);
+                Ref.GemmPackedARowMeans(Ref.PackGemmA(a, false, m, k), batch, n, b, k * n, refRowC, bias, refRowMeans, meanRows);
+                Agree(Read(refRowMeans), Read(rowMeans), $"row means {m}x{n}x{k} b{batch} {kind} t{threads}");
+                Assert.True(Read(rowC).AsSpan().SequenceEqual(Read(PlainProduct(fast, packed, b, bias, batch, m, n, k))), "row means: C holds A·B + bias");
+                // the composition the model used: the first rows copied out, SumTo, Scale
+                var firstRows = Output(batch * meanRows * n);
+                fast.CopyBlocks(rowC, 0, m * n, firstRows, 0, meanRows * n, meanRows * n, batch);
+                var composedRowMeans = Output(batch * meanRows);
+                fast.SumTo(firstRows, new Shape(batch, meanRows, n), composedRowMeans, new Shape(batch, meanRows, 1));
+                fast.Unary(UnaryOp.Scale, composedRowMeans, composedRowMeans, batch * meanRows, 1f / n);
+                if (n <= 16)
+                    Assert.True(Read(composedRowMeans).AsSpan().SequenceEqual(Read(rowMeans)), $"row means {m}x{n}x{k} b{batch} {kind} t{threads}: not the composed bits");
+                firstRowMeans ??= Read(rowMeans);
+                Assert.True(firstRowMeans.AsSpan().SequenceEqual(Read(rowMeans)), $"row means {m}x{n}x{k} b{batch} {kind} t{threads}: bits differ across kernels or threads");
 
                 // the reference's composed default
                 var refPacked = Ref.PackGemmA(a, false, m, k);

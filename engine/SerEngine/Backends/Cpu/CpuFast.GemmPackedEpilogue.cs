@@ -12,11 +12,11 @@ namespace SerEngine.Backends.Cpu;
 public partial class CpuBackend
 {
     /// <summary>What <see cref="GemmNarrow"/> does to each finished row of C.</summary>
-    private enum RowStep { None, Tanh, ResidualReluMean }
+    private enum RowStep { None, Tanh, RowMeans, ResidualReluMean }
 
     /// <summary>
     /// The step and its operands: for ResidualReluMean, residual [N, m, n] (items <see cref="ItemStride"/> apart,
-    /// as C) and means [N, m].
+    /// as C) and means [N, m]; for RowMeans, means [N, m] of the first m rows (m ≤ the product's rows).
     /// </summary>
     private readonly unsafe struct RowsEpilogue(RowStep step, float* residual, float* means, long itemStride, int m)
     {
@@ -38,6 +38,9 @@ public partial class CpuBackend
                 case RowStep.Tanh:
                     TanhAll(ci + (long)r0 * n, rows * n);
                     break;
+                case RowStep.RowMeans:
+                    if (r0 < M) ResidualReluMeans(ci + (long)r0 * n, null, Means + (long)item * M + r0, Math.Min(rows, M - r0), n);
+                    break;
                 case RowStep.ResidualReluMean:
                     ResidualReluMeans(ci + (long)r0 * n, Residual + item * ItemStride + (long)r0 * n, Means + (long)item * M + r0, rows, n);
                     break;
@@ -46,13 +49,41 @@ public partial class CpuBackend
     }
 
     /// <summary>
-    /// means[r] = (Σ_j ReLU(x[r, j] + c[r, j]), in order, in double) · (1/n) for r &lt; rows (rows of n floats): four rows'
-    /// chains at a time, so the adds of one row do not wait on each other's latency alone.
+    /// means[r] = (Σ_j ReLU(x[r, j] + c[r, j]), in order, in double) · (1/n) for r &lt; rows (rows of n floats), or without
+    /// x (null) the plain means (Σ_j c[r, j] in order, in double) · (1/n): four rows' chains at a time, so the adds of one
+    /// row do not wait on each other's latency alone.
     /// </summary>
     private static unsafe void ResidualReluMeans(float* c, float* x, float* means, int rows, int n)
     {
         float scale = 1f / n;
         int r = 0;
+        if (x == null)
+        {
+            for (; r + 4 <= rows; r += 4)
+            {
+                float* c0 = c + (long)r * n;
+                double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+                for (int j = 0; j < n; j++)
+                {
+                    s0 += c0[j];
+                    s1 += c0[n + j];
+                    s2 += c0[2 * n + j];
+                    s3 += c0[3 * n + j];
+                }
+                means[r] = Mean(s0);
+                means[r + 1] = Mean(s1);
+                means[r + 2] = Mean(s2);
+                means[r + 3] = Mean(s3);
+            }
+            for (; r < rows; r++)
+            {
+                float* cr = c + (long)r * n;
+                double s = 0;
+                for (int j = 0; j < n; j++) s += cr[j];
+                means[r] = Mean(s);
+            }
+            return;
+        }
         for (; r + 4 <= rows; r += 4)
         {
             float* c0 = c + (long)r * n, x0 = x + (long)r * n;
@@ -102,6 +133,19 @@ public partial class CpuBackend
             return;
         }
         GemmPackedARows(a, false, batch, n, 1f, b, strideB, 0f, c, a.Rows * n, rowBias, new RowsEpilogue(RowStep.Tanh, null, null, 0, a.Rows));
+    }
+
+    /// <inheritdoc/>
+    public override unsafe void GemmPackedARowMeans(PackedGemmA a, int batch, int n, Storage b, int strideB, Storage c, Storage? rowBias,
+        Storage means, int meanRows)
+    {
+        if (a is not CpuPackedGemmA || !ReferenceEquals(a.Backend, this) || meanRows <= 0 || meanRows > a.Rows)
+        {
+            base.GemmPackedARowMeans(a, batch, n, b, strideB, c, rowBias, means, meanRows);
+            return;
+        }
+        fixed (float* pm = F(means))
+            GemmPackedARows(a, false, batch, n, 1f, b, strideB, 0f, c, a.Rows * n, rowBias, new RowsEpilogue(RowStep.RowMeans, null, pm, 0, meanRows));
     }
 
     /// <inheritdoc/>
