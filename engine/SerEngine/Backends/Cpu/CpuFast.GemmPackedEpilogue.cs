@@ -1,4 +1,6 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace SerEngine.Backends.Cpu;
 
@@ -50,66 +52,58 @@ public partial class CpuBackend
 
     /// <summary>
     /// means[r] = (Σ_j ReLU(x[r, j] + c[r, j]), in order, in double) · (1/n) for r &lt; rows (rows of n floats), or without
-    /// x (null) the plain means (Σ_j c[r, j] in order, in double) · (1/n): four rows' chains at a time, so the adds of one
-    /// row do not wait on each other's latency alone.
+    /// x (null) the plain means (Σ_j c[r, j] in order, in double) · (1/n), as SumTo sums short rows (SumShortRows): eight rows
+    /// at a time as the lanes of two double vectors (a gather per column), so each lane adds its row exactly as the scalar
+    /// loop does.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe void ResidualReluMeans(float* c, float* x, float* means, int rows, int n)
     {
         float scale = 1f / n;
         int r = 0;
-        if (x == null)
+        if (Avx2.IsSupported && n < 32)
         {
-            for (; r + 4 <= rows; r += 4)
+            var idx = Vector128.Create(0, n, 2 * n, 3 * n);
+            for (; r + 8 <= rows; r += 8)
             {
-                float* c0 = c + (long)r * n;
-                double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-                for (int j = 0; j < n; j++)
+                float* c0 = c + (long)r * n, c4 = c0 + 4L * n;
+                Vector256<double> a0 = Vector256<double>.Zero, a1 = a0;
+                if (x == null)
+                    for (int j = 0; j < n; j++)
+                    {
+                        a0 += Avx.ConvertToVector256Double(Avx2.GatherVector128(c0 + j, idx, 4));
+                        a1 += Avx.ConvertToVector256Double(Avx2.GatherVector128(c4 + j, idx, 4));
+                    }
+                else
                 {
-                    s0 += c0[j];
-                    s1 += c0[n + j];
-                    s2 += c0[2 * n + j];
-                    s3 += c0[3 * n + j];
+                    float* x0 = x + (long)r * n, x4 = x0 + 4L * n;
+                    for (int j = 0; j < n; j++)
+                    {
+                        a0 += Avx.ConvertToVector256Double(Relu4(Avx2.GatherVector128(x0 + j, idx, 4) + Avx2.GatherVector128(c0 + j, idx, 4)));
+                        a1 += Avx.ConvertToVector256Double(Relu4(Avx2.GatherVector128(x4 + j, idx, 4) + Avx2.GatherVector128(c4 + j, idx, 4)));
+                    }
                 }
-                means[r] = Mean(s0);
-                means[r + 1] = Mean(s1);
-                means[r + 2] = Mean(s2);
-                means[r + 3] = Mean(s3);
+                var m0 = Avx.ConvertToVector128Single(a0);
+                var m1 = Avx.ConvertToVector128Single(a1);
+                if (n != 1)
+                {
+                    m0 *= Vector128.Create(scale);
+                    m1 *= Vector128.Create(scale);
+                }
+                m0.Store(means + r);
+                m1.Store(means + r + 4);
             }
-            for (; r < rows; r++)
-            {
-                float* cr = c + (long)r * n;
-                double s = 0;
-                for (int j = 0; j < n; j++) s += cr[j];
-                means[r] = Mean(s);
-            }
-            return;
-        }
-        for (; r + 4 <= rows; r += 4)
-        {
-            float* c0 = c + (long)r * n, x0 = x + (long)r * n;
-            double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-            for (int j = 0; j < n; j++)
-            {
-                s0 += Relu(x0[j] + c0[j]);
-                s1 += Relu(x0[n + j] + c0[n + j]);
-                s2 += Relu(x0[2 * n + j] + c0[2 * n + j]);
-                s3 += Relu(x0[3 * n + j] + c0[3 * n + j]);
-            }
-            means[r] = Mean(s0);
-            means[r + 1] = Mean(s1);
-            means[r + 2] = Mean(s2);
-            means[r + 3] = Mean(s3);
         }
         for (; r < rows; r++)
         {
-            float* cr = c + (long)r * n, xr = x + (long)r * n;
+            float* cr = c + (long)r * n, xr = x == null ? null : x + (long)r * n;
             double s = 0;
-            for (int j = 0; j < n; j++) s += Relu(xr[j] + cr[j]);
-            means[r] = Mean(s);
+            for (int j = 0; j < n; j++) s += xr == null ? cr[j] : Relu(xr[j] + cr[j]);
+            means[r] = n == 1 ? (float)s : (float)s * scale;
         }
 
         static float Relu(float v) => v > 0 ? v : 0f;
-        float Mean(double s) => n == 1 ? (float)s : (float)s * scale;
+        static Vector128<float> Relu4(Vector128<float> v) => Vector128.ConditionalSelect(Vector128.GreaterThan(v, Vector128<float>.Zero), v, Vector128<float>.Zero);
     }
 
     /// <summary>x = tanh(x) for <paramref name="count"/> floats, every one through Tanh8 (the tail padded with zeros).</summary>
