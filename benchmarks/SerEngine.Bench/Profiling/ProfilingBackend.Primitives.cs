@@ -332,6 +332,21 @@ public sealed partial class ProfilingBackend
     }
 
     /// <inheritdoc/>
+    public override void AttentionForwardTransposedFocus(Storage qkvT, Storage focusT, Storage u, Storage centres, Storage widths, Storage probs,
+        Storage oT, Storage? means, int batch, int heads, int t, int d, float scale)
+    {
+        string impl = Inner.AttentionTransposedImplementation(t, d);
+        if (impl == "composed")
+        {
+            base.AttentionForwardTransposedFocus(qkvT, focusT, u, centres, widths, probs, oT, means, batch, heads, t, d, scale);
+            return;
+        }
+        long t0 = Start();
+        Inner.AttentionForwardTransposedFocus(U(qkvT), U(focusT), U(u), U(centres), U(widths), U(probs), U(oT), UOrNull(means), batch, heads, t, d, scale);
+        Record(Stop(t0), $"AttentionForwardTransposedFocus {batch * heads}x[{t}x{t}x{d}] {impl}");
+    }
+
+    /// <inheritdoc/>
     public override void AttentionBackward(Storage q, Storage k, Storage v, Storage probs, Storage? dropMask,
         Storage? dOut, Storage? dProbs, Storage? dQ, Storage? dK, Storage? dV, Storage? dBias, int batchHeads, int t, int d, float scale)
     {

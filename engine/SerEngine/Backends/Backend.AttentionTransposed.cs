@@ -42,4 +42,27 @@ public abstract partial class Backend
         SumTo(oT, new Shape(bh * d, t), means, new Shape(bh * d, 1));
         if (t != 1) Unary(UnaryOp.Scale, means, means, bh * d, 1f / t);
     }
+
+    /// <summary>
+    /// <see cref="AttentionForwardTransposed"/> with the focus centres and widths computed first from the focus context:
+    /// centres | widths = sigmoid(U · cᵀ) · T per image, focusT cᵀ [N, H·D, T], u U [2H, H·D] (row h holds head h's
+    /// centre weights in its D columns, row H + h its width weights, zeros elsewhere); centres and widths [N, H, T] receive
+    /// them. The default composes Gemm, Unary Sigmoid and Scale, CopyBlocks and <see cref="AttentionForwardTransposed"/>.
+    /// </summary>
+    public virtual void AttentionForwardTransposedFocus(Storage qkvT, Storage focusT, Storage u, Storage centres, Storage widths, Storage probs,
+        Storage oT, Storage? means, int batch, int heads, int t, int d, float scale)
+    {
+        CheckAttentionSizes("AttentionForwardTransposedFocus", batch * heads, t, d);
+        int hd = heads * d, n = batch * 2 * heads * t;
+        if (batch * heads == 0 || t == 0) return;
+        using (var logits = Allocate(n, DType.Float32))                         // [N, 2H, T]
+        {
+            Gemm(false, false, batch, 2 * heads, t, hd, 1f, u, 0, focusT, hd * t, 0f, logits, 2 * heads * t);
+            Unary(UnaryOp.Sigmoid, logits, logits, n, 0f);
+            Unary(UnaryOp.Scale, logits, logits, n, t);
+            CopyBlocks(logits, 0, 2 * heads * t, centres, 0, heads * t, heads * t, batch);
+            CopyBlocks(logits, heads * t, 2 * heads * t, widths, 0, heads * t, heads * t, batch);
+        }
+        AttentionForwardTransposed(qkvT, centres, widths, probs, oT, means, batch, heads, t, d, scale);
+    }
 }

@@ -14,8 +14,9 @@ namespace SerEngine.Models.Attention;
 // transposed copies); the Focus context is computed feature-major too, cᵀ = tanh(Wfq·Qᵀ + …) (Wfq
 // packed), and the centre and width logits of all heads come from one product with a block-diagonal
 // matrix U [2H, H·dh] (row h holds u_p[h] in head h's columns, row H + h holds u_z[h]),
-// p | z [N, 2H, T] = U · cᵀ, instead of two broadcast products and sums per head; scores, focus bias, softmax,
-// A·V and the calibration mean are one backend primitive (Backend.AttentionForwardTransposed) over the heads;
+// p | z [N, 2H, T] = U · cᵀ, instead of two broadcast products and sums per head; those logits with their sigmoids, scores,
+// focus bias, softmax, A·V and the calibration mean are one backend primitive (Backend.AttentionForwardTransposedFocus,
+// or without focus Backend.AttentionForwardTransposed) over the heads;
 // each head's output comes transposed, Oᵀ = Vᵀ · Aᵀ [dh, T], so the
 // calibration mean is over rows and the heads lie as mergedᵀ [N, H·dh, T] (no permute); the output projection
 // is again a packed product, Yᵀ = Wo · mergedᵀ + bo (for the network's forward with its residual, ReLU and token mean
@@ -56,10 +57,10 @@ public sealed partial class FocusCalibrationAttention
         var qMeans = Focus ? Tensor.Empty(new Shape(n, hd), backend: backend) : null;
         if (qMeans is null) backend.GemmPackedA(packed[0], false, n, t, 1f, xT.Storage, dIn * t, 0f, qkvT.Storage, 3 * hd * t, d[1].Storage);
         else backend.GemmPackedARowMeans(packed[0], n, t, xT.Storage, dIn * t, qkvT.Storage, d[1].Storage, qMeans.Storage, hd);
-        Tensor? centres = null, widths = null;
+        Tensor? centres = null, widths = null, focusT = null;
         if (Focus)
         {
-            // cᵀ = tanh(Wfq · Qᵀ + bfq + Wfg · mean_T(Q) + bfg), then P | W [N, 2H, T] = sigmoid(U · cᵀ) · T
+            // cᵀ = tanh(Wfq · Qᵀ + bfq + Wfg · mean_T(Q) + bfg); P | W [N, 2H, T] = sigmoid(U · cᵀ) · T come with the attention below
             var global = FocusGlobal!.Forward(qMeans!);                            // [N, H·dh]
             var cT = Tensor.Empty(new Shape(n, hd, t), backend: backend);        // [N, H·dh, T]
             if (n == 1)
@@ -73,11 +74,9 @@ public sealed partial class FocusCalibrationAttention
                 backend.GemmPackedA(packed[2], false, n, t, 1f, qkvT.Storage, 3 * hd * t, 0f, cT.Storage, hd * t, FocusQuery!.Bias?.Storage);
                 cT = (cT + global.Reshape(n, hd, 1)).Tanh();
             }
-            var logits = Tensor.Empty(new Shape(n, 2 * h, t), backend: backend);  // [N, 2H, T]
-            backend.Gemm(false, false, n, 2 * h, t, hd, 1f, d[2].Storage, 0, cT.Storage, hd * t, 0f, logits.Storage, 2 * h * t);
-            var pz = logits.Sigmoid() * t;                                                                // [N, 2H, T]: P | W
-            centres = Ops.Narrow(pz, 1, 0, h);                                                            // [N, H, T]
-            widths = Ops.Narrow(pz, 1, h, h);                                                             // [N, H, T]
+            focusT = cT;
+            centres = Tensor.Empty(new Shape(n, h, t), backend: backend);          // [N, H, T]
+            widths = Tensor.Empty(new Shape(n, h, t), backend: backend);           // [N, H, T]
         }
 
         // per head S = Q Kᵀ/√dh + focus bias, A = softmax(S), Oᵀ [dh, T] = Vᵀ · Aᵀ and its mean over the tokens, one primitive
@@ -85,8 +84,11 @@ public sealed partial class FocusCalibrationAttention
         var attention = Tensor.Empty(new Shape(n, h, t, t), backend: backend);   // [N, H, T, T]
         var oT = Tensor.Empty(new Shape(n, h, dh, t), backend: backend);          // [N, H, dh, T] = (A · V)ᵀ per head
         var means = Calibration ? Tensor.Empty(new Shape(n, hd), backend: backend) : null; // [N, H·dh]
-        backend.AttentionForwardTransposed(qkvT.Storage, centres?.Storage, widths?.Storage, attention.Storage, oT.Storage, means?.Storage,
-            n, h, t, dh, 1f / MathF.Sqrt(dh));
+        if (focusT is null)
+            backend.AttentionForwardTransposed(qkvT.Storage, null, null, attention.Storage, oT.Storage, means?.Storage, n, h, t, dh, 1f / MathF.Sqrt(dh));
+        else // each head's centres and widths from its rows of cᵀ in the same loop (U [2H, H·dh] is d[2])
+            backend.AttentionForwardTransposedFocus(qkvT.Storage, focusT.Storage, d[2].Storage, centres!.Storage, widths!.Storage, attention.Storage,
+                oT.Storage, means?.Storage, n, h, t, dh, 1f / MathF.Sqrt(dh));
         Tensor? gates = null;
         if (Calibration)
         {

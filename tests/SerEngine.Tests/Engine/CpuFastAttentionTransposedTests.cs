@@ -26,6 +26,61 @@ public class CpuFastAttentionTransposedTests(ITestOutputHelper log)
             Compare(n, h, t, d, focus, means);
     }
 
+    /// <summary>
+    /// AttentionForwardTransposedFocus (centres and widths from the focus context cᵀ and the block-diagonal U in the same loop):
+    /// against cpu-reference's composed default within rounding, and bit for bit against the fast backend's own composition
+    /// (its Gemm, Sigmoid, Scale, CopyBlocks, then AttentionForwardTransposed) on 1–3 threads, centres and widths included.
+    /// </summary>
+    [Theory]
+    [InlineData(1, 4, 15, 64)]
+    [InlineData(2, 2, 8, 40)]
+    [InlineData(3, 2, 9, 24)]
+    public void FocusLogitsInTheLoopGiveTheComposedBits(int n, int h, int t, int d)
+    {
+        int bh = n * h, hd = h * d, tt = bh * t * t, ot = bh * d * t;
+        float scale = 1f / MathF.Sqrt(d);
+        var rng = new Generator((ulong)(7 + n * 1000 + h * 100 + t * 10 + d));
+        var qkvT = Random(rng, n * 3 * hd * t);
+        var c = RandomArray(rng, n * hd * t);
+        for (int i = 0; i < c.Length; i++) c[i] = MathF.Tanh(c[i]);
+        var focusT = Ref.Allocate(c.Length, DType.Float32);                     // [N, H·D, T]
+        Ref.Write(focusT, c);
+        var uv = new float[2 * h * hd];                                         // [2H, H·D], block-diagonal
+        var normals = RandomArray(rng, 2 * hd);
+        for (int head = 0; head < h; head++)
+            for (int j = 0; j < d; j++)
+            {
+                uv[head * hd + head * d + j] = normals[head * d + j];
+                uv[(h + head) * hd + head * d + j] = normals[hd + head * d + j];
+            }
+        var u = Ref.Allocate(uv.Length, DType.Float32);
+        Ref.Write(u, uv);
+        float[] Run(Backend be, bool composed)
+        {
+            var (cs, ws, p, o, m) = (Output(bh * t), Output(bh * t), Output(tt), Output(ot), Output(n * hd));
+            if (!composed) be.AttentionForwardTransposedFocus(qkvT, focusT, u, cs, ws, p, o, m, n, h, t, d, scale);
+            else
+            {
+                var logits = Output(n * 2 * h * t);
+                be.Gemm(false, false, n, 2 * h, t, hd, 1f, u, 0, focusT, hd * t, 0f, logits, 2 * h * t);
+                be.Unary(UnaryOp.Sigmoid, logits, logits, n * 2 * h * t, 0f);
+                be.Unary(UnaryOp.Scale, logits, logits, n * 2 * h * t, t);
+                be.CopyBlocks(logits, 0, 2 * h * t, cs, 0, h * t, h * t, n);
+                be.CopyBlocks(logits, h * t, 2 * h * t, ws, 0, h * t, h * t, n);
+                be.AttentionForwardTransposed(qkvT, cs, ws, p, o, m, n, h, t, d, scale);
+            }
+            return [.. Read(cs), .. Read(ws), .. Read(p), .. Read(o), .. Read(m)];
+        }
+        var reference = Run(Ref, composed: false);
+        foreach (var threads in new[] { 1, 2, 3 })
+        {
+            var be = new CpuBackend(threads);
+            var fused = Run(be, composed: false);
+            Agree(reference, fused, $"N {n} H {h} T {t} D {d} on {threads} threads");
+            Assert.True(Run(be, composed: true).AsSpan().SequenceEqual(fused), $"N {n} H {h} T {t} D {d} on {threads} threads: not the composed bits");
+        }
+    }
+
     [Fact]
     public void FocusCalibrationNetsShapeTakesTheFusedLoop() =>
         Assert.Equal("fused", new CpuBackend(2).AttentionTransposedImplementation(15, 64));
