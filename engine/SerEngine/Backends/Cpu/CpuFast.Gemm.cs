@@ -47,7 +47,15 @@ internal readonly unsafe struct PlainA(float* data, long stride, bool trans, int
             if (trans)
             {
                 // A[i, p] = a[p·m + i]: each step p reads `rows` consecutive floats
-                for (int p = 0; p < kc; p++)
+                int p = 0;
+                if (rows == mr && Vector256.IsHardwareAccelerated)
+                {
+                    // a full panel moves eight floats per step: the two extra land where step p + 1 writes next, and
+                    // reading them stays inside row p or p + 1 of a; the panel's last step is copied one by one
+                    float* src = a + (long)p0 * m + i0 + ir;
+                    for (; p + 1 < kc; p++, src += m) Vector256.Store(Vector256.Load(src), dst + p * mr);
+                }
+                for (; p < kc; p++)
                 {
                     float* src = a + (long)(p0 + p) * m + i0 + ir;
                     float* d = dst + p * mr;
