@@ -84,6 +84,14 @@ public sealed partial class ProfilingBackend
     }
 
     /// <inheritdoc/>
+    public override void LinearForwardMany(Storage x, IReadOnlyList<Storage> weights, IReadOnlyList<Storage?> biases, IReadOnlyList<Storage> ys, int m, int outF, int inF)
+    {
+        long t0 = Start();
+        Inner.LinearForwardMany(U(x), [.. weights.Select(U)], [.. biases.Select(b => b is null ? null : U(b))], [.. ys.Select(U)], m, outF, inF);
+        Record(Stop(t0), $"LinearForwardMany {weights.Count}x[{m}x{outF}x{inF}]{(biases.Any(b => b is not null) ? " +bias" : "")}");
+    }
+
+    /// <inheritdoc/>
     public override PackedGemmA PackGemmA(Storage a, bool transA, int m, int k)
     {
         long t0 = Start();

@@ -3,6 +3,8 @@ namespace SerEngine.Backends;
 // The forward of a linear layer as one primitive, y [M, out] = x [M, in] · wᵀ + b, so that a backend can add
 // the bias as its GEMM stores each block of y (while the block is in cache) instead of in a second pass over y.
 // The default is the two primitives Ops.Linear ran before: Gemm, then a broadcast Binary add of b.
+// LinearForwardMany runs several layers on the same x (attention's query, key and value projections), so that a
+// backend can prepare x for its GEMM once for all of them; the default runs LinearForward for each.
 public abstract partial class Backend
 {
     /// <summary>
@@ -15,5 +17,14 @@ public abstract partial class Backend
         Gemm(false, true, 1, m, outF, inF, 1f, x, 0, w, 0, 0f, y, 0);
         if (bias is not null)
             Binary(BinaryOp.Add, y, new Shape(m, outF), bias, new Shape(1, outF), y, new Shape(m, outF));
+    }
+
+    /// <summary>
+    /// y_l [m, outF] = x [m, inF] · w_l [outF, inF]ᵀ + b_l for every layer l: each exactly <see cref="LinearForward"/>
+    /// of that layer, in order (a backend may share the work on x among them, never the arithmetic).
+    /// </summary>
+    public virtual void LinearForwardMany(Storage x, IReadOnlyList<Storage> weights, IReadOnlyList<Storage?> biases, IReadOnlyList<Storage> ys, int m, int outF, int inF)
+    {
+        for (int l = 0; l < weights.Count; l++) LinearForward(x, weights[l], biases[l], ys[l], m, outF, inF);
     }
 }

@@ -92,10 +92,12 @@ public sealed partial class FocusCalibrationAttention : Module
     {
         if (x.Rank != 3) throw new ArgumentException($"focus-calibration attention expects X [N, T, d_in], got {x.Shape}");
         int n = x.Shape[0], t = x.Shape[1], h = Heads, dh = HeadDim;
-        var q = Query.Forward(x);                                   // [N, T, H·dh]
+        // the three projections of x, each exactly its Linear's (the backend packs x for their GEMMs once)
+        var qkv = Ops.LinearMany(x, [Query.Weight, Key.Weight, Value.Weight], [Query.Bias, Key.Bias, Value.Bias]);
+        var q = qkv[0];                                             // [N, T, H·dh]
         var qh = q.Reshape(n, t, h, dh);                            // [N, T, H, dh]: the heads as they lie (no copy)
-        var kh = Key.Forward(x).Reshape(n, t, h, dh);               // [N, T, H, dh]
-        var vh = Value.Forward(x).Reshape(n, t, h, dh);             // [N, T, H, dh]
+        var kh = qkv[1].Reshape(n, t, h, dh);                       // [N, T, H, dh]
+        var vh = qkv[2].Reshape(n, t, h, dh);                       // [N, T, H, dh]
 
         Tensor? bias = null, centres = null, widths = null;
         if (Focus)

@@ -47,7 +47,15 @@ internal readonly unsafe struct PlainA(float* data, long stride, bool trans, int
             if (trans)
             {
                 // A[i, p] = a[p·m + i]: each step p reads `rows` consecutive floats
-                for (int p = 0; p < kc; p++)
+                int p = 0;
+                if (rows == mr && Vector256.IsHardwareAccelerated)
+                {
+                    // a full panel moves eight floats per step: the two extra land where step p + 1 writes next, and
+                    // reading them stays inside row p or p + 1 of a; the panel's last step is copied one by one
+                    float* src = a + (long)p0 * m + i0 + ir;
+                    for (; p + 1 < kc; p++, src += m) Vector256.Store(Vector256.Load(src), dst + p * mr);
+                }
+                for (; p < kc; p++)
                 {
                     float* src = a + (long)(p0 + p) * m + i0 + ir;
                     float* d = dst + p * mr;
@@ -245,13 +253,15 @@ public partial class CpuBackend
     /// </summary>
     /// <remarks>
     /// <paramref name="prepackedA"/> is A already packed for every task (PackGemmA; every item shares it).
+    /// <paramref name="packAInto"/> (with no <paramref name="prepackedA"/>; batch 1 or a shared A) is a buffer of
+    /// RoundUp(m, MR)·k floats, 64-byte aligned, that A is packed into up front; later products may pass it as <paramref name="prepackedA"/>.
     /// <paramref name="aShared"/> says every item reads the same A (stride 0). A is then packed once,
     /// up front and in parallel, whenever the tasks would otherwise each pack it again (several items,
     /// several column blocks): a conv2d's weights are packed once per call instead of once per image.
     /// </remarks>
     internal unsafe void GemmRun<TA, TB>(TA a, TB b, int batch, int m, int n, int k,
         float alpha, float beta, float* c, long strideC, int threads, bool aShared = false, float* prepackedA = null, bool shareB = false,
-        float* columnBias = null)
+        float* columnBias = null, float* packAInto = null)
         where TA : struct, IGemmPackA where TB : struct, IGemmPackB
     {
         if (batch <= 0 || m <= 0 || n <= 0) return;
@@ -272,8 +282,10 @@ public partial class CpuBackend
         // a bias per column of C (batch 1) is added by each task after its block's last k slab; after partial
         // products of a k split it is added at the end instead
         if (columnBias != null && batch == 1 && job.KSplits == 1) job.ColumnBias = columnBias;
+        // A packed here into the caller's buffer, for the caller's later products with the same A (prepackedA)
+        bool packHere = prepackedA == null && packAInto != null && (aShared || batch == 1);
         float[]? packedA = null;
-        if (prepackedA == null && (aShared || batch == 1) && job.APackings > 1 && (long)RoundUp(m, GemmMR) * k <= GemmPrepackFloats)
+        if (prepackedA == null && !packHere && (aShared || batch == 1) && job.APackings > 1 && (long)RoundUp(m, GemmMR) * k <= GemmPrepackFloats)
             packedA = System.Buffers.ArrayPool<float>.Shared.Rent(RoundUp(m, GemmMR) * k);
         // a small B that four or more row blocks would each pack again is packed once, beside A, and shared by the
         // tasks (with two, the threads' reads of each other's packed halves cost about what the second packing did)
@@ -282,9 +294,9 @@ public partial class CpuBackend
             packedB = System.Buffers.ArrayPool<float>.Shared.Rent(RoundUp(n, GemmNR(GemmKernel)) * k + 16);
         fixed (float* ppa = packedA, ppb = packedB)
         {
-            job.PackedA = prepackedA != null ? prepackedA : ppa; // PackGemmA's panels (the layout of PackShared), or packed here
+            job.PackedA = prepackedA != null ? prepackedA : packHere ? packAInto : ppa; // PackGemmA's panels (the layout of PackShared), or packed here
             job.PackedB = ppb == null ? null : (float*)(((nint)ppb + 63) & ~(nint)63);
-            if (packedA is not null || packedB is not null) job.PackShared(parallel ? threads : 1, packedA is not null);
+            if (packedA is not null || packHere || packedB is not null) job.PackShared(parallel ? threads : 1, packedA is not null || packHere);
             if (!parallel)
             {
                 for (int t = 0; t < job.Tasks; t++) job.Run(t);

@@ -22,6 +22,35 @@ public partial class CpuBackend
                 aShared: true, shareB: true, columnBias: pb);
     }
 
+    /// <inheritdoc/>
+    public override unsafe void LinearForwardMany(Storage x, IReadOnlyList<Storage> weights, IReadOnlyList<Storage?> biases, IReadOnlyList<Storage> ys, int m, int outF, int inF)
+    {
+        // x is packed for the GEMM once, by the first layer's product, and the others read those panels (a copy: same bits)
+        if (weights.Count < 2 || m <= 0 || outF <= 0 || inF <= 0 || GemmUsesDots(false, true, m, inF) || GemmUsesTiny(true, 1, m, outF, inF)
+            || (long)RoundUp(m, GemmMR) * inF > GemmPrepackFloats)
+        {
+            base.LinearForwardMany(x, weights, biases, ys, m, outF, inF);
+            return;
+        }
+        var panels = System.Buffers.ArrayPool<float>.Shared.Rent(RoundUp(m, GemmMR) * inF + 16);
+        try
+        {
+            fixed (float* px = F(x), pp = panels)
+            {
+                float* packed = (float*)(((nint)pp + 63) & ~(nint)63);
+                var a = new PlainA(px, 0, false, m, inF);
+                for (int l = 0; l < weights.Count; l++)
+                    fixed (float* pw = F(weights[l]), py = F(ys[l]), pb = biases[l] is null ? null : F(biases[l]!))
+                        GemmRun(a, new PlainB(pw, 0, true, inF, outF), 1, m, outF, inF, 1f, 0f, py, 0, Threads, aShared: true, shareB: true,
+                            columnBias: pb, prepackedA: l == 0 ? null : packed, packAInto: l == 0 ? packed : null);
+            }
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<float>.Shared.Return(panels);
+        }
+    }
+
     /// <summary>c[r, j] = c[r, j] + bias[j] for <paramref name="rows"/> rows of <paramref name="cols"/> columns, <paramref name="ldc"/> floats apart.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static unsafe void AddColumnBias(float* c, long ldc, int rows, int cols, float* bias)
