@@ -52,18 +52,29 @@ internal static partial class Conv2dWinograd
                 {
                     int bandEnd = Math.Min(tilesH, b0 + bandRows), tiles = images * (bandEnd - b0) * tilesW;
                     // V and dM of the band's tiles (image, row, column in order), 8 channels at a time
-                    for (int l = 0, t = 0; l < images; l++)
-                        for (int i = b0; i < bandEnd; i++)
-                            for (int j = 0; j < tilesW; j++, t++)
-                            {
-                                float* patch = xt + l * xImage + 2 * i * row + 2 * j * pixel, vt = v + (long)t * channels;
+                    int bandH = bandEnd - b0;
+                    for (int l = 0; l < images; l++)
+                    {
+                        long t0 = (long)l * bandH * tilesW;
+                        if (alpha == 6) // down each column of tiles: the rows of d B two tiles share are transformed once
+                            for (int j = 0; j < tilesW; j++)
                                 for (int c = 0; c < channels; c += 8)
-                                    if (alpha == 4) InputLast4(patch + c, pixel, row, vt + c, vXi);
-                                    else InputLast6(patch + c, pixel, row, vt + c, vXi, work);
-                                float* block = dyt + l * dyImage + ((long)2 * i * dyW + 2 * j) * ks, mt = m + (long)t * ldk;
+                                    InputColumnLast6(xt + l * xImage + 2 * b0 * row + 2 * j * pixel + c, pixel, row, bandH, v + (t0 + j) * channels + c, tilesW * pixel, vXi, work);
+                        for (int i = b0; i < bandEnd; i++)
+                            for (int j = 0; j < tilesW; j++)
+                            {
+                                long t = t0 + (long)(i - b0) * tilesW + j;
+                                if (alpha == 4)
+                                {
+                                    float* patch = xt + l * xImage + 2 * i * row + 2 * j * pixel, vt = v + t * channels;
+                                    for (int c = 0; c < channels; c += 8) InputLast4(patch + c, pixel, row, vt + c, vXi);
+                                }
+                                float* block = dyt + l * dyImage + ((long)2 * i * dyW + 2 * j) * ks, mt = m + t * ldk;
                                 for (int kk = 0; kk < ks; kk += 8)
-                                    OutputAdjointLast(alpha, block + kk, ks, (long)dyW * ks, mt + kk, mXi, work);
+                                    if (alpha == 4) OutputAdjointLast4(block + kk, ks, (long)dyW * ks, mt + kk, mXi);
+                                    else OutputAdjointLast6(block + kk, ks, (long)dyW * ks, mt + kk, mXi);
                             }
+                    }
                     // dU_ξ += dM_ξᵀ V_ξ over the band's tiles
                     for (int xi = 0; xi < points; xi++)
                         for (int kr = 0; kr < ldk; kr += WeightRows)
@@ -145,41 +156,106 @@ internal static partial class Conv2dWinograd
     }
 
     /// <summary>
-    /// V_ξ (ξ = 6ρ + σ) of one F(2×2, 5×5) tile for 8 channels from its 6×6 patch in a channel-last plane (as
-    /// <see cref="InputLast4"/>); <see cref="Input8Alpha6"/>'s arithmetic lane for lane; <paramref name="q"/> holds 36 vectors.
+    /// V_ξ (ξ = 6ρ + σ) of <paramref name="tiles"/> F(2×2, 5×5) tiles down a column for 8 channels: p is the first tile's
+    /// 6×6 patch in a channel-last plane (pixels <paramref name="pixel"/> floats apart, rows <paramref name="row"/>), tile i's
+    /// V_ξ to v + i·<paramref name="tileStep"/> + ξ·<paramref name="xiStride"/>. <see cref="Input8Alpha6"/>'s arithmetic lane
+    /// for lane: each patch row through Bᵀ, then each column; a tile shares four patch rows with the next, so each row of
+    /// d B is computed once; <paramref name="q"/> holds 36 vectors (a ring of six rows of d B).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static unsafe void InputLast6(float* p, long pixel, long row, float* v, long xiStride, Vector256<float>* q)
+    private static unsafe void InputColumnLast6(float* p, long pixel, long row, int tiles, float* v, long tileStep, long xiStride, Vector256<float>* q)
     {
-        for (int r = 0; r < 6; r++)
+        for (int r = 0; r < 4; r++) InputRowLast6(p + r * row, pixel, q + 6 * r);
+        for (int i = 0; i < tiles; i++, v += tileStep)
         {
-            float* d = p + r * row;
-            TransformB6(Vector256.Load(d), Vector256.Load(d + pixel), Vector256.Load(d + 2 * pixel), Vector256.Load(d + 3 * pixel),
-                Vector256.Load(d + 4 * pixel), Vector256.Load(d + 5 * pixel), q + 6 * r);
-        }
-        var col = stackalloc Vector256<float>[6];
-        for (int sigma = 0; sigma < 6; sigma++)
-        {
-            TransformB6(q[sigma], q[6 + sigma], q[12 + sigma], q[18 + sigma], q[24 + sigma], q[30 + sigma], col);
-            for (int rho = 0; rho < 6; rho++) col[rho].Store(v + (6 * rho + sigma) * xiStride);
+            int r4 = 2 * i + 4;
+            InputRowLast6(p + r4 * row, pixel, q + 6 * (r4 % 6));
+            InputRowLast6(p + (r4 + 1) * row, pixel, q + 6 * ((r4 + 1) % 6));
+            Vector256<float>* q0 = q + 6 * (2 * i % 6), q1 = q + 6 * ((2 * i + 1) % 6), q2 = q + 6 * ((2 * i + 2) % 6);
+            Vector256<float>* q3 = q + 6 * ((2 * i + 3) % 6), q4 = q + 6 * (r4 % 6), q5 = q + 6 * ((r4 + 1) % 6);
+            for (int sigma = 0; sigma < 6; sigma++)
+                TransformB6Store(q0[sigma], q1[sigma], q2[sigma], q3[sigma], q4[sigma], q5[sigma], v + sigma * xiStride, 6 * xiStride);
         }
     }
 
+    /// <summary>(d B)[r, ·] of one 6-wide patch row for 8 channels (the forward's <c>TransformB6</c>) into q[0..5].</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe void InputRowLast6(float* d, long pixel, Vector256<float>* q) =>
+        TransformB6(Vector256.Load(d), Vector256.Load(d + pixel), Vector256.Load(d + 2 * pixel), Vector256.Load(d + 3 * pixel),
+            Vector256.Load(d + 4 * pixel), Vector256.Load(d + 5 * pixel), q);
+
+    /// <summary><c>TransformB6</c>'s arithmetic, (Bᵀ x)[i] stored to y + i·<paramref name="step"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe void TransformB6Store(Vector256<float> x0, Vector256<float> x1, Vector256<float> x2, Vector256<float> x3,
+        Vector256<float> x4, Vector256<float> x5, float* y, long step)
+    {
+        var four = Vector256.Create(4f);
+        var five = Vector256.Create(5f);
+        var x4m2 = x4 - x2;
+        (Fmadd(four, x0, x4) - five * x2).Store(y);
+        var a = four * (x1 + x2);
+        var b = four * x1;
+        (x3 + x4 - a).Store(y + step);
+        (b - four * x2 - x3 + x4).Store(y + 2 * step);
+        var c = (x3 - x1) * Vector256.Create(2f);
+        (c + x4m2).Store(y + 3 * step);
+        (x4m2 - c).Store(y + 4 * step);
+        (Fmadd(four, x1, x5) - five * x3).Store(y + 5 * step);
+    }
+
     /// <summary>
-    /// dM = A dY Aᵀ of one 2×2 tile for 8 output channels: p is the tile's block in a channel-last dy plane (pixels
-    /// <paramref name="pixel"/> floats apart, rows <paramref name="row"/>), dM_ξ to dst + ξ·<paramref name="xiStride"/>;
-    /// <see cref="OutputAdjoint8"/>'s arithmetic lane for lane; <paramref name="work"/> holds 18 vectors.
+    /// dM = A dY Aᵀ of one F(2×2, 3×3) tile for 8 output channels: p is the tile's 2×2 block in a channel-last dy plane
+    /// (pixels <paramref name="pixel"/> floats apart, rows <paramref name="row"/>), dM_ξ to dst + ξ·<paramref name="xiStride"/>;
+    /// <see cref="OutputAdjoint8"/>'s arithmetic lane for lane (<see cref="ExpandA"/>: a, a + b, a − b, −b), in registers.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static unsafe void OutputAdjointLast(int alpha, float* p, long pixel, long row, float* dst, long xiStride, Vector256<float>* work)
+    private static unsafe void OutputAdjointLast4(float* p, long pixel, long row, float* dst, long xiStride)
     {
-        Vector256<float>* z0 = work, z1 = work + 6, col = work + 12;
-        ExpandA(alpha, Vector256.Load(p), Vector256.Load(p + pixel), z0);
-        ExpandA(alpha, Vector256.Load(p + row), Vector256.Load(p + row + pixel), z1);
-        for (int j = 0; j < alpha; j++)
-        {
-            ExpandA(alpha, z0[j], z1[j], col);
-            for (int i = 0; i < alpha; i++) col[i].Store(dst + (alpha * i + j) * xiStride);
-        }
+        Vector256<float> a0 = Vector256.Load(p), b0 = Vector256.Load(p + pixel), a1 = Vector256.Load(p + row), b1 = Vector256.Load(p + row + pixel);
+        long step = 4 * xiStride;
+        ExpandAStore4(a0, a1, dst, step);
+        ExpandAStore4(a0 + b0, a1 + b1, dst + xiStride, step);
+        ExpandAStore4(a0 - b0, a1 - b1, dst + 2 * xiStride, step);
+        ExpandAStore4(-b0, -b1, dst + 3 * xiStride, step);
+    }
+
+    /// <summary><see cref="ExpandA"/> of F(2, 3) (a, a + b, a − b, −b) stored to y + i·<paramref name="step"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe void ExpandAStore4(Vector256<float> a, Vector256<float> b, float* y, long step)
+    {
+        a.Store(y);
+        (a + b).Store(y + step);
+        (a - b).Store(y + 2 * step);
+        (-b).Store(y + 3 * step);
+    }
+
+    /// <summary>
+    /// <see cref="OutputAdjointLast4"/> for one F(2×2, 5×5) tile (α = 6; <see cref="ExpandA"/>: a, a + b, a − b, a + 2b, a − 2b, b).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe void OutputAdjointLast6(float* p, long pixel, long row, float* dst, long xiStride)
+    {
+        Vector256<float> a0 = Vector256.Load(p), b0 = Vector256.Load(p + pixel), a1 = Vector256.Load(p + row), b1 = Vector256.Load(p + row + pixel);
+        Vector256<float> c0 = b0 + b0, c1 = b1 + b1;
+        long step = 6 * xiStride;
+        ExpandAStore6(a0, a1, dst, step);
+        ExpandAStore6(a0 + b0, a1 + b1, dst + xiStride, step);
+        ExpandAStore6(a0 - b0, a1 - b1, dst + 2 * xiStride, step);
+        ExpandAStore6(a0 + c0, a1 + c1, dst + 3 * xiStride, step);
+        ExpandAStore6(a0 - c0, a1 - c1, dst + 4 * xiStride, step);
+        ExpandAStore6(b0, b1, dst + 5 * xiStride, step);
+    }
+
+    /// <summary><see cref="ExpandA"/> of F(2, 5) (a, a + b, a − b, a + 2b, a − 2b, b) stored to y + i·<paramref name="step"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe void ExpandAStore6(Vector256<float> a, Vector256<float> b, float* y, long step)
+    {
+        var b2 = b + b;
+        a.Store(y);
+        (a + b).Store(y + step);
+        (a - b).Store(y + 2 * step);
+        (a + b2).Store(y + 3 * step);
+        (a - b2).Store(y + 4 * step);
+        b.Store(y + 5 * step);
     }
 }
