@@ -16,19 +16,30 @@ namespace SerEngine.Backends.Cpu;
 internal static partial class Conv2dWinograd
 {
     /// <summary>
+    /// Tiles of a channel-last band at least (whole tile rows, or whole images when one has fewer): half the tile-in-lanes
+    /// driver's <see cref="WeightBandTiles"/>, as the cheaper transforms leave V and dM crossing L2 the larger cost (per-call
+    /// timings in FCN-BWDW-2026-12-07-c.md; bands change no bits).
+    /// </summary>
+    private const int WeightLastBandTiles = 54;
+
+    /// <summary>
     /// <see cref="WeightTask"/> for 2×2 tiles with channel-last transforms (see the comment above): dw for output channels [k0, k1)
     /// over every image, each element of dU one FMA chain over the tiles in order.
     /// </summary>
     private static unsafe void WeightTaskLast(float[] x, float[] dy, float[] dw, in Conv2dGeometry g, in TileGeometry wg, int k0, int k1, int channels, bool wide)
     {
-        int points = wg.Points, alpha = wg.Alpha, ks = k1 - k0, ldk = RoundUp(ks, WeightRows), tilesW = wg.TilesW, tilesH = wg.TilesH;
-        int bandRows = Math.Min(tilesH, CeilDiv(WeightBandTiles, tilesW));
-        int bandImages = bandRows < tilesH ? 1 : Math.Clamp(WeightBandTiles / (tilesH * tilesW), 1, g.N);
+        // 8-row micro-tiles where only 16-channel ones run and 32 registers hold them: dM needs no rows past ks (a multiple of 8)
+        bool eight = wide && channels < 4 * Lanes;
+        int bandTarget = WeightLastBandTiles;
+        int points = wg.Points, alpha = wg.Alpha, ks = k1 - k0, ldk = eight ? ks : RoundUp(ks, WeightRows), tilesW = wg.TilesW, tilesH = wg.TilesH;
+        int bandRows = Math.Min(tilesH, CeilDiv(bandTarget, tilesW));
+        int bandImages = bandRows < tilesH ? 1 : Math.Clamp(bandTarget / (tilesH * tilesW), 1, g.N);
         int bandTiles = bandImages * bandRows * tilesW;
         int hp = 2 * tilesH + g.R - 1, wp = 2 * tilesW + g.R - 1, dyH = 2 * tilesH, dyW = 2 * tilesW;
         long pixel = channels, row = (long)wp * channels, xImage = hp * row, dyImage = (long)dyH * dyW * ks;
         long xFloats = bandImages * xImage, dyFloats = bandImages * dyImage;
-        long vXi = (long)bandTiles * channels, mXi = (long)bandTiles * ldk, uFloats = (long)points * ldk * channels;
+        // a cache line more than whole 4 KB pages between points: a transform's α² stores fall in different L1 sets
+        long vXi = RoundUp(bandTiles * channels, 1024) + 16, mXi = RoundUp(bandTiles * ldk, 1024) + 16, uFloats = (long)points * ldk * channels;
         float* buffer = CpuScratch.Floats(ref _weightScratch, xFloats + dyFloats + points * (vXi + mXi) + uFloats);
         float* xt = buffer, dyt = xt + xFloats, v = dyt + dyFloats, m = v + points * vXi, u = m + points * mXi;
         new Span<float>(xt, (int)(xFloats + dyFloats)).Clear(); // the padding, the channels past C and past kLive stay zero
@@ -76,6 +87,14 @@ internal static partial class Conv2dWinograd
                             }
                     }
                     // dU_ξ += dM_ξᵀ V_ξ over the band's tiles
+                    if (eight)
+                        for (int xi = 0; xi < points; xi++)
+                            for (int kr = 0; kr < ldk; kr += 8)
+                            {
+                                float* mr = m + xi * mXi + kr, vr = v + xi * vXi, ur = u + ((long)xi * ldk + kr) * channels;
+                                for (int c = 0; c < channels; c += Lanes) WeightKernel8x16(tiles, mr, ldk, vr + c, channels, ur + c, channels);
+                            }
+                    else
                     for (int xi = 0; xi < points; xi++)
                         for (int kr = 0; kr < ldk; kr += WeightRows)
                         {
@@ -257,5 +276,46 @@ internal static partial class Conv2dWinograd
         (a + b2).Store(y + 3 * step);
         (a - b2).Store(y + 4 * step);
         b.Store(y + 5 * step);
+    }
+
+    /// <summary>
+    /// u [8, 16] (row pitch <paramref name="ldu"/>) += Σ_t m[t·ldm + i] · v[t·ldv + j] over <paramref name="tiles"/> rows with 256-bit
+    /// vectors in 16 accumulators (32 registers wanted): the chains of <see cref="WeightKernel6x16"/>, two rows more per pass.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static unsafe void WeightKernel8x16(int tiles, float* m, int ldm, float* v, int ldv, float* u, int ldu)
+    {
+        float* u2 = u + 2 * ldu, u4 = u + 4 * ldu, u6 = u + 6 * ldu;
+        Vector256<float> a00 = Vector256.Load(u), a01 = Vector256.Load(u + 8), a10 = Vector256.Load(u + ldu), a11 = Vector256.Load(u + ldu + 8);
+        Vector256<float> a20 = Vector256.Load(u2), a21 = Vector256.Load(u2 + 8), a30 = Vector256.Load(u2 + ldu), a31 = Vector256.Load(u2 + ldu + 8);
+        Vector256<float> a40 = Vector256.Load(u4), a41 = Vector256.Load(u4 + 8), a50 = Vector256.Load(u4 + ldu), a51 = Vector256.Load(u4 + ldu + 8);
+        Vector256<float> a60 = Vector256.Load(u6), a61 = Vector256.Load(u6 + 8), a70 = Vector256.Load(u6 + ldu), a71 = Vector256.Load(u6 + ldu + 8);
+        for (int t = 0; t < tiles; t++)
+        {
+            var v0 = Vector256.Load(v);
+            var v1 = Vector256.Load(v + 8);
+            var b = Vector256.Create(m[0]);
+            a00 = Vector256.FusedMultiplyAdd(b, v0, a00); a01 = Vector256.FusedMultiplyAdd(b, v1, a01);
+            b = Vector256.Create(m[1]);
+            a10 = Vector256.FusedMultiplyAdd(b, v0, a10); a11 = Vector256.FusedMultiplyAdd(b, v1, a11);
+            b = Vector256.Create(m[2]);
+            a20 = Vector256.FusedMultiplyAdd(b, v0, a20); a21 = Vector256.FusedMultiplyAdd(b, v1, a21);
+            b = Vector256.Create(m[3]);
+            a30 = Vector256.FusedMultiplyAdd(b, v0, a30); a31 = Vector256.FusedMultiplyAdd(b, v1, a31);
+            b = Vector256.Create(m[4]);
+            a40 = Vector256.FusedMultiplyAdd(b, v0, a40); a41 = Vector256.FusedMultiplyAdd(b, v1, a41);
+            b = Vector256.Create(m[5]);
+            a50 = Vector256.FusedMultiplyAdd(b, v0, a50); a51 = Vector256.FusedMultiplyAdd(b, v1, a51);
+            b = Vector256.Create(m[6]);
+            a60 = Vector256.FusedMultiplyAdd(b, v0, a60); a61 = Vector256.FusedMultiplyAdd(b, v1, a61);
+            b = Vector256.Create(m[7]);
+            a70 = Vector256.FusedMultiplyAdd(b, v0, a70); a71 = Vector256.FusedMultiplyAdd(b, v1, a71);
+            m += ldm;
+            v += ldv;
+        }
+        a00.Store(u); a01.Store(u + 8); a10.Store(u + ldu); a11.Store(u + ldu + 8);
+        a20.Store(u2); a21.Store(u2 + 8); a30.Store(u2 + ldu); a31.Store(u2 + ldu + 8);
+        a40.Store(u4); a41.Store(u4 + 8); a50.Store(u4 + ldu); a51.Store(u4 + ldu + 8);
+        a60.Store(u6); a61.Store(u6 + 8); a70.Store(u6 + ldu); a71.Store(u6 + ldu + 8);
     }
 }
