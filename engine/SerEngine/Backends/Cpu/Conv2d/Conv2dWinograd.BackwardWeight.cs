@@ -58,9 +58,10 @@ internal static partial class Conv2dWinograd
     /// <summary>
     /// As <see cref="BackwardWeight(float[], float[], float[], in Conv2dGeometry, int, bool)"/> on m×m tiles (2 or 4) whatever
     /// <see cref="WeightTileSize"/> chooses; 4×4 tiles by the batch-wide driver (<paramref name="batched"/>, by default
-    /// <see cref="WeightBatchedPays"/>) or by bands: both give the same bits.
+    /// <see cref="WeightBatchedPays"/>) or by bands: both give the same bits. 2×2 tiles take channel-last transforms
+    /// (Conv2dWinograd.BackwardWeightLast.cs) unless <paramref name="channelLast"/> is false: the same bits again.
     /// </summary>
-    internal static void BackwardWeight(float[] x, float[] dy, float[] dw, in Conv2dGeometry g, int threads, bool wide, int m, bool? batched = null)
+    internal static void BackwardWeight(float[] x, float[] dy, float[] dw, in Conv2dGeometry g, int threads, bool wide, int m, bool? batched = null, bool channelLast = true)
     {
         if (m == 4 && (batched ?? WeightBatchedPays(g)))
         {
@@ -75,7 +76,8 @@ internal static partial class Conv2dWinograd
         ParallelFor(workers, workers, task =>
         {
             int k0 = WeightChannelUnit * (int)((long)units * task / workers), k1 = WeightChannelUnit * (int)((long)units * (task + 1) / workers);
-            WeightTask(x, dy, dw, geo, wg, k0, k1, channels, wide);
+            if (m == 2 && channelLast) WeightTaskLast(x, dy, dw, geo, wg, k0, k1, channels, wide);
+            else WeightTask(x, dy, dw, geo, wg, k0, k1, channels, wide);
         });
     }
 
