@@ -64,7 +64,8 @@ public class CpuFastConv2dFcaTrainingTests
     }
 
     /// <summary>
-    /// The channel-vector backward-weight (each thread pads and packs image by image what its run of tasks reads) at
+    /// The channel-vector backward-weight (each thread pads image by image the input channels its taps read and packs the dy
+    /// panels its tasks read) at
     /// conv2 (two panels, taps split between threads) and conv3 (three panels, runs crossing panels) and odd shapes:
     /// against the reference, the same bits on 1–3 threads and at either width.
     /// </summary>
@@ -77,6 +78,7 @@ public class CpuFastConv2dFcaTrainingTests
             Layers[0], Layers[1],
             new(3, 7, 9, 11, 40, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1),     // three panels, the last with 8 live lanes
             new(4, 5, 8, 10, 64, 5, 5, 1, 1, 2, 2, 1, 3, 1, 1),     // 5×5, asymmetric padding, two pairs
+            new(3, 13, 14, 20, 32, 3, 3, 1, 1, 0, 2, 1, 2, 1, 1),   // no top padding: a plane's last row reads into the next plane's row 0; tap halves share channel 6
         ];
         foreach (var g in shapes)
         {

@@ -33,6 +33,7 @@ internal static partial class Conv2dChannelVector
         int wp = s.Wp, taps = s.Taps, img = s.ImageLength, k = g.K, images = g.N;
         int outH = g.OutH, outW = g.OutW, ohw = outH * outW, sh = g.StrideH, sw = g.StrideW, blocks = CeilDiv(k, Lanes), tapTiles = CeilDiv(taps, Rows);
         var off = s.TapOffsets(taps);
+        int rs = s.R * s.S;
         long macs = (long)images * blocks * Lanes * tapTiles * Rows * ohw;
         int workers = macs < GemmParallelMacs ? 1 : threads;
         long panel = (long)ohw * Lanes;
@@ -51,6 +52,16 @@ internal static partial class Conv2dChannelVector
             {
                 int first = worker * perWorker, end = first + perWorker;
                 int kbLo = first / splits * width, kbHi = Math.Min(blocks, ((end - 1) / splits + 1) * width);
+                // only the input channels this thread's taps read are padded (with tap splits, each thread's share of them)
+                int cLo = s.Cin, cHi = 0;
+                for (int task = first; task < end; task++)
+                {
+                    int sp = task % splits, tt0 = (int)((long)tapTiles * sp / splits), tt1 = (int)((long)tapTiles * (sp + 1) / splits);
+                    if (tt0 == tt1) continue;
+                    cLo = Math.Min(cLo, tt0 * Rows / rs);
+                    cHi = Math.Max(cHi, (Math.Min(tt1 * Rows, taps) - 1) / rs + 1);
+                }
+                var part = PartOf(s, cLo, cHi);
                 float* image = CpuScratch.Floats(ref t_weightImage, img);                       // [ImageLength]
                 float* panels = CpuScratch.Floats(ref t_weightPanels, (kbHi - kbLo) * panel);  // [kbLo .. kbHi)[OHW][16]
                 fixed (float* src = x, pdy = dy)
@@ -58,7 +69,7 @@ internal static partial class Conv2dChannelVector
                 {
                     for (int n = 0; n < images; n++)
                     {
-                        s.Pad(src + (long)n * s.Cin * s.Hin * s.Win, image);
+                        if (cLo < cHi) part.Write(src + ((long)n * s.Cin + cLo) * s.Hin * s.Win, image + (long)cLo * part.PlaneLength);
                         for (int kb = kbLo; kb < kbHi; kb++)
                             PackPanel(pdy + ((long)n * k + kb * Lanes) * ohw, Math.Min(Lanes, k - kb * Lanes), ohw, panels + (kb - kbLo) * panel);
                         for (int task = first; task < end; task++)
@@ -108,6 +119,18 @@ internal static partial class Conv2dChannelVector
 
     /// <summary>This thread's padded image and dyᵀ panels of one image in <see cref="BackwardWeight"/> (CpuScratch).</summary>
     [ThreadStatic] private static float[]? t_weightImage, t_weightPanels;
+
+    /// <summary>
+    /// The planes [<paramref name="cLo"/>, <paramref name="cHi"/>) of <paramref name="s"/>'s padded image, written at their
+    /// place in it: a tap of plane c reads past its plane's end only into the next plane's leading zeros (the last plane's
+    /// into the slack), so the slack's length of zeros is written after the last plane of the range as well.
+    /// </summary>
+    private static PaddedImage PartOf(PaddedConv s, int cLo, int cHi)
+    {
+        var whole = s.Image;
+        int count = Math.Max(0, cHi - cLo);
+        return whole with { Planes = count, Length = count * whole.PlaneLength + (whole.Length - s.Cin * whole.PlaneLength) };
+    }
 
     private static int Gcd(int a, int b)
     {
