@@ -9,7 +9,7 @@ namespace SerEngine.Cli;
 /// the next run of the same command (and model) with the same build, compiles them ahead on a background
 /// thread while the main thread starts up and reads features, so the first epoch and the test and
 /// report phases wait less for the JIT. The profiles live in the user's cache folder
-/// (<c>$XDG_CACHE_HOME/serengine/jit</c> or <c>~/.cache/serengine/jit</c>); <c>SER_JIT_PROFILE=0</c> turns this off.
+/// (<c>$XDG_CACHE_HOME/serengine/jit</c> or <c>~/.cache/serengine/jit</c>); <c>SERENGINE_JIT_PROFILE=off</c> turns this off.
 /// Compiled code is the same either way: only when it is compiled changes.
 /// </summary>
 public static class JitProfile
@@ -20,7 +20,7 @@ public static class JitProfile
     /// <summary>Starts recording (and replaying the previous run's profile) for <paramref name="args"/>; does nothing for other commands or without a writable cache folder.</summary>
     public static void Start(string[] args)
     {
-        if (Environment.GetEnvironmentVariable("SER_JIT_PROFILE") == "0") return;
+        if (Environment.GetEnvironmentVariable("SERENGINE_JIT_PROFILE") is "off" or "0") return;
         string? name = ProfileName(args, AppContext.BaseDirectory);
         string? dir = Folder();
         if (name is null || dir is null) return;
