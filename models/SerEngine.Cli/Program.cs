@@ -4,5 +4,9 @@ namespace SerEngine.Cli;
 public static class Program
 {
     /// <summary>Runs a command; returns the process exit code.</summary>
-    public static int Main(string[] args) => CliApp.Run(args, Console.Out, Console.Error);
+    public static int Main(string[] args)
+    {
+        JitProfile.Start(args);
+        return CliApp.Run(args, Console.Out, Console.Error);
+    }
 }

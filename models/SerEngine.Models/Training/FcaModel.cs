@@ -204,14 +204,15 @@ public sealed class FcaModel : SerModel
     private Tensor Cut(IReadOnlyList<Example> batch, IReadOnlyList<FeatureMatrix> features)
     {
         int n = batch.Count, f = Net.Config.FreqBins, t = Segments.Frames;
-        var x = new float[n * f * t]; // [B, 1, F, T]
-        for (int i = 0; i < n; i++)
+        return BatchTensor.Filled(new Shape(n, 1, f, t), Backend, x => // [B, 1, F, T]
         {
-            var m = features[batch[i].Utterance];
-            int start = batch[i].Start, len = Math.Min(t, m.Frames - start);
-            for (int r = 0; r < f; r++)
-                m.Values.AsSpan(r * m.Frames + start, len).CopyTo(x.AsSpan((i * f + r) * t, len));
-        }
-        return Tensor.FromArray(x, new Shape(n, 1, f, t), Backend);
+            for (int i = 0; i < n; i++)
+            {
+                var m = features[batch[i].Utterance];
+                int start = batch[i].Start, len = Math.Min(t, m.Frames - start);
+                for (int r = 0; r < f; r++)
+                    m.Values.AsSpan(r * m.Frames + start, len).CopyTo(x.Slice((i * f + r) * t, len));
+            }
+        });
     }
 }

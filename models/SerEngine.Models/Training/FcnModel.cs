@@ -159,17 +159,22 @@ public sealed class FcnModel : SerModel
     private (Tensor X, int[] Valid) Pad(List<FeatureMatrix> items, Generator? augment = null)
     {
         int n = items.Count, f = items[0].Bins, t = items.Max(m => m.Frames);
-        var x = new float[n * f * t]; // [B, 1, F, T_max]
         var valid = new int[n];
         for (int i = 0; i < n; i++)
         {
-            var m = items[i];
-            if (m.Bins != f) throw new ArgumentException($"feature maps of {m.Bins} and {f} bins in one batch");
-            valid[i] = m.Frames;
-            for (int r = 0; r < f; r++)
-                m.Values.AsSpan(r * m.Frames, m.Frames).CopyTo(x.AsSpan((i * f + r) * t, m.Frames));
-            if (augment is not null) Augment!.Apply(x.AsSpan(i * f * t, f * t), f, m.Frames, t, augment);
+            if (items[i].Bins != f) throw new ArgumentException($"feature maps of {items[i].Bins} and {f} bins in one batch");
+            valid[i] = items[i].Frames;
         }
-        return (Tensor.FromArray(x, new Shape(n, 1, f, t), Backend), valid);
+        var x = BatchTensor.Filled(new Shape(n, 1, f, t), Backend, v => // [B, 1, F, T_max]
+        {
+            for (int i = 0; i < n; i++)
+            {
+                var m = items[i];
+                for (int r = 0; r < f; r++)
+                    m.Values.AsSpan(r * m.Frames, m.Frames).CopyTo(v.Slice((i * f + r) * t, m.Frames));
+                if (augment is not null) Augment!.Apply(v.Slice(i * f * t, f * t), f, m.Frames, t, augment);
+            }
+        });
+        return (x, valid);
     }
 }
