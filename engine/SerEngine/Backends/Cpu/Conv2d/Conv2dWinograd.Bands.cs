@@ -25,9 +25,10 @@ internal static partial class Conv2dWinograd
     /// input transform writes V and every chunk reads it back in L2, which costs less than re-reading U from L3 per band;
     /// FCN-TRAIN-2026-12-07-b.md). Deep (≥ 128 input channels) 3×3 convolutions take the band with the fewest bytes moved per
     /// tile beyond L2 (U once per band, V once plus once per chunk when over <see cref="ResidentBytes"/>), up to
-    /// <see cref="DeepBandBytes"/>; the rest keep whole tile rows of up to <see cref="BandTiles"/> tiles within <see cref="BandBytes"/>.
+    /// <see cref="DeepBandBytes"/>; the rest keep whole tile rows of up to <see cref="BandTiles"/> tiles within <see cref="BandBytes"/>,
+    /// or, for a task of a <paramref name="wholeImage"/> of 2×2 tiles, more rows when they leave fewer groups of six (<see cref="FewestGroupsRows"/>).
     /// </summary>
-    private static (int Rows, int Chunk) Bands(in Conv2dGeometry g, in TileGeometry wg, int taskRows, int taskBlocks, bool wide)
+    private static (int Rows, int Chunk) Bands(in Conv2dGeometry g, in TileGeometry wg, int taskRows, int taskBlocks, bool wide, bool wholeImage = false)
     {
         long rowBytes = RowBytes(g, wg.M);
         int unit = wide ? 2 : 1, points = wg.Points, tilesW = wg.TilesW;
@@ -45,6 +46,7 @@ internal static partial class Conv2dWinograd
         {
             int rows = Math.Min(taskRows, CeilDiv(BandTiles, wg.TilesWPad));
             rows = (int)Math.Clamp(BandBytes / rowBytes, 1, rows);
+            if (wholeImage && wg.M == 2) rows = FewestGroupsRows(wg, rows, (int)Math.Clamp(ResidentBytes / rowBytes, rows, taskRows));
             return (rows, Chunk(rows));
         }
         long u = (long)wg.Points * g.C * taskBlocks * Lanes * sizeof(float);
@@ -61,6 +63,21 @@ internal static partial class Conv2dWinograd
                 best = (rows, chunk);
             }
         }
+        return best;
+    }
+
+    /// <summary>
+    /// Tile rows per band, from <paramref name="rows"/> to <paramref name="most"/>, that leave the fewest groups of six over the
+    /// image (the products run whole groups, and a band's last group is padded with repeats of its last tile: FocusCalibrationNet's
+    /// conv2 at 13 × 31 tiles, focus_calibration_net.train_step.b32.26x63, runs 72 groups in bands of 2 rows and 68 in bands of 5);
+    /// ties keep fewer rows. Each tile's outputs are the same FMA chains in any band.
+    /// </summary>
+    private static int FewestGroupsRows(in TileGeometry wg, int rows, int most)
+    {
+        static int Groups(int tilesH, int tilesW, int r) => tilesH / r * CeilDiv(r * tilesW, Rows) + CeilDiv(tilesH % r * tilesW, Rows);
+        int best = rows;
+        for (int r = rows + 1; r <= most; r++)
+            if (Groups(wg.TilesH, wg.TilesW, r) < Groups(wg.TilesH, wg.TilesW, best)) best = r;
         return best;
     }
 }

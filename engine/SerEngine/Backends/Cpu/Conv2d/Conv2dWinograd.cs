@@ -380,7 +380,8 @@ internal static partial class Conv2dWinograd
     {
         int c = g.C, blocks = CeilDiv(g.K, Lanes), tilesWPad = wg.TilesWPad;
         bool wideInput = WideTransforms(wide);
-        var (bandRows, chunkBlocks) = Bands(g, wg, i1 - i0, kb1 - kb0, wide);
+        bool wholeImage = i0 == 0 && i1 == wg.TilesH && e0 == 0 && e1 >= wg.TilesH * wg.TilesW && !pool;
+        var (bandRows, chunkBlocks) = Bands(g, wg, i1 - i0, kb1 - kb0, wide, wholeImage);
         // V_ξ [C][band tiles] lie 32 floats more than a multiple of 4 KB apart at most (one input
         // transform writes all 16: in one L1 set they would evict each other)
         long vXi = (long)c * bandRows * tilesWPad + 32;
@@ -449,11 +450,18 @@ internal static partial class Conv2dWinograd
                             }
                         }
                         for (int kb = kc0; kb < kc1; kb++)
+                        {
+                            if (wg.Alpha == 4 && wg.M == 2 && !pool)
+                            {
+                                StoreBand23(wg, mAll + (kb - kc0) * mBlock, mGroup, pat, groups, real, b0, kb, bias, relu, y, g);
+                                continue;
+                            }
                             for (int o = 0; o < groups; o++)
                                 if (pool)
                                     StoreGroupPooled(wg, mAll + (kb - kc0) * mBlock + o * mGroup, mXi, pat + o * Rows, Math.Min(Rows, real - o * Rows), b0, kb, bias, relu, y, g);
                                 else
                                     StoreGroup(wg, mAll + (kb - kc0) * mBlock + o * mGroup, mXi, pat + o * Rows, Math.Min(Rows, real - o * Rows), b0, kb, bias, relu, y, g);
+                        }
                     }
                 }
         }
