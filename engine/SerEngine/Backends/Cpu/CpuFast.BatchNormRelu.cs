@@ -143,7 +143,7 @@ public partial class CpuBackend
         for (; i < x.Length; i++)
         {
             float v = (x[i] - mu) * scale + shift;
-            y[i] = v > 0 ? v : 0f;
+            y[i] = Positive(v, v);
         }
     }
 
@@ -165,7 +165,7 @@ public partial class CpuBackend
         double sa = Vector256.Sum(a), sb = Vector256.Sum(b);
         for (; i < dy.Length; i++)
         {
-            float g = y[i] > 0 ? dy[i] : 0f;
+            float g = Positive(y[i], dy[i]);
             sa += g;
             sb += (double)g * (x[i] - mu);
         }
@@ -190,7 +190,7 @@ public partial class CpuBackend
         }
         for (; i < dy.Length; i++)
         {
-            float g = y[i] > 0 ? dy[i] : 0f;
+            float g = Positive(y[i], dy[i]);
             d[i] = k * (g - meanDy - (x[i] - mu) * q);
         }
     }
@@ -198,6 +198,10 @@ public partial class CpuBackend
     /// <summary>d = g·k for g = dy where y &gt; 0 (eval mode's backward).</summary>
     private static void ScaleRelu(ReadOnlySpan<float> dy, ReadOnlySpan<float> y, float k, Span<float> d)
     {
-        for (int i = 0; i < dy.Length; i++) d[i] = (y[i] > 0 ? dy[i] : 0f) * k;
+        for (int i = 0; i < dy.Length; i++) d[i] = Positive(y[i], dy[i]) * k;
     }
+
+    /// <summary>v where y &gt; 0, else +0 (the rectifier's select), without a branch: masked rows leave short tails whose sign is unpredictable.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static float Positive(float y, float v) => BitConverter.Int32BitsToSingle(BitConverter.SingleToInt32Bits(v) & -(y > 0 ? 1 : 0));
 }
