@@ -160,7 +160,16 @@ public sealed partial class AttentionFcn : Module
             var layer = Features.Layers[i];
             x = layer.Forward(x);
             if (!ShrinksTime(layer, valid)) continue;                  // ReLU keeps zeros zero
-            if (NormAfter(i) is { } norm) x = norm.Forward(x, valid); // its statistics skip the padding, and it zeroes the padding
+            if (NormAfter(i) is { } norm)
+            {
+                // its statistics skip the padding, and it zeroes the padding; a ReLU after it runs in the same op
+                if (i + 1 < Features.Layers.Count && Features.Layers[i + 1] is Relu)
+                {
+                    x = norm.ForwardRelu(x, valid);
+                    i++;
+                }
+                else x = norm.Forward(x, valid);
+            }
             else if (valid is not null) x = ZeroBeyond(x, valid);
         }
         return (x, valid);

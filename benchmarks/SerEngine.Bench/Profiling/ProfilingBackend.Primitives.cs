@@ -234,19 +234,19 @@ public sealed partial class ProfilingBackend
     }
 
     /// <inheritdoc/>
-    public override void BatchNorm2dReluForward(Storage x, Storage? weight, Storage? bias, Storage y, int yChannels, int yOffset, Storage mean, Storage invStd, Storage? runningMean, Storage? runningVar, int n, int c, int hw, float eps, float momentum, bool training)
+    public override void BatchNorm2dReluForward(Storage x, Storage? weight, Storage? bias, Storage y, int yChannels, int yOffset, Storage mean, Storage invStd, Storage? runningMean, Storage? runningVar, int n, int c, int hw, float eps, float momentum, bool training, int[]? validColumns = null, int width = 0)
     {
         long t0 = Start();
-        Inner.BatchNorm2dReluForward(U(x), UOrNull(weight), UOrNull(bias), U(y), yChannels, yOffset, U(mean), U(invStd), UOrNull(runningMean), UOrNull(runningVar), n, c, hw, eps, momentum, training);
-        Record(Stop(t0), $"BatchNorm2dReluForward [{n},{c},{hw}]{(yChannels == c ? "" : $" into {yChannels} channels")}");
+        Inner.BatchNorm2dReluForward(U(x), UOrNull(weight), UOrNull(bias), U(y), yChannels, yOffset, U(mean), U(invStd), UOrNull(runningMean), UOrNull(runningVar), n, c, hw, eps, momentum, training, validColumns, width);
+        Record(Stop(t0), $"BatchNorm2dReluForward [{n},{c},{hw}]{(yChannels == c ? "" : $" into {yChannels} channels")}{(validColumns is null ? "" : " masked")}");
     }
 
     /// <inheritdoc/>
-    public override void BatchNorm2dReluBackward(Storage dy, Storage y, int yChannels, int yOffset, Storage x, Storage? weight, Storage mean, Storage invStd, Storage dx, Storage? dWeight, Storage? dBias, int n, int c, int hw, bool training, Storage? dxChannelSum = null)
+    public override void BatchNorm2dReluBackward(Storage dy, Storage y, int yChannels, int yOffset, Storage x, Storage? weight, Storage mean, Storage invStd, Storage dx, Storage? dWeight, Storage? dBias, int n, int c, int hw, bool training, Storage? dxChannelSum = null, int[]? validColumns = null, int width = 0)
     {
         long t0 = Start();
-        Inner.BatchNorm2dReluBackward(U(dy), U(y), yChannels, yOffset, U(x), UOrNull(weight), U(mean), U(invStd), U(dx), UOrNull(dWeight), UOrNull(dBias), n, c, hw, training, UOrNull(dxChannelSum));
-        Record(Stop(t0), $"BatchNorm2dReluBackward [{n},{c},{hw}]{(yChannels == c ? "" : $" from {yChannels} channels")}");
+        Inner.BatchNorm2dReluBackward(U(dy), U(y), yChannels, yOffset, U(x), UOrNull(weight), U(mean), U(invStd), U(dx), UOrNull(dWeight), UOrNull(dBias), n, c, hw, training, UOrNull(dxChannelSum), validColumns, width);
+        Record(Stop(t0), $"BatchNorm2dReluBackward [{n},{c},{hw}]{(yChannels == c ? "" : $" from {yChannels} channels")}{(validColumns is null ? "" : " masked")}");
     }
 
     /// <inheritdoc/>

@@ -48,7 +48,7 @@ public sealed class BatchNorm2d : Layer
 
     /// <summary>
     /// MaxPool2d(ReLU(BatchNorm2d(x)), kernel) with stride = kernel as one op (<see cref="Ops.BatchNormReluMaxPool"/>): the same numbers as
-    /// <c>Ops.MaxPool2d(Forward(x).Relu(), kernel)</c>; <paramref name="inputBias"/> as in <see cref="ForwardRelu"/>.
+    /// <c>Ops.MaxPool2d(Forward(x).Relu(), kernel)</c>; <paramref name="inputBias"/> as in <see cref="ForwardRelu(Tensor, Tensor)"/>.
     /// </summary>
     public Tensor ForwardReluMaxPool(Tensor x, (int H, int W) kernel, Tensor? inputBias = null) =>
         Ops.BatchNormReluMaxPool(x, Weight, Bias, RunningMean, RunningVar, Training, kernel, Momentum, Eps, inputBias);
@@ -65,4 +65,10 @@ public sealed class BatchNorm2d : Layer
     /// </summary>
     public Tensor Forward(Tensor x, int[]? validColumns) =>
         Ops.BatchNorm2d(x, Weight, Bias, RunningMean, RunningVar, Training, Momentum, Eps, validColumns);
+
+    /// <summary>
+    /// ReLU(<see cref="Forward(Tensor, int[])"/>) as one op (<see cref="Ops.BatchNormRelu(IReadOnlyList{Ops.BatchNormReluInput}, bool, int[])"/>
+    /// with the mask): the bits of the masked batch norm followed by <see cref="Ops.Relu"/>, without the pass of its own.
+    /// </summary>
+    public Tensor ForwardRelu(Tensor x, int[]? validColumns) => Ops.BatchNormRelu([ReluInput(x)], Training, validColumns);
 }

@@ -3,7 +3,7 @@ using SerEngine.Backends;
 
 namespace SerEngine;
 
-// ReLU(BatchNorm2d(x)) as one op, unmasked; several inputs give their results side by side along the
+// ReLU(BatchNorm2d(x)) as one op, optionally with BatchNorm2d's column mask; several inputs give their results side by side along the
 // channel axis (the concat of the branches), each normalised with its own parameters and buffers.
 // Legend: x_i [N, C_i, H, W]; y [N, ΣC_i, H, W], input i at channels offset_i = ΣC_j (j < i).
 // The same float operations in the same order as Ops.BatchNorm2d, Relu and Concat (Backend.BatchNormRelu.cs),
@@ -35,7 +35,13 @@ public static partial class Ops
     /// Concat([ReLU(BatchNorm2d(x_i))], axis 1) as one op: each input normalised with its own parameters
     /// and running buffers, all written into one [N, ΣC_i, H, W] result.
     /// </summary>
-    public static Tensor BatchNormRelu(IReadOnlyList<BatchNormReluInput> inputs, bool training)
+    public static Tensor BatchNormRelu(IReadOnlyList<BatchNormReluInput> inputs, bool training) => BatchNormRelu(inputs, training, null);
+
+    /// <summary>
+    /// <see cref="BatchNormRelu(IReadOnlyList{BatchNormReluInput}, bool)"/> with <see cref="BatchNorm2d"/>'s column mask:
+    /// item i holds data in its columns w &lt; validColumns[i] (of W); the statistics skip the others, where y and dx are 0.
+    /// </summary>
+    public static Tensor BatchNormRelu(IReadOnlyList<BatchNormReluInput> inputs, bool training, int[]? validColumns)
     {
         if (inputs.Count == 0) throw new ArgumentException("batchnorm2d_relu: no inputs");
         var first = inputs[0].X;
@@ -53,10 +59,14 @@ public static partial class Ops
                 (p.Weight, "weight"), (p.Bias, "bias"), (p.RunningMean, "running_mean"), (p.RunningVar, "running_var"), (p.InputBias, "input_bias"));
             if (!training && (p.RunningMean is null || p.RunningVar is null))
                 throw new ArgumentException($"batchnorm2d_relu: eval mode needs running_mean and running_var (input {p.X.Shape})");
-            if (training && (long)n * h * w <= 1)
-                throw new ArgumentException($"batchnorm2d_relu: expected more than 1 value per channel when training, got input {p.X.Shape}");
             total += c;
         }
+        if (validColumns is not null && validColumns.Length != n)
+            throw new ArgumentException($"batchnorm2d_relu: {validColumns.Length} valid column counts for input {first.Shape}");
+        // a mask that keeps every column is no mask: the unmasked launches, bit for bit (as Ops.BatchNorm2d)
+        int[]? valid = validColumns is null || validColumns.All(v => v >= w) ? null : BatchNorm2dMask.Clamped(validColumns, w);
+        if (training && BatchNorm2dMask.Count(valid, n, h * w, w) <= 1)
+            throw new ArgumentException($"batchnorm2d_relu: expected more than 1 {(valid is null ? "" : "valid ")}value per channel when training, got input {first.Shape}");
         var backend = SameBackend("batchnorm2d_relu", [.. all]);
         int hw = h * w;
         var y = NewLike(backend, new Shape(n, total, h, w)); // [N, ΣC, H, W]
@@ -70,7 +80,7 @@ public static partial class Ops
             var mean = NewLike(backend, new Shape(c));   // [C]
             var invStd = NewLike(backend, new Shape(c)); // [C]
             backend.BatchNorm2dReluForward(p.X.Storage, p.Weight?.Storage, p.Bias?.Storage, y.Storage, total, offset,
-                mean.Storage, invStd.Storage, p.RunningMean?.Storage, p.RunningVar?.Storage, n, c, hw, p.Eps, p.Momentum, training);
+                mean.Storage, invStd.Storage, p.RunningMean?.Storage, p.RunningVar?.Storage, n, c, hw, p.Eps, p.Momentum, training, valid, w);
             if (training)
             {
                 p.RunningMean?.MarkModified();
@@ -101,7 +111,7 @@ public static partial class Ops
                 var db = p.Bias is not null && p.Bias.RequiresGrad ? NewLike(be, p.Bias.Shape) : null;       // [C]
                 var dib = p.InputBias is not null && p.InputBias.RequiresGrad ? NewLike(be, p.InputBias.Shape) : null; // [C] = Σ dx
                 be.BatchNorm2dReluBackward(dy.Storage, y.Storage, total, offsets[i], p.X.Storage, p.Weight?.Storage,
-                    stats[i].Mean.Storage, stats[i].InvStd.Storage, dx.Storage, dw?.Storage, db?.Storage, n, c, hw, training, dib?.Storage);
+                    stats[i].Mean.Storage, stats[i].InvStd.Storage, dx.Storage, dw?.Storage, db?.Storage, n, c, hw, training, dib?.Storage, valid, w);
                 grads.Add(p.X.RequiresGrad ? dx : null);
                 if (p.Weight is not null) grads.Add(dw);
                 if (p.Bias is not null) grads.Add(db);

@@ -11,7 +11,8 @@ namespace SerEngine.Tests.Engine;
 /// are the defaults, the separate ones) too; and the fast result agrees with the reference one. Sizes
 /// with rows of a multiple of eight values and with a tail, training and eval, one and two inputs.
 /// Likewise Ops.BatchNormReluMaxPool against BatchNorm2d, Relu and MaxPool2d. A bias already in x (InputBias)
-/// gets the gradient its own Add (SumTo, as a convolution's bias) would give, bit for bit.
+/// gets the gradient its own Add (SumTo, as a convolution's bias) would give, bit for bit. With a column
+/// mask (AttentionFcn's valid frames) Ops.BatchNormRelu against the masked BatchNorm2d and Relu, likewise.
 /// </summary>
 public class BatchNormReluTests
 {
@@ -81,6 +82,54 @@ public class BatchNormReluTests
         for (int i = 0; i < expected.Length; i++)
             if (training && i == 6) NearZero(actual[i], actual[3], "input-bias gradient");
             else FastAgreement.Agree(expected[i], actual[i], $"output/buffer/gradient {i}");
+    }
+
+    // N, C, H, W, valid columns of each item, training
+    public static TheoryData<int, int, int, int, int[], bool> MaskedCases => new()
+    {
+        { 3, 4, 5, 13, [13, 9, 6], true },
+        { 3, 4, 5, 13, [13, 9, 6], false },
+        { 2, 3, 4, 8, [8, 8], true },                 // every column valid: no mask
+        { 16, 8, 7, 40, [40, 38, 36, 35, 33, 31, 30, 29, 28, 27, 26, 25, 24, 17, 9, 3], true }, // above the threshold for threads
+    };
+
+    [Theory]
+    [MemberData(nameof(MaskedCases))]
+    public void MaskedFusedGivesTheSeparateOpsBitForBit(int n, int c, int h, int w, int[] valid, bool training)
+    {
+        foreach (var be in new Backend[] { new CpuBackend(1), new CpuBackend(2), FastAgreement.Ref })
+        {
+            var fused = RunMasked(be, n, c, h, w, valid, training, fused: true);
+            var separate = RunMasked(be, n, c, h, w, valid, training, fused: false);
+            for (int i = 0; i < fused.Length; i++) Assert.Equal(separate[i], fused[i]);
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(MaskedCases))]
+    public void MaskedFastAgreesWithTheReference(int n, int c, int h, int w, int[] valid, bool training)
+    {
+        var expected = RunMasked(FastAgreement.Ref, n, c, h, w, valid, training, fused: true);
+        var actual = RunMasked(new CpuBackend(2), n, c, h, w, valid, training, fused: true);
+        for (int i = 0; i < expected.Length; i++) FastAgreement.Agree(expected[i], actual[i], $"output/buffer/gradient {i}");
+    }
+
+    /// <summary>y, the running mean and variance, the gradients of x, weight and bias, of Σ(ReLU(BN(x, valid))·R).</summary>
+    private static float[][] RunMasked(Backend be, int n, int c, int h, int w, int[] valid, bool training, bool fused)
+    {
+        var rng = new Generator(29);
+        var x = Tensor.RandomNormal(new Shape(n, c, h, w), rng, mean: 0.2f, backend: be);
+        x.RequiresGrad = true;
+        var bn = new BatchNorm2d(c, backend: be);
+        bn.Weight.CopyFrom(Tensor.RandomNormal(new Shape(c), rng, mean: 1f, backend: be).ToArray());
+        bn.Bias.CopyFrom(Tensor.RandomNormal(new Shape(c), rng, backend: be).ToArray());
+        bn.RunningMean.CopyFrom(Tensor.RandomNormal(new Shape(c), rng, backend: be).ToArray());
+        bn.RunningVar.CopyFrom([.. Tensor.RandomNormal(new Shape(c), rng, backend: be).ToArray().Select(v => 0.5f + MathF.Abs(v))]);
+        if (!training) bn.Eval();
+        var y = fused ? bn.ForwardRelu(x, valid) : bn.Forward(x, valid).Relu();
+        var r = Tensor.RandomNormal(y.Shape, new Generator(5), backend: be);
+        Ops.Sum(Ops.Mul(y, r)).Backward();
+        return [y.ToArray(), bn.RunningMean.ToArray(), bn.RunningVar.ToArray(), x.Grad!.ToArray(), bn.Weight.Grad!.ToArray(), bn.Bias.Grad!.ToArray()];
     }
 
     /// <summary>

@@ -6,15 +6,18 @@ namespace SerEngine.Backends.Cpu;
 // Fast ReLU(BatchNorm2d(x)) into a channel slice of y (Backend.BatchNormRelu.cs): the batch norm's
 // passes of CpuFast.BatchNorm2d.cs, with the rectifier applied as each row is stored and the
 // rectifier's mask (y > 0) applied to dy as each row is read, so neither the rectified map nor the
-// masked gradient is a pass of its own. Same float operations in the same order as BatchNorm2dForward,
+// masked gradient is a pass of its own. With a column mask each item's rows are pieces, as in
+// CpuFast.BatchNorm2d.cs. Same float operations in the same order as BatchNorm2dForward,
 // Unary Relu, UnaryBackward Relu and BatchNorm2dBackward: the results are theirs bit for bit.
 // Legend: x, dx [N, C, HW]; y, dy [N, CY, HW] with this op's channel ch at CY channel yOffset + ch.
 public partial class CpuBackend
 {
     /// <inheritdoc/>
     public override void BatchNorm2dReluForward(Storage x, Storage? weight, Storage? bias, Storage y, int yChannels, int yOffset,
-        Storage mean, Storage invStd, Storage? runningMean, Storage? runningVar, int n, int c, int hw, float eps, float momentum, bool training)
+        Storage mean, Storage invStd, Storage? runningMean, Storage? runningVar, int n, int c, int hw, float eps, float momentum, bool training,
+        int[]? validColumns = null, int width = 0)
     {
+        BatchNorm2dMask.Check("batchnorm2d_relu", validColumns, n, hw, width);
         float[] xv = F(x), yv = F(y), mv = F(mean), sv = F(invStd);
         float[]? wv = weight is null ? null : F(weight), bv = bias is null ? null : F(bias);
         float[]? rm = runningMean is null ? null : F(runningMean), rv = runningVar is null ? null : F(runningVar);
@@ -24,37 +27,52 @@ public partial class CpuBackend
         {
             for (int ch = c0; ch < c1; ch++)
             {
-                var (mu, istd) = ChannelStatistics(xv, n, c, hw, ch, training, rm, rv, eps, momentum);
+                var (mu, istd) = ChannelStatistics(xv, n, c, hw, ch, training, rm, rv, eps, momentum, validColumns, width);
                 mv[ch] = (float)mu;
                 sv[ch] = (float)istd;
                 double scale = istd * (wv is null ? 1.0 : wv[ch]), shift = bv is null ? 0.0 : bv[ch];
                 for (int i = 0; i < n; i++)
-                    ScaleShiftRelu(Row(xv, i, ch, c, hw), (float)mu, (float)scale, (float)shift, yv.AsSpan((i * yChannels + yOffset + ch) * hw, hw));
+                {
+                    var (pieces, length, stride) = Pieces(validColumns, i, hw, width);
+                    for (int p = 0; p < pieces; p++)
+                    {
+                        var yp = yv.AsSpan((i * yChannels + yOffset + ch) * hw + p * stride, stride);
+                        ScaleShiftRelu(Row(xv, i, ch, c, hw).Slice(p * stride, length), (float)mu, (float)scale, (float)shift, yp);
+                        yp[length..].Clear();
+                    }
+                }
             }
         });
     }
 
     /// <inheritdoc/>
     public override void BatchNorm2dReluBackward(Storage dy, Storage y, int yChannels, int yOffset, Storage x, Storage? weight,
-        Storage mean, Storage invStd, Storage dx, Storage? dWeight, Storage? dBias, int n, int c, int hw, bool training, Storage? dxChannelSum = null)
+        Storage mean, Storage invStd, Storage dx, Storage? dWeight, Storage? dBias, int n, int c, int hw, bool training, Storage? dxChannelSum = null,
+        int[]? validColumns = null, int width = 0)
     {
+        BatchNorm2dMask.Check("batchnorm2d_relu backward", validColumns, n, hw, width);
         float[] dyv = F(dy), yv = F(y), xv = F(x), mv = F(mean), sv = F(invStd), dxv = F(dx);
         float[]? wv = weight is null ? null : F(weight);
         float[]? dwv = dWeight is null ? null : F(dWeight), dbv = dBias is null ? null : F(dBias), dsv = dxChannelSum is null ? null : F(dxChannelSum);
-        long count = (long)n * hw;
+        long count = BatchNorm2dMask.Count(validColumns, n, hw, width);
         ForChunks(c, 5L * n * c * hw, (c0, c1) =>
         {
             for (int ch = c0; ch < c1; ch++)
             {
                 float mu = mv[ch];
                 double istd = sv[ch], w = wv is null ? 1.0 : wv[ch];
+                int yc = yOffset + ch;
                 double sumDy = 0, sumDyXc = 0; // Σg, Σg·(x − mean) with g = dy where y > 0
                 for (int i = 0; i < n; i++)
                 {
-                    int yc = yOffset + ch;
-                    var (a, b) = SumAndCenteredDotRelu(Row(dyv, i, yc, yChannels, hw), Row(yv, i, yc, yChannels, hw), Row(xv, i, ch, c, hw), mu);
-                    sumDy += a;
-                    sumDyXc += b;
+                    var (pieces, length, stride) = Pieces(validColumns, i, hw, width);
+                    for (int p = 0; p < pieces; p++)
+                    {
+                        var (a, b) = SumAndCenteredDotRelu(Row(dyv, i, yc, yChannels, hw).Slice(p * stride, length),
+                            Row(yv, i, yc, yChannels, hw).Slice(p * stride, length), Row(xv, i, ch, c, hw).Slice(p * stride, length), mu);
+                        sumDy += a;
+                        sumDyXc += b;
+                    }
                 }
                 double sumDyXhat = sumDyXc * istd;
                 if (dbv is not null) dbv[ch] = (float)sumDy;
@@ -62,14 +80,20 @@ public partial class CpuBackend
                 double k = w * istd, dxSum = 0;
                 for (int i = 0; i < n; i++)
                 {
-                    int yc = yOffset + ch;
-                    var d = dxv.AsSpan((i * c + ch) * hw, hw);
-                    if (training)
-                        BatchNormReluRowBackward(Row(dyv, i, yc, yChannels, hw), Row(yv, i, yc, yChannels, hw), Row(xv, i, ch, c, hw), mu,
-                            (float)k, (float)(sumDy / count), (float)(istd * sumDyXhat / count), d);
-                    else
-                        ScaleRelu(Row(dyv, i, yc, yChannels, hw), Row(yv, i, yc, yChannels, hw), (float)k, d);
-                    if (dsv is not null) dxSum += FixedSum.Sum(d); // SumTo's order: a row's vector sum, rows added in double
+                    var (pieces, length, stride) = Pieces(validColumns, i, hw, width);
+                    for (int p = 0; p < pieces; p++)
+                    {
+                        var d = dxv.AsSpan((i * c + ch) * hw + p * stride, stride);
+                        var g = Row(dyv, i, yc, yChannels, hw).Slice(p * stride, length);
+                        var yr = Row(yv, i, yc, yChannels, hw).Slice(p * stride, length);
+                        if (training)
+                            BatchNormReluRowBackward(g, yr, Row(xv, i, ch, c, hw).Slice(p * stride, length), mu,
+                                (float)k, (float)(sumDy / count), (float)(istd * sumDyXhat / count), d);
+                        else
+                            ScaleRelu(g, yr, (float)k, d);
+                        d[length..].Clear();
+                    }
+                    if (dsv is not null) dxSum += FixedSum.Sum(dxv.AsSpan((i * c + ch) * hw, hw)); // SumTo's order: a row's vector sum, rows added in double
                 }
                 if (dsv is not null) dsv[ch] = (float)dxSum;
             }
@@ -77,19 +101,27 @@ public partial class CpuBackend
     }
 
     /// <summary>
-    /// Channel ch's mean and 1/σ over x [N, C, HW]: in training the batch statistics (double sums, the order of
+    /// Channel ch's mean and 1/σ over x [N, C, HW] (its valid columns only when masked, as BatchNorm2dForward): in training the batch statistics (double sums, the order of
     /// BatchNorm2dForward's) with the running buffers moved by momentum; in eval the running ones.
     /// </summary>
     private static (double Mean, double InvStd) ChannelStatistics(float[] xv, int n, int c, int hw, int ch, bool training,
-        float[]? rm, float[]? rv, float eps, float momentum)
+        float[]? rm, float[]? rv, float eps, float momentum, int[]? validColumns = null, int width = 0)
     {
         if (!training) return (rm![ch], 1.0 / Math.Sqrt(rv![ch] + (double)eps));
-        long count = (long)n * hw;
+        long count = BatchNorm2dMask.Count(validColumns, n, hw, width);
         double sum = 0;
-        for (int i = 0; i < n; i++) sum += FixedSum.Sum(Row(xv, i, ch, c, hw));
+        for (int i = 0; i < n; i++)
+        {
+            var (pieces, length, stride) = Pieces(validColumns, i, hw, width);
+            for (int p = 0; p < pieces; p++) sum += FixedSum.Sum(Row(xv, i, ch, c, hw).Slice(p * stride, length));
+        }
         double mu = sum / count;
         double sq = 0;
-        for (int i = 0; i < n; i++) sq += SumSquaredDeviation(Row(xv, i, ch, c, hw), (float)mu);
+        for (int i = 0; i < n; i++)
+        {
+            var (pieces, length, stride) = Pieces(validColumns, i, hw, width);
+            for (int p = 0; p < pieces; p++) sq += SumSquaredDeviation(Row(xv, i, ch, c, hw).Slice(p * stride, length), (float)mu);
+        }
         if (rm is not null) rm[ch] = (float)((1 - momentum) * (double)rm[ch] + momentum * mu);
         if (rv is not null) rv[ch] = (float)((1 - momentum) * (double)rv[ch] + momentum * (sq / (count - 1)));
         return (mu, 1.0 / Math.Sqrt(sq / count + eps));
@@ -111,7 +143,7 @@ public partial class CpuBackend
         for (; i < x.Length; i++)
         {
             float v = (x[i] - mu) * scale + shift;
-            y[i] = v > 0 ? v : 0f;
+            y[i] = Positive(v, v);
         }
     }
 
@@ -133,7 +165,7 @@ public partial class CpuBackend
         double sa = Vector256.Sum(a), sb = Vector256.Sum(b);
         for (; i < dy.Length; i++)
         {
-            float g = y[i] > 0 ? dy[i] : 0f;
+            float g = Positive(y[i], dy[i]);
             sa += g;
             sb += (double)g * (x[i] - mu);
         }
@@ -158,7 +190,7 @@ public partial class CpuBackend
         }
         for (; i < dy.Length; i++)
         {
-            float g = y[i] > 0 ? dy[i] : 0f;
+            float g = Positive(y[i], dy[i]);
             d[i] = k * (g - meanDy - (x[i] - mu) * q);
         }
     }
@@ -166,6 +198,10 @@ public partial class CpuBackend
     /// <summary>d = g·k for g = dy where y &gt; 0 (eval mode's backward).</summary>
     private static void ScaleRelu(ReadOnlySpan<float> dy, ReadOnlySpan<float> y, float k, Span<float> d)
     {
-        for (int i = 0; i < dy.Length; i++) d[i] = (y[i] > 0 ? dy[i] : 0f) * k;
+        for (int i = 0; i < dy.Length; i++) d[i] = Positive(y[i], dy[i]) * k;
     }
+
+    /// <summary>v where y &gt; 0, else +0 (the rectifier's select), without a branch: masked rows leave short tails whose sign is unpredictable.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static float Positive(float y, float v) => BitConverter.Int32BitsToSingle(BitConverter.SingleToInt32Bits(v) & -(y > 0 ? 1 : 0));
 }
