@@ -142,28 +142,13 @@ internal static partial class Conv2dWinograd
     /// <see cref="Input8"/>'s arithmetic lane for lane.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static unsafe void InputLast4(float* p, long pixel, long row, float* v, long xiStride)
+    private static unsafe void InputLast4(float* p, long pixel, long row, float* v, long xiStride) =>
+        InputTransform(new ChannelLastRows(pixel), p, row, v, xiStride);
+
+    /// <summary>8 channels of one pixel in the lanes, pixels <c>pixel</c> floats apart (<see cref="InputRowLast"/>).</summary>
+    private readonly struct ChannelLastRows(long pixel) : IInputRows
     {
-        var (q00, q01, q02, q03) = InputRowLast(p, pixel);
-        var (q10, q11, q12, q13) = InputRowLast(p + row, pixel);
-        var (q20, q21, q22, q23) = InputRowLast(p + 2 * row, pixel);
-        (q00 - q20).Store(v);
-        (q01 - q21).Store(v + xiStride);
-        (q02 - q22).Store(v + 2 * xiStride);
-        (q03 - q23).Store(v + 3 * xiStride);
-        (q10 + q20).Store(v + 4 * xiStride);
-        (q11 + q21).Store(v + 5 * xiStride);
-        (q12 + q22).Store(v + 6 * xiStride);
-        (q13 + q23).Store(v + 7 * xiStride);
-        (q20 - q10).Store(v + 8 * xiStride);
-        (q21 - q11).Store(v + 9 * xiStride);
-        (q22 - q12).Store(v + 10 * xiStride);
-        (q23 - q13).Store(v + 11 * xiStride);
-        var (q30, q31, q32, q33) = InputRowLast(p + 3 * row, pixel);
-        (q10 - q30).Store(v + 12 * xiStride);
-        (q11 - q31).Store(v + 13 * xiStride);
-        (q12 - q32).Store(v + 14 * xiStride);
-        (q13 - q33).Store(v + 15 * xiStride);
+        public unsafe (Vector256<float>, Vector256<float>, Vector256<float>, Vector256<float>) Row(float* p) => InputRowLast(p, pixel);
     }
 
     /// <summary>(d B)[r, ·] of one patch row for 8 channels (<see cref="InputRow"/>'s arithmetic): d0 − d2, d1 + d2, d2 − d1, d1 − d3.</summary>

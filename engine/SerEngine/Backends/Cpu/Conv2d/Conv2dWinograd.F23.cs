@@ -47,13 +47,33 @@ internal static partial class Conv2dWinograd
     /// (row pitch <paramref name="wp"/>), v the 8 tiles' slot in V_0 (V_ξ is <paramref name="xiStride"/> further).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static unsafe void Input8(float* p, int wp, float* v, long xiStride)
+    private static unsafe void Input8(float* p, int wp, float* v, long xiStride) =>
+        InputTransform(new TileRows(), p, wp, v, xiStride);
+
+    /// <summary>The rows q_r = (d B)[r, ·] of a 4×4 patch group, 8 lanes wide; how the lanes lie in memory is the implementation's.</summary>
+    private interface IInputRows
     {
-        // q_r = (d B)[r, ·] for patch row r: columns 0..3 of 8 tiles are the even and odd columns from
-        // the tiles' start and from two columns on; then V[ρ, σ] = (Bᵀ q)[ρ, σ]
-        var (q00, q01, q02, q03) = InputRow(p);
-        var (q10, q11, q12, q13) = InputRow(p + wp);
-        var (q20, q21, q22, q23) = InputRow(p + 2 * wp);
+        /// <summary>(d B)[r, ·] of the patch row starting at p: d0 − d2, d1 + d2, d2 − d1, d1 − d3 with d_s its column s.</summary>
+        unsafe (Vector256<float>, Vector256<float>, Vector256<float>, Vector256<float>) Row(float* p);
+    }
+
+    /// <summary>8 consecutive tiles of a padded plane in the lanes (<see cref="InputRow"/>).</summary>
+    private readonly struct TileRows : IInputRows
+    {
+        public unsafe (Vector256<float>, Vector256<float>, Vector256<float>, Vector256<float>) Row(float* p) => InputRow(p);
+    }
+
+    /// <summary>
+    /// V = Bᵀ q for one patch group whose rows <paramref name="rows"/> reads from p, p + rowStride, …: V_ξ to
+    /// v + ξ·<paramref name="xiStride"/>. Row 3 is read after rows 0–2 are stored, so 16 vectors at most are live.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe void InputTransform<TRows>(TRows rows, float* p, long rowStride, float* v, long xiStride)
+        where TRows : struct, IInputRows
+    {
+        var (q00, q01, q02, q03) = rows.Row(p);
+        var (q10, q11, q12, q13) = rows.Row(p + rowStride);
+        var (q20, q21, q22, q23) = rows.Row(p + 2 * rowStride);
         (q00 - q20).Store(v);
         (q01 - q21).Store(v + xiStride);
         (q02 - q22).Store(v + 2 * xiStride);
@@ -66,7 +86,7 @@ internal static partial class Conv2dWinograd
         (q21 - q11).Store(v + 9 * xiStride);
         (q22 - q12).Store(v + 10 * xiStride);
         (q23 - q13).Store(v + 11 * xiStride);
-        var (q30, q31, q32, q33) = InputRow(p + 3 * wp);
+        var (q30, q31, q32, q33) = rows.Row(p + 3 * rowStride);
         (q10 - q30).Store(v + 12 * xiStride);
         (q11 - q31).Store(v + 13 * xiStride);
         (q12 - q32).Store(v + 14 * xiStride);
