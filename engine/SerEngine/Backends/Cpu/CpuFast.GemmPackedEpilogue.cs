@@ -52,36 +52,33 @@ public partial class CpuBackend
 
     /// <summary>
     /// means[r] = (Σ_j ReLU(x[r, j] + c[r, j]), in order, in double) · (1/n) for r &lt; rows (rows of n floats), or without
-    /// x (null) the plain means (Σ_j c[r, j] in order, in double) · (1/n), as SumTo sums short rows (SumShortRows): eight rows
-    /// at a time as the lanes of two double vectors (a gather per column), so each lane adds its row exactly as the scalar
-    /// loop does.
+    /// x (null) the plain means (Σ_j c[r, j] in order, in double) · (1/n): SumTo's short-row sums (<see cref="SumShortRows"/>,
+    /// whose gathered eight-row loop the ReLU case repeats with the residual added), then the Scale by 1/n.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe void ResidualReluMeans(float* c, float* x, float* means, int rows, int n)
     {
         float scale = 1f / n;
         int r = 0;
-        if (Avx2.IsSupported && n < 32)
+        if (x == null && Avx2.IsSupported && n < 32)
+        {
+            SumShortRows(c, means, rows, n);
+            if (n != 1)
+                for (; r < rows; r++) means[r] *= scale;
+            return;
+        }
+        if (x != null && Avx2.IsSupported && n < 32)
         {
             var idx = Vector128.Create(0, n, 2 * n, 3 * n);
             for (; r + 8 <= rows; r += 8)
             {
                 float* c0 = c + (long)r * n, c4 = c0 + 4L * n;
+                float* x0 = x + (long)r * n, x4 = x0 + 4L * n;
                 Vector256<double> a0 = Vector256<double>.Zero, a1 = a0;
-                if (x == null)
-                    for (int j = 0; j < n; j++)
-                    {
-                        a0 += Avx.ConvertToVector256Double(Avx2.GatherVector128(c0 + j, idx, 4));
-                        a1 += Avx.ConvertToVector256Double(Avx2.GatherVector128(c4 + j, idx, 4));
-                    }
-                else
+                for (int j = 0; j < n; j++)
                 {
-                    float* x0 = x + (long)r * n, x4 = x0 + 4L * n;
-                    for (int j = 0; j < n; j++)
-                    {
-                        a0 += Avx.ConvertToVector256Double(Relu4(Avx2.GatherVector128(x0 + j, idx, 4) + Avx2.GatherVector128(c0 + j, idx, 4)));
-                        a1 += Avx.ConvertToVector256Double(Relu4(Avx2.GatherVector128(x4 + j, idx, 4) + Avx2.GatherVector128(c4 + j, idx, 4)));
-                    }
+                    a0 += Avx.ConvertToVector256Double(Relu4(Avx2.GatherVector128(x0 + j, idx, 4) + Avx2.GatherVector128(c0 + j, idx, 4)));
+                    a1 += Avx.ConvertToVector256Double(Relu4(Avx2.GatherVector128(x4 + j, idx, 4) + Avx2.GatherVector128(c4 + j, idx, 4)));
                 }
                 var m0 = Avx.ConvertToVector128Single(a0);
                 var m1 = Avx.ConvertToVector128Single(a1);
