@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using static SerEngine.Backends.Cpu.Conv2dChannelVector;
 
@@ -27,24 +28,12 @@ internal static partial class Conv2dWinograd
             int oh = 2 * r, ow = 2 * j;
             float* at = dst + (long)oh * pitch + ow;
             int rowsIn = Math.Min(2, rowsMax - oh), colsIn = Math.Min(2, colsMax - ow);
-            bool whole = rowsIn == 2 && colsIn == 2;
             Output8(m, mXi, biasLow, relu, out var y00, out var y01, out var y10, out var y11);
-            if (whole && lanesLow == 8)
-            {
-                StoreColumnPairs(y00, y01, at, plane);
-                StoreColumnPairs(y10, y11, at + pitch, plane);
-            }
-            else StoreEdgeTile(y00, y01, y10, y11, at, plane, pitch, lanesLow, rowsIn, colsIn);
+            StoreOutputs2(y00, y01, y10, y11, at, plane, pitch, lanesLow, rowsIn, colsIn);
             if (lanesHigh > 0)
             {
                 Output8(m + 8, mXi, biasHigh, relu, out y00, out y01, out y10, out y11);
-                float* high = at + 8 * plane;
-                if (whole && lanesHigh == 8)
-                {
-                    StoreColumnPairs(y00, y01, high, plane);
-                    StoreColumnPairs(y10, y11, high + pitch, plane);
-                }
-                else StoreEdgeTile(y00, y01, y10, y11, high, plane, pitch, lanesHigh, rowsIn, colsIn);
+                StoreOutputs2(y00, y01, y10, y11, at + 8 * plane, plane, pitch, lanesHigh, rowsIn, colsIn);
             }
             if (++j == tilesW)
             {
@@ -70,5 +59,21 @@ internal static partial class Conv2dWinograd
         for (int o = 0; o < groups; o++)
             StoreGroup23(wg, m + o * mGroup, t[o * Rows], Math.Min(Rows, real - o * Rows), biasLow, biasHigh, lanesLow, lanesHigh, relu,
                 band, plane, outW, outH - oh0, outW);
+    }
+
+    /// <summary>
+    /// A tile's 2×2 outputs y_ab of 8 channels into y at dst (row pitch <paramref name="outW"/>, channels <paramref name="plane"/>
+    /// apart): a whole tile as column pairs, an edge tile (or fewer channels) element by element.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe void StoreOutputs2(Vector256<float> y00, Vector256<float> y01, Vector256<float> y10, Vector256<float> y11,
+        float* dst, long plane, int outW, int lanes, int rows, int cols)
+    {
+        if (lanes == 8 && rows == 2 && cols == 2)
+        {
+            StoreColumnPairs(y00, y01, dst, plane);
+            StoreColumnPairs(y10, y11, dst + outW, plane);
+        }
+        else StoreEdgeTile(y00, y01, y10, y11, dst, plane, outW, lanes, rows, cols);
     }
 }

@@ -518,12 +518,7 @@ internal static partial class Conv2dWinograd
         Vector256<float> y00, y01, y10, y11;
         if (alpha == 4) Output8(m, xiStride, bias, relu, out y00, out y01, out y10, out y11);
         else Output8Alpha6(m, xiStride, bias, relu, out y00, out y01, out y10, out y11);
-        if (lanes == 8 && rows == 2 && cols == 2)
-        {
-            StoreColumnPairs(y00, y01, dst, plane);
-            StoreColumnPairs(y10, y11, dst + outW, plane);
-        }
-        else StoreEdgeTile(y00, y01, y10, y11, dst, plane, outW, lanes, rows, cols);
+        StoreOutputs2(y00, y01, y10, y11, dst, plane, outW, lanes, rows, cols);
     }
 
     /// <summary>The even and the odd floats of p[0..16), each in order.</summary>
