@@ -25,9 +25,10 @@ public static class BenchCases
     /// <summary>
     /// The case called <paramref name="name"/>, or null. A model case may name other sizes than the
     /// listed ones (<c>attention_fcn.train_step.b2.40x60</c>), for quick runs on slow devices; the
-    /// attention kernel case is found by name too (<c>attention.fwd_bwd.32x4x15x64</c>, <see cref="AttentionCase"/>).
+    /// attention kernel case is found by name too (<c>attention.fwd_bwd.32x4x15x64</c>, <see cref="AttentionCase"/>), and so are conv2d cases
+    /// of other shapes (<c>conv2d.fwd.32x16x25x62.k3x32</c>, FocusCalibrationNet's conv2; <see cref="Conv2dCase.Parse"/>).
     /// </summary>
-    public static BenchCase? Find(string name) => All.Concat(Probes).FirstOrDefault(c => c.Name == name) ?? SizedModelCase(name) ?? AttentionCase.Parse(name);
+    public static BenchCase? Find(string name) => All.Concat(Probes).FirstOrDefault(c => c.Name == name) ?? SizedModelCase(name) ?? (BenchCase?)AttentionCase.Parse(name) ?? Conv2dCase.Parse(name);
 
     private static BenchCase? SizedModelCase(string name)
     {

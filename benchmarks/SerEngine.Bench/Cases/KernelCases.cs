@@ -15,6 +15,15 @@ namespace SerEngine.Bench;
 /// <param name="k">K.</param>
 public sealed class Conv2dCase(bool backward, int n, int c, int h, int w, int kernel, int k) : BenchCase
 {
+    /// <summary>The case called <paramref name="name"/> (<c>conv2d.fwd.32x16x25x62.k3x32</c>: any N, C, H, W, R and K), or null.</summary>
+    public static Conv2dCase? Parse(string name)
+    {
+        var m = System.Text.RegularExpressions.Regex.Match(name, @"^conv2d\.(fwd|fwd_bwd)\.([1-9]\d{0,3})x([1-9]\d{0,4})x([1-9]\d{0,4})x([1-9]\d{0,4})\.k([1-9]\d?)x([1-9]\d{0,4})$");
+        if (!m.Success) return null;
+        int At(int i) => int.Parse(m.Groups[i].Value, System.Globalization.CultureInfo.InvariantCulture);
+        return new Conv2dCase(m.Groups[1].Value == "fwd_bwd", At(2), At(3), At(4), At(5), At(6), At(7));
+    }
+
     /// <inheritdoc/>
     public override string Name => $"conv2d.{(backward ? "fwd_bwd" : "fwd")}.{n}x{c}x{h}x{w}.k{kernel}x{k}";
 

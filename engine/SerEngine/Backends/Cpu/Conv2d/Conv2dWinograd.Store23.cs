@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 using static SerEngine.Backends.Cpu.Conv2dChannelVector;
 
 namespace SerEngine.Backends.Cpu;
@@ -7,35 +8,53 @@ namespace SerEngine.Backends.Cpu;
 // The output transform of F(2×2, 3×3) without pooling (the per-call forward and backward-input of FocusCalibrationNet's
 // training step, focus_calibration_net.train_step.b32.26x63, and packed forwards on 2×2 tiles): StoreGroup's work for
 // α = 4 only, so Output8's results stay in registers (the general form also calls the α = 6 transform, and kept them on the
-// stack) and a group's tiles are walked in order (one division per group, not per tile). Same operations per lane, same bits.
+// stack), and the band's tiles are walked in order, two whole neighbours at a time where they fit, so each channel's row of
+// four outputs goes out as one 128-bit store (the stores, not the transform's adds, bound this step on Zen 3's 256-bit path).
+// Same operations per lane, same bits.
 internal static partial class Conv2dWinograd
 {
     /// <summary>
-    /// The output transforms of <paramref name="count"/> tiles of a group of six for 16 channels (M [16 ξ][6][16] at m), + bias,
-    /// ReLU, into the planes at <paramref name="dst"/> (channels <paramref name="plane"/> apart, rows <paramref name="pitch"/> apart,
-    /// row 0 the band's first output row); only <paramref name="rowsMax"/> rows, <paramref name="colsMax"/> columns and the first
-    /// lanes of each half are written. The group's tiles are consecutive real tiles of the band (row-major), the first at
-    /// position <paramref name="t0"/> of the band's V.
+    /// The output transforms of channel block <paramref name="kb"/> over a band from tile row <paramref name="b0"/> (its
+    /// groups of six, M [group][16 ξ][6][16] at m (<paramref name="mGroup"/> floats apart), <paramref name="real"/> real tiles, the first at
+    /// V position t[0], the rest following it row-major), + bias, ReLU, into y [K, OutH, OutW]: two whole tiles side by side
+    /// with all 16 channels at a time (<see cref="StoreTilePair"/>), the rest tile by tile.
     /// </summary>
-    private static unsafe void StoreGroup23(in TileGeometry wg, float* m, int t0, int count, Vector256<float> biasLow, Vector256<float> biasHigh,
-        int lanesLow, int lanesHigh, bool relu, float* dst, long plane, int pitch, int rowsMax, int colsMax)
+    private static unsafe void StoreBand23(in TileGeometry wg, float* m, long mGroup, int* t, int real, int b0, int kb,
+        float* bias, bool relu, float* y, in Conv2dGeometry g)
     {
         const long mXi = Rows * Lanes;
-        int tilesW = wg.TilesW;
-        int r = t0 / wg.TilesWPad, j = t0 - r * wg.TilesWPad;
-        for (int q = 0; q < count; q++, m += Lanes)
+        int k0 = kb * Lanes, outH = g.OutH, outW = g.OutW, oh0 = 2 * b0, tilesW = wg.TilesW;
+        long plane = (long)outH * outW;
+        int lanesLow = Math.Min(8, g.K - k0), lanesHigh = Math.Min(8, g.K - k0 - 8);
+        Vector256<float> biasLow = Bias(bias, k0, lanesLow), biasHigh = lanesHigh > 0 ? Bias(bias, k0 + 8, lanesHigh) : default;
+        float* band = y + k0 * plane + (long)oh0 * outW;
+        int rowsMax = outH - oh0, r = t[0] / wg.TilesWPad, j = t[0] - r * wg.TilesWPad;
+        for (int e = 0; e < real;)
         {
             int oh = 2 * r, ow = 2 * j;
-            float* at = dst + (long)oh * pitch + ow;
-            int rowsIn = Math.Min(2, rowsMax - oh), colsIn = Math.Min(2, colsMax - ow);
-            Output8(m, mXi, biasLow, relu, out var y00, out var y01, out var y10, out var y11);
-            StoreOutputs2(y00, y01, y10, y11, at, plane, pitch, lanesLow, rowsIn, colsIn);
-            if (lanesHigh > 0)
+            float* at = band + (long)oh * outW + ow, me = m + e / Rows * mGroup + e % Rows * Lanes;
+            if (lanesHigh == 8 && e + 1 < real && j + 1 < tilesW && oh + 2 <= rowsMax && ow + 4 <= outW)
             {
-                Output8(m + 8, mXi, biasHigh, relu, out y00, out y01, out y10, out y11);
-                StoreOutputs2(y00, y01, y10, y11, at + 8 * plane, plane, pitch, lanesHigh, rowsIn, colsIn);
+                float* mf = m + (e + 1) / Rows * mGroup + (e + 1) % Rows * Lanes;
+                StoreTilePair(me, mf, mXi, biasLow, relu, at, plane, outW);
+                StoreTilePair(me + 8, mf + 8, mXi, biasHigh, relu, at + 8 * plane, plane, outW);
+                e += 2;
+                j += 2;
             }
-            if (++j == tilesW)
+            else
+            {
+                int rowsIn = Math.Min(2, rowsMax - oh), colsIn = Math.Min(2, outW - ow);
+                Output8(me, mXi, biasLow, relu, out var y00, out var y01, out var y10, out var y11);
+                StoreOutputs2(y00, y01, y10, y11, at, plane, outW, lanesLow, rowsIn, colsIn);
+                if (lanesHigh > 0)
+                {
+                    Output8(me + 8, mXi, biasHigh, relu, out y00, out y01, out y10, out y11);
+                    StoreOutputs2(y00, y01, y10, y11, at + 8 * plane, plane, outW, lanesHigh, rowsIn, colsIn);
+                }
+                e++;
+                j++;
+            }
+            if (j == tilesW)
             {
                 j = 0;
                 r++;
@@ -44,21 +63,38 @@ internal static partial class Conv2dWinograd
     }
 
     /// <summary>
-    /// The output transforms of channel block <paramref name="kb"/> over a band from tile row <paramref name="b0"/> (its
-    /// <paramref name="groups"/> groups of six, M [group][16 ξ][6][16] at m, <paramref name="real"/> real tiles, group o's first at
-    /// V position <paramref name="t"/>[6·o]), + bias, ReLU, into y [K, OutH, OutW].
+    /// Two whole tiles side by side (M of the left one at <paramref name="left"/>, of the right one at <paramref name="right"/>,
+    /// 8 channels) into y at dst: each channel's row of four outputs as one 128-bit store (column pairs took four 64-bit ones).
     /// </summary>
-    private static unsafe void StoreBand23(in TileGeometry wg, float* m, long mGroup, int* t, int groups, int real, int b0, int kb,
-        float* bias, bool relu, float* y, in Conv2dGeometry g)
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe void StoreTilePair(float* left, float* right, long mXi, Vector256<float> bias, bool relu, float* dst, long plane, int outW)
     {
-        int k0 = kb * Lanes, outH = g.OutH, outW = g.OutW, oh0 = 2 * b0;
-        long plane = (long)outH * outW;
-        int lanesLow = Math.Min(8, g.K - k0), lanesHigh = Math.Min(8, g.K - k0 - 8);
-        Vector256<float> biasLow = Bias(bias, k0, lanesLow), biasHigh = lanesHigh > 0 ? Bias(bias, k0 + 8, lanesHigh) : default;
-        float* band = y + k0 * plane + (long)oh0 * outW;
-        for (int o = 0; o < groups; o++)
-            StoreGroup23(wg, m + o * mGroup, t[o * Rows], Math.Min(Rows, real - o * Rows), biasLow, biasHigh, lanesLow, lanesHigh, relu,
-                band, plane, outW, outH - oh0, outW);
+        Output8(left, mXi, bias, relu, out var a00, out var a01, out var a10, out var a11);
+        Output8(right, mXi, bias, relu, out var b00, out var b01, out var b10, out var b11);
+        StoreColumnQuads(a00, a01, b00, b01, dst, plane);
+        StoreColumnQuads(a10, a11, b10, b11, dst + outW, plane);
+    }
+
+    /// <summary>For lane i of 8 channels: (a0[i], a1[i], b0[i], b1[i]) to dst + i·<paramref name="plane"/> (four adjacent output columns).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe void StoreColumnQuads(Vector256<float> a0, Vector256<float> a1, Vector256<float> b0, Vector256<float> b1, float* dst, long plane)
+    {
+        var aLo = Avx.UnpackLow(a0, a1).AsDouble();  // channels 0, 1 | 4, 5 of the left tile
+        var aHi = Avx.UnpackHigh(a0, a1).AsDouble(); // channels 2, 3 | 6, 7
+        var bLo = Avx.UnpackLow(b0, b1).AsDouble();
+        var bHi = Avx.UnpackHigh(b0, b1).AsDouble();
+        var c04 = Avx.UnpackLow(aLo, bLo).AsSingle();  // channel 0 | channel 4
+        var c15 = Avx.UnpackHigh(aLo, bLo).AsSingle(); // channel 1 | channel 5
+        var c26 = Avx.UnpackLow(aHi, bHi).AsSingle();
+        var c37 = Avx.UnpackHigh(aHi, bHi).AsSingle();
+        c04.GetLower().Store(dst);
+        c15.GetLower().Store(dst + plane);
+        c26.GetLower().Store(dst + 2 * plane);
+        c37.GetLower().Store(dst + 3 * plane);
+        c04.GetUpper().Store(dst + 4 * plane);
+        c15.GetUpper().Store(dst + 5 * plane);
+        c26.GetUpper().Store(dst + 6 * plane);
+        c37.GetUpper().Store(dst + 7 * plane);
     }
 
     /// <summary>

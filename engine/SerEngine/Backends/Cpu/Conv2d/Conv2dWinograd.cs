@@ -438,22 +438,25 @@ internal static partial class Conv2dWinograd
                                 // two channel blocks at once with 512-bit vectors (the same FMA chains as one at a time)
                                 bool pair = wide && kb + 1 < kc1;
                                 float* ux = panels + xi * uXi + (long)kb * c * Lanes, mo = mAll + (kb - kc0) * mBlock + xi * mXi;
+                                if (!pair)
+                                {
+                                    Products6x16(c, ux, tiles, vx, pat, groups, mo, mGroup);
+                                    kb++;
+                                    continue;
+                                }
                                 for (int o = 0; o < groups; o++, mo += mGroup)
                                 {
                                     int* t = pat + o * Rows;
-                                    if (pair)
-                                        Conv2dChannelVector.Kernel6x32(c, ux, ux + (long)c * Lanes, poff, vx + t[0], vx + t[1], vx + t[2], vx + t[3], vx + t[4], vx + t[5], mo, mo + mBlock);
-                                    else
-                                        Conv2dChannelVector.Kernel6x16(c, ux, poff, vx + t[0], vx + t[1], vx + t[2], vx + t[3], vx + t[4], vx + t[5], mo, accumulate: false);
+                                    Conv2dChannelVector.Kernel6x32(c, ux, ux + (long)c * Lanes, poff, vx + t[0], vx + t[1], vx + t[2], vx + t[3], vx + t[4], vx + t[5], mo, mo + mBlock);
                                 }
-                                kb += pair ? 2 : 1;
+                                kb += 2;
                             }
                         }
                         for (int kb = kc0; kb < kc1; kb++)
                         {
                             if (wg.Alpha == 4 && wg.M == 2 && !pool)
                             {
-                                StoreBand23(wg, mAll + (kb - kc0) * mBlock, mGroup, pat, groups, real, b0, kb, bias, relu, y, g);
+                                StoreBand23(wg, mAll + (kb - kc0) * mBlock, mGroup, pat, real, b0, kb, bias, relu, y, g);
                                 continue;
                             }
                             for (int o = 0; o < groups; o++)
