@@ -9,8 +9,8 @@ namespace SerEngine.Backends.Cpu;
 // training step, focus_calibration_net.train_step.b32.26x63, and packed forwards on 2×2 tiles): StoreGroup's work for
 // α = 4 only, so Output8's results stay in registers (the general form also calls the α = 6 transform, and kept them on the
 // stack), and the band's tiles are walked in order, two whole neighbours at a time where they fit, so each channel's row of
-// four outputs goes out as one 128-bit store (the stores, not the transform's adds, bound this step on Zen 3's 256-bit path).
-// Same operations per lane, same bits.
+// four outputs goes out as one 128-bit store instead of two 64-bit ones (FCA-WINO-AVX2-2026-12-07-d.md). Same operations
+// per lane, same bits.
 internal static partial class Conv2dWinograd
 {
     /// <summary>

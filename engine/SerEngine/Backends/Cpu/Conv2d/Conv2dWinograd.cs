@@ -22,13 +22,14 @@ namespace SerEngine.Backends.Cpu;
 // inference network's cached filters; the routing packs 3×3 and 5×5 filters from 4 input channels
 // with full output lanes), per call for the 5×5 forwards and backward-inputs (as the forward of
 // their adjoint) that Conv2dRouting finds big enough (3×3 per call only when forced), so each product runs the
-// channel-vector micro-kernel of Conv2dChannelVector.cs unchanged: 16 output channels in the
-// lanes, six tiles broadcast, one input channel per step. Around it, per band of tile rows (Bands):
+// channel-vector micro-kernel of Conv2dChannelVector.cs (with 256-bit vectors its loop over a band's groups inside it,
+// Conv2dWinograd.Products.cs): 16 output channels in the lanes, six tiles broadcast, one input channel per step. Around it, per band of tile rows (Bands):
 //   input transform   8 tiles of a tile row at a time from the zero-padded image (even and odd
 //                     columns split with two shuffles), V [α² ξ][C][band tiles]
 //   products          per chunk of channel blocks, point ξ by point, every group of six real tiles,
 //                     M [block][group][α² ξ][6][16] (U_ξ and V_ξ stay close over the band's groups)
-//   output transform  8 channels of a tile at a time, + bias, ReLU, stored as column pairs
+//   output transform  8 channels of a tile at a time, + bias, ReLU, stored as column pairs (F(2×2, 3×3) without pooling:
+//                     two whole tiles at a time as rows of four, Conv2dWinograd.Store23.cs)
 // The tasks are (image, range of tile rows, range of 16-channel blocks), cut by Splits.
 // Rounding: the transforms add and subtract values of the patch before multiplying, so results
 // differ from direct summation by a few ulps of the larger partial sums (CpuFastConv2dWinogradTests bounds
