@@ -64,7 +64,7 @@ internal static partial class Conv2dWinograd
 
     /// <summary>
     /// Two whole tiles side by side (M of the left one at <paramref name="left"/>, of the right one at <paramref name="right"/>,
-    /// 8 channels) into y at dst: each channel's row of four outputs as one 128-bit store (column pairs took four 64-bit ones).
+    /// 8 channels) into y at dst: each channel's row of four outputs as one 128-bit store (column pairs took two 64-bit ones).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static unsafe void StoreTilePair(float* left, float* right, long mXi, Vector256<float> bias, bool relu, float* dst, long plane, int outW)
