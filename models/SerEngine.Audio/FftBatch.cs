@@ -180,6 +180,10 @@ internal sealed class FftBatch<T>
             }
     }
 
+    // Radix 5 holds 10 vectors of inputs: loaded all at once they do not fit 16 registers (AVX2) and spill.
+    // So the pairs (1, 4) and (2, 3) are loaded, twiddled and folded into t1…t4 one pair at a time, then the
+    // real outputs (from r0, t1r, t2r, t3i, t4i) and the imaginary ones (from i0, t1i, t2i, t3r, t4r) are
+    // formed one after the other: the same operations on the same values as written out in full, so the same bits.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe void Radix5<TV>(int m, int ns, T* twr, T* twi, TV* xr, TV* xi, TV* yr, TV* yi)
         where TV : unmanaged, ILaneVector<TV, T>
@@ -190,31 +194,46 @@ internal sealed class FftBatch<T>
         for (int j = 0, blk = 0; j < stride; blk++)
             for (int jm = 0; jm < ns; jm++, j++)
             {
-                var r0 = xr[j]; var i0 = xi[j];
+                T* wr = twr + jm * 4, wi = twi + jm * 4;
                 var r1 = xr[j + stride]; var i1 = xi[j + stride];
-                var r2 = xr[j + 2 * stride]; var i2 = xi[j + 2 * stride];
-                var r3 = xr[j + 3 * stride]; var i3 = xi[j + 3 * stride];
                 var r4 = xr[j + 4 * stride]; var i4 = xi[j + 4 * stride];
                 if (jm != 0)
                 {
-                    T* wr = twr + jm * 4, wi = twi + jm * 4;
                     Twiddle(ref r1, ref i1, wr[0], wi[0]);
-                    Twiddle(ref r2, ref i2, wr[1], wi[1]);
-                    Twiddle(ref r3, ref i3, wr[2], wi[2]);
                     Twiddle(ref r4, ref i4, wr[3], wi[3]);
                 }
-                var t1r = r1 + r4; var t1i = i1 + i4; var t2r = r2 + r3; var t2i = i2 + i3;
-                var t3r = r1 - r4; var t3i = i1 - i4; var t4r = r2 - r3; var t4i = i2 - i3;
-                var a1r = r0 + c1 * t1r + c2 * t2r; var a1i = i0 + c1 * t1i + c2 * t2i;
-                var a2r = r0 + c2 * t1r + c1 * t2r; var a2i = i0 + c2 * t1i + c1 * t2i;
-                var b1r = s1 * t3r + s2 * t4r; var b1i = s1 * t3i + s2 * t4i;
-                var b2r = s2 * t3r - s1 * t4r; var b2i = s2 * t3i - s1 * t4i;
+                var t1r = r1 + r4; var t1i = i1 + i4;
+                var t3r = r1 - r4; var t3i = i1 - i4;
+                var r2 = xr[j + 2 * stride]; var i2 = xi[j + 2 * stride];
+                var r3 = xr[j + 3 * stride]; var i3 = xi[j + 3 * stride];
+                if (jm != 0)
+                {
+                    Twiddle(ref r2, ref i2, wr[1], wi[1]);
+                    Twiddle(ref r3, ref i3, wr[2], wi[2]);
+                }
+                var t2r = r2 + r3; var t2i = i2 + i3;
+                var t4r = r2 - r3; var t4i = i2 - i3;
                 int d = blk * ns * 5 + jm;
-                yr[d] = r0 + t1r + t2r; yi[d] = i0 + t1i + t2i;
-                yr[d + ns] = a1r + b1i; yi[d + ns] = a1i - b1r;           // a1 − i·b1
-                yr[d + 4 * ns] = a1r - b1i; yi[d + 4 * ns] = a1i + b1r;   // a1 + i·b1
-                yr[d + 2 * ns] = a2r + b2i; yi[d + 2 * ns] = a2i - b2r;   // a2 − i·b2
-                yr[d + 3 * ns] = a2r - b2i; yi[d + 3 * ns] = a2i + b2r;   // a2 + i·b2
+                var r0 = xr[j];
+                yr[d] = r0 + t1r + t2r;
+                var a1r = r0 + c1 * t1r + c2 * t2r;
+                var b1i = s1 * t3i + s2 * t4i;
+                yr[d + ns] = a1r + b1i;                                // re(a1 − i·b1)
+                yr[d + 4 * ns] = a1r - b1i;                            // re(a1 + i·b1)
+                var a2r = r0 + c2 * t1r + c1 * t2r;
+                var b2i = s2 * t3i - s1 * t4i;
+                yr[d + 2 * ns] = a2r + b2i;                            // re(a2 − i·b2)
+                yr[d + 3 * ns] = a2r - b2i;                            // re(a2 + i·b2)
+                var i0 = xi[j];
+                yi[d] = i0 + t1i + t2i;
+                var a1i = i0 + c1 * t1i + c2 * t2i;
+                var b1r = s1 * t3r + s2 * t4r;
+                yi[d + ns] = a1i - b1r;                                // im(a1 − i·b1)
+                yi[d + 4 * ns] = a1i + b1r;                            // im(a1 + i·b1)
+                var a2i = i0 + c2 * t1i + c1 * t2i;
+                var b2r = s2 * t3r - s1 * t4r;
+                yi[d + 2 * ns] = a2i - b2r;                            // im(a2 − i·b2)
+                yi[d + 3 * ns] = a2i + b2r;                            // im(a2 + i·b2)
             }
     }
 }

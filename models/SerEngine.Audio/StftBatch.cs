@@ -194,7 +194,35 @@ internal static unsafe class StftBatch
     private static void LoadFrames4(float** f, double* w, int n, Vector256<double>* zr, Vector256<double>* zi)
     {
         float* f0 = f[0], f1 = f[1], f2 = f[2], f3 = f[3];
-        for (int j = 0; j < n / 2; j++)
+        int j = 0;
+        if (Avx.IsSupported)
+        {
+            // eight samples of each frame as one float vector, the 4×8 block transposed in registers (as
+            // LoadFrames8Wide does with 512-bit vectors), each column widened to double exactly
+            for (; 2 * j + 8 <= n; j += 4)
+            {
+                int i = 2 * j;
+                var r0 = Vector256.Load(f0 + i);
+                var r1 = Vector256.Load(f1 + i);
+                var r2 = Vector256.Load(f2 + i);
+                var r3 = Vector256.Load(f3 + i);
+                // a01 = r0[0] r1[0] r0[1] r1[1] | r0[4] r1[4] r0[5] r1[5]; b01 the same for samples 2, 3 | 6, 7
+                var a01 = Avx.UnpackLow(r0, r1); var b01 = Avx.UnpackHigh(r0, r1);
+                var a23 = Avx.UnpackLow(r2, r3); var b23 = Avx.UnpackHigh(r2, r3);
+                // qK = sample K of the four frames | sample K + 4
+                var q0 = Avx.Shuffle(a01, a23, 0x44); var q1 = Avx.Shuffle(a01, a23, 0xEE);
+                var q2 = Avx.Shuffle(b01, b23, 0x44); var q3 = Avx.Shuffle(b01, b23, 0xEE);
+                zr[j] = Avx.ConvertToVector256Double(q0.GetLower()) * Vector256.Create(w[i]);
+                zi[j] = Avx.ConvertToVector256Double(q1.GetLower()) * Vector256.Create(w[i + 1]);
+                zr[j + 1] = Avx.ConvertToVector256Double(q2.GetLower()) * Vector256.Create(w[i + 2]);
+                zi[j + 1] = Avx.ConvertToVector256Double(q3.GetLower()) * Vector256.Create(w[i + 3]);
+                zr[j + 2] = Avx.ConvertToVector256Double(q0.GetUpper()) * Vector256.Create(w[i + 4]);
+                zi[j + 2] = Avx.ConvertToVector256Double(q1.GetUpper()) * Vector256.Create(w[i + 5]);
+                zr[j + 3] = Avx.ConvertToVector256Double(q2.GetUpper()) * Vector256.Create(w[i + 6]);
+                zi[j + 3] = Avx.ConvertToVector256Double(q3.GetUpper()) * Vector256.Create(w[i + 7]);
+            }
+        }
+        for (; j < n / 2; j++)
         {
             zr[j] = Vector256.Create(f0[2 * j], f1[2 * j], f2[2 * j], f3[2 * j]) * Vector256.Create(w[2 * j]);
             zi[j] = Vector256.Create(f0[2 * j + 1], f1[2 * j + 1], f2[2 * j + 1], f3[2 * j + 1]) * Vector256.Create(w[2 * j + 1]);
@@ -328,37 +356,84 @@ internal static unsafe class StftBatch
 
     /// <summary>
     /// X[k] for k = 0..h from Z = FFT_h(x[2j] + i·x[2j+1]): E = (Z[k] + conj Z[h−k])/2,
-    /// O = (Z[k] − conj Z[h−k])/2i, X = E + W^k·O; then spec[k] = |X|^power.
+    /// O = (Z[k] − conj Z[h−k])/2i, X = E + W^k·O; then spec[k] = |X|^power. Bins k and h − k read the
+    /// same two values of Z, so they are formed together (each by its own formula, as if alone); the power
+    /// is chosen once per call, not per bin (a per-bin branch to the general power's call kept the loop's
+    /// values in memory instead of registers).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void RealSpectrum<T, TV>(TV* zr, TV* zi, T* wr, T* wi, int h, double power, TV* spec)
         where T : unmanaged, IFloatingPointIeee754<T>
         where TV : unmanaged, ILaneVector<TV, T>
     {
-        var half = TV.Broadcast(T.CreateTruncating(0.5));
-        for (int k = 0; k <= h; k++)
+        if (power == 1.0) RealSpectrum<T, TV, Magnitude<TV, T>>(zr, zi, wr, wi, h, spec);
+        else
         {
-            int a = k == h ? 0 : k, b = k == 0 ? 0 : h - k;
-            var eRe = half * (zr[a] + zr[b]);
-            var eIm = half * (zi[a] - zi[b]);
-            var oRe = half * (zi[a] + zi[b]);
-            var oIm = half * (zr[b] - zr[a]);
-            var vr = TV.Broadcast(wr[k]);
-            var vi = TV.Broadcast(wi[k]);
-            var re = eRe + vr * oRe - vi * oIm;
-            var im = eIm + vr * oIm + vi * oRe;
-            var p = re * re + im * im;
-            if (power == 2.0) spec[k] = p;
-            else if (power == 1.0) spec[k] = TV.Sqrt(p);
-            else
+            RealSpectrum<T, TV, Squared<TV, T>>(zr, zi, wr, wi, h, spec);
+            if (power != 2.0)
             {
-                // one general power, lane by lane
-                spec[k] = p;
-                var lanes = (T*)(spec + k);
-                for (int l = 0; l < TV.Count; l++)
+                // one general power, lane by lane, of |X|² rounded to T (as the bins were stored)
+                var lanes = (T*)spec;
+                for (long l = 0; l < (long)(h + 1) * TV.Count; l++)
                     lanes[l] = T.CreateTruncating(Math.Pow(Math.Sqrt(double.CreateTruncating(lanes[l])), power));
             }
         }
+    }
+
+    /// <summary><see cref="RealSpectrum{T, TV}(TV*, TV*, T*, T*, int, double, TV*)"/> with |X|² turned into the bin's value by TP.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void RealSpectrum<T, TV, TP>(TV* zr, TV* zi, T* wr, T* wi, int h, TV* spec)
+        where T : unmanaged, IFloatingPointIeee754<T>
+        where TV : unmanaged, ILaneVector<TV, T>
+        where TP : struct, ISpectrumPower<TV>
+    {
+        var half = TV.Broadcast(T.CreateTruncating(0.5));
+        // k = 0 and k = h both read Z[0] twice
+        spec[0] = TP.Apply(Bin(zr[0], zr[0], zi[0], zi[0], wr[0], wi[0], half));
+        spec[h] = TP.Apply(Bin(zr[0], zr[0], zi[0], zi[0], wr[h], wi[h], half));
+        for (int k = 1, b = h - 1; k <= b; k++, b--)
+        {
+            TV ra = zr[k], rb = zr[b], ia = zi[k], ib = zi[b];
+            spec[k] = TP.Apply(Bin(ra, rb, ia, ib, wr[k], wi[k], half));
+            if (k != b) spec[b] = TP.Apply(Bin(rb, ra, ib, ia, wr[b], wi[b], half));
+        }
+    }
+
+    /// <summary>|X[k]|² from a = Z[k], b = Z[h − k] and W^k = (wr, wi).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static TV Bin<T, TV>(TV zra, TV zrb, TV zia, TV zib, T wr, T wi, TV half)
+        where T : unmanaged, IFloatingPointIeee754<T>
+        where TV : unmanaged, ILaneVector<TV, T>
+    {
+        var eRe = half * (zra + zrb);
+        var eIm = half * (zia - zib);
+        var oRe = half * (zia + zib);
+        var oIm = half * (zrb - zra);
+        var vr = TV.Broadcast(wr);
+        var vi = TV.Broadcast(wi);
+        var re = eRe + vr * oRe - vi * oIm;
+        var im = eIm + vr * oIm + vi * oRe;
+        return re * re + im * im;
+    }
+
+    /// <summary>What a spectrum bin keeps of |X|²: itself (power 2, and the general power's first step) or its square root (power 1).</summary>
+    private interface ISpectrumPower<TV>
+    {
+        static abstract TV Apply(TV squared);
+    }
+
+    private readonly struct Squared<TV, T> : ISpectrumPower<TV>
+        where TV : unmanaged, ILaneVector<TV, T>
+        where T : unmanaged
+    {
+        public static TV Apply(TV squared) => squared;
+    }
+
+    private readonly struct Magnitude<TV, T> : ISpectrumPower<TV>
+        where TV : unmanaged, ILaneVector<TV, T>
+        where T : unmanaged
+    {
+        public static TV Apply(TV squared) => TV.Sqrt(squared);
     }
 
     /// <summary>W^k = e^(−2πik/n) for k = 0..n/2 (re, im), computed in double and rounded to T.</summary>

@@ -68,28 +68,72 @@ internal sealed unsafe class MelSink(SparseFilterbank fb, double[] output, int f
     {
         fixed (double* po = output, pw = fb.Weights)
         {
+            if (lanes == 4)
+            {
+                Consume4(t0, count, spec, po, pw);
+                return;
+            }
             for (int m = 0; m < fb.Mels; m++)
             {
                 int lo = fb.Start[m], len = fb.Length[m];
                 double* w = pw + fb.Offset[m];
                 double* dst = po + (long)m * frames + t0;
-                // the same products and sums in the same order in every lane, at either width
-                if (lanes == 8)
-                {
-                    var acc = Vector512<double>.Zero;
-                    for (int i = 0; i < len; i++) acc += Vector512.Create(w[i]) * Vector512.Load(spec + (lo + i) * 8);
-                    if (count == 8) acc.Store(dst);
-                    else for (int l = 0; l < count; l++) dst[l] = acc[l];
-                }
-                else
-                {
-                    var acc = Vector256<double>.Zero;
-                    for (int i = 0; i < len; i++) acc += Vector256.Create(w[i]) * Vector256.Load(spec + (lo + i) * 4);
-                    if (count == 4) acc.Store(dst);
-                    else for (int l = 0; l < count; l++) dst[l] = acc[l];
-                }
+                // the same products and sums in the same order in every lane, at either width (eight-frame groups here)
+                var acc = Vector512<double>.Zero;
+                for (int i = 0; i < len; i++) acc += Vector512.Create(w[i]) * Vector512.Load(spec + (lo + i) * 8);
+                if (count == 8) acc.Store(dst);
+                else for (int l = 0; l < count; l++) dst[l] = acc[l];
             }
         }
+    }
+
+    /// <summary>
+    /// <see cref="Consume"/> with four-frame groups (256-bit vectors): four filters at a time, their sums
+    /// interleaved over the bins they all cover, so four add chains are in flight instead of one (each
+    /// filter still sums its bins in order, so the same bits).
+    /// </summary>
+    private void Consume4(int t0, int count, double* spec, double* po, double* pw)
+    {
+        int m = 0;
+        for (; m + 4 <= fb.Mels; m += 4)
+        {
+            int lo0 = fb.Start[m], lo1 = fb.Start[m + 1], lo2 = fb.Start[m + 2], lo3 = fb.Start[m + 3];
+            int len0 = fb.Length[m], len1 = fb.Length[m + 1], len2 = fb.Length[m + 2], len3 = fb.Length[m + 3];
+            double* w0 = pw + fb.Offset[m], w1 = pw + fb.Offset[m + 1], w2 = pw + fb.Offset[m + 2], w3 = pw + fb.Offset[m + 3];
+            double* s0 = spec + lo0 * 4, s1 = spec + lo1 * 4, s2 = spec + lo2 * 4, s3 = spec + lo3 * 4;
+            var a0 = Vector256<double>.Zero; var a1 = a0; var a2 = a0; var a3 = a0;
+            int common = Math.Min(Math.Min(len0, len1), Math.Min(len2, len3)), i = 0;
+            for (; i < common; i++)
+            {
+                a0 += Vector256.Create(w0[i]) * Vector256.Load(s0 + i * 4);
+                a1 += Vector256.Create(w1[i]) * Vector256.Load(s1 + i * 4);
+                a2 += Vector256.Create(w2[i]) * Vector256.Load(s2 + i * 4);
+                a3 += Vector256.Create(w3[i]) * Vector256.Load(s3 + i * 4);
+            }
+            for (int j = i; j < len0; j++) a0 += Vector256.Create(w0[j]) * Vector256.Load(s0 + j * 4);
+            for (int j = i; j < len1; j++) a1 += Vector256.Create(w1[j]) * Vector256.Load(s1 + j * 4);
+            for (int j = i; j < len2; j++) a2 += Vector256.Create(w2[j]) * Vector256.Load(s2 + j * 4);
+            for (int j = i; j < len3; j++) a3 += Vector256.Create(w3[j]) * Vector256.Load(s3 + j * 4);
+            Store4(po + (long)m * frames + t0, a0, count);
+            Store4(po + (long)(m + 1) * frames + t0, a1, count);
+            Store4(po + (long)(m + 2) * frames + t0, a2, count);
+            Store4(po + (long)(m + 3) * frames + t0, a3, count);
+        }
+        for (; m < fb.Mels; m++)
+        {
+            int lo = fb.Start[m], len = fb.Length[m];
+            double* w = pw + fb.Offset[m];
+            var acc = Vector256<double>.Zero;
+            for (int i = 0; i < len; i++) acc += Vector256.Create(w[i]) * Vector256.Load(spec + (lo + i) * 4);
+            Store4(po + (long)m * frames + t0, acc, count);
+        }
+    }
+
+    /// <summary>The first <paramref name="count"/> lanes of <paramref name="acc"/> to <paramref name="dst"/>.</summary>
+    private static void Store4(double* dst, Vector256<double> acc, int count)
+    {
+        if (count == 4) acc.Store(dst);
+        else for (int l = 0; l < count; l++) dst[l] = acc[l];
     }
 }
 
