@@ -59,7 +59,24 @@ public class BatchNormReluTests
         { 4, 8, 25, 62, 2, true },      // FocusCalibrationNet's conv2 map, fewer images and channels
         { 3, 5, 12, 31, 2, true },      // its conv3 map: odd width, a pooled row under eight outputs
         { 2, 4, 9, 40, 3, true },
+        { 3, 3, 7, 17, 2, true },       // odd height and width, one row of exactly eight outputs (the 2×2 register kernels)
+        { 2, 2, 4, 16, 2, false },      // eval mode through the 2×2 register kernels
     };
+
+    [Theory]
+    [InlineData(4, 3, 25, 62)]
+    [InlineData(3, 2, 7, 17)]
+    public void FusedPoolKeepsSignedZeroGradientsBitForBit(int n, int c, int h, int w)
+    {
+        // dy with +0 and −0 entries: the fused backward's masked gradient is +0 + dy, as the separate MaxPool2dBackward's sum
+        foreach (var be in new Backend[] { new CpuBackend(1), new CpuBackend(2) })
+        {
+            var fused = RunPool(be, n, c, h, w, 2, true, fused: true, signedZeros: true);
+            var separate = RunPool(be, n, c, h, w, 2, true, fused: false, signedZeros: true);
+            for (int i = 0; i < fused.Length; i++) // bits: float equality takes −0 for +0
+                Assert.Equal(separate[i].Select(BitConverter.SingleToInt32Bits), fused[i].Select(BitConverter.SingleToInt32Bits));
+        }
+    }
 
     [Theory]
     [MemberData(nameof(PoolCases))]
@@ -143,7 +160,7 @@ public class BatchNormReluTests
     }
 
     /// <summary>y, the running mean and variance, the gradients of x, weight and bias, of Σ(MaxPool(ReLU(BN(x)))·R).</summary>
-    private static float[][] RunPool(Backend be, int n, int c, int h, int w, int k, bool training, bool fused)
+    private static float[][] RunPool(Backend be, int n, int c, int h, int w, int k, bool training, bool fused, bool signedZeros = false)
     {
         var rng = new Generator(23);
         var x = Tensor.RandomNormal(new Shape(n, c, h, w), rng, mean: -0.2f, backend: be);
@@ -159,6 +176,13 @@ public class BatchNormReluTests
         var y = fused ? bn.ForwardReluMaxPool(Ops.Add(x, ib.Detach().Reshape(1, c, 1, 1)), (k, k), ib)
             : Ops.MaxPool2d(bn.Forward(Ops.Add(x, ib.Reshape(1, c, 1, 1))).Relu(), (k, k));
         var r = Tensor.RandomNormal(y.Shape, new Generator(5), backend: be);
+        if (signedZeros)
+        {
+            var rv = r.ToArray();
+            for (int i = 0; i < rv.Length; i += 7) rv[i] = -0f;
+            for (int i = 3; i < rv.Length; i += 11) rv[i] = 0f;
+            r = Tensor.FromArray(rv, y.Shape, be);
+        }
         Ops.Sum(Ops.Mul(y, r)).Backward();
         return [y.ToArray(), bn.RunningMean.ToArray(), bn.RunningVar.ToArray(), x.Grad!.ToArray(), bn.Weight.Grad!.ToArray(), bn.Bias.Grad!.ToArray(), ib.Grad!.ToArray()];
     }

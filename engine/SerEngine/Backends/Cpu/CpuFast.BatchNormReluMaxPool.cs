@@ -9,7 +9,8 @@ namespace SerEngine.Backends.Cpu;
 // reaches memory. Backward: the masked gradient (dyPool added at the winner where yPool > 0, as
 // MaxPool2dBackward then the rectifier's mask) of one channel's planes is built in a per-thread
 // workspace by the batch norm's first pass and read again (from L2) by its second. Same float
-// operations in the same order as the separate primitives.
+// operations in the same order as the separate primitives. 2×2 pools with rows of eight outputs or
+// more skip the plane buffer and the scatter (CpuFast.BatchNormReluMaxPool2x2.cs).
 // Legend: x, dx [N, C, H, W]; yPool, dyPool, argmax [N, C, OutH, OutW].
 public partial class CpuBackend
 {
@@ -20,7 +21,7 @@ public partial class CpuBackend
     [ThreadStatic] private static float[]? t_maskedPoolGradient;
 
     /// <inheritdoc/>
-    public override void BatchNorm2dReluMaxPoolForward(Storage x, Storage? weight, Storage? bias, Storage yPool, Storage argmax,
+    public override unsafe void BatchNorm2dReluMaxPoolForward(Storage x, Storage? weight, Storage? bias, Storage yPool, Storage argmax,
         Storage mean, Storage invStd, Storage? runningMean, Storage? runningVar, in Pool2dGeometry g, float eps, float momentum, bool training)
     {
         if (g.PadH != 0 || g.PadW != 0)
@@ -36,6 +37,7 @@ public partial class CpuBackend
             throw new ArgumentException("batchnorm2d_relu_maxpool2d: eval mode needs the running mean and variance");
         var geo = g;
         int n = g.N, c = g.C, hw = g.H * g.W, outHW = g.OutH * g.OutW;
+        bool pool2x2 = Pool2x2(g);
         ForChunks(c, 3L * n * c * hw, (c0, c1) =>
         {
             Span<float> plane = hw <= StackPlane ? stackalloc float[hw] : new float[hw]; // [H, W]
@@ -45,6 +47,17 @@ public partial class CpuBackend
                 mv[ch] = (float)mu;
                 sv[ch] = (float)istd;
                 double scale = istd * (wv is null ? 1.0 : wv[ch]), shift = bv is null ? 0.0 : bv[ch];
+                if (pool2x2)
+                {
+                    fixed (float* xp = xv, yp = yv)
+                    fixed (int* ap = av)
+                        for (int i = 0; i < n; i++)
+                        {
+                            int o = (i * c + ch) * outHW;
+                            ScaleShiftReluMaxPool2x2(xp + (long)(i * c + ch) * hw, (float)mu, (float)scale, (float)shift, yp + o, ap + o, geo.W, geo.OutH, geo.OutW);
+                        }
+                    continue;
+                }
                 for (int i = 0; i < n; i++)
                 {
                     ScaleShiftRelu(Row(xv, i, ch, c, hw), (float)mu, (float)scale, (float)shift, plane);
@@ -65,6 +78,8 @@ public partial class CpuBackend
         float[]? dwv = dWeight is null ? null : F(dWeight), dbv = dBias is null ? null : F(dBias), dsv = dxChannelSum is null ? null : F(dxChannelSum);
         int n = g.N, c = g.C, hw = g.H * g.W, outHW = g.OutH * g.OutW;
         long count = (long)n * hw;
+        var geo = g;
+        bool pool2x2 = Pool2x2(g);
         ForChunks(c, 3L * n * c * hw, (c0, c1) =>
         {
             // [N, H, W]: one channel's masked gradient, built in the first pass and read again (from L2) in the second
@@ -77,7 +92,13 @@ public partial class CpuBackend
                 for (int i = 0; i < n; i++)
                 {
                     var plane = new Span<float>(planes + (long)i * hw, hw);
-                    MaskedPoolGradient(gv, ypv, av, (i * c + ch) * outHW, outHW, plane);
+                    int o = (i * c + ch) * outHW;
+                    if (pool2x2)
+                        fixed (float* gp = gv, yp = ypv)
+                        fixed (int* ap = av)
+                            MaskedPoolGradient2x2(gp + o, yp + o, ap + o, planes + (long)i * hw, geo.H, geo.W, geo.OutH, geo.OutW);
+                    else
+                        MaskedPoolGradient(gv, ypv, av, o, outHW, plane);
                     var (a, b) = SumAndCenteredDot(plane, Row(xv, i, ch, c, hw), mu);
                     sumDy += a;
                     sumDyXc += b;
