@@ -418,14 +418,15 @@ public partial class CpuBackend
             _rowBlocks = 1;
             if (threads > 1)
             {
-                // a single product whose A outgrows L2 gets two blocks per thread, not four: every column block
-                // streams all of A again, while two blocks per thread still let the faster thread take more
-                int perThread = batch == 1 && (long)m * k >= GemmWideA ? 2 : 4;
-                (_colBlocks, _rowBlocks) = Blocks(threads, nr, perThread);
+                // a single product (its A packed once and shared, so a column block repeats no packing) gets eight blocks
+                // per thread, two panels wide at least, and four when its A outgrows L2 (every column block streams all
+                // of A again): small blocks let the other thread take over the work of one the host slows down
+                int perThread = batch == 1 ? ((long)m * k >= GemmWideA ? 4 : 8) : 4;
+                (_colBlocks, _rowBlocks) = Blocks(threads, nr, perThread, batch == 1 ? 2 : 4);
                 // then split k (partial products summed at the end) when the output is too small to share. The split
                 // decides the order in which partial products are added, so it is planned with 16-column panels on
                 // every CPU (the blocks above follow this CPU's tile): AVX2 and AVX-512 machines add alike
-                var (cols16, rows16) = Blocks(threads, GemmNR(GemmKernelKind.Vector256), 4);
+                var (cols16, rows16) = Blocks(threads, GemmNR(GemmKernelKind.Vector256), 4, 4);
                 long partialFloats = (long)m * n;
                 if (batch == 1 && cols16 * rows16 < 2 * threads && k >= 2 * GemmKC && partialFloats <= (1 << 22))
                     KSplits = (int)Math.Min(Math.Min(CeilDiv(k, GemmKC), CeilDiv(2 * threads, cols16 * rows16)),
@@ -442,14 +443,15 @@ public partial class CpuBackend
 
         /// <summary>
         /// Column and row blocks for <paramref name="threads"/> threads with <paramref name="panelWidth"/>-column
-        /// micro-panels, aiming at <paramref name="perThread"/> tasks per thread.
+        /// micro-panels, aiming at <paramref name="perThread"/> tasks per thread, column blocks of at least
+        /// <paramref name="minPanels"/> panels. The k split is planned with (16, 4, 4) on every CPU: it sets the float order.
         /// </summary>
-        private (int Cols, int Rows) Blocks(int threads, int panelWidth, int perThread)
+        private (int Cols, int Rows) Blocks(int threads, int panelWidth, int perThread, int minPanels)
         {
             int want = perThread * threads;
             int cols = CeilDiv(n, GemmNC), rows = 1;
-            // more column blocks (each repeats the packing of its A rows: cheap while blocks are wide)
-            int maxCols = Math.Max(1, CeilDiv(n, 4 * panelWidth));
+            // more column blocks (each repeats the packing of its A rows unless A is packed once: cheap while blocks are wide)
+            int maxCols = Math.Max(1, CeilDiv(n, minPanels * panelWidth));
             if (batch * cols < want) cols = Math.Max(cols, Math.Min(maxCols, CeilDiv(want, batch)));
             // then row blocks (each repeats the packing of its B columns)
             int maxRows = Math.Max(1, CeilDiv(m, 8 * GemmMR));
