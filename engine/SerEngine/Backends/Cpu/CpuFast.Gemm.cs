@@ -124,6 +124,13 @@ internal readonly unsafe struct PlainB(float* data, long stride, bool trans, int
             for (int jg = 0; jg < nc; jg += 4 * nr, dst += 4 * kc * nr)
             {
                 int groupEnd = Math.Min(nc, jg + 4 * nr);
+                if (Avx.IsSupported && nr % 8 == 0 && groupEnd - jg <= nr)
+                {
+                    // one short panel (a few tokens, n ≤ NR): each row is a whole vector run plus a masked tail (zeros
+                    // past the row), no element-by-element copies
+                    PackOnePanel(dst, b + (long)p0 * n + j0 + jg, n, kc, groupEnd - jg, nr);
+                    continue;
+                }
                 for (int p = 0; p < kc; p++)
                 {
                     float* src = b + (long)(p0 + p) * n + j0;
@@ -172,6 +179,30 @@ internal readonly unsafe struct PlainB(float* data, long stride, bool trans, int
                     }
                 }
             }
+        }
+    }
+
+    /// <summary>
+    /// dst [kc][nr] = rows of <paramref name="cols"/> floats (<paramref name="cols"/> ≤ nr, nr a multiple of 8) from
+    /// <paramref name="src"/>, <paramref name="stride"/> floats apart, zeros past <paramref name="cols"/>: eight lanes at a time,
+    /// the lanes past the row masked off (a masked load reads nothing there).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void PackOnePanel(float* dst, float* src, long stride, int kc, int cols, int nr)
+    {
+        var lanes = Vector256.Create(0, 1, 2, 3, 4, 5, 6, 7);
+        int full = cols / 8, tail = cols % 8;
+        var mask = Vector256.LessThan(lanes, Vector256.Create(tail)).AsSingle();
+        for (int p = 0; p < kc; p++, src += stride, dst += nr)
+        {
+            int v = 0;
+            for (; v < full; v++) Vector256.Store(Vector256.Load(src + 8 * v), dst + 8 * v);
+            if (tail != 0)
+            {
+                Vector256.Store(Avx.MaskLoad(src + 8 * v, mask), dst + 8 * v);
+                v++;
+            }
+            for (; v < nr / 8; v++) Vector256.Store(Vector256<float>.Zero, dst + 8 * v);
         }
     }
 }
