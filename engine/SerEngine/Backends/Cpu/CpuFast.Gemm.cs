@@ -124,6 +124,13 @@ internal readonly unsafe struct PlainB(float* data, long stride, bool trans, int
             for (int jg = 0; jg < nc; jg += 4 * nr, dst += 4 * kc * nr)
             {
                 int groupEnd = Math.Min(nc, jg + 4 * nr);
+                if (Avx.IsSupported && nr % 8 == 0 && groupEnd - jg <= nr)
+                {
+                    // one short panel (a few tokens, n ≤ NR): each row is a whole vector run plus a masked tail (zeros
+                    // past the row), no element-by-element copies
+                    PackOnePanel(dst, b + (long)p0 * n + j0 + jg, n, kc, groupEnd - jg, nr);
+                    continue;
+                }
                 for (int p = 0; p < kc; p++)
                 {
                     float* src = b + (long)(p0 + p) * n + j0;
@@ -172,6 +179,30 @@ internal readonly unsafe struct PlainB(float* data, long stride, bool trans, int
                     }
                 }
             }
+        }
+    }
+
+    /// <summary>
+    /// dst [kc][nr] = rows of <paramref name="cols"/> floats (<paramref name="cols"/> ≤ nr, nr a multiple of 8) from
+    /// <paramref name="src"/>, <paramref name="stride"/> floats apart, zeros past <paramref name="cols"/>: eight lanes at a time,
+    /// the lanes past the row masked off (a masked load reads nothing there).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void PackOnePanel(float* dst, float* src, long stride, int kc, int cols, int nr)
+    {
+        var lanes = Vector256.Create(0, 1, 2, 3, 4, 5, 6, 7);
+        int full = cols / 8, tail = cols % 8;
+        var mask = Vector256.LessThan(lanes, Vector256.Create(tail)).AsSingle();
+        for (int p = 0; p < kc; p++, src += stride, dst += nr)
+        {
+            int v = 0;
+            for (; v < full; v++) Vector256.Store(Vector256.Load(src + 8 * v), dst + 8 * v);
+            if (tail != 0)
+            {
+                Vector256.Store(Avx.MaskLoad(src + 8 * v, mask), dst + 8 * v);
+                v++;
+            }
+            for (; v < nr / 8; v++) Vector256.Store(Vector256<float>.Zero, dst + 8 * v);
         }
     }
 }
@@ -261,7 +292,7 @@ public partial class CpuBackend
     /// </remarks>
     internal unsafe void GemmRun<TA, TB>(TA a, TB b, int batch, int m, int n, int k,
         float alpha, float beta, float* c, long strideC, int threads, bool aShared = false, float* prepackedA = null, bool shareB = false,
-        float* columnBias = null, float* packAInto = null)
+        float* columnBias = null, float* packAInto = null, float* rowBias = null, RowsEpilogue epilogue = default)
         where TA : struct, IGemmPackA where TB : struct, IGemmPackB
     {
         if (batch <= 0 || m <= 0 || n <= 0) return;
@@ -281,6 +312,29 @@ public partial class CpuBackend
         job.Plan(parallel ? threads : 1);
         // a bias per column of C (batch 1) is added by each task after its block's last k slab; after partial
         // products of a k split it is added at the end instead
+        // a bias per row of C (beta 0) and a step on finished rows run in the tasks on their own rows when each task
+        // holds whole rows (one column block, no k split), so no serial pass over C keeps the workers waiting
+        bool rowsInTasks = job.KSplits == 1 && job.WholeRows && beta == 0f;
+        if (rowBias != null && !rowsInTasks)
+        {
+            // C = beta·C + bias[i] on every row first (one pass over C), then C += alpha·A·B
+            for (int item = 0; item < batch; item++)
+                for (int i = 0; i < m; i++)
+                {
+                    float* row = c + item * strideC + (long)i * n;
+                    float bi = rowBias[i];
+                    if (beta == 0f) new Span<float>(row, n).Fill(bi);
+                    else for (int j = 0; j < n; j++) row[j] = beta * row[j] + bi;
+                }
+            beta = 1f;
+            job = new GemmJob<TA, TB>(a, b, GemmKernel, batch, m, n, k, alpha, beta, c, strideC);
+            job.Plan(parallel ? threads : 1);
+        }
+        if (rowsInTasks)
+        {
+            job.RowBias = rowBias;
+            job.Epilogue = epilogue;
+        }
         if (columnBias != null && batch == 1 && job.KSplits == 1) job.ColumnBias = columnBias;
         // A packed here into the caller's buffer, for the caller's later products with the same A (prepackedA)
         bool packHere = prepackedA == null && packAInto != null && (aShared || batch == 1);
@@ -310,6 +364,8 @@ public partial class CpuBackend
         if (packedB is not null) System.Buffers.ArrayPool<float>.Shared.Return(packedB);
         if (columnBias != null && job.ColumnBias == null)
             for (int i = 0; i < batch; i++) AddColumnBias(c + i * strideC, n, m, n, columnBias);
+        if (epilogue.Step != RowStep.None && !rowsInTasks)
+            for (int item = 0; item < batch; item++) epilogue.Apply(item, c + item * strideC, 0, m, n);
     }
 
     /// <summary>Most floats of B packed once up front and shared (2 MB, within an L2 of the two threads); larger B operands are packed per task.</summary>
@@ -369,6 +425,15 @@ public partial class CpuBackend
 
         /// <summary>A bias per column of C added to each block after its last k slab (batch 1, no k split), or null.</summary>
         public float* ColumnBias { get; set; }
+
+        /// <summary>A bias per row of C [m] that each task writes into its block before the first k slab (beta 0, no k split), or null.</summary>
+        public float* RowBias { get; set; }
+
+        /// <summary>A step each task runs on its finished rows (<see cref="WholeRows"/>, no k split), or none.</summary>
+        public RowsEpilogue Epilogue { get; set; }
+
+        /// <summary>Whether every task holds whole rows of C (one column block).</summary>
+        public bool WholeRows => _colBlocks == 1;
 
         /// <summary>How many times the planned tasks would pack all of B between them (each row block packs its columns).</summary>
         public long BPackings => (long)batch * _rowBlocks;
@@ -500,6 +565,7 @@ public partial class CpuBackend
                     if (PackedB != null) bp = PackedB + (long)pc * RoundUp(n, GemmNR(kind)) + (long)jc * kc;
                     else b.Pack(pb, item, pc, kc, jc, ncBlock, GemmNR(kind));
                     float bt = pc == p0 ? betaFirst : 1f;
+                    if (RowBias != null && pc == p0) bt = 1f; // the rows start at their bias, written below
                     float* slab = PackedA == null ? null : PackedA + (long)pc * RoundUp(m, GemmMR);
                     for (int ic = i0; ic < i0 + mRows; ic += GemmMC)
                     {
@@ -507,11 +573,14 @@ public partial class CpuBackend
                         float* ap = pa;
                         if (slab != null) ap = slab + (long)ic * kc;
                         else a.Pack(pa, item, ic, mc, pc, kc);
+                        if (RowBias != null && pc == p0)
+                            for (int r = 0; r < mc; r++) new Span<float>(cItem + (long)(ic + r) * n + jc, ncBlock).Fill(RowBias[ic + r]);
                         GemmMacroKernel(kind, mc, ncBlock, kc, ap, bp, cItem + (long)ic * n + jc, n, alpha, bt);
                         if (ColumnBias != null && pc + kc == pEnd) AddColumnBias(cItem + (long)ic * n + jc, n, mc, ncBlock, ColumnBias + jc);
                     }
                 }
             }
+            if (Epilogue.Step != RowStep.None) Epilogue.Apply(item, cItem, i0, mRows, n); // the task's rows are whole and finished
         }
     }
 

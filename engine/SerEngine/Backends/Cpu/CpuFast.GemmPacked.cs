@@ -63,23 +63,10 @@ public partial class CpuBackend
                 GemmNarrow((float*)Align64(packed.Panels), pb, strideB, transB, batch, m, n, k, beta, pc, strideC, pbias, epilogue);
                 return;
             }
-            if (pbias != null)
-            {
-                // C = beta·C + bias[i] on every row first (n is short: one pass over C), then C += alpha·A·B
-                for (int item = 0; item < batch; item++)
-                    for (int i = 0; i < m; i++)
-                    {
-                        float* row = pc + item * (long)strideC + (long)i * n;
-                        float bi = pbias[i];
-                        if (beta == 0f) new Span<float>(row, n).Fill(bi);
-                        else for (int j = 0; j < n; j++) row[j] = beta * row[j] + bi;
-                    }
-                beta = 1f;
-            }
+            // the row bias and the epilogue: in the tasks on their own rows where the plan allows, else around the product (GemmRun)
             var srcA = new PlainA(null, 0, a.Trans, m, k); // never read: every task takes the prepacked panels
-            GemmRun(srcA, srcB, batch, m, n, k, alpha, beta, pc, strideC, Threads, prepackedA: (float*)Align64(packed.Panels));
-            if (epilogue.Step == RowStep.None) return;
-            for (int item = 0; item < batch; item++) epilogue.Apply(item, pc + item * (long)strideC, 0, m, n);
+            GemmRun(srcA, srcB, batch, m, n, k, alpha, beta, pc, strideC, Threads, prepackedA: (float*)Align64(packed.Panels),
+                rowBias: pbias, epilogue: epilogue);
         }
     }
 }

@@ -14,13 +14,13 @@ namespace SerEngine.Backends.Cpu;
 public partial class CpuBackend
 {
     /// <summary>What <see cref="GemmNarrow"/> does to each finished row of C.</summary>
-    private enum RowStep { None, Tanh, RowMeans, ResidualReluMean }
+    internal enum RowStep { None, Tanh, RowMeans, ResidualReluMean }
 
     /// <summary>
     /// The step and its operands: for ResidualReluMean, residual [N, m, n] (items <see cref="ItemStride"/> apart,
     /// as C) and means [N, m]; for RowMeans, means [N, m] of the first m rows (m ≤ the product's rows).
     /// </summary>
-    private readonly unsafe struct RowsEpilogue(RowStep step, float* residual, float* means, long itemStride, int m)
+    internal readonly unsafe struct RowsEpilogue(RowStep step, float* residual, float* means, long itemStride, int m)
     {
         public RowStep Step { get; } = step;
 
