@@ -67,22 +67,11 @@ internal static partial class Conv2dChannelVector
                 fixed (float* src = x, pdy = dy)
                 fixed (int* poff = off)
                 {
-                    // the next image's x planes and dy channels this thread pads and packs: two contiguous ranges, fetched a few lines per kernel call
-                    long xPlanes = (long)Math.Max(0, cHi - cLo) * s.Hin * s.Win, dyRows = (long)(Math.Min(k, kbHi * Lanes) - kbLo * Lanes) * ohw;
-                    int calls = 0;
-                    for (int task = first; task < end; task++)
-                    {
-                        int sp = task % splits;
-                        calls += (int)((long)tapTiles * (sp + 1) / splits - (long)tapTiles * sp / splits) * CeilDiv(outH, rowChunk);
-                    }
-                    long lines = (xPlanes + dyRows + 15) / 16, perCall = Sse.IsSupported ? (lines + calls - 1) / Math.Max(1, calls) : 0;
                     for (int n = 0; n < images; n++)
                     {
                         if (cLo < cHi) part.Write(src + ((long)n * s.Cin + cLo) * s.Hin * s.Win, image + (long)cLo * part.PlaneLength);
                         for (int kb = kbLo; kb < kbHi; kb++)
                             PackPanel(pdy + ((long)n * k + kb * Lanes) * ohw, Math.Min(Lanes, k - kb * Lanes), ohw, panels + (kb - kbLo) * panel);
-                        var ahead = new Prefetcher(n + 1 < images ? src + ((long)(n + 1) * s.Cin + cLo) * s.Hin * s.Win : null, xPlanes,
-                            n + 1 < images ? pdy + ((long)(n + 1) * k + kbLo * Lanes) * ohw : null, dyRows, perCall);
                         for (int task = first; task < end; task++)
                         {
                             int kb = task / splits * width, sp = task % splits;
@@ -97,7 +86,6 @@ internal static partial class Conv2dChannelVector
                                 {
                                     int t = tt * Rows, last = taps - 1;
                                     float* tile = pdwT + ((long)kb * tapTiles + tt) * Rows * Lanes;
-                                    ahead.Next();
                                     if (pair)
                                         KernelWeight6x32(rows, outW, sh * wp, sw, d, (nint)panel,
                                             at + poff[t], at + poff[Math.Min(t + 1, last)], at + poff[Math.Min(t + 2, last)],
@@ -142,26 +130,6 @@ internal static partial class Conv2dChannelVector
         var whole = s.Image;
         int count = Math.Max(0, cHi - cLo);
         return whole with { Planes = count, Length = count * whole.PlaneLength + (whole.Length - s.Cin * whole.PlaneLength) };
-    }
-
-    /// <summary>
-    /// Walks two float ranges a cache line at a time, <c>perCall</c> lines per <see cref="Next"/>: the next image's x and dy
-    /// reach the cache while the FMA-bound kernels run, instead of the padding and packing waiting on memory.
-    /// </summary>
-    private unsafe struct Prefetcher(float* first, long firstLength, float* second, long secondLength, long perCall)
-    {
-        private long _done;
-
-        /// <summary>Prefetches the next <c>perCall</c> lines (none once both ranges are through, or where a range is null).</summary>
-        public void Next()
-        {
-            for (long i = 0; i < perCall; i++, _done += 16)
-            {
-                if (_done < firstLength) { if (first != null) Sse.Prefetch0(first + _done); }
-                else if (_done - firstLength < secondLength) { if (second != null) Sse.Prefetch0(second + (_done - firstLength)); }
-                else return;
-            }
-        }
     }
 
     private static int Gcd(int a, int b)
