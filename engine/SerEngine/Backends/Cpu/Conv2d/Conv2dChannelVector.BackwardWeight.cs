@@ -27,8 +27,7 @@ internal static partial class Conv2dChannelVector
     /// <remarks><paramref name="wide"/> pins the 512-bit tiles on or off (default: where the CPU has them); both give the same bits.</remarks>
     public static unsafe void BackwardWeight(float[] x, float[] dy, float[] dw, in Conv2dGeometry g, int threads, bool? wide = null)
     {
-        // channel panels per task: pairs only where they split evenly, as single panels balance the threads otherwise
-        int width = (wide ?? Vector512.IsHardwareAccelerated) && CeilDiv(g.K, Lanes) % 2 == 0 ? 2 : 1;
+        int width = PanelsPerTask(CeilDiv(g.K, Lanes), wide ?? Vector512.IsHardwareAccelerated);
         var s = PaddedConv.Forward(g);
         int wp = s.Wp, taps = s.Taps, img = s.ImageLength, k = g.K, images = g.N;
         int outH = g.OutH, outW = g.OutW, ohw = outH * outW, sh = g.StrideH, sw = g.StrideW, blocks = CeilDiv(k, Lanes), tapTiles = CeilDiv(taps, Rows);
@@ -75,7 +74,7 @@ internal static partial class Conv2dChannelVector
                         for (int task = first; task < end; task++)
                         {
                             int kb = task / splits * width, sp = task % splits;
-                            bool pair = width == 2 && kb + 1 < blocks;
+                            int count = Math.Min(width, blocks - kb);
                             int tt0 = (int)((long)tapTiles * sp / splits), tt1 = (int)((long)tapTiles * (sp + 1) / splits);
                             for (int oh0 = 0; oh0 < outH; oh0 += rowChunk)
                             {
@@ -86,7 +85,12 @@ internal static partial class Conv2dChannelVector
                                 {
                                     int t = tt * Rows, last = taps - 1;
                                     float* tile = pdwT + ((long)kb * tapTiles + tt) * Rows * Lanes;
-                                    if (pair)
+                                    if (count == 3)
+                                        KernelWeight6x48(rows, outW, sh * wp, sw, d, (nint)panel,
+                                            at + poff[t], at + poff[Math.Min(t + 1, last)], at + poff[Math.Min(t + 2, last)],
+                                            at + poff[Math.Min(t + 3, last)], at + poff[Math.Min(t + 4, last)], at + poff[Math.Min(t + 5, last)],
+                                            tile, (nint)tapTiles * Rows * Lanes);
+                                    else if (count == 2)
                                         KernelWeight6x32(rows, outW, sh * wp, sw, d, (nint)panel,
                                             at + poff[t], at + poff[Math.Min(t + 1, last)], at + poff[Math.Min(t + 2, last)],
                                             at + poff[Math.Min(t + 3, last)], at + poff[Math.Min(t + 4, last)], at + poff[Math.Min(t + 5, last)],
@@ -116,6 +120,14 @@ internal static partial class Conv2dChannelVector
             NativeMemory.AlignedFree(dwT);
         }
     }
+
+    /// <summary>
+    /// Channel panels one task takes: with 512-bit vectors pairs where they split evenly, else triples where those do
+    /// (FocusCalibrationNet's conv3, 48 channels: a pair and a single panel would split 2:1 over two threads); single panels
+    /// otherwise, which balance the threads.
+    /// </summary>
+    internal static int PanelsPerTask(int blocks, bool wide) =>
+        !wide ? 1 : blocks % 2 == 0 ? 2 : blocks % 3 == 0 ? 3 : 1;
 
     /// <summary>This thread's padded image and dyᵀ panels of one image in <see cref="BackwardWeight"/> (CpuScratch).</summary>
     [ThreadStatic] private static float[]? t_weightImage, t_weightPanels;
@@ -216,6 +228,54 @@ internal static partial class Conv2dChannelVector
         c30.Store(tileLow + 48); c40.Store(tileLow + 64); c50.Store(tileLow + 80);
         c01.Store(tileHigh); c11.Store(tileHigh + 16); c21.Store(tileHigh + 32);
         c31.Store(tileHigh + 48); c41.Store(tileHigh + 64); c51.Store(tileHigh + 80);
+    }
+
+    /// <summary>
+    /// <see cref="KernelWeight6x16"/> over three neighbouring channel panels (dyᵀ <paramref name="next"/> floats apart, tiles
+    /// <paramref name="tileNext"/> floats apart), one Vector512 per tap and panel: 18 accumulators, each broadcast feeds 48 channels.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static unsafe void KernelWeight6x48(int rows, int cols, int rowStep, nint step, float* d, nint next, float* x0, float* x1, float* x2, float* x3, float* x4, float* x5,
+        float* tile, nint tileNext)
+    {
+        float* t1 = tile + tileNext, t2 = t1 + tileNext;
+        var c00 = Vector512.Load(tile); var c10 = Vector512.Load(tile + 16); var c20 = Vector512.Load(tile + 32);
+        var c30 = Vector512.Load(tile + 48); var c40 = Vector512.Load(tile + 64); var c50 = Vector512.Load(tile + 80);
+        var c01 = Vector512.Load(t1); var c11 = Vector512.Load(t1 + 16); var c21 = Vector512.Load(t1 + 32);
+        var c31 = Vector512.Load(t1 + 48); var c41 = Vector512.Load(t1 + 64); var c51 = Vector512.Load(t1 + 80);
+        var c02 = Vector512.Load(t2); var c12 = Vector512.Load(t2 + 16); var c22 = Vector512.Load(t2 + 32);
+        var c32 = Vector512.Load(t2 + 48); var c42 = Vector512.Load(t2 + 64); var c52 = Vector512.Load(t2 + 80);
+        nint next2 = next + next;
+        for (int r = 0; r < rows; r++)
+        {
+            nint end = cols * step;
+            for (nint q = 0; q < end; q += step)
+            {
+                var d0 = Vector512.LoadAligned(d);
+                var d1 = Vector512.LoadAligned(d + next);
+                var d2 = Vector512.LoadAligned(d + next2);
+                var b = Vector512.Create(x0[q]);
+                c00 = Fmadd512(b, d0, c00); c01 = Fmadd512(b, d1, c01); c02 = Fmadd512(b, d2, c02);
+                b = Vector512.Create(x1[q]);
+                c10 = Fmadd512(b, d0, c10); c11 = Fmadd512(b, d1, c11); c12 = Fmadd512(b, d2, c12);
+                b = Vector512.Create(x2[q]);
+                c20 = Fmadd512(b, d0, c20); c21 = Fmadd512(b, d1, c21); c22 = Fmadd512(b, d2, c22);
+                b = Vector512.Create(x3[q]);
+                c30 = Fmadd512(b, d0, c30); c31 = Fmadd512(b, d1, c31); c32 = Fmadd512(b, d2, c32);
+                b = Vector512.Create(x4[q]);
+                c40 = Fmadd512(b, d0, c40); c41 = Fmadd512(b, d1, c41); c42 = Fmadd512(b, d2, c42);
+                b = Vector512.Create(x5[q]);
+                c50 = Fmadd512(b, d0, c50); c51 = Fmadd512(b, d1, c51); c52 = Fmadd512(b, d2, c52);
+                d += Lanes;
+            }
+            x0 += rowStep; x1 += rowStep; x2 += rowStep; x3 += rowStep; x4 += rowStep; x5 += rowStep;
+        }
+        c00.Store(tile); c10.Store(tile + 16); c20.Store(tile + 32);
+        c30.Store(tile + 48); c40.Store(tile + 64); c50.Store(tile + 80);
+        c01.Store(t1); c11.Store(t1 + 16); c21.Store(t1 + 32);
+        c31.Store(t1 + 48); c41.Store(t1 + 64); c51.Store(t1 + 80);
+        c02.Store(t2); c12.Store(t2 + 16); c22.Store(t2 + 32);
+        c32.Store(t2 + 48); c42.Store(t2 + 64); c52.Store(t2 + 80);
     }
 
     // fused also where the CPU lacks AVX-512 (then emulated), so the pinned 512-bit tiles round as the 256-bit ones anywhere
