@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 using static SerEngine.Backends.Cpu.Conv2dEpilogue;
 using static SerEngine.Backends.Cpu.CpuBackend;
 
@@ -135,8 +136,14 @@ internal static class Conv2dOneChannelDirect
     }
 
     /// <summary>dw = Σ over images and output pixels of dy · the input patch, eight taps per register block.</summary>
-    public static unsafe void BackwardWeight(float[] x, float[] dy, float[] dw, Conv2dGeometry g, int threads)
+    /// <remarks>
+    /// With 512-bit vectors (<paramref name="wide"/> pins them on or off) two output channels share a register: lanes
+    /// 0–7 hold channel k's eight column sums, lanes 8–15 channel k + 1's, each with the 256-bit loop's operands and
+    /// order, so the bits are the same; the image vector is loaded once for both.
+    /// </remarks>
+    public static unsafe void BackwardWeight(float[] x, float[] dy, float[] dw, Conv2dGeometry g, int threads, bool? wide = null)
     {
+        bool pairs = (wide ?? Vector512.IsHardwareAccelerated) && g.K >= 2;
         int taps = g.R * g.S, groups = CeilDiv(taps, 8), outH = g.OutH, outW = g.OutW, owr = RoundUp(outW, 8);
         var image = Padded(g);
         var off = image.TapOffsets(g.R, g.S, g.DilationH, g.DilationW, groups * 8);
@@ -156,9 +163,29 @@ internal static class Conv2dOneChannelDirect
                 for (int n = chunk; n < g.N; n += chunks)
                 {
                     image.Write(px + (long)n * g.H * g.W, pb);
-                    for (int row = 0; row < g.K * outH; row++)
+                    int k = 0;
+                    if (pairs)
+                    {
+                        // channel pairs interleaved by 8 columns: dyPad[k / 2, oh, ow / 8, k % 2, ow % 8]
+                        for (; k + 2 <= g.K; k += 2)
+                        {
+                            float* pair = dyPad + (long)k * outH * owr;
+                            for (int oh = 0; oh < outH; oh++)
+                                for (int i = 0; i < 2; i++)
+                                {
+                                    float* src = pdy + (((long)n * g.K + k + i) * outH + oh) * outW, dst = pair + (long)oh * 2 * owr + i * 8;
+                                    int ow = 0;
+                                    for (; ow + 8 <= outW; ow += 8) Vector256.Load(src + ow).Store(dst + 2 * ow);
+                                    for (; ow < outW; ow++) dst[ow / 8 * 16 + ow % 8] = src[ow];
+                                }
+                            for (int q = 0; q < groups; q++)
+                                DirectTaps8x2(pair, pb, poff + q * 8, outH, owr, g.StrideH * wp,
+                                    pp + ((long)chunk * g.K + k) * groups * 8 + q * 8, groups * 8);
+                        }
+                    }
+                    for (int row = k * outH; row < g.K * outH; row++)
                         CopyFloats(dyPad + (long)row * owr, pdy + ((long)n * g.K * outH + row) * outW, outW);
-                    for (int k = 0; k < g.K; k++)
+                    for (; k < g.K; k++)
                         for (int q = 0; q < groups; q++)
                             DirectTaps8(dyPad + (long)k * outH * owr, pb, poff + q * 8, outH, owr, g.StrideH * wp,
                                 pp + ((long)chunk * g.K + k) * groups * 8 + q * 8);
@@ -206,4 +233,49 @@ internal static class Conv2dOneChannelDirect
         sums[0] += Vector256.Sum(a0); sums[1] += Vector256.Sum(a1); sums[2] += Vector256.Sum(a2); sums[3] += Vector256.Sum(a3);
         sums[4] += Vector256.Sum(a4); sums[5] += Vector256.Sum(a5); sums[6] += Vector256.Sum(a6); sums[7] += Vector256.Sum(a7);
     }
+
+    /// <summary>
+    /// <see cref="DirectTaps8"/> for channels k and k + 1 at once: <paramref name="dyPair"/> [OutH, OWr / 8, 2, 8] interleaves
+    /// their rows by 8 columns, the image vector is broadcast to both halves, and k + 1's sums lie <paramref name="next"/> floats on.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static unsafe void DirectTaps8x2(float* dyPair, float* image, int* off, int outH, int owr, int rowStep, float* sums, int next)
+    {
+        Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default;
+        Vector512<float> a4 = default, a5 = default, a6 = default, a7 = default;
+        int o0 = off[0], o1 = off[1], o2 = off[2], o3 = off[3], o4 = off[4], o5 = off[5], o6 = off[6], o7 = off[7];
+        float* d = dyPair;
+        for (int oh = 0; oh < outH; oh++)
+        {
+            float* row = image + (long)oh * rowStep;
+            for (int ow = 0; ow < owr; ow += 8, d += 16)
+            {
+                var v = Vector512.Load(d);
+                float* at = row + ow;
+                a0 = Fmadd512(v, Both(at + o0), a0);
+                a1 = Fmadd512(v, Both(at + o1), a1);
+                a2 = Fmadd512(v, Both(at + o2), a2);
+                a3 = Fmadd512(v, Both(at + o3), a3);
+                a4 = Fmadd512(v, Both(at + o4), a4);
+                a5 = Fmadd512(v, Both(at + o5), a5);
+                a6 = Fmadd512(v, Both(at + o6), a6);
+                a7 = Fmadd512(v, Both(at + o7), a7);
+            }
+        }
+        sums[0] += Vector256.Sum(a0.GetLower()); sums[1] += Vector256.Sum(a1.GetLower()); sums[2] += Vector256.Sum(a2.GetLower()); sums[3] += Vector256.Sum(a3.GetLower());
+        sums[4] += Vector256.Sum(a4.GetLower()); sums[5] += Vector256.Sum(a5.GetLower()); sums[6] += Vector256.Sum(a6.GetLower()); sums[7] += Vector256.Sum(a7.GetLower());
+        sums += next;
+        sums[0] += Vector256.Sum(a0.GetUpper()); sums[1] += Vector256.Sum(a1.GetUpper()); sums[2] += Vector256.Sum(a2.GetUpper()); sums[3] += Vector256.Sum(a3.GetUpper());
+        sums[4] += Vector256.Sum(a4.GetUpper()); sums[5] += Vector256.Sum(a5.GetUpper()); sums[6] += Vector256.Sum(a6.GetUpper()); sums[7] += Vector256.Sum(a7.GetUpper());
+    }
+
+    /// <summary>Eight floats at <paramref name="p"/> in both halves of a Vector512 (one broadcast load where AVX-512 is there).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe Vector512<float> Both(float* p) =>
+        Avx512F.IsSupported ? Avx512F.BroadcastVector256ToVector512((double*)p).AsSingle() : Vector512.Create(Vector256.Load(p), Vector256.Load(p));
+
+    // fused also where the CPU lacks AVX-512 (then emulated), so the pinned pair loop rounds as the 256-bit one anywhere
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> Fmadd512(Vector512<float> a, Vector512<float> b, Vector512<float> c) =>
+        Avx512F.IsSupported ? Avx512F.FusedMultiplyAdd(a, b, c) : Vector512.FusedMultiplyAdd(a, b, c);
 }
