@@ -9,7 +9,7 @@ namespace SerEngine.Tests.Engine;
 /// the per-call F(2×2, 3×3) forward and backward-input, whose tasks are whole images where the images outnumber
 /// twice the threads (each task pads its own image) and image parts otherwise, against the <c>cpu-reference</c>
 /// loops, and the same bits on either split, at either vector width; the channel-vector backward-weight of conv2
-/// and conv3 likewise.
+/// and conv3 likewise, and the one-channel direct backward-weight of conv1a and conv1b.
 /// </summary>
 public class CpuFastConv2dFcaTrainingTests
 {
@@ -79,6 +79,8 @@ public class CpuFastConv2dFcaTrainingTests
             new(3, 7, 9, 11, 40, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1),     // three panels, the last with 8 live lanes
             new(4, 5, 8, 10, 64, 5, 5, 1, 1, 2, 2, 1, 3, 1, 1),     // 5×5, asymmetric padding, two pairs
             new(3, 13, 14, 20, 32, 3, 3, 1, 1, 0, 2, 1, 2, 1, 1),   // no top padding: a plane's last row reads into the next plane's row 0; tap halves share channel 6
+            new(2, 6, 7, 9, 140, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1),     // nine panels: three 512-bit triples, the last panel with 12 live lanes
+            new(3, 5, 6, 11, 80, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1),     // five panels: single panels at both widths
         ];
         foreach (var g in shapes)
         {
@@ -98,6 +100,36 @@ public class CpuFastConv2dFcaTrainingTests
             var expected = Output(dw2.Length);
             Ref.Conv2dBackwardWeight(ToRef(x), ToRef(dy), expected, g);
             Agree(Read(expected), dw2, $"channel-vector backward-weight {g}");
+        }
+    }
+
+    [Fact]
+    public void OneChannelDirectBackwardWeightAgreesWithTheReferenceAtEitherWidth()
+    {
+        var rng = new Generator(2209);
+        Conv2dGeometry[] shapes =
+        [
+            new(5, 1, 26, 63, 8, 10, 2, 1, 1, 4, 4, 0, 0, 1, 1),    // conv1a: four channel pairs, 20 taps (three groups of 8, the last with 4 live)
+            new(5, 1, 26, 63, 8, 2, 8, 1, 1, 0, 0, 3, 3, 1, 1),     // conv1b: 16 taps
+            new(3, 1, 9, 13, 5, 3, 3, 1, 1, 1, 0, 2, 1, 1, 1),      // odd channels (two pairs and one alone), rows of 13: a tail of 5 columns
+            new(2, 1, 11, 7, 3, 2, 2, 2, 1, 0, 1, 0, 1, 2, 1),      // stride 2 down, dilation 2, one pair and one alone
+        ];
+        foreach (var g in shapes)
+        {
+            var x = RandomArray(rng, g.N * g.C * g.H * g.W);
+            var dy = RandomArray(rng, g.N * g.K * g.OutH * g.OutW);
+            float[] Run(bool wide, int threads)
+            {
+                var dw = new float[g.K * g.R * g.S];
+                Conv2dOneChannelDirect.BackwardWeight(x, dy, dw, g, threads, wide);
+                return dw;
+            }
+            foreach (int threads in new[] { 1, 2, 3 })
+                Assert.Equal(Run(false, threads), Run(true, threads));
+            var dw2 = Run(true, 2);
+            var expected = Output(dw2.Length);
+            Ref.Conv2dBackwardWeight(ToRef(x), ToRef(dy), expected, g);
+            Agree(Read(expected), dw2, $"one-channel-direct backward-weight {g}");
         }
     }
 
