@@ -16,8 +16,8 @@ namespace SerEngine.Backends.Cpu;
 // im2col packing and no virtual columns. Threads take runs of whole (channel panel, tap range) blocks and sum
 // over every image themselves, so there are no partial sums to reduce; the pixels go in chunks of
 // output rows (≤ 32 KB of dyᵀ, kept close while the block's taps pass over it). With 512-bit vectors
-// a task takes two channel panels at once (6 taps × 32 channels, one register per tap and panel): every
-// output element keeps its FMA chain, so the bits are those of the 256-bit tiles.
+// a task takes two or three channel panels at once (6 taps × 32 or 48 channels, one register per tap and panel):
+// every output element keeps its FMA chain, so the bits are those of the 256-bit tiles.
 internal static partial class Conv2dChannelVector
 {
     /// <summary>Pixels of one dyᵀ chunk every tap tile of a task passes over before the next (whole output rows, ≤ 512 · 64 B = 32 KB; half as many per panel for panel pairs).</summary>
