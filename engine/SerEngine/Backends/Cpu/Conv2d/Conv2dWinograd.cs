@@ -441,7 +441,8 @@ internal static partial class Conv2dWinograd
                                 float* ux = panels + xi * uXi + (long)kb * c * Lanes, mo = mAll + (kb - kc0) * mBlock + xi * mXi;
                                 if (!pair)
                                 {
-                                    Products6x16(c, ux, tiles, vx, pat, groups, mo, mGroup);
+                                    if (wide) Products12x16(c, ux, tiles, vx, pat, groups, mo, mGroup);
+                                    else Products6x16(c, ux, tiles, vx, pat, groups, mo, mGroup);
                                     kb++;
                                     continue;
                                 }
@@ -457,7 +458,7 @@ internal static partial class Conv2dWinograd
                         {
                             if (wg.Alpha == 4 && wg.M == 2 && !pool)
                             {
-                                StoreBand23(wg, mAll + (kb - kc0) * mBlock, mGroup, pat, real, b0, kb, bias, relu, y, g);
+                                StoreBand23(wg, mAll + (kb - kc0) * mBlock, mGroup, pat, real, b0, kb, bias, relu, y, g, wideInput);
                                 continue;
                             }
                             for (int o = 0; o < groups; o++)
