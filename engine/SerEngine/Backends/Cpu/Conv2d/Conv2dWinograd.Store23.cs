@@ -33,10 +33,10 @@ internal static partial class Conv2dWinograd
         {
             int oh = 2 * r, ow = 2 * j;
             float* at = band + (long)oh * outW + ow, me = m + e / Rows * mGroup + e % Rows * Lanes;
-            if (lanesHigh == 8 && e + 1 < real && j + 1 < tilesW && oh + 2 <= rowsMax && ow + 4 <= outW)
+            if (lanesHigh == 8 && e + 1 < real && j + 1 < tilesW && oh + (wide ? 1 : 2) <= rowsMax && ow + 4 <= outW)
             {
                 float* mf = m + (e + 1) / Rows * mGroup + (e + 1) % Rows * Lanes;
-                if (wide) StoreTilePair16(me, mf, mXi, Vector512.Create(biasLow, biasHigh), relu, at, plane, outW);
+                if (wide) StoreTilePair16(me, mf, mXi, Vector512.Create(biasLow, biasHigh), relu, at, plane, outW, twoRows: oh + 2 <= rowsMax);
                 else
                 {
                     StoreTilePair(me, mf, mXi, biasLow, relu, at, plane, outW);
@@ -119,15 +119,16 @@ internal static partial class Conv2dWinograd
 
     /// <summary>
     /// <see cref="StoreTilePair"/> for all 16 channels at once with 512-bit vectors (AVX-512F): <see cref="Output8"/>'s operations
-    /// in the same order on every lane, then each channel's row of four outputs as one 128-bit store.
+    /// in the same order on every lane, then each channel's row of four outputs as one 128-bit store; only the first row
+    /// unless <paramref name="twoRows"/> (a tile row over an odd output height's last row).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static unsafe void StoreTilePair16(float* left, float* right, long mXi, Vector512<float> bias, bool relu, float* dst, long plane, int outW)
+    private static unsafe void StoreTilePair16(float* left, float* right, long mXi, Vector512<float> bias, bool relu, float* dst, long plane, int outW, bool twoRows)
     {
         Output16(left, mXi, bias, relu, out var a00, out var a01, out var a10, out var a11);
         Output16(right, mXi, bias, relu, out var b00, out var b01, out var b10, out var b11);
         StoreColumnQuads16(a00, a01, b00, b01, dst, plane);
-        StoreColumnQuads16(a10, a11, b10, b11, dst + outW, plane);
+        if (twoRows) StoreColumnQuads16(a10, a11, b10, b11, dst + outW, plane);
     }
 
     /// <summary><see cref="Output8"/> on 16 channels (M_0's 16 lanes of the tile at m): the same operations in the same order.</summary>
