@@ -452,7 +452,8 @@ internal static partial class Conv2dWinograd
                         {
                             if (wg.Alpha == 4 && wg.M == 2 && !pool)
                             {
-                                StoreBand23(wg, mAll + (kb - kc0) * mBlock, mGroup, pat, real, b0, kb, bias, relu, y, g, wideInput);
+                                if (wideInput) StoreBand23Wide(wg, mAll + (kb - kc0) * mBlock, mGroup, pat, real, b0, kb, bias, relu, y, g);
+                                else StoreBand23(wg, mAll + (kb - kc0) * mBlock, mGroup, pat, real, b0, kb, bias, relu, y, g);
                                 continue;
                             }
                             for (int o = 0; o < groups; o++)
