@@ -391,13 +391,12 @@ internal static partial class Conv2dWinograd
         const int mXi = Rows * Lanes;
         long mGroup = (long)points * mXi;                                // M of one block's six tiles: [α² ξ][6][16]
         var v = ArrayPool<float>.Shared.Rent((int)(points * vXi));       // [α² ξ][C][band tiles]
-        var off = ArrayPool<int>.Shared.Rent(c);                         // channel c's row in V_ξ
         var at = ArrayPool<int>.Shared.Rent(groupsMax * Rows);           // the band's real tiles (not the padding of a row to 8)
         float* mAll = CpuScratch.Floats(ref _productScratch, chunkBlocks * groupsMax * mGroup); // [chunk block][group][α² ξ][6][16]
         try
         {
             fixed (float* pv = v)
-            fixed (int* poff = off, pat = at)
+            fixed (int* pat = at)
                 for (int b0 = i0; b0 < i1; b0 += bandRows)
                 {
                     int rows = Math.Min(bandRows, i1 - b0), tiles = rows * tilesWPad;
@@ -413,7 +412,6 @@ internal static partial class Conv2dWinograd
                     }
                     for (int cc = 0; cc < c; cc++)
                     {
-                        poff[cc] = cc * tiles;
                         float* src = image + (long)cc * wg.Plane;
                         for (int r = 0; r < rows; r++)
                             for (int j0 = 0; j0 < tilesWPad;)
@@ -441,15 +439,12 @@ internal static partial class Conv2dWinograd
                                 float* ux = panels + xi * uXi + (long)kb * c * Lanes, mo = mAll + (kb - kc0) * mBlock + xi * mXi;
                                 if (!pair)
                                 {
-                                    Products6x16(c, ux, tiles, vx, pat, groups, mo, mGroup);
+                                    if (wide) Products12x16(c, ux, tiles, vx, pat, groups, mo, mGroup);
+                                    else Products6x16(c, ux, tiles, vx, pat, groups, mo, mGroup);
                                     kb++;
                                     continue;
                                 }
-                                for (int o = 0; o < groups; o++, mo += mGroup)
-                                {
-                                    int* t = pat + o * Rows;
-                                    Conv2dChannelVector.Kernel6x32(c, ux, ux + (long)c * Lanes, poff, vx + t[0], vx + t[1], vx + t[2], vx + t[3], vx + t[4], vx + t[5], mo, mo + mBlock);
-                                }
+                                Products6x32(c, ux, (long)c * Lanes, tiles, vx, pat, groups, mo, mGroup, mBlock);
                                 kb += 2;
                             }
                         }
@@ -457,7 +452,8 @@ internal static partial class Conv2dWinograd
                         {
                             if (wg.Alpha == 4 && wg.M == 2 && !pool)
                             {
-                                StoreBand23(wg, mAll + (kb - kc0) * mBlock, mGroup, pat, real, b0, kb, bias, relu, y, g);
+                                if (wideInput) StoreBand23Wide(wg, mAll + (kb - kc0) * mBlock, mGroup, pat, real, b0, kb, bias, relu, y, g);
+                                else StoreBand23(wg, mAll + (kb - kc0) * mBlock, mGroup, pat, real, b0, kb, bias, relu, y, g);
                                 continue;
                             }
                             for (int o = 0; o < groups; o++)
@@ -472,7 +468,6 @@ internal static partial class Conv2dWinograd
         finally
         {
             ArrayPool<float>.Shared.Return(v);
-            ArrayPool<int>.Shared.Return(off);
             ArrayPool<int>.Shared.Return(at);
         }
     }
