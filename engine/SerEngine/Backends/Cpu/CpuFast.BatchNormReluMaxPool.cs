@@ -93,6 +93,10 @@ public partial class CpuBackend
                 {
                     var plane = new Span<float>(planes + (long)i * hw, hw);
                     int o = (i * c + ch) * outHW;
+                    RowPrefetch.Row(xv, i + 1, n, ch, c, hw);
+                    RowPrefetch.Row(gv, i + 1, n, ch, c, outHW);
+                    RowPrefetch.Row(ypv, i + 1, n, ch, c, outHW);
+                    RowPrefetch.Row(av, i + 1, n, ch, c, outHW);
                     if (pool2x2)
                         fixed (float* gp = gv, yp = ypv)
                         fixed (int* ap = av)
@@ -111,6 +115,12 @@ public partial class CpuBackend
                 {
                     var plane = new ReadOnlySpan<float>(planes + (long)i * hw, hw);
                     var d = dxv.AsSpan((i * c + ch) * hw, hw);
+                    RowPrefetch.WriteRow(dxv, i + 1, n, ch, c, hw);
+                    if (training && dsv is not null && WideRows)
+                    {
+                        dxSum += BatchNormRowBackwardSum(plane, Row(xv, i, ch, c, hw), mu, (float)k, (float)(sumDy / count), (float)(istd * sumDyXhat / count), d);
+                        continue;
+                    }
                     if (training)
                         BatchNormRowBackward(plane, Row(xv, i, ch, c, hw), mu, (float)k, (float)(sumDy / count), (float)(istd * sumDyXhat / count), d);
                     else
