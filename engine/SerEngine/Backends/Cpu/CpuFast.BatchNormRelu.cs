@@ -66,9 +66,6 @@ public partial class CpuBackend
                 for (int i = 0; i < n; i++)
                 {
                     var (pieces, length, stride) = Pieces(validColumns, i, hw, width);
-                    RowPrefetch.Row(dyv, i + 1, n, yc, yChannels, hw);
-                    RowPrefetch.Row(yv, i + 1, n, yc, yChannels, hw);
-                    RowPrefetch.Row(xv, i + 1, n, ch, c, hw);
                     for (int p = 0; p < pieces; p++)
                     {
                         var (a, b) = SumAndCenteredDotRelu(Row(dyv, i, yc, yChannels, hw).Slice(p * stride, length),
@@ -84,8 +81,7 @@ public partial class CpuBackend
                 for (int i = 0; i < n; i++)
                 {
                     var (pieces, length, stride) = Pieces(validColumns, i, hw, width);
-                    RowPrefetch.WriteRow(dxv, i + 1, n, ch, c, hw);
-                    if (training && dsv is not null && pieces == 1 && length == hw && WideRows)
+                    if (training && dsv is not null && pieces == 1 && length == hw)
                     {
                         dxSum += BatchNormReluRowBackwardSum(Row(dyv, i, yc, yChannels, hw), Row(yv, i, yc, yChannels, hw), Row(xv, i, ch, c, hw), mu,
                             (float)k, (float)(sumDy / count), (float)(istd * sumDyXhat / count), dxv.AsSpan((i * c + ch) * hw, hw));
@@ -123,7 +119,6 @@ public partial class CpuBackend
         for (int i = 0; i < n; i++)
         {
             var (pieces, length, stride) = Pieces(validColumns, i, hw, width);
-            RowPrefetch.Row(xv, i + 1, n, ch, c, hw);
             for (int p = 0; p < pieces; p++) sum += FixedSum.Sum(Row(xv, i, ch, c, hw).Slice(p * stride, length));
         }
         double mu = sum / count;

@@ -12,9 +12,6 @@ namespace SerEngine.Backends.Cpu;
 // Legend: dy, y, x, d: one row of HW values.
 public partial class CpuBackend
 {
-    /// <summary>Experiment switch.</summary>
-    internal static bool WideRows = true;
-
     /// <summary>d = k·(dy − meanDy − (x − mu)·q) as BatchNormRowBackward; returns FixedSum.Sum(d).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static float BatchNormRowBackwardSum(ReadOnlySpan<float> dy, ReadOnlySpan<float> x, float mu, float k, float meanDy, float q, Span<float> d) =>
@@ -33,7 +30,7 @@ public partial class CpuBackend
         ref float pg = ref MemoryMarshal.GetReference(dy), py = ref MemoryMarshal.GetReference(y);
         ref float px = ref MemoryMarshal.GetReference(x), pd = ref MemoryMarshal.GetReference(d);
         Vector256<float> a0 = Vector256<float>.Zero, a1 = a0, a2 = a0, a3 = a0;
-        if (Vector512.IsHardwareAccelerated && WideRows)
+        if (Vector512.IsHardwareAccelerated)
         {
             var k16 = Vector512.Create(k);
             var m16 = Vector512.Create(meanDy);

@@ -7,20 +7,16 @@ namespace SerEngine.Backends.Cpu;
 // channel's N rows of HW values, C·HW apart): each row is a short stream of its own, which the
 // hardware prefetcher picks up only after its first lines miss, so the walk waits on memory at the
 // start of every row. Issuing the next row's lines while this one is summed keeps the misses in
-// flight. Only a hint: the values and their order are untouched.
+// flight. Only a hint: the values and their order are untouched. Used by BatchNorm2dReluMaxPoolBackward's
+// first pass (five streams a row: x, dyPool, yPool, argmax, the plane); the passes of one or three
+// streams gained nothing from it.
 internal static class RowPrefetch
 {
-    /// <summary>Experiment switch.</summary>
-    public static bool Enabled = true;
-
-    /// <summary>Experiment switch.</summary>
-    public static bool Write = false;
-
     /// <summary>Prefetches (into L2) every cache line of <paramref name="row"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static unsafe void Row(ReadOnlySpan<float> row)
     {
-        if (!Sse.IsSupported || !Enabled) return;
+        if (!Sse.IsSupported) return;
         fixed (float* p = row)
             for (int i = 0; i < row.Length; i += 16) Sse.Prefetch1(p + i);
     }
@@ -30,13 +26,6 @@ internal static class RowPrefetch
     public static void Row(float[] a, int i, int n, int ch, int c, int hw)
     {
         if (i < n) Row(a.AsSpan((i * c + ch) * hw, hw));
-    }
-
-    /// <summary>Prefetches row (i, ch) of a [N, C, HW] tensor about to be written, when it exists.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void WriteRow(float[] a, int i, int n, int ch, int c, int hw)
-    {
-        if (Write && i < n) Row(a.AsSpan((i * c + ch) * hw, hw));
     }
 
     /// <summary>Prefetches row (i, ch) of an int [N, C, HW] tensor when it exists (i &lt; n).</summary>
