@@ -12,7 +12,8 @@ namespace SerEngine.Backends.Cpu;
 // operations in the same order as the separate primitives. 2×2 pools with rows of eight outputs or
 // more skip the plane buffer and the scatter (CpuFast.BatchNormReluMaxPool2x2.cs, its 512-bit forward
 // in CpuFast.BatchNormReluMaxPool2x2Wide.cs). The backward's first pass prefetches the next image's rows
-// (RowPrefetch); its second sums dx as it stores it (CpuFast.BatchNormRowsWide.cs).
+// (RowPrefetch) and sums two images' rows at once; its second sums dx as it stores it
+// (CpuFast.BatchNormRowsWide.cs).
 // Legend: x, dx [N, C, H, W]; yPool, dyPool, argmax [N, C, OutH, OutW].
 public partial class CpuBackend
 {
@@ -108,6 +109,17 @@ public partial class CpuBackend
                             MaskedPoolGradient2x2(gp + o, yp + o, ap + o, planes + (long)i * hw, geo.H, geo.W, geo.OutH, geo.OutW);
                     else
                         MaskedPoolGradient(gv, ypv, av, o, outHW, plane);
+                    // two images' sums at once: two independent accumulator chains, each row's own order, added in image order
+                    if ((i & 1) == 1)
+                    {
+                        var (a0, b0, a1, b1) = SumAndCenteredDot2(new Span<float>(planes + (long)(i - 1) * hw, hw), Row(xv, i - 1, ch, c, hw), plane, Row(xv, i, ch, c, hw), mu);
+                        sumDy += a0;
+                        sumDyXc += b0;
+                        sumDy += a1;
+                        sumDyXc += b1;
+                        continue;
+                    }
+                    if (i + 1 < n) continue;
                     var (a, b) = SumAndCenteredDot(plane, Row(xv, i, ch, c, hw), mu);
                     sumDy += a;
                     sumDyXc += b;

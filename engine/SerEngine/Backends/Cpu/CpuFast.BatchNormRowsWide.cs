@@ -9,6 +9,7 @@ namespace SerEngine.Backends.Cpu;
 // input-bias gradient (Σ dx) no longer reads each dx row again. On AVX-512 the elementwise work runs
 // sixteen lanes at a time: a 512-bit accumulator over 16 values is FixedSum's pair of 256-bit ones
 // (a0 | a1) added lane by lane, so the sum is the same float for float at either width.
+// Also the first pass's two-row sum of BatchNorm2dReluMaxPoolBackward (SumAndCenteredDot2).
 // Legend: dy, y, x, d: one row of HW values.
 public partial class CpuBackend
 {
@@ -103,5 +104,42 @@ public partial class CpuBackend
         if (relu) g = Vector256.ConditionalSelect(Vector256.GreaterThan(Vector256.LoadUnsafe(ref y, (nuint)i), Vector256<float>.Zero), g, Vector256<float>.Zero);
         var xc = Vector256.LoadUnsafe(ref x, (nuint)i) - mu;
         return k * (g - meanDy - xc * q);
+    }
+
+    /// <summary>
+    /// SumAndCenteredDot of two rows at once, each with its own accumulators in its own order (the same sums): one row's
+    /// pair of add chains waits on the adder's latency, two rows' keep it busy.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static (double, double, double, double) SumAndCenteredDot2(ReadOnlySpan<float> dy0, ReadOnlySpan<float> x0, ReadOnlySpan<float> dy1, ReadOnlySpan<float> x1, float mu)
+    {
+        int n = dy0.Length;
+        if (x0.Length != n || dy1.Length != n || x1.Length != n) throw new ArgumentException("row lengths differ");
+        ref float g0 = ref MemoryMarshal.GetReference(dy0), g1 = ref MemoryMarshal.GetReference(dy1);
+        ref float p0 = ref MemoryMarshal.GetReference(x0), p1 = ref MemoryMarshal.GetReference(x1);
+        Vector256<float> a0 = Vector256<float>.Zero, b0 = a0, a1 = a0, b1 = a0;
+        var m = Vector256.Create(mu);
+        int i = 0;
+        for (; i <= n - 8; i += 8)
+        {
+            var u = Vector256.LoadUnsafe(ref g0, (nuint)i);
+            var v = Vector256.LoadUnsafe(ref g1, (nuint)i);
+            a0 += u;
+            b0 += u * (Vector256.LoadUnsafe(ref p0, (nuint)i) - m);
+            a1 += v;
+            b1 += v * (Vector256.LoadUnsafe(ref p1, (nuint)i) - m);
+        }
+        double sa0 = Vector256.Sum(a0), sb0 = Vector256.Sum(b0), sa1 = Vector256.Sum(a1), sb1 = Vector256.Sum(b1);
+        for (int j = i; j < n; j++)
+        {
+            sa0 += dy0[j];
+            sb0 += (double)dy0[j] * (x0[j] - mu);
+        }
+        for (int j = i; j < n; j++)
+        {
+            sa1 += dy1[j];
+            sb1 += (double)dy1[j] * (x1[j] - mu);
+        }
+        return (sa0, sb0, sa1, sb1);
     }
 }
