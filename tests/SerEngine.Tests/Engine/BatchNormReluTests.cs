@@ -25,6 +25,8 @@ public class BatchNormReluTests
         { 4, [8, 8], 5, 31, false },
         { 3, [5, 2, 4], 4, 8, true },    // rows of exactly eight values, three inputs
         { 8, [32], 9, 62, true },        // above the threshold for threads
+        { 3, [4], 5, 9, true },          // HW 45: the summing row backward's 32-, 8- and one-value steps
+        { 2, [3, 2], 8, 9, true },       // HW 72: two 32-value steps and one of eight, no scalar tail
     };
 
     [Theory]
@@ -61,6 +63,9 @@ public class BatchNormReluTests
         { 2, 4, 9, 40, 3, true },
         { 3, 3, 7, 17, 2, true },       // odd height and width, one row of exactly eight outputs (the 2×2 register kernels)
         { 2, 2, 4, 16, 2, false },      // eval mode through the 2×2 register kernels
+        { 2, 3, 6, 33, 2, true },       // odd width, exactly sixteen outputs a row (the 512-bit forward kernel, one group)
+        { 2, 2, 4, 46, 2, true },       // 23 outputs a row: the 512-bit kernel's second group overlaps the first
+        { 2, 2, 4, 32, 2, false },      // eval mode through the 512-bit forward kernel
     };
 
     [Theory]

@@ -81,6 +81,12 @@ public partial class CpuBackend
                 for (int i = 0; i < n; i++)
                 {
                     var (pieces, length, stride) = Pieces(validColumns, i, hw, width);
+                    if (training && dsv is not null && pieces == 1 && length == hw)
+                    {
+                        dxSum += BatchNormReluRowBackwardSum(Row(dyv, i, yc, yChannels, hw), Row(yv, i, yc, yChannels, hw), Row(xv, i, ch, c, hw), mu,
+                            (float)k, (float)(sumDy / count), (float)(istd * sumDyXhat / count), dxv.AsSpan((i * c + ch) * hw, hw));
+                        continue;
+                    }
                     for (int p = 0; p < pieces; p++)
                     {
                         var d = dxv.AsSpan((i * c + ch) * hw + p * stride, stride);

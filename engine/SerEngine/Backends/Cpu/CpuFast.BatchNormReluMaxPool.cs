@@ -10,7 +10,10 @@ namespace SerEngine.Backends.Cpu;
 // MaxPool2dBackward then the rectifier's mask) of one channel's planes is built in a per-thread
 // workspace by the batch norm's first pass and read again (from L2) by its second. Same float
 // operations in the same order as the separate primitives. 2×2 pools with rows of eight outputs or
-// more skip the plane buffer and the scatter (CpuFast.BatchNormReluMaxPool2x2.cs).
+// more skip the plane buffer and the scatter (CpuFast.BatchNormReluMaxPool2x2.cs, its 512-bit forward
+// in CpuFast.BatchNormReluMaxPool2x2Wide.cs). The backward's first pass prefetches the next image's rows
+// (RowPrefetch) and sums two images' rows at once; its second sums dx as it stores it
+// (CpuFast.BatchNormRowsWide.cs).
 // Legend: x, dx [N, C, H, W]; yPool, dyPool, argmax [N, C, OutH, OutW].
 public partial class CpuBackend
 {
@@ -37,7 +40,7 @@ public partial class CpuBackend
             throw new ArgumentException("batchnorm2d_relu_maxpool2d: eval mode needs the running mean and variance");
         var geo = g;
         int n = g.N, c = g.C, hw = g.H * g.W, outHW = g.OutH * g.OutW;
-        bool pool2x2 = Pool2x2(g);
+        int pool2x2 = Pool2x2Lanes(g);
         ForChunks(c, 3L * n * c * hw, (c0, c1) =>
         {
             Span<float> plane = hw <= StackPlane ? stackalloc float[hw] : new float[hw]; // [H, W]
@@ -47,14 +50,17 @@ public partial class CpuBackend
                 mv[ch] = (float)mu;
                 sv[ch] = (float)istd;
                 double scale = istd * (wv is null ? 1.0 : wv[ch]), shift = bv is null ? 0.0 : bv[ch];
-                if (pool2x2)
+                if (pool2x2 != 0)
                 {
                     fixed (float* xp = xv, yp = yv)
                     fixed (int* ap = av)
                         for (int i = 0; i < n; i++)
                         {
                             int o = (i * c + ch) * outHW;
-                            ScaleShiftReluMaxPool2x2(xp + (long)(i * c + ch) * hw, (float)mu, (float)scale, (float)shift, yp + o, ap + o, geo.W, geo.OutH, geo.OutW);
+                            if (pool2x2 == 16)
+                                ScaleShiftReluMaxPool2x2Wide(xp + (long)(i * c + ch) * hw, (float)mu, (float)scale, (float)shift, yp + o, ap + o, geo.W, geo.OutH, geo.OutW);
+                            else
+                                ScaleShiftReluMaxPool2x2(xp + (long)(i * c + ch) * hw, (float)mu, (float)scale, (float)shift, yp + o, ap + o, geo.W, geo.OutH, geo.OutW);
                         }
                     continue;
                 }
@@ -79,7 +85,7 @@ public partial class CpuBackend
         int n = g.N, c = g.C, hw = g.H * g.W, outHW = g.OutH * g.OutW;
         long count = (long)n * hw;
         var geo = g;
-        bool pool2x2 = Pool2x2(g);
+        int pool2x2 = Pool2x2Lanes(g);
         ForChunks(c, 3L * n * c * hw, (c0, c1) =>
         {
             // [N, H, W]: one channel's masked gradient, built in the first pass and read again (from L2) in the second
@@ -93,12 +99,27 @@ public partial class CpuBackend
                 {
                     var plane = new Span<float>(planes + (long)i * hw, hw);
                     int o = (i * c + ch) * outHW;
-                    if (pool2x2)
+                    RowPrefetch.Row(xv, i + 1, n, ch, c, hw);
+                    RowPrefetch.Row(gv, i + 1, n, ch, c, outHW);
+                    RowPrefetch.Row(ypv, i + 1, n, ch, c, outHW);
+                    RowPrefetch.Row(av, i + 1, n, ch, c, outHW);
+                    if (pool2x2 != 0)
                         fixed (float* gp = gv, yp = ypv)
                         fixed (int* ap = av)
                             MaskedPoolGradient2x2(gp + o, yp + o, ap + o, planes + (long)i * hw, geo.H, geo.W, geo.OutH, geo.OutW);
                     else
                         MaskedPoolGradient(gv, ypv, av, o, outHW, plane);
+                    // two images' sums at once: two independent accumulator chains, each row's own order, added in image order
+                    if ((i & 1) == 1)
+                    {
+                        var (a0, b0, a1, b1) = SumAndCenteredDot2(new Span<float>(planes + (long)(i - 1) * hw, hw), Row(xv, i - 1, ch, c, hw), plane, Row(xv, i, ch, c, hw), mu);
+                        sumDy += a0;
+                        sumDyXc += b0;
+                        sumDy += a1;
+                        sumDyXc += b1;
+                        continue;
+                    }
+                    if (i + 1 < n) continue;
                     var (a, b) = SumAndCenteredDot(plane, Row(xv, i, ch, c, hw), mu);
                     sumDy += a;
                     sumDyXc += b;
@@ -111,6 +132,11 @@ public partial class CpuBackend
                 {
                     var plane = new ReadOnlySpan<float>(planes + (long)i * hw, hw);
                     var d = dxv.AsSpan((i * c + ch) * hw, hw);
+                    if (training && dsv is not null)
+                    {
+                        dxSum += BatchNormRowBackwardSum(plane, Row(xv, i, ch, c, hw), mu, (float)k, (float)(sumDy / count), (float)(istd * sumDyXhat / count), d);
+                        continue;
+                    }
                     if (training)
                         BatchNormRowBackward(plane, Row(xv, i, ch, c, hw), mu, (float)k, (float)(sumDy / count), (float)(istd * sumDyXhat / count), d);
                     else

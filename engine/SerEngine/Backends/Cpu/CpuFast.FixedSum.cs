@@ -55,7 +55,7 @@ internal static class FixedSum
     }
 
     /// <summary>The 8 lanes added pairwise: ((l0 + l4) + (l2 + l6)) + ((l1 + l5) + (l3 + l7)).</summary>
-    private static float Lanes(Vector256<float> v)
+    internal static float Lanes(Vector256<float> v)
     {
         var h = v.GetLower() + v.GetUpper();            // l0+l4, l1+l5, l2+l6, l3+l7
         float a = h.GetElement(0) + h.GetElement(2), b = h.GetElement(1) + h.GetElement(3);
