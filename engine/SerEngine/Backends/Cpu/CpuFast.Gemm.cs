@@ -147,16 +147,16 @@ public partial class CpuBackend
             job.Epilogue = epilogue;
         }
         if (columnBias != null && batch == 1 && job.KSplits == 1) job.ColumnBias = columnBias;
-        float* aRows = a.Rows(0, out long lda);
-        if (GemmReadsARows(GemmKernel, batch, m, k, aRows != null, prepackedA != null || packAInto != null))
+        float* aInPlace = a.InPlace(0, out long rowStep, out long depthStep);
+        if (GemmReadsAInPlace(GemmKernel, batch, m, k, aInPlace != null, depthStep, prepackedA != null || packAInto != null))
         {
-            job.ARows = aRows; // no packing of A at all (CpuFast.GemmRows.cs)
-            job.LdA = lda;
+            job.AInPlace = aInPlace; // no packing of A at all (CpuFast.GemmRows.cs)
+            (job.ARowStep, job.ADepthStep) = (rowStep, depthStep);
         }
         // A packed here into the caller's buffer, for the caller's later products with the same A (prepackedA)
         bool packHere = prepackedA == null && packAInto != null && (aShared || batch == 1);
         float[]? packedA = null;
-        if (prepackedA == null && !packHere && job.ARows == null && (aShared || batch == 1) && job.APackings > 1 && (long)RoundUp(m, GemmMR) * k <= GemmPrepackFloats)
+        if (prepackedA == null && !packHere && job.AInPlace == null && (aShared || batch == 1) && job.APackings > 1 && (long)RoundUp(m, GemmMR) * k <= GemmPrepackFloats)
             packedA = System.Buffers.ArrayPool<float>.Shared.Rent(RoundUp(m, GemmMR) * k);
         // a small B that four or more row blocks would each pack again is packed once, beside A, and shared by the
         // tasks (with two, the threads' reads of each other's packed halves cost about what the second packing did)
@@ -240,11 +240,14 @@ public partial class CpuBackend
         /// </summary>
         public float* PackedB { get; set; }
 
-        /// <summary>Item 0's A as plain rows read in place by the tasks (<see cref="GemmReadsARows"/>), or null: A is packed.</summary>
-        public float* ARows { get; set; }
+        /// <summary>Item 0's A read in place by the tasks (<see cref="GemmReadsAInPlace"/>), or null: A is packed.</summary>
+        public float* AInPlace { get; set; }
 
-        /// <summary>The row stride of <see cref="ARows"/>, in floats.</summary>
-        public long LdA { get; set; }
+        /// <summary>A[i, p] = AInPlace[i·ARowStep + p·ADepthStep].</summary>
+        public long ARowStep { get; set; }
+
+        /// <inheritdoc cref="ARowStep"/>
+        public long ADepthStep { get; set; }
 
         /// <summary>A bias per column of C added to each block after its last k slab (batch 1, no k split), or null.</summary>
         public float* ColumnBias { get; set; }
@@ -395,10 +398,12 @@ public partial class CpuBackend
                         int mc = Math.Min(GemmMC, i0 + mRows - ic);
                         float* ap = pa;
                         if (slab != null) ap = slab + (long)ic * kc;
-                        else if (ARows == null) a.Pack(pa, item, ic, mc, pc, kc);
+                        else if (AInPlace == null) a.Pack(pa, item, ic, mc, pc, kc);
                         if (RowBias != null && pc == p0)
                             for (int r = 0; r < mc; r++) new Span<float>(cItem + (long)(ic + r) * n + jc, ncBlock).Fill(RowBias[ic + r]);
-                        if (ARows != null) GemmMacroKernelRows(mc, ncBlock, kc, ARows + ic * LdA + pc, LdA, pa, bp, cItem + (long)ic * n + jc, n, alpha, bt);
+                        if (AInPlace != null)
+                            GemmMacroKernelInPlace(mc, ncBlock, kc, AInPlace + ic * ARowStep + pc * ADepthStep, ARowStep, ADepthStep, pa, bp,
+                                cItem + (long)ic * n + jc, n, alpha, bt);
                         else GemmMacroKernel(kind, mc, ncBlock, kc, ap, bp, cItem + (long)ic * n + jc, n, alpha, bt);
                         if (ColumnBias != null && pc + kc == pEnd) AddColumnBias(cItem + (long)ic * n + jc, n, mc, ncBlock, ColumnBias + jc);
                     }
@@ -414,7 +419,7 @@ public partial class CpuBackend
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Pack(float* dst, int _, int i0, int mc, int p0, int kc) => inner.Pack(dst, item, i0, mc, p0, kc);
 
-        public float* Rows(int _, out long ld) => inner.Rows(item, out ld);
+        public float* InPlace(int _, out long rowStep, out long depthStep) => inner.InPlace(item, out rowStep, out depthStep);
     }
 
     /// <summary>A B source seen at a fixed item.</summary>

@@ -15,10 +15,10 @@ internal unsafe interface IGemmPackA
     void Pack(float* dst, int item, int i0, int mc, int p0, int kc);
 
     /// <summary>
-    /// Item <paramref name="item"/>'s A as plain rows, A[i, p] at [i·ld + p], that a micro-kernel may read in place
-    /// (CpuFast.GemmRows.cs); null when the operand does not lie that way (transposed, or formed on the fly).
+    /// Item <paramref name="item"/>'s A as it lies in memory, A[i, p] at [i·rowStep + p·depthStep] (one of the steps 1),
+    /// that a micro-kernel may read in place (CpuFast.GemmRows.cs); null when the operand is formed on the fly.
     /// </summary>
-    float* Rows(int item, out long ld);
+    float* InPlace(int item, out long rowStep, out long depthStep);
 }
 
 /// <summary>Packs rows p0..p0+kc, columns j0..j0+nc of a GEMM B operand into NR-column micro-panels.</summary>
@@ -32,10 +32,10 @@ internal unsafe interface IGemmPackB
 internal readonly unsafe struct PlainA(float* data, long stride, bool trans, int m, int k) : IGemmPackA
 {
     /// <inheritdoc/>
-    public float* Rows(int item, out long ld)
+    public float* InPlace(int item, out long rowStep, out long depthStep)
     {
-        ld = k;
-        return trans || data == null ? null : data + item * stride;
+        (rowStep, depthStep) = trans ? (1L, (long)m) : (k, 1L);
+        return data == null ? null : data + item * stride;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]

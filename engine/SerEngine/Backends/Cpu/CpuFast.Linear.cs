@@ -32,7 +32,7 @@ public partial class CpuBackend
             base.LinearForwardMany(x, weights, biases, ys, m, outF, inF);
             return;
         }
-        if (GemmReadsARows(GemmKernel, 1, m, inF, aHasRows: true, prepacked: false))
+        if (GemmReadsAInPlace(GemmKernel, 1, m, inF, inPlace: true, depthStep: 1, prepacked: false))
         {
             // every product reads x's rows in place: nothing to share
             fixed (float* px = F(x))

@@ -233,9 +233,9 @@ internal readonly unsafe struct Conv2dColumnsTransposed(float* x, Conv2dGeometry
 internal readonly unsafe struct Conv2dOutputRows(float* dy, int k, int ohw) : IGemmPackA
 {
     /// <inheritdoc/>
-    public float* Rows(int item, out long ld)
+    public float* InPlace(int item, out long rowStep, out long depthStep)
     {
-        ld = 0;
+        (rowStep, depthStep) = (0, 0);
         return null; // the columns run across images: packed
     }
 
