@@ -17,6 +17,8 @@ namespace SerEngine.Backends.Cpu;
 // Threads: tasks are independent (each packs what it needs), planned so that there are a few per
 // thread; a split along k sums its partial products at the end. An A, or a small B, that several tasks
 // would each pack again is packed once up front by all threads together and shared (PackShared).
+// With the 512-bit kernel, one item's A that lies in memory and fits in L2 is not packed at all: the kernel reads it
+// in place (GemmReadsAInPlace, CpuFast.GemmRows.cs).
 
 public partial class CpuBackend
 {
@@ -147,10 +149,16 @@ public partial class CpuBackend
             job.Epilogue = epilogue;
         }
         if (columnBias != null && batch == 1 && job.KSplits == 1) job.ColumnBias = columnBias;
+        float* aInPlace = a.InPlace(0, out long rowStep, out long depthStep);
+        if (GemmReadsAInPlace(GemmKernel, batch, m, k, aInPlace != null, depthStep, prepackedA != null || packAInto != null))
+        {
+            job.AInPlace = aInPlace; // no packing of A at all (CpuFast.GemmRows.cs)
+            (job.ARowStep, job.ADepthStep) = (rowStep, depthStep);
+        }
         // A packed here into the caller's buffer, for the caller's later products with the same A (prepackedA)
         bool packHere = prepackedA == null && packAInto != null && (aShared || batch == 1);
         float[]? packedA = null;
-        if (prepackedA == null && !packHere && (aShared || batch == 1) && job.APackings > 1 && (long)RoundUp(m, GemmMR) * k <= GemmPrepackFloats)
+        if (prepackedA == null && !packHere && job.AInPlace == null && (aShared || batch == 1) && job.APackings > 1 && (long)RoundUp(m, GemmMR) * k <= GemmPrepackFloats)
             packedA = System.Buffers.ArrayPool<float>.Shared.Rent(RoundUp(m, GemmMR) * k);
         // a small B that four or more row blocks would each pack again is packed once, beside A, and shared by the
         // tasks (with two, the threads' reads of each other's packed halves cost about what the second packing did)
@@ -233,6 +241,15 @@ public partial class CpuBackend
         /// of B, [RoundUp(n, NR)][kc], starting at p·KC·RoundUp(n, NR) (item 0 only).
         /// </summary>
         public float* PackedB { get; set; }
+
+        /// <summary>Item 0's A read in place by the tasks (<see cref="GemmReadsAInPlace"/>), or null: A is packed.</summary>
+        public float* AInPlace { get; set; }
+
+        /// <summary>A[i, p] = AInPlace[i·ARowStep + p·ADepthStep].</summary>
+        public long ARowStep { get; set; }
+
+        /// <inheritdoc cref="ARowStep"/>
+        public long ADepthStep { get; set; }
 
         /// <summary>A bias per column of C added to each block after its last k slab (batch 1, no k split), or null.</summary>
         public float* ColumnBias { get; set; }
@@ -383,10 +400,13 @@ public partial class CpuBackend
                         int mc = Math.Min(GemmMC, i0 + mRows - ic);
                         float* ap = pa;
                         if (slab != null) ap = slab + (long)ic * kc;
-                        else a.Pack(pa, item, ic, mc, pc, kc);
+                        else if (AInPlace == null) a.Pack(pa, item, ic, mc, pc, kc);
                         if (RowBias != null && pc == p0)
                             for (int r = 0; r < mc; r++) new Span<float>(cItem + (long)(ic + r) * n + jc, ncBlock).Fill(RowBias[ic + r]);
-                        GemmMacroKernel(kind, mc, ncBlock, kc, ap, bp, cItem + (long)ic * n + jc, n, alpha, bt);
+                        if (AInPlace != null)
+                            GemmMacroKernelInPlace(mc, ncBlock, kc, AInPlace + ic * ARowStep + pc * ADepthStep, ARowStep, ADepthStep, pa, bp,
+                                cItem + (long)ic * n + jc, n, alpha, bt);
+                        else GemmMacroKernel(kind, mc, ncBlock, kc, ap, bp, cItem + (long)ic * n + jc, n, alpha, bt);
                         if (ColumnBias != null && pc + kc == pEnd) AddColumnBias(cItem + (long)ic * n + jc, n, mc, ncBlock, ColumnBias + jc);
                     }
                 }
@@ -400,6 +420,8 @@ public partial class CpuBackend
     {
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Pack(float* dst, int _, int i0, int mc, int p0, int kc) => inner.Pack(dst, item, i0, mc, p0, kc);
+
+        public float* InPlace(int _, out long rowStep, out long depthStep) => inner.InPlace(item, out rowStep, out depthStep);
     }
 
     /// <summary>A B source seen at a fixed item.</summary>

@@ -13,6 +13,12 @@ internal unsafe interface IGemmPackA
 {
     /// <summary>dst gets ⌈mc/MR⌉ micro-panels of [kc][MR] floats (rows past mc are zeros).</summary>
     void Pack(float* dst, int item, int i0, int mc, int p0, int kc);
+
+    /// <summary>
+    /// Item <paramref name="item"/>'s A as it lies in memory, A[i, p] at [i·rowStep + p·depthStep] (one of the steps 1),
+    /// that a micro-kernel may read in place (CpuFast.GemmRows.cs); null when the operand is formed on the fly.
+    /// </summary>
+    float* InPlace(int item, out long rowStep, out long depthStep);
 }
 
 /// <summary>Packs rows p0..p0+kc, columns j0..j0+nc of a GEMM B operand into NR-column micro-panels.</summary>
@@ -25,6 +31,13 @@ internal unsafe interface IGemmPackB
 /// <summary>A plain row-major A: [m, k], or [k, m] when transposed; batch items <c>Stride</c> floats apart.</summary>
 internal readonly unsafe struct PlainA(float* data, long stride, bool trans, int m, int k) : IGemmPackA
 {
+    /// <inheritdoc/>
+    public float* InPlace(int item, out long rowStep, out long depthStep)
+    {
+        (rowStep, depthStep) = trans ? (1L, (long)m) : (k, 1L);
+        return data == null ? null : data + item * stride;
+    }
+
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Pack(float* dst, int item, int i0, int mc, int p0, int kc)
     {

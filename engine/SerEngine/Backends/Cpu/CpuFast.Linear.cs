@@ -32,6 +32,16 @@ public partial class CpuBackend
             base.LinearForwardMany(x, weights, biases, ys, m, outF, inF);
             return;
         }
+        if (GemmReadsAInPlace(GemmKernel, 1, m, inF, inPlace: true, depthStep: 1, prepacked: false))
+        {
+            // every product reads x's rows in place: nothing to share
+            fixed (float* px = F(x))
+                for (int l = 0; l < weights.Count; l++)
+                    fixed (float* pw = F(weights[l]), py = F(ys[l]), pb = biases[l] is null ? null : F(biases[l]!))
+                        GemmRun(new PlainA(px, 0, false, m, inF), new PlainB(pw, 0, true, inF, outF), 1, m, outF, inF, 1f, 0f, py, 0, Threads,
+                            aShared: true, shareB: true, columnBias: pb);
+            return;
+        }
         var panels = System.Buffers.ArrayPool<float>.Shared.Rent(RoundUp(m, GemmMR) * inF + 16);
         try
         {

@@ -232,6 +232,13 @@ internal readonly unsafe struct Conv2dColumnsTransposed(float* x, Conv2dGeometry
 /// <summary>dy of all images as a GEMM A operand: rows k, columns (n, oh, ow), i.e. [K, N·OHW] read from [N, K, OHW].</summary>
 internal readonly unsafe struct Conv2dOutputRows(float* dy, int k, int ohw) : IGemmPackA
 {
+    /// <inheritdoc/>
+    public float* InPlace(int item, out long rowStep, out long depthStep)
+    {
+        (rowStep, depthStep) = (0, 0);
+        return null; // the columns run across images: packed
+    }
+
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Pack(float* dst, int item, int i0, int mc, int p0, int kc)
     {

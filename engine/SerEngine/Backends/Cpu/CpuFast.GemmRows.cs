@@ -1,0 +1,203 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
+namespace SerEngine.Backends.Cpu;
+
+// GEMM with A read in place: the 6×32 micro-kernel broadcasts A[i0 + r, p] straight from A as it lies instead of from
+// a packed [kc][MR] micro-panel: from six rows of an untransposed A (A[i, p] at i·lda + p), or from six neighbours
+// in each row of a transposed one (A[i, p] at p·ldaT + i, the layout a packed panel has with its step MR widened).
+// The tile's FMA chains, k slabs and stores are the packed kernel's, so C is the same bit for bit; what goes is the
+// packing pass over A. With 512-bit vectors a step's 12 FMAs take so little time that packing A (one read and one
+// write of all of A per call, and the wait for that pass to end on both threads) is a large share of the attention
+// block's products (480 rows, k = 256 or 480: the fca training step's dX, dW and linear-layer products).
+// B stays packed: its 32-column strips read down k rows would stride n floats.
+public partial class CpuBackend
+{
+    /// <summary>
+    /// Whether the tasks read A in place (path "a-in-place") rather than pack it: the 512-bit kernel (the 256-bit
+    /// kernel keeps its packed path), one item (items that share A pack it once for all), an A that lies in memory
+    /// and fits in L2 (each column block reads it again; a larger one is packed into compact panels), steps between
+    /// its rows or depth steps that are not a multiple of 4 KiB (those share L1 sets), and no packed A given or wanted
+    /// by the caller.
+    /// </summary>
+    internal static bool GemmReadsAInPlace(GemmKernelKind kind, int batch, int m, int k, bool inPlace, long depthStep, bool prepacked)
+    {
+        if (kind != GemmKernelKind.Vector512 || batch != 1 || !inPlace || prepacked) return false; // packed: the other paths
+        if ((long)m * k > GemmWideA) return false;                 // every column block streams A again: packed panels stay compact
+        long stride = depthStep == 1 ? k : depthStep;               // floats between the six rows, or between depth steps
+        if (stride % 1024 == 0) return false;                       // 4 KiB apart: one L1 set
+        return true;
+    }
+
+    /// <summary>
+    /// <see cref="GemmMacroKernel"/> with A read in place: an mc×nc block of C from A (A[i, p] at
+    /// <paramref name="a"/>[i·rowStep + p·depthStep] from the block's first row and depth; one step is 1) and a packed B
+    /// block. Row tiles shorter than MR (the last one) are packed into <paramref name="scratch"/> ([kc][MR] floats)
+    /// and run the packed kernel.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static unsafe void GemmMacroKernelInPlace(int mc, int nc, int kc, float* a, long rowStep, long depthStep, float* scratch,
+        float* packedB, float* c, int ldc, float alpha, float beta)
+    {
+        const int nr = 32;
+        float* tile = stackalloc float[GemmMR * nr + 16];
+        tile = (float*)(((nint)tile + 63) & ~(nint)63); // [MR, NR], 64-byte aligned
+        bool direct = alpha == 1f && (beta == 0f || beta == 1f);
+        bool rows = depthStep == 1; // six rows side by side, else six neighbours per depth step
+        for (int jr = 0; jr < nc; jr += nr)
+        {
+            int cols = Math.Min(nr, nc - jr);
+            float* bp = packedB + (long)jr * kc; // [kc][NR]
+            for (int ir = 0; ir < mc; ir += GemmMR)
+            {
+                int tileRows = Math.Min(GemmMR, mc - ir);
+                float* ar = a + ir * rowStep;
+                float* ct = c + (long)ir * ldc + jr;
+                if (Sse.IsSupported)
+                    for (int r = 0; r < tileRows; r++)
+                    {
+                        Sse.Prefetch0(ct + (long)r * ldc);
+                        Sse.Prefetch0(ct + (long)r * ldc + nr - 1);
+                    }
+                if (tileRows == GemmMR)
+                {
+                    float* dst = cols == nr && direct ? ct : tile;
+                    nint ld = cols == nr && direct ? ldc : nr;
+                    if (rows)
+                    {
+                        if (direct && beta == 1f && dst == ct) Kernel6x32AddRows(kc, ar, (nint)rowStep, bp, ct, ld);
+                        else Kernel6x32StoreRows(kc, ar, (nint)rowStep, bp, dst, ld);
+                    }
+                    else
+                    {
+                        if (direct && beta == 1f && dst == ct) Kernel6x32AddSteps(kc, ar, (nint)depthStep, bp, ct, ld);
+                        else Kernel6x32StoreSteps(kc, ar, (nint)depthStep, bp, dst, ld);
+                    }
+                    if (dst == ct) continue;
+                }
+                else
+                {
+                    // the last rows: a zero-padded micro-panel, as packing makes it
+                    for (int p = 0; p < kc; p++)
+                        for (int r = 0; r < GemmMR; r++) scratch[p * GemmMR + r] = r < tileRows ? ar[r * rowStep + p * depthStep] : 0f;
+                    Kernel6x32Store(kc, scratch, bp, tile, nr);
+                }
+                if (tileRows == GemmMR && cols == nr) StoreTile(tile, nr, ct, ldc, alpha, beta);
+                else StoreEdge(tile, nr, ct, ldc, tileRows, cols, alpha, beta);
+            }
+        }
+    }
+
+    /// <summary><see cref="Kernel6x32Store"/> with A's six values of step p read at a + p·<paramref name="step"/> (a transposed A in place).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static unsafe void Kernel6x32StoreSteps(int kc, float* a, nint step, float* b, float* c, nint ldc)
+    {
+        Vector512<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
+        Vector512<float> c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
+        for (int p = 0; p < kc; p++)
+        {
+            var b0 = Vector512.Load(b);
+            var b1 = Vector512.Load(b + 16);
+            var av = Vector512.Create(a[0]);
+            c00 = Fmadd(av, b0, c00); c01 = Fmadd(av, b1, c01);
+            av = Vector512.Create(a[1]);
+            c10 = Fmadd(av, b0, c10); c11 = Fmadd(av, b1, c11);
+            av = Vector512.Create(a[2]);
+            c20 = Fmadd(av, b0, c20); c21 = Fmadd(av, b1, c21);
+            av = Vector512.Create(a[3]);
+            c30 = Fmadd(av, b0, c30); c31 = Fmadd(av, b1, c31);
+            av = Vector512.Create(a[4]);
+            c40 = Fmadd(av, b0, c40); c41 = Fmadd(av, b1, c41);
+            av = Vector512.Create(a[5]);
+            c50 = Fmadd(av, b0, c50); c51 = Fmadd(av, b1, c51);
+            a += step;
+            b += 32;
+        }
+        MicroTile.Store(c, ldc, c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51);
+    }
+
+    /// <summary><see cref="Kernel6x32StoreSteps"/> for alpha 1, beta 1: C = C + acc (one rounding, as <see cref="Kernel6x32Add"/>).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static unsafe void Kernel6x32AddSteps(int kc, float* a, nint step, float* b, float* c, nint ldc)
+    {
+        Vector512<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
+        Vector512<float> c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
+        for (int p = 0; p < kc; p++)
+        {
+            var b0 = Vector512.Load(b);
+            var b1 = Vector512.Load(b + 16);
+            var av = Vector512.Create(a[0]);
+            c00 = Fmadd(av, b0, c00); c01 = Fmadd(av, b1, c01);
+            av = Vector512.Create(a[1]);
+            c10 = Fmadd(av, b0, c10); c11 = Fmadd(av, b1, c11);
+            av = Vector512.Create(a[2]);
+            c20 = Fmadd(av, b0, c20); c21 = Fmadd(av, b1, c21);
+            av = Vector512.Create(a[3]);
+            c30 = Fmadd(av, b0, c30); c31 = Fmadd(av, b1, c31);
+            av = Vector512.Create(a[4]);
+            c40 = Fmadd(av, b0, c40); c41 = Fmadd(av, b1, c41);
+            av = Vector512.Create(a[5]);
+            c50 = Fmadd(av, b0, c50); c51 = Fmadd(av, b1, c51);
+            a += step;
+            b += 32;
+        }
+        MicroTile.Add(c, ldc, c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51);
+    }
+
+    /// <summary><see cref="Kernel6x32Store"/> with A's six rows read in place, <paramref name="lda"/> floats apart.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static unsafe void Kernel6x32StoreRows(int kc, float* a, nint lda, float* b, float* c, nint ldc)
+    {
+        Vector512<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
+        Vector512<float> c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
+        float* a1 = a + lda, a2 = a1 + lda, a3 = a2 + lda, a4 = a3 + lda, a5 = a4 + lda;
+        for (nint p = 0; p < kc; p++)
+        {
+            var b0 = Vector512.Load(b);
+            var b1 = Vector512.Load(b + 16);
+            var av = Vector512.Create(a[p]);
+            c00 = Fmadd(av, b0, c00); c01 = Fmadd(av, b1, c01);
+            av = Vector512.Create(a1[p]);
+            c10 = Fmadd(av, b0, c10); c11 = Fmadd(av, b1, c11);
+            av = Vector512.Create(a2[p]);
+            c20 = Fmadd(av, b0, c20); c21 = Fmadd(av, b1, c21);
+            av = Vector512.Create(a3[p]);
+            c30 = Fmadd(av, b0, c30); c31 = Fmadd(av, b1, c31);
+            av = Vector512.Create(a4[p]);
+            c40 = Fmadd(av, b0, c40); c41 = Fmadd(av, b1, c41);
+            av = Vector512.Create(a5[p]);
+            c50 = Fmadd(av, b0, c50); c51 = Fmadd(av, b1, c51);
+            b += 32;
+        }
+        MicroTile.Store(c, ldc, c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51);
+    }
+
+    /// <summary><see cref="Kernel6x32StoreRows"/> for alpha 1, beta 1: C = C + acc (one rounding, as <see cref="Kernel6x32Add"/>).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static unsafe void Kernel6x32AddRows(int kc, float* a, nint lda, float* b, float* c, nint ldc)
+    {
+        Vector512<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
+        Vector512<float> c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
+        float* a1 = a + lda, a2 = a1 + lda, a3 = a2 + lda, a4 = a3 + lda, a5 = a4 + lda;
+        for (nint p = 0; p < kc; p++)
+        {
+            var b0 = Vector512.Load(b);
+            var b1 = Vector512.Load(b + 16);
+            var av = Vector512.Create(a[p]);
+            c00 = Fmadd(av, b0, c00); c01 = Fmadd(av, b1, c01);
+            av = Vector512.Create(a1[p]);
+            c10 = Fmadd(av, b0, c10); c11 = Fmadd(av, b1, c11);
+            av = Vector512.Create(a2[p]);
+            c20 = Fmadd(av, b0, c20); c21 = Fmadd(av, b1, c21);
+            av = Vector512.Create(a3[p]);
+            c30 = Fmadd(av, b0, c30); c31 = Fmadd(av, b1, c31);
+            av = Vector512.Create(a4[p]);
+            c40 = Fmadd(av, b0, c40); c41 = Fmadd(av, b1, c41);
+            av = Vector512.Create(a5[p]);
+            c50 = Fmadd(av, b0, c50); c51 = Fmadd(av, b1, c51);
+            b += 32;
+        }
+        MicroTile.Add(c, ldc, c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51);
+    }
+}

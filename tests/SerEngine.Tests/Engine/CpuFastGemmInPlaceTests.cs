@@ -1,0 +1,74 @@
+using SerEngine.Backends;
+using SerEngine.Backends.Cpu;
+using static SerEngine.Tests.Engine.FastAgreement;
+
+namespace SerEngine.Tests.Engine;
+
+/// <summary>
+/// The 512-bit GEMM reading A in place (CpuFast.GemmRows.cs: six rows of an untransposed A, or six neighbours per
+/// depth step of a transposed one, instead of packed panels): bit for bit the 256-bit kernel, which packs A (the two
+/// widths add alike), at 1–3 threads, alpha 1 with beta 0 and 1 (the kernels that write C) and other alphas and betas
+/// (the tile buffer); and norm-wise the <c>cpu-reference</c> loops. Shapes: FocusCalibrationNet's attention products
+/// and ragged ones (rows past the last full tile, columns past the last full panel, a depth tail past KC, k = 1).
+/// </summary>
+public class CpuFastGemmInPlaceTests
+{
+    [Theory]
+    [InlineData(480, 480, 256, false, false)]
+    [InlineData(480, 256, 480, false, false)]
+    [InlineData(480, 256, 480, false, true)]
+    [InlineData(256, 480, 480, true, false)]
+    [InlineData(480, 256, 480, true, false)]
+    [InlineData(256, 256, 480, true, false)]
+    [InlineData(61, 77, 513, false, false)]
+    [InlineData(100, 45, 300, true, false)]
+    [InlineData(59, 70, 257, true, true)]
+    [InlineData(13, 33, 1, false, false)]
+    [InlineData(23, 40, 1, true, false)]
+    public void InPlaceAMatchesPackedBitForBit(int m, int n, int k, bool transA, bool transB)
+    {
+        Assert.True(CpuBackend.GemmReadsAInPlace(GemmKernelKind.Vector512, 1, m, k, inPlace: true, transA ? m : 1, prepacked: false));
+        Assert.False(CpuBackend.GemmUsesDots(transA, transB, m, k) || CpuBackend.GemmUsesTiny(transB, 1, m, n, k), "the shape takes another path");
+        var rng = new Generator((ulong)(m * 5 + n * 11 + k));
+        var a = Random(rng, m * k);
+        var b = Random(rng, k * n);
+        var c0 = RandomArray(rng, m * n);
+        foreach (var (alpha, beta) in new[] { (1f, 0f), (1f, 1f), (0.75f, -0.5f), (1f, 0.5f) })
+        {
+            var expected = Ref.Allocate(m * n, DType.Float32);
+            Ref.Write(expected, c0);
+            Ref.Gemm(transA, transB, 1, m, n, k, alpha, a, 0, b, 0, beta, expected, 0);
+            var packed = Ref.Allocate(m * n, DType.Float32);
+            Ref.Write(packed, c0);
+            new CpuBackend { Threads = 2, GemmKernel = GemmKernelKind.Vector256 }.Gemm(transA, transB, 1, m, n, k, alpha, a, 0, b, 0, beta, packed, 0);
+            foreach (int threads in new[] { 1, 2, 3 })
+            {
+                var inPlace = Ref.Allocate(m * n, DType.Float32);
+                Ref.Write(inPlace, c0);
+                new CpuBackend { Threads = threads, GemmKernel = GemmKernelKind.Vector512 }.Gemm(transA, transB, 1, m, n, k, alpha, a, 0, b, 0, beta, inPlace, 0);
+                string what = $"{m}x{n}x{k} transA {transA} transB {transB} alpha {alpha} beta {beta} threads {threads}";
+                Agree(expected, inPlace, what);
+                Assert.True(Read(packed).AsSpan().SequenceEqual(Read(inPlace)), $"A read in place differs from packed A: {what}");
+            }
+        }
+    }
+
+    [Theory]
+    [InlineData(96, 64, 1024, false)]   // rows 4 KiB apart
+    [InlineData(1024, 64, 96, true)]    // depth steps 4 KiB apart
+    [InlineData(600, 64, 480, false)]   // A larger than an L2's worth
+    public void PackedWhereTheRuleSaysSo(int m, int n, int k, bool transA)
+    {
+        Assert.False(CpuBackend.GemmReadsAInPlace(GemmKernelKind.Vector512, 1, m, k, inPlace: true, transA ? m : 1, prepacked: false));
+        Assert.False(CpuBackend.GemmReadsAInPlace(GemmKernelKind.Vector256, 1, 480, 256, inPlace: true, 1, prepacked: false));
+        Assert.False(CpuBackend.GemmReadsAInPlace(GemmKernelKind.Vector512, 2, 480, 256, inPlace: true, 1, prepacked: false));
+        var rng = new Generator((ulong)(m + n + k));
+        var a = Random(rng, m * k);
+        var b = Random(rng, k * n);
+        var c256 = Output(m * n);
+        var c512 = Output(m * n);
+        new CpuBackend { Threads = 2, GemmKernel = GemmKernelKind.Vector256 }.Gemm(transA, false, 1, m, n, k, 1f, a, 0, b, 0, 0f, c256, 0);
+        new CpuBackend { Threads = 2, GemmKernel = GemmKernelKind.Vector512 }.Gemm(transA, false, 1, m, n, k, 1f, a, 0, b, 0, 0f, c512, 0);
+        Assert.True(Read(c256).AsSpan().SequenceEqual(Read(c512)));
+    }
+}
