@@ -17,6 +17,27 @@ public class CpuWorkerPoolTests
         }
     }
 
+    [Theory]
+    [InlineData(10, 3, 0)]
+    [InlineData(10, 3, 2)]
+    [InlineData(2, 2, 1)]
+    [InlineData(7, 4, 3)]
+    [InlineData(3, 5, 4)]
+    public void OneThreadAloneRunsEveryPartStartingWithItsOwn(int count, int parts, int home)
+    {
+        var order = new List<int>();
+        var job = new CpuWorkerPool.Job(order.Add, count, parts, parts - 1);
+        job.Work(home);
+        Assert.Equal(0, job.Remaining);
+        int first = (int)((long)count * home / parts);
+        // its own part first, in order, then the parts after it (wrapping), each in order: every item once
+        var expected = Enumerable.Range(first, count - first).Concat(Enumerable.Range(0, first)).ToList();
+        Assert.Equal(expected, order);
+        job.Work((home + 1) % parts); // a late thread finds nothing left
+        Assert.Equal(count, order.Count);
+        Assert.Equal(0, job.Remaining);
+    }
+
     [Fact]
     public void TheFirstErrorIsRethrownAfterEveryItemFinished() => AssertFirstErrorRethrownAfterEveryItem();
 

@@ -5,8 +5,8 @@ namespace SerEngine.Backends.Cpu;
 
 // The fast backend's own worker threads. A Parallel.For's cost per call (task objects, queueing,
 // and waking pool threads that went to sleep) is as much as the work of a batch-1 primitive
-// (focus_calibration_net.infer.b1.26x63 runs a dozen short parallel ones). These workers are started once, take the items of a call from a shared counter together
-// with the calling thread, and after a call keep spinning for a short while (SpinMicroseconds)
+// (focus_calibration_net.infer.b1.26x63 runs a dozen short parallel ones). These workers are started once, take the items of a call
+// together with the calling thread (each from its own contiguous part first, see Job), and after a call keep spinning for a short while (SpinMicroseconds)
 // so that the next call finds them awake; then they block until woken.
 // One call at a time: a second thread calling while a call runs (tests run in parallel), or a
 // call made from inside a body, does not wait for the pool (Parallel.For, or inline when nested).
@@ -14,6 +14,9 @@ internal static class CpuWorkerPool
 {
     /// <summary>How long an idle worker keeps polling for the next call before it blocks.</summary>
     private const int SpinMicroseconds = 300;
+
+    /// <summary>How long the calling thread polls with pause instructions alone for the workers' last items.</summary>
+    private const int JoinPollMicroseconds = 50;
 
     [ThreadStatic] private static bool _inside;
 
@@ -40,8 +43,8 @@ internal static class CpuWorkerPool
         {
             // another thread holds the workers: share the items among thread-pool threads instead, with
             // the same contract (every item runs, the first exception is rethrown as itself)
-            var job = new Job(body, count, threads);
-            Parallel.For(0, threads, new ParallelOptions { MaxDegreeOfParallelism = threads }, _ => job.Work());
+            var job = new Job(body, count, threads, threads);
+            Parallel.For(0, threads, new ParallelOptions { MaxDegreeOfParallelism = threads }, part => job.Work(part));
             job.Error?.Throw();
             return;
         }
@@ -63,22 +66,42 @@ internal static class CpuWorkerPool
             Workers.Add(t);
             t.Start();
         }
-        var job = new Job(body, count, threads - 1);
+        var job = new Job(body, count, threads, threads - 1);
         Interlocked.Exchange(ref _current, job); // a full fence: the read of _sleepers below sees every sleeper that missed the job
         int sleepers = Volatile.Read(ref _sleepers);
         if (sleepers > 0) Wake.Release(Math.Min(sleepers, threads - 1));
         _inside = true;
         try
         {
-            job.Work();
+            job.Work(0);
         }
         finally
         {
             _inside = false;
         }
+        WaitForOthers(job);
+        job.Error?.Throw();
+    }
+
+    /// <summary>
+    /// Waits until the workers' items are done: polling with pause instructions for the first JoinPollMicroseconds (the
+    /// worker is running on the other core and a sched_yield is a system call on a VM), then yielding between polls.
+    /// </summary>
+    private static void WaitForOthers(Job job)
+    {
+        if (Volatile.Read(ref job.Remaining) <= 0) return;
+        long until = Stopwatch.GetTimestamp() + Stopwatch.Frequency * JoinPollMicroseconds / 1_000_000;
+        while (true)
+        {
+            for (int i = 0; i < 64; i++)
+            {
+                if (Volatile.Read(ref job.Remaining) <= 0) return;
+                Thread.SpinWait(1);
+            }
+            if (Stopwatch.GetTimestamp() >= until) break;
+        }
         var spin = new SpinWait();
         while (Volatile.Read(ref job.Remaining) > 0) spin.SpinOnce(sleep1Threshold: -1);
-        job.Error?.Throw();
     }
 
     private static void WorkerLoop()
@@ -91,7 +114,8 @@ internal static class CpuWorkerPool
             if (job == last)
             {
                 long until = Stopwatch.GetTimestamp() + Stopwatch.Frequency * SpinMicroseconds / 1_000_000;
-                while ((job = Volatile.Read(ref _current)) == last && Stopwatch.GetTimestamp() < until) Thread.SpinWait(20);
+                while ((job = Volatile.Read(ref _current)) == last && Stopwatch.GetTimestamp() < until)
+                    for (int i = 0; i < 16 && Volatile.Read(ref _current) == last; i++) Thread.SpinWait(1); // a new job is seen within a pause or two
                 if (job == last)
                 {
                     Interlocked.Increment(ref _sleepers);
@@ -101,39 +125,68 @@ internal static class CpuWorkerPool
                 }
             }
             last = job;
-            if (job is not null && Interlocked.Decrement(ref job.Seats) >= 0) job.Work();
+            int seat;
+            if (job is not null && (seat = Interlocked.Decrement(ref job.Seats)) >= 0) job.Work(1 + seat); // seats count down: part 1 first
         }
     }
 
-    /// <summary>One call: its items, taken from a counter by whichever thread comes first.</summary>
-    private sealed class Job(Action<int> body, int count, int seats)
+    /// <summary>
+    /// One call: its items cut into one contiguous part per thread (part 0 the calling thread's); each thread runs its own
+    /// part's items in order from that part's counter (a cache line of its own, so taking an item is an uncontended atomic
+    /// instead of one whose line moves between the cores at every item), then helps with the other parts' items.
+    /// </summary>
+    internal sealed class Job
     {
-        /// <summary>Items not yet finished.</summary>
-        public int Remaining = count;
+        /// <summary>Ints between two parts' counters (64 bytes each way: no two counters share a cache line).</summary>
+        private const int Pad = 16;
+
+        /// <summary>Items not yet finished (each thread subtracts the items it ran when it runs out of items).</summary>
+        public int Remaining;
 
         /// <summary>Workers that may still join (the call's thread limit).</summary>
-        public int Seats = seats;
+        public int Seats;
 
-        private readonly int _count = count;
-        private int _next;
+        private readonly Action<int> _body;
+        private readonly int _count, _parts;
+
+        /// <summary>Part p's next item is its first + next[Pad·(p + 1)] (the padding also keeps them off the array header's line).</summary>
+        private readonly int[] _next;
 
         public ExceptionDispatchInfo? Error;
 
-        public void Work()
+        public Job(Action<int> body, int count, int parts, int seats)
         {
-            int i;
-            while ((i = Interlocked.Increment(ref _next) - 1) < _count)
+            _body = body;
+            _count = count;
+            _parts = parts;
+            _next = new int[Pad * (parts + 2)];
+            Remaining = count;
+            Seats = seats;
+        }
+
+        /// <summary>Runs items of part <paramref name="home"/> first, then of the parts after it (wrapping), until none is left.</summary>
+        public void Work(int home)
+        {
+            int done = 0;
+            for (int q = 0; q < _parts; q++)
             {
-                try
+                int part = (home + q) % _parts;
+                int first = (int)((long)_count * part / _parts), end = (int)((long)_count * (part + 1) / _parts);
+                int i;
+                while ((i = first + Interlocked.Increment(ref _next[Pad * (part + 1)]) - 1) < end)
                 {
-                    body(i);
+                    try
+                    {
+                        _body(i);
+                    }
+                    catch (Exception e)
+                    {
+                        Interlocked.CompareExchange(ref Error, ExceptionDispatchInfo.Capture(e), null);
+                    }
+                    done++;
                 }
-                catch (Exception e)
-                {
-                    Interlocked.CompareExchange(ref Error, ExceptionDispatchInfo.Capture(e), null);
-                }
-                Interlocked.Decrement(ref Remaining);
             }
+            if (done > 0) Interlocked.Add(ref Remaining, -done);
         }
     }
 }
