@@ -61,7 +61,7 @@ public sealed class CheckpointWriterTests : IDisposable
         var buffers = new SnapshotBuffers();
         var t = Tensor.FromArray([1f, -2f, 3.5f, 0f, 7f], new Shape(5), BackendRegistry.Get("cpu"));
         var host = buffers.Copy(t);
-        Assert.Equal(t.ToArray(), host.Floats);
+        Assert.Equal(t.ToArray(), host.Floats!);
         Assert.Equal(t.Shape, host.Shape);
         buffers.Return(host.Floats!);
         Assert.Same(host.Floats, buffers.Rent(5));
@@ -74,7 +74,7 @@ public sealed class CheckpointWriterTests : IDisposable
             Assert.False(buffers.AllFinite([t, u]));
         }
         var ints = Tensor.FromArray(new int[] { 3, 4 }, new Shape(2), BackendRegistry.Get("cpu"));
-        Assert.Equal([3, 4], buffers.Copy(ints).Ints);
+        Assert.Equal(new[] { 3, 4 }, buffers.Copy(ints).Ints!);
     }
 
     [Fact]
