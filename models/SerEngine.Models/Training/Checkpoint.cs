@@ -70,17 +70,20 @@ public sealed class Checkpoint
 
     /// <summary>
     /// Copies what <see cref="Save"/> writes (tensors, metadata) now and returns the file write, which may run later
-    /// on another thread (<see cref="CheckpointWriter"/>): the training may change the model meanwhile.
+    /// on another thread (<see cref="CheckpointWriter"/>): the training may change the model meanwhile;
+    /// <paramref name="buffers"/>, when given, supplies the snapshot's float arrays and gets them back once the file is written.
     /// </summary>
-    internal static Action Prepare(string path, SerModel model, Optimizer? optimizer = null, TrainingState? training = null, string? heldOutJson = null)
+    internal static Action Prepare(string path, SerModel model, Optimizer? optimizer = null, TrainingState? training = null, string? heldOutJson = null,
+        SnapshotBuffers? buffers = null)
     {
         var tensors = new List<KeyValuePair<string, HostTensor>>();
-        foreach (var (name, t) in model.Network.StateDict()) tensors.Add(new(name, HostTensor.FromTensor(t)));
+        Func<Tensor, HostTensor> copy = buffers is null ? HostTensor.FromTensor : buffers.Copy;
+        foreach (var (name, t) in model.Network.StateDict()) tensors.Add(new(name, copy(t)));
         if (optimizer is not null)
         {
             using var scope = TensorScope.Begin();
             foreach (var (name, t) in optimizer.StateDict().OrderBy(kv => kv.Key, StringComparer.Ordinal))
-                tensors.Add(new(OptimizerPrefix + name, HostTensor.FromTensor(t)));
+                tensors.Add(new(OptimizerPrefix + name, copy(t)));
         }
         var metadata = new Dictionary<string, string>
         {
@@ -100,7 +103,16 @@ public sealed class Checkpoint
         if (heldOutJson is not null) metadata["held_out"] = heldOutJson;
         var dir = System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(path));
         if (dir is not null) Directory.CreateDirectory(dir);
-        return () => SafeTensors.Write(path, tensors, metadata);
+        if (buffers is null) return () => SafeTensors.Write(path, tensors, metadata);
+        return () =>
+        {
+            try { SafeTensors.Write(path, tensors, metadata); }
+            finally
+            {
+                foreach (var (_, t) in tensors)
+                    if (t.Floats is { } f) buffers.Return(f);
+            }
+        };
     }
 
     /// <summary>

@@ -13,11 +13,14 @@ internal sealed class CheckpointWriter
 {
     private Task _pending = Task.CompletedTask;
 
+    /// <summary>The host arrays snapshots are copied into, reused from epoch to epoch (the fold's weight checks use them too).</summary>
+    public SnapshotBuffers Buffers { get; } = new();
+
     /// <summary>Snapshots the checkpoint now (as <see cref="Checkpoint.Save"/> would write it) and queues its write.</summary>
     public void Save(string path, SerModel model, Optimizer? optimizer = null, TrainingState? training = null, string? heldOutJson = null)
     {
         if (_pending.IsFaulted) Flush(); // an earlier write failed: report it now, an epoch later at most, not after the last epoch
-        var write = Checkpoint.Prepare(path, model, optimizer, training, heldOutJson);
+        var write = Checkpoint.Prepare(path, model, optimizer, training, heldOutJson, Buffers);
         var previous = _pending;
         // a failed earlier write stops the chain: Flush reports the first failure
         _pending = previous.ContinueWith(t => { t.GetAwaiter().GetResult(); write(); },

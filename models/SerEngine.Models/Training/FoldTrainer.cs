@@ -172,7 +172,7 @@ public static class FoldTrainer
                 // weights, and outputs on held-out (or a few training) utterances, must still be finite
                 var probe = plan.Validation.Length > 0 ? plan.Validation : plan.Train[..Math.Min(8, plan.Train.Length)];
                 var probeLogits = model.PredictLogits([.. probe.Select(i => features[i])]);
-                if (parameters.Any(p => p.ToArray().Any(v => !float.IsFinite(v))) || probeLogits.Any(r => r.Any(v => !float.IsFinite(v))))
+                if (!checkpoints.Buffers.AllFinite(parameters) || probeLogits.Any(r => r.Any(v => !float.IsFinite(v))))
                     throw Diverged(tag, string.Create(CultureInfo.InvariantCulture, $"the weights became NaN or infinite in epoch {epoch}"), state, lastPath, checkpoints);
 
                 double valWa = double.NaN, valUa = double.NaN;
