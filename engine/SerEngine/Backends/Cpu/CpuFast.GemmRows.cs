@@ -64,16 +64,9 @@ public partial class CpuBackend
                 {
                     float* dst = cols == nr && direct ? ct : tile;
                     nint ld = cols == nr && direct ? ldc : nr;
-                    if (rows)
-                    {
-                        if (direct && beta == 1f && dst == ct) Kernel6x32AddRows(kc, ar, (nint)rowStep, bp, ct, ld);
-                        else Kernel6x32StoreRows(kc, ar, (nint)rowStep, bp, dst, ld);
-                    }
-                    else
-                    {
-                        if (direct && beta == 1f && dst == ct) Kernel6x32AddSteps(kc, ar, (nint)depthStep, bp, ct, ld);
-                        else Kernel6x32StoreSteps(kc, ar, (nint)depthStep, bp, dst, ld);
-                    }
+                    bool add = direct && beta == 1f && dst == ct;
+                    if (rows) Kernel6x32Rows(kc, ar, (nint)rowStep, bp, dst, ld, add);
+                    else Kernel6x32Steps(kc, ar, (nint)depthStep, bp, dst, ld, add);
                     if (dst == ct) continue;
                 }
                 else
@@ -89,9 +82,12 @@ public partial class CpuBackend
         }
     }
 
-    /// <summary><see cref="Kernel6x32Store"/> with A's six values of step p read at a + p·<paramref name="step"/> (a transposed A in place).</summary>
+    /// <summary>
+    /// <see cref="Kernel6x32Store"/> with A's six values of step p read at a + p·<paramref name="step"/> (a transposed A in
+    /// place); with <paramref name="add"/>, C = C + acc instead (alpha 1, beta 1: one rounding, as <see cref="Kernel6x32Add"/>).
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static unsafe void Kernel6x32StoreSteps(int kc, float* a, nint step, float* b, float* c, nint ldc)
+    private static unsafe void Kernel6x32Steps(int kc, float* a, nint step, float* b, float* c, nint ldc, bool add)
     {
         Vector512<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
         Vector512<float> c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
@@ -114,40 +110,13 @@ public partial class CpuBackend
             a += step;
             b += 32;
         }
-        MicroTile.Store(c, ldc, c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51);
+        if (add) MicroTile.Add(c, ldc, c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51);
+        else MicroTile.Store(c, ldc, c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51);
     }
 
-    /// <summary><see cref="Kernel6x32StoreSteps"/> for alpha 1, beta 1: C = C + acc (one rounding, as <see cref="Kernel6x32Add"/>).</summary>
+    /// <summary><see cref="Kernel6x32Steps"/> with A's six rows read in place, <paramref name="lda"/> floats apart.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static unsafe void Kernel6x32AddSteps(int kc, float* a, nint step, float* b, float* c, nint ldc)
-    {
-        Vector512<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
-        Vector512<float> c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
-        for (int p = 0; p < kc; p++)
-        {
-            var b0 = Vector512.Load(b);
-            var b1 = Vector512.Load(b + 16);
-            var av = Vector512.Create(a[0]);
-            c00 = Fmadd(av, b0, c00); c01 = Fmadd(av, b1, c01);
-            av = Vector512.Create(a[1]);
-            c10 = Fmadd(av, b0, c10); c11 = Fmadd(av, b1, c11);
-            av = Vector512.Create(a[2]);
-            c20 = Fmadd(av, b0, c20); c21 = Fmadd(av, b1, c21);
-            av = Vector512.Create(a[3]);
-            c30 = Fmadd(av, b0, c30); c31 = Fmadd(av, b1, c31);
-            av = Vector512.Create(a[4]);
-            c40 = Fmadd(av, b0, c40); c41 = Fmadd(av, b1, c41);
-            av = Vector512.Create(a[5]);
-            c50 = Fmadd(av, b0, c50); c51 = Fmadd(av, b1, c51);
-            a += step;
-            b += 32;
-        }
-        MicroTile.Add(c, ldc, c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51);
-    }
-
-    /// <summary><see cref="Kernel6x32Store"/> with A's six rows read in place, <paramref name="lda"/> floats apart.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static unsafe void Kernel6x32StoreRows(int kc, float* a, nint lda, float* b, float* c, nint ldc)
+    private static unsafe void Kernel6x32Rows(int kc, float* a, nint lda, float* b, float* c, nint ldc, bool add)
     {
         Vector512<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
         Vector512<float> c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
@@ -170,34 +139,7 @@ public partial class CpuBackend
             c50 = Fmadd(av, b0, c50); c51 = Fmadd(av, b1, c51);
             b += 32;
         }
-        MicroTile.Store(c, ldc, c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51);
-    }
-
-    /// <summary><see cref="Kernel6x32StoreRows"/> for alpha 1, beta 1: C = C + acc (one rounding, as <see cref="Kernel6x32Add"/>).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static unsafe void Kernel6x32AddRows(int kc, float* a, nint lda, float* b, float* c, nint ldc)
-    {
-        Vector512<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
-        Vector512<float> c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
-        float* a1 = a + lda, a2 = a1 + lda, a3 = a2 + lda, a4 = a3 + lda, a5 = a4 + lda;
-        for (nint p = 0; p < kc; p++)
-        {
-            var b0 = Vector512.Load(b);
-            var b1 = Vector512.Load(b + 16);
-            var av = Vector512.Create(a[p]);
-            c00 = Fmadd(av, b0, c00); c01 = Fmadd(av, b1, c01);
-            av = Vector512.Create(a1[p]);
-            c10 = Fmadd(av, b0, c10); c11 = Fmadd(av, b1, c11);
-            av = Vector512.Create(a2[p]);
-            c20 = Fmadd(av, b0, c20); c21 = Fmadd(av, b1, c21);
-            av = Vector512.Create(a3[p]);
-            c30 = Fmadd(av, b0, c30); c31 = Fmadd(av, b1, c31);
-            av = Vector512.Create(a4[p]);
-            c40 = Fmadd(av, b0, c40); c41 = Fmadd(av, b1, c41);
-            av = Vector512.Create(a5[p]);
-            c50 = Fmadd(av, b0, c50); c51 = Fmadd(av, b1, c51);
-            b += 32;
-        }
-        MicroTile.Add(c, ldc, c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51);
+        if (add) MicroTile.Add(c, ldc, c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51);
+        else MicroTile.Store(c, ldc, c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51);
     }
 }
