@@ -171,37 +171,22 @@ public partial class CpuBackend
         MicroTile.Add(c, ldc, c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51);
     }
 
-    /// <summary>6×32 tile with Vector512 (two accumulators per row: columns 0–15, 16–31), C = acc as <see cref="Kernel6x16Store"/> (ldc 32 for the tile buffer).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static unsafe void Kernel6x32Store(int kc, float* a, float* b, float* c, nint ldc)
-    {
-        Vector512<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
-        Vector512<float> c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
-        for (int p = 0; p < kc; p++)
-        {
-            var b0 = Vector512.Load(b);
-            var b1 = Vector512.Load(b + 16);
-            var av = Vector512.Create(a[0]);
-            c00 = Fmadd(av, b0, c00); c01 = Fmadd(av, b1, c01);
-            av = Vector512.Create(a[1]);
-            c10 = Fmadd(av, b0, c10); c11 = Fmadd(av, b1, c11);
-            av = Vector512.Create(a[2]);
-            c20 = Fmadd(av, b0, c20); c21 = Fmadd(av, b1, c21);
-            av = Vector512.Create(a[3]);
-            c30 = Fmadd(av, b0, c30); c31 = Fmadd(av, b1, c31);
-            av = Vector512.Create(a[4]);
-            c40 = Fmadd(av, b0, c40); c41 = Fmadd(av, b1, c41);
-            av = Vector512.Create(a[5]);
-            c50 = Fmadd(av, b0, c50); c51 = Fmadd(av, b1, c51);
-            a += GemmMR;
-            b += 32;
-        }
-        MicroTile.Store(c, ldc, c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51);
-    }
+    /// <summary><see cref="Kernel6x32Steps"/> over a packed micro-panel, C = acc.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe void Kernel6x32Store(int kc, float* a, float* b, float* c, nint ldc) => Kernel6x32Steps(kc, a, GemmMR, b, c, ldc, add: false);
 
-    /// <summary><see cref="Kernel6x32Store"/> for alpha 1, beta 1: C = C + acc (one rounding, as the tile path's FMA with beta 1).</summary>
+    /// <summary><see cref="Kernel6x32Steps"/> over a packed micro-panel, C = C + acc.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe void Kernel6x32Add(int kc, float* a, float* b, float* c, nint ldc) => Kernel6x32Steps(kc, a, GemmMR, b, c, ldc, add: true);
+
+    /// <summary>
+    /// 6×32 tile with Vector512 (two accumulators per row: columns 0–15, 16–31): A's six values of step p at
+    /// a + p·<paramref name="step"/> (GemmMR for a packed micro-panel; a transposed A's row stride when it is read in place),
+    /// C = acc as <see cref="Kernel6x16Store"/> (ldc 32 for the tile buffer), or with <paramref name="add"/> C = C + acc
+    /// (alpha 1, beta 1: one rounding, as the tile path's FMA with beta 1).
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static unsafe void Kernel6x32Add(int kc, float* a, float* b, float* c, nint ldc)
+    private static unsafe void Kernel6x32Steps(int kc, float* a, nint step, float* b, float* c, nint ldc, bool add)
     {
         Vector512<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
         Vector512<float> c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
@@ -221,10 +206,11 @@ public partial class CpuBackend
             c40 = Fmadd(av, b0, c40); c41 = Fmadd(av, b1, c41);
             av = Vector512.Create(a[5]);
             c50 = Fmadd(av, b0, c50); c51 = Fmadd(av, b1, c51);
-            a += GemmMR;
+            a += step;
             b += 32;
         }
-        MicroTile.Add(c, ldc, c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51);
+        if (add) MicroTile.Add(c, ldc, c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51);
+        else MicroTile.Store(c, ldc, c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51);
     }
 
     /// <summary>The same tile as plain loops (NR = 16), for CPUs without 256-bit SIMD; result to tile [6, 16].</summary>

@@ -82,38 +82,6 @@ public partial class CpuBackend
         }
     }
 
-    /// <summary>
-    /// <see cref="Kernel6x32Store"/> with A's six values of step p read at a + p·<paramref name="step"/> (a transposed A in
-    /// place); with <paramref name="add"/>, C = C + acc instead (alpha 1, beta 1: one rounding, as <see cref="Kernel6x32Add"/>).
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static unsafe void Kernel6x32Steps(int kc, float* a, nint step, float* b, float* c, nint ldc, bool add)
-    {
-        Vector512<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
-        Vector512<float> c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
-        for (int p = 0; p < kc; p++)
-        {
-            var b0 = Vector512.Load(b);
-            var b1 = Vector512.Load(b + 16);
-            var av = Vector512.Create(a[0]);
-            c00 = Fmadd(av, b0, c00); c01 = Fmadd(av, b1, c01);
-            av = Vector512.Create(a[1]);
-            c10 = Fmadd(av, b0, c10); c11 = Fmadd(av, b1, c11);
-            av = Vector512.Create(a[2]);
-            c20 = Fmadd(av, b0, c20); c21 = Fmadd(av, b1, c21);
-            av = Vector512.Create(a[3]);
-            c30 = Fmadd(av, b0, c30); c31 = Fmadd(av, b1, c31);
-            av = Vector512.Create(a[4]);
-            c40 = Fmadd(av, b0, c40); c41 = Fmadd(av, b1, c41);
-            av = Vector512.Create(a[5]);
-            c50 = Fmadd(av, b0, c50); c51 = Fmadd(av, b1, c51);
-            a += step;
-            b += 32;
-        }
-        if (add) MicroTile.Add(c, ldc, c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51);
-        else MicroTile.Store(c, ldc, c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51);
-    }
-
     /// <summary><see cref="Kernel6x32Steps"/> with A's six rows read in place, <paramref name="lda"/> floats apart.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe void Kernel6x32Rows(int kc, float* a, nint lda, float* b, float* c, nint ldc, bool add)

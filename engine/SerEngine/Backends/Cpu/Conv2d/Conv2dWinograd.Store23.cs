@@ -66,7 +66,7 @@ internal static partial class Conv2dWinograd
     /// <see cref="StoreBand23"/> with AVX-512F: a pair of whole neighbouring tiles with 16 live channels runs the output transform
     /// once on 512-bit vectors (<see cref="StoreTilePair16"/>; also over the last row of an odd output height, its first row only),
     /// the rest tile by tile as there. A separate method so that the 256-bit path's code stays as it was (with the 512-bit
-    /// branch inside it, DOTNET_EnableAVX512=0 ran 3–5 % slower).
+    /// branch inside it the 256-bit path ran slower: FCA-WINO-512-2026-12-07-e.md).
     /// </summary>
     private static unsafe void StoreBand23Wide(in TileGeometry wg, float* m, long mGroup, int* t, int real, int b0, int kb,
         float* bias, bool relu, float* y, in Conv2dGeometry g)
