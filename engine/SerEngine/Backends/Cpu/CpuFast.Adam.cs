@@ -47,6 +47,31 @@ public partial class CpuBackend
     {
         var (decay, wd, b1, oneMinusB1, b2, oneMinusB2, stepSize, bc2Sqrt, eps, decoupled) = scalars;
         int i = s;
+        if (KSwitch.On && Vector512.IsHardwareAccelerated)
+        {
+            var vDecay = Vector512.Create(decay);
+            var vWd = Vector512.Create(wd);
+            var vB1 = Vector512.Create(b1);
+            var v1B1 = Vector512.Create(oneMinusB1);
+            var vB2 = Vector512.Create(b2);
+            var v1B2 = Vector512.Create(oneMinusB2);
+            var vBc2 = Vector512.Create(bc2Sqrt);
+            var vEps = Vector512.Create(eps);
+            var vStep = Vector512.Create(stepSize);
+            for (; i + 16 <= e; i += 16)
+            {
+                var w = Vector512.Create(pv.AsSpan(i, 16));
+                var g = Vector512.Create(gv.AsSpan(i, 16));
+                if (decoupled) w *= vDecay;
+                else if (wd != 0f) g += vWd * w;
+                var mi = Vector512.Create(mv.AsSpan(i, 16)) * vB1 + v1B1 * g;
+                var vi = Vector512.Create(vv.AsSpan(i, 16)) * vB2 + v1B2 * g * g;
+                var denom = Vector512.Sqrt(vi) / vBc2 + vEps;
+                mi.CopyTo(mv.AsSpan(i, 16));
+                vi.CopyTo(vv.AsSpan(i, 16));
+                (w - vStep * (mi / denom)).CopyTo(pv.AsSpan(i, 16));
+            }
+        }
         if (Vector256.IsHardwareAccelerated)
         {
             var vDecay = Vector256.Create(decay);

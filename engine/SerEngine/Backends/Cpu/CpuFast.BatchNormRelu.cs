@@ -65,6 +65,18 @@ public partial class CpuBackend
                 double sumDy = 0, sumDyXc = 0; // Σg, Σg·(x − mean) with g = dy where y > 0
                 for (int i = 0; i < n; i++)
                 {
+                    if (KSwitch.On && validColumns is null && i + 1 < n)
+                    {
+                        // two images at once, each row its own sums, added in image order
+                        var (a0, b0, a1, b1) = SumAndCenteredDotRelu2(Row(dyv, i, yc, yChannels, hw), Row(yv, i, yc, yChannels, hw), Row(xv, i, ch, c, hw),
+                            Row(dyv, i + 1, yc, yChannels, hw), Row(yv, i + 1, yc, yChannels, hw), Row(xv, i + 1, ch, c, hw), mu);
+                        sumDy += a0;
+                        sumDyXc += b0;
+                        sumDy += a1;
+                        sumDyXc += b1;
+                        i++;
+                        continue;
+                    }
                     var (pieces, length, stride) = Pieces(validColumns, i, hw, width);
                     for (int p = 0; p < pieces; p++)
                     {
@@ -125,6 +137,15 @@ public partial class CpuBackend
         double sq = 0;
         for (int i = 0; i < n; i++)
         {
+            if (KSwitch.On && validColumns is null && i + 1 < n)
+            {
+                // two images at once, each row its own sum, added in image order
+                var (s0, s1) = SumSquaredDeviation2(Row(xv, i, ch, c, hw), Row(xv, i + 1, ch, c, hw), (float)mu);
+                sq += s0;
+                sq += s1;
+                i++;
+                continue;
+            }
             var (pieces, length, stride) = Pieces(validColumns, i, hw, width);
             for (int p = 0; p < pieces; p++) sq += SumSquaredDeviation(Row(xv, i, ch, c, hw).Slice(p * stride, length), (float)mu);
         }

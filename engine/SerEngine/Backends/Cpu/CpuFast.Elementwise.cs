@@ -29,6 +29,11 @@ public partial class CpuBackend
         }
         var dims = yShape.ToArray();
         var loop = StridedLoop.Collapse(dims, StridedLoop.Contiguous(dims), BroadcastStrides(aShape, yShape), BroadcastStrides(bShape, yShape));
+        if (KSwitch.On && loop.Rows > 1 && loop.Inner <= BinaryShortRow)
+        {
+            BinaryShortRows(op, loop, av, bv, yv, size);
+            return;
+        }
         RunRows(loop, size, (l, inner0, count) => BinaryRun(op,
             av, l.Offset(1) + (long)inner0 * l.InnerStride(1), l.InnerStride(1),
             bv, l.Offset(2) + (long)inner0 * l.InnerStride(2), l.InnerStride(2),

@@ -11,12 +11,12 @@ public partial class CpuReferenceBackend
         for (int r = 0; r < rows; r++) FocusBiasRow(pv[r], wv[r], bv.AsSpan(r * t, t));
     }
 
-    /// <summary>One query's focus bias over the keys j = 0 .. row.Length − 1, in the kernels' float order: −2 (j − p)² / w².</summary>
-    internal static void FocusBiasRow(float p, float w, Span<float> row)
+    /// <summary>One query's focus bias over the keys j = first .. first + row.Length − 1 (row[0] is key first), in the kernels' float order: −2 (j − p)² / w².</summary>
+    internal static void FocusBiasRow(float p, float w, Span<float> row, int first = 0)
     {
         for (int j = 0; j < row.Length; j++)
         {
-            float d = j - p;
+            float d = j + first - p;
             row[j] = d * d / (w * w) * -2f;
         }
     }
@@ -26,7 +26,13 @@ public partial class CpuReferenceBackend
     {
         float[] pv = F(centres), wv = F(widths), gv = F(dBias); // [rows], [rows], [rows, t]
         float[]? dp = dCentres is null ? null : F(dCentres), dw = dWidths is null ? null : F(dWidths); // [rows]
-        for (int r = 0; r < rows; r++)
+        FocusBiasBackwardRows(pv, wv, gv, dp, dw, 0, rows, t);
+    }
+
+    /// <summary>dCentres and dWidths of rows r0 .. r1 − 1: Σ over the keys in double, in key order.</summary>
+    internal static void FocusBiasBackwardRows(float[] pv, float[] wv, float[] gv, float[]? dp, float[]? dw, int r0, int r1, int t)
+    {
+        for (int r = r0; r < r1; r++)
         {
             double p = pv[r], w = wv[r], sp = 0, sw = 0;
             for (int j = 0; j < t; j++)
