@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace SerEngine.Backends.Cpu;
 
@@ -225,6 +226,36 @@ public partial class CpuBackend
         float* y0, float* y1, float* y2, float* y3)
     {
         int j = 0;
+        if (KSwitch.On && Vector512.IsHardwareAccelerated)
+        {
+            // sixteen columns a vector: each column's chain of fused multiply-adds is the 256-bit loops' own
+            for (; j + 32 <= n; j += 32)
+            {
+                Vector512<float> c00 = Vector512<float>.Zero, c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00;
+                float* bp = b + j;
+                for (int kk = 0; kk < k; kk++, bp += ldb)
+                {
+                    var b0 = Vector512.Load(bp);
+                    var b1 = Vector512.Load(bp + 16);
+                    var v = Vector512.Create(a0[kk]);
+                    c00 = Vector512.FusedMultiplyAdd(v, b0, c00);
+                    c01 = Vector512.FusedMultiplyAdd(v, b1, c01);
+                    v = Vector512.Create(a1[kk]);
+                    c10 = Vector512.FusedMultiplyAdd(v, b0, c10);
+                    c11 = Vector512.FusedMultiplyAdd(v, b1, c11);
+                    v = Vector512.Create(a2[kk]);
+                    c20 = Vector512.FusedMultiplyAdd(v, b0, c20);
+                    c21 = Vector512.FusedMultiplyAdd(v, b1, c21);
+                    v = Vector512.Create(a3[kk]);
+                    c30 = Vector512.FusedMultiplyAdd(v, b0, c30);
+                    c31 = Vector512.FusedMultiplyAdd(v, b1, c31);
+                }
+                c00.Store(y0 + j); c01.Store(y0 + j + 16);
+                c10.Store(y1 + j); c11.Store(y1 + j + 16);
+                c20.Store(y2 + j); c21.Store(y2 + j + 16);
+                c30.Store(y3 + j); c31.Store(y3 + j + 16);
+            }
+        }
         if (Vector256.IsHardwareAccelerated)
         {
             for (; j + 16 <= n; j += 16)
@@ -292,7 +323,15 @@ public partial class CpuBackend
     /// <summary>dst [cols, ldDst] = src [rows, cols]ᵀ (src rows <paramref name="ldSrc"/> apart), the columns rows..ldDst of each dst row zero.</summary>
     private static unsafe void TransposePadded(float* src, int rows, int cols, int ldSrc, float* dst, int ldDst)
     {
-        for (int c = 0; c < cols; c++)
+        int c0 = 0;
+        if (KSwitch.On && Avx.IsSupported && (ldDst & 7) == 0 && ldDst >= rows)
+        {
+            // 8×8 blocks moved with shuffles; rows from `rows` to ldDst read as zeros (the padding)
+            for (; c0 + 8 <= cols; c0 += 8)
+                for (int r0 = 0; r0 < ldDst; r0 += 8)
+                    Transpose8x8(src + (long)r0 * ldSrc + c0, ldSrc, Math.Min(8, rows - r0), dst + (long)c0 * ldDst + r0, ldDst);
+        }
+        for (int c = c0; c < cols; c++)
         {
             float* dr = dst + (long)c * ldDst;
             float* sc = src + c;
@@ -300,6 +339,38 @@ public partial class CpuBackend
             for (; r < rows; r++) dr[r] = sc[(long)r * ldSrc];
             for (; r < ldDst; r++) dr[r] = 0f;
         }
+    }
+
+    /// <summary>dst[j·ldDst + i] = src[i·ldSrc + j] for i, j &lt; 8, with src rows from <paramref name="valid"/> on read as zeros.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe void Transpose8x8(float* src, int ldSrc, int valid, float* dst, int ldDst)
+    {
+        Vector256<float> Row(int i) => i < valid ? Avx.LoadVector256(src + (long)i * ldSrc) : Vector256<float>.Zero;
+        Vector256<float> r0 = Row(0), r1 = Row(1), r2 = Row(2), r3 = Row(3), r4 = Row(4), r5 = Row(5), r6 = Row(6), r7 = Row(7);
+        var t0 = Avx.UnpackLow(r0, r1);
+        var t1 = Avx.UnpackHigh(r0, r1);
+        var t2 = Avx.UnpackLow(r2, r3);
+        var t3 = Avx.UnpackHigh(r2, r3);
+        var t4 = Avx.UnpackLow(r4, r5);
+        var t5 = Avx.UnpackHigh(r4, r5);
+        var t6 = Avx.UnpackLow(r6, r7);
+        var t7 = Avx.UnpackHigh(r6, r7);
+        var u0 = Avx.Shuffle(t0, t2, 0x44);
+        var u1 = Avx.Shuffle(t0, t2, 0xEE);
+        var u2 = Avx.Shuffle(t1, t3, 0x44);
+        var u3 = Avx.Shuffle(t1, t3, 0xEE);
+        var u4 = Avx.Shuffle(t4, t6, 0x44);
+        var u5 = Avx.Shuffle(t4, t6, 0xEE);
+        var u6 = Avx.Shuffle(t5, t7, 0x44);
+        var u7 = Avx.Shuffle(t5, t7, 0xEE);
+        Avx.Store(dst, Avx.Permute2x128(u0, u4, 0x20));
+        Avx.Store(dst + ldDst, Avx.Permute2x128(u1, u5, 0x20));
+        Avx.Store(dst + 2L * ldDst, Avx.Permute2x128(u2, u6, 0x20));
+        Avx.Store(dst + 3L * ldDst, Avx.Permute2x128(u3, u7, 0x20));
+        Avx.Store(dst + 4L * ldDst, Avx.Permute2x128(u0, u4, 0x31));
+        Avx.Store(dst + 5L * ldDst, Avx.Permute2x128(u1, u5, 0x31));
+        Avx.Store(dst + 6L * ldDst, Avx.Permute2x128(u2, u6, 0x31));
+        Avx.Store(dst + 7L * ldDst, Avx.Permute2x128(u3, u7, 0x31));
     }
 
     /// <summary>x[0..n) *= s.</summary>

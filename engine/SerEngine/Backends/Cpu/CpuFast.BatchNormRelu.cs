@@ -158,10 +158,21 @@ public partial class CpuBackend
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void ScaleShiftRelu(ReadOnlySpan<float> x, float mu, float scale, float shift, Span<float> y)
     {
+        int i = 0;
+        if (KSwitch.On && Vector512.IsHardwareAccelerated)
+        {
+            var wm = Vector512.Create(mu);
+            var ws = Vector512.Create(scale);
+            var wb = Vector512.Create(shift);
+            for (; i + 16 <= x.Length; i += 16)
+            {
+                var v = (Vector512.Create(x.Slice(i, 16)) - wm) * ws + wb;
+                Vector512.ConditionalSelect(Vector512.GreaterThan(v, Vector512<float>.Zero), v, Vector512<float>.Zero).CopyTo(y.Slice(i, 16));
+            }
+        }
         var vm = Vector256.Create(mu);
         var vs = Vector256.Create(scale);
         var vb = Vector256.Create(shift);
-        int i = 0;
         for (; i + 8 <= x.Length; i += 8)
         {
             var v = (Vector256.Create(x.Slice(i, 8)) - vm) * vs + vb;

@@ -29,6 +29,11 @@ public partial class CpuBackend
         var loop = StridedLoop.Collapse(yDims, StridedLoop.Contiguous(yDims), xStrides);
         if (loop.InnerStride(1) == 1)
         {
+            if (KSwitch.On && loop.Rows > 1 && loop.Inner <= PermuteShortRow)
+            {
+                CopyShortRows(loop, xv, yv, size);
+                return;
+            }
             RunRows(loop, size, (l, j0, count) =>
                 new ReadOnlySpan<float>(xv, (int)l.Offset(1) + j0, count).CopyTo(new Span<float>(yv, (int)l.Offset(0) + j0, count)));
             return;
@@ -88,6 +93,29 @@ public partial class CpuBackend
                     long yo = o.Offset(0), xo = o.Offset(1);
                     for (int b0 = 0; b0 < lenB; b0 += PermuteTile)
                         TransposeTile(px + xo + a0, xStrideB, py + yo + (long)a0 * yStrideA + b0, yStrideA, a1 - a0, Math.Min(lenB, b0 + PermuteTile) - b0, b0);
+                }
+        });
+    }
+
+    /// <summary>Longest contiguous run that Permute copies with CopyShortRows.</summary>
+    private const int PermuteShortRow = 256;
+
+    /// <summary>
+    /// The block copies of a permute whose runs are short (attention's head split [32, 15, 4, 64] → [32, 4, 15, 64]:
+    /// 1920 runs of 64), the runs of a chunk in one loop instead of a delegate call and a span copy each.
+    /// </summary>
+    private unsafe void CopyShortRows(StridedLoop loop, float[] xv, float[] yv, long work)
+    {
+        int inner = loop.Inner;
+        ForChunks((int)loop.Rows, work, (s, e) =>
+        {
+            var l = loop.Clone();
+            l.Seek(s);
+            fixed (float* px = xv, py = yv)
+                for (int r = s; r < e; r++)
+                {
+                    Buffer.MemoryCopy(px + l.Offset(1), py + l.Offset(0), (long)inner * sizeof(float), (long)inner * sizeof(float));
+                    if (r + 1 < e) l.Next();
                 }
         });
     }
