@@ -29,6 +29,11 @@ public class CpuFastPrimitiveTests
         { [3], [2, 3] },                       // rank difference
         { [], [4, 5] },                        // scalar
         { [9, 1], [9, 1] },
+        { [6, 7, 5], [6, 1, 5] },              // short runs, both operands stepping
+        { [6, 7, 5], [1, 7, 1] },              // short runs, b one value a run
+        { [3, 5, 256], [3, 1, 256] },          // the longest short run
+        { [3, 5, 257], [1, 5, 1] },            // one past it
+        { [64, 30, 24], [64, 1, 24] },         // short runs above the parallel threshold
     };
 
     [Theory]
@@ -155,6 +160,10 @@ public class CpuFastPrimitiveTests
         { [2, 3, 4, 5, 6], [4, 0, 3, 1, 2] },
         { [1, 7, 1, 9], [3, 2, 1, 0] },        // size-1 axes
         { [5, 6], [0, 1] },                    // identity
+        { [32, 15, 4, 64], [0, 2, 1, 3] },     // head split: short contiguous runs
+        { [32, 15, 80, 6], [0, 2, 3, 1] },     // tokens back to channels
+        { [5, 7, 300], [1, 0, 2] },            // contiguous runs past the short-run length
+        { [3, 7, 9], [0, 2, 1] },              // small transpose tiles with tails
     };
 
     [Theory]

@@ -15,6 +15,8 @@ namespace SerEngine.Backends.Cpu;
 // flight. K and V are transposed once per item (columns padded to 8 with zeros) so that Q·Kᵀ and
 // dO·Vᵀ are such products too. The Tokens variants read q, k, v (and write their gradients) as the heads
 // lie in a projection's output [N, T, H, D], rows H·D apart: the same products, no split into heads.
+// On AVX-512 RowsTimes takes 32 columns a step in 512-bit vectors (each column's chain unchanged), and
+// the transposes move 8×8 blocks with shuffles.
 public partial class CpuBackend
 {
     /// <summary>Longest sequence the fused attention runs (its per-item scratch is ~(D + 2T)·T floats).</summary>
@@ -226,7 +228,7 @@ public partial class CpuBackend
         float* y0, float* y1, float* y2, float* y3)
     {
         int j = 0;
-        if (KSwitch.On && Vector512.IsHardwareAccelerated)
+        if (Vector512.IsHardwareAccelerated)
         {
             // sixteen columns a vector: each column's chain of fused multiply-adds is the 256-bit loops' own
             for (; j + 32 <= n; j += 32)
@@ -321,10 +323,10 @@ public partial class CpuBackend
     }
 
     /// <summary>dst [cols, ldDst] = src [rows, cols]ᵀ (src rows <paramref name="ldSrc"/> apart), the columns rows..ldDst of each dst row zero.</summary>
-    private static unsafe void TransposePadded(float* src, int rows, int cols, int ldSrc, float* dst, int ldDst)
+    internal static unsafe void TransposePadded(float* src, int rows, int cols, int ldSrc, float* dst, int ldDst)
     {
         int c0 = 0;
-        if (KSwitch.On && Avx.IsSupported && (ldDst & 7) == 0 && ldDst >= rows)
+        if (Avx.IsSupported && (ldDst & 7) == 0 && ldDst >= rows)
         {
             // 8×8 blocks moved with shuffles; rows from `rows` to ldDst read as zeros (the padding)
             for (; c0 + 8 <= cols; c0 += 8)

@@ -8,7 +8,9 @@ namespace SerEngine.Backends.Cpu;
 // rectifier's mask (y > 0) applied to dy as each row is read, so neither the rectified map nor the
 // masked gradient is a pass of its own. With a column mask each item's rows are pieces, as in
 // CpuFast.BatchNorm2d.cs. Same float operations in the same order as BatchNorm2dForward,
-// Unary Relu, UnaryBackward Relu and BatchNorm2dBackward: the results are theirs bit for bit.
+// Unary Relu, UnaryBackward Relu and BatchNorm2dBackward: the results are theirs bit for bit. Unmasked,
+// the second statistics pass and the backward's first pass take two images at a time
+// (CpuFast.BatchNormRowPairs.cs); the rectified store runs sixteen lanes on AVX-512 (elementwise, same bits).
 // Legend: x, dx [N, C, HW]; y, dy [N, CY, HW] with this op's channel ch at CY channel yOffset + ch.
 public partial class CpuBackend
 {
@@ -65,7 +67,7 @@ public partial class CpuBackend
                 double sumDy = 0, sumDyXc = 0; // Σg, Σg·(x − mean) with g = dy where y > 0
                 for (int i = 0; i < n; i++)
                 {
-                    if (KSwitch.On && validColumns is null && i + 1 < n)
+                    if (validColumns is null && i + 1 < n)
                     {
                         // two images at once, each row its own sums, added in image order
                         var (a0, b0, a1, b1) = SumAndCenteredDotRelu2(Row(dyv, i, yc, yChannels, hw), Row(yv, i, yc, yChannels, hw), Row(xv, i, ch, c, hw),
@@ -137,7 +139,7 @@ public partial class CpuBackend
         double sq = 0;
         for (int i = 0; i < n; i++)
         {
-            if (KSwitch.On && validColumns is null && i + 1 < n)
+            if (validColumns is null && i + 1 < n)
             {
                 // two images at once, each row its own sum, added in image order
                 var (s0, s1) = SumSquaredDeviation2(Row(xv, i, ch, c, hw), Row(xv, i + 1, ch, c, hw), (float)mu);
@@ -159,7 +161,7 @@ public partial class CpuBackend
     private static void ScaleShiftRelu(ReadOnlySpan<float> x, float mu, float scale, float shift, Span<float> y)
     {
         int i = 0;
-        if (KSwitch.On && Vector512.IsHardwareAccelerated)
+        if (Vector512.IsHardwareAccelerated)
         {
             var wm = Vector512.Create(mu);
             var ws = Vector512.Create(scale);

@@ -6,7 +6,8 @@ namespace SerEngine.Backends.Cpu;
 
 // Fast elementwise primitives. Binary: the broadcast loop nest is collapsed (StridedLoop) into
 // runs along the last merged axis; each run is one vectorised TensorPrimitives call (both operands
-// contiguous, or one of them a broadcast scalar), strided runs fall back to a scalar loop. Unary and
+// contiguous, or one of them a broadcast scalar), strided runs fall back to a scalar loop; many short
+// runs go through one loop per chunk (CpuFast.BinaryRows.cs). Unary and
 // its backward: one vectorised pass (tanh and sigmoid through Exp8, CpuFast.Exp.cs). Large work is
 // cut into chunks across threads (ForChunks); small
 // tensors run inline, so per-op overhead stays at a few hundred nanoseconds.
@@ -29,7 +30,7 @@ public partial class CpuBackend
         }
         var dims = yShape.ToArray();
         var loop = StridedLoop.Collapse(dims, StridedLoop.Contiguous(dims), BroadcastStrides(aShape, yShape), BroadcastStrides(bShape, yShape));
-        if (KSwitch.On && loop.Rows > 1 && loop.Inner <= BinaryShortRow)
+        if (loop.Rows > 1 && loop.Inner <= BinaryShortRow)
         {
             BinaryShortRows(op, loop, av, bv, yv, size);
             return;

@@ -17,7 +17,6 @@ public partial class CpuBackend
     /// <inheritdoc/>
     public override void FocusBiasForward(Storage centres, Storage widths, Storage bias, int rows, int t)
     {
-        if (!KSwitch.On) { base.FocusBiasForward(centres, widths, bias, rows, t); return; }
         float[] pv = F(centres), wv = F(widths), bv = F(bias); // [rows], [rows], [rows, t]
         FocusBiasRows(pv, wv, bv, rows, t);
     }
@@ -48,7 +47,6 @@ public partial class CpuBackend
     /// <inheritdoc/>
     public override void FocusBiasBackward(Storage centres, Storage widths, Storage dBias, Storage? dCentres, Storage? dWidths, int rows, int t)
     {
-        if (!KSwitch.On) { base.FocusBiasBackward(centres, widths, dBias, dCentres, dWidths, rows, t); return; }
         float[] pv = F(centres), wv = F(widths), gv = F(dBias);
         float[]? dp = dCentres is null ? null : F(dCentres), dw = dWidths is null ? null : F(dWidths);
         int r = 0;

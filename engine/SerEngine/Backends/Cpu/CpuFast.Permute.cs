@@ -6,7 +6,8 @@ namespace SerEngine.Backends.Cpu;
 // (StridedLoop), so axes that stay together move as one. When the innermost merged axis is still
 // contiguous in x every run is a block copy; otherwise the move is a transpose between x's
 // contiguous axis (A) and y's (B), done in 16×16 tiles so both sides are read and written a cache
-// line at a time. Int32 tensors take the reference path.
+// line at a time. Short runs (≤ PermuteShortRow) are copied in one loop per chunk, not a delegate call
+// each. Int32 tensors take the reference path.
 public partial class CpuBackend
 {
     private const int PermuteTile = 16;
@@ -29,7 +30,7 @@ public partial class CpuBackend
         var loop = StridedLoop.Collapse(yDims, StridedLoop.Contiguous(yDims), xStrides);
         if (loop.InnerStride(1) == 1)
         {
-            if (KSwitch.On && loop.Rows > 1 && loop.Inner <= PermuteShortRow)
+            if (loop.Rows > 1 && loop.Inner <= PermuteShortRow)
             {
                 CopyShortRows(loop, xv, yv, size);
                 return;
@@ -66,25 +67,6 @@ public partial class CpuBackend
             var o = outer.Clone();
             long row = s / tilesA;
             o.Seek(row);
-            if (!KSwitch.On)
-            {
-                for (int t = s; t < e; t++)
-                {
-                    if (t / tilesA != row) { o.Next(); row++; }
-                    int a0 = t % tilesA * PermuteTile, a1 = Math.Min(lenA, a0 + PermuteTile);
-                    long yo = o.Offset(0), xo = o.Offset(1);
-                    for (int b0 = 0; b0 < lenB; b0 += PermuteTile)
-                    {
-                        int b1 = Math.Min(lenB, b0 + PermuteTile);
-                        for (int i = a0; i < a1; i++)
-                        {
-                            long yRow = yo + (long)i * yStrideA, xCol = xo + i;
-                            for (int j = b0; j < b1; j++) yv[yRow + j] = xv[xCol + (long)j * xStrideB];
-                        }
-                    }
-                }
-                return;
-            }
             fixed (float* px = xv, py = yv)
                 for (int t = s; t < e; t++)
                 {
