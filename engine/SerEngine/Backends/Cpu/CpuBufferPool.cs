@@ -21,8 +21,39 @@ internal sealed class CpuBufferPool
     private readonly Lock _gate = new();
     private readonly Dictionary<int, Slot> _slots = [];
     // the array lengths that have a free array now, per element type (best fit looks up the shortest one that fits)
-    private readonly SortedSet<int> _freeFloatLengths = [], _freeIntLengths = [];
+    private readonly SortedLengths _freeFloatLengths = new(), _freeIntLengths = new();
     private long _bytes, _clock, _droppedSinceCollect;
+
+    // a sorted set of array lengths as a sorted list: a step's few dozen lengths come and go on every
+    // release and take, and a list moves a few ints where SortedSet allocated and rebalanced a tree node
+    private sealed class SortedLengths
+    {
+        private readonly List<int> _items = [];
+
+        public int Count => _items.Count;
+
+        public void Add(int length)
+        {
+            int i = _items.BinarySearch(length);
+            if (i < 0) _items.Insert(~i, length);
+        }
+
+        public void Remove(int length)
+        {
+            int i = _items.BinarySearch(length);
+            if (i >= 0) _items.RemoveAt(i);
+        }
+
+        public void Clear() => _items.Clear();
+
+        // the smallest length in [lo, hi], or 0 when there is none
+        public int FirstBetween(int lo, int hi)
+        {
+            int i = _items.BinarySearch(lo);
+            if (i < 0) i = ~i;
+            return i < _items.Count && _items[i] <= hi ? _items[i] : 0;
+        }
+    }
 
     // every array of one array length and element type (the key is the length, negative for ints)
     private sealed class Slot
@@ -148,7 +179,7 @@ internal sealed class CpuBufferPool
     }
 
     // the shortest free array of `arrayLength` up to ReachFactor times its class (the slot key is length × sign), or null
-    private T[]? Take<T>(int arrayLength, SortedSet<int> freeLengths, Func<Slot, Stack<T[]>> arrays, int sign)
+    private T[]? Take<T>(int arrayLength, SortedLengths freeLengths, Func<Slot, Stack<T[]>> arrays, int sign)
     {
         if (!IsPoolable(arrayLength)) return null;
         int slack = SlackTest ? SlackTestElements : 0;
@@ -158,7 +189,7 @@ internal sealed class CpuBufferPool
             if (freeLengths.Count == 0) return null;
             // the request's own length when it has a free array (the shortest that fits, found without a view of the set)
             int length = _slots.TryGetValue(arrayLength * sign, out var own) && arrays(own).Count > 0
-                ? arrayLength : freeLengths.GetViewBetween(arrayLength, Math.Max(arrayLength, reach)).Min; // 0: none fits (a view's Count walks it)
+                ? arrayLength : freeLengths.FirstBetween(arrayLength, Math.Max(arrayLength, reach)); // 0: none fits
             if (length == 0) return null;
             var slot = length == arrayLength && own is not null ? own : _slots[length * sign];
             var stack = arrays(slot);
