@@ -115,7 +115,7 @@ internal static partial class Conv2dWinograd
     /// for c &lt; <paramref name="count"/>: planes [count][height, width] to pixel-major rows, by 8×8 transposes where 8 planes
     /// and 8 columns are left; <paramref name="rows"/> holds 8 pointers.
     /// </summary>
-    private static unsafe void TransposeToLast(float* src, int count, int height, int width, long plane, float* dst, int pitch, int lanes, float** rows)
+    internal static unsafe void TransposeToLast(float* src, int count, int height, int width, long plane, float* dst, int pitch, int lanes, float** rows)
     {
         int c0 = 0;
         for (; c0 + 8 <= count; c0 += 8)
