@@ -4,19 +4,19 @@ using static SerEngine.Backends.Cpu.CpuBackend;
 
 namespace SerEngine.Backends.Cpu;
 
-// Conv2d backward-weight with 512-bit vectors along the INPUT channels (16 or 32 of them, stride 1, 3 columns of taps):
-//   dwᵀ[k, r, s][c] = Σ_n Σ_p xT_n[(oh + r)·Wp + ow + s][c] · dy[n, k, p]        (p = (oh, ow))
-// xT_n is image n transposed channel-last and zero-padded ([Hp][Wp][C], by 8×8 register transposes, each thread its own
-// copy); dy is read in place, one broadcast per (k, pixel). A tile is 3 taps (s = 0..2 of one r) × 8 output channels
-// (C = 16) or × 4 (C = 32, two vectors per tap): per pixel 3 or 6 loads of xT and 8 or 4 broadcasts for 24 FMAs, where the
-// channel-vector tiles (lanes along k) need dy packed into panels per image, by both threads when they split the taps.
-// Every dw element is still one FMA chain over the images, then the pixels row-major (a product's operands in the other
-// order round the same), so the bits are those of the channel-vector tiles at either width. Threads take runs of whole
-// channel groups over every image: nothing is reduced across threads.
+// Conv2d backward-weight with 512-bit vectors along the INPUT channels (whole 16-channel panels, stride 1, 3 filter columns):
+//   dwᵀ[c / 16][k, r, s][c % 16] = Σ_n Σ_p xT_n[(oh + r)·Wp + ow + s][c] · dy[n, k, p]        (p = (oh, ow))
+// xT_n is image n transposed channel-last and zero-padded ([Hp][Wp][16] per panel, by 8×8 register transposes); dy is read
+// in place, one broadcast per (output channel, pixel). A tile is 3 taps (s = 0..2 of one r) × 8 output channels: per pixel
+// 3 loads of xT and 8 broadcasts for 24 FMAs, where the channel-vector tiles (lanes along k) need dy packed into panels per
+// image, by both threads when they split the taps (FocusCalibrationNet's conv2). Every dw element is still one FMA chain over
+// the images, then the pixels row-major (a product's operands in the other order round the same), so the bits are those
+// of the channel-vector tiles at either width. Threads take runs of whole (input panel, output group) units, panel-major,
+// over every image: nothing is reduced across threads, and with as many panels as threads (conv3) none transposes another's.
 internal static partial class Conv2dChannelVector
 {
-    /// <summary>Output pixels of one chunk of rows that each tile of a thread passes over before the next (whole rows).</summary>
-    private static readonly int LastChunkPixels = int.TryParse(Environment.GetEnvironmentVariable("J_CHUNK"), out int v) ? v : 512;
+    /// <summary>Output pixels of one chunk of rows that each tile of a thread passes over before the next (whole rows; chunks change no bits).</summary>
+    private const int LastChunkPixels = 512;
 
     /// <summary>Taps per tile of <see cref="BackwardWeightLast"/> (one row r of a 3-column filter).</summary>
     private const int LastTaps = 3;
