@@ -81,6 +81,10 @@ public class CpuFastConv2dFcaTrainingTests
             new(3, 13, 14, 20, 32, 3, 3, 1, 1, 0, 2, 1, 2, 1, 1),   // no top padding: a plane's last row reads into the next plane's row 0; tap halves share channel 6
             new(2, 6, 7, 9, 140, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1),     // nine panels: three 512-bit triples, the last panel with 12 live lanes
             new(3, 5, 6, 11, 80, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1),     // five panels: single panels at both widths
+            new(3, 16, 9, 13, 24, 3, 3, 1, 1, 0, 2, 2, 0, 1, 1),    // channel-last at 512 bits: three groups of 8 (2:1 over two threads), asymmetric padding
+            new(2, 32, 5, 7, 16, 5, 3, 1, 1, 2, 2, 1, 1, 1, 1),     // channel-last, two input panels × two groups, five filter rows
+            new(2, 48, 4, 6, 8, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1),      // channel-last, three input panels × one group (2:1 over two threads), rows under 8 wide
+            new(2, 16, 4, 3, 8, 3, 3, 1, 1, 0, 0, 0, 0, 1, 1),      // channel-last, one group, one output column, no padding
         ];
         foreach (var g in shapes)
         {

@@ -27,7 +27,14 @@ internal static partial class Conv2dChannelVector
     /// <remarks><paramref name="wide"/> pins the 512-bit tiles on or off (default: where the CPU has them); both give the same bits.</remarks>
     public static unsafe void BackwardWeight(float[] x, float[] dy, float[] dw, in Conv2dGeometry g, int threads, bool? wide = null)
     {
-        int width = PanelsPerTask(CeilDiv(g.K, Lanes), wide ?? Vector512.IsHardwareAccelerated);
+        bool wideTiles = wide ?? Vector512.IsHardwareAccelerated;
+        // 16 or 32 input channels fill the 512-bit lanes themselves, and dy is then read in place (same chains, same bits)
+        if (wideTiles && LastFits(g))
+        {
+            BackwardWeightLast(x, dy, dw, g, threads);
+            return;
+        }
+        int width = PanelsPerTask(CeilDiv(g.K, Lanes), wideTiles);
         var s = PaddedConv.Forward(g);
         int wp = s.Wp, taps = s.Taps, img = s.ImageLength, k = g.K, images = g.N;
         int outH = g.OutH, outW = g.OutW, ohw = outH * outW, sh = g.StrideH, sw = g.StrideW, blocks = CeilDiv(k, Lanes), tapTiles = CeilDiv(taps, Rows);

@@ -115,25 +115,30 @@ internal static partial class Conv2dWinograd
     /// for c &lt; <paramref name="count"/>: planes [count][height, width] to pixel-major rows, by 8×8 transposes where 8 planes
     /// and 8 columns are left; <paramref name="rows"/> holds 8 pointers.
     /// </summary>
-    private static unsafe void TransposeToLast(float* src, int count, int height, int width, long plane, float* dst, int pitch, int lanes, float** rows)
+    internal static unsafe void TransposeToLast(float* src, int count, int height, int width, long plane, float* dst, int pitch, int lanes, float** rows)
     {
-        int c0 = 0;
-        for (; c0 + 8 <= count; c0 += 8)
-            for (int h = 0; h < height; h++)
+        // row by row, all the channel groups of a row in turn: a pixel's 64-byte line is filled while it is in L1
+        int whole = count / 8 * 8;
+        for (int h = 0; h < height; h++)
+        {
+            float* line = dst + (long)h * pitch * lanes;
+            for (int c0 = 0; c0 < whole; c0 += 8)
             {
                 for (int q = 0; q < 8; q++) rows[q] = src + (c0 + q) * plane + (long)h * width;
-                float* line = dst + (long)h * pitch * lanes + c0;
                 int w = 0;
-                for (; w + 8 <= width; w += 8) Conv2dPack.Transpose8x8(rows, w, line + (long)w * lanes, lanes);
-                for (; w < width; w++)
-                    for (int q = 0; q < 8; q++) line[(long)w * lanes + q] = rows[q][w];
+                for (; w + 8 <= width; w += 8) Conv2dPack.Transpose8x8(rows, w, line + (long)w * lanes + c0, lanes);
+                // a ragged end as one more transpose ending at the last column (it rewrites a few values already there)
+                if (w < width && width >= 8) Conv2dPack.Transpose8x8(rows, width - 8, line + (long)(width - 8) * lanes + c0, lanes);
+                else
+                    for (; w < width; w++)
+                        for (int q = 0; q < 8; q++) line[(long)w * lanes + c0 + q] = rows[q][w];
             }
-        for (; c0 < count; c0++)
-            for (int h = 0; h < height; h++)
+            for (int c0 = whole; c0 < count; c0++)
             {
-                float* s = src + c0 * plane + (long)h * width, line = dst + (long)h * pitch * lanes + c0;
-                for (int w = 0; w < width; w++) line[(long)w * lanes] = s[w];
+                float* s = src + c0 * plane + (long)h * width;
+                for (int w = 0; w < width; w++) line[(long)w * lanes + c0] = s[w];
             }
+        }
     }
 
     /// <summary>
