@@ -9,7 +9,8 @@ namespace SerEngine.Tests.Engine;
 /// depth step of a transposed one, instead of packed panels): bit for bit the 256-bit kernel, which packs A (the two
 /// widths add alike), at 1–3 threads, alpha 1 with beta 0 and 1 (the kernels that write C) and other alphas and betas
 /// (the tile buffer); and norm-wise the <c>cpu-reference</c> loops. Shapes: FocusCalibrationNet's attention products
-/// and ragged ones (rows past the last full tile, columns past the last full panel, a depth tail past KC, k = 1).
+/// and ragged ones (rows past the last full tile, columns past the last full panel, a depth tail past KC, k = 1), and
+/// untransposed A operands larger than L2 (sgemm's case).
 /// </summary>
 public class CpuFastGemmInPlaceTests
 {
@@ -25,6 +26,9 @@ public class CpuFastGemmInPlaceTests
     [InlineData(59, 70, 257, true, true)]
     [InlineData(13, 33, 1, false, false)]
     [InlineData(23, 40, 1, true, false)]
+    [InlineData(600, 64, 480, false, false)]   // an A larger than an L2's worth: its rows
+    [InlineData(520, 200, 1024, false, true)]  // the same with rows 4 KiB apart, a last tile of 4 rows, four slabs
+    [InlineData(701, 90, 600, false, false)]   // and a depth tail past KC
     public void InPlaceAMatchesPackedBitForBit(int m, int n, int k, bool transA, bool transB)
     {
         Assert.True(CpuBackend.GemmReadsAInPlace(GemmKernelKind.Vector512, 1, m, k, inPlace: true, transA ? m : 1, prepacked: false));
@@ -56,7 +60,7 @@ public class CpuFastGemmInPlaceTests
     [Theory]
     [InlineData(96, 64, 1024, false)]   // rows 4 KiB apart
     [InlineData(1024, 64, 96, true)]    // depth steps 4 KiB apart
-    [InlineData(600, 64, 480, false)]   // A larger than an L2's worth
+    [InlineData(480, 64, 600, true)]    // a transposed A larger than an L2's worth
     public void PackedWhereTheRuleSaysSo(int m, int n, int k, bool transA)
     {
         Assert.False(CpuBackend.GemmReadsAInPlace(GemmKernelKind.Vector512, 1, m, k, inPlace: true, transA ? m : 1, prepacked: false));

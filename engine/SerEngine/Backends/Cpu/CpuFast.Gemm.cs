@@ -17,7 +17,7 @@ namespace SerEngine.Backends.Cpu;
 // Threads: tasks are independent (each packs what it needs), planned so that there are a few per
 // thread; a split along k sums its partial products at the end. An A, or a small B, that several tasks
 // would each pack again is packed once up front by all threads together and shared (PackShared).
-// With the 512-bit kernel, one item's A that lies in memory and fits in L2 is not packed at all: the kernel reads it
+// With the 512-bit kernel, one item's A that lies in memory and fits in L2 (or a large untransposed one) is not packed: the kernel reads it
 // in place (GemmReadsAInPlace, CpuFast.GemmRows.cs).
 
 public partial class CpuBackend
