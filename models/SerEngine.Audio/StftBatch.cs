@@ -36,11 +36,23 @@ internal static unsafe class StftBatch
         if (frames < 1)
             throw new ArgumentException($"signal of {samples.Length} samples is shorter than n_fft = {s.NFft} (center = {s.Center}): no frame fits");
         var edges = new PaddedEdges(samples, s, frames); // checks the padding before the sink allocates
-        var window = Array.ConvertAll(Stft.PaddedWindow(s), T.CreateTruncating); // [n]
+        var window = WindowCache<T>.Get(s); // [n]
         var sink = sinkForFrames(frames);
         fixed (float* px = samples, ph = edges.Head, pt = edges.Tail)
             Run(new FrameStarts(px - edges.Offset, edges.HeadFrames, ph, edges.TailFrame, pt, s.HopLengthOrDefault), frames, s, window, sink);
         return frames;
+    }
+
+    /// <summary>
+    /// The padded window in T per settings, made once (a corpus runs this for every file; its n cosines were a few
+    /// percent of the features' time). Shared read-only: the batch only reads it.
+    /// </summary>
+    private static class WindowCache<T>
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        private static readonly System.Collections.Concurrent.ConcurrentDictionary<StftSettings, T[]> Cache = new();
+
+        public static T[] Get(StftSettings s) => Cache.GetOrAdd(s, static k => Array.ConvertAll(Stft.PaddedWindow(k), T.CreateTruncating));
     }
 
     /// <summary>

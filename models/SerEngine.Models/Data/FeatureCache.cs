@@ -17,13 +17,19 @@ public sealed record FeatureSpec(FeatureSettings Settings, int PadToSamples = 0)
     /// <summary>Computes the features of <paramref name="samples"/> (already at the spec's rate).</summary>
     public FeatureMatrix Compute(float[] samples)
     {
-        if (samples.Length < PadToSamples)
+        if (samples.Length >= PadToSamples) return AudioFeatures.Compute(samples, Settings);
+        // zero-padded in a pooled buffer: a fresh large array per short clip cost page faults
+        var padded = System.Buffers.ArrayPool<float>.Shared.Rent(PadToSamples); // [PadToSamples] used
+        try
         {
-            var padded = new float[PadToSamples];
             samples.CopyTo(padded, 0);
-            samples = padded;
+            Array.Clear(padded, samples.Length, PadToSamples - samples.Length);
+            return AudioFeatures.Compute(padded.AsSpan(0, PadToSamples), Settings);
         }
-        return AudioFeatures.Compute(samples, Settings);
+        finally
+        {
+            System.Buffers.ArrayPool<float>.Shared.Return(padded);
+        }
     }
 }
 
