@@ -57,7 +57,8 @@ public sealed partial class FocusCalibrationNet
     private (Tensor Logits, FocusCalibrationAttention.Internals Internals) ForwardFused(Tensor x)
     {
         Interlocked.Increment(ref _fusedForwards);
-        var folded = LazyInitializer.EnsureInitialized(ref _folded, () => new DerivedWeights<PackedConv2dWeight>(
+        // (the ?? keeps the factory delegate, which captures this, off the per-call path)
+        var folded = Volatile.Read(ref _folded) ?? LazyInitializer.EnsureInitialized(ref _folded, () => new DerivedWeights<PackedConv2dWeight>(
             [.. ConvLayers().SelectMany(l => new[] { l.Conv.Weight, l.Conv.Bias, l.Bn.Weight, l.Bn.Bias, l.Bn.RunningMean, l.Bn.RunningVar }.OfType<Tensor>())],
             () => [.. ConvLayers().SelectMany(l => ConvFolding.FoldBatchNorm(l.Conv, l.Bn))],
             PackConvWeights));
@@ -81,7 +82,9 @@ public sealed partial class FocusCalibrationNet
             h = ConvRelu(ws, 6, h, packed[3], w[11], Conv5, pool: false); // [N, 80, F', T']
             // the tokens feature-major as they lie: Xᵀ [N, 80·F', T']; z [N, d_in] = mean_T ReLU(Xᵀ + attn(X)ᵀ)
             var (z, internals) = Attn.ForwardFusedResidualMean(h.Storage, n, h.Shape[1] * h.Shape[2], h.Shape[3], ws, 7);
-            return (Fc.Forward(z), internals);
+            var logits = Tensor.Empty(new Shape(n, Fc.OutFeatures), backend: backend); // [N, classes] = Fc(z), as Ops.Linear
+            backend.LinearForward(z.Storage, Fc.Weight.Storage, Fc.Bias?.Storage, logits.Storage, n, Fc.OutFeatures, Fc.InFeatures);
+            return (logits, internals);
         }
         finally
         {

@@ -49,7 +49,8 @@ public sealed partial class FocusCalibrationAttention
     private (Tensor OT, Internals Internals, PackedGemmA Wo) ForwardFusedHeads(Storage xT, int n, int dIn, int t, FusedWorkspace ws, int slot)
     {
         // d: Wqkv [3·H·dh, d_in], bqkv [3·H·dh], then U [2H, H·dh] with focus; packed: Wqkv, Wo, then Wfq with focus
-        var (d, packed) = LazyInitializer.EnsureInitialized(ref _stacked, () => new DerivedWeights<PackedGemmA>(Sources(), Stack, Pack)).GetPacked();
+        var stacked = Volatile.Read(ref _stacked) ?? LazyInitializer.EnsureInitialized(ref _stacked, () => new DerivedWeights<PackedGemmA>(Sources(), Stack, Pack));
+        var (d, packed) = stacked.GetPacked();
         var backend = d[0].Backend;
         int h = Heads, dh = HeadDim, hd = h * dh;
         var qkvT = ws.Get(slot, n, 3 * hd, t);                                  // [N, 3·H·dh, T]: per head Qᵀ, Kᵀ, Vᵀ [dh, T]
@@ -61,12 +62,18 @@ public sealed partial class FocusCalibrationAttention
         if (Focus)
         {
             // cᵀ = tanh(Wfq · Qᵀ + bfq + Wfg · mean_T(Q) + bfg); P | W [N, 2H, T] = sigmoid(U · cᵀ) · T come with the attention below
-            var global = FocusGlobal!.Forward(qMeans!);                            // [N, H·dh]
+            var global = ws.Get(slot + 6, n, hd);                               // [N, H·dh] = FocusGlobal(qMeans), as Ops.Linear
+            backend.LinearForward(qMeans!.Storage, FocusGlobal!.Weight.Storage, FocusGlobal.Bias?.Storage, global.Storage, n, hd, hd);
             var cT = ws.Get(slot + 2, n, hd, t);                                 // [N, H·dh, T]
             if (n == 1)
             {
                 // one image: the global term is one more bias per row, so it rides on the product's bias pass
-                var rowBias = FocusQuery!.Bias is null ? global : global + FocusQuery.Bias.Reshape(1, hd);
+                var rowBias = global;                                            // [1, H·dh] = global + bfq, as Ops.Add
+                if (FocusQuery!.Bias is not null)
+                {
+                    rowBias = ws.Get(slot + 7, 1, hd);
+                    backend.Binary(BinaryOp.Add, global.Storage, global.Shape, FocusQuery.Bias.Storage, rowBias.Shape, rowBias.Storage, rowBias.Shape);
+                }
                 backend.GemmPackedATanh(packed[2], n, t, qkvT.Storage, 3 * hd * t, cT.Storage, rowBias.Storage); // tanh in the product's tasks
             }
             else
@@ -92,7 +99,10 @@ public sealed partial class FocusCalibrationAttention
         Tensor? gates = null;
         if (Calibration)
         {
-            gates = CalibrationGate!.Forward(means!).Sigmoid();                     // [N, H]
+            var gateLogits = ws.Get(slot + 8, n, h);                             // [N, H] = CalibrationGate(means), as Ops.Linear
+            backend.LinearForward(means!.Storage, CalibrationGate!.Weight.Storage, CalibrationGate.Bias?.Storage, gateLogits.Storage, n, h, hd);
+            gates = Tensor.Empty(new Shape(n, h), backend: backend);               // [N, H] = sigmoid(gate logits), as Ops.Sigmoid
+            backend.Unary(UnaryOp.Sigmoid, gateLogits.Storage, gates.Storage, n * h, 0f);
             var gated = ws.Get(slot + 5, n, h, dh, t);                           // [N, H, dh, T] = Oᵀ · gate per head (as Ops.Mul)
             backend.Binary(BinaryOp.Mul, oT.Storage, oT.Shape, gates.Storage, new Shape(n, h, 1, 1), gated.Storage, gated.Shape);
             oT = gated;
