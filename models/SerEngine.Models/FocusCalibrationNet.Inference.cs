@@ -73,9 +73,24 @@ public sealed partial class FocusCalibrationNet
         try
         {
             int n = x.Shape[0];
-            var a = ConvRelu(ws, 0, x, w[0], w[1], Conv1a);              // [N, 8, F−1, T−1]
-            var b = ConvRelu(ws, 1, x, w[2], w[3], Conv1b);              // [N, 8, F−1, T−1]
-            var h = ConcatChannels(ws, 2, a, b);                        // [N, 16, F−1, T−1]
+            Tensor h;                                                   // [N, 16, F−1, T−1] = [conv1a | conv1b] along the channels
+            if (n == 1)
+            {
+                // one image: conv1a's map [1, 8, F−1, T−1] is the first half of h as it lies, so it is written there; conv1b's is copied after it
+                var g1a = ConvGeometry(x, w[0], Conv1a);
+                h = ws.Get(2, 1, g1a.K + w[2].Shape[0], g1a.OutH, g1a.OutW);
+                backend.Conv2dForwardRelu(x.Storage, w[0].Storage, w[1].Storage, h.Storage, g1a);
+                var b = ConvRelu(ws, 1, x, w[2], w[3], Conv1b);          // [1, 8, F−1, T−1]
+                if (b.Shape[2] != g1a.OutH || b.Shape[3] != g1a.OutW)
+                    throw new ArgumentException($"concat along axis 1: conv1a's map [1, {g1a.K}, {g1a.OutH}, {g1a.OutW}] and conv1b's {b.Shape} differ");
+                backend.CopyBlocks(b.Storage, 0, b.Size, h.Storage, g1a.K * g1a.OutH * g1a.OutW, h.Size, b.Size, 1);
+            }
+            else
+            {
+                var a = ConvRelu(ws, 0, x, w[0], w[1], Conv1a);          // [N, 8, F−1, T−1]
+                var b = ConvRelu(ws, 1, x, w[2], w[3], Conv1b);          // [N, 8, F−1, T−1]
+                h = ConcatChannels(ws, 2, a, b);
+            }
             h = ConvRelu(ws, 3, h, packed[0], w[5], Conv2, pool: true);  // [N, 32, ⌊(F−1)/2⌋, ⌊(T−1)/2⌋]
             h = ConvRelu(ws, 4, h, packed[1], w[7], Conv3, pool: true);  // [N, 48, F', T']
             h = ConvRelu(ws, 5, h, packed[2], w[9], Conv4, pool: false); // [N, 64, F', T']
@@ -95,12 +110,18 @@ public sealed partial class FocusCalibrationNet
     /// <summary>ReLU(conv(x) + bias) (Backend.Conv2dForwardRelu, as Ops.Conv2dRelu) into workspace slot <paramref name="slot"/>.</summary>
     private static Tensor ConvRelu(FusedWorkspace ws, int slot, Tensor x, Tensor weight, Tensor bias, Conv2d layer)
     {
-        var k = weight.Shape;                                           // [K, C, R, S]
-        var g = new Conv2dGeometry(x.Shape[0], x.Shape[1], x.Shape[2], x.Shape[3], k[0], k[2], k[3], layer.Stride.H, layer.Stride.W,
-            layer.Padding.H, layer.Padding.H, layer.Padding.W, layer.Padding.W, layer.Dilation.H, layer.Dilation.W);
+        var g = ConvGeometry(x, weight, layer);
         var y = ws.Get(slot, g.N, g.K, g.OutH, g.OutW);                 // [N, K, OutH, OutW]
         x.Backend.Conv2dForwardRelu(x.Storage, weight.Storage, bias.Storage, y.Storage, g);
         return y;
+    }
+
+    /// <summary>The geometry of <paramref name="layer"/> (stride, symmetric padding, dilation) on x [N, C, H, W] with weight [K, C, R, S].</summary>
+    private static Conv2dGeometry ConvGeometry(Tensor x, Tensor weight, Conv2d layer)
+    {
+        var k = weight.Shape;
+        return new Conv2dGeometry(x.Shape[0], x.Shape[1], x.Shape[2], x.Shape[3], k[0], k[2], k[3], layer.Stride.H, layer.Stride.W,
+            layer.Padding.H, layer.Padding.H, layer.Padding.W, layer.Padding.W, layer.Dilation.H, layer.Dilation.W);
     }
 
     /// <summary>
