@@ -10,8 +10,10 @@ namespace SerEngine.Backends.Cpu;
 // so that the next call finds them awake; then they block until woken.
 // One call at a time: a second thread calling while a call runs (tests run in parallel), or a
 // call made from inside a body, does not wait for the pool (Parallel.For, or inline when nested).
-// A call's Job object (with its padded counters) is reused by a later call once no worker holds it (Job.Users), so a
-// batch-1 forward's dozen calls leave no garbage here; workers tell calls apart by the Job's sequence number.
+// Two Job objects (with their padded counters) take turns: a call reuses the one of the call before last when no worker
+// holds it (Job.Users), so a batch-1 forward's dozen calls leave no garbage here; workers tell calls apart by the Job's
+// sequence number. The published job (_current) is never the one being reset, so a worker that checks _current after
+// taking a hold finds either the previous call's job or this one fully reset.
 internal static class CpuWorkerPool
 {
     /// <summary>How long an idle worker keeps polling for the next call before it blocks.</summary>
@@ -28,8 +30,8 @@ internal static class CpuWorkerPool
     private static Job? _current;
     private static int _sleepers;
 
-    /// <summary>The last call's Job, for the next call to reuse when no worker still holds it (only the gate's holder touches it).</summary>
-    private static Job? _spare;
+    /// <summary>The jobs of the last two calls, by sequence parity, for reuse two calls later (only the gate's holder touches them).</summary>
+    private static readonly Job?[] Spares = new Job?[2];
 
     /// <summary>The last call's sequence number (only the gate's holder writes it).</summary>
     private static long _sequence;
@@ -74,11 +76,11 @@ internal static class CpuWorkerPool
             Workers.Add(t);
             t.Start();
         }
-        var job = _spare;
-        _spare = null;
-        if (job is null || Volatile.Read(ref job.Users) != 0) job = new Job(body, count, threads, threads - 1);
+        long sequence = ++_sequence;
+        var job = Spares[sequence & 1];
+        if (job is null || Volatile.Read(ref job.Users) != 0) Spares[sequence & 1] = job = new Job(body, count, threads, threads - 1);
         else job.Reset(body, count, threads, threads - 1);
-        job.Sequence = ++_sequence;
+        job.Sequence = sequence;
         Interlocked.Exchange(ref _current, job); // a full fence: the read of _sleepers below sees every sleeper that missed the job
         int sleepers = Volatile.Read(ref _sleepers);
         if (sleepers > 0) Wake.Release(Math.Min(sleepers, threads - 1));
@@ -92,12 +94,8 @@ internal static class CpuWorkerPool
             _inside = false;
         }
         WaitForOthers(job);
-        // unpublished before reuse, with a full fence: either the next call's check of Users sees a worker's hold, or that
-        // worker's check of _current (after its hold) sees the job gone
-        Interlocked.Exchange(ref _current, null);
         var error = job.Error;
         job.Finish();
-        _spare = job;
         error?.Throw();
     }
 
