@@ -17,8 +17,9 @@ namespace SerEngine.Models;
 // forward's up to rounding (the folding reorders a multiply). The folded 3×3 filters of conv2 … conv5 are
 // also kept packed for the backend (Backend.PackConv2dWeight; on the fast CPU backend Winograd
 // F(2×2, 3×3) panels, which take 16 multiplies per 2×2 outputs instead of 36). conv2 and conv3 are pooled in the
-// same call (Ops.Conv2dReluMaxPool: on the fast CPU backend each F(4×4, 3×3) Winograd tile holds four pool windows, so
-// their full-size maps are never stored).
+// same call (Backend.Conv2dForwardPackedReluMaxPool: on the fast CPU backend each F(4×4, 3×3) Winograd tile holds four pool
+// windows, so their full-size maps are never stored). The primitives are called directly with the arguments Ops would pass
+// (the same results), writing into a workspace kept between calls (FusedWorkspace): a call allocates only what it returns.
 public sealed partial class FocusCalibrationNet
 {
     private DerivedWeights<PackedConv2dWeight>? _folded;
