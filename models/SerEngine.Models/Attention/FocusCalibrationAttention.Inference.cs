@@ -29,44 +29,51 @@ public sealed partial class FocusCalibrationAttention
     private DerivedWeights<PackedGemmA>? _stacked;
 
     /// <summary>
-    /// z [N, d_in] = mean over T of ReLU(Xᵀ + attn(X)ᵀ) (FocusCalibrationNet's residual, ReLU and token mean) for Xᵀ [N, d_in, T],
-    /// fused as above; the residual, ReLU and mean run on the output projection's rows as they are finished
-    /// (Backend.GemmPackedAResidualReluMean).
+    /// z [N, d_in] = mean over T of ReLU(Xᵀ + attn(X)ᵀ) (FocusCalibrationNet's residual, ReLU and token mean) for Xᵀ [N, d_in, T]
+    /// (<paramref name="xT"/> as it lies), fused as above; the residual, ReLU and mean run on the output projection's rows as they
+    /// are finished (Backend.GemmPackedAResidualReluMean). z and the scratch buffers are slots <paramref name="slot"/> on of
+    /// <paramref name="ws"/> (valid until the workspace's next forward); the internals are new tensors.
     /// </summary>
-    internal (Tensor Z, Internals Internals) ForwardFusedResidualMean(Tensor xT)
+    internal (Tensor Z, Internals Internals) ForwardFusedResidualMean(Storage xT, int n, int dIn, int t, FusedWorkspace ws, int slot)
     {
-        var (oT, internals, wo) = ForwardFusedHeads(xT);
-        int n = xT.Shape[0], dIn = xT.Shape[1], t = xT.Shape[2];
-        var backend = xT.Backend;
-        var yT = Tensor.Empty(new Shape(n, dIn, t), backend: backend);           // [N, d_in, T] = Wo · mergedᵀ + bo (scratch)
-        var z = Tensor.Empty(new Shape(n, dIn), backend: backend);               // [N, d_in]
-        backend.GemmPackedAResidualReluMean(wo, n, t, oT.Storage, Heads * HeadDim * t, yT.Storage, Out.Bias?.Storage, xT.Storage, z.Storage);
+        if (dIn != Query.InFeatures) throw new ArgumentException($"focus-calibration attention expects Xᵀ [N, {Query.InFeatures}, T], got [{n}, {dIn}, {t}]");
+        var (oT, internals, wo) = ForwardFusedHeads(xT, n, dIn, t, ws, slot + 2);
+        var backend = oT.Backend;
+        var yT = ws.Get(slot, n, dIn, t);                                       // [N, d_in, T] = Wo · mergedᵀ + bo (scratch)
+        var z = ws.Get(slot + 1, n, dIn);                                       // [N, d_in]
+        backend.GemmPackedAResidualReluMean(wo, n, t, oT.Storage, Heads * HeadDim * t, yT.Storage, Out.Bias?.Storage, xT, z.Storage);
         return (z, internals);
     }
 
-    /// <summary>The heads' gated outputs mergedᵀ [N, H·dh, T] of Xᵀ [N, d_in, T], the internals, and the packed Wo.</summary>
-    private (Tensor OT, Internals Internals, PackedGemmA Wo) ForwardFusedHeads(Tensor xT)
+    /// <summary>The heads' gated outputs mergedᵀ [N, H·dh, T] of Xᵀ [N, d_in, T], the internals, and the packed Wo (scratch: slots <paramref name="slot"/> on).</summary>
+    private (Tensor OT, Internals Internals, PackedGemmA Wo) ForwardFusedHeads(Storage xT, int n, int dIn, int t, FusedWorkspace ws, int slot)
     {
-        if (xT.Rank != 3) throw new ArgumentException($"focus-calibration attention expects Xᵀ [N, d_in, T], got {xT.Shape}");
         // d: Wqkv [3·H·dh, d_in], bqkv [3·H·dh], then U [2H, H·dh] with focus; packed: Wqkv, Wo, then Wfq with focus
-        var (d, packed) = LazyInitializer.EnsureInitialized(ref _stacked, () => new DerivedWeights<PackedGemmA>(Sources(), Stack, Pack)).GetPacked();
-        var backend = xT.Backend;
-        int n = xT.Shape[0], dIn = xT.Shape[1], t = xT.Shape[2], h = Heads, dh = HeadDim, hd = h * dh;
-        var qkvT = Tensor.Empty(new Shape(n, 3 * hd, t), backend: backend);       // [N, 3·H·dh, T]: per head Qᵀ, Kᵀ, Vᵀ [dh, T]
+        var stacked = Volatile.Read(ref _stacked) ?? LazyInitializer.EnsureInitialized(ref _stacked, () => new DerivedWeights<PackedGemmA>(Sources(), Stack, Pack));
+        var (d, packed) = stacked.GetPacked();
+        var backend = d[0].Backend;
+        int h = Heads, dh = HeadDim, hd = h * dh;
+        var qkvT = ws.Get(slot, n, 3 * hd, t);                                  // [N, 3·H·dh, T]: per head Qᵀ, Kᵀ, Vᵀ [dh, T]
         // with focus, the token means of Q's rows come from the product's own tasks: qMeans [N, H·dh]
-        var qMeans = Focus ? Tensor.Empty(new Shape(n, hd), backend: backend) : null;
-        if (qMeans is null) backend.GemmPackedA(packed[0], false, n, t, 1f, xT.Storage, dIn * t, 0f, qkvT.Storage, 3 * hd * t, d[1].Storage);
-        else backend.GemmPackedARowMeans(packed[0], n, t, xT.Storage, dIn * t, qkvT.Storage, d[1].Storage, qMeans.Storage, hd);
+        var qMeans = Focus ? ws.Get(slot + 1, n, hd) : null;
+        if (qMeans is null) backend.GemmPackedA(packed[0], false, n, t, 1f, xT, dIn * t, 0f, qkvT.Storage, 3 * hd * t, d[1].Storage);
+        else backend.GemmPackedARowMeans(packed[0], n, t, xT, dIn * t, qkvT.Storage, d[1].Storage, qMeans.Storage, hd);
         Tensor? centres = null, widths = null, focusT = null;
         if (Focus)
         {
             // cᵀ = tanh(Wfq · Qᵀ + bfq + Wfg · mean_T(Q) + bfg); P | W [N, 2H, T] = sigmoid(U · cᵀ) · T come with the attention below
-            var global = FocusGlobal!.Forward(qMeans!);                            // [N, H·dh]
-            var cT = Tensor.Empty(new Shape(n, hd, t), backend: backend);        // [N, H·dh, T]
+            var global = ws.Get(slot + 6, n, hd);                               // [N, H·dh] = FocusGlobal(qMeans), as Ops.Linear
+            backend.LinearForward(qMeans!.Storage, FocusGlobal!.Weight.Storage, FocusGlobal.Bias?.Storage, global.Storage, n, hd, hd);
+            var cT = ws.Get(slot + 2, n, hd, t);                                 // [N, H·dh, T]
             if (n == 1)
             {
                 // one image: the global term is one more bias per row, so it rides on the product's bias pass
-                var rowBias = FocusQuery!.Bias is null ? global : global + FocusQuery.Bias.Reshape(1, hd);
+                var rowBias = global;                                            // [1, H·dh] = global + bfq, as Ops.Add
+                if (FocusQuery!.Bias is not null)
+                {
+                    rowBias = ws.Get(slot + 7, 1, hd);
+                    backend.Binary(BinaryOp.Add, global.Storage, global.Shape, FocusQuery.Bias.Storage, rowBias.Shape, rowBias.Storage, rowBias.Shape);
+                }
                 backend.GemmPackedATanh(packed[2], n, t, qkvT.Storage, 3 * hd * t, cT.Storage, rowBias.Storage); // tanh in the product's tasks
             }
             else
@@ -82,8 +89,8 @@ public sealed partial class FocusCalibrationAttention
         // per head S = Q Kᵀ/√dh + focus bias, A = softmax(S), Oᵀ [dh, T] = Vᵀ · Aᵀ and its mean over the tokens, one primitive
         // reading the heads as they lie in qkvT; [N, H, dh, T] is mergedᵀ [N, H·dh, T] as it lies (no permute)
         var attention = Tensor.Empty(new Shape(n, h, t, t), backend: backend);   // [N, H, T, T]
-        var oT = Tensor.Empty(new Shape(n, h, dh, t), backend: backend);          // [N, H, dh, T] = (A · V)ᵀ per head
-        var means = Calibration ? Tensor.Empty(new Shape(n, hd), backend: backend) : null; // [N, H·dh]
+        var oT = ws.Get(slot + 3, n, h, dh, t);                                 // [N, H, dh, T] = (A · V)ᵀ per head
+        var means = Calibration ? ws.Get(slot + 4, n, hd) : null;               // [N, H·dh]
         if (focusT is null)
             backend.AttentionForwardTransposed(qkvT.Storage, null, null, attention.Storage, oT.Storage, means?.Storage, n, h, t, dh, 1f / MathF.Sqrt(dh));
         else // each head's centres and widths from its rows of cᵀ in the same loop (U [2H, H·dh] is d[2])
@@ -92,8 +99,13 @@ public sealed partial class FocusCalibrationAttention
         Tensor? gates = null;
         if (Calibration)
         {
-            gates = CalibrationGate!.Forward(means!).Sigmoid();                     // [N, H]
-            oT = oT * gates.Reshape(n, h, 1, 1);
+            var gateLogits = ws.Get(slot + 8, n, h);                             // [N, H] = CalibrationGate(means), as Ops.Linear
+            backend.LinearForward(means!.Storage, CalibrationGate!.Weight.Storage, CalibrationGate.Bias?.Storage, gateLogits.Storage, n, h, hd);
+            gates = Tensor.Empty(new Shape(n, h), backend: backend);               // [N, H] = sigmoid(gate logits), as Ops.Sigmoid
+            backend.Unary(UnaryOp.Sigmoid, gateLogits.Storage, gates.Storage, n * h, 0f);
+            var gated = ws.Get(slot + 5, n, h, dh, t);                           // [N, H, dh, T] = Oᵀ · gate per head (as Ops.Mul)
+            backend.Binary(BinaryOp.Mul, oT.Storage, oT.Shape, gates.Storage, new Shape(n, h, 1, 1), gated.Storage, gated.Shape);
+            oT = gated;
         }
         return (oT, new Internals(attention, centres, widths, gates), packed[1]);
     }

@@ -38,6 +38,39 @@ public class CpuWorkerPoolTests
         Assert.Equal(0, job.Remaining);
     }
 
+    [Theory]
+    [InlineData(10, 3, 7, 2)]
+    [InlineData(5, 2, 40, 4)]
+    [InlineData(40, 4, 1, 2)]
+    public void AResetJobRunsItsNewCallsItemsOnce(int count, int parts, int count2, int parts2)
+    {
+        var first = new List<int>();
+        var job = new CpuWorkerPool.Job(first.Add, count, parts, parts - 1);
+        job.Work(0);
+        job.Finish();
+        var second = new List<int>();
+        job.Reset(second.Add, count2, parts2, parts2 - 1);
+        Assert.Equal(count2, job.Remaining);
+        Assert.Equal(parts2 - 1, job.Seats);
+        Assert.Null(job.Error);
+        job.Work(parts2 - 1);
+        Assert.Equal(0, job.Remaining);
+        Assert.Equal(Enumerable.Range(0, count2), second.Order());
+        Assert.Equal(count, first.Count); // the first call's body saw nothing of the second
+    }
+
+    [Fact]
+    public void ACallAfterAFailedOneRunsCleanly()
+    {
+        Assert.Throws<InvalidOperationException>(() => CpuWorkerPool.For(16, 2, i => { if (i == 3) throw new InvalidOperationException("item 3"); }));
+        for (int call = 0; call < 50; call++)
+        {
+            var hits = new int[16];
+            CpuWorkerPool.For(16, 2, i => Interlocked.Increment(ref hits[i])); // the reused job's error was cleared
+            Assert.All(hits, h => Assert.Equal(1, h));
+        }
+    }
+
     [Fact]
     public void TheFirstErrorIsRethrownAfterEveryItemFinished() => AssertFirstErrorRethrownAfterEveryItem();
 

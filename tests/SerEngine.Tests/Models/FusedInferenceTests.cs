@@ -129,6 +129,40 @@ public class FusedInferenceTests(ITestOutputHelper output)
         Assert.Equal(11, model.FusedForwards);
     }
 
+    [Theory]
+    [InlineData("cpu")]
+    [InlineData("cpu-reference")]
+    public void TheWorkspaceKeptBetweenForwardsChangesNoResult(string backendName)
+    {
+        // the fused path keeps its intermediates between calls (FusedWorkspace): forwards of alternating batch sizes and
+        // lengths on one model give the bits a model's first forward gives, and what a forward returned survives the next
+        var be = BackendRegistry.Get(backendName);
+        var rng = new Generator(47);
+        var config = new FocusCalibrationNetConfig(4, 26, 2, 8, Dropout: 0f);
+        var model = new FocusCalibrationNet(config, new Generator(5), be);
+        model.Eval();
+        Tensor[] inputs = [Tensor.RandomNormal(new Shape(1, 1, 26, 24), rng, backend: be), Tensor.RandomNormal(new Shape(2, 1, 26, 24), rng, backend: be),
+            Tensor.RandomNormal(new Shape(1, 1, 26, 31), rng, backend: be)];
+        using var _ = Graph.NoGrad();
+        var first = inputs.Select(x =>
+        {
+            var fresh = new FocusCalibrationNet(config, new Generator(5), be);
+            fresh.Eval();
+            var (logits, internals) = fresh.Forward(x);
+            return (Logits: logits.ToArray(), Attention: internals.Attention.ToArray());
+        }).ToArray();
+        var kept = model.Forward(inputs[0]);
+        for (int round = 0; round < 3; round++)
+            for (int i = 0; i < inputs.Length; i++)
+            {
+                var (logits, internals) = model.Forward(inputs[i]);
+                Assert.Equal(first[i].Logits, logits.ToArray());
+                Assert.Equal(first[i].Attention, internals.Attention.ToArray());
+            }
+        Assert.Equal(first[0].Logits, kept.Logits.ToArray());
+        Assert.Equal(first[0].Attention, kept.Internals.Attention.ToArray());
+    }
+
     private static ((Tensor Logits, FocusCalibrationAttention.Internals Internals) Fused, (Tensor Logits, FocusCalibrationAttention.Internals Internals) Plain)
         BothForwards(FocusCalibrationNet model, Tensor x)
     {

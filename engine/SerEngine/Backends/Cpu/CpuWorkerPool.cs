@@ -10,6 +10,10 @@ namespace SerEngine.Backends.Cpu;
 // so that the next call finds them awake; then they block until woken.
 // One call at a time: a second thread calling while a call runs (tests run in parallel), or a
 // call made from inside a body, does not wait for the pool (Parallel.For, or inline when nested).
+// Two Job objects (with their padded counters) take turns: a call reuses the one of the call before last when no worker
+// holds it (Job.Users), so a batch-1 forward's dozen calls leave no garbage here; workers tell calls apart by the Job's
+// sequence number. The published job (_current) is never the one being reset, so a worker that checks _current after
+// taking a hold finds either the previous call's job or this one fully reset.
 internal static class CpuWorkerPool
 {
     /// <summary>How long an idle worker keeps polling for the next call before it blocks.</summary>
@@ -25,6 +29,12 @@ internal static class CpuWorkerPool
     private static readonly SemaphoreSlim Wake = new(0);
     private static Job? _current;
     private static int _sleepers;
+
+    /// <summary>The jobs of the last two calls, by sequence parity, for reuse two calls later (only the gate's holder touches them).</summary>
+    private static readonly Job?[] Spares = new Job?[2];
+
+    /// <summary>The last call's sequence number (only the gate's holder writes it).</summary>
+    private static long _sequence;
 
     /// <summary>
     /// Runs body(i) for i in [0, count) on the calling thread and up to <paramref name="threads"/> − 1
@@ -66,7 +76,11 @@ internal static class CpuWorkerPool
             Workers.Add(t);
             t.Start();
         }
-        var job = new Job(body, count, threads, threads - 1);
+        long sequence = ++_sequence;
+        var job = Spares[sequence & 1];
+        if (job is null || Volatile.Read(ref job.Users) != 0) Spares[sequence & 1] = job = new Job(body, count, threads, threads - 1);
+        else job.Reset(body, count, threads, threads - 1);
+        job.Sequence = sequence;
         Interlocked.Exchange(ref _current, job); // a full fence: the read of _sleepers below sees every sleeper that missed the job
         int sleepers = Volatile.Read(ref _sleepers);
         if (sleepers > 0) Wake.Release(Math.Min(sleepers, threads - 1));
@@ -80,7 +94,9 @@ internal static class CpuWorkerPool
             _inside = false;
         }
         WaitForOthers(job);
-        job.Error?.Throw();
+        var error = job.Error;
+        job.Finish();
+        error?.Throw();
     }
 
     /// <summary>
@@ -107,28 +123,39 @@ internal static class CpuWorkerPool
     private static void WorkerLoop()
     {
         _inside = true;
-        Job? last = null;
+        long last = 0; // the sequence number of the last call this worker saw
         while (true)
         {
-            var job = Volatile.Read(ref _current);
-            if (job == last)
+            if (!IsNew(Volatile.Read(ref _current), last))
             {
                 long until = Stopwatch.GetTimestamp() + Stopwatch.Frequency * SpinMicroseconds / 1_000_000;
-                while ((job = Volatile.Read(ref _current)) == last && Stopwatch.GetTimestamp() < until)
-                    for (int i = 0; i < 16 && Volatile.Read(ref _current) == last; i++) Thread.SpinWait(1); // a new job is seen within a pause or two
-                if (job == last)
+                while (!IsNew(Volatile.Read(ref _current), last) && Stopwatch.GetTimestamp() < until)
+                    for (int i = 0; i < 16 && !IsNew(Volatile.Read(ref _current), last); i++) Thread.SpinWait(1); // a new job is seen within a pause or two
+                if (!IsNew(Volatile.Read(ref _current), last))
                 {
                     Interlocked.Increment(ref _sleepers);
-                    if (Volatile.Read(ref _current) == last) Wake.Wait();
+                    if (!IsNew(Volatile.Read(ref _current), last)) Wake.Wait();
                     Interlocked.Decrement(ref _sleepers);
                     continue;
                 }
             }
-            last = job;
-            int seat;
-            if (job is not null && (seat = Interlocked.Decrement(ref job.Seats)) >= 0) job.Work(1 + seat); // seats count down: part 1 first
+            var job = Volatile.Read(ref _current);
+            if (job is null) continue;
+            // hold the job, then check that it is still the published call (a reused Job is reset only while no worker holds it)
+            Interlocked.Increment(ref job.Users);
+            long sequence = Volatile.Read(ref job.Sequence);
+            if (ReferenceEquals(Volatile.Read(ref _current), job) && sequence != last)
+            {
+                last = sequence;
+                int seat;
+                if ((seat = Interlocked.Decrement(ref job.Seats)) >= 0) job.Work(1 + seat); // seats count down: part 1 first
+            }
+            Interlocked.Decrement(ref job.Users);
         }
     }
+
+    /// <summary>Whether <paramref name="job"/> is a call other than the one numbered <paramref name="last"/> (a hint; WorkerLoop checks again under a hold).</summary>
+    private static bool IsNew(Job? job, long last) => job is not null && Volatile.Read(ref job.Sequence) != last;
 
     /// <summary>
     /// One call: its items cut into one contiguous part per thread (part 0 the calling thread's); each thread runs its own
@@ -146,11 +173,17 @@ internal static class CpuWorkerPool
         /// <summary>Workers that may still join (the call's thread limit).</summary>
         public int Seats;
 
-        private readonly Action<int> _body;
-        private readonly int _count, _parts;
+        /// <summary>Workers inside this job (between taking it from _current and leaving Work): it is reused only at 0.</summary>
+        public int Users;
+
+        /// <summary>The call's number (CpuWorkerPool._sequence when it was published).</summary>
+        public long Sequence;
+
+        private Action<int>? _body;
+        private int _count, _parts;
 
         /// <summary>Part p's next item is its first + next[Pad·(p + 1)] (the padding also keeps them off the array header's line).</summary>
-        private readonly int[] _next;
+        private int[] _next;
 
         public ExceptionDispatchInfo? Error;
 
@@ -163,6 +196,22 @@ internal static class CpuWorkerPool
             Remaining = count;
             Seats = seats;
         }
+
+        /// <summary>Makes this finished job a new call's (the caller holds the gate and no worker holds the job).</summary>
+        public void Reset(Action<int> body, int count, int parts, int seats)
+        {
+            if (_next.Length < Pad * (parts + 2)) _next = new int[Pad * (parts + 2)];
+            else Array.Clear(_next);
+            _body = body;
+            _count = count;
+            _parts = parts;
+            Error = null;
+            Remaining = count;
+            Seats = seats;
+        }
+
+        /// <summary>Drops the body (and what it captured) once every item has run.</summary>
+        public void Finish() => _body = null;
 
         /// <summary>Runs items of part <paramref name="home"/> first, then of the parts after it (wrapping), until none is left.</summary>
         public void Work(int home)
@@ -177,7 +226,7 @@ internal static class CpuWorkerPool
                 {
                     try
                     {
-                        _body(i);
+                        _body!(i);
                     }
                     catch (Exception e)
                     {
