@@ -136,11 +136,4 @@ public class CpuFastConv2dFcaTrainingTests
             Agree(Read(expected), dw2, $"one-channel-direct backward-weight {g}");
         }
     }
-
-    private static Storage ToRef(float[] v)
-    {
-        var s = Ref.Allocate(v.Length, DType.Float32);
-        Ref.Write(s, v);
-        return s;
-    }
 }

@@ -150,11 +150,4 @@ public class CpuFastConv2dWinogradF43Tests
                 }
         Assert.True(worst < 4e-6, $"worst error {worst:G3} of Σ|w·x|");
     }
-
-    private static Storage ToRef(float[] v)
-    {
-        var s = Ref.Allocate(v.Length, DType.Float32);
-        Ref.Write(s, v);
-        return s;
-    }
 }

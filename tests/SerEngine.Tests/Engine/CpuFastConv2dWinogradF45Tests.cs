@@ -103,11 +103,4 @@ public class CpuFastConv2dWinogradF45Tests
         double relative = Math.Sqrt(diff / norm);
         Assert.True(relative < 1e-4, $"norm-wise error {relative:G3}, worst {worst:G3} of Σ|w·x|");
     }
-
-    private static Storage ToRef(float[] values)
-    {
-        var s = Ref.Allocate(values.Length, DType.Float32);
-        Ref.Write(s, values);
-        return s;
-    }
 }

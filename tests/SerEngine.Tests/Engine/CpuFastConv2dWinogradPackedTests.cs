@@ -178,11 +178,4 @@ public class CpuFastConv2dWinogradPackedTests
             Agree(Read(expected), banded, $"packed whole-image forward {g}");
         }
     }
-
-    private static Storage ToRef(float[] values)
-    {
-        var s = Ref.Allocate(values.Length, DType.Float32);
-        Ref.Write(s, values);
-        return s;
-    }
 }

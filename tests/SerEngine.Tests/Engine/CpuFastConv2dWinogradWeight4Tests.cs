@@ -143,11 +143,4 @@ public class CpuFastConv2dWinogradWeight4Tests
                     }
         Assert.True(worst < bound, $"F({m}×{m}, {r}×{r}): worst error {worst:G3} of Σ|x·dy|");
     }
-
-    private static Storage ToRef(float[] v)
-    {
-        var s = Ref.Allocate(v.Length, DType.Float32);
-        Ref.Write(s, v);
-        return s;
-    }
 }

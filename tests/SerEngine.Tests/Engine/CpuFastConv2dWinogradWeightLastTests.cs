@@ -66,11 +66,4 @@ public class CpuFastConv2dWinogradWeightLastTests
             Assert.Equal(lanes, Run(1, wide: false, channelLast: false));
         }
     }
-
-    private static Storage ToRef(float[] v)
-    {
-        var s = Ref.Allocate(v.Length, DType.Float32);
-        Ref.Write(s, v);
-        return s;
-    }
 }

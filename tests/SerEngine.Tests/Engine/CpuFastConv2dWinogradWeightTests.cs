@@ -247,13 +247,6 @@ public class CpuFastConv2dWinogradWeightTests
         }
     }
 
-    private static Storage ToRef(float[] v)
-    {
-        var s = Ref.Allocate(v.Length, DType.Float32);
-        Ref.Write(s, v);
-        return s;
-    }
-
     [Fact]
     public void TheRoutingTakesItForAttentionFcnsFiveByFiveLayer()
     {

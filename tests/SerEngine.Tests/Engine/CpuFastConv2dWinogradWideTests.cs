@@ -56,35 +56,5 @@ public class CpuFastConv2dWinogradWideTests
 
     [Fact]
     public void BackwardInputKeepsItsBitsAtBothWidthsAndAgreesWithTheReference()
-    {
-        var rng = new Generator(2324);
-        foreach (var g in Shapes)
-        {
-            Assert.Equal(2, Conv2dWinograd.TileSize(Conv2dAdjoint.Geometry(g), adjoint: true));
-            var w = RandomArray(rng, g.K * g.C * g.R * g.S);
-            var dy = RandomArray(rng, g.N * g.K * g.OutH * g.OutW);
-            var expected = Output(g.N * g.C * g.H * g.W);
-            Ref.Conv2dBackwardInput(ToRef(dy), ToRef(w), expected, g);
-            float[] BackwardInput(int threads, bool wide)
-            {
-                var dx = new float[g.N * g.C * g.H * g.W];
-                Array.Fill(dx, float.NaN);
-                Conv2dWinograd.BackwardInput(dy, w, dx, g, threads, wide);
-                return dx;
-            }
-            var dx2 = BackwardInput(2, wide: true);
-            Agree(Read(expected), dx2, $"F(2×2, 3×3) backward-input {g}");
-            Assert.Equal(dx2, BackwardInput(2, wide: false));
-            Assert.Equal(dx2, BackwardInput(1, wide: true));
-            Assert.Equal(dx2, BackwardInput(3, wide: true));
-            Assert.Equal(dx2, BackwardInput(3, wide: false));
-        }
-    }
-
-    private static Storage ToRef(float[] values)
-    {
-        var s = Ref.Allocate(values.Length, DType.Float32);
-        Ref.Write(s, values);
-        return s;
-    }
+        => WinogradBackwardInputCheck.AgreesAndKeepsItsBits(Shapes, 2324, "F(2×2, 3×3) backward-input");
 }

@@ -47,10 +47,13 @@ internal static class FastAgreement
     }
 
     /// <summary><paramref name="n"/> standard normal values in a reference storage.</summary>
-    public static Storage Random(Generator rng, int n)
+    public static Storage Random(Generator rng, int n) => ToRef(RandomArray(rng, n));
+
+    /// <summary><paramref name="values"/> copied into a reference storage.</summary>
+    public static Storage ToRef(float[] values)
     {
-        var s = Ref.Allocate(n, DType.Float32);
-        Ref.Write(s, RandomArray(rng, n));
+        var s = Ref.Allocate(values.Length, DType.Float32);
+        Ref.Write(s, values);
         return s;
     }
 

@@ -103,9 +103,10 @@ public partial class CpuBackend
     internal static Vector256<float> Fmadd(Vector256<float> a, Vector256<float> b, Vector256<float> c) =>
         Fma.IsSupported ? Fma.MultiplyAdd(a, b, c) : a * b + c;
 
-    // fused also where the CPU lacks AVX-512 (then emulated), so the 512-bit kernel rounds as the 256-bit one on any machine
+    // fused also where the CPU lacks AVX-512 (then emulated), so 512-bit kernels (GEMM, convolution tiles) round as the
+    // 256-bit ones on any machine
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector512<float> Fmadd(Vector512<float> a, Vector512<float> b, Vector512<float> c) =>
+    internal static Vector512<float> Fmadd(Vector512<float> a, Vector512<float> b, Vector512<float> c) =>
         Avx512F.IsSupported ? Avx512F.FusedMultiplyAdd(a, b, c) : Vector512.FusedMultiplyAdd(a, b, c);
 
     /// <summary>

@@ -216,17 +216,17 @@ internal static partial class Conv2dChannelVector
                 var d0 = Vector512.LoadAligned(d);
                 var d1 = Vector512.LoadAligned(d + next);
                 var b = Vector512.Create(x0[q]);
-                c00 = Fmadd512(b, d0, c00); c01 = Fmadd512(b, d1, c01);
+                c00 = Fmadd(b, d0, c00); c01 = Fmadd(b, d1, c01);
                 b = Vector512.Create(x1[q]);
-                c10 = Fmadd512(b, d0, c10); c11 = Fmadd512(b, d1, c11);
+                c10 = Fmadd(b, d0, c10); c11 = Fmadd(b, d1, c11);
                 b = Vector512.Create(x2[q]);
-                c20 = Fmadd512(b, d0, c20); c21 = Fmadd512(b, d1, c21);
+                c20 = Fmadd(b, d0, c20); c21 = Fmadd(b, d1, c21);
                 b = Vector512.Create(x3[q]);
-                c30 = Fmadd512(b, d0, c30); c31 = Fmadd512(b, d1, c31);
+                c30 = Fmadd(b, d0, c30); c31 = Fmadd(b, d1, c31);
                 b = Vector512.Create(x4[q]);
-                c40 = Fmadd512(b, d0, c40); c41 = Fmadd512(b, d1, c41);
+                c40 = Fmadd(b, d0, c40); c41 = Fmadd(b, d1, c41);
                 b = Vector512.Create(x5[q]);
-                c50 = Fmadd512(b, d0, c50); c51 = Fmadd512(b, d1, c51);
+                c50 = Fmadd(b, d0, c50); c51 = Fmadd(b, d1, c51);
                 d += Lanes;
             }
             x0 += rowStep; x1 += rowStep; x2 += rowStep; x3 += rowStep; x4 += rowStep; x5 += rowStep;
@@ -262,17 +262,17 @@ internal static partial class Conv2dChannelVector
                 var d1 = Vector512.LoadAligned(d + next);
                 var d2 = Vector512.LoadAligned(d + next2);
                 var b = Vector512.Create(x0[q]);
-                c00 = Fmadd512(b, d0, c00); c01 = Fmadd512(b, d1, c01); c02 = Fmadd512(b, d2, c02);
+                c00 = Fmadd(b, d0, c00); c01 = Fmadd(b, d1, c01); c02 = Fmadd(b, d2, c02);
                 b = Vector512.Create(x1[q]);
-                c10 = Fmadd512(b, d0, c10); c11 = Fmadd512(b, d1, c11); c12 = Fmadd512(b, d2, c12);
+                c10 = Fmadd(b, d0, c10); c11 = Fmadd(b, d1, c11); c12 = Fmadd(b, d2, c12);
                 b = Vector512.Create(x2[q]);
-                c20 = Fmadd512(b, d0, c20); c21 = Fmadd512(b, d1, c21); c22 = Fmadd512(b, d2, c22);
+                c20 = Fmadd(b, d0, c20); c21 = Fmadd(b, d1, c21); c22 = Fmadd(b, d2, c22);
                 b = Vector512.Create(x3[q]);
-                c30 = Fmadd512(b, d0, c30); c31 = Fmadd512(b, d1, c31); c32 = Fmadd512(b, d2, c32);
+                c30 = Fmadd(b, d0, c30); c31 = Fmadd(b, d1, c31); c32 = Fmadd(b, d2, c32);
                 b = Vector512.Create(x4[q]);
-                c40 = Fmadd512(b, d0, c40); c41 = Fmadd512(b, d1, c41); c42 = Fmadd512(b, d2, c42);
+                c40 = Fmadd(b, d0, c40); c41 = Fmadd(b, d1, c41); c42 = Fmadd(b, d2, c42);
                 b = Vector512.Create(x5[q]);
-                c50 = Fmadd512(b, d0, c50); c51 = Fmadd512(b, d1, c51); c52 = Fmadd512(b, d2, c52);
+                c50 = Fmadd(b, d0, c50); c51 = Fmadd(b, d1, c51); c52 = Fmadd(b, d2, c52);
                 d += Lanes;
             }
             x0 += rowStep; x1 += rowStep; x2 += rowStep; x3 += rowStep; x4 += rowStep; x5 += rowStep;
@@ -284,9 +284,4 @@ internal static partial class Conv2dChannelVector
         c02.Store(t2); c12.Store(t2 + 16); c22.Store(t2 + 32);
         c32.Store(t2 + 48); c42.Store(t2 + 64); c52.Store(t2 + 80);
     }
-
-    // fused also where the CPU lacks AVX-512 (then emulated), so the pinned 512-bit tiles round as the 256-bit ones anywhere
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector512<float> Fmadd512(Vector512<float> a, Vector512<float> b, Vector512<float> c) =>
-        Avx512F.IsSupported ? Avx512F.FusedMultiplyAdd(a, b, c) : Vector512.FusedMultiplyAdd(a, b, c);
 }

@@ -109,21 +109,21 @@ internal static partial class Conv2dChannelVector
             {
                 var x0 = Vector512.Load(xp); var x1 = Vector512.Load(xp + 16); var x2 = Vector512.Load(xp + 32);
                 var b = Vector512.Create(d0[q]);
-                a00 = Fmadd512(b, x0, a00); a01 = Fmadd512(b, x1, a01); a02 = Fmadd512(b, x2, a02);
+                a00 = Fmadd(b, x0, a00); a01 = Fmadd(b, x1, a01); a02 = Fmadd(b, x2, a02);
                 b = Vector512.Create(d1[q]);
-                a10 = Fmadd512(b, x0, a10); a11 = Fmadd512(b, x1, a11); a12 = Fmadd512(b, x2, a12);
+                a10 = Fmadd(b, x0, a10); a11 = Fmadd(b, x1, a11); a12 = Fmadd(b, x2, a12);
                 b = Vector512.Create(d2[q]);
-                a20 = Fmadd512(b, x0, a20); a21 = Fmadd512(b, x1, a21); a22 = Fmadd512(b, x2, a22);
+                a20 = Fmadd(b, x0, a20); a21 = Fmadd(b, x1, a21); a22 = Fmadd(b, x2, a22);
                 b = Vector512.Create(d3[q]);
-                a30 = Fmadd512(b, x0, a30); a31 = Fmadd512(b, x1, a31); a32 = Fmadd512(b, x2, a32);
+                a30 = Fmadd(b, x0, a30); a31 = Fmadd(b, x1, a31); a32 = Fmadd(b, x2, a32);
                 b = Vector512.Create(d4[q]);
-                a40 = Fmadd512(b, x0, a40); a41 = Fmadd512(b, x1, a41); a42 = Fmadd512(b, x2, a42);
+                a40 = Fmadd(b, x0, a40); a41 = Fmadd(b, x1, a41); a42 = Fmadd(b, x2, a42);
                 b = Vector512.Create(d5[q]);
-                a50 = Fmadd512(b, x0, a50); a51 = Fmadd512(b, x1, a51); a52 = Fmadd512(b, x2, a52);
+                a50 = Fmadd(b, x0, a50); a51 = Fmadd(b, x1, a51); a52 = Fmadd(b, x2, a52);
                 b = Vector512.Create(d6[q]);
-                a60 = Fmadd512(b, x0, a60); a61 = Fmadd512(b, x1, a61); a62 = Fmadd512(b, x2, a62);
+                a60 = Fmadd(b, x0, a60); a61 = Fmadd(b, x1, a61); a62 = Fmadd(b, x2, a62);
                 b = Vector512.Create(d7[q]);
-                a70 = Fmadd512(b, x0, a70); a71 = Fmadd512(b, x1, a71); a72 = Fmadd512(b, x2, a72);
+                a70 = Fmadd(b, x0, a70); a71 = Fmadd(b, x1, a71); a72 = Fmadd(b, x2, a72);
                 xp += Lanes;
             }
             x += pitch; d += cols;

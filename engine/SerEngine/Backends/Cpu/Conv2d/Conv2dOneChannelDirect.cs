@@ -252,14 +252,14 @@ internal static class Conv2dOneChannelDirect
             {
                 var v = Vector512.Load(d);
                 float* at = row + ow;
-                a0 = Fmadd512(v, Both(at + o0), a0);
-                a1 = Fmadd512(v, Both(at + o1), a1);
-                a2 = Fmadd512(v, Both(at + o2), a2);
-                a3 = Fmadd512(v, Both(at + o3), a3);
-                a4 = Fmadd512(v, Both(at + o4), a4);
-                a5 = Fmadd512(v, Both(at + o5), a5);
-                a6 = Fmadd512(v, Both(at + o6), a6);
-                a7 = Fmadd512(v, Both(at + o7), a7);
+                a0 = Fmadd(v, Both(at + o0), a0);
+                a1 = Fmadd(v, Both(at + o1), a1);
+                a2 = Fmadd(v, Both(at + o2), a2);
+                a3 = Fmadd(v, Both(at + o3), a3);
+                a4 = Fmadd(v, Both(at + o4), a4);
+                a5 = Fmadd(v, Both(at + o5), a5);
+                a6 = Fmadd(v, Both(at + o6), a6);
+                a7 = Fmadd(v, Both(at + o7), a7);
             }
         }
         sums[0] += Vector256.Sum(a0.GetLower()); sums[1] += Vector256.Sum(a1.GetLower()); sums[2] += Vector256.Sum(a2.GetLower()); sums[3] += Vector256.Sum(a3.GetLower());
@@ -273,9 +273,4 @@ internal static class Conv2dOneChannelDirect
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static unsafe Vector512<float> Both(float* p) =>
         Avx512F.IsSupported ? Avx512F.BroadcastVector256ToVector512((double*)p).AsSingle() : Vector512.Create(Vector256.Load(p), Vector256.Load(p));
-
-    // fused also where the CPU lacks AVX-512 (then emulated), so the pinned pair loop rounds as the 256-bit one anywhere
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector512<float> Fmadd512(Vector512<float> a, Vector512<float> b, Vector512<float> c) =>
-        Avx512F.IsSupported ? Avx512F.FusedMultiplyAdd(a, b, c) : Vector512.FusedMultiplyAdd(a, b, c);
 }

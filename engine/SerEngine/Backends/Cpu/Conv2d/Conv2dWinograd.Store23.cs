@@ -43,14 +43,7 @@ internal static partial class Conv2dWinograd
             }
             else
             {
-                int rowsIn = Math.Min(2, rowsMax - oh), colsIn = Math.Min(2, outW - ow);
-                Output8(me, mXi, biasLow, relu, out var y00, out var y01, out var y10, out var y11);
-                StoreOutputs2(y00, y01, y10, y11, at, plane, outW, lanesLow, rowsIn, colsIn);
-                if (lanesHigh > 0)
-                {
-                    Output8(me + 8, mXi, biasHigh, relu, out y00, out y01, out y10, out y11);
-                    StoreOutputs2(y00, y01, y10, y11, at + 8 * plane, plane, outW, lanesHigh, rowsIn, colsIn);
-                }
+                StoreTile(me, mXi, biasLow, biasHigh, lanesLow, lanesHigh, relu, at, plane, outW, Math.Min(2, rowsMax - oh), Math.Min(2, outW - ow));
                 e++;
                 j++;
             }
@@ -92,14 +85,7 @@ internal static partial class Conv2dWinograd
             }
             else
             {
-                int rowsIn = Math.Min(2, rowsMax - oh), colsIn = Math.Min(2, outW - ow);
-                Output8(me, mXi, biasLow, relu, out var y00, out var y01, out var y10, out var y11);
-                StoreOutputs2(y00, y01, y10, y11, at, plane, outW, lanesLow, rowsIn, colsIn);
-                if (lanesHigh > 0)
-                {
-                    Output8(me + 8, mXi, biasHigh, relu, out y00, out y01, out y10, out y11);
-                    StoreOutputs2(y00, y01, y10, y11, at + 8 * plane, plane, outW, lanesHigh, rowsIn, colsIn);
-                }
+                StoreTile(me, mXi, biasLow, biasHigh, lanesLow, lanesHigh, relu, at, plane, outW, Math.Min(2, rowsMax - oh), Math.Min(2, outW - ow));
                 e++;
                 j++;
             }
@@ -108,6 +94,23 @@ internal static partial class Conv2dWinograd
                 j = 0;
                 r++;
             }
+        }
+    }
+
+    /// <summary>
+    /// One tile (M at <paramref name="m"/>, up to 16 channels: <paramref name="lanesLow"/> and <paramref name="lanesHigh"/> live)
+    /// into y at dst, clipped to <paramref name="rowsIn"/> × <paramref name="colsIn"/> outputs: the store walk's tile-by-tile case.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe void StoreTile(float* m, long mXi, Vector256<float> biasLow, Vector256<float> biasHigh, int lanesLow, int lanesHigh,
+        bool relu, float* dst, long plane, int outW, int rowsIn, int colsIn)
+    {
+        Output8(m, mXi, biasLow, relu, out var y00, out var y01, out var y10, out var y11);
+        StoreOutputs2(y00, y01, y10, y11, dst, plane, outW, lanesLow, rowsIn, colsIn);
+        if (lanesHigh > 0)
+        {
+            Output8(m + 8, mXi, biasHigh, relu, out y00, out y01, out y10, out y11);
+            StoreOutputs2(y00, y01, y10, y11, dst + 8 * plane, plane, outW, lanesHigh, rowsIn, colsIn);
         }
     }
 
