@@ -84,6 +84,14 @@ public static class CliApp
         Commands.FirstOrDefault(c => c.Name == name)
         ?? throw new UsageException($"unknown command '{name}' (commands: {string.Join(", ", Commands.Select(c => c.Name))}; see 'ser help')");
 
+    /// <summary>
+    /// How this <c>ser</c> was built and what its cpu backend runs: NativeAOT code is compiled for one instruction set
+    /// when published, managed code for this CPU when run (the two train to the same bits; their speed differs).
+    /// </summary>
+    public static string BuildLine =>
+        $"build: {(System.Runtime.CompilerServices.RuntimeFeature.IsDynamicCodeSupported ? $"managed (.NET {Environment.Version}, JIT-compiled for this CPU)" : "native (NativeAOT, compiled ahead for one instruction set)")}, " +
+        $"cpu SIMD {(System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated ? 512 : System.Runtime.Intrinsics.Vector256.IsHardwareAccelerated ? 256 : 128)}-bit";
+
     /// <summary>The program's version (the package version, without the source revision).</summary>
     public static string Version =>
         (System.Reflection.CustomAttributeExtensions.GetCustomAttribute<System.Reflection.AssemblyInformationalVersionAttribute>(typeof(CliApp).Assembly)
@@ -104,6 +112,7 @@ public static class CliApp
         if (first == "--version")
         {
             stdout.WriteLine($"ser {Version}");
+            stdout.WriteLine(BuildLine);
             return 0;
         }
         if (first.StartsWith('-')) throw new UsageException($"unknown option '{first}' (commands come first; see 'ser help')");

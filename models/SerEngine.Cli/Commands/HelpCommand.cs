@@ -39,7 +39,7 @@ public sealed class HelpCommand : ICommand
         int width = CliApp.Commands.Max(c => c.Name.Length);
         foreach (var c in CliApp.Commands) w.WriteLine($"  {c.Name.PadRight(width)}  {c.Summary}");
         w.WriteLine();
-        w.WriteLine("'ser help COMMAND' or 'ser COMMAND --help' shows a command's options; 'ser --version' the version.");
+        w.WriteLine("'ser help COMMAND' or 'ser COMMAND --help' shows a command's options; 'ser --version' the version and how this ser was built.");
     }
 
     /// <summary>Writes one command's usage and options.</summary>

@@ -52,7 +52,11 @@ public class CliTests
     {
         var r = Run("--version");
         Assert.Equal(0, r.Code);
-        Assert.Equal("ser 0.1.0", Lines(r.Out).Single());
+        var lines = Lines(r.Out);
+        Assert.Equal(2, lines.Length);
+        Assert.Equal("ser 0.1.0", lines[0]);
+        Assert.StartsWith("build: managed (.NET 10.", lines[1]); // the tests run JIT-compiled
+        Assert.Matches(@", cpu SIMD (128|256|512)-bit$", lines[1]);
     }
 
     [Fact]
