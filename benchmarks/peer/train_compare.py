@@ -9,7 +9,9 @@ one fold for --epochs epochs without early stopping (--patience 0), back to back
 `/usr/bin/time -v`: the wall time counts everything (start-up, features, training, validation,
 checkpoints, test). Prints a Markdown table: seconds, ours / PyTorch, test UA of each and their
 difference, peak RSS of each (MB) and their ratio; then ours' own `time:` line (where its time went).
-Run with /usr/bin/python3 (Debian python3-torch 1.13). --ser defaults to the Release build's ser.dll.
+Run with /usr/bin/python3 (Debian python3-torch 1.13). --ser defaults to the Release build's ser.dll (managed, JIT);
+`--ser out/aot/bin/ser` times a NativeAOT ser (models/SerEngine.Cli/publish-aot.sh [--native]). The table's
+heading names the build (`ser --version`).
 """
 import argparse
 import os
@@ -77,6 +79,8 @@ def main(argv):
                         f"| {o_rss:.0f} | {t_rss:.0f} | {o_rss / t_rss:.2f} |")
             lines += [f"{model} run {run}: {l}" for l in o_text.splitlines() if l.startswith("time: ")]
             print(rows[-1], file=sys.stderr, flush=True)
+    build = subprocess.run(shlex.split(a.ser) + ["--version"], capture_output=True, text=True).stdout.strip().replace("\n", "; ")
+    print(f"ours: `{a.ser}` ({build})")
     print(f"`ser train` and `train_parity.py`, one fold ({a.fold} of {a.folds}), {a.epochs} epochs, patience 0{' ' + ' '.join(extra) if extra else ''}:")
     print()
     print("| model | run | ours s | PyTorch s | ours / PyTorch | ours test UA | PyTorch test UA | difference | ours peak MB | PyTorch peak MB | ours / PyTorch |")
