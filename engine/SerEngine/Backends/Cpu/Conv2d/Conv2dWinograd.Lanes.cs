@@ -107,6 +107,75 @@ internal static partial class Conv2dWinograd
     }
 
     /// <summary>
+    /// <see cref="Input16"/> for 16 tiles read straight from an unpadded plane x [h, w]: the patch rows start at row
+    /// <paramref name="row0"/> and column <paramref name="col0"/> of x (either may be negative: the padding), and every element
+    /// outside x is read as the zero the padded copy holds there (masked loads at the edges; same operations, same bits).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static unsafe void Input16Direct(float* x, int h, int w, int row0, int col0, float* v, long xiStride)
+    {
+        bool inside = col0 >= 0 && col0 + 34 <= w;
+        // lanes of the four loads of a patch row (columns col0 + 0, 16, 2, 18 on) that lie within [0, w)
+        Vector512<float> m0 = inside ? default : ColumnMask(col0, w), m1 = inside ? default : ColumnMask(col0 + 16, w);
+        Vector512<float> m2 = inside ? default : ColumnMask(col0 + 2, w), m3 = inside ? default : ColumnMask(col0 + 18, w);
+        float* p = x + (long)row0 * w + col0;
+        var (q00, q01, q02, q03) = InputRow16Direct(p, (uint)row0 < (uint)h, inside, m0, m1, m2, m3);
+        var (q10, q11, q12, q13) = InputRow16Direct(p + w, (uint)(row0 + 1) < (uint)h, inside, m0, m1, m2, m3);
+        var (q20, q21, q22, q23) = InputRow16Direct(p + 2 * w, (uint)(row0 + 2) < (uint)h, inside, m0, m1, m2, m3);
+        (q00 - q20).Store(v);
+        (q01 - q21).Store(v + xiStride);
+        (q02 - q22).Store(v + 2 * xiStride);
+        (q03 - q23).Store(v + 3 * xiStride);
+        (q10 + q20).Store(v + 4 * xiStride);
+        (q11 + q21).Store(v + 5 * xiStride);
+        (q12 + q22).Store(v + 6 * xiStride);
+        (q13 + q23).Store(v + 7 * xiStride);
+        (q20 - q10).Store(v + 8 * xiStride);
+        (q21 - q11).Store(v + 9 * xiStride);
+        (q22 - q12).Store(v + 10 * xiStride);
+        (q23 - q13).Store(v + 11 * xiStride);
+        var (q30, q31, q32, q33) = InputRow16Direct(p + 3 * w, (uint)(row0 + 3) < (uint)h, inside, m0, m1, m2, m3);
+        (q10 - q30).Store(v + 12 * xiStride);
+        (q11 - q31).Store(v + 13 * xiStride);
+        (q12 - q32).Store(v + 14 * xiStride);
+        (q13 - q33).Store(v + 15 * xiStride);
+    }
+
+    /// <summary>Lanes l of a load of 16 columns from column <paramref name="from"/> with 0 ≤ from + l &lt; <paramref name="w"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> ColumnMask(int from, int w)
+    {
+        var lane = Vector512.Create(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+        return (Vector512.GreaterThanOrEqual(lane, Vector512.Create(-from)) & Vector512.LessThan(lane, Vector512.Create(w - from))).AsSingle();
+    }
+
+    /// <summary>
+    /// <see cref="InputRow16"/> of the patch row at p of an unpadded plane: zeros for a padding row (<paramref name="valid"/>
+    /// false), the lanes outside the row masked to zero unless <paramref name="inside"/>.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe (Vector512<float>, Vector512<float>, Vector512<float>, Vector512<float>) InputRow16Direct(float* p, bool valid, bool inside,
+        Vector512<float> m0, Vector512<float> m1, Vector512<float> m2, Vector512<float> m3)
+    {
+        if (!valid) return default; // (d B) of a row of zeros
+        Vector512<float> a0, a1, b0, b1;
+        if (inside)
+        {
+            a0 = Vector512.Load(p); a1 = Vector512.Load(p + 16); b0 = Vector512.Load(p + 2); b1 = Vector512.Load(p + 18);
+        }
+        else
+        {
+            a0 = Avx512F.MaskLoad(p, m0, Vector512<float>.Zero); a1 = Avx512F.MaskLoad(p + 16, m1, Vector512<float>.Zero);
+            b0 = Avx512F.MaskLoad(p + 2, m2, Vector512<float>.Zero); b1 = Avx512F.MaskLoad(p + 18, m3, Vector512<float>.Zero);
+        }
+        var even = Vector512.Create(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+        var odd = Vector512.Create(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
+        Vector512<float> d0 = Avx512F.PermuteVar16x32x2(a0, even, a1), d1 = Avx512F.PermuteVar16x32x2(a0, odd, a1);
+        Vector512<float> d2 = Avx512F.PermuteVar16x32x2(b0, even, b1), d3 = Avx512F.PermuteVar16x32x2(b0, odd, b1);
+        return (d0 - d2, d1 + d2, d2 - d1, d1 - d3);
+    }
+
+    /// <summary>
     /// M_ξ [8 k][48 tiles] at m = Σ_c V_ξ[c][48 tiles at v] · U_ξ[c][8 k at u] (V rows <paramref name="channelStride"/> apart, U
     /// rows 16 apart): 24 accumulators, each the FMA chain over the channels in order from zero.
     /// </summary>
