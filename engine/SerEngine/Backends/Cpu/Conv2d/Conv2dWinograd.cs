@@ -275,16 +275,9 @@ internal static partial class Conv2dWinograd
         if (rowSplits == 1 && blockSplits == 1)
         {
             // one task per image: it pads its image into its own scratch, read back from L2 by the input transforms
-            // (a batch-wide padded copy went to memory and came back); the tile-lane form reads x itself, zeros by masks
-            bool direct = TileLanes(wg, WideTransforms(wideProducts), pool);
+            // (a batch-wide padded copy went to memory and came back)
             ParallelFor(g.N, workers, n =>
             {
-                if (direct)
-                {
-                    fixed (float* src = x, py = y, pb = bias)
-                        ForwardTask(src + (long)n * geo.C * geo.H * geo.W, panels, pb, py + n * yImage, geo, wg, 0, wg.TilesH, 0, blocks, relu, wideProducts, direct: true);
-                    return;
-                }
                 float* pad = CpuScratch.Floats(ref _paddedScratch, image);
                 fixed (float* src = x, py = y, pb = bias)
                 {
@@ -384,7 +377,7 @@ internal static partial class Conv2dWinograd
     /// (each element is still one FMA chain over the input channels: the same bits in any order of the loops).
     /// </summary>
     private static unsafe void ForwardTask(float* image, float* panels, float* bias, float* y, in Conv2dGeometry g, in TileGeometry wg,
-        int i0, int i1, int kb0, int kb1, bool relu, bool wide, bool pool = false, int e0 = 0, int e1 = int.MaxValue, bool direct = false)
+        int i0, int i1, int kb0, int kb1, bool relu, bool wide, bool pool = false, int e0 = 0, int e1 = int.MaxValue)
     {
         int c = g.C, blocks = CeilDiv(g.K, Lanes), tilesWPad = wg.TilesWPad;
         bool wideInput = WideTransforms(wide), lanes = TileLanes(wg, wideInput, pool); // a band of whole rows: Conv2dWinograd.Lanes.cs
@@ -419,15 +412,6 @@ internal static partial class Conv2dWinograd
                     }
                     for (int cc = 0; cc < c; cc++)
                     {
-                        if (direct)
-                        {
-                            // image is x's [C, H, W] itself (no padded copy): the tile-lane form's 16-tile transforms read it
-                            float* plane = image + (long)cc * g.H * g.W;
-                            for (int r = 0; r < rows; r++)
-                                for (int j0 = 0; j0 < tilesWPad; j0 += Lanes)
-                                    Input16Direct(plane, g.H, g.W, 2 * (b0 + r) - g.PadTop, 2 * j0 - g.PadLeft, pv + (long)cc * tiles + r * tilesWPad + j0, vXi);
-                            continue;
-                        }
                         float* src = image + (long)cc * wg.Plane;
                         for (int r = 0; r < rows; r++)
                             for (int j0 = 0; j0 < tilesWPad;)
