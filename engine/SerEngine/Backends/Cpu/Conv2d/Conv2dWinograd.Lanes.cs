@@ -24,10 +24,12 @@ internal static partial class Conv2dWinograd
 
     /// <summary>
     /// True when a band of <see cref="ForwardTask"/> may take the tile-lane form: 512-bit transforms, F(2×2, 3×3) without
-    /// pooling, and tile rows padded to whole 16-tile vectors (so a vector never spans two tile rows).
+    /// pooling, tile rows padded to whole 16-tile vectors (so a vector never spans two tile rows), and 32 input channels or
+    /// more (with 16 a pass is 16 steps, and its 24 accumulator stores and 16 calls per 8 channels weighed too much: conv2's
+    /// forward in focus_calibration_net.train_step.b32.26x63 ran slower than the channel-lane Products6x32).
     /// </summary>
-    private static bool TileLanes(in TileGeometry wg, bool wideInput, bool pool) =>
-        wideInput && !pool && wg.M == 2 && wg.Alpha == 4 && wg.TilesWPad % Lanes == 0;
+    private static bool TileLanes(in Conv2dGeometry g, in TileGeometry wg, bool wideInput, bool pool) =>
+        wideInput && !pool && wg.M == 2 && wg.Alpha == 4 && wg.TilesWPad % Lanes == 0 && g.C >= 2 * Lanes;
 
     /// <summary>This thread's M of one group of the tile-lane form: [16 ξ][8 k][48 tiles] (CpuScratch).</summary>
     [ThreadStatic] private static float[]? _laneScratch;
