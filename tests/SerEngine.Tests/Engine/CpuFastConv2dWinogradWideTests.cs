@@ -9,7 +9,9 @@ namespace SerEngine.Tests.Engine;
 /// Products12x16 for a lone 16-channel block, Conv2dWinograd.Store23.cs's StoreTilePair16) against the 256-bit forms: the same
 /// bits on 1–3 threads, and the <c>cpu-reference</c> loops at the shared norm-wise tolerance. Shapes: FocusCalibrationNet's
 /// training layers at two images (conv2's backward-input has one block, conv3's forward a pair and a lone block), odd group
-/// counts, blocks with 8 and 12 live lanes (the tile-by-tile store), bias and ReLU.
+/// counts, blocks with 8 and 12 live lanes (the tile-by-tile store), bias and ReLU; rows of 20 to 48 tiles over 32 to 40 input
+/// channels for the tile-lane products and stores (Conv2dWinograd.Lanes.cs: whole 16-tile vectors, a last group of one to three,
+/// masked right edges).
 /// </summary>
 public class CpuFastConv2dWinogradWideTests
 {
@@ -23,6 +25,9 @@ public class CpuFastConv2dWinogradWideTests
         new(2, 7, 9, 23, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1),     // one block, 5 × 12 tiles: an odd number of groups of six
         new(2, 5, 11, 14, 40, 3, 3, 1, 1, 0, 1, 1, 0, 1, 1),    // 40 channels: a last block of 8 live lanes; asymmetric padding
         new(2, 12, 8, 9, 60, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1),     // 60 channels: a last block of 12 live lanes; 12 input channels
+        new(2, 32, 13, 61, 20, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1),   // tiles in the lanes: 31 of 32 tiles a row, odd height, 4 live lanes in the last block
+        new(2, 33, 7, 95, 8, 3, 3, 1, 1, 1, 0, 2, 1, 1, 1),     // tiles in the lanes: 48 tiles a row (one group of three vectors), asymmetric padding, 33 channels
+        new(1, 40, 10, 40, 24, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1),   // one image, 20 of 32 tiles a row, blocks of 16 and 8 lanes
     ];
 
     [Fact]

@@ -11,7 +11,9 @@ namespace SerEngine.Backends.Cpu;
 // 16 to 48 steps, and a call per group (eleven arguments, six tile pointers built by the caller) cost a large share of them.
 // With 512-bit vectors a lone block (FocusCalibrationNet's conv2 backward-input has 16 output channels, conv3's forward 48)
 // runs Products12x16: one 512-bit FMA per tile and step, two groups of six at a time (twelve chains in flight, as Kernel6x32),
-// and a pair of blocks Products6x32 (Kernel6x32's chains with the loop over the groups inside, as Products6x16).
+// and a pair of blocks Products6x32 (Kernel6x32's chains with the loop over the groups inside, as Products6x16). Bands of whole
+// rows of 16-tile vectors over 32 input channels or more (conv2's backward-input, conv3) take the tiles in the lanes instead
+// (Conv2dWinograd.Lanes.cs).
 internal static partial class Conv2dWinograd
 {
     /// <summary>

@@ -380,7 +380,7 @@ internal static partial class Conv2dWinograd
         int i0, int i1, int kb0, int kb1, bool relu, bool wide, bool pool = false, int e0 = 0, int e1 = int.MaxValue)
     {
         int c = g.C, blocks = CeilDiv(g.K, Lanes), tilesWPad = wg.TilesWPad;
-        bool wideInput = WideTransforms(wide);
+        bool wideInput = WideTransforms(wide), lanes = TileLanes(g, wg, wideInput, pool); // a band of whole rows: Conv2dWinograd.Lanes.cs
         bool wholeImage = i0 == 0 && i1 == wg.TilesH && e0 == 0 && e1 >= wg.TilesH * wg.TilesW && !pool;
         var (bandRows, chunkBlocks) = Bands(g, wg, i1 - i0, kb1 - kb0, wide, wholeImage);
         // V_ξ [C][band tiles] lie 32 floats more than a multiple of 4 KB apart at most (one input
@@ -424,6 +424,11 @@ internal static partial class Conv2dWinograd
                                 }
                                 else j0 += InputTiles(wg.Alpha, patch, wg.Wp, slot, vXi, tilesWPad - j0, wideInput);
                             }
+                    }
+                    if (lanes && first == 0 && real == rows * wg.TilesW)
+                    {
+                        LaneBand(pv, vXi, panels, bias, y, g, wg, rows, b0, kb0, kb1, relu);
+                        continue;
                     }
                     long uXi = PanelXiStride(g), mBlock = groups * mGroup;
                     for (int kc0 = kb0; kc0 < kb1; kc0 += chunkBlocks)
