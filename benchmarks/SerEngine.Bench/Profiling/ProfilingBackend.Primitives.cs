@@ -470,6 +470,22 @@ public sealed partial class ProfilingBackend
         Record(Stop(t0), $"FocusBiasBackward [{rows}x{t}]");
     }
 
+    /// <inheritdoc/>
+    public override void HeadDotForward(Storage x, Storage u, Storage y, int n, int t, int h, int d)
+    {
+        long t0 = Start();
+        Inner.HeadDotForward(U(x), U(u), U(y), n, t, h, d);
+        Record(Stop(t0), $"HeadDotForward [{n},{t},{h},{d}]");
+    }
+
+    /// <inheritdoc/>
+    public override void HeadDotBackward(Storage x, Storage u, Storage dy, Storage? dx, Storage? du, int n, int t, int h, int d)
+    {
+        long t0 = Start();
+        Inner.HeadDotBackward(U(x), U(u), U(dy), UOrNull(dx), UOrNull(du), n, t, h, d);
+        Record(Stop(t0), $"HeadDotBackward [{n},{t},{h},{d}]");
+    }
+
     // ---- optimizers ---------------------------------------------------------------------------
 
     /// <inheritdoc/>
