@@ -92,6 +92,15 @@ public sealed partial class ProfilingBackend
     }
 
     /// <inheritdoc/>
+    public override bool LinearBackwardInputAdd(Storage dy, Storage w, Storage dx, int m, int outF, int inF)
+    {
+        long t0 = Start();
+        bool done = Inner.LinearBackwardInputAdd(U(dy), U(w), U(dx), m, outF, inF);
+        if (done) Record(Stop(t0), $"LinearBackwardInputAdd [{m}x{inF}x{outF}]");
+        return done;
+    }
+
+    /// <inheritdoc/>
     public override PackedGemmA PackGemmA(Storage a, bool transA, int m, int k)
     {
         long t0 = Start();
