@@ -495,6 +495,22 @@ public sealed partial class ProfilingBackend
         Record(Stop(t0), $"HeadDotBackward [{n},{t},{h},{d}]");
     }
 
+    /// <inheritdoc/>
+    public override void GatedMergeHeadsForward(Storage o, Storage g, Storage y, int n, int h, int t, int d)
+    {
+        long t0 = Start();
+        Inner.GatedMergeHeadsForward(U(o), U(g), U(y), n, h, t, d);
+        Record(Stop(t0), $"GatedMergeHeadsForward [{n},{h},{t},{d}]");
+    }
+
+    /// <inheritdoc/>
+    public override void GatedMergeHeadsBackward(Storage o, Storage g, Storage dy, Storage? dO, Storage? dg, int n, int h, int t, int d)
+    {
+        long t0 = Start();
+        Inner.GatedMergeHeadsBackward(U(o), U(g), U(dy), UOrNull(dO), UOrNull(dg), n, h, t, d);
+        Record(Stop(t0), $"GatedMergeHeadsBackward [{n},{h},{t},{d}]");
+    }
+
     // ---- optimizers ---------------------------------------------------------------------------
 
     /// <inheritdoc/>

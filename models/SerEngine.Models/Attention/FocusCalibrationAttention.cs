@@ -117,12 +117,13 @@ public sealed partial class FocusCalibrationAttention : Module
         var (o, attention) = Ops.AttentionTokens(qh, kh, vh, bias, null, 1f / MathF.Sqrt(dh), DropoutP, Training, _rng);
 
         Tensor? gates = null;
+        Tensor merged;                                                            // [N, T, H·dh]
         if (Calibration)
         {
             gates = CalibrationGate!.Forward(o.Mean([2]).Reshape(n, h * dh)).Sigmoid(); // [N, H]
-            o = o * gates.Reshape(n, h, 1, 1);
+            merged = Ops.GatedMergeHeads(o, gates);                               // each head times its gate, heads merged
         }
-        var merged = o.Permute(0, 2, 1, 3).Reshape(n, t, h * dh);                 // [N, T, H·dh]
+        else merged = o.Permute(0, 2, 1, 3).Reshape(n, t, h * dh);
         return (Out.Forward(merged), new Internals(attention, centres, widths, gates));
     }
 }
