@@ -43,7 +43,8 @@ public static class Graph
     /// input (a tensor the graph allocated for an earlier sum and nobody else sees): <paramref name="backward"/>(dy, into)
     /// gets into[i] = that sum or null, and returns into[i] itself as input i's gradient when it added its contribution
     /// there. The result must be the float add the graph would have done (sum + contribution), so that nothing changes
-    /// but a pass and a buffer (a linear layer's dx added by its GEMM into x's pending gradient).
+    /// but a pass and a buffer (a linear layer's dx added by its GEMM into x's pending gradient). Every other gradient it
+    /// returns must be a new tensor that nothing else holds: the graph may offer it to later RecordInto nodes in turn.
     /// </summary>
     internal static Tensor RecordInto(string op, Tensor output, Tensor[] inputs, Func<Tensor, Tensor?[], Tensor?[]> backward)
     {
@@ -89,7 +90,8 @@ public static class Graph
             Accumulate(grads, o, seed);
         }
 
-        var sums = new HashSet<Tensor>(ReferenceEqualityComparer.Instance); // pending sums this pass allocated (RecordInto may add to them)
+        // pending gradients nobody else sees (sums this pass allocated, RecordInto nodes' new gradients): RecordInto may add to them
+        var sums = new HashSet<Tensor>(ReferenceEqualityComparer.Instance);
         var spent = new List<Tensor>(); // gradients a node has consumed or a sum has replaced
         foreach (var t in TopologicalOrder(outputs))
         {
@@ -115,8 +117,14 @@ public static class Graph
                 if (d.Shape != input.Shape)
                     throw new InvalidOperationException($"backward of '{node.Op}' gave input {i} a gradient of shape {d.Shape}, expected {input.Shape}");
                 if (into is not null && ReferenceEquals(d, into[i])) continue; // added into the pending sum in place
-                if (!handed.Add(d)) shared.Add(d);
+                if (!handed.Add(d))
+                {
+                    shared.Add(d);
+                    sums.Remove(d);
+                }
                 Accumulate(grads, input, d, spent, sums);
+                // a RecordInto node's gradients are new tensors of its own: pending as they are, later ones may add to them
+                if (into is not null && !shared.Contains(d) && ReferenceEquals(grads[input], d)) sums.Add(d);
             }
             if (!retainGraph)
             {
@@ -143,7 +151,7 @@ public static class Graph
         g.Dispose(); // a view's buffer stays while another tensor holds it (storages count references)
     }
 
-    // per input of a RecordInto node: its pending gradient when that is a sum this pass allocated (seen by nobody else)
+    // per input of a RecordInto node: its pending gradient when that is in `sums` (seen by nobody else)
     // and the input appears once among the node's inputs, else null
     private static Tensor?[] PendingSums(Tensor[] inputs, Dictionary<Tensor, Tensor> grads, HashSet<Tensor> sums)
     {

@@ -12,22 +12,22 @@ namespace SerEngine.Backends.Cpu;
 public partial class CpuBackend
 {
     /// <inheritdoc/>
-    public override void GatedMergeHeadsForward(Storage o, Storage g, Storage y, int n, int h, int t, int d)
+    public override unsafe void GatedMergeHeadsForward(Storage o, Storage g, Storage y, int n, int h, int t, int d)
     {
         float[] ov = F(o), gv = F(g), yv = F(y);
         ForChunks(n * h, (long)n * h * t * d, (s, e) =>
         {
-            for (int r = s; r < e; r++) // r = i·H + k: image i, head k
-            {
-                int i = r / h, k = r % h;
-                for (int j = 0; j < t; j++)
-                    RowTimes(new ReadOnlySpan<float>(ov, (r * t + j) * d, d), gv[r], new Span<float>(yv, ((i * t + j) * h + k) * d, d));
-            }
+            fixed (float* po = ov, py = yv)
+                for (int r = s; r < e; r++) // r = i·H + k: image i, head k
+                {
+                    int i = r / h, k = r % h;
+                    for (int j = 0; j < t; j++) RowTimes(po + (long)(r * t + j) * d, gv[r], py + ((long)(i * t + j) * h + k) * d, d);
+                }
         });
     }
 
     /// <inheritdoc/>
-    public override void GatedMergeHeadsBackward(Storage o, Storage g, Storage dy, Storage? dO, Storage? dg, int n, int h, int t, int d)
+    public override unsafe void GatedMergeHeadsBackward(Storage o, Storage g, Storage dy, Storage? dO, Storage? dg, int n, int h, int t, int d)
     {
         if (dO is null && dg is null) return;
         if (t * d <= 1)
@@ -41,41 +41,42 @@ public partial class CpuBackend
         ForChunks(n * h, (long)n * h * row, (s, e) =>
         {
             var prod = dgv is null ? null : new float[row]; // [T, D]: one (image, head) row of dy·o
-            for (int r = s; r < e; r++)
-            {
-                int i = r / h, k = r % h;
-                for (int j = 0; j < t; j++)
+            fixed (float* po = ov, pdy = gy, pdo = dov, pp = prod)
+                for (int r = s; r < e; r++)
                 {
-                    var dyRow = new ReadOnlySpan<float>(gy, ((i * t + j) * h + k) * d, d);
-                    if (dov is not null) RowTimes(dyRow, gv[r], new Span<float>(dov, (r * t + j) * d, d));
-                    if (prod is not null) RowProduct(dyRow, new ReadOnlySpan<float>(ov, (r * t + j) * d, d), new Span<float>(prod, j * d, d));
+                    int i = r / h, k = r % h;
+                    for (int j = 0; j < t; j++)
+                    {
+                        float* dyRow = pdy + ((long)(i * t + j) * h + k) * d;
+                        if (pdo != null) RowTimes(dyRow, gv[r], pdo + (long)(r * t + j) * d, d);
+                        if (pp != null) RowProduct(dyRow, po + (long)(r * t + j) * d, pp + j * d, d);
+                    }
+                    if (prod is null) continue;
+                    double acc = 0;
+                    if (row < 32)
+                        for (int c = 0; c < row; c++) acc += prod[c];
+                    else acc += FixedSum.Sum(prod);
+                    dgv![r] = (float)acc;
                 }
-                if (prod is null) continue;
-                double acc = 0;
-                if (row < 32)
-                    for (int c = 0; c < row; c++) acc += prod[c];
-                else acc += FixedSum.Sum(prod);
-                dgv![r] = (float)acc;
-            }
         });
     }
 
-    /// <summary>y[c] = x[c]·s (one float multiply each).</summary>
+    /// <summary>y[c] = x[c]·s for c &lt; len (one float multiply each).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void RowTimes(ReadOnlySpan<float> x, float s, Span<float> y)
+    private static unsafe void RowTimes(float* x, float s, float* y, int len)
     {
         int c = 0;
         var vs = Vector256.Create(s);
-        for (; c + 8 <= x.Length; c += 8) (Vector256.Create(x.Slice(c, 8)) * vs).CopyTo(y.Slice(c, 8));
-        for (; c < x.Length; c++) y[c] = x[c] * s;
+        for (; c + 8 <= len; c += 8) (Vector256.Load(x + c) * vs).Store(y + c);
+        for (; c < len; c++) y[c] = x[c] * s;
     }
 
-    /// <summary>y[c] = a[c]·b[c] (one float multiply each).</summary>
+    /// <summary>y[c] = a[c]·b[c] for c &lt; len (one float multiply each).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void RowProduct(ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> y)
+    private static unsafe void RowProduct(float* a, float* b, float* y, int len)
     {
         int c = 0;
-        for (; c + 8 <= a.Length; c += 8) (Vector256.Create(a.Slice(c, 8)) * Vector256.Create(b.Slice(c, 8))).CopyTo(y.Slice(c, 8));
-        for (; c < a.Length; c++) y[c] = a[c] * b[c];
+        for (; c + 8 <= len; c += 8) (Vector256.Load(a + c) * Vector256.Load(b + c)).Store(y + c);
+        for (; c < len; c++) y[c] = a[c] * b[c];
     }
 }

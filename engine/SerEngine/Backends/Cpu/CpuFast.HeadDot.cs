@@ -6,9 +6,9 @@ namespace SerEngine.Backends.Cpu;
 // Fast per-head dot products (Backend.HeadDot.cs), one pass over x each way, x read where the heads lie ([N, T, H, D]).
 // Forward: each y is FixedSum.Dot of its row of x and u, as SumTo summed the products' row (the same products, the
 // same fixed order), through a double as SumTo's kept-row loop stores it; rows under 32 are summed in order in double,
-// as SumTo's short-row loops do. Backward, per head (the threads take heads):
-// dx's rows are dy·u; du's D sums run in registers-or-L1 lanes over (n, t) in order from zero, one float add per
-// product, as SumTo's column sums added the runs of the product. So both give the composed default's bits.
+// as SumTo's short-row loops do. Backward, per (head, 32-column block) (the threads take blocks): dx's rows are
+// dy·u; du's sums run in lanes over (n, t) in order from zero, one float add per product, as SumTo's column sums
+// added the runs of the product. So both give the composed default's bits.
 // Legend: x, dx [N, T, H, D]; u, du [H, D]; y, dy [N, H, T].
 public partial class CpuBackend
 {
@@ -47,45 +47,48 @@ public partial class CpuBackend
         }
         float[] xv = F(x), uv = F(u), gv = F(dy);
         float[]? dxv = dx is null ? null : F(dx), duv = du is null ? null : F(du);
-        long work = (long)n * t * h * d;
-        if (Threads <= 1 || work < ParallelElements || h == 1)
-            for (int k = 0; k < h; k++) HeadDotBackwardHead(xv, uv, gv, dxv, duv, n, t, h, d, k);
+        // tasks: (head, 32-column block), so du's sums over (n, t) stay whole and in order within a task
+        int blocks = (d + 31) / 32, tasks = h * blocks;
+        void Task(int task) => HeadDotBackwardColumns(xv, uv, gv, dxv, duv, n, t, h, d, task / blocks, task % blocks * 32, Math.Min(d, task % blocks * 32 + 32));
+        if (Threads <= 1 || (long)n * t * h * d < ParallelElements || tasks == 1)
+            for (int task = 0; task < tasks; task++) Task(task);
         else
-            ParallelFor(h, Threads, k => HeadDotBackwardHead(xv, uv, gv, dxv, duv, n, t, h, d, k));
+            ParallelFor(tasks, Threads, Task);
     }
 
-    /// <summary>Head k's rows of dx (dy·u) and its du sums over (n, t) in order, eight lanes at a time.</summary>
+    /// <summary>Head k, columns [c0, c1): dx = dy·u, and du's sums over (n, t) in order from zero.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static unsafe void HeadDotBackwardHead(float[] x, float[] u, float[] dy, float[]? dx, float[]? du, int n, int t, int h, int d, int k)
+    private static unsafe void HeadDotBackwardColumns(float[] x, float[] u, float[] dy, float[]? dx, float[]? du, int n, int t, int h, int d, int k,
+        int c0, int c1)
     {
-        var acc = new float[d]; // du's row, summed from zero
-        fixed (float* px = x, pu = u, pg = dy, pdx = dx, pa = acc)
+        float* acc = stackalloc float[32]; // du[k, c0..c1), summed from zero
+        new Span<float>(acc, 32).Clear();
+        int w = c1 - c0;
+        fixed (float* px = x, pu = u, pg = dy, pdx = dx)
         {
-            float* uk = pu + (long)k * d;
+            float* uk = pu + (long)k * d + c0;
             for (int i = 0; i < n; i++)
             {
                 float* gi = pg + ((long)i * h + k) * t;
                 for (int j = 0; j < t; j++)
                 {
                     float g = gi[j];
-                    long row = (((long)i * t + j) * h + k) * d;
+                    long row = (((long)i * t + j) * h + k) * d + c0;
                     float* xr = px + row;
                     var vg = Vector256.Create(g);
                     int c = 0;
                     if (du is not null)
                     {
-                        for (; c + 8 <= d; c += 8) (Vector256.Load(pa + c) + vg * Vector256.Load(xr + c)).Store(pa + c);
-                        for (; c < d; c++) pa[c] += g * xr[c];
+                        for (; c + 8 <= w; c += 8) (Vector256.Load(acc + c) + vg * Vector256.Load(xr + c)).Store(acc + c);
+                        for (; c < w; c++) acc[c] += g * xr[c];
                     }
-                    if (pdx != null)
-                    {
-                        float* dr = pdx + row;
-                        for (c = 0; c + 8 <= d; c += 8) (vg * Vector256.Load(uk + c)).Store(dr + c);
-                        for (; c < d; c++) dr[c] = g * uk[c];
-                    }
+                    if (pdx == null) continue;
+                    float* dr = pdx + row;
+                    for (c = 0; c + 8 <= w; c += 8) (vg * Vector256.Load(uk + c)).Store(dr + c);
+                    for (; c < w; c++) dr[c] = g * uk[c];
                 }
             }
         }
-        if (du is not null) acc.CopyTo(du, k * d);
+        if (du is not null) new Span<float>(acc, w).CopyTo(du.AsSpan(k * d + c0, w));
     }
 }
