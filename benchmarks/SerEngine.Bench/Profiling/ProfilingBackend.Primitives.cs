@@ -92,6 +92,15 @@ public sealed partial class ProfilingBackend
     }
 
     /// <inheritdoc/>
+    public override bool LinearBackwardInputAdd(Storage dy, Storage w, Storage dx, int m, int outF, int inF)
+    {
+        long t0 = Start();
+        bool done = Inner.LinearBackwardInputAdd(U(dy), U(w), U(dx), m, outF, inF);
+        if (done) Record(Stop(t0), $"LinearBackwardInputAdd [{m}x{inF}x{outF}]");
+        return done;
+    }
+
+    /// <inheritdoc/>
     public override PackedGemmA PackGemmA(Storage a, bool transA, int m, int k)
     {
         long t0 = Start();
@@ -468,6 +477,38 @@ public sealed partial class ProfilingBackend
         long t0 = Start();
         Inner.FocusBiasBackward(U(centres), U(widths), U(dBias), UOrNull(dCentres), UOrNull(dWidths), rows, t);
         Record(Stop(t0), $"FocusBiasBackward [{rows}x{t}]");
+    }
+
+    /// <inheritdoc/>
+    public override void HeadDotForward(Storage x, Storage u, Storage y, int n, int t, int h, int d)
+    {
+        long t0 = Start();
+        Inner.HeadDotForward(U(x), U(u), U(y), n, t, h, d);
+        Record(Stop(t0), $"HeadDotForward [{n},{t},{h},{d}]");
+    }
+
+    /// <inheritdoc/>
+    public override void HeadDotBackward(Storage x, Storage u, Storage dy, Storage? dx, Storage? du, int n, int t, int h, int d)
+    {
+        long t0 = Start();
+        Inner.HeadDotBackward(U(x), U(u), U(dy), UOrNull(dx), UOrNull(du), n, t, h, d);
+        Record(Stop(t0), $"HeadDotBackward [{n},{t},{h},{d}]");
+    }
+
+    /// <inheritdoc/>
+    public override void GatedMergeHeadsForward(Storage o, Storage g, Storage y, int n, int h, int t, int d)
+    {
+        long t0 = Start();
+        Inner.GatedMergeHeadsForward(U(o), U(g), U(y), n, h, t, d);
+        Record(Stop(t0), $"GatedMergeHeadsForward [{n},{h},{t},{d}]");
+    }
+
+    /// <inheritdoc/>
+    public override void GatedMergeHeadsBackward(Storage o, Storage g, Storage dy, Storage? dO, Storage? dg, int n, int h, int t, int d)
+    {
+        long t0 = Start();
+        Inner.GatedMergeHeadsBackward(U(o), U(g), U(dy), UOrNull(dO), UOrNull(dg), n, h, t, d);
+        Record(Stop(t0), $"GatedMergeHeadsBackward [{n},{h},{t},{d}]");
     }
 
     // ---- optimizers ---------------------------------------------------------------------------

@@ -39,6 +39,25 @@ public static class Graph
     }
 
     /// <summary>
+    /// <see cref="Record"/> for a backward that can add an input's gradient into the sum the graph already holds for that
+    /// input (a tensor the graph allocated for an earlier sum and nobody else sees): <paramref name="backward"/>(dy, into)
+    /// gets into[i] = that sum or null, and returns into[i] itself as input i's gradient when it added its contribution
+    /// there. The result must be the float add the graph would have done (sum + contribution), so that nothing changes
+    /// but a pass and a buffer (a linear layer's dx added by its GEMM into x's pending gradient). Every other gradient it
+    /// returns must be a new tensor that nothing else holds: the graph may offer it to later RecordInto nodes in turn.
+    /// </summary>
+    internal static Tensor RecordInto(string op, Tensor output, Tensor[] inputs, Func<Tensor, Tensor?[], Tensor?[]> backward)
+    {
+        if (!IsGradEnabled) return output;
+        bool any = false;
+        foreach (var t in inputs) any |= t.RequiresGrad;
+        if (!any) return output;
+        output.Node = new GradNode(op, inputs, null, backward);
+        output.RequiresGradInternal();
+        return output;
+    }
+
+    /// <summary>
     /// Back-propagates from several outputs at once, seeding output i with <paramref name="seeds"/>[i]
     /// (ones for a one-element output when seeds is null). Frees the graph unless
     /// <paramref name="retainGraph"/>.
@@ -71,10 +90,13 @@ public static class Graph
             Accumulate(grads, o, seed);
         }
 
+        // pending gradients nobody else sees (sums this pass allocated, RecordInto nodes' new gradients): RecordInto may add to them
+        var sums = new HashSet<Tensor>(ReferenceEqualityComparer.Instance);
         var spent = new List<Tensor>(); // gradients a node has consumed or a sum has replaced
         foreach (var t in TopologicalOrder(outputs))
         {
             if (!grads.Remove(t, out var g)) continue;
+            sums.Remove(g); // consumed: a backward may hand it on (as dy itself) to inputs that others share
             var node = t.Node;
             if (node is null)
             {
@@ -83,7 +105,8 @@ public static class Graph
                 continue;
             }
             if (node.Freed) throw new InvalidOperationException($"the graph through '{node.Op}' was already freed by an earlier Backward(); pass retainGraph: true to back-propagate twice");
-            var dInputs = node.BackwardFn!(g);
+            var into = node.BackwardIntoFn is null ? null : PendingSums(node.Inputs, grads, sums);
+            var dInputs = into is null ? node.BackwardFn!(g) : node.BackwardIntoFn!(g, into);
             if (dInputs.Length != node.Inputs.Length)
                 throw new InvalidOperationException($"backward of '{node.Op}' returned {dInputs.Length} gradients for {node.Inputs.Length} inputs");
             for (int i = 0; i < dInputs.Length; i++)
@@ -93,8 +116,15 @@ public static class Graph
                 if (d is null || !input.RequiresGrad) continue;
                 if (d.Shape != input.Shape)
                     throw new InvalidOperationException($"backward of '{node.Op}' gave input {i} a gradient of shape {d.Shape}, expected {input.Shape}");
-                if (!handed.Add(d)) shared.Add(d);
-                Accumulate(grads, input, d, spent);
+                if (into is not null && ReferenceEquals(d, into[i])) continue; // added into the pending sum in place
+                if (!handed.Add(d))
+                {
+                    shared.Add(d);
+                    sums.Remove(d);
+                }
+                Accumulate(grads, input, d, spent, sums);
+                // a RecordInto node's gradients are new tensors of its own: pending as they are, later ones may add to them
+                if (into is not null && !shared.Contains(d) && ReferenceEquals(grads[input], d)) sums.Add(d);
             }
             if (!retainGraph)
             {
@@ -121,14 +151,30 @@ public static class Graph
         g.Dispose(); // a view's buffer stays while another tensor holds it (storages count references)
     }
 
+    // per input of a RecordInto node: its pending gradient when that is in `sums` (seen by nobody else)
+    // and the input appears once among the node's inputs, else null
+    private static Tensor?[] PendingSums(Tensor[] inputs, Dictionary<Tensor, Tensor> grads, HashSet<Tensor> sums)
+    {
+        var into = new Tensor?[inputs.Length];
+        for (int i = 0; i < inputs.Length; i++)
+        {
+            if (!inputs[i].RequiresGrad || !grads.TryGetValue(inputs[i], out var pending) || !sums.Contains(pending)) continue;
+            bool once = true;
+            for (int j = 0; j < inputs.Length; j++) once &= j == i || !ReferenceEquals(inputs[j], inputs[i]);
+            if (once) into[i] = pending;
+        }
+        return into;
+    }
+
     // adds g to t's pending gradient; the two addends of a sum go to `spent` (released by the caller, see ReleaseSpent)
-    private static void Accumulate(Dictionary<Tensor, Tensor> grads, Tensor t, Tensor g, List<Tensor>? spent = null)
+    private static void Accumulate(Dictionary<Tensor, Tensor> grads, Tensor t, Tensor g, List<Tensor>? spent = null, HashSet<Tensor>? sums = null)
     {
         if (grads.TryGetValue(t, out var existing))
         {
             var sum = Tensor.Empty(t.Shape, DType.Float32, t.Backend);
             t.Backend.Binary(BinaryOp.Add, existing.Storage, existing.Shape, g.Storage, g.Shape, sum.Storage, sum.Shape);
             grads[t] = sum;
+            sums?.Add(sum);
             spent?.Add(existing);
             spent?.Add(g);
         }

@@ -5,6 +5,8 @@ namespace SerEngine.Backends;
 // The default is the two primitives Ops.Linear ran before: Gemm, then a broadcast Binary add of b.
 // LinearForwardMany runs several layers on the same x (attention's query, key and value projections), so that a
 // backend can prepare x for its GEMM once for all of them; the default runs LinearForward for each.
+// LinearBackwardInputAdd lets a backend add a layer's dx into the gradient x already has (x feeding several layers and
+// a residual) as its GEMM stores, instead of a product then a Binary add over dx.
 public abstract partial class Backend
 {
     /// <summary>
@@ -18,6 +20,13 @@ public abstract partial class Backend
         if (bias is not null)
             Binary(BinaryOp.Add, y, new Shape(m, outF), bias, new Shape(1, outF), y, new Shape(m, outF));
     }
+
+    /// <summary>
+    /// dx [m, inF] = dx + dy [m, outF] · w [outF, inF], in one pass, when this backend can make every element exactly the
+    /// float add of <see cref="Gemm"/>'s product to dx (as a separate product then a <see cref="Binary"/> add give): returns
+    /// true, or false and leaves dx alone (the default: the caller then runs the product and the add).
+    /// </summary>
+    public virtual bool LinearBackwardInputAdd(Storage dy, Storage w, Storage dx, int m, int outF, int inF) => false;
 
     /// <summary>
     /// y_l [m, outF] = x [m, inF] · w_l [outF, inF]ᵀ + b_l for every layer l: each exactly <see cref="LinearForward"/>

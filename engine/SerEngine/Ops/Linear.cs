@@ -5,7 +5,8 @@ namespace SerEngine;
 // Linear layer over any leading dims: y [..., out] = x [..., in] · wᵀ + b, w [out, in], b [out].
 // Forward is one GEMM with B transposed over M = the product of the leading dims, then the bias
 // (Backend.LinearForward: the fast CPU backend adds it as the GEMM stores each block).
-// Backward: dx = dy · w, dw = dyᵀ · x, db = Σ dy over the leading dims.
+// Backward: dx = dy · w, dw = dyᵀ · x, db = Σ dy over the leading dims. When x already has a pending gradient sum
+// (x feeds several layers), the backend may add dy · w into it as its GEMM stores (Backend.LinearBackwardInputAdd).
 // LinearMany: several layers on the same x (Backend.LinearForwardMany: x is packed for the GEMM once);
 // each output is exactly its own Linear's, with its own backward.
 public static partial class Ops
@@ -67,11 +68,15 @@ public static partial class Ops
     private static Tensor RecordLinear(Tensor x, Tensor weight, Tensor? bias, Tensor y, int m, int outF, int inF)
     {
         Tensor[] inputs = bias is null ? [x, weight] : [x, weight, bias];
-        return Graph.Record("linear", y, inputs, dy =>
+        return Graph.RecordInto("linear", y, inputs, (dy, into) =>
         {
             var be = dy.Backend;
             Tensor? dx = null, dw = null, db = null;
-            if (x.RequiresGrad)
+            if (x.RequiresGrad && into[0] is { } pending && be.LinearBackwardInputAdd(dy.Storage, weight.Storage, pending.Storage, m, outF, inF))
+            {
+                dx = pending; // x's gradient so far += dy · w, the add the graph would have done
+            }
+            else if (x.RequiresGrad)
             {
                 dx = NewLike(be, x.Shape); // [M, out] · [out, in]
                 be.Gemm(false, false, 1, m, inF, outF, 1f, dy.Storage, 0, weight.Storage, 0, 0f, dx.Storage, 0);

@@ -103,9 +103,9 @@ public sealed partial class FocusCalibrationAttention : Module
         if (Focus)
         {
             var c = (FocusQuery!.Forward(q) + FocusGlobal!.Forward(q.Mean([1], keepDim: true))).Tanh(); // [N, T, H·dh]
-            var ch = SplitHeads(c, n, t);                                                                 // [N, H, T, dh]
-            var p = (ch * UP!.Reshape(1, h, 1, dh)).Sum([3]);                                             // [N, H, T]
-            var z = (ch * UZ!.Reshape(1, h, 1, dh)).Sum([3]);                                             // [N, H, T]
+            var ch = c.Reshape(n, t, h, dh);                                                              // [N, T, H, dh] (no copy)
+            var p = Ops.HeadDot(ch, UP!);                                                                 // [N, H, T] = Σ_d c·u_p per head
+            var z = Ops.HeadDot(ch, UZ!);                                                                 // [N, H, T]
             centres = p.Sigmoid() * t;                                                                    // P = T·σ(p)
             widths = z.Sigmoid() * t;                                                                     // W = T·σ(z)
             bias = Ops.FocusBias(centres, widths);                                                        // [N, H, T, T] = −2 (j − P_i)² / W_i²
@@ -117,14 +117,13 @@ public sealed partial class FocusCalibrationAttention : Module
         var (o, attention) = Ops.AttentionTokens(qh, kh, vh, bias, null, 1f / MathF.Sqrt(dh), DropoutP, Training, _rng);
 
         Tensor? gates = null;
+        Tensor merged;                                                            // [N, T, H·dh]
         if (Calibration)
         {
             gates = CalibrationGate!.Forward(o.Mean([2]).Reshape(n, h * dh)).Sigmoid(); // [N, H]
-            o = o * gates.Reshape(n, h, 1, 1);
+            merged = Ops.GatedMergeHeads(o, gates);                               // each head times its gate, heads merged
         }
-        var merged = o.Permute(0, 2, 1, 3).Reshape(n, t, h * dh);                 // [N, T, H·dh]
+        else merged = o.Permute(0, 2, 1, 3).Reshape(n, t, h * dh);
         return (Out.Forward(merged), new Internals(attention, centres, widths, gates));
     }
-
-    private Tensor SplitHeads(Tensor x, int n, int t) => x.Reshape(n, t, Heads, HeadDim).Permute(0, 2, 1, 3);
 }

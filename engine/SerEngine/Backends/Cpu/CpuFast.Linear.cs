@@ -23,6 +23,19 @@ public partial class CpuBackend
     }
 
     /// <inheritdoc/>
+    public override unsafe bool LinearBackwardInputAdd(Storage dy, Storage w, Storage dx, int m, int outF, int inF)
+    {
+        // one k slab and no k split: each element is the slab's sum added once to dx (beta 1), as Gemm then Binary add;
+        // more slabs would add each slab's sum to dx in turn, and the one-row and tiny paths have their own orders
+        if (m <= 0 || inF <= 0 || outF <= 0 || outF > GemmKC || GemmUsesDots(false, false, m, outF) || GemmUsesTiny(false, 1, m, inF, outF))
+            return false;
+        fixed (float* pdy = F(dy), pw = F(w), pdx = F(dx))
+            GemmRun(new PlainA(pdy, 0, false, m, outF), new PlainB(pw, 0, false, outF, inF), 1, m, inF, outF, 1f, 1f, pdx, 0, Threads,
+                aShared: true, shareB: true);
+        return true;
+    }
+
+    /// <inheritdoc/>
     public override unsafe void LinearForwardMany(Storage x, IReadOnlyList<Storage> weights, IReadOnlyList<Storage?> biases, IReadOnlyList<Storage> ys, int m, int outF, int inF)
     {
         // x is packed for the GEMM once, by the first layer's product, and the others read those panels (a copy: same bits)
