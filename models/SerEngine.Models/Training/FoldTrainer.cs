@@ -212,12 +212,27 @@ public static class FoldTrainer
             checkpoints.WaitQuietly(); // the last good checkpoint the error names is on disk before the error surfaces
             throw;
         }
-        using (phases.Time(RunPhase.Checkpoints)) checkpoints.Flush();
+        // when the kept epoch is the last one run, the model holds exactly what best.safetensors holds: the test needs no
+        // reload, and the last writes finish while it runs; otherwise the kept weights are read back once they are on disk
+        bool reload = state.BestEpoch != state.Epoch;
+        if (reload)
+            using (phases.Time(RunPhase.Checkpoints)) checkpoints.Flush();
 
         var testTimer = phases.Time(RunPhase.Test);
-        if (File.Exists(bestPath)) Checkpoint.Load(bestPath).LoadWeightsInto(model);
-        var test = Evaluate(model, data, features, plan.Test);
+        ClassificationMetrics test;
+        try
+        {
+            if (reload && File.Exists(bestPath)) Checkpoint.Load(bestPath).LoadWeightsInto(model);
+            test = Evaluate(model, data, features, plan.Test);
+        }
+        catch
+        {
+            checkpoints.WaitQuietly(); // no write is left half done behind the error
+            throw;
+        }
         testTimer.Dispose();
+        if (!reload)
+            using (phases.Time(RunPhase.Checkpoints)) checkpoints.Flush();
         var result = new FoldResult(plan, test, state, clock.Elapsed.TotalSeconds);
         JsonUtil.WriteFileAtomic(Path.Combine(foldDir, "metrics.json"), JsonUtil.Build(result.WriteJson, indented: true));
         log.Line(string.Create(CultureInfo.InvariantCulture,
