@@ -18,6 +18,12 @@ public sealed class TrainingDivergedException(string message) : Exception(messag
 /// <param name="Seconds">Wall time of this run of the fold.</param>
 public sealed record FoldResult(FoldPlan Plan, ClassificationMetrics Test, TrainingState State, double Seconds)
 {
+    /// <summary>
+    /// The fold's model holding the kept weights, as tested (null where the result was built elsewhere or let go):
+    /// the report explains its examples with it instead of building the model again from <c>best.safetensors</c>.
+    /// </summary>
+    public SerModel? Model { get; init; }
+
     /// <summary>The fold's metrics.json content.</summary>
     public void WriteJson(Utf8JsonWriter w)
     {
@@ -233,7 +239,7 @@ public static class FoldTrainer
         testTimer.Dispose();
         if (!reload)
             using (phases.Time(RunPhase.Checkpoints)) checkpoints.Flush();
-        var result = new FoldResult(plan, test, state, clock.Elapsed.TotalSeconds);
+        var result = new FoldResult(plan, test, state, clock.Elapsed.TotalSeconds) { Model = File.Exists(bestPath) ? model : null };
         JsonUtil.WriteFileAtomic(Path.Combine(foldDir, "metrics.json"), JsonUtil.Build(result.WriteJson, indented: true));
         log.Line(string.Create(CultureInfo.InvariantCulture,
             $"{tag}: kept epoch {state.BestEpoch}{(plan.Validation.Length > 0 ? $" (val UA {state.BestUa:0.000})" : "")}; test {test.Summary} on {test.Count} utterances"));
