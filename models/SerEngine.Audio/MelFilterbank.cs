@@ -106,11 +106,12 @@ public static class MelFilterbank
     public static DoubleMatrix Create(int nFreqs, MelSettings mel) =>
         Create(nFreqs, mel.FMin, mel.FMaxOrDefault, mel.NMels, mel.SampleRate, mel.Norm, mel.Scale);
 
-    private static readonly System.Collections.Concurrent.ConcurrentDictionary<(int, MelSettings), SparseFilterbank> SparseCache = new();
+    // a Lazy per settings: the feature threads starting together build one filterbank, not one each (GetOrAdd alone runs every racer's factory)
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<(int, MelSettings), Lazy<SparseFilterbank>> SparseCache = new();
 
     /// <summary>The filterbank of <see cref="Create(int, MelSettings)"/> kept by filter (its non-zero run), built once per settings.</summary>
     internal static SparseFilterbank CreateSparse(int nFreqs, MelSettings mel) =>
-        SparseCache.GetOrAdd((nFreqs, mel), static key => new SparseFilterbank(Create(key.Item1, key.Item2)));
+        SparseCache.GetOrAdd((nFreqs, mel), static key => new Lazy<SparseFilterbank>(() => new SparseFilterbank(Create(key.Item1, key.Item2)))).Value;
 
     /// <summary>
     /// <c>mel[m, t] = Σ_f fbanks[f, m]·spec[f, t]</c>: <c>[n_freqs, n_mels]</c> × <c>[n_freqs, frames]</c>

@@ -326,7 +326,8 @@ public static class WavReader
     {
         int channels = info.Channels, bytes = info.BitsPerSample / 8, block = info.BlockAlign;
         long frames = info.FrameCount;
-        var mono = new float[frames]; // [frames]
+        // every frame is written below; the pages are mapped in one call, not faulted in one by one
+        var mono = SerEngine.Backends.Cpu.PagePrefault.Populate(GC.AllocateUninitializedArray<float>(checked((int)frames))); // [frames]
         long clipped = 0;
         int framesPerChunk = Math.Max(1, (1 << 16) / block);
         stream.Position = start + info.DataOffset;

@@ -1,4 +1,5 @@
 using SerEngine.Backends;
+using SerEngine.Backends.Cpu;
 using SerEngine.Models.Inference;
 using SerEngine.Nn;
 
@@ -145,12 +146,14 @@ public sealed partial class FocusCalibrationAttention
     {
         int h = Heads, dh = HeadDim, hd = h * dh, dIn = Query.InFeatures;
         var backend = Query.Weight.Backend;
-        var w = new float[3 * hd * dIn];                                        // [3·H·dh, d_in]
+        // rebuilt after every training epoch's validation: the weights are read into the stacked array where they go
+        // (no host copy per matrix), and its pages are mapped in one call (every element is written below)
+        var w = PagePrefault.Populate(GC.AllocateUninitializedArray<float>(3 * hd * dIn)); // [3·H·dh, d_in]
         var b = new float[3 * hd];                                              // [3·H·dh]
         Linear[] layers = [Query, Key, Value];
         for (int i = 0; i < 3; i++)
         {
-            layers[i].Weight.ToArray().CopyTo(w, i * hd * dIn);
+            layers[i].Weight.Backend.Read(layers[i].Weight.Storage, w.AsSpan(i * hd * dIn, hd * dIn));
             layers[i].Bias?.ToArray().CopyTo(b, i * hd);
         }
         var result = new List<Tensor> { Tensor.FromArray(w, new Shape(3 * hd, dIn), backend), Tensor.FromArray(b, new Shape(3 * hd), backend) };

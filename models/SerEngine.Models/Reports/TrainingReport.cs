@@ -36,8 +36,8 @@ public static class TrainingReport
     public const int ExampleCount = 4;
 
     /// <summary>
-    /// Gathers the content of a finished <see cref="Experiment"/> run (loading the last fold's
-    /// <c>best.safetensors</c> for the attention figures) and writes <c>OUT/report.html</c> atomically;
+    /// Gathers the content of a finished <see cref="Experiment"/> run (the last fold's kept model, its
+    /// <see cref="FoldResult.Model"/> or else loaded from its <c>best.safetensors</c>, explains the attention figures) and writes <c>OUT/report.html</c> atomically;
     /// returns its path.
     /// </summary>
     public static string Write(string outDir, Dataset data, IReadOnlyList<FeatureMatrix> features, TrainOptions options,
@@ -48,7 +48,8 @@ public static class TrainingReport
         var best = Path.Combine(outDir, $"fold{last.Plan.Fold}", FoldTrainer.BestFile);
         if (File.Exists(best))
         {
-            var model = Checkpoint.Load(best).CreateModel(backend);
+            // the fold's own model holds exactly the weights of its best.safetensors: no second model is built
+            var model = last.Model ?? Checkpoint.Load(best).CreateModel(backend);
             foreach (int i in PickExamples(data, last.Plan.Test, ExampleCount))
                 examples.Add(Explainer.Explain(model, features[i], data.Utterances[i].DisplayName, data.Utterances[i].Label));
         }

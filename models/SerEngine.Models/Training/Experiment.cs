@@ -72,6 +72,7 @@ public static class Experiment
                 $"fold {plan.Fold}/{plan.Folds}: {plan.Description}; {plan.Train.Length} train / {plan.Validation.Length} validation / {plan.Test.Length} test utterances"));
             WarnMissingClasses(data, plan, log);
             var foldDir = Path.Combine(outDir, $"fold{plan.Fold}");
+            if (results.Count > 0) results[^1] = results[^1] with { Model = null }; // only the last fold's model is kept, for the report
             results.Add(FoldTrainer.Run(data, features, plan, options, foldDir, resume, log, pretrained, phases));
         }
         var result = new ExperimentResult(results, results.Average(r => r.Test.WeightedAccuracy), results.Average(r => r.Test.UnweightedAccuracy));

@@ -18,6 +18,12 @@ public sealed class TrainingDivergedException(string message) : Exception(messag
 /// <param name="Seconds">Wall time of this run of the fold.</param>
 public sealed record FoldResult(FoldPlan Plan, ClassificationMetrics Test, TrainingState State, double Seconds)
 {
+    /// <summary>
+    /// The fold's model holding the kept weights, as tested (null where the result was built elsewhere or let go):
+    /// the report explains its examples with it instead of building the model again from <c>best.safetensors</c>.
+    /// </summary>
+    public SerModel? Model { get; init; }
+
     /// <summary>The fold's metrics.json content.</summary>
     public void WriteJson(Utf8JsonWriter w)
     {
@@ -212,13 +218,28 @@ public static class FoldTrainer
             checkpoints.WaitQuietly(); // the last good checkpoint the error names is on disk before the error surfaces
             throw;
         }
-        using (phases.Time(RunPhase.Checkpoints)) checkpoints.Flush();
+        // when the kept epoch is the last one run, the model holds exactly what best.safetensors holds: the test needs no
+        // reload, and the last writes finish while it runs; otherwise the kept weights are read back once they are on disk
+        bool reload = state.BestEpoch != state.Epoch;
+        if (reload)
+            using (phases.Time(RunPhase.Checkpoints)) checkpoints.Flush();
 
         var testTimer = phases.Time(RunPhase.Test);
-        if (File.Exists(bestPath)) Checkpoint.Load(bestPath).LoadWeightsInto(model);
-        var test = Evaluate(model, data, features, plan.Test);
+        ClassificationMetrics test;
+        try
+        {
+            if (reload && File.Exists(bestPath)) Checkpoint.Load(bestPath).LoadWeightsInto(model);
+            test = Evaluate(model, data, features, plan.Test);
+        }
+        catch
+        {
+            checkpoints.WaitQuietly(); // no write is left half done behind the error
+            throw;
+        }
         testTimer.Dispose();
-        var result = new FoldResult(plan, test, state, clock.Elapsed.TotalSeconds);
+        if (!reload)
+            using (phases.Time(RunPhase.Checkpoints)) checkpoints.Flush();
+        var result = new FoldResult(plan, test, state, clock.Elapsed.TotalSeconds) { Model = File.Exists(bestPath) ? model : null };
         JsonUtil.WriteFileAtomic(Path.Combine(foldDir, "metrics.json"), JsonUtil.Build(result.WriteJson, indented: true));
         log.Line(string.Create(CultureInfo.InvariantCulture,
             $"{tag}: kept epoch {state.BestEpoch}{(plan.Validation.Length > 0 ? $" (val UA {state.BestUa:0.000})" : "")}; test {test.Summary} on {test.Count} utterances"));

@@ -6,7 +6,7 @@ namespace SerEngine.Models.Training;
 /// Host arrays for a fold's checkpoint snapshots and weight checks, kept from one epoch to the next. Every epoch
 /// copies tensors of the same sizes to the host; fresh multi-megabyte arrays each time cost the first touch of new
 /// memory (page faults) and large-object-heap collections, reused ones cost a copy. Arrays are matched by exact
-/// length. Thread-safe: <see cref="CheckpointWriter"/> returns a snapshot's arrays from its background write.
+/// length; a new one has its pages mapped in one call (PagePrefault). Thread-safe: <see cref="CheckpointWriter"/> returns a snapshot's arrays from its background write.
 /// </summary>
 internal sealed class SnapshotBuffers
 {
@@ -20,7 +20,7 @@ internal sealed class SnapshotBuffers
         {
             if (_free.TryGetValue(length, out var stack) && stack.Count > 0) return stack.Pop();
         }
-        return new float[length];
+        return SerEngine.Backends.Cpu.PagePrefault.Populate(GC.AllocateUninitializedArray<float>(length));
     }
 
     /// <summary>Gives an array back for a later <see cref="Rent"/>; the caller no longer reads or writes it.</summary>

@@ -59,6 +59,32 @@ public sealed class TrainingTests : IDisposable
     }
 
     [Theory]
+    [InlineData("fcn", 3)]
+    [InlineData("fca", 3)]
+    [InlineData("fca", 1)]
+    public void TheFoldsModelHoldsTheKeptWeightsForTheTestAndTheReport(string model, int epochs)
+    {
+        // whether or not the kept epoch is the last one (no reload then), the fold's model predicts exactly as one built
+        // from best.safetensors, the test metrics are that model's, and the report explains the same figures with it
+        var data = Tiny();
+        var options = (model == "fcn" ? TinyFcn : TinyFca) with { Epochs = epochs };
+        var result = Experiment.Run(data, options, Out("kept"), resume: false, NullTrainingLog.Instance);
+        var fold = result.Folds[^1];
+        Assert.NotNull(fold.Model);
+        var loaded = Checkpoint.Load(Path.Combine(Out("kept"), "fold1", FoldTrainer.BestFile)).CreateModel(BackendRegistry.Get(options.Backend));
+        var features = FeatureCache.Shared.GetAll(data.Utterances, options.FeatureSpecFor());
+        var kept = fold.Model!.PredictLogits([.. fold.Plan.Test.Select(i => features[i])]);
+        var fromFile = loaded.PredictLogits([.. fold.Plan.Test.Select(i => features[i])]);
+        for (int u = 0; u < kept.Length; u++) Assert.Equal(fromFile[u], kept[u]);
+        Assert.Equal(FoldTrainer.Evaluate(loaded, data, features, fold.Plan.Test).Confusion, fold.Test.Confusion);
+
+        string withModel = File.ReadAllText(SerEngine.Models.Reports.TrainingReport.Write(Out("kept"), data, features, options, fold.Model!, result, fold.Model!.Backend));
+        var withoutModel = result with { Folds = [.. result.Folds.Select(f => f with { Model = null })] };
+        string fromCheckpoint = File.ReadAllText(SerEngine.Models.Reports.TrainingReport.Write(Out("kept"), data, features, options, fold.Model!, withoutModel, fold.Model!.Backend));
+        Assert.Equal(fromCheckpoint, withModel);
+    }
+
+    [Theory]
     [InlineData("fcn")]
     [InlineData("fca")]
     public void AResumedRunEndsBitExactlyWhereAnUninterruptedOneEnds(string model)

@@ -14,7 +14,8 @@ namespace SerEngine.Backends.Cpu;
 /// holds at most <see cref="CapacityBytes"/>; a release that would go over it first drops the
 /// classes used least recently, and once <see cref="CollectAfterBytes"/> have been dropped it asks
 /// the GC for a collection, so that the dropped arrays are reused for new ones instead of piling up
-/// until the GC's own budget runs out. Thread-safe.
+/// until the GC's own budget runs out. New arrays have their pages mapped in one call (<see cref="PagePrefault"/>),
+/// not faulted in one by one by the kernel that first writes them. Thread-safe.
 /// </summary>
 internal sealed class CpuBufferPool
 {
@@ -149,7 +150,7 @@ internal sealed class CpuBufferPool
     public float[] RentFloats(int length)
     {
         int arrayLength = ArrayLength(length);
-        var a = Take(arrayLength, _freeFloatLengths, static s => s.Floats, sign: 1) ?? GC.AllocateUninitializedArray<float>(arrayLength);
+        var a = Take(arrayLength, _freeFloatLengths, static s => s.Floats, sign: 1) ?? PagePrefault.Populate(GC.AllocateUninitializedArray<float>(arrayLength));
         if (SlackTest) a.AsSpan(length).Fill(float.NaN);
         return a;
     }
@@ -158,7 +159,7 @@ internal sealed class CpuBufferPool
     public int[] RentInts(int length)
     {
         int arrayLength = ArrayLength(length);
-        var a = Take(arrayLength, _freeIntLengths, static s => s.Ints, sign: -1) ?? GC.AllocateUninitializedArray<int>(arrayLength);
+        var a = Take(arrayLength, _freeIntLengths, static s => s.Ints, sign: -1) ?? PagePrefault.Populate(GC.AllocateUninitializedArray<int>(arrayLength));
         if (SlackTest) a.AsSpan(length).Fill(PoisonInt);
         return a;
     }

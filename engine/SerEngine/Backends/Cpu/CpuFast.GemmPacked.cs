@@ -21,7 +21,7 @@ public partial class CpuBackend
     {
         if (m <= 0 || k <= 0) return base.PackGemmA(a, transA, m, k);
         int mPad = RoundUp(m, GemmMR);
-        var panels = GC.AllocateUninitializedArray<float>(mPad * k + 16, pinned: true);
+        var panels = PagePrefault.Populate(GC.AllocateUninitializedArray<float>(mPad * k + 16, pinned: true)); // packed again after every weight update
         float* dst = (float*)Align64(panels);
         fixed (float* pa = F(a))
         {
