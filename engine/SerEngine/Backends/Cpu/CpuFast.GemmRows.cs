@@ -34,8 +34,8 @@ public partial class CpuBackend
     /// <summary>
     /// <see cref="GemmMacroKernel"/> with A read in place: an mc×nc block of C from A (A[i, p] at
     /// <paramref name="a"/>[i·rowStep + p·depthStep] from the block's first row and depth; one step is 1) and a packed B
-    /// block. Row tiles shorter than MR (the last one) are packed into <paramref name="scratch"/> ([kc][MR] floats)
-    /// and run the packed kernel.
+    /// block. A last row tile of 4 or 2 rows runs <see cref="Kernel4x32"/> or <see cref="Kernel2x32"/> in place; one of
+    /// 1, 3 or 5 rows is packed into <paramref name="scratch"/> ([kc][MR] floats) and runs the packed kernel.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe void GemmMacroKernelInPlace(int mc, int nc, int kc, float* a, long rowStep, long depthStep, float* scratch,
