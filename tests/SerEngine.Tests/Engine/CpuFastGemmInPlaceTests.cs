@@ -29,6 +29,8 @@ public class CpuFastGemmInPlaceTests
     [InlineData(600, 64, 480, false, false)]   // an A larger than an L2's worth: its rows
     [InlineData(520, 200, 1024, false, true)]  // the same with rows 4 KiB apart, a last tile of 4 rows, four slabs
     [InlineData(701, 90, 600, false, false)]   // and a depth tail past KC
+    [InlineData(512, 96, 300, false, false)]   // last tiles of 2 rows (512 = 5·96 + 32), read in place
+    [InlineData(98, 50, 200, true, false)]     // and of a transposed A (98 = 16·6 + 2), partial column panels
     public void InPlaceAMatchesPackedBitForBit(int m, int n, int k, bool transA, bool transB)
     {
         Assert.True(CpuBackend.GemmReadsAInPlace(GemmKernelKind.Vector512, 1, m, k, inPlace: true, transA ? m : 1, prepacked: false));

@@ -34,8 +34,8 @@ public partial class CpuBackend
     /// <summary>
     /// <see cref="GemmMacroKernel"/> with A read in place: an mc×nc block of C from A (A[i, p] at
     /// <paramref name="a"/>[i·rowStep + p·depthStep] from the block's first row and depth; one step is 1) and a packed B
-    /// block. Row tiles shorter than MR (the last one) are packed into <paramref name="scratch"/> ([kc][MR] floats)
-    /// and run the packed kernel.
+    /// block. A last row tile of 4 or 2 rows runs <see cref="Kernel4x32"/> or <see cref="Kernel2x32"/> in place; one of
+    /// 1, 3 or 5 rows is packed into <paramref name="scratch"/> ([kc][MR] floats) and runs the packed kernel.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe void GemmMacroKernelInPlace(int mc, int nc, int kc, float* a, long rowStep, long depthStep, float* scratch,
@@ -70,6 +70,16 @@ public partial class CpuBackend
                     else Kernel6x32Steps(kc, ar, (nint)depthStep, bp, dst, ld, add);
                     if (dst == ct) continue;
                 }
+                else if (tileRows == 4 || tileRows == 2)
+                {
+                    // the last four or two rows (1024 = 170·6 + 4, 512 = 85·6 + 2) read in place too, no rows padded
+                    float* dst = cols == nr && direct ? ct : tile;
+                    nint ld = cols == nr && direct ? ldc : nr;
+                    bool add = direct && beta == 1f && dst == ct;
+                    if (tileRows == 4) Kernel4x32(kc, ar, (nint)rowStep, (nint)depthStep, bp, dst, ld, add);
+                    else Kernel2x32(kc, ar, (nint)rowStep, (nint)depthStep, bp, dst, ld, add);
+                    if (dst == ct) continue;
+                }
                 else
                 {
                     // the last rows: a zero-padded micro-panel, as packing makes it
@@ -80,6 +90,73 @@ public partial class CpuBackend
                 if (tileRows == GemmMR && cols == nr) StoreTile(tile, nr, ct, ldc, alpha, beta);
                 else StoreEdge(tile, nr, ct, ldc, tileRows, cols, alpha, beta);
             }
+        }
+    }
+
+    /// <summary>
+    /// The first four rows of a 6×32 tile (<see cref="Kernel6x32Steps"/>'s chains for rows 0–3) with A read in place:
+    /// A[r, p] at a[r·<paramref name="rowStep"/> + p·<paramref name="depthStep"/>]; C = acc, or C = C + acc.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static unsafe void Kernel4x32(int kc, float* a, nint rowStep, nint depthStep, float* b, float* c, nint ldc, bool add)
+    {
+        Vector512<float> c00 = default, c01 = default, c10 = default, c11 = default;
+        Vector512<float> c20 = default, c21 = default, c30 = default, c31 = default;
+        float* a1 = a + rowStep, a2 = a1 + rowStep, a3 = a2 + rowStep;
+        nint end = kc * depthStep;
+        for (nint p = 0; p < end; p += depthStep)
+        {
+            var b0 = Vector512.Load(b);
+            var b1 = Vector512.Load(b + 16);
+            var av = Vector512.Create(a[p]);
+            c00 = Fmadd(av, b0, c00); c01 = Fmadd(av, b1, c01);
+            av = Vector512.Create(a1[p]);
+            c10 = Fmadd(av, b0, c10); c11 = Fmadd(av, b1, c11);
+            av = Vector512.Create(a2[p]);
+            c20 = Fmadd(av, b0, c20); c21 = Fmadd(av, b1, c21);
+            av = Vector512.Create(a3[p]);
+            c30 = Fmadd(av, b0, c30); c31 = Fmadd(av, b1, c31);
+            b += 32;
+        }
+        if (add)
+        {
+            (Vector512.Load(c) + c00).Store(c); (Vector512.Load(c + 16) + c01).Store(c + 16);
+            (Vector512.Load(c + ldc) + c10).Store(c + ldc); (Vector512.Load(c + ldc + 16) + c11).Store(c + ldc + 16);
+            (Vector512.Load(c + 2 * ldc) + c20).Store(c + 2 * ldc); (Vector512.Load(c + 2 * ldc + 16) + c21).Store(c + 2 * ldc + 16);
+            (Vector512.Load(c + 3 * ldc) + c30).Store(c + 3 * ldc); (Vector512.Load(c + 3 * ldc + 16) + c31).Store(c + 3 * ldc + 16);
+        }
+        else
+        {
+            c00.Store(c); c01.Store(c + 16); c10.Store(c + ldc); c11.Store(c + ldc + 16);
+            c20.Store(c + 2 * ldc); c21.Store(c + 2 * ldc + 16); c30.Store(c + 3 * ldc); c31.Store(c + 3 * ldc + 16);
+        }
+    }
+
+    /// <summary><see cref="Kernel4x32"/> for the first two rows.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static unsafe void Kernel2x32(int kc, float* a, nint rowStep, nint depthStep, float* b, float* c, nint ldc, bool add)
+    {
+        Vector512<float> c00 = default, c01 = default, c10 = default, c11 = default;
+        float* a1 = a + rowStep;
+        nint end = kc * depthStep;
+        for (nint p = 0; p < end; p += depthStep)
+        {
+            var b0 = Vector512.Load(b);
+            var b1 = Vector512.Load(b + 16);
+            var av = Vector512.Create(a[p]);
+            c00 = Fmadd(av, b0, c00); c01 = Fmadd(av, b1, c01);
+            av = Vector512.Create(a1[p]);
+            c10 = Fmadd(av, b0, c10); c11 = Fmadd(av, b1, c11);
+            b += 32;
+        }
+        if (add)
+        {
+            (Vector512.Load(c) + c00).Store(c); (Vector512.Load(c + 16) + c01).Store(c + 16);
+            (Vector512.Load(c + ldc) + c10).Store(c + ldc); (Vector512.Load(c + ldc + 16) + c11).Store(c + ldc + 16);
+        }
+        else
+        {
+            c00.Store(c); c01.Store(c + 16); c10.Store(c + ldc); c11.Store(c + ldc + 16);
         }
     }
 
