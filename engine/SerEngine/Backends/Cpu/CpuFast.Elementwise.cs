@@ -174,8 +174,12 @@ public partial class CpuBackend
         long work = op is UnaryOp.Tanh or UnaryOp.Sigmoid or UnaryOp.Exp or UnaryOp.Log ? 8L * n : n;
         if (n <= 0) return;
         if (RunsInline(n, work)) UnaryRun(op, xv.AsSpan(0, n), yv.AsSpan(0, n), alpha); // the same one chunk, with no closure
-        else ForChunks(n, work, (s, e) => UnaryRun(op, xv.AsSpan(s, e - s), yv.AsSpan(s, e - s), alpha));
+        else UnaryChunks(op, xv, yv, n, work, alpha);
     }
+
+    /// <summary>Unary cut into chunks (its own method: the closure is built only here).</summary>
+    private void UnaryChunks(UnaryOp op, float[] xv, float[] yv, int n, long work, float alpha) =>
+        ForChunks(n, work, (s, e) => UnaryRun(op, xv.AsSpan(s, e - s), yv.AsSpan(s, e - s), alpha));
 
     /// <summary>ys = op(xs) for one chunk.</summary>
     private static void UnaryRun(UnaryOp op, ReadOnlySpan<float> xs, Span<float> ys, float alpha)

@@ -23,11 +23,13 @@ public partial class CpuBackend
     private unsafe void GemmDots(int batch, int m, int n, int k, float alpha, float* a, long strideA, float* w, long strideW,
         float beta, float* c, long strideC)
     {
-        if (m == 1)
-        {
-            GemmDotsRow(batch, n, k, alpha, a, strideA, w, strideW, beta, c, strideC);
-            return;
-        }
+        if (m == 1) GemmDotsRow(batch, n, k, alpha, a, strideA, w, strideW, beta, c, strideC);
+        else GemmDotsTiles(batch, m, n, k, alpha, a, strideA, w, strideW, beta, c, strideC); // (its own method: its closure is not built for one row)
+    }
+
+    private unsafe void GemmDotsTiles(int batch, int m, int n, int k, float alpha, float* a, long strideA, float* w, long strideW,
+        float beta, float* c, long strideC)
+    {
         int rowBlocks = CeilDiv(m, 3), colBlocks = CeilDiv(n, 4), k8 = k / 8 * 8;
         long tasks = (long)batch * colBlocks;
         nint pa = (nint)a, pw = (nint)w, pc = (nint)c;
@@ -75,13 +77,12 @@ public partial class CpuBackend
         long work = (long)batch * n * k;
         // split by the weight's size: a large W (a 256×256 layer) is read from L3, so two threads halve the wait
         if (RunsInline(batch * colBlocks, work)) DotsRowTasks(0, batch * colBlocks, n, k, alpha, a, strideA, w, strideW, beta, c, strideC); // no closure
-        else
-        {
-            nint pa = (nint)a, pw = (nint)w, pc = (nint)c;
-            ForChunks(batch * colBlocks, work, (t0, t1) => DotsRowTasks(t0, t1, n, k, alpha, (float*)pa, strideA, (float*)pw, strideW, beta, (float*)pc, strideC),
-                chunksPerThread: 1);
-        }
+        else DotsRowOnWorkers(batch * colBlocks, work, n, k, alpha, (nint)a, strideA, (nint)w, strideW, beta, (nint)c, strideC);
     }
+
+    /// <summary>GemmDotsRow's tasks in one chunk per thread (its own method: the closure is built only here).</summary>
+    private unsafe void DotsRowOnWorkers(int tasks, long work, int n, int k, float alpha, nint a, long strideA, nint w, long strideW, float beta, nint c, long strideC) =>
+        ForChunks(tasks, work, (t0, t1) => DotsRowTasks(t0, t1, n, k, alpha, (float*)a, strideA, (float*)w, strideW, beta, (float*)c, strideC), chunksPerThread: 1);
 
     /// <summary>GemmDotsRow's tasks [t0, t1): task t is item t / colBlocks, columns 8·(t % colBlocks) on.</summary>
     private static unsafe void DotsRowTasks(int t0, int t1, int n, int k, float alpha, float* a, long strideA, float* w, long strideW,
