@@ -11,8 +11,10 @@ namespace SerEngine.Tests.Models;
 /// the <c>into</c> overloads of Ops allocate nothing, and a whole FocusCalibrationNet forward stays within a named budget.
 /// </summary>
 [Collection(ProcessWideCollection.Name)] // alone: a call that finds the workers busy takes Parallel.For, which allocates
-public class InferenceAllocationTests
+public class InferenceAllocationTests(ITestOutputHelper output)
 {
+    private readonly ITestOutputHelper _output = output;
+
     /// <summary>Bytes <paramref name="call"/> allocates on this thread per call, over 200 calls after 50 warm-ups.</summary>
     private static double BytesPerCall(Action call)
     {
@@ -76,6 +78,7 @@ public class InferenceAllocationTests
         // what is left (measured 2026-12-07, FCA-INFER-2026-12-07-g.md): the five returned tensors (logits, attention, centres,
         // widths, gates: tensor, shape and storage objects), the scope and its list, the no-grad handle, and the closures
         // and GEMM jobs of the parallel primitives (packed GEMMs, Winograd convs, attention, conv1a/b, the 256×256 linear)
+        _output.WriteLine($"batch-1 forward: {bytes:0} bytes per call");
         Assert.True(bytes <= Budget, $"a batch-1 forward allocated {bytes:0} bytes per call (budget {Budget})");
     }
 
