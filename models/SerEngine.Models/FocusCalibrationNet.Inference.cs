@@ -98,9 +98,7 @@ public sealed partial class FocusCalibrationNet
             h = ConvRelu(ws, 6, h, packed[3], w[11], Conv5, pool: false); // [N, 80, F', T']
             // the tokens feature-major as they lie: Xᵀ [N, 80·F', T']; z [N, d_in] = mean_T ReLU(Xᵀ + attn(X)ᵀ)
             var (z, internals) = Attn.ForwardFusedResidualMean(h.Storage, n, h.Shape[1] * h.Shape[2], h.Shape[3], ws, 7);
-            var logits = Tensor.Empty(new Shape(n, Fc.OutFeatures), backend: backend); // [N, classes] = Fc(z), as Ops.Linear
-            backend.LinearForward(z.Storage, Fc.Weight.Storage, Fc.Bias?.Storage, logits.Storage, n, Fc.OutFeatures, Fc.InFeatures);
-            return (logits, internals);
+            return (Ops.Linear(z, Fc.Weight, Fc.Bias), internals);   // logits [N, classes] = Fc(z)
         }
         finally
         {

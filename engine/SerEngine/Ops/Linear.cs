@@ -14,16 +14,37 @@ public static partial class Ops
     /// <summary>y = x·wᵀ + b over the last axis of x.</summary>
     public static Tensor Linear(Tensor x, Tensor weight, Tensor? bias = null)
     {
-        var backend = bias is null ? SameBackend("linear", x, weight) : SameBackend("linear", x, weight, bias);
+        if (!ReferenceEquals(x.Backend, weight.Backend)) SameBackend("linear", x, weight); // (throws; the array only on failure)
+        var backend = x.Backend;
         var (m, outF, inF) = LinearSizes(x, weight, bias);
         var y = NewLike(backend, LinearOutputShape(x, outF));
         backend.LinearForward(x.Storage, weight.Storage, bias?.Storage, y.Storage, m, outF, inF); // the GEMM, then + b
-        return RecordLinear(x, weight, bias, y, m, outF, inF);
+        return Graph.IsGradEnabled ? RecordLinear(x, weight, bias, y, m, outF, inF) : y; // without tracking: no inputs or closure to build
+    }
+
+    /// <summary>
+    /// y = x·wᵀ + b over the last axis of x, written into <paramref name="into"/> (x's shape with the last axis = out; not x
+    /// itself); returns it. For buffers kept between calls (an inference workspace): no new tensor, and no autograd node, so
+    /// it throws when gradients are tracked and an input requires one.
+    /// </summary>
+    /// <exception cref="ArgumentException">A shape does not fit, into is x, or into is not Float32 on the inputs' backend.</exception>
+    /// <exception cref="InvalidOperationException">Gradient tracking is on and an input requires a gradient.</exception>
+    public static Tensor Linear(Tensor x, Tensor weight, Tensor? bias, Tensor into)
+    {
+        if (!ReferenceEquals(x.Backend, weight.Backend)) SameBackend("linear", x, weight); // (throws; the array only on failure)
+        var (m, outF, inF) = LinearSizes(x, weight, bias);
+        RequireInto("linear", x.Backend, into, x, weight, bias);
+        bool fits = into.Rank == x.Rank && into.Shape[-1] == outF;
+        for (int i = 0; fits && i < x.Rank - 1; i++) fits = into.Shape[i] == x.Shape[i];
+        if (!fits) throw new ArgumentException($"linear: into {into.Shape} is not [..., {outF}] for input {x.Shape}");
+        if (ReferenceEquals(into.Storage, x.Storage)) throw new ArgumentException("linear: into must not be x (the product reads x while writing)");
+        x.Backend.LinearForward(x.Storage, weight.Storage, bias?.Storage, into.Storage, m, outF, inF);
+        return into;
     }
 
     /// <summary>
     /// y_l = x·w_lᵀ + b_l for several layers of the same shape on the same x: each result, and its gradients,
-    /// exactly <see cref="Linear"/>'s.
+    /// exactly <see cref="Linear(Tensor, Tensor, Tensor?)"/>'s.
     /// </summary>
     public static Tensor[] LinearMany(Tensor x, IReadOnlyList<Tensor> weights, IReadOnlyList<Tensor?> biases)
     {
@@ -47,7 +68,8 @@ public static partial class Ops
     // checks x [..., in], w [out, in], b [out]; returns M = the product of x's leading dims, out, in
     private static (int M, int OutF, int InF) LinearSizes(Tensor x, Tensor weight, Tensor? bias)
     {
-        if (bias is not null) SameBackend("linear", x, weight, bias);
+        if (bias is not null && !(ReferenceEquals(bias.Backend, x.Backend) && ReferenceEquals(weight.Backend, x.Backend)))
+            SameBackend("linear", x, weight, bias); // (throws; the array only on failure)
         RequireFloat("linear", x, "x");
         if (weight.Rank != 2) throw new ArgumentException($"linear: weight must be [out, in], got {weight.Shape}");
         int outF = weight.Shape[0], inF = weight.Shape[1];

@@ -25,6 +25,19 @@ public static partial class Ops
         if (t.DType != DType.Float32) throw new ArgumentException($"{op}: {what} must be Float32, got {t.DType} {t.Shape}");
     }
 
+    /// <summary>
+    /// Checks a caller-given destination (the <c>into</c> overloads): Float32, on <paramref name="backend"/>, and outside the
+    /// autograd graph, since a write into an existing tensor records no node (so no input may need a gradient while tracking is on).
+    /// </summary>
+    internal static void RequireInto(string op, Backend backend, Tensor into, Tensor a, Tensor? b = null, Tensor? c = null)
+    {
+        if (into.DType != DType.Float32) throw new ArgumentException($"{op}: into must be Float32, got {into.DType} {into.Shape}");
+        if (!ReferenceEquals(into.Backend, backend))
+            throw new ArgumentException($"{op}: into is on backend {into.Backend.Name}, the inputs on {backend.Name}; move it with To()");
+        if (Autograd.Graph.IsGradEnabled && (a.RequiresGrad || b?.RequiresGrad == true || c?.RequiresGrad == true))
+            throw new InvalidOperationException($"{op}: writing into a given tensor records no gradient; call it under Graph.NoGrad() or on tensors that need none");
+    }
+
     /// <summary>A new Float32 tensor of <paramref name="shape"/> on <paramref name="backend"/>.</summary>
     internal static Tensor NewLike(Backend backend, Shape shape) => Tensor.Empty(shape, DType.Float32, backend);
 

@@ -63,18 +63,12 @@ public sealed partial class FocusCalibrationAttention
         if (Focus)
         {
             // cᵀ = tanh(Wfq · Qᵀ + bfq + Wfg · mean_T(Q) + bfg); P | W [N, 2H, T] = sigmoid(U · cᵀ) · T come with the attention below
-            var global = ws.Get(slot + 6, n, hd);                               // [N, H·dh] = FocusGlobal(qMeans), as Ops.Linear
-            backend.LinearForward(qMeans!.Storage, FocusGlobal!.Weight.Storage, FocusGlobal.Bias?.Storage, global.Storage, n, hd, hd);
+            var global = Ops.Linear(qMeans!, FocusGlobal!.Weight, FocusGlobal.Bias, into: ws.Get(slot + 6, n, hd)); // [N, H·dh]
             var cT = ws.Get(slot + 2, n, hd, t);                                 // [N, H·dh, T]
             if (n == 1)
             {
                 // one image: the global term is one more bias per row, so it rides on the product's bias pass
-                var rowBias = global;                                            // [1, H·dh] = global + bfq, as Ops.Add
-                if (FocusQuery!.Bias is not null)
-                {
-                    rowBias = ws.Get(slot + 7, 1, hd);
-                    backend.Binary(BinaryOp.Add, global.Storage, global.Shape, FocusQuery.Bias.Storage, rowBias.Shape, rowBias.Storage, rowBias.Shape);
-                }
+                var rowBias = FocusQuery!.Bias is null ? global : Ops.Add(global, FocusQuery.Bias, into: ws.Get(slot + 7, 1, hd)); // [1, H·dh] = global + bfq
                 backend.GemmPackedATanh(packed[2], n, t, qkvT.Storage, 3 * hd * t, cT.Storage, rowBias.Storage); // tanh in the product's tasks
             }
             else
@@ -100,13 +94,11 @@ public sealed partial class FocusCalibrationAttention
         Tensor? gates = null;
         if (Calibration)
         {
-            var gateLogits = ws.Get(slot + 8, n, h);                             // [N, H] = CalibrationGate(means), as Ops.Linear
-            backend.LinearForward(means!.Storage, CalibrationGate!.Weight.Storage, CalibrationGate.Bias?.Storage, gateLogits.Storage, n, h, hd);
-            gates = Tensor.Empty(new Shape(n, h), backend: backend);               // [N, H] = sigmoid(gate logits), as Ops.Sigmoid
-            backend.Unary(UnaryOp.Sigmoid, gateLogits.Storage, gates.Storage, n * h, 0f);
-            var gated = ws.Get(slot + 5, n, h, dh, t);                           // [N, H, dh, T] = Oᵀ · gate per head (as Ops.Mul)
-            backend.Binary(BinaryOp.Mul, oT.Storage, oT.Shape, gates.Storage, new Shape(n, h, 1, 1), gated.Storage, gated.Shape);
-            oT = gated;
+            var gateLogits = Ops.Linear(means!, CalibrationGate!.Weight, CalibrationGate.Bias, into: ws.Get(slot + 8, n, h)); // [N, H]
+            // the gates are returned (a new [N, H]); the product reads the workspace's copy of them as [N, H, 1, 1]
+            var gates4 = Ops.Sigmoid(ws.View(slot + 9, gateLogits, n, h, 1, 1), into: ws.Get(slot + 10, n, h, 1, 1));
+            gates = Ops.Sigmoid(gateLogits);                                     // [N, H]
+            oT = Ops.Mul(oT, gates4, into: ws.Get(slot + 5, n, h, dh, t));      // [N, H, dh, T] = Oᵀ · gate per head
         }
         return (oT, new Internals(attention, centres, widths, gates), packed[1]);
     }

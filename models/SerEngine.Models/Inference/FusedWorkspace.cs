@@ -39,6 +39,22 @@ internal sealed class FusedWorkspace : IDisposable
     /// <summary>Slot <paramref name="slot"/>'s float tensor of shape [d0, d1, d2, d3] (contents: whatever the last call left).</summary>
     public Tensor Get(int slot, int d0, int d1, int d2, int d3) => Get(slot, 4, d0, d1, d2, d3);
 
+    /// <summary>
+    /// Slot <paramref name="slot"/>'s view of <paramref name="source"/> (another slot's tensor) as [d0, d1, d2, d3], sharing its data;
+    /// re-created when the source's buffer or the shape changes.
+    /// </summary>
+    public Tensor View(int slot, Tensor source, int d0, int d1, int d2, int d3)
+    {
+        if (slot >= _slots.Length) Array.Resize(ref _slots, Math.Max(slot + 1, 2 * _slots.Length));
+        var t = _slots[slot];
+        if (t is not null && ReferenceEquals(t.Storage, source.Storage) && Matches(t.Shape, 4, d0, d1, d2, d3)) return t;
+        t?.Dispose();
+        using (TensorScope.Suspend())
+            t = source.Reshape(d0, d1, d2, d3).KeepAlive();
+        _slots[slot] = t;
+        return t;
+    }
+
     private Tensor Get(int slot, int rank, int d0, int d1, int d2, int d3)
     {
         if (slot >= _slots.Length) Array.Resize(ref _slots, Math.Max(slot + 1, 2 * _slots.Length));

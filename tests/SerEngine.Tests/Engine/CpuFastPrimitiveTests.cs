@@ -34,6 +34,11 @@ public class CpuFastPrimitiveTests
         { [3, 5, 256], [3, 1, 256] },          // the longest short run
         { [3, 5, 257], [1, 5, 1] },            // one past it
         { [64, 30, 24], [64, 1, 24] },         // short runs above the parallel threshold
+        { [1, 4, 64, 15], [1, 4, 1, 1] },      // one value a run, inline (the attention gates at batch 1)
+        { [4, 1, 1], [4, 6, 5] },              // a one value a run, inline
+        { [2, 7, 1], [2, 7, 3] },              // runs shorter than a vector
+        { [1, 256], [256] },                   // the same size at another rank (a row bias at batch 1)
+        { [5, 3, 1], [5, 3, 1] },
     };
 
     [Theory]

@@ -23,11 +23,48 @@ public partial class CpuBackend
         float[] av = F(a), bv = F(b), yv = F(y);
         int size = yShape.Size;
         if (size == 0) return;
-        if (aShape == yShape && bShape == yShape)
+        // small work runs inline without the loop objects and delegates (no garbage: a batch-1 inference's few hundred elements)
+        bool inline = RunsInline(size, size);
+        if (aShape.Size == size && bShape.Size == size)
         {
-            ForChunks(size, size, (s, e) => BinaryRun(op, av, s, 1, bv, s, 1, yv, s, e - s));
+            // both lie as y does (broadcasting to the same size only adds or drops axes of 1)
+            if (inline) BinaryRun(op, av, 0, 1, bv, 0, 1, yv, 0, size);
+            else BinarySameShape(op, av, bv, yv, size);
             return;
         }
+        if (inline && aShape.Size == size && RowScalars(bShape, yShape) is int rows and > 0)
+        {
+            // b holds one value per run of y (a per-channel gate or scale): y[r, :] = a[r, :] op b[r]
+            for (int r = 0, inner = size / rows; r < rows; r++) BinaryRun(op, av, (long)r * inner, 1, bv, r, 0, yv, (long)r * inner, inner);
+            return;
+        }
+        if (inline && bShape.Size == size && RowScalars(aShape, yShape) is int rowsA and > 0)
+        {
+            for (int r = 0, inner = size / rowsA; r < rowsA; r++) BinaryRun(op, av, r, 0, bv, (long)r * inner, 1, yv, (long)r * inner, inner);
+            return;
+        }
+        BinaryStrided(op, av, aShape, bv, bShape, yv, yShape, size);
+    }
+
+    /// <summary>
+    /// The runs of y when <paramref name="s"/> broadcasts to <paramref name="yShape"/> as one value per run (its axes are y's
+    /// leading axes, then only 1s, so y [rows, inner] takes s[r] along row r); 0 when it does not.
+    /// </summary>
+    private static int RowScalars(Shape s, Shape yShape)
+    {
+        int pad = yShape.Rank - s.Rank, k = s.Rank;
+        if (pad < 0) return 0;
+        while (k > 0 && s[k - 1] == 1) k--;                 // s's trailing 1s
+        for (int i = 0; i < k; i++) if (s[i] != yShape[pad + i]) return 0;
+        for (int i = 0; i < pad; i++) if (yShape[i] != 1 && k > 0) return 0; // s's missing leading axes broadcast too
+        return s.Size;
+    }
+
+    private void BinarySameShape(BinaryOp op, float[] av, float[] bv, float[] yv, int size) =>
+        ForChunks(size, size, (s, e) => BinaryRun(op, av, s, 1, bv, s, 1, yv, s, e - s));
+
+    private void BinaryStrided(BinaryOp op, float[] av, Shape aShape, float[] bv, Shape bShape, float[] yv, Shape yShape, int size)
+    {
         var dims = yShape.ToArray();
         var loop = StridedLoop.Collapse(dims, StridedLoop.Contiguous(dims), BroadcastStrides(aShape, yShape), BroadcastStrides(bShape, yShape));
         if (loop.Rows > 1 && loop.Inner <= BinaryShortRow)
@@ -135,25 +172,32 @@ public partial class CpuBackend
     {
         float[] xv = F(x), yv = F(y);
         long work = op is UnaryOp.Tanh or UnaryOp.Sigmoid or UnaryOp.Exp or UnaryOp.Log ? 8L * n : n;
-        ForChunks(n, work, (s, e) =>
+        if (n <= 0) return;
+        if (RunsInline(n, work)) UnaryRun(op, xv.AsSpan(0, n), yv.AsSpan(0, n), alpha); // the same one chunk, with no closure
+        else UnaryChunks(op, xv, yv, n, work, alpha);
+    }
+
+    /// <summary>Unary cut into chunks (its own method: the closure is built only here).</summary>
+    private void UnaryChunks(UnaryOp op, float[] xv, float[] yv, int n, long work, float alpha) =>
+        ForChunks(n, work, (s, e) => UnaryRun(op, xv.AsSpan(s, e - s), yv.AsSpan(s, e - s), alpha));
+
+    /// <summary>ys = op(xs) for one chunk.</summary>
+    private static void UnaryRun(UnaryOp op, ReadOnlySpan<float> xs, Span<float> ys, float alpha)
+    {
+        switch (op)
         {
-            ReadOnlySpan<float> xs = xv.AsSpan(s, e - s);
-            var ys = yv.AsSpan(s, e - s);
-            switch (op)
-            {
-                case UnaryOp.Neg: TensorPrimitives.Negate(xs, ys); break;
-                case UnaryOp.Relu: Relu(xs, ys); break;
-                case UnaryOp.Tanh: TanhRow(xs, ys); break;
-                case UnaryOp.Sigmoid: SigmoidRow(xs, ys); break;
-                case UnaryOp.Exp: TensorPrimitives.Exp(xs, ys); break;
-                case UnaryOp.Log: TensorPrimitives.Log(xs, ys); break;
-                case UnaryOp.Scale: TensorPrimitives.Multiply(xs, alpha, ys); break;
-                case UnaryOp.AddScalar: TensorPrimitives.Add(xs, alpha, ys); break;
-                case UnaryOp.Square: TensorPrimitives.Multiply(xs, xs, ys); break;
-                case UnaryOp.Sqrt: TensorPrimitives.Sqrt(xs, ys); break;
-                default: throw new ArgumentOutOfRangeException(nameof(op));
-            }
-        });
+            case UnaryOp.Neg: TensorPrimitives.Negate(xs, ys); break;
+            case UnaryOp.Relu: Relu(xs, ys); break;
+            case UnaryOp.Tanh: TanhRow(xs, ys); break;
+            case UnaryOp.Sigmoid: SigmoidRow(xs, ys); break;
+            case UnaryOp.Exp: TensorPrimitives.Exp(xs, ys); break;
+            case UnaryOp.Log: TensorPrimitives.Log(xs, ys); break;
+            case UnaryOp.Scale: TensorPrimitives.Multiply(xs, alpha, ys); break;
+            case UnaryOp.AddScalar: TensorPrimitives.Add(xs, alpha, ys); break;
+            case UnaryOp.Square: TensorPrimitives.Multiply(xs, xs, ys); break;
+            case UnaryOp.Sqrt: TensorPrimitives.Sqrt(xs, ys); break;
+            default: throw new ArgumentOutOfRangeException(nameof(op));
+        }
     }
 
     /// <summary>y = tanh(x), eight at a time (Tanh8), the tail with MathF.</summary>

@@ -23,11 +23,13 @@ public partial class CpuBackend
     private unsafe void GemmDots(int batch, int m, int n, int k, float alpha, float* a, long strideA, float* w, long strideW,
         float beta, float* c, long strideC)
     {
-        if (m == 1)
-        {
-            GemmDotsRow(batch, n, k, alpha, a, strideA, w, strideW, beta, c, strideC);
-            return;
-        }
+        if (m == 1) GemmDotsRow(batch, n, k, alpha, a, strideA, w, strideW, beta, c, strideC);
+        else GemmDotsTiles(batch, m, n, k, alpha, a, strideA, w, strideW, beta, c, strideC); // (its own method: its closure is not built for one row)
+    }
+
+    private unsafe void GemmDotsTiles(int batch, int m, int n, int k, float alpha, float* a, long strideA, float* w, long strideW,
+        float beta, float* c, long strideC)
+    {
         int rowBlocks = CeilDiv(m, 3), colBlocks = CeilDiv(n, 4), k8 = k / 8 * 8;
         long tasks = (long)batch * colBlocks;
         nint pa = (nint)a, pw = (nint)w, pc = (nint)c;
@@ -71,28 +73,38 @@ public partial class CpuBackend
     private unsafe void GemmDotsRow(int batch, int n, int k, float alpha, float* a, long strideA, float* w, long strideW,
         float beta, float* c, long strideC)
     {
-        int colBlocks = CeilDiv(n, 8), k8 = k / 8 * 8;
-        nint pa = (nint)a, pw = (nint)w, pc = (nint)c;
+        int colBlocks = CeilDiv(n, 8);
+        long work = (long)batch * n * k;
         // split by the weight's size: a large W (a 256×256 layer) is read from L3, so two threads halve the wait
-        ForChunks(batch * colBlocks, (long)batch * n * k, (t0, t1) =>
+        if (RunsInline(batch * colBlocks, work)) DotsRowTasks(0, batch * colBlocks, n, k, alpha, a, strideA, w, strideW, beta, c, strideC); // no closure
+        else DotsRowOnWorkers(batch * colBlocks, work, n, k, alpha, (nint)a, strideA, (nint)w, strideW, beta, (nint)c, strideC);
+    }
+
+    /// <summary>GemmDotsRow's tasks in one chunk per thread (its own method: the closure is built only here).</summary>
+    private unsafe void DotsRowOnWorkers(int tasks, long work, int n, int k, float alpha, nint a, long strideA, nint w, long strideW, float beta, nint c, long strideC) =>
+        ForChunks(tasks, work, (t0, t1) => DotsRowTasks(t0, t1, n, k, alpha, (float*)a, strideA, (float*)w, strideW, beta, (float*)c, strideC), chunksPerThread: 1);
+
+    /// <summary>GemmDotsRow's tasks [t0, t1): task t is item t / colBlocks, columns 8·(t % colBlocks) on.</summary>
+    private static unsafe void DotsRowTasks(int t0, int t1, int n, int k, float alpha, float* a, long strideA, float* w, long strideW,
+        float beta, float* c, long strideC)
+    {
+        int colBlocks = CeilDiv(n, 8), k8 = k / 8 * 8;
+        float* sums = stackalloc float[8];
+        for (int t = t0; t < t1; t++)
         {
-            float* sums = stackalloc float[8];
-            for (int t = t0; t < t1; t++)
+            int item = t / colBlocks, j0 = t % colBlocks * 8, cols = Math.Min(8, n - j0);
+            float* ai = a + item * strideA, ci = c + item * strideC;
+            float* w0 = w + item * strideW + (long)j0 * k;
+            KernelDot1x8(k8 / 8, ai, w0, k, cols, sums);
+            for (int j = 0; j < cols; j++)
             {
-                int item = t / colBlocks, j0 = t % colBlocks * 8, cols = Math.Min(8, n - j0);
-                float* ai = (float*)pa + item * strideA, ci = (float*)pc + item * strideC;
-                float* w0 = (float*)pw + item * strideW + (long)j0 * k;
-                KernelDot1x8(k8 / 8, ai, w0, k, cols, sums);
-                for (int j = 0; j < cols; j++)
-                {
-                    float* wr = w0 + (long)j * k;
-                    float s = sums[j];
-                    for (int q = k8; q < k; q++) s += ai[q] * wr[q];
-                    float* dst = ci + j0 + j;
-                    *dst = beta == 0f ? alpha * s : alpha * s + beta * *dst;
-                }
+                float* wr = w0 + (long)j * k;
+                float s = sums[j];
+                for (int q = k8; q < k; q++) s += ai[q] * wr[q];
+                float* dst = ci + j0 + j;
+                *dst = beta == 0f ? alpha * s : alpha * s + beta * *dst;
             }
-        }, chunksPerThread: 1);
+        }
     }
 
     /// <summary>

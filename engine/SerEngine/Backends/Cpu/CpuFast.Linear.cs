@@ -12,6 +12,13 @@ public partial class CpuBackend
     public override unsafe void LinearForward(Storage x, Storage w, Storage? bias, Storage y, int m, int outF, int inF)
     {
         // the products Gemm sends to its one-row and tiny paths, and empty ones, keep the two primitives
+        if (bias is not null && m > 0 && outF > 0 && GemmUsesDots(false, true, m, inF))
+        {
+            // the dot products, then + b row by row (the base's Binary add, without its shape objects)
+            Gemm(false, true, 1, m, outF, inF, 1f, x, 0, w, 0, 0f, y, 0);
+            fixed (float* py = F(y), pb = F(bias)) AddColumnBias(py, outF, m, outF, pb);
+            return;
+        }
         if (bias is null || m <= 0 || outF <= 0 || inF <= 0 || GemmUsesDots(false, true, m, inF) || GemmUsesTiny(true, 1, m, outF, inF))
         {
             base.LinearForward(x, w, bias, y, m, outF, inF);

@@ -29,6 +29,12 @@ public partial class CpuBackend
     public int ThreadCount => Threads;
 
     /// <summary>
+    /// Whether <see cref="ForChunks"/> runs [0, <paramref name="count"/>) as one chunk on the calling thread (so a primitive can
+    /// call its body directly, with no delegate or closure to allocate, and cut nothing differently).
+    /// </summary>
+    internal bool RunsInline(int count, long work) => count <= 1 || Threads <= 1 || work < ParallelElements;
+
+    /// <summary>
     /// Runs <paramref name="body"/>(start, end) over [0, <paramref name="count"/>) cut into chunks: inline
     /// when <paramref name="work"/> (elements touched) is below <see cref="ParallelElements"/> or one
     /// thread is configured, else up to <paramref name="chunksPerThread"/> chunks per thread (more chunks let the
@@ -37,16 +43,20 @@ public partial class CpuBackend
     internal void ForChunks(int count, long work, Action<int, int> body, int chunksPerThread = 4)
     {
         if (count <= 0) return;
-        int chunks = Threads <= 1 || work < ParallelElements ? 1 : (int)Math.Min(count, Math.Min((long)chunksPerThread * Threads, work / (ParallelElements / 2)));
+        int chunks = RunsInline(count, work) ? 1 : (int)Math.Min(count, Math.Min((long)chunksPerThread * Threads, work / (ParallelElements / 2)));
         if (chunks <= 1)
         {
             body(0, count);
             return;
         }
+        ForChunksOnWorkers(count, chunks, body);
+    }
+
+    /// <summary>ForChunks' parallel case (its own method, so the inline case allocates no closure of it).</summary>
+    private void ForChunksOnWorkers(int count, int chunks, Action<int, int> body) =>
         CpuWorkerPool.For(chunks, Threads, i =>
         {
             int start = (int)((long)count * i / chunks), end = (int)((long)count * (i + 1) / chunks);
             if (start < end) body(start, end);
         });
-    }
 }

@@ -31,20 +31,38 @@ internal static class Conv2dOneChannelDirect
     }
 
     /// <summary>y = conv(x, w) + bias (then ReLU when <paramref name="relu"/>), four output channels per register block.</summary>
-    public static unsafe void Forward(float[] x, float[] w, float[]? bias, float[] y, Conv2dGeometry g, bool relu, int threads)
+    public static void Forward(float[] x, float[] w, float[]? bias, float[] y, Conv2dGeometry g, bool relu, int threads)
+    {
+        int taps = g.R * g.S, kBlocks = CeilDiv(g.K, 4);
+        // weights by 4-channel block and tap: wt[(kb·taps + t)·4 + i] = w[4·kb + i, t] (0 past K); wt and off are rented (a
+        // batch-1 inference calls this on every forward, and new arrays there are garbage on fresh pages)
+        var wt = ArrayPool<float>.Shared.Rent(kBlocks * taps * 4);
+        var off = ArrayPool<int>.Shared.Rent(taps);
+        try
+        {
+            wt.AsSpan(0, kBlocks * taps * 4).Clear();
+            for (int k = 0; k < g.K; k++)
+                for (int t = 0; t < taps; t++) wt[((k / 4) * taps + t) * 4 + k % 4] = w[k * taps + t];
+            var image = Padded(g);
+            image.TapOffsets(g.R, g.S, g.DilationH, g.DilationW, off.AsSpan(0, taps));
+            long work = (long)g.N * g.K * g.OutH * g.OutW * taps;
+            ForwardTasks(x, wt, off, bias, y, g, relu, image, work >= 1 << 16 ? threads : 1);
+        }
+        finally
+        {
+            ArrayPool<float>.Shared.Return(wt);
+            ArrayPool<int>.Shared.Return(off);
+        }
+    }
+
+    /// <summary>Forward's tasks (image, block of 4 channels) with the reordered weights <paramref name="wt"/> and tap offsets <paramref name="off"/>.</summary>
+    private static unsafe void ForwardTasks(float[] x, float[] wt, int[] off, float[]? bias, float[] y, Conv2dGeometry g, bool relu, PaddedImage image, int threads)
     {
         int taps = g.R * g.S, kBlocks = CeilDiv(g.K, 4), outH = g.OutH, outW = g.OutW, owr = RoundUp(outW, 8);
-        // weights by 4-channel block and tap: wt[(kb·taps + t)·4 + i] = w[4·kb + i, t] (0 past K)
-        var wt = new float[kBlocks * taps * 4];
-        for (int k = 0; k < g.K; k++)
-            for (int t = 0; t < taps; t++) wt[((k / 4) * taps + t) * 4 + k % 4] = w[k * taps + t];
-        var image = Padded(g);
-        var off = image.TapOffsets(g.R, g.S, g.DilationH, g.DilationW, taps);
         int wp = image.Pitch, padded = image.Length;
-        long work = (long)g.N * g.K * outH * outW * taps;
         // tasks: (image, block of 4 channels), so that one image still uses every thread; each task
         // pads its own copy of the image (a few thousand floats)
-        ParallelFor(g.N * kBlocks, work >= 1 << 16 ? threads : 1, task =>
+        ParallelFor(g.N * kBlocks, threads, task =>
         {
             int n = task / kBlocks, kb = task % kBlocks;
             var buffer = ArrayPool<float>.Shared.Rent(padded + 4 * owr);

@@ -100,11 +100,18 @@ internal readonly record struct PaddedImage(int Planes, int H, int W, int Top, i
     public int[] TapOffsets(int r, int s, int dilH, int dilW, int length)
     {
         var off = new int[length];
+        TapOffsets(r, s, dilH, dilW, off);
+        return off;
+    }
+
+    /// <summary>The same offsets written into <paramref name="off"/> (a caller's buffer, e.g. a rented one; cleared first).</summary>
+    public void TapOffsets(int r, int s, int dilH, int dilW, Span<int> off)
+    {
+        off.Clear();
         for (int c = 0; c < Planes; c++)
             for (int i = 0; i < r; i++)
                 for (int j = 0; j < s; j++)
                     off[(c * r + i) * s + j] = c * PlaneLength + i * dilH * Pitch + j * dilW;
-        return off;
     }
 }
 
@@ -142,7 +149,7 @@ internal readonly record struct PaddedConv(int N, int Cin, int Hin, int Win, int
     /// <summary>Backward-input of <paramref name="g"/> (stride 1) as a forward convolution (<see cref="Conv2dAdjoint"/>).</summary>
     public static PaddedConv Adjoint(in Conv2dGeometry g) => Forward(Conv2dAdjoint.Geometry(g));
 
-    /// <summary>Tap offsets into one padded image (<see cref="PaddedImage.TapOffsets"/>), <paramref name="length"/> ≥ <see cref="Taps"/> entries.</summary>
+    /// <summary>Tap offsets into one padded image (<see cref="PaddedImage.TapOffsets(int, int, int, int, int)"/>), <paramref name="length"/> ≥ <see cref="Taps"/> entries.</summary>
     public int[] TapOffsets(int length) => Image.TapOffsets(R, S, DilH, DilW, length);
 
     /// <summary>Writes image src [Cin, Hin, Win] with its zero padding (and zero slack) into dst [ImageLength].</summary>
