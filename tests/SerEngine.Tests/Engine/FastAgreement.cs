@@ -35,6 +35,15 @@ internal static class FastAgreement
         Assert.True(lhs <= rhs, $"{what}: ‖fast − reference‖ = {lhs:G4} > {rhs:G4}; worst element {worst}: {actual[worst]} vs {expected[worst]}");
     }
 
+    /// <summary>Asserts that <paramref name="actual"/> holds exactly <paramref name="expected"/>'s floats, bit for bit (a fused op against the ops it replaces).</summary>
+    public static void SameBits(float[] expected, float[] actual, string what)
+    {
+        Assert.Equal(expected.Length, actual.Length);
+        for (int i = 0; i < expected.Length; i++)
+            Assert.True(BitConverter.SingleToInt32Bits(expected[i]) == BitConverter.SingleToInt32Bits(actual[i]),
+                $"{what}[{i}]: {expected[i]:R} expected, {actual[i]:R}");
+    }
+
     /// <summary>The same check on two storages of a CPU backend.</summary>
     public static void Agree(Storage expected, Storage actual, string what) => Agree(Read(expected), Read(actual), what);
 

@@ -31,14 +31,6 @@ public class GatedMergeHeadsTests
         return (y.ToArray(), o.Grad!.ToArray(), g.Grad!.ToArray());
     }
 
-    private static void SameBits(float[] expected, float[] actual, string what)
-    {
-        Assert.Equal(expected.Length, actual.Length);
-        for (int i = 0; i < expected.Length; i++)
-            Assert.True(BitConverter.SingleToInt32Bits(expected[i]) == BitConverter.SingleToInt32Bits(actual[i]),
-                $"{what}[{i}]: {expected[i]:R} expected, {actual[i]:R}");
-    }
-
     [Theory]
     [MemberData(nameof(Sizes))]
     public void IsTheGraphItReplacesBitForBit(int n, int h, int t, int d)
@@ -48,9 +40,9 @@ public class GatedMergeHeadsTests
             var composed = Run(be, n, h, t, d, fused: false);
             var fused = Run(be, n, h, t, d, fused: true);
             string at = $"{be.Name} [{n},{h},{t},{d}]";
-            SameBits(composed.Y, fused.Y, $"{at} y");
-            SameBits(composed.DO, fused.DO, $"{at} dO");
-            SameBits(composed.Dg, fused.Dg, $"{at} dg");
+            FastAgreement.SameBits(composed.Y, fused.Y, $"{at} y");
+            FastAgreement.SameBits(composed.DO, fused.DO, $"{at} dO");
+            FastAgreement.SameBits(composed.Dg, fused.Dg, $"{at} dg");
         }
     }
 

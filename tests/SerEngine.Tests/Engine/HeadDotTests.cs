@@ -39,14 +39,6 @@ public class HeadDotTests
         return (y.ToArray(), x.Grad!.ToArray(), u.Grad!.ToArray());
     }
 
-    private static void SameBits(float[] expected, float[] actual, string what)
-    {
-        Assert.Equal(expected.Length, actual.Length);
-        for (int i = 0; i < expected.Length; i++)
-            Assert.True(BitConverter.SingleToInt32Bits(expected[i]) == BitConverter.SingleToInt32Bits(actual[i]),
-                $"{what}[{i}]: {expected[i]:R} expected, {actual[i]:R}");
-    }
-
     [Theory]
     [MemberData(nameof(Sizes))]
     public void IsTheGraphItReplacesBitForBit(int n, int t, int h, int d)
@@ -56,9 +48,9 @@ public class HeadDotTests
             var composed = Run(be, n, t, h, d, fused: false);
             var fused = Run(be, n, t, h, d, fused: true);
             string at = $"{be.Name} [{n},{t},{h},{d}]";
-            SameBits(composed.Y, fused.Y, $"{at} y");
-            SameBits(composed.Dx, fused.Dx, $"{at} dx");
-            SameBits(composed.Du, fused.Du, $"{at} du");
+            FastAgreement.SameBits(composed.Y, fused.Y, $"{at} y");
+            FastAgreement.SameBits(composed.Dx, fused.Dx, $"{at} dx");
+            FastAgreement.SameBits(composed.Du, fused.Du, $"{at} du");
         }
     }
 

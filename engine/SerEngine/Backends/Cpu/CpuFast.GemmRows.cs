@@ -118,18 +118,10 @@ public partial class CpuBackend
             c30 = Fmadd(av, b0, c30); c31 = Fmadd(av, b1, c31);
             b += 32;
         }
-        if (add)
-        {
-            (Vector512.Load(c) + c00).Store(c); (Vector512.Load(c + 16) + c01).Store(c + 16);
-            (Vector512.Load(c + ldc) + c10).Store(c + ldc); (Vector512.Load(c + ldc + 16) + c11).Store(c + ldc + 16);
-            (Vector512.Load(c + 2 * ldc) + c20).Store(c + 2 * ldc); (Vector512.Load(c + 2 * ldc + 16) + c21).Store(c + 2 * ldc + 16);
-            (Vector512.Load(c + 3 * ldc) + c30).Store(c + 3 * ldc); (Vector512.Load(c + 3 * ldc + 16) + c31).Store(c + 3 * ldc + 16);
-        }
-        else
-        {
-            c00.Store(c); c01.Store(c + 16); c10.Store(c + ldc); c11.Store(c + ldc + 16);
-            c20.Store(c + 2 * ldc); c21.Store(c + 2 * ldc + 16); c30.Store(c + 3 * ldc); c31.Store(c + 3 * ldc + 16);
-        }
+        MicroTile.Row(c, c00, c01, add);
+        MicroTile.Row(c + ldc, c10, c11, add);
+        MicroTile.Row(c + 2 * ldc, c20, c21, add);
+        MicroTile.Row(c + 3 * ldc, c30, c31, add);
     }
 
     /// <summary><see cref="Kernel4x32"/> for the first two rows.</summary>
@@ -149,15 +141,8 @@ public partial class CpuBackend
             c10 = Fmadd(av, b0, c10); c11 = Fmadd(av, b1, c11);
             b += 32;
         }
-        if (add)
-        {
-            (Vector512.Load(c) + c00).Store(c); (Vector512.Load(c + 16) + c01).Store(c + 16);
-            (Vector512.Load(c + ldc) + c10).Store(c + ldc); (Vector512.Load(c + ldc + 16) + c11).Store(c + ldc + 16);
-        }
-        else
-        {
-            c00.Store(c); c01.Store(c + 16); c10.Store(c + ldc); c11.Store(c + ldc + 16);
-        }
+        MicroTile.Row(c, c00, c01, add);
+        MicroTile.Row(c + ldc, c10, c11, add);
     }
 
     /// <summary><see cref="Kernel6x32Steps"/> with A's six rows read in place, <paramref name="lda"/> floats apart.</summary>

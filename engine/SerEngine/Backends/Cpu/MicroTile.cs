@@ -87,4 +87,17 @@ internal static class MicroTile
         (Vector512.Load(rows + 4 * ld) + c40).Store(rows + 4 * ld); (Vector512.Load(rows + 4 * ld + 16) + c41).Store(rows + 4 * ld + 16);
         (Vector512.Load(rows + 5 * ld) + c50).Store(rows + 5 * ld); (Vector512.Load(rows + 5 * ld + 16) + c51).Store(rows + 5 * ld + 16);
     }
+
+    /// <summary>One 32-float row of a Vector512 tile (the 4- and 2-row tails): row[..+32] = (lo, hi), or += with one rounding per element.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static unsafe void Row(float* row, Vector512<float> lo, Vector512<float> hi, bool add)
+    {
+        if (add)
+        {
+            lo = Vector512.Load(row) + lo;
+            hi = Vector512.Load(row + 16) + hi;
+        }
+        lo.Store(row);
+        hi.Store(row + 16);
+    }
 }
