@@ -90,7 +90,7 @@ public static class CliApp
     /// </summary>
     public static string BuildLine =>
         $"build: {(System.Runtime.CompilerServices.RuntimeFeature.IsDynamicCodeSupported ? $"managed (.NET {Environment.Version}, JIT-compiled for this CPU)" : "native (NativeAOT, compiled ahead for one instruction set)")}, " +
-        $"cpu SIMD {(System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated ? 512 : System.Runtime.Intrinsics.Vector256.IsHardwareAccelerated ? 256 : 128)}-bit";
+        $"cpu SIMD {SerEngine.Backends.Cpu.CpuBackend.SimdBits}-bit";
 
     /// <summary>The program's version (the package version, without the source revision).</summary>
     public static string Version =>
