@@ -11,7 +11,6 @@ public partial class CpuBackend
     /// <inheritdoc/>
     public override unsafe void LinearForward(Storage x, Storage w, Storage? bias, Storage y, int m, int outF, int inF)
     {
-        // the products Gemm sends to its one-row and tiny paths, and empty ones, keep the two primitives
         if (bias is not null && m > 0 && outF > 0 && GemmUsesDots(false, true, m, inF))
         {
             // the dot products, then + b row by row (the base's Binary add, without its shape objects)
@@ -19,7 +18,8 @@ public partial class CpuBackend
             fixed (float* py = F(y), pb = F(bias)) AddColumnBias(py, outF, m, outF, pb);
             return;
         }
-        if (bias is null || m <= 0 || outF <= 0 || inF <= 0 || GemmUsesDots(false, true, m, inF) || GemmUsesTiny(true, 1, m, outF, inF))
+        // the products Gemm sends to its tiny path, and empty ones, keep the two primitives
+        if (bias is null || m <= 0 || outF <= 0 || inF <= 0 || GemmUsesTiny(true, 1, m, outF, inF))
         {
             base.LinearForward(x, w, bias, y, m, outF, inF);
             return;
