@@ -43,35 +43,4 @@ for c in "${cases[@]}"; do
   "$python" "$here/torch_cases.py" --case "$c" --threads "$threads" | tee -a "$out/torch.jsonl" >&2
 done
 echo "load after: $(uptime)" >> "$out/load.txt"
-"$python" - "$out" <<'PY'
-import json, sys
-d = sys.argv[1]
-goal = {  # issue 22's raised goals (ours / torch, medians)
-    "attention_fcn.train_step.b16.200x300": 0.6, "attention_fcn.infer.b1.200x300": 0.6,
-    "focus_calibration_net.train_step.b32.26x63": 0.2, "focus_calibration_net.infer.b1.26x63": 0.1,
-    "conv2d.fwd_bwd.16x64x24x36.k5x192": 0.7, "conv2d.fwd.16x64x24x36.k5x192": 0.5,
-    "softmax.biased_masked.fwd_bwd.32x4x128x128": 0.25, "mfcc.60s": 0.3, "melspec.60s.400_160_40": 0.3,
-    "spectrogram.60s.800_640_160": 0.3, "sgemm.1024": 1.0,
-}
-def load(name):
-    return {j["case"]: j for j in map(json.loads, open(f"{d}/{name}.jsonl"))}
-ours, torch = load("ours"), load("torch")
-print("| case | ours ms | torch ms | ratio | goal | met |")
-print("| --- | ---: | ---: | ---: | ---: | --- |")
-for c, o in ours.items():
-    t = torch.get(c)
-    if t is None:
-        print(f"| `{c}` | {o['ms']:.3f} | - | - | {goal.get(c, '-')} | - |")
-        continue
-    r = o["ms"] / t["ms"]
-    g = goal.get(c)
-    met = "-" if g is None else ("yes" if r <= g else "no")
-    print(f"| `{c}` | {o['ms']:.3f} | {t['ms']:.3f} | {r:.2f} | {g if g is not None else '-'} | {met} |")
-probe = next((j for c, j in ours.items() if c.startswith("fma.peak.")), None)
-if probe is not None and "sgemm.1024" in ours:
-    g = ours["sgemm.1024"]["gflops"]
-    print(f"\nsgemm.1024: {g:.0f} GFLOP/s = {100 * g / probe['gflops']:.0f} % of the FMA peak measured just before it "
-          f"({probe['case']}: {probe['gflops']:.0f} GFLOP/s on {probe['threads']} threads)")
-print()
-print(open(f"{d}/load.txt").read().strip())
-PY
+"$python" "$here/runs_table.py" "$out"
