@@ -5,9 +5,9 @@ using static SerEngine.Tests.Engine.FastAgreement;
 namespace SerEngine.Tests.Engine;
 
 /// <summary>
-/// The 512-bit GEMM reading A in place (CpuFast.GemmRows.cs: six rows of an untransposed A, or six neighbours per
-/// depth step of a transposed one, instead of packed panels): bit for bit the 256-bit kernel, which packs A (the two
-/// widths add alike), at 1–3 threads, alpha 1 with beta 0 and 1 (the kernels that write C) and other alphas and betas
+/// The GEMM reading A in place, 512-bit (CpuFast.GemmRows.cs) and 256-bit (CpuFast.GemmRows256.cs): six rows of an
+/// untransposed A, or six neighbours per depth step of a transposed one, instead of packed panels: bit for bit the
+/// 256-bit kernel with A packed (the two widths add alike), at 1–3 threads, alpha 1 with beta 0 and 1 (the kernels that write C) and other alphas and betas
 /// (the tile buffer); and norm-wise the <c>cpu-reference</c> loops. Shapes: FocusCalibrationNet's attention products
 /// and ragged ones (rows past the last full tile, columns past the last full panel, a depth tail past KC, k = 1), and
 /// untransposed A operands larger than L2 (sgemm's case).
@@ -34,6 +34,7 @@ public class CpuFastGemmInPlaceTests
     public void InPlaceAMatchesPackedBitForBit(int m, int n, int k, bool transA, bool transB)
     {
         Assert.True(CpuBackend.GemmReadsAInPlace(GemmKernelKind.Vector512, 1, m, k, inPlace: true, transA ? m : 1, prepacked: false));
+        Assert.True(CpuBackend.GemmReadsAInPlace(GemmKernelKind.Vector256, 1, m, k, inPlace: true, transA ? m : 1, prepacked: false));
         Assert.False(CpuBackend.GemmUsesDots(transA, transB, m, k) || CpuBackend.GemmUsesTiny(transB, 1, m, n, k), "the shape takes another path");
         var rng = new Generator((ulong)(m * 5 + n * 11 + k));
         var a = Random(rng, m * k);
@@ -44,19 +45,39 @@ public class CpuFastGemmInPlaceTests
             var expected = Ref.Allocate(m * n, DType.Float32);
             Ref.Write(expected, c0);
             Ref.Gemm(transA, transB, 1, m, n, k, alpha, a, 0, b, 0, beta, expected, 0);
-            var packed = Ref.Allocate(m * n, DType.Float32);
-            Ref.Write(packed, c0);
-            new CpuBackend { Threads = 2, GemmKernel = GemmKernelKind.Vector256 }.Gemm(transA, transB, 1, m, n, k, alpha, a, 0, b, 0, beta, packed, 0);
             foreach (int threads in new[] { 1, 2, 3 })
             {
-                var inPlace = Ref.Allocate(m * n, DType.Float32);
-                Ref.Write(inPlace, c0);
-                new CpuBackend { Threads = threads, GemmKernel = GemmKernelKind.Vector512 }.Gemm(transA, transB, 1, m, n, k, alpha, a, 0, b, 0, beta, inPlace, 0);
-                string what = $"{m}x{n}x{k} transA {transA} transB {transB} alpha {alpha} beta {beta} threads {threads}";
-                Agree(expected, inPlace, what);
-                Assert.True(Read(packed).AsSpan().SequenceEqual(Read(inPlace)), $"A read in place differs from packed A: {what}");
+                // the 256-bit kernel with A packed: the reference of both in-place kernels (the widths add alike)
+                var packed = PackedGemm(GemmKernelKind.Vector256, threads, transA, transB, m, n, k, alpha, Read(a), Read(b), beta, c0);
+                foreach (var kind in new[] { GemmKernelKind.Vector256, GemmKernelKind.Vector512 })
+                {
+                    var inPlace = Ref.Allocate(m * n, DType.Float32);
+                    Ref.Write(inPlace, c0);
+                    new CpuBackend { Threads = threads, GemmKernel = kind }.Gemm(transA, transB, 1, m, n, k, alpha, a, 0, b, 0, beta, inPlace, 0);
+                    string what = $"{kind} {m}x{n}x{k} transA {transA} transB {transB} alpha {alpha} beta {beta} threads {threads}";
+                    Agree(expected, inPlace, what);
+                    Assert.True(packed.AsSpan().SequenceEqual(Read(inPlace)), $"A read in place differs from packed A: {what}");
+                }
             }
         }
+    }
+
+    /// <summary>
+    /// C = alpha·A·B + beta·C0 by the fast GEMM with A packed (GemmRun packs it up front into a buffer, as for a caller's later
+    /// products, so the rule does not read it in place), on the plan Gemm makes for the same product.
+    /// </summary>
+    private static unsafe float[] PackedGemm(GemmKernelKind kind, int threads, bool transA, bool transB, int m, int n, int k,
+        float alpha, float[] a, float[] b, float beta, float[] c0)
+    {
+        var c = (float[])c0.Clone();
+        var panels = new float[(m + CpuBackend.GemmMR) * k + 16];
+        fixed (float* pa = a, pb = b, pc = c, pp = panels)
+        {
+            float* aligned = (float*)(((nint)pp + 63) & ~(nint)63);
+            new CpuBackend { Threads = threads, GemmKernel = kind }.GemmRun(new PlainA(pa, 0, transA, m, k), new PlainB(pb, 0, transB, k, n),
+                1, m, n, k, alpha, beta, pc, 0, threads, aShared: true, shareB: true, packAInto: aligned);
+        }
+        return c;
     }
 
     [Theory]
@@ -66,7 +87,8 @@ public class CpuFastGemmInPlaceTests
     public void PackedWhereTheRuleSaysSo(int m, int n, int k, bool transA)
     {
         Assert.False(CpuBackend.GemmReadsAInPlace(GemmKernelKind.Vector512, 1, m, k, inPlace: true, transA ? m : 1, prepacked: false));
-        Assert.False(CpuBackend.GemmReadsAInPlace(GemmKernelKind.Vector256, 1, 480, 256, inPlace: true, 1, prepacked: false));
+        Assert.False(CpuBackend.GemmReadsAInPlace(GemmKernelKind.Vector256, 1, m, k, inPlace: true, transA ? m : 1, prepacked: false));
+        Assert.False(CpuBackend.GemmReadsAInPlace(GemmKernelKind.Scalar, 1, 480, 256, inPlace: true, 1, prepacked: false));
         Assert.False(CpuBackend.GemmReadsAInPlace(GemmKernelKind.Vector512, 2, 480, 256, inPlace: true, 1, prepacked: false));
         var rng = new Generator((ulong)(m + n + k));
         var a = Random(rng, m * k);

@@ -17,8 +17,8 @@ namespace SerEngine.Backends.Cpu;
 // Threads: tasks are independent (each packs what it needs), planned so that there are a few per
 // thread; a split along k sums its partial products at the end. An A, or a small B, that several tasks
 // would each pack again is packed once up front by all threads together and shared (PackShared).
-// With the 512-bit kernel, one item's A that lies in memory and fits in L2 (or a large untransposed one) is not packed: the kernel reads it
-// in place (GemmReadsAInPlace, CpuFast.GemmRows.cs).
+// With a vector kernel, one item's A that lies in memory and fits in L2 (or a large untransposed one) is not packed: the kernel reads it
+// in place (GemmReadsAInPlace, CpuFast.GemmRows.cs; the 256-bit form CpuFast.GemmRows256.cs).
 
 public partial class CpuBackend
 {
@@ -403,7 +403,10 @@ public partial class CpuBackend
                         else if (AInPlace == null) a.Pack(pa, item, ic, mc, pc, kc);
                         if (RowBias != null && pc == p0)
                             for (int r = 0; r < mc; r++) new Span<float>(cItem + (long)(ic + r) * n + jc, ncBlock).Fill(RowBias[ic + r]);
-                        if (AInPlace != null)
+                        if (AInPlace != null && kind == GemmKernelKind.Vector256)
+                            GemmMacroKernelInPlace256(mc, ncBlock, kc, AInPlace + ic * ARowStep + pc * ADepthStep, ARowStep, ADepthStep, pa, bp,
+                                cItem + (long)ic * n + jc, n, alpha, bt);
+                        else if (AInPlace != null)
                             GemmMacroKernelInPlace(mc, ncBlock, kc, AInPlace + ic * ARowStep + pc * ADepthStep, ARowStep, ADepthStep, pa, bp,
                                 cItem + (long)ic * n + jc, n, alpha, bt);
                         else GemmMacroKernel(kind, mc, ncBlock, kc, ap, bp, cItem + (long)ic * n + jc, n, alpha, bt);

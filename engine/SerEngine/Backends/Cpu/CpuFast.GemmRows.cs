@@ -15,8 +15,8 @@ namespace SerEngine.Backends.Cpu;
 public partial class CpuBackend
 {
     /// <summary>
-    /// Whether the tasks read A in place (path "a-in-place") rather than pack it: the 512-bit kernel (the 256-bit
-    /// kernel keeps its packed path), one item (items that share A pack it once for all), an A that lies in memory, and
+    /// Whether the tasks read A in place (path "a-in-place") rather than pack it: a vector kernel (the 256-bit one's
+    /// in-place form is CpuFast.GemmRows256.cs), one item (items that share A pack it once for all), an A that lies in memory, and
     /// no packed A given or wanted by the caller. An A that fits in L2 is read in place unless its rows or depth steps
     /// lie a multiple of 4 KiB apart (those share L1 sets); a larger A (each column block streams it again) only as
     /// rows (untransposed), whatever their stride: its packing pass costs more than the strided rows do, while
@@ -24,7 +24,7 @@ public partial class CpuBackend
     /// </summary>
     internal static bool GemmReadsAInPlace(GemmKernelKind kind, int batch, int m, int k, bool inPlace, long depthStep, bool prepacked)
     {
-        if (kind != GemmKernelKind.Vector512 || batch != 1 || !inPlace || prepacked) return false; // packed: the other paths
+        if (kind == GemmKernelKind.Scalar || batch != 1 || !inPlace || prepacked) return false; // packed: the other paths
         if ((long)m * k > GemmWideA) return depthStep == 1;        // larger than L2: rows in place, a transposed A packed
         long stride = depthStep == 1 ? k : depthStep;               // floats between the six rows, or between depth steps
         if (stride % 1024 == 0) return false;                       // 4 KiB apart: one L1 set
