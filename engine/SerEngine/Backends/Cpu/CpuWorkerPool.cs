@@ -11,11 +11,10 @@ namespace SerEngine.Backends.Cpu;
 // One call at a time: a second thread calling while a call runs (tests run in parallel), or a
 // call made from inside a body, does not wait for the pool (Parallel.For, or inline when nested).
 // A call's body is a struct (IPoolBody) passed by value and run through a generic method, so the JIT specialises the loop for
-// it and a call allocates no delegate or closure; it is copied into a Job<TBody> kept per body type. Two such jobs per type
-// take turns: a call reuses the one of the call before last (by sequence parity) when no worker holds it (Job.Users), so a
-// batch-1 forward's dozen calls leave no garbage here; workers tell calls apart by the Job's sequence number. The published
-// job (_current) is never the one being reset (the call before this one used the other parity, or another type's job), so a
-// worker that checks _current after taking a hold finds either the previous call's job or this one fully reset.
+// it and a call allocates no delegate or closure; it is copied into a Job<TBody> kept per body type (a few of them, TakeJob):
+// a call reuses one that no worker holds (Job.Users) and that is not the published one (_current), so a batch-1 forward's
+// dozen calls leave no garbage here; workers tell calls apart by the Job's sequence number. As the published job is never
+// the one being reset, a worker that checks _current after taking a hold finds either the previous call's job or this one fully reset.
 internal static class CpuWorkerPool
 {
     /// <summary>How long an idle worker keeps polling for the next call before it blocks.</summary>
@@ -77,10 +76,35 @@ internal static class CpuWorkerPool
         public void Run(int item) => body(item);
     }
 
-    /// <summary>The two jobs of body type <typeparamref name="TBody"/>, by sequence parity, for reuse two calls later (only the gate's holder touches them).</summary>
+    /// <summary>Jobs of body type <typeparamref name="TBody"/> kept for reuse (only the gate's holder touches them).</summary>
     private static class Spares<TBody> where TBody : struct, IPoolBody
     {
-        public static readonly Job<TBody>?[] Jobs = new Job<TBody>?[2];
+        public static readonly Job<TBody>?[] Jobs = new Job<TBody>?[SparesPerType];
+    }
+
+    /// <summary>
+    /// Jobs kept per body type: a call takes one that is neither published nor held by a worker. Two would do but for a worker
+    /// descheduled inside a finished job (a busy host), which made the next call but one allocate a new job.
+    /// </summary>
+    private const int SparesPerType = 4;
+
+    /// <summary>A kept job of this body type that no worker holds and that is not the published one, reset for this call; else a new one.</summary>
+    private static Job<TBody> TakeJob<TBody>(in TBody body, int count, int threads) where TBody : struct, IPoolBody
+    {
+        var spares = Spares<TBody>.Jobs;
+        var current = Volatile.Read(ref _current);
+        for (int i = 0; i < spares.Length; i++)
+        {
+            var job = spares[i];
+            if (job is null) return spares[i] = new Job<TBody>(body, count, threads, threads - 1);
+            if (!ReferenceEquals(job, current) && Volatile.Read(ref job.Users) == 0)
+            {
+                job.Reset(body, count, threads, threads - 1);
+                return job;
+            }
+        }
+        // every kept job is busy: a new one in place of one of them (a worker holding that one keeps it alive)
+        return spares[(int)(_sequence % spares.Length)] = new Job<TBody>(body, count, threads, threads - 1);
     }
 
     private static void Run<TBody>(int count, int threads, in TBody body) where TBody : struct, IPoolBody
@@ -92,10 +116,7 @@ internal static class CpuWorkerPool
             t.Start();
         }
         long sequence = ++_sequence;
-        var spares = Spares<TBody>.Jobs;
-        var job = spares[sequence & 1];
-        if (job is null || Volatile.Read(ref job.Users) != 0) spares[sequence & 1] = job = new Job<TBody>(body, count, threads, threads - 1);
-        else job.Reset(body, count, threads, threads - 1);
+        var job = TakeJob(body, count, threads);
         job.Sequence = sequence;
         Interlocked.Exchange(ref _current, job); // a full fence: the read of _sleepers below sees every sleeper that missed the job
         int sleepers = Volatile.Read(ref _sleepers);
