@@ -122,6 +122,31 @@ public class InferenceAllocationTests(ITestOutputHelper output)
         Assert.True(process <= bytes, $"a batch-1 forward's workers allocated: {process:0} bytes per call in the process, {bytes:0} on its thread");
     }
 
+    [Fact]
+    public void AnAttentionFcnBatchOneForwardStaysWithinItsBudget()
+    {
+        // attention_fcn.infer.b1.200x300's call: a scope, the forward, one value read back
+        var cpu = new CpuBackend(2);
+        var model = new AttentionFcn(new AttentionFcnConfig(4), new Generator(1), cpu);
+        model.Eval();
+        var x = Tensor.RandomNormal(new Shape(1, 1, 200, 300), new Generator(2), backend: cpu);
+        var one = new float[1];
+        var (bytes, process) = BytesPerCallBoth(() =>
+        {
+            using var scope = TensorScope.Begin();
+            using var noGrad = Graph.NoGrad();
+            cpu.Read(model.Forward(x).Logits.Storage, one);
+        });
+        // what is left (POOL-2026-12-07-h.md): the forward's new tensors (its intermediates are not kept in a workspace), the
+        // permute's strided-loop objects and closure, and the GEMM driver's job object of its three products (CpuFast.Gemm.cs)
+        _output.WriteLine($"AttentionFcn batch-1 forward: {bytes:0} bytes per call on its thread, {process:0} in the process");
+        Assert.True(bytes <= FcnBudget, $"an AttentionFcn batch-1 forward allocated {bytes:0} bytes per call (budget {FcnBudget})");
+        Assert.True(process <= bytes, $"an AttentionFcn batch-1 forward's workers allocated: {process:0} bytes per call in the process, {bytes:0} on its thread");
+    }
+
+    /// <summary>The per-call budget of AttentionFcn's whole forward (measured 11366 and 11502 bytes at 512 and 256 bits, rounded up).</summary>
+    private const int FcnBudget = 11800;
+
     /// <summary>
     /// The per-call budget of the whole forward (its measured allocation, 2008 and 2776 bytes, rounded up; it was 10.8 KB, then
     /// 5.9 KB before the worker pool took struct bodies).
