@@ -51,15 +51,23 @@ public partial class CpuBackend
     private unsafe void AttentionTransposedFused(Storage qkvT, Storage? focusT, Storage? u, Storage? centres, Storage? widths, Storage probs,
         Storage oT, Storage? means, int batch, int heads, int t, int d, float scale)
     {
-        int bh = batch * heads, hd = heads * d, tp = (t + 7) & ~7, tt = t * t;
+        int bh = batch * heads, tt = t * t;
         if (bh == 0 || t == 0) return;
         float[] xv = F(qkvT), pv = F(probs), ov = F(oT);                        // [N, 3·H·D, T], [N, H, T, T], [N, H, D, T]
         float[]? cv = centres is null ? null : F(centres), wv = widths is null ? null : F(widths), mv = means is null ? null : F(means);
         float[]? fv = focusT is null ? null : F(focusT), uv = u is null ? null : F(u); // [N, H·D, T], [2H, H·D]
-        float inv = 1f / t;
         // one chunk per thread: the items are tiny, a second round through the pool costs more than it balances
-        ForChunks(bh, 4L * bh * tt * d, (s, e) =>
+        ForChunks(bh, 4L * bh * tt * d, new TransposedItems(xv, pv, ov, cv, wv, mv, fv, uv, heads, t, d, scale), chunksPerThread: 1);
+    }
+
+    /// <summary>The fused loop's items [s, e) (batch·head items) over the call's buffers.</summary>
+    private readonly struct TransposedItems(float[] xv, float[] pv, float[] ov, float[]? cv, float[]? wv, float[]? mv, float[]? fv, float[]? uv,
+        int heads, int t, int d, float scale) : IChunkBody
+    {
+        public unsafe void Run(int s, int e)
         {
+            int hd = heads * d, tp = (t + 7) & ~7, tt = t * t;
+            float inv = 1f / t;
             var scratch = ArrayPool<float>.Shared.Rent(t * d + d * tp + t * tp + t * tp + d * tp + tp);
             fixed (float* px = xv, pp = pv, po = ov, pc = cv, pw = wv, pm = mv, ps = scratch, pf = fv, pu = uv)
             {
@@ -109,7 +117,7 @@ public partial class CpuBackend
                 }
             }
             ArrayPool<float>.Shared.Return(scratch);
-        }, chunksPerThread: 1);
+        }
     }
 
     /// <summary>

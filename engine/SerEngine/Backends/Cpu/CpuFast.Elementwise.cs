@@ -23,15 +23,14 @@ public partial class CpuBackend
         float[] av = F(a), bv = F(b), yv = F(y);
         int size = yShape.Size;
         if (size == 0) return;
-        // small work runs inline without the loop objects and delegates (no garbage: a batch-1 inference's few hundred elements)
-        bool inline = RunsInline(size, size);
         if (aShape.Size == size && bShape.Size == size)
         {
             // both lie as y does (broadcasting to the same size only adds or drops axes of 1)
-            if (inline) BinaryRun(op, av, 0, 1, bv, 0, 1, yv, 0, size);
-            else BinarySameShape(op, av, bv, yv, size);
+            ForChunks(size, size, new SameShapeChunks(op, av, bv, yv));
             return;
         }
+        // small work (one chunk) of one value per run of y skips the strided loop's objects (a batch-1 inference's gates)
+        bool inline = ChunkCount(size, size, 4) == 1;
         if (inline && aShape.Size == size && RowScalars(bShape, yShape) is int rows and > 0)
         {
             // b holds one value per run of y (a per-channel gate or scale): y[r, :] = a[r, :] op b[r]
@@ -60,8 +59,11 @@ public partial class CpuBackend
         return s.Size;
     }
 
-    private void BinarySameShape(BinaryOp op, float[] av, float[] bv, float[] yv, int size) =>
-        ForChunks(size, size, (s, e) => BinaryRun(op, av, s, 1, bv, s, 1, yv, s, e - s));
+    /// <summary>Binary's chunks when a, b and y lie alike: y[s..e) = a[s..e) op b[s..e).</summary>
+    private readonly struct SameShapeChunks(BinaryOp op, float[] av, float[] bv, float[] yv) : IChunkBody
+    {
+        public void Run(int start, int end) => BinaryRun(op, av, start, 1, bv, start, 1, yv, start, end - start);
+    }
 
     private void BinaryStrided(BinaryOp op, float[] av, Shape aShape, float[] bv, Shape bShape, float[] yv, Shape yShape, int size)
     {
@@ -173,13 +175,14 @@ public partial class CpuBackend
         float[] xv = F(x), yv = F(y);
         long work = op is UnaryOp.Tanh or UnaryOp.Sigmoid or UnaryOp.Exp or UnaryOp.Log ? 8L * n : n;
         if (n <= 0) return;
-        if (RunsInline(n, work)) UnaryRun(op, xv.AsSpan(0, n), yv.AsSpan(0, n), alpha); // the same one chunk, with no closure
-        else UnaryChunks(op, xv, yv, n, work, alpha);
+        ForChunks(n, work, new UnaryChunks(op, xv, yv, alpha)); // the cut decides Sigmoid8's vector/tail split: keep it
     }
 
-    /// <summary>Unary cut into chunks (its own method: the closure is built only here).</summary>
-    private void UnaryChunks(UnaryOp op, float[] xv, float[] yv, int n, long work, float alpha) =>
-        ForChunks(n, work, (s, e) => UnaryRun(op, xv.AsSpan(s, e - s), yv.AsSpan(s, e - s), alpha));
+    /// <summary>Unary's chunks: y[s..e) = op(x[s..e)).</summary>
+    private readonly struct UnaryChunks(UnaryOp op, float[] xv, float[] yv, float alpha) : IChunkBody
+    {
+        public void Run(int start, int end) => UnaryRun(op, xv.AsSpan(start, end - start), yv.AsSpan(start, end - start), alpha);
+    }
 
     /// <summary>ys = op(xs) for one chunk.</summary>
     private static void UnaryRun(UnaryOp op, ReadOnlySpan<float> xs, Span<float> ys, float alpha)

@@ -201,7 +201,7 @@ public partial class CpuBackend
         fixed (float* pp = partial)
         {
             job.Partial = pp;
-            ParallelFor(job.Tasks, threads, job.Run);
+            ParallelFor(job.Tasks, threads, new GemmTasks<TA, TB>(job));
             if (partial is not null)
             {
                 // C += Σ partial products of the later k splits (each already scaled by alpha)
@@ -211,6 +211,12 @@ public partial class CpuBackend
                         new ReadOnlySpan<float>(pp + (s - 1) * mn, (int)mn), new Span<float>(c, (int)mn));
             }
         }
+    }
+
+    /// <summary>A GEMM job's tasks as a worker-pool body (no delegate per call).</summary>
+    private readonly struct GemmTasks<TA, TB>(GemmJob<TA, TB> job) : IPoolBody where TA : struct, IGemmPackA where TB : struct, IGemmPackB
+    {
+        public void Run(int item) => job.Run(item);
     }
 
     /// <summary>One GEMM call cut into independent tasks: (item, column block, row block, k split).</summary>

@@ -28,10 +28,22 @@ public partial class CpuBackend
     {
         if (GemmKernel != GemmKernelKind.Vector512 || !Vector512.IsHardwareAccelerated || n > GemmNarrowColumns || alpha != 1f || (beta != 0f && beta != 1f))
             return false;
+        var shape = (batch, m, n, k);
+        if (_narrowNoSplit.TryGetValue(shape, out bool noSplit)) return noSplit;
         var plan = new GemmJob<PlainA, PlainB>(default, default, GemmKernelKind.Vector256, batch, m, n, k, alpha, beta, null, 0);
         plan.Plan(Threads > 1 && (long)batch * m * n * k >= GemmParallelMacs ? Threads : 1);
-        return plan.KSplits == 1;
+        if (_narrowNoSplit.Count >= NarrowPlansKept) _narrowNoSplit.Clear();
+        return _narrowNoSplit[shape] = plan.KSplits == 1;
     }
+
+    /// <summary>
+    /// GemmNarrowApplies' answers by (batch, m, n, k) (the plan depends on them and Threads only): planning makes a GemmJob object,
+    /// and a batch-1 inference asks the same few shapes on every forward.
+    /// </summary>
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<(int Batch, int M, int N, int K), bool> _narrowNoSplit = new();
+
+    /// <summary>Most shapes <see cref="_narrowNoSplit"/> keeps before it starts over (n ≤ 16 and a model's few weights keep them few).</summary>
+    private const int NarrowPlansKept = 256;
 
     /// <summary>
     /// C_item [m, n] (= or +=, by <paramref name="beta"/> 0 or 1) A·B_item for every item, A as packed by
@@ -62,31 +74,48 @@ public partial class CpuBackend
             float* bItem = inPlace ? b + item * strideB : pb, lastRow = inPlace ? pb : pb + (long)(k - 1) * GemmNarrowColumns;
             float* ci = c + item * strideC;
             long macs = (long)m * n * k;
-            ParallelFor(pairs, macs >= GemmParallelMacs ? Threads : 1, pair =>
+            ParallelFor(pairs, macs >= GemmParallelMacs ? Threads : 1, new NarrowPairs
             {
-                int r0 = pair * 2 * GemmMR, rows = Math.Min(2 * GemmMR, m - r0);
-                var tile = stackalloc float[2 * GemmMR * GemmNarrowColumns + 16];
-                float* t = (float*)(((nint)tile + 63) & ~(nint)63); // [12, 16]
-                if (rowBias != null)
-                    for (int r = 0; r < rows; r++)
-                    {
-                        float* row = ci + (long)(r0 + r) * n;
-                        float bi = rowBias[r0 + r];
-                        if (beta == 0f) new Span<float>(row, n).Fill(bi);
-                        else for (int j = 0; j < n; j++) row[j] += bi;
-                    }
-                for (int p0 = 0; p0 < k; p0 += GemmKC)
-                {
-                    int kc = Math.Min(GemmKC, k - p0);
-                    float* ap = packedA + (long)p0 * mPad + (long)r0 * kc; // this slab's panels of rows r0.., [kc][6] each
-                    float* bp = bItem + (long)p0 * bStride;
-                    Kernel12x16(kc, ap, ap + (long)GemmMR * kc, bp, bStride, p0 + kc == k ? lastRow : bp + (long)(kc - 1) * bStride, t, twoPanels: rows > GemmMR);
-                    bool add = p0 > 0 || beta == 1f || rowBias != null;
-                    for (int r = 0; r < rows; r++)
-                        StoreRow(t + r * GemmNarrowColumns, ci + (long)(r0 + r) * n, n, add);
-                }
-                if (epilogue.Step != RowStep.None) epilogue.Apply(item, ci, r0, rows, n);
+                PackedA = packedA, BItem = bItem, LastRow = lastRow, C = ci, RowBias = rowBias, BStride = bStride, Item = item,
+                M = m, N = n, K = k, MPad = mPad, Beta = beta, Epilogue = epilogue,
             });
+        }
+    }
+
+    /// <summary>GemmNarrow's task <c>pair</c> of one item: rows 12·pair .. of C (two 6-row panels of A) against B's panel.</summary>
+    private unsafe struct NarrowPairs : IPoolBody
+    {
+        public float* PackedA, BItem, LastRow, C, RowBias;
+        public int BStride, Item, M, N, K, MPad;
+        public float Beta;
+        public RowsEpilogue Epilogue;
+
+        public readonly void Run(int pair)
+        {
+            int m = M, n = N, k = K;
+            float* ci = C, rowBias = RowBias;
+            int r0 = pair * 2 * GemmMR, rows = Math.Min(2 * GemmMR, m - r0);
+            var tile = stackalloc float[2 * GemmMR * GemmNarrowColumns + 16];
+            float* t = (float*)(((nint)tile + 63) & ~(nint)63); // [12, 16]
+            if (rowBias != null)
+                for (int r = 0; r < rows; r++)
+                {
+                    float* row = ci + (long)(r0 + r) * n;
+                    float bi = rowBias[r0 + r];
+                    if (Beta == 0f) new Span<float>(row, n).Fill(bi);
+                    else for (int j = 0; j < n; j++) row[j] += bi;
+                }
+            for (int p0 = 0; p0 < k; p0 += GemmKC)
+            {
+                int kc = Math.Min(GemmKC, k - p0);
+                float* ap = PackedA + (long)p0 * MPad + (long)r0 * kc; // this slab's panels of rows r0.., [kc][6] each
+                float* bp = BItem + (long)p0 * BStride;
+                Kernel12x16(kc, ap, ap + (long)GemmMR * kc, bp, BStride, p0 + kc == k ? LastRow : bp + (long)(kc - 1) * BStride, t, twoPanels: rows > GemmMR);
+                bool add = p0 > 0 || Beta == 1f || rowBias != null;
+                for (int r = 0; r < rows; r++)
+                    StoreRow(t + r * GemmNarrowColumns, ci + (long)(r0 + r) * n, n, add);
+            }
+            if (Epilogue.Step != RowStep.None) Epilogue.Apply(Item, ci, r0, rows, n);
         }
     }
 

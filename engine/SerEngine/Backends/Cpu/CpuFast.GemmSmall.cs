@@ -24,22 +24,29 @@ public partial class CpuBackend
         float beta, float* c, long strideC)
     {
         if (m == 1) GemmDotsRow(batch, n, k, alpha, a, strideA, w, strideW, beta, c, strideC);
-        else GemmDotsTiles(batch, m, n, k, alpha, a, strideA, w, strideW, beta, c, strideC); // (its own method: its closure is not built for one row)
+        else
+            ForChunks(batch * CeilDiv(n, 4), (long)batch * m * n * k / 8,
+                new DotsTiles { M = m, N = n, K = k, Alpha = alpha, A = a, StrideA = strideA, W = w, StrideW = strideW, Beta = beta, C = c, StrideC = strideC });
     }
 
-    private unsafe void GemmDotsTiles(int batch, int m, int n, int k, float alpha, float* a, long strideA, float* w, long strideW,
-        float beta, float* c, long strideC)
+    /// <summary>GemmDots' tasks of 3×4 tiles: task t is item t / colBlocks, columns 4·(t % colBlocks) on, every row block.</summary>
+    private unsafe struct DotsTiles : IChunkBody
     {
-        int rowBlocks = CeilDiv(m, 3), colBlocks = CeilDiv(n, 4), k8 = k / 8 * 8;
-        long tasks = (long)batch * colBlocks;
-        nint pa = (nint)a, pw = (nint)w, pc = (nint)c;
-        ForChunks((int)tasks, (long)batch * m * n * k / 8, (t0, t1) =>
+        public int M, N, K;
+        public float Alpha, Beta;
+        public float* A, W, C;
+        public long StrideA, StrideW, StrideC;
+
+        public readonly void Run(int t0, int t1)
         {
+            int m = M, n = N, k = K;
+            float alpha = Alpha, beta = Beta;
+            int rowBlocks = CeilDiv(m, 3), colBlocks = CeilDiv(n, 4), k8 = k / 8 * 8;
             float* sums = stackalloc float[12];
             for (int t = t0; t < t1; t++)
             {
                 int item = t / colBlocks, j0 = t % colBlocks * 4, cols = Math.Min(4, n - j0);
-                float* ai = (float*)pa + item * strideA, wi = (float*)pw + item * strideW, ci = (float*)pc + item * strideC;
+                float* ai = A + item * StrideA, wi = W + item * StrideW, ci = C + item * StrideC;
                 float* w0 = wi + (long)j0 * k;
                 // columns past n read row j0 again (their sums are dropped)
                 int o1 = cols > 1 ? k : 0, o2 = cols > 2 ? 2 * k : 0, o3 = cols > 3 ? 3 * k : 0;
@@ -63,7 +70,7 @@ public partial class CpuBackend
                     }
                 }
             }
-        });
+        }
     }
 
     /// <summary>
@@ -76,13 +83,20 @@ public partial class CpuBackend
         int colBlocks = CeilDiv(n, 8);
         long work = (long)batch * n * k;
         // split by the weight's size: a large W (a 256×256 layer) is read from L3, so two threads halve the wait
-        if (RunsInline(batch * colBlocks, work)) DotsRowTasks(0, batch * colBlocks, n, k, alpha, a, strideA, w, strideW, beta, c, strideC); // no closure
-        else DotsRowOnWorkers(batch * colBlocks, work, n, k, alpha, (nint)a, strideA, (nint)w, strideW, beta, (nint)c, strideC);
+        ForChunks(batch * colBlocks, work,
+            new DotsRow { N = n, K = k, Alpha = alpha, A = a, StrideA = strideA, W = w, StrideW = strideW, Beta = beta, C = c, StrideC = strideC }, chunksPerThread: 1);
     }
 
-    /// <summary>GemmDotsRow's tasks in one chunk per thread (its own method: the closure is built only here).</summary>
-    private unsafe void DotsRowOnWorkers(int tasks, long work, int n, int k, float alpha, nint a, long strideA, nint w, long strideW, float beta, nint c, long strideC) =>
-        ForChunks(tasks, work, (t0, t1) => DotsRowTasks(t0, t1, n, k, alpha, (float*)a, strideA, (float*)w, strideW, beta, (float*)c, strideC), chunksPerThread: 1);
+    /// <summary>GemmDotsRow's tasks as a chunk body (<see cref="DotsRowTasks"/>).</summary>
+    private unsafe struct DotsRow : IChunkBody
+    {
+        public int N, K;
+        public float Alpha, Beta;
+        public float* A, W, C;
+        public long StrideA, StrideW, StrideC;
+
+        public readonly void Run(int t0, int t1) => DotsRowTasks(t0, t1, N, K, Alpha, A, StrideA, W, StrideW, Beta, C, StrideC);
+    }
 
     /// <summary>GemmDotsRow's tasks [t0, t1): task t is item t / colBlocks, columns 8·(t % colBlocks) on.</summary>
     private static unsafe void DotsRowTasks(int t0, int t1, int n, int k, float alpha, float* a, long strideA, float* w, long strideW,

@@ -22,13 +22,18 @@ public partial class CpuBackend
     {
         float[] xv = F(x), yv = F(y); // [N, C, H, W], [N, C, OutH, OutW]
         int[] av = I(argmax);         // [N, C, OutH, OutW]
-        var geo = g;
         int planes = g.N * g.C;
-        ForChunks(planes, (long)planes * g.OutH * g.OutW * g.KernelH * g.KernelW, (p0, p1) =>
+        ForChunks(planes, (long)planes * g.OutH * g.OutW * g.KernelH * g.KernelW, new MaxPoolPlanes(xv, yv, av, g));
+    }
+
+    /// <summary>MaxPool2dForward's planes [p0, p1).</summary>
+    private readonly struct MaxPoolPlanes(float[] xv, float[] yv, int[] av, Pool2dGeometry g) : IChunkBody
+    {
+        public void Run(int p0, int p1)
         {
             for (int plane = p0; plane < p1; plane++)
-                MaxPoolPlane(xv, yv, av, plane, geo);
-        });
+                MaxPoolPlane(xv, yv, av, plane, g);
+        }
     }
 
     private static void MaxPoolPlane(float[] xv, float[] yv, int[] av, int plane, in Pool2dGeometry g)

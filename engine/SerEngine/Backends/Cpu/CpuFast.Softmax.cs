@@ -89,7 +89,14 @@ public partial class CpuBackend
         float[]? bv = bias is null ? null : F(bias);    // [rows, cols]
         int[]? mv = keyMask is null ? null : I(keyMask); // [rows / rowsPerMask, cols]
         if (cols == 0) return;
-        ForChunks(rows, 4L * rows * cols, (s, e) =>
+        // memory-bound rows: while the host slows one worker the other takes more chunks
+        ForChunks(rows, 4L * rows * cols, new BiasedSoftmaxRows(xv, bv, mv, yv, cols, rowsPerMask, scale), chunksPerThread: 16);
+    }
+
+    /// <summary>BiasedSoftmax's rows [s, e).</summary>
+    private readonly struct BiasedSoftmaxRows(float[] xv, float[]? bv, int[]? mv, float[] yv, int cols, int rowsPerMask, float scale) : IChunkBody
+    {
+        public void Run(int s, int e)
         {
             // the row is built in scratch (kept in L1), so y is written once, in the last pass
             float[] scratch = ArrayPool<float>.Shared.Rent(cols);
@@ -107,7 +114,7 @@ public partial class CpuBackend
                 ScaleRow(t, 1f / ExpSumRow(t, max), yr);
             }
             ArrayPool<float>.Shared.Return(scratch);
-        }, chunksPerThread: 16); // memory-bound rows: while the host slows one worker the other takes more chunks
+        }
     }
 
     /// <summary>With t = y·(dy − dot): dx = scale·t and dBias = t (either may be empty), in one pass.</summary>

@@ -3,7 +3,8 @@ namespace SerEngine.Backends.Cpu;
 // Thread settings of the fast backend and the helpers its primitives share to cut a loop into
 // chunks: small work runs inline on the calling thread (even a call to the backend's own workers,
 // CpuWorkerPool.cs, costs a microsecond or two, more than a whole small elementwise op), large work
-// is cut into a few chunks per thread.
+// is cut into a few chunks per thread. Bodies are structs (IPoolBody, IChunkBody) on the paths a batch-1
+// inference takes, so a call allocates nothing; the Action overloads serve the others.
 public partial class CpuBackend
 {
     /// <summary>Below this many elements (or multiply-adds) a memory-bound primitive runs on the calling thread.</summary>
@@ -11,6 +12,10 @@ public partial class CpuBackend
 
     /// <summary>body(i) for i in [0, count), on up to <paramref name="threads"/> threads (the backend's workers).</summary>
     internal static void ParallelFor(int count, int threads, Action<int> body) => CpuWorkerPool.For(count, threads, body);
+
+    /// <summary>body.Run(i) for i in [0, count), on up to <paramref name="threads"/> threads (the backend's workers), allocating nothing.</summary>
+    internal static void ParallelFor<TBody>(int count, int threads, in TBody body) where TBody : struct, IPoolBody =>
+        CpuWorkerPool.For(count, threads, body);
 
     /// <summary>A fast CPU backend using every processor.</summary>
     public CpuBackend()
@@ -29,34 +34,54 @@ public partial class CpuBackend
     public int ThreadCount => Threads;
 
     /// <summary>
-    /// Whether <see cref="ForChunks"/> runs [0, <paramref name="count"/>) as one chunk on the calling thread (so a primitive can
-    /// call its body directly, with no delegate or closure to allocate, and cut nothing differently).
+    /// How many chunks <see cref="ForChunks{TBody}"/> cuts [0, <paramref name="count"/>) into: one (inline) when
+    /// <paramref name="work"/> (elements touched) is below <see cref="ParallelElements"/> or one thread is configured, else up to
+    /// <paramref name="chunksPerThread"/> per thread (more chunks let the workers take them in turn, so a memory-bound op keeps
+    /// every thread busy when one of them is slowed), one per <see cref="ParallelElements"/>/2 of work at most.
     /// </summary>
-    internal bool RunsInline(int count, long work) => count <= 1 || Threads <= 1 || work < ParallelElements;
+    internal int ChunkCount(int count, long work, int chunksPerThread) =>
+        count <= 1 || Threads <= 1 || work < ParallelElements ? 1 : (int)Math.Min(count, Math.Min((long)chunksPerThread * Threads, work / (ParallelElements / 2)));
 
     /// <summary>
-    /// Runs <paramref name="body"/>(start, end) over [0, <paramref name="count"/>) cut into chunks: inline
-    /// when <paramref name="work"/> (elements touched) is below <see cref="ParallelElements"/> or one
-    /// thread is configured, else up to <paramref name="chunksPerThread"/> chunks per thread (more chunks let the
-    /// workers take them in turn, so a memory-bound op keeps every thread busy when one of them is slowed).
+    /// Runs <paramref name="body"/>.Run(start, end) over [0, <paramref name="count"/>) cut into <see cref="ChunkCount"/> chunks
+    /// (chunk i is [count·i/chunks, count·(i+1)/chunks)): one chunk runs on the calling thread, more on the workers. Allocates nothing.
     /// </summary>
-    internal void ForChunks(int count, long work, Action<int, int> body, int chunksPerThread = 4)
+    internal void ForChunks<TBody>(int count, long work, in TBody body, int chunksPerThread = 4) where TBody : struct, IChunkBody
     {
         if (count <= 0) return;
-        int chunks = RunsInline(count, work) ? 1 : (int)Math.Min(count, Math.Min((long)chunksPerThread * Threads, work / (ParallelElements / 2)));
+        int chunks = ChunkCount(count, work, chunksPerThread);
         if (chunks <= 1)
         {
-            body(0, count);
+            body.Run(0, count);
             return;
         }
-        ForChunksOnWorkers(count, chunks, body);
+        CpuWorkerPool.For(chunks, Threads, new Chunks<TBody>(body, count, chunks));
     }
 
-    /// <summary>ForChunks' parallel case (its own method, so the inline case allocates no closure of it).</summary>
-    private void ForChunksOnWorkers(int count, int chunks, Action<int, int> body) =>
-        CpuWorkerPool.For(chunks, Threads, i =>
+    /// <summary>Runs <paramref name="body"/>(start, end) as <see cref="ForChunks{TBody}"/> does (a delegate, for calls off the allocation-free paths).</summary>
+    internal void ForChunks(int count, long work, Action<int, int> body, int chunksPerThread = 4) =>
+        ForChunks(count, work, new ActionChunks(body), chunksPerThread);
+
+    /// <summary>Item i of a ForChunks call: chunk i of [0, count) cut into <paramref name="chunks"/>.</summary>
+    private readonly struct Chunks<TBody>(TBody body, int count, int chunks) : IPoolBody where TBody : struct, IChunkBody
+    {
+        public void Run(int item)
         {
-            int start = (int)((long)count * i / chunks), end = (int)((long)count * (i + 1) / chunks);
-            if (start < end) body(start, end);
-        });
+            int start = (int)((long)count * item / chunks), end = (int)((long)count * (item + 1) / chunks);
+            if (start < end) body.Run(start, end);
+        }
+    }
+
+    /// <summary>A delegate as a chunk body.</summary>
+    private readonly struct ActionChunks(Action<int, int> body) : IChunkBody
+    {
+        public void Run(int start, int end) => body(start, end);
+    }
+}
+
+/// <summary>The body of a <see cref="CpuBackend.ForChunks{TBody}"/> call: a struct holding what the chunks read (no closure).</summary>
+internal interface IChunkBody
+{
+    /// <summary>Runs the items [<paramref name="start"/>, <paramref name="end"/>) (chunks run concurrently, each once).</summary>
+    void Run(int start, int end);
 }

@@ -10,10 +10,11 @@ namespace SerEngine.Backends.Cpu;
 // so that the next call finds them awake; then they block until woken.
 // One call at a time: a second thread calling while a call runs (tests run in parallel), or a
 // call made from inside a body, does not wait for the pool (Parallel.For, or inline when nested).
-// Two Job objects (with their padded counters) take turns: a call reuses the one of the call before last when no worker
-// holds it (Job.Users), so a batch-1 forward's dozen calls leave no garbage here; workers tell calls apart by the Job's
-// sequence number. The published job (_current) is never the one being reset, so a worker that checks _current after
-// taking a hold finds either the previous call's job or this one fully reset.
+// A call's body is a struct (IPoolBody) passed by value and run through a generic method, so the JIT specialises the loop for
+// it and a call allocates no delegate or closure; it is copied into a Job<TBody> kept per body type (a few of them, TakeJob):
+// a call reuses one that no worker holds (Job.Users) and that is not the published one (_current), so a batch-1 forward's
+// dozen calls leave no garbage here; workers tell calls apart by the Job's sequence number. As the published job is never
+// the one being reset, a worker that checks _current after taking a hold finds either the previous call's job or this one fully reset.
 internal static class CpuWorkerPool
 {
     /// <summary>How long an idle worker keeps polling for the next call before it blocks.</summary>
@@ -30,22 +31,20 @@ internal static class CpuWorkerPool
     private static Job? _current;
     private static int _sleepers;
 
-    /// <summary>The jobs of the last two calls, by sequence parity, for reuse two calls later (only the gate's holder touches them).</summary>
-    private static readonly Job?[] Spares = new Job?[2];
-
     /// <summary>The last call's sequence number (only the gate's holder writes it).</summary>
     private static long _sequence;
 
     /// <summary>
-    /// Runs body(i) for i in [0, count) on the calling thread and up to <paramref name="threads"/> − 1
-    /// workers; returns when every call has returned, rethrowing the first exception.
+    /// Runs body.Run(i) for i in [0, count) on the calling thread and up to <paramref name="threads"/> − 1
+    /// workers; returns when every call has returned, rethrowing the first exception. Allocates nothing once
+    /// this body type has run twice (unless another thread holds the workers: then Parallel.For).
     /// </summary>
-    public static void For(int count, int threads, Action<int> body)
+    public static void For<TBody>(int count, int threads, in TBody body) where TBody : struct, IPoolBody
     {
         if (count <= 0) return;
         if (threads <= 1 || count == 1 || _inside)
         {
-            for (int i = 0; i < count; i++) body(i);
+            for (int i = 0; i < count; i++) body.Run(i);
             return;
         }
         threads = Math.Min(threads, count);
@@ -53,8 +52,8 @@ internal static class CpuWorkerPool
         {
             // another thread holds the workers: share the items among thread-pool threads instead, with
             // the same contract (every item runs, the first exception is rethrown as itself)
-            var job = new Job(body, count, threads, threads);
-            Parallel.For(0, threads, new ParallelOptions { MaxDegreeOfParallelism = threads }, part => job.Work(part));
+            var job = new Job<TBody>(body, count, threads, threads);
+            Parallel.For(0, threads, new ParallelOptions { MaxDegreeOfParallelism = threads }, job.Work);
             job.Error?.Throw();
             return;
         }
@@ -68,7 +67,47 @@ internal static class CpuWorkerPool
         }
     }
 
-    private static void Run(int count, int threads, Action<int> body)
+    /// <summary>Runs body(i) for i in [0, count) as <see cref="For{TBody}"/> does (a delegate, for calls off the allocation-free paths).</summary>
+    public static void For(int count, int threads, Action<int> body) => For(count, threads, new ActionBody(body));
+
+    /// <summary>A delegate as a pool body.</summary>
+    private readonly struct ActionBody(Action<int> body) : IPoolBody
+    {
+        public void Run(int item) => body(item);
+    }
+
+    /// <summary>Jobs of body type <typeparamref name="TBody"/> kept for reuse (only the gate's holder touches them).</summary>
+    private static class Spares<TBody> where TBody : struct, IPoolBody
+    {
+        public static readonly Job<TBody>?[] Jobs = new Job<TBody>?[SparesPerType];
+    }
+
+    /// <summary>
+    /// Jobs kept per body type: a call takes one that is neither published nor held by a worker. Two would do but for a worker
+    /// descheduled inside a finished job (a busy host), which made the next call but one allocate a new job.
+    /// </summary>
+    private const int SparesPerType = 4;
+
+    /// <summary>A kept job of this body type that no worker holds and that is not the published one, reset for this call; else a new one.</summary>
+    private static Job<TBody> TakeJob<TBody>(in TBody body, int count, int threads) where TBody : struct, IPoolBody
+    {
+        var spares = Spares<TBody>.Jobs;
+        var current = Volatile.Read(ref _current);
+        for (int i = 0; i < spares.Length; i++)
+        {
+            var job = spares[i];
+            if (job is null) return spares[i] = new Job<TBody>(body, count, threads, threads - 1);
+            if (!ReferenceEquals(job, current) && Volatile.Read(ref job.Users) == 0)
+            {
+                job.Reset(body, count, threads, threads - 1);
+                return job;
+            }
+        }
+        // every kept job is busy: a new one in place of one of them (a worker holding that one keeps it alive)
+        return spares[(int)(_sequence % spares.Length)] = new Job<TBody>(body, count, threads, threads - 1);
+    }
+
+    private static void Run<TBody>(int count, int threads, in TBody body) where TBody : struct, IPoolBody
     {
         while (Workers.Count < threads - 1)
         {
@@ -77,9 +116,7 @@ internal static class CpuWorkerPool
             t.Start();
         }
         long sequence = ++_sequence;
-        var job = Spares[sequence & 1];
-        if (job is null || Volatile.Read(ref job.Users) != 0) Spares[sequence & 1] = job = new Job(body, count, threads, threads - 1);
-        else job.Reset(body, count, threads, threads - 1);
+        var job = TakeJob(body, count, threads);
         job.Sequence = sequence;
         Interlocked.Exchange(ref _current, job); // a full fence: the read of _sleepers below sees every sleeper that missed the job
         int sleepers = Volatile.Read(ref _sleepers);
@@ -161,11 +198,12 @@ internal static class CpuWorkerPool
     /// One call: its items cut into one contiguous part per thread (part 0 the calling thread's); each thread runs its own
     /// part's items in order from that part's counter (a cache line of its own, so taking an item is an uncontended atomic
     /// instead of one whose line moves between the cores at every item), then helps with the other parts' items.
+    /// The workers see this base; the body and the loop that calls it are in <see cref="Job{TBody}"/>.
     /// </summary>
-    internal sealed class Job
+    internal abstract class Job
     {
         /// <summary>Ints between two parts' counters (64 bytes each way: no two counters share a cache line).</summary>
-        private const int Pad = 16;
+        protected const int Pad = 16;
 
         /// <summary>Items not yet finished (each thread subtracts the items it ran when it runs out of items).</summary>
         public int Remaining;
@@ -179,17 +217,15 @@ internal static class CpuWorkerPool
         /// <summary>The call's number (CpuWorkerPool._sequence when it was published).</summary>
         public long Sequence;
 
-        private Action<int>? _body;
-        private int _count, _parts;
+        protected int _count, _parts;
 
         /// <summary>Part p's next item is its first + next[Pad·(p + 1)] (the padding also keeps them off the array header's line).</summary>
-        private int[] _next;
+        protected int[] _next;
 
         public ExceptionDispatchInfo? Error;
 
-        public Job(Action<int> body, int count, int parts, int seats)
+        protected Job(int count, int parts, int seats)
         {
-            _body = body;
             _count = count;
             _parts = parts;
             _next = new int[Pad * (parts + 2)];
@@ -197,12 +233,11 @@ internal static class CpuWorkerPool
             Seats = seats;
         }
 
-        /// <summary>Makes this finished job a new call's (the caller holds the gate and no worker holds the job).</summary>
-        public void Reset(Action<int> body, int count, int parts, int seats)
+        /// <summary>Makes this finished job a new call's counters (the caller holds the gate and no worker holds the job).</summary>
+        protected void ResetCounters(int count, int parts, int seats)
         {
             if (_next.Length < Pad * (parts + 2)) _next = new int[Pad * (parts + 2)];
             else Array.Clear(_next);
-            _body = body;
             _count = count;
             _parts = parts;
             Error = null;
@@ -210,11 +245,32 @@ internal static class CpuWorkerPool
             Seats = seats;
         }
 
-        /// <summary>Drops the body (and what it captured) once every item has run.</summary>
-        public void Finish() => _body = null;
+        /// <summary>Drops the body (and what it references) once every item has run.</summary>
+        public abstract void Finish();
 
         /// <summary>Runs items of part <paramref name="home"/> first, then of the parts after it (wrapping), until none is left.</summary>
-        public void Work(int home)
+        public abstract void Work(int home);
+    }
+
+    /// <summary>A <see cref="Job"/> whose items run <typeparamref name="TBody"/>.Run (a copy of the call's body).</summary>
+    internal sealed class Job<TBody> : Job where TBody : struct, IPoolBody
+    {
+        private TBody _body;
+
+        public Job(in TBody body, int count, int parts, int seats) : base(count, parts, seats) => _body = body;
+
+        /// <summary>Makes this finished job a new call's (the caller holds the gate and no worker holds the job).</summary>
+        public void Reset(in TBody body, int count, int parts, int seats)
+        {
+            ResetCounters(count, parts, seats);
+            _body = body;
+        }
+
+        /// <inheritdoc/>
+        public override void Finish() => _body = default;
+
+        /// <inheritdoc/>
+        public override void Work(int home)
         {
             int done = 0;
             for (int q = 0; q < _parts; q++)
@@ -226,7 +282,7 @@ internal static class CpuWorkerPool
                 {
                     try
                     {
-                        _body!(i);
+                        _body.Run(i);
                     }
                     catch (Exception e)
                     {
@@ -238,4 +294,14 @@ internal static class CpuWorkerPool
             if (done > 0) Interlocked.Add(ref Remaining, -done);
         }
     }
+}
+
+/// <summary>
+/// The body of a worker-pool call (<see cref="CpuWorkerPool.For{TBody}"/>): a struct holding what the items read, so a call
+/// allocates no closure; Run(i) runs item i (items run concurrently on several threads, each once).
+/// </summary>
+internal interface IPoolBody
+{
+    /// <summary>Runs item <paramref name="item"/>.</summary>
+    void Run(int item);
 }

@@ -59,18 +59,22 @@ internal static partial class Conv2dChannelVector
         {
             // packed[kb][t][i] = w[16·kb + i, t] (0 past K): each panel is its 16 weight rows transposed
             // (the same 8×8 register transposes as the dy panels of backward-weight)
-            float* pp = packed;
-            int kCount = g.K;
-            ParallelFor(blocks, (long)blocks * taps * Lanes >= ParallelElements ? threads : 1, kb =>
-            {
-                fixed (float* pw = w)
-                    PackPanel(pw + (long)kb * Lanes * taps, Math.Min(Lanes, kCount - kb * Lanes), taps, pp + (long)kb * taps * Lanes);
-            });
+            ParallelFor(blocks, (long)blocks * taps * Lanes >= ParallelElements ? threads : 1, new PackPanels(w, g.K, taps, packed));
             Run(s, g.StrideH, g.StrideW, g.OutH, g.OutW, x, packed, bias, y, relu, threads, wide ?? Vector512.IsHardwareAccelerated);
         }
         finally
         {
             NativeMemory.AlignedFree(packed);
+        }
+    }
+
+    /// <summary>Forward's packing of weight panel kb (16 output channels) of w [K, taps] into packed [K/16][taps][16].</summary>
+    private readonly unsafe struct PackPanels(float[] w, int kCount, int taps, float* packed) : IPoolBody
+    {
+        public void Run(int kb)
+        {
+            fixed (float* pw = w)
+                PackPanel(pw + (long)kb * Lanes * taps, Math.Min(Lanes, kCount - kb * Lanes), taps, packed + (long)kb * taps * Lanes);
         }
     }
 
@@ -162,27 +166,64 @@ internal static partial class Conv2dChannelVector
     /// </summary>
     private static unsafe void Run(PaddedConv s, int sh, int sw, int hout, int wout, float[] input, float* packed, float[]? bias, float[] output, bool relu, int threads, bool wide)
     {
-        int wp = s.Wp, taps = s.Taps, img = s.ImageLength, rs = s.R * s.S;
+        int taps = s.Taps, img = s.ImageLength, rs = s.R * s.S;
         int ohw = hout * wout, tiles = CeilDiv(ohw, Rows), blocks = CeilDiv(s.Cout, Lanes);
-        var off = s.TapOffsets(taps);
+        // the tap offsets and pixel bases are rented (an inference calls this on every forward: new arrays there are garbage)
+        var off = ArrayPool<int>.Shared.Rent(taps);
+        s.Image.TapOffsets(s.R, s.S, s.DilH, s.DilW, off.AsSpan(0, taps));
         // base(p) of each tile's six pixels; pixels past the image repeat its last one (dropped)
-        var pix = new int[tiles * Rows];
-        for (int i = 0; i < pix.Length; i++)
+        var pix = ArrayPool<int>.Shared.Rent(tiles * Rows);
+        for (int i = 0; i < tiles * Rows; i++)
         {
             int p = Math.Min(i, ohw - 1);
-            pix[i] = p / wout * sh * wp + p % wout * sw;
+            pix[i] = p / wout * sh * s.Wp + p % wout * sw;
         }
         var padded = ArrayPool<float>.Shared.Rent(s.N * img); // [N][ImageLength]
         long macs = (long)s.N * blocks * Lanes * tiles * Rows * taps;
         int workers = macs < GemmParallelMacs ? 1 : threads;
-        ParallelFor(s.N, workers, n =>
-        {
-            fixed (float* src = input, dst = padded) s.Pad(src + (long)n * s.Cin * s.Hin * s.Win, dst + (long)n * img);
-        });
+        ParallelFor(s.N, workers, new PadTask(s, input, padded));
         int cinChunk = Math.Max(1, ChunkTaps / rs), chunks = CeilDiv(s.Cin, cinChunk);
         var (tSplits, bSplits) = workers == 1 || s.N >= 2 * workers ? (1, 1) : Conv2dShiftedWindow.Splits(s.N, tiles, blocks, workers);
-        ParallelFor(s.N * tSplits * bSplits, workers, task =>
+        ParallelFor(s.N * tSplits * bSplits, workers, new RunTask
         {
+            S = s, Padded = padded, Output = output, Bias = bias, Off = off, Pix = pix, Packed = packed, Ohw = ohw, Tiles = tiles, Blocks = blocks,
+            Chunks = chunks, TSplits = tSplits, BSplits = bSplits, Relu = relu, Wide = wide,
+        });
+        ArrayPool<float>.Shared.Return(padded);
+        ArrayPool<int>.Shared.Return(off);
+        ArrayPool<int>.Shared.Return(pix);
+    }
+
+    /// <summary>Run's padding of image n into padded [N][ImageLength].</summary>
+    private readonly struct PadTask(PaddedConv s, float[] input, float[] padded) : IPoolBody
+    {
+        public unsafe void Run(int n)
+        {
+            fixed (float* src = input, dst = padded) s.Pad(src + (long)n * s.Cin * s.Hin * s.Win, dst + (long)n * s.ImageLength);
+        }
+    }
+
+    /// <summary>Run's task (image, range of pixel tiles, range of channel blocks) of TSplits × BSplits per image.</summary>
+    private unsafe struct RunTask : IPoolBody
+    {
+        public PaddedConv S;
+        public float[] Padded, Output;  // [N][ImageLength], [N, Cout, OHW]
+        public float[]? Bias;           // [Cout]
+        public int[] Off, Pix;          // tap offsets [Taps], tile pixel bases [tiles·6]
+        public float* Packed;           // the packed weights, pinned by the caller
+        public int Ohw, Tiles, Blocks, Chunks, TSplits, BSplits;
+        public bool Relu, Wide;
+
+        public readonly void Run(int task)
+        {
+            var s = S;
+            int taps = s.Taps, img = s.ImageLength, rs = s.R * s.S, ohw = Ohw, tiles = Tiles, blocks = Blocks, chunks = Chunks;
+            int tSplits = TSplits, bSplits = BSplits;
+            bool wide = Wide, relu = Relu;
+            float* packed = Packed;
+            float[] padded = Padded, output = Output;
+            float[]? bias = Bias;
+            int[] off = Off, pix = Pix;
             int n = task / (tSplits * bSplits), ts = task / bSplits % tSplits, bs = task % bSplits;
             int t0 = (int)((long)tiles * ts / tSplits), t1 = (int)((long)tiles * (ts + 1) / tSplits);
             int b0 = (int)((long)blocks * bs / bSplits), b1 = (int)((long)blocks * (bs + 1) / bSplits);
@@ -220,8 +261,7 @@ internal static partial class Conv2dChannelVector
                         Store(acc + (kb - b0) * tileFloats, mineBlocks * tileFloats, t0, t1, outImage, kb * Lanes, s.Cout, ohw, pb, relu);
                 }
             }
-        });
-        ArrayPool<float>.Shared.Return(padded);
+        }
     }
 
     /// <summary>

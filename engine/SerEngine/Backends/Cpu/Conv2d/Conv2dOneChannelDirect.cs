@@ -56,14 +56,18 @@ internal static class Conv2dOneChannelDirect
     }
 
     /// <summary>Forward's tasks (image, block of 4 channels) with the reordered weights <paramref name="wt"/> and tap offsets <paramref name="off"/>.</summary>
-    private static unsafe void ForwardTasks(float[] x, float[] wt, int[] off, float[]? bias, float[] y, Conv2dGeometry g, bool relu, PaddedImage image, int threads)
-    {
-        int taps = g.R * g.S, kBlocks = CeilDiv(g.K, 4), outH = g.OutH, outW = g.OutW, owr = RoundUp(outW, 8);
-        int wp = image.Pitch, padded = image.Length;
+    private static void ForwardTasks(float[] x, float[] wt, int[] off, float[]? bias, float[] y, Conv2dGeometry g, bool relu, PaddedImage image, int threads) =>
         // tasks: (image, block of 4 channels), so that one image still uses every thread; each task
         // pads its own copy of the image (a few thousand floats)
-        ParallelFor(g.N * kBlocks, threads, task =>
+        ParallelFor(g.N * CeilDiv(g.K, 4), threads, new ForwardTask(x, wt, off, bias, y, g, relu, image));
+
+    /// <summary>One forward task: image n = task / kBlocks, output channels 4·(task % kBlocks) on.</summary>
+    private readonly struct ForwardTask(float[] x, float[] wt, int[] off, float[]? bias, float[] y, Conv2dGeometry g, bool relu, PaddedImage image) : IPoolBody
+    {
+        public unsafe void Run(int task)
         {
+            int taps = g.R * g.S, kBlocks = CeilDiv(g.K, 4), outH = g.OutH, outW = g.OutW, owr = RoundUp(outW, 8);
+            int wp = image.Pitch, padded = image.Length;
             int n = task / kBlocks, kb = task % kBlocks;
             var buffer = ArrayPool<float>.Shared.Rent(padded + 4 * owr);
             fixed (float* px = x, pw = wt, py = y, pb = buffer)
@@ -88,7 +92,7 @@ internal static class Conv2dOneChannelDirect
                 }
             }
             ArrayPool<float>.Shared.Return(buffer);
-        });
+        }
     }
 
     /// <summary>

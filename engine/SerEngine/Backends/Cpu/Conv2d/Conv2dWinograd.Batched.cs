@@ -51,69 +51,18 @@ internal static partial class Conv2dWinograd
         for (int cc = 0; cc < c; cc++) off[cc] = (int)(cc * vc);
         var at = ArrayPool<int>.Shared.Rent(groups * Rows); // the o-th tile of the products (the last repeated to fill the last six)
         for (int o = 0; o < groups * Rows; o++) at[o] = Math.Min(o, tiles - 1);
-        var geo = g;
         int workers = Math.Max(1, threads);
-        nint ua = (nint)panels;
+        var call = new BatchedCall
+        {
+            X = x, Y = y, Bias = bias, Padded = padded, V = v, MAll = mAll, Off = off, At = at, Panels = panels, G = g, Wg = wg, M = m,
+            Image = image, Vc = vc, VXi = vXi, MGroup = mGroup, MBlock = mBlock, UXi = uXi, PerImage = perImage, Tiles = tiles, Groups = groups,
+            Blocks = blocks, Units = pairs ? CeilDiv(blocks, 2) : blocks, Workers = workers, Pairs = pairs, WideInput = wideInput, Relu = relu,
+        };
         try
         {
-            // padding and the input transforms, channel by channel: runs of 8 (or 16) tiles, tile rows and images in order
-            // (a run past a row's last tile writes into the next row's slots, which that row then overwrites)
-            ParallelFor(workers, workers, task =>
-            {
-                int c0 = (int)((long)c * task / workers), c1 = (int)((long)c * (task + 1) / workers);
-                var part = new PaddedImage(c1 - c0, geo.H, geo.W, geo.PadTop, geo.PadLeft, wg.Wp, wg.Plane, (c1 - c0) * wg.Plane);
-                fixed (float* src = x, pin = padded, pv = v)
-                    for (int n = 0; n < geo.N; n++)
-                    {
-                        float* img = pin + n * image;
-                        part.Write(src + ((long)n * geo.C + c0) * geo.H * geo.W, img + (long)c0 * wg.Plane);
-                        for (int cc = c0; cc < c1; cc++)
-                            for (int i = 0; i < wg.TilesH; i++)
-                                for (int j0 = 0; j0 < wg.TilesW;)
-                                {
-                                    float* patch = img + (long)cc * wg.Plane + m * (i * wg.Wp + j0), slot = pv + cc * vc + n * perImage + i * wg.TilesW + j0;
-                                    if (m == 4)
-                                    {
-                                        Input8Tile4(patch, wg.Wp, slot, vXi);
-                                        j0 += 8;
-                                    }
-                                    else j0 += InputTiles(wg.Alpha, patch, wg.Wp, slot, vXi, wg.TilesWPad - j0, wideInput);
-                                }
-                    }
-            });
-            // the products: (ξ, block pair) tasks in order, each thread a contiguous range of them
-            int units = pairs ? CeilDiv(blocks, 2) : blocks, tasks = points * units;
-            ParallelFor(workers, workers, task =>
-            {
-                int t0 = (int)((long)tasks * task / workers), t1 = (int)((long)tasks * (task + 1) / workers);
-                fixed (float* pv = v, pm = mAll)
-                fixed (int* poff = off, pat = at)
-                    for (int t = t0; t < t1; t++)
-                    {
-                        int xi = t / units, kb = (t % units) * (pairs ? 2 : 1);
-                        bool pair = pairs && kb + 1 < blocks;
-                        float* vx = pv + xi * vXi, ux = (float*)ua + xi * uXi + (long)kb * c * Lanes, mo = pm + kb * mBlock + xi * mXi;
-                        for (int o = 0; o < groups; o++, mo += mGroup)
-                        {
-                            int* q = pat + o * Rows;
-                            if (pair)
-                                Kernel6x32(c, ux, ux + (long)c * Lanes, poff, vx + q[0], vx + q[1], vx + q[2], vx + q[3], vx + q[4], vx + q[5], mo, mo + mBlock);
-                            else
-                                Kernel6x16(c, ux, poff, vx + q[0], vx + q[1], vx + q[2], vx + q[3], vx + q[4], vx + q[5], mo, accumulate: false);
-                        }
-                    }
-            });
-            // the output transforms, (block, group) by (block, group)
-            ParallelFor(workers, workers, task =>
-            {
-                int all = blocks * groups, s0 = (int)((long)all * task / workers), s1 = (int)((long)all * (task + 1) / workers);
-                fixed (float* pm = mAll, py = y, pb = bias)
-                    for (int s = s0; s < s1; s++)
-                    {
-                        int kb = s / groups, o = s % groups;
-                        StoreBatchGroup(wg, geo, m, pm + kb * mBlock + o * mGroup, mXi, o * Rows, Math.Min(Rows, tiles - o * Rows), kb, pb, relu, py);
-                    }
-            });
+            ParallelFor(workers, workers, new BatchedInput(call));
+            ParallelFor(workers, workers, new BatchedProducts(call));
+            ParallelFor(workers, workers, new BatchedOutput(call));
         }
         finally
         {
@@ -122,6 +71,100 @@ internal static partial class Conv2dWinograd
             ArrayPool<float>.Shared.Return(mAll);
             ArrayPool<int>.Shared.Return(off);
             ArrayPool<int>.Shared.Return(at);
+        }
+    }
+
+    /// <summary>The operands and sizes of one <see cref="ForwardBatched"/> call as its passes' tasks read them.</summary>
+    private unsafe struct BatchedCall
+    {
+        public float[] X, Y, Padded, V, MAll;  // [N, C, H, W], [N, K, OutH, OutW], [N][C][Hp, Wp], [α² ξ][C][tiles], [block][group][α² ξ][6][16]
+        public float[]? Bias;                  // [K]
+        public int[] Off, At;                  // V's channel offsets [C], the products' tiles [groups·6]
+        public float* Panels;                  // U, pinned by its owner
+        public Conv2dGeometry G;
+        public TileGeometry Wg;
+        public int M, PerImage, Tiles, Groups, Blocks, Units, Workers;
+        public long Image, Vc, VXi, MGroup, MBlock, UXi;
+        public bool Pairs, WideInput, Relu;
+    }
+
+    /// <summary>
+    /// Thread task's channel range: padding and the input transforms, channel by channel: runs of 8 (or 16) tiles, tile rows and
+    /// images in order (a run past a row's last tile writes into the next row's slots, which that row then overwrites).
+    /// </summary>
+    private readonly struct BatchedInput(BatchedCall call) : IPoolBody
+    {
+        public unsafe void Run(int task)
+        {
+            var geo = call.G;
+            var wg = call.Wg;
+            int c = geo.C, workers = call.Workers, m = call.M;
+            int c0 = (int)((long)c * task / workers), c1 = (int)((long)c * (task + 1) / workers);
+            var part = new PaddedImage(c1 - c0, geo.H, geo.W, geo.PadTop, geo.PadLeft, wg.Wp, wg.Plane, (c1 - c0) * wg.Plane);
+            fixed (float* src = call.X, pin = call.Padded, pv = call.V)
+                for (int n = 0; n < geo.N; n++)
+                {
+                    float* img = pin + n * call.Image;
+                    part.Write(src + ((long)n * geo.C + c0) * geo.H * geo.W, img + (long)c0 * wg.Plane);
+                    for (int cc = c0; cc < c1; cc++)
+                        for (int i = 0; i < wg.TilesH; i++)
+                            for (int j0 = 0; j0 < wg.TilesW;)
+                            {
+                                float* patch = img + (long)cc * wg.Plane + m * (i * wg.Wp + j0), slot = pv + cc * call.Vc + n * call.PerImage + i * wg.TilesW + j0;
+                                if (m == 4)
+                                {
+                                    Input8Tile4(patch, wg.Wp, slot, call.VXi);
+                                    j0 += 8;
+                                }
+                                else j0 += InputTiles(wg.Alpha, patch, wg.Wp, slot, call.VXi, wg.TilesWPad - j0, call.WideInput);
+                            }
+                }
+        }
+    }
+
+    /// <summary>Thread task's contiguous range of the products' (ξ, block pair) tasks, in order.</summary>
+    private readonly struct BatchedProducts(BatchedCall call) : IPoolBody
+    {
+        public unsafe void Run(int task)
+        {
+            const int mXi = Rows * Lanes;
+            int c = call.G.C, units = call.Units, blocks = call.Blocks, groups = call.Groups, tasks = call.Wg.Points * units, workers = call.Workers;
+            bool pairs = call.Pairs;
+            long mBlock = call.MBlock, mGroup = call.MGroup;
+            int t0 = (int)((long)tasks * task / workers), t1 = (int)((long)tasks * (task + 1) / workers);
+            fixed (float* pv = call.V, pm = call.MAll)
+            fixed (int* poff = call.Off, pat = call.At)
+                for (int t = t0; t < t1; t++)
+                {
+                    int xi = t / units, kb = (t % units) * (pairs ? 2 : 1);
+                    bool pair = pairs && kb + 1 < blocks;
+                    float* vx = pv + xi * call.VXi, ux = call.Panels + xi * call.UXi + (long)kb * c * Lanes, mo = pm + kb * mBlock + xi * mXi;
+                    for (int o = 0; o < groups; o++, mo += mGroup)
+                    {
+                        int* q = pat + o * Rows;
+                        if (pair)
+                            Kernel6x32(c, ux, ux + (long)c * Lanes, poff, vx + q[0], vx + q[1], vx + q[2], vx + q[3], vx + q[4], vx + q[5], mo, mo + mBlock);
+                        else
+                            Kernel6x16(c, ux, poff, vx + q[0], vx + q[1], vx + q[2], vx + q[3], vx + q[4], vx + q[5], mo, accumulate: false);
+                    }
+                }
+        }
+    }
+
+    /// <summary>Thread task's range of the output transforms, (block, group) by (block, group).</summary>
+    private readonly struct BatchedOutput(BatchedCall call) : IPoolBody
+    {
+        public unsafe void Run(int task)
+        {
+            const int mXi = Rows * Lanes;
+            int groups = call.Groups, workers = call.Workers, tiles = call.Tiles;
+            int all = call.Blocks * groups, s0 = (int)((long)all * task / workers), s1 = (int)((long)all * (task + 1) / workers);
+            fixed (float* pm = call.MAll, py = call.Y, pb = call.Bias)
+                for (int s = s0; s < s1; s++)
+                {
+                    int kb = s / groups, o = s % groups;
+                    StoreBatchGroup(call.Wg, call.G, call.M, pm + kb * call.MBlock + o * call.MGroup, mXi, o * Rows, Math.Min(Rows, tiles - o * Rows), kb, pb, call.Relu, py);
+                }
         }
     }
 

@@ -41,30 +41,42 @@ internal static partial class Conv2dWinograd
         long mBlockBytes = 64L * RoundUp(bandRows * tilesW, Rows) * Lanes * sizeof(float);
         int chunk = Math.Min(splitBlocks, Math.Max(unit, (int)(ChunkBytes / mBlockBytes) / unit * unit));
         var padded = ArrayPool<float>.Shared.Rent((int)(g.N * image)); // [N][C][Hp, Wp]
-        var geo = g;
         var padding = new PaddedImage(c, g.H, g.W, g.PadTop, g.PadLeft, wp, plane, (int)image);
-        nint ua = (nint)panels;
         try
         {
-            ParallelFor(g.N, workers, n =>
+            ParallelFor(g.N, workers, new PadImages(new ForwardCall { X = x, G = g, Padding = padding, Image = image }, padded));
+            ParallelFor(g.N * bands * blockSplits, workers, new PackedF45Task
             {
-                fixed (float* src = x, dst = padded)
-                    padding.Write(src + (long)n * geo.C * geo.H * geo.W, dst + n * image);
-            });
-            ParallelFor(g.N * bands * blockSplits, workers, task =>
-            {
-                int n = task / (bands * blockSplits), band = task / blockSplits % bands, bs = task % blockSplits;
-                int i0 = band * bandRows, rows = Math.Min(bandRows, tilesH - i0);
-                int kb0 = Math.Min(blocks, bs * splitBlocks), kb1 = Math.Min(blocks, kb0 + splitBlocks);
-                if (kb0 >= kb1) return;
-                fixed (float* pin = padded, py = y, pb = bias)
-                    BandF45(pin + n * image, wp, plane, (float*)ua, uXi, pb, py + (long)n * geo.K * geo.OutH * geo.OutW, geo,
-                        tilesW, i0, rows, kb0, kb1, chunk, relu, pairs);
+                X = padded, Y = y, Bias = bias, Panels = panels, G = g, Image = image, UXi = uXi, Wp = wp, Plane = plane, TilesW = tilesW, TilesH = tilesH,
+                BandRows = bandRows, Bands = bands, BlockSplits = blockSplits, SplitBlocks = splitBlocks, Blocks = blocks, Chunk = chunk, Relu = relu, Pairs = pairs,
             });
         }
         finally
         {
             ArrayPool<float>.Shared.Return(padded);
+        }
+    }
+
+    /// <summary>ForwardPackedF45's task (image, band of tile rows, range of channel blocks) over the padded images.</summary>
+    private unsafe struct PackedF45Task : IPoolBody
+    {
+        public float[] X, Y;            // padded [N][C][Hp, Wp], [N, K, OutH, OutW]
+        public float[]? Bias;           // [K]
+        public float* Panels;           // U, pinned by its owner
+        public Conv2dGeometry G;
+        public long Image, UXi;
+        public int Wp, Plane, TilesW, TilesH, BandRows, Bands, BlockSplits, SplitBlocks, Blocks, Chunk;
+        public bool Relu, Pairs;
+
+        public readonly void Run(int task)
+        {
+            int n = task / (Bands * BlockSplits), band = task / BlockSplits % Bands, bs = task % BlockSplits;
+            int i0 = band * BandRows, rows = Math.Min(BandRows, TilesH - i0);
+            int kb0 = Math.Min(Blocks, bs * SplitBlocks), kb1 = Math.Min(Blocks, kb0 + SplitBlocks);
+            if (kb0 >= kb1) return;
+            fixed (float* pin = X, py = Y, pb = Bias)
+                BandF45(pin + n * Image, Wp, Plane, Panels, UXi, pb, py + (long)n * G.K * G.OutH * G.OutW, G,
+                    TilesW, i0, rows, kb0, kb1, Chunk, Relu, Pairs);
         }
     }
 }

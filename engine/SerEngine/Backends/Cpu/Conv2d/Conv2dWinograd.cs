@@ -251,24 +251,18 @@ internal static partial class Conv2dWinograd
         long image = (long)g.C * wg.Plane;
         long macs = (long)g.N * wg.Points * blocks * Lanes * g.C * wg.TilesH * wg.TilesWPad;
         int workers = macs < GemmParallelMacs ? 1 : threads;
-        var geo = g;
-        var padding = wg.Image(g);
-        long yImage = pool ? (long)g.K * (g.OutH / 2) * (g.OutW / 2) : (long)g.K * g.OutH * g.OutW;
+        var call = new ForwardCall
+        {
+            X = x, Panels = panels, Bias = bias, Y = y, G = g, Wg = wg, Padding = wg.Image(g), Image = image,
+            YImage = pool ? (long)g.K * (g.OutH / 2) * (g.OutW / 2) : (long)g.K * g.OutH * g.OutW, Blocks = blocks, Relu = relu, Wide = wideProducts, Pool = pool,
+        };
         if (g.N == 1 && workers > 1 && g.C < WinogradDeepChannels && blocks % ((wideProducts ? 2 : 1) * workers) != 0)
         {
             // one image whose channel blocks (pairs of them with 512-bit products) do not split evenly among the threads: each
             // thread takes an equal share of the groups of six tiles with every block, transforming the input rows under its tiles
             // only (a cut by tile rows or by blocks left one thread a row or a block more); an even cut by blocks is kept, as each
             // thread then reads only its part of U
-            int all = wg.TilesH * wg.TilesW, groups = CeilDiv(all, Rows);
-            ParallelFor(workers, workers, task =>
-            {
-                int e0 = Rows * (int)((long)groups * task / workers), e1 = Math.Min(all, Rows * (int)((long)groups * (task + 1) / workers));
-                if (e0 >= e1) return;
-                int i0 = e0 / wg.TilesW, i1 = CeilDiv(e1, wg.TilesW);
-                fixed (float* src = x, py = y, pb = bias)
-                    ForwardTask(PadRows(src, padding, geo, wg, image, i0, i1), panels, pb, py, geo, wg, i0, i1, 0, blocks, relu, wideProducts, pool, e0, e1);
-            });
+            ParallelFor(workers, workers, new ForwardGroupShares(call, workers));
             return;
         }
         var (rowSplits, blockSplits) = workers == 1 || g.N >= 2 * workers ? (1, 1) : Splits(g.N, wg.TilesH, blocks, workers);
@@ -276,47 +270,19 @@ internal static partial class Conv2dWinograd
         {
             // one task per image: it pads its image into its own scratch, read back from L2 by the input transforms
             // (a batch-wide padded copy went to memory and came back)
-            ParallelFor(g.N, workers, n =>
-            {
-                float* pad = CpuScratch.Floats(ref _paddedScratch, image);
-                fixed (float* src = x, py = y, pb = bias)
-                {
-                    padding.Write(src + (long)n * geo.C * geo.H * geo.W, pad);
-                    ForwardTask(pad, panels, pb, py + n * yImage, geo, wg, 0, wg.TilesH, 0, blocks, relu, wideProducts, pool);
-                }
-            });
+            ParallelFor(g.N, workers, new ForwardImages(call));
             return;
         }
         if (g.N == 1 && g.W >= 8)
         {
             // one image cut by tile rows and blocks: each task pads the rows under its tiles into its own scratch (one thread
             // padding the whole image while the others waited was a serial step of every batch-1 conv)
-            ParallelFor(rowSplits * blockSplits, workers, task =>
-            {
-                int rs = task / blockSplits, bs = task % blockSplits;
-                int i0 = (int)((long)wg.TilesH * rs / rowSplits), i1 = (int)((long)wg.TilesH * (rs + 1) / rowSplits);
-                int kb0 = (int)((long)blocks * bs / blockSplits), kb1 = (int)((long)blocks * (bs + 1) / blockSplits);
-                if (i0 >= i1 || kb0 >= kb1) return;
-                fixed (float* src = x, py = y, pb = bias)
-                    ForwardTask(PadRows(src, padding, geo, wg, image, i0, i1), panels, pb, py, geo, wg, i0, i1, kb0, kb1, relu, wideProducts, pool);
-            });
+            ParallelFor(rowSplits * blockSplits, workers, new ForwardRowBlocks(call, rowSplits, blockSplits, null));
             return;
         }
         var padded = ArrayPool<float>.Shared.Rent((int)(g.N * image)); // [N][C][Hp, Wp]
-        ParallelFor(g.N, workers, n =>
-        {
-            fixed (float* src = x, dst = padded)
-                padding.Write(src + (long)n * geo.C * geo.H * geo.W, dst + n * image);
-        });
-        ParallelFor(g.N * rowSplits * blockSplits, workers, task =>
-        {
-            int n = task / (rowSplits * blockSplits), rs = task / blockSplits % rowSplits, bs = task % blockSplits;
-            int i0 = (int)((long)wg.TilesH * rs / rowSplits), i1 = (int)((long)wg.TilesH * (rs + 1) / rowSplits);
-            int kb0 = (int)((long)blocks * bs / blockSplits), kb1 = (int)((long)blocks * (bs + 1) / blockSplits);
-            if (i0 >= i1 || kb0 >= kb1) return;
-            fixed (float* pin = padded, py = y, pb = bias)
-                ForwardTask(pin + n * image, panels, pb, py + n * yImage, geo, wg, i0, i1, kb0, kb1, relu, wideProducts, pool);
-        });
+        ParallelFor(g.N, workers, new PadImages(call, padded));
+        ParallelFor(g.N * rowSplits * blockSplits, workers, new ForwardRowBlocks(call, rowSplits, blockSplits, padded));
         ArrayPool<float>.Shared.Return(padded);
     }
 

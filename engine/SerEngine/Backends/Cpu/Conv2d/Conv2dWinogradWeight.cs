@@ -15,6 +15,9 @@ internal sealed class Conv2dWinogradWeight(Backend backend, Storage source, in C
     /// The filters' panels for the pooled forward when it takes another tile size than <see cref="Panels"/>
     /// (Conv2dWinograd.PooledTileSize), built from <see cref="PackedConv2dWeight.Source"/> on the first pooled call.
     /// </summary>
-    public float[] PooledPanels(int threads) =>
+    public float[] PooledPanels(int threads) => Volatile.Read(ref _pooledPanels) ?? BuildPooledPanels(threads);
+
+    /// <summary>The first pooled call's panels (its own method: the factory's closure is built only here, not on every call).</summary>
+    private float[] BuildPooledPanels(int threads) =>
         LazyInitializer.EnsureInitialized(ref _pooledPanels, () => Conv2dWinograd.PooledPanels(((CpuStorage)Source).F, Geometry, threads));
 }
