@@ -31,7 +31,34 @@ public class CpuFastGemmInPlaceTests
     [InlineData(701, 90, 600, false, false)]   // and a depth tail past KC
     [InlineData(512, 96, 300, false, false)]   // last tiles of 2 rows (512 = 5·96 + 32), read in place
     [InlineData(98, 50, 200, true, false)]     // and of a transposed A (98 = 16·6 + 2), partial column panels
-    public void InPlaceAMatchesPackedBitForBit(int m, int n, int k, bool transA, bool transB)
+    public void InPlaceAMatchesPackedBitForBit(int m, int n, int k, bool transA, bool transB) => MatchesPacked(m, n, k, transA, transB);
+
+    /// <summary>
+    /// The whole-depth tiles (CpuFast.GemmFullDepth.cs; alpha 1 with beta 0 or 1, the other pairs run slab by slab):
+    /// last row tiles of 1 to 5 rows, partial last panels, a depth tail past the last full slab (one step), several
+    /// column groups in one task (160 columns at depth 1024: groups of 128 and 32), a transposed B.
+    /// </summary>
+    [Theory]
+    [InlineData(1024, 160, 1024, false)] // last tile 4 rows, two column groups on one thread
+    [InlineData(601, 70, 700, false)]    // 1 row, a 6-column panel, depth tail 188
+    [InlineData(602, 64, 1024, false)]   // 2 rows, four full slabs
+    [InlineData(603, 45, 513, true)]     // 3 rows, a 13-column panel, depth tail 1, B transposed
+    [InlineData(605, 100, 520, false)]   // 5 rows, a 4-column panel
+    [InlineData(516, 33, 768, false)]    // no row tail, a 1-column panel
+    [InlineData(40, 32, 8192, false)]    // a product split along k at 2 and 3 threads: each split runs its 2048 steps whole
+    public void FullDepthTilesMatchPackedBitForBit(int m, int n, int k, bool transB)
+    {
+        Assert.True(CpuBackend.GemmUsesFullDepth(m, k, depthStep: 1, alpha: 1f, beta: 0f, depth: k));
+        Assert.True(CpuBackend.GemmUsesFullDepth(m, k, depthStep: 1, alpha: 1f, beta: 1f, depth: k));
+        Assert.False(CpuBackend.GemmUsesFullDepth(m, k, depthStep: 1, alpha: 0.75f, beta: 0f, depth: k));
+        Assert.False(CpuBackend.GemmUsesFullDepth(m, k, depthStep: m, alpha: 1f, beta: 0f, depth: k));
+        Assert.False(CpuBackend.GemmUsesFullDepth(480, 480, depthStep: 1, alpha: 1f, beta: 0f, depth: 480)); // an A within L2
+        Assert.False(CpuBackend.GemmUsesFullDepth(m, k, depthStep: 1, alpha: 1f, beta: 0f, depth: 256));     // one slab
+        MatchesPacked(m, n, k, transA: false, transB);
+    }
+
+    /// <summary>C from the 512-bit kernel (A in place) at 1–3 threads equals the 256-bit packed kernel's at the same thread count bit for bit, and the reference norm-wise.</summary>
+    private static void MatchesPacked(int m, int n, int k, bool transA, bool transB)
     {
         Assert.True(CpuBackend.GemmReadsAInPlace(GemmKernelKind.Vector512, 1, m, k, inPlace: true, transA ? m : 1, prepacked: false));
         Assert.True(CpuBackend.GemmReadsAInPlace(GemmKernelKind.Vector256, 1, m, k, inPlace: true, transA ? m : 1, prepacked: false));

@@ -20,6 +20,7 @@ public class CpuFastLinearForwardTests
     [InlineData(100, 77, 300)]
     [InlineData(30, 40, 2048)]
     [InlineData(5, 33, 64)]
+    [InlineData(601, 70, 700)] // an input larger than L2: whole-depth tiles (512-bit), bias after the last slab
     public void BiasInTheStoreIsGemmThenAddBitForBit(int m, int outF, int inF)
     {
         var rng = new Generator((ulong)(m * 13 + outF * 5 + inF));

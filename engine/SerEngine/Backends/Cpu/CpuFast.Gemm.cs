@@ -392,6 +392,22 @@ public partial class CpuBackend
             for (int jc = j0; jc < j0 + nc; jc += GemmNC)
             {
                 int ncBlock = Math.Min(GemmNC, j0 + nc - jc);
+                if (AInPlace != null && PackedB == null && RowBias == null
+                    && GemmUsesFullDepth(m, k, ADepthStep, alpha, betaFirst, pEnd - p0))
+                {
+                    // column groups whose B (every slab) stays in L2, each tile over the whole depth (CpuFast.GemmFullDepth.cs)
+                    int width = GemmFullDepthCols(pEnd - p0);
+                    for (int jg = jc; jg < jc + ncBlock; jg += width)
+                    {
+                        int cols = Math.Min(width, jc + ncBlock - jg), ncPad = RoundUp(cols, GemmNR(kind));
+                        for (int pc = p0; pc < pEnd; pc += GemmKC)
+                            b.Pack(pb + (long)(pc - p0) * ncPad, item, pc, Math.Min(GemmKC, pEnd - pc), jg, cols, GemmNR(kind));
+                        GemmFullDepthInPlace(mRows, cols, pEnd - p0, AInPlace + i0 * ARowStep + p0, ARowStep, pb, pa,
+                            cItem + (long)i0 * n + jg, n, betaFirst == 1f);
+                    }
+                    if (ColumnBias != null) AddColumnBias(cItem + (long)i0 * n + jc, n, mRows, ncBlock, ColumnBias + jc);
+                    continue;
+                }
                 for (int pc = p0; pc < pEnd; pc += GemmKC)
                 {
                     int kc = Math.Min(GemmKC, pEnd - pc);
