@@ -48,12 +48,13 @@ public class CpuFastGemmInPlaceTests
     [InlineData(40, 32, 8192, false)]    // a product split along k at 2 and 3 threads: each split runs its 2048 steps whole
     public void FullDepthTilesMatchPackedBitForBit(int m, int n, int k, bool transB)
     {
-        Assert.True(CpuBackend.GemmUsesFullDepth(m, k, depthStep: 1, alpha: 1f, beta: 0f, depth: k));
-        Assert.True(CpuBackend.GemmUsesFullDepth(m, k, depthStep: 1, alpha: 1f, beta: 1f, depth: k));
-        Assert.False(CpuBackend.GemmUsesFullDepth(m, k, depthStep: 1, alpha: 0.75f, beta: 0f, depth: k));
-        Assert.False(CpuBackend.GemmUsesFullDepth(m, k, depthStep: m, alpha: 1f, beta: 0f, depth: k));
-        Assert.False(CpuBackend.GemmUsesFullDepth(480, 480, depthStep: 1, alpha: 1f, beta: 0f, depth: 480)); // an A within L2
-        Assert.False(CpuBackend.GemmUsesFullDepth(m, k, depthStep: 1, alpha: 1f, beta: 0f, depth: 256));     // one slab
+        Assert.True(CpuBackend.GemmUsesFullDepth(GemmKernelKind.Vector512, m, k, depthStep: 1, alpha: 1f, beta: 0f, depth: k));
+        Assert.True(CpuBackend.GemmUsesFullDepth(GemmKernelKind.Vector512, m, k, depthStep: 1, alpha: 1f, beta: 1f, depth: k));
+        Assert.False(CpuBackend.GemmUsesFullDepth(GemmKernelKind.Vector512, m, k, depthStep: 1, alpha: 0.75f, beta: 0f, depth: k));
+        Assert.False(CpuBackend.GemmUsesFullDepth(GemmKernelKind.Vector512, m, k, depthStep: m, alpha: 1f, beta: 0f, depth: k));
+        Assert.False(CpuBackend.GemmUsesFullDepth(GemmKernelKind.Vector512, 480, 480, depthStep: 1, alpha: 1f, beta: 0f, depth: 480)); // an A within L2
+        Assert.False(CpuBackend.GemmUsesFullDepth(GemmKernelKind.Vector512, m, k, depthStep: 1, alpha: 1f, beta: 0f, depth: 256));     // one slab
+        Assert.False(CpuBackend.GemmUsesFullDepth(GemmKernelKind.Vector256, m, k, depthStep: 1, alpha: 1f, beta: 0f, depth: k));      // the 6×16 tile: slab by slab
         MatchesPacked(m, n, k, transA: false, transB);
     }
 

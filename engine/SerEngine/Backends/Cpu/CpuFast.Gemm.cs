@@ -393,7 +393,7 @@ public partial class CpuBackend
             {
                 int ncBlock = Math.Min(GemmNC, j0 + nc - jc);
                 if (AInPlace != null && PackedB == null && RowBias == null
-                    && GemmUsesFullDepth(m, k, ADepthStep, alpha, betaFirst, pEnd - p0))
+                    && GemmUsesFullDepth(kind, m, k, ADepthStep, alpha, betaFirst, pEnd - p0))
                 {
                     // column groups whose B (every slab) stays in L2, each tile over the whole depth (CpuFast.GemmFullDepth.cs)
                     int width = GemmFullDepthCols(pEnd - p0);

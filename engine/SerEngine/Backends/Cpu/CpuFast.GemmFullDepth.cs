@@ -13,13 +13,14 @@ namespace SerEngine.Backends.Cpu;
 public partial class CpuBackend
 {
     /// <summary>
-    /// Whether a task runs its full 6×32 tiles over all its k slabs at once (<see cref="GemmFullDepthInPlace"/>): A read
+    /// Whether a task runs its full 6×32 tiles over all its k slabs at once (<see cref="GemmFullDepthInPlace"/>): the
+    /// 512-bit kernel (the 256-bit 6×16 tile has no registers left for the sums: CpuFast.GemmRows256.cs), A read
     /// in place as rows (depth step 1) and larger than L2 (sgemm-sized; the small products keep the slab-by-slab path),
     /// alpha 1 and beta 0 or 1 (C written directly), more than one slab, and one panel's B over the task's
     /// <paramref name="depth"/> within the packing buffer.
     /// </summary>
-    internal static bool GemmUsesFullDepth(int m, int k, long depthStep, float alpha, float beta, int depth) =>
-        depthStep == 1 && (long)m * k > GemmWideA && alpha == 1f && (beta == 0f || beta == 1f)
+    internal static bool GemmUsesFullDepth(GemmKernelKind kind, int m, int k, long depthStep, float alpha, float beta, int depth) =>
+        kind == GemmKernelKind.Vector512 && depthStep == 1 && (long)m * k > GemmWideA && alpha == 1f && (beta == 0f || beta == 1f)
         && depth > GemmKC && (long)32 * depth <= (long)GemmKC * GemmNC;
 
     /// <summary>Most floats of a column group's packed B on the whole-depth path (512 KB: half an L2, beside A's rows).</summary>
