@@ -426,10 +426,10 @@ public partial class CpuBackend
                         if (RowBias != null && pc == p0)
                             for (int r = 0; r < mc; r++) new Span<float>(cItem + (long)(ic + r) * n + jc, ncBlock).Fill(RowBias[ic + r]);
                         if (AInPlace != null && kind == GemmKernelKind.Vector256)
-                            GemmMacroKernelInPlace256(mc, ncBlock, kc, AInPlace + ic * ARowStep + pc * ADepthStep, ARowStep, ADepthStep, pa, bp,
+                            GemmMacroKernelInPlace<InPlace256>(mc, ncBlock, kc, AInPlace + ic * ARowStep + pc * ADepthStep, ARowStep, ADepthStep, pa, bp,
                                 cItem + (long)ic * n + jc, n, alpha, bt);
                         else if (AInPlace != null)
-                            GemmMacroKernelInPlace(mc, ncBlock, kc, AInPlace + ic * ARowStep + pc * ADepthStep, ARowStep, ADepthStep, pa, bp,
+                            GemmMacroKernelInPlace<InPlace512>(mc, ncBlock, kc, AInPlace + ic * ARowStep + pc * ADepthStep, ARowStep, ADepthStep, pa, bp,
                                 cItem + (long)ic * n + jc, n, alpha, bt);
                         else GemmMacroKernel(kind, mc, ncBlock, kc, ap, bp, cItem + (long)ic * n + jc, n, alpha, bt);
                         if (ColumnBias != null && pc + kc == pEnd) AddColumnBias(cItem + (long)ic * n + jc, n, mc, ncBlock, ColumnBias + jc);

@@ -53,10 +53,10 @@ public partial class CpuBackend
             float* slab = packedB + (long)p0 * ncPad; // [panel][kc][NR]
             float bt = p0 == 0 ? beta : 1f;
             if (fullRows < mRows) // the last rows, every column
-                GemmMacroKernelInPlace(mRows - fullRows, nc, kc, a + fullRows * lda + p0, lda, 1, scratch, slab,
+                GemmMacroKernelInPlace<InPlace512>(mRows - fullRows, nc, kc, a + fullRows * lda + p0, lda, 1, scratch, slab,
                     c + (long)fullRows * ldc, ldc, 1f, bt);
             if (fullCols < nc && fullRows > 0) // the partial last panel of the full rows
-                GemmMacroKernelInPlace(fullRows, nc - fullCols, kc, a + p0, lda, 1, scratch, slab + (long)fullCols * kc,
+                GemmMacroKernelInPlace<InPlace512>(fullRows, nc - fullCols, kc, a + p0, lda, 1, scratch, slab + (long)fullCols * kc,
                     c + fullCols, ldc, 1f, bt);
         }
     }

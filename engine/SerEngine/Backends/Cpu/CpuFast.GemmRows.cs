@@ -34,15 +34,16 @@ public partial class CpuBackend
     /// <summary>
     /// <see cref="GemmMacroKernel"/> with A read in place: an mc×nc block of C from A (A[i, p] at
     /// <paramref name="a"/>[i·rowStep + p·depthStep] from the block's first row and depth; one step is 1) and a packed B
-    /// block. A last row tile of 4 or 2 rows runs <see cref="Kernel4x32"/> or <see cref="Kernel2x32"/> in place; one of
-    /// 1, 3 or 5 rows is packed into <paramref name="scratch"/> ([kc][MR] floats) and runs the packed kernel.
+    /// block, with the tile kernels of one vector width (<see cref="InPlace512"/>: 6×32, <see cref="InPlace256"/>: 6×16).
+    /// A last row tile of 4 or 2 rows runs in place too; one of 1, 3 or 5 rows is packed into <paramref name="scratch"/>
+    /// ([kc][MR] floats) and runs the packed kernel.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static unsafe void GemmMacroKernelInPlace(int mc, int nc, int kc, float* a, long rowStep, long depthStep, float* scratch,
-        float* packedB, float* c, int ldc, float alpha, float beta)
+    private static unsafe void GemmMacroKernelInPlace<TTiles>(int mc, int nc, int kc, float* a, long rowStep, long depthStep, float* scratch,
+        float* packedB, float* c, int ldc, float alpha, float beta) where TTiles : struct, IInPlaceTiles
     {
-        const int nr = 32;
-        float* tile = stackalloc float[GemmMR * nr + 16];
+        int nr = TTiles.NR;
+        float* tile = stackalloc float[GemmMR * 32 + 16]; // room for the widest tile
         tile = (float*)(((nint)tile + 63) & ~(nint)63); // [MR, NR], 64-byte aligned
         bool direct = alpha == 1f && (beta == 0f || beta == 1f);
         bool rows = depthStep == 1; // six rows side by side, else six neighbours per depth step
@@ -61,23 +62,20 @@ public partial class CpuBackend
                         Sse.Prefetch0(ct + (long)r * ldc);
                         Sse.Prefetch0(ct + (long)r * ldc + nr - 1);
                     }
+                float* dst = cols == nr && direct ? ct : tile;
+                nint ld = cols == nr && direct ? ldc : nr;
+                bool add = direct && beta == 1f && dst == ct;
                 if (tileRows == GemmMR)
                 {
-                    float* dst = cols == nr && direct ? ct : tile;
-                    nint ld = cols == nr && direct ? ldc : nr;
-                    bool add = direct && beta == 1f && dst == ct;
-                    if (rows) Kernel6x32Rows(kc, ar, (nint)rowStep, bp, dst, ld, add);
-                    else Kernel6x32Steps(kc, ar, (nint)depthStep, bp, dst, ld, add);
+                    if (rows) TTiles.SixRows(kc, ar, (nint)rowStep, bp, dst, ld, add);
+                    else TTiles.SixSteps(kc, ar, (nint)depthStep, bp, dst, ld, add);
                     if (dst == ct) continue;
                 }
                 else if (tileRows == 4 || tileRows == 2)
                 {
                     // the last four or two rows (1024 = 170·6 + 4, 512 = 85·6 + 2) read in place too, no rows padded
-                    float* dst = cols == nr && direct ? ct : tile;
-                    nint ld = cols == nr && direct ? ldc : nr;
-                    bool add = direct && beta == 1f && dst == ct;
-                    if (tileRows == 4) Kernel4x32(kc, ar, (nint)rowStep, (nint)depthStep, bp, dst, ld, add);
-                    else Kernel2x32(kc, ar, (nint)rowStep, (nint)depthStep, bp, dst, ld, add);
+                    if (tileRows == 4) TTiles.Four(kc, ar, (nint)rowStep, (nint)depthStep, bp, dst, ld, add);
+                    else TTiles.Two(kc, ar, (nint)rowStep, (nint)depthStep, bp, dst, ld, add);
                     if (dst == ct) continue;
                 }
                 else
@@ -85,12 +83,51 @@ public partial class CpuBackend
                     // the last rows: a zero-padded micro-panel, as packing makes it
                     for (int p = 0; p < kc; p++)
                         for (int r = 0; r < GemmMR; r++) scratch[p * GemmMR + r] = r < tileRows ? ar[r * rowStep + p * depthStep] : 0f;
-                    Kernel6x32Store(kc, scratch, bp, tile, nr);
+                    TTiles.SixPacked(kc, scratch, bp, tile, nr);
                 }
                 if (tileRows == GemmMR && cols == nr) StoreTile(tile, nr, ct, ldc, alpha, beta);
                 else StoreEdge(tile, nr, ct, ldc, tileRows, cols, alpha, beta);
             }
         }
+    }
+
+    /// <summary>
+    /// The tile kernels of one vector width that <see cref="GemmMacroKernelInPlace{TTiles}"/> runs (a struct type argument,
+    /// so the JIT compiles the macro kernel once per width with direct calls): six rows of A in place as rows or as
+    /// depth steps, the first four or two rows, and the packed kernel for a zero-padded micro-panel; C = acc or C + acc.
+    /// </summary>
+    private interface IInPlaceTiles
+    {
+        /// <summary>Columns of a tile (of a packed B micro-panel).</summary>
+        static abstract int NR { get; }
+
+        /// <summary>Six rows of an untransposed A, <paramref name="lda"/> floats apart.</summary>
+        static abstract unsafe void SixRows(int kc, float* a, nint lda, float* b, float* c, nint ldc, bool add);
+
+        /// <summary>Six neighbours per depth step of a transposed A, steps <paramref name="step"/> floats apart.</summary>
+        static abstract unsafe void SixSteps(int kc, float* a, nint step, float* b, float* c, nint ldc, bool add);
+
+        /// <summary>The first four rows of a tile.</summary>
+        static abstract unsafe void Four(int kc, float* a, nint rowStep, nint depthStep, float* b, float* c, nint ldc, bool add);
+
+        /// <summary>The first two rows of a tile.</summary>
+        static abstract unsafe void Two(int kc, float* a, nint rowStep, nint depthStep, float* b, float* c, nint ldc, bool add);
+
+        /// <summary>The packed kernel on a [kc][MR] micro-panel: C = acc.</summary>
+        static abstract unsafe void SixPacked(int kc, float* a, float* b, float* c, nint ldc);
+    }
+
+    /// <summary>The 512-bit 6×32 tile kernels (this file).</summary>
+    private readonly struct InPlace512 : IInPlaceTiles
+    {
+        public static int NR => 32;
+        public static unsafe void SixRows(int kc, float* a, nint lda, float* b, float* c, nint ldc, bool add) => Kernel6x32Rows(kc, a, lda, b, c, ldc, add);
+        public static unsafe void SixSteps(int kc, float* a, nint step, float* b, float* c, nint ldc, bool add) => Kernel6x32Steps(kc, a, step, b, c, ldc, add);
+        public static unsafe void Four(int kc, float* a, nint rowStep, nint depthStep, float* b, float* c, nint ldc, bool add) =>
+            Kernel4x32(kc, a, rowStep, depthStep, b, c, ldc, add);
+        public static unsafe void Two(int kc, float* a, nint rowStep, nint depthStep, float* b, float* c, nint ldc, bool add) =>
+            Kernel2x32(kc, a, rowStep, depthStep, b, c, ldc, add);
+        public static unsafe void SixPacked(int kc, float* a, float* b, float* c, nint ldc) => Kernel6x32Store(kc, a, b, c, ldc);
     }
 
     /// <summary>

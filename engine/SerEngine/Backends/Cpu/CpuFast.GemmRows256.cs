@@ -4,70 +4,26 @@ using System.Runtime.Intrinsics.X86;
 
 namespace SerEngine.Backends.Cpu;
 
-// GEMM with A read in place by the 256-bit 6×16 micro-kernel (CpuFast.GemmRows.cs has the 512-bit 6×32 form and the rule,
-// GemmReadsAInPlace): A[i0 + r, p] broadcast straight from six rows of an untransposed A, or from six neighbours in each
-// row of a transposed one, instead of from a packed [kc][MR] micro-panel. Each element is still Kernel6x16Store's FMA
-// chain over the KC slab, stored or added as Kernel6x16Store / Kernel6x16Add and the tile path do: C is the packed
-// kernel's bit for bit. What goes is the packing pass over A (and the wait for it), the same share of the attention block's
-// products (fca training step: 480 rows, k = 256 or 480) as at 512 bits, on the AVX2-only machines.
+// GEMM with A read in place by the 256-bit 6×16 micro-kernel (CpuFast.GemmRows.cs has the rule, GemmReadsAInPlace, the
+// macro kernel both widths run and the 512-bit 6×32 kernels): A[i0 + r, p] broadcast straight from six rows of an
+// untransposed A, or from six neighbours in each row of a transposed one, instead of from a packed [kc][MR] micro-
+// panel. Each element is still Kernel6x16Store's FMA chain over the KC slab, stored or added as Kernel6x16Store /
+// Kernel6x16Add and the tile path do: C is the packed kernel's bit for bit. What goes is the packing pass over A (and
+// the wait for it), the same share of the attention block's products (fca training step: 480 rows, k = 256 or 480) as
+// at 512 bits, on the AVX2-only machines.
 public partial class CpuBackend
 {
-    /// <summary>
-    /// <see cref="GemmMacroKernelInPlace"/> for the 256-bit kernel (NR = 16): an mc×nc block of C from A read in place
-    /// (A[i, p] at <paramref name="a"/>[i·rowStep + p·depthStep]) and a packed B block. A last row tile of 4 or 2 rows runs
-    /// <see cref="Kernel4x16"/> or <see cref="Kernel2x16"/> in place; one of 1, 3 or 5 rows is packed into
-    /// <paramref name="scratch"/> ([kc][MR] floats) and runs the packed kernel.
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static unsafe void GemmMacroKernelInPlace256(int mc, int nc, int kc, float* a, long rowStep, long depthStep, float* scratch,
-        float* packedB, float* c, int ldc, float alpha, float beta)
+    /// <summary>The 256-bit 6×16 tile kernels (this file) for <see cref="GemmMacroKernelInPlace{TTiles}"/>.</summary>
+    private readonly struct InPlace256 : IInPlaceTiles
     {
-        const int nr = 16;
-        float* tile = stackalloc float[GemmMR * nr + 16];
-        tile = (float*)(((nint)tile + 63) & ~(nint)63); // [MR, NR], 64-byte aligned
-        bool direct = alpha == 1f && (beta == 0f || beta == 1f);
-        bool rows = depthStep == 1; // six rows side by side, else six neighbours per depth step
-        for (int jr = 0; jr < nc; jr += nr)
-        {
-            int cols = Math.Min(nr, nc - jr);
-            float* bp = packedB + (long)jr * kc; // [kc][NR]
-            for (int ir = 0; ir < mc; ir += GemmMR)
-            {
-                int tileRows = Math.Min(GemmMR, mc - ir);
-                float* ar = a + ir * rowStep;
-                float* ct = c + (long)ir * ldc + jr;
-                if (Sse.IsSupported)
-                    for (int r = 0; r < tileRows; r++)
-                    {
-                        Sse.Prefetch0(ct + (long)r * ldc);
-                        Sse.Prefetch0(ct + (long)r * ldc + nr - 1);
-                    }
-                float* dst = cols == nr && direct ? ct : tile;
-                nint ld = cols == nr && direct ? ldc : nr;
-                bool add = direct && beta == 1f && dst == ct;
-                if (tileRows == GemmMR)
-                {
-                    if (rows) Kernel6x16Rows(kc, ar, (nint)rowStep, bp, dst, ld, add);
-                    else Kernel6x16Steps(kc, ar, (nint)depthStep, bp, dst, ld, add);
-                    if (dst == ct) continue;
-                }
-                else if (tileRows == 4 || tileRows == 2)
-                {
-                    if (tileRows == 4) Kernel4x16(kc, ar, (nint)rowStep, (nint)depthStep, bp, dst, ld, add);
-                    else Kernel2x16(kc, ar, (nint)rowStep, (nint)depthStep, bp, dst, ld, add);
-                    if (dst == ct) continue;
-                }
-                else
-                {
-                    // the last rows: a zero-padded micro-panel, as packing makes it
-                    for (int p = 0; p < kc; p++)
-                        for (int r = 0; r < GemmMR; r++) scratch[p * GemmMR + r] = r < tileRows ? ar[r * rowStep + p * depthStep] : 0f;
-                    Kernel6x16Store(kc, scratch, bp, tile, nr);
-                }
-                if (tileRows == GemmMR && cols == nr) StoreTile(tile, nr, ct, ldc, alpha, beta);
-                else StoreEdge(tile, nr, ct, ldc, tileRows, cols, alpha, beta);
-            }
-        }
+        public static int NR => 16;
+        public static unsafe void SixRows(int kc, float* a, nint lda, float* b, float* c, nint ldc, bool add) => Kernel6x16Rows(kc, a, lda, b, c, ldc, add);
+        public static unsafe void SixSteps(int kc, float* a, nint step, float* b, float* c, nint ldc, bool add) => Kernel6x16Steps(kc, a, step, b, c, ldc, add);
+        public static unsafe void Four(int kc, float* a, nint rowStep, nint depthStep, float* b, float* c, nint ldc, bool add) =>
+            Kernel4x16(kc, a, rowStep, depthStep, b, c, ldc, add);
+        public static unsafe void Two(int kc, float* a, nint rowStep, nint depthStep, float* b, float* c, nint ldc, bool add) =>
+            Kernel2x16(kc, a, rowStep, depthStep, b, c, ldc, add);
+        public static unsafe void SixPacked(int kc, float* a, float* b, float* c, nint ldc) => Kernel6x16Store(kc, a, b, c, ldc);
     }
 
     /// <summary><see cref="Kernel6x16Store"/>'s chains with A's six rows read in place, <paramref name="lda"/> floats apart; C = acc or C + acc.</summary>
