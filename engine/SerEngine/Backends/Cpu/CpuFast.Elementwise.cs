@@ -30,7 +30,7 @@ public partial class CpuBackend
             return;
         }
         // small work (one chunk) of one value per run of y skips the strided loop's objects (a batch-1 inference's gates)
-        bool inline = ChunkCount(size, size, 4) == 1;
+        bool inline = ChunkCount(size, size, ChunksPerThread) == 1;
         if (inline && aShape.Size == size && RowScalars(bShape, yShape) is int rows and > 0)
         {
             // b holds one value per run of y (a per-channel gate or scale): y[r, :] = a[r, :] op b[r]

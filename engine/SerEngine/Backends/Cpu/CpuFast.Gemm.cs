@@ -219,6 +219,40 @@ public partial class CpuBackend
         public void Run(int item) => job.Run(item);
     }
 
+    /// <summary>
+    /// Column and row blocks for <paramref name="threads"/> threads with <paramref name="panelWidth"/>-column
+    /// micro-panels, aiming at <paramref name="perThread"/> tasks per thread, column blocks of at least
+    /// <paramref name="minPanels"/> panels. The k split is planned with (16, 4, 4) on every CPU: it sets the float order.
+    /// </summary>
+    private static (int Cols, int Rows) GemmBlocks(int batch, int m, int n, int threads, int panelWidth, int perThread, int minPanels)
+    {
+        int want = perThread * threads;
+        int cols = CeilDiv(n, GemmNC), rows = 1;
+        // more column blocks (each repeats the packing of its A rows unless A is packed once: cheap while blocks are wide)
+        int maxCols = Math.Max(1, CeilDiv(n, minPanels * panelWidth));
+        if (batch * cols < want) cols = Math.Max(cols, Math.Min(maxCols, CeilDiv(want, batch)));
+        // then row blocks (each repeats the packing of its B columns)
+        int maxRows = Math.Max(1, CeilDiv(m, 8 * GemmMR));
+        if (batch * cols < want) rows = Math.Min(maxRows, CeilDiv(want, batch * cols));
+        return (cols, rows);
+    }
+
+    /// <summary>
+    /// How many parts a product on <paramref name="threads"/> (> 1) threads splits k into before <see cref="GemmJob{TA, TB}.Plan"/>
+    /// rounds the parts to whole KC slabs: more than one when the output is too small to share (partial products summed at
+    /// the end). The split decides the order in which partial products are added, so it is planned with 16-column panels on
+    /// every CPU (the blocks follow this CPU's tile): AVX2 and AVX-512 machines add alike.
+    /// </summary>
+    private static int GemmKSplitsWanted(int batch, int m, int n, int k, int threads)
+    {
+        var (cols16, rows16) = GemmBlocks(batch, m, n, threads, GemmNR(GemmKernelKind.Vector256), 4, 4);
+        long partialFloats = (long)m * n;
+        if (batch == 1 && cols16 * rows16 < 2 * threads && k >= 2 * GemmKC && partialFloats <= (1 << 22))
+            return (int)Math.Min(Math.Min(CeilDiv(k, GemmKC), CeilDiv(2 * threads, cols16 * rows16)),
+                1 + (1L << 24) / partialFloats); // partial products: at most 64 MB
+        return 1;
+    }
+
     /// <summary>One GEMM call cut into independent tasks: (item, column block, row block, k split).</summary>
     private sealed unsafe class GemmJob<TA, TB>(TA a, TB b, GemmKernelKind kind, int batch, int m, int n, int k,
         float alpha, float beta, float* c, long strideC)
@@ -321,15 +355,8 @@ public partial class CpuBackend
                 // per thread, two panels wide at least, and four when its A outgrows L2 (every column block streams all
                 // of A again): small blocks let the other thread take over the work of one the host slows down
                 int perThread = batch == 1 ? ((long)m * k >= GemmWideA ? 4 : 8) : 4;
-                (_colBlocks, _rowBlocks) = Blocks(threads, nr, perThread, batch == 1 ? 2 : 4);
-                // then split k (partial products summed at the end) when the output is too small to share. The split
-                // decides the order in which partial products are added, so it is planned with 16-column panels on
-                // every CPU (the blocks above follow this CPU's tile): AVX2 and AVX-512 machines add alike
-                var (cols16, rows16) = Blocks(threads, GemmNR(GemmKernelKind.Vector256), 4, 4);
-                long partialFloats = (long)m * n;
-                if (batch == 1 && cols16 * rows16 < 2 * threads && k >= 2 * GemmKC && partialFloats <= (1 << 22))
-                    KSplits = (int)Math.Min(Math.Min(CeilDiv(k, GemmKC), CeilDiv(2 * threads, cols16 * rows16)),
-                        1 + (1L << 24) / partialFloats); // partial products: at most 64 MB
+                (_colBlocks, _rowBlocks) = GemmBlocks(batch, m, n, threads, nr, perThread, batch == 1 ? 2 : 4);
+                KSplits = GemmKSplitsWanted(batch, m, n, k, threads);
             }
             // blocks get whole micro-panels, spread evenly, the bigger blocks first (PanelRange)
             _colBlocks = Math.Min(_colBlocks, CeilDiv(n, nr));
@@ -338,24 +365,6 @@ public partial class CpuBackend
             _rowsPerTask = CeilDiv(CeilDiv(m, GemmMR), _rowBlocks) * GemmMR;
             _depthPerSplit = RoundUp(CeilDiv(k, KSplits), GemmKC);
             KSplits = CeilDiv(k, _depthPerSplit);
-        }
-
-        /// <summary>
-        /// Column and row blocks for <paramref name="threads"/> threads with <paramref name="panelWidth"/>-column
-        /// micro-panels, aiming at <paramref name="perThread"/> tasks per thread, column blocks of at least
-        /// <paramref name="minPanels"/> panels. The k split is planned with (16, 4, 4) on every CPU: it sets the float order.
-        /// </summary>
-        private (int Cols, int Rows) Blocks(int threads, int panelWidth, int perThread, int minPanels)
-        {
-            int want = perThread * threads;
-            int cols = CeilDiv(n, GemmNC), rows = 1;
-            // more column blocks (each repeats the packing of its A rows unless A is packed once: cheap while blocks are wide)
-            int maxCols = Math.Max(1, CeilDiv(n, minPanels * panelWidth));
-            if (batch * cols < want) cols = Math.Max(cols, Math.Min(maxCols, CeilDiv(want, batch)));
-            // then row blocks (each repeats the packing of its B columns)
-            int maxRows = Math.Max(1, CeilDiv(m, 8 * GemmMR));
-            if (batch * cols < want) rows = Math.Min(maxRows, CeilDiv(want, batch * cols));
-            return (cols, rows);
         }
 
         /// <summary>

@@ -110,43 +110,25 @@ public partial class CpuBackend
         Avx512F.IsSupported ? Avx512F.FusedMultiplyAdd(a, b, c) : Vector512.FusedMultiplyAdd(a, b, c);
 
     /// <summary>
-    /// 6×16 tile with Vector256: rows r = 0..5 keep two accumulators each (columns 0–7, 8–15); C = acc
-    /// (alpha 1, beta 0: C is not read), rows <paramref name="ldc"/> floats apart — C itself, or the
-    /// [6, 16] tile buffer with ldc 16. A separate method from <see cref="Kernel6x16Add"/>, so that
-    /// neither has a branch after its loop: nothing else happens here, so the JIT keeps all twelve
-    /// accumulators in registers with or without profile data (with a call and a branchy store after
-    /// the loop, and no profile data, it spilled them on every step: much slower on sgemm.1024).
+    /// 6×16 tile with Vector256 over a packed micro-panel: rows r = 0..5 keep two accumulators each (columns 0–7, 8–15);
+    /// C = acc (alpha 1, beta 0: C is not read), rows <paramref name="ldc"/> floats apart — C itself, or the [6, 16] tile
+    /// buffer with ldc 16. <see cref="Kernel6x16Steps"/> with the panel's step MR (its loop keeps the twelve accumulators in
+    /// registers, its store after the loop included; checked with DOTNET_JitDisasm, no PGO data).
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static unsafe void Kernel6x16Store(int kc, float* a, float* b, float* c, nint ldc)
-    {
-        Vector256<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
-        Vector256<float> c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
-        for (int p = 0; p < kc; p++)
-        {
-            var b0 = Vector256.Load(b);
-            var b1 = Vector256.Load(b + 8);
-            var av = Vector256.Create(a[0]);
-            c00 = Fmadd(av, b0, c00); c01 = Fmadd(av, b1, c01);
-            av = Vector256.Create(a[1]);
-            c10 = Fmadd(av, b0, c10); c11 = Fmadd(av, b1, c11);
-            av = Vector256.Create(a[2]);
-            c20 = Fmadd(av, b0, c20); c21 = Fmadd(av, b1, c21);
-            av = Vector256.Create(a[3]);
-            c30 = Fmadd(av, b0, c30); c31 = Fmadd(av, b1, c31);
-            av = Vector256.Create(a[4]);
-            c40 = Fmadd(av, b0, c40); c41 = Fmadd(av, b1, c41);
-            av = Vector256.Create(a[5]);
-            c50 = Fmadd(av, b0, c50); c51 = Fmadd(av, b1, c51);
-            a += GemmMR;
-            b += 16;
-        }
-        MicroTile.Store(c, ldc, c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51);
-    }
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe void Kernel6x16Store(int kc, float* a, float* b, float* c, nint ldc) => Kernel6x16Steps(kc, a, GemmMR, b, c, ldc, add: false);
 
     /// <summary><see cref="Kernel6x16Store"/> for alpha 1, beta 1: C = C + acc (one rounding, as the tile path's FMA with beta 1).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe void Kernel6x16Add(int kc, float* a, float* b, float* c, nint ldc) => Kernel6x16Steps(kc, a, GemmMR, b, c, ldc, add: true);
+
+    /// <summary>
+    /// 6×16 tile with Vector256 (two accumulators per row: columns 0–7, 8–15): A's six values of step p at
+    /// a + p·<paramref name="step"/> (GemmMR for a packed micro-panel; a transposed A's row stride when it is read in place),
+    /// C = acc, or with <paramref name="add"/> C = C + acc; the 256-bit twin of <see cref="Kernel6x32Steps"/>.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static unsafe void Kernel6x16Add(int kc, float* a, float* b, float* c, nint ldc)
+    private static unsafe void Kernel6x16Steps(int kc, float* a, nint step, float* b, float* c, nint ldc, bool add)
     {
         Vector256<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
         Vector256<float> c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
@@ -166,10 +148,11 @@ public partial class CpuBackend
             c40 = Fmadd(av, b0, c40); c41 = Fmadd(av, b1, c41);
             av = Vector256.Create(a[5]);
             c50 = Fmadd(av, b0, c50); c51 = Fmadd(av, b1, c51);
-            a += GemmMR;
+            a += step;
             b += 16;
         }
-        MicroTile.Add(c, ldc, c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51);
+        if (add) MicroTile.Add(c, ldc, c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51);
+        else MicroTile.Store(c, ldc, c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51);
     }
 
     /// <summary><see cref="Kernel6x32Steps"/> over a packed micro-panel, C = acc.</summary>

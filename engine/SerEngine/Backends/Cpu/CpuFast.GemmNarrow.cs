@@ -24,26 +24,14 @@ public partial class CpuBackend
     /// True when <see cref="GemmNarrow"/> runs C = A·B (+ C) on this CPU: 512-bit vectors, n ≤ 16, alpha 1 and
     /// beta 0 or 1, and a call the driver would not split along k (its partial sums would add in another order).
     /// </summary>
-    private unsafe bool GemmNarrowApplies(int batch, int m, int n, int k, float alpha, float beta)
+    private bool GemmNarrowApplies(int batch, int m, int n, int k, float alpha, float beta)
     {
         if (GemmKernel != GemmKernelKind.Vector512 || !Vector512.IsHardwareAccelerated || n > GemmNarrowColumns || alpha != 1f || (beta != 0f && beta != 1f))
             return false;
-        var shape = (batch, m, n, k);
-        if (_narrowNoSplit.TryGetValue(shape, out bool noSplit)) return noSplit;
-        var plan = new GemmJob<PlainA, PlainB>(default, default, GemmKernelKind.Vector256, batch, m, n, k, alpha, beta, null, 0);
-        plan.Plan(Threads > 1 && (long)batch * m * n * k >= GemmParallelMacs ? Threads : 1);
-        if (_narrowNoSplit.Count >= NarrowPlansKept) _narrowNoSplit.Clear();
-        return _narrowNoSplit[shape] = plan.KSplits == 1;
+        int threads = Threads > 1 && (long)batch * m * n * k >= GemmParallelMacs ? Threads : 1; // GemmRun's choice
+        // a wanted split (k ≥ 2·KC) stays one after Plan rounds its parts to whole slabs
+        return threads == 1 || GemmKSplitsWanted(batch, m, n, k, threads) == 1;
     }
-
-    /// <summary>
-    /// GemmNarrowApplies' answers by (batch, m, n, k) (the plan depends on them and Threads only): planning makes a GemmJob object,
-    /// and a batch-1 inference asks the same few shapes on every forward.
-    /// </summary>
-    private readonly System.Collections.Concurrent.ConcurrentDictionary<(int Batch, int M, int N, int K), bool> _narrowNoSplit = new();
-
-    /// <summary>Most shapes <see cref="_narrowNoSplit"/> keeps before it starts over (n ≤ 16 and a model's few weights keep them few).</summary>
-    private const int NarrowPlansKept = 256;
 
     /// <summary>
     /// C_item [m, n] (= or +=, by <paramref name="beta"/> 0 or 1) A·B_item for every item, A as packed by

@@ -55,35 +55,6 @@ public partial class CpuBackend
         else MicroTile.Store(c, ldc, c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51);
     }
 
-    /// <summary><see cref="Kernel6x16Store"/>'s chains with A's six values of step p at a + p·<paramref name="step"/> (a transposed A read in place); C = acc or C + acc.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static unsafe void Kernel6x16Steps(int kc, float* a, nint step, float* b, float* c, nint ldc, bool add)
-    {
-        Vector256<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
-        Vector256<float> c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
-        for (int p = 0; p < kc; p++)
-        {
-            var b0 = Vector256.Load(b);
-            var b1 = Vector256.Load(b + 8);
-            var av = Vector256.Create(a[0]);
-            c00 = Fmadd(av, b0, c00); c01 = Fmadd(av, b1, c01);
-            av = Vector256.Create(a[1]);
-            c10 = Fmadd(av, b0, c10); c11 = Fmadd(av, b1, c11);
-            av = Vector256.Create(a[2]);
-            c20 = Fmadd(av, b0, c20); c21 = Fmadd(av, b1, c21);
-            av = Vector256.Create(a[3]);
-            c30 = Fmadd(av, b0, c30); c31 = Fmadd(av, b1, c31);
-            av = Vector256.Create(a[4]);
-            c40 = Fmadd(av, b0, c40); c41 = Fmadd(av, b1, c41);
-            av = Vector256.Create(a[5]);
-            c50 = Fmadd(av, b0, c50); c51 = Fmadd(av, b1, c51);
-            a += step;
-            b += 16;
-        }
-        if (add) MicroTile.Add(c, ldc, c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51);
-        else MicroTile.Store(c, ldc, c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51);
-    }
-
     /// <summary>
     /// The first four rows of a 6×16 tile (<see cref="Kernel6x16Store"/>'s chains for rows 0–3) with A read in place:
     /// A[r, p] at a[r·<paramref name="rowStep"/> + p·<paramref name="depthStep"/>]; C = acc, or C = C + acc.
@@ -109,10 +80,10 @@ public partial class CpuBackend
             c30 = Fmadd(av, b0, c30); c31 = Fmadd(av, b1, c31);
             b += 16;
         }
-        Row16(c, c00, c01, add);
-        Row16(c + ldc, c10, c11, add);
-        Row16(c + 2 * ldc, c20, c21, add);
-        Row16(c + 3 * ldc, c30, c31, add);
+        MicroTile.Row(c, c00, c01, add);
+        MicroTile.Row(c + ldc, c10, c11, add);
+        MicroTile.Row(c + 2 * ldc, c20, c21, add);
+        MicroTile.Row(c + 3 * ldc, c30, c31, add);
     }
 
     /// <summary><see cref="Kernel4x16"/> for the first two rows.</summary>
@@ -132,20 +103,7 @@ public partial class CpuBackend
             c10 = Fmadd(av, b0, c10); c11 = Fmadd(av, b1, c11);
             b += 16;
         }
-        Row16(c, c00, c01, add);
-        Row16(c + ldc, c10, c11, add);
-    }
-
-    /// <summary>One 16-float row of a 6×16 tile (the 4- and 2-row tails): row[..+16] = (lo, hi), or += with one rounding per element (MicroTile.Add's).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static unsafe void Row16(float* row, Vector256<float> lo, Vector256<float> hi, bool add)
-    {
-        if (add)
-        {
-            lo = Vector256.Load(row) + lo;
-            hi = Vector256.Load(row + 8) + hi;
-        }
-        lo.Store(row);
-        hi.Store(row + 8);
+        MicroTile.Row(c, c00, c01, add);
+        MicroTile.Row(c + ldc, c10, c11, add);
     }
 }

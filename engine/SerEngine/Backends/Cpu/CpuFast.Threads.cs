@@ -33,6 +33,9 @@ public partial class CpuBackend
     /// <summary>Worker threads this backend's primitives use at most.</summary>
     public int ThreadCount => Threads;
 
+    /// <summary>Chunks per thread that <see cref="ForChunks{TBody}"/> aims at unless told otherwise.</summary>
+    internal const int ChunksPerThread = 4;
+
     /// <summary>
     /// How many chunks <see cref="ForChunks{TBody}"/> cuts [0, <paramref name="count"/>) into: one (inline) when
     /// <paramref name="work"/> (elements touched) is below <see cref="ParallelElements"/> or one thread is configured, else up to
@@ -46,7 +49,7 @@ public partial class CpuBackend
     /// Runs <paramref name="body"/>.Run(start, end) over [0, <paramref name="count"/>) cut into <see cref="ChunkCount"/> chunks
     /// (chunk i is [count·i/chunks, count·(i+1)/chunks)): one chunk runs on the calling thread, more on the workers. Allocates nothing.
     /// </summary>
-    internal void ForChunks<TBody>(int count, long work, in TBody body, int chunksPerThread = 4) where TBody : struct, IChunkBody
+    internal void ForChunks<TBody>(int count, long work, in TBody body, int chunksPerThread = ChunksPerThread) where TBody : struct, IChunkBody
     {
         if (count <= 0) return;
         int chunks = ChunkCount(count, work, chunksPerThread);
@@ -59,7 +62,7 @@ public partial class CpuBackend
     }
 
     /// <summary>Runs <paramref name="body"/>(start, end) as <see cref="ForChunks{TBody}"/> does (a delegate, for calls off the allocation-free paths).</summary>
-    internal void ForChunks(int count, long work, Action<int, int> body, int chunksPerThread = 4) =>
+    internal void ForChunks(int count, long work, Action<int, int> body, int chunksPerThread = ChunksPerThread) =>
         ForChunks(count, work, new ActionChunks(body), chunksPerThread);
 
     /// <summary>Item i of a ForChunks call: chunk i of [0, count) cut into <paramref name="chunks"/>.</summary>

@@ -88,6 +88,19 @@ internal static class MicroTile
         (Vector512.Load(rows + 5 * ld) + c50).Store(rows + 5 * ld); (Vector512.Load(rows + 5 * ld + 16) + c51).Store(rows + 5 * ld + 16);
     }
 
+    /// <summary>One 16-float row of a Vector256 tile (the 4- and 2-row tails): row[..+16] = (lo, hi), or += with one rounding per element.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static unsafe void Row(float* row, Vector256<float> lo, Vector256<float> hi, bool add)
+    {
+        if (add)
+        {
+            lo = Vector256.Load(row) + lo;
+            hi = Vector256.Load(row + 8) + hi;
+        }
+        lo.Store(row);
+        hi.Store(row + 8);
+    }
+
     /// <summary>One 32-float row of a Vector512 tile (the 4- and 2-row tails): row[..+32] = (lo, hi), or += with one rounding per element.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static unsafe void Row(float* row, Vector512<float> lo, Vector512<float> hi, bool add)
