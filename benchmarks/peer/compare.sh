@@ -5,7 +5,8 @@
 # Usage: benchmarks/peer/compare.sh [--threads N] [--out DIR] [CASE ...]   (default: every case)
 # The raw JSON lines go to DIR/ours.jsonl and DIR/torch.jsonl (default: a temporary directory).
 # sgemm.1024 is also judged against the machine's FMA peak: the FMA probe of our vector width runs just before it,
-# in the same run, so the fraction reads both at the same host load (a quiet-hour peak flatters no one).
+# in the same run, so the fraction reads both at the same host load (a quiet-hour peak flatters no one); the GEMM tile
+# probe (the tile kernel alone, operands in L1) runs before them and splits sgemm's shortfall into the kernel's and its memory's.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
@@ -37,6 +38,7 @@ echo "load before: $(uptime)" > "$out/load.txt"
 simd=$("${ser[@]}" --version | sed -n 's/.*cpu SIMD \([0-9]*\)-bit.*/\1/p')
 for c in "${cases[@]}"; do
   if [ "$c" = sgemm.1024 ] && [ -n "$simd" ]; then
+    "${ser[@]}" bench --case "gemm.tile.v$simd" --threads "$threads" | tee -a "$out/ours.jsonl" >&2
     "${ser[@]}" bench --case "fma.peak.v$simd" --threads "$threads" | tee -a "$out/ours.jsonl" >&2
   fi
   "${ser[@]}" bench --case "$c" --threads "$threads" | tee -a "$out/ours.jsonl" >&2

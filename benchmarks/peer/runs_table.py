@@ -3,7 +3,7 @@
 
 Usage: python3 runs_table.py DIR [DIR ...]   (each DIR holds a compare.sh run's ours.jsonl and torch.jsonl)
 One DIR: each case's medians, their ratio, the goal and whether it is met, then sgemm.1024's fraction of the FMA probe
-timed just before it. Several DIRs: the ratio of each run, whether the goal is met in all of them, both sides' medians
+timed just before it, and where compare.sh timed it, the GEMM tile probe's (the tile kernel alone, operands in L1). Several DIRs: the ratio of each run, whether the goal is met in all of them, both sides' medians
 per run, the worst case for us (our slowest median over PyTorch's fastest), and sgemm's fraction of the probe per run.
 """
 import json
@@ -38,6 +38,11 @@ def probe_fraction(ours):
     return ours["sgemm.1024"]["gflops"] / probe["gflops"], ours["sgemm.1024"]["gflops"], probe
 
 
+def tile_probe(ours):
+    """The GEMM tile probe's result of the run (gemm.tile.v512 or v256), or None."""
+    return next((j for c, j in ours.items() if c.startswith("gemm.tile.")), None)
+
+
 def one_run(d):
     ours, torch = load(f"{d}/ours.jsonl"), load(f"{d}/torch.jsonl")
     print("| case | ours ms | torch ms | ratio | goal | met |")
@@ -55,6 +60,11 @@ def one_run(d):
         frac, gflops, probe = pf
         print(f"\nsgemm.1024: {gflops:.0f} GFLOP/s = {100 * frac:.0f} % of the FMA peak measured just before it "
               f"({probe['case']}: {probe['gflops']:.0f} GFLOP/s on {probe['threads']} threads)")
+        tile = tile_probe(ours)
+        if tile is not None:
+            print(f"the tile kernel alone ({tile['case']}, operands in L1): {tile['gflops']:.0f} GFLOP/s = "
+                  f"{100 * tile['gflops'] / probe['gflops']:.0f} % of that peak; sgemm.1024 = "
+                  f"{100 * gflops / tile['gflops']:.0f} % of the tile kernel's rate")
     if os.path.exists(f"{d}/load.txt"):
         print()
         print(open(f"{d}/load.txt").read().strip())
@@ -80,6 +90,10 @@ def many_runs(dirs):
     if any(f is not None for f in fracs):
         print("\nsgemm.1024 against the FMA probe timed just before it: " + ", ".join(
             "-" if f is None else f"{100 * f[0]:.0f} % ({f[1]:.0f} of {f[2]['gflops']:.0f} GFLOP/s)" for f in fracs))
+        tiles = [tile_probe(o) for o, _ in runs]
+        if any(t is not None for t in tiles):
+            print("the tile kernel alone against the same probe: " + ", ".join(
+                "-" if t is None or f is None else f"{100 * t['gflops'] / f[2]['gflops']:.0f} %" for t, f in zip(tiles, fracs)))
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """The whole training job, ours against PyTorch: wall time, test UA and peak resident memory.
 
-usage: train_compare.py --data DIR [--models fca,fcn] [--fold 1] [--folds 4] [--epochs 10] [--runs 1]
+usage: train_compare.py --data DIR [--models fca,fcn] [--fold 1] [--folds 4] [--epochs 10] [--runs 1 | --seeds 1,2,..]
                         [--work DIR] [--ser CMD] [-- EXTRA OPTIONS]
 
 For each model and run, `ser train` and `train_parity.py` (the PyTorch twin of the same protocol) train
@@ -9,6 +9,10 @@ one fold for --epochs epochs without early stopping (--patience 0), back to back
 `/usr/bin/time -v`: the wall time counts everything (start-up, features, training, validation,
 checkpoints, test). Prints a Markdown table: seconds, ours / PyTorch, test UA of each and their
 difference, peak RSS of each (MB) and their ratio; then ours' own `time:` line (where its time went).
+--seeds S1,S2,.. makes one run per seed, passing `--seed S` to both sides, and adds each model's mean test UA over
+the seeds with the standard error of the mean difference: the two sides draw their initial weights and batches
+from different generators, so one seed's UAs differ by chance (tens of points of UA on a small test fold); the
+seed mean is what "the same UA" can be judged on.
 Run with /usr/bin/python3 (Debian python3-torch 1.13). --ser defaults to the Release build's ser.dll (managed, JIT);
 `--ser out/aot/bin/ser` times a NativeAOT ser (models/SerEngine.Cli/publish-aot.sh [--native]). The table's
 heading names the build (`ser --version`).
@@ -60,22 +64,27 @@ def main(argv):
     p.add_argument("--folds", type=int, default=4)
     p.add_argument("--epochs", type=int, default=10)
     p.add_argument("--runs", type=int, default=1)
+    p.add_argument("--seeds", default="", help="comma-separated seeds: one run each (replaces --runs)")
     p.add_argument("--work", default="/tmp/train_compare")
     p.add_argument("--ser", default=f"dotnet {ROOT}/models/SerEngine.Cli/bin/Release/net10.0/ser.dll")
     a = p.parse_args(argv)
     os.makedirs(a.work, exist_ok=True)
     common = ["--data", a.data, "--folds", str(a.folds), "--fold", str(a.fold), "--epochs", str(a.epochs), "--patience", "0"]
-    rows, lines = [], []
-    for run in range(1, a.runs + 1):
+    seeds = [int(x) for x in a.seeds.split(",") if x.strip()]
+    runs = [(r, None) for r in range(1, a.runs + 1)] if not seeds else [(i + 1, sd) for i, sd in enumerate(seeds)]
+    rows, lines, uas = [], [], {}
+    for run, seed in runs:
         for model in a.models.split(","):
             base = os.path.join(a.work, f"{model}-r{run}")
-            ours_cmd = shlex.split(a.ser) + ["train", "--model", model, "--out", base + "-ours", "--force"] + common + extra
+            seeded = extra + (["--seed", str(seed)] if seed is not None else [])
+            ours_cmd = shlex.split(a.ser) + ["train", "--model", model, "--out", base + "-ours", "--force"] + common + seeded
             torch_cmd = ["/usr/bin/python3", os.path.join(HERE, "train_parity.py"), "--model", model,
-                         "--out", base + "-torch"] + common + extra
+                         "--out", base + "-torch"] + common + seeded
             o_s, o_rss, o_text = timed(ours_cmd, base + "-ours.log")
             t_s, t_rss, t_text = timed(torch_cmd, base + "-torch.log")
             o_ua, t_ua = ua(o_text, base + "-ours.log"), ua(t_text, base + "-torch.log")
-            rows.append(f"| {model} | {run} | {o_s:.1f} | {t_s:.1f} | {o_s / t_s:.2f} | {o_ua:.3f} | {t_ua:.3f} | {o_ua - t_ua:+.3f} "
+            uas.setdefault(model, []).append((o_ua, t_ua))
+            rows.append(f"| {model} | {run if seed is None else f'seed {seed}'} | {o_s:.1f} | {t_s:.1f} | {o_s / t_s:.2f} | {o_ua:.3f} | {t_ua:.3f} | {o_ua - t_ua:+.3f} "
                         f"| {o_rss:.0f} | {t_rss:.0f} | {o_rss / t_rss:.2f} |")
             lines += [f"{model} run {run}: {l}" for l in o_text.splitlines() if l.startswith("time: ")]
             print(rows[-1], file=sys.stderr, flush=True)
@@ -87,6 +96,15 @@ def main(argv):
     print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     print("\n".join(rows))
     print()
+    if seeds:
+        for model, pairs in uas.items():
+            n = len(pairs)
+            diffs = [o - t for o, t in pairs]
+            mean = sum(diffs) / n
+            se = (sum((d - mean) ** 2 for d in diffs) / (n - 1)) ** 0.5 / n ** 0.5 if n > 1 else float("nan")
+            print(f"{model}: mean test UA over {n} seeds: ours {sum(o for o, _ in pairs) / n:.3f}, "
+                  f"PyTorch {sum(t for _, t in pairs) / n:.3f}, difference {mean:+.3f} (standard error {se:.3f})")
+        print()
     print("\n".join(lines))
 
 

@@ -19,16 +19,22 @@ public static class BenchCases
         new SgemmCase(1024),
     ];
 
-    /// <summary>Machine probes (no PyTorch peer, not in <c>--case all</c>): the FMA peak and the memory bandwidth the cases are measured against.</summary>
-    public static IReadOnlyList<BenchCase> Probes { get; } = [new FmaPeakCase(512), new FmaPeakCase(256), new StreamTriadCase(256)];
+    /// <summary>
+    /// Machine probes (no PyTorch peer, not in <c>--case all</c>): the FMA peak and the memory bandwidth the cases are
+    /// measured against, and the GEMM tile kernel alone (sgemm.1024's ceiling on a core with its operands in L1).
+    /// </summary>
+    public static IReadOnlyList<BenchCase> Probes { get; } =
+        [new FmaPeakCase(512), new FmaPeakCase(256), new StreamTriadCase(256), new GemmTileCase(512), new GemmTileCase(256)];
 
     /// <summary>
     /// The case called <paramref name="name"/>, or null. A model case may name other sizes than the
     /// listed ones (<c>attention_fcn.train_step.b2.40x60</c>), for quick runs on slow devices; the
     /// attention kernel case is found by name too (<c>attention.fwd_bwd.32x4x15x64</c>, <see cref="AttentionCase"/>), and so are conv2d cases
-    /// of other shapes (<c>conv2d.fwd.32x16x25x62.k3x32</c>, FocusCalibrationNet's conv2; <see cref="Conv2dCase.Parse"/>).
+    /// of other shapes (<c>conv2d.fwd.32x16x25x62.k3x32</c>, FocusCalibrationNet's conv2; <see cref="Conv2dCase.Parse"/>), and the
+    /// GEMM tile probe at other row strides (<c>gemm.tile.v512.lda260</c>, <see cref="GemmTileCase.Parse"/>).
     /// </summary>
-    public static BenchCase? Find(string name) => All.Concat(Probes).FirstOrDefault(c => c.Name == name) ?? SizedModelCase(name) ?? (BenchCase?)AttentionCase.Parse(name) ?? Conv2dCase.Parse(name);
+    public static BenchCase? Find(string name) => All.Concat(Probes).FirstOrDefault(c => c.Name == name) ?? SizedModelCase(name) ?? (BenchCase?)AttentionCase.Parse(name) ?? (BenchCase?)Conv2dCase.Parse(name)
+        ?? GemmTileCase.Parse(name);
 
     private static BenchCase? SizedModelCase(string name)
     {
