@@ -8,8 +8,9 @@ namespace SerEngine.Bench;
 /// <summary>
 /// <c>gemm.tile.v512</c> / <c>gemm.tile.v256</c> (optionally <c>.ldaN</c>): a probe like <see cref="FmaPeakCase"/> (no
 /// PyTorch peer). Each of the bench's threads runs the cpu backend's six-row in-place GEMM tile kernel (the one
-/// sgemm.1024's full tiles run) over operands that stay in L1: A's six rows <c>lda</c> floats apart (default 1024,
-/// sgemm.1024's rows, 4 KiB apart), one packed B micro-panel of KC rows, and a C tile it adds into. Its GFLOP/s over
+/// sgemm.1024's full tiles run: 6×64 at 512 bits, 6×16 at 256) over operands that stay in L1: A's six rows <c>lda</c>
+/// floats apart (default 1024, sgemm.1024's rows, 4 KiB apart), the tile's packed B micro-panels, KC rows deep, and a
+/// C tile it adds into. Its GFLOP/s over
 /// fma.peak's is what the kernel itself reaches; sgemm.1024's over this one's is what feeding it from memory costs.
 /// </summary>
 /// <param name="bits">512 or 256.</param>
@@ -27,7 +28,7 @@ public sealed class GemmTileCase(int bits, int lda = GemmTileCase.DefaultLda) : 
 
     /// <inheritdoc/>
     public override string Description =>
-        $"probe: the cpu backend's 6-row {bits}-bit GEMM tile kernel with every operand in L1, A's rows {lda} floats apart (the kernel's own ceiling; not a BENCH_CASES.md case)";
+        $"probe: the cpu backend's 6-row {bits}-bit GEMM tile kernel (sgemm's) with every operand in L1, A's rows {lda} floats apart (the kernel's own ceiling; not a BENCH_CASES.md case)";
 
     /// <summary>The case called <paramref name="name"/> (<c>gemm.tile.v512.lda260</c>), or null.</summary>
     public static GemmTileCase? Parse(string name)
@@ -50,8 +51,8 @@ public sealed class GemmTileCase(int bits, int lda = GemmTileCase.DefaultLda) : 
         {
             // each thread its own operands, 64-byte aligned as the backend's packing buffers and tensors are
             float* a = (float*)NativeMemory.AlignedAlloc(aFloats * sizeof(float), 64); // [6][lda], rows 0..kc used
-            float* b = (float*)NativeMemory.AlignedAlloc(bFloats * sizeof(float), 64); // [kc][NR]
-            float* c = (float*)NativeMemory.AlignedAlloc(aFloats * sizeof(float), 64); // [6][lda], columns 0..NR used
+            float* b = (float*)NativeMemory.AlignedAlloc(bFloats * sizeof(float), 64); // [columns / panel][kc][panel]
+            float* c = (float*)NativeMemory.AlignedAlloc(aFloats * sizeof(float), 64); // [6][lda], the tile's columns used
             for (nuint i = 0; i < aFloats; i++) { a[i] = (i % 7) * 0.01f; c[i] = 0f; }
             for (nuint i = 0; i < bFloats; i++) b[i] = (i % 5) * 0.01f;
             (buffers[3 * t], buffers[3 * t + 1], buffers[3 * t + 2]) = ((nint)a, (nint)b, (nint)c);

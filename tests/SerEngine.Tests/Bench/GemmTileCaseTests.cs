@@ -21,9 +21,9 @@ public class GemmTileCaseTests
         foreach (int bits in new[] { 256, 512 })
         {
             if (!CpuBackend.GemmTileSupported(bits)) continue; // 512 bits on AVX-512 machines only
-            int kc = CpuBackend.GemmKC, nr = CpuBackend.GemmTileColumns(bits), lda = 300, repeats = 3;
+            int kc = CpuBackend.GemmKC, nr = CpuBackend.GemmTileColumns(bits), w = CpuBackend.GemmTilePanel(bits), lda = 300, repeats = 3;
             var a = new float[6 * lda];  // [6][lda], columns 0..kc used
-            var b = new float[kc * nr];  // [kc][NR]
+            var b = new float[kc * nr];  // [nr / w][kc][w]: the tile's micro-panels side by side
             var c = new float[6 * lda];  // [6][lda], columns 0..NR used
             var rng = new Random(7);
             for (int i = 0; i < a.Length; i++) a[i] = (float)(rng.NextDouble() - 0.5);
@@ -35,7 +35,7 @@ public class GemmTileCaseTests
                 {
                     double want = 0;
                     if (j < nr)
-                        for (int p = 0; p < kc; p++) want += (double)a[r * lda + p] * b[p * nr + j];
+                        for (int p = 0; p < kc; p++) want += (double)a[r * lda + p] * b[j / w * kc * w + p * w + j % w];
                     Assert.Equal(repeats * want, c[r * lda + j], 1e-3); // columns past the tile stay 0
                 }
             ran++;
