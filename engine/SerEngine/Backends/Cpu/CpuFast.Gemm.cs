@@ -119,7 +119,7 @@ public partial class CpuBackend
                 }
             return;
         }
-        var job = new GemmJob<TA, TB>(a, b, GemmKernel, batch, m, n, k, alpha, beta, c, strideC);
+        var job = GemmJob<TA, TB>.Rent(a, b, GemmKernel, batch, m, n, k, alpha, beta, c, strideC);
         long macs = (long)batch * m * n * k;
         bool parallel = threads > 1 && macs >= GemmParallelMacs;
         job.Plan(parallel ? threads : 1);
@@ -140,7 +140,7 @@ public partial class CpuBackend
                     else for (int j = 0; j < n; j++) row[j] = beta * row[j] + bi;
                 }
             beta = 1f;
-            job = new GemmJob<TA, TB>(a, b, GemmKernel, batch, m, n, k, alpha, beta, c, strideC);
+            job = GemmJob<TA, TB>.Rent(a, b, GemmKernel, batch, m, n, k, alpha, beta, c, strideC); // the same job, reset
             job.Plan(parallel ? threads : 1);
         }
         if (rowsInTasks)
@@ -181,7 +181,9 @@ public partial class CpuBackend
         }
         if (packedA is not null) System.Buffers.ArrayPool<float>.Shared.Return(packedA);
         if (packedB is not null) System.Buffers.ArrayPool<float>.Shared.Return(packedB);
-        if (columnBias != null && job.ColumnBias == null)
+        bool biasAdded = job.ColumnBias != null;
+        job.Return();
+        if (columnBias != null && !biasAdded)
             for (int i = 0; i < batch; i++) AddColumnBias(c + i * strideC, n, m, n, columnBias);
         if (epilogue.Step != RowStep.None && !rowsInTasks)
             for (int item = 0; item < batch; item++) epilogue.Apply(item, c + item * strideC, 0, m, n);
@@ -259,6 +261,39 @@ public partial class CpuBackend
         where TA : struct, IGemmPackA where TB : struct, IGemmPackB
     {
         private int _colBlocks, _rowBlocks, _colsPerTask, _rowsPerTask, _depthPerSplit;
+
+        // the calling thread's job between its GEMM calls (null while one is in use), so a call allocates no job
+        [ThreadStatic] private static GemmJob<TA, TB>? t_spare;
+
+        /// <summary>
+        /// A job for one call: the calling thread's spare one, reset to these operands, or a new one. The workers read
+        /// it only while the call runs; <see cref="Return"/> gives it back when the call is done.
+        /// </summary>
+        public static GemmJob<TA, TB> Rent(TA a, TB b, GemmKernelKind kind, int batch, int m, int n, int k,
+            float alpha, float beta, float* c, long strideC)
+        {
+            var job = t_spare;
+            if (job is null) return new GemmJob<TA, TB>(a, b, kind, batch, m, n, k, alpha, beta, c, strideC);
+            t_spare = null;
+            job.Reset(a, b, kind, batch, m, n, k, alpha, beta, c, strideC);
+            return job;
+        }
+
+        /// <summary>Keeps this job as the calling thread's spare for its next call (it must not be used after).</summary>
+        public void Return() => t_spare = this;
+
+        /// <summary>This job as <see cref="Rent"/>'s constructor would make it for these operands: no plan, nothing packed.</summary>
+        private void Reset(TA newA, TB newB, GemmKernelKind newKind, int newBatch, int newM, int newN, int newK,
+            float newAlpha, float newBeta, float* newC, long newStrideC)
+        {
+            (a, b, kind, batch, m, n, k) = (newA, newB, newKind, newBatch, newM, newN, newK);
+            (alpha, beta, strideC) = (newAlpha, newBeta, newStrideC);
+            c = newC;
+            _colBlocks = _rowBlocks = _colsPerTask = _rowsPerTask = _depthPerSplit = 0;
+            KSplits = 1;
+            PackedA = PackedB = AInPlace = ColumnBias = RowBias = Partial = null;
+            (ARowStep, ADepthStep, Epilogue) = (0, 0, default);
+        }
 
         public int Tasks => batch * _colBlocks * _rowBlocks * KSplits;
 
