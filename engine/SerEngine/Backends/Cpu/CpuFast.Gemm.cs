@@ -140,7 +140,7 @@ public partial class CpuBackend
                     else for (int j = 0; j < n; j++) row[j] = beta * row[j] + bi;
                 }
             beta = 1f;
-            job = GemmJob<TA, TB>.Rent(a, b, GemmKernel, batch, m, n, k, alpha, beta, c, strideC); // the same job, reset
+            job.Reset(a, b, GemmKernel, batch, m, n, k, alpha, beta, c, strideC);
             job.Plan(parallel ? threads : 1);
         }
         if (rowsInTasks)
@@ -283,7 +283,7 @@ public partial class CpuBackend
         public void Return() => t_spare = this;
 
         /// <summary>This job as <see cref="Rent"/>'s constructor would make it for these operands: no plan, nothing packed.</summary>
-        private void Reset(TA newA, TB newB, GemmKernelKind newKind, int newBatch, int newM, int newN, int newK,
+        public void Reset(TA newA, TB newB, GemmKernelKind newKind, int newBatch, int newM, int newN, int newK,
             float newAlpha, float newBeta, float* newC, long newStrideC)
         {
             (a, b, kind, batch, m, n, k) = (newA, newB, newKind, newBatch, newM, newN, newK);

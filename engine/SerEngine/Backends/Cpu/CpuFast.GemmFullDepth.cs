@@ -147,19 +147,8 @@ public partial class CpuBackend
         float* c, nint ldc, bool add)
     {
         Vector512<float> s00, s01, s10, s11, s20, s21, s30, s31, s40, s41, s50, s51;
-        if (add)
-        {
-            s00 = Vector512.Load(c); s01 = Vector512.Load(c + 16);
-            s10 = Vector512.Load(c + ldc); s11 = Vector512.Load(c + ldc + 16);
-            s20 = Vector512.Load(c + 2 * ldc); s21 = Vector512.Load(c + 2 * ldc + 16);
-            s30 = Vector512.Load(c + 3 * ldc); s31 = Vector512.Load(c + 3 * ldc + 16);
-            s40 = Vector512.Load(c + 4 * ldc); s41 = Vector512.Load(c + 4 * ldc + 16);
-            s50 = Vector512.Load(c + 5 * ldc); s51 = Vector512.Load(c + 5 * ldc + 16);
-        }
-        else
-        {
-            s00 = s01 = s10 = s11 = s20 = s21 = s30 = s31 = s40 = s41 = s50 = s51 = default;
-        }
+        if (add) MicroTile.Load(c, ldc, out s00, out s01, out s10, out s11, out s20, out s21, out s30, out s31, out s40, out s41, out s50, out s51);
+        else s00 = s01 = s10 = s11 = s20 = s21 = s30 = s31 = s40 = s41 = s50 = s51 = default;
         float* a1 = a + lda, a2 = a1 + lda, a3 = a2 + lda, a4 = a3 + lda, a5 = a4 + lda;
         for (nint p0 = 0; p0 < depth; p0 += GemmKC)
         {

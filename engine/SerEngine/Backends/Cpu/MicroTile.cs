@@ -4,8 +4,8 @@ using System.Runtime.Intrinsics;
 namespace SerEngine.Backends.Cpu;
 
 /// <summary>
-/// The prologue and epilogue of the 6-row register tiles (the GEMM's Kernel6x16Store,
-/// Kernel6x16Add, Kernel6x32Store and Kernel6x32Add; the shifted-window and channel-vector conv2d kernels): twelve
+/// The prologue and epilogue of the 6-row register tiles (the GEMM's 6×16 and 6×32 kernels, among them the
+/// whole-depth 6×32 tile's running sums; the shifted-window and channel-vector conv2d kernels): twelve
 /// accumulators, row r's two vectors in c<i>r</i>0 and c<i>r</i>1, loaded from or stored to six rows
 /// <c>ld</c> floats apart (a [6, 16] tile buffer: ld = 16; C itself: ld = ldc). Each kernel keeps its
 /// own loop: the operands differ, and the JIT keeps all twelve accumulators in registers only when
@@ -56,6 +56,21 @@ internal static class MicroTile
         (Vector256.Load(rows + 3 * ld) + c30).Store(rows + 3 * ld); (Vector256.Load(rows + 3 * ld + 8) + c31).Store(rows + 3 * ld + 8);
         (Vector256.Load(rows + 4 * ld) + c40).Store(rows + 4 * ld); (Vector256.Load(rows + 4 * ld + 8) + c41).Store(rows + 4 * ld + 8);
         (Vector256.Load(rows + 5 * ld) + c50).Store(rows + 5 * ld); (Vector256.Load(rows + 5 * ld + 8) + c51).Store(rows + 5 * ld + 8);
+    }
+
+    /// <summary>The 6×32 tile of Vector512 accumulators: c<i>r</i>0 = rows[r·ld ..+16], c<i>r</i>1 = rows[r·ld + 16 ..+16] for r = 0..5.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static unsafe void Load(float* rows, nint ld,
+        out Vector512<float> c00, out Vector512<float> c01, out Vector512<float> c10, out Vector512<float> c11,
+        out Vector512<float> c20, out Vector512<float> c21, out Vector512<float> c30, out Vector512<float> c31,
+        out Vector512<float> c40, out Vector512<float> c41, out Vector512<float> c50, out Vector512<float> c51)
+    {
+        c00 = Vector512.Load(rows); c01 = Vector512.Load(rows + 16);
+        c10 = Vector512.Load(rows + ld); c11 = Vector512.Load(rows + ld + 16);
+        c20 = Vector512.Load(rows + 2 * ld); c21 = Vector512.Load(rows + 2 * ld + 16);
+        c30 = Vector512.Load(rows + 3 * ld); c31 = Vector512.Load(rows + 3 * ld + 16);
+        c40 = Vector512.Load(rows + 4 * ld); c41 = Vector512.Load(rows + 4 * ld + 16);
+        c50 = Vector512.Load(rows + 5 * ld); c51 = Vector512.Load(rows + 5 * ld + 16);
     }
 
     /// <summary>The 6×32 tile of Vector512 accumulators: rows[r·ld ..+32] = (c<i>r</i>0, c<i>r</i>1) for r = 0..5.</summary>

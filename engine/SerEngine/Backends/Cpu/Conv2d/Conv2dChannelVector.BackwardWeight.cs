@@ -167,7 +167,7 @@ internal static partial class Conv2dChannelVector
     private static unsafe void KernelWeight6x16(int rows, int cols, int rowStep, nint step, float* d, float* x0, float* x1, float* x2, float* x3, float* x4, float* x5,
         float* tile)
     {
-        MicroTile.Load(tile, 16, out var c00, out var c01, out var c10, out var c11, out var c20, out var c21,
+        MicroTile.Load(tile, 16, out Vector256<float> c00, out var c01, out var c10, out var c11, out var c20, out var c21,
             out var c30, out var c31, out var c40, out var c41, out var c50, out var c51);
         for (int r = 0; r < rows; r++)
         {

@@ -306,7 +306,7 @@ internal static partial class Conv2dWinograd
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe void WeightKernel6x16(int tiles, float* m, int ldm, float* v, int ldv, float* u, int ldu)
     {
-        MicroTile.Load(u, ldu, out var a00, out var a01, out var a10, out var a11, out var a20, out var a21,
+        MicroTile.Load(u, ldu, out Vector256<float> a00, out var a01, out var a10, out var a11, out var a20, out var a21,
             out var a30, out var a31, out var a40, out var a41, out var a50, out var a51);
         for (int t = 0; t < tiles; t++)
         {
